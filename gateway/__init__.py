@@ -1,0 +1,1 @@
+"""Edge gateway: reads field devices, computes at the edge, stores and forwards to ingest."""

@@ -1,0 +1,251 @@
+"""Deployment configuration: one YAML file, validated by pydantic before anything starts.
+
+The file names components (stations, device kinds, transports); the device registry in
+`gateway.devices` finds the code for each kind. Validation happens once, at load time, so a
+typo in a threshold is a start-up error with a line of explanation, not a wrong alert at 3 a.m.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "tepi.yaml"
+CONFIG_ENV = "TEPI_CONFIG"
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiagaThresholds(_Strict):
+    """Lower bounds (cm) of Siaga 3, 2 and 1; anything below `siaga3` is Siaga 4 (normal).
+
+    A level equal to a bound belongs to the higher alert, which is the safe side where the
+    published tables overlap (e.g. Katulampa "≤80" vs "80–150").
+    """
+
+    siaga3: float
+    siaga2: float
+    siaga1: float
+    source: str = Field(min_length=3, description="Where these numbers were published.")
+
+    @model_validator(mode="after")
+    def _increasing(self) -> "SiagaThresholds":
+        if not (self.siaga3 < self.siaga2 < self.siaga1):
+            raise ValueError("thresholds must increase: siaga3 < siaga2 < siaga1")
+        return self
+
+    def bounds(self) -> tuple[float, float, float]:
+        return (self.siaga3, self.siaga2, self.siaga1)
+
+
+class Downstream(_Strict):
+    station: Identifier
+    travel_hours: tuple[float, float] = Field(description="Published (min, max) travel time.")
+    source: str = Field(min_length=3)
+
+
+class StationConfig(_Strict):
+    """A river gauge site, with the published thresholds that the disaster office acts on."""
+
+    id: Identifier
+    name: str
+    river: str
+    tenant: Identifier
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    timezone: Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"] = "Asia/Jakarta"
+    thresholds: SiagaThresholds
+    sensor_span_cm: tuple[float, float] = Field(
+        description="What the sensor can physically report; outside it a reading is rejected."
+    )
+    downstream: list[Downstream] = []
+
+    @model_validator(mode="after")
+    def _span(self) -> "StationConfig":
+        lo, hi = self.sensor_span_cm
+        if not lo < hi:
+            raise ValueError("sensor_span_cm must be (low, high) with low < high")
+        return self
+
+
+class DeviceConfig(_Strict):
+    """A field device: its kind names a folder in `gateway/devices/`."""
+
+    id: Identifier
+    kind: Identifier
+    station: Identifier
+    transport: Literal["serial", "mqtt"]
+
+
+class BrokerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+
+
+class OutboxConfig(_Strict):
+    path: Path = Path("var/gateway/outbox.db")
+    max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024 * 1024)
+
+
+class GatewayConfig(_Strict):
+    id: Identifier
+    tenant: Identifier
+    window_s: int = Field(default=600, ge=1, le=86400, description="Summary interval at Siaga 4.")
+    max_future_skew_s: float = Field(default=300.0, ge=0, description="Reject readings this far ahead of the gateway clock.")
+    max_payload_bytes: int = Field(default=4096, ge=128, le=1_048_576)
+    local_broker: BrokerConfig = BrokerConfig()
+    uplink_broker: BrokerConfig = BrokerConfig()
+    uplink_inflight: int = Field(default=200, ge=1, le=65535)
+    outbox: OutboxConfig = OutboxConfig()
+    serial_ports: dict[Identifier, str] = Field(
+        default_factory=dict, description="device id -> serial port path (pty in the simulator)."
+    )
+    serial_baud: int = 9600
+
+
+class TsdbConfig(_Strict):
+    """An InfluxDB v2 compatible write endpoint (VictoriaMetrics, InfluxDB 2/3)."""
+
+    url: str
+    org: str = "tepi"
+    bucket: str = "tepi"
+    token: str = ""
+    query_url: str | None = Field(default=None, description="PromQL base URL if it differs from url.")
+
+
+class IngestConfig(_Strict):
+    broker: BrokerConfig = BrokerConfig()
+    client_id: str = "tepi-ingest-1"
+    share_group: Identifier = "ingest"
+    database_url: str = "sqlite:///var/tepi.db"
+    tsdb: TsdbConfig | None = None
+    batch_max: int = Field(default=500, ge=1, le=100_000)
+    batch_wait_ms: int = Field(default=50, ge=0, le=10_000)
+
+
+class ApiConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+
+class TenantConfig(_Strict):
+    id: Identifier
+    name: str
+
+
+class StationScenario(_Strict):
+    """How the simulator drives one station: dry-season base level and this storm's peak."""
+
+    base_cm: float
+    peak_cm: float
+    noise_cm: float = Field(default=1.0, ge=0)
+
+
+class SimulationConfig(_Strict):
+    """A storm scenario for `firmware_sim`; times are simulated time."""
+
+    interval_s: float = Field(default=60.0, gt=0, description="Seconds between readings of one device.")
+    lookback_h: float = Field(default=12.0, ge=0, description="The simulated clock starts this far in the past and catches up with real time.")
+    storm_start_h: float = Field(default=0.5, ge=0, description="Hours after the simulated start that the wave begins at the most upstream station.")
+    rise_h: float = Field(default=1.5, gt=0)
+    fall_h: float = Field(default=6.0, gt=0)
+    spike_probability: float = Field(default=0.005, ge=0, le=1)
+    dropout_probability: float = Field(default=0.005, ge=0, le=1)
+    garbage_probability: float = Field(default=0.002, ge=0, le=1)
+    seed: int = 7
+    stations: dict[Identifier, StationScenario]
+
+
+class TepiConfig(_Strict):
+    tenants: list[TenantConfig]
+    stations: list[StationConfig]
+    devices: list[DeviceConfig]
+    gateway: GatewayConfig
+    ingest: IngestConfig = IngestConfig()
+    api: ApiConfig = ApiConfig()
+    simulation: SimulationConfig | None = None
+
+    @model_validator(mode="after")
+    def _references(self) -> "TepiConfig":
+        tenants = {t.id for t in self.tenants}
+        stations = {s.id: s for s in self.stations}
+        _unique("tenant", [t.id for t in self.tenants])
+        _unique("station", [s.id for s in self.stations])
+        _unique("device", [d.id for d in self.devices])
+        for s in self.stations:
+            if s.tenant not in tenants:
+                raise ValueError(f"station {s.id!r}: unknown tenant {s.tenant!r}")
+            for d in s.downstream:
+                if d.station not in stations:
+                    raise ValueError(f"station {s.id!r}: downstream station {d.station!r} is not configured")
+        for d in self.devices:
+            if d.station not in stations:
+                raise ValueError(f"device {d.id!r}: unknown station {d.station!r}")
+        if self.simulation is not None:
+            for sid in self.simulation.stations:
+                if sid not in stations:
+                    raise ValueError(f"simulation: unknown station {sid!r}")
+        if self.gateway.tenant not in tenants:
+            raise ValueError(f"gateway {self.gateway.id!r}: unknown tenant {self.gateway.tenant!r}")
+        return self
+
+    def station(self, station_id: str) -> StationConfig:
+        for s in self.stations:
+            if s.id == station_id:
+                return s
+        raise KeyError(station_id)
+
+
+def _unique(what: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise ValueError(f"duplicate {what} id {i!r}")
+        seen.add(i)
+
+
+def config_path(path: Path | str | None = None) -> Path:
+    """The file to load: an explicit path, then $TEPI_CONFIG, then the shipped default."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else DEFAULT_CONFIG_PATH
+
+
+def parse_config(data: object) -> TepiConfig:
+    try:
+        return TepiConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from exc
+
+
+def load_config(path: Path | str | None = None) -> TepiConfig:
+    p = config_path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration {p}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+    try:
+        return parse_config(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}") from exc.__cause__

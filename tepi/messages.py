@@ -1,0 +1,127 @@
+"""What a gateway sends to ingest: the uplink contract, declared once for both sides.
+
+One MQTT message carries an `UplinkBatch` of one or more items. Every item has its own
+deterministic `id` (gateway, station and window or reading), so a redelivered or regenerated
+item is recognised by ingest and stored once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Literal, Union
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA_VERSION = 1
+MAX_UPLINK_BYTES = 256 * 1024
+
+
+class MessageError(ValueError):
+    """An uplink payload is not a valid `UplinkBatch`."""
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=8, max_length=200)
+    station: str = Field(min_length=1, max_length=64)
+    device: str = Field(min_length=1, max_length=64)
+
+
+class LevelSummary(_Item):
+    """Statistics of the good readings of one station over one window."""
+
+    type: Literal["summary"] = "summary"
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    count: int = Field(ge=1)
+    rejected: int = Field(default=0, ge=0, description="Frames from this device rejected in the window.")
+    min_cm: float
+    max_cm: float
+    mean_cm: float
+    last_cm: float
+    last_ts: AwareDatetime
+    first_seq: int = Field(ge=0)
+    last_seq: int = Field(ge=0)
+    siaga: int = Field(ge=1, le=4, description="Siaga level of the last reading.")
+    battery_v: float | None = None
+
+
+class SiagaChange(_Item):
+    """Sent at once, ahead of summaries, when a station's Siaga level changes."""
+
+    type: Literal["siaga_change"] = "siaga_change"
+    ts: AwareDatetime
+    seq: int = Field(ge=0)
+    level_cm: float
+    siaga_from: int | None = Field(ge=1, le=4, description="None for the first reading after start.")
+    siaga_to: int = Field(ge=1, le=4)
+
+
+UplinkItem = Annotated[Union[LevelSummary, SiagaChange], Field(discriminator="type")]
+
+
+class UplinkBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1] = SCHEMA_VERSION
+    tenant: str = Field(min_length=1, max_length=64)
+    gateway: str = Field(min_length=1, max_length=64)
+    sent_at: AwareDatetime
+    items: list[UplinkItem] = Field(min_length=1, max_length=10_000)
+
+
+def uplink_topic(tenant: str, gateway: str) -> str:
+    return f"tepi/{tenant}/gw/{gateway}/up"
+
+
+def uplink_subscription(share_group: str) -> str:
+    """The shared subscription that spreads uplink messages over ingest workers."""
+    return f"$share/{share_group}/tepi/+/gw/+/up"
+
+
+def summary_id(gateway: str, station: str, window_start: datetime) -> str:
+    return f"{gateway}:{station}:s:{int(window_start.timestamp())}"
+
+
+def event_id(gateway: str, station: str, kind: str, ts: datetime, seq: int) -> str:
+    return f"{gateway}:{station}:{kind}:{int(ts.timestamp() * 1000)}:{seq}"
+
+
+def decode_batch(payload: bytes) -> UplinkBatch:
+    """Parse and validate one uplink payload; any problem is a `MessageError`."""
+    if len(payload) > MAX_UPLINK_BYTES:
+        raise MessageError(f"payload of {len(payload)} bytes exceeds {MAX_UPLINK_BYTES}")
+    try:
+        return UplinkBatch.model_validate_json(payload)
+    except ValidationError as exc:
+        raise MessageError(f"invalid uplink batch: {exc.errors(include_url=False)[:3]}") from exc
+
+
+def encode_batch(batch: UplinkBatch) -> bytes:
+    return batch.model_dump_json(exclude_none=False).encode()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def device_topic(tenant: str, device: str) -> str:
+    """Where a field device publishes its readings on the gateway's local broker."""
+    return f"tepi/{tenant}/dev/{device}/up"
+
+
+def device_subscription(tenant: str) -> str:
+    return f"tepi/{tenant}/dev/+/up"
+
+
+def device_from_topic(topic: str) -> str | None:
+    parts = topic.split("/")
+    if len(parts) == 5 and parts[0] == "tepi" and parts[2] == "dev" and parts[4] == "up":
+        return parts[3]
+    return None
+
+
+def alarm_topic(tenant: str, gateway: str) -> str:
+    """Local alarm channel for sirens and displays; works without uplink."""
+    return f"tepi/{tenant}/gw/{gateway}/alarm"

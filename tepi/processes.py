@@ -1,0 +1,226 @@
+"""Real helper processes that Tepi starts on loopback: Mosquitto, an embedded broker, VictoriaMetrics.
+
+Used by `tepi demo` and by the integration tests, so both run the same parts the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ProcessError(RuntimeError):
+    """A helper process could not be started or did not become ready."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 10.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise ProcessError(f"process exited with {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise ProcessError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
+
+
+@dataclass
+class Mosquitto:
+    """A private Mosquitto on an ephemeral loopback port with a generated config.
+
+    `persistence` keeps QoS 1 sessions across `restart()`, as a production broker does.
+    """
+
+    port: int = 0
+    workdir: Path | None = None
+    extra_conf: str = ""
+    persistence: bool = True
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, init=False)
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("mosquitto") is not None
+
+    def start(self) -> "Mosquitto":
+        if not self.available():
+            raise ProcessError("mosquitto is not on PATH (Debian package 'mosquitto')")
+        if self.workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="tepi-mosquitto-")
+            self.workdir = Path(self._tmp.name)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.workdir, 0o777)  # mosquitto drops root to its own user
+        if not self.port:
+            self.port = free_port()
+        conf = self.workdir / "mosquitto.conf"
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            "max_inflight_messages 1000",
+            "max_queued_messages 1000000",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+        ]
+        if self.persistence:
+            lines += ["persistence true", f"persistence_location {self.workdir}/", "autosave_interval 1"]
+        conf.write_text("\n".join(lines) + "\n" + self.extra_conf)
+        self.proc = subprocess.Popen(
+            ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=open(self.workdir / "mosquitto.log", "ab")
+        )
+        wait_for_port(self.port, proc=self.proc)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def close(self) -> None:
+        self.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+class EmbeddedBroker:
+    """amqtt in a background thread, for machines without a `mosquitto` binary (demo only)."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.port = port or free_port()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._broker = None
+
+    def start(self) -> "EmbeddedBroker":
+        try:
+            from amqtt.broker import Broker
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ProcessError("no mosquitto on PATH and amqtt is not installed (pip install 'tepi[embedded-broker]')") from exc
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
+            "auth": {"allow-anonymous": True},
+            "topic-check": {"enabled": False},
+        }
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            assert self._loop is not None
+            asyncio.set_event_loop(self._loop)
+            self._broker = Broker(config, loop=self._loop)
+            self._loop.run_until_complete(self._broker.start())
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="amqtt-broker", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise ProcessError("embedded broker did not start")
+        wait_for_port(self.port)
+        return self
+
+    def close(self) -> None:
+        if self._loop is None or self._broker is None:
+            return
+        fut = asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop)
+        with contextlib.suppress(Exception):
+            fut.result(timeout=5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread:
+            self._thread.join(timeout=5)
+        self._loop = None
+
+
+@dataclass
+class VictoriaMetrics:
+    """A private VictoriaMetrics with a temp data dir; takes influxdb-client writes, answers PromQL."""
+
+    port: int = 0
+    workdir: Path | None = None
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, init=False)
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("victoria-metrics") is not None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "VictoriaMetrics":
+        if not self.available():
+            raise ProcessError("victoria-metrics is not on PATH (Debian package 'victoria-metrics')")
+        if self.workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="tepi-vm-")
+            self.workdir = Path(self._tmp.name)
+        if not self.port:
+            self.port = free_port()
+        args = [
+            "victoria-metrics",
+            f"-storageDataPath={self.workdir / 'data'}",
+            f"-httpListenAddr=127.0.0.1:{self.port}",
+            "-retentionPeriod=100y",
+            "-search.latencyOffset=0s",
+            "-search.disableCache",
+            "-dedup.minScrapeInterval=1ms",
+            "-loggerLevel=ERROR",
+        ]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(self.workdir / "vm.log", "ab"))
+        wait_for_port(self.port, timeout=20, proc=self.proc)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            time.sleep(0.1)
+        raise ProcessError("victoria-metrics did not become healthy")
+
+    def flush(self) -> None:
+        """Make everything written so far visible to queries (a test aid; production waits ~1 s)."""
+        with urllib.request.urlopen(f"{self.url}/internal/force_flush", timeout=5):
+            pass
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def close(self) -> None:
+        self.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
