@@ -249,3 +249,31 @@ def load_config(path: Path | str | None = None) -> TepiConfig:
         return parse_config(data)
     except ConfigError as exc:
         raise ConfigError(f"{p}: {exc}") from exc.__cause__
+
+
+def with_local_services(
+    config: TepiConfig,
+    broker_port: int,
+    workdir: Path,
+    database_url: str | None = None,
+    tsdb: TsdbConfig | None = None,
+    api_port: int | None = None,
+    serial_ports: dict[str, str] | None = None,
+    window_s: int | None = None,
+) -> TepiConfig:
+    """The same deployment pointed at services on this machine (demo and integration tests)."""
+    broker = BrokerConfig(host="127.0.0.1", port=broker_port)
+    gw = config.gateway.model_copy(
+        update={
+            "local_broker": broker,
+            "uplink_broker": broker,
+            "outbox": config.gateway.outbox.model_copy(update={"path": workdir / "outbox.db"}),
+            "serial_ports": serial_ports if serial_ports is not None else config.gateway.serial_ports,
+            "window_s": window_s or config.gateway.window_s,
+        }
+    )
+    ingest = config.ingest.model_copy(
+        update={"broker": broker, "database_url": database_url or f"sqlite:///{workdir / 'tepi.db'}", "tsdb": tsdb}
+    )
+    api = config.api.model_copy(update={"port": api_port or config.api.port})
+    return config.model_copy(update={"gateway": gw, "ingest": ingest, "api": api})

@@ -66,7 +66,6 @@ class Mosquitto:
             self._tmp = tempfile.TemporaryDirectory(prefix="tepi-mosquitto-")
             self.workdir = Path(self._tmp.name)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.workdir, 0o777)  # mosquitto drops root to its own user
         if not self.port:
             self.port = free_port()
         conf = self.workdir / "mosquitto.conf"
@@ -79,6 +78,9 @@ class Mosquitto:
             "log_type error",
             "log_type warning",
         ]
+        if os.geteuid() == 0:
+            # Otherwise mosquitto drops to its own user, which cannot write a private temp dir.
+            lines.append("user root")
         if self.persistence:
             lines += ["persistence true", f"persistence_location {self.workdir}/", "autosave_interval 1"]
         conf.write_text("\n".join(lines) + "\n" + self.extra_conf)

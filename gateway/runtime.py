@@ -1,0 +1,197 @@
+"""The edge gateway: sources → decode and check → per-station processors → outbox → uplink.
+
+One worker thread does all parsing and processing, in arrival order, so processors need no
+locks; transports only enqueue bytes. Everything rejected is counted by reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Counter
+
+from gateway.devices import Processor, UplinkItem, device_kind
+from gateway.errors import FrameRejected
+from gateway.model import RawFrame, Reading
+from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
+from gateway.sources import Source
+from gateway.sources.mqtt_devices import MqttDeviceSource
+from gateway.sources.serial_line import SerialLineSource
+from gateway.uplink import Uplink
+from tepi.config import DeviceConfig, TepiConfig
+from tepi.logs import RateLimitedLog
+from tepi.messages import LevelSummary
+
+log = logging.getLogger(__name__)
+_END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)
+
+
+class GatewayMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.frames = Counter("tepi_gateway_frames", "Frames received from devices", ["transport"], registry=registry)
+        self.bytes_in = Counter("tepi_gateway_bytes_in", "Payload bytes received from devices", ["transport"], registry=registry)
+        self.rejected = Counter("tepi_gateway_rejected", "Frames rejected, by reason", ["reason"], registry=registry)
+        self.readings = Counter("tepi_gateway_readings", "Readings accepted", ["station"], registry=registry)
+        self.queued = Counter("tepi_gateway_items_queued", "Items written to the outbox", ["type"], registry=registry)
+
+
+class EdgeGateway:
+    """Lifecycle: construct from config, `start()`, then `stop()`; `stop()` keeps open windows
+    open (they are not summarised early) and leaves unsent items in the outbox for next time."""
+
+    def __init__(
+        self,
+        config: TepiConfig,
+        registry: CollectorRegistry | None = None,
+        outbox_path: Path | None = None,
+        serial_ports: dict[str, str] | None = None,
+        with_uplink: bool = True,
+    ) -> None:
+        self.config = config
+        gw = config.gateway
+        self.registry = registry or CollectorRegistry()
+        self.metrics = GatewayMetrics(self.registry)
+        self.outbox = Outbox(outbox_path or gw.outbox.path)
+        self.devices: dict[str, DeviceConfig] = {d.id: d for d in config.devices}
+        self.processors: dict[str, Processor] = {}
+        self._kinds = {d.id: device_kind(d.kind) for d in config.devices}
+        for d in config.devices:
+            self.processors[d.id] = self._kinds[d.id].processor(gw, config.station(d.station), d)
+        ports = dict(gw.serial_ports) | (serial_ports or {})
+        self.sources: list[Source] = [
+            SerialLineSource(d.id, ports[d.id], gw.serial_baud) for d in config.devices if d.transport == "serial" and d.id in ports
+        ]
+        missing = [d.id for d in config.devices if d.transport == "serial" and d.id not in ports]
+        if missing:
+            log.warning("serial devices without a port are not read", extra={"devices": missing})
+        if any(d.transport == "mqtt" for d in config.devices):
+            self.sources.append(MqttDeviceSource(gw.local_broker, gw.tenant, client_id=f"tepi-gw-{gw.id}-devices"))
+        self.uplink = (
+            Uplink(self.outbox, gw.uplink_broker, gw.tenant, gw.id, self.registry, inflight=gw.uplink_inflight)
+            if with_uplink
+            else None
+        )
+        self._frames: queue.SimpleQueue[RawFrame | None] = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
+        self._rejections = RateLimitedLog(log)
+        self._last_arrival: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._worker = threading.Thread(target=self._run, name=f"gateway-{self.config.gateway.id}", daemon=True)
+        self._worker.start()
+        for src in self.sources:
+            src.start(self.submit)
+        if self.uplink:
+            self.uplink.start()
+        log.info("gateway started", extra={"gateway": self.config.gateway.id, "devices": len(self.devices), "sources": [s.name for s in self.sources]})
+
+    def wait_ready(self, timeout: float = 10.0) -> bool:
+        """True once the device subscriptions are in place (a fresh broker session has no queue yet)."""
+        deadline = time.monotonic() + timeout
+        for src in self.sources:
+            event = getattr(src, "subscribed", None)
+            if event is not None and not event.wait(max(0.0, deadline - time.monotonic())):
+                return False
+        return True
+
+    def submit(self, frame: RawFrame) -> None:
+        """Called by sources on their own threads; never blocks on processing."""
+        self._frames.put(frame)
+
+    def stop(self, flush_timeout: float = 0.0) -> None:
+        for src in self.sources:
+            src.stop()
+        self._frames.put(None)
+        if self._worker:
+            self._worker.join(timeout=10)
+        if self.uplink:
+            if flush_timeout > 0:
+                self.uplink.flush(flush_timeout)
+            self.uplink.stop()
+        self.outbox.close()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch, stopping = self._take_batch()
+            items: list[UplinkItem] = []
+            for frame in batch:
+                items.extend(self.handle(frame))
+            items.extend(self._close_due_windows())
+            if items:
+                self._queue(items)
+
+    def _take_batch(self, limit: int = 5000) -> tuple[list[RawFrame], bool]:
+        """Up to `limit` queued frames (waiting at most 0.5 s for the first); True once stop() was called."""
+        batch: list[RawFrame] = []
+        try:
+            frame = self._frames.get(timeout=0.5)
+        except queue.Empty:
+            return batch, False
+        while frame is not None:
+            batch.append(frame)
+            if len(batch) >= limit:
+                return batch, False
+            try:
+                frame = self._frames.get_nowait()
+            except queue.Empty:
+                return batch, False
+        return batch, True
+
+    def handle(self, frame: RawFrame) -> list[UplinkItem]:
+        """Decode, check and process one frame; a rejection is counted, never raised."""
+        self.metrics.frames.labels(frame.transport).inc()
+        self.metrics.bytes_in.labels(frame.transport).inc(len(frame.payload))
+        device = self.devices.get(frame.device_hint or "")
+        try:
+            if device is None:
+                raise FrameRejected("unknown_device", f"no device {frame.device_hint!r} is configured")
+            if device.transport != frame.transport:
+                raise FrameRejected("wrong_transport", f"device {device.id} is configured for {device.transport}")
+            if len(frame.payload) > self.config.gateway.max_payload_bytes:
+                raise FrameRejected("too_large", f"{len(frame.payload)} bytes")
+            reading = self._kinds[device.id].decode(frame, device, self.config.station(device.station), self.config.gateway)
+            items = self.processors[device.id].accept(reading)
+        except FrameRejected as rej:
+            self.metrics.rejected.labels(rej.reason).inc()
+            if device is not None:
+                note = getattr(self.processors[device.id], "note_rejected", None)
+                if note:
+                    note()
+            self._rejections.warning(
+                f"{rej.reason}:{frame.device_hint}", "frame rejected",
+                reason=rej.reason, device=frame.device_hint, transport=frame.transport, detail=rej.detail[:200],
+            )
+            return []
+        self._seen(reading)
+        return items
+
+    def _seen(self, reading: Reading) -> None:
+        self.metrics.readings.labels(reading.station).inc()
+        self._last_arrival[reading.device] = time.monotonic()
+
+    def _close_due_windows(self) -> list[UplinkItem]:
+        """A window normally closes when the device's next reading falls in a later window; a
+        device silent for a whole window of wall time has its window closed, so a dead
+        sensor's last data still goes out. Devices never close each other's windows: their
+        clocks and delivery delays differ."""
+        items: list[UplinkItem] = []
+        now_mono = time.monotonic()
+        for dev_id, last in list(self._last_arrival.items()):
+            if now_mono - last > self.config.gateway.window_s:
+                items.extend(self.processors[dev_id].due(_END_OF_TIME))
+                del self._last_arrival[dev_id]
+        return items
+
+    def _queue(self, items: list[UplinkItem]) -> None:
+        rows = []
+        for item in items:
+            prio = PRIORITY_SUMMARY if isinstance(item, LevelSummary) else PRIORITY_EVENT
+            rows.append((item.id, prio, item.model_dump_json().encode()))
+            self.metrics.queued.labels(item.type).inc()
+        self.outbox.put(rows)

@@ -1,0 +1,198 @@
+"""Uplink: drains the outbox to the central broker over MQTT QoS 1.
+
+At-least-once by construction: an outbox entry is deleted only when the broker's PUBACK for
+the message that carried it arrives. After a disconnect everything in flight is sent again;
+ingest recognises the items' ids, so the central store still holds each once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from datetime import datetime, timezone
+
+import paho.mqtt.client as mqtt
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from gateway.outbox import PRIORITY_EVENT, Outbox, OutboxEntry
+from tepi.config import BrokerConfig
+from tepi.messages import uplink_topic
+
+log = logging.getLogger(__name__)
+
+MAX_ITEMS_PER_MESSAGE = 200
+
+
+class UplinkMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.items = Counter("tepi_gateway_uplinked_items", "Items acknowledged by the uplink broker", registry=registry)
+        self.messages = Counter("tepi_gateway_uplink_messages", "MQTT messages acknowledged by the uplink broker", registry=registry)
+        self.bytes = Counter("tepi_gateway_uplink_bytes", "Payload bytes of acknowledged uplink messages", registry=registry)
+        self.connected = Gauge("tepi_gateway_uplink_connected", "1 while connected to the uplink broker", registry=registry)
+        self.outbox_depth = Gauge("tepi_gateway_outbox_depth", "Items waiting in the outbox", registry=registry)
+
+
+def encode_message(tenant: str, gateway: str, entries: list[OutboxEntry], sent_at: datetime) -> bytes:
+    """Wrap stored item bodies into an `UplinkBatch` without decoding them again."""
+    head = f'{{"v":1,"tenant":"{tenant}","gateway":"{gateway}","sent_at":"{sent_at.isoformat()}","items":['.encode()
+    return head + b",".join(e.body for e in entries) + b"]}"
+
+
+class Uplink:
+    """Lifecycle: `start()` connects and starts the drain thread; `stop()` stops both.
+
+    A broker that is down at start or goes away later is retried with paho's backoff (1 s to
+    30 s); the outbox keeps everything meanwhile.
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        broker: BrokerConfig,
+        tenant: str,
+        gateway: str,
+        registry: CollectorRegistry,
+        inflight: int = 200,
+        client_id: str | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.broker = broker
+        self.tenant = tenant
+        self.gateway = gateway
+        self.topic = uplink_topic(tenant, gateway)
+        self.max_inflight = inflight
+        self.metrics = UplinkMetrics(registry)
+        self._client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"tepi-gw-{gateway}-uplink",
+            clean_session=True,
+        )
+        if broker.username:
+            self._client.username_pw_set(broker.username, broker.password)
+        self._client.max_inflight_messages_set(max(inflight, 20))
+        self._client.max_queued_messages_set(0)
+        self._client.reconnect_delay_set(1, 30)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_publish = self._on_publish
+        # Owned by the drain thread only.
+        self._inflight: dict[int, tuple[list[int], int, int]] = {}  # mid -> (outbox seqs, bytes, items)
+        self._inflight_seqs: set[int] = set()
+        self._pubacks: deque[int] = deque()  # appended by paho's thread
+        self._connected = threading.Event()
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def start(self) -> None:
+        self._client.connect_async(self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s)
+        self._client.loop_start()
+        self._thread = threading.Thread(target=self._drain, name=f"uplink-{self.gateway}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until the outbox is empty, i.e. the broker acknowledged everything (shutdown, tests)."""
+        waiter = threading.Event()
+        for _ in range(max(1, int(timeout / 0.05))):
+            if self.outbox.depth() == 0:
+                return True
+            waiter.wait(0.05)
+        return self.outbox.depth() == 0
+
+    # paho callbacks run on paho's network thread while paho holds its own locks: they only
+    # record what happened; the drain thread owns the in-flight map and SQLite.
+    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason: mqtt.ReasonCode, props: object) -> None:
+        if reason.is_failure:
+            log.warning("uplink connect refused", extra={"reason": str(reason), "broker": f"{self.broker.host}:{self.broker.port}"})
+            return
+        self._connected.set()
+        self.metrics.connected.set(1)
+        log.info("uplink connected", extra={"broker": f"{self.broker.host}:{self.broker.port}", "in_flight": len(self._inflight)})
+        self._wake.set()
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object, reason: mqtt.ReasonCode, props: object) -> None:
+        self._connected.clear()
+        self.metrics.connected.set(0)
+        if not self._stopping.is_set():
+            # paho keeps unacknowledged QoS 1 messages and sends them again (DUP) on reconnect.
+            log.warning("uplink disconnected; buffering in outbox", extra={"reason": str(reason), "in_flight": len(self._inflight)})
+
+    def _on_publish(self, client: mqtt.Client, userdata: object, mid: int, reason: mqtt.ReasonCode, props: object) -> None:
+        self._pubacks.append(mid)
+        self._wake.set()
+
+    def _drain(self) -> None:
+        while not self._stopping.is_set():
+            self._commit_acks()
+            if not self._connected.is_set():
+                self._connected.wait(0.2)
+                continue
+            sent = self._send_some()
+            self.metrics.outbox_depth.set(self.outbox.depth())
+            if not sent:
+                self._wake.clear()
+                self._commit_acks()
+                # Sleep until the outbox changes or a PUBACK frees a slot.
+                if not self._wake.wait(0.05):
+                    self.outbox.wait_for_items(0.2)
+        self._commit_acks()
+
+    def _commit_acks(self) -> None:
+        seqs: list[int] = []
+        nbytes = nitems = nmsgs = 0
+        while self._pubacks:
+            mid = self._pubacks.popleft()
+            entry = self._inflight.pop(mid, None)
+            if entry is None:
+                continue
+            seqs.extend(entry[0])
+            self._inflight_seqs.difference_update(entry[0])
+            nbytes += entry[1]
+            nitems += entry[2]
+            nmsgs += 1
+        if seqs:
+            self.outbox.ack(seqs)
+            self.metrics.items.inc(nitems)
+            self.metrics.messages.inc(nmsgs)
+            self.metrics.bytes.inc(nbytes)
+
+    def _send_some(self) -> bool:
+        free = self.max_inflight - len(self._inflight)
+        if free <= 0:
+            return False
+        entries = self.outbox.peek(free * MAX_ITEMS_PER_MESSAGE, self._inflight_seqs)
+        if not entries:
+            return False
+        # Events travel alone and first, so a level change never waits behind a backlog.
+        messages: list[list[OutboxEntry]] = []
+        for e in entries:
+            last = messages[-1] if messages else None
+            if last is None or e.priority == PRIORITY_EVENT or last[0].priority == PRIORITY_EVENT or len(last) >= MAX_ITEMS_PER_MESSAGE:
+                messages.append([e])
+            else:
+                last.append(e)
+        now = datetime.now(timezone.utc)
+        for group in messages[:free]:
+            payload = encode_message(self.tenant, self.gateway, group, now)
+            info = self._client.publish(self.topic, payload, qos=1)
+            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                log.warning("uplink publish not queued", extra={"rc": int(info.rc)})
+                return False
+            # Queued in paho either way; it (re)sends until the broker acknowledges.
+            seqs = [e.seq for e in group]
+            self._inflight[info.mid] = (seqs, len(payload), len(group))
+            self._inflight_seqs.update(seqs)
+        return True

@@ -1,0 +1,183 @@
+"""The gateway against a real Mosquitto and a real pseudo-terminal: nothing mocked."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import tty
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from gateway.devices.awlr import wire
+from gateway.runtime import EdgeGateway
+from tepi.config import TepiConfig, with_local_services
+from tepi.messages import UplinkBatch, decode_batch, device_topic, uplink_topic
+from tepi.processes import Mosquitto
+
+pytestmark = pytest.mark.integration
+
+
+class UplinkRecorder:
+    """A subscriber standing in for ingest: records every uplink item by id."""
+
+    def __init__(self, port: int, topic: str) -> None:
+        self.items: dict[str, object] = {}
+        self.order: list[str] = []
+        self.messages = 0
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="recorder", clean_session=False)
+        self.client.reconnect_delay_set(1, 2)
+        self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        batch: UplinkBatch = decode_batch(msg.payload)
+        with self._lock:
+            self.messages += 1
+            for item in batch.items:
+                if item.id not in self.items:
+                    self.order.append(item.id)
+                self.items[item.id] = item
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def wait_until(cond: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def pty_pair() -> Iterator[tuple[int, str]]:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    yield master, os.ttyname(slave)
+    os.close(master)
+    os.close(slave)
+
+
+@pytest.fixture
+def publisher(mosquitto: Mosquitto) -> Iterator[mqtt.Client]:
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="device-sim")
+    c.connect("127.0.0.1", mosquitto.port)
+    c.loop_start()
+    yield c
+    c.loop_stop()
+    c.disconnect()
+
+
+def _value(gw: EdgeGateway, name: str, **labels: str) -> float:
+    return gw.registry.get_sample_value(name, labels) or 0.0
+
+
+def test_serial_and_mqtt_readings_reach_the_uplink(
+    default_config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path, pty_pair: tuple[int, str], publisher: mqtt.Client
+) -> None:
+    master, slave_path = pty_pair
+    cfg = with_local_services(default_config, mosquitto.port, tmp_path, serial_ports={"awlr-katulampa": slave_path}, window_s=60)
+    tenant, gw_id = cfg.gateway.tenant, cfg.gateway.id
+    recorder = UplinkRecorder(mosquitto.port, uplink_topic(tenant, gw_id))
+    gw = EdgeGateway(cfg)
+    gw.start()
+    assert gw.wait_ready()
+    try:
+        t0 = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(second=0, microsecond=0)
+        levels = [40, 60, 79, 85, 120, 151, 160, 170, 201, 180, 155]  # the last opens a sixth window
+        # Serial: good sentences interleaved with line noise, a bad checksum and a cut-off line.
+        for i, level in enumerate(levels):
+            os.write(master, wire.encode_sentence(wire.AwlrFrame("katulampa", i, t0 + timedelta(seconds=30 * i), level, 12.5)))
+            if i == 3:
+                os.write(master, b"\x00\xffnoise\r\n$PTAWL,katulampa,99,20261123T000000Z,1.0,12.00*00\r\n$PTAWL,katul\r\n")
+        # MQTT: depok readings, plus a non-JSON payload, an unknown device and a bogus level.
+        for i in range(7):  # the seventh opens a fourth window
+            frame = wire.AwlrFrame("depok", i, t0 + timedelta(seconds=30 * i), 130.0 + 20 * i, 12.1)
+            publisher.publish(device_topic(tenant, "awlr-depok"), wire.encode_json(frame), qos=1)
+        publisher.publish(device_topic(tenant, "awlr-depok"), b"{not json", qos=1)
+        publisher.publish(device_topic(tenant, "awlr-unknown"), b"{}", qos=1)
+        bogus = wire.AwlrFrame("depok", 100, t0 + timedelta(seconds=400), 9999.0, 12.1)
+        publisher.publish(device_topic(tenant, "awlr-depok"), wire.encode_json(bogus), qos=1)
+
+        def summaries(station: str) -> list:
+            return [i for i in recorder.items.values() if getattr(i, "type", "") == "summary" and i.station == station]
+
+        wait_until(lambda: len(summaries("katulampa")) >= 5 and len(summaries("depok")) >= 3, what="summaries")
+        events = [i for i in recorder.items.values() if i.type == "siaga_change" and i.station == "katulampa"]
+        assert [(e.siaga_from, e.siaga_to) for e in sorted(events, key=lambda e: e.ts)] == [
+            (None, 4), (4, 3), (3, 2), (2, 1), (1, 2)
+        ]
+        k = sorted(summaries("katulampa"), key=lambda s: s.window_start)
+        assert sum(s.count for s in k) == len(levels) - 1
+        assert [s.max_cm for s in k] == [60, 85, 151, 170, 201]
+        d = summaries("depok")
+        assert sum(s.count for s in d) == 6
+        assert _value(gw, "tepi_gateway_rejected_total", reason="garbage") == 1
+        assert _value(gw, "tepi_gateway_rejected_total", reason="checksum") == 1
+        assert _value(gw, "tepi_gateway_rejected_total", reason="truncated") == 1
+        assert _value(gw, "tepi_gateway_rejected_total", reason="not_json") == 1
+        assert _value(gw, "tepi_gateway_rejected_total", reason="unknown_device") == 1
+        assert _value(gw, "tepi_gateway_rejected_total", reason="out_of_range") == 1
+        assert _value(gw, "tepi_gateway_readings_total", station="katulampa") == len(levels)
+        wait_until(lambda: gw.outbox.depth() == 0, what="outbox drained")
+    finally:
+        gw.stop()
+        recorder.close()
+
+
+def test_nothing_is_lost_while_the_uplink_broker_is_down(
+    default_config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """Uplink on its own broker: stop it, keep reading, restart it; every summary arrives once."""
+    uplink_broker = Mosquitto(workdir=tmp_path / "uplink").start()
+    cfg = with_local_services(default_config, mosquitto.port, tmp_path, window_s=60)
+    cfg = cfg.model_copy(update={"gateway": cfg.gateway.model_copy(update={"uplink_broker": cfg.gateway.uplink_broker.model_copy(update={"port": uplink_broker.port})})})
+    tenant = cfg.gateway.tenant
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="device-sim")
+    pub.connect("127.0.0.1", mosquitto.port)
+    pub.loop_start()
+    recorder = UplinkRecorder(uplink_broker.port, uplink_topic(tenant, cfg.gateway.id))
+    gw = EdgeGateway(cfg)
+    gw.start()
+    assert gw.wait_ready()
+    t0 = (datetime.now(timezone.utc) - timedelta(hours=3)).replace(second=0, microsecond=0)
+    seq = 0
+
+    def send(n: int) -> None:
+        nonlocal seq
+        for _ in range(n):
+            frame = wire.AwlrFrame("manggarai", seq, t0 + timedelta(seconds=20 * seq), 600.0 + seq % 7, 12.0)
+            pub.publish(device_topic(tenant, "awlr-manggarai"), wire.encode_json(frame), qos=1).wait_for_publish(5)
+            seq += 1
+
+    try:
+        send(30)  # 10 minutes of readings
+        wait_until(lambda: len(recorder.items) >= 9, what="first summaries")
+        uplink_broker.stop()
+        wait_until(lambda: not gw.uplink.connected, what="uplink noticed the outage")
+        send(60)  # 20 more minutes, all buffered in the outbox
+        wait_until(lambda: gw.outbox.depth() >= 19, what="outbox filling")
+        uplink_broker.start()  # same port, same persistence dir
+        send(3)  # closes the last full window
+        wait_until(lambda: gw.outbox.depth() == 0, timeout=30, what="outbox drained after reconnect")
+        wait_until(lambda: sum(getattr(i, "count", 0) for i in recorder.items.values()) >= 90, what="all summaries")
+        summaries = [i for i in recorder.items.values() if i.type == "summary"]
+        assert sum(s.count for s in summaries) == 90
+        assert sorted(s.first_seq for s in summaries) == list(range(0, 90, 3))
+    finally:
+        gw.stop()
+        recorder.close()
+        pub.loop_stop()
+        uplink_broker.close()
