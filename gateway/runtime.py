@@ -80,6 +80,7 @@ class EdgeGateway:
         self._worker: threading.Thread | None = None
         self._rejections = RateLimitedLog(log)
         self._last_arrival: dict[str, float] = {}
+        self.outbox_depth_at_stop: int | None = None
 
     def start(self) -> None:
         self._worker = threading.Thread(target=self._run, name=f"gateway-{self.config.gateway.id}", daemon=True)
@@ -113,6 +114,7 @@ class EdgeGateway:
             if flush_timeout > 0:
                 self.uplink.flush(flush_timeout)
             self.uplink.stop()
+        self.outbox_depth_at_stop = self.outbox.depth()
         self.outbox.close()
 
     def _run(self) -> None:

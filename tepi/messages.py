@@ -80,8 +80,11 @@ def uplink_subscription(share_group: str) -> str:
     return f"$share/{share_group}/tepi/+/gw/+/up"
 
 
-def summary_id(gateway: str, station: str, window_start: datetime) -> str:
-    return f"{gateway}:{station}:s:{int(window_start.timestamp())}"
+def summary_id(gateway: str, station: str, window_start: datetime, first_seq: int | None = None) -> str:
+    """Same window and same first reading: same id. A gateway restarted mid-window sends the
+    rest of that window with another first reading, so it is not mistaken for a duplicate."""
+    base = f"{gateway}:{station}:s:{int(window_start.timestamp())}"
+    return base if first_seq is None else f"{base}:{first_seq}"
 
 
 def event_id(gateway: str, station: str, kind: str, ts: datetime, seq: int) -> str:

@@ -117,7 +117,7 @@ class LevelProcessor:
         stats = summarize(np.asarray(self._ts), np.asarray(self._levels))
         start = datetime.fromtimestamp(self._window, timezone.utc)
         summary = LevelSummary(
-            id=summary_id(self.gateway_id, self.station.id, start),
+            id=summary_id(self.gateway_id, self.station.id, start, self._seqs[0]),
             station=self.station.id,
             device=self.device_id,
             window_start=start,

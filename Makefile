@@ -1,0 +1,47 @@
+# Tepi: two commands on a fresh machine: `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: demo test system-deps venv bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test,postgres,embedded-broker]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Mosquitto and VictoriaMetrics from Debian when missing (needs root, as on CI);
+# PostgreSQL is started if it is installed but not running.
+system-deps:
+	@missing=""; \
+	command -v mosquitto >/dev/null 2>&1 || missing="$$missing mosquitto"; \
+	command -v victoria-metrics >/dev/null 2>&1 || missing="$$missing victoria-metrics"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "missing:$$missing (install them, e.g. sudo apt-get install$$missing)"; exit 1; \
+		fi; \
+	fi
+	@if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+		if [ "$$(id -u)" = 0 ] && [ -d /etc/postgresql ]; then \
+			pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true; \
+		fi; \
+	fi
+
+test: system-deps venv
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+demo: venv
+	$(VENV)/bin/tepi demo
+
+bench: system-deps venv
+	$(PY) -m bench
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,165 @@
+"""`tepi`: the one console script. Each sub-command runs one part; `demo` runs them all."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from tepi.config import ConfigError, TepiConfig, load_config
+from tepi.logs import configure_logging
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Tepi: edge telemetry for rivers, boats and offices.")
+config_app = typer.Typer(no_args_is_help=True, help="Configuration commands.")
+app.add_typer(config_app, name="config")
+console = Console(stderr=True)
+log = logging.getLogger("tepi")
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config (default: $TEPI_CONFIG or config/tepi.yaml).")]
+LogOpt = Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")]
+JsonOpt = Annotated[bool, typer.Option("--json-logs/--text-logs", help="One JSON object per log line.")]
+
+
+def _load(path: Path | None) -> TepiConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        console.print(f"[red]configuration error[/red]: {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _wait_for_signal(stop: threading.Event) -> None:
+    """Turn SIGTERM into the same clean shutdown as Ctrl-C."""
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@config_app.command("check")
+def config_check(config: ConfigOpt = None) -> None:
+    """Validate a configuration file and say what it defines."""
+    cfg = _load(config)
+    console.print(
+        f"[green]ok[/green]: {len(cfg.tenants)} tenants, {len(cfg.stations)} stations, "
+        f"{len(cfg.devices)} devices, gateway {cfg.gateway.id}"
+    )
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="API port.")] = 8000,
+    duration: Annotated[Optional[float], typer.Option(help="Stop after this many seconds and print a summary.")] = None,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second while the storm replays.")] = 600.0,
+    workdir: Annotated[Path, typer.Option(help="Where the demo keeps its databases and outbox.")] = Path("var/demo"),
+    config: ConfigOpt = None,
+    log_level: LogOpt = "WARNING",
+    json_logs: JsonOpt = False,
+) -> None:
+    """Run everything on this machine: broker, simulators, gateway, ingest and API."""
+    from tepi.demo import run_demo
+
+    configure_logging(log_level, json_logs)
+    report = run_demo(_load(config), api_port=port, duration_s=duration, speed=speed, workdir=workdir, console=console)
+    report.print(console)
+
+
+@app.command()
+def sim(
+    broker_port: Annotated[int, typer.Option(help="Broker for MQTT devices.")] = 1883,
+    broker_host: Annotated[str, typer.Option()] = "127.0.0.1",
+    speed: Annotated[float, typer.Option(help="60 = one simulated hour per real minute.")] = 60.0,
+    link_dir: Annotated[Path, typer.Option(help="Symlinks to the serial ptys, one per device.")] = Path("var/sim"),
+    duration: Annotated[Optional[float], typer.Option()] = None,
+    config: ConfigOpt = None,
+    log_level: LogOpt = "INFO",
+    json_logs: JsonOpt = False,
+) -> None:
+    """Simulate the configured field devices (serial ptys and MQTT)."""
+    from firmware_sim.errors import SimulatorError
+    from firmware_sim.runner import run_simulator
+
+    configure_logging(log_level, json_logs)
+    cfg = _load(config)
+    try:
+        counters = run_simulator(cfg, speed, broker_host, broker_port, link_dir, duration)
+    except SimulatorError as exc:
+        console.print(f"[red]simulator failed[/red]: {exc}")
+        raise typer.Exit(1) from exc
+    console.print(counters)
+
+
+@app.command()
+def gateway(
+    config: ConfigOpt = None,
+    metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port (0: off).")] = 0,
+    log_level: LogOpt = "INFO",
+    json_logs: JsonOpt = True,
+) -> None:
+    """Run the edge gateway: read devices, summarise, store and forward."""
+    from prometheus_client import start_http_server
+
+    from gateway.errors import GatewayError
+    from gateway.runtime import EdgeGateway
+
+    configure_logging(log_level, json_logs)
+    try:
+        gw = EdgeGateway(_load(config))
+    except GatewayError as exc:
+        console.print(f"[red]gateway cannot start[/red]: {exc}")
+        raise typer.Exit(1) from exc
+    if metrics_port:
+        start_http_server(metrics_port, addr="127.0.0.1", registry=gw.registry)
+    gw.start()
+    stop = threading.Event()
+    _wait_for_signal(stop)
+    gw.stop(flush_timeout=5)
+
+
+@app.command()
+def ingest(
+    config: ConfigOpt = None,
+    client_id: Annotated[Optional[str], typer.Option(help="Distinct per worker when running several.")] = None,
+    log_level: LogOpt = "INFO",
+    json_logs: JsonOpt = True,
+) -> None:
+    """Run one ingest worker of the shared subscription."""
+    from ingest.consumer import IngestWorker
+
+    configure_logging(log_level, json_logs)
+    cfg = _load(config)
+    icfg = cfg.ingest if client_id is None else cfg.ingest.model_copy(update={"client_id": client_id})
+    worker = IngestWorker(icfg, cfg)
+    worker.start()
+    stop = threading.Event()
+    _wait_for_signal(stop)
+    worker.stop()
+
+
+@app.command()
+def api(
+    config: ConfigOpt = None,
+    host: Annotated[Optional[str], typer.Option()] = None,
+    port: Annotated[Optional[int], typer.Option()] = None,
+    log_level: LogOpt = "INFO",
+    json_logs: JsonOpt = True,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from api.main import create_app
+
+    configure_logging(log_level, json_logs)
+    cfg = _load(config)
+    uvicorn.run(create_app(cfg), host=host or cfg.api.host, port=port or cfg.api.port, log_config=None)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
