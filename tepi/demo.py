@@ -83,18 +83,22 @@ def run_demo(
     workdir.mkdir(parents=True)
     report = DemoReport()
     broker, port, report.broker = _broker(workdir)
-    cfg = with_local_services(config, port, workdir, api_port=api_port)
+    link_dir = workdir / "sim"
+    serial = {d.id: str(link_dir / d.id) for d in config.devices if d.transport == "serial"}
+    cfg = with_local_services(config, port, workdir, api_port=api_port, serial_ports=serial)
     started = time.monotonic()
-    sim = Simulator(cfg, speed, "127.0.0.1", port, link_dir=workdir / "sim")
+    sim = Simulator(cfg, speed, "127.0.0.1", port, link_dir=link_dir)
     gw = ingest = server = None
     api_thread: threading.Thread | None = None
     try:
-        sim.start()
-        cfg = with_local_services(config, port, workdir, api_port=api_port, serial_ports=sim.serial_paths())
+        # Receivers first: a reading published before anyone subscribed is gone.
         ingest = IngestWorker(cfg.ingest, cfg)
         ingest.start()
         gw = EdgeGateway(cfg)
         gw.start()
+        gw.wait_ready()
+        ingest.wait_subscribed()
+        sim.start()
         server = uvicorn.Server(uvicorn.Config(create_app(cfg, Settings(mode="demo")), host=cfg.api.host, port=api_port, log_level="warning"))
         api_thread = threading.Thread(target=server.run, name="api", daemon=True)
         api_thread.start()
