@@ -16,7 +16,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter
 
 from gateway.devices import Processor, UplinkItem, device_kind
-from gateway.errors import FrameRejected
+from gateway.errors import FrameRejected, OutboxError
+from gateway.local_alarms import LocalAlarmChannel
 from gateway.model import RawFrame, Reading
 from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
 from gateway.sources import Source
@@ -38,6 +39,7 @@ class GatewayMetrics:
         self.rejected = Counter("tepi_gateway_rejected", "Frames rejected, by reason", ["reason"], registry=registry)
         self.readings = Counter("tepi_gateway_readings", "Readings accepted", ["station"], registry=registry)
         self.queued = Counter("tepi_gateway_items_queued", "Items written to the outbox", ["type"], registry=registry)
+        self.internal_errors = Counter("tepi_gateway_internal_errors", "Unexpected failures, by stage", ["stage"], registry=registry)
 
 
 class EdgeGateway:
@@ -51,6 +53,7 @@ class EdgeGateway:
         outbox_path: Path | None = None,
         serial_ports: dict[str, str] | None = None,
         with_uplink: bool = True,
+        local_alarms: bool = True,
     ) -> None:
         self.config = config
         gw = config.gateway
@@ -76,6 +79,7 @@ class EdgeGateway:
             if with_uplink
             else None
         )
+        self.local_alarms = LocalAlarmChannel(gw.local_broker, gw.tenant, gw.id) if local_alarms else None
         self._frames: queue.SimpleQueue[RawFrame | None] = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
         self._rejections = RateLimitedLog(log)
@@ -89,6 +93,8 @@ class EdgeGateway:
             src.start(self.submit)
         if self.uplink:
             self.uplink.start()
+        if self.local_alarms:
+            self.local_alarms.start()
         log.info("gateway started", extra={"gateway": self.config.gateway.id, "devices": len(self.devices), "sources": [s.name for s in self.sources]})
 
     def wait_ready(self, timeout: float = 10.0) -> bool:
@@ -114,6 +120,8 @@ class EdgeGateway:
             if flush_timeout > 0:
                 self.uplink.flush(flush_timeout)
             self.uplink.stop()
+        if self.local_alarms:
+            self.local_alarms.stop()
         self.outbox_depth_at_stop = self.outbox.depth()
         self.outbox.close()
 
@@ -121,12 +129,21 @@ class EdgeGateway:
         stopping = False
         while not stopping:
             batch, stopping = self._take_batch()
-            items: list[UplinkItem] = []
+            touched: set[str] = set()
             for frame in batch:
-                items.extend(self.handle(frame))
+                device = self.handle(frame)
+                if device is not None:
+                    touched.add(device)
+            items: list[UplinkItem] = []
+            for dev_id in sorted(touched):
+                try:
+                    items.extend(self.processors[dev_id].process())
+                except Exception:  # a bug must not stop the other devices; it is counted and logged
+                    self.metrics.internal_errors.labels("process").inc()
+                    log.exception("processing failed", extra={"device": dev_id})
             items.extend(self._close_due_windows())
             if items:
-                self._queue(items)
+                self._queue_durably(items)
 
     def _take_batch(self, limit: int = 5000) -> tuple[list[RawFrame], bool]:
         """Up to `limit` queued frames (waiting at most 0.5 s for the first); True once stop() was called."""
@@ -145,8 +162,9 @@ class EdgeGateway:
                 return batch, False
         return batch, True
 
-    def handle(self, frame: RawFrame) -> list[UplinkItem]:
-        """Decode, check and process one frame; a rejection is counted, never raised."""
+    def handle(self, frame: RawFrame) -> str | None:
+        """Decode, check and accept one frame; returns the device id, or None when rejected
+        (counted by reason, logged rate-limited, never raised)."""
         self.metrics.frames.labels(frame.transport).inc()
         self.metrics.bytes_in.labels(frame.transport).inc(len(frame.payload))
         device = self.devices.get(frame.device_hint or "")
@@ -158,20 +176,18 @@ class EdgeGateway:
             if len(frame.payload) > self.config.gateway.max_payload_bytes:
                 raise FrameRejected("too_large", f"{len(frame.payload)} bytes")
             reading = self._kinds[device.id].decode(frame, device, self.config.station(device.station), self.config.gateway)
-            items = self.processors[device.id].accept(reading)
+            self.processors[device.id].accept(reading)
         except FrameRejected as rej:
             self.metrics.rejected.labels(rej.reason).inc()
             if device is not None:
-                note = getattr(self.processors[device.id], "note_rejected", None)
-                if note:
-                    note()
+                self.processors[device.id].note_rejected()
             self._rejections.warning(
                 f"{rej.reason}:{frame.device_hint}", "frame rejected",
                 reason=rej.reason, device=frame.device_hint, transport=frame.transport, detail=rej.detail[:200],
             )
-            return []
+            return None
         self._seen(reading)
-        return items
+        return device.id
 
     def _seen(self, reading: Reading) -> None:
         self.metrics.readings.labels(reading.station).inc()
@@ -185,10 +201,25 @@ class EdgeGateway:
         items: list[UplinkItem] = []
         now_mono = time.monotonic()
         for dev_id, last in list(self._last_arrival.items()):
-            if now_mono - last > self.config.gateway.window_s:
+            station = self.config.station(self.devices[dev_id].station)
+            if now_mono - last > station.alerting.summary_every_s:
                 items.extend(self.processors[dev_id].due(_END_OF_TIME))
                 del self._last_arrival[dev_id]
         return items
+
+    def _queue_durably(self, items: list[UplinkItem]) -> None:
+        """Retry until the outbox took the items: a full or failing disk stalls intake (frames
+        wait in memory) instead of dropping what was accepted."""
+        delay = 0.1
+        while True:
+            try:
+                self._queue(items)
+                return
+            except OutboxError as exc:
+                self.metrics.internal_errors.labels("outbox").inc()
+                log.error("outbox write failed; retrying", extra={"error": str(exc), "retry_s": delay})
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def _queue(self, items: list[UplinkItem]) -> None:
         rows = []
@@ -196,4 +227,10 @@ class EdgeGateway:
             prio = PRIORITY_SUMMARY if isinstance(item, LevelSummary) else PRIORITY_EVENT
             rows.append((item.id, prio, item.model_dump_json().encode()))
             self.metrics.queued.labels(item.type).inc()
+        # Durable first, then the local sirens: a crash between the two re-announces nothing
+        # twice centrally and the local channel is best-effort by nature.
         self.outbox.put(rows)
+        if self.local_alarms is not None:
+            for item in items:
+                if not isinstance(item, LevelSummary):
+                    self.local_alarms.announce(item)

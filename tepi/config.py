@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
+from gateway.qc import QcConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "tepi.yaml"
@@ -56,6 +57,24 @@ class Downstream(_Strict):
     source: str = Field(min_length=3)
 
 
+class AlertingConfig(_Strict):
+    """How the edge turns good readings into alarms and how often it reports."""
+
+    raise_after: int = Field(default=2, ge=1, le=60, description="Consecutive good readings at a level before it is raised.")
+    clear_margin_cm: float = Field(default=5.0, ge=0, description="A level clears only below its bound minus this.")
+    rate_of_rise_cm_per_h: float = Field(default=60.0, gt=0, description="Rise that alarms before any threshold is crossed.")
+    rate_of_rise_window_s: float = Field(default=1800.0, ge=60)
+    rate_of_rise_clear_margin_cm_per_h: float = Field(default=10.0, ge=0)
+    summary_every_s: int = Field(default=600, ge=1, le=86400, description="Summary interval at Siaga 4.")
+    summary_every_s_alert: int = Field(default=60, ge=1, le=86400, description="Summary interval at Siaga 3 or worse.")
+
+    @model_validator(mode="after")
+    def _intervals(self) -> "AlertingConfig":
+        if self.summary_every_s_alert > self.summary_every_s:
+            raise ValueError("summary_every_s_alert must not exceed summary_every_s")
+        return self
+
+
 class StationConfig(_Strict):
     """A river gauge site, with the published thresholds that the disaster office acts on."""
 
@@ -71,12 +90,16 @@ class StationConfig(_Strict):
         description="What the sensor can physically report; outside it a reading is rejected."
     )
     downstream: list[Downstream] = []
+    qc: QcConfig = QcConfig()
+    alerting: AlertingConfig = AlertingConfig()
 
     @model_validator(mode="after")
     def _span(self) -> "StationConfig":
         lo, hi = self.sensor_span_cm
         if not lo < hi:
             raise ValueError("sensor_span_cm must be (low, high) with low < high")
+        if self.qc.user_span_cm is not None and not (lo <= self.qc.user_span_cm[0] and self.qc.user_span_cm[1] <= hi):
+            raise ValueError("qc.user_span_cm must lie within sensor_span_cm")
         return self
 
 
@@ -105,7 +128,6 @@ class OutboxConfig(_Strict):
 class GatewayConfig(_Strict):
     id: Identifier
     tenant: Identifier
-    window_s: int = Field(default=600, ge=1, le=86400, description="Summary interval at Siaga 4.")
     max_future_skew_s: float = Field(default=300.0, ge=0, description="Reject readings this far ahead of the gateway clock.")
     max_payload_bytes: int = Field(default=4096, ge=128, le=1_048_576)
     local_broker: BrokerConfig = BrokerConfig()
@@ -259,7 +281,7 @@ def with_local_services(
     tsdb: TsdbConfig | None = None,
     api_port: int | None = None,
     serial_ports: dict[str, str] | None = None,
-    window_s: int | None = None,
+    summary_every_s: int | None = None,
 ) -> TepiConfig:
     """The same deployment pointed at services on this machine (demo and integration tests)."""
     broker = BrokerConfig(host="127.0.0.1", port=broker_port)
@@ -269,11 +291,16 @@ def with_local_services(
             "uplink_broker": broker,
             "outbox": config.gateway.outbox.model_copy(update={"path": workdir / "outbox.db"}),
             "serial_ports": serial_ports if serial_ports is not None else config.gateway.serial_ports,
-            "window_s": window_s or config.gateway.window_s,
         }
     )
     ingest = config.ingest.model_copy(
         update={"broker": broker, "database_url": database_url or f"sqlite:///{workdir / 'tepi.db'}", "tsdb": tsdb}
     )
     api = config.api.model_copy(update={"port": api_port or config.api.port})
-    return config.model_copy(update={"gateway": gw, "ingest": ingest, "api": api})
+    stations = config.stations
+    if summary_every_s is not None:
+        stations = [
+            s.model_copy(update={"alerting": s.alerting.model_copy(update={"summary_every_s": summary_every_s, "summary_every_s_alert": min(summary_every_s, s.alerting.summary_every_s_alert)})})
+            for s in stations
+        ]
+    return config.model_copy(update={"gateway": gw, "ingest": ingest, "api": api, "stations": stations})

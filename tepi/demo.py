@@ -132,7 +132,7 @@ def _watch(base: str, started: float, duration_s: float | None, report: DemoRepo
         while deadline is None or time.monotonic() < deadline:
             time.sleep(0.5)
             try:
-                alerts = http.get(f"{base}/alerts", params={"limit": 100}).json()
+                alerts = http.get(f"{base}/alerts", params={"limit": 100, "type": "siaga"}).json()
             except (httpx.HTTPError, ValueError):
                 continue
             items = alerts.get("data") if isinstance(alerts, dict) else None

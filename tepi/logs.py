@@ -26,7 +26,7 @@ class JsonFormatter(logging.Formatter):
         }
         for k, v in record.__dict__.items():
             if k not in _RESERVED and not k.startswith("_"):
-                out[k] = v
+                out[k if k not in out else f"x_{k}"] = v  # never let a field hide the record's own
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return json.dumps(out, default=str)

@@ -28,18 +28,36 @@ class _Item(BaseModel):
     device: str = Field(min_length=1, max_length=64)
 
 
+class QcCounts(BaseModel):
+    """Readings of a window by QARTOD verdict, so suspect data stays visible centrally."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    good: int = Field(default=0, ge=0)
+    suspect: int = Field(default=0, ge=0)
+    fail: int = Field(default=0, ge=0)
+    missing: int = Field(default=0, ge=0, description="Readings the device numbered but never delivered (seq gaps).")
+
+
 class LevelSummary(_Item):
-    """Statistics of the good readings of one station over one window."""
+    """Statistics of the GOOD readings of one station over one window, plus what was not good.
+
+    `count` and the statistics cover good readings only; a window where nothing was good still
+    produces a summary (statistics null) so that central sees the station is alive but doubtful.
+    """
 
     type: Literal["summary"] = "summary"
     window_start: AwareDatetime
     window_end: AwareDatetime
-    count: int = Field(ge=1)
+    count: int = Field(ge=0, description="Good readings behind the statistics.")
     rejected: int = Field(default=0, ge=0, description="Frames from this device rejected in the window.")
-    min_cm: float
-    max_cm: float
-    mean_cm: float
-    last_cm: float
+    min_cm: float | None
+    max_cm: float | None
+    mean_cm: float | None
+    last_cm: float | None
+    qc: QcCounts = QcCounts()
+    suspect_min_cm: float | None = None
+    suspect_max_cm: float | None = None
     last_ts: AwareDatetime
     first_seq: int = Field(ge=0)
     last_seq: int = Field(ge=0)
@@ -58,7 +76,19 @@ class SiagaChange(_Item):
     siaga_to: int = Field(ge=1, le=4)
 
 
-UplinkItem = Annotated[Union[LevelSummary, SiagaChange], Field(discriminator="type")]
+class RateOfRise(_Item):
+    """Sent at once when a fast rise starts (active) or ends; it can precede any Siaga change."""
+
+    type: Literal["rate_of_rise"] = "rate_of_rise"
+    ts: AwareDatetime
+    seq: int = Field(ge=0)
+    level_cm: float
+    rate_cm_per_h: float | None
+    threshold_cm_per_h: float
+    active: bool
+
+
+UplinkItem = Annotated[Union[LevelSummary, SiagaChange, RateOfRise], Field(discriminator="type")]
 
 
 class UplinkBatch(BaseModel):

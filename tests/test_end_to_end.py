@@ -108,7 +108,7 @@ def test_flood_raises_an_alert_at_the_api_and_lands_in_victoriametrics(
     with httpx.Client(timeout=5) as http:
         try:
             alerts = poll(
-                lambda: [a for a in http.get(f"{api}/alerts", params={"status": "active"}).json()["data"] if a["station"] == "katulampa"],
+                lambda: [a for a in http.get(f"{api}/alerts", params={"status": "active", "type": "siaga"}).json()["data"] if a["station"] == "katulampa"],
                 timeout=60,
                 what="a Katulampa alert at the API",
             )

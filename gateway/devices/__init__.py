@@ -12,22 +12,28 @@ from typing import Protocol
 from gateway.errors import GatewayError
 from gateway.model import RawFrame, Reading
 from tepi.config import DeviceConfig, GatewayConfig, StationConfig
-from tepi.messages import LevelSummary, SiagaChange
+from tepi.messages import LevelSummary, RateOfRise, SiagaChange
 
-UplinkItem = LevelSummary | SiagaChange
+UplinkItem = LevelSummary | SiagaChange | RateOfRise
 
 
 class Processor(Protocol):
-    """Turns a station's accepted readings into uplink items.
+    """Turns one device's accepted readings into uplink items.
 
-    Lifecycle: created once per station at gateway start; `accept` is called for every reading
-    in arrival order from one thread; `due` is called periodically with the gateway's notion of
-    now and returns summaries of windows that have closed. Neither does I/O.
+    Lifecycle: created once per device at gateway start, used from one thread only. `accept`
+    is called for every reading in arrival order and raises `FrameRejected` for readings that
+    cannot be placed (duplicate, out of order, late); `process` is called after each batch and
+    returns the events and closed-window summaries; `due` closes a window whose end passed
+    without a later reading. None of them does I/O or reads a clock.
     """
 
-    def accept(self, reading: Reading) -> list[UplinkItem]: ...
+    def accept(self, reading: Reading) -> None: ...
+
+    def process(self) -> list[UplinkItem]: ...
 
     def due(self, now: datetime) -> list[UplinkItem]: ...
+
+    def note_rejected(self) -> None: ...
 
 
 class DeviceKind(Protocol):

@@ -17,8 +17,8 @@ import pytest
 from gateway.devices.awlr import wire
 from gateway.runtime import EdgeGateway
 from tepi.config import TepiConfig, with_local_services
-from tepi.messages import UplinkBatch, decode_batch, device_topic, uplink_topic
-from tepi.processes import Mosquitto
+from tepi.messages import UplinkBatch, alarm_topic, decode_batch, device_topic, uplink_topic
+from tepi.processes import Mosquitto, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +88,7 @@ def test_serial_and_mqtt_readings_reach_the_uplink(
     default_config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path, pty_pair: tuple[int, str], publisher: mqtt.Client
 ) -> None:
     master, slave_path = pty_pair
-    cfg = with_local_services(default_config, mosquitto.port, tmp_path, serial_ports={"awlr-katulampa": slave_path}, window_s=60)
+    cfg = with_local_services(default_config, mosquitto.port, tmp_path, serial_ports={"awlr-katulampa": slave_path}, summary_every_s=60)
     tenant, gw_id = cfg.gateway.tenant, cfg.gateway.id
     recorder = UplinkRecorder(mosquitto.port, uplink_topic(tenant, gw_id))
     gw = EdgeGateway(cfg)
@@ -96,7 +96,8 @@ def test_serial_and_mqtt_readings_reach_the_uplink(
     assert gw.wait_ready()
     try:
         t0 = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(second=0, microsecond=0)
-        levels = [40, 60, 79, 85, 120, 151, 160, 170, 201, 180, 155]  # the last opens a sixth window
+        # Rises of at most 26 cm per 30 s pass QC's 1 cm/s rate-of-change test; the last opens a sixth window.
+        levels = [40, 60, 79, 85, 105, 125, 150, 160, 175, 201, 180]
         # Serial: good sentences interleaved with line noise, a bad checksum and a cut-off line.
         for i, level in enumerate(levels):
             os.write(master, wire.encode_sentence(wire.AwlrFrame("katulampa", i, t0 + timedelta(seconds=30 * i), level, 12.5)))
@@ -116,12 +117,15 @@ def test_serial_and_mqtt_readings_reach_the_uplink(
 
         wait_until(lambda: len(summaries("katulampa")) >= 5 and len(summaries("depok")) >= 3, what="summaries")
         events = [i for i in recorder.items.values() if i.type == "siaga_change" and i.station == "katulampa"]
-        assert [(e.siaga_from, e.siaga_to) for e in sorted(events, key=lambda e: e.ts)] == [
-            (None, 4), (4, 3), (3, 2), (2, 1), (1, 2)
+        # Raised on the second consecutive good reading at a level (raise_after: 2); the lone
+        # 201 cm reading is not enough for Siaga 1.
+        assert [(e.siaga_from, e.siaga_to, e.level_cm) for e in sorted(events, key=lambda e: e.ts)] == [
+            (4, 3, 105), (3, 2, 160)
         ]
         k = sorted(summaries("katulampa"), key=lambda s: s.window_start)
         assert sum(s.count for s in k) == len(levels) - 1
-        assert [s.max_cm for s in k] == [60, 85, 151, 170, 201]
+        assert [s.max_cm for s in k] == [60, 85, 125, 160, 201]
+        assert all(s.qc.good == s.count for s in k)
         d = summaries("depok")
         assert sum(s.count for s in d) == 6
         assert _value(gw, "tepi_gateway_rejected_total", reason="garbage") == 1
@@ -142,7 +146,7 @@ def test_nothing_is_lost_while_the_uplink_broker_is_down(
 ) -> None:
     """Uplink on its own broker: stop it, keep reading, restart it; every summary arrives once."""
     uplink_broker = Mosquitto(workdir=tmp_path / "uplink").start()
-    cfg = with_local_services(default_config, mosquitto.port, tmp_path, window_s=60)
+    cfg = with_local_services(default_config, mosquitto.port, tmp_path, summary_every_s=60)
     cfg = cfg.model_copy(update={"gateway": cfg.gateway.model_copy(update={"uplink_broker": cfg.gateway.uplink_broker.model_copy(update={"port": uplink_broker.port})})})
     tenant = cfg.gateway.tenant
     pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="device-sim")
@@ -181,3 +185,53 @@ def test_nothing_is_lost_while_the_uplink_broker_is_down(
         recorder.close()
         pub.loop_stop()
         uplink_broker.close()
+
+
+def test_local_alarm_sounds_while_uplink_is_down_and_events_arrive_in_order_later(
+    default_config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    uplink_port = free_port()  # nothing listens here yet: the uplink is down from the start
+    cfg = with_local_services(default_config, mosquitto.port, tmp_path, summary_every_s=600)
+    cfg = cfg.model_copy(update={"gateway": cfg.gateway.model_copy(update={"uplink_broker": cfg.gateway.uplink_broker.model_copy(update={"port": uplink_port})})})
+    tenant, gw_id = cfg.gateway.tenant, cfg.gateway.id
+    local: list[dict] = []
+    siren = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="siren")
+    siren.on_message = lambda c, u, m: local.append(json.loads(m.payload))
+    siren.connect("127.0.0.1", mosquitto.port)
+    siren.subscribe(f"{alarm_topic(tenant, gw_id)}/#", qos=1)
+    siren.loop_start()
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="device-sim")
+    pub.connect("127.0.0.1", mosquitto.port)
+    pub.loop_start()
+    gw = EdgeGateway(cfg)
+    gw.start()
+    assert gw.wait_ready()
+    uplink_broker = None
+    try:
+        t0 = (datetime.now(timezone.utc) - timedelta(hours=5)).replace(minute=0, second=0, microsecond=0)
+        # Depok rising 100 -> 371 cm at 4.6 cm/min (276 cm/h): a fast rise, then Siaga 3, 2 and 1.
+        for i in range(60):
+            frame = wire.AwlrFrame("depok", i, t0 + timedelta(minutes=i), 100.0 + 4.6 * i, 12.0)
+            pub.publish(device_topic(tenant, "awlr-depok"), wire.encode_json(frame), qos=1).wait_for_publish(5)
+        wait_until(lambda: any(a.get("siaga") == 1 for a in local), what="a local Siaga 1 alarm")
+        assert not gw.uplink.connected
+        kinds = [(a["kind"], a.get("siaga", a.get("active"))) for a in local]
+        assert kinds[0] == ("rate_of_rise", True), "the fast rise alarms first"
+        assert [k for k in kinds if k[0] == "siaga_change"] == [("siaga_change", 3), ("siaga_change", 2), ("siaga_change", 1)]
+        events_waiting = gw.outbox.depth()
+        assert events_waiting >= 4
+        uplink_broker = Mosquitto(port=uplink_port, workdir=tmp_path / "uplink").start()
+        recorder = UplinkRecorder(uplink_port, uplink_topic(tenant, gw_id))
+        wait_until(lambda: gw.outbox.depth() == 0, timeout=30, what="outbox drained")
+        wait_until(lambda: len(recorder.items) >= events_waiting, what="items at the central broker")
+        central = [recorder.items[i] for i in recorder.order if recorder.items[i].type != "summary"]
+        assert [(e.type, getattr(e, "siaga_to", None)) for e in central] == [
+            ("rate_of_rise", None), ("siaga_change", 3), ("siaga_change", 2), ("siaga_change", 1)
+        ], "events arrive centrally in the order they happened"
+        recorder.close()
+    finally:
+        gw.stop()
+        siren.loop_stop()
+        pub.loop_stop()
+        if uplink_broker:
+            uplink_broker.close()

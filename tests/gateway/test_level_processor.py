@@ -7,11 +7,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from gateway.devices.awlr import wire
-from gateway.devices.awlr.kind import LevelProcessor, check_frame
+from gateway.devices.awlr.kind import check_frame
+from gateway.devices.awlr.processor import LevelProcessor
 from gateway.errors import FrameRejected
 from gateway.model import Reading
 from tepi.config import TepiConfig
-from tepi.messages import LevelSummary, SiagaChange
+from tepi.messages import LevelSummary, RateOfRise, SiagaChange
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 
@@ -49,56 +50,103 @@ def _reading(seq: int, minutes: float, level: float) -> Reading:
     return Reading("awlr-katulampa", "katulampa", seq, T0 + timedelta(minutes=minutes), level, 12.5)
 
 
-def test_emits_siaga_change_at_once_and_summary_when_window_closes(katulampa) -> None:
-    p = LevelProcessor("gw", katulampa, "awlr-katulampa", window_s=600)
-    first = p.accept(_reading(0, 0, 40))
-    assert [type(i) for i in first] == [SiagaChange] and first[0].siaga_from is None and first[0].siaga_to == 4
-    assert p.accept(_reading(1, 2, 60)) == []
-    rise = p.accept(_reading(2, 4, 85))
-    assert len(rise) == 1 and (rise[0].siaga_from, rise[0].siaga_to, rise[0].level_cm) == (4, 3, 85)
-    assert p.accept(_reading(3, 6, 90)) == []
-    closed = p.accept(_reading(4, 10, 155))  # first reading of the next window
-    summaries = [i for i in closed if isinstance(i, LevelSummary)]
-    events = [i for i in closed if isinstance(i, SiagaChange)]
-    assert len(summaries) == 1 and len(events) == 1 and events[0].siaga_to == 2
-    s = summaries[0]
-    assert (s.count, s.min_cm, s.max_cm, s.last_cm, s.first_seq, s.last_seq, s.siaga) == (4, 40, 90, 90, 0, 3, 3)
-    assert s.mean_cm == pytest.approx((40 + 60 + 85 + 90) / 4)
-    assert s.window_start == T0 and s.window_end == T0 + timedelta(minutes=10)
+def _feed(p: LevelProcessor, readings: list[Reading], batch: int = 1) -> list:
+    out = []
+    for i in range(0, len(readings), batch):
+        for r in readings[i : i + batch]:
+            p.accept(r)
+        out += p.process()
+    return out
+
+
+def _station(station, **alerting):
+    return station.model_copy(update={"alerting": station.alerting.model_copy(update=alerting)})
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+def test_rise_raises_siaga_after_consecutive_good_readings_and_shortens_windows(katulampa, batch: int) -> None:
+    p = LevelProcessor("gw", _station(katulampa, raise_after=2), "awlr-katulampa")
+    levels = [40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 52, 54, 60, 70, 79, 82, 85, 88, 90, 92, 93, 94, 95, 96]
+    out = _feed(p, [_reading(i, i, v) for i, v in enumerate(levels)], batch)
+    changes = [i for i in out if isinstance(i, SiagaChange)]
+    assert [(c.siaga_from, c.siaga_to, c.level_cm) for c in changes] == [(4, 3, 85)], "raised on the 2nd good reading >= 80"
+    summaries = [i for i in out if isinstance(i, LevelSummary)]
+    assert summaries[0].window_start == T0 and summaries[0].window_end == T0 + timedelta(minutes=10)
+    assert summaries[0].count == 10 and summaries[0].siaga == 4
+    # At Siaga 3 the open window is cut at the next minute and windows become one minute long.
+    assert summaries[1].window_end == T0 + timedelta(minutes=18)
+    assert all(s.window_end - s.window_start == timedelta(minutes=1) for s in summaries[2:])
+    assert summaries[-1].siaga == 3
+
+
+def test_spike_is_flagged_not_alarmed_and_stays_visible(katulampa) -> None:
+    p = LevelProcessor("gw", _station(katulampa, raise_after=1), "awlr-katulampa")
+    levels = [40.0] * 5 + [290.0] + [40.5] * 5
+    levels = [v + 0.1 * i for i, v in enumerate(levels)]  # not a flat line
+    out = _feed(p, [_reading(i, i, v) for i, v in enumerate(levels)])  # the 11th closes the window
+    assert not [i for i in out if isinstance(i, SiagaChange)]
+    [s] = [i for i in out if isinstance(i, LevelSummary)]
+    assert s.max_cm is not None and s.max_cm < 45, "the spike is not in the good statistics"
+    assert s.qc.fail >= 1 and s.qc.good + s.qc.suspect + s.qc.fail == 10
+    assert s.count == s.qc.good
+
+
+def test_fast_rise_alarms_before_siaga_3(default_config: TepiConfig) -> None:
+    """Depok: 130 -> 305 cm in one hour (published); the rise alarm precedes Siaga 3 (200 cm)."""
+    depok = default_config.station("depok")
+    p = LevelProcessor("gw", depok, "awlr-depok")
+    readings = [Reading("awlr-depok", "depok", i, T0 + timedelta(minutes=i), 130.0 + (i - 30) * 175 / 60 if i > 30 else 130.0 + 0.1 * (i % 2), 12.0) for i in range(100)]
+    out = _feed(p, readings)
+    first_rise = next(i for i in out if isinstance(i, RateOfRise) and i.active)
+    first_siaga = next(i for i in out if isinstance(i, SiagaChange))
+    assert first_rise.ts < first_siaga.ts and first_rise.level_cm < depok.thresholds.siaga3
+    assert first_rise.rate_cm_per_h >= depok.alerting.rate_of_rise_cm_per_h
+
+
+def test_hovering_level_does_not_flap(katulampa) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    levels = 80 + rng.normal(0, 0.8, 600)
+    p = LevelProcessor("gw", katulampa, "awlr-katulampa")
+    out = _feed(p, [_reading(i, i, float(v)) for i, v in enumerate(levels)], batch=5)
+    assert len([i for i in out if isinstance(i, SiagaChange)]) <= 1
 
 
 def test_due_closes_window_and_late_readings_are_rejected(katulampa) -> None:
-    p = LevelProcessor("gw", katulampa, "awlr-katulampa", window_s=600)
+    p = LevelProcessor("gw", katulampa, "awlr-katulampa")
     p.accept(_reading(0, 1, 40))
+    assert p.process() == []
     assert p.due(T0 + timedelta(minutes=9)) == []
     [summary] = p.due(T0 + timedelta(minutes=10))
     assert summary.count == 1
     with pytest.raises(FrameRejected) as err:
         p.accept(_reading(1, 0.5, 41))
     assert err.value.reason == "out_of_order"
-    p2 = LevelProcessor("gw", katulampa, "awlr-katulampa", window_s=600)
-    p2.accept(_reading(0, 1, 40))
-    p2.due(T0 + timedelta(minutes=11))
     with pytest.raises(FrameRejected) as err:
-        p2.accept(Reading("awlr-katulampa", "katulampa", 9, T0 + timedelta(minutes=2), 40, 12.5))
+        p.accept(_reading(9, 5, 40))
     assert err.value.reason == "late"
 
 
 def test_duplicate_reading_is_rejected(katulampa) -> None:
-    p = LevelProcessor("gw", katulampa, "awlr-katulampa", window_s=600)
+    p = LevelProcessor("gw", katulampa, "awlr-katulampa")
     p.accept(_reading(7, 1, 40))
     with pytest.raises(FrameRejected) as err:
         p.accept(_reading(7, 1, 40))
     assert err.value.reason == "duplicate"
 
 
+def test_missing_readings_are_counted_from_sequence_gaps(katulampa) -> None:
+    p = LevelProcessor("gw", katulampa, "awlr-katulampa")
+    out = _feed(p, [_reading(s, m, 40 + 0.1 * m) for s, m in [(0, 0), (1, 1), (4, 4), (5, 5), (9, 11)]])
+    [s] = [i for i in out if isinstance(i, LevelSummary)]
+    assert (s.qc.missing, s.first_seq, s.last_seq) == (2, 0, 5)
+
+
 def test_summary_ids_are_deterministic(katulampa) -> None:
     def run() -> list[str]:
-        p = LevelProcessor("gw", katulampa, "awlr-katulampa", window_s=600)
-        out = []
-        for i in range(30):
-            out += p.accept(_reading(i, i, 40 + i))
-        return [i.id for i in out]
+        p = LevelProcessor("gw", katulampa, "awlr-katulampa")
+        return [i.id for i in _feed(p, [_reading(i, i, 40 + i) for i in range(40)])]
 
     ids = run()
     assert ids == run()

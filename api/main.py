@@ -1,0 +1,96 @@
+"""The HTTP API: `create_app(config)` builds a FastAPI app over the state store and level store.
+
+Start-up (lifespan) connects to the database and picks the level store; nothing connects at
+import or at `create_app`, so building an app is cheap and side-effect free.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Response
+from prometheus_client import REGISTRY, CollectorRegistry
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.errors import install_error_handlers
+from api.metrics import ApiMetrics, RequestMetricsMiddleware
+from api.models import HealthPublic
+from api.routes import alerts, health, stations
+from api.services.levels import LevelStore, PromLevelStore, SqlLevelStore
+from api.settings import Settings
+from ingest.db import create_engine, missing_tables, prepare_database
+from tepi.config import TepiConfig
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+class StartupError(RuntimeError):
+    """The API cannot serve with this configuration or database."""
+
+
+def build_level_store(config: TepiConfig, settings: Settings, sessions: sessionmaker[Session]) -> LevelStore:
+    """The TSDB when one is configured (or demanded), else the embedded `level_points`."""
+    query_url = settings.effective_query_url(config)
+    if settings.level_store == "tsdb" and query_url is None:
+        raise StartupError("level_store=tsdb but no TSDB URL in settings (TEPI_TSDB_URL) or config (ingest.tsdb)")
+    if settings.level_store != "sql" and query_url is not None:
+        return PromLevelStore(query_url, timeout_s=settings.tsdb_timeout_s)
+    return SqlLevelStore(sessions)
+
+
+def create_app(
+    config: TepiConfig, settings: Settings | None = None, *, registry: CollectorRegistry | None = None
+) -> FastAPI:
+    """An API app for `config`; `/metrics` exposes `registry` (default: the process-wide one,
+    which an in-process ingest worker also uses, so one scrape sees both).
+    """
+    settings = settings if settings is not None else Settings()
+    registry = registry if registry is not None else REGISTRY
+    engine = create_engine(settings.effective_database_url(config))
+    sessions = sessionmaker(bind=engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.mode == "demo":
+            prepare_database(engine, config)
+        else:
+            missing = missing_tables(engine)
+            if missing:
+                raise StartupError(f"database lacks tables {missing}: start ingest first (it creates the schema)")
+        app.state.level_store = build_level_store(config, settings, sessions)
+        log.info("api ready", extra={"mode": settings.mode, "level_store": app.state.level_store.source})
+        try:
+            yield
+        finally:
+            app.state.level_store.close()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Tepi API",
+        version="1",
+        description="River levels, Siaga alerts and station state of Tepi deployments. "
+        "Timestamps are ISO 8601 in UTC; query timestamps need an offset (`Z`, `+07:00` written `%2B07:00`).",
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+    )
+    app.state.config = config
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.registry = registry
+    app.add_middleware(RequestMetricsMiddleware, metrics=ApiMetrics.for_registry(registry))
+    install_error_handlers(app)
+
+    v1 = APIRouter(prefix=API_PREFIX)
+    v1.include_router(stations.router)
+    v1.include_router(alerts.router)
+    v1.include_router(health.router)
+    app.include_router(v1)
+    # Probes and scrapers conventionally look at the root; same handlers, not in the schema.
+    app.add_api_route("/healthz", health.healthz, response_model=HealthPublic, include_in_schema=False)
+    app.add_api_route("/metrics", health.metrics, response_class=Response, include_in_schema=False)
+    return app

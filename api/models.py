@@ -1,0 +1,193 @@
+"""Public request and response shapes of the HTTP API (what `/docs` shows).
+
+Every timestamp is timezone-aware and serialised in UTC (`...Z`); clients in WIB, WITA or WIT
+convert for display. Database rows never leave the API directly: these models decide what is
+public.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+AlertStatus = Literal["active", "acknowledged", "cleared"]
+AlertType = Literal["siaga", "rate_of_rise"]
+Severity = Literal["critical", "major", "minor", "warning"]
+#: `open` is active or acknowledged: everything not yet cleared.
+AlertStatusFilter = Literal["active", "acknowledged", "cleared", "open"]
+
+
+class _Public(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ThresholdsPublic(_Public):
+    siaga3_cm: float = Field(description="Lower bound of Siaga 3 (Waspada).")
+    siaga2_cm: float = Field(description="Lower bound of Siaga 2 (Siaga).")
+    siaga1_cm: float = Field(description="Lower bound of Siaga 1 (Awas).")
+    source: str = Field(description="Where these thresholds were published.")
+
+
+class StationPublic(_Public):
+    id: str
+    name: str
+    river: str
+    tenant: str
+    lat: float
+    lon: float
+    thresholds: ThresholdsPublic
+    last_level_cm: float | None = Field(description="Newest level received; null before the first.")
+    siaga: int | None = Field(ge=1, le=4, description="Siaga level of the newest reading: 4 normal .. 1 awas.")
+    siaga_label: str | None = Field(description='As BPBD and PetaBencana.id write it, e.g. "SIAGA IV".')
+    last_seen_at: UtcDatetime | None = Field(description="Device time of the newest reading.")
+
+
+class StationsPublic(_Public):
+    data: list[StationPublic]
+    count: int
+
+
+class LevelBucket(_Public):
+    start: UtcDatetime
+    end: UtcDatetime
+    mean_cm: float | None = Field(description="Count-weighted mean of the good readings; null if none.")
+    min_cm: float | None
+    max_cm: float | None
+    count: int = Field(description="Good readings (passed QC) behind the statistics.")
+    qc_suspect: int = Field(default=0, description="Readings QC flagged suspect (not in the statistics).")
+    qc_fail: int = Field(default=0, description="Readings QC failed.")
+    qc_missing: int = Field(default=0, description="Readings numbered by the device but never received.")
+
+
+class LevelSeries(_Public):
+    station: str
+    tenant: str
+    start: UtcDatetime = Field(
+        description="Start of the first bucket: the requested start, moved forward by whole buckets "
+        "past any time before the station's first reading."
+    )
+    end: UtcDatetime = Field(description="End of the last bucket (may be later than the requested end).")
+    every_s: int
+    source: Literal["sql", "tsdb"] = Field(description="Which level store answered.")
+    data: list[LevelBucket] = Field(description="Buckets with data, oldest first; empty buckets are left out.")
+
+
+class AlertPublic(_Public):
+    id: int
+    tenant: str
+    station: str
+    type: AlertType = Field(description="siaga: a Siaga threshold crossed; rate_of_rise: a fast rise.")
+    severity: Severity
+    siaga: int = Field(ge=1, le=4, description="Siaga level of the station at the latest update.")
+    siaga_label: str
+    peak_siaga: int = Field(ge=1, le=4, description="Worst Siaga level reached during the episode.")
+    rate_cm_per_h: float | None = Field(description="Rise rate at the latest update (rate_of_rise alerts).")
+    status: AlertStatus
+    opened_at: UtcDatetime
+    updated_at: UtcDatetime
+    acknowledged_at: UtcDatetime | None
+    acknowledged_by: str | None
+    cleared_at: UtcDatetime | None
+    last_level_cm: float
+
+
+class AlertsPublic(_Public):
+    data: list[AlertPublic]
+    count: int = Field(description="Alerts matching the filter, over all pages.")
+    limit: int
+    offset: int
+
+
+class AckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
+        description="Who acknowledges (until authentication provides it)."
+    )
+
+
+class HealthPublic(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: Literal["ok", "unavailable"]
+
+
+class ErrorPublic(BaseModel):
+    detail: str
+    code: str = Field(description="Stable machine-readable reason, e.g. alert_cleared.")
+
+
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SHORT_DURATION = re.compile(r"^(\d+)([smhd])$")
+# A "+" in a query string decodes to a space; "2025-01-20T07:00:00 07:00" meant "+07:00".
+_LOST_PLUS = re.compile(r"^(\S+T\S+?) (\d{2}(:?\d{2})?)$")
+
+MIN_EVERY = timedelta(minutes=1)
+MAX_EVERY = timedelta(days=1)
+DEFAULT_SPAN = timedelta(hours=24)
+
+
+def _parse_every(value: object) -> object:
+    """Accept Prometheus-style `10m`/`1h`/`1d` as well as ISO 8601 `PT10M` and plain seconds."""
+    if isinstance(value, str):
+        m = _SHORT_DURATION.match(value.strip())
+        if m:
+            return timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2)])
+    return value
+
+
+def _restore_plus(value: object) -> object:
+    if isinstance(value, str):
+        m = _LOST_PLUS.match(value.strip())
+        if m:
+            return f"{m.group(1)}+{m.group(2)}"
+    return value
+
+
+QueryDatetime = Annotated[UtcDatetime, BeforeValidator(_restore_plus)]
+
+
+class LevelQuery(BaseModel):
+    """`?start=&end=&every=` of a level history; defaults: the last 24 h in 10-minute buckets."""
+
+    start: QueryDatetime | None = Field(
+        default=None, description="ISO 8601 with offset, e.g. 2025-01-20T07:00:00+07:00; default end - 24 h."
+    )
+    end: QueryDatetime | None = Field(default=None, description="ISO 8601 with offset; default now.")
+    every: Annotated[timedelta, BeforeValidator(_parse_every)] = Field(
+        default=timedelta(minutes=10), description="Bucket width, 1m to 1d: 10m, 1h, 1d, PT15M or seconds."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> "LevelQuery":
+        if not MIN_EVERY <= self.every <= MAX_EVERY:
+            raise ValueError("every must be between 1 minute and 1 day")
+        if self.every.microseconds:
+            raise ValueError("every must be a whole number of seconds")
+        if self.start is not None and self.end is not None and not self.start < self.end:
+            raise ValueError("start must be before end")
+        return self
+
+    def resolved(self, now: datetime) -> tuple[datetime, datetime]:
+        """(start, end) with defaults applied; start is cut to whole seconds, as buckets are."""
+        end = self.end or now
+        start = self.start or end - DEFAULT_SPAN
+        return start.replace(microsecond=0), end

@@ -1,0 +1,30 @@
+"""`/healthz` for load balancers and `/metrics` for Prometheus."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.deps import SessionDep
+from api.models import HealthPublic
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=HealthPublic, responses={503: {"model": HealthPublic}})
+def healthz(session: SessionDep) -> HealthPublic | JSONResponse:
+    """Healthy when the state database answers; the TSDB is optional for most endpoints."""
+    try:
+        session.execute(sa.text("SELECT 1"))
+    except SQLAlchemyError:
+        body = HealthPublic(status="unavailable", database="unavailable")
+        return JSONResponse(status_code=503, content=body.model_dump())
+    return HealthPublic(status="ok", database="ok")
+
+
+@router.get("/metrics", response_class=Response, summary="Prometheus metrics")
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""What the routes call: queries and actions over the state store and the level stores."""

@@ -1,0 +1,297 @@
+"""Alarms a disaster office can act on: Siaga with hysteresis, and the rate of rise.
+
+Raw `classify_siaga` answers "which band is this one reading in"; an alarm must also not flap
+when the river hovers at a bound, and must not fire on one false echo. Both alarms here only
+learn from readings the caller marks good (normally: QC aggregate == GOOD); other readings
+neither raise nor clear, they hold the state.
+
+Each alarm comes twice: a vectorised function over a whole series (for replay, tests and
+back-filling) and a small tracker fed one reading at a time (for the gateway), which must give
+the same answers on the same series; the tests hold them to that.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gateway.siaga import classify_siaga
+
+Bounds = tuple[float, float, float]
+_ROWS_PER_CHUNK_CELLS = 1 << 20  # cells of the (reading x window) matrix handled at once
+
+
+# --- Siaga with hysteresis --------------------------------------------------------------------
+
+
+def siaga_with_hysteresis(
+    levels_cm: ArrayLike,
+    good: ArrayLike,
+    bounds: Bounds,
+    raise_after: int,
+    clear_margin_cm: float,
+    initial: int = 4,
+) -> NDArray[np.int8]:
+    """The alarm level (1..4) in force after each reading.
+
+    Rules, applied at each good reading to the last `raise_after` good readings:
+    - raise: if all of them are at or above the bound of a worse level, go to the worst such
+      level (it may skip a level when the river jumps, e.g. 79 -> 210 goes straight to Awas);
+    - clear: if all of them are below (bound - `clear_margin_cm`) of the current level, step
+      back toward 4, to the least severe level all of them support with that margin;
+    - otherwise hold. Until `raise_after` good readings were seen the level is `initial`.
+    A reading is good when `good` is true and its level is finite; non-good readings are
+    skipped, neither counting toward nor breaking a run: QC flags that come and go during a real
+    flood must not postpone the alarm, and an isolated spike, flagged or not, cannot fill a run
+    of `raise_after` >= 2 on its own. The margin keeps a level hovering at a bound from flapping:
+    it raises once and stays until the river has clearly gone down.
+    """
+    x, g = _levels_and_mask(levels_cm, good)
+    n = _check_siaga_args(bounds, raise_after, clear_margin_cm, initial)
+    usable = g & np.isfinite(x)
+    idx = np.flatnonzero(usable)
+    out = np.full(x.shape, initial, dtype=np.int8)
+    if idx.size < n:
+        return out
+    good_levels = x[idx]
+    windows_raise = np.lib.stride_tricks.sliding_window_view(classify_siaga(good_levels, bounds), n)
+    windows_clear = np.lib.stride_tricks.sliding_window_view(classify_siaga(good_levels, _cleared(bounds, clear_margin_cm)), n)
+    # Per reading: the state may not stay above `most` (raise) nor below `least` (clear).
+    most = np.full(x.shape, 4, dtype=np.int8)
+    least = np.full(x.shape, 1, dtype=np.int8)
+    most[idx[n - 1 :]] = windows_raise.max(axis=1)
+    least[idx[n - 1 :]] = windows_clear.min(axis=1)
+    # state[k] = clip(state[k-1], least[k], most[k]). Clipping commutes with thresholding, so for
+    # each v, "state >= v" is a set/reset latch: set where least >= v, reset where most < v.
+    pos = np.arange(x.size)
+    state = np.ones(x.shape, dtype=np.int8)
+    for v in (2, 3, 4):
+        latched = (least >= v) | (most < v)
+        last = np.maximum.accumulate(np.where(latched, pos, -1))
+        state += np.where(last >= 0, least[np.maximum(last, 0)] >= v, initial >= v).astype(np.int8)
+    return state
+
+
+@dataclass
+class SiagaTracker:
+    """`siaga_with_hysteresis`, one reading at a time (the gateway's per-station state)."""
+
+    bounds: Bounds
+    raise_after: int
+    clear_margin_cm: float
+    level: int = 4
+    _recent: deque[float] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        n = _check_siaga_args(self.bounds, self.raise_after, self.clear_margin_cm, self.level)
+        self._recent = deque(maxlen=n)
+        self._clear_bounds = _cleared(self.bounds, self.clear_margin_cm)
+
+    def update(self, level_cm: float, good: bool) -> int | None:
+        """Feed one reading; returns the new alarm level when it changes, else None."""
+        if not (good and np.isfinite(level_cm)):
+            return None
+        self._recent.append(float(level_cm))
+        if len(self._recent) < self.raise_after:
+            return None
+        recent = np.fromiter(self._recent, dtype=float)
+        most = int(classify_siaga(recent, self.bounds).max())
+        least = int(classify_siaga(recent, self._clear_bounds).min())
+        new = min(max(self.level, least), most)
+        if new == self.level:
+            return None
+        self.level = new
+        return new
+
+
+# --- Rate of rise -----------------------------------------------------------------------------
+
+
+def rate_of_rise(
+    times_s: ArrayLike,
+    levels_cm: ArrayLike,
+    good: ArrayLike,
+    window_s: float,
+    *,
+    min_points: int = 3,
+    min_span_s: float | None = None,
+) -> NDArray[np.float64]:
+    """Per reading, how fast the river rose (cm/h) over the trailing window, from good readings.
+
+    The slope is the least-squares fit through the good readings with t in [t_i - window_s, t_i],
+    not the difference of the window's end points: with a reading a minute, noise of 1 cm moves
+    an endpoint difference over 30 min by ~3 cm/h, the fit by ~1 cm/h, and one unflagged odd
+    reading at either end moves the fit by a fraction of what it moves the difference. Both are
+    the mean rise over the window for a steady rise, and the fit copes with irregular spacing
+    and gaps. NaN when fewer than `min_points` good readings are in the window, or when they
+    span less than `min_span_s` (default half the window): two readings a minute apart are not
+    a rate, and after a dropout the alarm should wait for data rather than guess.
+    """
+    t, x, g = _rise_series(times_s, levels_cm, good)
+    min_span = _check_rise_args(window_s, min_points, min_span_s)
+    usable = g & np.isfinite(x)
+    out = np.full(t.shape, np.nan)
+    if t.size == 0:
+        return out
+    first = np.searchsorted(t, t - window_s, side="left")
+    width = int((np.arange(t.size) - first).max()) + 1
+    rows_per_chunk = max(1, _ROWS_PER_CHUNK_CELLS // width)
+    for start in range(0, t.size, rows_per_chunk):
+        rows = np.arange(start, min(start + rows_per_chunk, t.size))
+        cols = first[rows, None] + np.arange(width)[None, :]
+        inside = cols <= rows[:, None]
+        cols = np.minimum(cols, rows[:, None])
+        w = inside & usable[cols]
+        # Times relative to the window's end: exact for epoch seconds, and well conditioned.
+        u = np.where(w, t[cols] - t[rows, None], 0.0)
+        y = np.where(w, x[cols], 0.0)
+        out[rows] = _fitted_slopes(u, y, w, min_points, min_span) * 3600.0
+    return out
+
+
+def rate_of_rise_alarm(
+    rates_cm_per_h: ArrayLike, threshold_cm_per_h: float, clear_margin_cm_per_h: float, initial: bool = False
+) -> NDArray[np.bool_]:
+    """Whether the rate-of-rise alarm is on after each rate.
+
+    On at a rate >= threshold; off once the rate is below (threshold - margin), so a rate
+    wobbling around the threshold does not flap; a NaN rate (too little good data) holds.
+    """
+    r = np.asarray(rates_cm_per_h, dtype=float)
+    if r.ndim != 1:
+        raise ValueError(f"rates must be 1-D, got shape {r.shape}")
+    _check_rate_alarm_args(threshold_cm_per_h, clear_margin_cm_per_h)
+    with np.errstate(invalid="ignore"):
+        on = r >= threshold_cm_per_h
+        off = r < threshold_cm_per_h - clear_margin_cm_per_h
+    last = np.maximum.accumulate(np.where(on | off, np.arange(r.size), -1))
+    return np.where(last >= 0, on[np.maximum(last, 0)], initial)
+
+
+@dataclass
+class RateOfRiseTracker:
+    """`rate_of_rise` followed by `rate_of_rise_alarm`, one reading at a time.
+
+    `update` returns True when the alarm starts, False when it ends, None otherwise; the last
+    rate is kept in `rate_cm_per_h` (NaN while there is too little good data).
+    """
+
+    window_s: float
+    threshold_cm_per_h: float
+    clear_margin_cm_per_h: float = 10.0
+    min_points: int = 3
+    min_span_s: float | None = None
+    active: bool = False
+    rate_cm_per_h: float = field(default=float("nan"), init=False)
+    _window: deque[tuple[float, float]] = field(default_factory=deque, init=False, repr=False)
+    _last_ts: float = field(default=float("-inf"), init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._min_span = _check_rise_args(self.window_s, self.min_points, self.min_span_s)
+        _check_rate_alarm_args(self.threshold_cm_per_h, self.clear_margin_cm_per_h)
+
+    def update(self, ts_s: float, level_cm: float, good: bool) -> bool | None:
+        """Feed one reading (strictly after the previous one); True/False when the alarm starts/ends."""
+        if not (np.isfinite(ts_s) and ts_s > self._last_ts):
+            raise ValueError(f"reading time {ts_s!r} is not after the previous one ({self._last_ts!r})")
+        self._last_ts = ts_s
+        start = ts_s - self.window_s
+        while self._window and self._window[0][0] < start:
+            self._window.popleft()
+        if good and np.isfinite(level_cm):
+            self._window.append((float(ts_s), float(level_cm)))
+        if self._window:
+            tw, xw = np.array(self._window).T
+            u = (tw - ts_s)[None, :]
+            w = np.ones_like(u, dtype=bool)
+            self.rate_cm_per_h = float(_fitted_slopes(u, xw[None, :], w, self.min_points, self._min_span)[0] * 3600.0)
+        else:
+            self.rate_cm_per_h = float("nan")
+        rate = self.rate_cm_per_h
+        if not self.active and rate >= self.threshold_cm_per_h:
+            self.active = True
+            return True
+        if self.active and rate < self.threshold_cm_per_h - self.clear_margin_cm_per_h:
+            self.active = False
+            return False
+        return None
+
+
+# --- shared checks and arithmetic -------------------------------------------------------------
+
+
+def _fitted_slopes(
+    u: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.bool_], min_points: int, min_span_s: float
+) -> NDArray[np.float64]:
+    """Least-squares slope per row over the cells where `w` (per second); NaN where too thin."""
+    count = w.sum(axis=1)
+    safe = np.maximum(count, 1)
+    u_mean = np.where(w, u, 0.0).sum(axis=1) / safe
+    y_mean = np.where(w, y, 0.0).sum(axis=1) / safe
+    du = np.where(w, u - u_mean[:, None], 0.0)
+    dy = np.where(w, y - y_mean[:, None], 0.0)
+    sxx = (du * du).sum(axis=1)
+    sxy = (du * dy).sum(axis=1)
+    span = np.where(w, u, -np.inf).max(axis=1) - np.where(w, u, np.inf).min(axis=1)
+    enough = (count >= min_points) & (span >= min_span_s) & (sxx > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(enough, sxy / np.where(enough, sxx, 1.0), np.nan)
+
+
+def _cleared(bounds: Bounds, margin: float) -> Bounds:
+    b3, b2, b1 = bounds
+    return (b3 - margin, b2 - margin, b1 - margin)
+
+
+def _check_siaga_args(bounds: Bounds, raise_after: int, clear_margin_cm: float, initial: int) -> int:
+    classify_siaga([], bounds)  # validates the bounds the same way everywhere
+    if isinstance(raise_after, bool) or not isinstance(raise_after, (int, np.integer)) or raise_after < 1:
+        raise ValueError(f"raise_after must be a positive integer, got {raise_after!r}")
+    if not (np.isfinite(clear_margin_cm) and clear_margin_cm >= 0):
+        raise ValueError(f"clear_margin_cm must be finite and >= 0, got {clear_margin_cm!r}")
+    if initial not in (1, 2, 3, 4):
+        raise ValueError(f"initial must be a Siaga level 1..4, got {initial!r}")
+    return int(raise_after)
+
+
+def _check_rise_args(window_s: float, min_points: int, min_span_s: float | None) -> float:
+    if not (np.isfinite(window_s) and window_s > 0):
+        raise ValueError(f"window_s must be positive, got {window_s!r}")
+    if isinstance(min_points, bool) or not isinstance(min_points, (int, np.integer)) or min_points < 2:
+        raise ValueError(f"min_points must be an integer >= 2, got {min_points!r}")
+    span = window_s / 2 if min_span_s is None else min_span_s
+    if not (np.isfinite(span) and 0 <= span <= window_s):
+        raise ValueError(f"min_span_s must lie in [0, window_s], got {min_span_s!r}")
+    return float(span)
+
+
+def _check_rate_alarm_args(threshold: float, margin: float) -> None:
+    if not np.isfinite(threshold):
+        raise ValueError(f"threshold_cm_per_h must be finite, got {threshold!r}")
+    if not (np.isfinite(margin) and margin >= 0):
+        raise ValueError(f"clear_margin_cm_per_h must be finite and >= 0, got {margin!r}")
+
+
+def _levels_and_mask(levels_cm: ArrayLike, good: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    x = np.asarray(levels_cm, dtype=float)
+    g = np.asarray(good)
+    if x.ndim != 1 or g.shape != x.shape:
+        raise ValueError(f"levels and good must be 1-D of equal length, got {x.shape} and {g.shape}")
+    if g.dtype != np.bool_:
+        raise ValueError(f"good must be a boolean mask, got dtype {g.dtype}")
+    return x, g
+
+
+def _rise_series(
+    times_s: ArrayLike, levels_cm: ArrayLike, good: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    x, g = _levels_and_mask(levels_cm, good)
+    t = np.asarray(times_s, dtype=float)
+    if t.shape != x.shape:
+        raise ValueError(f"times and levels must be 1-D of equal length, got {t.shape} and {x.shape}")
+    if not np.isfinite(t).all() or (t.size > 1 and not (np.diff(t) > 0).all()):
+        raise ValueError("times must be finite and strictly increasing")
+    return t, x, g

@@ -1,0 +1,195 @@
+"""Per-station edge computation for river levels: QC, Siaga with hysteresis, rate of rise,
+adaptive windows and summaries.
+
+Readings are accepted one by one (cheap ordering checks) and processed per batch: QC runs once
+over the station's trailing history plus the new readings (vectorised, `gateway.qc`), then the
+trackers (`gateway.alarms`) see each new reading in order and windows close. Flags of earlier
+readings are recomputed on every pass, so a reading's spike verdict becomes final once its
+successor arrives, before its window is summarised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+
+from gateway.alarms import RateOfRiseTracker, SiagaTracker
+from gateway.errors import FrameRejected
+from gateway.model import Reading
+from gateway.qc import QcFlag, run_qc
+from tepi.config import StationConfig
+from tepi.messages import LevelSummary, QcCounts, RateOfRise, SiagaChange, event_id, summary_id
+
+Item = LevelSummary | SiagaChange | RateOfRise
+MAX_HISTORY = 2048  # readings kept for QC context; at 1/min this is 34 h, beyond the flat-line 9000 s
+
+
+@dataclass
+class _Window:
+    start: float
+    end: float
+    first: int  # index into history of the window's first reading
+
+
+class LevelProcessor:
+    """Lifecycle: `accept` each reading (raises `FrameRejected` for duplicates, out-of-order
+    and late readings), then `process()` once per batch; `due(now)` closes a window whose end
+    has passed without a later reading. No I/O, no clock: time comes from readings or callers."""
+
+    def __init__(self, gateway_id: str, station: StationConfig, device_id: str) -> None:
+        self.gateway_id = gateway_id
+        self.station = station
+        self.device_id = device_id
+        a = station.alerting
+        self.alerting = a
+        self._siaga = SiagaTracker(station.thresholds.bounds(), a.raise_after, a.clear_margin_cm)
+        self._rise = RateOfRiseTracker(a.rate_of_rise_window_s, a.rate_of_rise_cm_per_h, a.rate_of_rise_clear_margin_cm_per_h)
+        self._t: list[float] = []
+        self._x: list[float] = []
+        self._seq: list[int] = []
+        self._battery: list[float | None] = []
+        self._flags = np.empty(0, dtype=np.uint8)
+        self._pending = 0  # readings at the end of history not yet processed
+        self._window: _Window | None = None
+        self._closed_until = float("-inf")
+        self._rejected_in_window = 0
+
+    @property
+    def siaga(self) -> int:
+        return self._siaga.level
+
+    def accept(self, reading: Reading) -> None:
+        t = reading.ts.timestamp()
+        if self._t:
+            last_t = self._t[-1]
+            if t == last_t or (t < last_t and reading.seq == self._seq[-1]):
+                raise FrameRejected("duplicate", f"seq {reading.seq} at {reading.ts.isoformat()} already accepted")
+            if t < last_t:
+                raise FrameRejected("out_of_order", f"{reading.ts.isoformat()} is before the last accepted reading")
+        if t < self._closed_until:
+            raise FrameRejected("late", f"{reading.ts.isoformat()} falls in a window already summarised")
+        self._t.append(t)
+        self._x.append(reading.level_cm)
+        self._seq.append(reading.seq)
+        self._battery.append(reading.battery_v)
+        self._pending += 1
+
+    def note_rejected(self) -> None:
+        self._rejected_in_window += 1
+
+    def process(self) -> list[Item]:
+        if not self._pending:
+            return []
+        _, flags = run_qc(np.asarray(self._t), np.asarray(self._x), self.station.sensor_span_cm, self.station.qc)
+        self._flags = flags
+        # A window is closed by the first reading after it: `_step` reads `_flags` for that.
+        out: list[Item] = []
+        n = len(self._t)
+        for i in range(n - self._pending, n):
+            out.extend(self._step(i, bool(flags[i] == QcFlag.GOOD)))
+        self._pending = 0
+        self._trim()
+        return out
+
+    def due(self, now: datetime) -> list[Item]:
+        if self._window is not None and not self._pending and now.timestamp() >= self._window.end:
+            return [self._close(len(self._t))]
+        return []
+
+    def _step(self, i: int, good: bool) -> list[Item]:
+        t, x, seq = self._t[i], self._x[i], self._seq[i]
+        out: list[Item] = []
+        w = self._window
+        if w is not None and t >= w.end:
+            out.append(self._close(i))
+            w = None
+        before = self._siaga.level
+        changed = self._siaga.update(x, good)
+        rise = self._rise.update(t, x, good)
+        ts = datetime.fromtimestamp(t, timezone.utc)
+        if changed is not None:
+            out.append(
+                SiagaChange(
+                    id=event_id(self.gateway_id, self.station.id, "siaga", ts, seq), station=self.station.id,
+                    device=self.device_id, ts=ts, seq=seq, level_cm=x, siaga_from=before, siaga_to=changed,
+                )
+            )
+        if rise is not None:
+            rate = self._rise.rate_cm_per_h
+            out.append(
+                RateOfRise(
+                    id=event_id(self.gateway_id, self.station.id, "rise", ts, seq), station=self.station.id,
+                    device=self.device_id, ts=ts, seq=seq, level_cm=x,
+                    rate_cm_per_h=None if rate is None or np.isnan(rate) else round(float(rate), 2),
+                    threshold_cm_per_h=self.alerting.rate_of_rise_cm_per_h, active=rise,
+                )
+            )
+        every = self._every()
+        if w is None:
+            start = t // every * every
+            self._window = _Window(start, start + every, i)
+        elif changed is not None and every < w.end - w.start:
+            # Adaptive reporting: an alert shortens the open window to the next short boundary.
+            w.end = min(w.end, (t // every + 1) * every)
+        return out
+
+    def _every(self) -> int:
+        a = self.alerting
+        return a.summary_every_s_alert if self._siaga.level < 4 or self._rise.active else a.summary_every_s
+
+    def _close(self, stop: int) -> LevelSummary:
+        w = self._window
+        assert w is not None
+        idx = slice(w.first, stop)
+        t = np.asarray(self._t[idx])
+        x = np.asarray(self._x[idx])
+        f = np.asarray(self._flags[idx])
+        seqs = self._seq[idx]
+        good = f == QcFlag.GOOD
+        suspect = f == QcFlag.SUSPECT
+        gx = x[good]
+        span = seqs[-1] - seqs[0] + 1 if seqs[-1] >= seqs[0] else len(seqs)
+        start = datetime.fromtimestamp(w.start, timezone.utc)
+        summary = LevelSummary(
+            id=summary_id(self.gateway_id, self.station.id, start, seqs[0]),
+            station=self.station.id,
+            device=self.device_id,
+            window_start=start,
+            window_end=datetime.fromtimestamp(w.end, timezone.utc),
+            count=int(good.sum()),
+            rejected=self._rejected_in_window,
+            min_cm=float(gx.min()) if gx.size else None,
+            max_cm=float(gx.max()) if gx.size else None,
+            mean_cm=float(gx.mean()) if gx.size else None,
+            last_cm=float(gx[-1]) if gx.size else None,
+            qc=QcCounts(
+                good=int(good.sum()), suspect=int(suspect.sum()), fail=int((f == QcFlag.FAIL).sum()),
+                missing=max(0, span - len(seqs)),
+            ),
+            suspect_min_cm=float(x[suspect].min()) if suspect.any() else None,
+            suspect_max_cm=float(x[suspect].max()) if suspect.any() else None,
+            last_ts=datetime.fromtimestamp(float(t[-1]), timezone.utc),
+            first_seq=seqs[0],
+            last_seq=seqs[-1],
+            siaga=self._siaga.level,
+            battery_v=self._battery[stop - 1],
+        )
+        self._closed_until = w.end
+        self._window = None
+        self._rejected_in_window = 0
+        return summary
+
+    def _trim(self) -> None:
+        """Forget history that neither QC nor the open window needs."""
+        keep_from = len(self._t) - MAX_HISTORY
+        if self._window is not None:
+            keep_from = min(keep_from, self._window.first)
+        if keep_from <= 0:
+            return
+        del self._t[:keep_from], self._x[:keep_from], self._seq[:keep_from], self._battery[:keep_from]
+        self._flags = self._flags[keep_from:]
+        if self._window is not None:
+            self._window.first -= keep_from
+

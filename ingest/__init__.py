@@ -1,0 +1,5 @@
+"""Ingest: uplink batches from gateways, over MQTT, into the state store and time series.
+
+`service.apply_batch` is the domain logic (idempotent, tenant-checked); `consumer.IngestWorker`
+feeds it from the broker and acknowledges a message only after what it carried is stored.
+"""

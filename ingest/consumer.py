@@ -1,0 +1,350 @@
+"""The ingest worker: uplink messages from the broker, in batches, into the stores, then PUBACK.
+
+Delivery guarantee: at least once from the broker, exactly once into the stores (item ids).
+
+* A persistent MQTT session (fixed client id, clean_session=False) makes the broker keep the
+  shared subscription and queue QoS 1 messages while the worker is down.
+* Messages are acknowledged manually (`manual_ack=True`), only after the transaction that
+  stored them committed and the TSDB accepted the points. If storing fails, nothing is
+  acknowledged and the batch is retried with backoff; if the worker dies meanwhile, the broker
+  redelivers on the next connection and duplicates are recognised by item id.
+* A message that can never be stored (not JSON, wrong schema, topic of another gateway) is
+  counted and acknowledged, or the broker would redeliver it forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from prometheus_client import REGISTRY, CollectorRegistry
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from ingest.db import create_engine, prepare_database, writer
+from ingest.errors import BrokerError, PointWriteError, StoreError
+from ingest.metrics import IngestMetrics
+from ingest.points import SinkFactory, sink_factory
+from ingest.service import apply_batches
+from tepi.config import IngestConfig, TepiConfig
+from tepi.logs import RateLimitedLog
+from tepi.messages import MessageError, UplinkBatch, decode_batch, uplink_subscription
+
+log = logging.getLogger(__name__)
+
+#: A pause between messages this long ends a batch before `batch_wait_ms`.
+IDLE_GAP_S = 0.005
+
+MALFORMED = "malformed"
+TOPIC_MISMATCH = "topic_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    """A message as received; `connection` tells whether its packet id is still valid to ack."""
+
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+    connection: int
+
+
+def topic_identity(topic: str) -> tuple[str, str] | None:
+    """(tenant, gateway) named by an uplink topic `tepi/<tenant>/gw/<gateway>/up`."""
+    parts = topic.split("/")
+    if len(parts) == 5 and parts[0] == "tepi" and parts[2] == "gw" and parts[4] == "up":
+        return parts[1], parts[3]
+    return None
+
+
+class IngestWorker:
+    """One member of the ingest share group; run several (distinct `client_id`s) to scale out.
+
+    `registry` receives the worker's Prometheus metrics (default: the process-wide registry;
+    pass a private one to run several workers in one process).
+    """
+
+    def __init__(
+        self,
+        config: IngestConfig,
+        tepi_config: TepiConfig,
+        *,
+        registry: CollectorRegistry | None = None,
+        engine: Engine | None = None,
+        point_sinks: SinkFactory | None = None,
+        prepare_schema: bool = True,
+        retry_initial_s: float = 0.5,
+        retry_max_s: float = 30.0,
+    ) -> None:
+        self.config = config
+        self.tepi_config = tepi_config
+        self.registry = registry if registry is not None else REGISTRY
+        self.metrics = IngestMetrics(self.registry)
+        self._own_engine = engine is None
+        self._engine = engine if engine is not None else create_engine(config.database_url)
+        if point_sinks is None:
+            self._sinks, self._close_sinks = sink_factory(config.tsdb)
+        else:
+            self._sinks, self._close_sinks = point_sinks, lambda: None
+        self._prepare_schema = prepare_schema
+        self._retry_initial_s = retry_initial_s
+        self._retry_max_s = retry_max_s
+        self._queue: queue.Queue[_Delivery] = queue.Queue()
+        self._connection = 0
+        self._subscribed = threading.Event()
+        self._unsubscribed = threading.Event()
+        self._retiring = False
+        self._last_message_at = time.monotonic()
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._errors = RateLimitedLog(log, interval_s=10.0)
+        self._client = self._make_client()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Prepare the database, connect (retrying in the background) and start processing."""
+        if self._prepare_schema:
+            try:
+                prepare_database(self._engine, self.tepi_config)
+            except SQLAlchemyError as exc:
+                raise StoreError(f"cannot prepare the state database: {type(exc).__name__}") from exc
+        self._thread = threading.Thread(target=self._process_loop, name="ingest-batches", daemon=True)
+        self._thread.start()
+        broker = self.config.broker
+        self._client.connect_async(broker.host, broker.port, keepalive=broker.keepalive_s)
+        self._client.loop_start()
+        log.info(
+            "ingest worker started",
+            extra={"broker": f"{broker.host}:{broker.port}", "client_id": self.config.client_id},
+        )
+
+    def wait_subscribed(self, timeout: float = 10.0) -> bool:
+        """Block until the broker confirmed the subscription (tests and readiness probes)."""
+        return self._subscribed.wait(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Store and acknowledge what was received, then disconnect, keeping the session.
+
+        Messages that arrive after the queue is drained, or that cannot be stored now, stay
+        unacknowledged: the broker hands them out again on the next connection.
+        """
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("ingest batches still running at stop; unacknowledged messages will be redelivered")
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._close_sinks()
+        if self._own_engine:
+            self._engine.dispose()
+        self._stopped.set()
+        log.info("ingest worker stopped", extra={"client_id": self.config.client_id})
+
+    def retire(self, idle_s: float = 2.0, timeout: float = 60.0) -> None:
+        """Leave the share group for good (scaling down): take the backlog, unsubscribe, stop.
+
+        Mosquitto keeps routing a share of the group's messages to a member whose persistent
+        session is offline, so a client id that never comes back would hold its share (alerts
+        included) forever. Call this on a started worker with the id being retired.
+        """
+        if not self.wait_subscribed(timeout):
+            raise BrokerError(f"cannot retire {self.config.client_id}: not subscribed within {timeout:.0f}s")
+        self._wait_idle(idle_s, timeout)
+        self._retiring = True
+        self._unsubscribed.clear()
+        self._client.unsubscribe(uplink_subscription(self.config.share_group))
+        if not self._unsubscribed.wait(timeout):
+            raise BrokerError(f"broker did not confirm the unsubscription of {self.config.client_id}")
+        self._wait_idle(idle_s, timeout)  # what was routed before the unsubscription took effect
+        self.stop()
+        log.info("ingest worker retired from the share group", extra={"client_id": self.config.client_id})
+
+    def _wait_idle(self, idle_s: float, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._queue.empty() and time.monotonic() - self._last_message_at >= idle_s:
+                return
+            time.sleep(min(idle_s / 4, 0.1))
+
+    def run_forever(self) -> None:
+        """Run until SIGTERM/SIGINT (when called from the main thread) or `stop()`."""
+        stop_requested = threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: stop_requested.set())
+        self.start()
+        try:
+            while not stop_requested.is_set() and not self._stopped.is_set():
+                stop_requested.wait(0.5)
+        finally:
+            if not self._stopped.is_set():
+                self.stop()
+
+    # -- MQTT callbacks (paho network thread) ------------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.config.client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+            manual_ack=True,
+        )
+        broker = self.config.broker
+        if broker.username:
+            client.username_pw_set(broker.username, broker.password)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_unsubscribe = lambda *_: self._unsubscribed.set()
+        client.on_message = self._on_message
+        return client
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason_code: Any, _p: Any) -> None:
+        if reason_code.is_failure:
+            self._errors.warning("connect", "broker refused connection", reason=str(reason_code))
+            return
+        self._connection += 1
+        log.info("connected to broker", extra={"session_present": bool(flags.session_present)})
+        if self._retiring:
+            return
+        # Subscribing again on a resumed session is harmless and covers a broker that lost it.
+        client.subscribe(uplink_subscription(self.config.share_group), qos=1)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reason_codes: list[Any], _p: Any) -> None:
+        if any(rc.is_failure for rc in reason_codes):
+            self._errors.warning("subscribe", "broker refused the uplink subscription", reason=str(reason_codes))
+            return
+        self._subscribed.set()
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _flags: Any, reason_code: Any, _p: Any) -> None:
+        self._subscribed.clear()
+        if not self._stopping.is_set():
+            self._errors.warning("disconnect", "disconnected from broker; reconnecting", reason=str(reason_code))
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self.metrics.messages.inc()
+        self._last_message_at = time.monotonic()
+        self._queue.put(_Delivery(msg.mid, msg.qos, msg.topic, bytes(msg.payload), self._connection))
+
+    # -- processing (own thread) -------------------------------------------------------------
+
+    def _process_loop(self) -> None:
+        while True:
+            deliveries = self._collect()
+            if deliveries:
+                try:
+                    self._handle(deliveries)
+                except Exception:  # a bug must not silently end ingest; the messages stay unacked
+                    log.exception("unexpected error in ingest batch; messages left for redelivery")
+            elif self._stopping.is_set():
+                return
+
+    def _collect(self) -> list[_Delivery]:
+        """Up to `batch_max` messages, waiting at most `batch_wait_ms` after the first.
+
+        A pause of `IDLE_GAP_S` ends the batch early: the burst is over, or the broker holds
+        back the rest until it gets PUBACKs (its in-flight limit), so waiting longer would only
+        add latency.
+        """
+        try:
+            first = self._queue.get(timeout=0.1)
+        except queue.Empty:
+            return []
+        out = [first]
+        deadline = time.monotonic() + self.config.batch_wait_ms / 1000
+        while len(out) < self.config.batch_max:
+            remaining = min(deadline - time.monotonic(), IDLE_GAP_S)
+            try:
+                out.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return out
+
+    def _handle(self, deliveries: Sequence[_Delivery]) -> None:
+        batches = self._decode(deliveries)
+        delay = self._retry_initial_s
+        while batches:
+            try:
+                self._store(batches)
+                break
+            except Exception as exc:  # noqa: BLE001 - any failure means: keep the messages unacked
+                self._errors.warning(
+                    f"store:{type(exc).__name__}",
+                    "cannot store uplink batch; will retry",
+                    error=type(exc).__name__,
+                    detail=str(exc)[:300],
+                    messages=len(deliveries),
+                    retry_in_s=round(delay, 2),
+                )
+                if not isinstance(exc, (PointWriteError, StoreError)):
+                    log.debug("unexpected error while storing", exc_info=True)
+                if self._stopping.wait(delay):
+                    return  # left unacknowledged: the broker redelivers after reconnect
+                delay = min(delay * 2, self._retry_max_s)
+        self._ack(deliveries)
+
+    def _decode(self, deliveries: Sequence[_Delivery]) -> list[UplinkBatch]:
+        """Valid batches of these messages; invalid ones are counted (and later acknowledged)."""
+        batches: list[UplinkBatch] = []
+        for d in deliveries:
+            try:
+                batch = decode_batch(d.payload)
+            except MessageError as exc:
+                self.metrics.rejected.labels(reason=MALFORMED).inc()
+                self._errors.warning(
+                    MALFORMED, "malformed uplink payload", topic=d.topic, bytes=len(d.payload), detail=str(exc)[:200]
+                )
+                continue
+            if topic_identity(d.topic) != (batch.tenant, batch.gateway):
+                # The topic is what broker ACLs authenticate; a payload claiming another
+                # tenant or gateway is refused rather than trusted.
+                self.metrics.rejected.labels(reason=TOPIC_MISMATCH).inc()
+                self._errors.warning(TOPIC_MISMATCH, "uplink payload does not match its topic", topic=d.topic)
+                continue
+            batches.append(batch)
+        return batches
+
+    def _store(self, batches: Sequence[UplinkBatch]) -> None:
+        started = time.perf_counter()
+        with Session(writer(self._engine)) as session:
+            try:
+                with session.begin():
+                    result = apply_batches(session, batches, self._sinks(session))
+            except PointWriteError:
+                self.metrics.tsdb_write_errors.inc()
+                raise
+            except StoreError:
+                self.metrics.store_errors.inc()
+                raise
+            except SQLAlchemyError as exc:  # the commit itself
+                self.metrics.store_errors.inc()
+                raise StoreError(f"commit failed: {type(exc).__name__}") from exc
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        self.metrics.record(result)
+
+    def _ack(self, deliveries: Sequence[_Delivery]) -> None:
+        current = self._connection
+        for d in deliveries:
+            if d.qos == 0:
+                continue
+            if d.connection != current:
+                # Packet ids belong to a connection; the broker resends this message anyway.
+                continue
+            rc = self._client.ack(d.mid, d.qos)
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                self._errors.warning("ack", "cannot acknowledge message; it will be redelivered", rc=int(rc))

@@ -1,0 +1,43 @@
+"""Exceptions of the ingest package: one base, one subclass per thing a caller may handle.
+
+Errors from libraries (SQLAlchemy, influxdb-client, paho) are re-raised as one of these with
+`from`, so callers never import a driver to decide whether to retry.
+"""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """Base of every error the ingest package raises on purpose."""
+
+
+class StoreError(IngestError):
+    """The state database could not be read or written; retrying later may succeed."""
+
+
+class PointWriteError(IngestError):
+    """The time-series sink refused or did not answer; nothing from the batch may be acknowledged."""
+
+
+class BrokerError(IngestError):
+    """The MQTT broker refused a connection or a subscription."""
+
+
+class AlertError(IngestError):
+    """Base of alert lifecycle errors that an operator action can cause."""
+
+
+class AlertNotFound(AlertError):
+    """No alert has this id."""
+
+    def __init__(self, alert_id: int) -> None:
+        super().__init__(f"alert {alert_id} does not exist")
+        self.alert_id = alert_id
+
+
+class AlertAlreadyCleared(AlertError):
+    """The alert is cleared; acknowledging it would record an action on something already over."""
+
+    def __init__(self, alert_id: int) -> None:
+        super().__init__(f"alert {alert_id} is already cleared")
+        self.alert_id = alert_id

@@ -1,0 +1,60 @@
+"""/healthz, /metrics and the OpenAPI documents."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.settings import Settings
+from ingest.db import create_engine
+from tepi.config import TepiConfig
+from tepi.processes import free_port
+
+
+def test_healthz_checks_the_database(client: TestClient) -> None:
+    assert client.get("/api/v1/healthz").json() == {"status": "ok", "database": "ok"}
+    assert client.get("/healthz").status_code == 200
+    app = client.app
+    healthy = app.state.engine  # type: ignore[attr-defined]
+    app.state.engine = create_engine(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none")  # type: ignore[attr-defined]
+    try:
+        r = client.get("/api/v1/healthz")
+        assert r.status_code == 503
+        assert r.json() == {"status": "unavailable", "database": "unavailable"}
+        # Other endpoints say so clearly too, instead of a bare 500.
+        down = client.get("/api/v1/stations")
+        assert down.status_code == 503
+        assert down.json()["code"] == "database_unavailable"
+    finally:
+        app.state.engine.dispose()  # type: ignore[attr-defined]
+        app.state.engine = healthy  # type: ignore[attr-defined]
+
+
+def test_metrics_count_requests_by_endpoint(client: TestClient) -> None:
+    client.get("/api/v1/stations")
+    client.get("/api/v1/stations/nope/levels")
+    r = client.get("/api/v1/metrics")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    text = r.text
+    assert 'tepi_api_requests_total{endpoint="read_stations",method="GET",status="200"} 1.0' in text
+    assert 'tepi_api_requests_total{endpoint="read_levels",method="GET",status="404"} 1.0' in text
+    assert client.get("/metrics").text.startswith("# HELP")
+
+
+def test_openapi_and_docs(client: TestClient) -> None:
+    schema = client.get("/api/v1/openapi.json").json()
+    assert {
+        "/api/v1/stations",
+        "/api/v1/stations/{station_id}/levels",
+        "/api/v1/alerts",
+        "/api/v1/alerts/{alert_id}/ack",
+    } <= set(schema["paths"])
+    assert client.get("/docs").status_code == 200
+
+
+def test_apps_built_twice_share_the_default_registry(default_config: TepiConfig, database_url: str) -> None:
+    # The CLI and the demo build apps without a registry; a second app must not clash with the first.
+    first = create_app(default_config, Settings(database_url=database_url))
+    second = create_app(default_config, Settings(database_url=database_url))
+    assert first.state.registry is second.state.registry

@@ -1,0 +1,33 @@
+"""GET /api/v1/stations: registry plus latest state, as ingest left it."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+
+def test_stations_show_latest_level_siaga_and_last_seen(client: TestClient) -> None:
+    r = client.get("/api/v1/stations")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["count"] == 3
+    by_id = {s["id"]: s for s in body["data"]}
+    assert set(by_id) == {"katulampa", "depok", "manggarai"}
+
+    depok = by_id["depok"]
+    assert depok["name"] == "Pos Depok (Panus)"
+    assert depok["river"] == "Ciliwung"
+    assert depok["tenant"] == "dki-jakarta"
+    # The newest summary (window 17: mean 147, last = mean + 1) is newer than the Siaga events.
+    assert depok["last_level_cm"] == 148.0
+    assert (depok["siaga"], depok["siaga_label"]) == (4, "SIAGA IV")
+    assert depok["last_seen_at"] == "2025-01-20T02:59:59Z"
+    assert depok["thresholds"]["siaga1_cm"] == 350
+
+    katulampa = by_id["katulampa"]
+    assert (katulampa["siaga"], katulampa["siaga_label"], katulampa["last_level_cm"]) == (2, "SIAGA II", 160.0)
+    assert katulampa["last_seen_at"] == "2025-01-20T04:00:00Z"
+
+
+def test_stations_filter_by_tenant(client: TestClient) -> None:
+    assert client.get("/api/v1/stations", params={"tenant": "kab-badung"}).json() == {"data": [], "count": 0}
+    assert client.get("/api/v1/stations", params={"tenant": "dki-jakarta"}).json()["count"] == 3

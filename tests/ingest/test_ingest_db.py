@@ -1,0 +1,90 @@
+"""The state store itself: preparation by processes starting together, UTC on both backends."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ingest.db import Station, Tenant, create_engine, missing_tables, prepare_database, writer
+from tepi.config import TepiConfig
+
+WIB = timezone(timedelta(hours=7))
+
+
+def test_concurrent_preparation_does_not_race(database_url: str, default_config: TepiConfig) -> None:
+    engines = [create_engine(database_url) for _ in range(4)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(engines))
+
+    def prepare(engine: sa.Engine) -> None:
+        try:
+            barrier.wait()
+            prepare_database(engine, default_config)
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=prepare, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    try:
+        assert errors == []
+        assert missing_tables(engines[0]) == []
+        with Session(engines[0]) as s:
+            assert s.scalar(sa.select(sa.func.count()).select_from(Tenant)) == len(default_config.tenants)
+            assert s.scalar(sa.select(sa.func.count()).select_from(Station)) == len(default_config.stations)
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+def test_timestamps_come_back_as_utc_whatever_zone_they_were_written_in(
+    database_url: str, default_config: TepiConfig
+) -> None:
+    engine = create_engine(database_url)
+    try:
+        prepare_database(engine, default_config)
+        written = datetime(2025, 1, 20, 7, 0, tzinfo=WIB)
+        with Session(writer(engine)) as s, s.begin():
+            station = s.get(Station, "katulampa")
+            assert station is not None
+            station.last_seen_at = written
+        with Session(engine) as s:
+            st = s.get(Station, "katulampa")
+            assert st is not None and st.last_seen_at is not None
+            assert st.last_seen_at == written
+            assert st.last_seen_at.utcoffset() == timedelta(0)
+            # Comparisons in SQL use UTC too: 06:30 WIB is 23:30 UTC the day before.
+            earlier = datetime(2025, 1, 20, 6, 30, tzinfo=WIB)
+            assert s.scalars(sa.select(Station.id).where(Station.last_seen_at > earlier)).all() == ["katulampa"]
+    finally:
+        engine.dispose()
+
+
+def test_registry_sync_updates_names_and_keeps_state(database_url: str, default_config: TepiConfig) -> None:
+    engine = create_engine(database_url)
+    try:
+        prepare_database(engine, default_config)
+        with Session(writer(engine)) as s, s.begin():
+            st = s.get(Station, "depok")
+            assert st is not None
+            st.last_level_cm = 222.0
+        renamed = default_config.model_copy(
+            update={
+                "stations": [
+                    s.model_copy(update={"name": "Pos Depok"}) if s.id == "depok" else s
+                    for s in default_config.stations
+                ]
+            }
+        )
+        prepare_database(engine, renamed)
+        with Session(engine) as s:
+            st = s.get(Station, "depok")
+            assert st is not None
+            assert (st.name, st.last_level_cm) == ("Pos Depok", 222.0)
+    finally:
+        engine.dispose()
