@@ -127,16 +127,21 @@ def gateway(
 def ingest(
     config: ConfigOpt = None,
     client_id: Annotated[Optional[str], typer.Option(help="Distinct per worker when running several.")] = None,
+    metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port (0: off).")] = 0,
     log_level: LogOpt = "INFO",
     json_logs: JsonOpt = True,
 ) -> None:
     """Run one ingest worker of the shared subscription."""
+    from prometheus_client import start_http_server
+
     from ingest.consumer import IngestWorker
 
     configure_logging(log_level, json_logs)
     cfg = _load(config)
     icfg = cfg.ingest if client_id is None else cfg.ingest.model_copy(update={"client_id": client_id})
     worker = IngestWorker(icfg, cfg)
+    if metrics_port:
+        start_http_server(metrics_port, addr="127.0.0.1", registry=worker.registry)
     worker.start()
     stop = threading.Event()
     _wait_for_signal(stop)

@@ -67,6 +67,9 @@ class AlertingConfig(_Strict):
     rate_of_rise_clear_margin_cm_per_h: float = Field(default=10.0, ge=0)
     summary_every_s: int = Field(default=600, ge=1, le=86400, description="Summary interval at Siaga 4.")
     summary_every_s_alert: int = Field(default=60, ge=1, le=86400, description="Summary interval at Siaga 3 or worse.")
+    offline_after_intervals: int = Field(
+        default=3, ge=1, le=1000, description="Summary intervals without any uplink before central raises an offline alert."
+    )
 
     @model_validator(mode="after")
     def _intervals(self) -> "AlertingConfig":
@@ -212,9 +215,9 @@ class TepiConfig(_Strict):
         for s in self.stations:
             if s.tenant not in tenants:
                 raise ValueError(f"station {s.id!r}: unknown tenant {s.tenant!r}")
-            for d in s.downstream:
-                if d.station not in stations:
-                    raise ValueError(f"station {s.id!r}: downstream station {d.station!r} is not configured")
+            for ds in s.downstream:
+                if ds.station not in stations:
+                    raise ValueError(f"station {s.id!r}: downstream station {ds.station!r} is not configured")
         for d in self.devices:
             if d.station not in stations:
                 raise ValueError(f"device {d.id!r}: unknown station {d.station!r}")

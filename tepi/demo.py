@@ -8,6 +8,7 @@ API. The storm replays accelerated so that a Siaga alert shows within seconds.
 from __future__ import annotations
 
 import shutil
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ def run_demo(
     from ingest.consumer import IngestWorker
 
     console = console or Console(stderr=True)
+    _stop_on_sigterm()
     # A demo starts from nothing: the simulated storm replays the same hours every run.
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
@@ -124,6 +126,16 @@ def run_demo(
         broker.close()  # type: ignore[attr-defined]
     report.seconds = time.monotonic() - started
     return report
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (service managers, `kill`) stops the demo the same clean way as Ctrl-C."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _watch(base: str, started: float, duration_s: float | None, report: DemoReport, console: Console) -> None:

@@ -85,7 +85,8 @@ class Mosquitto:
             lines += ["persistence true", f"persistence_location {self.workdir}/", "autosave_interval 1"]
         conf.write_text("\n".join(lines) + "\n" + self.extra_conf)
         self.proc = subprocess.Popen(
-            ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=open(self.workdir / "mosquitto.log", "ab")
+            ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=open(self.workdir / "mosquitto.log", "ab"),
+            start_new_session=True,  # Ctrl-C in a terminal must not kill it before the gateway flushes
         )
         wait_for_port(self.port, proc=self.proc)
         return self
@@ -195,7 +196,9 @@ class VictoriaMetrics:
             "-dedup.minScrapeInterval=1ms",
             "-loggerLevel=ERROR",
         ]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(self.workdir / "vm.log", "ab"))
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=open(self.workdir / "vm.log", "ab"), start_new_session=True
+        )
         wait_for_port(self.port, timeout=20, proc=self.proc)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
