@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -22,6 +23,8 @@ class RawFrame:
     payload: bytes
     device_hint: str | None
     received_at: datetime
+    ack: Callable[[], object] | None = field(default=None, compare=False)
+    """Tells the transport the frame is safely stored (MQTT PUBACK); None where it cannot."""
 
 
 @dataclass(frozen=True, slots=True)

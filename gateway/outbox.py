@@ -29,7 +29,17 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox (priority, seq);
+CREATE TABLE IF NOT EXISTS journal (
+    device TEXT NOT NULL,
+    ts REAL NOT NULL,
+    seq INTEGER NOT NULL,
+    level REAL NOT NULL,
+    battery REAL,
+    PRIMARY KEY (device, ts)
+) WITHOUT ROWID;
 """
+
+JournalRow = tuple[str, float, int, float, "float | None"]  # device, ts (epoch s), seq, level, battery
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,22 +69,43 @@ class Outbox:
 
     def put(self, items: Iterable[tuple[str, int, bytes]]) -> int:
         """Store (item_id, priority, body) rows in one transaction; an id already present is kept once."""
+        return self.commit(items)
+
+    def commit(
+        self,
+        items: Iterable[tuple[str, int, bytes]],
+        readings: Sequence[JournalRow] = (),
+        summarised: Sequence[tuple[str, float]] = (),
+    ) -> int:
+        """One transaction: new uplink items, accepted readings of still-open windows (the
+        journal), and journal entries (device, before ts) that a summary now covers. So after a
+        kill the gateway either has a reading in the journal or in a queued summary, never neither.
+        Returns how many new items were stored."""
         rows = [(item_id, prio, body, time.time()) for item_id, prio, body in items]
-        if not rows:
+        if not (rows or readings or summarised):
             return 0
         with self._lock:
             try:
-                before = self._db.total_changes
                 self._db.execute("BEGIN IMMEDIATE")
+                before = self._db.total_changes
                 self._db.executemany(
                     "INSERT OR IGNORE INTO outbox (item_id, priority, body, created_at) VALUES (?, ?, ?, ?)", rows
                 )
+                added = self._db.total_changes - before
+                self._db.executemany("INSERT OR IGNORE INTO journal VALUES (?, ?, ?, ?, ?)", readings)
+                self._db.executemany("DELETE FROM journal WHERE device = ? AND ts < ?", summarised)
                 self._db.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 self._rollback()
                 raise OutboxError(f"outbox write failed: {exc}") from exc
-            self._changed.notify_all()
-            return self._db.total_changes - before
+            if rows:
+                self._changed.notify_all()
+            return added
+
+    def journal(self) -> list[JournalRow]:
+        """Readings accepted before a restart whose window was not yet summarised, oldest first per device."""
+        with self._lock:
+            return [tuple(r) for r in self._db.execute("SELECT device, ts, seq, level, battery FROM journal ORDER BY device, ts")]  # type: ignore[misc]
 
     def peek(self, limit: int, skip: Sequence[int] | set[int] = ()) -> list[OutboxEntry]:
         """The next entries to send, events first, oldest first, leaving out `skip` (in flight)."""

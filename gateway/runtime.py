@@ -39,6 +39,7 @@ class GatewayMetrics:
         self.rejected = Counter("tepi_gateway_rejected", "Frames rejected, by reason", ["reason"], registry=registry)
         self.readings = Counter("tepi_gateway_readings", "Readings accepted", ["station"], registry=registry)
         self.queued = Counter("tepi_gateway_items_queued", "Items written to the outbox", ["type"], registry=registry)
+        self.recovered = Counter("tepi_gateway_recovered_readings", "Open-window readings replayed from the journal at start", registry=registry)
         self.internal_errors = Counter("tepi_gateway_internal_errors", "Unexpected failures, by stage", ["stage"], registry=registry)
 
 
@@ -67,7 +68,9 @@ class EdgeGateway:
             self.processors[d.id] = self._kinds[d.id].processor(gw, config.station(d.station), d)
         ports = dict(gw.serial_ports) | (serial_ports or {})
         self.sources: list[Source] = [
-            SerialLineSource(d.id, ports[d.id], gw.serial_baud) for d in config.devices if d.transport == "serial" and d.id in ports
+            SerialLineSource(d.id, ports[d.id], gw.serial_baud)
+            for d in config.devices
+            if d.transport == "serial" and d.id in ports
         ]
         missing = [d.id for d in config.devices if d.transport == "serial" and d.id not in ports]
         if missing:
@@ -87,6 +90,7 @@ class EdgeGateway:
         self.outbox_depth_at_stop: int | None = None
 
     def start(self) -> None:
+        self._recover()
         self._worker = threading.Thread(target=self._run, name=f"gateway-{self.config.gateway.id}", daemon=True)
         self._worker.start()
         for src in self.sources:
@@ -95,7 +99,10 @@ class EdgeGateway:
             self.uplink.start()
         if self.local_alarms:
             self.local_alarms.start()
-        log.info("gateway started", extra={"gateway": self.config.gateway.id, "devices": len(self.devices), "sources": [s.name for s in self.sources]})
+        log.info(
+            "gateway started",
+            extra={"gateway": self.config.gateway.id, "devices": len(self.devices), "sources": [s.name for s in self.sources]},
+        )
 
     def wait_ready(self, timeout: float = 10.0) -> bool:
         """True once the device subscriptions are in place (a fresh broker session has no queue yet)."""
@@ -129,21 +136,52 @@ class EdgeGateway:
         stopping = False
         while not stopping:
             batch, stopping = self._take_batch()
-            touched: set[str] = set()
+            accepted: list[Reading] = []
             for frame in batch:
-                device = self.handle(frame)
-                if device is not None:
-                    touched.add(device)
-            items: list[UplinkItem] = []
-            for dev_id in sorted(touched):
-                try:
-                    items.extend(self.processors[dev_id].process())
-                except Exception:  # a bug must not stop the other devices; it is counted and logged
-                    self.metrics.internal_errors.labels("process").inc()
-                    log.exception("processing failed", extra={"device": dev_id})
+                reading = self.handle(frame)
+                if reading is not None:
+                    accepted.append(reading)
+            items = self._process({r.device for r in accepted})
             items.extend(self._close_due_windows())
-            if items:
-                self._queue_durably(items)
+            self._commit(items, accepted)
+            # Only now may devices forget these frames: they are in the journal or a summary.
+            for frame in batch:
+                if frame.ack is not None:
+                    frame.ack()
+
+    def _process(self, devices: set[str]) -> list[UplinkItem]:
+        items: list[UplinkItem] = []
+        for dev_id in sorted(devices):
+            try:
+                items.extend(self.processors[dev_id].process())
+            except Exception:  # a bug must not stop the other devices; it is counted and logged
+                self.metrics.internal_errors.labels("process").inc()
+                log.exception("processing failed", extra={"device": dev_id})
+        return items
+
+    def _recover(self) -> None:
+        """Replay readings of windows that were open when the gateway last stopped or died.
+
+        Events they cause again carry the same ids as before, so the outbox and ingest keep
+        each once; the open windows are rebuilt and their summaries will cover these readings.
+        """
+        rows = self.outbox.journal()
+        replayed = 0
+        for device, ts, seq, level, battery in rows:
+            proc = self.processors.get(device)
+            if proc is None:
+                continue  # a device removed from the configuration; its journal rows stay
+            station = self.devices[device].station
+            try:
+                proc.accept(Reading(device, station, seq, datetime.fromtimestamp(ts, timezone.utc), level, battery))
+                replayed += 1
+            except FrameRejected:
+                continue
+        items = self._process({r[0] for r in rows if r[0] in self.processors})
+        self._commit(items, [])
+        if rows:
+            self.metrics.recovered.inc(replayed)
+            log.info("replayed journal of open windows", extra={"readings": replayed, "items": len(items)})
 
     def _take_batch(self, limit: int = 5000) -> tuple[list[RawFrame], bool]:
         """Up to `limit` queued frames (waiting at most 0.5 s for the first); True once stop() was called."""
@@ -162,8 +200,8 @@ class EdgeGateway:
                 return batch, False
         return batch, True
 
-    def handle(self, frame: RawFrame) -> str | None:
-        """Decode, check and accept one frame; returns the device id, or None when rejected
+    def handle(self, frame: RawFrame) -> Reading | None:
+        """Decode, check and accept one frame; returns the reading, or None when rejected
         (counted by reason, logged rate-limited, never raised)."""
         self.metrics.frames.labels(frame.transport).inc()
         self.metrics.bytes_in.labels(frame.transport).inc(len(frame.payload))
@@ -187,7 +225,7 @@ class EdgeGateway:
             )
             return None
         self._seen(reading)
-        return device.id
+        return reading
 
     def _seen(self, reading: Reading) -> None:
         self.metrics.readings.labels(reading.station).inc()
@@ -207,30 +245,30 @@ class EdgeGateway:
                 del self._last_arrival[dev_id]
         return items
 
-    def _queue_durably(self, items: list[UplinkItem]) -> None:
-        """Retry until the outbox took the items: a full or failing disk stalls intake (frames
-        wait in memory) instead of dropping what was accepted."""
+    def _commit(self, items: list[UplinkItem], accepted: list[Reading]) -> None:
+        """Store items, journal and summarised ranges in one transaction; retry until the disk
+        takes them: a failing disk stalls intake (frames wait, unacknowledged) rather than
+        dropping what was accepted."""
+        rows = []
+        summarised = []
+        for item in items:
+            if isinstance(item, LevelSummary):
+                rows.append((item.id, PRIORITY_SUMMARY, item.model_dump_json().encode()))
+                summarised.append((item.device, item.window_end.timestamp()))
+            else:
+                rows.append((item.id, PRIORITY_EVENT, item.model_dump_json().encode()))
+        journal = [(r.device, r.ts.timestamp(), r.seq, r.level_cm, r.battery_v) for r in accepted]
         delay = 0.1
         while True:
             try:
-                self._queue(items)
-                return
+                self.outbox.commit(rows, journal, summarised)
+                break
             except OutboxError as exc:
                 self.metrics.internal_errors.labels("outbox").inc()
                 log.error("outbox write failed; retrying", extra={"error": str(exc), "retry_s": delay})
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
-
-    def _queue(self, items: list[UplinkItem]) -> None:
-        rows = []
         for item in items:
-            prio = PRIORITY_SUMMARY if isinstance(item, LevelSummary) else PRIORITY_EVENT
-            rows.append((item.id, prio, item.model_dump_json().encode()))
             self.metrics.queued.labels(item.type).inc()
-        # Durable first, then the local sirens: a crash between the two re-announces nothing
-        # twice centrally and the local channel is best-effort by nature.
-        self.outbox.put(rows)
-        if self.local_alarms is not None:
-            for item in items:
-                if not isinstance(item, LevelSummary):
-                    self.local_alarms.announce(item)
+            if self.local_alarms is not None and not isinstance(item, LevelSummary):
+                self.local_alarms.announce(item)

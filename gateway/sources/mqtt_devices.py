@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timezone
+from functools import partial
 
 import paho.mqtt.client as mqtt
 
@@ -16,9 +17,11 @@ from tepi.messages import device_from_topic, device_subscription
 log = logging.getLogger(__name__)
 
 
-def frame_from_message(message: mqtt.MQTTMessage, received_at: datetime) -> RawFrame:
-    """The one adapter from paho's message type to the gateway's own."""
-    return RawFrame("mqtt", bytes(message.payload), device_from_topic(message.topic), received_at)
+def frame_from_message(message: mqtt.MQTTMessage, received_at: datetime, client: mqtt.Client | None = None) -> RawFrame:
+    """The one adapter from paho's message type to the gateway's own. With `client`, the
+    frame carries the deferred PUBACK, sent only once the gateway has committed the frame."""
+    ack = partial(client.ack, message.mid, message.qos) if client is not None and message.qos > 0 else None
+    return RawFrame("mqtt", bytes(message.payload), device_from_topic(message.topic), received_at, ack)
 
 
 class MqttDeviceSource:
@@ -26,7 +29,11 @@ class MqttDeviceSource:
         self.name = f"mqtt:{broker.host}:{broker.port}"
         self.broker = broker
         self.topic = device_subscription(tenant)
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        # Persistent session + manual PUBACK: a reading the gateway has not committed is
+        # redelivered by the broker after a crash instead of being lost in memory.
+        self._client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, manual_ack=True
+        )
         if broker.username:
             self._client.username_pw_set(broker.username, broker.password)
         self._client.reconnect_delay_set(1, 30)
@@ -68,4 +75,4 @@ class MqttDeviceSource:
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         self.bytes_in += len(message.payload)
         assert self._on_frame is not None
-        self._on_frame(frame_from_message(message, datetime.now(timezone.utc)))
+        self._on_frame(frame_from_message(message, datetime.now(timezone.utc), client))

@@ -1,0 +1,89 @@
+"""Delivery under faults, with real processes: every accepted reading ends up in exactly one
+summary at the uplink broker, whatever was killed in between."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+import yaml
+
+from gateway.devices.awlr import wire
+from tepi.config import TepiConfig, with_local_services
+from tepi.messages import LevelSummary, device_topic, uplink_topic
+from tepi.processes import Mosquitto
+
+from test_gateway_integration import UplinkRecorder, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def covered_readings(summaries: list[LevelSummary]) -> list[int]:
+    """Sequence numbers each summary accounts for; duplicates or gaps show up here."""
+    seqs: list[int] = []
+    for s in sorted(summaries, key=lambda s: s.first_seq):
+        assert s.qc.good + s.qc.suspect + s.qc.fail + s.qc.missing == s.last_seq - s.first_seq + 1, s
+        seqs.extend(range(s.first_seq, s.last_seq + 1))
+    return seqs
+
+
+def start_gateway(config_path: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tepi.cli", "gateway", "-c", str(config_path)],
+        stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,
+    )
+
+
+def test_kill_9_of_the_gateway_mid_stream_loses_and_duplicates_nothing(
+    default_config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    cfg = with_local_services(default_config, mosquitto.port, tmp_path, summary_every_s=60)
+    path = tmp_path / "tepi.yaml"
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    tenant = cfg.gateway.tenant
+    recorder = UplinkRecorder(mosquitto.port, uplink_topic(tenant, cfg.gateway.id))
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="awlr-depok", clean_session=False)
+    pub.max_queued_messages_set(0)
+    pub.connect("127.0.0.1", mosquitto.port)
+    pub.loop_start()
+    # First start subscribes the gateway's persistent session, so the broker queues for it
+    # from then on, even while it is dead.
+    gw = start_gateway(path, tmp_path / "gw.log")
+    wait_until(lambda: "listening for devices" in (tmp_path / "gw.log").read_text(), what="gateway subscribed")
+    t0 = (datetime.now(timezone.utc) - timedelta(hours=6)).replace(minute=0, second=0, microsecond=0)
+    total = 900  # 10 s apart: 150 minutes of readings, 150 one-minute windows... at 6 per window
+    try:
+        for i in range(total):
+            level = 150.0 + 10 * (i % 17) / 17 + 0.01 * i  # within QC limits, never flat
+            frame = wire.AwlrFrame("depok", i, t0 + timedelta(seconds=10 * i), level, 12.0)
+            pub.publish(device_topic(tenant, "awlr-depok"), wire.encode_json(frame), qos=1)
+            if i == total // 3:
+                gw.send_signal(signal.SIGKILL)
+                gw.wait(10)
+            if i == total // 3 + 150:
+                gw = start_gateway(path, tmp_path / "gw.log")
+            if i % 50 == 0:
+                time.sleep(0.02)
+        # One reading far later closes the last window.
+        last = wire.AwlrFrame("depok", total, t0 + timedelta(seconds=10 * total + 600), 150.0, 12.0)
+        pub.publish(device_topic(tenant, "awlr-depok"), wire.encode_json(last), qos=1)
+
+        def summaries() -> list[LevelSummary]:
+            return [i for i in recorder.items.values() if isinstance(i, LevelSummary) and i.station == "depok"]
+
+        wait_until(lambda: covered_readings(summaries())[-1:] == [total - 1], timeout=60, what="the last window")
+        seqs = covered_readings(summaries())
+        assert seqs == list(range(total)), "every reading exactly once across the kill"
+        assert sum(s.qc.missing for s in summaries()) == 0
+    finally:
+        if gw.poll() is None:
+            gw.send_signal(signal.SIGTERM)
+            gw.wait(20)
+        recorder.close()
+        pub.loop_stop()
