@@ -74,10 +74,14 @@ class Processes:
 
 
 @pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Processes]:
+def processes(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Processes]:
     p = Processes(tmp_path)
     yield p
     p.stop_all()
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        for name in p.procs:
+            print(f"--- {name}\n{p.log(name)}")
 
 
 def poll(fn, timeout: float, what: str):  # type: ignore[no-untyped-def]
@@ -106,16 +110,11 @@ def test_flood_raises_an_alert_at_the_api_and_lands_in_victoriametrics(
     wait_for_port(cfg.api.port, timeout=30)
     api = f"http://127.0.0.1:{cfg.api.port}/api/v1"
     with httpx.Client(timeout=5) as http:
-        try:
-            alerts = poll(
-                lambda: [a for a in http.get(f"{api}/alerts", params={"status": "active", "type": "siaga"}).json()["data"] if a["station"] == "katulampa"],
-                timeout=60,
-                what="a Katulampa alert at the API",
-            )
-        except AssertionError:
-            for name in processes.procs:
-                print(f"--- {name}\n{processes.log(name)}")
-            raise
+        alerts = poll(
+            lambda: [a for a in http.get(f"{api}/alerts", params={"status": "active", "type": "siaga"}).json()["data"] if a["station"] == "katulampa"],
+            timeout=60,
+            what="a Katulampa alert at the API",
+        )
         assert alerts[0]["siaga"] in (1, 2, 3)
         assert alerts[0]["last_level_cm"] >= cfg.station("katulampa").thresholds.siaga3
         stations = {s["id"]: s for s in http.get(f"{api}/stations").json()["data"]}
