@@ -8,14 +8,17 @@ before routine summaries (priority 1).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.errors import OutboxError
+from gateway.outbox_recovery import Salvage, is_healthy, salvage
 
 PRIORITY_EVENT = 0
 PRIORITY_SUMMARY = 1
@@ -37,8 +40,16 @@ CREATE TABLE IF NOT EXISTS journal (
     battery REAL,
     PRIMARY KEY (device, ts)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dropped (
+    station TEXT NOT NULL PRIMARY KEY,
+    device TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    first_window REAL NOT NULL,
+    last_window REAL NOT NULL
+);
 """
 
+_INSERT_ITEM = "INSERT OR IGNORE INTO outbox (item_id, priority, body, created_at) VALUES (?, ?, ?, ?)"
 JournalRow = tuple[str, float, int, float, "float | None"]  # device, ts (epoch s), seq, level, battery
 
 
@@ -50,22 +61,66 @@ class OutboxEntry:
     body: bytes
 
 
-class Outbox:
-    """Thread-safe: sources' worker thread puts, the uplink thread reads and acknowledges."""
+@dataclass(frozen=True, slots=True)
+class DroppedSummaries:
+    """Routine summaries evicted because the outbox reached its size bound during an outage."""
 
-    def __init__(self, path: Path | str, synchronous: str = "FULL") -> None:
+    station: str
+    device: str
+    count: int
+    first_window: float
+    last_window: float
+
+
+class Outbox:
+    """Thread-safe: sources' worker thread commits, the uplink thread reads and acknowledges.
+
+    Bounded by `max_bytes` of stored item bodies: when a commit goes over, the oldest routine
+    summaries are evicted (events and alerts never are) and the eviction is remembered per
+    station until `take_dropped()` hands it to the uplink to report centrally.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        synchronous: str = "FULL",
+        max_bytes: int | None = None,
+        on_evict: Callable[[int], object] | None = None,
+    ) -> None:
         self.path = Path(path)
+        self._on_evict = on_evict
+        self.max_bytes = max_bytes
+        self.salvaged: Salvage | None = None
+        self.evicted = 0
+        self.protected: frozenset[int] = frozenset()  # seqs in flight: delivered, maybe, so never evicted
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            problem = is_healthy(self.path)
+            if problem is not None:
+                self.salvaged = salvage(self.path, problem)
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
+            if self.salvaged is not None:
+                self._restore(self.salvaged)
+            self._bytes = int(self._db.execute("SELECT coalesce(sum(length(body)), 0) FROM outbox").fetchone()[0])
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
+
+    def _restore(self, s: Salvage) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.executemany(_INSERT_ITEM, s.rows["outbox"])
+        self._db.executemany("INSERT OR IGNORE INTO journal VALUES (?, ?, ?, ?, ?)", s.rows["journal"])
+        self._db.executemany("INSERT OR IGNORE INTO dropped VALUES (?, ?, ?, ?, ?)", s.rows["dropped"])
+        self._db.execute("COMMIT")
+
+    @property
+    def stored_bytes(self) -> int:
+        return self._bytes
 
     def put(self, items: Iterable[tuple[str, int, bytes]]) -> int:
         """Store (item_id, priority, body) rows in one transaction; an id already present is kept once."""
@@ -87,20 +142,61 @@ class Outbox:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                before = self._db.total_changes
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO outbox (item_id, priority, body, created_at) VALUES (?, ?, ?, ?)", rows
-                )
-                added = self._db.total_changes - before
+                added = grown = 0
+                for row in rows:
+                    if self._db.execute(_INSERT_ITEM, row).rowcount:
+                        added += 1
+                        grown += len(row[2])
                 self._db.executemany("INSERT OR IGNORE INTO journal VALUES (?, ?, ?, ?, ?)", readings)
                 self._db.executemany("DELETE FROM journal WHERE device = ? AND ts < ?", summarised)
+                evicted, freed = self._evict(self._bytes + grown)
                 self._db.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 self._rollback()
                 raise OutboxError(f"outbox write failed: {exc}") from exc
+            self._bytes += grown - freed
+            self.evicted += evicted
+            if evicted and self._on_evict is not None:
+                self._on_evict(evicted)
             if rows:
                 self._changed.notify_all()
             return added
+
+    def _evict(self, size: int) -> tuple[int, int]:
+        """Inside the caller's transaction: drop the oldest summaries until `size` fits."""
+        if self.max_bytes is None or size <= self.max_bytes:
+            return 0, 0
+        count = freed = 0
+        victims = self._db.execute(
+            "SELECT seq, body, length(body) FROM outbox WHERE priority = ? ORDER BY seq", (PRIORITY_SUMMARY,)
+        )
+        gone: list[tuple[int]] = []
+        protected = self.protected
+        for seq, body, length in victims:
+            if size - freed <= self.max_bytes:
+                break
+            if seq in protected:
+                continue
+            gone.append((seq,))
+            freed += length
+            count += 1
+            item = json.loads(body)
+            self._db.execute(
+                "INSERT INTO dropped VALUES (?, ?, 1, ?, ?) ON CONFLICT (station) DO UPDATE SET count = count + 1, "
+                "first_window = min(first_window, excluded.first_window), last_window = max(last_window, excluded.last_window)",
+                (item["station"], item["device"], _epoch(item["window_start"]), _epoch(item["window_start"])),
+            )
+        self._db.executemany("DELETE FROM outbox WHERE seq = ?", gone)
+        return count, freed
+
+    def take_dropped(self) -> list[DroppedSummaries]:
+        """Hand over (and forget) what was evicted, for the uplink to report centrally."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            rows = self._db.execute("SELECT station, device, count, first_window, last_window FROM dropped").fetchall()
+            self._db.execute("DELETE FROM dropped")
+            self._db.execute("COMMIT")
+        return [DroppedSummaries(*r) for r in rows]
 
     def journal(self) -> list[JournalRow]:
         """Readings accepted before a restart whose window was not yet summarised, oldest first per device."""
@@ -122,8 +218,11 @@ class Outbox:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
+                marks = ",".join("?" * len(seqs))
+                freed = self._db.execute(f"SELECT coalesce(sum(length(body)), 0) FROM outbox WHERE seq IN ({marks})", list(seqs)).fetchone()[0]
                 self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
                 self._db.execute("COMMIT")
+                self._bytes -= int(freed)
             except sqlite3.DatabaseError as exc:
                 self._rollback()
                 raise OutboxError(f"outbox delete failed: {exc}") from exc
@@ -146,3 +245,7 @@ class Outbox:
             self._db.execute("ROLLBACK")
         except sqlite3.DatabaseError:
             pass
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()

@@ -39,6 +39,7 @@ class GatewayMetrics:
         self.rejected = Counter("tepi_gateway_rejected", "Frames rejected, by reason", ["reason"], registry=registry)
         self.readings = Counter("tepi_gateway_readings", "Readings accepted", ["station"], registry=registry)
         self.queued = Counter("tepi_gateway_items_queued", "Items written to the outbox", ["type"], registry=registry)
+        self.evicted = Counter("tepi_gateway_outbox_evicted_summaries", "Routine summaries evicted from a full outbox", registry=registry)
         self.recovered = Counter("tepi_gateway_recovered_readings", "Open-window readings replayed from the journal at start", registry=registry)
         self.internal_errors = Counter("tepi_gateway_internal_errors", "Unexpected failures, by stage", ["stage"], registry=registry)
 
@@ -60,7 +61,9 @@ class EdgeGateway:
         gw = config.gateway
         self.registry = registry or CollectorRegistry()
         self.metrics = GatewayMetrics(self.registry)
-        self.outbox = Outbox(outbox_path or gw.outbox.path)
+        self.outbox = Outbox(outbox_path or gw.outbox.path, max_bytes=gw.outbox.max_bytes, on_evict=self.metrics.evicted.inc)
+        if self.outbox.salvaged is not None:
+            log.error("outbox was damaged at start; continuing with what was recovered", extra={"moved_to": str(self.outbox.salvaged.moved_to)})
         self.devices: dict[str, DeviceConfig] = {d.id: d for d in config.devices}
         self.processors: dict[str, Processor] = {}
         self._kinds = {d.id: device_kind(d.kind) for d in config.devices}

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from gateway.outbox import PRIORITY_EVENT, Outbox, OutboxEntry
 from tepi.config import BrokerConfig
-from tepi.messages import uplink_topic
+from tepi.messages import SummariesDropped, uplink_topic
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +160,7 @@ class Uplink:
                 continue
             seqs.extend(entry[0])
             self._inflight_seqs.difference_update(entry[0])
+            self.outbox.protected = frozenset(self._inflight_seqs)
             nbytes += entry[1]
             nitems += entry[2]
             nmsgs += 1
@@ -169,7 +170,25 @@ class Uplink:
             self.metrics.messages.inc(nmsgs)
             self.metrics.bytes.inc(nbytes)
 
+    def _report_drops(self) -> None:
+        """Once connected, turn evictions into events that travel ahead of the backlog."""
+        drops = self.outbox.take_dropped()
+        if not drops:
+            return
+        now = datetime.now(timezone.utc)
+        items = [
+            SummariesDropped(
+                id=f"{self.gateway}:{d.station}:dropped:{int(now.timestamp() * 1000)}", station=d.station, device=d.device,
+                count=d.count, first_window_start=datetime.fromtimestamp(d.first_window, timezone.utc),
+                last_window_start=datetime.fromtimestamp(d.last_window, timezone.utc), reason="outbox_full",
+            )
+            for d in drops
+        ]
+        self.outbox.put([(i.id, PRIORITY_EVENT, i.model_dump_json().encode()) for i in items])
+        log.warning("reported summaries dropped while the outbox was full", extra={"stations": len(items), "summaries": sum(d.count for d in drops)})
+
     def _send_some(self) -> bool:
+        self._report_drops()
         free = self.max_inflight - len(self._inflight)
         if free <= 0:
             return False
@@ -195,4 +214,5 @@ class Uplink:
             seqs = [e.seq for e in group]
             self._inflight[info.mid] = (seqs, len(payload), len(group))
             self._inflight_seqs.update(seqs)
+            self.outbox.protected = frozenset(self._inflight_seqs)
         return True

@@ -125,7 +125,7 @@ class BrokerConfig(_Strict):
 
 class OutboxConfig(_Strict):
     path: Path = Path("var/gateway/outbox.db")
-    max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024 * 1024)
+    max_bytes: int = Field(default=512 * 1024 * 1024, ge=16 * 1024, description="Bound on stored item bytes; beyond it the oldest routine summaries are evicted.")
 
 
 class GatewayConfig(_Strict):

@@ -88,7 +88,18 @@ class RateOfRise(_Item):
     active: bool
 
 
-UplinkItem = Annotated[Union[LevelSummary, SiagaChange, RateOfRise], Field(discriminator="type")]
+class SummariesDropped(_Item):
+    """The gateway's outbox reached its size bound during an outage and evicted the oldest
+    routine summaries of this station (never events); sent once the link is back."""
+
+    type: Literal["summaries_dropped"] = "summaries_dropped"
+    count: int = Field(ge=1)
+    first_window_start: AwareDatetime
+    last_window_start: AwareDatetime
+    reason: Literal["outbox_full"] = "outbox_full"
+
+
+UplinkItem = Annotated[Union[LevelSummary, SiagaChange, RateOfRise, SummariesDropped], Field(discriminator="type")]
 
 
 class UplinkBatch(BaseModel):

@@ -87,3 +87,62 @@ def test_kill_9_of_the_gateway_mid_stream_loses_and_duplicates_nothing(
             gw.wait(20)
         recorder.close()
         pub.loop_stop()
+
+
+def test_long_outage_bounds_the_outbox_keeps_events_and_reports_the_drop(
+    default_config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    from gateway.runtime import EdgeGateway
+    from tepi.messages import SiagaChange, SummariesDropped
+    from tepi.processes import free_port
+
+    uplink_port = free_port()  # the uplink is down for the whole stream
+    cfg = with_local_services(default_config, mosquitto.port, tmp_path, summary_every_s=60)
+    gw_cfg = cfg.gateway.model_copy(update={
+        "uplink_broker": cfg.gateway.uplink_broker.model_copy(update={"port": uplink_port}),
+        "outbox": cfg.gateway.outbox.model_copy(update={"max_bytes": 32 * 1024}),
+    })
+    cfg = cfg.model_copy(update={"gateway": gw_cfg})
+    tenant = cfg.gateway.tenant
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="awlr-manggarai")
+    pub.connect("127.0.0.1", mosquitto.port)
+    pub.loop_start()
+    gw = EdgeGateway(cfg)
+    gw.start()
+    assert gw.wait_ready()
+    t0 = (datetime.now(timezone.utc) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    total = 1800  # 20 s apart: 600 one-minute summaries, far more than 32 KiB holds
+    uplink = None
+    try:
+        for i in range(total):
+            # Manggarai crosses Siaga 3 (750 cm) for a while in the middle: events must survive.
+            level = 700.0 + 0.02 * i + (80.0 if 600 <= i < 900 else 0.0) + 0.3 * (i % 3)
+            frame = wire.AwlrFrame("manggarai", i, t0 + timedelta(seconds=20 * i), level, 12.0)
+            pub.publish(device_topic(tenant, "awlr-manggarai"), wire.encode_json(frame), qos=1).wait_for_publish(5)
+        wait_until(lambda: (gw.registry.get_sample_value("tepi_gateway_readings_total", {"station": "manggarai"}) or 0) >= total, what="all readings in")
+        time.sleep(0.5)
+        evicted = gw.registry.get_sample_value("tepi_gateway_outbox_evicted_summaries_total")
+        queued = gw.registry.get_sample_value("tepi_gateway_items_queued_total", {"type": "summary"})
+        assert evicted and evicted > queued / 2, "the bound forced evictions"
+        assert gw.outbox.stored_bytes <= 32 * 1024
+        uplink = Mosquitto(port=uplink_port, workdir=tmp_path / "uplink").start()
+        recorder = UplinkRecorder(uplink_port, uplink_topic(tenant, cfg.gateway.id))
+        wait_until(lambda: gw.outbox.depth() == 0, timeout=30, what="outbox drained")
+        wait_until(lambda: any(isinstance(i, SummariesDropped) for i in recorder.items.values()), what="the drop report")
+        wait_until(lambda: sum(i.count for i in recorder.items.values() if isinstance(i, SummariesDropped))
+                   == gw.registry.get_sample_value("tepi_gateway_outbox_evicted_summaries_total"), what="every eviction reported")
+        evicted = gw.registry.get_sample_value("tepi_gateway_outbox_evicted_summaries_total")
+        items = list(recorder.items.values())
+        dropped = [i for i in items if isinstance(i, SummariesDropped)]
+        summaries = [i for i in items if isinstance(i, LevelSummary)]
+        changes = [i for i in items if isinstance(i, SiagaChange)]
+        assert sum(d.count for d in dropped) == evicted
+        assert len(summaries) + evicted == queued, "every summary either arrived or is counted as dropped"
+        assert [(c.siaga_from, c.siaga_to) for c in sorted(changes, key=lambda c: c.ts)] == [(4, 3), (3, 4)], "events are never evicted"
+        assert max(s.window_start for s in summaries) > min(d.last_window_start for d in dropped), "the newest were kept"
+        recorder.close()
+    finally:
+        gw.stop()
+        pub.loop_stop()
+        if uplink:
+            uplink.close()

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
+from datetime import datetime, timezone
 from pathlib import Path
+
+import pytest
 
 from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
 
@@ -41,3 +47,85 @@ def test_committed_items_survive_kill_9(tmp_path: Path) -> None:
     assert box.depth() == 50
     assert [e.item_id for e in box.peek(3)] == ["item-0", "item-1", "item-2"]
     box.close()
+
+
+def _summary(station: str, i: int) -> tuple[str, int, bytes]:
+    body = json.dumps({"type": "summary", "id": f"gw:{station}:s:{i}", "station": station, "device": f"awlr-{station}",
+                       "window_start": datetime.fromtimestamp(600 * i, timezone.utc).isoformat(), "pad": "x" * 900})
+    return (f"gw:{station}:s:{i}", PRIORITY_SUMMARY, body.encode())
+
+
+def test_full_outbox_evicts_oldest_summaries_never_events_and_remembers_what(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db", max_bytes=20_000)
+    box.put([("event-0", PRIORITY_EVENT, b"E" * 3000)])
+    for i in range(40):
+        box.put([_summary("depok" if i % 2 else "katulampa", i)])
+        box.put([(f"event-{i + 1}", PRIORITY_EVENT, b"E" * 100)])
+    assert box.stored_bytes <= 20_000
+    left = box.peek(1000)
+    assert len([e for e in left if e.priority == PRIORITY_EVENT]) == 41, "no event was evicted"
+    kept = [e.item_id for e in left if e.priority == PRIORITY_SUMMARY]
+    assert kept == [f"gw:{'depok' if i % 2 else 'katulampa'}:s:{i}" for i in range(40 - len(kept), 40)], "newest kept"
+    dropped = {d.station: d for d in box.take_dropped()}
+    assert sum(d.count for d in dropped.values()) == 40 - len(kept) == box.evicted
+    assert dropped["katulampa"].first_window == 0.0
+    assert box.take_dropped() == [], "handed over once"
+    box.close()
+    assert Outbox(tmp_path / "o.db", max_bytes=20_000).stored_bytes == box.stored_bytes
+
+
+def test_in_flight_items_are_not_evicted(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db", max_bytes=20_000)
+    box.put([_summary("depok", 0)])
+    box.protected = frozenset(e.seq for e in box.peek(1))
+    for i in range(1, 40):
+        box.put([_summary("depok", i)])
+    assert box.peek(1)[0].item_id == "gw:depok:s:0"
+
+
+def _filled(path: Path, n: int = 300) -> None:
+    box = Outbox(path)
+    for i in range(n):
+        box.put([(f"item-{i}", PRIORITY_SUMMARY, b"y" * 200)])
+    box.close()
+
+
+def test_garbage_outbox_file_is_moved_aside_with_a_clear_error(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "o.db"
+    path.write_bytes(b"this is not sqlite" * 1000)
+    box = Outbox(path)
+    assert box.salvaged is not None and box.salvaged.moved_to.exists()
+    assert "damaged" in caplog.text and "not a database" in caplog.text
+    assert box.depth() == 0
+    box.put([("new", PRIORITY_EVENT, b"ok")])
+    assert box.depth() == 1
+
+
+def test_half_written_outbox_recovers_everything_readable(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    _filled(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # a write cut off by a power loss
+    box = Outbox(path)
+    assert box.salvaged is not None
+    recovered = box.depth()
+    assert 0 < recovered < 300
+    ids = [e.item_id for e in box.peek(1000)]
+    assert ids == [f"item-{i}" for i in range(recovered)], "a readable prefix, in order"
+
+
+def test_torn_wal_tail_is_ignored_and_nothing_committed_is_lost(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    box = Outbox(path)
+    for i in range(50):
+        box.put([(f"item-{i}", PRIORITY_SUMMARY, b"z" * 100)])
+    wal = path.with_name("o.db-wal")
+    copy = tmp_path / "copy.db"
+    shutil.copy(path, copy)
+    shutil.copy(wal, copy.with_name("copy.db-wal"))  # as a kill would leave them
+    box.close()
+    with open(copy.with_name("copy.db-wal"), "ab") as f:
+        f.write(os.urandom(5000))  # a frame half written when the power went
+    again = Outbox(copy)
+    assert again.salvaged is None
+    assert again.depth() == 50

@@ -1,0 +1,113 @@
+"""Opening an outbox file that a crash, a full disk or a bad SD card left damaged.
+
+SQLite already discards torn WAL frames by their checksums; what remains is a main file that is
+not a database any more, or whose pages are partly garbage. Then the damaged file is moved
+aside (never deleted: an operator may want it), a fresh outbox is created, and every row that
+can still be read from the old one is copied over.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sqlite3
+import struct
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_TABLES = {
+    "outbox": "SELECT item_id, priority, body, created_at FROM outbox ORDER BY seq",
+    "journal": "SELECT device, ts, seq, level, battery FROM journal",
+    "dropped": "SELECT station, device, count, first_window, last_window FROM dropped",
+}
+
+
+@dataclass(frozen=True)
+class Salvage:
+    moved_to: Path
+    rows: dict[str, list[tuple[object, ...]]]
+    error: str
+
+
+def is_healthy(path: Path) -> str | None:
+    """None when the file opens and passes SQLite's quick check, else what is wrong."""
+    if not path.exists():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            result = db.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return None if result == "ok" else str(result)
+
+
+def salvage(path: Path, error: str) -> Salvage:
+    """Move the damaged file (and its WAL) aside and read out what is still readable."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    moved = path.with_name(f"{path.name}.corrupt-{stamp}")
+    shutil.move(str(path), moved)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            shutil.move(str(side), moved.with_name(moved.name + suffix))
+    work = _padded_copy(moved)
+    rows: dict[str, list[tuple[object, ...]]] = {}
+    try:
+        for table, query in _TABLES.items():
+            rows[table] = _read_what_you_can(work, query)
+    finally:
+        for leftover in (work, work.with_name(work.name + "-wal"), work.with_name(work.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+    log.error(
+        f"outbox file was damaged ({error}); moved aside to {moved.name}, recovered "
+        f"{len(rows['outbox'])} queued items and {len(rows['journal'])} journal readings",
+        extra={"path": str(path), "moved_to": str(moved), "error": error},
+    )
+    return Salvage(moved, rows, error)
+
+
+def _padded_copy(path: Path) -> Path:
+    """A copy extended to the size its header declares: a file cut short by a power loss then
+    reads as zeroed pages at the end instead of failing on the first lookup, so the b-tree
+    pages before the cut can still be read."""
+    data = path.read_bytes()
+    work = path.with_name(path.name + ".salvage")
+    if len(data) >= 100 and data.startswith(b"SQLite format 3\0"):
+        page_size = struct.unpack(">H", data[16:18])[0]
+        page_size = 65536 if page_size == 1 else page_size
+        pages = struct.unpack(">I", data[28:32])[0]
+        data += b"\0" * max(0, page_size * pages - len(data))
+    work.write_bytes(data)
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists():
+        shutil.copy(wal, work.with_name(work.name + "-wal"))
+    return work
+
+
+def _read_what_you_can(path: Path, query: str) -> list[tuple[object, ...]]:
+    out: list[tuple[object, ...]] = []
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.DatabaseError:
+        return out
+    try:
+        cur = db.execute(query)
+        while True:
+            try:
+                row = cur.fetchone()
+            except sqlite3.DatabaseError:
+                break  # a damaged page: keep what came before it
+            if row is None:
+                break
+            out.append(tuple(row))
+    except sqlite3.DatabaseError:
+        pass
+    finally:
+        db.close()
+    return out
