@@ -19,6 +19,7 @@ from gateway.devices import Processor, UplinkItem, device_kind
 from gateway.errors import FrameRejected, OutboxError
 from gateway.local_alarms import LocalAlarmChannel
 from gateway.model import RawFrame, Reading
+from gateway.ratelimit import TokenBucket
 from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
 from gateway.sources import Source
 from gateway.sources.mqtt_devices import MqttDeviceSource
@@ -67,6 +68,7 @@ class EdgeGateway:
         self.devices: dict[str, DeviceConfig] = {d.id: d for d in config.devices}
         self.processors: dict[str, Processor] = {}
         self._kinds = {d.id: device_kind(d.kind) for d in config.devices}
+        self._buckets = {d.id: TokenBucket(gw.device_rate_per_s, gw.device_burst) for d in config.devices}
         for d in config.devices:
             self.processors[d.id] = self._kinds[d.id].processor(gw, config.station(d.station), d)
         ports = dict(gw.serial_ports) | (serial_ports or {})
@@ -214,6 +216,8 @@ class EdgeGateway:
                 raise FrameRejected("unknown_device", f"no device {frame.device_hint!r} is configured")
             if device.transport != frame.transport:
                 raise FrameRejected("wrong_transport", f"device {device.id} is configured for {device.transport}")
+            if not self._buckets[device.id].allow(time.monotonic()):
+                raise FrameRejected("rate_limited", f"device {device.id} exceeds {self.config.gateway.device_rate_per_s}/s")
             if len(frame.payload) > self.config.gateway.max_payload_bytes:
                 raise FrameRejected("too_large", f"{len(frame.payload)} bytes")
             reading = self._kinds[device.id].decode(frame, device, self.config.station(device.station), self.config.gateway)

@@ -133,6 +133,8 @@ class GatewayConfig(_Strict):
     tenant: Identifier
     max_future_skew_s: float = Field(default=300.0, ge=0, description="Reject readings this far ahead of the gateway clock.")
     max_payload_bytes: int = Field(default=4096, ge=128, le=1_048_576)
+    device_rate_per_s: float = Field(default=100.0, gt=0, description="Average frames per second one device may send; excess is dropped and counted.")
+    device_burst: float = Field(default=1000.0, ge=1, description="Frames a device may send at once above its rate.")
     local_broker: BrokerConfig = BrokerConfig()
     uplink_broker: BrokerConfig = BrokerConfig()
     uplink_inflight: int = Field(default=200, ge=1, le=65535)
@@ -285,6 +287,7 @@ def with_local_services(
     api_port: int | None = None,
     serial_ports: dict[str, str] | None = None,
     summary_every_s: int | None = None,
+    device_rate_per_s: float | None = None,
 ) -> TepiConfig:
     """The same deployment pointed at services on this machine (demo and integration tests)."""
     broker = BrokerConfig(host="127.0.0.1", port=broker_port)
@@ -294,6 +297,7 @@ def with_local_services(
             "uplink_broker": broker,
             "outbox": config.gateway.outbox.model_copy(update={"path": workdir / "outbox.db"}),
             "serial_ports": serial_ports if serial_ports is not None else config.gateway.serial_ports,
+            "device_rate_per_s": device_rate_per_s or config.gateway.device_rate_per_s,
         }
     )
     ingest = config.ingest.model_copy(

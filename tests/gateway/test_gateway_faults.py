@@ -43,7 +43,7 @@ def start_gateway(config_path: Path, log_path: Path) -> subprocess.Popen[bytes]:
 def test_kill_9_of_the_gateway_mid_stream_loses_and_duplicates_nothing(
     default_config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
-    cfg = with_local_services(default_config, mosquitto.port, tmp_path, summary_every_s=60)
+    cfg = with_local_services(default_config, mosquitto.port, tmp_path, summary_every_s=60, device_rate_per_s=1e6)
     path = tmp_path / "tepi.yaml"
     path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
     tenant = cfg.gateway.tenant
@@ -97,7 +97,7 @@ def test_long_outage_bounds_the_outbox_keeps_events_and_reports_the_drop(
     from tepi.processes import free_port
 
     uplink_port = free_port()  # the uplink is down for the whole stream
-    cfg = with_local_services(default_config, mosquitto.port, tmp_path, summary_every_s=60)
+    cfg = with_local_services(default_config, mosquitto.port, tmp_path, summary_every_s=60, device_rate_per_s=1e6)
     gw_cfg = cfg.gateway.model_copy(update={
         "uplink_broker": cfg.gateway.uplink_broker.model_copy(update={"port": uplink_port}),
         "outbox": cfg.gateway.outbox.model_copy(update={"max_bytes": 32 * 1024}),

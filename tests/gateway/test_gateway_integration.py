@@ -235,3 +235,26 @@ def test_local_alarm_sounds_while_uplink_is_down_and_events_arrive_in_order_late
         pub.loop_stop()
         if uplink_broker:
             uplink_broker.close()
+
+
+def test_a_flooding_device_is_rate_limited_and_counted(default_config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path, publisher: mqtt.Client) -> None:
+    cfg = with_local_services(default_config, mosquitto.port, tmp_path, device_rate_per_s=5)
+    cfg = cfg.model_copy(update={"gateway": cfg.gateway.model_copy(update={"device_burst": 20})})
+    gw = EdgeGateway(cfg)
+    gw.start()
+    assert gw.wait_ready()
+    try:
+        t0 = datetime.now(timezone.utc) - timedelta(hours=2)
+        for i in range(200):  # far faster than 5/s
+            frame = wire.AwlrFrame("depok", i, t0 + timedelta(seconds=i), 150.0 + i * 0.01, 12.0)
+            publisher.publish(device_topic(cfg.gateway.tenant, "awlr-depok"), wire.encode_json(frame), qos=1)
+        frame = wire.AwlrFrame("manggarai", 0, t0, 600.0, 12.0)
+        publisher.publish(device_topic(cfg.gateway.tenant, "awlr-manggarai"), wire.encode_json(frame), qos=1)
+        wait_until(lambda: _value(gw, "tepi_gateway_frames_total", transport="mqtt") >= 201, what="all frames seen")
+        limited = _value(gw, "tepi_gateway_rejected_total", reason="rate_limited")
+        accepted = _value(gw, "tepi_gateway_readings_total", station="depok")
+        assert accepted + limited == 200
+        assert 20 <= accepted <= 40, "the burst and what the rate refilled"
+        assert _value(gw, "tepi_gateway_readings_total", station="manggarai") == 1, "other devices unaffected"
+    finally:
+        gw.stop()
