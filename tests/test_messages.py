@@ -1,0 +1,97 @@
+"""The uplink contract and every decoder under random and mutated input: a clear rejection or
+a valid value, never another exception, never an invalid value accepted."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.devices.awlr import wire
+from gateway.errors import FrameRejected
+from ingest.testing import batch, siaga_change, summary  # builders shared with ingest tests
+from tepi.messages import MessageError, UplinkBatch, decode_batch, device_from_topic, encode_batch
+
+T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
+
+
+def _valid_batch() -> bytes:
+    return encode_batch(
+        batch([summary("katulampa", T0, 70.0), siaga_change("katulampa", T0, 3, 85.0, siaga_from=4)], sent_at=T0)
+    )
+
+
+def test_round_trip() -> None:
+    assert encode_batch(decode_batch(_valid_batch())) == _valid_batch()
+
+
+@given(st.binary(max_size=2000))
+def test_random_bytes_are_rejected_cleanly(data: bytes) -> None:
+    try:
+        decode_batch(data)
+    except MessageError:
+        pass
+
+
+@settings(max_examples=300)
+@given(st.data())
+def test_mutated_batches_are_rejected_or_still_valid(data: st.DataObject) -> None:
+    raw = bytearray(_valid_batch())
+    for _ in range(data.draw(st.integers(1, 5))):
+        op = data.draw(st.sampled_from(["flip", "delete", "insert"]))
+        i = data.draw(st.integers(0, len(raw) - 1))
+        if op == "flip":
+            raw[i] = data.draw(st.integers(0, 255))
+        elif op == "delete":
+            del raw[i]
+        else:
+            raw.insert(i, data.draw(st.integers(0, 255)))
+    try:
+        batch = decode_batch(bytes(raw))
+    except MessageError:
+        return
+    # Accepted: then it must satisfy the whole contract again.
+    assert UplinkBatch.model_validate_json(encode_batch(batch)) == batch
+
+
+def test_oversized_and_unknown_items_are_rejected() -> None:
+    obj = json.loads(_valid_batch())
+    obj["items"][0]["type"] = "teleport"
+    for payload in (json.dumps(obj).encode(), b" " * (300 * 1024), b"{}", b'{"v":2}'):
+        try:
+            decode_batch(payload)
+        except MessageError:
+            continue
+        raise AssertionError(f"accepted {payload[:40]!r}")
+
+
+def _checksum_ok(line: bytes) -> bool:
+    text = line.decode("ascii").strip()
+    body, _, stated = text[1:].partition("*")
+    x = 0
+    for ch in body:
+        x ^= ord(ch)
+    return stated.upper() == f"{x:02X}"
+
+
+@settings(max_examples=500)
+@given(st.data())
+def test_mutated_sentences_never_pass_with_a_wrong_checksum(data: st.DataObject) -> None:
+    raw = bytearray(wire.encode_sentence(wire.AwlrFrame("katulampa", 12, T0, 83.2, 12.6)))
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, len(raw) - 1))
+        raw[i] = data.draw(st.integers(0, 255))
+    try:
+        frame = wire.decode_sentence(bytes(raw))
+    except FrameRejected:
+        return
+    assert _checksum_ok(bytes(raw)), "a corrupted sentence passed"
+    assert frame.station and frame.seq >= 0
+
+
+@given(st.text(max_size=100))
+def test_topic_parsing_never_raises(topic: str) -> None:
+    dev = device_from_topic(topic)
+    assert dev is None or topic == f"tepi/{topic.split('/')[1]}/dev/{dev}/up"
