@@ -184,6 +184,7 @@ class VictoriaMetrics:
         if self.workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="tepi-vm-")
             self.workdir = Path(self._tmp.name)
+        self.workdir.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port()
         args = [

@@ -1,0 +1,181 @@
+"""Central delivery under faults, with real processes: each uplink item stored exactly once in
+the state DB and in VictoriaMetrics, whichever ingest worker, broker or TSDB failed meanwhile."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import paho.mqtt.client as mqtt
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from ingest.testing import batch, summary
+from tepi.config import TepiConfig, TsdbConfig, with_local_services
+from tepi.messages import encode_batch, uplink_topic
+from tepi.processes import Mosquitto, VictoriaMetrics
+
+pytestmark = pytest.mark.integration
+T0 = (datetime.now(timezone.utc) - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+
+
+def wait_until(cond: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Central:
+    """Ingest workers as `tepi ingest` processes against one config; stores inspected directly."""
+
+    def __init__(self, tmp_path: Path, cfg: TepiConfig, vm: VictoriaMetrics) -> None:
+        self.tmp_path = tmp_path
+        self.cfg = cfg
+        self.vm = vm
+        self.config_path = tmp_path / "tepi.yaml"
+        self.config_path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+        self.workers: dict[str, subprocess.Popen[bytes]] = {}
+        self.engine = sa.create_engine(cfg.ingest.database_url)
+
+    def start_worker(self, client_id: str) -> None:
+        log = self.tmp_path / f"{client_id}.log"
+        offset = log.stat().st_size if log.exists() else 0
+        self.workers[client_id] = subprocess.Popen(
+            [sys.executable, "-m", "tepi.cli", "ingest", "-c", str(self.config_path), "--client-id", client_id],
+            stdout=open(log, "ab"), stderr=subprocess.STDOUT,
+        )
+        wait_until(lambda: "connected to broker" in log.read_text()[offset:], 30, f"{client_id} connected")
+        time.sleep(0.5)  # its subscription follows the CONNACK
+
+    def kill(self, client_id: str) -> None:
+        self.workers[client_id].send_signal(signal.SIGKILL)
+        self.workers[client_id].wait(10)
+
+    def stop_all(self) -> None:
+        for proc in self.workers.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.workers.values():
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.engine.dispose()
+
+    def stored_ids(self) -> list[str]:
+        try:
+            with self.engine.connect() as c:
+                return [r[0] for r in c.execute(sa.text("SELECT item_id FROM processed_messages"))]
+        except sa.exc.OperationalError:
+            return []  # schema not created yet
+
+    def vm_windows(self, station: str) -> list[int]:
+        self.vm.flush()
+        r = httpx.get(f"{self.vm.url}/api/v1/export", params={"match[]": f'awlr_level_mean{{station="{station}"}}'}, timeout=10)
+        stamps: list[int] = []
+        for line in r.text.splitlines():
+            if line.strip():
+                stamps.extend(yaml.safe_load(line)["timestamps"])
+        return sorted(stamps)
+
+
+@pytest.fixture
+def vm(tmp_path: Path) -> Iterator[VictoriaMetrics]:
+    v = VictoriaMetrics(workdir=tmp_path / "vm").start()
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def central(default_config: TepiConfig, mosquitto: Mosquitto, vm: VictoriaMetrics, tmp_path: Path) -> Iterator[Central]:
+    cfg = with_local_services(default_config, mosquitto.port, tmp_path, tsdb=TsdbConfig(url=vm.url))
+    c = Central(tmp_path, cfg, vm)
+    yield c
+    c.stop_all()
+
+
+def publish_summaries(port: int, cfg: TepiConfig, n: int, station: str = "katulampa", during: Callable[[int], None] | None = None) -> list[str]:
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="gateway-uplink")
+    pub.max_queued_messages_set(0)
+    pub.reconnect_delay_set(1, 2)
+    pub.connect("127.0.0.1", port)
+    pub.loop_start()
+    ids = []
+    topic = uplink_topic(cfg.gateway.tenant, cfg.gateway.id)
+    for i in range(n):
+        s = summary(station, T0 + timedelta(minutes=10 * i), 40.0 + i % 30, first_seq=10 * i)
+        ids.append(s.id)
+        wait_until(pub.is_connected, 30, "the publisher (re)connected")
+        info = pub.publish(topic, encode_batch(batch([s])), qos=1)
+        try:
+            info.wait_for_publish(10)
+        except RuntimeError:
+            pass  # the connection dropped under it: paho keeps the QoS 1 message and resends it
+        if during:
+            during(i)
+    # paho's queue of unacknowledged messages empties once the broker has them all.
+    wait_until(lambda: not pub._out_messages, 30, "every message acknowledged by the broker")
+    pub.loop_stop()
+    pub.disconnect()
+    return ids
+
+
+def test_ingest_down_then_up_and_one_of_two_workers_killed(central: Central, mosquitto: Mosquitto) -> None:
+    central.start_worker("w1")
+    central.start_worker("w2")
+    central.kill("w1")
+    central.kill("w2")  # both down: the broker keeps their sessions' share
+
+    def faults(i: int) -> None:
+        if i == 100:
+            central.start_worker("w1")
+            central.start_worker("w2")
+        if i == 200:
+            central.kill("w1")  # mid-stream, with unacknowledged messages in flight
+        if i == 260:
+            central.start_worker("w1")
+
+    ids = publish_summaries(mosquitto.port, central.cfg, 300, during=faults)
+    wait_until(lambda: len(central.stored_ids()) >= 300, 60, "all 300 items stored")
+    time.sleep(1.0)  # a duplicate would land now
+    stored = central.stored_ids()
+    assert sorted(stored) == sorted(ids), "each item exactly once"
+    wait_until(lambda: len(central.vm_windows("katulampa")) >= 300, 30, "all windows in VictoriaMetrics")
+    windows = central.vm_windows("katulampa")
+    assert len(windows) == len(set(windows)) == 300
+
+
+def test_tsdb_down_means_nothing_acknowledged_until_it_is_back(central: Central, mosquitto: Mosquitto, vm: VictoriaMetrics) -> None:
+    central.start_worker("w1")
+    vm.stop()
+    ids = publish_summaries(mosquitto.port, central.cfg, 50)
+    time.sleep(2.0)
+    assert central.stored_ids() == [], "nothing committed while the TSDB refuses writes"
+    vm.start()  # same data dir, same port
+    wait_until(lambda: len(central.stored_ids()) >= 50, 60, "stored after the TSDB returned")
+    assert sorted(central.stored_ids()) == sorted(ids)
+    assert len(central.vm_windows("katulampa")) == 50
+
+
+def test_central_broker_restart_loses_nothing(central: Central, mosquitto: Mosquitto) -> None:
+    central.start_worker("w1")
+
+    def faults(i: int) -> None:
+        if i == 50:
+            mosquitto.stop()
+            mosquitto.start()  # persistence keeps the worker's session and queued messages
+
+    # The publisher reconnects by itself; QoS 1 messages queued in it are sent again.
+    ids = publish_summaries(mosquitto.port, central.cfg, 120, during=faults)
+    wait_until(lambda: len(central.stored_ids()) >= 120, 60, "all items stored")
+    assert sorted(central.stored_ids()) == sorted(ids)
