@@ -146,3 +146,52 @@ def test_long_outage_bounds_the_outbox_keeps_events_and_reports_the_drop(
         pub.loop_stop()
         if uplink:
             uplink.close()
+
+
+def test_local_broker_restart_mid_stream_loses_nothing(default_config: TepiConfig, tmp_path: Path) -> None:
+    """The devices' broker at the site restarts; devices and gateway reconnect, sessions resume."""
+    from gateway.runtime import EdgeGateway
+
+    local = Mosquitto(workdir=tmp_path / "local").start()
+    uplink = Mosquitto(workdir=tmp_path / "uplink").start()
+    cfg = with_local_services(default_config, local.port, tmp_path, summary_every_s=60, device_rate_per_s=1e6)
+    cfg = cfg.model_copy(update={"gateway": cfg.gateway.model_copy(update={"uplink_broker": cfg.gateway.uplink_broker.model_copy(update={"port": uplink.port})})})
+    tenant = cfg.gateway.tenant
+    recorder = UplinkRecorder(uplink.port, uplink_topic(tenant, cfg.gateway.id))
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="awlr-katulampa-mqtt", clean_session=False)
+    pub.max_queued_messages_set(0)
+    pub.reconnect_delay_set(1, 2)
+    pub.connect("127.0.0.1", local.port)
+    pub.loop_start()
+    gw = EdgeGateway(cfg)
+    gw.start()
+    assert gw.wait_ready()
+    t0 = (datetime.now(timezone.utc) - timedelta(hours=8)).replace(minute=0, second=0, microsecond=0)
+    total = 400
+    try:
+        for i in range(total):
+            if i == 150:
+                local.stop()
+                local.start()
+            wait_until(pub.is_connected, 30, what="device reconnected")
+            frame = wire.AwlrFrame("depok", i, t0 + timedelta(seconds=15 * i), 150.0 + 0.01 * i + (i % 5) * 0.2, 12.0)
+            info = pub.publish(device_topic(tenant, "awlr-depok"), wire.encode_json(frame), qos=1)
+            try:
+                info.wait_for_publish(10)
+            except RuntimeError:
+                pass  # paho resends it after reconnecting
+        last = wire.AwlrFrame("depok", total, t0 + timedelta(seconds=15 * total + 600), 150.0, 12.0)
+        pub.publish(device_topic(tenant, "awlr-depok"), wire.encode_json(last), qos=1)
+
+        def summaries() -> list[LevelSummary]:
+            return [i for i in recorder.items.values() if isinstance(i, LevelSummary) and i.station == "depok"]
+
+        wait_until(lambda: covered_readings(summaries())[-1:] == [total - 1], timeout=60, what="the last window")
+        assert covered_readings(summaries()) == list(range(total))
+        assert sum(s.qc.missing for s in summaries()) == 0
+    finally:
+        gw.stop()
+        recorder.close()
+        pub.loop_stop()
+        local.close()
+        uplink.close()
