@@ -59,6 +59,7 @@ class OutboxEntry:
     item_id: str
     priority: int
     body: bytes
+    created_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +208,8 @@ class Outbox:
         """The next entries to send, events first, oldest first, leaving out `skip` (in flight)."""
         with self._lock:
             cur = self._db.execute(
-                "SELECT seq, item_id, priority, body FROM outbox ORDER BY priority, seq LIMIT ?", (limit + len(skip),)
+                "SELECT seq, item_id, priority, body, created_at FROM outbox ORDER BY priority, seq LIMIT ?",
+                (limit + len(skip),),
             )
             skipped = set(skip)
             return [OutboxEntry(*row) for row in cur if row[0] not in skipped][:limit]

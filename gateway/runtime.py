@@ -83,7 +83,10 @@ class EdgeGateway:
         if any(d.transport == "mqtt" for d in config.devices):
             self.sources.append(MqttDeviceSource(gw.local_broker, gw.tenant, client_id=f"tepi-gw-{gw.id}-devices"))
         self.uplink = (
-            Uplink(self.outbox, gw.uplink_broker, gw.tenant, gw.id, self.registry, inflight=gw.uplink_inflight)
+            Uplink(
+                self.outbox, gw.uplink_broker, gw.tenant, gw.id, self.registry,
+                inflight=gw.uplink_inflight, summary_linger_s=gw.summary_linger_s,
+            )
             if with_uplink
             else None
         )

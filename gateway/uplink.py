@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from datetime import datetime, timezone
 
@@ -17,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from gateway.outbox import PRIORITY_EVENT, Outbox, OutboxEntry
 from tepi.config import BrokerConfig
-from tepi.messages import SummariesDropped, uplink_topic
+from tepi.messages import SummariesDropped, compress_payload, uplink_topic
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class Uplink:
         registry: CollectorRegistry,
         inflight: int = 200,
         client_id: str | None = None,
+        summary_linger_s: float = 0.0,
     ) -> None:
         self.outbox = outbox
         self.broker = broker
@@ -62,6 +64,7 @@ class Uplink:
         self.gateway = gateway
         self.topic = uplink_topic(tenant, gateway)
         self.max_inflight = inflight
+        self.summary_linger_s = summary_linger_s
         self.metrics = UplinkMetrics(registry)
         self._client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
@@ -195,6 +198,12 @@ class Uplink:
         entries = self.outbox.peek(free * MAX_ITEMS_PER_MESSAGE, self._inflight_seqs)
         if not entries:
             return False
+        if (
+            entries[0].priority != PRIORITY_EVENT
+            and len(entries) < MAX_ITEMS_PER_MESSAGE
+            and time.time() - entries[0].created_at < self.summary_linger_s
+        ):
+            return False  # routine summaries wait a moment to share one compressed message
         # Events travel alone and first, so a level change never waits behind a backlog.
         messages: list[list[OutboxEntry]] = []
         for e in entries:
@@ -205,7 +214,7 @@ class Uplink:
                 last.append(e)
         now = datetime.now(timezone.utc)
         for group in messages[:free]:
-            payload = encode_message(self.tenant, self.gateway, group, now)
+            payload = compress_payload(encode_message(self.tenant, self.gateway, group, now))
             info = self._client.publish(self.topic, payload, qos=1)
             if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
                 log.warning("uplink publish not queued", extra={"rc": int(info.rc)})

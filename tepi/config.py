@@ -138,6 +138,7 @@ class GatewayConfig(_Strict):
     local_broker: BrokerConfig = BrokerConfig()
     uplink_broker: BrokerConfig = BrokerConfig()
     uplink_inflight: int = Field(default=200, ge=1, le=65535)
+    summary_linger_s: float = Field(default=2.0, ge=0, le=600, description="Summaries wait up to this long to share an uplink message; events never wait.")
     outbox: OutboxConfig = OutboxConfig()
     serial_ports: dict[Identifier, str] = Field(
         default_factory=dict, description="device id -> serial port path (pty in the simulator)."

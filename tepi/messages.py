@@ -7,13 +7,16 @@ item is recognised by ingest and stored once.
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime, timezone
 from typing import Annotated, Literal, Union
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 SCHEMA_VERSION = 1
-MAX_UPLINK_BYTES = 256 * 1024
+MAX_UPLINK_BYTES = 256 * 1024  # on the wire
+MAX_INFLATED_BYTES = 1024 * 1024  # after decompression: a zip bomb stops here
+COMPRESS_ABOVE_BYTES = 512
 
 
 class MessageError(ValueError):
@@ -132,10 +135,27 @@ def event_id(gateway: str, station: str, kind: str, ts: datetime, seq: int) -> s
     return f"{gateway}:{station}:{kind}:{int(ts.timestamp() * 1000)}:{seq}"
 
 
+def compress_payload(json_bytes: bytes) -> bytes:
+    """zlib for payloads worth it; cellular uplinks are paid by the byte. JSON starts with `{`,
+    zlib with 0x78, so the receiver tells them apart without a header."""
+    if len(json_bytes) <= COMPRESS_ABOVE_BYTES:
+        return json_bytes
+    return zlib.compress(json_bytes, 6)
+
+
 def decode_batch(payload: bytes) -> UplinkBatch:
-    """Parse and validate one uplink payload; any problem is a `MessageError`."""
+    """Parse and validate one uplink payload (JSON, or zlib-compressed JSON); any problem is a
+    `MessageError`."""
     if len(payload) > MAX_UPLINK_BYTES:
         raise MessageError(f"payload of {len(payload)} bytes exceeds {MAX_UPLINK_BYTES}")
+    if payload[:1] == b"\x78":
+        inflater = zlib.decompressobj()
+        try:
+            payload = inflater.decompress(payload, MAX_INFLATED_BYTES)
+        except zlib.error as exc:
+            raise MessageError(f"corrupt compressed payload: {exc}") from exc
+        if inflater.unconsumed_tail or not inflater.eof:
+            raise MessageError(f"compressed payload is truncated or inflates beyond {MAX_INFLATED_BYTES} bytes")
     try:
         return UplinkBatch.model_validate_json(payload)
     except ValidationError as exc:

@@ -18,6 +18,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 
 class ProcessError(RuntimeError):
@@ -41,17 +42,35 @@ def wait_for_port(port: int, timeout: float = 10.0, proc: subprocess.Popen[bytes
     raise ProcessError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
 
 
+class BrokerAuth(Protocol):
+    """Password file and ACL for every listener (`tepi.mqtt_security.MqttSecurityFiles`)."""
+
+    def auth_conf(self) -> list[str]: ...
+
+
+class BrokerTls(Protocol):
+    """Certificate files of a TLS listener (`tepi.mqtt_tls.MosquittoTls`)."""
+
+    def listener_conf(self, port: int, bind: str | None = None) -> list[str]: ...
+
+
 @dataclass
 class Mosquitto:
     """A private Mosquitto on an ephemeral loopback port with a generated config.
 
     `persistence` keeps QoS 1 sessions across `restart()`, as a production broker does.
+    Without `auth` anyone may connect and do anything (the tests of the data path); with it,
+    clients need a password and the ACL applies. `tls` adds a TLS listener on `tls_port`
+    (ephemeral if 0) next to the plain one, with the same users.
     """
 
     port: int = 0
     workdir: Path | None = None
     extra_conf: str = ""
     persistence: bool = True
+    auth: BrokerAuth | None = None
+    tls: BrokerTls | None = None
+    tls_port: int = 0
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, init=False)
 
@@ -68,10 +87,12 @@ class Mosquitto:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port()
+        if self.tls is not None and not self.tls_port:
+            self.tls_port = free_port()
         conf = self.workdir / "mosquitto.conf"
         lines = [
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
+            *(self.auth.auth_conf() if self.auth is not None else ["allow_anonymous true"]),
             "max_inflight_messages 1000",
             "max_queued_messages 1000000",
             "log_dest stderr",
@@ -83,12 +104,18 @@ class Mosquitto:
             lines.append("user root")
         if self.persistence:
             lines += ["persistence true", f"persistence_location {self.workdir}/", "autosave_interval 1"]
-        conf.write_text("\n".join(lines) + "\n" + self.extra_conf)
+        text = "\n".join(lines) + "\n" + self.extra_conf
+        if self.tls is not None:
+            # Last: Mosquitto attaches listener options to the latest `listener` line.
+            text = text.rstrip("\n") + "\n" + "\n".join(self.tls.listener_conf(self.tls_port, "127.0.0.1")) + "\n"
+        conf.write_text(text)
         self.proc = subprocess.Popen(
             ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=open(self.workdir / "mosquitto.log", "ab"),
             start_new_session=True,  # Ctrl-C in a terminal must not kill it before the gateway flushes
         )
         wait_for_port(self.port, proc=self.proc)
+        if self.tls is not None:
+            wait_for_port(self.tls_port, proc=self.proc)
         return self
 
     def stop(self) -> None:

@@ -95,3 +95,20 @@ def test_mutated_sentences_never_pass_with_a_wrong_checksum(data: st.DataObject)
 def test_topic_parsing_never_raises(topic: str) -> None:
     dev = device_from_topic(topic)
     assert dev is None or topic == f"tepi/{topic.split('/')[1]}/dev/{dev}/up"
+
+
+def test_compressed_batches_decode_and_bombs_do_not() -> None:
+    import zlib
+
+    from tepi.messages import compress_payload
+
+    raw = _valid_batch()
+    packed = compress_payload(raw)
+    assert packed[:1] == b"\x78" and len(packed) < len(raw)
+    assert decode_batch(packed) == decode_batch(raw)
+    for bad in (packed[:-5], zlib.compress(b"{" + b" " * (2 * 1024 * 1024) + b"}"), b"\x78garbage"):
+        try:
+            decode_batch(bad)
+        except MessageError:
+            continue
+        raise AssertionError("accepted a broken compressed payload")

@@ -1,0 +1,237 @@
+"""Who may connect to the Tepi brokers and what each may touch, derived from the device registry.
+
+Every MQTT client is a principal with one role: a field `device` writes its own topic, a
+`gateway` reads its tenant's devices and writes its own uplink and local alarms, `ingest` reads
+all uplinks. Usernames are the registry ids themselves (device id, gateway id such as
+`gw-ciliwung`) plus one `ingest` user shared by all ingest workers (they differ by client id),
+so a broker log line names the asset the field team knows. The ACL is rendered per user from
+the registry, never as `%u` patterns, so a device can only write under the tenant of its own
+station: a device of kab-badung cannot inject readings into dki-jakarta by reusing its id.
+
+Passwords are random (`secrets.token_urlsafe`), stored once in a 0600 JSON file, and hashed for
+Mosquitto's own `$7$` (PBKDF2-SHA512) password file with hashlib, so no subprocess per user.
+Nothing here logs a password; `MqttCredential` hides it from `repr` too.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from tepi.config import TepiConfig
+from tepi.messages import alarm_topic, device_subscription, device_topic, uplink_topic
+
+Role = Literal["device", "gateway", "ingest"]
+
+INGEST_USERNAME = "ingest"
+UPLINK_FILTER = "tepi/+/gw/+/up"
+
+# Mosquitto 2.0's format: `user:$7$<iterations>$<base64 salt>$<base64 PBKDF2-SHA512>`.
+_PBKDF2_ID = 7
+_SALT_BYTES = 12  # what mosquitto_passwd uses
+# mosquitto_passwd's default. Stretching protects guessable human passwords; ours carry 256
+# random bits, so more iterations would only cost broker CPU on every reconnect storm after a
+# power cut, when hundreds of devices CONNECT at once.
+DEFAULT_ITERATIONS = 101
+_PASSWORD_BYTES = 32
+
+
+class MqttSecurityError(Exception):
+    """Broker credentials, ACL or TLS material cannot be generated, read or written."""
+
+
+@dataclass(frozen=True)
+class MqttPrincipal:
+    """One MQTT user and the topic filters it may read and write; everything else is denied."""
+
+    username: str
+    role: Role
+    tenant: str | None  # None: all tenants (ingest)
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class MqttCredential:
+    """A principal's password as handed to the field team; `repr` never shows the password."""
+
+    username: str
+    role: Role
+    tenant: str | None
+    password: str = field(repr=False)
+
+
+def principals(configs: Sequence[TepiConfig], ingest_username: str = INGEST_USERNAME) -> list[MqttPrincipal]:
+    """All MQTT users of the deployments in `configs`, sorted by username.
+
+    A `TepiConfig` describes one gateway, so a central broker serving many regencies is set up
+    from one config per gateway; devices and gateways listed in several must agree on their
+    tenant. Devices on `transport: serial` get no MQTT user: they never speak MQTT, and an
+    unused credential is only something to leak.
+    """
+    if not configs:
+        raise MqttSecurityError("no configuration given: nothing to derive MQTT users from")
+    found: dict[str, MqttPrincipal] = {}
+    for cfg in configs:
+        station_tenant = {s.id: s.tenant for s in cfg.stations}
+        for dev in cfg.devices:
+            if dev.transport != "mqtt":
+                continue
+            tenant = station_tenant[dev.station]
+            _add(found, MqttPrincipal(
+                username=dev.id, role="device", tenant=tenant,
+                write=(device_topic(tenant, dev.id),), note=f"{dev.kind} at station {dev.station}",
+            ))
+        gw = cfg.gateway
+        alarms = f"{alarm_topic(gw.tenant, gw.id)}/+/+"  # .../alarm/<station>/<kind>, retained
+        _add(found, MqttPrincipal(
+            username=gw.id, role="gateway", tenant=gw.tenant,
+            read=(device_subscription(gw.tenant),), write=(uplink_topic(gw.tenant, gw.id), alarms),
+        ))
+    # One read filter covers `$share/<group>/...` too: Mosquitto checks the delivered topic.
+    _add(found, MqttPrincipal(
+        username=ingest_username, role="ingest", tenant=None, read=(UPLINK_FILTER,),
+        note="shared by all ingest workers, which differ by client id",
+    ))
+    return [found[u] for u in sorted(found)]
+
+
+def _add(found: dict[str, MqttPrincipal], principal: MqttPrincipal) -> None:
+    """Keep one principal per username; the same id with another role or tenant is an error,
+    because one password would then carry two sets of rights."""
+    seen = found.get(principal.username)
+    if seen is None:
+        found[principal.username] = principal
+    elif (seen.role, seen.tenant) != (principal.role, principal.tenant):
+        raise MqttSecurityError(
+            f"MQTT username {principal.username!r} would be both {seen.role} of {seen.tenant} "
+            f"and {principal.role} of {principal.tenant}; rename one of them in the registry"
+        )
+
+
+def render_acl(users: Iterable[MqttPrincipal]) -> str:
+    """A Mosquitto `acl_file`: explicit per-user grants, no anonymous or `pattern` lines.
+
+    With an acl_file, Mosquitto denies whatever is not granted, so the file lists only grants.
+    Mosquitto 2.0 enforces `read` when a message is delivered (a subscription may be granted
+    and still receive nothing) and `write` on PUBLISH (MQTT v5 clients get "not authorized").
+    """
+    lines = [
+        "# Generated by `tepi mqtt setup` from the device registry: change the YAML, not this file.",
+        "# Only what is granted below is allowed; clients without a password cannot connect.",
+    ]
+    for p in users:
+        scope = f"of {p.tenant}" if p.tenant else "of all tenants"
+        lines += ["", f"# {p.role} {scope}{'; ' + p.note if p.note else ''}", f"user {p.username}"]
+        lines += [f"topic read {t}" for t in p.read]
+        lines += [f"topic write {t}" for t in p.write]
+    return "\n".join(lines) + "\n"
+
+
+def hash_password(password: str, *, iterations: int = DEFAULT_ITERATIONS, salt: bytes | None = None) -> str:
+    """The `$7$` PBKDF2-SHA512 hash Mosquitto 2.0 verifies, byte-compatible with mosquitto_passwd."""
+    if iterations < 1:
+        raise MqttSecurityError("iterations must be at least 1")
+    salt = secrets.token_bytes(_SALT_BYTES) if salt is None else salt
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
+    return f"${_PBKDF2_ID}${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    """Check a password against a `$7$` hash as Mosquitto does (used to audit password files)."""
+    try:
+        _, kind, iterations, salt64, digest64 = encoded.split("$")
+        if int(kind) != _PBKDF2_ID:
+            return False
+        salt, expected = base64.b64decode(salt64, validate=True), base64.b64decode(digest64, validate=True)
+        actual = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, int(iterations))
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def render_password_file(credentials: Iterable[MqttCredential], *, iterations: int = DEFAULT_ITERATIONS) -> str:
+    """A Mosquitto `password_file`, one `user:$7$...` line per credential, fresh salts each time."""
+    return "".join(f"{c.username}:{hash_password(c.password, iterations=iterations)}\n" for c in credentials)
+
+
+def issue_credentials(
+    users: Iterable[MqttPrincipal],
+    existing: Mapping[str, MqttCredential] | None = None,
+    rotate: Collection[str] | Literal["all"] = (),
+) -> dict[str, MqttCredential]:
+    """Passwords for `users`: kept from `existing` unless rotated, random for newcomers.
+
+    Re-running setup after adding one device must not lock every field device out until
+    someone re-provisions it on site, so passwords survive unless explicitly rotated. Users
+    no longer in the registry are dropped, which revokes them at the broker's next reload.
+    """
+    existing = existing or {}
+    wanted = {p.username for p in users}
+    if rotate != "all":
+        unknown = sorted(set(rotate) - wanted)
+        if unknown:
+            raise MqttSecurityError(f"cannot rotate unknown MQTT users: {', '.join(unknown)}")
+    issued: dict[str, MqttCredential] = {}
+    for p in users:
+        keep = existing.get(p.username)
+        rotated = rotate == "all" or p.username in rotate
+        password = keep.password if keep is not None and not rotated else secrets.token_urlsafe(_PASSWORD_BYTES)
+        issued[p.username] = MqttCredential(username=p.username, role=p.role, tenant=p.tenant, password=password)
+    return issued
+
+
+def read_credentials(path: Path) -> dict[str, MqttCredential]:
+    """The credentials file written by `write_credentials` (username -> password, role, tenant)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            user: MqttCredential(username=user, role=entry["role"], tenant=entry["tenant"], password=entry["password"])
+            for user, entry in data.items()
+        }
+    except OSError as exc:
+        raise MqttSecurityError(f"cannot read MQTT credentials {path}: {exc.strerror}") from exc
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        # The message names the file, never its content: the content is passwords.
+        raise MqttSecurityError(f"{path} is not a Tepi MQTT credentials file ({type(exc).__name__})") from exc
+
+
+def write_credentials(path: Path, credentials: Mapping[str, MqttCredential]) -> None:
+    """Write the credentials file readable by its owner only (0600)."""
+    data = {
+        user: {"password": c.password, "role": c.role, "tenant": c.tenant}
+        for user, c in sorted(credentials.items())
+    }
+    write_private(path, json.dumps(data, indent=2) + "\n")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` atomically with a 0600 file: never briefly world-readable, never half written.
+
+    The temporary file is created 0600 by `mkstemp` before any secret is written into it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise MqttSecurityError(f"cannot write {path}: {exc.strerror}") from exc

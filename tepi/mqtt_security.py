@@ -1,0 +1,241 @@
+"""MQTT security on a real Mosquitto: users, ACL and TLS generated from the device registry.
+
+`setup_broker_security` writes, into one directory:
+
+- `credentials.json` (0600): username -> password, role, tenant; what field teams provision;
+- `passwd` (0600): Mosquitto 2.0's `$7$` password file for those users;
+- `acl`: per-user grants (see `tepi.mqtt_auth` for who may do what);
+- `tls/` with `--tls`: a test CA and a server certificate for localhost/127.0.0.1;
+- `mosquitto.conf`: listeners plus `allow_anonymous false`, `password_file`, `acl_file`.
+
+Re-running it keeps existing passwords (and the CA), so adding a device does not lock the rest
+of the fleet out; `--rotate USER` or `--rotate-all` replaces passwords on purpose. Mosquitto
+re-reads `passwd` and `acl` on SIGHUP. `mqtt_app` is mounted by the CLI as `tepi mqtt`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+import typer
+from rich.console import Console
+
+from tepi.config import ConfigError, TepiConfig, load_config
+from tepi.mqtt_auth import (
+    DEFAULT_ITERATIONS,
+    INGEST_USERNAME,
+    MqttCredential,
+    MqttPrincipal,
+    MqttSecurityError,
+    hash_password,
+    issue_credentials,
+    principals,
+    read_credentials,
+    render_acl,
+    render_password_file,
+    verify_password,
+    write_credentials,
+    write_private,
+)
+from tepi.mqtt_tls import CA_CERT, SERVER_CERT, SERVER_KEY, MosquittoTls, issue_test_tls
+
+__all__ = [
+    "INGEST_USERNAME",
+    "MosquittoTls",
+    "MqttCredential",
+    "MqttPrincipal",
+    "MqttSecurityError",
+    "MqttSecurityFiles",
+    "hash_password",
+    "issue_credentials",
+    "issue_test_tls",
+    "mqtt_app",
+    "principals",
+    "render_acl",
+    "render_password_file",
+    "setup_broker_security",
+    "verify_password",
+]
+
+PASSWORD_FILE = "passwd"
+ACL_FILE = "acl"
+CREDENTIALS_FILE = "credentials.json"
+CONF_FILE = "mosquitto.conf"
+TLS_DIR = "tls"
+
+log = logging.getLogger("tepi.mqtt")
+
+
+@dataclass(frozen=True)
+class MqttSecurityFiles:
+    """Where one broker's security material lives; `Mosquitto(auth=..., tls=files.tls)` uses it."""
+
+    directory: Path
+    tls: MosquittoTls | None = None
+
+    @property
+    def password_file(self) -> Path:
+        return self.directory / PASSWORD_FILE
+
+    @property
+    def acl_file(self) -> Path:
+        return self.directory / ACL_FILE
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.directory / CREDENTIALS_FILE
+
+    @property
+    def conf_file(self) -> Path:
+        return self.directory / CONF_FILE
+
+    @classmethod
+    def at(cls, directory: Path) -> "MqttSecurityFiles":
+        """The files a previous `setup_broker_security` left in `directory`."""
+        tls_dir = directory / TLS_DIR
+        tls = None
+        if (tls_dir / SERVER_CERT).exists():
+            tls = MosquittoTls(ca_cert=tls_dir / CA_CERT, server_cert=tls_dir / SERVER_CERT, server_key=tls_dir / SERVER_KEY)
+        return cls(directory=directory, tls=tls)
+
+    def auth_conf(self) -> list[str]:
+        """Global mosquitto.conf lines: passwords required, ACL enforced, on every listener."""
+        return [
+            "allow_anonymous false",
+            f"password_file {self.password_file.resolve()}",
+            f"acl_file {self.acl_file.resolve()}",
+        ]
+
+    def credentials(self) -> dict[str, MqttCredential]:
+        return read_credentials(self.credentials_file)
+
+    def credential(self, username: str) -> MqttCredential:
+        """One user's password, for provisioning a device or configuring a gateway."""
+        try:
+            return self.credentials()[username]
+        except KeyError as exc:
+            raise MqttSecurityError(f"no MQTT user {username!r} in {self.credentials_file}") from exc
+
+
+def setup_broker_security(
+    configs: Sequence[TepiConfig],
+    out: Path,
+    *,
+    tls: bool = False,
+    hostnames: Sequence[str] = ("localhost",),
+    ip_addresses: Sequence[str] = ("127.0.0.1",),
+    rotate: Collection[str] | Literal["all"] = (),
+    port: int = 1883,
+    bind: str | None = "127.0.0.1",
+    tls_port: int = 8883,
+    iterations: int = DEFAULT_ITERATIONS,
+) -> MqttSecurityFiles:
+    """Write credentials, password file, ACL, optional TLS material and mosquitto.conf into `out`.
+
+    The plain listener binds loopback by default because passwords cross it in clear; remote
+    gateways and devices should use the TLS listener (`tls_port`, all interfaces).
+    """
+    users = principals(configs)
+    files = MqttSecurityFiles(directory=out)
+    existing = files.credentials() if files.credentials_file.exists() else {}
+    issued = issue_credentials(users, existing, rotate)
+    # Credentials first: if a later step fails, a re-run hashes the same passwords again.
+    write_credentials(files.credentials_file, issued)
+    write_private(files.password_file, render_password_file(issued.values(), iterations=iterations))
+    write_private(files.acl_file, render_acl(users))
+    if tls:
+        files = MqttSecurityFiles(directory=out, tls=issue_test_tls(out / TLS_DIR, hostnames, ip_addresses))
+    conf = [
+        "# Generated by `tepi mqtt setup`; run `mosquitto -c` on it or include it in the main config.",
+        "per_listener_settings false",
+        *files.auth_conf(),
+        "",
+        f"listener {port}{' ' + bind if bind else ''}",
+    ]
+    if files.tls is not None:
+        conf += ["", *files.tls.listener_conf(tls_port)]
+    try:
+        files.conf_file.write_text("\n".join(conf) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise MqttSecurityError(f"cannot write {files.conf_file}: {exc.strerror}") from exc
+    kept = sum(1 for u, c in issued.items() if u in existing and existing[u].password == c.password)
+    log.info(
+        "mqtt security files written",
+        extra={"directory": str(out), "users": len(users), "new_passwords": len(issued) - kept, "tls": files.tls is not None},
+    )
+    return files
+
+
+# --- `tepi mqtt ...` ---------------------------------------------------------------------------
+
+mqtt_app = typer.Typer(no_args_is_help=True, help="MQTT users, ACL and TLS for Mosquitto, from the device registry.")
+_console = Console(stderr=True)
+
+_PLURAL = {"device": "devices", "gateway": "gateways", "ingest": "ingest"}
+OutOpt = Annotated[Path, typer.Option("--out", help="Directory of the broker's security files.")]
+
+
+@mqtt_app.command("setup")
+def setup_command(
+    out: OutOpt,
+    config: Annotated[
+        Optional[list[Path]],
+        typer.Option("--config", "-c", help="Deployment YAML; repeat for one broker serving several gateways."),
+    ] = None,
+    tls: Annotated[bool, typer.Option("--tls/--no-tls", help="Also write a test CA, a server certificate and a TLS listener.")] = False,
+    hostname: Annotated[Optional[list[str]], typer.Option(help="DNS name in the server certificate (repeatable).")] = None,
+    ip: Annotated[Optional[list[str]], typer.Option(help="IP address in the server certificate (repeatable).")] = None,
+    port: Annotated[int, typer.Option(help="Plain listener port.")] = 1883,
+    bind: Annotated[str, typer.Option(help="Plain listener address; passwords cross it in clear.")] = "127.0.0.1",
+    tls_port: Annotated[int, typer.Option(help="TLS listener port (all interfaces).")] = 8883,
+    rotate: Annotated[Optional[list[str]], typer.Option(help="Give this user a new password (repeatable).")] = None,
+    rotate_all: Annotated[bool, typer.Option(help="New passwords for everyone.")] = False,
+) -> None:
+    """Write credentials, password file, ACL and mosquitto.conf; passwords are never printed."""
+    try:
+        configs = [load_config(p) for p in config] if config else [load_config(None)]
+    except ConfigError as exc:
+        _console.print(f"[red]configuration error[/red]: {exc}")
+        raise typer.Exit(2) from exc
+    try:
+        files = setup_broker_security(
+            configs, out, tls=tls,
+            hostnames=hostname if hostname is not None else ("localhost",),
+            ip_addresses=ip if ip is not None else ("127.0.0.1",),
+            rotate="all" if rotate_all else (rotate or ()),
+            port=port, bind=bind, tls_port=tls_port,
+        )
+        roles = Counter(c.role for c in files.credentials().values())
+    except MqttSecurityError as exc:
+        _console.print(f"[red]cannot set up MQTT security[/red]: {exc}")
+        raise typer.Exit(1) from exc
+    counts = ", ".join(f"{n} {_PLURAL[role] if n != 1 else role}" for role, n in sorted(roles.items()))
+    _console.print(f"[green]ok[/green]: {sum(roles.values())} MQTT users ({counts}) in {out}")
+    _console.print(f"  credentials  {files.credentials_file} (0600; `tepi mqtt show-credentials --out {out} USER`)")
+    _console.print(f"  password     {files.password_file}")
+    _console.print(f"  acl          {files.acl_file}")
+    if files.tls is not None:
+        _console.print(f"  tls          {files.tls.ca_cert} (give to clients), {files.tls.server_cert}, {files.tls.server_key}")
+    _console.print(f"  mosquitto    {files.conf_file}")
+    _console.print("  a broker running as user 'mosquitto' needs: chown mosquitto: on passwd, acl and the server key")
+    if files.tls is None and bind not in ("127.0.0.1", "::1", "localhost"):
+        _console.print("[yellow]warning[/yellow]: no TLS: passwords cross the network in clear (use --tls)")
+
+
+@mqtt_app.command("show-credentials")
+def show_credentials_command(
+    username: Annotated[str, typer.Argument(help="Device id, gateway id or 'ingest'.")],
+    out: OutOpt,
+) -> None:
+    """Print one user's password on stdout (and nothing else), for provisioning a device."""
+    try:
+        credential = MqttSecurityFiles.at(out).credential(username)
+    except MqttSecurityError as exc:
+        _console.print(f"[red]error[/red]: {exc}")
+        raise typer.Exit(1) from exc
+    typer.echo(credential.password)
