@@ -17,6 +17,15 @@ from tepi.logs import configure_logging
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Tepi: edge telemetry for rivers, boats and offices.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration commands.")
 app.add_typer(config_app, name="config")
+
+
+def _mount_mqtt() -> None:
+    from tepi.mqtt_security import mqtt_app
+
+    app.add_typer(mqtt_app, name="mqtt", help="Broker credentials, ACLs and TLS from the device registry.")
+
+
+_mount_mqtt()
 console = Console(stderr=True)
 log = logging.getLogger("tepi")
 

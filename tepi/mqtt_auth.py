@@ -174,7 +174,7 @@ def issue_credentials(
 
     Re-running setup after adding one device must not lock every field device out until
     someone re-provisions it on site, so passwords survive unless explicitly rotated. Users
-    no longer in the registry are dropped, which revokes them at the broker's next reload.
+    no longer in the registry are dropped: the broker refuses them once it reloads (SIGHUP).
     """
     existing = existing or {}
     wanted = {p.username for p in users}

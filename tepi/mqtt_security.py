@@ -10,7 +10,9 @@
 
 Re-running it keeps existing passwords (and the CA), so adding a device does not lock the rest
 of the fleet out; `--rotate USER` or `--rotate-all` replaces passwords on purpose. Mosquitto
-re-reads `passwd` and `acl` on SIGHUP. `mqtt_app` is mounted by the CLI as `tepi mqtt`.
+re-reads `passwd` and `acl` on SIGHUP, but clients already connected stay connected: a revoked
+or rotated user is cut off at its next CONNECT, so restart the broker to evict at once.
+`mqtt_app` is mounted by the CLI as `tepi mqtt`.
 """
 
 from __future__ import annotations
@@ -174,7 +176,7 @@ def setup_broker_security(
 # --- `tepi mqtt ...` ---------------------------------------------------------------------------
 
 mqtt_app = typer.Typer(no_args_is_help=True, help="MQTT users, ACL and TLS for Mosquitto, from the device registry.")
-_console = Console(stderr=True)
+_console = Console(stderr=True, soft_wrap=True)  # paths stay copy-pastable
 
 _PLURAL = {"device": "devices", "gateway": "gateways", "ingest": "ingest"}
 OutOpt = Annotated[Path, typer.Option("--out", help="Directory of the broker's security files.")]
@@ -188,8 +190,8 @@ def setup_command(
         typer.Option("--config", "-c", help="Deployment YAML; repeat for one broker serving several gateways."),
     ] = None,
     tls: Annotated[bool, typer.Option("--tls/--no-tls", help="Also write a test CA, a server certificate and a TLS listener.")] = False,
-    hostname: Annotated[Optional[list[str]], typer.Option(help="DNS name in the server certificate (repeatable).")] = None,
-    ip: Annotated[Optional[list[str]], typer.Option(help="IP address in the server certificate (repeatable).")] = None,
+    hostname: Annotated[Optional[list[str]], typer.Option(help="DNS name in the server certificate (repeatable; default localhost).")] = None,
+    ip: Annotated[Optional[list[str]], typer.Option(help="IP address in the server certificate (repeatable; default 127.0.0.1).")] = None,
     port: Annotated[int, typer.Option(help="Plain listener port.")] = 1883,
     bind: Annotated[str, typer.Option(help="Plain listener address; passwords cross it in clear.")] = "127.0.0.1",
     tls_port: Annotated[int, typer.Option(help="TLS listener port (all interfaces).")] = 8883,

@@ -1,0 +1,374 @@
+"""MQTT users, ACL and TLS generated from the registry, enforced by a real Mosquitto.
+
+One broker for the module runs with the generated password file, ACL and TLS listener; it
+serves two regencies (dki-jakarta from the shipped config, kab-badung built here), because
+the point of the ACL is that one deployment's tenants cannot see or forge each other's data.
+
+"Nothing delivered" is proved with a sentinel rather than a sleep: the denied message is sent
+first and an allowed one after; Mosquitto routes in order, so once the sentinel arrives the
+denied message would already have arrived too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import queue
+import re
+import ssl
+import stat
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
+from typer.testing import CliRunner
+
+from tepi.config import DEFAULT_CONFIG_PATH, DeviceConfig, GatewayConfig, SiagaThresholds, StationConfig, TepiConfig
+from tepi.messages import alarm_topic, device_subscription, device_topic, uplink_subscription, uplink_topic
+from tepi.mqtt_security import (
+    MqttSecurityError,
+    MqttSecurityFiles,
+    hash_password,
+    issue_test_tls,
+    mqtt_app,
+    principals,
+    render_acl,
+    setup_broker_security,
+    verify_password,
+)
+from tepi.processes import Mosquitto
+
+pytestmark = pytest.mark.integration
+
+JAKARTA, BADUNG = "dki-jakarta", "kab-badung"
+GW_JAKARTA, GW_BADUNG = "gw-ciliwung", "gw-badung"
+DEPOK, MANGGARAI, KATULAMPA, TUKAD = "awlr-depok", "awlr-manggarai", "awlr-katulampa", "awlr-tukad-badung"
+NOT_AUTHORIZED = 0x87
+TIMEOUT = 5.0
+
+
+def badung_config(base: TepiConfig) -> TepiConfig:
+    """A second regency with its own station, device and gateway (validated like a YAML file)."""
+    return TepiConfig(
+        tenants=base.tenants,
+        stations=[
+            StationConfig(
+                id="tukad-badung", name="Pos Tukad Badung", river="Tukad Badung", tenant=BADUNG,
+                lat=-8.66, lon=115.21, timezone="Asia/Makassar", sensor_span_cm=(0, 500),
+                thresholds=SiagaThresholds(siaga3=150, siaga2=200, siaga1=250, source="test fixture, not published"),
+            )
+        ],
+        devices=[DeviceConfig(id=TUKAD, kind="awlr", station="tukad-badung", transport="mqtt")],
+        gateway=GatewayConfig(id=GW_BADUNG, tenant=BADUNG),
+    )
+
+
+@pytest.fixture(scope="module")
+def configs(default_config: TepiConfig) -> list[TepiConfig]:
+    return [default_config, badung_config(default_config)]
+
+
+@pytest.fixture(scope="module")
+def security(configs: list[TepiConfig], tmp_path_factory: pytest.TempPathFactory) -> MqttSecurityFiles:
+    return setup_broker_security(configs, tmp_path_factory.mktemp("mqtt-security"), tls=True)
+
+
+@pytest.fixture(scope="module")
+def broker(security: MqttSecurityFiles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    if not Mosquitto.available():
+        pytest.fail("mosquitto is not installed: run `make test`, which installs it")
+    b = Mosquitto(workdir=tmp_path_factory.mktemp("mosquitto"), persistence=False, auth=security, tls=security.tls).start()
+    yield b
+    b.close()
+
+
+class Probe:
+    """A paho MQTT v5 client that records the broker's answers: CONNACK, SUBACK, PUBACK, messages."""
+
+    def __init__(self, client_id: str, username: str | None, password: str | None) -> None:
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        self.connack: queue.Queue[ReasonCode] = queue.Queue()
+        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self._acks: dict[int, object] = {}
+        self._acked = threading.Condition()
+        self.client.on_connect = lambda c, u, flags, rc, props: self.connack.put(rc)
+        self.client.on_message = lambda c, u, msg: self.messages.put(msg)
+        self.client.on_publish = lambda c, u, mid, rc, props: self._ack(mid, rc)
+        self.client.on_subscribe = lambda c, u, mid, rcs, props: self._ack(mid, rcs)
+
+    def _ack(self, mid: int, answer: object) -> None:
+        with self._acked:
+            self._acks[mid] = answer
+            self._acked.notify_all()
+
+    def _wait_ack(self, mid: int) -> object:
+        with self._acked:
+            assert self._acked.wait_for(lambda: mid in self._acks, TIMEOUT), f"no acknowledgement for mid {mid}"
+            return self._acks.pop(mid)
+
+    def connect(self, port: int, host: str = "127.0.0.1") -> ReasonCode:
+        self.client.connect(host, port, keepalive=10)
+        self.client.loop_start()
+        return self.connack.get(timeout=TIMEOUT)
+
+    def publish(self, topic: str, payload: bytes, retain: bool = False) -> ReasonCode:
+        """Publish at QoS 1 and return the PUBACK reason (MQTT v5 reports ACL denials there)."""
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        answer = self._wait_ack(info.mid)
+        assert isinstance(answer, ReasonCode)
+        return answer
+
+    def subscribe(self, topic_filter: str) -> list[ReasonCode]:
+        _, mid = self.client.subscribe(topic_filter, qos=1)
+        answer = self._wait_ack(mid)
+        assert isinstance(answer, list)
+        return answer
+
+    def received_until(self, topic: str, payload: bytes) -> list[tuple[str, bytes]]:
+        """Everything delivered up to and including the sentinel (`topic`, `payload`)."""
+        seen: list[tuple[str, bytes]] = []
+        while (topic, payload) not in seen:
+            try:
+                msg = self.messages.get(timeout=TIMEOUT)
+            except queue.Empty:
+                pytest.fail(f"sentinel {payload!r} on {topic} not delivered; got {seen}")
+            seen.append((msg.topic, msg.payload))
+        return seen
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def connect(broker: Mosquitto, security: MqttSecurityFiles, request: pytest.FixtureRequest) -> Iterator[Callable[..., Probe]]:
+    """`connect(username)` logs in with the generated password and asserts CONNACK success."""
+    made: list[Probe] = []
+
+    def make(username: str, client_id: str | None = None) -> Probe:
+        probe = Probe(client_id or f"{request.node.name[:40]}-{username}-{len(made)}", username, security.credential(username).password)
+        made.append(probe)
+        rc = probe.connect(broker.port)
+        assert not rc.is_failure, f"{username} refused at CONNACK: {rc}"
+        return probe
+
+    yield make
+    for probe in made:
+        probe.close()
+
+
+def granted(acks: list[ReasonCode]) -> bool:
+    return all(not rc.is_failure for rc in acks)
+
+
+# --- generated files -----------------------------------------------------------------------------
+
+
+def test_password_hash_is_byte_compatible_with_mosquitto_passwd(tmp_path: Path) -> None:
+    """Same salt and iterations: our `$7$` line equals mosquitto_passwd's; the broker tests
+    below prove Mosquitto accepts ours (and refuses a wrong password)."""
+    passwd = tmp_path / "passwd"
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwd), "probe", "s3cret-Password"], check=True)
+    user, theirs = passwd.read_text().strip().split(":", 1)
+    _, _, iterations, salt64, _ = theirs.split("$")
+    assert user == "probe"
+    assert hash_password("s3cret-Password", iterations=int(iterations), salt=base64.b64decode(salt64)) == theirs
+    assert verify_password("s3cret-Password", theirs)
+    assert not verify_password("s3cret-password", theirs)
+    assert re.fullmatch(r"\$7\$101\$[A-Za-z0-9+/]{16}\$[A-Za-z0-9+/]{86}==", hash_password("x"))
+
+
+def test_users_acl_and_files_follow_the_registry(configs: list[TepiConfig], security: MqttSecurityFiles) -> None:
+    users = {p.username: p for p in principals(configs)}
+    # Serial devices never speak MQTT, so they get no password to leak.
+    assert set(users) == {DEPOK, MANGGARAI, TUKAD, GW_JAKARTA, GW_BADUNG, "ingest"}
+    assert (users[TUKAD].role, users[TUKAD].tenant) == ("device", BADUNG)
+
+    acl = security.acl_file.read_text()
+    assert acl == render_acl(users[u] for u in sorted(users))
+    assert "\nuser gw-badung\ntopic read tepi/kab-badung/dev/+/up\ntopic write tepi/kab-badung/gw/gw-badung/up\n" in acl
+    assert "\nuser awlr-depok\ntopic write tepi/dki-jakarta/dev/awlr-depok/up\n" in acl
+    assert "\nuser ingest\ntopic read tepi/+/gw/+/up\n" in acl
+    body = [ln for ln in acl.splitlines() if ln and not ln.startswith("#")]
+    assert body[0].startswith("user "), "a topic line before any `user` would apply to anonymous clients"
+    assert not any(ln.startswith(("pattern", "topic readwrite", "topic #")) for ln in body)
+
+    creds = json.loads(security.credentials_file.read_text())
+    assert creds[GW_BADUNG]["role"] == "gateway" and creds[GW_BADUNG]["tenant"] == BADUNG
+    assert creds["ingest"]["tenant"] is None
+    assert security.tls is not None
+    for secret in (security.credentials_file, security.password_file, security.tls.server_key, security.tls.ca_cert.with_name("ca.key")):
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600, secret
+    assert security.credential(DEPOK).password not in repr(security.credential(DEPOK))
+
+
+def test_rerun_keeps_passwords_unless_rotated(configs: list[TepiConfig], tmp_path: Path) -> None:
+    """Adding a device must not lock the deployed fleet out; rotation is explicit."""
+    first = setup_broker_security(configs[:1], tmp_path, tls=True).credentials()
+    ca = (tmp_path / "tls" / "ca.crt").read_bytes()
+    second = setup_broker_security(configs, tmp_path, tls=True, rotate=[MANGGARAI]).credentials()
+    assert second[DEPOK].password == first[DEPOK].password
+    assert second[MANGGARAI].password != first[MANGGARAI].password
+    assert TUKAD in second and TUKAD not in first
+    assert (tmp_path / "tls" / "ca.crt").read_bytes() == ca, "devices already trust this CA"
+    third = setup_broker_security(configs[1:], tmp_path).credentials()
+    assert DEPOK not in third, "a device removed from the registry loses its password"
+    with pytest.raises(MqttSecurityError, match="unknown MQTT users: awlr-nowhere"):
+        setup_broker_security(configs, tmp_path, rotate=["awlr-nowhere"])
+
+
+def test_same_id_with_two_roles_is_refused(configs: list[TepiConfig]) -> None:
+    clash = configs[1].model_copy(update={"gateway": GatewayConfig(id=DEPOK, tenant=BADUNG)})
+    with pytest.raises(MqttSecurityError, match="awlr-depok"):
+        principals([configs[0], clash])
+
+
+# --- enforcement by Mosquitto --------------------------------------------------------------------
+
+
+def test_device_reaches_its_gateway_only_on_its_own_topic(connect: Callable[..., Probe]) -> None:
+    gateway = connect(GW_JAKARTA)
+    assert granted(gateway.subscribe(device_subscription(JAKARTA)))
+    depok = connect(DEPOK)
+    own = device_topic(JAKARTA, DEPOK)
+
+    for forged in (device_topic(JAKARTA, MANGGARAI), device_topic(BADUNG, DEPOK), uplink_topic(JAKARTA, GW_JAKARTA)):
+        rc = depok.publish(forged, b"forged")
+        assert rc.value == NOT_AUTHORIZED, f"{forged}: {rc}"
+    rc = depok.publish(own, b"reading")
+    assert not rc.is_failure, rc
+
+    assert gateway.received_until(own, b"reading") == [(own, b"reading")]
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [(DEPOK, "not-the-password"), ("awlr-unknown", "whatever"), (KATULAMPA, "no-mqtt-user-for-serial"), (None, None)],
+    ids=["wrong-password", "unknown-user", "serial-device", "anonymous"],
+)
+def test_connect_refused(broker: Mosquitto, username: str | None, password: str | None) -> None:
+    """Mosquitto 2.0 answers every refusal with "Not authorized" (0x87), never 0x86, so a
+    probe cannot tell an unknown user from a wrong password."""
+    probe = Probe(f"refused-{username}", username, password)
+    try:
+        rc = probe.connect(broker.port)
+    finally:
+        probe.close()
+    assert rc == ReasonCode(PacketTypes.CONNACK, "Not authorized"), rc
+
+
+def test_gateway_cannot_read_another_tenants_devices(connect: Callable[..., Probe]) -> None:
+    """Mosquitto 2.0's acl_file checks reads at delivery: the SUBACK may grant, nothing arrives."""
+    jakarta = connect(GW_JAKARTA)
+    for topic_filter in (device_subscription(BADUNG), "tepi/+/dev/+/up", "tepi/#", "#"):
+        jakarta.subscribe(topic_filter)
+    badung = connect(GW_BADUNG)
+    assert granted(badung.subscribe(device_subscription(BADUNG)))
+
+    tukad = device_topic(BADUNG, TUKAD)
+    assert not connect(TUKAD).publish(tukad, b"badung reading").is_failure
+    assert badung.received_until(tukad, b"badung reading") == [(tukad, b"badung reading")]
+
+    depok = device_topic(JAKARTA, DEPOK)
+    assert not connect(DEPOK).publish(depok, b"sentinel").is_failure
+    seen = jakarta.received_until(depok, b"sentinel")
+    assert all(topic.startswith(f"tepi/{JAKARTA}/") for topic, _ in seen), seen
+
+
+def test_gateway_writes_only_its_uplink_and_alarms(connect: Callable[..., Probe]) -> None:
+    ingest = connect("ingest")
+    assert granted(ingest.subscribe(uplink_subscription("ingest")))
+    gateway = connect(GW_JAKARTA)
+
+    alarm = f"{alarm_topic(JAKARTA, GW_JAKARTA)}/depok/siaga_change"
+    assert not gateway.publish(alarm, b'{"siaga":3}', retain=True).is_failure
+    for forged in (
+        uplink_topic(BADUNG, GW_BADUNG),
+        uplink_topic(JAKARTA, "gw-other"),
+        uplink_topic(BADUNG, GW_JAKARTA),
+        f"{alarm_topic(BADUNG, GW_BADUNG)}/tukad-badung/siaga_change",
+        device_topic(JAKARTA, DEPOK),
+    ):
+        rc = gateway.publish(forged, b"forged")
+        assert rc.value == NOT_AUTHORIZED, f"{forged}: {rc}"
+    own = uplink_topic(JAKARTA, GW_JAKARTA)
+    assert not gateway.publish(own, b"batch").is_failure
+
+    assert ingest.received_until(own, b"batch") == [(own, b"batch")]
+
+
+def test_ingest_shares_uplinks_of_all_tenants_but_cannot_publish(connect: Callable[..., Probe]) -> None:
+    workers = [connect("ingest", client_id=f"tepi-ingest-{i}") for i in (1, 2)]
+    for w in workers:
+        assert granted(w.subscribe(uplink_subscription("ingest")))
+    sent = {
+        uplink_topic(JAKARTA, GW_JAKARTA): connect(GW_JAKARTA),
+        uplink_topic(BADUNG, GW_BADUNG): connect(GW_BADUNG),
+    }
+    for topic, gateway in sent.items():
+        for n in range(4):
+            assert not gateway.publish(topic, f"batch {n}".encode()).is_failure
+
+    got: list[tuple[str, bytes]] = []
+    while len(got) < 8:
+        got += [(m.topic, m.payload) for w in workers for m in _drain(w, timeout=0.2)]
+        assert len(got) <= 8, "a shared subscription delivers each uplink to one worker"
+    assert sorted(got) == sorted((t, f"batch {n}".encode()) for t in sent for n in range(4))
+
+    for forged in (uplink_topic(JAKARTA, GW_JAKARTA), device_topic(JAKARTA, DEPOK), "tepi/ingest/status"):
+        assert workers[0].publish(forged, b"forged").value == NOT_AUTHORIZED, forged
+
+
+def _drain(probe: Probe, timeout: float) -> list[mqtt.MQTTMessage]:
+    out: list[mqtt.MQTTMessage] = []
+    try:
+        out.append(probe.messages.get(timeout=timeout))
+        while True:
+            out.append(probe.messages.get_nowait())
+    except queue.Empty:
+        return out
+
+
+def test_tls_listener_trusts_only_the_generated_ca(
+    broker: Mosquitto, security: MqttSecurityFiles, tmp_path: Path
+) -> None:
+    assert security.tls is not None
+    password = security.credential(GW_BADUNG).password
+    for host in ("127.0.0.1", "localhost"):  # IP and DNS subject alternative names
+        probe = Probe(f"tls-{host}", GW_BADUNG, password)
+        probe.client.tls_set(ca_certs=str(security.tls.ca_cert))
+        try:
+            assert not probe.connect(broker.tls_port, host=host).is_failure
+        finally:
+            probe.close()
+
+    stranger = issue_test_tls(tmp_path / "other-ca")
+    probe = Probe("tls-stranger", GW_BADUNG, password)
+    probe.client.tls_set(ca_certs=str(stranger.ca_cert))
+    with pytest.raises(ssl.SSLCertVerificationError, match="certificate verify failed"):
+        probe.client.connect("127.0.0.1", broker.tls_port)
+
+
+# --- `tepi mqtt ...` -----------------------------------------------------------------------------
+
+
+def test_cli_setup_never_prints_passwords(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "broker"
+    result = runner.invoke(mqtt_app, ["setup", "-c", str(DEFAULT_CONFIG_PATH), "--out", str(out), "--tls"])
+    assert result.exit_code == 0, result.output
+    assert "4 MQTT users (2 devices, 1 gateway, 1 ingest)" in result.output
+    creds = MqttSecurityFiles.at(out).credentials()
+    assert not any(c.password in result.output for c in creds.values())
+
+    shown = runner.invoke(mqtt_app, ["show-credentials", "--out", str(out), DEPOK])
+    assert shown.exit_code == 0 and shown.stdout == creds[DEPOK].password + "\n"
+    missing = runner.invoke(mqtt_app, ["show-credentials", "--out", str(out), KATULAMPA])
+    assert missing.exit_code == 1 and "no MQTT user 'awlr-katulampa'" in missing.output
