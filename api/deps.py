@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from api.services.levels import LevelStore
+from api.services.stream import EventHub
 from api.settings import Settings
 from ingest.db import writer
 from tepi.config import TepiConfig
@@ -31,6 +32,11 @@ def get_level_store(request: Request) -> LevelStore:
     return store
 
 
+def get_event_hub(request: Request) -> EventHub:
+    hub: EventHub = request.app.state.event_hub
+    return hub
+
+
 def get_config(request: Request) -> TepiConfig:
     config: TepiConfig = request.app.state.config
     return config
@@ -45,4 +51,5 @@ SessionDep = Annotated[Session, Depends(get_session)]
 WriteSessionDep = Annotated[Session, Depends(get_write_session)]
 LevelStoreDep = Annotated[LevelStore, Depends(get_level_store)]
 ConfigDep = Annotated[TepiConfig, Depends(get_config)]
+EventHubDep = Annotated[EventHub, Depends(get_event_hub)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

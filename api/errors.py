@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
-from ingest.errors import AlertAlreadyCleared, AlertNotFound, StoreError
+from ingest.errors import AlertAlreadyCleared, AlertAlreadyClosed, AlertNotCleared, AlertNotFound, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,13 @@ class StationNotFound(ApiError):
     def __init__(self, station_id: str) -> None:
         super().__init__(f"station {station_id!r} does not exist")
         self.station_id = station_id
+
+
+class RevisionNotFound(ApiError):
+    def __init__(self, alert_id: int, revision: int) -> None:
+        super().__init__(f"alert {alert_id} has no revision {revision}")
+        self.alert_id = alert_id
+        self.revision = revision
 
 
 class InvalidQuery(ApiError):
@@ -60,6 +67,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AlertAlreadyCleared)
     async def _alert_cleared(_r: Request, exc: AlertAlreadyCleared) -> JSONResponse:
         return _json(409, "alert_cleared", str(exc))
+
+    @app.exception_handler(AlertAlreadyClosed)
+    async def _alert_closed(_r: Request, exc: AlertAlreadyClosed) -> JSONResponse:
+        return _json(409, "alert_closed", str(exc))
+
+    @app.exception_handler(AlertNotCleared)
+    async def _alert_not_cleared(_r: Request, exc: AlertNotCleared) -> JSONResponse:
+        return _json(409, "alert_not_cleared", str(exc))
+
+    @app.exception_handler(RevisionNotFound)
+    async def _revision_not_found(_r: Request, exc: RevisionNotFound) -> JSONResponse:
+        return _json(404, "revision_not_found", str(exc))
 
     @app.exception_handler(InvalidQuery)
     async def _invalid_query(_r: Request, exc: InvalidQuery) -> JSONResponse:

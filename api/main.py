@@ -19,8 +19,9 @@ from api.metrics import ApiMetrics, RequestMetricsMiddleware
 from api.models import HealthPublic
 from api.routes import alerts, health, stations
 from api.services.levels import LevelStore, PromLevelStore, SqlLevelStore
+from api.services.stream import EventHub
 from api.settings import Settings
-from ingest.db import create_engine, missing_tables, prepare_database
+from ingest.db import create_engine, missing_tables, outdated_tables, prepare_database
 from tepi.config import TepiConfig
 
 log = logging.getLogger(__name__)
@@ -61,11 +62,15 @@ def create_app(
             missing = missing_tables(engine)
             if missing:
                 raise StartupError(f"database lacks tables {missing}: start ingest first (it creates the schema)")
+            outdated = outdated_tables(engine)
+            if outdated:
+                raise StartupError(f"database predates this version (missing columns: {outdated})")
         app.state.level_store = build_level_store(config, settings, sessions)
         log.info("api ready", extra={"mode": settings.mode, "level_store": app.state.level_store.source})
         try:
             yield
         finally:
+            await app.state.event_hub.close()
             app.state.level_store.close()
             engine.dispose()
 
@@ -82,6 +87,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.registry = registry
+    app.state.event_hub = EventHub(sessions, poll_s=settings.stream_poll_s)
     app.add_middleware(RequestMetricsMiddleware, metrics=ApiMetrics.for_registry(registry))
     install_error_handlers(app)
 

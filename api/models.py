@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -29,11 +29,15 @@ def _to_utc(value: datetime) -> datetime:
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
-AlertStatus = Literal["active", "acknowledged", "cleared"]
-AlertType = Literal["siaga", "rate_of_rise"]
+AlertStatus = Literal["active", "acknowledged", "cleared", "closed"]
+AlertType = Literal["siaga", "rate_of_rise", "offline", "forecast"]
 Severity = Literal["critical", "major", "minor", "warning"]
 #: `open` is active or acknowledged: everything not yet cleared.
-AlertStatusFilter = Literal["active", "acknowledged", "cleared", "open"]
+AlertStatusFilter = Literal["active", "acknowledged", "cleared", "closed", "open"]
+EventKind = Literal[
+    "opened", "updated", "escalated", "acknowledged", "cleared", "closed", "forecast_refined", "cancelled"
+]
+ClearReason = Literal["level_normal", "rise_over", "data_returned", "confirmed", "cancelled"]
 
 
 class _Public(BaseModel):
@@ -73,6 +77,7 @@ class LevelBucket(_Public):
     min_cm: float | None
     max_cm: float | None
     count: int = Field(description="Good readings (passed QC) behind the statistics.")
+    qc_good: int = Field(default=0, description="Readings QC passed as good (the same as count).")
     qc_suspect: int = Field(default=0, description="Readings QC flagged suspect (not in the statistics).")
     qc_fail: int = Field(default=0, description="Readings QC failed.")
     qc_missing: int = Field(default=0, description="Readings numbered by the device but never received.")
@@ -88,26 +93,49 @@ class LevelSeries(_Public):
     end: UtcDatetime = Field(description="End of the last bucket (may be later than the requested end).")
     every_s: int
     source: Literal["sql", "tsdb"] = Field(description="Which level store answered.")
+    thresholds: ThresholdsPublic = Field(description="The station's Siaga bounds, to draw on the chart.")
     data: list[LevelBucket] = Field(description="Buckets with data, oldest first; empty buckets are left out.")
+
+
+class ForecastPublic(_Public):
+    upstream_station: str = Field(description="The upstream station whose rise caused the forecast.")
+    upstream_siaga: int = Field(ge=1, le=3, description="Worst Siaga level reached upstream.")
+    upstream_level_cm: float | None = Field(description="Upstream level when it reached that Siaga level.")
+    expected_from: UtcDatetime = Field(description="Earliest expected arrival here (upstream time + min travel).")
+    expected_until: UtcDatetime = Field(
+        description="Latest expected arrival here (last upstream high water + max travel)."
+    )
 
 
 class AlertPublic(_Public):
     id: int
     tenant: str
     station: str
-    type: AlertType = Field(description="siaga: a Siaga threshold crossed; rate_of_rise: a fast rise.")
+    type: AlertType = Field(
+        description="siaga: a Siaga threshold crossed; rate_of_rise: a fast rise; offline: no data from the "
+        "station; forecast: water from upstream expected here."
+    )
     severity: Severity
     siaga: int = Field(ge=1, le=4, description="Siaga level of the station at the latest update.")
     siaga_label: str
     peak_siaga: int = Field(ge=1, le=4, description="Worst Siaga level reached during the episode.")
     rate_cm_per_h: float | None = Field(description="Rise rate at the latest update (rate_of_rise alerts).")
     status: AlertStatus
+    revision: int = Field(description="Revision of the public (CAP) message of this alert.")
     opened_at: UtcDatetime
     updated_at: UtcDatetime
     acknowledged_at: UtcDatetime | None
     acknowledged_by: str | None
     cleared_at: UtcDatetime | None
-    last_level_cm: float
+    cleared_by: str | None = Field(description='"gateway:<id>" when data cleared it, "system" for ingest\'s checks.')
+    clear_reason: ClearReason | None
+    closed_at: UtcDatetime | None
+    closed_by: str | None
+    last_level_cm: float | None = Field(description="Level of the station at the latest update.")
+    forecast: ForecastPublic | None = Field(default=None, description="Forecast alerts: cause and arrival window.")
+    last_arrival_at: UtcDatetime | None = Field(
+        default=None, description="Offline alerts: when ingest last received anything from the station."
+    )
 
 
 class AlertsPublic(_Public):
@@ -117,12 +145,35 @@ class AlertsPublic(_Public):
     offset: int
 
 
-class AckRequest(BaseModel):
+class AlertEventPublic(_Public):
+    """One change of an alert: what the live stream sends and the alert's history lists."""
+
+    seq: int = Field(description="Position in the event log; the SSE id, to resume with Last-Event-ID.")
+    alert_id: int
+    kind: EventKind
+    revision: int
+    at: UtcDatetime = Field(description="When it happened: device time for the river, server time for people.")
+    recorded_at: UtcDatetime
+    who: str | None = Field(description='A person, "gateway:<id>" or "system".')
+    detail: dict[str, Any] = Field(description="What the change was about, by kind.")
+    alert: AlertPublic = Field(description="The alert as it was right after this change.")
+
+
+class AlertEventsPublic(_Public):
+    data: list[AlertEventPublic]
+    count: int
+
+
+class ActorRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
-        description="Who acknowledges (until authentication provides it)."
+        description="Who acts (until authentication provides it)."
     )
+
+
+#: Acknowledging and closing take the same body.
+AckRequest = ActorRequest
 
 
 class HealthPublic(BaseModel):

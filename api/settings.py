@@ -31,6 +31,25 @@ class Settings(BaseSettings):
     )
     tsdb_timeout_s: float = Field(default=10.0, gt=0, le=120)
     max_points: int = Field(default=10_000, ge=10, le=100_000, description="Most buckets one level query may ask for.")
+    stream_poll_s: float = Field(
+        default=0.05,
+        gt=0,
+        le=10,
+        description="How often the alert stream polls the event log while anyone streams (latency vs load).",
+    )
+    stream_heartbeat_s: float = Field(default=15.0, gt=0, le=300, description="SSE comment sent when idle this long.")
+    stream_max_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="A stream ends after this long (the client resumes with Last-Event-ID), so a graceful "
+        "shutdown is not held up indefinitely; 0: never.",
+    )
+    cap_sender_domain: str = Field(
+        default="tepi.local",
+        pattern=r"^[A-Za-z0-9.-]+$",
+        description="CAP sender is <tenant>@<this>; use a domain the publishing agency controls.",
+    )
+    cap_area_radius_km: float = Field(default=2.0, gt=0, le=100, description="Radius of a CAP area around a gauge.")
 
     def effective_database_url(self, config: TepiConfig) -> str:
         return self.database_url or config.ingest.database_url

@@ -10,6 +10,9 @@ Delivery guarantee: at least once from the broker, exactly once into the stores 
   redelivers on the next connection and duplicates are recognised by item id.
 * A message that can never be stored (not JSON, wrong schema, topic of another gateway) is
   counted and acknowledged, or the broker would redeliver it forever.
+
+Between batches the same thread checks, every `offline_check_s`, which stations fell silent
+(`ingest.offline`); the clock is injectable so tests can move time on.
 """
 
 from __future__ import annotations
@@ -19,25 +22,28 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import REGISTRY, CollectorRegistry
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ingest.db import create_engine, prepare_database, writer
 from ingest.errors import BrokerError, PointWriteError, StoreError
+from ingest.forecast import RiverNetwork
 from ingest.metrics import IngestMetrics
+from ingest.offline import alerting_rules, check_offline
 from ingest.points import SinkFactory, sink_factory
 from ingest.service import apply_batches
 from tepi.config import IngestConfig, TepiConfig
 from tepi.logs import RateLimitedLog
-from tepi.messages import MessageError, UplinkBatch, decode_batch, uplink_subscription
+from tepi.messages import MessageError, UplinkBatch, decode_batch, uplink_subscription, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +77,8 @@ class IngestWorker:
     """One member of the ingest share group; run several (distinct `client_id`s) to scale out.
 
     `registry` receives the worker's Prometheus metrics (default: the process-wide registry;
-    pass a private one to run several workers in one process).
+    pass a private one to run several workers in one process). `clock` is the wall clock of
+    arrival times and offline checks.
     """
 
     def __init__(
@@ -85,9 +92,17 @@ class IngestWorker:
         prepare_schema: bool = True,
         retry_initial_s: float = 0.5,
         retry_max_s: float = 30.0,
+        clock: Callable[[], datetime] = utcnow,
+        offline_check_s: float = 15.0,
     ) -> None:
         self.config = config
         self.tepi_config = tepi_config
+        self.network = RiverNetwork.from_config(tepi_config)
+        self._rules = alerting_rules(tepi_config)
+        self._clock = clock
+        self._offline_check_s = offline_check_s
+        self._next_offline_check = 0.0
+        self._watching_since = clock()
         self.registry = registry if registry is not None else REGISTRY
         self.metrics = IngestMetrics(self.registry)
         self._own_engine = engine is None
@@ -120,6 +135,8 @@ class IngestWorker:
                 prepare_database(self._engine, self.tepi_config)
             except SQLAlchemyError as exc:
                 raise StoreError(f"cannot prepare the state database: {type(exc).__name__}") from exc
+        self._watching_since = self._clock()
+        self._next_offline_check = time.monotonic() + self._offline_check_s
         self._thread = threading.Thread(target=self._process_loop, name="ingest-batches", daemon=True)
         self._thread.start()
         broker = self.config.broker
@@ -253,6 +270,30 @@ class IngestWorker:
                     log.exception("unexpected error in ingest batch; messages left for redelivery")
             elif self._stopping.is_set():
                 return
+            if time.monotonic() >= self._next_offline_check:
+                self._next_offline_check = time.monotonic() + self._offline_check_s
+                self.check_offline()
+
+    def check_offline(self) -> list[str]:
+        """Raise offline alerts for stations silent too long; returns them. Never raises.
+
+        Several workers may run it at once: the one-open-alert index lets only one open an
+        alert, and the other's transaction fails harmlessly until its next turn.
+        """
+        try:
+            with Session(writer(self._engine)) as session, session.begin():
+                opened = check_offline(session, self._rules, self._clock(), self._watching_since)
+        except IntegrityError:
+            log.debug("another worker opened the same offline alert first")
+            return []
+        except SQLAlchemyError as exc:
+            self.metrics.store_errors.inc()
+            self._errors.warning("offline-check", "offline check failed; next turn retries", error=type(exc).__name__)
+            return []
+        if opened:
+            self.metrics.alerts.labels(transition="opened").inc(len(opened))
+            log.warning("stations offline", extra={"stations": opened})
+        return opened
 
     def _collect(self) -> list[_Delivery]:
         """Up to `batch_max` messages, waiting at most `batch_wait_ms` after the first.
@@ -324,7 +365,9 @@ class IngestWorker:
         with Session(writer(self._engine)) as session:
             try:
                 with session.begin():
-                    result = apply_batches(session, batches, self._sinks(session))
+                    result = apply_batches(
+                        session, batches, self._sinks(session), network=self.network, now=self._clock()
+                    )
             except PointWriteError:
                 self.metrics.tsdb_write_errors.inc()
                 raise

@@ -7,175 +7,54 @@ several ingest workers). Differences between the two are absorbed here:
   hands back timezone-aware UTC on read, whatever the backend.
 * SQLite needs WAL, a busy timeout and `BEGIN IMMEDIATE` for writers, or a reader holding a
   snapshot makes a concurrent writer fail at once with "database is locked".
-* "One active alert per station and type" is a partial unique index on both, so two workers
+* "One open alert per station and type" is a partial unique index on both, so two workers
   racing to open the same alert make one transaction fail (and retry) instead of a duplicate.
+* `alert_events` is append-only and its `seq` is the cursor of the live stream. On PostgreSQL
+  a sequence value is taken at INSERT but becomes visible at COMMIT, so two writers could
+  commit 11 before 10 and a reader at "after 10" would skip 10 forever. Writers of alert
+  events therefore hold a transaction-scoped advisory lock (`lock_event_log`): sequence order
+  is commit order. SQLite has a single writer anyway.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
+from ingest.models import (  # noqa: F401  (re-exported: callers import the tables from here)
+    ALERT_ACKNOWLEDGED,
+    ALERT_ACTIVE,
+    ALERT_CLEARED,
+    ALERT_CLOSED,
+    ALERT_STATUSES,
+    ALERT_TYPE_FORECAST,
+    ALERT_TYPE_OFFLINE,
+    ALERT_TYPE_RATE_OF_RISE,
+    ALERT_TYPE_SIAGA,
+    ALERT_TYPES,
+    EVENT_KINDS,
+    OPEN_STATUSES,
+    SEVERITIES,
+    Alert,
+    AlertEvent,
+    Base,
+    LevelPoint,
+    ProcessedMessage,
+    Station,
+    Tenant,
+    UtcDateTime,
+)
 from tepi.config import TepiConfig
-
-ALERT_ACTIVE = "active"
-ALERT_ACKNOWLEDGED = "acknowledged"
-ALERT_CLEARED = "cleared"
-ALERT_STATUSES = (ALERT_ACTIVE, ALERT_ACKNOWLEDGED, ALERT_CLEARED)
-ALERT_TYPE_SIAGA = "siaga"
-ALERT_TYPE_RATE_OF_RISE = "rate_of_rise"
-#: ThingsBoard's severities, worst first; Siaga 1/2/3 map to the first three.
-SEVERITIES = ("critical", "major", "minor", "warning")
 
 #: Execution option that makes a SQLite transaction take the write lock when it begins.
 SQLITE_IMMEDIATE = "tepi_sqlite_immediate"
-
-
-class UtcDateTime(sa.types.TypeDecorator[datetime]):
-    """A timestamp that is always timezone-aware UTC in Python, on SQLite as on PostgreSQL."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: Tepi stores only timezone-aware timestamps")
-        utc = value.astimezone(timezone.utc)
-        # SQLite compares timestamps as text, so all of them must be written in one zone, bare.
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
-
-
-class Base(DeclarativeBase):
-    """Declarative base of the state store."""
-
-
-class Tenant(Base):
-    """A regional government (or agency) whose stations and alerts are kept apart from others'."""
-
-    __tablename__ = "tenants"
-
-    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(200))
-
-
-class Station(Base):
-    """A river gauge: registry data from the configuration plus the latest known state."""
-
-    __tablename__ = "stations"
-
-    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
-    name: Mapped[str] = mapped_column(sa.String(200))
-    river: Mapped[str] = mapped_column(sa.String(200))
-    lat: Mapped[float]
-    lon: Mapped[float]
-    siaga3_cm: Mapped[float]
-    siaga2_cm: Mapped[float]
-    siaga1_cm: Mapped[float]
-    thresholds_source: Mapped[str] = mapped_column(sa.String(500))
-    last_level_cm: Mapped[float | None]
-    last_siaga: Mapped[int | None]
-    #: Time of the oldest reading received (device clock): where this station's history begins.
-    first_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    #: Time of the newest reading behind `last_level_cm` (device clock, UTC).
-    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    #: Time of the newest Siaga change applied; older, late-delivered changes are not applied.
-    siaga_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    #: The same for rate-of-rise starts and ends.
-    rise_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-
-
-class Alert(Base):
-    """One alert episode of a station: opened, updated while it lasts, acknowledged, cleared."""
-
-    __tablename__ = "alerts"
-    __table_args__ = (
-        sa.Index(
-            "uq_alerts_one_open_per_station_type",
-            "station_id",
-            "type",
-            unique=True,
-            sqlite_where=sa.text(f"status != '{ALERT_CLEARED}'"),
-            postgresql_where=sa.text(f"status != '{ALERT_CLEARED}'"),
-        ),
-        sa.Index("ix_alerts_status_opened", "status", "opened_at"),
-        sa.CheckConstraint(f"status IN {ALERT_STATUSES!r}", name="ck_alerts_status"),
-        sa.CheckConstraint(f"severity IN {SEVERITIES!r}", name="ck_alerts_severity"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
-    station_id: Mapped[str] = mapped_column(sa.ForeignKey("stations.id"))
-    type: Mapped[str] = mapped_column(sa.String(32))
-    severity: Mapped[str] = mapped_column(sa.String(16))
-    #: Siaga level of the station at the latest update: 1 (Awas) .. 3 for a Siaga alert, up to
-    #: 4 for a rate-of-rise alert, which can start while the river is still normal.
-    siaga: Mapped[int]
-    #: The worst level reached during the episode.
-    peak_siaga: Mapped[int]
-    #: Rise rate of a rate-of-rise alert at its latest update (cm/h).
-    rate_cm_per_h: Mapped[float | None]
-    status: Mapped[str] = mapped_column(sa.String(16))
-    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    acknowledged_by: Mapped[str | None] = mapped_column(sa.String(200))
-    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    last_level_cm: Mapped[float]
-
-
-class ProcessedMessage(Base):
-    """The id of every uplink item already applied: a redelivered item is recognised here."""
-
-    __tablename__ = "processed_messages"
-
-    item_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(sa.String(64))
-    gateway: Mapped[str] = mapped_column(sa.String(64))
-    processed_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
-
-
-class LevelPoint(Base):
-    """One summary window of one station: the embedded time series when no TSDB is configured.
-
-    The statistics cover the readings QC passed as good (`count`); they are null for a window
-    without any, which is still stored so the QC counts of a doubtful station stay visible.
-    """
-
-    __tablename__ = "level_points"
-    __table_args__ = (sa.Index("ix_level_points_station_window", "station_id", "window_start"),)
-
-    item_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(sa.String(64))
-    station_id: Mapped[str] = mapped_column(sa.String(64))
-    gateway: Mapped[str] = mapped_column(sa.String(64))
-    window_start: Mapped[datetime] = mapped_column(UtcDateTime())
-    window_end: Mapped[datetime] = mapped_column(UtcDateTime())
-    mean_cm: Mapped[float | None]
-    min_cm: Mapped[float | None]
-    max_cm: Mapped[float | None]
-    last_cm: Mapped[float | None]
-    count: Mapped[int]
-    qc_suspect: Mapped[int] = mapped_column(default=0)
-    qc_fail: Mapped[int] = mapped_column(default=0)
-    qc_missing: Mapped[int] = mapped_column(default=0)
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:
@@ -238,12 +117,15 @@ def writer(engine: Engine) -> Engine:
 
 #: Key of the PostgreSQL advisory lock held while the schema and registry are prepared.
 _PREPARE_LOCK = 0x7E91_0001
+#: Key of the PostgreSQL advisory lock held by transactions that append alert events.
+_EVENT_LOG_LOCK = 0x7E91_0002
 
 
 def create_schema(engine: Engine) -> None:
     """Create missing tables (no migrations yet: the schema only grows by new tables)."""
     with writer(engine).begin() as conn:
         _lock_preparation(conn)
+        _refuse_outdated(conn)
         Base.metadata.create_all(conn)
 
 
@@ -261,6 +143,49 @@ def missing_tables(engine: Engine) -> list[str]:
     """Tables of the schema that the database lacks; empty when the schema is in place."""
     present = set(sa.inspect(engine).get_table_names())
     return [t for t in Base.metadata.tables if t not in present]
+
+
+class SchemaOutdated(RuntimeError):
+    """The database has tables of an older Tepi that lack columns this version needs."""
+
+
+def outdated_tables(bind: Engine | sa.Connection) -> dict[str, list[str]]:
+    """{table: missing columns} for tables that exist with fewer columns than the schema.
+
+    `create_all` only adds missing tables, so a database of an older version would otherwise
+    fail later with an obscure SQL error in the middle of ingest.
+    """
+    inspector = sa.inspect(bind)
+    present = set(inspector.get_table_names())
+    out: dict[str, list[str]] = {}
+    for name, table in Base.metadata.tables.items():
+        if name not in present:
+            continue
+        have = {c["name"] for c in inspector.get_columns(name)}
+        lacking = [c.name for c in table.columns if c.name not in have]
+        if lacking:
+            out[name] = lacking
+    return out
+
+
+def _refuse_outdated(bind: Engine | sa.Connection) -> None:
+    outdated = outdated_tables(bind)
+    if outdated:
+        detail = "; ".join(f"{t} lacks {', '.join(cols)}" for t, cols in sorted(outdated.items()))
+        raise SchemaOutdated(
+            f"the state database predates this version of Tepi ({detail}). There are no migrations yet: "
+            "start from a new database (the demo does so on every run) or add the columns by hand."
+        )
+
+
+def lock_event_log(session: Session) -> None:
+    """Serialise writers of `alert_events` until commit, so `seq` order is commit order.
+
+    Take it before changing alert rows (ingest, operator actions and periodic checks all do),
+    so that every writer takes the two kinds of lock in the same order. No-op on SQLite.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOG_LOCK})
 
 
 def sync_registry(session: Session, config: TepiConfig) -> None:
@@ -298,6 +223,7 @@ def prepare_database(engine: Engine, config: TepiConfig) -> None:
     """
     with writer(engine).connect() as conn, conn.begin():
         _lock_preparation(conn)
+        _refuse_outdated(conn)
         Base.metadata.create_all(conn)
         with Session(bind=conn) as session:
             sync_registry(session, config)

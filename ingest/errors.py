@@ -41,3 +41,20 @@ class AlertAlreadyCleared(AlertError):
     def __init__(self, alert_id: int) -> None:
         super().__init__(f"alert {alert_id} is already cleared")
         self.alert_id = alert_id
+
+
+class AlertAlreadyClosed(AlertAlreadyCleared):
+    """The alert is closed: its episode is over and filed; nothing more can be recorded on it."""
+
+    def __init__(self, alert_id: int) -> None:
+        AlertError.__init__(self, f"alert {alert_id} is already closed")
+        self.alert_id = alert_id
+
+
+class AlertNotCleared(AlertError):
+    """Closing needs a cleared alert: an episode still in progress cannot be filed away."""
+
+    def __init__(self, alert_id: int, status: str) -> None:
+        super().__init__(f"alert {alert_id} is {status}; only a cleared alert can be closed")
+        self.alert_id = alert_id
+        self.status = status

@@ -11,6 +11,11 @@ yesterday after today's alarms), so state only moves forward in device time:
 * a Siaga change (or rate-of-rise start/end) older than the last one of its kind applied to
   its station is recorded but does not move the alert, or a late "rose to Siaga 2" would
   reopen an alert the river has left.
+
+Alerts follow from the items, in device time across the whole call: Siaga changes open,
+update and clear Siaga alerts, and (given the river network) open and refine forecasts
+downstream; a summary back at Siaga 4 clears a Siaga alert whose "back to 4" change was lost;
+anything stored from a station clears its offline alert (wall clock: it is alive now).
 """
 
 from __future__ import annotations
@@ -27,9 +32,30 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gateway.siaga import classify_siaga
-from ingest.alerts import AlertTransition, clear_alert, raise_rate_of_rise, raise_siaga
-from ingest.db import ALERT_TYPE_RATE_OF_RISE, ALERT_TYPE_SIAGA, ProcessedMessage, Station, Tenant
+from ingest import forecast_alerts
+from ingest.alerts import (
+    DATA_RETURNED,
+    LEVEL_NORMAL,
+    AlertTransition,
+    clear_alert,
+    gateway_actor,
+    raise_rate_of_rise,
+    raise_siaga,
+)
+from ingest.db import lock_event_log
 from ingest.errors import IngestError, StoreError
+from ingest.forecast import RiverNetwork, UpstreamChange
+from ingest.models import (
+    ALERT_TYPE_FORECAST,
+    ALERT_TYPE_OFFLINE,
+    ALERT_TYPE_RATE_OF_RISE,
+    ALERT_TYPE_SIAGA,
+    OPEN_STATUSES,
+    Alert,
+    ProcessedMessage,
+    Station,
+    Tenant,
+)
 from ingest.points import PointSink, SummaryPoint
 from tepi.logs import RateLimitedLog
 from tepi.messages import LevelSummary, RateOfRise, SiagaChange, UplinkBatch, utcnow
@@ -64,12 +90,26 @@ class ApplyResult:
         return sum(self.rejected.values())
 
 
-def apply_batch(session: Session, batch: UplinkBatch, point_sink: PointSink) -> ApplyResult:
+def apply_batch(
+    session: Session,
+    batch: UplinkBatch,
+    point_sink: PointSink,
+    *,
+    network: RiverNetwork | None = None,
+    now: datetime | None = None,
+) -> ApplyResult:
     """Apply one batch in the caller's transaction; see `apply_batches`."""
-    return apply_batches(session, [batch], point_sink)
+    return apply_batches(session, [batch], point_sink, network=network, now=now)
 
 
-def apply_batches(session: Session, batches: Sequence[UplinkBatch], point_sink: PointSink) -> ApplyResult:
+def apply_batches(
+    session: Session,
+    batches: Sequence[UplinkBatch],
+    point_sink: PointSink,
+    *,
+    network: RiverNetwork | None = None,
+    now: datetime | None = None,
+) -> ApplyResult:
     """Apply batches in the caller's transaction: skip known items, store the new ones.
 
     Items whose id was processed before (or earlier in `batches`) count as duplicates. A batch
@@ -78,10 +118,13 @@ def apply_batches(session: Session, batches: Sequence[UplinkBatch], point_sink: 
     Summary points are written last, after the database accepted everything else, so that a
     TSDB write is not wasted on a transaction that would fail anyway. Raises `StoreError` or
     `PointWriteError`; the caller must then roll back and not acknowledge anything.
+
+    `network` enables downstream forecasts (none without it); `now` is the arrival time
+    (ingest's wall clock, injectable for tests).
     """
     result = ApplyResult()
     try:
-        points = _apply(session, batches, result)
+        points = _Applier(session, result, network, now or utcnow()).run(batches)
         session.flush()
     except IngestError:
         raise
@@ -93,81 +136,187 @@ def apply_batches(session: Session, batches: Sequence[UplinkBatch], point_sink: 
     return result
 
 
-def _apply(session: Session, batches: Sequence[UplinkBatch], result: ApplyResult) -> list[SummaryPoint]:
-    all_ids = [item.id for b in batches for item in b.items]
-    seen = _processed_ids(session, all_ids)
-    tenants = set(session.scalars(sa.select(Tenant.id).where(Tenant.id.in_({b.tenant for b in batches}))))
-    station_ids = {item.station for b in batches for item in b.items}
-    stations = {s.id: s for s in session.scalars(sa.select(Station).where(Station.id.in_(station_ids)))}
+#: An item to apply in device order: (time, seq, station, item, gateway).
+_Timed = tuple[datetime, int, Station, LevelSummary | SiagaChange | RateOfRise, str]
 
-    now = utcnow()
-    points: list[SummaryPoint] = []
-    changes: list[tuple[Station, SiagaChange | RateOfRise]] = []
-    for batch in batches:
-        if batch.tenant not in tenants:
-            _reject(result, UNKNOWN_TENANT, len(batch.items), batch)
-            continue
-        for item in batch.items:
-            if item.id in seen:
-                result.duplicates += 1
+
+class _Applier:
+    """One `apply_batches` call: the items of its batches, then the alerts they imply."""
+
+    def __init__(self, session: Session, result: ApplyResult, network: RiverNetwork | None, now: datetime) -> None:
+        self.session = session
+        self.result = result
+        self.network = network
+        self.now = now
+        #: Stations with an open Siaga alert, kept current while the call opens and clears them.
+        self.open_siaga: set[str] = set()
+        #: Whether any forecast alert is open near the stations of the call, or was opened by it.
+        self.forecasts_involved = False
+
+    def run(self, batches: Sequence[UplinkBatch]) -> list[SummaryPoint]:
+        session, result = self.session, self.result
+        all_ids = [item.id for b in batches for item in b.items]
+        seen = _processed_ids(session, all_ids)
+        tenants = set(session.scalars(sa.select(Tenant.id).where(Tenant.id.in_({b.tenant for b in batches}))))
+        station_ids = {item.station for b in batches for item in b.items}
+        stations = {s.id: s for s in session.scalars(sa.select(Station).where(Station.id.in_(station_ids)))}
+        if any(not isinstance(item, LevelSummary) for b in batches for item in b.items):
+            # Changes usually write alerts: take the event-log lock before any station row lock.
+            lock_event_log(session)
+        nearby = self.network.and_below(stations) if self.network else set(stations)
+        open_alerts = _open_alerts(session, nearby)
+        self.open_siaga = {s for s, t in open_alerts if t == ALERT_TYPE_SIAGA}
+        offline = {s for s, t in open_alerts if t == ALERT_TYPE_OFFLINE}
+        self.forecasts_involved = any(t == ALERT_TYPE_FORECAST for _s, t in open_alerts)
+
+        points: list[SummaryPoint] = []
+        timeline: list[_Timed] = []
+        arrived: dict[str, str] = {}  # station -> gateway that brought something of it
+        for batch in batches:
+            if batch.tenant not in tenants:
+                _reject(result, UNKNOWN_TENANT, len(batch.items), batch)
                 continue
-            station = stations.get(item.station)
-            if station is None:
-                _reject(result, UNKNOWN_STATION, 1, batch)
-                continue
-            if station.tenant_id != batch.tenant:
-                _reject(result, FOREIGN_STATION, 1, batch)
-                continue
-            if not _finite(item):
-                _reject(result, NON_FINITE, 1, batch)
-                continue
-            seen.add(item.id)
-            session.add(
-                ProcessedMessage(item_id=item.id, tenant_id=batch.tenant, gateway=batch.gateway, processed_at=now)
-            )
-            result.stored += 1
-            result.stored_by_type[item.type] += 1
+            for item in batch.items:
+                if item.id in seen:
+                    result.duplicates += 1
+                    continue
+                station = stations.get(item.station)
+                if station is None:
+                    _reject(result, UNKNOWN_STATION, 1, batch)
+                    continue
+                if station.tenant_id != batch.tenant:
+                    _reject(result, FOREIGN_STATION, 1, batch)
+                    continue
+                if not _finite(item):
+                    _reject(result, NON_FINITE, 1, batch)
+                    continue
+                seen.add(item.id)
+                session.add(
+                    ProcessedMessage(
+                        item_id=item.id, tenant_id=batch.tenant, gateway=batch.gateway, processed_at=self.now
+                    )
+                )
+                result.stored += 1
+                result.stored_by_type[item.type] += 1
+                station.last_arrival_at = self.now
+                arrived[station.id] = batch.gateway
+                if isinstance(item, LevelSummary):
+                    points.append(SummaryPoint(tenant=batch.tenant, gateway=batch.gateway, summary=item))
+                    _extend_history(station, item.window_start)
+                    if item.last_cm is not None:  # None: no reading of the window passed QC
+                        _observe(station, item.last_ts, item.last_cm, item.siaga)
+                    timeline.append((item.last_ts, item.last_seq, station, item, batch.gateway))
+                else:
+                    timeline.append((item.ts, item.seq, station, item, batch.gateway))
+        # Alerts follow device time, whatever order the batches came in.
+        for _ts, _seq, station, item, gateway in sorted(timeline, key=lambda t: (t[0], t[1])):
+            who = gateway_actor(gateway)
             if isinstance(item, LevelSummary):
-                points.append(SummaryPoint(tenant=batch.tenant, gateway=batch.gateway, summary=item))
-                _extend_history(station, item.window_start)
-                if item.last_cm is not None:  # None: no reading of the window passed QC
-                    _observe(station, item.last_ts, item.last_cm, item.siaga)
+                self._summary(station, item, who)
             else:
-                changes.append((station, item))
-    # Apply changes in device time, whatever order the batches came in.
-    for station, change in sorted(changes, key=lambda sc: (sc[1].ts, sc[1].seq)):
-        _apply_change(session, station, change, result)
-    return points
+                self._change(station, item, who)
+        self._back_online(stations, {s: g for s, g in arrived.items() if s in offline})
+        if self.network is not None and arrived and self.forecasts_involved:
+            self._count(forecast_alerts.settle(session, self.network, arrived), "forecast")
+        return points
 
-
-def _apply_change(session: Session, station: Station, change: SiagaChange | RateOfRise, result: ApplyResult) -> None:
-    transition: AlertTransition | None
-    if isinstance(change, SiagaChange):
-        _observe(station, change.ts, change.level_cm, change.siaga_to)
-        if _stale(station.siaga_changed_at, change.ts, result):
+    def _change(self, station: Station, change: SiagaChange | RateOfRise, who: str) -> None:
+        session = self.session
+        transition: AlertTransition | None
+        if isinstance(change, SiagaChange):
+            _observe(station, change.ts, change.level_cm, change.siaga_to)
+            if _stale(station.siaga_changed_at, change.ts, self.result):
+                return
+            station.siaga_changed_at = change.ts
+            if change.siaga_to < 4:
+                transition = raise_siaga(session, station, change.siaga_to, change.level_cm, change.ts, who)
+                self.open_siaga.add(station.id)
+            else:
+                transition = clear_alert(
+                    session, station, ALERT_TYPE_SIAGA, change.level_cm, change.ts, who, LEVEL_NORMAL
+                )
+                self.open_siaga.discard(station.id)
+            self._count([transition], change.type, station)
+            upstream = UpstreamChange(station.id, change.ts, change.siaga_from, change.siaga_to, change.level_cm)
+            self._forecasts(station, upstream, transition, who)
             return
-        station.siaga_changed_at = change.ts
-        if change.siaga_to < 4:
-            transition = raise_siaga(session, station, change.siaga_to, change.level_cm, change.ts)
-        else:
-            transition = clear_alert(session, station, ALERT_TYPE_SIAGA, change.level_cm, change.ts)
-    else:
-        siaga = int(classify_siaga([change.level_cm], (station.siaga3_cm, station.siaga2_cm, station.siaga1_cm))[0])
+        siaga = _classify(station, change.level_cm)
         _observe(station, change.ts, change.level_cm, siaga, keep_siaga=True)
-        if _stale(station.rise_changed_at, change.ts, result):
+        if _stale(station.rise_changed_at, change.ts, self.result):
             return
         station.rise_changed_at = change.ts
         if change.active:
-            transition = raise_rate_of_rise(session, station, siaga, change.level_cm, change.rate_cm_per_h, change.ts)
+            transition = raise_rate_of_rise(
+                session, station, siaga, change.level_cm, change.rate_cm_per_h, change.ts, who
+            )
         else:
-            transition = clear_alert(session, station, ALERT_TYPE_RATE_OF_RISE, change.level_cm, change.ts)
-    if transition is not None:
-        result.alerts[transition.value] += 1
-        log.info(
-            "alert %s",
-            transition.value,
-            extra={"tenant": station.tenant_id, "station": station.id, "type": change.type},
+            transition = clear_alert(session, station, ALERT_TYPE_RATE_OF_RISE, change.level_cm, change.ts, who)
+        self._count([transition], change.type, station)
+
+    def _summary(self, station: Station, summary: LevelSummary, who: str) -> None:
+        """A summary back at Siaga 4 clears an open Siaga alert whose "back to 4" change never came.
+
+        Only when the gateway's level (hysteresis applied) and the window's last good reading
+        agree, and the summary is newer than the last change applied: a gateway restarted in a
+        flood starts from Siaga 4 before its hysteresis catches up, and must not clear the alert.
+        """
+        if station.id not in self.open_siaga or summary.siaga != 4 or summary.last_cm is None:
+            return
+        if _classify(station, summary.last_cm) != 4:
+            return
+        if station.siaga_changed_at is not None and summary.last_ts <= station.siaga_changed_at:
+            return
+        station.siaga_changed_at = summary.last_ts
+        transition = clear_alert(
+            self.session, station, ALERT_TYPE_SIAGA, summary.last_cm, summary.last_ts, who, LEVEL_NORMAL
         )
+        self.open_siaga.discard(station.id)
+        self._count([transition], "summary", station)
+        upstream = UpstreamChange(station.id, summary.last_ts, None, 4, summary.last_cm)
+        self._forecasts(station, upstream, transition, who)
+
+    def _forecasts(
+        self, station: Station, change: UpstreamChange, transition: AlertTransition | None, who: str
+    ) -> None:
+        """Confirm this station's own forecast if it rose; forecast for the stations below it."""
+        if self.network is None:
+            return
+        if transition in (AlertTransition.OPENED, AlertTransition.ESCALATED):
+            confirmed = forecast_alerts.confirm(self.session, station, change.siaga_to, change.at, who)
+            self._count([confirmed], "forecast", station)
+        planned = forecast_alerts.on_upstream_change(self.session, self.network, change, who)
+        self.forecasts_involved |= bool(planned)
+        self._count(planned, "forecast", station)
+
+    def _back_online(self, stations: dict[str, Station], arrived: dict[str, str]) -> None:
+        """Anything stored from a station clears its offline alert: it is talking again."""
+        for station_id, gateway in sorted(arrived.items()):
+            s = stations[station_id]
+            who = gateway_actor(gateway)
+            transition = clear_alert(self.session, s, ALERT_TYPE_OFFLINE, s.last_level_cm, self.now, who, DATA_RETURNED)
+            self._count([transition], "offline", s)
+
+    def _count(self, transitions: Iterable[AlertTransition | None], what: str, station: Station | None = None) -> None:
+        """Count and log alert transitions (the consumer turns the counts into metrics)."""
+        for transition in transitions:
+            if transition is None:
+                continue
+            self.result.alerts[transition.value] += 1
+            extra = {"type": what} | ({"tenant": station.tenant_id, "station": station.id} if station else {})
+            log.info("alert %s", transition.value, extra=extra)
+
+
+def _open_alerts(session: Session, station_ids: Iterable[str]) -> set[tuple[str, str]]:
+    """(station, type) of the open alerts of these stations: one indexed query per call."""
+    ids = sorted(station_ids)
+    if not ids:
+        return set()
+    stmt = sa.select(Alert.station_id, Alert.type).where(Alert.status.in_(OPEN_STATUSES), Alert.station_id.in_(ids))
+    return {(s, t) for s, t in session.execute(stmt)}
+
+
+def _classify(station: Station, level_cm: float) -> int:
+    return int(classify_siaga([level_cm], (station.siaga3_cm, station.siaga2_cm, station.siaga1_cm))[0])
 
 
 def _stale(applied_until: datetime | None, ts: datetime, result: ApplyResult) -> bool:

@@ -172,7 +172,10 @@ def api(
 
     configure_logging(log_level, json_logs)
     cfg = _load(config)
-    uvicorn.run(create_app(cfg), host=host or cfg.api.host, port=port or cfg.api.port, log_config=None)
+    # Open SSE streams would otherwise hold a graceful shutdown; clients resume by Last-Event-ID.
+    uvicorn.run(
+        create_app(cfg), host=host or cfg.api.host, port=port or cfg.api.port, log_config=None, timeout_graceful_shutdown=5
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

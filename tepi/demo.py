@@ -101,7 +101,7 @@ def run_demo(
         gw.wait_ready()
         ingest.wait_subscribed()
         sim.start()
-        server = uvicorn.Server(uvicorn.Config(create_app(cfg, Settings(mode="demo")), host=cfg.api.host, port=api_port, log_level="warning"))
+        server = uvicorn.Server(uvicorn.Config(create_app(cfg, Settings(mode="demo")), host=cfg.api.host, port=api_port, log_level="warning", timeout_graceful_shutdown=3))
         api_thread = threading.Thread(target=server.run, name="api", daemon=True)
         api_thread.start()
         base = f"http://{cfg.api.host}:{api_port}/api/v1"

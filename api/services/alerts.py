@@ -1,39 +1,84 @@
-"""Alert listing and acknowledgement; the lifecycle rules live in `ingest.alerts`."""
+"""Alert listing, history, acknowledgement and closing; the lifecycle rules live in `ingest.alerts`."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from api.models import AlertPublic, AlertsPublic, AlertStatusFilter, AlertType
+from api.models import AlertEventPublic, AlertEventsPublic, AlertPublic, AlertsPublic, AlertStatusFilter, AlertType
 from gateway.siaga import SiagaLevel
 from ingest import alerts as lifecycle
-from ingest.db import ALERT_ACKNOWLEDGED, ALERT_ACTIVE, Alert
+from ingest.errors import AlertNotFound
+from ingest.models import OPEN_STATUSES, Alert, AlertEvent
 from tepi.messages import utcnow
 
 log = logging.getLogger(__name__)
 
 
+def public_from_values(values: Mapping[str, Any]) -> AlertPublic:
+    """The public shape of an alert from its column values: a row's, or a snapshot in an event.
+
+    Snapshots hold the same names (datetimes as ISO strings, which the model parses), so an
+    alert reads the same live, in its history and in the stream.
+    """
+    forecast = None
+    if values.get("type") == "forecast" and values.get("upstream_station_id"):
+        forecast = {
+            "upstream_station": values["upstream_station_id"],
+            "upstream_siaga": values["upstream_siaga"],
+            "upstream_level_cm": values.get("upstream_level_cm"),
+            "expected_from": values["expected_from"],
+            "expected_until": values["expected_until"],
+        }
+    return AlertPublic.model_validate(
+        {
+            "id": values["id"],
+            "tenant": values["tenant_id"],
+            "station": values["station_id"],
+            "type": values["type"],
+            "severity": values["severity"],
+            "siaga": values["siaga"],
+            "siaga_label": SiagaLevel(values["siaga"]).label,
+            "peak_siaga": values["peak_siaga"],
+            "rate_cm_per_h": values.get("rate_cm_per_h"),
+            "status": values["status"],
+            "revision": values.get("revision", 1),
+            "opened_at": values["opened_at"],
+            "updated_at": values["updated_at"],
+            "acknowledged_at": values.get("acknowledged_at"),
+            "acknowledged_by": values.get("acknowledged_by"),
+            "cleared_at": values.get("cleared_at"),
+            "cleared_by": values.get("cleared_by"),
+            "clear_reason": values.get("clear_reason"),
+            "closed_at": values.get("closed_at"),
+            "closed_by": values.get("closed_by"),
+            "last_level_cm": values.get("last_level_cm"),
+            "forecast": forecast,
+            "last_arrival_at": values.get("last_arrival_at"),
+        }
+    )
+
+
 def alert_public(alert: Alert) -> AlertPublic:
-    return AlertPublic(
-        id=alert.id,
-        tenant=alert.tenant_id,
-        station=alert.station_id,
-        type=alert.type,  # type: ignore[arg-type]  # written only by ingest.alerts
-        severity=alert.severity,  # type: ignore[arg-type]  # checked by the table constraint
-        siaga=alert.siaga,
-        siaga_label=SiagaLevel(alert.siaga).label,
-        peak_siaga=alert.peak_siaga,
-        rate_cm_per_h=alert.rate_cm_per_h,
-        status=alert.status,  # type: ignore[arg-type]  # checked by the table constraint
-        opened_at=alert.opened_at,
-        updated_at=alert.updated_at,
-        acknowledged_at=alert.acknowledged_at,
-        acknowledged_by=alert.acknowledged_by,
-        cleared_at=alert.cleared_at,
-        last_level_cm=alert.last_level_cm,
+    return public_from_values(lifecycle.alert_values(alert))
+
+
+def event_public(event: AlertEvent) -> AlertEventPublic:
+    """An event as the stream and the history show it, with the alert as it was then."""
+    return AlertEventPublic(
+        seq=event.seq,
+        alert_id=event.alert_id,
+        kind=event.kind,  # type: ignore[arg-type]  # checked by the table constraint
+        revision=event.revision,
+        at=event.at,
+        recorded_at=event.recorded_at,
+        who=event.who,
+        detail=dict(event.payload.get("detail") or {}),
+        alert=public_from_values(event.payload["alert"]),
     )
 
 
@@ -49,7 +94,7 @@ def list_alerts(
     """One page of alerts, newest opened first, with the total count for paging."""
     conditions: list[sa.ColumnElement[bool]] = []
     if status == "open":
-        conditions.append(Alert.status.in_((ALERT_ACTIVE, ALERT_ACKNOWLEDGED)))
+        conditions.append(Alert.status.in_(OPEN_STATUSES))
     elif status is not None:
         conditions.append(Alert.status == status)
     if alert_type is not None:
@@ -69,11 +114,37 @@ def list_alerts(
     return AlertsPublic(data=[alert_public(a) for a in page], count=int(total), limit=limit, offset=offset)
 
 
+def get_alert(session: Session, alert_id: int) -> AlertPublic:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise AlertNotFound(alert_id)
+    return alert_public(alert)
+
+
+def alert_history(session: Session, alert_id: int) -> AlertEventsPublic:
+    """Every change of one alert, oldest first: who did what when."""
+    if session.get(Alert, alert_id) is None:
+        raise AlertNotFound(alert_id)
+    events = [
+        event_public(e)
+        for e in session.scalars(sa.select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.seq))
+    ]
+    return AlertEventsPublic(data=events, count=len(events))
+
+
 def acknowledge_alert(session: Session, alert_id: int, by: str) -> AlertPublic:
     """Acknowledge and commit; `AlertNotFound` / `AlertAlreadyCleared` propagate as 404 / 409."""
+    return _act(session, lifecycle.acknowledge, alert_id, by, "acknowledged")
+
+
+def close_alert(session: Session, alert_id: int, by: str) -> AlertPublic:
+    """Close a cleared alert and commit; `AlertNotCleared` propagates as 409."""
+    return _act(session, lifecycle.close, alert_id, by, "closed")
+
+
+def _act(session: Session, action: Callable[..., Alert], alert_id: int, by: str, what: str) -> AlertPublic:
     with session.begin():
-        alert = lifecycle.acknowledge(session, alert_id, by, utcnow())
-        public = alert_public(alert)
-    # Who acknowledged is personal data: it is stored and returned, not logged.
-    log.info("alert acknowledged", extra={"alert_id": alert_id, "tenant": public.tenant, "station": public.station})
+        public = alert_public(action(session, alert_id, by, utcnow()))
+    # Who acted is personal data: it is stored and returned, not logged.
+    log.info(f"alert {what}", extra={"alert_id": alert_id, "tenant": public.tenant, "station": public.station})
     return public

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import InvalidQuery, LevelStoreUnavailable, StationNotFound
 from api.models import LevelBucket, LevelQuery, LevelSeries
+from api.services.stations import thresholds_public
 from ingest.db import LevelPoint, Station
 from tepi.messages import utcnow
 
@@ -93,6 +94,7 @@ class _Fold:
             min_cm=self.lo,
             max_cm=self.hi,
             count=self.count,
+            qc_good=self.count,
             qc_suspect=self.suspect,
             qc_fail=self.fail,
             qc_missing=self.missing,
@@ -240,7 +242,8 @@ class PromLevelStore:
 def level_history(
     session: Session, store: LevelStore, station_id: str, query: LevelQuery, max_points: int
 ) -> LevelSeries:
-    """Buckets of one station's level; `StationNotFound` for an id the registry does not know."""
+    """Buckets of one station's level with its Siaga bounds (a chart draws both); QC counts per
+    bucket show how much of the picture is doubtful. `StationNotFound` for an unknown id."""
     station = session.get(Station, station_id)
     if station is None:
         raise StationNotFound(station_id)
@@ -252,5 +255,6 @@ def level_history(
         end=plan.end,
         every_s=int(plan.every.total_seconds()),
         source=store.source,
+        thresholds=thresholds_public(station),
         data=store.levels(station.tenant_id, station.id, plan) if plan.n else [],
     )

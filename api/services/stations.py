@@ -10,6 +10,15 @@ from gateway.siaga import SiagaLevel
 from ingest.db import Station
 
 
+def thresholds_public(station: Station) -> ThresholdsPublic:
+    return ThresholdsPublic(
+        siaga3_cm=station.siaga3_cm,
+        siaga2_cm=station.siaga2_cm,
+        siaga1_cm=station.siaga1_cm,
+        source=station.thresholds_source,
+    )
+
+
 def station_public(station: Station) -> StationPublic:
     siaga = SiagaLevel(station.last_siaga) if station.last_siaga else None
     return StationPublic(
@@ -19,12 +28,7 @@ def station_public(station: Station) -> StationPublic:
         tenant=station.tenant_id,
         lat=station.lat,
         lon=station.lon,
-        thresholds=ThresholdsPublic(
-            siaga3_cm=station.siaga3_cm,
-            siaga2_cm=station.siaga2_cm,
-            siaga1_cm=station.siaga1_cm,
-            source=station.thresholds_source,
-        ),
+        thresholds=thresholds_public(station),
         last_level_cm=station.last_level_cm,
         siaga=int(siaga) if siaga else None,
         siaga_label=siaga.label if siaga else None,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.main import create_app
 from api.settings import Settings
+from api.testing import serve
 from ingest.db import create_engine, prepare_database, writer
 from ingest.points import SqlPointSink
 from ingest.service import apply_batch
@@ -58,3 +59,11 @@ def make_client(database_url: str, default_config: TepiConfig, engine: Engine) -
 @pytest.fixture
 def client(make_client: ClientFactory) -> TestClient:
     return make_client(level_store="sql")
+
+
+@pytest.fixture
+def live_api(database_url: str, default_config: TepiConfig, engine: Engine) -> Iterator[str]:
+    """The API on a real uvicorn (the stream never ends, so it needs a real server), polling fast."""
+    settings = Settings(database_url=database_url, stream_poll_s=0.05, stream_heartbeat_s=0.3)
+    with serve(create_app(default_config, settings, registry=CollectorRegistry())) as url:
+        yield url

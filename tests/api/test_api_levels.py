@@ -109,7 +109,21 @@ def write_to_tsdb(vm: VictoriaMetrics, summaries: list[LevelSummary]) -> None:
 def test_means_are_weighted_by_count_and_qc_counts_kept(client: TestClient) -> None:
     r = client.get(MANGGARAI, params={"start": "2025-01-20T00:00:00Z", "end": "2025-01-20T01:10:00Z", "every": "30m"})
     assert r.status_code == 200, r.text
+    # A chart draws the Siaga bounds and, per bucket, how many readings were good or not.
+    assert r.json()["thresholds"] == {
+        "siaga3_cm": 750.0,
+        "siaga2_cm": 850.0,
+        "siaga1_cm": 950.0,
+        "source": "Dinas PU DKI criteria (Bisnis.com 2014; Kompas, beritajakarta 2015)",
+    }
     first, second, doubtful = r.json()["data"]
+    assert {k: first[k] for k in ("qc_good", "qc_suspect", "qc_fail", "qc_missing")} == {
+        "qc_good": 22,
+        "qc_suspect": 0,
+        "qc_fail": 0,
+        "qc_missing": 0,
+    }
+    assert (doubtful["qc_good"], doubtful["qc_suspect"]) == (0, 8)
     # 10 x 700 + 2 x 710 + 10 x 720 over 22 readings, not the plain mean 710.
     assert first["mean_cm"] == pytest.approx((7000 + 1420 + 7200) / 22)
     assert (first["count"], first["qc_suspect"]) == (22, 0)

@@ -49,6 +49,11 @@ def test_openapi_and_docs(client: TestClient) -> None:
         "/api/v1/stations/{station_id}/levels",
         "/api/v1/alerts",
         "/api/v1/alerts/{alert_id}/ack",
+        "/api/v1/alerts/{alert_id}/close",
+        "/api/v1/alerts/{alert_id}/events",
+        "/api/v1/alerts/{alert_id}/cap",
+        "/api/v1/alerts/stream",
+        "/api/v1/alerts/cap",
     } <= set(schema["paths"])
     assert client.get("/docs").status_code == 200
 

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ingest.db import Station, Tenant, create_engine, missing_tables, prepare_database, writer
+from ingest.db import (
+    SchemaOutdated,
+    Station,
+    Tenant,
+    create_engine,
+    missing_tables,
+    outdated_tables,
+    prepare_database,
+    writer,
+)
 from tepi.config import TepiConfig
 
 WIB = timezone(timedelta(hours=7))
@@ -88,3 +99,16 @@ def test_registry_sync_updates_names_and_keeps_state(database_url: str, default_
             assert (st.name, st.last_level_cm) == ("Pos Depok", 222.0)
     finally:
         engine.dispose()
+
+
+def test_a_database_of_an_older_version_is_refused_with_an_explanation(
+    tmp_path: Path, default_config: TepiConfig
+) -> None:
+    # The alerts table as the first release created it: no lifecycle columns yet.
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE alerts (id INTEGER PRIMARY KEY, status VARCHAR(16))"))
+    with pytest.raises(SchemaOutdated, match=r"alerts lacks .*closed_at.*no migrations yet"):
+        prepare_database(engine, default_config)
+    assert "alerts" in outdated_tables(engine)
+    engine.dispose()

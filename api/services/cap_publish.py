@@ -1,0 +1,176 @@
+"""CAP messages and the Atom index from the state store: loads revisions, calls the builders.
+
+Every revision is rebuilt from the snapshot its event recorded, so a message fetched twice (or
+a year later) is byte-for-byte the same: its identifier really names one message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from api.errors import RevisionNotFound
+from api.models import AlertPublic
+from api.services.alerts import public_from_values
+from api.services.cap import FeedEntry, Publisher, build_cap, build_feed, identifier
+from api.services.cap_text import DEFAULT_ZONE, ZONES, Place, texts
+from api.settings import Settings
+from ingest.alerts import PUBLIC_KINDS
+from ingest.errors import AlertNotFound
+from ingest.models import ALERT_CLOSED, Alert, AlertEvent, Station, Tenant
+from tepi.config import TepiConfig
+from tepi.messages import utcnow
+
+#: Most alerts one feed lists (newest first); a flood season has tens, not thousands, open.
+FEED_MAX = 500
+_PUBLIC = sorted(k.value for k in PUBLIC_KINDS)
+
+
+@dataclass(frozen=True, slots=True)
+class CapLinks:
+    """Absolute URLs the messages point to; built by the route from the request."""
+
+    alerts_url: str  # e.g. http://host:8000/api/v1/alerts
+    feed_url: str
+
+    def alert(self, alert_id: int) -> str:
+        return f"{self.alerts_url}/{alert_id}"
+
+    def cap(self, alert_id: int) -> str:
+        return f"{self.alerts_url}/{alert_id}/cap"
+
+
+def _place(station: Station, config: TepiConfig) -> Place:
+    try:
+        zone = ZONES.get(config.station(station.id).timezone, DEFAULT_ZONE)
+    except KeyError:  # removed from the configuration: its history is still served
+        zone = DEFAULT_ZONE
+    return Place(
+        id=station.id,
+        name=station.name,
+        river=station.river,
+        lat=station.lat,
+        lon=station.lon,
+        bounds=(station.siaga3_cm, station.siaga2_cm, station.siaga1_cm),
+        zone=zone,
+    )
+
+
+class _Context:
+    """Stations and tenants a set of messages needs, each loaded once."""
+
+    def __init__(self, session: Session, config: TepiConfig, settings: Settings) -> None:
+        self.session, self.config, self.settings = session, config, settings
+        self._places: dict[str, Place | None] = {}
+
+    def place(self, station_id: str | None) -> Place | None:
+        if station_id is None:
+            return None
+        if station_id not in self._places:
+            station = self.session.get(Station, station_id)
+            self._places[station_id] = _place(station, self.config) if station is not None else None
+        return self._places[station_id]
+
+    def publisher(self, tenant_id: str) -> Publisher:
+        tenant = self.session.get(Tenant, tenant_id)
+        return Publisher(
+            sender=f"{tenant_id}@{self.settings.cap_sender_domain}",
+            sender_name=tenant.name if tenant is not None else tenant_id,
+            radius_km=self.settings.cap_area_radius_km,
+        )
+
+
+def _revisions(session: Session, alert_ids: Iterable[int]) -> dict[int, list[AlertEvent]]:
+    """Public revisions of each alert, revision 1 first."""
+    ids = sorted(set(alert_ids))
+    out: dict[int, list[AlertEvent]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    stmt = (
+        sa.select(AlertEvent)
+        .where(AlertEvent.alert_id.in_(ids), AlertEvent.kind.in_(_PUBLIC))
+        .order_by(AlertEvent.alert_id, AlertEvent.seq)
+    )
+    for event in session.scalars(stmt):
+        out[event.alert_id].append(event)
+    return out
+
+
+def _snapshot(event: AlertEvent) -> AlertPublic:
+    return public_from_values(event.payload["alert"])
+
+
+def cap_message(
+    session: Session,
+    config: TepiConfig,
+    settings: Settings,
+    alert_id: int,
+    links: CapLinks,
+    revision: int | None = None,
+) -> bytes:
+    """The CAP message of one revision of an alert (default: its latest)."""
+    if session.get(Alert, alert_id) is None:
+        raise AlertNotFound(alert_id)
+    revisions = _revisions(session, [alert_id])[alert_id]
+    number = revision if revision is not None else len(revisions)
+    if not 1 <= number <= len(revisions):
+        raise RevisionNotFound(alert_id, number)
+    event = revisions[number - 1]
+    snapshot = _snapshot(event)
+    ctx = _Context(session, config, settings)
+    place = ctx.place(snapshot.station)
+    assert place is not None  # alerts reference stations by foreign key
+    upstream = ctx.place(snapshot.forecast.upstream_station) if snapshot.forecast else None
+    return build_cap(
+        snapshot,
+        event.recorded_at,
+        [e.recorded_at for e in revisions[: number - 1]],
+        place,
+        upstream,
+        ctx.publisher(snapshot.tenant),
+        links.alert(alert_id),
+    )
+
+
+def cap_feed(
+    session: Session,
+    config: TepiConfig,
+    settings: Settings,
+    links: CapLinks,
+    tenant: str | None = None,
+    station: str | None = None,
+) -> bytes:
+    """Atom index of the alerts not yet closed (cleared ones too: their Cancel must reach receivers)."""
+    stmt = sa.select(Alert).where(Alert.status != ALERT_CLOSED)
+    if tenant is not None:
+        stmt = stmt.where(Alert.tenant_id == tenant)
+    if station is not None:
+        stmt = stmt.where(Alert.station_id == station)
+    alerts = list(session.scalars(stmt.order_by(Alert.updated_at.desc(), Alert.id.desc()).limit(FEED_MAX)))
+    revisions = _revisions(session, (a.id for a in alerts))
+    ctx = _Context(session, config, settings)
+    entries: list[FeedEntry] = []
+    for alert in alerts:
+        if not revisions[alert.id]:
+            continue
+        event = revisions[alert.id][-1]
+        snapshot = _snapshot(event)
+        place = ctx.place(snapshot.station)
+        assert place is not None
+        upstream = ctx.place(snapshot.forecast.upstream_station) if snapshot.forecast else None
+        entries.append(
+            FeedEntry(
+                identifier=identifier(snapshot.tenant, snapshot.id, snapshot.revision),
+                title=texts(snapshot, place, upstream, "id-ID").headline,
+                summary=texts(snapshot, place, upstream, "en-US").headline,
+                updated=event.recorded_at,
+                cap_url=links.cap(alert.id),
+                alert_type=snapshot.type,
+                zone=place.zone,
+            )
+        )
+    updated = max((e.updated for e in entries), default=None) or utcnow()
+    return build_feed(entries, links.feed_url, f"urn:tepi:cap-feed:{tenant or 'all'}", updated)
