@@ -27,6 +27,12 @@ class IngestMetrics:
         self.stale_changes = Counter(
             "tepi_ingest_stale_siaga_changes", "Siaga changes older than the station's last one.", registry=reg
         )
+        self.dropped_at_edge = Counter(
+            "tepi_ingest_summaries_dropped_at_edge",
+            "Summaries gateways report they evicted from a full outbox.",
+            ["station"],
+            registry=reg,
+        )
         self.tsdb_write_errors = Counter("tepi_ingest_tsdb_write_errors", "Failed TSDB writes.", registry=reg)
         self.store_errors = Counter("tepi_ingest_store_errors", "Failed state database transactions.", registry=reg)
         self.batch_seconds = Histogram(
@@ -48,3 +54,5 @@ class IngestMetrics:
             self.alerts.labels(transition=transition).inc(n)
         if result.stale_changes:
             self.stale_changes.inc(result.stale_changes)
+        for station, n in result.dropped_at_edge.items():
+            self.dropped_at_edge.labels(station=station).inc(n)

@@ -58,7 +58,7 @@ from ingest.models import (
 )
 from ingest.points import PointSink, SummaryPoint
 from tepi.logs import RateLimitedLog
-from tepi.messages import LevelSummary, RateOfRise, SiagaChange, UplinkBatch, utcnow
+from tepi.messages import LevelSummary, RateOfRise, SiagaChange, SummariesDropped, UplinkBatch, utcnow
 
 log = logging.getLogger(__name__)
 _rejections = RateLimitedLog(log, interval_s=10.0)
@@ -84,6 +84,8 @@ class ApplyResult:
     #: Siaga changes recorded but not applied because a newer one was already applied.
     stale_changes: int = 0
     points: int = 0
+    #: Summaries a gateway evicted from its full outbox during an outage, by station.
+    dropped_at_edge: Counter[str] = field(default_factory=Counter)
 
     @property
     def rejected_total(self) -> int:
@@ -200,7 +202,15 @@ class _Applier:
                 result.stored_by_type[item.type] += 1
                 station.last_arrival_at = self.now
                 arrived[station.id] = batch.gateway
-                if isinstance(item, LevelSummary):
+                if isinstance(item, SummariesDropped):
+                    # Not data about the river: an account of data that will never come.
+                    result.dropped_at_edge[station.id] += item.count
+                    log.warning(
+                        "gateway dropped summaries while its outbox was full",
+                        extra={"tenant": batch.tenant, "gateway": batch.gateway, "station": station.id, "summaries": item.count,
+                               "first_window": item.first_window_start.isoformat(), "last_window": item.last_window_start.isoformat()},
+                    )
+                elif isinstance(item, LevelSummary):
                     points.append(SummaryPoint(tenant=batch.tenant, gateway=batch.gateway, summary=item))
                     _extend_history(station, item.window_start)
                     if item.last_cm is not None:  # None: no reading of the window passed QC
@@ -347,9 +357,11 @@ def _extend_history(station: Station, at: datetime) -> None:
         station.first_seen_at = at
 
 
-def _finite(item: LevelSummary | SiagaChange | RateOfRise) -> bool:
+def _finite(item: LevelSummary | SiagaChange | RateOfRise | SummariesDropped) -> bool:
     """JSON admits NaN and Infinity; neither SQL nor line protocol stores them, so reject early."""
     values: Iterable[float | None]
+    if isinstance(item, SummariesDropped):
+        return True  # no floats
     if isinstance(item, SiagaChange):
         values = (item.level_cm,)
     elif isinstance(item, RateOfRise):

@@ -242,3 +242,18 @@ def test_failed_point_write_rolls_back_everything(engine: Engine) -> None:
     assert alerts(engine) == []
     # Retried later (the broker redelivers), it is stored as new, not as a duplicate.
     assert apply(engine, b).stored == 2
+
+
+def test_summaries_dropped_at_the_edge_are_accounted_once_and_change_no_state(engine: Engine) -> None:
+    from tepi.messages import SummariesDropped
+
+    report = SummariesDropped(
+        id="gw-ciliwung:manggarai:dropped:1737331200000", station="manggarai", device="awlr-manggarai", count=531,
+        first_window_start=T0, last_window_start=T0 + timedelta(hours=88),
+    )
+    first = apply(engine, batch([report]))
+    again = apply(engine, batch([report]))
+    assert first.dropped_at_edge == {"manggarai": 531} and first.stored == 1
+    assert again.dropped_at_edge == {} and again.duplicates == 1
+    assert count(engine, LevelPoint) == 0 and alerts(engine) == []
+    assert station(engine, "manggarai").last_level_cm is None
