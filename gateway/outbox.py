@@ -110,7 +110,7 @@ class Outbox:
         except (sqlite3.DatabaseError, OSError) as exc:
             raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
         self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
+        self.on_items: Callable[[], object] | None = None  # the uplink's wake-up
 
     def _restore(self, s: Salvage) -> None:
         self._db.execute("BEGIN IMMEDIATE")
@@ -159,9 +159,9 @@ class Outbox:
             self.evicted += evicted
             if evicted and self._on_evict is not None:
                 self._on_evict(evicted)
-            if rows:
-                self._changed.notify_all()
-            return added
+        if added and self.on_items is not None:
+            self.on_items()
+        return added
 
     def _evict(self, size: int) -> tuple[int, int]:
         """Inside the caller's transaction: drop the oldest summaries until `size` fits."""
@@ -232,11 +232,6 @@ class Outbox:
     def depth(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
-
-    def wait_for_items(self, timeout: float) -> None:
-        """Block until something is put (or timeout): lets the uplink sleep instead of polling."""
-        with self._changed:
-            self._changed.wait(timeout)
 
     def close(self) -> None:
         with self._lock:

@@ -87,6 +87,7 @@ class Uplink:
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        outbox.on_items = self._wake.set
 
     @property
     def connected(self) -> bool:
@@ -148,9 +149,8 @@ class Uplink:
             if not sent:
                 self._wake.clear()
                 self._commit_acks()
-                # Sleep until the outbox changes or a PUBACK frees a slot.
-                if not self._wake.wait(0.05):
-                    self.outbox.wait_for_items(0.2)
+                # Sleep until the outbox gets items, a PUBACK frees a slot or a linger ends.
+                self._wake.wait(0.1 if self.summary_linger_s else 0.5)
         self._commit_acks()
 
     def _commit_acks(self) -> None:

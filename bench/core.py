@@ -1,0 +1,181 @@
+"""What every benchmark shares: results, figures with their baselines, machine facts, services."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tepi.processes import Mosquitto
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+RESULTS_DIR = BENCH_DIR / "results"
+WORK_DIR = BENCH_DIR / "work"  # gitignored: outboxes, broker data, ThingsBoard's config and logs
+
+
+@dataclass
+class Figure:
+    """One measured number, optionally against a baseline measured in the same run.
+
+    `ratio` is value / baseline; `target` says which way is good (">= 0.7", "<= 0.05", "<= 60").
+    """
+
+    name: str
+    value: float | None
+    unit: str
+    baseline: float | None = None
+    baseline_name: str = ""
+    ratio: float | None = None
+    target: str = ""
+    target_of: str = "ratio"  # "ratio" or "value": what the target applies to
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.ratio is None and self.value is not None and self.baseline:
+            self.ratio = self.value / self.baseline
+
+    @property
+    def meets_target(self) -> bool | None:
+        m = re.fullmatch(r"\s*(>=|<=)\s*([0-9.]+)\s*", self.target or "")
+        x = self.ratio if self.target_of == "ratio" else self.value
+        if not m or x is None:
+            return None
+        bound = float(m.group(2))
+        return x >= bound if m.group(1) == ">=" else x <= bound
+
+
+@dataclass
+class Result:
+    name: str
+    description: str
+    figures: list[Figure] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    duration_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        for f, fig in zip(d["figures"], self.figures):
+            f["meets_target"] = fig.meets_target
+        return d
+
+
+@dataclass
+class Context:
+    quick: bool
+    work: Path
+    results: dict[str, Result] = field(default_factory=dict)
+
+    def scale(self, full: Any, quick: Any) -> Any:
+        return quick if self.quick else full
+
+
+def wait_until(cond: Callable[[], bool], timeout: float, poll: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(poll)
+    return bool(cond())
+
+
+@contextlib.contextmanager
+def mosquitto(workdir: Path, persistence: bool = False) -> Iterator[Mosquitto]:
+    """A private broker on an ephemeral port (Tepi's own helper: QoS 1 limits as in tests)."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    broker = Mosquitto(workdir=workdir, persistence=persistence).start()
+    try:
+        yield broker
+    finally:
+        broker.close()
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, int(round(p / 100 * (len(s) - 1)))))
+    return s[k]
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_kb = 0
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    def version(cmd: list[str]) -> str:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=5)
+            lines = (out.stdout or out.stderr).strip().splitlines()
+            return lines[0] if lines else ""
+        return ""
+    import numpy
+    import paho.mqtt
+    return {
+        "hostname": platform.node(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_model": cpu,
+        "cpus": os.cpu_count(),
+        "memory_mb": mem_kb // 1024,
+        "mosquitto": version(["mosquitto", "-h"]),
+        "victoria_metrics": version(["victoria-metrics", "-version"]),
+        "paho_mqtt": paho.mqtt.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def git_info() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=5).stdout.strip()
+        return ""
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def vm_hwm_kb(pid: int) -> tuple[int, int]:
+    """(VmHWM, VmRSS) in kB of a live process."""
+    hwm = rss = 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            hwm = int(line.split()[1])
+        elif line.startswith("VmRSS:"):
+            rss = int(line.split()[1])
+    return hwm, rss
+
+
+def prom_value(text: str, name: str) -> float:
+    """Sum of a metric's samples in Prometheus text exposition (all label sets)."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and (line[len(name)] in " {"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total

@@ -1,0 +1,149 @@
+"""footprint: peak RSS (VmHWM) of `tepi gateway` with 500 simulated devices, in its own process.
+
+The gateway runs exactly as deployed (`tepi gateway -c <generated yaml>`); the devices publish
+at a paced rate the gateway sustains, so the figure is the gateway's own memory and not a
+backlog of frames. Per-device history grows until MAX_HISTORY readings (34 h at 1/min), so the
+run also measures the retained bytes per reading and projects the peak at full history.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import subprocess
+import sys
+import time
+import tracemalloc
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+from bench.core import Context, Figure, Result, mosquitto, prom_value, vm_hwm_kb, wait_until
+from bench.fleet import TENANT, Stream, aligned_start, fleet_config, station_id, write_yaml
+from bench.procs import PublisherPool
+from gateway.devices.awlr.processor import MAX_HISTORY, LevelProcessor
+from gateway.model import Reading
+from tepi.messages import device_subscription
+from tepi.processes import free_port
+
+NAME = "footprint"
+TARGET_MB = 60
+
+
+def history_bytes_per_reading(n: int = MAX_HISTORY) -> float:
+    """Bytes one LevelProcessor retains per reading of history (tracemalloc, this interpreter)."""
+    cfg = fleet_config(1, 1, 1, Path("/nonexistent/outbox.db"))
+    proc = LevelProcessor("gw", cfg.stations[0], "awlr-0000")
+    t0 = aligned_start(n * 60.0, 600)
+    readings = [Reading("awlr-0000", station_id(0), k, datetime.fromtimestamp(t0 + 60 * k, timezone.utc), 120.0 + (k % 7) * 0.1, 12.6) for k in range(n)]
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for r in readings[: n // 2]:
+        proc.accept(r)
+    proc.process()
+    mid = tracemalloc.get_traced_memory()[0]
+    for r in readings[n // 2 :]:
+        proc.accept(r)
+    proc.process()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    _ = before
+    return (after - mid) / (n - n // 2)
+
+
+def run(ctx: Context) -> Result:
+    n_dev = 500
+    per_dev = ctx.scale(200, 20)
+    rate = 2000.0
+    res = Result(NAME, f"`tepi gateway` process, {n_dev} devices, {n_dev * per_dev} readings at {rate:.0f}/s")
+    work = ctx.work / NAME
+    samples: list[tuple[float, int, int, float]] = []
+    with mosquitto(work / "local") as local, mosquitto(work / "uplink") as upstream:
+        cfg = fleet_config(n_dev, local.port, upstream.port, work / "outbox.db")
+        yaml_path = write_yaml(cfg, work / "tepi-500.yaml")
+        # The gateway's persistent device session exists before the load, so nothing is missed.
+        pre = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"tepi-gw-{cfg.gateway.id}-devices", clean_session=False)
+        pre.connect("127.0.0.1", local.port)
+        pre.loop_start()
+        pre.subscribe(device_subscription(TENANT), qos=1)
+        time.sleep(0.3)
+        pre.disconnect()
+        pre.loop_stop()
+        metrics_port = free_port()
+        tepi = Path(sys.executable).with_name("tepi")
+        proc = subprocess.Popen(
+            [str(tepi), "gateway", "-c", str(yaml_path), "--metrics-port", str(metrics_port), "--log-level", "WARNING"],
+            stdout=subprocess.DEVNULL, stderr=open(work / "gateway.log", "wb"), cwd=work,
+        )
+        try:
+            def metrics() -> str:
+                with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as r:
+                    return r.read().decode()
+
+            def up() -> bool:
+                try:
+                    metrics()
+                    return True
+                except OSError:
+                    return proc.poll() is not None
+
+            wait_until(up, 30, poll=0.1)
+            if proc.poll() is not None:
+                raise RuntimeError(f"tepi gateway exited with {proc.returncode}: {(work / 'gateway.log').read_text()[-500:]}")
+            time.sleep(1.0)
+            idle_hwm, idle_rss = vm_hwm_kb(proc.pid)
+            t0 = aligned_start(per_dev * 60.0, 600)
+            pool = PublisherPool(Stream(0, n_dev, per_dev, t0, 60.0), local.port, qos=1, procs=1, rate=rate, name="fp")
+            pool.wait_ready()
+            start = time.time()
+            pool.start()
+            total = n_dev * per_dev
+            deadline = time.monotonic() + ctx.scale(200, 60)
+            readings = 0.0
+            while time.monotonic() < deadline:
+                hwm, rss = vm_hwm_kb(proc.pid)
+                readings = prom_value(metrics(), "tepi_gateway_readings_total")
+                samples.append((round(time.time() - start, 2), hwm, rss, readings))
+                if readings >= total:
+                    break
+                time.sleep(0.5)
+            offered = pool.result()
+            time.sleep(1.0)
+            hwm, rss = vm_hwm_kb(proc.pid)
+            samples.append((round(time.time() - start, 2), hwm, rss, readings))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    per_reading = history_bytes_per_reading()
+    hist_now = n_dev * min(per_dev, MAX_HISTORY) * per_reading
+    projected_kb = hwm + (n_dev * MAX_HISTORY * per_reading - hist_now) / 1024
+    res.figures.append(
+        Figure(f"gateway peak RSS, {n_dev} devices", round(hwm / 1024, 1), "MB", baseline=64.0,
+               baseline_name="ThingsBoard 63-73 MB at 500-2000 msg/s (peer notes)", target=f"<= {TARGET_MB}", target_of="value")
+    )
+    res.details = {
+        "devices": n_dev,
+        "readings": total,
+        "readings_accepted": readings,
+        "readings_per_device": per_dev,
+        "offered_per_s": round(offered.rate),
+        "idle_rss_mb": round(idle_rss / 1024, 1),
+        "idle_hwm_mb": round(idle_hwm / 1024, 1),
+        "peak_rss_mb": round(hwm / 1024, 1),
+        "final_rss_mb": round(rss / 1024, 1),
+        "history_bytes_per_reading": round(per_reading, 1),
+        "max_history_readings_per_device": MAX_HISTORY,
+        "projected_peak_mb_at_full_history": round(projected_kb / 1024, 1),
+        "samples_t_hwm_rss_readings": samples[:: max(1, len(samples) // 40)],
+        "pid_sampled": "python process of `tepi gateway` (console script), /proc/<pid>/status VmHWM",
+    }
+    _ = os
+    return res

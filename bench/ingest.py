@@ -1,0 +1,169 @@
+"""ingest: points/s into VictoriaMetrics through Tepi's ingest worker vs. a raw POST loop.
+
+Tepi: a backlog of `UplinkBatch` messages (200 summaries each, the gateway's own encoding)
+waits in Mosquitto for the worker's persistent session; `IngestWorker` (state database
+SQLite, `InfluxPointSink` to VictoriaMetrics) takes it: MQTT -> decode and validate ->
+idempotency keys and station state in SQL -> line protocol POST -> commit -> PUBACK.
+Baseline: the same points as pre-encoded line protocol, POSTed with httpx in a loop, with the
+batch size the worker's sink actually used, to the same VictoriaMetrics in the same run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import paho.mqtt.client as mqtt
+from prometheus_client import CollectorRegistry
+
+from bench.core import Context, Figure, Result, mosquitto, wait_until
+from bench.fleet import GATEWAY, TENANT, fleet_config
+from bench.mqtt_raw import RawPublisher, build_packets
+from bench.replay import summaries
+from gateway.outbox import OutboxEntry
+from gateway.uplink import MAX_ITEMS_PER_MESSAGE, encode_message
+from ingest.consumer import IngestWorker
+from ingest.points import INFLUX_CHUNK, InfluxPointSink, SummaryPoint, _point
+from tepi.config import BrokerConfig, IngestConfig, TsdbConfig
+from tepi.messages import LevelSummary, uplink_subscription, uplink_topic, utcnow
+from tepi.processes import VictoriaMetrics
+
+try:  # the gateway compresses uplink batches since ccc8b85; older trees send plain JSON
+    from tepi.messages import compress_payload as compress
+except ImportError:  # pragma: no cover
+    def compress(b: bytes) -> bytes:
+        return b
+
+NAME = "ingest"
+RAW_GATEWAY = "gw-bench-raw"
+
+
+class CountingSink:
+    """Delegates to the real InfluxPointSink and records each write's size and duration."""
+
+    def __init__(self, inner: InfluxPointSink) -> None:
+        self.inner = inner
+        self.writes: list[tuple[int, float]] = []
+
+    def write(self, points: Sequence[SummaryPoint]) -> None:
+        t = time.perf_counter()
+        self.inner.write(points)
+        if points:
+            self.writes.append((len(points), time.perf_counter() - t))
+
+
+class TimedWorker(IngestWorker):
+    first_at: float | None = None
+
+    def _on_message(self, c: Any, u: Any, msg: Any) -> None:
+        if self.first_at is None:
+            self.first_at = time.perf_counter()
+        super()._on_message(c, u, msg)
+
+
+def _vm_count(vm: VictoriaMetrics, gateway: str) -> int:
+    vm.flush()
+    r = httpx.get(f"{vm.url}/api/v1/query", params={"query": f'sum(count_over_time(awlr_count{{gateway="{gateway}"}}[3650d]))'}, timeout=30)
+    data = r.json()["data"]["result"]
+    return int(float(data[0]["value"][1])) if data else 0
+
+
+def run(ctx: Context) -> Result:
+    n_points = ctx.scale(100_000, 20_000)
+    res = Result(NAME, f"{n_points} summaries in {n_points // MAX_ITEMS_PER_MESSAGE} uplink messages -> VictoriaMetrics")
+    work = ctx.work / NAME
+    (work / "vm").mkdir(parents=True, exist_ok=True)
+    vm = VictoriaMetrics(workdir=work / "vm").start()
+    try:
+        with mosquitto(work / "broker") as broker:
+            cfg = fleet_config(100, broker.port, broker.port, work / "unused-outbox.db")
+            icfg = IngestConfig(
+                broker=BrokerConfig(port=broker.port), client_id="bench-ingest", database_url=f"sqlite:///{work / 'state.db'}",
+                tsdb=TsdbConfig(url=vm.url),
+            )
+            # The worker's persistent session and shared subscription exist before the backlog.
+            pre = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=icfg.client_id, clean_session=False, protocol=mqtt.MQTTv311)
+            pre.connect("127.0.0.1", broker.port)
+            pre.loop_start()
+            pre.subscribe(uplink_subscription(icfg.share_group), qos=1)[1]
+            time.sleep(0.3)
+            pre.disconnect()
+            pre.loop_stop()
+
+            rows = summaries(n_points)
+            entries = [OutboxEntry(k, item_id, prio, body) for k, (item_id, prio, body) in enumerate(rows)]
+            topic = uplink_topic(TENANT, GATEWAY)
+            msgs = [
+                (topic, compress(encode_message(TENANT, GATEWAY, entries[i : i + MAX_ITEMS_PER_MESSAGE], utcnow())))
+                for i in range(0, n_points, MAX_ITEMS_PER_MESSAGE)
+            ]
+            packets, payload_bytes = build_packets(msgs, qos=1)
+            pub = RawPublisher(broker.port, "bench-uplink-backlog")
+            st = pub.publish(packets, payload_bytes, qos=1, window=100)
+            pub.close()
+
+            influx = InfluxPointSink(icfg.tsdb)
+            sink = CountingSink(influx)
+            reg = CollectorRegistry()
+            worker = TimedWorker(icfg, cfg, registry=reg, point_sinks=lambda _s: sink)
+            t_start = time.perf_counter()
+            worker.start()
+
+            def stored() -> float:
+                return reg.get_sample_value("tepi_ingest_items_stored_total", {"type": "summary"}) or 0.0
+
+            done = wait_until(lambda: stored() >= n_points, ctx.scale(180, 60), poll=0.01)
+            t_done = time.perf_counter()
+            worker.stop()
+            influx.close()
+            errors = (reg.get_sample_value("tepi_ingest_tsdb_write_errors_total") or 0) + (reg.get_sample_value("tepi_ingest_store_errors_total") or 0)
+            t0 = worker.first_at or t_start
+            tepi_rate = stored() / (t_done - t0)
+            # The sink POSTs at most INFLUX_CHUNK points per request: that is the HTTP batch size.
+            posts = [min(INFLUX_CHUNK, n - i) for n, _ in sink.writes for i in range(0, n, INFLUX_CHUNK)]
+            batch = round(sum(posts) / len(posts)) if posts else INFLUX_CHUNK
+            tsdb_s = sum(s for _, s in sink.writes)
+
+        # Baseline: the same points, pre-encoded, POSTed in a loop with the same batch size.
+        lines = []
+        for _, _, body in rows:
+            s = LevelSummary.model_validate_json(body)
+            lines.append(_point(SummaryPoint(TENANT, RAW_GATEWAY, s)).to_line_protocol().encode())
+        bodies = [b"\n".join(lines[i : i + batch]) for i in range(0, len(lines), batch)]
+        url = f"{vm.url}/api/v2/write"
+        params = {"org": "tepi", "bucket": "tepi", "precision": "s"}
+        with httpx.Client(timeout=30) as client:
+            t = time.perf_counter()
+            for b in bodies:
+                r = client.post(url, params=params, content=b)
+                r.raise_for_status()
+            raw_s = time.perf_counter() - t
+        raw_rate = n_points / raw_s
+        in_vm_tepi = _vm_count(vm, GATEWAY)
+        in_vm_raw = _vm_count(vm, RAW_GATEWAY)
+    finally:
+        vm.close()
+
+    res.figures.append(Figure("ingest points/s into VictoriaMetrics", round(tepi_rate), "points/s", round(raw_rate), "raw httpx line-protocol POST loop", target=">= 0.8"))
+    res.details = {
+        "points": n_points,
+        "uplink_messages": len(msgs),
+        "backlog_publish_s": round(st.acked_done - st.started, 2),
+        "stored": stored(),
+        "finished_in_time": done,
+        "write_errors": errors,
+        "sink_writes": len(sink.writes),
+        "points_per_write_call": [n for n, _ in sink.writes][:20],
+        "points_per_post": batch,
+        "tepi_seconds": round(t_done - t0, 3),
+        "tepi_seconds_in_tsdb_writes": round(tsdb_s, 3),
+        "raw_seconds": round(raw_s, 3),
+        "raw_posts": len(bodies),
+        "points_in_vm": {"tepi": in_vm_tepi, "raw": in_vm_raw},
+        "state_database": "sqlite (bench/work/ingest/state.db)",
+    }
+    if in_vm_tepi != n_points or in_vm_raw != n_points:
+        res.error = f"VictoriaMetrics holds {in_vm_tepi} (Tepi) and {in_vm_raw} (raw) of {n_points} points"
+    return res
