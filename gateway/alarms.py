@@ -12,6 +12,8 @@ the same answers on the same series; the tests hold them to that.
 
 from __future__ import annotations
 
+import math
+
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -97,9 +99,9 @@ class SiagaTracker:
         self._recent.append(float(level_cm))
         if len(self._recent) < self.raise_after:
             return None
-        recent = np.fromiter(self._recent, dtype=float)
-        most = int(classify_siaga(recent, self.bounds).max())
-        least = int(classify_siaga(recent, self._clear_bounds).min())
+        # Plain Python on purpose: this runs for every reading, numpy's call overhead dominated.
+        most = max(_siaga_of(x, self.bounds) for x in self._recent)
+        least = min(_siaga_of(x, self._clear_bounds) for x in self._recent)
         new = min(max(self.level, least), most)
         if new == self.level:
             return None
@@ -192,24 +194,31 @@ class RateOfRiseTracker:
     def __post_init__(self) -> None:
         self._min_span = _check_rise_args(self.window_s, self.min_points, self.min_span_s)
         _check_rate_alarm_args(self.threshold_cm_per_h, self.clear_margin_cm_per_h)
+        self._sums = _RunningFit()
+
+    def _slope_per_h(self) -> float:
+        """Least squares over the window from running sums: O(1) per reading instead of O(window)."""
+        w = self._window
+        if len(w) < self.min_points or w[-1][0] - w[0][0] < self._min_span:
+            return float("nan")
+        if self._sums.drifted(w[0][0]):
+            self._sums.rebuild(w)
+        slope = self._sums.slope()
+        return float("nan") if slope is None else slope * 3600.0
 
     def update(self, ts_s: float, level_cm: float, good: bool) -> bool | None:
         """Feed one reading (strictly after the previous one); True/False when the alarm starts/ends."""
-        if not (np.isfinite(ts_s) and ts_s > self._last_ts):
+        if not (math.isfinite(ts_s) and ts_s > self._last_ts):
             raise ValueError(f"reading time {ts_s!r} is not after the previous one ({self._last_ts!r})")
         self._last_ts = ts_s
         start = ts_s - self.window_s
         while self._window and self._window[0][0] < start:
-            self._window.popleft()
-        if good and np.isfinite(level_cm):
-            self._window.append((float(ts_s), float(level_cm)))
-        if self._window:
-            tw, xw = np.array(self._window).T
-            u = (tw - ts_s)[None, :]
-            w = np.ones_like(u, dtype=bool)
-            self.rate_cm_per_h = float(_fitted_slopes(u, xw[None, :], w, self.min_points, self._min_span)[0] * 3600.0)
-        else:
-            self.rate_cm_per_h = float("nan")
+            self._sums.remove(*self._window.popleft())
+        if good and math.isfinite(level_cm):
+            point = (float(ts_s), float(level_cm))
+            self._window.append(point)
+            self._sums.add(*point)
+        self.rate_cm_per_h = self._slope_per_h()
         rate = self.rate_cm_per_h
         if not self.active and rate >= self.threshold_cm_per_h:
             self.active = True
@@ -221,6 +230,64 @@ class RateOfRiseTracker:
 
 
 # --- shared checks and arithmetic -------------------------------------------------------------
+
+
+def _siaga_of(level_cm: float, bounds: Bounds) -> int:
+    """`classify_siaga` for one finite number: a level equal to a bound takes the higher alert."""
+    b3, b2, b1 = bounds
+    return 1 if level_cm >= b1 else 2 if level_cm >= b2 else 3 if level_cm >= b3 else 4
+
+
+class _RunningFit:
+    """Sums for a least-squares line over a sliding window. Times are kept relative to an
+    origin near the window, and the sums are rebuilt from the window every so often, so that
+    adding and removing points never accumulates rounding error worth a rate alarm."""
+
+    REBUILD_EVERY = 10_000
+
+    def __init__(self) -> None:
+        self.origin: float | None = None
+        self.n = 0
+        self.su = self.sx = self.suu = self.sux = 0.0
+        self.changes = 0
+
+    def add(self, t: float, x: float) -> None:
+        if self.origin is None:
+            self.origin = t
+        u = t - self.origin
+        self.n += 1
+        self.su += u
+        self.sx += x
+        self.suu += u * u
+        self.sux += u * x
+        self.changes += 1
+
+    def remove(self, t: float, x: float) -> None:
+        assert self.origin is not None
+        u = t - self.origin
+        self.n -= 1
+        self.su -= u
+        self.sx -= x
+        self.suu -= u * u
+        self.sux -= u * x
+        self.changes += 1
+
+    def drifted(self, first_t: float) -> bool:
+        return self.changes >= self.REBUILD_EVERY or self.origin is None or abs(first_t - self.origin) > 86_400.0
+
+    def rebuild(self, window: deque[tuple[float, float]]) -> None:
+        self.__init__()  # type: ignore[misc]
+        self.origin = window[0][0]
+        for t, x in window:
+            self.add(t, x)
+        self.changes = 0
+
+    def slope(self) -> float | None:
+        n = self.n
+        sxx = self.suu - self.su * self.su / n
+        if not sxx > 0:
+            return None
+        return (self.sux - self.su * self.sx / n) / sxx
 
 
 def _fitted_slopes(

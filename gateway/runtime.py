@@ -6,6 +6,7 @@ locks; transports only enqueue bytes. Everything rejected is counted by reason.
 
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import threading
@@ -31,6 +32,7 @@ from tepi.messages import LevelSummary
 
 log = logging.getLogger(__name__)
 _END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)
+MAX_QUEUED_FRAMES = 20_000
 
 
 class GatewayMetrics:
@@ -69,6 +71,8 @@ class EdgeGateway:
         self.processors: dict[str, Processor] = {}
         self._kinds = {d.id: device_kind(d.kind) for d in config.devices}
         self._buckets = {d.id: TokenBucket(gw.device_rate_per_s, gw.device_burst) for d in config.devices}
+        self._stations = {d.id: config.station(d.station) for d in config.devices}
+        self._tally: collections.Counter[tuple[str, str]] = collections.Counter()
         for d in config.devices:
             self.processors[d.id] = self._kinds[d.id].processor(gw, config.station(d.station), d)
         ports = dict(gw.serial_ports) | (serial_ports or {})
@@ -91,7 +95,9 @@ class EdgeGateway:
             else None
         )
         self.local_alarms = LocalAlarmChannel(gw.local_broker, gw.tenant, gw.id) if local_alarms else None
-        self._frames: queue.SimpleQueue[RawFrame | None] = queue.SimpleQueue()
+        # Bounded: when processing falls behind, sources block, which pushes back on the broker
+        # (TCP flow control, unacknowledged QoS 1) instead of growing the gateway's memory.
+        self._frames: queue.Queue[RawFrame | None] = queue.Queue(maxsize=MAX_QUEUED_FRAMES)
         self._worker: threading.Thread | None = None
         self._rejections = RateLimitedLog(log)
         self._last_arrival: dict[str, float] = {}
@@ -122,7 +128,7 @@ class EdgeGateway:
         return True
 
     def submit(self, frame: RawFrame) -> None:
-        """Called by sources on their own threads; never blocks on processing."""
+        """Called by sources on their own threads; blocks while the queue is full."""
         self._frames.put(frame)
 
     def stop(self, flush_timeout: float = 0.0) -> None:
@@ -149,6 +155,7 @@ class EdgeGateway:
                 reading = self.handle(frame)
                 if reading is not None:
                     accepted.append(reading)
+            self._flush_tally()
             items = self._process({r.device for r in accepted})
             items.extend(self._close_due_windows())
             self._commit(items, accepted)
@@ -211,8 +218,9 @@ class EdgeGateway:
     def handle(self, frame: RawFrame) -> Reading | None:
         """Decode, check and accept one frame; returns the reading, or None when rejected
         (counted by reason, logged rate-limited, never raised)."""
-        self.metrics.frames.labels(frame.transport).inc()
-        self.metrics.bytes_in.labels(frame.transport).inc(len(frame.payload))
+        tally = self._tally
+        tally[("frames", frame.transport)] += 1
+        tally[("bytes", frame.transport)] += len(frame.payload)
         device = self.devices.get(frame.device_hint or "")
         try:
             if device is None:
@@ -223,7 +231,7 @@ class EdgeGateway:
                 raise FrameRejected("rate_limited", f"device {device.id} exceeds {self.config.gateway.device_rate_per_s}/s")
             if len(frame.payload) > self.config.gateway.max_payload_bytes:
                 raise FrameRejected("too_large", f"{len(frame.payload)} bytes")
-            reading = self._kinds[device.id].decode(frame, device, self.config.station(device.station), self.config.gateway)
+            reading = self._kinds[device.id].decode(frame, device, self._stations[device.id], self.config.gateway)
             self.processors[device.id].accept(reading)
         except FrameRejected as rej:
             self.metrics.rejected.labels(rej.reason).inc()
@@ -238,8 +246,20 @@ class EdgeGateway:
         return reading
 
     def _seen(self, reading: Reading) -> None:
-        self.metrics.readings.labels(reading.station).inc()
+        self._tally[("readings", reading.station)] += 1
         self._last_arrival[reading.device] = time.monotonic()
+
+    def _flush_tally(self) -> None:
+        """Metrics once per batch: per-frame label lookups cost more than parsing the frame."""
+        m = self.metrics
+        for (what, label), n in self._tally.items():
+            if what == "frames":
+                m.frames.labels(label).inc(n)
+            elif what == "bytes":
+                m.bytes_in.labels(label).inc(n)
+            else:
+                m.readings.labels(label).inc(n)
+        self._tally.clear()
 
     def _close_due_windows(self) -> list[UplinkItem]:
         """A window normally closes when the device's next reading falls in a later window; a

@@ -23,6 +23,7 @@ from tepi.config import StationConfig
 from tepi.messages import LevelSummary, QcCounts, RateOfRise, SiagaChange, event_id, summary_id
 
 Item = LevelSummary | SiagaChange | RateOfRise
+_GOOD = int(QcFlag.GOOD)
 MAX_HISTORY = 2048  # readings kept for QC context; at 1/min this is 34 h, beyond the flat-line 9000 s
 
 
@@ -82,16 +83,32 @@ class LevelProcessor:
     def process(self) -> list[Item]:
         if not self._pending:
             return []
-        _, flags = run_qc(np.asarray(self._t), np.asarray(self._x), self.station.sensor_span_cm, self.station.qc)
-        self._flags = flags
-        # A window is closed by the first reading after it: `_step` reads `_flags` for that.
+        self._run_qc()
         out: list[Item] = []
         n = len(self._t)
+        flags = self._flags.tolist()
         for i in range(n - self._pending, n):
-            out.extend(self._step(i, bool(flags[i] == QcFlag.GOOD)))
+            out.extend(self._step(i, flags[i] == _GOOD))
         self._pending = 0
         self._trim()
         return out
+
+    def _run_qc(self) -> None:
+        """Flags for the readings whose verdict can still change: the open window, the last
+        processed reading (its spike test waited for this successor) and the new ones. QC runs
+        over those plus the context its tests look back on (the flat-line span), not the whole
+        history: at one reading a second the history is thousands of readings per device."""
+        n = len(self._t)
+        redo = n - self._pending - 1
+        if self._window is not None:
+            redo = min(redo, self._window.first)
+        redo = max(redo, 0)
+        t = np.asarray(self._t)
+        context_from = int(np.searchsorted(t, t[redo] - self.station.qc.flat_fail_s, side="left"))
+        context_from = max(0, min(context_from, redo - 2))
+        _, flags = run_qc(t[context_from:], np.asarray(self._x[context_from:]), self.station.sensor_span_cm, self.station.qc)
+        kept = self._flags[:redo]
+        self._flags = np.concatenate([kept, flags[redo - context_from :]]).astype(np.uint8)
 
     def due(self, now: datetime) -> list[Item]:
         if self._window is not None and not self._pending and now.timestamp() >= self._window.end:
@@ -108,6 +125,19 @@ class LevelProcessor:
         before = self._siaga.level
         changed = self._siaga.update(x, good)
         rise = self._rise.update(t, x, good)
+        if changed is not None or rise is not None:
+            out.extend(self._events(t, x, seq, before, changed, rise))
+        every = self._every()
+        if w is None:
+            start = t // every * every
+            self._window = _Window(start, start + every, i)
+        elif changed is not None and every < w.end - w.start:
+            # Adaptive reporting: an alert shortens the open window to the next short boundary.
+            w.end = min(w.end, (t // every + 1) * every)
+        return out
+
+    def _events(self, t: float, x: float, seq: int, before: int, changed: int | None, rise: bool | None) -> list[Item]:
+        out: list[Item] = []
         ts = datetime.fromtimestamp(t, timezone.utc)
         if changed is not None:
             out.append(
@@ -126,13 +156,6 @@ class LevelProcessor:
                     threshold_cm_per_h=self.alerting.rate_of_rise_cm_per_h, active=rise,
                 )
             )
-        every = self._every()
-        if w is None:
-            start = t // every * every
-            self._window = _Window(start, start + every, i)
-        elif changed is not None and every < w.end - w.start:
-            # Adaptive reporting: an alert shortens the open window to the next short boundary.
-            w.end = min(w.end, (t // every + 1) * every)
         return out
 
     def _every(self) -> int:

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 import pynmea2
+from pydantic_core import from_json
 
 from gateway.errors import FrameRejected
 
@@ -138,8 +139,8 @@ def decode_json(payload: bytes) -> AwlrFrame:
     if len(payload) > MAX_JSON_BYTES:
         raise FrameRejected("too_large", f"{len(payload)} bytes exceeds {MAX_JSON_BYTES}")
     try:
-        obj = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        obj = from_json(payload)  # pydantic-core's parser: several times faster than json.loads
+    except ValueError as exc:
         raise FrameRejected("not_json", str(exc)) from exc
     if not isinstance(obj, dict):
         raise FrameRejected("malformed", "payload is not a JSON object")
