@@ -32,7 +32,7 @@ from tepi.messages import LevelSummary
 
 log = logging.getLogger(__name__)
 _END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)
-MAX_QUEUED_FRAMES = 20_000
+MAX_QUEUED_FRAMES = 5_000
 
 
 class GatewayMetrics:

@@ -171,6 +171,27 @@ class ApiConfig(_Strict):
     port: int = Field(default=8000, ge=1, le=65535)
 
 
+class RetentionConfig(_Strict):
+    """How long data is kept, per kind; enforced by the ingest worker and `tepi admin retention run`.
+
+    Who acknowledged or closed an alert is personal data (UU 27/2022): after `alert_actor_days`
+    the name is erased from the alert and its event history (the times stay). Vessel positions,
+    catch and attendance get their own entries when those device kinds arrive.
+    """
+
+    alert_actor_days: int = Field(default=365, ge=1, le=36500, description="Days to keep who acted on an alert.")
+    processed_messages_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days to keep idempotency keys; longer than any outage a gateway outbox bridges.",
+    )
+    level_points_days: int | None = Field(
+        default=None, ge=1, description="Days to keep the embedded level series (null: keep for ever)."
+    )
+    check_every_s: float = Field(default=3600.0, ge=1, description="How often the ingest worker enforces it.")
+
+
 class TenantConfig(_Strict):
     id: Identifier
     name: str
@@ -206,6 +227,7 @@ class TepiConfig(_Strict):
     gateway: GatewayConfig
     ingest: IngestConfig = IngestConfig()
     api: ApiConfig = ApiConfig()
+    retention: RetentionConfig = RetentionConfig()
     simulation: SimulationConfig | None = None
 
     @model_validator(mode="after")
@@ -270,7 +292,9 @@ def load_config(path: Path | str | None = None) -> TepiConfig:
     except OSError as exc:
         raise ConfigError(f"cannot read configuration {p}: {exc.strerror}") from exc
     try:
-        data = yaml.safe_load(text)
+        # libyaml's loader when present: a 500-device file parses ten times faster and leaves
+        # ~10 MB less behind in the gateway's heap than the pure-Python one.
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
     try:
