@@ -6,12 +6,14 @@ Services raise domain exceptions (ours or ingest's); only this module knows HTTP
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ingest.errors import AlertAlreadyCleared, AlertAlreadyClosed, AlertNotCleared, AlertNotFound, StoreError
 
@@ -41,6 +43,61 @@ class InvalidQuery(ApiError):
 
 class LevelStoreUnavailable(ApiError):
     """The time-series store did not answer or answered with an error."""
+
+
+class NotAuthenticated(ApiError):
+    """No credentials (`invalid` False) or credentials that name no valid key (`invalid` True): 401."""
+
+    def __init__(self, detail: str, invalid: bool = False) -> None:
+        super().__init__(detail)
+        self.invalid = invalid
+
+    @property
+    def challenge(self) -> str:
+        """The `WWW-Authenticate` value (RFC 6750)."""
+        return 'Bearer realm="tepi", error="invalid_token"' if self.invalid else 'Bearer realm="tepi"'
+
+
+class Forbidden(ApiError):
+    """Authenticated, but the role may not do this: 403 (independent of any object, so nothing leaks)."""
+
+
+class RateLimited(ApiError):
+    """Too many requests from one client; `retry_after_s` until the next is allowed."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__("too many requests; slow down")
+        self.retry_after_s = retry_after_s
+
+
+class TenantNotFound(ApiError):
+    def __init__(self, tenant_id: str) -> None:
+        super().__init__(f"tenant {tenant_id!r} does not exist")
+
+
+class TenantExists(ApiError):
+    def __init__(self, tenant_id: str) -> None:
+        super().__init__(f"tenant {tenant_id!r} exists already")
+
+
+class UserNotFound(ApiError):
+    def __init__(self, user: int | str) -> None:
+        super().__init__(f"user {user!r} does not exist")
+
+
+class UserExists(ApiError):
+    def __init__(self, name: str) -> None:
+        super().__init__("a user of that name exists already in this tenant")
+        self.name = name
+
+
+class KeyNotFound(ApiError):
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"API key {key_id!r} does not exist")
+
+
+class InvalidInput(ApiError):
+    """A value the services refuse (bad identifier, unknown role) where no request model checked it."""
 
 
 def _json(status: int, code: str, detail: str) -> JSONResponse:
@@ -82,7 +139,50 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidQuery)
     async def _invalid_query(_r: Request, exc: InvalidQuery) -> JSONResponse:
-        return _json(422, "invalid_query", str(exc))
+        # The same shape as a request validation error, so every 422 reads alike.
+        detail = [{"loc": ["query"], "msg": str(exc), "type": "invalid_query"}]
+        return JSONResponse(status_code=422, content={"detail": detail, "code": "invalid_query"})
+
+    @app.exception_handler(InvalidInput)
+    async def _invalid_input(_r: Request, exc: InvalidInput) -> JSONResponse:
+        detail = [{"loc": ["body"], "msg": str(exc), "type": "invalid_input"}]
+        return JSONResponse(status_code=422, content={"detail": detail, "code": "invalid_request"})
+
+    @app.exception_handler(NotAuthenticated)
+    async def _unauthenticated(_r: Request, exc: NotAuthenticated) -> JSONResponse:
+        response = _json(401, "not_authenticated", str(exc))
+        response.headers["WWW-Authenticate"] = exc.challenge
+        return response
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_r: Request, exc: Forbidden) -> JSONResponse:
+        return _json(403, "forbidden", str(exc))
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(_r: Request, exc: RateLimited) -> JSONResponse:
+        response = _json(429, "rate_limited", str(exc))
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+        return response
+
+    @app.exception_handler(TenantNotFound)
+    @app.exception_handler(UserNotFound)
+    @app.exception_handler(KeyNotFound)
+    async def _admin_not_found(_r: Request, exc: ApiError) -> JSONResponse:
+        return _json(404, "not_found", str(exc))
+
+    @app.exception_handler(UserExists)
+    @app.exception_handler(TenantExists)
+    async def _exists(_r: Request, exc: ApiError) -> JSONResponse:
+        return _json(409, "exists", str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_r: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Unknown paths (404), wrong methods (405): the same {detail, code} as everything else.
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
+        response = _json(exc.status_code, code, str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
 
     @app.exception_handler(LevelStoreUnavailable)
     async def _tsdb_down(_r: Request, exc: LevelStoreUnavailable) -> JSONResponse:

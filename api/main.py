@@ -15,12 +15,13 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import install_error_handlers
+from api.limits import BodySizeLimitMiddleware, RateLimiter, TtlCache
 from api.metrics import ApiMetrics, RequestMetricsMiddleware
 from api.models import HealthPublic
-from api.routes import alerts, health, stations
+from api.routes import alerts, health, public, stations, users
 from api.services.levels import LevelStore, PromLevelStore, SqlLevelStore
 from api.services.stream import EventHub
-from api.settings import Settings
+from api.settings import Settings, load_settings
 from ingest.db import create_engine, missing_tables, outdated_tables, prepare_database
 from tepi.config import TepiConfig
 
@@ -48,10 +49,14 @@ def create_app(
 ) -> FastAPI:
     """An API app for `config`; `/metrics` exposes `registry` (default: the process-wide one,
     which an in-process ingest worker also uses, so one scrape sees both).
+
+    Settings default to the environment (`TEPI_*`); invalid or insecure ones (production without
+    TEPI_AUTH_PEPPER, or with the demo one) raise `SettingsError` with what to set.
     """
-    settings = settings if settings is not None else Settings()
+    settings = settings if settings is not None else load_settings()
     registry = registry if registry is not None else REGISTRY
-    engine = create_engine(settings.effective_database_url(config))
+    # Bound parameters (user names among them) stay out of error messages and logs.
+    engine = create_engine(settings.effective_database_url(config), hide_parameters=True)
     sessions = sessionmaker(bind=engine)
 
     @asynccontextmanager
@@ -77,8 +82,9 @@ def create_app(
     app = FastAPI(
         title="Tepi API",
         version="1",
-        description="River levels, Siaga alerts and station state of Tepi deployments. "
-        "Timestamps are ISO 8601 in UTC; query timestamps need an offset (`Z`, `+07:00` written `%2B07:00`).",
+        description="River levels, Siaga alerts and station state of Tepi deployments, one tenant (regency) "
+        "per caller: send `Authorization: Bearer <API key>`. The public view, the CAP feed and CAP messages need "
+        "no key. Timestamps are ISO 8601 in UTC; query timestamps need an offset (`Z`, `+07:00` written `%2B07:00`).",
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url="/docs",
@@ -88,12 +94,18 @@ def create_app(
     app.state.engine = engine
     app.state.registry = registry
     app.state.event_hub = EventHub(sessions, poll_s=settings.stream_poll_s)
+    app.state.public_limiter = RateLimiter(settings.public_rate_per_s, settings.public_burst)
+    app.state.public_cache = TtlCache[bytes](settings.public_cache_s)
+    # Added last = outermost: metrics count the 413s of the body limit too.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, metrics=ApiMetrics.for_registry(registry))
     install_error_handlers(app)
 
     v1 = APIRouter(prefix=API_PREFIX)
     v1.include_router(stations.router)
     v1.include_router(alerts.router)
+    v1.include_router(public.router)
+    v1.include_router(users.router)
     v1.include_router(health.router)
     app.include_router(v1)
     # Probes and scrapers conventionally look at the root; same handlers, not in the schema.

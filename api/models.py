@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -67,7 +68,9 @@ class StationPublic(_Public):
 
 class StationsPublic(_Public):
     data: list[StationPublic]
-    count: int
+    count: int = Field(description="Stations of the tenant, over all pages.")
+    limit: int
+    offset: int
 
 
 class LevelBucket(_Public):
@@ -125,12 +128,16 @@ class AlertPublic(_Public):
     opened_at: UtcDatetime
     updated_at: UtcDatetime
     acknowledged_at: UtcDatetime | None
-    acknowledged_by: str | None
+    acknowledged_by: str | None = Field(
+        description="The user who acknowledged (personal data): null for viewers and after the retention period."
+    )
     cleared_at: UtcDatetime | None
     cleared_by: str | None = Field(description='"gateway:<id>" when data cleared it, "system" for ingest\'s checks.')
     clear_reason: ClearReason | None
     closed_at: UtcDatetime | None
-    closed_by: str | None
+    closed_by: str | None = Field(
+        description="The user who closed it (personal data): null for viewers and after the retention period."
+    )
     last_level_cm: float | None = Field(description="Level of the station at the latest update.")
     forecast: ForecastPublic | None = Field(default=None, description="Forecast alerts: cause and arrival window.")
     last_arrival_at: UtcDatetime | None = Field(
@@ -154,26 +161,122 @@ class AlertEventPublic(_Public):
     revision: int
     at: UtcDatetime = Field(description="When it happened: device time for the river, server time for people.")
     recorded_at: UtcDatetime
-    who: str | None = Field(description='A person, "gateway:<id>" or "system".')
+    who: str | None = Field(
+        description='A person (null for viewers and after the retention period), "gateway:<id>" or "system".'
+    )
     detail: dict[str, Any] = Field(description="What the change was about, by kind.")
     alert: AlertPublic = Field(description="The alert as it was right after this change.")
 
 
 class AlertEventsPublic(_Public):
     data: list[AlertEventPublic]
-    count: int
+    count: int = Field(description="Events of the alert, over all pages.")
+    limit: int
+    offset: int
 
 
-class ActorRequest(BaseModel):
+#: Control characters other than tab and newline: no meaning in a name or note, and NUL breaks PostgreSQL text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _printable(value: str | None) -> str | None:
+    if value is not None and _CONTROL.search(value):
+        raise ValueError("control characters other than newline and tab are not allowed")
+    return value or None
+
+
+Note = Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(_printable)]
+
+
+class ActionRequest(BaseModel):
+    """Body of acknowledging or closing; who acts is the authenticated user, never the body."""
+
     model_config = ConfigDict(extra="forbid")
 
-    by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
-        description="Who acts (until authentication provides it)."
-    )
+    note: Note = Field(default=None, description="Optional remark, kept in the alert's history (personal data).")
 
 
 #: Acknowledging and closing take the same body.
-AckRequest = ActorRequest
+ActorRequest = AckRequest = ActionRequest
+
+Role = Literal["admin", "disaster_office", "fisher", "staff_admin", "viewer"]
+Trend = Literal["rising", "falling", "steady"]
+UserName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class MePublic(_Public):
+    """The authenticated caller."""
+
+    user_id: int
+    name: str
+    tenant: str
+    role: Role
+    key_id: str
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[UserName, AfterValidator(_printable)] = Field(description="Unique within the tenant.")
+    role: Role
+
+
+class UserPublic(_Public):
+    id: int
+    tenant: str = Field(validation_alias=AliasChoices("tenant_id", "tenant"))
+    name: str
+    role: Role
+    created_at: UtcDatetime
+    disabled_at: UtcDatetime | None
+
+
+class UsersPublic(_Public):
+    data: list[UserPublic]
+    count: int
+    limit: int
+    offset: int
+
+
+class ApiKeyPublic(_Public):
+    """A key as listings show it: never the key itself."""
+
+    id: str
+    tenant: str = Field(validation_alias=AliasChoices("tenant_id", "tenant"))
+    user_id: int
+    created_at: UtcDatetime
+    revoked_at: UtcDatetime | None
+
+
+class ApiKeysPublic(_Public):
+    data: list[ApiKeyPublic]
+    count: int
+    limit: int
+    offset: int
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(description="The key: shown this once, stored only as a keyed hash.")
+
+
+class PublicStation(_Public):
+    """What anyone may know of a river station: where the water is and where it is going."""
+
+    tenant: str
+    station: str
+    name: str
+    river: str
+    level_cm: float | None = Field(description="Newest level received; null before the first.")
+    siaga: int | None = Field(ge=1, le=4, description="4 normal .. 1 awas.")
+    siaga_label: str | None = Field(description='e.g. "SIAGA IV".')
+    trend: Trend | None = Field(description="From the last two level summaries; null without two recent ones.")
+    updated_at: UtcDatetime | None = Field(description="Device time of the newest reading.")
+
+
+class PublicStations(_Public):
+    data: list[PublicStation]
+    count: int
+    limit: int
+    offset: int
 
 
 class HealthPublic(BaseModel):
@@ -194,6 +297,9 @@ _LOST_PLUS = re.compile(r"^(\S+T\S+?) (\d{2}(:?\d{2})?)$")
 MIN_EVERY = timedelta(minutes=1)
 MAX_EVERY = timedelta(days=1)
 DEFAULT_SPAN = timedelta(hours=24)
+#: Bounds of query timestamps: beyond them arithmetic on defaults would overflow, and no gauge has data.
+EARLIEST = datetime(1970, 1, 2, tzinfo=timezone.utc)
+LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
 
 
 def _parse_every(value: object) -> object:
@@ -229,6 +335,9 @@ class LevelQuery(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "LevelQuery":
+        for t in (self.start, self.end):
+            if t is not None and not EARLIEST <= t <= LATEST:
+                raise ValueError(f"start and end must lie between {EARLIEST.year} and {LATEST.year}")
         if not MIN_EVERY <= self.every <= MAX_EVERY:
             raise ValueError("every must be between 1 minute and 1 day")
         if self.every.microseconds:

@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tepi.config import TepiConfig
+
+#: The pepper of demo mode: public (it is in the source), so production refuses it.
+DEMO_PEPPER = "tepi-demo-pepper-public-never-use-in-production"
+MIN_SECRET_CHARS = 32
+_GENERATE = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+class SettingsError(RuntimeError):
+    """The API settings are invalid or insecure; the message says what to set."""
 
 
 class Settings(BaseSettings):
@@ -50,6 +59,51 @@ class Settings(BaseSettings):
         description="CAP sender is <tenant>@<this>; use a domain the publishing agency controls.",
     )
     cap_area_radius_km: float = Field(default=2.0, gt=0, le=100, description="Radius of a CAP area around a gauge.")
+    auth_pepper: SecretStr | None = Field(
+        default=None,
+        description="Server secret of the API key hashes (HMAC-SHA256), at least 32 characters. Required in "
+        "production; demo mode falls back to a public one. Changing it invalidates every key.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of /metrics for the platform's Prometheus (at least 32 characters); "
+        "unset: /metrics answers 401 to everyone.",
+    )
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024, description="Larger bodies: 413.")
+    public_rate_per_s: float = Field(
+        default=1.0, gt=0, le=10_000, description="Requests per second one client IP may make to public endpoints."
+    )
+    public_burst: int = Field(default=30, ge=1, le=100_000, description="Requests a client may make at once.")
+    public_max_age_s: int = Field(default=60, ge=0, le=86400, description="Cache-Control max-age of public answers.")
+    public_cache_s: float = Field(
+        default=10.0, ge=0, le=3600, description="How long the server reuses a computed public station list (0: never)."
+    )
+
+    @model_validator(mode="after")
+    def _secrets(self) -> "Settings":
+        pepper = self.auth_pepper.get_secret_value() if self.auth_pepper is not None else None
+        if self.mode == "production":
+            if not pepper:
+                raise ValueError(
+                    "TEPI_AUTH_PEPPER is required in production mode (the secret that API key hashes are keyed "
+                    f"with); generate one with {_GENERATE} and keep it out of the database and the repository"
+                )
+            if pepper == DEMO_PEPPER:
+                raise ValueError("TEPI_AUTH_PEPPER is the public demo value; production needs its own secret")
+        if pepper is not None and len(pepper) < MIN_SECRET_CHARS:
+            raise ValueError(f"TEPI_AUTH_PEPPER must be at least {MIN_SECRET_CHARS} characters")
+        token = self.metrics_token.get_secret_value() if self.metrics_token is not None else None
+        if token is not None and len(token) < MIN_SECRET_CHARS:
+            raise ValueError(f"TEPI_METRICS_TOKEN must be at least {MIN_SECRET_CHARS} characters")
+        return self
+
+    def pepper(self) -> bytes:
+        """The key-hash secret: the configured one, or in demo mode the public demo pepper."""
+        if self.auth_pepper is not None:
+            return self.auth_pepper.get_secret_value().encode()
+        if self.mode != "demo":  # unreachable: the validator refuses it
+            raise SettingsError("no TEPI_AUTH_PEPPER outside demo mode")
+        return DEMO_PEPPER.encode()
 
     def effective_database_url(self, config: TepiConfig) -> str:
         return self.database_url or config.ingest.database_url
@@ -62,3 +116,16 @@ class Settings(BaseSettings):
         if tsdb is None:
             return None
         return tsdb.query_url or tsdb.url
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; `SettingsError` with one line per problem if invalid."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e["loc"])
+            msg = str(e["msg"]).removeprefix("Value error, ")
+            lines.append(f"  TEPI_{where.upper()}: {msg}" if where else f"  {msg}")
+        raise SettingsError("refusing to run with these API settings:\n" + "\n".join(lines)) from None

@@ -81,3 +81,27 @@ def parse_sse(lines: Iterable[str]) -> Iterator[SseMessage]:
             msg.data_lines.append(value)
         elif name == "retry" and value.isdigit():
             msg.retry = int(value)
+
+
+#: The key-hash pepper of test apps (tests only; never a deployment's).
+TEST_PEPPER = "tepi-test-pepper-for-unit-tests-only-0123456789"
+
+
+def issue_keys(engine: Any, pepper: str, people: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str], str]:
+    """Users and one key each, for tests: `people` are (tenant, role, name); returns {(tenant, name): key}."""
+    from sqlalchemy.orm import Session
+
+    from api.services.auth import create_key, create_user
+    from ingest.db import writer
+
+    out: dict[tuple[str, str], str] = {}
+    with Session(writer(engine)) as session, session.begin():
+        for tenant, role, name in people:
+            user = create_user(session, tenant, name, role)
+            _row, key = create_key(session, pepper.encode(), user.id)
+            out[(tenant, name)] = key
+    return out
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

@@ -23,6 +23,7 @@ BENCHMARKS = {
     "bandwidth": "bench.bandwidth",
     "ingest": "bench.ingest",
     "footprint": "bench.footprint",
+    "alert_latency": "bench.alert_latency",
 }
 
 

@@ -74,6 +74,9 @@ PUBLIC_KINDS = frozenset(
     }
 )
 
+#: Actions of people: their event's `who` (and note) is personal data, unlike a gateway's or ingest's.
+PERSON_KINDS = frozenset({AlertTransition.ACKNOWLEDGED, AlertTransition.CLOSED})
+
 #: Why an alert cleared (`Alert.clear_reason`).
 LEVEL_NORMAL = "level_normal"
 RISE_OVER = "rise_over"
@@ -301,21 +304,33 @@ def clear_alert(
     return finish(session, alert, at, who, reason or default_reason or LEVEL_NORMAL, level_cm=level_cm)
 
 
-def _locked(session: Session, alert_id: int) -> Alert:
+def _locked(session: Session, alert_id: int, tenant: str | None = None) -> Alert:
+    """The alert, row-locked; `AlertNotFound` also for an alert of another tenant than `tenant`."""
     lock_event_log(session)
-    alert = session.scalars(sa.select(Alert).where(Alert.id == alert_id).with_for_update()).one_or_none()
+    stmt = sa.select(Alert).where(Alert.id == alert_id)
+    if tenant is not None:
+        stmt = stmt.where(Alert.tenant_id == tenant)
+    alert = session.scalars(stmt.with_for_update()).one_or_none()
     if alert is None:
         raise AlertNotFound(alert_id)
     return alert
 
 
-def acknowledge(session: Session, alert_id: int, by: str, now: datetime) -> Alert:
+def _note(note: str | None) -> dict[str, Any] | None:
+    """The detail of a person's action: their note, if any (personal data: see `ingest.retention`)."""
+    return {"note": note} if note else None
+
+
+def acknowledge(
+    session: Session, alert_id: int, by: str, now: datetime, *, tenant: str | None = None, note: str | None = None
+) -> Alert:
     """Mark an open alert as seen by `by`; acknowledging twice keeps the first acknowledgement.
 
-    Raises `AlertNotFound`, `AlertAlreadyCleared` or `AlertAlreadyClosed`. Runs in the caller's
-    transaction.
+    `tenant` restricts the action to that tenant's alerts (others are `AlertNotFound`); `note`
+    is kept in the event's detail. Raises `AlertNotFound`, `AlertAlreadyCleared` or
+    `AlertAlreadyClosed`. Runs in the caller's transaction.
     """
-    alert = _locked(session, alert_id)
+    alert = _locked(session, alert_id, tenant)
     if alert.status == ALERT_CLOSED:
         raise AlertAlreadyClosed(alert_id)
     if alert.status == ALERT_CLEARED:
@@ -325,18 +340,21 @@ def acknowledge(session: Session, alert_id: int, by: str, now: datetime) -> Aler
     alert.status = ALERT_ACKNOWLEDGED
     alert.acknowledged_at = now
     alert.acknowledged_by = by
-    record_event(session, alert, AlertTransition.ACKNOWLEDGED, now, by)
+    record_event(session, alert, AlertTransition.ACKNOWLEDGED, now, by, _note(note))
     session.flush()
     return alert
 
 
-def close(session: Session, alert_id: int, by: str, now: datetime) -> Alert:
+def close(
+    session: Session, alert_id: int, by: str, now: datetime, *, tenant: str | None = None, note: str | None = None
+) -> Alert:
     """File a cleared alert as closed by `by`; closing twice keeps the first.
 
-    Raises `AlertNotFound`, or `AlertNotCleared` for an alert still active or acknowledged:
-    the river decides when an episode is over, not the operator.
+    Raises `AlertNotFound` (also for another tenant's alert, given `tenant`), or
+    `AlertNotCleared` for an alert still active or acknowledged: the river decides when an
+    episode is over, not the operator.
     """
-    alert = _locked(session, alert_id)
+    alert = _locked(session, alert_id, tenant)
     if alert.status == ALERT_CLOSED:
         return alert
     if alert.status != ALERT_CLEARED:
@@ -344,6 +362,6 @@ def close(session: Session, alert_id: int, by: str, now: datetime) -> Alert:
     alert.status = ALERT_CLOSED
     alert.closed_at = now
     alert.closed_by = by
-    record_event(session, alert, AlertTransition.CLOSED, now, by)
+    record_event(session, alert, AlertTransition.CLOSED, now, by, _note(note))
     session.flush()
     return alert

@@ -12,7 +12,8 @@ Delivery guarantee: at least once from the broker, exactly once into the stores 
   counted and acknowledged, or the broker would redeliver it forever.
 
 Between batches the same thread checks, every `offline_check_s`, which stations fell silent
-(`ingest.offline`); the clock is injectable so tests can move time on.
+(`ingest.offline`), and every `retention.check_every_s` of the configuration enforces the
+retention policy (`ingest.retention`); the clock is injectable so tests can move time on.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ingest.forecast import RiverNetwork
 from ingest.metrics import IngestMetrics
 from ingest.offline import alerting_rules, check_offline
 from ingest.points import SinkFactory, sink_factory
+from ingest.retention import enforce_retention
 from ingest.service import apply_batches
 from tepi.config import IngestConfig, TepiConfig
 from tepi.logs import RateLimitedLog
@@ -94,6 +96,7 @@ class IngestWorker:
         retry_max_s: float = 30.0,
         clock: Callable[[], datetime] = utcnow,
         offline_check_s: float = 15.0,
+        retention_first_s: float = 60.0,
     ) -> None:
         self.config = config
         self.tepi_config = tepi_config
@@ -102,6 +105,10 @@ class IngestWorker:
         self._clock = clock
         self._offline_check_s = offline_check_s
         self._next_offline_check = 0.0
+        #: The first retention run waits a little after start (a restart loop must not hammer
+        #: the database), then repeats every `retention.check_every_s`.
+        self._retention_first_s = retention_first_s
+        self._next_retention = 0.0
         self._watching_since = clock()
         self.registry = registry if registry is not None else REGISTRY
         self.metrics = IngestMetrics(self.registry)
@@ -137,6 +144,7 @@ class IngestWorker:
                 raise StoreError(f"cannot prepare the state database: {type(exc).__name__}") from exc
         self._watching_since = self._clock()
         self._next_offline_check = time.monotonic() + self._offline_check_s
+        self._next_retention = time.monotonic() + self._retention_first_s
         self._thread = threading.Thread(target=self._process_loop, name="ingest-batches", daemon=True)
         self._thread.start()
         broker = self.config.broker
@@ -273,6 +281,19 @@ class IngestWorker:
             if time.monotonic() >= self._next_offline_check:
                 self._next_offline_check = time.monotonic() + self._offline_check_s
                 self.check_offline()
+            if time.monotonic() >= self._next_retention:
+                self._next_retention = time.monotonic() + self.tepi_config.retention.check_every_s
+                self.enforce_retention()
+
+    def enforce_retention(self) -> dict[str, int] | None:
+        """Apply the configured retention policy as of the worker's clock; None if it failed. Never raises."""
+        try:
+            with Session(writer(self._engine)) as session, session.begin():
+                return enforce_retention(session, self._clock(), self.tepi_config.retention)
+        except SQLAlchemyError as exc:
+            self.metrics.store_errors.inc()
+            self._errors.warning("retention", "retention run failed; next turn retries", error=type(exc).__name__)
+            return None
 
     def check_offline(self) -> list[str]:
         """Raise offline alerts for stations silent too long; returns them. Never raises.

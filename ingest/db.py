@@ -40,15 +40,18 @@ from ingest.models import (  # noqa: F401  (re-exported: callers import the tabl
     ALERT_TYPE_SIAGA,
     ALERT_TYPES,
     EVENT_KINDS,
+    ROLES,
     OPEN_STATUSES,
     SEVERITIES,
     Alert,
     AlertEvent,
+    ApiKey,
     Base,
     LevelPoint,
     ProcessedMessage,
     Station,
     Tenant,
+    User,
     UtcDateTime,
 )
 from tepi.config import TepiConfig

@@ -38,6 +38,13 @@ EVENT_KINDS = (
     "cancelled",
 )
 _OPEN_SQL = "status IN ('active', 'acknowledged')"
+#: Roles of API users; every user has exactly one, within exactly one tenant (see api/README.md).
+ROLE_ADMIN = "admin"
+ROLE_DISASTER_OFFICE = "disaster_office"
+ROLE_FISHER = "fisher"
+ROLE_STAFF_ADMIN = "staff_admin"
+ROLE_VIEWER = "viewer"
+ROLES = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER, ROLE_STAFF_ADMIN, ROLE_VIEWER)
 
 
 class UtcDateTime(sa.types.TypeDecorator[datetime]):
@@ -233,3 +240,43 @@ class LevelPoint(Base):
     qc_suspect: Mapped[int] = mapped_column(default=0)
     qc_fail: Mapped[int] = mapped_column(default=0)
     qc_missing: Mapped[int] = mapped_column(default=0)
+
+
+class User(Base):
+    """A person (or a service account) who calls the API, in exactly one tenant, with one role.
+
+    `name` is what alert actions record as who acted: personal data (UU 27/2022), never logged
+    at INFO and never shown publicly. There is no cross-tenant (super) user: the platform
+    operator creates tenants and their first admin with `tepi admin`, on the database itself.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "name", name="uq_users_tenant_name"),
+        sa.CheckConstraint(f"role IN {ROLES!r}", name="ck_users_role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: A disabled user's keys stop working at once; the row stays, as alert history names it.
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ApiKey(Base):
+    """An API key of a user: `tepi_<id>_<secret>`, stored only as HMAC-SHA256(pepper, key).
+
+    `id` is public (it names the key in listings and revocation); the secret is shown once at
+    creation. `tenant_id` repeats the user's so that every row says whose it is.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

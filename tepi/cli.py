@@ -19,13 +19,15 @@ config_app = typer.Typer(no_args_is_help=True, help="Configuration commands.")
 app.add_typer(config_app, name="config")
 
 
-def _mount_mqtt() -> None:
+def _mount_subcommands() -> None:
+    from tepi.admin_cli import admin_app
     from tepi.mqtt_security import mqtt_app
 
     app.add_typer(mqtt_app, name="mqtt", help="Broker credentials, ACLs and TLS from the device registry.")
+    app.add_typer(admin_app, name="admin", help="Tenants, users, API keys and retention (platform operator).")
 
 
-_mount_mqtt()
+_mount_subcommands()
 console = Console(stderr=True)
 log = logging.getLogger("tepi")
 
@@ -170,11 +172,18 @@ def api(
 
     from api.main import create_app
 
+    from pydantic_settings import SettingsError
+
     configure_logging(log_level, json_logs)
     cfg = _load(config)
+    try:
+        application = create_app(cfg)
+    except (SettingsError, ValueError) as exc:
+        console.print(f"[red]api cannot start[/red]: {exc}")
+        raise typer.Exit(2) from exc
     # Open SSE streams would otherwise hold a graceful shutdown; clients resume by Last-Event-ID.
     uvicorn.run(
-        create_app(cfg), host=host or cfg.api.host, port=port or cfg.api.port, log_config=None, timeout_graceful_shutdown=5
+        application, host=host or cfg.api.host, port=port or cfg.api.port, log_config=None, timeout_graceful_shutdown=5
     )
 
 

@@ -100,6 +100,7 @@ def run_demo(
         gw.start()
         gw.wait_ready()
         ingest.wait_subscribed()
+        keys = _demo_keys(cfg)
         sim.start()
         server = uvicorn.Server(uvicorn.Config(create_app(cfg, Settings(mode="demo")), host=cfg.api.host, port=api_port, log_level="warning", timeout_graceful_shutdown=3))
         api_thread = threading.Thread(target=server.run, name="api", daemon=True)
@@ -108,7 +109,12 @@ def run_demo(
         console.print(f"[bold]Tepi demo[/bold] on {report.broker}; API {base} (docs at http://{cfg.api.host}:{api_port}/docs); Ctrl-C stops.")
         for device, path in sim.serial_paths().items():
             console.print(f"  serial device {device} on {path}")
-        _watch(base, started, duration_s, report, console)
+        console.print("  demo API keys (send as 'Authorization: Bearer <key>'; shown once):")
+        for who, key in sorted(keys.items()):
+            console.print(f"    {who:<32} {key}", soft_wrap=True)
+        console.print(f"  public river status, no key: {base}/public/stations")
+        watch_key = keys.get(f"{cfg.gateway.tenant}/disaster_office", "")
+        _watch(base, started, duration_s, report, console, watch_key)
     except KeyboardInterrupt:
         console.print("stopping…")
     finally:
@@ -138,9 +144,24 @@ def _stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, interrupt)
 
 
-def _watch(base: str, started: float, duration_s: float | None, report: DemoReport, console: Console) -> None:
+def _demo_keys(cfg: TepiConfig) -> dict[str, str]:
+    """Keys for one user of each role in each tenant; only demo mode hands them out."""
+    from sqlalchemy.orm import Session
+
+    from api.services.auth import create_demo_keys
+    from ingest.db import create_engine, writer
+
+    engine = create_engine(cfg.ingest.database_url)
+    try:
+        with Session(writer(engine)) as s, s.begin():
+            return create_demo_keys(s, cfg)
+    finally:
+        engine.dispose()
+
+
+def _watch(base: str, started: float, duration_s: float | None, report: DemoReport, console: Console, key: str) -> None:
     deadline = None if duration_s is None else started + duration_s
-    with httpx.Client(timeout=2.0) as http:
+    with httpx.Client(timeout=2.0, headers={"Authorization": f"Bearer {key}"}) as http:
         while deadline is None or time.monotonic() < deadline:
             time.sleep(0.5)
             try:

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from api.main import create_app
 from api.settings import Settings
-from api.testing import SseMessage, parse_sse, serve
+from api.testing import TEST_PEPPER, SseMessage, bearer, issue_keys, parse_sse, serve
 from ingest.consumer import IngestWorker
 from ingest.db import create_engine
 from ingest.testing import batch, siaga_change, summary
@@ -55,9 +55,19 @@ def ingest(mosquitto: Mosquitto, database_url: str, default_config: TepiConfig) 
 
 @pytest.fixture
 def api(ingest: IngestWorker, database_url: str, default_config: TepiConfig) -> Iterator[str]:
-    settings = Settings(database_url=database_url, mode="production")  # ingest created the schema
+    # Production: ingest created the schema, and the pepper is the deployment's own.
+    settings = Settings(database_url=database_url, mode="production", auth_pepper=TEST_PEPPER)  # type: ignore[arg-type]
     with serve(create_app(default_config, settings, registry=CollectorRegistry())) as url:
         yield f"{url}/api/v1"
+
+
+@pytest.fixture
+def officer(ingest: IngestWorker, database_url: str) -> dict[str, str]:
+    """The disaster office's duty officer: whose screen the stream is."""
+    engine = create_engine(database_url)
+    key = issue_keys(engine, TEST_PEPPER, [("dki-jakarta", "disaster_office", "Petugas Pusdalops")])
+    engine.dispose()
+    return bearer(next(iter(key.values())))
 
 
 @pytest.fixture
@@ -86,7 +96,9 @@ def data_events(messages: Iterator[SseMessage], n: int) -> list[dict]:
     return out
 
 
-def test_upstream_wave_reaches_the_screen_as_alert_then_forecasts(api: str, gateway: mqtt.Client) -> None:
+def test_upstream_wave_reaches_the_screen_as_alert_then_forecasts(
+    api: str, gateway: mqtt.Client, officer: dict[str, str]
+) -> None:
     t = utcnow().replace(microsecond=0) - timedelta(hours=1)
     rising = batch(
         [
@@ -95,7 +107,7 @@ def test_upstream_wave_reaches_the_screen_as_alert_then_forecasts(api: str, gate
         ]
     )
     worse = batch([siaga_change("katulampa", t + timedelta(minutes=20), 2, 160.0, siaga_from=3, seq=30)])
-    with httpx.Client(timeout=10) as http, http.stream("GET", f"{api}/alerts/stream") as stream:
+    with httpx.Client(timeout=10, headers=officer) as http, http.stream("GET", f"{api}/alerts/stream") as stream:
         messages = parse_sse(stream.iter_lines())
         assert next(messages).retry is not None  # subscribed: nothing published from now on is missed
         sent_at = time.monotonic()

@@ -19,6 +19,11 @@ import httpx
 import pytest
 import yaml
 
+from sqlalchemy.orm import Session
+
+from api.services.auth import create_demo_keys
+from api.settings import Settings
+from ingest.db import create_engine, prepare_database, writer
 from tepi.config import TepiConfig, TsdbConfig, with_local_services
 from tepi.processes import Mosquitto, VictoriaMetrics, free_port, wait_for_port
 
@@ -103,13 +108,19 @@ def test_flood_raises_an_alert_at_the_api_and_lands_in_victoriametrics(
 ) -> None:
     config_path, cfg = deployment
     c = str(config_path)
+    # The disaster office's key, made as the demo makes its keys (the API runs in demo mode).
+    engine = create_engine(cfg.ingest.database_url)
+    prepare_database(engine, cfg)
+    with Session(writer(engine)) as s, s.begin():
+        key = create_demo_keys(s, cfg, Settings(mode="demo"))["dki-jakarta/disaster_office"]
+    engine.dispose()
     processes.start("ingest", "ingest", "-c", c)
     processes.start("api", "api", "-c", c)
     processes.start("gateway", "gateway", "-c", c)
     processes.start("sim", "sim", "-c", c, "--broker-port", str(cfg.gateway.local_broker.port), "--speed", "600", "--link-dir", str(tmp_path / "sim"))
     wait_for_port(cfg.api.port, timeout=30)
     api = f"http://127.0.0.1:{cfg.api.port}/api/v1"
-    with httpx.Client(timeout=5) as http:
+    with httpx.Client(timeout=5, headers={"Authorization": f"Bearer {key}"}) as http:
         alerts = poll(
             lambda: [a for a in http.get(f"{api}/alerts", params={"status": "active", "type": "siaga"}).json()["data"] if a["station"] == "katulampa"],
             timeout=60,

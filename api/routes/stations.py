@@ -1,35 +1,46 @@
-"""`/stations`: the registry with current state, and each station's level history."""
+"""`/stations`: the tenant's registry with current state, and each station's level history."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
-from api.deps import LevelStoreDep, SessionDep, SettingsDep
+from api.deps import LevelStoreDep, PageLimit, PageOffset, SessionDep, SettingsDep, StationReader
 from api.models import ErrorPublic, LevelQuery, LevelSeries, StationsPublic
+from api.routes import AUTH_ERRORS, IDENTIFIER
 from api.services.levels import level_history
 from api.services.stations import list_stations
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
+StationId = Annotated[str, Path(max_length=63, pattern=IDENTIFIER, examples=["katulampa"])]
 
-@router.get("", response_model=StationsPublic, summary="Stations with their latest level and Siaga level")
-def read_stations(session: SessionDep, tenant: Annotated[str | None, Query(max_length=64)] = None) -> StationsPublic:
-    return list_stations(session, tenant)
+
+@router.get(
+    "",
+    response_model=StationsPublic,
+    summary="The caller's tenant's stations with their latest level and Siaga level",
+    responses=AUTH_ERRORS,
+)
+def read_stations(
+    session: SessionDep, principal: StationReader, limit: PageLimit = 100, offset: PageOffset = 0
+) -> StationsPublic:
+    return list_stations(session, principal.tenant, limit, offset)
 
 
 @router.get(
     "/{station_id}/levels",
     response_model=LevelSeries,
     summary="Level history in buckets",
-    responses={404: {"model": ErrorPublic}, 503: {"model": ErrorPublic}},
+    responses={**AUTH_ERRORS, 404: {"model": ErrorPublic, "description": "No such station in the caller's tenant."}},
 )
 def read_levels(
-    station_id: str,
+    station_id: StationId,
     query: Annotated[LevelQuery, Query()],
     session: SessionDep,
     store: LevelStoreDep,
     settings: SettingsDep,
+    principal: StationReader,
 ) -> LevelSeries:
-    return level_history(session, store, station_id, query, settings.max_points)
+    return level_history(session, store, principal.tenant, station_id, query, settings.max_points)

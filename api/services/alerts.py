@@ -67,6 +67,28 @@ def alert_public(alert: Alert) -> AlertPublic:
     return public_from_values(lifecycle.alert_values(alert))
 
 
+_PERSON_KINDS = frozenset(k.value for k in lifecycle.PERSON_KINDS)
+
+
+def without_actors(alert: AlertPublic) -> AlertPublic:
+    """The alert without the names of people who acted on it (personal data)."""
+    if alert.acknowledged_by is None and alert.closed_by is None:
+        return alert
+    return alert.model_copy(update={"acknowledged_by": None, "closed_by": None})
+
+
+def event_without_actors(event: AlertEventPublic) -> AlertEventPublic:
+    """The event without people's names or notes; gateways and "system" stay."""
+    person = event.kind in _PERSON_KINDS
+    return event.model_copy(
+        update={
+            "who": None if person else event.who,
+            "detail": {k: v for k, v in event.detail.items() if k != "note"},
+            "alert": without_actors(event.alert),
+        }
+    )
+
+
 def event_public(event: AlertEvent) -> AlertEventPublic:
     """An event as the stream and the history show it, with the alert as it was then."""
     return AlertEventPublic(
@@ -87,12 +109,13 @@ def list_alerts(
     status: AlertStatusFilter | None,
     alert_type: AlertType | None,
     station: str | None,
-    tenant: str | None,
+    tenant: str,
     limit: int,
     offset: int,
+    show_actors: bool = True,
 ) -> AlertsPublic:
-    """One page of alerts, newest opened first, with the total count for paging."""
-    conditions: list[sa.ColumnElement[bool]] = []
+    """One page of the tenant's alerts, newest opened first, with the total count for paging."""
+    conditions: list[sa.ColumnElement[bool]] = [Alert.tenant_id == tenant]
     if status == "open":
         conditions.append(Alert.status.in_(OPEN_STATUSES))
     elif status is not None:
@@ -101,8 +124,6 @@ def list_alerts(
         conditions.append(Alert.type == alert_type)
     if station is not None:
         conditions.append(Alert.station_id == station)
-    if tenant is not None:
-        conditions.append(Alert.tenant_id == tenant)
     total = session.scalar(sa.select(sa.func.count()).select_from(Alert).where(*conditions)) or 0
     page = session.scalars(
         sa.select(Alert)
@@ -111,40 +132,60 @@ def list_alerts(
         .limit(limit)
         .offset(offset)
     )
-    return AlertsPublic(data=[alert_public(a) for a in page], count=int(total), limit=limit, offset=offset)
+    alerts = [alert_public(a) for a in page]
+    if not show_actors:
+        alerts = [without_actors(a) for a in alerts]
+    return AlertsPublic(data=alerts, count=int(total), limit=limit, offset=offset)
 
 
-def get_alert(session: Session, alert_id: int) -> AlertPublic:
+def tenant_alert(session: Session, tenant: str, alert_id: int) -> Alert:
+    """The alert if it is the tenant's; `AlertNotFound` otherwise (another tenant's does not exist)."""
     alert = session.get(Alert, alert_id)
-    if alert is None:
+    if alert is None or alert.tenant_id != tenant:
         raise AlertNotFound(alert_id)
-    return alert_public(alert)
+    return alert
 
 
-def alert_history(session: Session, alert_id: int) -> AlertEventsPublic:
-    """Every change of one alert, oldest first: who did what when."""
-    if session.get(Alert, alert_id) is None:
-        raise AlertNotFound(alert_id)
-    events = [
-        event_public(e)
-        for e in session.scalars(sa.select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.seq))
-    ]
-    return AlertEventsPublic(data=events, count=len(events))
+def get_alert(session: Session, tenant: str, alert_id: int, show_actors: bool = True) -> AlertPublic:
+    public = alert_public(tenant_alert(session, tenant, alert_id))
+    return public if show_actors else without_actors(public)
 
 
-def acknowledge_alert(session: Session, alert_id: int, by: str) -> AlertPublic:
+def alert_history(
+    session: Session, tenant: str, alert_id: int, limit: int = 500, offset: int = 0, show_actors: bool = True
+) -> AlertEventsPublic:
+    """Changes of one alert, oldest first (one page): who did what when."""
+    tenant_alert(session, tenant, alert_id)
+    where = AlertEvent.alert_id == alert_id
+    total = session.scalar(sa.select(sa.func.count()).select_from(AlertEvent).where(where)) or 0
+    page = session.scalars(sa.select(AlertEvent).where(where).order_by(AlertEvent.seq).limit(limit).offset(offset))
+    events = [event_public(e) for e in page]
+    if not show_actors:
+        events = [event_without_actors(e) for e in events]
+    return AlertEventsPublic(data=events, count=int(total), limit=limit, offset=offset)
+
+
+def acknowledge_alert(session: Session, tenant: str, alert_id: int, by: str, note: str | None = None) -> AlertPublic:
     """Acknowledge and commit; `AlertNotFound` / `AlertAlreadyCleared` propagate as 404 / 409."""
-    return _act(session, lifecycle.acknowledge, alert_id, by, "acknowledged")
+    return _act(session, lifecycle.acknowledge, tenant, alert_id, by, note, "acknowledged")
 
 
-def close_alert(session: Session, alert_id: int, by: str) -> AlertPublic:
+def close_alert(session: Session, tenant: str, alert_id: int, by: str, note: str | None = None) -> AlertPublic:
     """Close a cleared alert and commit; `AlertNotCleared` propagates as 409."""
-    return _act(session, lifecycle.close, alert_id, by, "closed")
+    return _act(session, lifecycle.close, tenant, alert_id, by, note, "closed")
 
 
-def _act(session: Session, action: Callable[..., Alert], alert_id: int, by: str, what: str) -> AlertPublic:
+def _act(
+    session: Session,
+    action: Callable[..., Alert],
+    tenant: str,
+    alert_id: int,
+    by: str,
+    note: str | None,
+    what: str,
+) -> AlertPublic:
     with session.begin():
-        public = alert_public(action(session, alert_id, by, utcnow()))
+        public = alert_public(action(session, alert_id, by, utcnow(), tenant=tenant, note=note))
     # Who acted is personal data: it is stored and returned, not logged.
     log.info(f"alert {what}", extra={"alert_id": alert_id, "tenant": public.tenant, "station": public.station})
     return public

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import RevisionNotFound
 from api.models import AlertPublic
-from api.services.alerts import public_from_values
+from api.services.alerts import public_from_values, without_actors
 from api.services.cap import FeedEntry, Publisher, build_cap, build_feed, identifier
 from api.services.cap_text import DEFAULT_ZONE, ZONES, Place, texts
 from api.settings import Settings
@@ -31,13 +31,18 @@ _PUBLIC = sorted(k.value for k in PUBLIC_KINDS)
 
 @dataclass(frozen=True, slots=True)
 class CapLinks:
-    """Absolute URLs the messages point to; built by the route from the request."""
+    """Absolute URLs the messages point to; built by the route from the request.
+
+    Everything linked is public, like the messages themselves: `web` is the public station
+    view of the tenant, not the (authenticated) alert resource.
+    """
 
     alerts_url: str  # e.g. http://host:8000/api/v1/alerts
     feed_url: str
+    public_url: str  # e.g. http://host:8000/api/v1/public/stations
 
-    def alert(self, alert_id: int) -> str:
-        return f"{self.alerts_url}/{alert_id}"
+    def web(self, tenant: str) -> str:
+        return f"{self.public_url}?tenant={tenant}"
 
     def cap(self, alert_id: int) -> str:
         return f"{self.alerts_url}/{alert_id}/cap"
@@ -100,7 +105,8 @@ def _revisions(session: Session, alert_ids: Iterable[int]) -> dict[int, list[Ale
 
 
 def _snapshot(event: AlertEvent) -> AlertPublic:
-    return public_from_values(event.payload["alert"])
+    """The alert as this revision published it, without who acted on it: the messages are public."""
+    return without_actors(public_from_values(event.payload["alert"]))
 
 
 def cap_message(
@@ -131,7 +137,7 @@ def cap_message(
         place,
         upstream,
         ctx.publisher(snapshot.tenant),
-        links.alert(alert_id),
+        links.web(snapshot.tenant),
     )
 
 
@@ -142,6 +148,8 @@ def cap_feed(
     links: CapLinks,
     tenant: str | None = None,
     station: str | None = None,
+    limit: int = FEED_MAX,
+    offset: int = 0,
 ) -> bytes:
     """Atom index of the alerts not yet closed (cleared ones too: their Cancel must reach receivers)."""
     stmt = sa.select(Alert).where(Alert.status != ALERT_CLOSED)
@@ -149,7 +157,8 @@ def cap_feed(
         stmt = stmt.where(Alert.tenant_id == tenant)
     if station is not None:
         stmt = stmt.where(Alert.station_id == station)
-    alerts = list(session.scalars(stmt.order_by(Alert.updated_at.desc(), Alert.id.desc()).limit(FEED_MAX)))
+    stmt = stmt.order_by(Alert.updated_at.desc(), Alert.id.desc()).limit(min(limit, FEED_MAX)).offset(offset)
+    alerts = list(session.scalars(stmt))
     revisions = _revisions(session, (a.id for a in alerts))
     ctx = _Context(session, config, settings)
     entries: list[FeedEntry] = []

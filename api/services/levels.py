@@ -20,10 +20,10 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from api.errors import InvalidQuery, LevelStoreUnavailable, StationNotFound
+from api.errors import InvalidQuery, LevelStoreUnavailable
 from api.models import LevelBucket, LevelQuery, LevelSeries
-from api.services.stations import thresholds_public
-from ingest.db import LevelPoint, Station
+from api.services.stations import tenant_station, thresholds_public
+from ingest.db import LevelPoint
 from tepi.messages import utcnow
 
 
@@ -240,13 +240,12 @@ class PromLevelStore:
 
 
 def level_history(
-    session: Session, store: LevelStore, station_id: str, query: LevelQuery, max_points: int
+    session: Session, store: LevelStore, tenant: str, station_id: str, query: LevelQuery, max_points: int
 ) -> LevelSeries:
     """Buckets of one station's level with its Siaga bounds (a chart draws both); QC counts per
-    bucket show how much of the picture is doubtful. `StationNotFound` for an unknown id."""
-    station = session.get(Station, station_id)
-    if station is None:
-        raise StationNotFound(station_id)
+    bucket show how much of the picture is doubtful. `StationNotFound` for an unknown id or a
+    station of another tenant."""
+    station = tenant_station(session, tenant, station_id)
     plan = plan_buckets(query, max_points, earliest=station.first_seen_at)
     return LevelSeries(
         station=station.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from api.errors import StationNotFound
 from api.models import StationPublic, StationsPublic, ThresholdsPublic
 from gateway.siaga import SiagaLevel
 from ingest.db import Station
@@ -36,10 +37,17 @@ def station_public(station: Station) -> StationPublic:
     )
 
 
-def list_stations(session: Session, tenant: str | None = None) -> StationsPublic:
-    """Every station (of one tenant, if given), ordered by tenant then id."""
-    stmt = sa.select(Station).order_by(Station.tenant_id, Station.id)
-    if tenant is not None:
-        stmt = stmt.where(Station.tenant_id == tenant)
-    stations = [station_public(s) for s in session.scalars(stmt)]
-    return StationsPublic(data=stations, count=len(stations))
+def list_stations(session: Session, tenant: str, limit: int = 100, offset: int = 0) -> StationsPublic:
+    """One page of the tenant's stations, ordered by id, with the total count."""
+    where = Station.tenant_id == tenant
+    total = session.scalar(sa.select(sa.func.count()).select_from(Station).where(where)) or 0
+    page = session.scalars(sa.select(Station).where(where).order_by(Station.id).limit(limit).offset(offset))
+    return StationsPublic(data=[station_public(s) for s in page], count=int(total), limit=limit, offset=offset)
+
+
+def tenant_station(session: Session, tenant: str, station_id: str) -> Station:
+    """The station if it is the tenant's; `StationNotFound` otherwise (another tenant's does not exist)."""
+    station = session.get(Station, station_id)
+    if station is None or station.tenant_id != tenant:
+        raise StationNotFound(station_id)
+    return station

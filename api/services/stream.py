@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from api.models import AlertEventPublic
-from api.services.alerts import event_public
+from api.services.alerts import event_public, event_without_actors
 from ingest.models import AlertEvent
 from tepi.logs import RateLimitedLog
 
@@ -150,13 +150,19 @@ async def sse_stream(
     heartbeat_s: float,
     max_s: float | None = None,
     retry_ms: int = 1000,
+    show_actors: bool = True,
 ) -> AsyncIterator[str]:
     """The text of one client's stream: backlog after `after` (if given), then live events.
 
     Heartbeats are SSE comments, so proxies keep the connection and clients notice a dead one.
     `max_s` ends the stream after a while (the client resumes): an open stream would otherwise
-    hold up a graceful server shutdown indefinitely.
+    hold up a graceful server shutdown indefinitely. Without `show_actors`, people's names and
+    notes are left out (viewers).
     """
+
+    def message(event: AlertEventPublic) -> str:
+        return sse_message(event if show_actors else event_without_actors(event))
+
     loop = asyncio.get_running_loop()
     deadline = None if not max_s else loop.time() + max_s
     async with hub.subscription() as sub:
@@ -170,7 +176,7 @@ async def sse_stream(
                 break
             for event in chunk:
                 if wanted.matches(event):
-                    yield sse_message(event)
+                    yield message(event)
             last = chunk[-1].seq
         while deadline is None or loop.time() < deadline:
             if sub.overflowed and sub.queue.empty():
@@ -185,4 +191,4 @@ async def sse_stream(
                 continue
             last = event.seq
             if wanted.matches(event):
-                yield sse_message(event)
+                yield message(event)

@@ -1,19 +1,23 @@
-"""Fixtures of the API tests: a state store filled through the ingest service, and a client."""
+"""Fixtures of the API tests: a state store filled through the ingest service, users with keys, clients.
+
+The store holds DKI Jakarta's river story and Kabupaten Badung's (another tenant); clients act
+as a DKI Jakarta user unless told otherwise, so every test also checks that Badung stays apart.
+"""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from prometheus_client import CollectorRegistry
-from river_story import alert_story, depok_history, manggarai_history
+from api_people import DKI, OFFICER, PEOPLE, ClientFactory, app_settings
+from river_story import alert_story, badung_story, depok_history, manggarai_history
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from api.main import create_app
-from api.settings import Settings
-from api.testing import serve
+from api.testing import TEST_PEPPER, bearer, issue_keys, serve
 from ingest.db import create_engine, prepare_database, writer
 from ingest.points import SqlPointSink
 from ingest.service import apply_batch
@@ -29,24 +33,32 @@ def engine(database_url: str, default_config: TepiConfig) -> Iterator[Engine]:
     eng = create_engine(database_url)
     prepare_database(eng, default_config)
     with Session(writer(eng)) as s, s.begin():
-        for b in [*alert_story(), depok_history(), manggarai_history()]:
+        for b in [*alert_story(), depok_history(), manggarai_history(), badung_story()]:
             apply_batch(s, b, SqlPointSink(s))
     yield eng
     eng.dispose()
 
 
-ClientFactory = Callable[..., TestClient]
+@pytest.fixture
+def keys(engine: Engine) -> dict[tuple[str, str], str]:
+    """{(tenant, user name): API key} of `PEOPLE`."""
+    return issue_keys(engine, TEST_PEPPER, PEOPLE)
 
 
 @pytest.fixture
-def make_client(database_url: str, default_config: TepiConfig, engine: Engine) -> Iterator[ClientFactory]:
-    """Starts an app (lifespan included) over the populated database with the given settings."""
+def make_client(
+    database_url: str, default_config: TepiConfig, engine: Engine, keys: dict[tuple[str, str], str]
+) -> Iterator[ClientFactory]:
+    """Starts an app (lifespan included) over the populated database with the given settings.
+
+    `as_user=(tenant, name)` picks whose key the client sends (default: DKI's duty officer);
+    `as_user=None` sends none.
+    """
     clients: list[TestClient] = []
 
-    def make(**settings: object) -> TestClient:
-        settings_ = Settings(database_url=database_url, **settings)  # type: ignore[arg-type]
-        app = create_app(default_config, settings_, registry=CollectorRegistry())
-        client = TestClient(app)
+    def make(as_user: tuple[str, str] | None = (DKI, OFFICER), **settings: object) -> TestClient:
+        app = create_app(default_config, app_settings(database_url, **settings), registry=CollectorRegistry())
+        client = TestClient(app, headers=bearer(keys[as_user]) if as_user is not None else None)
         client.__enter__()
         clients.append(client)
         return client
@@ -62,8 +74,19 @@ def client(make_client: ClientFactory) -> TestClient:
 
 
 @pytest.fixture
+def anonymous(make_client: ClientFactory) -> TestClient:
+    return make_client(as_user=None, level_store="sql")
+
+
+@pytest.fixture
 def live_api(database_url: str, default_config: TepiConfig, engine: Engine) -> Iterator[str]:
     """The API on a real uvicorn (the stream never ends, so it needs a real server), polling fast."""
-    settings = Settings(database_url=database_url, stream_poll_s=0.05, stream_heartbeat_s=0.3)
+    settings = app_settings(database_url, stream_poll_s=0.05, stream_heartbeat_s=0.3)
     with serve(create_app(default_config, settings, registry=CollectorRegistry())) as url:
         yield url
+
+
+@pytest.fixture
+def officer(keys: dict[tuple[str, str], str]) -> dict[str, str]:
+    """Headers of DKI Jakarta's duty officer."""
+    return bearer(keys[(DKI, OFFICER)])

@@ -39,3 +39,18 @@ def manggarai_history() -> UplinkBatch:
     ]
     items.append(summary("manggarai", T0 + timedelta(minutes=60), None, count=8))
     return batch(items)
+
+
+BADUNG = "tukad-mati-kuta"
+
+
+def badung_story() -> UplinkBatch:
+    """Kabupaten Badung, another tenant: Tukad Mati rises to Siaga 3 (an open alert) with history.
+
+    Every API test runs with it in the database, so every answer to a DKI Jakarta caller is
+    also a check that nothing of Badung's leaks.
+    """
+    gw = "gw-badung"
+    items = [summary(BADUNG, T0 + timedelta(minutes=10 * i), 120.0 + 5 * i, gateway=gw, count=10) for i in range(6)]
+    items.append(siaga_change(BADUNG, T0 + timedelta(hours=1, minutes=5), 3, 155.0, siaga_from=4, seq=1, gateway=gw))
+    return batch(items, tenant="kab-badung", gateway=gw)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from api_people import DKI, HEAD, OFFICER, ClientFactory
 from fastapi.testclient import TestClient
 from river_story import T0
 from sqlalchemy.engine import Engine
@@ -66,36 +67,62 @@ def test_alerts_pagination(client: TestClient) -> None:
     assert client.get("/api/v1/alerts", params={"status": "resolved"}).status_code == 422
 
 
-def test_ack_flow(client: TestClient) -> None:
+def test_ack_flow(client: TestClient, make_client: ClientFactory) -> None:
     katulampa = alerts(client, station="katulampa")["data"][0]
-    r = client.post(f"/api/v1/alerts/{katulampa['id']}/ack", json={"by": "  Petugas Pusdalops  "})
+    r = client.post(f"/api/v1/alerts/{katulampa['id']}/ack", json={"note": "  menuju lokasi  "})
     assert r.status_code == 200, r.text
     acked = r.json()
     assert acked["status"] == "acknowledged"
-    assert acked["acknowledged_by"] == "Petugas Pusdalops"
+    assert acked["acknowledged_by"] == OFFICER  # the authenticated user, never a name in the body
     assert acked["acknowledged_at"].endswith("Z")
 
-    again = client.post(f"/api/v1/alerts/{katulampa['id']}/ack", json={"by": "someone else"})
+    head = make_client(as_user=(DKI, HEAD))
+    again = head.post(f"/api/v1/alerts/{katulampa['id']}/ack")  # no body at all is fine
     assert again.status_code == 200
-    assert (again.json()["acknowledged_by"], again.json()["acknowledged_at"]) == (
-        "Petugas Pusdalops",
-        acked["acknowledged_at"],
+    assert (again.json()["acknowledged_by"], again.json()["acknowledged_at"]) == (OFFICER, acked["acknowledged_at"])
+    events = client.get(f"/api/v1/alerts/{katulampa['id']}/events").json()["data"]
+    assert (events[-1]["kind"], events[-1]["who"], events[-1]["detail"]) == (
+        "acknowledged",
+        OFFICER,
+        {"note": "menuju lokasi"},
     )
 
     assert [a["station"] for a in alerts(client, status="acknowledged")["data"]] == ["katulampa"]
     assert [a["station"] for a in alerts(client, status="open")["data"]] == ["manggarai", "katulampa"]
 
 
+def test_who_acted_comes_from_the_key_not_the_body(client: TestClient) -> None:
+    katulampa = alerts(client, station="katulampa")["data"][0]
+    r = client.post(f"/api/v1/alerts/{katulampa['id']}/ack", json={"by": "Bupati"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "by"]
+    assert client.post(f"/api/v1/alerts/{katulampa['id']}/ack", json={"note": "a\x00b"}).status_code == 422
+    assert client.post(f"/api/v1/alerts/{katulampa['id']}/ack", json={"note": "x" * 1001}).status_code == 422
+
+
+def test_viewers_read_alerts_without_the_names_of_who_acted(
+    client: TestClient, make_client: ClientFactory
+) -> None:
+    katulampa = alerts(client, station="katulampa")["data"][0]
+    client.post(f"/api/v1/alerts/{katulampa['id']}/ack", json={"note": "on my way"})
+    viewer = make_client(as_user=(DKI, "Viewer DKI"))
+    seen = viewer.get(f"/api/v1/alerts/{katulampa['id']}").json()
+    assert seen["status"] == "acknowledged" and seen["acknowledged_at"] and seen["acknowledged_by"] is None
+    assert all(a["acknowledged_by"] is None for a in alerts(viewer)["data"])
+    history = viewer.get(f"/api/v1/alerts/{katulampa['id']}/events").json()["data"]
+    assert history[-1]["kind"] == "acknowledged" and history[-1]["who"] is None and history[-1]["detail"] == {}
+    assert history[0]["who"] == "gateway:gw-ciliwung"  # a gateway is not a person
+
+
 def test_ack_errors(client: TestClient) -> None:
     depok = alerts(client, station="depok")["data"][0]
-    cleared = client.post(f"/api/v1/alerts/{depok['id']}/ack", json={"by": "x"})
+    cleared = client.post(f"/api/v1/alerts/{depok['id']}/ack")
     assert cleared.status_code == 409
     assert cleared.json()["code"] == "alert_cleared"
 
-    missing = client.post("/api/v1/alerts/999999/ack", json={"by": "x"})
+    missing = client.post("/api/v1/alerts/999999/ack")
     assert missing.status_code == 404
     assert missing.json() == {"detail": "alert 999999 does not exist", "code": "alert_not_found"}
 
-    assert client.post(f"/api/v1/alerts/{depok['id']}/ack", json={"by": "   "}).status_code == 422
-    assert client.post(f"/api/v1/alerts/{depok['id']}/ack", json={}).status_code == 422
-    assert client.post("/api/v1/alerts/abc/ack", json={"by": "x"}).status_code == 422
+    assert client.post(f"/api/v1/alerts/{depok['id']}/ack", json={"note": 5}).status_code == 422
+    assert client.post(f"/api/v1/alerts/{depok['id']}/ack", json=[]).status_code == 422
+    assert client.post("/api/v1/alerts/abc/ack").status_code == 422

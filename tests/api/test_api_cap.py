@@ -150,7 +150,7 @@ def test_a_revision_reads_the_same_every_time_and_acks_do_not_change_it(
 ) -> None:
     alert = by(season, "depok", "offline")
     before = cap(client, alert["id"])
-    assert client.post(f"{API}/{alert['id']}/ack", json={"by": "Petugas"}).status_code == 200
+    assert client.post(f"{API}/{alert['id']}/ack", json={"note": "cek modem"}).status_code == 200
     assert cap(client, alert["id"]) == before
     assert client.get(f"{API}/{alert['id']}/cap", params={"revision": 9}).json()["code"] == "revision_not_found"
     assert client.get(f"{API}/999999/cap").status_code == 404
@@ -158,8 +158,8 @@ def test_a_revision_reads_the_same_every_time_and_acks_do_not_change_it(
 
 def test_atom_feed_indexes_the_alerts_not_yet_closed(client: TestClient, season: list[dict]) -> None:
     closing = by(season, "katulampa", "rate_of_rise")
-    assert client.post(f"{API}/{closing['id']}/close", json={"by": "Kepala Pusdalops"}).status_code == 200
-    r = client.get(f"{API}/cap")
+    assert client.post(f"{API}/{closing['id']}/close").status_code == 200
+    r = client.get(f"{API}/cap", params={"tenant": "dki-jakarta"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom+xml")
     feed = etree.fromstring(r.content)
     assert feed.tag == f"{ATOM}feed" and feed.findtext(f"{ATOM}id")

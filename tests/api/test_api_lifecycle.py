@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from api_people import DKI, HEAD, OFFICER, ClientFactory
 from fastapi.testclient import TestClient
 from river_story import T0
 from sqlalchemy.engine import Engine
@@ -27,25 +28,26 @@ def one(client: TestClient, **params: object) -> dict:
     return alert
 
 
-def test_close_a_cleared_alert_409_otherwise(client: TestClient) -> None:
+def test_close_a_cleared_alert_409_otherwise(client: TestClient, make_client: ClientFactory) -> None:
+    head = make_client(as_user=(DKI, HEAD))
     depok = one(client, station="depok")  # cleared in the story
     katulampa = one(client, station="katulampa")  # still active
-    refused = client.post(f"{API}/{katulampa['id']}/close", json={"by": "Kepala Pusdalops"})
+    refused = head.post(f"{API}/{katulampa['id']}/close")
     assert refused.status_code == 409
     assert refused.json()["code"] == "alert_not_cleared"
 
-    r = client.post(f"{API}/{depok['id']}/close", json={"by": "  Kepala Pusdalops "})
+    r = head.post(f"{API}/{depok['id']}/close", json={"note": "banjir surut"})
     assert r.status_code == 200, r.text
     closed = r.json()
-    assert (closed["status"], closed["closed_by"]) == ("closed", "Kepala Pusdalops")
+    assert (closed["status"], closed["closed_by"]) == ("closed", HEAD)
     assert closed["closed_at"].endswith("Z")
     assert (closed["cleared_by"], closed["clear_reason"]) == ("gateway:gw-ciliwung", "level_normal")
-    again = client.post(f"{API}/{depok['id']}/close", json={"by": "someone else"})
-    assert again.status_code == 200 and again.json()["closed_by"] == "Kepala Pusdalops"
-    ack = client.post(f"{API}/{depok['id']}/ack", json={"by": "x"})
+    again = client.post(f"{API}/{depok['id']}/close")
+    assert again.status_code == 200 and again.json()["closed_by"] == HEAD
+    ack = client.post(f"{API}/{depok['id']}/ack")
     assert (ack.status_code, ack.json()["code"]) == (409, "alert_closed")
-    assert client.post(f"{API}/999999/close", json={"by": "x"}).status_code == 404
-    assert client.post(f"{API}/{depok['id']}/close", json={}).status_code == 422
+    assert client.post(f"{API}/999999/close").status_code == 404
+    assert client.post(f"{API}/{depok['id']}/close", json={"by": HEAD}).status_code == 422
 
     assert [a["station"] for a in client.get(API, params={"status": "closed"}).json()["data"]] == ["depok"]
     assert client.get(API, params={"status": "cleared"}).json()["count"] == 0
@@ -53,18 +55,20 @@ def test_close_a_cleared_alert_409_otherwise(client: TestClient) -> None:
 
 def test_one_alert_and_its_history(client: TestClient) -> None:
     katulampa = one(client, station="katulampa")
-    client.post(f"{API}/{katulampa['id']}/ack", json={"by": "Petugas Pusdalops"})
+    client.post(f"{API}/{katulampa['id']}/ack")
     got = client.get(f"{API}/{katulampa['id']}").json()
-    assert (got["status"], got["acknowledged_by"], got["revision"]) == ("acknowledged", "Petugas Pusdalops", 2)
+    assert (got["status"], got["acknowledged_by"], got["revision"]) == ("acknowledged", OFFICER, 2)
 
     history = client.get(f"{API}/{katulampa['id']}/events").json()
-    assert history["count"] == 3
+    assert (history["count"], history["limit"], history["offset"]) == (3, 500, 0)
     steps = [(e["kind"], e["who"], e["revision"], e["alert"]["status"], e["alert"]["siaga"]) for e in history["data"]]
     assert steps == [
         ("opened", "gateway:gw-ciliwung", 1, "active", 3),
         ("escalated", "gateway:gw-ciliwung", 2, "active", 2),
-        ("acknowledged", "Petugas Pusdalops", 2, "acknowledged", 2),
+        ("acknowledged", OFFICER, 2, "acknowledged", 2),
     ]
+    page = client.get(f"{API}/{katulampa['id']}/events", params={"limit": 1, "offset": 1}).json()
+    assert page["count"] == 3 and [e["kind"] for e in page["data"]] == ["escalated"]
     assert [e["at"] for e in history["data"][:2]] == ["2025-01-20T03:00:00Z", "2025-01-20T04:00:00Z"]
     assert client.get(f"{API}/999999").status_code == 404
     assert client.get(f"{API}/999999/events").json()["code"] == "alert_not_found"

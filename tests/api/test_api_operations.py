@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api_people import METRICS_TOKEN
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -33,13 +34,23 @@ def test_healthz_checks_the_database(client: TestClient) -> None:
 def test_metrics_count_requests_by_endpoint(client: TestClient) -> None:
     client.get("/api/v1/stations")
     client.get("/api/v1/stations/nope/levels")
-    r = client.get("/api/v1/metrics")
+    scraper = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    r = client.get("/api/v1/metrics", headers=scraper)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
     text = r.text
     assert 'tepi_api_requests_total{endpoint="read_stations",method="GET",status="200"} 1.0' in text
     assert 'tepi_api_requests_total{endpoint="read_levels",method="GET",status="404"} 1.0' in text
-    assert client.get("/metrics").text.startswith("# HELP")
+    assert client.get("/metrics", headers=scraper).text.startswith("# HELP")
+
+
+def test_metrics_take_the_metrics_token_not_an_api_key(client: TestClient, anonymous: TestClient) -> None:
+    # Metrics span tenants: even a tenant admin's key is the wrong credential.
+    assert client.get("/metrics").status_code == 403
+    none = anonymous.get("/metrics")
+    assert none.status_code == 401 and none.headers["www-authenticate"] == 'Bearer realm="tepi"'
+    wrong = anonymous.get("/metrics", headers={"Authorization": "Bearer " + "x" * 40})
+    assert wrong.status_code == 401 and "invalid_token" in wrong.headers["www-authenticate"]
 
 
 def test_openapi_and_docs(client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api_people import BADUNG_TENANT, ClientFactory
 from fastapi.testclient import TestClient
 
 
@@ -28,6 +29,24 @@ def test_stations_show_latest_level_siaga_and_last_seen(client: TestClient) -> N
     assert katulampa["last_seen_at"] == "2025-01-20T04:00:00Z"
 
 
-def test_stations_filter_by_tenant(client: TestClient) -> None:
-    assert client.get("/api/v1/stations", params={"tenant": "kab-badung"}).json() == {"data": [], "count": 0}
-    assert client.get("/api/v1/stations", params={"tenant": "dki-jakarta"}).json()["count"] == 3
+def test_stations_are_the_callers_tenants_only(client: TestClient, make_client: ClientFactory) -> None:
+    # A `tenant` parameter is no way out of one's own tenant: it is not a parameter at all.
+    assert {s["id"] for s in client.get("/api/v1/stations", params={"tenant": "kab-badung"}).json()["data"]} == {
+        "katulampa",
+        "depok",
+        "manggarai",
+    }
+    badung = make_client(as_user=(BADUNG_TENANT, "Petugas BPBD Badung")).get("/api/v1/stations").json()
+    assert (badung["count"], [s["id"] for s in badung["data"]]) == (1, ["tukad-mati-kuta"])
+    assert badung["data"][0]["thresholds"]["source"].startswith("ILLUSTRATIVE, NOT PUBLISHED")
+    assert badung["data"][0]["siaga_label"] == "SIAGA III"
+
+
+def test_stations_pagination(client: TestClient) -> None:
+    page = client.get("/api/v1/stations", params={"limit": 2, "offset": 1}).json()
+    assert (page["count"], page["limit"], page["offset"]) == (3, 2, 1)
+    assert [s["id"] for s in page["data"]] == ["katulampa", "manggarai"]
+    assert client.get("/api/v1/stations", params={"limit": 501}).status_code == 422
+    assert client.get("/api/v1/stations", params={"limit": 0}).status_code == 422
+    assert client.get("/api/v1/stations", params={"offset": -1}).status_code == 422
+    assert client.get("/api/v1/stations", params={"offset": 1_000_001}).status_code == 422

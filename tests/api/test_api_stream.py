@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
+import pytest
+import sqlalchemy as sa
+from api_people import DKI, OFFICER, app_settings
 from prometheus_client import CollectorRegistry
 from river_story import T0
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from api.main import create_app
-from api.settings import Settings
-from api.testing import SseMessage, parse_sse, serve
-from ingest.db import writer
+from api.testing import SseMessage, bearer, parse_sse, serve
+from ingest.alerts import acknowledge
+from ingest.db import Alert, writer
 from ingest.points import SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, rate_of_rise, siaga_change
@@ -32,9 +37,13 @@ STORY = [
 ]
 
 
+#: DKI Jakarta's duty officer: every stream here is theirs (Badung's events must never show).
+AS = (DKI, OFFICER)
+
+
 def events(url: str, headers: dict[str, str] | None = None, **params: str) -> Iterator[SseMessage]:
     """Data-carrying SSE messages of a stream, as they arrive (5 s of silence fails the test)."""
-    with httpx.Client(timeout=5) as http, http.stream(
+    with httpx.Client(timeout=5, headers=bearer(KEYS[AS])) as http, http.stream(
         "GET", f"{url}/api/v1/alerts/stream", headers=headers or {}, params=params
     ) as r:
         assert r.status_code == 200
@@ -42,6 +51,16 @@ def events(url: str, headers: dict[str, str] | None = None, **params: str) -> It
         for msg in parse_sse(r.iter_lines()):
             if msg.data_lines:
                 yield msg
+
+
+KEYS: dict[tuple[str, str], str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _keys(keys: dict[tuple[str, str], str]) -> Iterator[None]:
+    KEYS.update(keys)
+    yield
+    KEYS.clear()
 
 
 def take(stream: Iterator[SseMessage], n: int) -> list[SseMessage]:
@@ -104,13 +123,38 @@ def test_filters_by_station_and_type(live_api: str, engine: Engine) -> None:
     (next_one,) = take(stream, 1)  # Depok and the rise alert are filtered out
     assert (next_one.json()["kind"], next_one.json()["alert"]["siaga"]) == ("escalated", 1)
     stream.close()
-    with httpx.Client(timeout=5) as http:
+    with httpx.Client(timeout=5, headers=bearer(KEYS[AS])) as http:
         assert http.get(f"{live_api}/api/v1/alerts/stream", params={"type": "flood"}).status_code == 422
         assert http.get(f"{live_api}/api/v1/alerts/stream", headers={"Last-Event-ID": "x"}).status_code == 422
 
 
+def test_streams_need_a_key_of_an_alert_reading_role(live_api: str) -> None:
+    with httpx.Client(timeout=5) as http:
+        r = http.get(f"{live_api}/api/v1/alerts/stream")
+        assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+        fisher = http.get(f"{live_api}/api/v1/alerts/stream", headers=bearer(KEYS[(DKI, "Fisher DKI")]))
+        assert fisher.status_code == 403
+
+
+def test_a_viewers_stream_carries_no_names(live_api: str, engine: Engine) -> None:
+    with Session(writer(engine)) as s, s.begin():
+        ack = s.scalars(sa.select(Alert).where(Alert.station_id == "katulampa")).one()
+        acknowledge(s, ack.id, OFFICER, T0 + timedelta(hours=5), note="on my way")
+    with httpx.Client(timeout=5) as http, http.stream(
+        "GET",
+        f"{live_api}/api/v1/alerts/stream",
+        headers={**bearer(KEYS[(DKI, "Viewer DKI")]), "Last-Event-ID": "0"},
+    ) as r:
+        got = [m.json() for m in itertools.islice((m for m in parse_sse(r.iter_lines()) if m.data_lines), 6)]
+    assert [(e["alert"]["station"], e["kind"]) for e in got] == [*STORY, ("katulampa", "acknowledged")]
+    assert (got[-1]["who"], got[-1]["detail"], got[-1]["alert"]["acknowledged_by"]) == (None, {}, None)
+    assert OFFICER not in json.dumps(got)
+
+
 def test_idle_stream_sends_retry_then_heartbeat_comments(live_api: str) -> None:
-    with httpx.Client(timeout=5) as http, http.stream("GET", f"{live_api}/api/v1/alerts/stream") as r:
+    with httpx.Client(timeout=5, headers=bearer(KEYS[AS])) as http, http.stream(
+        "GET", f"{live_api}/api/v1/alerts/stream"
+    ) as r:
         messages = parse_sse(r.iter_lines())
         first = next(messages)
         assert first.retry is not None and first.retry > 0
@@ -121,10 +165,10 @@ def test_idle_stream_sends_retry_then_heartbeat_comments(live_api: str) -> None:
 def test_a_stream_ends_after_stream_max_s_so_shutdown_is_not_held_up(
     database_url: str, default_config: TepiConfig, engine: Engine
 ) -> None:
-    settings = Settings(database_url=database_url, stream_max_s=0.5, stream_heartbeat_s=0.2)
+    settings = app_settings(database_url, stream_max_s=0.5, stream_heartbeat_s=0.2)
     with serve(create_app(default_config, settings, registry=CollectorRegistry())) as url:
         started = time.monotonic()
-        with httpx.Client(timeout=5) as http, http.stream(
+        with httpx.Client(timeout=5, headers=bearer(KEYS[AS])) as http, http.stream(
             "GET", f"{url}/api/v1/alerts/stream", headers={"Last-Event-ID": "0"}
         ) as r:
             got = [m for m in parse_sse(r.iter_lines()) if m.data_lines]  # ends by itself

@@ -1,0 +1,71 @@
+"""Who may call what: the role table of the API, in one place (api/README.md shows it too).
+
+Every user belongs to exactly one tenant and has exactly one role. Authorisation is two steps:
+
+1. the role: a role not listed for an endpoint gets 403, whatever object it names;
+2. the tenant: every query is scoped to the caller's tenant, and another tenant's station or
+   alert answers 404 exactly like one that does not exist, so its existence does not leak.
+
+Public endpoints (no credentials) publish what a disaster office publishes anyway: the CAP
+messages and their Atom index, and the current level of each river station, without any
+personal data. `/metrics` is the platform operator's, not a tenant's: its labels span tenants,
+so it takes a separate metrics token and no API key.
+"""
+
+from __future__ import annotations
+
+from ingest.models import ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER, ROLE_STAFF_ADMIN, ROLE_VIEWER, ROLES
+
+ALL_ROLES: tuple[str, ...] = ROLES
+
+#: Stations and their level history: every role of the tenant (fishers and staff see rivers too).
+STATION_READERS: tuple[str, ...] = ROLES
+#: Alerts, their history and the live stream.
+ALERT_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_VIEWER)
+#: Acknowledging and closing alerts.
+ALERT_ACTORS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
+#: Who sees the names of the people who acted on alerts (personal data): those who act
+#: themselves. A viewer reads alerts with those fields null.
+ACTOR_NAME_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
+#: Users and API keys of the tenant.
+USER_ADMINS: tuple[str, ...] = (ROLE_ADMIN,)
+
+#: (method, path) -> roles; "public" needs no credentials, "metrics" the metrics token.
+TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
+    ("GET", "/healthz"): "public",
+    ("GET", "/api/v1/healthz"): "public",
+    ("GET", "/api/v1/public/stations"): "public",
+    ("GET", "/api/v1/alerts/cap"): "public",
+    ("GET", "/api/v1/alerts/{alert_id}/cap"): "public",
+    ("GET", "/metrics"): "metrics",
+    ("GET", "/api/v1/metrics"): "metrics",
+    ("GET", "/api/v1/me"): ALL_ROLES,
+    ("GET", "/api/v1/stations"): STATION_READERS,
+    ("GET", "/api/v1/stations/{station_id}/levels"): STATION_READERS,
+    ("GET", "/api/v1/alerts"): ALERT_READERS,
+    ("GET", "/api/v1/alerts/stream"): ALERT_READERS,
+    ("GET", "/api/v1/alerts/{alert_id}"): ALERT_READERS,
+    ("GET", "/api/v1/alerts/{alert_id}/events"): ALERT_READERS,
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): ALERT_ACTORS,
+    ("POST", "/api/v1/alerts/{alert_id}/close"): ALERT_ACTORS,
+    ("GET", "/api/v1/users"): USER_ADMINS,
+    ("POST", "/api/v1/users"): USER_ADMINS,
+    ("GET", "/api/v1/users/{user_id}/keys"): USER_ADMINS,
+    ("POST", "/api/v1/users/{user_id}/keys"): USER_ADMINS,
+    ("DELETE", "/api/v1/keys/{key_id}"): USER_ADMINS,
+}
+
+__all__ = [
+    "ACTOR_NAME_READERS",
+    "ALERT_ACTORS",
+    "ALERT_READERS",
+    "ALL_ROLES",
+    "ROLE_ADMIN",
+    "ROLE_DISASTER_OFFICE",
+    "ROLE_FISHER",
+    "ROLE_STAFF_ADMIN",
+    "ROLE_VIEWER",
+    "STATION_READERS",
+    "TABLE",
+    "USER_ADMINS",
+]

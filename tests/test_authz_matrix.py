@@ -1,0 +1,300 @@
+"""Every endpoint x every caller x own/other tenant: 200/201/204, 401, 403 or 404 as designed.
+
+Callers: each of the five roles in each of two tenants (DKI Jakarta, Kabupaten Badung), nobody,
+a well-formed but unknown key, a revoked key, and the metrics token. Sides: the caller's own
+tenant's object, or the other tenant's. Expected answers come from the table below, written
+from the design (not from `api.permissions`, which `test_the_table_is_the_apps` compares):
+
+* public endpoints answer 200 to anyone, whatever credentials come along;
+* `/metrics` takes the metrics token only: 401 without valid credentials, 403 for API keys;
+* everything else: 401 without a valid key, 403 for a role not listed, 404 for another
+  tenant's object (exactly as for one that does not exist), success otherwise; lists and
+  streams never contain another tenant's data, whatever the query says.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from prometheus_client import CollectorRegistry
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from api import permissions
+from api.main import create_app
+from api.services.auth import create_key, create_user, revoke_key
+from api.settings import Settings
+from api.testing import TEST_PEPPER, bearer
+from ingest.db import Alert, User, create_engine, prepare_database, writer
+from ingest.points import SqlPointSink
+from ingest.service import apply_batch
+from ingest.testing import batch, rate_of_rise, siaga_change, summary
+from tepi.config import TepiConfig, load_config
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+POSTGRES_URL = os.environ.get("TEPI_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+METRICS_TOKEN = "matrix-metrics-token-0123456789abcdefghij"
+T0 = datetime(2025, 1, 20, tzinfo=timezone.utc)
+TENANTS = ("dki-jakarta", "kab-badung")
+ROLES = ("admin", "disaster_office", "fisher", "staff_admin", "viewer")
+OTHER = {"dki-jakarta": "kab-badung", "kab-badung": "dki-jakarta"}
+
+PUBLIC, METRICS = "public", "metrics"
+ALERT_READERS = {"admin", "disaster_office", "viewer"}
+ALERT_ACTORS = {"admin", "disaster_office"}
+EVERYONE = set(ROLES)
+ADMINS = {"admin"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    allowed: str | set[str]
+    ok: int = 200
+    #: "object": the path names one object (other tenant's: 404); "list": data of the caller's
+    #: tenant only, whatever `?tenant=` says; "single": no other side.
+    scope: str = "list"
+
+
+ENDPOINTS = [
+    Endpoint("GET", "/healthz", PUBLIC, scope="single"),
+    Endpoint("GET", "/api/v1/healthz", PUBLIC, scope="single"),
+    Endpoint("GET", "/api/v1/public/stations", PUBLIC),
+    Endpoint("GET", "/api/v1/alerts/cap", PUBLIC),
+    Endpoint("GET", "/api/v1/alerts/{alert_id}/cap", PUBLIC, scope="public-object"),
+    Endpoint("GET", "/metrics", METRICS, scope="single"),
+    Endpoint("GET", "/api/v1/metrics", METRICS, scope="single"),
+    Endpoint("GET", "/api/v1/me", EVERYONE, scope="single"),
+    Endpoint("GET", "/api/v1/stations", EVERYONE),
+    Endpoint("GET", "/api/v1/stations/{station_id}/levels", EVERYONE, scope="object"),
+    Endpoint("GET", "/api/v1/alerts", ALERT_READERS),
+    Endpoint("GET", "/api/v1/alerts/stream", ALERT_READERS),
+    Endpoint("GET", "/api/v1/alerts/{alert_id}", ALERT_READERS, scope="object"),
+    Endpoint("GET", "/api/v1/alerts/{alert_id}/events", ALERT_READERS, scope="object"),
+    Endpoint("POST", "/api/v1/alerts/{alert_id}/ack", ALERT_ACTORS, scope="object"),
+    Endpoint("POST", "/api/v1/alerts/{alert_id}/close", ALERT_ACTORS, scope="object"),
+    Endpoint("GET", "/api/v1/users", ADMINS),
+    Endpoint("POST", "/api/v1/users", ADMINS, ok=201, scope="single"),
+    Endpoint("GET", "/api/v1/users/{user_id}/keys", ADMINS, scope="object"),
+    Endpoint("POST", "/api/v1/users/{user_id}/keys", ADMINS, ok=201, scope="object"),
+    Endpoint("DELETE", "/api/v1/keys/{key_id}", ADMINS, ok=204, scope="object"),
+]
+
+#: Callers: (tenant, role) of a user, or one of these.
+ANONYMOUS, UNKNOWN_KEY, REVOKED_KEY, METRICS_CALLER = "anonymous", "unknown-key", "revoked-key", "metrics-token"
+Caller = tuple[str, str] | str
+CALLERS: list[Caller] = [
+    *((t, r) for t in TENANTS for r in ROLES),
+    ANONYMOUS,
+    UNKNOWN_KEY,
+    REVOKED_KEY,
+    METRICS_CALLER,
+]
+
+
+def sides(endpoint: Endpoint) -> tuple[str, ...]:
+    return ("own",) if endpoint.scope == "single" else ("own", "other")
+
+
+def expected(endpoint: Endpoint, caller: Caller, side: str) -> int:
+    if endpoint.allowed == PUBLIC:
+        return endpoint.ok
+    if endpoint.allowed == METRICS:
+        return 200 if caller == METRICS_CALLER else 403 if isinstance(caller, tuple) else 401
+    if not isinstance(caller, tuple):
+        return 401
+    if caller[1] not in endpoint.allowed:
+        return 403
+    if side == "other" and endpoint.scope == "object":
+        return 404
+    return endpoint.ok
+
+
+def _id(caller: Caller) -> str:
+    return "/".join(caller) if isinstance(caller, tuple) else caller
+
+
+CASES = [(e, c, s) for e in ENDPOINTS for c in CALLERS for s in sides(e)]
+CASE_IDS = [f"{e.method} {e.path} | {_id(c)} | {s}" for e, c, s in CASES]
+
+
+@dataclass
+class World:
+    client: TestClient
+    engine: Engine
+    keys: dict[Caller, str] = field(default_factory=dict)
+    #: Per tenant: its objects the paths name.
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _story(engine: Engine) -> None:
+    """DKI: Katulampa's Siaga alert active, Depok's cleared. Badung: Tukad Mati's Siaga alert
+    cleared, its rate-of-rise alert active."""
+    badung = "gw-badung"
+    dki = [
+        batch([siaga_change("katulampa", T0, 3, 95.0, siaga_from=4, seq=1)]),
+        batch([siaga_change("depok", T0, 3, 205.0, siaga_from=4, seq=2)]),
+        batch([siaga_change("depok", T0 + timedelta(hours=2), 4, 190.0, siaga_from=3, seq=3)]),
+        batch([summary("depok", T0 + timedelta(minutes=10 * i), 150.0 + i) for i in range(3)]),
+    ]
+    kuta = "tukad-mati-kuta"
+    bdg = [
+        batch([siaga_change(kuta, T0, 3, 160.0, siaga_from=4, seq=1, gateway=badung)], tenant="kab-badung", gateway=badung),
+        batch(
+            [siaga_change(kuta, T0 + timedelta(hours=1), 4, 140.0, siaga_from=3, seq=2, gateway=badung)],
+            tenant="kab-badung",
+            gateway=badung,
+        ),
+        batch(
+            [rate_of_rise(kuta, T0 + timedelta(hours=2), True, 145.0, seq=3, gateway=badung)],
+            tenant="kab-badung",
+            gateway=badung,
+        ),
+        batch([summary(kuta, T0 + timedelta(minutes=10 * i), 120.0 + i, gateway=badung) for i in range(3)], tenant="kab-badung", gateway=badung),
+    ]
+    with Session(writer(engine)) as s, s.begin():
+        for b in [*dki, *bdg]:
+            result = apply_batch(s, b, SqlPointSink(s))
+            assert result.rejected_total == 0
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    config: TepiConfig = load_config()
+    cleanup: Callable[[], None] = lambda: None  # noqa: E731
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('matrix') / 'state.db'}"
+    else:
+        schema = f"m_{uuid.uuid4().hex[:12]}"
+        admin = sa.create_engine(POSTGRES_URL)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+        def cleanup() -> None:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+    engine = create_engine(url)
+    try:
+        prepare_database(engine, config)
+        _story(engine)
+        settings = Settings(
+            database_url=url,
+            auth_pepper=TEST_PEPPER,  # type: ignore[arg-type]
+            metrics_token=METRICS_TOKEN,  # type: ignore[arg-type]
+            public_burst=100_000,
+            public_cache_s=0,
+            stream_max_s=0.05,
+            stream_heartbeat_s=0.05,
+            level_store="sql",
+        )
+        app = create_app(config, settings, registry=CollectorRegistry())
+        client = TestClient(app)
+        client.__enter__()
+        w = World(client=client, engine=engine)
+        pepper = TEST_PEPPER.encode()
+        with Session(writer(engine)) as s, s.begin():
+            for tenant in TENANTS:
+                users = {role: create_user(s, tenant, f"{role}@{tenant}", role) for role in ROLES}
+                for role, user in users.items():
+                    w.keys[(tenant, role)] = create_key(s, pepper, user.id)[1]
+                alerts = {a.status: a.id for a in s.scalars(sa.select(Alert).where(Alert.tenant_id == tenant))}
+                w.objects[tenant] = {
+                    "station_id": "katulampa" if tenant == "dki-jakarta" else "tukad-mati-kuta",
+                    "active": alerts["active"],
+                    "cleared": alerts["cleared"],
+                    "user_id": users["viewer"].id,
+                }
+            row, key = create_key(s, pepper, s.scalars(sa.select(User.id).where(User.name == "admin@dki-jakarta")).one())
+            revoke_key(s, row.id)
+        w.keys[REVOKED_KEY] = key
+        w.keys[UNKNOWN_KEY] = "tepi_0123456789abcdef_" + "Q" * 43
+        w.keys[METRICS_CALLER] = METRICS_TOKEN
+        yield w
+        client.__exit__(None, None, None)
+    finally:
+        engine.dispose()
+        cleanup()
+
+
+def _throwaway_key(world: World, tenant: str) -> str:
+    with Session(writer(world.engine)) as s, s.begin():
+        row, _key = create_key(s, TEST_PEPPER.encode(), world.objects[tenant]["user_id"])
+        return row.id
+
+
+def _request(world: World, endpoint: Endpoint, caller: Caller, side: str) -> tuple[Any, str]:
+    """(response, the tenant whose object or data was asked for)."""
+    own = caller[0] if isinstance(caller, tuple) else "dki-jakarta"
+    target = own if side == "own" else OTHER[own]
+    objects = world.objects[target]
+    values = {
+        "alert_id": objects["cleared" if endpoint.path.endswith("/close") else "active"],
+        "station_id": objects["station_id"],
+        "user_id": objects["user_id"],
+        "key_id": _throwaway_key(world, target) if "{key_id}" in endpoint.path else "",
+    }
+    url = endpoint.path.format(**values)
+    params: dict[str, Any] = {}
+    if endpoint.scope == "list" and side == "other":
+        params["tenant"] = target  # no way out of one's own tenant
+    if endpoint.path == "/api/v1/alerts/stream":
+        params["after"] = 0
+    headers = bearer(world.keys[caller]) if caller != ANONYMOUS else {}
+    body = {"name": f"user {uuid.uuid4().hex[:8]}", "role": "viewer"} if endpoint.path == "/api/v1/users" else None
+    response = world.client.request(endpoint.method, url, params=params, headers=headers, json=body)
+    return response, target
+
+
+@pytest.mark.parametrize(("endpoint", "caller", "side"), CASES, ids=CASE_IDS)
+def test_matrix(world: World, endpoint: Endpoint, caller: Caller, side: str) -> None:
+    response, target = _request(world, endpoint, caller, side)
+    want = expected(endpoint, caller, side)
+    assert response.status_code == want, (response.status_code, response.text[:300])
+    if want == 401:
+        assert response.headers["www-authenticate"].startswith('Bearer realm="tepi"')
+    if want == 404:
+        # Exactly what a missing object gets: the other tenant's existence does not show.
+        missing = world.client.request(
+            endpoint.method,
+            endpoint.path.format(alert_id=2**31 - 1, station_id="no-such-station", user_id=2**31 - 1, key_id="f" * 16),
+            headers=bearer(world.keys[caller]),  # type: ignore[index]
+        )
+        assert (missing.status_code, missing.json()["code"]) == (404, response.json()["code"])
+    if want in (200, 201) and isinstance(caller, tuple) and endpoint.allowed not in (PUBLIC, METRICS):
+        foreign = OTHER[caller[0]]
+        assert foreign not in response.text, f"{foreign} data leaked to {caller}"
+        assert target == caller[0] or endpoint.scope == "list"
+
+
+def test_the_table_is_the_apps(world: World) -> None:
+    """Every route of the app is in this matrix, and the documented table says the same."""
+    from fastapi.routing import APIRoute
+
+    app = world.client.app
+    # Routes of included routers are in the schema; the root probes are not, but are APIRoutes.
+    routes = {(m.upper(), path) for path, ops in app.openapi()["paths"].items() for m in ops}  # type: ignore[attr-defined]
+    routes |= {(m, r.path) for r in app.routes if isinstance(r, APIRoute) for m in r.methods}  # type: ignore[attr-defined]
+    assert routes == {(e.method, e.path) for e in ENDPOINTS}
+    documented = {
+        (e.method, e.path): (e.allowed if isinstance(e.allowed, str) else set(e.allowed)) for e in ENDPOINTS
+    }
+    table = {k: (v if isinstance(v, str) else set(v)) for k, v in permissions.TABLE.items()}
+    assert table == documented
+    print(f"\nauthorisation matrix: {len(CASES)} cases per database, {2 * len(CASES)} in all")
+
+
