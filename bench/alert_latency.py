@@ -52,6 +52,7 @@ class SseListener:
         self.headers = headers
         self.events: list[tuple[float, dict]] = []
         self.connected = threading.Event()
+        self.error: Exception | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -59,6 +60,13 @@ class SseListener:
         self._thread.start()
 
     def _run(self) -> None:
+        try:
+            self._listen()
+        except httpx.HTTPError as exc:
+            if not self._stop.is_set():  # the API going away at the end is expected
+                self.error = exc
+
+    def _listen(self) -> None:
         with httpx.Client(timeout=httpx.Timeout(5.0, read=None)) as http:
             with http.stream("GET", self.url, headers=self.headers) as r:
                 r.raise_for_status()
@@ -111,7 +119,7 @@ def run(ctx: Context) -> Result:
             listener = SseListener(f"http://127.0.0.1:{api_port}/api/v1/alerts/stream?station=katulampa", _auth_headers(cfg, work))
             listener.start()
             if not listener.connected.wait(15):
-                raise RuntimeError("SSE stream did not open")
+                raise RuntimeError(f"SSE stream did not open: {listener.error!r}")
             pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="awlr-katulampa")
             pub.connect("127.0.0.1", broker.port)
             pub.loop_start()
