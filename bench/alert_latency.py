@@ -3,7 +3,7 @@ change arriving on the API's SSE stream, through real Mosquitto, `tepi gateway` 
 uplink), `tepi ingest` and `tepi api`, each its own process, all on loopback.
 
 The station raises on the crossing reading itself (`raise_after: 1`, clear margin 5 cm), so
-each reading alternating between 70 cm and 90 cm at Katulampa (Siaga 3 from 80 cm) is one
+each reading alternating between ~65 cm and ~90 cm at Katulampa (Siaga 3 from 80 cm) is one
 crossing: an escalation or a clear. Every crossing carries a unique level, which identifies
 its SSE event. Latency = SSE arrival − the moment the device's publish call returned.
 """
@@ -129,7 +129,7 @@ def run(ctx: Context) -> Result:
             seq = 0
             for k in range(crossings + 1):
                 up = k % 2 == 1
-                level = round((90.0 + 0.1 * (k % 97)) if up else (70.0 - 0.1 * (k % 97)), 1)
+                level = round((85.0 + 0.1 * (k // 2)) if up else (72.0 - 0.1 * (k // 2)), 1)  # unique: identifies its event
                 frame = wire.AwlrFrame("katulampa", seq, t0 + timedelta(minutes=seq), level, 12.5)
                 info = pub.publish(topic, wire.encode_json(frame), qos=1)
                 sent_at = time.perf_counter()
