@@ -39,8 +39,7 @@ class LocalAlarmChannel:
     def __init__(self, broker: BrokerConfig, tenant: str, gateway: str) -> None:
         self.prefix = alarm_topic(tenant, gateway)
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"tepi-gw-{gateway}-alarms")
-        if broker.username:
-            self._client.username_pw_set(broker.username, broker.password)
+        broker.apply_to(self._client)
         self._client.reconnect_delay_set(1, 10)
         self._broker = broker
         self.announced = 0

@@ -71,8 +71,7 @@ class Uplink:
             client_id=client_id or f"tepi-gw-{gateway}-uplink",
             clean_session=True,
         )
-        if broker.username:
-            self._client.username_pw_set(broker.username, broker.password)
+        broker.apply_to(self._client)
         self._client.max_inflight_messages_set(max(inflight, 20))
         self._client.max_queued_messages_set(0)
         self._client.reconnect_delay_set(1, 30)

@@ -229,8 +229,7 @@ class IngestWorker:
             manual_ack=True,
         )
         broker = self.config.broker
-        if broker.username:
-            client.username_pw_set(broker.username, broker.password)
+        broker.apply_to(client)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect

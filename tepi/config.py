@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import yaml
 from gateway.qc import QcConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+if TYPE_CHECKING:
+    import paho.mqtt.client as mqtt
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "tepi.yaml"
 CONFIG_ENV = "TEPI_CONFIG"
@@ -119,8 +122,16 @@ class BrokerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
     username: str | None = None
-    password: str | None = None
+    password: str | None = Field(default=None, repr=False)
     keepalive_s: int = Field(default=30, ge=5, le=3600)
+    tls_ca_file: Path | None = Field(default=None, description="CA to verify the broker with; set it to use the TLS listener.")
+
+    def apply_to(self, client: "mqtt.Client") -> None:
+        """Credentials and TLS on a paho client: the one place every Tepi MQTT client gets them."""
+        if self.username:
+            client.username_pw_set(self.username, self.password)
+        if self.tls_ca_file is not None:
+            client.tls_set(ca_certs=str(self.tls_ca_file))
 
 
 class OutboxConfig(_Strict):

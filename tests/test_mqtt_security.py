@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import queue
+import time
 import re
 import ssl
 import stat
@@ -372,3 +373,45 @@ def test_cli_setup_never_prints_passwords(tmp_path: Path) -> None:
     assert shown.exit_code == 0 and shown.stdout == creds[DEPOK].password + "\n"
     missing = runner.invoke(mqtt_app, ["show-credentials", "--out", str(out), KATULAMPA])
     assert missing.exit_code == 1 and "no MQTT user 'awlr-katulampa'" in missing.output
+
+
+# --- Tepi's own clients on the secured broker ---------------------------------------------------
+
+
+def test_gateway_runs_over_tls_with_its_own_credentials(
+    broker: Mosquitto, security: MqttSecurityFiles, connect: Callable[..., Probe], default_config: TepiConfig, tmp_path: Path
+) -> None:
+    """The gateway reads its tenant's devices and uplinks, over TLS with its generated password;
+    the ingest user receives the batch. Nothing anonymous, nothing in clear text."""
+    from datetime import datetime, timedelta, timezone
+
+    from gateway.devices.awlr import wire
+    from gateway.runtime import EdgeGateway
+    from tepi.config import BrokerConfig, with_local_services
+    from tepi.messages import decode_batch
+
+    assert security.tls is not None
+    secured = BrokerConfig(
+        host="127.0.0.1", port=broker.tls_port, username=GW_JAKARTA,
+        password=security.credential(GW_JAKARTA).password, tls_ca_file=security.tls.ca_cert,
+    )
+    cfg = with_local_services(default_config, broker.tls_port, tmp_path, summary_every_s=60)
+    cfg = cfg.model_copy(update={"gateway": cfg.gateway.model_copy(update={"local_broker": secured, "uplink_broker": secured})})
+    ingest = connect("ingest", client_id="tepi-ingest-tls-test")
+    assert granted(ingest.subscribe(uplink_subscription("ingest")))
+    device = connect(DEPOK)
+    gw = EdgeGateway(cfg, local_alarms=False)
+    gw.start()
+    try:
+        assert gw.wait_ready(15), "the gateway subscribed over TLS"
+        t0 = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(second=0, microsecond=0)
+        for i in range(4):  # 30 s apart: the fourth closes the first minute's window
+            frame = wire.AwlrFrame("depok", i, t0 + timedelta(seconds=30 * i), 150.0 + i * 0.3, 12.0)
+            assert not device.publish(device_topic(JAKARTA, DEPOK), wire.encode_json(frame)).is_failure
+        items: list = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any(i.type == "summary" for i in items):
+            items += [item for m in _drain(ingest, timeout=1) for item in decode_batch(m.payload).items]
+        assert any(i.type == "summary" and i.station == "depok" and i.count == 2 for i in items), items
+    finally:
+        gw.stop()

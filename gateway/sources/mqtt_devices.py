@@ -34,8 +34,7 @@ class MqttDeviceSource:
         self._client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, manual_ack=True
         )
-        if broker.username:
-            self._client.username_pw_set(broker.username, broker.password)
+        broker.apply_to(self._client)
         self._client.reconnect_delay_set(1, 30)
         self._client.max_inflight_messages_set(1000)
         self._client.on_connect = self._on_connect
