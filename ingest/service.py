@@ -42,6 +42,7 @@ from ingest.alerts import (
     raise_rate_of_rise,
     raise_siaga,
 )
+from ingest.bulk import existing, insert_rows
 from ingest.db import lock_event_log
 from ingest.errors import IngestError, StoreError
 from ingest.forecast import RiverNetwork, UpstreamChange
@@ -69,7 +70,8 @@ UNKNOWN_STATION = "unknown_station"
 FOREIGN_STATION = "foreign_station"
 NON_FINITE = "non_finite"
 
-_ID_CHUNK = 500
+_isfinite = math.isfinite
+_PROCESSED: sa.Table = ProcessedMessage.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -138,8 +140,9 @@ def apply_batches(
     return result
 
 
-#: An item to apply in device order: (time, seq, station, item, gateway).
-_Timed = tuple[datetime, int, Station, LevelSummary | SiagaChange | RateOfRise, str]
+#: An item to apply in device order: (time, seq, arrival, station, item, gateway); `arrival`
+#: (the item's place in the call) orders items of equal time and seq as they came.
+_Timed = tuple[datetime, int, int, Station, LevelSummary | SiagaChange | RateOfRise, str]
 
 
 class _Applier:
@@ -162,7 +165,8 @@ class _Applier:
         tenants = set(session.scalars(sa.select(Tenant.id).where(Tenant.id.in_({b.tenant for b in batches}))))
         station_ids = {item.station for b in batches for item in b.items}
         stations = {s.id: s for s in session.scalars(sa.select(Station).where(Station.id.in_(station_ids)))}
-        if any(not isinstance(item, LevelSummary) for b in batches for item in b.items):
+        events = [item for b in batches for item in b.items if not isinstance(item, LevelSummary)]
+        if events:
             # Changes usually write alerts: take the event-log lock before any station row lock.
             lock_event_log(session)
         nearby = self.network.and_below(stations) if self.network else set(stations)
@@ -171,55 +175,72 @@ class _Applier:
         offline = {s for s, t in open_alerts if t == ALERT_TYPE_OFFLINE}
         self.forecasts_involved = any(t == ALERT_TYPE_FORECAST for _s, t in open_alerts)
 
+        # A summary can only clear a Siaga alert open at its turn (see `_summary`): one open
+        # before the call or opened by a Siaga change of the call. Others would be no-ops in
+        # the timeline, and a backlog of summaries need not be sorted.
+        may_clear = self.open_siaga | {item.station for item in events if isinstance(item, SiagaChange)}
         points: list[SummaryPoint] = []
         timeline: list[_Timed] = []
         arrived: dict[str, str] = {}  # station -> gateway that brought something of it
+        keys: list[tuple[str, str, str]] = []  # (item_id, tenant_id, gateway) of processed_messages
+        readings: dict[str, _Readings] = {}  # station -> what its summaries say
+        stored_by_type: Counter[str] = Counter()
+        now = self.now
+        tenant_of = {station_id: s.tenant_id for station_id, s in stations.items()}  # not an ORM read per item
         for batch in batches:
             if batch.tenant not in tenants:
                 _reject(result, UNKNOWN_TENANT, len(batch.items), batch)
                 continue
+            tenant, gateway = batch.tenant, batch.gateway
             for item in batch.items:
                 if item.id in seen:
                     result.duplicates += 1
                     continue
-                station = stations.get(item.station)
-                if station is None:
+                station_id = item.station
+                station_tenant = tenant_of.get(station_id)
+                if station_tenant is None:
                     _reject(result, UNKNOWN_STATION, 1, batch)
                     continue
-                if station.tenant_id != batch.tenant:
+                if station_tenant != tenant:
                     _reject(result, FOREIGN_STATION, 1, batch)
                     continue
                 if not _finite(item):
                     _reject(result, NON_FINITE, 1, batch)
                     continue
                 seen.add(item.id)
-                session.add(
-                    ProcessedMessage(
-                        item_id=item.id, tenant_id=batch.tenant, gateway=batch.gateway, processed_at=self.now
-                    )
-                )
-                result.stored += 1
-                result.stored_by_type[item.type] += 1
-                station.last_arrival_at = self.now
-                arrived[station.id] = batch.gateway
-                if isinstance(item, SummariesDropped):
+                keys.append((item.id, tenant, gateway))
+                stored_by_type[item.type] += 1
+                arrived[station_id] = gateway
+                if isinstance(item, LevelSummary):
+                    points.append(SummaryPoint(tenant, gateway, item))
+                    seen_by = readings.get(station_id)
+                    if seen_by is None:
+                        seen_by = readings[station_id] = _Readings(item.window_start)
+                    seen_by.add(item)
+                    if item.siaga == 4 and item.last_cm is not None and station_id in may_clear:
+                        timeline.append((item.last_ts, item.last_seq, len(keys), stations[station_id], item, gateway))
+                elif isinstance(item, SummariesDropped):
                     # Not data about the river: an account of data that will never come.
-                    result.dropped_at_edge[station.id] += item.count
+                    result.dropped_at_edge[station_id] += item.count
                     log.warning(
                         "gateway dropped summaries while its outbox was full",
-                        extra={"tenant": batch.tenant, "gateway": batch.gateway, "station": station.id, "summaries": item.count,
+                        extra={"tenant": batch.tenant, "gateway": batch.gateway, "station": station_id, "summaries": item.count,
                                "first_window": item.first_window_start.isoformat(), "last_window": item.last_window_start.isoformat()},
                     )
-                elif isinstance(item, LevelSummary):
-                    points.append(SummaryPoint(tenant=batch.tenant, gateway=batch.gateway, summary=item))
-                    _extend_history(station, item.window_start)
-                    if item.last_cm is not None:  # None: no reading of the window passed QC
-                        _observe(station, item.last_ts, item.last_cm, item.siaga)
-                    timeline.append((item.last_ts, item.last_seq, station, item, batch.gateway))
                 else:
-                    timeline.append((item.ts, item.seq, station, item, batch.gateway))
+                    timeline.append((item.ts, item.seq, len(keys), stations[station_id], item, gateway))
+        result.stored += len(keys)
+        result.stored_by_type.update(stored_by_type)
+        _insert_processed(session, keys, now)
+        # Station state once per station: what all its summaries of the call say together is
+        # what applying them one by one would leave (the oldest time extends the history, the
+        # newest reading wins, the later one of equal times), and it precedes every change.
+        for station_id in arrived:
+            stations[station_id].last_arrival_at = now
+        for station_id, seen_by in readings.items():
+            seen_by.apply(stations[station_id])
         # Alerts follow device time, whatever order the batches came in.
-        for _ts, _seq, station, item, gateway in sorted(timeline, key=lambda t: (t[0], t[1])):
+        for _ts, _seq, _arrival, station, item, gateway in sorted(timeline, key=lambda t: (t[0], t[1], t[2])):
             who = gateway_actor(gateway)
             if isinstance(item, LevelSummary):
                 self._summary(station, item, who)
@@ -337,6 +358,35 @@ def _stale(applied_until: datetime | None, ts: datetime, result: ApplyResult) ->
     return False
 
 
+class _Readings:
+    """The summaries of one station in one call, folded: earliest time, newest reading."""
+
+    __slots__ = ("first", "at", "level_cm", "siaga")
+
+    def __init__(self, first: datetime) -> None:
+        self.first = first
+        self.at: datetime | None = None
+        self.level_cm = 0.0
+        self.siaga = 4
+
+    def add(self, summary: LevelSummary) -> None:
+        if summary.window_start < self.first:
+            self.first = summary.window_start
+        if summary.last_cm is None:  # no reading of the window passed QC: no state
+            return
+        at = summary.last_ts
+        if at < self.first:
+            self.first = at
+        if self.at is None or at >= self.at:  # `_observe`'s rule: the later of equal times wins
+            self.at, self.level_cm, self.siaga = at, summary.last_cm, summary.siaga
+
+    def apply(self, station: Station) -> None:
+        """What `_extend_history` and `_observe` of each summary in turn would have done."""
+        _extend_history(station, self.first)
+        if self.at is not None:
+            _observe(station, self.at, self.level_cm, self.siaga)
+
+
 def _observe(station: Station, at: datetime, level_cm: float, siaga: int, keep_siaga: bool = False) -> None:
     """Move the station's current state to this reading if it is the newest seen.
 
@@ -359,14 +409,8 @@ def _extend_history(station: Station, at: datetime) -> None:
 
 def _finite(item: LevelSummary | SiagaChange | RateOfRise | SummariesDropped) -> bool:
     """JSON admits NaN and Infinity; neither SQL nor line protocol stores them, so reject early."""
-    values: Iterable[float | None]
-    if isinstance(item, SummariesDropped):
-        return True  # no floats
-    if isinstance(item, SiagaChange):
-        values = (item.level_cm,)
-    elif isinstance(item, RateOfRise):
-        values = (item.level_cm, item.rate_cm_per_h, item.threshold_cm_per_h)
-    else:
+    values: tuple[float | None, ...]
+    if isinstance(item, LevelSummary):
         values = (
             item.mean_cm,
             item.min_cm,
@@ -376,16 +420,32 @@ def _finite(item: LevelSummary | SiagaChange | RateOfRise | SummariesDropped) ->
             item.suspect_max_cm,
             item.battery_v,
         )
-    return all(v is None or math.isfinite(v) for v in values)
+    elif isinstance(item, SiagaChange):
+        values = (item.level_cm,)
+    elif isinstance(item, RateOfRise):
+        values = (item.level_cm, item.rate_cm_per_h, item.threshold_cm_per_h)
+    else:
+        return True  # SummariesDropped: no floats
+    for v in values:  # a plain loop: a generator per item shows in the profile
+        if v is not None and not _isfinite(v):
+            return False
+    return True
+
+
+def _insert_processed(session: Session, keys: list[tuple[str, str, str]], now: datetime) -> None:
+    """Idempotency keys (item id, tenant, gateway) of the items applied: one bulk INSERT.
+
+    Deliberately without ON CONFLICT DO NOTHING: a key already there means another transaction
+    applied the item since `_processed_ids` looked (a concurrent worker given a redelivery).
+    Its state and alerts must not be applied twice, so the statement fails, the caller rolls
+    back without acknowledging, and the retry counts the item as a duplicate.
+    """
+    insert_rows(session, _PROCESSED, ("item_id", "tenant_id", "gateway"), keys, {"processed_at": now})
 
 
 def _processed_ids(session: Session, ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    unique = list(dict.fromkeys(ids))
-    for i in range(0, len(unique), _ID_CHUNK):
-        chunk = unique[i : i + _ID_CHUNK]
-        found.update(session.scalars(sa.select(ProcessedMessage.item_id).where(ProcessedMessage.item_id.in_(chunk))))
-    return found
+    """Which of these item ids were applied before: a few queries per call, not one per item."""
+    return existing(session, _PROCESSED.c.item_id, ids)
 
 
 def _reject(result: ApplyResult, reason: str, n: int, batch: UplinkBatch) -> None:
