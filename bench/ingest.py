@@ -18,6 +18,7 @@ import httpx
 import paho.mqtt.client as mqtt
 from prometheus_client import CollectorRegistry
 
+from tepi.runtime_tuning import tune_garbage_collector
 from bench.core import Context, Figure, Result, mosquitto, wait_until
 from bench.fleet import GATEWAY, TENANT, fleet_config
 from bench.mqtt_raw import RawPublisher, build_packets
@@ -109,6 +110,7 @@ def run(ctx: Context) -> Result:
             reg = CollectorRegistry()
             worker = TimedWorker(icfg, cfg, registry=reg, point_sinks=lambda _s: sink)
             t_start = time.perf_counter()
+            tune_garbage_collector()  # as `tepi ingest` does
             worker.start()
 
             def stored() -> float:

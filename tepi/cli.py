@@ -13,6 +13,7 @@ from rich.console import Console
 
 from tepi.config import ConfigError, TepiConfig, load_config
 from tepi.logs import configure_logging
+from tepi.runtime_tuning import tune_garbage_collector
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Tepi: edge telemetry for rivers, boats and offices.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration commands.")
@@ -128,6 +129,7 @@ def gateway(
         raise typer.Exit(1) from exc
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1", registry=gw.registry)
+    tune_garbage_collector()
     gw.start()
     stop = threading.Event()
     _wait_for_signal(stop)
@@ -153,6 +155,7 @@ def ingest(
     worker = IngestWorker(icfg, cfg)
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1", registry=worker.registry)
+    tune_garbage_collector()
     worker.start()
     stop = threading.Event()
     _wait_for_signal(stop)
