@@ -18,7 +18,6 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from tepi.runtime_tuning import tune_garbage_collector
 from bench.core import Context, Figure, Result, mosquitto, wait_until
 from bench.fleet import TENANT, Stream, aligned_start, fleet_config
 from bench.procs import PublisherPool
@@ -128,7 +127,6 @@ def run(ctx: Context, profile: bool = False) -> Result:
         outbox = work / "outbox.db"
         cfg = fleet_config(n_devices, local.port, upstream.port, outbox)
         gw = TimedGateway(cfg, outbox_path=outbox, profile=profile)
-        tune_garbage_collector()  # as `tepi gateway` does
         gw.start()
         gw.wait_ready()
         pool = run_stream(n_devices, per_device, local.port, qos, procs=2)

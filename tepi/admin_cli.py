@@ -21,13 +21,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from tepi.config import ConfigError, TepiConfig, load_config
+
+if TYPE_CHECKING:  # SQLAlchemy loads when a command runs, not with every `tepi` (the gateway's memory)
+    from sqlalchemy.orm import Session
 
 admin_app = typer.Typer(
     no_args_is_help=True, help="Tenants, users, API keys and data retention, on the configured database."
@@ -68,6 +69,8 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 @contextmanager
 def _session(config: Path | None) -> Iterator[tuple[Session, TepiConfig]]:
     """A write transaction on the prepared database (schema and registry as ingest makes them)."""
+    from sqlalchemy.orm import Session
+
     from api.errors import ApiError
     from api.settings import SettingsError, load_settings
     from ingest.db import create_engine, prepare_database, writer
@@ -77,7 +80,7 @@ def _session(config: Path | None) -> Iterator[tuple[Session, TepiConfig]]:
         settings = load_settings()
     except (ConfigError, SettingsError) as exc:
         raise _fail(str(exc), 2) from exc
-    engine: Engine = create_engine(settings.effective_database_url(cfg))
+    engine = create_engine(settings.effective_database_url(cfg))
     try:
         prepare_database(engine, cfg)
         with Session(writer(engine)) as session, session.begin():

@@ -129,8 +129,7 @@ def gateway(
         raise typer.Exit(1) from exc
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1", registry=gw.registry)
-    tune_garbage_collector()
-    gw.start()
+    gw.start()  # default GC: on a gateway, peak memory matters more than a little CPU
     stop = threading.Event()
     _wait_for_signal(stop)
     gw.stop(flush_timeout=5)

@@ -1,4 +1,4 @@
-"""Process-wide settings for Tepi's long-running services (gateway, ingest)."""
+"""Process-wide settings for Tepi's ingest workers (not the gateway: there peak memory matters more)."""
 
 from __future__ import annotations
 

@@ -112,3 +112,15 @@ def test_compressed_batches_decode_and_bombs_do_not() -> None:
         except MessageError:
             continue
         raise AssertionError("accepted a broken compressed payload")
+
+
+def test_the_cli_loads_without_the_central_stack() -> None:
+    """`tepi gateway` runs on small edge hardware: importing the CLI must not pull in the
+    database or web stack (each costs the gateway tens of MB of resident memory)."""
+    import subprocess
+    import sys
+
+    code = "import sys, tepi.cli; print(sorted(m for m in ('sqlalchemy', 'fastapi', 'uvicorn', 'influxdb_client') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
