@@ -21,18 +21,10 @@ from ingest.testing import batch, summary
 from tepi.config import TepiConfig, TsdbConfig, with_local_services
 from tepi.messages import encode_batch, uplink_topic
 from tepi.processes import Mosquitto, VictoriaMetrics
+from tepi.testing import wait_until
 
 pytestmark = pytest.mark.integration
 T0 = (datetime.now(timezone.utc) - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-
-
-def wait_until(cond: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Central:

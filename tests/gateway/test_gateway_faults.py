@@ -19,7 +19,8 @@ from tepi.config import TepiConfig, with_local_services
 from tepi.messages import LevelSummary, device_topic, uplink_topic
 from tepi.processes import Mosquitto
 
-from test_gateway_integration import UplinkRecorder, wait_until
+from tepi.testing import wait_until
+from test_gateway_integration import UplinkRecorder
 
 pytestmark = pytest.mark.integration
 

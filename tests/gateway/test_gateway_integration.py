@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 import tty
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from gateway.runtime import EdgeGateway
 from tepi.config import TepiConfig, with_local_services
 from tepi.messages import UplinkBatch, alarm_topic, decode_batch, device_topic, uplink_topic
 from tepi.processes import Mosquitto, free_port
+from tepi.testing import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -50,15 +50,6 @@ class UplinkRecorder:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
-
-
-def wait_until(cond: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
