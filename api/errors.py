@@ -104,6 +104,24 @@ def _json(status: int, code: str, detail: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"detail": detail, "code": code})
 
 
+#: Domain exceptions and the status and `code` they answer with.
+_DOMAIN_ERRORS: dict[type[ApiError], tuple[int, str]] = {
+    StationNotFound: (404, "station_not_found"),
+    AlertNotFound: (404, "alert_not_found"),
+    AlertAlreadyCleared: (409, "alert_cleared"),
+    AlertAlreadyClosed: (409, "alert_closed"),
+    AlertNotCleared: (409, "alert_not_cleared"),
+    RevisionNotFound: (404, "revision_not_found"),
+}
+
+
+def _handler(status: int, code: str):  # type: ignore[no-untyped-def]
+    async def handle(_r: Request, exc: Exception) -> JSONResponse:
+        return _json(status, code, str(exc))
+
+    return handle
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map domain exceptions to status codes, so routes stay free of HTTP plumbing."""
 
@@ -113,29 +131,8 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = [{k: v for k, v in e.items() if k != "url"} for e in exc.errors()]
         return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors), "code": "invalid_request"})
 
-    @app.exception_handler(StationNotFound)
-    async def _station_not_found(_r: Request, exc: StationNotFound) -> JSONResponse:
-        return _json(404, "station_not_found", str(exc))
-
-    @app.exception_handler(AlertNotFound)
-    async def _alert_not_found(_r: Request, exc: AlertNotFound) -> JSONResponse:
-        return _json(404, "alert_not_found", str(exc))
-
-    @app.exception_handler(AlertAlreadyCleared)
-    async def _alert_cleared(_r: Request, exc: AlertAlreadyCleared) -> JSONResponse:
-        return _json(409, "alert_cleared", str(exc))
-
-    @app.exception_handler(AlertAlreadyClosed)
-    async def _alert_closed(_r: Request, exc: AlertAlreadyClosed) -> JSONResponse:
-        return _json(409, "alert_closed", str(exc))
-
-    @app.exception_handler(AlertNotCleared)
-    async def _alert_not_cleared(_r: Request, exc: AlertNotCleared) -> JSONResponse:
-        return _json(409, "alert_not_cleared", str(exc))
-
-    @app.exception_handler(RevisionNotFound)
-    async def _revision_not_found(_r: Request, exc: RevisionNotFound) -> JSONResponse:
-        return _json(404, "revision_not_found", str(exc))
+    for exc_type, (status, code) in _DOMAIN_ERRORS.items():
+        app.add_exception_handler(exc_type, _handler(status, code))
 
     @app.exception_handler(InvalidQuery)
     async def _invalid_query(_r: Request, exc: InvalidQuery) -> JSONResponse:

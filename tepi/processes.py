@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,6 +243,20 @@ class VictoriaMetrics:
         """Make everything written so far visible to queries (a test aid; production waits ~1 s)."""
         with urllib.request.urlopen(f"{self.url}/internal/force_flush", timeout=5):
             pass
+
+    def export(self, selector: str, want_series: int = 1, timeout: float = 5.0) -> list[dict[str, object]]:
+        """Raw series matching a selector (`/api/v1/export`), flushing and polling until at
+        least `want_series` are visible or `timeout` passes (a test and benchmark aid)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.flush()
+            query = urllib.parse.urlencode({"match[]": selector})
+            with urllib.request.urlopen(f"{self.url}/api/v1/export?{query}", timeout=5) as r:
+                text = r.read().decode()
+            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+            if len(rows) >= want_series or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.1)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

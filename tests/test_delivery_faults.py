@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
 import paho.mqtt.client as mqtt
 import pytest
 import sqlalchemy as sa
@@ -72,13 +71,8 @@ class Central:
             return []  # schema not created yet
 
     def vm_windows(self, station: str) -> list[int]:
-        self.vm.flush()
-        r = httpx.get(f"{self.vm.url}/api/v1/export", params={"match[]": f'awlr_level_mean{{station="{station}"}}'}, timeout=10)
-        stamps: list[int] = []
-        for line in r.text.splitlines():
-            if line.strip():
-                stamps.extend(yaml.safe_load(line)["timestamps"])
-        return sorted(stamps)
+        rows = self.vm.export(f'awlr_level_mean{{station="{station}"}}', timeout=0)
+        return sorted(t for row in rows for t in row["timestamps"])
 
 
 @pytest.fixture

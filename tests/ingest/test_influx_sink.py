@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
-import httpx
 import pytest
 
 from ingest.errors import PointWriteError
@@ -18,16 +15,6 @@ from tepi.processes import VictoriaMetrics, free_port
 T0 = datetime(2025, 2, 3, 6, 0, tzinfo=timezone.utc)
 
 
-def export(vm: VictoriaMetrics, selector: str, want_series: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        vm.flush()
-        r = httpx.get(f"{vm.url}/api/v1/export", params={"match[]": selector}, timeout=5)
-        r.raise_for_status()
-        rows = [httpx.Response(200, text=line).json() for line in r.text.splitlines() if line.strip()]
-        if len(rows) >= want_series or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.1)
 
 
 def test_summaries_become_awlr_series_in_victoria_metrics(victoria_metrics: VictoriaMetrics) -> None:
@@ -40,7 +27,7 @@ def test_summaries_become_awlr_series_in_victoria_metrics(victoria_metrics: Vict
         sink.write([SummaryPoint("dki-jakarta", "gw-ciliwung", s) for s in windows])
     finally:
         sink.close()
-    rows = export(victoria_metrics, f'{{__name__=~"awlr_.*",station="{station}"}}', want_series=9)
+    rows = victoria_metrics.export(f'{{__name__=~"awlr_.*",station="{station}"}}', want_series=9)
     by_name = {r["metric"]["__name__"]: r for r in rows}
     assert set(by_name) == {
         "awlr_level_mean",

@@ -6,11 +6,8 @@ for byte, and VictoriaMetrics must read back the labels and values that went in.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
-import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -179,16 +176,6 @@ def test_any_summary_line_matches_influxdb_client(
 # -- round trip through VictoriaMetrics ------------------------------------------------------
 
 
-def export(vm: VictoriaMetrics, selector: str, want_series: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        vm.flush()
-        r = httpx.get(f"{vm.url}/api/v1/export", params={"match[]": selector}, timeout=5)
-        r.raise_for_status()
-        rows = [httpx.Response(200, text=line).json() for line in r.text.splitlines() if line.strip()]
-        if len(rows) >= want_series or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.1)
 
 
 AWKWARD_STATIONS = [
@@ -231,7 +218,7 @@ def test_tags_and_values_round_trip_through_victoria_metrics(victoria_metrics: V
         sink.write(points)
     finally:
         sink.close()
-    rows = export(victoria_metrics, '{__name__=~"awlr_.*",gateway="gw=lp"}', want_series=9 * len(AWKWARD_STATIONS))
+    rows = victoria_metrics.export('{__name__=~"awlr_.*",gateway="gw=lp"}', want_series=9 * len(AWKWARD_STATIONS))
     got = {(r["metric"]["__name__"], r["metric"]["station"]): r for r in rows}
     assert {station for _name, station in got} == set(AWKWARD_STATIONS)
     times = [int((T0 + timedelta(minutes=10 * j)).timestamp()) * 1000 for j in range(len(values))]
