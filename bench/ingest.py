@@ -22,13 +22,14 @@ from tepi.runtime_tuning import tune_garbage_collector
 from bench.core import Context, Figure, Result, mosquitto, wait_until
 from bench.fleet import GATEWAY, TENANT, fleet_config
 from bench.mqtt_raw import RawPublisher, build_packets
-from bench.replay import summaries
-from gateway.outbox import OutboxEntry
+from bench.replay import summary_items
+from gateway.outbox import PRIORITY_SUMMARY, OutboxEntry
 from gateway.uplink import MAX_ITEMS_PER_MESSAGE, encode_message
 from ingest.consumer import IngestWorker
-from ingest.points import INFLUX_CHUNK, InfluxPointSink, SummaryPoint, _point
+from ingest.points import INFLUX_CHUNK, InfluxPointSink, _point
+from ingest.summaries import SummaryPoints
 from tepi.config import BrokerConfig, IngestConfig, TsdbConfig
-from tepi.messages import LevelSummary, uplink_subscription, uplink_topic, utcnow
+from tepi.messages import outbox_body, uplink_subscription, uplink_topic, utcnow
 from tepi.processes import VictoriaMetrics
 
 try:  # the gateway compresses uplink batches since ccc8b85; older trees send plain JSON
@@ -48,11 +49,12 @@ class CountingSink:
         self.inner = inner
         self.writes: list[tuple[int, float]] = []
 
-    def write(self, points: Sequence[SummaryPoint]) -> None:
+    def write(self, points: Sequence[SummaryPoints]) -> None:
         t = time.perf_counter()
         self.inner.write(points)
-        if points:
-            self.writes.append((len(points), time.perf_counter() - t))
+        n = sum(map(len, points))
+        if n:
+            self.writes.append((n, time.perf_counter() - t))
 
 
 class TimedWorker(IngestWorker):
@@ -93,7 +95,8 @@ def run(ctx: Context) -> Result:
             pre.disconnect()
             pre.loop_stop()
 
-            rows = summaries(n_points)
+            items = summary_items(n_points)
+            rows = [(s.id, PRIORITY_SUMMARY, outbox_body(s, GATEWAY)) for s in items]
             entries = [OutboxEntry(k, item_id, prio, body) for k, (item_id, prio, body) in enumerate(rows)]
             topic = uplink_topic(TENANT, GATEWAY)
             msgs = [
@@ -129,10 +132,7 @@ def run(ctx: Context) -> Result:
             tsdb_s = sum(s for _, s in sink.writes)
 
         # Baseline: the same points, pre-encoded, POSTed in a loop with the same batch size.
-        lines = []
-        for _, _, body in rows:
-            s = LevelSummary.model_validate_json(body)
-            lines.append(_point(SummaryPoint(TENANT, RAW_GATEWAY, s)).to_line_protocol().encode())
+        lines = [_point(TENANT, RAW_GATEWAY, s).to_line_protocol().encode() for s in items]
         bodies = [b"\n".join(lines[i : i + batch]) for i in range(0, len(lines), batch)]
         url = f"{vm.url}/api/v2/write"
         params = {"org": "tepi", "bucket": "tepi", "precision": "s"}

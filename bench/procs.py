@@ -114,6 +114,22 @@ TB_RPC_REQUEST = "v1/devices/me/rpc/request/"
 TB_RPC_RESPONSE = "v1/devices/me/rpc/response/"
 
 
+def _summary_rows_as_items(batch: dict[str, Any]) -> list[dict[str, Any]]:
+    """The positional summary rows of an uplink batch (`tepi.summary_rows`) as the objects of
+    schema 1, with the id ingest derives."""
+    from tepi.summary_rows import COLUMNS
+
+    names = [name for name, _kind in COLUMNS]
+    out = []
+    for row in batch.get("summaries", []):
+        it = dict(zip(names, row))
+        it["type"] = "summary"
+        it["id"] = f'{batch["gateway"]}:{it["station"]}:s:{it["window_start_us"] // 1_000_000}:{it["first_seq"]}'
+        it["qc"] = {k: it[f"qc_{k}"] for k in ("good", "suspect", "fail", "missing")}
+        out.append(it)
+    return out
+
+
 def _collector_main(port: int, client_id: str, topics: list[str], ready: Any, stop: Any, out: Any, shared: Any) -> None:
     """Counts what arrives upstream. Tepi uplink batches: distinct items, readings accounted for
     by summaries (good + suspect + fail) and events with arrival times. ThingsBoard telemetry:
@@ -154,7 +170,7 @@ def _collector_main(port: int, client_id: str, topics: list[str], ready: Any, st
                     body = zlib.decompress(body)
                 counts["inflated_bytes"] += len(body)
                 batch = json.loads(body)
-                for it in batch["items"]:
+                for it in [*batch["items"], *_summary_rows_as_items(batch)]:
                     if it["id"] in items:
                         continue
                     items[it["id"]] = it

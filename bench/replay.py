@@ -16,7 +16,7 @@ from bench.procs import Collector
 from gateway.outbox import PRIORITY_SUMMARY, Outbox
 from gateway.uplink import Uplink
 from tepi.config import BrokerConfig, GatewayConfig
-from tepi.messages import LevelSummary, QcCounts, summary_id, uplink_topic
+from tepi.messages import LevelSummary, QcCounts, outbox_body, summary_id, uplink_topic
 from tepi.processes import Mosquitto
 
 NAME = "replay"
@@ -33,23 +33,27 @@ class TimedUplink(Uplink):
         super()._on_connect(client, userdata, flags, reason, props)
 
 
-def summaries(n: int, stations: int = 100, window_s: int = 600) -> list[tuple[str, int, bytes]]:
-    """Outbox rows exactly as the gateway writes them (`EdgeGateway._queue`)."""
+def summary_items(n: int, stations: int = 100, window_s: int = 600) -> list[LevelSummary]:
+    """`n` summaries of `stations` stations, window after window, ending before now."""
     t0 = (int(time.time()) // window_s - n // stations - 10) * window_s
-    rows = []
+    items = []
     for k in range(n):
         s, w = k % stations, k // stations
         start = datetime.fromtimestamp(t0 + w * window_s, timezone.utc)
         end = datetime.fromtimestamp(t0 + (w + 1) * window_s, timezone.utc)
         first = w * 10
-        item = LevelSummary(
+        items.append(LevelSummary(
             id=summary_id(GATEWAY, station_id(s), start, first), station=station_id(s), device=device_id(s),
             window_start=start, window_end=end, count=10, rejected=0, min_cm=118.2, max_cm=121.9, mean_cm=120.04,
             last_cm=119.6, qc=QcCounts(good=10), last_ts=datetime.fromtimestamp(t0 + w * window_s + 540, timezone.utc),
             first_seq=first, last_seq=first + 9, siaga=4, battery_v=12.6,
-        )
-        rows.append((item.id, PRIORITY_SUMMARY, item.model_dump_json().encode()))
-    return rows
+        ))
+    return items
+
+
+def summaries(n: int, stations: int = 100, window_s: int = 600) -> list[tuple[str, int, bytes]]:
+    """Outbox rows exactly as the gateway writes them (`EdgeGateway._commit`)."""
+    return [(item.id, PRIORITY_SUMMARY, outbox_body(item, GATEWAY)) for item in summary_items(n, stations, window_s)]
 
 
 def run(ctx: Context) -> Result:

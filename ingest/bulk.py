@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 #: Keys per lookup statement: an IN list on SQLite (under the 999 bound parameters of old
@@ -43,32 +43,51 @@ def insert_rows(
     columns: Sequence[str],
     rows: Sequence[tuple[Any, ...]],
     constants: Mapping[str, Any] | None = None,
+    *,
+    skip_existing: bool = False,
 ) -> None:
     """INSERT `rows` (values of `columns`, in that order) into `table`; `constants` for every row.
 
-    Values are Python values, as for `session.execute(insert(table), ...)`.
+    Values are Python values, as for `session.execute(insert(table), ...)`. `skip_existing`:
+    a row whose primary key is already stored is left out (ON CONFLICT DO NOTHING) instead of
+    failing the statement.
     """
     if not rows:
         return
     constants = dict(constants or {})
     dialect = session.connection().dialect
     if dialect.name == "sqlite" and dialect.paramstyle == "qmark":
-        _insert_driver(session, table, columns, rows, constants)
+        _insert_driver(session, table, columns, rows, constants, skip_existing)
     elif dialect.name == "postgresql":
-        _insert_unnest(session, table, columns, rows, constants)
+        _insert_unnest(session, table, columns, rows, constants, skip_existing)
     else:
+        if skip_existing:
+            raise NotImplementedError(f"skip_existing on {dialect.name}")
         session.execute(sa.insert(table), [dict(zip(columns, row, strict=True), **constants) for row in rows])
 
 
+def _insert_statement(table: sa.Table, dialect_name: str, skip_existing: bool) -> Any:
+    if not skip_existing:
+        return sa.insert(table)
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing()
+
+
 def _insert_driver(
-    session: Session, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], constants: dict[str, Any]
+    session: Session,
+    table: sa.Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    constants: dict[str, Any],
+    skip_existing: bool,
 ) -> None:
     conn = session.connection()
     dialect = conn.dialect
     names = [*columns, *constants]
-    compiled = sa.insert(table).compile(dialect=dialect, column_keys=names)
+    statement = _insert_statement(table, "sqlite", skip_existing)
+    compiled = statement.compile(dialect=dialect, column_keys=names)
     if list(compiled.positiontup or ()) != names:  # binds are named and ordered as the column keys
-        session.execute(sa.insert(table), [dict(zip(columns, row, strict=True), **constants) for row in rows])
+        session.execute(statement, [dict(zip(columns, row, strict=True), **constants) for row in rows])
         return
     processors = [_processor(table.c[name].type, dialect) for name in names]
     constant_processors = processors[len(columns) :]
@@ -93,7 +112,12 @@ def _insert_driver(
 
 
 def _insert_unnest(
-    session: Session, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], constants: dict[str, Any]
+    session: Session,
+    table: sa.Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    constants: dict[str, Any],
+    skip_existing: bool,
 ) -> None:
     targets = [table.c[name] for name in columns]
     for start in range(0, len(rows), ROWS_PER_ARRAY):
@@ -108,7 +132,7 @@ def _insert_unnest(
                 for i, (name, value) in enumerate(constants.items())
             ),
         )
-        session.execute(sa.insert(table).from_select([*columns, *constants], select))
+        session.execute(_insert_statement(table, "postgresql", skip_existing).from_select([*columns, *constants], select))
 
 
 def _processor(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Callable[[Any], Any] | None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
+import numpy as np
 import sqlalchemy as sa
 from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write.point import Point
@@ -25,50 +25,46 @@ from sqlalchemy.orm import Session
 from ingest.bulk import insert_rows
 from ingest.db import LevelPoint
 from ingest.errors import PointWriteError, StoreError
+from ingest.summaries import SummaryPoints
 from tepi.config import TsdbConfig
 from tepi.messages import LevelSummary
+from tepi.summary_rows import from_micros
 
 log = logging.getLogger(__name__)
 
 MEASUREMENT = "awlr"
 #: Points per HTTP request: VictoriaMetrics and InfluxDB both take a few thousand lines well.
 INFLUX_CHUNK = 5000
-
-
-@dataclass(frozen=True, slots=True)
-class SummaryPoint:
-    """A level summary with the tenant and gateway of the batch that carried it."""
-
-    tenant: str
-    gateway: str
-    summary: LevelSummary
+#: Series prefixes kept between writes (a deployment has thousands of stations, not millions).
+SERIES_CACHE = 100_000
 
 
 class PointSink(Protocol):
     """Stores summary points; raises `PointWriteError` (or `StoreError`) unless all were stored."""
 
-    def write(self, points: Sequence[SummaryPoint]) -> None: ...
+    def write(self, points: Sequence[SummaryPoints]) -> None: ...
 
 
 class SqlPointSink:
     """The embedded time series: rows of `level_points`, in the caller's transaction.
 
-    Being in the same transaction as the idempotency keys, a point is stored exactly once.
+    Keyed by item id and inserted with ON CONFLICT DO NOTHING: a summary written again (a
+    redelivery) leaves the stored one as it is, so each summary is stored once.
     """
 
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def write(self, points: Sequence[SummaryPoint]) -> None:
-        if not points:
+    def write(self, points: Sequence[SummaryPoints]) -> None:
+        rows = [row for p in points for row in _level_rows(p)]
+        if not rows:
             return
         # One bulk INSERT of plain rows: ORM objects (identity map, unit of work) cost several
-        # times the INSERT itself. A point whose item id is already stored violates the primary
-        # key and fails the whole transaction, as the ORM flush did.
+        # times the INSERT itself.
         try:
-            insert_rows(self._session, _LEVEL_POINTS, _LEVEL_COLUMNS, [_level_row(p) for p in points])
+            insert_rows(self._session, _LEVEL_POINTS, _LEVEL_COLUMNS, rows, skip_existing=True)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot store {len(points)} level points: {type(exc).__name__}") from exc
+            raise StoreError(f"cannot store {len(rows)} level points: {type(exc).__name__}") from exc
 
 
 _LEVEL_POINTS: sa.Table = LevelPoint.__table__  # type: ignore[assignment]
@@ -80,21 +76,29 @@ _LEVEL_COLUMNS = (
 )
 
 
-def _level_row(p: SummaryPoint) -> tuple[Any, ...]:
-    """Values of `_LEVEL_COLUMNS` for one point."""
-    s = p.summary
-    qc = s.qc
-    return (
-        s.id, p.tenant, s.station, p.gateway, s.window_start, s.window_end,
-        s.mean_cm, s.min_cm, s.max_cm, s.last_cm, s.count, qc.suspect, qc.fail, qc.missing,
+def _level_rows(p: SummaryPoints) -> list[tuple[Any, ...]]:
+    """Values of `_LEVEL_COLUMNS` for the rows of `p` (NaN statistics as NULL)."""
+    r = p.rows
+    n = len(r)
+
+    def levels(col: Any) -> list[float | None]:
+        return [None if v != v else v for v in col.tolist()]
+
+    return list(
+        zip(
+            r.item_ids(p.gateway), [p.tenant] * n, r.station, [p.gateway] * n,
+            [from_micros(t) for t in r.window_start_us.tolist()], [from_micros(t) for t in r.window_end_us.tolist()],
+            levels(r.mean_cm), levels(r.min_cm), levels(r.max_cm), levels(r.last_cm),
+            r.count.tolist(), r.qc_suspect.tolist(), r.qc_fail.tolist(), r.qc_missing.tolist(),
+        )
     )
 
 
 class InfluxPointSink:
     """Writes Influx line protocol synchronously, so a failed write is known before any ack.
 
-    Lines are built as strings here (`_line`, what influxdb-client's `Point` would write, at a
-    fraction of its cost); influxdb-client does the HTTP.
+    Lines are built as strings here (`summary_lines`, what influxdb-client's `Point` would
+    write, at a fraction of its cost); influxdb-client does the HTTP.
 
     VictoriaMetrics turns measurement `awlr` and field `level_mean` into the metric
     `awlr_level_mean{tenant, station, gateway}` (likewise level_min, level_max, level_last,
@@ -108,28 +112,50 @@ class InfluxPointSink:
         self._config = config
         self._client = InfluxDBClient(url=config.url, token=config.token, org=config.org, timeout=timeout_ms)
         self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
+        #: Measurement and tags per (tenant, station, gateway): the same few series every write.
+        self._series: dict[tuple[str, str, str], str] = {}
+        #: One request at a time, in order; the caller's thread builds lines meanwhile.
+        self._poster = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tsdb-write")
 
-    def write(self, points: Sequence[SummaryPoint]) -> None:
-        series: dict[tuple[str, str, str], str] = {}
-        seconds: dict[datetime, int] = {}
-        lines = [_line(p, series, seconds) for p in points]
-        for i in range(0, len(lines), INFLUX_CHUNK):
-            chunk = lines[i : i + INFLUX_CHUNK]
-            try:
-                # One string per request: influxdb-client posts it as it is, where a list of
-                # lines would go through its per-record serialiser (~1.3 us a line).
-                self._write_api.write(
-                    bucket=self._config.bucket,
-                    org=self._config.org,
-                    record="\n".join(chunk),
-                    write_precision=WritePrecision.S,  # type: ignore[arg-type]
-                )
-            except Exception as exc:  # influxdb-client raises ApiException, urllib3 and OS errors
-                raise PointWriteError(
-                    f"TSDB write of {len(chunk)} points to {self._config.url} failed: {type(exc).__name__}"
-                ) from exc
+    def write(self, points: Sequence[SummaryPoints]) -> None:
+        """POST `INFLUX_CHUNK` lines at a time, building the next chunk while one is in flight
+        (the request waits without the GIL); raises `PointWriteError` if any request failed."""
+        series = self._series
+        if len(series) > SERIES_CACHE:
+            series.clear()
+        pending: list[Future[None]] = []
+        lines: list[str] = []
+        try:
+            for p in points:
+                lines.extend(summary_lines(p, series))
+                while len(lines) >= INFLUX_CHUNK:
+                    pending.append(self._poster.submit(self._post, lines[:INFLUX_CHUNK]))
+                    del lines[:INFLUX_CHUNK]
+            if lines:
+                pending.append(self._poster.submit(self._post, lines))
+        finally:
+            for future in pending:  # all of them, even after a failure: none may outlive the call
+                future.exception()
+        for future in pending:
+            future.result()
+
+    def _post(self, chunk: list[str]) -> None:
+        try:
+            # One string per request: influxdb-client posts it as it is, where a list of
+            # lines would go through its per-record serialiser (~1.3 us a line).
+            self._write_api.write(
+                bucket=self._config.bucket,
+                org=self._config.org,
+                record="\n".join(chunk),
+                write_precision=WritePrecision.S,  # type: ignore[arg-type]
+            )
+        except Exception as exc:  # influxdb-client raises ApiException, urllib3 and OS errors
+            raise PointWriteError(
+                f"TSDB write of {len(chunk)} points to {self._config.url} failed: {type(exc).__name__}"
+            ) from exc
 
     def close(self) -> None:
+        self._poster.shutdown(wait=True)
         self._write_api.close()  # type: ignore[no-untyped-call]
         self._client.close()  # type: ignore[no-untyped-call]
 
@@ -161,74 +187,66 @@ def _series_key(tenant: str, station: str, gateway: str) -> str:
     return f"{_MEASUREMENT_LP}{',' if tags else ''}{','.join(tags)} "
 
 
-def _seconds(at: datetime) -> int:
-    """Unix time in whole seconds (truncated like `Point` at `WritePrecision.S`); naive is UTC."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return int(at.timestamp())
+#: A summary whose four statistics are all there (nearly all are), fields in key order as
+#: `Point` sorts them; `str.format` over columns builds these lines without a Python loop.
+_FULL_LINE = (
+    "{}count={}i,level_last={},level_max={},level_mean={},level_min={},level_sum={},"
+    "qc_fail={}i,qc_missing={}i,qc_suspect={}i {}"
+)
 
 
-def _line(
-    p: SummaryPoint,
-    series: dict[tuple[str, str, str], str] | None = None,
-    seconds: dict[datetime, int] | None = None,
-) -> str:
-    """One line of `awlr` for `p`, byte for byte what `_point(p).to_line_protocol()` gives.
+def summary_lines(p: SummaryPoints, series: dict[tuple[str, str, str], str] | None = None) -> list[str]:
+    """One line of `awlr` per summary of `p`: the values `_point` gives, as line protocol.
 
-    Fields in key order (as `Point` sorts them); floats as `repr` without a trailing `.0`,
-    integers with `i`, time in seconds. A non-finite float is left out, as `Point` does (ingest
-    rejects such items before they get here). `series` and `seconds` cache the measurement and
-    tag part per (tenant, station, gateway) and the timestamps, across the lines of one write:
-    the summaries of a gateway share their stations and (aligned) windows.
+    Floats are written as Python's `repr` (`120.0` where `Point` writes `120`: the same float).
+    A statistic that is null (a window where QC passed nothing) is left out, as `Point` does.
+    `series` caches the measurement and tag part per (tenant, station, gateway) across calls.
     """
-    s = p.summary
-    key = (p.tenant, s.station, p.gateway)
-    prefix = series.get(key) if series is not None else None
-    if prefix is None:
-        prefix = _series_key(*key)
-        if series is not None:
-            series[key] = prefix
-    start = s.window_start
-    ts = seconds.get(start) if seconds is not None else None
-    if ts is None:
-        ts = _seconds(start)
-        if seconds is not None:
-            seconds[start] = ts
-    qc = s.qc
-    last, high, mean, low = s.last_cm, s.max_cm, s.mean_cm, s.min_cm
-    fields = ""
-    if last is not None and _isfinite(last):
-        fields = f",level_last={float(last)!r}".removesuffix(".0")
-    if high is not None and _isfinite(high):
-        fields += f",level_max={float(high)!r}".removesuffix(".0")
-    if mean is not None:
-        if _isfinite(mean):
-            fields += f",level_mean={float(mean)!r}".removesuffix(".0")
-    if low is not None and _isfinite(low):
-        fields += f",level_min={float(low)!r}".removesuffix(".0")
-    if mean is not None:
-        total = float(mean) * s.count
-        if _isfinite(total):
-            fields += f",level_sum={total!r}".removesuffix(".0")
-    return (
-        f"{prefix}count={int(s.count)}i{fields},"
-        f"qc_fail={int(qc.fail)}i,qc_missing={int(qc.missing)}i,qc_suspect={int(qc.suspect)}i {ts}"
-    )
+    r = p.rows
+    if not len(r):
+        return []
+    cache = series if series is not None else {}
+    prefixes = []
+    for station in r.station:
+        key = (p.tenant, station, p.gateway)
+        prefix = cache.get(key)
+        if prefix is None:
+            prefix = cache[key] = _series_key(*key)
+        prefixes.append(prefix)
+    seconds = r.window_start_us // 1_000_000
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = r.mean_cm * r.count
+    stats = (r.last_cm, r.max_cm, r.mean_cm, r.min_cm, total)
+    full = np.isfinite(r.last_cm) & np.isfinite(r.max_cm) & np.isfinite(r.mean_cm) & np.isfinite(r.min_cm) & np.isfinite(total)
+    if full.all():
+        return list(
+            map(
+                _FULL_LINE.format, prefixes, r.count.tolist(), *(c.tolist() for c in stats),
+                r.qc_fail.tolist(), r.qc_missing.tolist(), r.qc_suspect.tolist(), seconds.tolist(),
+            )
+        )
+    names = ("level_last", "level_max", "level_mean", "level_min", "level_sum")
+    columns = [c.tolist() for c in stats]
+    counts, fail, missing, suspect, ts = (c.tolist() for c in (r.count, r.qc_fail, r.qc_missing, r.qc_suspect, seconds))
+    lines = []
+    for i, prefix in enumerate(prefixes):
+        fields = "".join(f",{name}={col[i]!r}" for name, col in zip(names, columns) if _isfinite(col[i]))
+        lines.append(f"{prefix}count={counts[i]}i{fields},qc_fail={fail[i]}i,qc_missing={missing[i]}i,qc_suspect={suspect[i]}i {ts[i]}")
+    return lines
 
 
-def _point(p: SummaryPoint) -> Point:
-    """One line of `awlr` as an influxdb-client `Point` (the reference `_line` is tested against).
+def _point(tenant: str, gateway: str, s: LevelSummary) -> Point:
+    """One line of `awlr` as an influxdb-client `Point` (the reference `summary_lines` is tested against).
 
     Statistics of the good readings when there were any, QC counts always. `level_sum`
     (mean x count) lets PromQL compute the count-weighted mean of any bucket as
     sum(level_sum) / sum(count), the same number the embedded store gives.
     """
-    s = p.summary
     point: Point = (
         Point(MEASUREMENT)  # type: ignore[no-untyped-call]
-        .tag("tenant", p.tenant)
+        .tag("tenant", tenant)
         .tag("station", s.station)
-        .tag("gateway", p.gateway)
+        .tag("gateway", gateway)
         .field("count", int(s.count))
         .field("qc_suspect", int(s.qc.suspect))
         .field("qc_fail", int(s.qc.fail))

@@ -27,6 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -57,9 +59,20 @@ from ingest.models import (
     Station,
     Tenant,
 )
-from ingest.points import PointSink, SummaryPoint
+from ingest.points import PointSink
+from ingest.summaries import StationFold, SummaryPoints, fold, screen
 from tepi.logs import RateLimitedLog
-from tepi.messages import LevelSummary, RateOfRise, SiagaChange, SummariesDropped, UplinkBatch, utcnow
+from tepi.messages import (
+    LevelSummary,
+    RateOfRise,
+    SiagaChange,
+    SummariesDropped,
+    UplinkBatch,
+    summary_at,
+    summary_rows,
+    utcnow,
+)
+from tepi.summary_rows import SummaryRows, from_micros
 
 log = logging.getLogger(__name__)
 _rejections = RateLimitedLog(log, interval_s=10.0)
@@ -114,9 +127,10 @@ def apply_batches(
     network: RiverNetwork | None = None,
     now: datetime | None = None,
 ) -> ApplyResult:
-    """Apply batches in the caller's transaction: skip known items, store the new ones.
+    """Apply batches in the caller's transaction: skip known events, store the new ones.
 
-    Items whose id was processed before (or earlier in `batches`) count as duplicates. A batch
+    Events whose id was processed before (or earlier in `batches`) count as duplicates;
+    summaries are idempotent by themselves and are written again (`ingest.summaries`). A batch
     of an unknown tenant is rejected whole; an item of a station unknown or of another tenant
     is rejected alone, so one misconfigured station does not silence a gateway's others.
     Summary points are written last, after the database accepted everything else, so that a
@@ -136,7 +150,7 @@ def apply_batches(
         raise StoreError(f"cannot apply {len(batches)} batches: {type(exc).__name__}: {exc}") from exc
     if points:
         point_sink.write(points)
-    result.points = len(points)
+    result.points = sum(map(len, points))
     return result
 
 
@@ -158,14 +172,14 @@ class _Applier:
         #: Whether any forecast alert is open near the stations of the call, or was opened by it.
         self.forecasts_involved = False
 
-    def run(self, batches: Sequence[UplinkBatch]) -> list[SummaryPoint]:
+    def run(self, batches: Sequence[UplinkBatch]) -> list[SummaryPoints]:
         session, result = self.session, self.result
-        all_ids = [item.id for b in batches for item in b.items]
-        seen = _processed_ids(session, all_ids)
-        tenants = set(session.scalars(sa.select(Tenant.id).where(Tenant.id.in_({b.tenant for b in batches}))))
-        station_ids = {item.station for b in batches for item in b.items}
-        stations = {s.id: s for s in session.scalars(sa.select(Station).where(Station.id.in_(station_ids)))}
         events = [item for b in batches for item in b.items if not isinstance(item, LevelSummary)]
+        seen = _processed_ids(session, [item.id for item in events])
+        tenants = set(session.scalars(sa.select(Tenant.id).where(Tenant.id.in_({b.tenant for b in batches}))))
+        parts = [_summary_parts(b) for b in batches]
+        station_ids = {item.station for item in events}.union(*(rows.station for p in parts for rows, _ in p))
+        stations = {s.id: s for s in session.scalars(sa.select(Station).where(Station.id.in_(station_ids)))}
         if events:
             # Changes usually write alerts: take the event-log lock before any station row lock.
             lock_event_log(session)
@@ -179,20 +193,43 @@ class _Applier:
         # before the call or opened by a Siaga change of the call. Others would be no-ops in
         # the timeline, and a backlog of summaries need not be sorted.
         may_clear = self.open_siaga | {item.station for item in events if isinstance(item, SiagaChange)}
-        points: list[SummaryPoint] = []
+        points: list[SummaryPoints] = []
         timeline: list[_Timed] = []
         arrived: dict[str, str] = {}  # station -> gateway that brought something of it
         keys: list[tuple[str, str, str]] = []  # (item_id, tenant_id, gateway) of processed_messages
-        readings: dict[str, _Readings] = {}  # station -> what its summaries say
+        accepted: list[tuple[SummaryRows, npt.NDArray[np.int64]]] = []  # summary rows and their places
         stored_by_type: Counter[str] = Counter()
-        now = self.now
         tenant_of = {station_id: s.tenant_id for station_id, s in stations.items()}  # not an ORM read per item
-        for batch in batches:
+        offset = 0  # the place of the batch's first item in the call: arrival order
+        for batch, summary_parts in zip(batches, parts):
+            base, offset = offset, offset + len(batch.items) + len(batch.summaries)
             if batch.tenant not in tenants:
-                _reject(result, UNKNOWN_TENANT, len(batch.items), batch)
+                _reject(result, UNKNOWN_TENANT, len(batch.items) + len(batch.summaries), batch)
                 continue
             tenant, gateway = batch.tenant, batch.gateway
-            for item in batch.items:
+            for rows, positions in summary_parts:
+                kept = screen(rows, positions + base, tenant, tenant_of)
+                for reason, n in ((UNKNOWN_STATION, kept.unknown_station), (FOREIGN_STATION, kept.foreign_station), (NON_FINITE, kept.non_finite)):
+                    if n:
+                        _reject(result, reason, n, batch)
+                rows = kept.rows
+                if not len(rows):
+                    continue
+                stored_by_type["summary"] += len(rows)
+                points.append(SummaryPoints(tenant, gateway, rows))
+                arrived.update(dict.fromkeys(set(rows.station), gateway))
+                accepted.append((rows, kept.positions))
+                if may_clear.isdisjoint(rows.station):
+                    continue
+                clearing = np.flatnonzero(
+                    (rows.siaga == 4) & ~np.isnan(rows.last_cm) & np.array([s in may_clear for s in rows.station], dtype=bool)
+                )
+                for i in clearing.tolist():
+                    item = summary_at(rows, i, gateway)
+                    timeline.append((item.last_ts, item.last_seq, int(kept.positions[i]), stations[item.station], item, gateway))
+            for place, item in enumerate(batch.items):
+                if isinstance(item, LevelSummary):
+                    continue  # among the rows above
                 if item.id in seen:
                     result.duplicates += 1
                     continue
@@ -211,15 +248,7 @@ class _Applier:
                 keys.append((item.id, tenant, gateway))
                 stored_by_type[item.type] += 1
                 arrived[station_id] = gateway
-                if isinstance(item, LevelSummary):
-                    points.append(SummaryPoint(tenant, gateway, item))
-                    seen_by = readings.get(station_id)
-                    if seen_by is None:
-                        seen_by = readings[station_id] = _Readings(item.window_start)
-                    seen_by.add(item)
-                    if item.siaga == 4 and item.last_cm is not None and station_id in may_clear:
-                        timeline.append((item.last_ts, item.last_seq, len(keys), stations[station_id], item, gateway))
-                elif isinstance(item, SummariesDropped):
+                if isinstance(item, SummariesDropped):
                     # Not data about the river: an account of data that will never come.
                     result.dropped_at_edge[station_id] += item.count
                     log.warning(
@@ -228,17 +257,17 @@ class _Applier:
                                "first_window": item.first_window_start.isoformat(), "last_window": item.last_window_start.isoformat()},
                     )
                 else:
-                    timeline.append((item.ts, item.seq, len(keys), stations[station_id], item, gateway))
-        result.stored += len(keys)
+                    timeline.append((item.ts, item.seq, base + place, stations[station_id], item, gateway))
+        result.stored += sum(stored_by_type.values())
         result.stored_by_type.update(stored_by_type)
-        _insert_processed(session, keys, now)
+        _insert_processed(session, keys, self.now)
         # Station state once per station: what all its summaries of the call say together is
         # what applying them one by one would leave (the oldest time extends the history, the
         # newest reading wins, the later one of equal times), and it precedes every change.
         for station_id in arrived:
-            stations[station_id].last_arrival_at = now
-        for station_id, seen_by in readings.items():
-            seen_by.apply(stations[station_id])
+            stations[station_id].last_arrival_at = self.now
+        for station_id, summarised in fold(accepted).items():
+            _apply_fold(stations[station_id], summarised)
         # Alerts follow device time, whatever order the batches came in.
         for _ts, _seq, _arrival, station, item, gateway in sorted(timeline, key=lambda t: (t[0], t[1], t[2])):
             who = gateway_actor(gateway)
@@ -358,33 +387,25 @@ def _stale(applied_until: datetime | None, ts: datetime, result: ApplyResult) ->
     return False
 
 
-class _Readings:
-    """The summaries of one station in one call, folded: earliest time, newest reading."""
+def _apply_fold(station: Station, summarised: StationFold) -> None:
+    """What `_extend_history` and `_observe` of each summary in turn would have done."""
+    _extend_history(station, from_micros(summarised.first_us))
+    if summarised.at_us is not None:
+        _observe(station, from_micros(summarised.at_us), summarised.level_cm, summarised.siaga)
 
-    __slots__ = ("first", "at", "level_cm", "siaga")
 
-    def __init__(self, first: datetime) -> None:
-        self.first = first
-        self.at: datetime | None = None
-        self.level_cm = 0.0
-        self.siaga = 4
-
-    def add(self, summary: LevelSummary) -> None:
-        if summary.window_start < self.first:
-            self.first = summary.window_start
-        if summary.last_cm is None:  # no reading of the window passed QC: no state
-            return
-        at = summary.last_ts
-        if at < self.first:
-            self.first = at
-        if self.at is None or at >= self.at:  # `_observe`'s rule: the later of equal times wins
-            self.at, self.level_cm, self.siaga = at, summary.last_cm, summary.siaga
-
-    def apply(self, station: Station) -> None:
-        """What `_extend_history` and `_observe` of each summary in turn would have done."""
-        _extend_history(station, self.first)
-        if self.at is not None:
-            _observe(station, self.at, self.level_cm, self.siaga)
+def _summary_parts(batch: UplinkBatch) -> list[tuple[SummaryRows, npt.NDArray[np.int64]]]:
+    """A batch's summaries as columns with their places in it: the rows (after the items) and,
+    from a schema-1 batch, the summaries among the items."""
+    parts = []
+    if len(batch.summaries):
+        n = len(batch.items)
+        parts.append((batch.summaries, np.arange(n, n + len(batch.summaries), dtype=np.int64)))
+    places = [i for i, item in enumerate(batch.items) if isinstance(item, LevelSummary)]
+    if places:
+        objects = [batch.items[i] for i in places]
+        parts.append((summary_rows(objects), np.array(places, dtype=np.int64)))  # type: ignore[arg-type]
+    return parts
 
 
 def _observe(station: Station, at: datetime, level_cm: float, siaga: int, keep_siaga: bool = False) -> None:
@@ -407,20 +428,10 @@ def _extend_history(station: Station, at: datetime) -> None:
         station.first_seen_at = at
 
 
-def _finite(item: LevelSummary | SiagaChange | RateOfRise | SummariesDropped) -> bool:
+def _finite(item: SiagaChange | RateOfRise | SummariesDropped) -> bool:
     """JSON admits NaN and Infinity; neither SQL nor line protocol stores them, so reject early."""
     values: tuple[float | None, ...]
-    if isinstance(item, LevelSummary):
-        values = (
-            item.mean_cm,
-            item.min_cm,
-            item.max_cm,
-            item.last_cm,
-            item.suspect_min_cm,
-            item.suspect_max_cm,
-            item.battery_v,
-        )
-    elif isinstance(item, SiagaChange):
+    if isinstance(item, SiagaChange):
         values = (item.level_cm,)
     elif isinstance(item, RateOfRise):
         values = (item.level_cm, item.rate_cm_per_h, item.threshold_cm_per_h)

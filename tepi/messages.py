@@ -7,13 +7,20 @@ item is recognised by ingest and stored once.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import zlib
+from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-SCHEMA_VERSION = 1
+from tepi.summary_rows import SummaryRows, encode_row, from_micros, micros, summary_id
+
+#: 2: level summaries travel as positional rows (`tepi.summary_rows`) in `summaries`; ingest
+#: still takes schema 1, where they are objects among `items` (an outbox written before).
+SCHEMA_VERSION = 2
 MAX_UPLINK_BYTES = 256 * 1024  # on the wire
 MAX_INFLATED_BYTES = 1024 * 1024  # after decompression: a zip bomb stops here
 COMPRESS_ABOVE_BYTES = 512
@@ -108,11 +115,98 @@ UplinkItem = Annotated[Union[LevelSummary, SiagaChange, RateOfRise, SummariesDro
 class UplinkBatch(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    v: Literal[1] = SCHEMA_VERSION
+    v: Literal[1, 2] = SCHEMA_VERSION
     tenant: str = Field(min_length=1, max_length=64)
     gateway: str = Field(min_length=1, max_length=64)
     sent_at: AwareDatetime
-    items: list[UplinkItem] = Field(min_length=1, max_length=10_000)
+    items: list[UplinkItem] = Field(default_factory=list, max_length=10_000)
+    summaries: SummaryRows = Field(default_factory=SummaryRows.empty)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> UplinkBatch:
+        if not self.items and not len(self.summaries):
+            raise ValueError("an uplink batch carries at least one item or summary")
+        return self
+
+
+def summary_values(s: LevelSummary) -> list[Any]:
+    """A summary's values in `tepi.summary_rows.COLUMNS` order."""
+    qc = s.qc
+    return [
+        s.station, s.device, micros(s.window_start), micros(s.window_end), s.count, s.rejected,
+        s.min_cm, s.max_cm, s.mean_cm, s.last_cm, qc.good, qc.suspect, qc.fail, qc.missing,
+        s.suspect_min_cm, s.suspect_max_cm, micros(s.last_ts), s.first_seq, s.last_seq, s.siaga, s.battery_v,
+    ]
+
+
+def summary_rows(summaries: Sequence[LevelSummary]) -> SummaryRows:
+    """Summaries given as objects (schema 1, tests) as columns, keeping their ids."""
+    rows = SummaryRows.from_rows([summary_values(s) for s in summaries])
+    return dataclasses.replace(rows, ids=[s.id for s in summaries])
+
+
+def summary_at(rows: SummaryRows, i: int, gateway: str) -> LevelSummary:
+    """Row `i` as a `LevelSummary` of `gateway` (for the few rows that need one)."""
+
+    def level(col: Any) -> float | None:
+        v = float(col[i])
+        return None if v != v else v  # NaN is null here; non-finite rows never get this far
+
+    return LevelSummary(
+        id=rows.ids[i] if rows.ids is not None else rows.item_ids(gateway)[i],
+        station=rows.station[i],
+        device=rows.device[i],
+        window_start=from_micros(rows.window_start_us[i]),
+        window_end=from_micros(rows.window_end_us[i]),
+        count=int(rows.count[i]),
+        rejected=int(rows.rejected[i]),
+        min_cm=level(rows.min_cm),
+        max_cm=level(rows.max_cm),
+        mean_cm=level(rows.mean_cm),
+        last_cm=level(rows.last_cm),
+        qc=QcCounts(
+            good=int(rows.qc_good[i]), suspect=int(rows.qc_suspect[i]),
+            fail=int(rows.qc_fail[i]), missing=int(rows.qc_missing[i]),
+        ),
+        suspect_min_cm=level(rows.suspect_min_cm),
+        suspect_max_cm=level(rows.suspect_max_cm),
+        last_ts=from_micros(rows.last_ts_us[i]),
+        first_seq=int(rows.first_seq[i]),
+        last_seq=int(rows.last_seq[i]),
+        siaga=int(rows.siaga[i]),
+        battery_v=level(rows.battery_v),
+    )
+
+
+def outbox_body(item: LevelSummary | SiagaChange | RateOfRise | SummariesDropped, gateway: str) -> bytes:
+    """How the gateway stores an item for the uplink: a summary as its positional row when its
+    id is the one ingest derives, anything else as a JSON object."""
+    if isinstance(item, LevelSummary) and item.id == summary_id(gateway, item.station, item.window_start, item.first_seq):
+        try:
+            return encode_row(summary_values(item))
+        except ValueError:  # NaN or Infinity: sent as an object, for ingest to count and refuse
+            pass
+    return item.model_dump_json().encode()
+
+
+def stored_summary_origin(body: bytes) -> tuple[str, str, float]:
+    """(station, device, window start as Unix seconds) of a summary as the outbox stores it:
+    a positional row, or a JSON object (schema 1, written before an upgrade)."""
+    value = json.loads(body)
+    if isinstance(value, list):
+        return value[0], value[1], value[2] / 1_000_000
+    return value["station"], value["device"], datetime.fromisoformat(value["window_start"]).timestamp()
+
+
+def encode_uplink(tenant: str, gateway: str, bodies: Sequence[bytes], sent_at: datetime) -> bytes:
+    """An `UplinkBatch` around stored outbox bodies, without decoding them again: rows (`[`)
+    go to `summaries`, objects to `items`."""
+    rows = [b for b in bodies if b[:1] == b"["]
+    objects = [b for b in bodies if b[:1] != b"["] if len(rows) != len(bodies) else []
+    head = f'{{"v":{SCHEMA_VERSION},"tenant":"{tenant}","gateway":"{gateway}","sent_at":"{sent_at.isoformat()}"'
+    return b"".join(
+        (head.encode(), b',"items":[', b",".join(objects), b'],"summaries":[', b",".join(rows), b"]}")
+    )
 
 
 def uplink_topic(tenant: str, gateway: str) -> str:
@@ -122,13 +216,6 @@ def uplink_topic(tenant: str, gateway: str) -> str:
 def uplink_subscription(share_group: str) -> str:
     """The shared subscription that spreads uplink messages over ingest workers."""
     return f"$share/{share_group}/tepi/+/gw/+/up"
-
-
-def summary_id(gateway: str, station: str, window_start: datetime, first_seq: int | None = None) -> str:
-    """Same window and same first reading: same id. A gateway restarted mid-window sends the
-    rest of that window with another first reading, so it is not mistaken for a duplicate."""
-    base = f"{gateway}:{station}:s:{int(window_start.timestamp())}"
-    return base if first_seq is None else f"{base}:{first_seq}"
 
 
 def event_id(gateway: str, station: str, kind: str, ts: datetime, seq: int) -> str:

@@ -11,9 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from river_story import T0, depok_history, manggarai_history
 
-from ingest.points import InfluxPointSink, SummaryPoint
+from ingest.points import InfluxPointSink
+from ingest.summaries import SummaryPoints
 from tepi.config import TsdbConfig
-from tepi.messages import LevelSummary
+from tepi.messages import LevelSummary, summary_rows
 from tepi.processes import VictoriaMetrics, free_port
 
 URL = "/api/v1/stations/depok/levels"
@@ -101,7 +102,7 @@ def test_unknown_station_is_404(client: TestClient) -> None:
 def write_to_tsdb(vm: VictoriaMetrics, summaries: list[LevelSummary]) -> None:
     sink = InfluxPointSink(TsdbConfig(url=vm.url))
     try:
-        sink.write([SummaryPoint("dki-jakarta", "gw-ciliwung", s) for s in summaries])
+        sink.write([SummaryPoints("dki-jakarta", "gw-ciliwung", summary_rows(summaries))])
     finally:
         sink.close()
 

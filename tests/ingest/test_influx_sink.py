@@ -7,9 +7,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ingest.errors import PointWriteError
-from ingest.points import InfluxPointSink, SummaryPoint
+from ingest.points import InfluxPointSink
+from ingest.summaries import SummaryPoints
 from ingest.testing import summary
 from tepi.config import TsdbConfig
+from tepi.messages import summary_rows
 from tepi.processes import VictoriaMetrics, free_port
 
 T0 = datetime(2025, 2, 3, 6, 0, tzinfo=timezone.utc)
@@ -24,7 +26,7 @@ def test_summaries_become_awlr_series_in_victoria_metrics(victoria_metrics: Vict
     # A fifth window in which QC passed nothing: no statistics, but its QC counts are kept.
     windows.append(summary(station, T0 + timedelta(minutes=40), None, count=5))
     try:
-        sink.write([SummaryPoint("dki-jakarta", "gw-ciliwung", s) for s in windows])
+        sink.write([SummaryPoints("dki-jakarta", "gw-ciliwung", summary_rows(windows))])
     finally:
         sink.close()
     rows = victoria_metrics.export(f'{{__name__=~"awlr_.*",station="{station}"}}', want_series=9)
@@ -54,6 +56,6 @@ def test_summaries_become_awlr_series_in_victoria_metrics(victoria_metrics: Vict
 def test_unreachable_tsdb_raises_point_write_error() -> None:
     sink = InfluxPointSink(TsdbConfig(url=f"http://127.0.0.1:{free_port()}"), timeout_ms=2000)
     with pytest.raises(PointWriteError) as info:
-        sink.write([SummaryPoint("dki-jakarta", "gw", summary("depok", T0, 100.0))])
+        sink.write([SummaryPoints("dki-jakarta", "gw", summary_rows([summary("depok", T0, 100.0)]))])
     assert info.value.__cause__ is not None
     sink.close()

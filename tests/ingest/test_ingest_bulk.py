@@ -1,6 +1,6 @@
 """Bulk writes of ingest on both databases: idempotency keys, level points, station state.
 
-`apply_batches` inserts the keys and points of a call with one bulk INSERT each
+`apply_batches` inserts the event keys and the points of a call with one bulk INSERT each
 (`ingest.bulk`) and folds a station's summaries into one state update; these tests hold that to
 what item-by-item ORM writes did.
 """
@@ -46,30 +46,38 @@ def count(engine: Engine, model: type) -> int:
         return int(s.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
 
 
-def test_a_backlog_larger_than_a_lookup_chunk_is_stored_once(engine: Engine) -> None:
-    n = bulk.KEYS_PER_ARRAY + bulk.KEYS_PER_IN_LIST + 100  # several lookups on either database
+def test_a_backlog_replayed_in_part_or_whole_is_stored_once(engine: Engine) -> None:
+    n = bulk.KEYS_PER_ARRAY + bulk.KEYS_PER_IN_LIST + 100
     first = apply(engine, backlog(n))
-    assert (first.stored, first.duplicates, first.points) == (n, 0, n)
-    again = apply(engine, backlog(n))
-    assert (again.stored, again.duplicates, again.points) == (0, n, 0)
-    # Half old, half new: only the new half is stored.
-    overlap = apply(engine, backlog(n, start=n // 2))
-    assert (overlap.stored, overlap.duplicates) == (n // 2, n - n // 2)
-    total = n + n // 2
-    assert count(engine, ProcessedMessage) == total
-    assert count(engine, LevelPoint) == total
+    assert (first.stored, first.points) == (n, n)
+    again = apply(engine, backlog(n))  # written again: the store keeps one of each
+    assert (again.stored, again.points) == (n, n)
+    overlap = apply(engine, backlog(n, start=n // 2))  # half old, half new
+    assert overlap.points == n
+    assert count(engine, LevelPoint) == n + n // 2
+    assert count(engine, ProcessedMessage) == 0  # summaries need no key
+
+
+def test_events_beyond_a_lookup_chunk_are_applied_once(engine: Engine) -> None:
+    n = bulk.KEYS_PER_ARRAY + bulk.KEYS_PER_IN_LIST + 100  # several lookups on either database
+    changes = [siaga_change("depok", T0 + k * timedelta(seconds=1), 3 + k % 2, 210.0, siaga_from=4 - k % 2, seq=k) for k in range(n)]
+    batches = [batch(changes[i : i + 1000]) for i in range(0, n, 1000)]
+    assert (apply(engine, batches).stored, apply(engine, batches).duplicates) == (n, n)
+    assert count(engine, ProcessedMessage) == n
 
 
 def test_keys_and_points_are_stored_with_their_values(engine: Engine) -> None:
     now = datetime(2025, 1, 20, 9, 30, 15, 123456, tzinfo=WIB)  # stored as UTC
     good = summary("depok", T0.astimezone(WIB), 130.25, count=7)
     empty = summary("depok", T0 + M10, None, count=5)  # no good reading: statistics null
-    b = batch([good, empty], gateway="gw-ciliwung")
+    change = siaga_change("depok", T0 + 2 * M10, 3, 210.0, siaga_from=4)
+    b = batch([good, empty, change], gateway="gw-ciliwung")
     apply(engine, [b], now=now)
     with Session(engine) as s:
         keys = {k.item_id: k for k in s.scalars(sa.select(ProcessedMessage))}
         points = {p.item_id: p for p in s.scalars(sa.select(LevelPoint))}
-    assert set(keys) == set(points) == {good.id, empty.id}
+    assert set(keys) == {change.id}
+    assert set(points) == {good.id, empty.id}
     for k in keys.values():
         assert (k.tenant_id, k.gateway) == ("dki-jakarta", "gw-ciliwung")
         assert k.processed_at == now and k.processed_at.utcoffset() == timedelta(0)
@@ -90,19 +98,20 @@ def test_keys_and_points_are_stored_with_their_values(engine: Engine) -> None:
 def test_a_key_stored_meanwhile_by_another_worker_fails_the_whole_call(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No ON CONFLICT DO NOTHING: the item must not be applied twice; the retry sees a duplicate."""
-    first = summary("depok", T0, 130.0)
+    """No ON CONFLICT DO NOTHING for events: one must not be applied twice; the retry sees a duplicate."""
+    first = siaga_change("depok", T0, 3, 205.0, siaga_from=4, seq=1)
     apply(engine, [batch([first])])
     # Another worker stored `first` after this one looked its id up: the lookup missed it.
     monkeypatch.setattr(ingest.service, "_processed_ids", lambda _session, _ids: set())
-    raced = batch([siaga_change("depok", T0 + M10, 3, 210.0, siaga_from=4), summary("depok", T0 + M10, 215.0, siaga=3), first])
+    raced = batch([siaga_change("depok", T0 + M10, 2, 260.0, siaga_from=3, seq=2), summary("depok", T0 + M10, 265.0, siaga=2), first])
     with pytest.raises(StoreError), Session(writer(engine)) as s, s.begin():
         apply_batches(s, [raced], SqlPointSink(s), now=T0)
-    assert count(engine, ProcessedMessage) == 1 and count(engine, LevelPoint) == 1
+    assert count(engine, ProcessedMessage) == 1 and count(engine, LevelPoint) == 0
     with Session(engine) as s:
-        assert s.scalars(sa.select(Alert)).all() == []
+        (alert,) = s.scalars(sa.select(Alert)).all()
+        assert alert.siaga == 3
         st = s.get(Station, "depok")
-        assert st is not None and st.last_level_cm == pytest.approx(131.0)
+        assert st is not None and st.last_level_cm == pytest.approx(205.0)
     monkeypatch.undo()
     retried = apply(engine, [raced])
     assert (retried.stored, retried.duplicates) == (2, 1)
@@ -173,7 +182,7 @@ def test_a_backlog_costs_a_few_statements_not_one_per_item(engine: Engine) -> No
         event.remove(engine, "before_cursor_execute", record)
     inserts = [many for verb, many in statements if verb == "INSERT"]
     if engine.dialect.name == "sqlite":
-        assert inserts == [True, True]  # keys and points: one executemany each
+        assert inserts == [True]  # points: one executemany (summaries need no keys)
     else:
-        assert inserts == [False, False]  # one INSERT ... SELECT unnest(...) each
+        assert inserts == [False]  # one INSERT ... SELECT unnest(...)
     assert len(statements) < 20, statements

@@ -16,10 +16,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from ingest.consumer import IngestWorker
-from ingest.db import LevelPoint, create_engine, prepare_database
+from ingest.db import Alert, LevelPoint, create_engine, prepare_database
 from ingest.errors import PointWriteError
-from ingest.points import PointSink, SqlPointSink, SummaryPoint
-from ingest.testing import batch, summary
+from ingest.points import PointSink, SqlPointSink
+from ingest.summaries import SummaryPoints
+from ingest.testing import batch, siaga_change, summary
 from tepi.config import BrokerConfig, TepiConfig
 from tepi.messages import UplinkBatch, encode_batch, uplink_topic
 from tepi.processes import Mosquitto
@@ -100,13 +101,17 @@ def test_published_batches_are_stored_and_redeliveries_deduplicated(
     registry = CollectorRegistry()
     worker = make_worker(default_config, mosquitto, engine, registry)
     try:
-        payload = encode_batch(windows("depok", 5))
+        change = siaga_change("depok", T0, 3, 210.0, siaga_from=4)
+        payload = encode_batch(batch([*windows("depok", 5).items, change]))
         publish(TOPIC, payload)
         publish(TOPIC, payload)  # a gateway that did not see the PUBACK sends again
-        assert wait_for(lambda: metric(registry, "tepi_ingest_duplicates_total") == 5)
-        assert points(engine) == 5
+        assert wait_for(lambda: metric(registry, "tepi_ingest_duplicates_total") == 1)
+        assert wait_for(lambda: metric(registry, "tepi_ingest_items_stored_total", type="summary") == 10)
+        assert points(engine) == 5  # the summaries written again are stored once
         assert metric(registry, "tepi_ingest_messages_total") == 2
-        assert metric(registry, "tepi_ingest_items_stored_total", type="summary") == 5
+        assert metric(registry, "tepi_ingest_items_stored_total", type="siaga_change") == 1
+        with Session(engine) as s:
+            assert s.scalars(sa.select(Alert.type).where(Alert.station_id == "depok")).all() == ["siaga"]
     finally:
         worker.stop()
         engine.dispose()
@@ -159,7 +164,7 @@ class BrokenTsdb:
     def __init__(self) -> None:
         self.attempts = 0
 
-    def write(self, points: Sequence[SummaryPoint]) -> None:
+    def write(self, points: Sequence[SummaryPoints]) -> None:
         self.attempts += 1
         raise PointWriteError("connection refused")
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from ingest.alerts import acknowledge
 from ingest.db import Alert, LevelPoint, ProcessedMessage, Station, writer
-from ingest.points import SqlPointSink, SummaryPoint
+from ingest.points import SqlPointSink
+from ingest.summaries import SummaryPoints
 from ingest.service import ApplyResult, apply_batch
 from ingest.testing import batch, rate_of_rise, siaga_change, summary
 from tepi.messages import MessageError, UplinkBatch, decode_batch, encode_batch
@@ -43,22 +44,35 @@ def station(engine: Engine, station_id: str) -> Station:
 
 
 def test_same_batch_twice_is_stored_once(engine: Engine) -> None:
+    """Summaries are idempotent in the store (`ingest.summaries`): a redelivery writes the same
+    points again, and the store keeps one of each; no key per summary is kept."""
     b = batch([summary("katulampa", T0 + timedelta(minutes=10 * i), 40.0 + i) for i in range(3)])
     first = apply(engine, b)
     second = apply(engine, b)
-    assert (first.stored, first.duplicates, first.points) == (3, 0, 3)
-    assert (second.stored, second.duplicates, second.points) == (0, 3, 0)
+    assert (first.stored, first.points) == (3, 3)
+    assert (second.stored, second.points) == (3, 3)
     assert count(engine, LevelPoint) == 3
-    assert count(engine, ProcessedMessage) == 3
+    assert count(engine, ProcessedMessage) == 0
+    assert station(engine, "katulampa").last_level_cm == pytest.approx(43.0)
 
 
-def test_duplicate_inside_one_batch_and_regenerated_item_are_recognised(engine: Engine) -> None:
+def test_events_twice_are_applied_once(engine: Engine) -> None:
+    b = batch([siaga_change("katulampa", T0, 3, 95.0, siaga_from=4, seq=1), summary("katulampa", T0, 95.0, siaga=3)])
+    first = apply(engine, b)
+    second = apply(engine, b)
+    assert (first.stored, first.duplicates) == (2, 0)
+    assert (second.stored, second.duplicates) == (1, 1)  # the summary is written again, harmlessly
+    assert count(engine, ProcessedMessage) == 1
+    assert len(alerts(engine)) == 1 and count(engine, LevelPoint) == 1
+
+
+def test_duplicate_inside_one_batch_and_regenerated_item_are_stored_once(engine: Engine) -> None:
     s1 = summary("depok", T0, 130.0)
     # A gateway that regenerates the same window after a restart produces the same id.
     regenerated = summary("depok", T0, 131.0)
     assert s1.id == regenerated.id
     result = apply(engine, batch([s1, regenerated]))
-    assert (result.stored, result.duplicates) == (1, 1)
+    assert result.points == 2
     with Session(engine) as s:
         assert s.scalars(sa.select(LevelPoint.mean_cm)).all() == [130.0]
 
@@ -223,7 +237,7 @@ class FailingSink:
     def __init__(self) -> None:
         self.calls = 0
 
-    def write(self, points: Sequence[SummaryPoint]) -> None:
+    def write(self, points: Sequence[SummaryPoints]) -> None:
         from ingest.errors import PointWriteError
 
         self.calls += 1

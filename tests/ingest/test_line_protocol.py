@@ -1,7 +1,8 @@
-"""Line protocol built by hand (`ingest.points._line`): escaping, number formats, round trip.
+"""Line protocol built by hand (`ingest.points.summary_lines`): escaping, numbers, round trip.
 
-`_line` replaced influxdb-client's `Point` for speed; it must write what `Point` wrote, byte
-for byte, and VictoriaMetrics must read back the labels and values that went in.
+`summary_lines` replaced influxdb-client's `Point` for speed; it must write the series `Point`
+wrote byte for byte and the same field values (a whole float as `120.0` where `Point` writes
+`120`), and VictoriaMetrics must read back the labels and values that went in.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.points import InfluxPointSink, SummaryPoint, _escape_tag, _line, _point
+from ingest.points import InfluxPointSink, _escape_tag, _point, summary_lines
+from ingest.summaries import SummaryPoints
 from ingest.testing import summary
 from tepi.config import TsdbConfig
-from tepi.messages import LevelSummary, QcCounts
+from tepi.messages import LevelSummary, QcCounts, summary_at, summary_rows
 from tepi.processes import VictoriaMetrics
 
 T0 = datetime(2025, 2, 3, 6, 0, tzinfo=timezone.utc)
@@ -33,7 +35,7 @@ def point(
     last: float | None = 119.6,
     count: int = 10,
     qc: QcCounts = QcCounts(good=10),
-) -> SummaryPoint:
+) -> SummaryPoints:
     s = LevelSummary(
         id=f"{gateway}:{station}:s:{int(window_start.timestamp())}:0",
         station=station,
@@ -51,18 +53,40 @@ def point(
         last_seq=max(count - 1, 0),
         siaga=4,
     )
-    return SummaryPoint(tenant, gateway, s)
+    return SummaryPoints(tenant, gateway, summary_rows([s]))
 
 
-def reference(p: SummaryPoint) -> str:
-    """The line influxdb-client's `Point` writes for `p`."""
-    line: str = _point(p).to_line_protocol()  # type: ignore[no-untyped-call]
+def _line(p: SummaryPoints) -> str:
+    (line,) = summary_lines(p)
     return line
+
+
+def reference(p: SummaryPoints) -> str:
+    """The line influxdb-client's `Point` writes for `p`."""
+    line: str = _point(p.tenant, p.gateway, summary_at(p.rows, 0, p.gateway)).to_line_protocol()  # type: ignore[no-untyped-call]
+    return line
+
+
+def parsed(line: str) -> tuple[str, dict[str, float | int], int]:
+    """(measurement and tags as written, field values, timestamp): what a TSDB reads of a line.
+
+    Fields are numbers here, so the last two unescaped spaces are the separators."""
+    head, ts = line.rsplit(" ", 1)
+    series, fields = head.rsplit(" ", 1)
+    values: dict[str, float | int] = {}
+    for field in fields.split(","):
+        key, text = field.split("=")
+        values[key] = int(text[:-1]) if text.endswith("i") else float(text)
+    return series, values, int(ts)
+
+
+def same_point(p: SummaryPoints) -> bool:
+    return parsed(_line(p)) == parsed(reference(p))
 
 
 def test_a_summary_line_is_what_influxdb_client_writes() -> None:
     p = point()
-    assert _line(p) == reference(p)
+    assert _line(p) == reference(p)  # no whole floats here: byte for byte
     assert _line(p) == (
         "awlr,gateway=gw-ciliwung,station=depok,tenant=dki-jakarta "
         "count=10i,level_last=119.6,level_max=121.9,level_mean=120.04,level_min=118.2,level_sum=1200.4,"
@@ -80,18 +104,18 @@ def test_window_without_good_readings_has_counts_only() -> None:
 @pytest.mark.parametrize(
     ("value", "written"),
     [
-        (120.0, "120"),  # a whole number drops ".0", as Point writes it (still a float field)
+        (120.0, "120.0"),  # a float field either way; `Point` writes "120"
         (-0.5, "-0.5"),
         (0.1 + 0.2, "0.30000000000000004"),  # repr: the shortest string that reads back exactly
         (1e-7, "1e-07"),
         (1e21, "1e+21"),
-        (-0.0, "-0"),
+        (-0.0, "-0.0"),
     ],
 )
 def test_floats_are_written_as_repr(value: float, written: str) -> None:
     p = point(mean=None, low=None, high=None, last=value)
     assert f",level_last={written}," in _line(p)
-    assert _line(p) == reference(p)
+    assert same_point(p)
 
 
 def test_timestamps_are_whole_utc_seconds_whatever_the_zone() -> None:
@@ -99,7 +123,7 @@ def test_timestamps_are_whole_utc_seconds_whatever_the_zone() -> None:
     for at in (T0, T0.astimezone(wib), T0 + timedelta(microseconds=999_999)):
         p = point(window_start=at)
         assert _line(p).endswith(f" {int(T0.timestamp())}")
-        assert _line(p) == reference(p)
+        assert same_point(p)
 
 
 @pytest.mark.parametrize(
@@ -120,15 +144,28 @@ def test_tag_values_are_escaped(value: str, escaped: str) -> None:
     assert _escape_tag(value) == escaped
     p = point(station=value)
     assert f",station={escaped},tenant=" in _line(p)
-    assert _line(p) == reference(p)
+    assert parsed(_line(p))[0] == parsed(reference(p))[0]
+    assert same_point(p)
 
 
 def test_a_series_cache_gives_the_same_lines() -> None:
     points = [point(station=f"st {i % 3}", window_start=T0 + timedelta(minutes=10 * (i // 3))) for i in range(9)]
     series: dict[tuple[str, str, str], str] = {}
-    seconds: dict[datetime, int] = {}
-    assert [_line(p, series, seconds) for p in points] == [reference(p) for p in points]
-    assert len(series) == 3 and len(seconds) == 3
+    assert [line for p in points for line in summary_lines(p, series)] == [reference(p) for p in points]
+    assert len(series) == 3
+
+
+def test_rows_with_and_without_statistics_in_one_write() -> None:
+    """The column-wise fast path and the row-wise path for nulls give the lines in order."""
+    summaries = [
+        summary("depok", T0 + timedelta(minutes=10 * i), None if i % 3 == 1 else 100.0 + i, count=5) for i in range(7)
+    ]
+    p = SummaryPoints("dki-jakarta", "gw-ciliwung", summary_rows(summaries))
+    lines = summary_lines(p)
+    assert [parsed(line) for line in lines] == [
+        parsed(_point(p.tenant, p.gateway, s).to_line_protocol()) for s in summaries  # type: ignore[no-untyped-call]
+    ]
+    assert ["level_mean" in parsed(line)[1] for line in lines] == [i % 3 != 1 for i in range(7)]
 
 
 tag_text = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=20)
@@ -169,8 +206,8 @@ def test_any_summary_line_matches_influxdb_client(
             "qc": QcCounts(suspect=qc[0], fail=qc[1], missing=qc[2]),
         }
     )
-    p = SummaryPoint(tenant, gateway, s)
-    assert _line(p) == reference(p)
+    p = SummaryPoints(tenant, gateway, summary_rows([s]))
+    assert same_point(p)
 
 
 # -- round trip through VictoriaMetrics ------------------------------------------------------

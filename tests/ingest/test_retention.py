@@ -93,7 +93,7 @@ def test_who_acted_is_erased_a_retention_period_after_the_action(engine: Engine)
 def test_idempotency_keys_and_level_points_expire(engine: Engine) -> None:
     with Session(writer(engine)) as s, s.begin():
         for day in range(3):
-            b = batch([summary("depok", DAY0 + day * D, 130.0 + day)])
+            b = batch([summary("depok", DAY0 + day * D, 130.0 + day), siaga_change("depok", DAY0 + day * D, 4, 130.0, seq=day)])
             apply_batch(s, b, SqlPointSink(s), now=DAY0 + day * D)
 
     def rows(table: type) -> int:

@@ -1,0 +1,130 @@
+"""Level summaries in ingest: checked, folded per station and handed to the point sink as columns.
+
+Summaries are most of what gateways send (one per station and window, a backlog of a day after
+an outage), and what they do centrally is simple: their points go to the time series store, and
+together they move each station's state to its newest reading. So they are handled as columns
+(`tepi.summary_rows.SummaryRows`), with a Python object only for the rare row that may clear an
+alert (`ingest.service`).
+
+They carry no idempotency key in the state database: a summary's point is identified by its
+series (tenant, station, gateway) and window start, and writing it again is idempotent in the
+TSDB (InfluxDB overwrites; VictoriaMetrics deduplicates with `-dedup.minScrapeInterval`) and
+in the embedded store (`level_points` keyed by item id, inserted with ON CONFLICT DO NOTHING);
+its effect on station state is idempotent too (the newest reading wins). Keys are kept for
+events, whose alert transitions must happen once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from tepi.summary_rows import MAX_TIME_US, SummaryRows
+
+#: Where a summary's station stands with the batch's tenant.
+STATION_OK, STATION_UNKNOWN, STATION_FOREIGN = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryPoints:
+    """Summaries accepted from one batch, with its tenant and gateway: what a point sink writes."""
+
+    tenant: str
+    gateway: str
+    rows: SummaryRows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """A batch's summary rows after the per-row checks, with what was refused and why."""
+
+    rows: SummaryRows
+    positions: npt.NDArray[np.int64]
+    unknown_station: int
+    foreign_station: int
+    non_finite: int
+
+
+def station_codes(stations: list[str], index: dict[str, int]) -> npt.NDArray[np.intp]:
+    """Each station's number in `index` (extended with the new ones): per-station facts then
+    apply to rows as array lookups."""
+    for name in set(stations).difference(index):
+        index[name] = len(index)
+    return np.array(list(map(index.__getitem__, stations)), dtype=np.intp)
+
+
+def screen(rows: SummaryRows, positions: npt.NDArray[np.int64], tenant: str, tenant_of: dict[str, str]) -> Screened:
+    """Keep the rows of known stations of `tenant` whose values are all finite.
+
+    `positions` are the rows' places in the call (ties in device time go by arrival);
+    `tenant_of` maps every known station to its tenant.
+    """
+    index: dict[str, int] = {}
+    codes = station_codes(rows.station, index)
+    status = np.array(
+        [STATION_UNKNOWN if s not in tenant_of else STATION_OK if tenant_of[s] == tenant else STATION_FOREIGN for s in index],
+        dtype=np.int8,
+    )[codes]
+    known = status == STATION_OK
+    keep = known & ~rows.non_finite
+    if keep.all():
+        return Screened(rows, positions, 0, 0, 0)
+    return Screened(
+        rows.take(keep),
+        positions[keep],
+        unknown_station=int(np.count_nonzero(status == STATION_UNKNOWN)),
+        foreign_station=int(np.count_nonzero(status == STATION_FOREIGN)),
+        non_finite=int(np.count_nonzero(known & rows.non_finite)),
+    )
+
+
+class StationFold:
+    """What the summaries of one call say about one station, folded (times in µs since the epoch).
+
+    `first_us`: the earliest time seen (window start, or a reading before it), where the
+    station's history begins. `at_us`, `level_cm`, `siaga`: the newest reading that passed QC;
+    of equal times, the one that arrived later wins, as applying them one by one would leave it.
+    """
+
+    __slots__ = ("first_us", "at_us", "level_cm", "siaga")
+
+    def __init__(self, first_us: int, at_us: int | None, level_cm: float, siaga: int) -> None:
+        self.first_us = first_us
+        self.at_us = at_us
+        self.level_cm = level_cm
+        self.siaga = siaga
+
+
+def fold(parts: list[tuple[SummaryRows, npt.NDArray[np.int64]]]) -> dict[str, StationFold]:
+    """The rows of all `parts` (with their places in the call) folded per station, with a
+    few array operations for the whole call rather than a loop per row."""
+    parts = [(rows, positions) for rows, positions in parts if len(rows)]
+    if not parts:
+        return {}
+    index: dict[str, int] = {}
+    codes = np.concatenate([station_codes(rows.station, index) for rows, _ in parts])
+    positions = np.concatenate([p for _, p in parts])
+    starts = np.concatenate([rows.window_start_us for rows, _ in parts])
+    at = np.concatenate([rows.last_ts_us for rows, _ in parts])
+    level = np.concatenate([rows.last_cm for rows, _ in parts])
+    siaga = np.concatenate([rows.siaga for rows, _ in parts])
+    has_reading = ~np.isnan(level)
+    first = np.full(len(index), MAX_TIME_US, dtype=np.int64)
+    np.minimum.at(first, codes, starts)
+    np.minimum.at(first, codes[has_reading], at[has_reading])
+    names = list(index)
+    folds = {name: StationFold(int(first[code]), None, 0.0, 4) for code, name in enumerate(names)}
+    with_reading = np.flatnonzero(has_reading)
+    if with_reading.size:
+        # Newest per station: sort by (station, time, arrival) and take each station's last row.
+        order = with_reading[np.lexsort((positions[with_reading], at[with_reading], codes[with_reading]))]
+        ordered = codes[order]
+        for i in order[np.r_[ordered[1:] != ordered[:-1], True]].tolist():
+            f = folds[names[codes[i]]]
+            f.at_us, f.level_cm, f.siaga = int(at[i]), float(level[i]), int(siaga[i])
+    return folds
