@@ -8,17 +8,16 @@ before routine summaries (priority 1).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
-from datetime import datetime
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.errors import OutboxError
 from gateway.outbox_recovery import Salvage, is_healthy, salvage
+from tepi.messages import stored_summary_origin
 
 PRIORITY_EVENT = 0
 PRIORITY_SUMMARY = 1
@@ -107,6 +106,9 @@ class Outbox:
             if self.salvaged is not None:
                 self._restore(self.salvaged)
             self._bytes = int(self._db.execute("SELECT coalesce(sum(length(body)), 0) FROM outbox").fetchone()[0])
+            # Kept in memory: the uplink asks after every send, and a count(*) is a table scan.
+            self._count = int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+            self._has_dropped = self._db.execute("SELECT EXISTS (SELECT 1 FROM dropped)").fetchone()[0] == 1
         except (sqlite3.DatabaseError, OSError) as exc:
             raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
         self._lock = threading.Lock()
@@ -156,6 +158,8 @@ class Outbox:
                 self._rollback()
                 raise OutboxError(f"outbox write failed: {exc}") from exc
             self._bytes += grown - freed
+            self._count += added - evicted
+            self._has_dropped = self._has_dropped or evicted > 0
             self.evicted += evicted
             if evicted and self._on_evict is not None:
                 self._on_evict(evicted)
@@ -181,22 +185,25 @@ class Outbox:
             gone.append((seq,))
             freed += length
             count += 1
-            item = json.loads(body)
+            station, device, window_start = stored_summary_origin(body)
             self._db.execute(
                 "INSERT INTO dropped VALUES (?, ?, 1, ?, ?) ON CONFLICT (station) DO UPDATE SET count = count + 1, "
                 "first_window = min(first_window, excluded.first_window), last_window = max(last_window, excluded.last_window)",
-                (item["station"], item["device"], _epoch(item["window_start"]), _epoch(item["window_start"])),
+                (station, device, window_start, window_start),
             )
         self._db.executemany("DELETE FROM outbox WHERE seq = ?", gone)
         return count, freed
 
     def take_dropped(self) -> list[DroppedSummaries]:
         """Hand over (and forget) what was evicted, for the uplink to report centrally."""
+        if not self._has_dropped:
+            return []  # the uplink asks before every send; most of the time nothing was evicted
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             rows = self._db.execute("SELECT station, device, count, first_window, last_window FROM dropped").fetchall()
             self._db.execute("DELETE FROM dropped")
             self._db.execute("COMMIT")
+            self._has_dropped = False
         return [DroppedSummaries(*r) for r in rows]
 
     def journal(self) -> list[JournalRow]:
@@ -222,16 +229,16 @@ class Outbox:
                 self._db.execute("BEGIN IMMEDIATE")
                 marks = ",".join("?" * len(seqs))
                 freed = self._db.execute(f"SELECT coalesce(sum(length(body)), 0) FROM outbox WHERE seq IN ({marks})", list(seqs)).fetchone()[0]
-                self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+                deleted = self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs]).rowcount
                 self._db.execute("COMMIT")
                 self._bytes -= int(freed)
+                self._count -= deleted
             except sqlite3.DatabaseError as exc:
                 self._rollback()
                 raise OutboxError(f"outbox delete failed: {exc}") from exc
 
     def depth(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        return self._count
 
     def close(self) -> None:
         with self._lock:
@@ -242,7 +249,3 @@ class Outbox:
             self._db.execute("ROLLBACK")
         except sqlite3.DatabaseError:
             pass
-
-
-def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso).timestamp()

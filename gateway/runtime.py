@@ -1,38 +1,46 @@
 """The edge gateway: sources → decode and check → per-station processors → outbox → uplink.
 
-One worker thread does all parsing and processing, in arrival order, so processors need no
-locks; transports only enqueue bytes. Everything rejected is counted by reason.
+One loop thread runs the MQTT device client, parses, processes and commits, in arrival order,
+so processors need no locks and a device's PUBACK leaves from the thread that committed its
+frame. Serial ports have threads of their own that only buffer lines. Everything rejected is
+counted by reason.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
-import queue
+import select
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter
 
-from gateway.devices import Processor, UplinkItem, device_kind
+from gateway.devices import DeviceKind, Processor, UplinkItem, device_kind
 from gateway.errors import FrameRejected, OutboxError
 from gateway.local_alarms import LocalAlarmChannel
 from gateway.model import RawFrame, Reading
 from gateway.ratelimit import TokenBucket
 from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
-from gateway.sources import Source
+from gateway.sources import LoopSource, Source
+from gateway.sources.buffer import FrameBuffer
 from gateway.sources.mqtt_devices import MqttDeviceSource
 from gateway.sources.serial_line import SerialLineSource
 from gateway.uplink import Uplink
-from tepi.config import DeviceConfig, TepiConfig
+from tepi.config import DeviceConfig, StationConfig, TepiConfig
 from tepi.logs import RateLimitedLog
-from tepi.messages import LevelSummary
+from tepi.messages import LevelSummary, outbox_body
 
 log = logging.getLogger(__name__)
 _END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)
 MAX_QUEUED_FRAMES = 5_000
+QUIET_S = 0.005  # a pause in the stream this long means there is time to process now
+MAX_DEFER_S = 1.0  # under sustained load, readings wait at most this long to be processed
+MAX_DEFERRED = 20_000  # ... or until this many are waiting (bounds memory, not just latency)
+IDLE_WAKE_S = 0.5  # how often an idle gateway looks for devices that went silent
 
 
 class GatewayMetrics:
@@ -45,6 +53,45 @@ class GatewayMetrics:
         self.evicted = Counter("tepi_gateway_outbox_evicted_summaries", "Routine summaries evicted from a full outbox", registry=registry)
         self.recovered = Counter("tepi_gateway_recovered_readings", "Open-window readings replayed from the journal at start", registry=registry)
         self.internal_errors = Counter("tepi_gateway_internal_errors", "Unexpected failures, by stage", ["stage"], registry=registry)
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """Everything `handle` needs about one device, behind one lookup per frame."""
+
+    device: DeviceConfig
+    kind: DeviceKind
+    station: StationConfig
+    bucket: TokenBucket
+    processor: Processor
+
+
+class Deferral:
+    """Accepted readings not yet processed: how many, of which devices, since when. Pure
+    bookkeeping; time is passed in."""
+
+    def __init__(self, max_age_s: float = MAX_DEFER_S, max_readings: int = MAX_DEFERRED) -> None:
+        self.max_age_s = max_age_s
+        self.max_readings = max_readings
+        self.devices: set[str] = set()
+        self.pending = 0
+        self.since: float | None = None
+
+    def add(self, readings: list[Reading], now: float) -> None:
+        if not readings:
+            return
+        if self.since is None:
+            self.since = now
+        self.pending += len(readings)
+        self.devices.update(r.device for r in readings)
+
+    def overdue(self, now: float) -> bool:
+        return self.pending >= self.max_readings or (self.since is not None and now - self.since >= self.max_age_s)
+
+    def take(self) -> set[str]:
+        devices, self.devices = self.devices, set()
+        self.pending, self.since = 0, None
+        return devices
 
 
 class EdgeGateway:
@@ -69,12 +116,12 @@ class EdgeGateway:
             log.error("outbox was damaged at start; continuing with what was recovered", extra={"moved_to": str(self.outbox.salvaged.moved_to)})
         self.devices: dict[str, DeviceConfig] = {d.id: d for d in config.devices}
         self.processors: dict[str, Processor] = {}
-        self._kinds = {d.id: device_kind(d.kind) for d in config.devices}
-        self._buckets = {d.id: TokenBucket(gw.device_rate_per_s, gw.device_burst) for d in config.devices}
-        self._stations = {d.id: config.station(d.station) for d in config.devices}
+        self._routes: dict[str, _Route] = {}
         self._tally: collections.Counter[tuple[str, str]] = collections.Counter()
         for d in config.devices:
-            self.processors[d.id] = self._kinds[d.id].processor(gw, config.station(d.station), d)
+            kind, station = device_kind(d.kind), config.station(d.station)
+            self.processors[d.id] = kind.processor(gw, station, d)
+            self._routes[d.id] = _Route(d, kind, station, TokenBucket(gw.device_rate_per_s, gw.device_burst), self.processors[d.id])
         ports = dict(gw.serial_ports) | (serial_ports or {})
         self.sources: list[Source] = [
             SerialLineSource(d.id, ports[d.id], gw.serial_baud)
@@ -97,18 +144,22 @@ class EdgeGateway:
         self.local_alarms = LocalAlarmChannel(gw.local_broker, gw.tenant, gw.id) if local_alarms else None
         # Bounded: when processing falls behind, sources block, which pushes back on the broker
         # (TCP flow control, unacknowledged QoS 1) instead of growing the gateway's memory.
-        self._frames: queue.Queue[RawFrame | None] = queue.Queue(maxsize=MAX_QUEUED_FRAMES)
-        self._worker: threading.Thread | None = None
+        self._frames = FrameBuffer(MAX_QUEUED_FRAMES)
+        self._loop_sources: list[LoopSource] = [s for s in self.sources if isinstance(s, MqttDeviceSource)]
+        self._deferral = Deferral()
+        self._loop: threading.Thread | None = None
+        self._loop_ident: int | None = None
+        self._stopping = False
         self._rejections = RateLimitedLog(log)
         self._last_arrival: dict[str, float] = {}
         self.outbox_depth_at_stop: int | None = None
 
     def start(self) -> None:
         self._recover()
-        self._worker = threading.Thread(target=self._run, name=f"gateway-{self.config.gateway.id}", daemon=True)
-        self._worker.start()
         for src in self.sources:
             src.start(self.submit)
+        self._loop = threading.Thread(target=self._run, name=f"gateway-{self.config.gateway.id}", daemon=True)
+        self._loop.start()
         if self.uplink:
             self.uplink.start()
         if self.local_alarms:
@@ -128,15 +179,22 @@ class EdgeGateway:
         return True
 
     def submit(self, frame: RawFrame) -> None:
-        """Called by sources on their own threads; blocks while the queue is full."""
-        self._frames.put(frame)
+        """Called by sources: threaded ones block while the buffer is full; the loop's own
+        never do (they read only as much as there is room for)."""
+        if threading.get_ident() == self._loop_ident:
+            self._frames.put_own(frame)
+        else:
+            self._frames.put(frame)
 
     def stop(self, flush_timeout: float = 0.0) -> None:
         for src in self.sources:
-            src.stop()
-        self._frames.put(None)
-        if self._worker:
-            self._worker.join(timeout=10)
+            if src not in self._loop_sources:
+                src.stop()
+        self._stopping = True
+        self._frames.wake()
+        if self._loop:
+            self._loop.join(timeout=10)
+        self._frames.close()
         if self.uplink:
             if flush_timeout > 0:
                 self.uplink.flush(flush_timeout)
@@ -147,22 +205,76 @@ class EdgeGateway:
         self.outbox.close()
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            batch, stopping = self._take_batch()
-            accepted: list[Reading] = []
-            for frame in batch:
-                reading = self.handle(frame)
-                if reading is not None:
-                    accepted.append(reading)
-            self._flush_tally()
-            items = self._process({r.device for r in accepted})
-            items.extend(self._close_due_windows())
-            self._commit(items, accepted)
-            # Only now may devices forget these frames: they are in the journal or a summary.
-            for frame in batch:
-                if frame.ack is not None:
-                    frame.ack()
+        """The gateway loop: network in, frames decoded and journalled, PUBACKs out, all on
+        this one thread. Processing (QC, trackers, windows) is deferred while frames keep
+        coming, to run over many readings per device at once: its cost is mostly per call.
+        It runs once the stream pauses for `QUIET_S`, or after `MAX_DEFER_S`, or at
+        `MAX_DEFERRED` readings, so when the load is light every reading is processed at once."""
+        self._loop_ident = threading.get_ident()
+        try:
+            while True:
+                batch, stopping = self._take_batch()
+                if batch:
+                    self._intake(batch)
+                if stopping:
+                    break
+                if self._deferral.overdue(time.monotonic()):
+                    self._settle()
+                if self._frames.qsize() or self._pump(0.0):
+                    continue
+                if self._deferral.pending:
+                    if not self._pump(QUIET_S):
+                        self._settle()
+                elif not self._pump(IDLE_WAKE_S):
+                    self._settle()  # idle: close windows of devices that went silent
+            self._settle()
+        finally:
+            for src in self._loop_sources:
+                src.stop()
+
+    def _pump(self, timeout: float) -> int:
+        """Wait up to `timeout` for the network or a threaded source, then let the loop's own
+        sources read as many frames as the buffer has room for. Returns frames delivered."""
+        if self._stopping:
+            return 0
+        rlist: list[int] = [self._frames.fileno()]
+        wlist: list[int] = []
+        for src in self._loop_sources:
+            fd = src.fileno()
+            if fd is not None:
+                rlist.append(fd)
+                if src.wants_write():
+                    wlist.append(fd)
+            if src.has_buffered():
+                timeout = 0.0
+        readable, _, _ = select.select(rlist, wlist, [], timeout)
+        if readable and readable[0] == rlist[0]:
+            self._frames.clear_wake()
+        delivered = 0
+        for src in self._loop_sources:
+            fd = src.fileno()
+            delivered += src.service(fd in readable, self._frames.room() if not self._stopping else 0)
+        return delivered + (1 if self._frames.qsize() else 0)
+
+    def _intake(self, batch: list[RawFrame]) -> None:
+        """Decode, check and journal a batch; only then may devices forget these frames."""
+        accepted: list[Reading] = []
+        for frame in batch:
+            reading = self.handle(frame)
+            if reading is not None:
+                accepted.append(reading)
+        self._flush_tally()
+        self._deferral.add(accepted, time.monotonic())
+        self._commit([], accepted)
+        for frame in batch:
+            if frame.ack is not None:
+                frame.ack()
+
+    def _settle(self) -> None:
+        """Process every device with readings waiting, and close windows of silent devices."""
+        items = self._process(self._deferral.take())
+        items.extend(self._close_due_windows())
+        self._commit(items, [])
 
     def _process(self, devices: set[str]) -> list[UplinkItem]:
         items: list[UplinkItem] = []
@@ -199,21 +311,10 @@ class EdgeGateway:
             log.info("replayed journal of open windows", extra={"readings": replayed, "items": len(items)})
 
     def _take_batch(self, limit: int = 5000) -> tuple[list[RawFrame], bool]:
-        """Up to `limit` queued frames (waiting at most 0.5 s for the first); True once stop() was called."""
-        batch: list[RawFrame] = []
-        try:
-            frame = self._frames.get(timeout=0.5)
-        except queue.Empty:
-            return batch, False
-        while frame is not None:
-            batch.append(frame)
-            if len(batch) >= limit:
-                return batch, False
-            try:
-                frame = self._frames.get_nowait()
-            except queue.Empty:
-                return batch, False
-        return batch, True
+        """Up to `limit` buffered frames, without waiting; True once stop() was called and
+        nothing is left to take."""
+        batch = self._frames.take(limit)
+        return batch, self._stopping and not batch and not self._frames.qsize()
 
     def handle(self, frame: RawFrame) -> Reading | None:
         """Decode, check and accept one frame; returns the reading, or None when rejected
@@ -221,33 +322,33 @@ class EdgeGateway:
         tally = self._tally
         tally[("frames", frame.transport)] += 1
         tally[("bytes", frame.transport)] += len(frame.payload)
-        device = self.devices.get(frame.device_hint or "")
+        route = self._routes.get(frame.device_hint or "")
+        gw = self.config.gateway
+        now = time.monotonic()
         try:
-            if device is None:
+            if route is None:
                 raise FrameRejected("unknown_device", f"no device {frame.device_hint!r} is configured")
+            device = route.device
             if device.transport != frame.transport:
                 raise FrameRejected("wrong_transport", f"device {device.id} is configured for {device.transport}")
-            if not self._buckets[device.id].allow(time.monotonic()):
-                raise FrameRejected("rate_limited", f"device {device.id} exceeds {self.config.gateway.device_rate_per_s}/s")
-            if len(frame.payload) > self.config.gateway.max_payload_bytes:
+            if not route.bucket.allow(now):
+                raise FrameRejected("rate_limited", f"device {device.id} exceeds {gw.device_rate_per_s}/s")
+            if len(frame.payload) > gw.max_payload_bytes:
                 raise FrameRejected("too_large", f"{len(frame.payload)} bytes")
-            reading = self._kinds[device.id].decode(frame, device, self._stations[device.id], self.config.gateway)
-            self.processors[device.id].accept(reading)
+            reading = route.kind.decode(frame, device, route.station, gw)
+            route.processor.accept(reading)
         except FrameRejected as rej:
             self.metrics.rejected.labels(rej.reason).inc()
-            if device is not None:
-                self.processors[device.id].note_rejected()
+            if route is not None:
+                route.processor.note_rejected()
             self._rejections.warning(
                 f"{rej.reason}:{frame.device_hint}", "frame rejected",
                 reason=rej.reason, device=frame.device_hint, transport=frame.transport, detail=rej.detail[:200],
             )
             return None
-        self._seen(reading)
+        tally[("readings", reading.station)] += 1
+        self._last_arrival[reading.device] = now
         return reading
-
-    def _seen(self, reading: Reading) -> None:
-        self._tally[("readings", reading.station)] += 1
-        self._last_arrival[reading.device] = time.monotonic()
 
     def _flush_tally(self) -> None:
         """Metrics once per batch: per-frame label lookups cost more than parsing the frame."""
@@ -283,7 +384,7 @@ class EdgeGateway:
         summarised = []
         for item in items:
             if isinstance(item, LevelSummary):
-                rows.append((item.id, PRIORITY_SUMMARY, item.model_dump_json().encode()))
+                rows.append((item.id, PRIORITY_SUMMARY, outbox_body(item, self.config.gateway.id)))
                 summarised.append((item.device, item.window_end.timestamp()))
             else:
                 rows.append((item.id, PRIORITY_EVENT, item.model_dump_json().encode()))

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from gateway.outbox import PRIORITY_EVENT, Outbox, OutboxEntry
 from tepi.config import BrokerConfig
-from tepi.messages import SummariesDropped, compress_payload, uplink_topic
+from tepi.messages import SummariesDropped, compress_payload, encode_uplink, uplink_topic
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,7 @@ class UplinkMetrics:
 
 def encode_message(tenant: str, gateway: str, entries: list[OutboxEntry], sent_at: datetime) -> bytes:
     """Wrap stored item bodies into an `UplinkBatch` without decoding them again."""
-    head = f'{{"v":1,"tenant":"{tenant}","gateway":"{gateway}","sent_at":"{sent_at.isoformat()}","items":['.encode()
-    return head + b",".join(e.body for e in entries) + b"]}"
+    return encode_uplink(tenant, gateway, [e.body for e in entries], sent_at)
 
 
 class Uplink:

@@ -178,6 +178,12 @@ def summary_at(rows: SummaryRows, i: int, gateway: str) -> LevelSummary:
     )
 
 
+def every_item(batch: UplinkBatch) -> list[LevelSummary | SiagaChange | RateOfRise | SummariesDropped]:
+    """A batch's items, its summary rows as `LevelSummary` objects after them (tests, tools)."""
+    rows = batch.summaries
+    return [*batch.items, *(summary_at(rows, i, batch.gateway) for i in range(len(rows)))]
+
+
 def outbox_body(item: LevelSummary | SiagaChange | RateOfRise | SummariesDropped, gateway: str) -> bytes:
     """How the gateway stores an item for the uplink: a summary as its positional row when its
     id is the one ingest derives, anything else as a JSON object."""

@@ -1,5 +1,7 @@
-"""Central delivery under faults, with real processes: each uplink item stored exactly once in
-the state DB and in VictoriaMetrics, whichever ingest worker, broker or TSDB failed meanwhile."""
+"""Central delivery under faults, with real processes: each uplink item stored exactly once,
+whichever ingest worker, broker or TSDB failed meanwhile. Every message carries a summary (its
+point lands in VictoriaMetrics, once per window) and a Siaga change (its idempotency key lands
+in the state DB, once per event, and moves the alert)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from ingest.testing import batch, summary
+from ingest.testing import batch, siaga_change, summary
 from tepi.config import TepiConfig, TsdbConfig, with_local_services
 from tepi.messages import encode_batch, uplink_topic
 from tepi.processes import Mosquitto, VictoriaMetrics
@@ -64,6 +66,7 @@ class Central:
         self.engine.dispose()
 
     def stored_ids(self) -> list[str]:
+        """Events applied (their idempotency keys)."""
         try:
             with self.engine.connect() as c:
                 return [r[0] for r in c.execute(sa.text("SELECT item_id FROM processed_messages"))]
@@ -99,10 +102,13 @@ def publish_summaries(port: int, cfg: TepiConfig, n: int, station: str = "katula
     ids = []
     topic = uplink_topic(cfg.gateway.tenant, cfg.gateway.id)
     for i in range(n):
-        s = summary(station, T0 + timedelta(minutes=10 * i), 40.0 + i % 30, first_seq=10 * i)
-        ids.append(s.id)
+        at = T0 + timedelta(minutes=10 * i)
+        s = summary(station, at, 40.0 + i % 30, first_seq=10 * i)
+        rise = i % 2 == 0  # up to Siaga 3 and back, message after message
+        change = siaga_change(station, at, 3 if rise else 4, 90.0, siaga_from=4 if rise else 3, seq=10 * i)
+        ids.append(change.id)
         wait_until(pub.is_connected, 30, "the publisher (re)connected")
-        info = pub.publish(topic, encode_batch(batch([s])), qos=1)
+        info = pub.publish(topic, encode_batch(batch([s, change])), qos=1)
         try:
             info.wait_for_publish(10)
         except RuntimeError:
@@ -150,7 +156,8 @@ def test_tsdb_down_means_nothing_acknowledged_until_it_is_back(central: Central,
     vm.start()  # same data dir, same port
     wait_until(lambda: len(central.stored_ids()) >= 50, 60, "stored after the TSDB returned")
     assert sorted(central.stored_ids()) == sorted(ids)
-    assert len(central.vm_windows("katulampa")) == 50
+    windows = central.vm_windows("katulampa")
+    assert len(windows) == len(set(windows)) == 50
 
 
 def test_central_broker_restart_loses_nothing(central: Central, mosquitto: Mosquitto) -> None:
@@ -165,3 +172,5 @@ def test_central_broker_restart_loses_nothing(central: Central, mosquitto: Mosqu
     ids = publish_summaries(mosquitto.port, central.cfg, 120, during=faults)
     wait_until(lambda: len(central.stored_ids()) >= 120, 60, "all items stored")
     assert sorted(central.stored_ids()) == sorted(ids)
+    windows = central.vm_windows("katulampa")
+    assert len(windows) == len(set(windows)) == 120

@@ -30,7 +30,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from typer.testing import CliRunner
 
 from tepi.config import DEFAULT_CONFIG_PATH, DeviceConfig, GatewayConfig, SiagaThresholds, StationConfig, TepiConfig
-from tepi.messages import alarm_topic, device_subscription, device_topic, uplink_subscription, uplink_topic
+from tepi.messages import alarm_topic, device_subscription, device_topic, every_item, uplink_subscription, uplink_topic
 from tepi.mqtt_security import (
     MqttSecurityError,
     MqttSecurityFiles,
@@ -411,7 +411,7 @@ def test_gateway_runs_over_tls_with_its_own_credentials(
         items: list = []
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not any(i.type == "summary" for i in items):
-            items += [item for m in _drain(ingest, timeout=1) for item in decode_batch(m.payload).items]
+            items += [item for m in _drain(ingest, timeout=1) for item in every_item(decode_batch(m.payload))]
         assert any(i.type == "summary" and i.station == "depok" and i.count == 2 for i in items), items
     finally:
         gw.stop()

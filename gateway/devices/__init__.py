@@ -22,8 +22,9 @@ class Processor(Protocol):
 
     Lifecycle: created once per device at gateway start, used from one thread only. `accept`
     is called for every reading in arrival order and raises `FrameRejected` for readings that
-    cannot be placed (duplicate, out of order, late); `process` is called after each batch and
-    returns the events and closed-window summaries; `due` closes a window whose end passed
+    cannot be placed (duplicate, out of order, late); `process` is called once one or more
+    readings were accepted (under load the gateway lets many accumulate, for up to a second,
+    because the cost of a call is mostly fixed) and returns the events and closed-window summaries; `due` closes a window whose end passed
     without a later reading. None of them does I/O or reads a clock.
     """
 

@@ -1,13 +1,24 @@
-"""MQTT source: devices publish JSON readings on the gateway's local broker, one topic each."""
+"""MQTT source: devices publish JSON readings on the gateway's local broker, one topic each.
+
+The gateway's loop thread runs this client itself (`service`), instead of paho's own network
+thread: frames then reach the gateway without a thread hand-off, and the deferred PUBACKs the
+gateway gives once it has committed a batch are written in one packet by the same thread,
+without waking another one per acknowledgement. Reconnecting with backoff is therefore ours
+too, and never blocks the loop longer than one TCP connect.
+"""
 
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import partial
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode
 
 from gateway.model import RawFrame
 from gateway.sources import FrameSink
@@ -16,15 +27,34 @@ from tepi.messages import device_from_topic, device_subscription
 
 log = logging.getLogger(__name__)
 
+_PUBACK = 0x40
+RECONNECT_MIN_S = 1.0
+RECONNECT_MAX_S = 30.0
 
-def frame_from_message(message: mqtt.MQTTMessage, received_at: datetime, client: mqtt.Client | None = None) -> RawFrame:
-    """The one adapter from paho's message type to the gateway's own. With `client`, the
-    frame carries the deferred PUBACK, sent only once the gateway has committed the frame."""
-    ack = partial(client.ack, message.mid, message.qos) if client is not None and message.qos > 0 else None
-    return RawFrame("mqtt", bytes(message.payload), device_from_topic(message.topic), received_at, ack)
+
+def frame_from_message(
+    message: mqtt.MQTTMessage, received_at: datetime, ack: Callable[[int], object] | None = None
+) -> RawFrame:
+    """The one adapter from paho's message type to the gateway's own. With `ack` (a callable
+    taking the packet id), the frame carries its deferred PUBACK, given only once the gateway
+    has committed the frame."""
+    on_done = partial(ack, message.mid) if ack is not None and message.qos > 0 else None
+    return RawFrame("mqtt", message.payload, device_from_topic(message.topic), received_at, on_done)
+
+
+def puback_packets(mids: list[int]) -> bytes:
+    """PUBACKs for QoS 1 packet ids, back to back: valid in MQTT 3.1.1 and 5 (no reason code
+    means success)."""
+    out = bytearray(4 * len(mids))
+    for i, mid in enumerate(mids):
+        out[4 * i : 4 * i + 4] = (_PUBACK, 2, mid >> 8, mid & 0xFF)
+    return bytes(out)
 
 
 class MqttDeviceSource:
+    """Lifecycle: `start(on_frame)` (no I/O), then `service()` repeatedly from one thread (the
+    gateway loop), `stop()` from that same thread."""
+
     def __init__(self, broker: BrokerConfig, tenant: str, client_id: str) -> None:
         self.name = f"mqtt:{broker.host}:{broker.port}"
         self.broker = broker
@@ -35,29 +65,107 @@ class MqttDeviceSource:
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, manual_ack=True
         )
         broker.apply_to(self._client)
-        self._client.reconnect_delay_set(1, 30)
-        self._client.max_inflight_messages_set(1000)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe
+        self._client.on_message = self._on_message
         self._on_frame: FrameSink | None = None
+        self._acks: list[int] = []  # committed packet ids not yet acknowledged to the broker
+        self._delivered = 0
+        self._received_at = datetime.now(timezone.utc)
+        self._retry_at = 0.0
+        self._backoff = RECONNECT_MIN_S
+        self._started = False
         self.bytes_in = 0
         self.subscribed = threading.Event()
 
     def start(self, on_frame: FrameSink) -> None:
         self._on_frame = on_frame
-        self._client.on_message = self._on_message
         self._client.connect_async(self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s)
-        self._client.loop_start()
+        self._started = True
+
+    def fileno(self) -> int | None:
+        """The socket to wait on, or None while disconnected."""
+        sock = self._client.socket()
+        return sock.fileno() if sock is not None else None
+
+    def has_buffered(self) -> bool:
+        """Bytes already decrypted by TLS wait in user space, where `select` cannot see them."""
+        sock = self._client.socket()
+        return isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+
+    def wants_write(self) -> bool:
+        return self._client.want_write()
+
+    def ack(self, mid: int) -> None:
+        """Queue the PUBACK of a committed frame; it leaves on the next `service()`."""
+        self._acks.append(mid)
+
+    def service(self, readable: bool, room: int) -> int:
+        """One turn of the client on the caller's thread: send queued PUBACKs, read at most
+        `room` messages (if the socket is `readable`), write, keep alive, and reconnect when
+        due. Returns how many frames were delivered."""
+        if not self._started:
+            return 0
+        client = self._client
+        if client.socket() is None:
+            self._reconnect_if_due()
+            return 0
+        self._send_acks()
+        before = self._delivered
+        if readable or self.has_buffered():
+            self._received_at = datetime.now(timezone.utc)  # one clock read per turn, not per frame
+            while self._delivered - before < room:
+                mark = self._delivered
+                if self._failed(client.loop_read()):
+                    return self._delivered - before
+                if self._delivered == mark:
+                    break  # nothing complete left in the socket (or a non-PUBLISH packet)
+        if client.want_write() and self._failed(client.loop_write()):
+            return self._delivered - before
+        self._failed(client.loop_misc())
+        return self._delivered - before
 
     def stop(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+        """Acknowledge what was committed and leave cleanly; idempotent."""
+        if not self._started:
+            return
+        self._started = False
+        if self._client.socket() is not None:
+            self._send_acks()
+            self._client.disconnect()
+        self.subscribed.clear()
+
+    def _send_acks(self) -> None:
+        if not self._acks or not self._client.is_connected():
+            return  # kept for after the reconnect: the persistent session redelivers with the same ids
+        packet = puback_packets(self._acks)
+        self._acks.clear()
+        # paho acknowledges one id per call, each a packet and a send; `_packet_queue` is how its
+        # own `ack()` queues one, and it takes any bytes, so the whole batch goes out in one write.
+        self._client._packet_queue(_PUBACK, packet, 0, 0)
+
+    def _failed(self, rc: MQTTErrorCode) -> bool:
+        """paho has already closed the socket and called `_on_disconnect`, which set the retry."""
+        return rc != MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _reconnect_if_due(self) -> None:
+        now = time.monotonic()
+        if now < self._retry_at:
+            return
+        try:
+            self._client.reconnect()
+        except (OSError, ValueError) as exc:
+            log.warning("local broker unreachable; retrying", extra={"error": str(exc), "retry_s": self._backoff})
+            self._retry_at = now + self._backoff
+            self._backoff = min(self._backoff * 2, RECONNECT_MAX_S)
 
     def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason: mqtt.ReasonCode, props: object) -> None:
         if reason.is_failure:
-            log.warning("local broker refused connection", extra={"reason": str(reason)})
+            log.warning("local broker refused connection", extra={"reason": str(reason), "retry_s": self._backoff})
+            self._backoff = min(self._backoff * 2, RECONNECT_MAX_S)
             return
+        self._backoff = RECONNECT_MIN_S
         client.subscribe(self.topic, qos=1)
         log.info("listening for devices", extra={"topic": self.topic})
 
@@ -69,9 +177,12 @@ class MqttDeviceSource:
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object, reason: mqtt.ReasonCode, props: object) -> None:
         self.subscribed.clear()
-        log.warning("local broker disconnected", extra={"reason": str(reason)})
+        self._retry_at = time.monotonic() + self._backoff
+        if self._started:
+            log.warning("local broker disconnected", extra={"reason": str(reason)})
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        self._delivered += 1
         self.bytes_in += len(message.payload)
         assert self._on_frame is not None
-        self._on_frame(frame_from_message(message, datetime.now(timezone.utc), client))
+        self._on_frame(frame_from_message(message, self._received_at, self.ack))

@@ -16,7 +16,7 @@ import pytest
 from gateway.devices.awlr import wire
 from gateway.runtime import EdgeGateway
 from tepi.config import TepiConfig, with_local_services
-from tepi.messages import UplinkBatch, alarm_topic, decode_batch, device_topic, uplink_topic
+from tepi.messages import UplinkBatch, alarm_topic, decode_batch, device_topic, every_item, uplink_topic
 from tepi.processes import Mosquitto, free_port
 from tepi.testing import wait_until
 
@@ -42,7 +42,7 @@ class UplinkRecorder:
         batch: UplinkBatch = decode_batch(msg.payload)
         with self._lock:
             self.messages += 1
-            for item in batch.items:
+            for item in every_item(batch):
                 if item.id not in self.items:
                     self.order.append(item.id)
                 self.items[item.id] = item

@@ -135,6 +135,9 @@ def encode_json(frame: AwlrFrame) -> bytes:
     return json.dumps({f.name: f.to_json(getattr(frame, f.name)) for f in FIELDS}, separators=(",", ":")).encode()
 
 
+_JSON_NAMES = frozenset(f.name for f in FIELDS)
+
+
 def decode_json(payload: bytes) -> AwlrFrame:
     if len(payload) > MAX_JSON_BYTES:
         raise FrameRejected("too_large", f"{len(payload)} bytes exceeds {MAX_JSON_BYTES}")
@@ -144,14 +147,37 @@ def decode_json(payload: bytes) -> AwlrFrame:
         raise FrameRejected("not_json", str(exc)) from exc
     if not isinstance(obj, dict):
         raise FrameRejected("malformed", "payload is not a JSON object")
-    names = {f.name for f in FIELDS}
-    missing = names - obj.keys()
+    if obj.keys() == _JSON_NAMES:
+        frame = _plain(obj)
+        if frame is not None:
+            return frame
+    missing = _JSON_NAMES - obj.keys()
     if missing:
         raise FrameRejected("truncated", f"missing fields {sorted(missing)}")
-    extra = obj.keys() - names
+    extra = obj.keys() - _JSON_NAMES
     if extra:
         raise FrameRejected("malformed", f"unknown fields {sorted(extra)[:5]}")
     return _build(obj)
+
+
+def _plain(obj: dict[str, Any]) -> AwlrFrame | None:
+    """The frame every well-behaved device sends (native JSON types, valid values), decoded
+    without the per-field conversions of `_build`; None for anything else (numbers as text or
+    integers included), which `_build` then decodes or rejects with its reason. Where both
+    accept, the result is the same."""
+    station, seq, ts, level, battery = obj["station"], obj["seq"], obj["ts"], obj["level_cm"], obj["battery_v"]
+    if not (
+        type(station) is str and type(seq) is int and type(ts) is str
+        and type(level) is float and type(battery) is float
+        and 0 <= seq < 2**63 and math.isfinite(level) and math.isfinite(battery)
+        and _STATION_RE.match(station)
+    ):
+        return None
+    try:
+        when = _parse_ts(ts)
+    except (ValueError, OverflowError):
+        return None
+    return AwlrFrame(station, seq, when, level, battery)
 
 
 def _first_arg(exc: Exception) -> str:
