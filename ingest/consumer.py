@@ -1,13 +1,14 @@
 """The ingest worker: uplink messages from the broker, in batches, into the stores, then PUBACK.
 
-Delivery guarantee: at least once from the broker, exactly once into the stores (item ids).
+Delivery guarantee: at least once from the broker, exactly once into the stores (events by
+item id, summaries by series and window: `ingest.summaries`).
 
 * A persistent MQTT session (fixed client id, clean_session=False) makes the broker keep the
   shared subscription and queue QoS 1 messages while the worker is down.
 * Messages are acknowledged manually (`manual_ack=True`), only after the transaction that
   stored them committed and the TSDB accepted the points. If storing fails, nothing is
   acknowledged and the batch is retried with backoff; if the worker dies meanwhile, the broker
-  redelivers on the next connection and duplicates are recognised by item id.
+  redelivers on the next connection and the stores keep one copy of each item.
 * A message that can never be stored (not JSON, wrong schema, topic of another gateway) is
   counted and acknowledged, or the broker would redeliver it forever.
 
