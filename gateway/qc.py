@@ -158,7 +158,7 @@ def flat_line(times_s: ArrayLike, values: ArrayLike, tolerance: float, suspect_s
         raise ValueError(f"suspect_seconds {suspect_seconds} must not exceed fail_seconds {fail_seconds}")
     flags = np.full(x.shape, QcFlag.GOOD, dtype=np.uint8)
     if x.size >= 3:
-        interval = float(np.median(np.diff(t)))
+        interval = _median(np.diff(t))
         for seconds, flag in ((suspect_seconds, QcFlag.SUSPECT), (fail_seconds, QcFlag.FAIL)):
             count = max(int(seconds / interval), 1)
             flags[_flat_window_ends(x, count, tolerance)] = flag
@@ -261,6 +261,14 @@ def _flat_window_ends(x: NDArray[np.float64], count: int, tolerance: float) -> N
     with np.errstate(invalid="ignore"):
         out[count:] = judged & (np.abs(hi - lo) < tolerance)
     return out
+
+
+def _median(values: NDArray[np.float64]) -> float:
+    """`np.median` of finite values, to the bit. np.median itself imports `numpy.ma` on first
+    use (~1 MB resident for the gateway) only to check for masked input."""
+    s = np.sort(values)
+    mid = s.size // 2
+    return float(s[mid]) if s.size % 2 else float((s[mid - 1] + s[mid]) / 2)
 
 
 def _span(span: tuple[float, float], name: str) -> tuple[float, float]:

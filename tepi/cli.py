@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from pathlib import Path
 from typing import Annotated, Optional
@@ -12,6 +11,7 @@ import typer
 from rich.console import Console
 
 from tepi.config import ConfigError, TepiConfig, load_config
+from tepi.gateway_command import GatewayOptions, run_gateway, wait_for_signal
 from tepi.logs import configure_logging
 from tepi.runtime_tuning import tune_garbage_collector
 
@@ -43,16 +43,6 @@ def _load(path: Path | None) -> TepiConfig:
     except ConfigError as exc:
         console.print(f"[red]configuration error[/red]: {exc}")
         raise typer.Exit(2) from exc
-
-
-def _wait_for_signal(stop: threading.Event) -> None:
-    """Turn SIGTERM into the same clean shutdown as Ctrl-C."""
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        stop.set()
 
 
 @config_app.command("check")
@@ -116,23 +106,10 @@ def gateway(
     json_logs: JsonOpt = True,
 ) -> None:
     """Run the edge gateway: read devices, summarise, store and forward."""
-    from prometheus_client import start_http_server
-
-    from gateway.errors import GatewayError
-    from gateway.runtime import EdgeGateway
-
-    configure_logging(log_level, json_logs)
-    try:
-        gw = EdgeGateway(_load(config))
-    except GatewayError as exc:
-        console.print(f"[red]gateway cannot start[/red]: {exc}")
-        raise typer.Exit(1) from exc
-    if metrics_port:
-        start_http_server(metrics_port, addr="127.0.0.1", registry=gw.registry)
-    gw.start()  # default GC: on a gateway, peak memory matters more than a little CPU
-    stop = threading.Event()
-    _wait_for_signal(stop)
-    gw.stop(flush_timeout=5)
+    # The console script runs well-formed `tepi gateway` invocations without typer (tepi.main).
+    code = run_gateway(GatewayOptions(config, metrics_port, log_level, json_logs))
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -157,7 +134,7 @@ def ingest(
     tune_garbage_collector()
     worker.start()
     stop = threading.Event()
-    _wait_for_signal(stop)
+    wait_for_signal(stop)
     worker.stop()
 
 

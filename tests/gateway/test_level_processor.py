@@ -181,3 +181,19 @@ def test_batching_does_not_change_what_is_sent(katulampa) -> None:
         assert (s["qc"]["good"], s["qc"]["suspect"], s["qc"]["fail"]) == (
             int((f == QcFlag.GOOD).sum()), int((f == QcFlag.SUSPECT).sum()), int((f == QcFlag.FAIL).sum())
         ), s["window_start"]
+
+
+def test_history_keeps_only_what_qc_and_the_open_window_need(katulampa) -> None:
+    """At one reading a minute QC looks back over the flat-line span (9000 s: 150 readings), not
+    over MAX_HISTORY; at one a second the MAX_HISTORY bound applies. Neither changes the output
+    (test_batching_does_not_change_what_is_sent compares it with QC over the whole series)."""
+    from gateway.devices.awlr.processor import MAX_HISTORY
+
+    p = LevelProcessor("gw", katulampa, "awlr-katulampa")
+    _feed(p, [_reading(i, i, 60.0 + 0.3 * (i % 7)) for i in range(3000)], batch=50)
+    per_minute = katulampa.qc.flat_fail_s / 60
+    assert per_minute <= len(p._h) <= per_minute + 50 + katulampa.alerting.summary_every_s / 60
+
+    p = LevelProcessor("gw", katulampa, "awlr-katulampa")
+    _feed(p, [_reading(i, i / 60, 60.0 + 0.3 * (i % 7)) for i in range(3000)], batch=100)
+    assert len(p._h) <= MAX_HISTORY + katulampa.alerting.summary_every_s

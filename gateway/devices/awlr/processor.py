@@ -10,6 +10,9 @@ successor arrives, before its window is summarised.
 
 from __future__ import annotations
 
+import math
+from array import array
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -24,7 +27,49 @@ from tepi.messages import LevelSummary, QcCounts, RateOfRise, SiagaChange, event
 
 Item = LevelSummary | SiagaChange | RateOfRise
 _GOOD = int(QcFlag.GOOD)
-MAX_HISTORY = 2048  # readings kept for QC context; at 1/min this is 34 h, beyond the flat-line 9000 s
+#: Upper bound on readings kept per station for QC context. Only the flat-line span
+#: (`qc.flat_fail_s`) is ever looked back on, so at one reading a minute ~150 are kept; the
+#: bound applies to fast devices (at 1/s QC then sees the last 34 min).
+MAX_HISTORY = 2048
+
+
+class _History:
+    """A station's recent readings as typed columns: 33 bytes a reading (four 8-byte values and
+    the QC flag in the processor) where lists of Python floats took ~100, which mattered with
+    hundreds of stations on a small gateway. Indexing returns the same floats and ints that
+    were appended; a missing battery voltage is stored as NaN (real ones are finite).
+
+    Numpy sees copies (`floats(...)`), never views: a live view would stop the arrays from
+    growing or shrinking (BufferError)."""
+
+    __slots__ = ("t", "x", "seq", "battery")
+
+    def __init__(self) -> None:
+        self.t = array("d")  # epoch seconds, strictly increasing
+        self.x = array("d")  # level, cm
+        self.seq = array("q")  # the device's sequence number (0 <= seq < 2**63, checked by wire)
+        self.battery = array("d")
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def append(self, t: float, x: float, seq: int, battery_v: float | None) -> None:
+        self.t.append(t)
+        self.x.append(x)
+        self.seq.append(seq)
+        self.battery.append(math.nan if battery_v is None else battery_v)
+
+    def battery_v(self, i: int) -> float | None:
+        b = self.battery[i]
+        return None if math.isnan(b) else b
+
+    @staticmethod
+    def floats(column: array[float], start: int, stop: int | None = None) -> np.ndarray:
+        """A numpy copy of `column[start:stop]` (float64, the values as appended)."""
+        return np.frombuffer(column[start:stop], dtype=np.float64)
+
+    def drop_first(self, k: int) -> None:
+        del self.t[:k], self.x[:k], self.seq[:k], self.battery[:k]
 
 
 @dataclass
@@ -47,10 +92,7 @@ class LevelProcessor:
         self.alerting = a
         self._siaga = SiagaTracker(station.thresholds.bounds(), a.raise_after, a.clear_margin_cm)
         self._rise = RateOfRiseTracker(a.rate_of_rise_window_s, a.rate_of_rise_cm_per_h, a.rate_of_rise_clear_margin_cm_per_h)
-        self._t: list[float] = []
-        self._x: list[float] = []
-        self._seq: list[int] = []
-        self._battery: list[float | None] = []
+        self._h = _History()
         self._flags = np.empty(0, dtype=np.uint8)
         self._pending = 0  # readings at the end of history not yet processed
         self._window: _Window | None = None
@@ -63,18 +105,16 @@ class LevelProcessor:
 
     def accept(self, reading: Reading) -> None:
         t = reading.ts.timestamp()
-        if self._t:
-            last_t = self._t[-1]
-            if t == last_t or (t < last_t and reading.seq == self._seq[-1]):
+        h = self._h
+        if h.t:
+            last_t = h.t[-1]
+            if t == last_t or (t < last_t and reading.seq == h.seq[-1]):
                 raise FrameRejected("duplicate", f"seq {reading.seq} at {reading.ts.isoformat()} already accepted")
             if t < last_t:
                 raise FrameRejected("out_of_order", f"{reading.ts.isoformat()} is before the last accepted reading")
         if t < self._closed_until:
             raise FrameRejected("late", f"{reading.ts.isoformat()} falls in a window already summarised")
-        self._t.append(t)
-        self._x.append(reading.level_cm)
-        self._seq.append(reading.seq)
-        self._battery.append(reading.battery_v)
+        h.append(t, reading.level_cm, reading.seq, reading.battery_v)
         self._pending += 1
 
     def note_rejected(self) -> None:
@@ -85,7 +125,7 @@ class LevelProcessor:
             return []
         self._run_qc()
         out: list[Item] = []
-        n = len(self._t)
+        n = len(self._h)
         flags = self._flags.tolist()
         for i in range(n - self._pending, n):
             out.extend(self._step(i, flags[i] == _GOOD))
@@ -98,25 +138,36 @@ class LevelProcessor:
         processed reading (its spike test waited for this successor) and the new ones. QC runs
         over those plus the context its tests look back on (the flat-line span), not the whole
         history: at one reading a second the history is thousands of readings per device."""
-        n = len(self._t)
-        redo = n - self._pending - 1
-        if self._window is not None:
-            redo = min(redo, self._window.first)
-        redo = max(redo, 0)
-        t = np.asarray(self._t)
-        context_from = int(np.searchsorted(t, t[redo] - self.station.qc.flat_fail_s, side="left"))
-        context_from = max(0, min(context_from, redo - 2))
-        _, flags = run_qc(t[context_from:], np.asarray(self._x[context_from:]), self.station.sensor_span_cm, self.station.qc)
+        redo = self._first_unsettled(len(self._h) - self._pending - 1)
+        context_from = self._context_from(redo)
+        h = self._h
+        _, flags = run_qc(h.floats(h.t, context_from), h.floats(h.x, context_from), self.station.sensor_span_cm, self.station.qc)
         kept = self._flags[:redo]
         self._flags = np.concatenate([kept, flags[redo - context_from :]]).astype(np.uint8)
 
+    def _first_unsettled(self, last_processed: int) -> int:
+        """The first reading whose flag QC must recompute, given the last one already processed."""
+        redo = last_processed
+        if self._window is not None:
+            redo = min(redo, self._window.first)
+        return max(redo, 0)
+
+    def _context_from(self, redo: int) -> int:
+        """The first reading QC looks at when it recomputes flags from `redo` on: the flat-line
+        span before it, and at least the two neighbours its spike and rate tests compare with.
+        It never decreases from one pass to the next, which is what lets `_trim` drop the rest."""
+        t = self._h.t
+        context_from = bisect_left(t, t[redo] - self.station.qc.flat_fail_s)
+        return max(0, min(context_from, redo - 2))
+
     def due(self, now: datetime) -> list[Item]:
         if self._window is not None and not self._pending and now.timestamp() >= self._window.end:
-            return [self._close(len(self._t))]
+            return [self._close(len(self._h))]
         return []
 
     def _step(self, i: int, good: bool) -> list[Item]:
-        t, x, seq = self._t[i], self._x[i], self._seq[i]
+        h = self._h
+        t, x, seq = h.t[i], h.x[i], h.seq[i]
         out: list[Item] = []
         w = self._window
         if w is not None and t >= w.end:
@@ -165,18 +216,17 @@ class LevelProcessor:
     def _close(self, stop: int) -> LevelSummary:
         w = self._window
         assert w is not None
-        idx = slice(w.first, stop)
-        t = np.asarray(self._t[idx])
-        x = np.asarray(self._x[idx])
-        f = np.asarray(self._flags[idx])
-        seqs = self._seq[idx]
+        h = self._h
+        x = h.floats(h.x, w.first, stop)
+        f = self._flags[w.first : stop]
+        first_seq, last_seq, n = h.seq[w.first], h.seq[stop - 1], stop - w.first
         good = f == QcFlag.GOOD
         suspect = f == QcFlag.SUSPECT
         gx = x[good]
-        span = seqs[-1] - seqs[0] + 1 if seqs[-1] >= seqs[0] else len(seqs)
+        span = last_seq - first_seq + 1 if last_seq >= first_seq else n
         start = datetime.fromtimestamp(w.start, timezone.utc)
         summary = LevelSummary(
-            id=summary_id(self.gateway_id, self.station.id, start, seqs[0]),
+            id=summary_id(self.gateway_id, self.station.id, start, first_seq),
             station=self.station.id,
             device=self.device_id,
             window_start=start,
@@ -189,15 +239,15 @@ class LevelProcessor:
             last_cm=float(gx[-1]) if gx.size else None,
             qc=QcCounts(
                 good=int(good.sum()), suspect=int(suspect.sum()), fail=int((f == QcFlag.FAIL).sum()),
-                missing=max(0, span - len(seqs)),
+                missing=max(0, span - n),
             ),
             suspect_min_cm=float(x[suspect].min()) if suspect.any() else None,
             suspect_max_cm=float(x[suspect].max()) if suspect.any() else None,
-            last_ts=datetime.fromtimestamp(float(t[-1]), timezone.utc),
-            first_seq=seqs[0],
-            last_seq=seqs[-1],
+            last_ts=datetime.fromtimestamp(h.t[stop - 1], timezone.utc),
+            first_seq=first_seq,
+            last_seq=last_seq,
             siaga=self._siaga.level,
-            battery_v=self._battery[stop - 1],
+            battery_v=h.battery_v(stop - 1),
         )
         self._closed_until = w.end
         self._window = None
@@ -205,14 +255,16 @@ class LevelProcessor:
         return summary
 
     def _trim(self) -> None:
-        """Forget history that neither QC nor the open window needs."""
-        keep_from = len(self._t) - MAX_HISTORY
+        """Forget history that neither QC nor the open window needs: what lies before the next
+        pass's QC context (it only moves forward), and beyond MAX_HISTORY readings, except the
+        open window's own readings."""
+        n = len(self._h)
+        keep_from = max(n - MAX_HISTORY, self._context_from(self._first_unsettled(n - 1)))
         if self._window is not None:
             keep_from = min(keep_from, self._window.first)
         if keep_from <= 0:
             return
-        del self._t[:keep_from], self._x[:keep_from], self._seq[:keep_from], self._battery[:keep_from]
+        self._h.drop_first(keep_from)
         self._flags = self._flags[keep_from:]
         if self._window is not None:
             self._window.first -= keep_from
-

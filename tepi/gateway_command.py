@@ -1,0 +1,78 @@
+"""`tepi gateway`: the edge gateway process, started without the rest of the CLI.
+
+A field gateway is a small box, and the gateway's resident memory is a deployment figure. This
+module therefore imports only what the gateway runs on; the console script (`tepi.main`) comes
+here straight from its arguments, without loading typer, rich and the other sub-commands (~4 MB),
+and the typer command in `tepi.cli` calls the same `run_gateway`.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from tepi.logs import configure_logging
+
+
+@dataclass(frozen=True)
+class GatewayOptions:
+    """The options of `tepi gateway`, with the CLI's defaults."""
+
+    config: Path | None = None
+    metrics_port: int = 0
+    log_level: str = "INFO"
+    json_logs: bool = True
+
+
+def run_gateway(opts: GatewayOptions) -> int:
+    """Run the gateway until SIGTERM or Ctrl-C; the exit code (2: bad configuration, 1: the
+    gateway cannot start)."""
+    from tepi.runtime_tuning import limit_malloc_arenas, release_free_memory
+
+    limit_malloc_arenas()  # before any thread starts: each would get an arena of its own
+    configure_logging(opts.log_level, opts.json_logs)
+    from tepi.config import ConfigError, load_config_compact
+
+    try:
+        config = load_config_compact(opts.config)
+    except ConfigError as exc:
+        return _fail(f"[red]configuration error[/red]: {exc}", 2)
+    from gateway.errors import GatewayError
+    from gateway.runtime import EdgeGateway
+
+    try:
+        gw = EdgeGateway(config)
+    except GatewayError as exc:
+        return _fail(f"[red]gateway cannot start[/red]: {exc}", 1)
+    del config  # the gateway holds what it needs
+    if opts.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(opts.metrics_port, addr="127.0.0.1", registry=gw.registry)
+    gw.start()  # default GC: on a gateway, peak memory matters more than a little CPU
+    release_free_memory()
+    stop = threading.Event()
+    wait_for_signal(stop)
+    gw.stop(flush_timeout=5)
+    return 0
+
+
+def wait_for_signal(stop: threading.Event) -> None:
+    """Turn SIGTERM into the same clean shutdown as Ctrl-C."""
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def _fail(message: str, code: int) -> int:
+    """Print an error exactly as the rest of the CLI does (rich markup on stderr); rich is
+    loaded only on this path."""
+    from rich.console import Console
+
+    Console(stderr=True).print(message)
+    return code

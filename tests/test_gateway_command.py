@@ -1,0 +1,86 @@
+"""`tepi gateway` outside typer: the console script's own option parsing must mean exactly what
+typer's does, the gateway process must not load the CLI stack, and the configuration it loads
+through a child process must be the one `load_config` returns."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tepi import cli
+from tepi.config import ConfigError, DEFAULT_CONFIG_PATH, load_config, load_config_compact
+from tepi.gateway_command import GatewayOptions
+from tepi.main import parse_gateway_args
+from tepi.runtime_tuning import limit_malloc_arenas, release_free_memory
+
+ARGVS = [
+    [],
+    ["-c", "x.yaml"],
+    ["-cx.yaml"],
+    ["--config", "x.yaml"],
+    ["--config=x.yaml", "--metrics-port", "9100", "--text-logs", "--log-level=WARNING"],
+    ["--metrics-port=0", "--json-logs", "--text-logs", "--json-logs"],
+    ["-c", "a.yaml", "--config", "b.yaml"],
+    ["--log-level", "DEBUG", "--metrics-port", "-1"],
+    ["--metrics-port", " 42 "],
+    # Left to typer: its help and its errors.
+    ["--help"],
+    ["--metrics-port", "abc"],
+    ["--metrics-port"],
+    ["-c"],
+    ["extra"],
+    ["--json-logs=yes"],
+    ["--conf", "x.yaml"],
+    ["--", "-c", "x.yaml"],
+]
+
+
+@pytest.mark.parametrize("args", ARGVS, ids=lambda a: " ".join(a) or "<none>")
+def test_parsed_options_are_typers(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[GatewayOptions] = []
+    monkeypatch.setattr(cli, "run_gateway", lambda opts: seen.append(opts) or 0)
+    result = CliRunner().invoke(cli.app, ["gateway", *args])
+    ours = parse_gateway_args(args)
+    if ours is not None:
+        assert result.exit_code == 0, result.output
+        assert seen == [ours]
+    else:
+        assert result.exit_code != 0 or "--help" in args or "--" in args, "only typer's errors and help are left to typer"
+
+
+def test_the_gateway_process_does_not_load_the_cli_stack() -> None:
+    code = (
+        "import sys, tepi.main, tepi.gateway_command, tepi.config, gateway.runtime; "
+        "print(sorted(m for m in ('typer', 'click', 'rich', 'tepi.cli', 'tepi.admin_cli', 'numpy.ma') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_compact_load_gives_the_same_configuration() -> None:
+    assert load_config_compact(DEFAULT_CONFIG_PATH) == load_config(DEFAULT_CONFIG_PATH)
+
+
+@pytest.mark.parametrize("text", ["stations: [", "tenants: []\nstations: []\ndevices: []\ngateway: {id: gw, tenant: nobody}\n"])
+def test_compact_load_reports_the_same_errors(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as expected:
+        load_config(path)
+    with pytest.raises(ConfigError) as got:
+        load_config_compact(path)
+    assert str(got.value) == str(expected.value)
+    with pytest.raises(ConfigError, match="cannot read configuration"):
+        load_config_compact(tmp_path / "missing.yaml")
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc settings")
+def test_heap_settings_apply_on_glibc() -> None:
+    assert limit_malloc_arenas()
+    release_free_memory()  # True only when there was something to hand back
