@@ -13,6 +13,7 @@ import logging
 import select
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,6 +38,8 @@ from tepi.messages import LevelSummary, outbox_body
 log = logging.getLogger(__name__)
 _END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)
 MAX_QUEUED_FRAMES = 5_000
+#: Devices processed per outbox commit when deferred readings are settled.
+SETTLE_DEVICES = 128
 QUIET_S = 0.005  # a pause in the stream this long means there is time to process now
 MAX_DEFER_S = 1.0  # under sustained load, readings wait at most this long to be processed
 MAX_DEFERRED = 20_000  # ... or until this many are waiting (bounds memory, not just latency)
@@ -271,12 +274,17 @@ class EdgeGateway:
                 frame.ack()
 
     def _settle(self) -> None:
-        """Process every device with readings waiting, and close windows of silent devices."""
-        items = self._process(self._deferral.take())
-        items.extend(self._close_due_windows())
-        self._commit(items, [])
+        """Process every device with readings waiting, and close windows of silent devices.
 
-    def _process(self, devices: set[str]) -> list[UplinkItem]:
+        `SETTLE_DEVICES` devices per outbox commit: a district's worth of summaries at once
+        would be held in memory as objects (about 4 KB each) until the one commit.
+        """
+        devices = sorted(self._deferral.take())
+        for start in range(0, len(devices), SETTLE_DEVICES):
+            self._commit(self._process(devices[start : start + SETTLE_DEVICES]), [])
+        self._commit(self._close_due_windows(), [])
+
+    def _process(self, devices: Iterable[str]) -> list[UplinkItem]:
         items: list[UplinkItem] = []
         for dev_id in sorted(devices):
             try:
