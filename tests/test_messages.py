@@ -4,6 +4,7 @@ a valid value, never another exception, never an invalid value accepted."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from hypothesis import given, settings
@@ -12,7 +13,15 @@ from hypothesis import strategies as st
 from gateway.devices.awlr import wire
 from gateway.errors import FrameRejected
 from ingest.testing import batch, siaga_change, summary  # builders shared with ingest tests
-from tepi.messages import MessageError, UplinkBatch, decode_batch, device_from_topic, encode_batch
+from tepi.messages import (
+    MessageError,
+    UplinkBatch,
+    decode_batch,
+    device_from_topic,
+    encode_batch,
+    encode_uplink,
+    outbox_body,
+)
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 
@@ -21,6 +30,12 @@ def _valid_batch() -> bytes:
     return encode_batch(
         batch([summary("katulampa", T0, 70.0), siaga_change("katulampa", T0, 3, 85.0, siaga_from=4)], sent_at=T0)
     )
+
+
+def _valid_rows_batch() -> bytes:
+    """Schema 2 as a gateway sends it: summaries as positional rows, events as objects."""
+    items = [summary("katulampa", T0, 70.0), summary("depok", T0, None), siaga_change("katulampa", T0, 3, 85.0, siaga_from=4)]
+    return encode_uplink("dki-jakarta", "gw-ciliwung", [outbox_body(i, "gw-ciliwung") for i in items], T0)
 
 
 def test_round_trip() -> None:
@@ -36,9 +51,9 @@ def test_random_bytes_are_rejected_cleanly(data: bytes) -> None:
 
 
 @settings(max_examples=300)
-@given(st.data())
-def test_mutated_batches_are_rejected_or_still_valid(data: st.DataObject) -> None:
-    raw = bytearray(_valid_batch())
+@given(st.data(), st.sampled_from([_valid_batch, _valid_rows_batch]))
+def test_mutated_batches_are_rejected_or_still_valid(data: st.DataObject, valid: Callable[[], bytes]) -> None:
+    raw = bytearray(valid())
     for _ in range(data.draw(st.integers(1, 5))):
         op = data.draw(st.sampled_from(["flip", "delete", "insert"]))
         i = data.draw(st.integers(0, len(raw) - 1))
