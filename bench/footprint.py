@@ -38,16 +38,19 @@ def history_bytes_per_reading(n: int = MAX_HISTORY) -> float:
     cfg = fleet_config(1, 1, 1, Path("/nonexistent/outbox.db"))
     proc = LevelProcessor("gw", cfg.stations[0], "awlr-0000")
     t0 = aligned_start(n * 60.0, 600)
-    readings = [Reading("awlr-0000", station_id(0), k, datetime.fromtimestamp(t0 + 60 * k, timezone.utc), 120.0 + (k % 7) * 0.1, 12.6) for k in range(n)]
+
+    def reading(k: int) -> Reading:  # made while tracing, so whatever the processor keeps of it counts
+        return Reading("awlr-0000", station_id(0), k, datetime.fromtimestamp(t0 + 60 * k, timezone.utc), 120.0 + (k % 7) * 0.1, 12.6)
+
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    for r in readings[: n // 2]:
-        proc.accept(r)
+    for k in range(n // 2):
+        proc.accept(reading(k))
     proc.process()
     mid = tracemalloc.get_traced_memory()[0]
-    for r in readings[n // 2 :]:
-        proc.accept(r)
+    for k in range(n // 2, n):
+        proc.accept(reading(k))
     proc.process()
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
