@@ -16,7 +16,7 @@ class IngestMetrics:
         self.items_stored = Counter(
             "tepi_ingest_items_stored", "Uplink items stored for the first time.", ["type"], registry=reg
         )
-        self.duplicates = Counter("tepi_ingest_duplicates", "Uplink items already stored (redeliveries).", registry=reg)
+        self.duplicates = Counter("tepi_ingest_duplicates", "Uplink events already applied (redeliveries); summaries are rewritten idempotently, not counted.", registry=reg)
         self.rejected = Counter(
             "tepi_ingest_rejected",
             "Uplink messages (reason=malformed, topic_mismatch) or items (other reasons) rejected.",
