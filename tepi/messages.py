@@ -153,7 +153,7 @@ def summary_at(rows: SummaryRows, i: int, gateway: str) -> LevelSummary:
         return None if v != v else v  # NaN is null here; non-finite rows never get this far
 
     return LevelSummary(
-        id=rows.ids[i] if rows.ids is not None else rows.item_ids(gateway)[i],
+        id=rows.item_id(i, gateway),
         station=rows.station[i],
         device=rows.device[i],
         window_start=from_micros(rows.window_start_us[i]),

@@ -166,8 +166,8 @@ class SummaryRows:
         if rows:
             bad = (int_block.min(axis=1) < _INT_LOW) | (int_block.max(axis=1) > _INT_HIGH)
             if bad.any():
-                i, name = _INTEGER[int(np.argmax(bad))]
-                raise ValueError(f"{name} must be within {_INT_LOW[int(np.argmax(bad))]}..{_INT_HIGH[int(np.argmax(bad))]}")
+                k = int(np.argmax(bad))
+                raise ValueError(f"{_INTEGER[k][1]} must be within {_INT_LOW[k]}..{_INT_HIGH[k]}")
         for k, (_i, name) in enumerate(_INTEGER):
             values[name] = int_block[k]
         levels = [columns[i] for i, _ in _LEVELS]
@@ -225,6 +225,12 @@ class SummaryRows:
             return list(self.ids)
         starts = (self.window_start_us // 1_000_000).tolist()
         return [f"{gateway}:{s}:s:{w}:{q}" for s, w, q in zip(self.station, starts, self.first_seq.tolist())]
+
+    def item_id(self, i: int, gateway: str) -> str:
+        """The item id of row `i` alone (as `item_ids`, without building the others)."""
+        if self.ids is not None:
+            return self.ids[i]
+        return f"{gateway}:{self.station[i]}:s:{int(self.window_start_us[i]) // 1_000_000}:{int(self.first_seq[i])}"
 
     def to_rows(self) -> list[list[Any]]:
         """JSON-ready rows (null for NaN statistics), as the gateway sends them."""

@@ -180,3 +180,9 @@ def test_a_drop_report_is_never_a_row() -> None:
         first_window_start=T0, last_window_start=T0,
     )
     assert outbox_body(report, GW).startswith(b"{")
+
+
+def test_one_rows_id_is_the_one_item_ids_gives() -> None:
+    items = [summary(s, T0 + timedelta(minutes=10 * i), 100.0, gateway=GW, first_seq=i) for i, s in enumerate(("depok", "katulampa"))]
+    for rows in (decode_batch(uplink(*items)).summaries, summary_rows(items)):
+        assert [rows.item_id(i, GW) for i in range(len(rows))] == rows.item_ids(GW) == [s.id for s in items]
