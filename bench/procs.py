@@ -117,14 +117,15 @@ TB_RPC_RESPONSE = "v1/devices/me/rpc/response/"
 def _summary_rows_as_items(batch: dict[str, Any]) -> list[dict[str, Any]]:
     """The positional summary rows of an uplink batch (`tepi.summary_rows`) as the objects of
     schema 1, with the id ingest derives."""
-    from tepi.summary_rows import COLUMNS
+    from tepi.summary_rows import COLUMNS, SummaryRows
 
+    rows = batch.get("summaries", [])
     names = [name for name, _kind in COLUMNS]
     out = []
-    for row in batch.get("summaries", []):
+    for row, item_id in zip(rows, SummaryRows.from_rows(rows).item_ids(batch["gateway"])):
         it = dict(zip(names, row))
         it["type"] = "summary"
-        it["id"] = f'{batch["gateway"]}:{it["station"]}:s:{it["window_start_us"] // 1_000_000}:{it["first_seq"]}'
+        it["id"] = item_id
         it["qc"] = {k: it[f"qc_{k}"] for k in ("good", "suspect", "fail", "missing")}
         out.append(it)
     return out

@@ -92,8 +92,13 @@ def from_micros(us: int) -> datetime:
 def summary_id(gateway: str, station: str, window_start: datetime, first_seq: int | None = None) -> str:
     """Same window and same first reading: same id. A gateway restarted mid-window sends the
     rest of that window with another first reading, so it is not mistaken for a duplicate."""
-    base = f"{gateway}:{station}:s:{micros(window_start) // 1_000_000}"  # exact, as `item_ids`
-    return base if first_seq is None else f"{base}:{first_seq}"
+    start_s = micros(window_start) // 1_000_000  # exact, as for rows
+    return f"{gateway}:{station}:s:{start_s}" if first_seq is None else _row_id(gateway, station, start_s, first_seq)
+
+
+def _row_id(gateway: str, station: str, start_s: int, first_seq: int) -> str:
+    """`summary_id` from a row's values (the window start in whole seconds)."""
+    return f"{gateway}:{station}:s:{start_s}:{first_seq}"
 
 
 def encode_row(values: Sequence[Any]) -> bytes:
@@ -224,13 +229,13 @@ class SummaryRows:
         if self.ids is not None:
             return list(self.ids)
         starts = (self.window_start_us // 1_000_000).tolist()
-        return [f"{gateway}:{s}:s:{w}:{q}" for s, w, q in zip(self.station, starts, self.first_seq.tolist())]
+        return [_row_id(gateway, s, w, q) for s, w, q in zip(self.station, starts, self.first_seq.tolist())]
 
     def item_id(self, i: int, gateway: str) -> str:
         """The item id of row `i` alone (as `item_ids`, without building the others)."""
         if self.ids is not None:
             return self.ids[i]
-        return f"{gateway}:{self.station[i]}:s:{int(self.window_start_us[i]) // 1_000_000}:{int(self.first_seq[i])}"
+        return _row_id(gateway, self.station[i], int(self.window_start_us[i]) // 1_000_000, int(self.first_seq[i]))
 
     def to_rows(self) -> list[list[Any]]:
         """JSON-ready rows (null for NaN statistics), as the gateway sends them."""
