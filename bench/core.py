@@ -172,6 +172,12 @@ def vm_hwm_kb(pid: int) -> tuple[int, int]:
     return hwm, rss
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a live process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def prom_value(text: str, name: str) -> float:
     """Sum of a metric's samples in Prometheus text exposition (all label sets)."""
     total = 0.0

@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 from prometheus_client import CollectorRegistry
 
 from tepi.runtime_tuning import tune_garbage_collector
-from bench.core import Context, Figure, Result, mosquitto, wait_until
+from bench.core import Context, Figure, Result, cpu_seconds, mosquitto, wait_until
 from bench.fleet import GATEWAY, TENANT, fleet_config
 from bench.mqtt_raw import RawPublisher, build_packets
 from bench.replay import summary_items
@@ -114,6 +114,7 @@ def run(ctx: Context) -> Result:
             worker = TimedWorker(icfg, cfg, registry=reg, point_sinks=lambda _s: sink)
             t_start = time.perf_counter()
             tune_garbage_collector()  # as `tepi ingest` does
+            cpu_start = (time.process_time(), cpu_seconds(vm.proc.pid))
             worker.start()
 
             def stored() -> float:
@@ -121,6 +122,7 @@ def run(ctx: Context) -> Result:
 
             done = wait_until(lambda: stored() >= n_points, ctx.scale(180, 60), poll=0.01)
             t_done = time.perf_counter()
+            tepi_cpu = (time.process_time() - cpu_start[0], cpu_seconds(vm.proc.pid) - cpu_start[1])
             worker.stop()
             influx.close()
             errors = (reg.get_sample_value("tepi_ingest_tsdb_write_errors_total") or 0) + (reg.get_sample_value("tepi_ingest_store_errors_total") or 0)
@@ -138,10 +140,12 @@ def run(ctx: Context) -> Result:
         params = {"org": "tepi", "bucket": "tepi", "precision": "s"}
         with httpx.Client(timeout=30) as client:
             t = time.perf_counter()
+            cpu_start = (time.process_time(), cpu_seconds(vm.proc.pid))
             for b in bodies:
                 r = client.post(url, params=params, content=b)
                 r.raise_for_status()
             raw_s = time.perf_counter() - t
+            raw_cpu = (time.process_time() - cpu_start[0], cpu_seconds(vm.proc.pid) - cpu_start[1])
         raw_rate = n_points / raw_s
         in_vm_tepi = _vm_count(vm, GATEWAY)
         in_vm_raw = _vm_count(vm, RAW_GATEWAY)
@@ -163,6 +167,11 @@ def run(ctx: Context) -> Result:
         "tepi_seconds_in_tsdb_writes": round(tsdb_s, 3),
         "raw_seconds": round(raw_s, 3),
         "raw_posts": len(bodies),
+        # Where the CPU went (this machine has 2 cores): the client's process, and VictoriaMetrics.
+        "cpu_seconds": {
+            "tepi_ingest_process": round(tepi_cpu[0], 3), "victoria_metrics_during_tepi": round(tepi_cpu[1], 3),
+            "raw_client_process": round(raw_cpu[0], 3), "victoria_metrics_during_raw": round(raw_cpu[1], 3),
+        },
         "points_in_vm": {"tepi": in_vm_tepi, "raw": in_vm_raw},
         "state_database": "sqlite (bench/work/ingest/state.db)",
     }

@@ -8,6 +8,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
 from prometheus_client import CollectorRegistry
 
 from bench.core import Context, Figure, Result, wait_until
@@ -33,6 +34,11 @@ class TimedUplink(Uplink):
         super()._on_connect(client, userdata, flags, reason, props)
 
 
+#: A window's mean as the gateway computes it (numpy's mean of ten 0.1 cm readings): all the
+#: digits of a float (120.03000000000002), as real summaries carry them.
+WINDOW_MEAN_CM = float(np.mean([118.2, 119.6, 120.4, 121.9, 120.1, 119.8, 120.3, 120.9, 119.7, 119.4]))
+
+
 def summary_items(n: int, stations: int = 100, window_s: int = 600) -> list[LevelSummary]:
     """`n` summaries of `stations` stations, window after window, ending before now."""
     t0 = (int(time.time()) // window_s - n // stations - 10) * window_s
@@ -44,8 +50,8 @@ def summary_items(n: int, stations: int = 100, window_s: int = 600) -> list[Leve
         first = w * 10
         items.append(LevelSummary(
             id=summary_id(GATEWAY, station_id(s), start, first), station=station_id(s), device=device_id(s),
-            window_start=start, window_end=end, count=10, rejected=0, min_cm=118.2, max_cm=121.9, mean_cm=120.04,
-            last_cm=119.6, qc=QcCounts(good=10), last_ts=datetime.fromtimestamp(t0 + w * window_s + 540, timezone.utc),
+            window_start=start, window_end=end, count=10, rejected=0, min_cm=118.2, max_cm=121.9, mean_cm=WINDOW_MEAN_CM,
+            last_cm=119.4, qc=QcCounts(good=10), last_ts=datetime.fromtimestamp(t0 + w * window_s + 540, timezone.utc),
             first_seq=first, last_seq=first + 9, siaga=4, battery_v=12.6,
         ))
     return items

@@ -8,12 +8,12 @@ lose data silently.
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 import sqlalchemy as sa
 from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write.point import Point
@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ingest.bulk import insert_rows
+from ingest.line_protocol import LineField, encode_lines
 from ingest.db import LevelPoint
 from ingest.errors import PointWriteError, StoreError
 from ingest.summaries import SummaryPoints
@@ -97,8 +98,8 @@ def _level_rows(p: SummaryPoints) -> list[tuple[Any, ...]]:
 class InfluxPointSink:
     """Writes Influx line protocol synchronously, so a failed write is known before any ack.
 
-    Lines are built as strings here (`summary_lines`, what influxdb-client's `Point` would
-    write, at a fraction of its cost); influxdb-client does the HTTP.
+    Lines are built here for whole columns (`summary_bodies`: what influxdb-client's `Point`
+    would write, at a fraction of its cost); influxdb-client does the HTTP.
 
     VictoriaMetrics turns measurement `awlr` and field `level_mean` into the metric
     `awlr_level_mean{tenant, station, gateway}` (likewise level_min, level_max, level_last,
@@ -118,40 +119,34 @@ class InfluxPointSink:
         self._poster = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tsdb-write")
 
     def write(self, points: Sequence[SummaryPoints]) -> None:
-        """POST `INFLUX_CHUNK` lines at a time, building the next chunk while one is in flight
+        """POST `INFLUX_CHUNK` lines at a time, encoding the next chunk while one is in flight
         (the request waits without the GIL); raises `PointWriteError` if any request failed."""
         series = self._series
         if len(series) > SERIES_CACHE:
             series.clear()
         pending: list[Future[None]] = []
-        lines: list[str] = []
         try:
-            for p in points:
-                lines.extend(summary_lines(p, series))
-                while len(lines) >= INFLUX_CHUNK:
-                    pending.append(self._poster.submit(self._post, lines[:INFLUX_CHUNK]))
-                    del lines[:INFLUX_CHUNK]
-            if lines:
-                pending.append(self._poster.submit(self._post, lines))
+            for body, n in summary_bodies(points, series):
+                pending.append(self._poster.submit(self._post, body, n))
         finally:
             for future in pending:  # all of them, even after a failure: none may outlive the call
                 future.exception()
         for future in pending:
             future.result()
 
-    def _post(self, chunk: list[str]) -> None:
+    def _post(self, body: bytes, n: int) -> None:
         try:
-            # One string per request: influxdb-client posts it as it is, where a list of
+            # One body per request: influxdb-client posts bytes as they are, where a list of
             # lines would go through its per-record serialiser (~1.3 us a line).
             self._write_api.write(
                 bucket=self._config.bucket,
                 org=self._config.org,
-                record="\n".join(chunk),
+                record=body,
                 write_precision=WritePrecision.S,  # type: ignore[arg-type]
             )
         except Exception as exc:  # influxdb-client raises ApiException, urllib3 and OS errors
             raise PointWriteError(
-                f"TSDB write of {len(chunk)} points to {self._config.url} failed: {type(exc).__name__}"
+                f"TSDB write of {n} points to {self._config.url} failed: {type(exc).__name__}"
             ) from exc
 
     def close(self) -> None:
@@ -167,7 +162,6 @@ class InfluxPointSink:
 _ESCAPE_MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"})
 _ESCAPE_TAG = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"})
 _MEASUREMENT_LP = MEASUREMENT.translate(_ESCAPE_MEASUREMENT)
-_isfinite = math.isfinite
 
 
 def _escape_tag(value: str) -> str:
@@ -187,52 +181,79 @@ def _series_key(tenant: str, station: str, gateway: str) -> str:
     return f"{_MEASUREMENT_LP}{',' if tags else ''}{','.join(tags)} "
 
 
-#: A summary whose four statistics are all there (nearly all are), fields in key order as
-#: `Point` sorts them; `str.format` over columns builds these lines without a Python loop.
-_FULL_LINE = (
-    "{}count={}i,level_last={},level_max={},level_mean={},level_min={},level_sum={},"
-    "qc_fail={}i,qc_missing={}i,qc_suspect={}i {}"
-)
+#: Decimals of the float fields as written: 1e-6 cm, four orders below the sensors' 0.1 cm
+#: and within the 12 significant digits VictoriaMetrics keeps. A mean of readings has more
+#: digits than it means, and writing them costs more CPU than storing the point.
+FIELD_DECIMALS = 6
+#: Beyond this magnitude rounding to `FIELD_DECIMALS` would change the float; such values
+#: (no river has them) are written as they are.
+_ROUNDED_BELOW = 1e9
 
 
-def summary_lines(p: SummaryPoints, series: dict[tuple[str, str, str], str] | None = None) -> list[str]:
-    """One line of `awlr` per summary of `p`: the values `_point` gives, as line protocol.
+def field_value(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Float field values as written: rounded to `FIELD_DECIMALS` (NaN stays NaN)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.abs(values) < _ROUNDED_BELOW, np.round(values, FIELD_DECIMALS), values)
 
-    Floats are written as Python's `repr` (`120.0` where `Point` writes `120`: the same float).
-    A statistic that is null (a window where QC passed nothing) is left out, as `Point` does.
-    `series` caches the measurement and tag part per (tenant, station, gateway) across calls.
+
+def summary_bodies(
+    points: Sequence[SummaryPoints], series: dict[tuple[str, str, str], str] | None = None, chunk: int = INFLUX_CHUNK
+) -> Iterator[tuple[bytes, int]]:
+    """Line protocol for every summary of `points`, as request bodies of at most `chunk` lines
+    with their line counts: one line of `awlr` per summary, the fields `_point` gives. A
+    generator, so the first body can be on its way while the next is encoded.
+
+    Fields in key order as `Point` sorts them; a null statistic is left out, as `Point` does;
+    floats rounded by `field_value` and then written as `repr` writes them. `series` caches the
+    measurement and tag part per (tenant, station, gateway) across calls.
     """
-    r = p.rows
-    if not len(r):
-        return []
+    points = [p for p in points if len(p)]
+    if not points:
+        return
     cache = series if series is not None else {}
-    prefixes = []
-    for station in r.station:
+    used: dict[str, int] = {}
+    codes = np.concatenate([_series_codes(p, cache, used) for p in points])
+
+    def column(name: str) -> npt.NDArray[Any]:
+        return np.concatenate([getattr(p.rows, name) for p in points])
+
+    count = column("count")
+    mean = column("mean_cm")
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = mean * count
+    total[np.isinf(total)] = np.nan  # a sum beyond float range is left out, as `Point` leaves it
+    fields = [
+        ("count", "int", count),
+        ("level_last", "float", field_value(column("last_cm"))),
+        ("level_max", "float", field_value(column("max_cm"))),
+        ("level_mean", "float", field_value(mean)),
+        ("level_min", "float", field_value(column("min_cm"))),
+        ("level_sum", "float", field_value(total)),
+        ("qc_fail", "int", column("qc_fail")),
+        ("qc_missing", "int", column("qc_missing")),
+        ("qc_suspect", "int", column("qc_suspect")),
+    ]
+    seconds = column("window_start_us") // 1_000_000
+    prefixes = list(used)
+    for lo in range(0, len(codes), chunk):
+        part = slice(lo, lo + chunk)
+        line_fields = [LineField(name, kind, values[part]) for name, kind, values in fields]  # type: ignore[arg-type]
+        yield encode_lines(prefixes, codes[part], line_fields, seconds[part]), len(codes[part])
+
+
+def _series_codes(p: SummaryPoints, cache: dict[tuple[str, str, str], str], used: dict[str, int]) -> npt.NDArray[np.intp]:
+    """Each row's series as a number in `used` (the series of one write, in first-use order)."""
+    codes = []
+    for station in p.rows.station:
         key = (p.tenant, station, p.gateway)
         prefix = cache.get(key)
         if prefix is None:
             prefix = cache[key] = _series_key(*key)
-        prefixes.append(prefix)
-    seconds = r.window_start_us // 1_000_000
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = r.mean_cm * r.count
-    stats = (r.last_cm, r.max_cm, r.mean_cm, r.min_cm, total)
-    full = np.isfinite(r.last_cm) & np.isfinite(r.max_cm) & np.isfinite(r.mean_cm) & np.isfinite(r.min_cm) & np.isfinite(total)
-    if full.all():
-        return list(
-            map(
-                _FULL_LINE.format, prefixes, r.count.tolist(), *(c.tolist() for c in stats),
-                r.qc_fail.tolist(), r.qc_missing.tolist(), r.qc_suspect.tolist(), seconds.tolist(),
-            )
-        )
-    names = ("level_last", "level_max", "level_mean", "level_min", "level_sum")
-    columns = [c.tolist() for c in stats]
-    counts, fail, missing, suspect, ts = (c.tolist() for c in (r.count, r.qc_fail, r.qc_missing, r.qc_suspect, seconds))
-    lines = []
-    for i, prefix in enumerate(prefixes):
-        fields = "".join(f",{name}={col[i]!r}" for name, col in zip(names, columns) if _isfinite(col[i]))
-        lines.append(f"{prefix}count={counts[i]}i{fields},qc_fail={fail[i]}i,qc_missing={missing[i]}i,qc_suspect={suspect[i]}i {ts[i]}")
-    return lines
+        code = used.get(prefix)
+        if code is None:
+            code = used[prefix] = len(used)
+        codes.append(code)
+    return np.array(codes, dtype=np.intp)
 
 
 def _point(tenant: str, gateway: str, s: LevelSummary) -> Point:

@@ -1,19 +1,22 @@
-"""Line protocol built by hand (`ingest.points.summary_lines`): escaping, numbers, round trip.
+"""Line protocol built for whole columns (`ingest.line_protocol`, `ingest.points.summary_bodies`).
 
-`summary_lines` replaced influxdb-client's `Point` for speed; it must write the series `Point`
-wrote byte for byte and the same field values (a whole float as `120.0` where `Point` writes
-`120`), and VictoriaMetrics must read back the labels and values that went in.
+`summary_bodies` replaced influxdb-client's `Point` for speed; it must write the series `Point`
+wrote byte for byte and the same field values, rounded to `FIELD_DECIMALS` (a whole float as
+`120.0` where `Point` writes `120`), and VictoriaMetrics must read back the labels and values
+that went in. The encoder under it must write every integer as `str` and every float as `repr`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.points import InfluxPointSink, _escape_tag, _point, summary_lines
+from ingest.line_protocol import LineField, encode_lines
+from ingest.points import InfluxPointSink, _escape_tag, _point, field_value, summary_bodies
 from ingest.summaries import SummaryPoints
 from ingest.testing import summary
 from tepi.config import TsdbConfig
@@ -56,8 +59,12 @@ def point(
     return SummaryPoints(tenant, gateway, summary_rows([s]))
 
 
+def lines_of(points: list[SummaryPoints], series: dict[tuple[str, str, str], str] | None = None) -> list[str]:
+    return [line for body, _n in summary_bodies(points, series) for line in body.decode().split("\n")]
+
+
 def _line(p: SummaryPoints) -> str:
-    (line,) = summary_lines(p)
+    (line,) = lines_of([p])
     return line
 
 
@@ -80,8 +87,14 @@ def parsed(line: str) -> tuple[str, dict[str, float | int], int]:
     return series, values, int(ts)
 
 
+def rounded(line: str) -> tuple[str, dict[str, float | int], int]:
+    """`parsed`, float fields rounded as the sink writes them (`field_value`)."""
+    series, values, ts = parsed(line)
+    return series, {k: v if isinstance(v, int) else float(field_value(np.array([v]))[0]) for k, v in values.items()}, ts
+
+
 def same_point(p: SummaryPoints) -> bool:
-    return parsed(_line(p)) == parsed(reference(p))
+    return parsed(_line(p)) == rounded(reference(p))
 
 
 def test_a_summary_line_is_what_influxdb_client_writes() -> None:
@@ -106,13 +119,15 @@ def test_window_without_good_readings_has_counts_only() -> None:
     [
         (120.0, "120.0"),  # a float field either way; `Point` writes "120"
         (-0.5, "-0.5"),
-        (0.1 + 0.2, "0.30000000000000004"),  # repr: the shortest string that reads back exactly
-        (1e-7, "1e-07"),
-        (1e21, "1e+21"),
+        (0.1 + 0.2, "0.3"),  # 0.30000000000000004 rounded to 1e-6 cm
+        (120.03666666666666, "120.036667"),  # a mean of readings
+        (3.3e-05, "3.3e-05"),  # repr of the rounded value: an exponent below 1e-4
+        (1e-7, "0.0"),
+        (1e21, "1e+21"),  # too large to round: written as it is
         (-0.0, "-0.0"),
     ],
 )
-def test_floats_are_written_as_repr(value: float, written: str) -> None:
+def test_floats_are_written_rounded_to_a_millionth_as_repr(value: float, written: str) -> None:
     p = point(mean=None, low=None, high=None, last=value)
     assert f",level_last={written}," in _line(p)
     assert same_point(p)
@@ -151,17 +166,18 @@ def test_tag_values_are_escaped(value: str, escaped: str) -> None:
 def test_a_series_cache_gives_the_same_lines() -> None:
     points = [point(station=f"st {i % 3}", window_start=T0 + timedelta(minutes=10 * (i // 3))) for i in range(9)]
     series: dict[tuple[str, str, str], str] = {}
-    assert [line for p in points for line in summary_lines(p, series)] == [reference(p) for p in points]
+    assert lines_of(points, series) == [reference(p) for p in points]
     assert len(series) == 3
+    assert lines_of(points, series) == [reference(p) for p in points]  # from the cache
 
 
 def test_rows_with_and_without_statistics_in_one_write() -> None:
-    """The column-wise fast path and the row-wise path for nulls give the lines in order."""
+    """Null statistics are left out of their own lines only, and the lines keep their order."""
     summaries = [
         summary("depok", T0 + timedelta(minutes=10 * i), None if i % 3 == 1 else 100.0 + i, count=5) for i in range(7)
     ]
     p = SummaryPoints("dki-jakarta", "gw-ciliwung", summary_rows(summaries))
-    lines = summary_lines(p)
+    lines = lines_of([p])
     assert [parsed(line) for line in lines] == [
         parsed(_point(p.tenant, p.gateway, s).to_line_protocol()) for s in summaries  # type: ignore[no-untyped-call]
     ]
@@ -210,6 +226,69 @@ def test_any_summary_line_matches_influxdb_client(
     assert same_point(p)
 
 
+# -- the column encoder ------------------------------------------------------------------------
+
+
+def python_lines(series: list[str], codes: list[int], fields: list[LineField], ts: list[int]) -> bytes:
+    """What `encode_lines` must write, one line at a time with `str` and `repr`."""
+    lines = []
+    for i, code in enumerate(codes):
+        parts = []
+        for f in fields:
+            v = f.values[i]
+            if f.kind == "int":
+                parts.append(f"{f.name}={int(v)}i")
+            elif not np.isnan(v):
+                parts.append(f"{f.name}={float(v)!r}")
+        lines.append(f"{series[code]}{','.join(parts)} {ts[i]}")
+    return "\n".join(lines).encode()
+
+
+any_float = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=False, width=64),
+    st.floats(-1e4, 1e4).map(lambda x: round(x, 3)),  # levels as sensors give them
+    st.sampled_from([0.0, -0.0, 1e-4, 9.999999e-5, 1e9, 999999999.999999, 0.1 + 0.2, 5e-7, -123.4567891]),
+)
+int64 = st.integers(-(2**63) + 1, 2**63 - 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 2), int64, any_float, any_float, st.integers(0, 10**6), int64), min_size=1, max_size=40),
+)
+def test_encoded_columns_are_str_and_repr_of_every_value(rows: list[tuple[int, int, float, float, int, int]]) -> None:
+    series = ["m,t=a ", "m,t=b\\ c ", "m "]
+    codes = [r[0] for r in rows]
+    fields = [
+        LineField("first", "int", np.array([r[1] for r in rows], dtype=np.int64)),
+        LineField("f1", "float", np.array([r[2] for r in rows], dtype=np.float64)),
+        LineField("f2", "float", np.array([r[3] for r in rows], dtype=np.float64)),
+        LineField("small", "int", np.array([r[4] for r in rows], dtype=np.int64)),
+    ]
+    ts = [r[5] for r in rows]
+    got = encode_lines(series, np.array(codes, dtype=np.intp), fields, np.array(ts, dtype=np.int64))
+    assert got == python_lines(series, codes, fields, ts)
+
+
+def test_encoder_refuses_what_line_protocol_cannot_say() -> None:
+    one = np.array([1], dtype=np.int64)
+    codes = np.array([0], dtype=np.intp)
+    with pytest.raises(ValueError, match="first field"):
+        encode_lines(["m "], codes, [LineField("x", "float", np.array([1.0]))], one)
+    with pytest.raises(ValueError, match="infinite"):
+        encode_lines(["m "], codes, [LineField("n", "int", one), LineField("x", "float", np.array([np.inf]))], one)
+    with pytest.raises(ValueError, match="a value per line"):
+        encode_lines(["m "], codes, [LineField("n", "int", np.array([1, 2]))], one)
+    assert encode_lines(["m "], np.array([], dtype=np.intp), [LineField("n", "int", one[:0])], one[:0]) == b""
+
+
+def test_bodies_are_split_at_the_chunk_size_in_order() -> None:
+    points = [point(station=f"s{i % 4}", window_start=T0 + timedelta(minutes=10 * i), mean=100.25 + i) for i in range(11)]
+    bodies = list(summary_bodies(points, chunk=4))
+    assert [n for _, n in bodies] == [4, 4, 3]
+    assert [line for body, _ in bodies for line in body.decode().split("\n")] == [reference(p) for p in points]
+
+
 # -- round trip through VictoriaMetrics ------------------------------------------------------
 
 
@@ -226,14 +305,15 @@ AWKWARD_STATIONS = [
 ]
 
 
-def vm_digits(x: float) -> float:
-    """What VictoriaMetrics gives back for `x`: it keeps 12 significant decimal digits."""
-    return float(f"{x:.12g}")
+def written(x: float) -> float:
+    """What VictoriaMetrics gives back for `x`: rounded to 1e-6 by the sink, then 12 significant
+    decimal digits (what VictoriaMetrics keeps)."""
+    return float(f"{float(field_value(np.array([x]))[0]):.12g}")
 
 
 def test_tags_and_values_round_trip_through_victoria_metrics(victoria_metrics: VictoriaMetrics) -> None:
     # Values of up to 12 significant digits: VictoriaMetrics keeps that many (a TSDB property).
-    values = [120.04, 0.3, 1e-07, 3.3e-05, 123456.789, -12.5, 0.0, 700.0, 12345678.1234]
+    values = [120.04, 0.3, 1e-07, 3.3e-05, 123456.789, -12.5, 0.0, 700.0, 12345678.1234, 120.03666666666666]
     points = [
         point(
             tenant="lp tenant,x",
@@ -263,11 +343,11 @@ def test_tags_and_values_round_trip_through_victoria_metrics(victoria_metrics: V
         mean = got[("awlr_level_mean", station)]
         assert mean["metric"] == {"__name__": "awlr_level_mean", "tenant": "lp tenant,x", "station": station, "gateway": "gw=lp"}
         assert mean["timestamps"] == times
-        assert mean["values"] == values
-        assert got[("awlr_level_min", station)]["values"] == [vm_digits(v - 1.5) for v in values]
-        assert got[("awlr_level_max", station)]["values"] == [vm_digits(v + 2.25) for v in values]
-        assert got[("awlr_level_last", station)]["values"] == values
-        assert got[("awlr_level_sum", station)]["values"] == [vm_digits(v * 7) for v in values]
+        assert mean["values"] == [written(v) for v in values]
+        assert got[("awlr_level_min", station)]["values"] == [written(v - 1.5) for v in values]
+        assert got[("awlr_level_max", station)]["values"] == [written(v + 2.25) for v in values]
+        assert got[("awlr_level_last", station)]["values"] == [written(v) for v in values]
+        assert got[("awlr_level_sum", station)]["values"] == [written(v * 7) for v in values]
         assert got[("awlr_count", station)]["values"] == [7] * len(values)
         assert got[("awlr_qc_suspect", station)]["values"] == list(range(len(values)))
         assert got[("awlr_qc_fail", station)]["values"] == [2 * j for j in range(len(values))]
