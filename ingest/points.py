@@ -26,7 +26,7 @@ from ingest.bulk import insert_rows
 from ingest.line_protocol import LineField, encode_lines
 from ingest.db import LevelPoint
 from ingest.errors import PointWriteError, StoreError
-from ingest.summaries import SummaryPoints, station_codes
+from ingest.summaries import SummaryPoints
 from tepi.config import TsdbConfig
 from tepi.messages import LevelSummary
 from tepi.summary_rows import from_micros
@@ -244,10 +244,9 @@ def summary_bodies(
 def _series_codes(p: SummaryPoints, cache: dict[tuple[str, str, str], str], used: dict[str, int]) -> npt.NDArray[np.intp]:
     """Each row's series as a number in `used` (the series of one write, in first-use order):
     looked up once per station of the batch, then given to its rows by array indexing."""
-    stations: dict[str, int] = {}
-    local = station_codes(p.rows.station, stations)
-    mapping = np.empty(len(stations), dtype=np.intp)
-    for station, k in stations.items():
+    index = p.stations()
+    mapping = np.empty(len(index.names), dtype=np.intp)
+    for k, station in enumerate(index.names):
         key = (p.tenant, station, p.gateway)
         prefix = cache.get(key)
         if prefix is None:
@@ -256,7 +255,7 @@ def _series_codes(p: SummaryPoints, cache: dict[tuple[str, str, str], str], used
         if code is None:
             code = used[prefix] = len(used)
         mapping[k] = code
-    return mapping[local]
+    return mapping[index.codes]
 
 
 def _point(tenant: str, gateway: str, s: LevelSummary) -> Point:

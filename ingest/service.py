@@ -60,7 +60,7 @@ from ingest.models import (
     Tenant,
 )
 from ingest.points import PointSink
-from ingest.summaries import StationFold, SummaryPoints, fold, screen
+from ingest.summaries import StationFold, StationIndex, SummaryPoints, fold, screen
 from tepi.logs import RateLimitedLog
 from tepi.messages import (
     LevelSummary,
@@ -197,7 +197,7 @@ class _Applier:
         timeline: list[_Timed] = []
         arrived: dict[str, str] = {}  # station -> gateway that brought something of it
         keys: list[tuple[str, str, str]] = []  # (item_id, tenant_id, gateway) of processed_messages
-        accepted: list[tuple[SummaryRows, npt.NDArray[np.int64]]] = []  # summary rows and their places
+        accepted: list[tuple[SummaryRows, npt.NDArray[np.int64], StationIndex]] = []  # rows, places, stations
         stored_by_type: Counter[str] = Counter()
         tenant_of = {station_id: s.tenant_id for station_id, s in stations.items()}  # not an ORM read per item
         offset = 0  # the place of the batch's first item in the call: arrival order
@@ -216,9 +216,9 @@ class _Applier:
                 if not len(rows):
                     continue
                 stored_by_type["summary"] += len(rows)
-                points.append(SummaryPoints(tenant, gateway, rows))
-                arrived.update(dict.fromkeys(set(rows.station), gateway))
-                accepted.append((rows, kept.positions))
+                points.append(SummaryPoints(tenant, gateway, rows, kept.index))
+                arrived.update(dict.fromkeys(kept.index.names, gateway))
+                accepted.append((rows, kept.positions, kept.index))
                 if may_clear.isdisjoint(rows.station):
                     continue
                 clearing = np.flatnonzero(

@@ -28,15 +28,45 @@ STATION_OK, STATION_UNKNOWN, STATION_FOREIGN = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
+class StationIndex:
+    """The stations of some rows as numbers: `names[codes[i]]` is row i's station. Computed once
+    per batch; screening, folding and the point sink then work per station, not per row."""
+
+    names: list[str]
+    codes: npt.NDArray[np.intp]
+
+    @classmethod
+    def of(cls, stations: list[str]) -> StationIndex:
+        index: dict[str, int] = {}
+        codes = station_codes(stations, index)
+        return cls(list(index), codes)
+
+    def take(self, keep: npt.NDArray[np.bool_]) -> StationIndex:
+        """The index of the rows in `keep`: only stations that still have rows are named."""
+        codes = self.codes[keep]
+        used = np.unique(codes)
+        if len(used) == len(self.names):
+            return StationIndex(self.names, codes)
+        renumber = np.zeros(len(self.names), dtype=np.intp)
+        renumber[used] = np.arange(len(used))
+        return StationIndex([self.names[k] for k in used.tolist()], renumber[codes])
+
+
+@dataclass(frozen=True, slots=True)
 class SummaryPoints:
-    """Summaries accepted from one batch, with its tenant and gateway: what a point sink writes."""
+    """Summaries accepted from one batch, with its tenant and gateway: what a point sink writes.
+    `index` is the rows' `StationIndex` when the caller has it already."""
 
     tenant: str
     gateway: str
     rows: SummaryRows
+    index: StationIndex | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def stations(self) -> StationIndex:
+        return self.index if self.index is not None else StationIndex.of(self.rows.station)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +75,7 @@ class Screened:
 
     rows: SummaryRows
     positions: npt.NDArray[np.int64]
+    index: StationIndex
     unknown_station: int
     foreign_station: int
     non_finite: int
@@ -64,23 +95,28 @@ def screen(rows: SummaryRows, positions: npt.NDArray[np.int64], tenant: str, ten
     `positions` are the rows' places in the call (ties in device time go by arrival);
     `tenant_of` maps every known station to its tenant.
     """
-    index: dict[str, int] = {}
-    codes = station_codes(rows.station, index)
+    index = StationIndex.of(rows.station)
     status = np.array(
-        [STATION_UNKNOWN if s not in tenant_of else STATION_OK if tenant_of[s] == tenant else STATION_FOREIGN for s in index],
+        [STATION_UNKNOWN if s not in tenant_of else STATION_OK if tenant_of[s] == tenant else STATION_FOREIGN for s in index.names],
         dtype=np.int8,
-    )[codes]
+    )[index.codes]
     known = status == STATION_OK
     keep = known & ~rows.non_finite
     if keep.all():
-        return Screened(rows, positions, 0, 0, 0)
+        return Screened(rows, positions, index, 0, 0, 0)
     return Screened(
         rows.take(keep),
         positions[keep],
+        index.take(keep),
         unknown_station=int(np.count_nonzero(status == STATION_UNKNOWN)),
         foreign_station=int(np.count_nonzero(status == STATION_FOREIGN)),
         non_finite=int(np.count_nonzero(known & rows.non_finite)),
     )
+
+
+def _recode(stations: StationIndex, index: dict[str, int]) -> npt.NDArray[np.intp]:
+    """`stations.codes` as numbers in `index` (extended with the new names)."""
+    return station_codes(stations.names, index)[stations.codes]
 
 
 class StationFold:
@@ -100,19 +136,19 @@ class StationFold:
         self.siaga = siaga
 
 
-def fold(parts: list[tuple[SummaryRows, npt.NDArray[np.int64]]]) -> dict[str, StationFold]:
-    """The rows of all `parts` (with their places in the call) folded per station, with a
-    few array operations for the whole call rather than a loop per row."""
-    parts = [(rows, positions) for rows, positions in parts if len(rows)]
+def fold(parts: list[tuple[SummaryRows, npt.NDArray[np.int64], StationIndex]]) -> dict[str, StationFold]:
+    """The rows of all `parts` (with their places in the call and their stations) folded per
+    station, with a few array operations for the whole call rather than a loop per row."""
+    parts = [part for part in parts if len(part[0])]
     if not parts:
         return {}
     index: dict[str, int] = {}
-    codes = np.concatenate([station_codes(rows.station, index) for rows, _ in parts])
-    positions = np.concatenate([p for _, p in parts])
-    starts = np.concatenate([rows.window_start_us for rows, _ in parts])
-    at = np.concatenate([rows.last_ts_us for rows, _ in parts])
-    level = np.concatenate([rows.last_cm for rows, _ in parts])
-    siaga = np.concatenate([rows.siaga for rows, _ in parts])
+    codes = np.concatenate([_recode(stations, index) for _, _, stations in parts])
+    positions = np.concatenate([p for _, p, _ in parts])
+    starts = np.concatenate([rows.window_start_us for rows, _, _ in parts])
+    at = np.concatenate([rows.last_ts_us for rows, _, _ in parts])
+    level = np.concatenate([rows.last_cm for rows, _, _ in parts])
+    siaga = np.concatenate([rows.siaga for rows, _, _ in parts])
     has_reading = ~np.isnan(level)
     first = np.full(len(index), MAX_TIME_US, dtype=np.int64)
     np.minimum.at(first, codes, starts)
