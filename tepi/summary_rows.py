@@ -265,8 +265,11 @@ class SummaryRows:
 
 
 def _names(name: str, col: Sequence[Any]) -> list[str]:
+    """A batch names few stations and devices: lengths are checked once per distinct name."""
     if col and set(map(type, col)) != {str}:
         raise ValueError(f"{name} must be text")
-    if col and (min(map(len, col)) < 1 or max(map(len, col)) > MAX_NAME):
-        raise ValueError(f"{name} must be 1 to {MAX_NAME} characters")
+    if col:
+        lengths = set(map(len, set(col)))
+        if min(lengths) < 1 or max(lengths) > MAX_NAME:
+            raise ValueError(f"{name} must be 1 to {MAX_NAME} characters")
     return list(col)
