@@ -14,7 +14,6 @@ the same answers on the same series; the tests hold them to that. The rate of ri
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -84,7 +83,7 @@ def siaga_with_hysteresis(
     return state
 
 
-@dataclass
+@dataclass(slots=True)  # one per station: no per-instance dict
 class SiagaTracker:
     """`siaga_with_hysteresis`, one reading at a time (the gateway's per-station state)."""
 
@@ -95,13 +94,16 @@ class SiagaTracker:
     # The last `raise_after` good readings, kept as the level each one supports: against the
     # bounds (raise) and against the bounds less the margin (clear). Classified once on arrival
     # rather than on every update for the whole run, which was most of this tracker's cost.
-    _raise: deque[int] = field(init=False, repr=False)
-    _clear: deque[int] = field(init=False, repr=False)
+    # Levels are 1..4, so a bytearray holds them: ~60 bytes a station where a deque allocates
+    # blocks of 64 slots (~530 bytes, two while it wraps), per tracker and per column.
+    _raise: bytearray = field(init=False, repr=False)
+    _clear: bytearray = field(init=False, repr=False)
+    _clear_bounds: Bounds = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        n = _check_siaga_args(self.bounds, self.raise_after, self.clear_margin_cm, self.level)
-        self._raise = deque(maxlen=n)
-        self._clear = deque(maxlen=n)
+        _check_siaga_args(self.bounds, self.raise_after, self.clear_margin_cm, self.level)
+        self._raise = bytearray()
+        self._clear = bytearray()
         self._clear_bounds = _cleared(self.bounds, self.clear_margin_cm)
 
     def update(self, level_cm: float, good: bool) -> int | None:
@@ -109,11 +111,14 @@ class SiagaTracker:
         if not (good and math.isfinite(level_cm)):
             return None
         # Plain Python on purpose: this runs for every reading, numpy's call overhead dominated.
-        self._raise.append(_siaga_of(level_cm, self.bounds))
-        self._clear.append(_siaga_of(level_cm, self._clear_bounds))
-        if len(self._raise) < self.raise_after:
+        raised, cleared = self._raise, self._clear
+        raised.append(_siaga_of(level_cm, self.bounds))
+        cleared.append(_siaga_of(level_cm, self._clear_bounds))
+        if len(raised) > self.raise_after:  # a window of the last `raise_after`, as deque(maxlen=...)
+            del raised[0], cleared[0]
+        elif len(raised) < self.raise_after:
             return None
-        new = min(max(self.level, min(self._clear)), max(self._raise))
+        new = min(max(self.level, min(cleared)), max(raised))
         if new == self.level:
             return None
         self.level = new

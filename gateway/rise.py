@@ -78,7 +78,7 @@ def rate_of_rise_alarm(
     return np.where(last >= 0, on[np.maximum(last, 0)], initial)
 
 
-@dataclass
+@dataclass(slots=True)  # one per station: no per-instance dict
 class RateOfRiseTracker:
     """`rate_of_rise` followed by `rate_of_rise_alarm`, one reading at a time.
 
@@ -94,6 +94,9 @@ class RateOfRiseTracker:
     active: bool = False
     rate_cm_per_h: float = field(default=float("nan"), init=False)
     _last_ts: float = field(default=float("-inf"), init=False, repr=False)
+    _min_span: float = field(init=False, repr=False, compare=False)
+    _window: _TimedPoints = field(init=False, repr=False, compare=False)
+    _sums: _RunningFit = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._min_span = _check_rise_args(self.window_s, self.min_points, self.min_span_s)
@@ -140,7 +143,9 @@ class _TimedPoints:
     30-minute window of a device reporting every second would otherwise cost per station."""
 
     __slots__ = ("_t", "_x", "_start")
-    _COMPACT_AT = 64  # popped points kept before the columns are shifted down
+    # Popped points kept before the columns are shifted down. Small: shifting a window is one
+    # memmove, while every point kept costs 16 bytes per station for as long as it runs.
+    _COMPACT_AT = 16
 
     def __init__(self) -> None:
         self._t = array("d")
@@ -167,7 +172,7 @@ class _TimedPoints:
         i = self._start
         point = (self._t[i], self._x[i])
         self._start = i + 1
-        if self._start >= self._COMPACT_AT and 2 * self._start >= len(self._t):
+        if self._start >= self._COMPACT_AT:
             del self._t[: self._start], self._x[: self._start]
             self._start = 0
         return point
@@ -178,6 +183,7 @@ class _RunningFit:
     origin near the window, and the sums are rebuilt from the window every so often, so that
     adding and removing points never accumulates rounding error worth a rate alarm."""
 
+    __slots__ = ("origin", "n", "su", "sx", "suu", "sux", "changes")
     REBUILD_EVERY = 10_000
 
     def __init__(self) -> None:

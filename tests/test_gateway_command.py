@@ -54,9 +54,11 @@ def test_parsed_options_are_typers(args: list[str], monkeypatch: pytest.MonkeyPa
 
 
 def test_the_gateway_process_does_not_load_the_cli_stack() -> None:
+    """Nor what only other transports or the YAML parsing child need."""
     code = (
         "import sys, tepi.main, tepi.gateway_command, tepi.config, gateway.runtime; "
-        "print(sorted(m for m in ('typer', 'click', 'rich', 'tepi.cli', 'tepi.admin_cli', 'numpy.ma') if m in sys.modules))"
+        "print(sorted(m for m in ('typer', 'click', 'rich', 'tepi.cli', 'tepi.admin_cli', 'numpy.ma', "
+        "'yaml', 'serial', 'pynmea2') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -64,7 +66,10 @@ def test_the_gateway_process_does_not_load_the_cli_stack() -> None:
 
 
 def test_compact_load_gives_the_same_configuration() -> None:
-    assert load_config_compact(DEFAULT_CONFIG_PATH) == load_config(DEFAULT_CONFIG_PATH)
+    compact, direct = load_config_compact(DEFAULT_CONFIG_PATH), load_config(DEFAULT_CONFIG_PATH)
+    assert compact == direct
+    assert compact.model_dump() == direct.model_dump()
+    assert [s.model_fields_set for s in compact.stations] == [s.model_fields_set for s in direct.stations]
 
 
 @pytest.mark.parametrize("text", ["stations: [", "tenants: []\nstations: []\ndevices: []\ngateway: {id: gw, tenant: nobody}\n"])

@@ -197,3 +197,16 @@ def test_history_keeps_only_what_qc_and_the_open_window_need(katulampa) -> None:
     p = LevelProcessor("gw", katulampa, "awlr-katulampa")
     _feed(p, [_reading(i, i / 60, 60.0 + 0.3 * (i % 7)) for i in range(3000)], batch=100)
     assert len(p._h) <= MAX_HISTORY + katulampa.alerting.summary_every_s
+
+
+def test_sequence_numbers_and_batteries_are_kept_only_for_the_open_window(katulampa) -> None:
+    """QC's look-back needs times and levels only; the tags of a reading are kept while its
+    window is open, and for the last reading (duplicates are recognised by it)."""
+    p = LevelProcessor("gw", katulampa, "awlr-katulampa")
+    _feed(p, [_reading(i, i, 60.0 + 0.3 * (i % 7)) for i in range(600)], batch=7)
+    window = p._window
+    assert window is not None
+    assert len(p._h._seq) == len(p._h._battery) == len(p._h) - window.first < len(p._h) // 4
+    assert p._h.seq(-1) == 599 and p._h.seq(len(p._h) - 1) == 599 and p._h.battery_v(len(p._h) - 1) == 12.5
+    with pytest.raises(FrameRejected):
+        p.accept(_reading(599, 599, 61.0))

@@ -129,3 +129,22 @@ def test_torn_wal_tail_is_ignored_and_nothing_committed_is_lost(tmp_path: Path) 
     again = Outbox(copy)
     assert again.salvaged is None
     assert again.depth() == 50
+
+
+def test_acknowledging_any_number_of_items_keeps_the_byte_count(tmp_path) -> None:
+    """The freed bytes are summed in fixed-size chunks (one prepared statement, whatever the
+    number of ids); ids repeated or spanning several chunks are each counted once."""
+    from gateway.outbox import _LENGTH_CHUNK, Outbox
+
+    box = Outbox(tmp_path / "o.db")
+    n = 3 * _LENGTH_CHUNK + 5
+    box.put([(f"i{k}", 1, b"x" * (k % 17 + 1)) for k in range(n)])
+    seqs = [e.seq for e in box.peek(n)]
+    box.ack(seqs[:1] + seqs[:1])
+    box.ack(seqs[1 : 2 * _LENGTH_CHUNK + 3] + seqs[5:9])
+    remaining = box.peek(n)
+    assert box.stored_bytes == sum(len(e.body) for e in remaining)
+    assert box.depth() == len(remaining) == n - 2 * _LENGTH_CHUNK - 3
+    box.ack([e.seq for e in remaining])
+    assert box.stored_bytes == 0 and box.depth() == 0
+    box.close()

@@ -34,21 +34,25 @@ MAX_HISTORY = 2048
 
 
 class _History:
-    """A station's recent readings as typed columns: 33 bytes a reading (four 8-byte values and
-    the QC flag in the processor) where lists of Python floats took ~100, which mattered with
-    hundreds of stations on a small gateway. Indexing returns the same floats and ints that
-    were appended; a missing battery voltage is stored as NaN (real ones are finite).
+    """A station's recent readings as typed columns: levels and times for QC's look-back, and
+    sequence numbers and battery voltages ("tags") only for the readings that can still be
+    summarised or compared with the next one. Lists of Python floats took ~100 bytes a
+    reading; four typed columns over the whole look-back took 32; now 16 for the look-back
+    (~150 readings a station at 1/min), which matters with hundreds of stations on a small
+    gateway. Indexing returns the same floats and ints that were appended; a missing battery
+    voltage is stored as NaN (real ones are finite).
 
     Numpy sees copies (`floats(...)`), never views: a live view would stop the arrays from
     growing or shrinking (BufferError)."""
 
-    __slots__ = ("t", "x", "seq", "battery")
+    __slots__ = ("t", "x", "_seq", "_battery", "_tags_from")
 
     def __init__(self) -> None:
         self.t = array("d")  # epoch seconds, strictly increasing
         self.x = array("d")  # level, cm
-        self.seq = array("q")  # the device's sequence number (0 <= seq < 2**63, checked by wire)
-        self.battery = array("d")
+        self._seq = array("q")  # the device's sequence number (0 <= seq < 2**63, checked by wire)
+        self._battery = array("d")
+        self._tags_from = 0  # index of the first reading whose seq and battery are kept
 
     def __len__(self) -> int:
         return len(self.t)
@@ -56,11 +60,16 @@ class _History:
     def append(self, t: float, x: float, seq: int, battery_v: float | None) -> None:
         self.t.append(t)
         self.x.append(x)
-        self.seq.append(seq)
-        self.battery.append(math.nan if battery_v is None else battery_v)
+        self._seq.append(seq)
+        self._battery.append(math.nan if battery_v is None else battery_v)
+
+    def seq(self, i: int) -> int:
+        """Sequence number of reading `i` (negative counts from the end); only for readings at
+        or after the one given to the last `forget_tags`."""
+        return self._seq[i - self._tags_from if i >= 0 else i]
 
     def battery_v(self, i: int) -> float | None:
-        b = self.battery[i]
+        b = self._battery[i - self._tags_from]
         return None if math.isnan(b) else b
 
     @staticmethod
@@ -68,11 +77,23 @@ class _History:
         """A numpy copy of `column[start:stop]` (float64, the values as appended)."""
         return np.frombuffer(column[start:stop], dtype=np.float64)
 
+    def forget_tags(self, before: int) -> None:
+        """Drop sequence numbers and battery voltages of readings before index `before`: they
+        stay only as QC context, where times and levels are all that is looked at."""
+        k = before - self._tags_from
+        if k > 0:
+            del self._seq[:k], self._battery[:k]
+            self._tags_from = before
+
     def drop_first(self, k: int) -> None:
-        del self.t[:k], self.x[:k], self.seq[:k], self.battery[:k]
+        del self.t[:k], self.x[:k]
+        tagged = k - self._tags_from
+        if tagged > 0:
+            del self._seq[:tagged], self._battery[:tagged]
+        self._tags_from = max(0, self._tags_from - k)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Window:
     start: float
     end: float
@@ -83,6 +104,12 @@ class LevelProcessor:
     """Lifecycle: `accept` each reading (raises `FrameRejected` for duplicates, out-of-order
     and late readings), then `process()` once per batch; `due(now)` closes a window whose end
     has passed without a later reading. No I/O, no clock: time comes from readings or callers."""
+
+    # One per device, hundreds on a gateway: attributes in slots, not a dict per instance.
+    __slots__ = (
+        "gateway_id", "station", "device_id", "alerting", "_siaga", "_rise", "_h", "_flags",
+        "_pending", "_window", "_closed_until", "_rejected_in_window",
+    )
 
     def __init__(self, gateway_id: str, station: StationConfig, device_id: str) -> None:
         self.gateway_id = gateway_id
@@ -108,7 +135,7 @@ class LevelProcessor:
         h = self._h
         if h.t:
             last_t = h.t[-1]
-            if t == last_t or (t < last_t and reading.seq == h.seq[-1]):
+            if t == last_t or (t < last_t and reading.seq == h.seq(-1)):
                 raise FrameRejected("duplicate", f"seq {reading.seq} at {reading.ts.isoformat()} already accepted")
             if t < last_t:
                 raise FrameRejected("out_of_order", f"{reading.ts.isoformat()} is before the last accepted reading")
@@ -126,9 +153,10 @@ class LevelProcessor:
         self._run_qc()
         out: list[Item] = []
         n = len(self._h)
-        flags = self._flags.tolist()
-        for i in range(n - self._pending, n):
-            out.extend(self._step(i, flags[i] == _GOOD))
+        first = n - self._pending
+        good = [f == _GOOD for f in self._flags[first:].tolist()]  # the new readings' flags only
+        for i in range(first, n):
+            out.extend(self._step(i, good[i - first]))
         self._pending = 0
         self._trim()
         return out
@@ -143,7 +171,7 @@ class LevelProcessor:
         h = self._h
         _, flags = run_qc(h.floats(h.t, context_from), h.floats(h.x, context_from), self.station.sensor_span_cm, self.station.qc)
         kept = self._flags[:redo]
-        self._flags = np.concatenate([kept, flags[redo - context_from :]]).astype(np.uint8)
+        self._flags = np.concatenate([kept, flags[redo - context_from :]]).astype(np.uint8, copy=False)
 
     def _first_unsettled(self, last_processed: int) -> int:
         """The first reading whose flag QC must recompute, given the last one already processed."""
@@ -167,7 +195,7 @@ class LevelProcessor:
 
     def _step(self, i: int, good: bool) -> list[Item]:
         h = self._h
-        t, x, seq = h.t[i], h.x[i], h.seq[i]
+        t, x, seq = h.t[i], h.x[i], h.seq(i)
         out: list[Item] = []
         w = self._window
         if w is not None and t >= w.end:
@@ -219,7 +247,7 @@ class LevelProcessor:
         h = self._h
         x = h.floats(h.x, w.first, stop)
         f = self._flags[w.first : stop]
-        first_seq, last_seq, n = h.seq[w.first], h.seq[stop - 1], stop - w.first
+        first_seq, last_seq, n = h.seq(w.first), h.seq(stop - 1), stop - w.first
         good = f == QcFlag.GOOD
         suspect = f == QcFlag.SUSPECT
         gx = x[good]
@@ -257,14 +285,17 @@ class LevelProcessor:
     def _trim(self) -> None:
         """Forget history that neither QC nor the open window needs: what lies before the next
         pass's QC context (it only moves forward), and beyond MAX_HISTORY readings, except the
-        open window's own readings."""
+        open window's own readings. Of the rest, only the open window and the last reading
+        (duplicates are recognised by it) keep their sequence numbers and battery voltages."""
         n = len(self._h)
         keep_from = max(n - MAX_HISTORY, self._context_from(self._first_unsettled(n - 1)))
         if self._window is not None:
             keep_from = min(keep_from, self._window.first)
-        if keep_from <= 0:
-            return
-        self._h.drop_first(keep_from)
-        self._flags = self._flags[keep_from:]
-        if self._window is not None:
-            self._window.first -= keep_from
+        if keep_from > 0:
+            self._h.drop_first(keep_from)
+            self._flags = self._flags[keep_from:]
+            if self._window is not None:
+                self._window.first -= keep_from
+            n -= keep_from
+        tags_from = n - 1 if self._window is None else min(n - 1, self._window.first)
+        self._h.forget_tags(max(tags_from, 0))

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-import pynmea2
 from pydantic_core import from_json
 
 from gateway.errors import FrameRejected
@@ -102,6 +101,8 @@ FIELDS: tuple[WireField, ...] = (
 
 
 def encode_sentence(frame: AwlrFrame) -> bytes:
+    import pynmea2  # serial only: an MQTT-only gateway never pays for it (~0.5 MB)
+
     data = [SENTENCE] + [f.to_text(getattr(frame, f.name)) for f in FIELDS]
     return (str(pynmea2.ProprietarySentence(MANUFACTURER, data)) + "\r\n").encode("ascii")
 
@@ -118,6 +119,8 @@ def decode_sentence(line: bytes) -> AwlrFrame:
         raise FrameRejected("garbage", f"not a $P{MANUFACTURER}{SENTENCE} sentence")
     if "*" not in text:
         raise FrameRejected("truncated", "sentence has no checksum")
+    import pynmea2  # serial only, see encode_sentence; cached in sys.modules after the first line
+
     try:
         msg = pynmea2.parse(text, check=True)
     except pynmea2.ChecksumError as exc:
