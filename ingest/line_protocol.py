@@ -27,7 +27,7 @@ _SCALE = 10**_DECIMALS
 #: Where `repr` writes plain decimals (it switches to exponents below 1e-4 and from 1e16); the
 #: upper bound keeps |x| * 1e6 well inside the integers a float holds exactly.
 _PLAIN_LOW, _PLAIN_HIGH = 1e-4, 1e9
-_ZERO, _MINUS, _DOT = ord("0"), ord("-"), ord(".")
+_MINUS, _DOT = ord("-"), ord(".")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +41,8 @@ class LineField:
 
 
 class _Layout:
-    """The byte matrix being filled: blocks of columns appended left to right, each with the
-    range of its columns that every row keeps."""
+    """The byte matrix being filled: blocks of columns appended left to right, each with a
+    mask of the bytes each row keeps."""
 
     def __init__(self, n: int) -> None:
         self.n = n
