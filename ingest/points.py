@@ -192,7 +192,7 @@ _ROUNDED_BELOW = 1e9
 
 def field_value(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Float field values as written: rounded to `FIELD_DECIMALS` (NaN stays NaN)."""
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # values too large to round stay as they are
         return np.where(np.abs(values) < _ROUNDED_BELOW, np.round(values, FIELD_DECIMALS), values)
 
 
