@@ -23,9 +23,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ingest.bulk import insert_rows
-from ingest.line_protocol import LineField, encode_lines
 from ingest.db import LevelPoint
 from ingest.errors import PointWriteError, StoreError
+from ingest.line_protocol import LineField, encode_lines
 from ingest.summaries import SummaryPoints
 from tepi.config import TsdbConfig
 from tepi.messages import LevelSummary
