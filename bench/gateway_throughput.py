@@ -13,7 +13,6 @@ import io
 import pstats
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt

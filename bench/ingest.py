@@ -10,6 +10,7 @@ batch size the worker's sink actually used, to the same VictoriaMetrics in the s
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -19,7 +20,7 @@ import paho.mqtt.client as mqtt
 from prometheus_client import CollectorRegistry
 
 from tepi.runtime_tuning import tune_garbage_collector
-from bench.core import Context, Figure, Result, cpu_seconds, mosquitto, wait_until
+from bench.core import Context, Figure, Result, cpu_seconds, mosquitto
 from bench.fleet import GATEWAY, TENANT, fleet_config
 from bench.mqtt_raw import RawPublisher, build_packets
 from bench.replay import summary_items
@@ -29,7 +30,7 @@ from ingest.consumer import IngestWorker
 from ingest.points import INFLUX_CHUNK, InfluxPointSink, _point
 from ingest.summaries import SummaryPoints
 from tepi.config import BrokerConfig, IngestConfig, TsdbConfig
-from tepi.messages import outbox_body, uplink_subscription, uplink_topic, utcnow
+from tepi.messages import UplinkBatch, outbox_body, uplink_subscription, uplink_topic, utcnow
 from tepi.processes import VictoriaMetrics
 
 try:  # the gateway compresses uplink batches since ccc8b85; older trees send plain JSON
@@ -58,12 +59,29 @@ class CountingSink:
 
 
 class TimedWorker(IngestWorker):
+    """Notes when the first message arrived and when `target` summaries were committed, without
+    the bench thread polling the worker's metrics (which would take the GIL from it)."""
+
     first_at: float | None = None
+    done_at: float | None = None
+    target = 0
+    committed = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.all_stored = threading.Event()
 
     def _on_message(self, c: Any, u: Any, msg: Any) -> None:
         if self.first_at is None:
             self.first_at = time.perf_counter()
         super()._on_message(c, u, msg)
+
+    def _store(self, batches: Sequence[UplinkBatch]) -> None:
+        super()._store(batches)
+        self.committed += sum(len(b.summaries) for b in batches)
+        if self.committed >= self.target and self.done_at is None:
+            self.done_at = time.perf_counter()
+            self.all_stored.set()
 
 
 def _vm_count(vm: VictoriaMetrics, gateway: str) -> int:
@@ -112,6 +130,7 @@ def run(ctx: Context) -> Result:
             sink = CountingSink(influx)
             reg = CollectorRegistry()
             worker = TimedWorker(icfg, cfg, registry=reg, point_sinks=lambda _s: sink)
+            worker.target = n_points
             t_start = time.perf_counter()
             tune_garbage_collector()  # as `tepi ingest` does
             cpu_start = (time.process_time(), cpu_seconds(vm.proc.pid))
@@ -120,8 +139,8 @@ def run(ctx: Context) -> Result:
             def stored() -> float:
                 return reg.get_sample_value("tepi_ingest_items_stored_total", {"type": "summary"}) or 0.0
 
-            done = wait_until(lambda: stored() >= n_points, ctx.scale(180, 60), poll=0.01)
-            t_done = time.perf_counter()
+            done = worker.all_stored.wait(ctx.scale(180, 60))
+            t_done = worker.done_at or time.perf_counter()
             tepi_cpu = (time.process_time() - cpu_start[0], cpu_seconds(vm.proc.pid) - cpu_start[1])
             worker.stop()
             influx.close()

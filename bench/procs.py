@@ -114,21 +114,23 @@ TB_RPC_REQUEST = "v1/devices/me/rpc/request/"
 TB_RPC_RESPONSE = "v1/devices/me/rpc/response/"
 
 
-def _summary_rows_as_items(batch: dict[str, Any]) -> list[dict[str, Any]]:
-    """The positional summary rows of an uplink batch (`tepi.summary_rows`) as the objects of
-    schema 1, with the id ingest derives."""
-    from tepi.summary_rows import COLUMNS, SummaryRows
+def _uplink_items(payload: bytes) -> tuple[int, list[dict[str, Any]]]:
+    """An uplink payload's inflated size and its items (summaries of every schema included) as
+    JSON-like objects with their ids, as ingest decodes them; summaries with the fields counted
+    here only (the collector must keep up with a replay at tens of thousands a second)."""
+    from tepi.messages import decode_batch
 
-    rows = batch.get("summaries", [])
-    names = [name for name, _kind in COLUMNS]
-    out = []
-    for row, item_id in zip(rows, SummaryRows.from_rows(rows).item_ids(batch["gateway"])):
-        it = dict(zip(names, row))
-        it["type"] = "summary"
-        it["id"] = item_id
-        it["qc"] = {k: it[f"qc_{k}"] for k in ("good", "suspect", "fail", "missing")}
-        out.append(it)
-    return out
+    body = zlib.decompress(payload) if payload[:1] == b"\x78" else payload  # tepi.messages.compress_payload
+    batch = decode_batch(body)
+    r = batch.summaries
+    summaries = [
+        {"id": i, "type": "summary", "device": d, "count": c, "qc": {"good": g, "suspect": s, "fail": f}, "first_seq": a, "last_seq": b}
+        for i, d, c, g, s, f, a, b in zip(
+            r.item_ids(batch.gateway), r.device, r.count.tolist(), r.qc_good.tolist(), r.qc_suspect.tolist(),
+            r.qc_fail.tolist(), r.first_seq.tolist(), r.last_seq.tolist(),
+        )
+    ]
+    return len(body), [*(it.model_dump(mode="json") for it in batch.items), *summaries]
 
 
 def _collector_main(port: int, client_id: str, topics: list[str], ready: Any, stop: Any, out: Any, shared: Any) -> None:
@@ -166,12 +168,9 @@ def _collector_main(port: int, client_id: str, topics: list[str], ready: Any, st
             counts["bytes"] += len(msg.payload)
             sec = int(now)
             if topic.startswith("tepi/"):
-                body = msg.payload
-                if body[:1] == b"\x78":  # zlib-compressed uplink batch (tepi.messages.compress_payload)
-                    body = zlib.decompress(body)
-                counts["inflated_bytes"] += len(body)
-                batch = json.loads(body)
-                for it in [*batch["items"], *_summary_rows_as_items(batch)]:
+                inflated, uplinked = _uplink_items(msg.payload)
+                counts["inflated_bytes"] += inflated
+                for it in uplinked:
                     if it["id"] in items:
                         continue
                     items[it["id"]] = it

@@ -16,11 +16,15 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tepi.summary_rows import SummaryRows, encode_row, from_micros, micros, summary_id
+from tepi.summary_records import encode_record, is_record, join_records, record_origin, rows_from_records
+from tepi.summary_rows import MAX_ROWS, SummaryRows, from_micros, micros, summary_id
 
-#: 2: level summaries travel as positional rows (`tepi.summary_rows`) in `summaries`; ingest
-#: still takes schema 1, where they are objects among `items` (an outbox written before).
-SCHEMA_VERSION = 2
+#: 3: level summaries travel as binary records after the JSON header (`tepi.summary_records`).
+#: Ingest still takes schema 2, positional JSON rows in `summaries` (`tepi.summary_rows`), and
+#: schema 1, summaries as objects among `items`: an older gateway, or an outbox written before.
+SCHEMA_VERSION = 3
+#: What a payload without summary records declares (events only): plain JSON, as schema 2.
+JSON_SCHEMA_VERSION = 2
 MAX_UPLINK_BYTES = 256 * 1024  # on the wire
 MAX_INFLATED_BYTES = 1024 * 1024  # after decompression: a zip bomb stops here
 COMPRESS_ABOVE_BYTES = 512
@@ -112,14 +116,29 @@ class SummariesDropped(_Item):
 UplinkItem = Annotated[Union[LevelSummary, SiagaChange, RateOfRise, SummariesDropped], Field(discriminator="type")]
 
 
-class UplinkBatch(BaseModel):
+class _Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    v: Literal[1, 2] = SCHEMA_VERSION
     tenant: str = Field(min_length=1, max_length=64)
     gateway: str = Field(min_length=1, max_length=64)
     sent_at: AwareDatetime
     items: list[UplinkItem] = Field(default_factory=list, max_length=10_000)
+
+
+_Name = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class _RecordsHeader(_Envelope):
+    """The JSON before the NUL byte of a schema 3 payload: `n` summary records follow, each
+    naming one of `pairs` (station, device) by its place."""
+
+    v: Literal[3]
+    n: int = Field(ge=1, le=MAX_ROWS)
+    pairs: list[tuple[_Name, _Name]] = Field(min_length=1, max_length=MAX_ROWS)
+
+
+class UplinkBatch(_Envelope):
+    v: Literal[1, 2, 3] = JSON_SCHEMA_VERSION
     summaries: SummaryRows = Field(default_factory=SummaryRows.empty)
 
     @model_validator(mode="after")
@@ -185,11 +204,11 @@ def every_item(batch: UplinkBatch) -> list[LevelSummary | SiagaChange | RateOfRi
 
 
 def outbox_body(item: LevelSummary | SiagaChange | RateOfRise | SummariesDropped, gateway: str) -> bytes:
-    """How the gateway stores an item for the uplink: a summary as its positional row when its
+    """How the gateway stores an item for the uplink: a summary as its binary record when its
     id is the one ingest derives, anything else as a JSON object."""
     if isinstance(item, LevelSummary) and item.id == summary_id(gateway, item.station, item.window_start, item.first_seq):
         try:
-            return encode_row(summary_values(item))
+            return encode_record(summary_values(item))
         except ValueError:  # NaN or Infinity: sent as an object, for ingest to count and refuse
             pass
     return item.model_dump_json().encode()
@@ -197,7 +216,11 @@ def outbox_body(item: LevelSummary | SiagaChange | RateOfRise | SummariesDropped
 
 def stored_summary_origin(body: bytes) -> tuple[str, str, float]:
     """(station, device, window start as Unix seconds) of a summary as the outbox stores it:
-    a positional row, or a JSON object (schema 1, written before an upgrade)."""
+    a record, a positional row (schema 2) or a JSON object (schema 1), the last two written
+    before an upgrade."""
+    if is_record(body):
+        station, device, start_us = record_origin(body)
+        return station, device, start_us / 1_000_000
     value = json.loads(body)
     if isinstance(value, list):
         return value[0], value[1], value[2] / 1_000_000
@@ -205,14 +228,24 @@ def stored_summary_origin(body: bytes) -> tuple[str, str, float]:
 
 
 def encode_uplink(tenant: str, gateway: str, bodies: Sequence[bytes], sent_at: datetime) -> bytes:
-    """An `UplinkBatch` around stored outbox bodies, without decoding them again: rows (`[`)
-    go to `summaries`, objects to `items`."""
-    rows = [b for b in bodies if b[:1] == b"["]
-    objects = [b for b in bodies if b[:1] != b"["] if len(rows) != len(bodies) else []
-    head = f'{{"v":{SCHEMA_VERSION},"tenant":"{tenant}","gateway":"{gateway}","sent_at":"{sent_at.isoformat()}"'
-    return b"".join(
-        (head.encode(), b',"items":[', b",".join(objects), b'],"summaries":[', b",".join(rows), b"]}")
-    )
+    """An uplink payload around stored outbox bodies, without decoding them again: records go
+    after the header (schema 3), objects to `items`. Rows stored before the upgrade to schema
+    3 are packed as records here; without any summary the payload is plain JSON."""
+    records = [b for b in bodies if is_record(b)]
+    objects: list[bytes] = []
+    if len(records) != len(bodies):
+        if any(b[:1] == b"[" for b in bodies):  # rows stored before schema 3: packed, in their place
+            bodies = [encode_record(json.loads(b)) if b[:1] == b"[" else b for b in bodies]
+            records = [b for b in bodies if is_record(b)]
+        objects = [b for b in bodies if not is_record(b)]
+    head = f'{{"tenant":"{tenant}","gateway":"{gateway}","sent_at":"{sent_at.isoformat()}","items":['.encode()
+    if not records:
+        return b"".join((head, b",".join(objects), b'],"v":%d}' % JSON_SCHEMA_VERSION))
+    pairs, block = join_records(records)
+    return b"".join((
+        head, b",".join(objects), b'],"v":%d,"n":%d,"pairs":[' % (SCHEMA_VERSION, len(records)),
+        b",".join(pairs), b"]}\x00", block,
+    ))
 
 
 def uplink_topic(tenant: str, gateway: str) -> str:
@@ -249,10 +282,20 @@ def decode_batch(payload: bytes) -> UplinkBatch:
             raise MessageError(f"corrupt compressed payload: {exc}") from exc
         if inflater.unconsumed_tail or not inflater.eof:
             raise MessageError(f"compressed payload is truncated or inflates beyond {MAX_INFLATED_BYTES} bytes")
+    head, nul, block = payload.partition(b"\x00")
     try:
-        return UplinkBatch.model_validate_json(payload)
+        if not nul:
+            return UplinkBatch.model_validate_json(payload)
+        header = _RecordsHeader.model_validate_json(head)
+        rows = rows_from_records(header.pairs, block, header.n)
+        return UplinkBatch(
+            v=header.v, tenant=header.tenant, gateway=header.gateway, sent_at=header.sent_at, items=header.items,
+            summaries=rows,
+        )
     except ValidationError as exc:
         raise MessageError(f"invalid uplink batch: {exc.errors(include_url=False)[:3]}") from exc
+    except ValueError as exc:  # the records after the header
+        raise MessageError(f"invalid uplink batch: {exc}") from exc
 
 
 def encode_batch(batch: UplinkBatch) -> bytes:

@@ -72,6 +72,9 @@ _LEVELS = [(i, name) for i, (name, kind) in enumerate(COLUMNS) if kind == _LEVEL
 _INTEGER = [(i, name) for i, (name, kind) in enumerate(COLUMNS) if kind in _LIMITS]
 _INT_LOW = np.array([_LIMITS[COLUMNS[i][1]][0] for i, _ in _INTEGER], dtype=np.int64)
 _INT_HIGH = np.array([_LIMITS[COLUMNS[i][1]][1] for i, _ in _INTEGER], dtype=np.int64)
+#: Names of the integer columns and of the level columns, in `COLUMNS` order.
+INTEGER_COLUMNS = tuple(name for _, name in _INTEGER)
+LEVEL_COLUMNS = tuple(name for _, name in _LEVELS)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -168,11 +171,7 @@ class SummaryRows:
             int_block = np.array(ints, dtype=np.int64).reshape(len(ints), len(rows))
         except OverflowError as exc:
             raise ValueError("an integer is out of range") from exc
-        if rows:
-            bad = (int_block.min(axis=1) < _INT_LOW) | (int_block.max(axis=1) > _INT_HIGH)
-            if bad.any():
-                k = int(np.argmax(bad))
-                raise ValueError(f"{_INTEGER[k][1]} must be within {_INT_LOW[k]}..{_INT_HIGH[k]}")
+        check_integers(int_block)
         for k, (_i, name) in enumerate(_INTEGER):
             values[name] = int_block[k]
         levels = [columns[i] for i, _ in _LEVELS]
@@ -189,10 +188,11 @@ class SummaryRows:
         for k, (_i, name) in enumerate(_LEVELS):
             values[name] = level_block[k]
         out = cls(**values, non_finite=non_finite)
-        out._check_order()
+        out.check_order()
         return out
 
-    def _check_order(self) -> None:
+    def check_order(self) -> None:
+        """`ValueError` for a window that ends before it starts or sequence numbers backwards."""
         if len(self) == 0:
             return
         if np.any(self.window_end_us < self.window_start_us):
@@ -262,6 +262,15 @@ class SummaryRows:
         if isinstance(value, SummaryRows):
             return value
         return cls.from_rows(value)
+
+
+def check_integers(block: IntArray) -> None:
+    """`ValueError` unless every row of `block` (one per `INTEGER_COLUMNS`) is within its limits."""
+    if block.shape[1]:
+        bad = (block.min(axis=1) < _INT_LOW) | (block.max(axis=1) > _INT_HIGH)
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise ValueError(f"{_INTEGER[k][1]} must be within {_INT_LOW[k]}..{_INT_HIGH[k]}")
 
 
 def _names(name: str, col: Sequence[Any]) -> list[str]:

@@ -1,5 +1,6 @@
-"""Summaries as positional rows (`tepi.summary_rows`): the gateway's encoding and ingest's decoding
-agree on every value, and anything that is not a valid row is refused with a clear error."""
+"""Summaries as positional rows (`tepi.summary_rows`, uplink schema 2, what gateways sent before
+binary records): ingest still decodes them exactly, a gateway upgraded with rows in its outbox
+still sends them, and anything that is not a valid row is refused with a clear error."""
 
 from __future__ import annotations
 
@@ -24,27 +25,42 @@ from tepi.messages import (
     stored_summary_origin,
     summary_at,
     summary_rows,
+    summary_values,
 )
-from tepi.summary_rows import COLUMNS, MAX_TIME_US, SummaryRows, summary_id
+from tepi.summary_records import RECORD_MARK
+from tepi.summary_rows import COLUMNS, MAX_TIME_US, SummaryRows, encode_row, summary_id
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 GW = "gw-ciliwung"
 
 
+def row_body(item: LevelSummary) -> bytes:
+    """A summary as a gateway before schema 3 stored it: a positional row."""
+    return encode_row(summary_values(item))
+
+
 def uplink(*items: LevelSummary | object) -> bytes:
-    entries = [OutboxEntry(k, getattr(i, "id"), PRIORITY_SUMMARY, outbox_body(i, GW)) for k, i in enumerate(items)]  # type: ignore[arg-type]
-    return encode_message("dki-jakarta", GW, entries, T0)
+    """A schema 2 payload, as a gateway before schema 3 sent it: rows in `summaries`."""
+    rows = [row_body(i) for i in items if isinstance(i, LevelSummary) and outbox_body(i, GW)[:1] == RECORD_MARK]
+    objects = [outbox_body(i, GW) for i in items if not (isinstance(i, LevelSummary) and outbox_body(i, GW)[:1] == RECORD_MARK)]  # type: ignore[arg-type]
+    head = f'{{"v":2,"tenant":"dki-jakarta","gateway":"{GW}","sent_at":"{T0.isoformat()}","items":['.encode()
+    return head + b",".join(objects) + b'],"summaries":[' + b",".join(rows) + b"]}"
 
 
-def test_a_gateway_summary_travels_as_a_row_and_comes_back_equal() -> None:
+def test_a_row_from_an_older_gateway_comes_back_equal() -> None:
     s = summary("depok", T0, 130.25, gateway=GW, first_seq=40)
-    body = outbox_body(s, GW)
-    assert body.startswith(b'["depok","awlr-depok",')
-    assert len(body) < len(s.model_dump_json()) / 2
+    assert row_body(s).startswith(b'["depok","awlr-depok",')
     b = decode_batch(uplink(s))
     assert b.v == 2 and b.items == [] and len(b.summaries) == 1
     assert summary_at(b.summaries, 0, GW) == s
     assert b.summaries.item_ids(GW) == [s.id]
+
+
+def test_rows_left_in_an_outbox_by_the_upgrade_are_sent_as_records() -> None:
+    old, new = (summary("depok", T0 + timedelta(minutes=10 * i), 130.0 + i, gateway=GW, first_seq=i) for i in range(2))
+    entries = [OutboxEntry(0, old.id, PRIORITY_SUMMARY, row_body(old)), OutboxEntry(1, new.id, PRIORITY_SUMMARY, outbox_body(new, GW))]
+    b = decode_batch(encode_message("dki-jakarta", GW, entries, T0))
+    assert b.v == 3 and [summary_at(b.summaries, i, GW) for i in range(2)] == [old, new]
 
 
 def test_events_stay_objects_beside_the_rows() -> None:
@@ -60,11 +76,13 @@ def test_a_summary_whose_id_ingest_cannot_derive_stays_an_object() -> None:
     assert b.items == [odd] and len(b.summaries) == 0
 
 
-def test_the_outbox_reads_where_a_stored_summary_came_from_in_either_form() -> None:
+def test_the_outbox_reads_where_a_stored_summary_came_from_in_any_form() -> None:
     s = summary("depok", T0, 130.0, gateway=GW)
     want = ("depok", "awlr-depok", T0.timestamp())
+    assert outbox_body(s, GW)[:1] == RECORD_MARK
     assert stored_summary_origin(outbox_body(s, GW)) == want
-    assert stored_summary_origin(s.model_dump_json().encode()) == want  # written before the upgrade
+    assert stored_summary_origin(row_body(s)) == want  # written before schema 3
+    assert stored_summary_origin(s.model_dump_json().encode()) == want  # written before schema 2
 
 
 levels = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False), st.integers(-10**6, 10**6).map(float))
@@ -84,7 +102,7 @@ times = st.datetimes(
     siaga=st.integers(1, 4),
     station=st.text(min_size=1, max_size=64),
 )
-def test_any_valid_summary_round_trips_through_a_row(
+def test_any_valid_summary_round_trips_through_a_row_and_a_record(
     start: datetime,
     length_us: int,
     stats: tuple[float | None, ...],
@@ -103,15 +121,16 @@ def test_any_valid_summary_round_trips_through_a_row(
         suspect_min_cm=stats[4], suspect_max_cm=stats[5], last_ts=end, first_seq=first_seq,
         last_seq=first_seq + more, siaga=siaga, battery_v=stats[6],
     )
-    body = outbox_body(s, GW)
-    assert body[:1] == b"["
-    rows = SummaryRows.from_rows([json.loads(body)])
+    rows = SummaryRows.from_rows([json.loads(row_body(s))])
     assert summary_at(rows, 0, GW) == s
     assert not rows.non_finite.any()
+    record = decode_batch(encode_message("dki-jakarta", GW, [OutboxEntry(0, s.id, PRIORITY_SUMMARY, outbox_body(s, GW))], T0))
+    assert summary_at(record.summaries, 0, GW) == s
+    assert not record.summaries.non_finite.any()
 
 
 def valid_row() -> list[object]:
-    return json.loads(outbox_body(summary("depok", T0, 130.0, gateway=GW), GW))
+    return json.loads(row_body(summary("depok", T0, 130.0, gateway=GW)))
 
 
 def with_value(column: str, value: object) -> list[object]:
@@ -166,12 +185,14 @@ def test_a_batch_with_neither_items_nor_summaries_is_refused() -> None:
         decode_batch(json.dumps(payload).encode())
 
 
-def test_schema_1_objects_and_schema_2_rows_give_the_same_columns() -> None:
+def test_schema_1_objects_2_rows_and_3_records_give_the_same_columns() -> None:
     items = [summary("depok", T0 + timedelta(minutes=10 * i), None if i == 2 else 120.0 + i, gateway=GW) for i in range(4)]
     objects = summary_rows(items)
     rows = decode_batch(uplink(*items)).summaries
-    assert objects.to_rows() == rows.to_rows()
-    assert objects.item_ids(GW) == rows.item_ids(GW) == [i.id for i in items]
+    entries = [OutboxEntry(k, s.id, PRIORITY_SUMMARY, outbox_body(s, GW)) for k, s in enumerate(items)]
+    records = decode_batch(encode_message("dki-jakarta", GW, entries, T0)).summaries
+    assert objects.to_rows() == rows.to_rows() == records.to_rows()
+    assert objects.item_ids(GW) == rows.item_ids(GW) == records.item_ids(GW) == [i.id for i in items]
 
 
 def test_a_drop_report_is_never_a_row() -> None:
