@@ -201,8 +201,9 @@ def run(ctx: Context) -> Result:
             httpx.post(f"{vm.url}/api/v2/write", params=WRITE_PARAMS, content=warm, timeout=30).raise_for_status()
             # Tepi and the raw loop take turns, each round with windows of its own, so that both
             # see the machine in the same moods; the figure is the median of each.
+            every = summary_items(rounds * n_points)  # windows follow one another: no round repeats a point
             for r in range(rounds):
-                items = summary_items(n_points, before=r * n_points // 100)
+                items = every[r * n_points : (r + 1) * n_points]
                 published.append(_backlog(broker.port, items))
                 settled.append(_settle(vm))
                 tepi.append(_tepi_round(icfg, cfg, vm, n_points, ctx.scale(180, 60)))

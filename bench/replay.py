@@ -39,10 +39,9 @@ class TimedUplink(Uplink):
 WINDOW_MEAN_CM = float(np.mean([118.2, 119.6, 120.4, 121.9, 120.1, 119.8, 120.3, 120.9, 119.7, 119.4]))
 
 
-def summary_items(n: int, stations: int = 100, window_s: int = 600, before: int = 0) -> list[LevelSummary]:
-    """`n` summaries of `stations` stations, window after window, ending `before` windows
-    (and a few more) before now."""
-    t0 = (int(time.time()) // window_s - n // stations - 10 - before) * window_s
+def summary_items(n: int, stations: int = 100, window_s: int = 600) -> list[LevelSummary]:
+    """`n` summaries of `stations` stations, window after window, ending before now."""
+    t0 = (int(time.time()) // window_s - n // stations - 10) * window_s
     items = []
     for k in range(n):
         s, w = k % stations, k // stations
