@@ -39,7 +39,12 @@ RECORD_MARK = b"\x03"
 RECORD_END = 1 + RECORD.itemsize
 _CODE = np.dtype("<u4")
 
-assert _PACK.size == RECORD.itemsize  # one layout, two readers
+_WIDTH = len(RECORD.names)
+#: Places of the integer and of the level columns in a record.
+_INT_AT = [RECORD.names.index(name) for name in INTEGER_COLUMNS]
+_LEVEL_AT = [RECORD.names.index(name) for name in LEVEL_COLUMNS]
+
+assert _PACK.size == RECORD.itemsize == 8 * _WIDTH  # one layout, two readers, 8 bytes a value
 
 
 def encode_record(values: Sequence[Any]) -> bytes:
@@ -89,18 +94,20 @@ def rows_from_records(pairs: Sequence[tuple[str, str]], block: bytes, n: int) ->
     codes = np.frombuffer(block, dtype=_CODE, count=n)
     if n and int(codes.max()) >= len(pairs):
         raise ValueError(f"a summary refers to station pair {int(codes.max())} of {len(pairs)}")
-    records = np.frombuffer(block, dtype=RECORD, count=n, offset=n * _CODE.itemsize)
+    # Every value is 8 bytes: the records as a matrix, read as integers and as floats, and the
+    # columns of each kind taken in one step (a copy, in native byte order).
+    start = n * _CODE.itemsize
+    as_int = np.frombuffer(block, dtype="<i8", count=n * _WIDTH, offset=start).reshape(n, _WIDTH)
+    as_float = np.frombuffer(block, dtype="<f8", count=n * _WIDTH, offset=start).reshape(n, _WIDTH)
+    int_block = as_int[:, _INT_AT].T.astype(np.int64)
+    level_block = as_float[:, _LEVEL_AT].T.astype(np.float64)
+    check_integers(int_block)
     which = codes.tolist()
     stations = [p[0] for p in pairs]
     devices = [p[1] for p in pairs]
     values: dict[str, Any] = {"station": [stations[k] for k in which], "device": [devices[k] for k in which]}
-    integers = INTEGER_COLUMNS
-    int_block = np.stack([records[name] for name in integers]).astype(np.int64) if n else np.empty((len(integers), 0), np.int64)
-    check_integers(int_block)
-    values.update(zip(integers, int_block))
-    levels = LEVEL_COLUMNS
-    level_block = np.stack([records[name] for name in levels]).astype(np.float64) if n else np.empty((len(levels), 0))
-    values.update(zip(levels, level_block))
+    values.update(zip(INTEGER_COLUMNS, int_block))
+    values.update(zip(LEVEL_COLUMNS, level_block))
     out = SummaryRows(**values, non_finite=np.isinf(level_block).any(axis=0))
     out.check_order()
     return out
