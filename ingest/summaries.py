@@ -41,6 +41,14 @@ class StationIndex:
         codes = station_codes(stations, index)
         return cls(list(index), codes)
 
+    @classmethod
+    def of_rows(cls, rows: SummaryRows) -> StationIndex:
+        """The index of `rows`: the one their decoder gave, or computed from their stations."""
+        if rows.station_numbers is not None:
+            names, codes = rows.station_numbers
+            return cls(names, codes)
+        return cls.of(rows.station)
+
     def take(self, keep: npt.NDArray[np.bool_]) -> StationIndex:
         """The index of the rows in `keep`: only stations that still have rows are named."""
         codes = self.codes[keep]
@@ -66,7 +74,7 @@ class SummaryPoints:
         return len(self.rows)
 
     def stations(self) -> StationIndex:
-        return self.index if self.index is not None else StationIndex.of(self.rows.station)
+        return self.index if self.index is not None else StationIndex.of_rows(self.rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +103,7 @@ def screen(rows: SummaryRows, positions: npt.NDArray[np.int64], tenant: str, ten
     `positions` are the rows' places in the call (ties in device time go by arrival);
     `tenant_of` maps every known station to its tenant.
     """
-    index = StationIndex.of(rows.station)
+    index = StationIndex.of_rows(rows)
     status = np.array(
         [STATION_UNKNOWN if s not in tenant_of else STATION_OK if tenant_of[s] == tenant else STATION_FOREIGN for s in index.names],
         dtype=np.int8,

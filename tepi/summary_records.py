@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from tepi.summary_rows import COLUMNS, MAX_ROWS, SummaryRows, INTEGER_COLUMNS, LEVEL_COLUMNS, check_integers
 
@@ -108,6 +109,21 @@ def rows_from_records(pairs: Sequence[tuple[str, str]], block: bytes, n: int) ->
     values: dict[str, Any] = {"station": [stations[k] for k in which], "device": [devices[k] for k in which]}
     values.update(zip(INTEGER_COLUMNS, int_block))
     values.update(zip(LEVEL_COLUMNS, level_block))
-    out = SummaryRows(**values, non_finite=np.isinf(level_block).any(axis=0))
+    out = SummaryRows(**values, non_finite=np.isinf(level_block).any(axis=0), station_numbers=_station_numbers(pairs, codes))
     out.check_order()
     return out
+
+
+def _station_numbers(pairs: Sequence[tuple[str, str]], codes: npt.NDArray[np.uint32]) -> tuple[list[str], npt.NDArray[np.intp]]:
+    """The distinct stations with rows, and each row's number among them, from the pair numbers
+    (a station may come with two devices, and a pair may have no rows)."""
+    number: dict[str, int] = {}
+    of_pair = np.array([number.setdefault(station, len(number)) for station, _ in pairs], dtype=np.intp)
+    rows = of_pair[codes]
+    used = np.unique(rows)
+    names = list(number)
+    if len(used) == len(names):
+        return names, rows
+    renumber = np.zeros(len(names), dtype=np.intp)
+    renumber[used] = np.arange(len(used))
+    return [names[k] for k in used.tolist()], renumber[rows]

@@ -144,6 +144,10 @@ class SummaryRows:
     battery_v: FloatArray
     non_finite: BoolArray
     ids: list[str] | None = None
+    #: The distinct stations, and each row's place among them, when the decoder had them
+    #: already (records name (station, device) pairs by number): ingest then need not hash a
+    #: station name per row. Every station named has rows.
+    station_numbers: tuple[list[str], npt.NDArray[np.intp]] | None = None
 
     # -- construction ------------------------------------------------------------------------
 
@@ -216,8 +220,8 @@ class SummaryRows:
         values: dict[str, Any] = {}
         for f in fields(self):
             col = getattr(self, f.name)
-            if col is None:
-                values[f.name] = None
+            if col is None or f.name == "station_numbers":
+                values[f.name] = None  # recomputed from `station` where needed
             elif isinstance(col, list):
                 values[f.name] = [col[i] for i in pos.tolist()]
             else:

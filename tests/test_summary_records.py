@@ -166,3 +166,22 @@ def test_a_header_that_does_not_fit_its_records_is_refused(header_change: dict[s
     header = {**json.loads(head), **header_change}
     with pytest.raises(MessageError):
         decode_batch(json.dumps(header).encode() + b"\x00" + block)
+
+
+def test_the_stations_of_a_batch_come_numbered_from_its_pairs() -> None:
+    """A station with two devices is one station; a pair without rows names none."""
+    items = [
+        summary("depok", T0, 130.0, gateway=GW, first_seq=1),
+        summary("katulampa", T0, 80.0, gateway=GW, first_seq=2),
+        summary("depok", T0, 131.0, gateway=GW, first_seq=3).model_copy(update={"device": "awlr-depok-2"}),
+    ]
+    head, _, block = payload(*items).partition(b"\x00")
+    header = json.loads(head)
+    pairs = [("cibinong", "awlr-cibinong"), *[tuple(p) for p in header["pairs"]]]  # a pair no row uses, first
+    codes = np.frombuffer(block, dtype="<u4", count=3) + 1
+    rows = rows_from_records(pairs, codes.astype("<u4").tobytes() + block[12:], 3)  # type: ignore[arg-type]
+    assert rows.station_numbers is not None
+    names, numbers = rows.station_numbers
+    assert sorted(names) == ["depok", "katulampa"]
+    assert [names[k] for k in numbers.tolist()] == ["depok", "katulampa", "depok"] == rows.station
+    assert rows.take(np.array([True, False, True])).station_numbers is None  # recomputed after a selection
