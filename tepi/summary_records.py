@@ -42,8 +42,8 @@ _CODE = np.dtype("<u4")
 
 _WIDTH = len(RECORD.names)
 #: Places of the integer and of the level columns in a record.
-_INT_AT = [RECORD.names.index(name) for name in INTEGER_COLUMNS]
-_LEVEL_AT = [RECORD.names.index(name) for name in LEVEL_COLUMNS]
+_INT_AT = np.array([RECORD.names.index(name) for name in INTEGER_COLUMNS], dtype=np.intp)
+_LEVEL_AT = np.array([RECORD.names.index(name) for name in LEVEL_COLUMNS], dtype=np.intp)
 
 assert _PACK.size == RECORD.itemsize == 8 * _WIDTH  # one layout, two readers, 8 bytes a value
 
@@ -100,8 +100,8 @@ def rows_from_records(pairs: Sequence[tuple[str, str]], block: bytes, n: int) ->
     start = n * _CODE.itemsize
     as_int = np.frombuffer(block, dtype="<i8", count=n * _WIDTH, offset=start).reshape(n, _WIDTH)
     as_float = np.frombuffer(block, dtype="<f8", count=n * _WIDTH, offset=start).reshape(n, _WIDTH)
-    int_block = as_int[:, _INT_AT].T.astype(np.int64)
-    level_block = as_float[:, _LEVEL_AT].T.astype(np.float64)
+    int_block = np.take(as_int.T, _INT_AT, axis=0).astype(np.int64, copy=False)
+    level_block = np.take(as_float.T, _LEVEL_AT, axis=0).astype(np.float64, copy=False)
     check_integers(int_block)
     which = codes.tolist()
     stations = [p[0] for p in pairs]
