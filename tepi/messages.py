@@ -35,7 +35,9 @@ class MessageError(ValueError):
 
 
 class _Item(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and Infinity are written as such (not as null), so that ingest counts and refuses
+    # them instead of storing a null statistic as valid.
+    model_config = ConfigDict(extra="forbid", frozen=True, ser_json_inf_nan="constants")
 
     id: str = Field(min_length=8, max_length=200)
     station: str = Field(min_length=1, max_length=64)
@@ -133,7 +135,7 @@ class _RecordsHeader(_Envelope):
     naming one of `pairs` (station, device) by its place."""
 
     v: Literal[3]
-    n: int = Field(ge=1, le=MAX_ROWS)
+    n: int = Field(ge=1, le=MAX_ROWS, strict=True)
     pairs: list[tuple[_Name, _Name]] = Field(min_length=1, max_length=MAX_ROWS)
 
 
@@ -145,6 +147,12 @@ class UplinkBatch(_Envelope):
     def _not_empty(self) -> UplinkBatch:
         if not self.items and not len(self.summaries):
             raise ValueError("an uplink batch carries at least one item or summary")
+        objects = [item for item in self.items if isinstance(item, LevelSummary)]
+        if objects:
+            # Summaries sent as objects must fit the columns ingest stores (int64 counts, times
+            # since 1970, windows in order): refused here, as an invalid row is, rather than
+            # failing every time ingest tries to store the batch.
+            summary_rows(objects)
         return self
 
 
@@ -282,6 +290,8 @@ def decode_batch(payload: bytes) -> UplinkBatch:
             raise MessageError(f"corrupt compressed payload: {exc}") from exc
         if inflater.unconsumed_tail or not inflater.eof:
             raise MessageError(f"compressed payload is truncated or inflates beyond {MAX_INFLATED_BYTES} bytes")
+        if inflater.unused_data:
+            raise MessageError(f"{len(inflater.unused_data)} bytes after the compressed payload")
     head, nul, block = payload.partition(b"\x00")
     try:
         if not nul:

@@ -185,3 +185,31 @@ def test_the_stations_of_a_batch_come_numbered_from_its_pairs() -> None:
     assert sorted(names) == ["depok", "katulampa"]
     assert [names[k] for k in numbers.tolist()] == ["depok", "katulampa", "depok"] == rows.station
     assert rows.take(np.array([True, False, True])).station_numbers is None  # recomputed after a selection
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"count": 2**64}, {"first_seq": 2**63, "last_seq": 2**63}, {"window_start": datetime(1969, 12, 31, tzinfo=timezone.utc)}],
+)
+def test_a_summary_no_record_holds_is_refused_as_an_object_too(change: dict[str, object]) -> None:
+    """It travels as an object; ingest refuses the batch at once, as for an invalid row, rather
+    than failing to store it on every retry."""
+    bad = summary("depok", T0, 130.0, gateway=GW, first_seq=1).model_copy(update=change)
+    assert outbox_body(bad, GW)[:1] == b"{"
+    with pytest.raises(MessageError):
+        decode_batch(payload(bad))
+
+
+def test_bytes_after_a_compressed_payload_are_refused() -> None:
+    items = [summary("depok", T0 + timedelta(minutes=10 * w), 130.0, gateway=GW, first_seq=w) for w in range(10)]
+    packed = compress_payload(payload(*items))
+    assert packed[:1] == b"\x78" and decode_batch(packed).summaries.station == ["depok"] * 10
+    with pytest.raises(MessageError, match="after the compressed payload"):
+        decode_batch(packed + b"junk")
+
+
+@pytest.mark.parametrize("n", ['"1"', "1.0", "true"])
+def test_the_record_count_must_be_a_json_integer(n: str) -> None:
+    head, _, block = payload(summary("depok", T0, 130.0, gateway=GW)).partition(b"\x00")
+    with pytest.raises(MessageError):
+        decode_batch(head.replace(b'"n":1', b'"n":' + n.encode()) + b"\x00" + block)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
@@ -16,7 +18,7 @@ from ingest.points import SqlPointSink
 from ingest.summaries import SummaryPoints
 from ingest.service import ApplyResult, apply_batch
 from ingest.testing import batch, rate_of_rise, siaga_change, summary
-from tepi.messages import MessageError, UplinkBatch, decode_batch, encode_batch
+from tepi.messages import MessageError, UplinkBatch, decode_batch, encode_batch, encode_uplink, outbox_body
 
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)
 
@@ -216,6 +218,18 @@ def test_non_finite_values_are_rejected_before_they_reach_a_store(engine: Engine
     assert b"NaN" in raw
     result = apply(engine, decode_batch(raw))
     assert result.rejected == {"non_finite": 1}
+    assert count(engine, LevelPoint) == 0
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_a_gateway_summary_with_a_non_finite_value_is_counted_not_stored_as_null(engine: Engine, value: float) -> None:
+    """The gateway sends such a summary as an object (no record holds it) and must not write
+    the value as null, which ingest would store as a valid summary without that statistic."""
+    bad = summary("depok", T0, 130.0, gateway="gw-ciliwung").model_copy(update={"last_cm": value})
+    body = outbox_body(bad, "gw-ciliwung")
+    assert body[:1] == b"{"
+    result = apply(engine, decode_batch(encode_uplink("dki-jakarta", "gw-ciliwung", [body], T0)))
+    assert (result.stored, result.rejected) == (0, {"non_finite": 1})
     assert count(engine, LevelPoint) == 0
 
 
