@@ -249,12 +249,12 @@ def summary_bodies(
 def _series_codes(p: SummaryPoints, cache: dict[tuple[str, str], dict[str, str]], used: dict[str, int]) -> npt.NDArray[np.intp]:
     """Each row's series as a number in `used` (the series of one write, in first-use order):
     looked up once per station of the batch, then given to its rows by array indexing."""
-    names = p.stations().names
+    index = p.stations()
     prefixes = cache.setdefault((p.tenant, p.gateway), {})
-    for station in set(names).difference(prefixes):
+    for station in set(index.names).difference(prefixes):
         prefixes[station] = _series_key(p.tenant, station, p.gateway)
-    mapping = np.fromiter((used.setdefault(prefixes[s], len(used)) for s in names), dtype=np.intp, count=len(names))
-    return mapping[p.stations().codes]
+    mapping = np.fromiter((used.setdefault(prefixes[s], len(used)) for s in index.names), dtype=np.intp, count=len(index.names))
+    return mapping[index.codes]
 
 
 def _point(tenant: str, gateway: str, s: LevelSummary) -> Point:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tepi.summary_rows import COLUMNS, MAX_ROWS, SummaryRows, INTEGER_COLUMNS, LEVEL_COLUMNS, check_integers
+from tepi.summary_rows import COLUMNS, INTEGER_COLUMNS, LEVEL_COLUMNS, MAX_ROWS, SummaryRows, check_integers
 
 #: The numeric values of `COLUMNS` (all but station and device), in order, little-endian.
 RECORD = np.dtype([(name, "<f8" if kind == "level" else "<i8") for name, kind in COLUMNS if kind != "str"])
