@@ -38,8 +38,10 @@ MEASUREMENT = "awlr"
 INFLUX_CHUNK = 5000
 #: Concurrent HTTP requests of one `InfluxPointSink.write`.
 POSTS_IN_FLIGHT = 2
-#: Series prefixes kept between writes (a deployment has thousands of stations, not millions).
+#: Series prefixes kept between writes (a deployment has thousands of stations, not millions),
+#: and lists of a batch's stations (a gateway sends the same few lists again and again).
 SERIES_CACHE = 100_000
+STATION_LISTS_CACHE = 10_000
 
 
 class PointSink(Protocol):
@@ -115,8 +117,8 @@ class InfluxPointSink:
         self._config = config
         self._client = InfluxDBClient(url=config.url, token=config.token, org=config.org, timeout=timeout_ms)
         self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
-        #: Measurement and tags by (tenant, gateway), then station: the same few series every write.
-        self._series: dict[tuple[str, str], dict[str, str]] = {}
+        #: Measurement and tags of each series: the same few series every write.
+        self._series = SeriesKeys()
         #: Two requests in flight while the caller's thread builds the next lines: the TSDB
         #: parses one on a core while the other arrives (measured in `bench/ingest.py`: about
         #: 1.3 times the points/s of one at a time; three were no better). Order does not
@@ -126,12 +128,9 @@ class InfluxPointSink:
     def write(self, points: Sequence[SummaryPoints]) -> None:
         """POST `INFLUX_CHUNK` lines at a time, encoding the next chunk while requests are in flight
         (the request waits without the GIL); raises `PointWriteError` if any request failed."""
-        series = self._series
-        if sum(map(len, series.values())) > SERIES_CACHE:
-            series.clear()
         pending: list[Future[None]] = []
         try:
-            for body, n in summary_bodies(points, series):
+            for body, n in summary_bodies(points, self._series):
                 pending.append(self._poster.submit(self._post, body, n))
         finally:
             for future in pending:  # all of them, even after a failure: none may outlive the call
@@ -201,23 +200,60 @@ def field_value(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         return np.where(np.abs(values) < _ROUNDED_BELOW, np.round(values, FIELD_DECIMALS), values)
 
 
+class SeriesKeys:
+    """The series prefixes (`_series_key`) a sink has written, numbered for its life, and the
+    numbers of each list of stations seen (`StationIndex.names`): a batch's stations become
+    series numbers in one lookup, not one per station (100 a message in a backlog replay).
+
+    Bounded: past `SERIES_CACHE` series or `STATION_LISTS_CACHE` lists it starts again, empty."""
+
+    def __init__(self) -> None:
+        self.prefixes: list[str] = []
+        self._numbers: dict[tuple[str, str, str], int] = {}
+        self._lists: dict[tuple[str, str, tuple[str, ...]], npt.NDArray[np.intp]] = {}
+
+    def __len__(self) -> int:
+        return len(self.prefixes)
+
+    def numbers(self, tenant: str, gateway: str, stations: Sequence[str]) -> npt.NDArray[np.intp]:
+        """The series number of each station of `stations` (of this tenant and gateway)."""
+        key = (tenant, gateway, tuple(stations))
+        found = self._lists.get(key)
+        if found is None:
+            if len(self.prefixes) > SERIES_CACHE or len(self._lists) > STATION_LISTS_CACHE:
+                self.prefixes, self._numbers, self._lists = [], {}, {}
+            found = np.array([self._number(tenant, gateway, s) for s in stations], dtype=np.intp)
+            self._lists[key] = found
+        return found
+
+    def _number(self, tenant: str, gateway: str, station: str) -> int:
+        key = (tenant, gateway, station)
+        number = self._numbers.get(key)
+        if number is None:
+            number = self._numbers[key] = len(self.prefixes)
+            self.prefixes.append(_series_key(tenant, station, gateway))
+        return number
+
+
 def summary_bodies(
-    points: Sequence[SummaryPoints], series: dict[tuple[str, str], dict[str, str]] | None = None, chunk: int = INFLUX_CHUNK
+    points: Sequence[SummaryPoints], series: SeriesKeys | None = None, chunk: int = INFLUX_CHUNK
 ) -> Iterator[tuple[bytes, int]]:
     """Line protocol for every summary of `points`, as request bodies of at most `chunk` lines
     with their line counts: one line of `awlr` per summary, the fields `_point` gives. A
     generator, so the first body can be on its way while the next is encoded.
 
     Fields in key order as `Point` sorts them; a null statistic is left out, as `Point` does;
-    floats rounded by `field_value` and then written as `repr` writes them. `series` caches the
-    measurement and tag part per (tenant, gateway) and station across calls.
+    floats rounded by `field_value` and then written as `repr` writes them. `series` keeps the
+    measurement and tag part of each series across calls.
     """
     points = [p for p in points if len(p)]
     if not points:
         return
-    cache = series if series is not None else {}
-    used: dict[str, int] = {}
-    codes = np.concatenate([_series_codes(p, cache, used) for p in points])
+    keys = series if series is not None else SeriesKeys()
+    numbers = np.concatenate([keys.numbers(p.tenant, p.gateway, (index := p.stations()).names)[index.codes] for p in points])
+    # The series of this write, numbered from 0 for the encoder's table.
+    used, codes = np.unique(numbers, return_inverse=True)
+    prefixes = [keys.prefixes[k] for k in used.tolist()]
 
     def column(name: str) -> npt.NDArray[Any]:
         return np.concatenate([getattr(p.rows, name) for p in points])
@@ -239,22 +275,10 @@ def summary_bodies(
         ("qc_suspect", "int", column("qc_suspect")),
     ]
     seconds = column("window_start_us") // 1_000_000
-    prefixes = list(used)
     for lo in range(0, len(codes), chunk):
         part = slice(lo, lo + chunk)
         line_fields = [LineField(name, kind, values[part]) for name, kind, values in fields]  # type: ignore[arg-type]
         yield encode_lines(prefixes, codes[part], line_fields, seconds[part]), len(codes[part])
-
-
-def _series_codes(p: SummaryPoints, cache: dict[tuple[str, str], dict[str, str]], used: dict[str, int]) -> npt.NDArray[np.intp]:
-    """Each row's series as a number in `used` (the series of one write, in first-use order):
-    looked up once per station of the batch, then given to its rows by array indexing."""
-    index = p.stations()
-    prefixes = cache.setdefault((p.tenant, p.gateway), {})
-    for station in set(index.names).difference(prefixes):
-        prefixes[station] = _series_key(p.tenant, station, p.gateway)
-    mapping = np.fromiter((used.setdefault(prefixes[s], len(used)) for s in index.names), dtype=np.intp, count=len(index.names))
-    return mapping[index.codes]
 
 
 def _point(tenant: str, gateway: str, s: LevelSummary) -> Point:
