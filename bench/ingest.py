@@ -6,14 +6,21 @@ SQLite, `InfluxPointSink` to VictoriaMetrics) takes it: MQTT -> decode and valid
 idempotency keys and station state in SQL -> line protocol POST -> commit -> PUBACK.
 Baseline: the same points as pre-encoded line protocol, POSTed with httpx in a loop, with the
 batch size the worker's sink actually used, to the same VictoriaMetrics in the same run.
+
+Two placements, each with its own VictoriaMetrics and broker: everything sharing the machine's
+cores (a small all-in-one server: every CPU second the client spends is one the TSDB lacks,
+and the raw loop spends almost none), and VictoriaMetrics on a core of its own with the client
+on the other (the TSDB on its own host). Same rounds, same figure, in both.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import statistics
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -28,10 +35,11 @@ from bench.replay import summary_items
 from gateway.outbox import PRIORITY_SUMMARY, OutboxEntry
 from gateway.uplink import MAX_ITEMS_PER_MESSAGE, encode_message
 from ingest.consumer import IngestWorker
-from ingest.points import INFLUX_CHUNK, InfluxPointSink, _point
+from ingest.points import INFLUX_CHUNK, InfluxPointSink, PointWrite, _point
+from ingest.service import ApplyResult
 from ingest.summaries import SummaryPoints
 from tepi.config import BrokerConfig, IngestConfig, TsdbConfig
-from tepi.messages import UplinkBatch, outbox_body, uplink_subscription, uplink_topic, utcnow
+from tepi.messages import outbox_body, uplink_subscription, uplink_topic, utcnow
 from tepi.processes import VictoriaMetrics
 
 try:  # the gateway compresses uplink batches since ccc8b85; older trees send plain JSON
@@ -50,18 +58,23 @@ WRITE_PARAMS = {"org": "tepi", "bucket": "tepi", "precision": "s"}
 
 
 class CountingSink:
-    """Delegates to the real InfluxPointSink and records each write's size and duration."""
+    """Delegates to the real InfluxPointSink and records each write's size and the time the
+    worker's thread spent handing it over (encoding, and queuing the requests)."""
 
     def __init__(self, inner: InfluxPointSink) -> None:
         self.inner = inner
         self.writes: list[tuple[int, float]] = []
 
     def write(self, points: Sequence[SummaryPoints]) -> None:
+        self.submit(points).wait()
+
+    def submit(self, points: Sequence[SummaryPoints]) -> PointWrite:
         t = time.perf_counter()
-        self.inner.write(points)
+        write = self.inner.submit(points)
         n = sum(map(len, points))
         if n:
             self.writes.append((n, time.perf_counter() - t))
+        return write
 
 
 class TimedWorker(IngestWorker):
@@ -82,9 +95,9 @@ class TimedWorker(IngestWorker):
             self.first_at = time.perf_counter()
         super()._on_message(c, u, msg)
 
-    def _store(self, batches: Sequence[UplinkBatch]) -> None:
-        super()._store(batches)
-        self.committed += sum(len(b.summaries) for b in batches)
+    def _stored(self, result: ApplyResult) -> None:
+        super()._stored(result)
+        self.committed += result.stored_by_type["summary"]
         if self.committed >= self.target and self.done_at is None:
             self.done_at = time.perf_counter()
             self.all_stored.set()
@@ -148,7 +161,7 @@ def _tepi_round(icfg: IngestConfig, cfg: Any, vm: VictoriaMetrics, n_points: int
     posts = [min(INFLUX_CHUNK, n - i) for n, _ in sink.writes for i in range(0, n, INFLUX_CHUNK)]
     return {
         "rate": stored / seconds, "seconds": seconds, "stored": stored, "finished_in_time": done, "errors": errors,
-        "posts": posts, "writes": [n for n, _ in sink.writes], "seconds_in_tsdb_writes": sum(s for _, s in sink.writes),
+        "posts": posts, "writes": [n for n, _ in sink.writes], "seconds_handing_over": sum(s for _, s in sink.writes),
         "cpu": cpu,
     }
 
@@ -168,19 +181,44 @@ def _raw_round(vm: VictoriaMetrics, items: list[Any], batch: int) -> dict[str, A
     return {"rate": len(items) / seconds, "seconds": seconds, "posts": len(bodies), "cpu": cpu}
 
 
-def run(ctx: Context) -> Result:
-    n_points = ctx.scale(100_000, 20_000)
-    rounds = ctx.scale(ROUNDS, 1)
-    res = Result(NAME, f"{rounds} rounds of {n_points} summaries in {n_points // MAX_ITEMS_PER_MESSAGE} uplink messages -> VictoriaMetrics")
-    work = ctx.work / NAME
+@contextlib.contextmanager
+def _on_cores(cores: set[int] | None) -> Iterator[None]:
+    """Threads and processes the calling thread starts meanwhile run on `cores` (Linux: a
+    thread's affinity is inherited by what it starts; VictoriaMetrics, a Go program, then also
+    sizes its scheduler to them). None: wherever the kernel likes."""
+    if cores is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cores)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+#: The two ways the bench places the processes: all of them on both cores, as on a small
+#: all-in-one server; or VictoriaMetrics on a core of its own and the client (Tepi's ingest
+#: and its broker, or the raw loop) on the other, as when the TSDB runs on its own host.
+TOPOLOGIES: dict[str, tuple[set[int] | None, set[int] | None]] = {
+    "shared_cores": (None, None),
+    "tsdb_own_core": ({1}, {0}),
+}
+
+
+def _topology(ctx: Context, name: str, every: list[Any], n_points: int, rounds: int) -> dict[str, Any]:
+    """Rounds of Tepi and of the raw loop, in turns, against a VictoriaMetrics of their own."""
+    tsdb_cores, client_cores = TOPOLOGIES[name]
+    work = ctx.work / NAME / name
     (work / "vm").mkdir(parents=True, exist_ok=True)
-    vm = VictoriaMetrics(workdir=work / "vm").start()
+    with _on_cores(tsdb_cores):
+        vm = VictoriaMetrics(workdir=work / "vm").start()
     tepi: list[dict[str, Any]] = []
     raw: list[dict[str, Any]] = []
     settled: list[float] = []
     published: list[tuple[int, float]] = []
     try:
-        with mosquitto(work / "broker") as broker:
+        with _on_cores(client_cores), mosquitto(work / "broker") as broker:
             cfg = fleet_config(100, broker.port, broker.port, work / "unused-outbox.db")
             icfg = IngestConfig(
                 broker=BrokerConfig(port=broker.port), client_id="bench-ingest", database_url=f"sqlite:///{work / 'state.db'}",
@@ -201,7 +239,6 @@ def run(ctx: Context) -> Result:
             httpx.post(f"{vm.url}/api/v2/write", params=WRITE_PARAMS, content=warm, timeout=30).raise_for_status()
             # Tepi and the raw loop take turns, each round with windows of its own, so that both
             # see the machine in the same moods; the figure is the median of each.
-            every = summary_items(rounds * n_points)  # windows follow one another: no round repeats a point
             for r in range(rounds):
                 items = every[r * n_points : (r + 1) * n_points]
                 published.append(_backlog(broker.port, items))
@@ -215,13 +252,10 @@ def run(ctx: Context) -> Result:
         in_vm_raw = _vm_count(vm, RAW_GATEWAY)
     finally:
         vm.close()
-
-    tepi_rate = statistics.median(t["rate"] for t in tepi)
-    raw_rate = statistics.median(t["rate"] for t in raw)
-    res.figures.append(Figure("ingest points/s into VictoriaMetrics", round(tepi_rate), "points/s", round(raw_rate), "raw httpx line-protocol POST loop", target=">= 0.8"))
-    res.details = {
-        "points_per_round": n_points,
-        "rounds": rounds,
+    return {
+        "tepi_rate": statistics.median(t["rate"] for t in tepi),
+        "raw_rate": statistics.median(t["rate"] for t in raw),
+        "cores": {"victoria_metrics": sorted(tsdb_cores) if tsdb_cores else "any", "client": sorted(client_cores) if client_cores else "any"},
         "ratio_per_round": [round(t["rate"] / w["rate"], 3) for t, w in zip(tepi, raw)],
         "tepi_points_per_s": [round(t["rate"]) for t in tepi],
         "raw_points_per_s": [round(w["rate"]) for w in raw],
@@ -233,10 +267,10 @@ def run(ctx: Context) -> Result:
         "points_per_write_call": tepi[0]["writes"][:20],
         "points_per_post": round(statistics.mean(p for t in tepi for p in t["posts"])),
         "tepi_seconds": [round(t["seconds"], 3) for t in tepi],
-        "tepi_seconds_in_tsdb_writes": [round(t["seconds_in_tsdb_writes"], 3) for t in tepi],
+        "tepi_seconds_encoding_and_handing_over": [round(t["seconds_handing_over"], 3) for t in tepi],
         "raw_seconds": [round(w["seconds"], 3) for w in raw],
         "raw_posts": raw[0]["posts"],
-        # Where the CPU went (this machine has 2 cores): the client's process, and VictoriaMetrics.
+        # Where the CPU went: the client's process, and VictoriaMetrics.
         "cpu_seconds": {
             "tepi_ingest_process": [round(t["cpu"][0], 3) for t in tepi],
             "victoria_metrics_during_tepi": [round(t["cpu"][1], 3) for t in tepi],
@@ -244,10 +278,28 @@ def run(ctx: Context) -> Result:
             "victoria_metrics_during_raw": [round(w["cpu"][1], 3) for w in raw],
         },
         "points_in_vm": {"tepi": in_vm_tepi, "raw": in_vm_raw},
-        "state_database": "sqlite (bench/work/ingest/state.db)",
         "vm_settle_seconds_before_each_phase": settled,
     }
+
+
+def run(ctx: Context) -> Result:
+    n_points = ctx.scale(100_000, 20_000)
+    rounds = ctx.scale(ROUNDS, 1)
+    res = Result(NAME, f"{rounds} rounds of {n_points} summaries in {n_points // MAX_ITEMS_PER_MESSAGE} uplink messages -> VictoriaMetrics, per placement")
+    names = [n for n in TOPOLOGIES if n == "shared_cores" or len(os.sched_getaffinity(0)) >= 2]
+    every = summary_items(len(names) * rounds * n_points)  # windows follow one another: no round repeats a point
+    phases = {}
+    for k, name in enumerate(names):
+        phases[name] = _topology(ctx, name, every[k * rounds * n_points : (k + 1) * rounds * n_points], n_points, rounds)
+    labels = {
+        "shared_cores": "ingest points/s into VictoriaMetrics, all on 2 shared cores",
+        "tsdb_own_core": "ingest points/s into VictoriaMetrics on its own core",
+    }
+    for name, phase in phases.items():
+        res.figures.append(Figure(labels[name], round(phase.pop("tepi_rate")), "points/s", round(phase.pop("raw_rate")), "raw httpx line-protocol POST loop", target=">= 0.8"))
+    res.details = {"points_per_round": n_points, "rounds": rounds, "state_database": "sqlite (bench/work/ingest/<placement>/state.db)", **phases}
     expected = rounds * n_points
-    if in_vm_tepi != expected or in_vm_raw != expected:
-        res.error = f"VictoriaMetrics holds {in_vm_tepi} (Tepi) and {in_vm_raw} (raw) of {expected} points"
+    wrong = {name: p["points_in_vm"] for name, p in phases.items() if p["points_in_vm"] != {"tepi": expected, "raw": expected}}
+    if wrong:
+        res.error = f"VictoriaMetrics holds {wrong} of {expected} points per side"
     return res

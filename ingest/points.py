@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +48,28 @@ class PointSink(Protocol):
     """Stores summary points; raises `PointWriteError` (or `StoreError`) unless all were stored."""
 
     def write(self, points: Sequence[SummaryPoints]) -> None: ...
+
+
+class PointWrite:
+    """The requests of one `InfluxPointSink.submit`, on their way."""
+
+    def __init__(self, requests: Sequence[Future[None]]) -> None:
+        self._requests = list(requests)
+
+    def wait(self) -> None:
+        """Block until every request finished; raises the first `PointWriteError` if any failed."""
+        for r in self._requests:  # all of them, even after a failure: none may outlive the call
+            r.exception()
+        for r in self._requests:
+            r.result()
+
+
+@runtime_checkable
+class SubmittingPointSink(PointSink, Protocol):
+    """A sink that can take points and store them while its caller goes on (a TSDB over HTTP):
+    the consumer writes a batch's first points while it decodes the rest."""
+
+    def submit(self, points: Sequence[SummaryPoints]) -> PointWrite: ...
 
 
 class SqlPointSink:
@@ -108,8 +130,8 @@ class InfluxPointSink:
     VictoriaMetrics turns measurement `awlr` and field `level_mean` into the metric
     `awlr_level_mean{tenant, station, gateway}` (likewise level_min, level_max, level_last,
     level_sum, count, qc_suspect, qc_fail, qc_missing); InfluxDB 2/3 keep one measurement.
-    A point is rewritten only if the state database failed to commit after the TSDB write; the
-    copy has the same series and timestamp, which InfluxDB overwrites and VictoriaMetrics
+    A point is rewritten only if the state database failed to apply or commit its batch after
+    the TSDB write; the copy has the same series and timestamp, which InfluxDB overwrites and VictoriaMetrics
     collapses when run with `-dedup.minScrapeInterval` (as `tepi.processes` runs it).
     """
 
@@ -126,17 +148,21 @@ class InfluxPointSink:
         self._poster = ThreadPoolExecutor(max_workers=POSTS_IN_FLIGHT, thread_name_prefix="tsdb-write")
 
     def write(self, points: Sequence[SummaryPoints]) -> None:
-        """POST `INFLUX_CHUNK` lines at a time, encoding the next chunk while requests are in flight
-        (the request waits without the GIL); raises `PointWriteError` if any request failed."""
+        """Write and wait; raises `PointWriteError` if any request failed."""
+        self.submit(points).wait()
+
+    def submit(self, points: Sequence[SummaryPoints]) -> PointWrite:
+        """POST `INFLUX_CHUNK` lines at a time, encoding the next chunk while earlier ones are in
+        flight (a request waits without the GIL), and return without waiting for the last ones."""
         pending: list[Future[None]] = []
         try:
             for body, n in summary_bodies(points, self._series):
                 pending.append(self._poster.submit(self._post, body, n))
-        finally:
-            for future in pending:  # all of them, even after a failure: none may outlive the call
+        except BaseException:
+            for future in pending:  # none may outlive a failed call
                 future.exception()
-        for future in pending:
-            future.result()
+            raise
+        return PointWrite(pending)
 
     def _post(self, body: bytes, n: int) -> None:
         try:

@@ -60,7 +60,7 @@ from ingest.models import (
     Tenant,
 )
 from ingest.points import PointSink
-from ingest.summaries import StationFold, StationIndex, SummaryPoints, fold, screen
+from ingest.summaries import Screened, StationFold, StationIndex, SummaryPoints, fold, screen
 from tepi.logs import RateLimitedLog
 from tepi.messages import (
     LevelSummary,
@@ -140,18 +140,91 @@ def apply_batches(
     `network` enables downstream forecasts (none without it); `now` is the arrival time
     (ingest's wall clock, injectable for tests).
     """
+    screened = Screening(session).add(batches)
+    result = apply_screened(session, screened, network=network, now=now)
+    points = [p for b in screened for p in b.points]
+    if points:
+        point_sink.write(points)
+    return result
+
+
+def apply_screened(
+    session: Session,
+    screened: Sequence[ScreenedBatch],
+    *,
+    network: RiverNetwork | None = None,
+    now: datetime | None = None,
+) -> ApplyResult:
+    """`apply_batches` without writing the points: the caller has them (`ScreenedBatch.points`,
+    known before the rest is applied) and writes them before it commits."""
     result = ApplyResult()
     try:
-        points = _Applier(session, result, network, now or utcnow()).run(batches)
+        _Applier(session, result, network, now or utcnow()).run(screened)
         session.flush()
     except IngestError:
         raise
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot apply {len(batches)} batches: {type(exc).__name__}: {exc}") from exc
-    if points:
-        point_sink.write(points)
-    result.points = sum(map(len, points))
+        raise StoreError(f"cannot apply {len(screened)} batches: {type(exc).__name__}: {exc}") from exc
+    result.points = sum(len(p) for b in screened for p in b.points)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenedBatch:
+    """A batch with its summaries screened (`ingest.summaries.screen`): `parts` is None when its
+    tenant is unknown (the batch is rejected whole); `base` is the place of its first item in
+    the call; `points` are the summaries that will be stored."""
+
+    batch: UplinkBatch
+    base: int
+    parts: list[Screened] | None
+    points: list[SummaryPoints]
+
+
+class Screening:
+    """Screens the batches of one call as they come (the consumer hands them over in groups,
+    writing each group's points while it decodes the next), in the caller's transaction.
+
+    The tenants and stations of each group are looked up once, with one query each."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.offset = 0
+        self.tenants: dict[str, bool] = {}
+        self.tenant_of: dict[str, str] = {}
+        self._looked_up: set[str] = set()
+
+    def add(self, batches: Sequence[UplinkBatch]) -> list[ScreenedBatch]:
+        try:
+            self._look_up(batches)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot look up tenants and stations: {type(exc).__name__}: {exc}") from exc
+        out = []
+        for batch in batches:
+            base, self.offset = self.offset, self.offset + len(batch.items) + len(batch.summaries)
+            if not self.tenants[batch.tenant]:
+                out.append(ScreenedBatch(batch, base, None, []))
+                continue
+            parts = [screen(rows, positions + base, batch.tenant, self.tenant_of) for rows, positions in _summary_parts(batch)]
+            points = [SummaryPoints(batch.tenant, batch.gateway, kept.rows, kept.index) for kept in parts if len(kept.rows)]
+            out.append(ScreenedBatch(batch, base, parts, points))
+        return out
+
+    def _look_up(self, batches: Sequence[UplinkBatch]) -> None:
+        new_tenants = {b.tenant for b in batches}.difference(self.tenants)
+        if new_tenants:
+            known = set(self.session.scalars(sa.select(Tenant.id).where(Tenant.id.in_(new_tenants))))
+            self.tenants.update((t, t in known) for t in new_tenants)
+        stations: set[str] = set()
+        for b in batches:
+            if len(b.summaries):
+                stations.update(StationIndex.of_rows(b.summaries).names)
+            stations.update(item.station for item in b.items if isinstance(item, LevelSummary))
+        stations.difference_update(self._looked_up)
+        if stations:
+            self._looked_up |= stations
+            rows = self.session.execute(sa.select(Station.id, Station.tenant_id).where(Station.id.in_(stations)))
+            self.tenant_of.update((station, tenant) for station, tenant in rows)
 
 
 #: An item to apply in device order: (time, seq, arrival, station, item, gateway); `arrival`
@@ -172,14 +245,16 @@ class _Applier:
         #: Whether any forecast alert is open near the stations of the call, or was opened by it.
         self.forecasts_involved = False
 
-    def run(self, batches: Sequence[UplinkBatch]) -> list[SummaryPoints]:
+    def run(self, screened: Sequence[ScreenedBatch]) -> None:
         session, result = self.session, self.result
+        batches = [b.batch for b in screened]
         events = [item for b in batches for item in b.items if not isinstance(item, LevelSummary)]
         seen = _processed_ids(session, [item.id for item in events])
-        tenants = set(session.scalars(sa.select(Tenant.id).where(Tenant.id.in_({b.tenant for b in batches}))))
-        parts = [_summary_parts(b) for b in batches]
-        station_ids = {item.station for item in events}.union(*(rows.station for p in parts for rows, _ in p))
+        station_ids = {item.station for item in events}.union(*(p.index.names for b in screened for p in b.parts or ()))
         stations = {s.id: s for s in session.scalars(sa.select(Station).where(Station.id.in_(station_ids)))}
+        if not stations.keys() >= {n for b in screened for p in b.points for n in p.stations().names}:
+            # Screened moments ago in this transaction; gone now only if removed meanwhile.
+            raise StoreError("a station of the batch was removed while it was applied")
         if events:
             # Changes usually write alerts: take the event-log lock before any station row lock.
             lock_event_log(session)
@@ -193,22 +268,19 @@ class _Applier:
         # before the call or opened by a Siaga change of the call. Others would be no-ops in
         # the timeline, and a backlog of summaries need not be sorted.
         may_clear = self.open_siaga | {item.station for item in events if isinstance(item, SiagaChange)}
-        points: list[SummaryPoints] = []
         timeline: list[_Timed] = []
         arrived: dict[str, str] = {}  # station -> gateway that brought something of it
         keys: list[tuple[str, str, str]] = []  # (item_id, tenant_id, gateway) of processed_messages
         accepted: list[tuple[SummaryRows, npt.NDArray[np.int64], StationIndex]] = []  # rows, places, stations
         stored_by_type: Counter[str] = Counter()
         tenant_of = {station_id: s.tenant_id for station_id, s in stations.items()}  # not an ORM read per item
-        offset = 0  # the place of the batch's first item in the call: arrival order
-        for batch, summary_parts in zip(batches, parts):
-            base, offset = offset, offset + len(batch.items) + len(batch.summaries)
-            if batch.tenant not in tenants:
+        for checked in screened:
+            batch, base = checked.batch, checked.base
+            if checked.parts is None:
                 _reject(result, UNKNOWN_TENANT, len(batch.items) + len(batch.summaries), batch)
                 continue
             tenant, gateway = batch.tenant, batch.gateway
-            for rows, positions in summary_parts:
-                kept = screen(rows, positions + base, tenant, tenant_of)
+            for kept in checked.parts:
                 for reason, n in ((UNKNOWN_STATION, kept.unknown_station), (FOREIGN_STATION, kept.foreign_station), (NON_FINITE, kept.non_finite)):
                     if n:
                         _reject(result, reason, n, batch)
@@ -216,7 +288,6 @@ class _Applier:
                 if not len(rows):
                     continue
                 stored_by_type["summary"] += len(rows)
-                points.append(SummaryPoints(tenant, gateway, rows, kept.index))
                 arrived.update(dict.fromkeys(kept.index.names, gateway))
                 accepted.append((rows, kept.positions, kept.index))
                 if may_clear.isdisjoint(rows.station):
@@ -278,7 +349,6 @@ class _Applier:
         self._back_online(stations, {s: g for s, g in arrived.items() if s in offline})
         if self.network is not None and arrived and self.forecasts_involved:
             self._count(forecast_alerts.settle(session, self.network, arrived), "forecast")
-        return points
 
     def _change(self, station: Station, change: SiagaChange | RateOfRise, who: str) -> None:
         session = self.session

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,10 +16,11 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from ingest import consumer
 from ingest.consumer import IngestWorker
-from ingest.db import Alert, LevelPoint, create_engine, prepare_database
+from ingest.db import Alert, LevelPoint, Station, create_engine, prepare_database
 from ingest.errors import PointWriteError
-from ingest.points import PointSink, SqlPointSink
+from ingest.points import PointSink, PointWrite, SqlPointSink
 from ingest.summaries import SummaryPoints
 from ingest.testing import batch, siaga_change, summary
 from tepi.config import BrokerConfig, TepiConfig
@@ -188,6 +190,76 @@ def test_nothing_is_acknowledged_when_storing_fails(
     try:
         assert wait_for(lambda: points(sqlite_engine) == 3)
         assert metric(registry2, "tepi_ingest_items_stored_total", type="summary") == 3
+    finally:
+        worker.stop()
+
+
+class FlakyTsdb:
+    """A TSDB over HTTP as the worker sees it (`submit`, then wait): keeps what it was given,
+    and refuses the `fail_at`-th submit once, as a TSDB that drops its connection would."""
+
+    def __init__(self, fail_at: int, committed: Callable[[], bool]) -> None:
+        self.fail_at = fail_at
+        self.committed = committed
+        self.submits: list[int] = []
+        self.committed_before: list[bool] = []  # whether the state database held the batch already
+        self.stored: list[int] = []  # window starts, in µs, of every point it accepted
+
+    def write(self, points: Sequence[SummaryPoints]) -> None:
+        self.submit(points).wait()
+
+    def submit(self, points: Sequence[SummaryPoints]) -> PointWrite:
+        self.submits.append(sum(map(len, points)))
+        self.committed_before.append(self.committed())
+        request: Future[None] = Future()
+        if len(self.submits) == self.fail_at:
+            request.set_exception(PointWriteError("connection reset"))
+        else:
+            self.stored.extend(t for p in points for t in p.rows.window_start_us.tolist())
+            request.set_result(None)
+        return PointWrite([request])
+
+
+def test_a_batch_goes_to_the_tsdb_group_by_group_and_commits_only_when_all_is_stored(
+    mosquitto: Mosquitto, publish: Callable[[str, bytes], None], sqlite_engine: Engine, default_config: TepiConfig,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Six messages waiting for the worker's session arrive as one batch; two per group, so
+    # the TSDB is handed three groups of points while the rest of the batch is decoded.
+    monkeypatch.setattr(consumer, "STREAM_GROUP", 2)
+    make_worker(default_config, mosquitto, sqlite_engine, CollectorRegistry()).stop()
+    for i in range(5):
+        publish(TOPIC, encode_batch(windows("katulampa", 3, T0 + timedelta(hours=i))))
+        if i == 2:
+            publish(TOPIC, b"not an uplink batch")  # in the second group
+
+    def committed() -> bool:
+        with Session(sqlite_engine) as s:
+            station = s.get(Station, "katulampa")
+            return station is not None and station.last_seen_at is not None
+
+    tsdb = FlakyTsdb(fail_at=3, committed=committed)  # the third group's write fails the first time
+    registry = CollectorRegistry()
+    worker = make_worker(default_config, mosquitto, sqlite_engine, registry, sinks=lambda _s: tsdb)
+    try:
+        assert wait_for(lambda: metric(registry, "tepi_ingest_items_stored_total", type="summary") == 15)
+        assert tsdb.submits[:3] == [6, 3, 6], "one write per group, before the batch was committed"
+        assert metric(registry, "tepi_ingest_tsdb_write_errors_total") == 1
+        # Nothing was committed or acknowledged after the failure: the retry wrote every group
+        # again, and the message that is not a batch was counted once, not once per attempt.
+        assert tsdb.submits[3:] == [6, 3, 6]
+        # The first two groups reached the TSDB twice: a rewrite, which it keeps once.
+        assert len(tsdb.stored) == 9 + 15 and len(set(tsdb.stored)) == 15
+        assert tsdb.committed_before == [False] * 6, "no group's state is committed before every group is stored"
+        assert committed()
+        assert metric(registry, "tepi_ingest_rejected_total", reason="malformed") == 1
+    finally:
+        worker.stop()
+    registry2 = CollectorRegistry()
+    worker = make_worker(default_config, mosquitto, sqlite_engine, registry2, sinks=lambda _s: tsdb)
+    try:
+        time.sleep(0.5)
+        assert metric(registry2, "tepi_ingest_messages_total") == 0, "all six were acknowledged"
     finally:
         worker.stop()
 

@@ -16,7 +16,7 @@ from ingest.alerts import acknowledge
 from ingest.db import Alert, LevelPoint, ProcessedMessage, Station, writer
 from ingest.points import SqlPointSink
 from ingest.summaries import SummaryPoints
-from ingest.service import ApplyResult, apply_batch
+from ingest.service import ApplyResult, Screening, apply_batch, apply_screened
 from ingest.testing import batch, rate_of_rise, siaga_change, summary
 from tepi.messages import MessageError, UplinkBatch, decode_batch, encode_batch, encode_uplink, outbox_body
 
@@ -285,3 +285,22 @@ def test_summaries_dropped_at_the_edge_are_accounted_once_and_change_no_state(en
     assert again.dropped_at_edge == {} and again.duplicates == 1
     assert count(engine, LevelPoint) == 0 and alerts(engine) == []
     assert station(engine, "manggarai").last_level_cm is None
+
+
+def test_batches_screened_group_by_group_apply_as_one_call(engine: Engine) -> None:
+    """The consumer screens a batch's messages in groups (writing each group's points while it
+    decodes the next) and applies them at once: items keep their places across the groups."""
+    t = T0 + timedelta(hours=5)
+    first = batch([siaga_change("depok", t, 3, 151.0, siaga_from=4), summary("depok", t, 150.0)])
+    second = batch([summary("depok", t, 180.0), summary("nowhere", t, 10.0)])  # same window, later
+    with Session(writer(engine)) as s, s.begin():
+        screening = Screening(s)
+        screened = screening.add([first]) + screening.add([second])
+        assert [b.base for b in screened] == [0, 2]
+        assert [sum(map(len, b.points)) for b in screened] == [1, 1]  # "nowhere" is no station
+        result = apply_screened(s, screened)
+    assert result.stored_by_type == {"summary": 2, "siaga_change": 1}
+    assert result.rejected == {"unknown_station": 1}
+    # Of two readings at the same time, the later arrival wins, as in one group.
+    assert station(engine, "depok").last_level_cm == 181.0
+    assert [a.type for a in alerts(engine)] == ["siaga"]
