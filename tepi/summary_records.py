@@ -106,24 +106,26 @@ def rows_from_records(pairs: Sequence[tuple[str, str]], block: bytes, n: int) ->
     which = codes.tolist()
     stations = [p[0] for p in pairs]
     devices = [p[1] for p in pairs]
-    values: dict[str, Any] = {"station": [stations[k] for k in which], "device": [devices[k] for k in which]}
+    values: dict[str, Any] = {"station": list(map(stations.__getitem__, which)), "device": list(map(devices.__getitem__, which))}
     values.update(zip(INTEGER_COLUMNS, int_block))
     values.update(zip(LEVEL_COLUMNS, level_block))
-    out = SummaryRows(**values, non_finite=np.isinf(level_block).any(axis=0), station_numbers=_station_numbers(pairs, codes))
+    out = SummaryRows(**values, non_finite=np.isinf(level_block).any(axis=0), station_numbers=_station_numbers(stations, codes))
     out.check_order()
     return out
 
 
-def _station_numbers(pairs: Sequence[tuple[str, str]], codes: npt.NDArray[np.uint32]) -> tuple[list[str], npt.NDArray[np.intp]]:
-    """The distinct stations with rows, and each row's number among them, from the pair numbers
-    (a station may come with two devices, and a pair may have no rows)."""
-    number: dict[str, int] = {}
-    of_pair = np.array([number.setdefault(station, len(number)) for station, _ in pairs], dtype=np.intp)
-    rows = of_pair[codes]
-    used = np.unique(rows)
-    names = list(number)
-    if len(used) == len(names):
+def _station_numbers(stations: list[str], codes: npt.NDArray[np.uint32]) -> tuple[list[str], npt.NDArray[np.intp]]:
+    """The distinct stations with rows, and each row's number among them, from the pairs'
+    stations and the rows' pair numbers (a station may come with two devices, and a pair may
+    have no rows)."""
+    names = list(dict.fromkeys(stations))
+    if len(names) == len(stations):  # a device per station, as usual: pair numbers are station numbers
+        rows = codes.astype(np.intp)
+    else:
+        number = {name: k for k, name in enumerate(names)}
+        rows = np.array([number[s] for s in stations], dtype=np.intp)[codes]
+    present = np.bincount(rows, minlength=len(names)) > 0
+    if present.all():
         return names, rows
-    renumber = np.zeros(len(names), dtype=np.intp)
-    renumber[used] = np.arange(len(used))
-    return [names[k] for k in used.tolist()], renumber[rows]
+    renumber = np.cumsum(present) - 1
+    return [name for name, kept in zip(names, present.tolist()) if kept], renumber[rows]
