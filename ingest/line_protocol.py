@@ -35,6 +35,10 @@ _PLAIN_LOW, _PLAIN_HIGH = 1e-4, 1e9
 _MINUS, _DOT, _ZERO = ord("-"), ord("."), ord("0")
 #: 10**k for the digits of an int64.
 _POWERS = 10 ** np.arange(19, dtype=np.int64)
+#: The three digits of 0..999 as characters, a column each; how many trailing zeros each has
+#: (3 for 0).
+_TRIPLES = np.ascontiguousarray(np.array([list(f"{k:03d}".encode()) for k in range(1000)], dtype=np.uint8).T)
+_TRAILING_ZEROS = np.array([3] + [len(s) - len(s.rstrip("0")) for s in (f"{k:03d}" for k in range(1, 1000))], dtype=np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,18 +86,20 @@ def _width(values: npt.NDArray[np.int64]) -> int:
 
 def _put_digits(values: npt.NDArray[np.int64], rows: npt.NDArray[np.uint8], keep: npt.NDArray[np.bool_] | None = None) -> None:
     """Decimal digits of non-negative integers, right-aligned in `rows`, NUL for leading zeros
-    (the units digit is always written) and on lines not in `keep`."""
-    rest = values.copy()
-    digit = np.empty_like(rest)
+    (the units digit is always written) and on lines not in `keep`. Three digits at a time
+    from a table: an int64 division costs more than the rest of a digit's work."""
     width = len(rows)
-    for k in range(width):  # k digits to the right of this one
-        row = rows[width - 1 - k]
-        np.divmod(rest, 10, out=(rest, digit))
-        np.add(digit, _ZERO, out=row, casting="unsafe")
-        if k:
-            row *= values >= _POWERS[k]
-        if keep is not None:
-            row *= keep
+    rest = values
+    end = width
+    while end > 0:
+        rest, low = np.divmod(rest, 1000)
+        start = max(end - 3, 0)
+        np.take(_TRIPLES[3 - (end - start) :], low, axis=1, out=rows[start:end], mode="clip")
+        end = start
+    for k in range(1, width):  # k digits to the right of this one
+        rows[width - 1 - k] *= values >= _POWERS[k]
+    if keep is not None:
+        rows *= keep
 
 
 class _Integers:
@@ -145,15 +151,13 @@ class _Floats:
         np.multiply(plain, _DOT, out=rows[1 + w_int], casting="unsafe")
         # Fraction digits left-aligned; trailing zeros dropped, the first digit always kept.
         fraction = rows[2 + w_int : self.plain_width]
-        rest = self.fraction.copy()
-        digit = np.empty_like(rest)
-        for k in range(_DECIMALS):  # k digits to the right of this one
-            row = fraction[_DECIMALS - 1 - k]
-            np.divmod(rest, 10, out=(rest, digit))
-            np.add(digit, _ZERO, out=row, casting="unsafe")
-            if k < _DECIMALS - 1:
-                row *= self.fraction % _POWERS[k + 1] != 0  # a non-zero digit here or to the right
-            row *= plain
+        high, low = np.divmod(self.fraction, 1000)
+        np.take(_TRIPLES, high, axis=1, out=fraction[:3], mode="clip")
+        np.take(_TRIPLES, low, axis=1, out=fraction[3:], mode="clip")
+        kept = np.where(low > 0, 6 - np.take(_TRAILING_ZEROS, low), np.where(high > 0, 3 - np.take(_TRAILING_ZEROS, high), 1))
+        for j in range(1, _DECIMALS):
+            fraction[j] *= kept > j
+        fraction *= plain
         rows[self.plain_width :] = 0
         if self.texts:
             # All of them at once: NUL-padded to the part's width, then written in as columns.
