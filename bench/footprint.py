@@ -21,7 +21,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from bench.core import Context, Figure, Result, mosquitto, prom_value, vm_hwm_kb, wait_until
+from bench.core import Context, Figure, Result, mosquitto, prom_value, rss_anon_kb, vm_hwm_kb, wait_until
 from bench.fleet import TENANT, Stream, aligned_start, fleet_config, station_id, write_yaml
 from bench.procs import PublisherPool
 from gateway.devices.awlr.processor import MAX_HISTORY, LevelProcessor
@@ -99,6 +99,7 @@ def run(ctx: Context) -> Result:
                 raise RuntimeError(f"tepi gateway exited with {proc.returncode}: {(work / 'gateway.log').read_text()[-500:]}")
             time.sleep(1.0)
             idle_hwm, idle_rss = vm_hwm_kb(proc.pid)
+            idle_anon = peak_anon = rss_anon_kb(proc.pid)
             t0 = aligned_start(per_dev * 60.0, 600)
             pool = PublisherPool(Stream(0, n_dev, per_dev, t0, 60.0), local.port, qos=1, procs=1, rate=rate, name="fp")
             pool.wait_ready()
@@ -109,6 +110,7 @@ def run(ctx: Context) -> Result:
             readings = 0.0
             while time.monotonic() < deadline:
                 hwm, rss = vm_hwm_kb(proc.pid)
+                peak_anon = max(peak_anon, rss_anon_kb(proc.pid))
                 readings = prom_value(metrics(), "tepi_gateway_readings_total")
                 samples.append((round(time.time() - start, 2), hwm, rss, readings))
                 if readings >= total:
@@ -141,6 +143,9 @@ def run(ctx: Context) -> Result:
         "idle_rss_mb": round(idle_rss / 1024, 1),
         "idle_hwm_mb": round(idle_hwm / 1024, 1),
         "peak_rss_mb": round(hwm / 1024, 1),
+        # The process's own memory, without the pages of mapped libraries (sampled, not a high-water mark).
+        "idle_anon_mb": round(idle_anon / 1024, 1),
+        "peak_anon_mb_sampled": round(peak_anon / 1024, 1),
         "final_rss_mb": round(rss / 1024, 1),
         "history_bytes_per_reading": round(per_reading, 1),
         "max_history_readings_per_device": MAX_HISTORY,

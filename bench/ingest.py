@@ -200,15 +200,21 @@ def _on_cores(cores: set[int] | None) -> Iterator[None]:
 #: The two ways the bench places the processes: all of them on both cores, as on a small
 #: all-in-one server; or VictoriaMetrics on a core of its own and the client (Tepi's ingest
 #: and its broker, or the raw loop) on the other, as when the TSDB runs on its own host.
-TOPOLOGIES: dict[str, tuple[set[int] | None, set[int] | None]] = {
-    "shared_cores": (None, None),
-    "tsdb_own_core": ({1}, {0}),
-}
+TOPOLOGIES = ("shared_cores", "tsdb_own_core")
+
+
+def _placement(name: str) -> tuple[set[int] | None, set[int] | None]:
+    """(VictoriaMetrics' cores, the client's cores) of a placement: the last and the first of
+    the cores this process may use."""
+    if name == "shared_cores":
+        return None, None
+    cores = sorted(os.sched_getaffinity(0))
+    return {cores[-1]}, {cores[0]}
 
 
 def _topology(ctx: Context, name: str, every: list[Any], n_points: int, rounds: int) -> dict[str, Any]:
     """Rounds of Tepi and of the raw loop, in turns, against a VictoriaMetrics of their own."""
-    tsdb_cores, client_cores = TOPOLOGIES[name]
+    tsdb_cores, client_cores = _placement(name)
     work = ctx.work / NAME / name
     (work / "vm").mkdir(parents=True, exist_ok=True)
     with _on_cores(tsdb_cores):

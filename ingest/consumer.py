@@ -80,6 +80,10 @@ class _Delivery:
     connection: int
 
 
+class _DecoderFailed(Exception):
+    """Decoding raised something other than `MessageError`: a bug, which no retry mends."""
+
+
 def topic_identity(topic: str) -> tuple[str, str] | None:
     """(tenant, gateway) named by an uplink topic `tepi/<tenant>/gw/<gateway>/up`."""
     parts = topic.split("/")
@@ -360,6 +364,8 @@ class IngestWorker:
             try:
                 self._store(deliveries, decoded)
                 break
+            except _DecoderFailed:
+                raise  # retrying would fail alike: logged by the loop, the messages stay unacked
             except Exception as exc:  # noqa: BLE001 - any failure means: keep the messages unacked
                 self._errors.warning(
                     f"store:{type(exc).__name__}",
@@ -411,7 +417,10 @@ class IngestWorker:
                     screened = []
                     for k, group in enumerate(groups):
                         if k == len(decoded):
-                            decoded.append(self._decode(group))
+                            try:
+                                decoded.append(self._decode(group))
+                            except Exception as exc:  # noqa: BLE001 - a decoder bug, not bad input
+                                raise _DecoderFailed(f"decoding {len(group)} messages raised {type(exc).__name__}") from exc
                         checked = screening.add(decoded[k])
                         screened.extend(checked)
                         points = [p for b in checked for p in b.points]

@@ -241,13 +241,17 @@ class SeriesKeys:
     def __len__(self) -> int:
         return len(self.prefixes)
 
+    def bound(self) -> None:
+        """Start again, empty, if past the bounds. Only between writes: the numbers a write
+        looked up index `prefixes` until it has its lines."""
+        if len(self.prefixes) > SERIES_CACHE or len(self._lists) > STATION_LISTS_CACHE:
+            self.prefixes, self._numbers, self._lists = [], {}, {}
+
     def numbers(self, tenant: str, gateway: str, stations: Sequence[str]) -> npt.NDArray[np.intp]:
         """The series number of each station of `stations` (of this tenant and gateway)."""
         key = (tenant, gateway, tuple(stations))
         found = self._lists.get(key)
         if found is None:
-            if len(self.prefixes) > SERIES_CACHE or len(self._lists) > STATION_LISTS_CACHE:
-                self.prefixes, self._numbers, self._lists = [], {}, {}
             found = np.array([self._number(tenant, gateway, s) for s in stations], dtype=np.intp)
             self._lists[key] = found
         return found
@@ -276,6 +280,7 @@ def summary_bodies(
     if not points:
         return
     keys = series if series is not None else SeriesKeys()
+    keys.bound()
     numbers = np.concatenate([keys.numbers(p.tenant, p.gateway, (index := p.stations()).names)[index.codes] for p in points])
     # The series of this write, numbered from 0 for the encoder's table.
     used, codes = np.unique(numbers, return_inverse=True)

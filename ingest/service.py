@@ -252,9 +252,12 @@ class _Applier:
         seen = _processed_ids(session, [item.id for item in events])
         station_ids = {item.station for item in events}.union(*(p.index.names for b in screened for p in b.parts or ()))
         stations = {s.id: s for s in session.scalars(sa.select(Station).where(Station.id.in_(station_ids)))}
-        if not stations.keys() >= {n for b in screened for p in b.points for n in p.stations().names}:
-            # Screened moments ago in this transaction; gone now only if removed meanwhile.
-            raise StoreError("a station of the batch was removed while it was applied")
+        screened_owner = {(n, p.tenant) for b in screened for p in b.points for n in p.stations().names}
+        if any(n not in stations or stations[n].tenant_id != tenant for n, tenant in screened_owner):
+            # Screened moments ago in this transaction (PostgreSQL reads committed changes
+            # between statements): removed or given to another tenant meanwhile. The retry
+            # screens again.
+            raise StoreError("a station of the batch was removed or moved to another tenant while it was applied")
         if events:
             # Changes usually write alerts: take the event-log lock before any station row lock.
             lock_event_log(session)

@@ -264,6 +264,36 @@ def test_a_batch_goes_to_the_tsdb_group_by_group_and_commits_only_when_all_is_st
         worker.stop()
 
 
+def test_a_decoder_bug_is_not_retried_in_a_loop_and_the_worker_goes_on(
+    mosquitto: Mosquitto, publish: Callable[[str, bytes], None], sqlite_engine: Engine, default_config: TepiConfig,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Not bad input (that is a MessageError, counted and acknowledged) but a bug: the batch is
+    # left unacknowledged for a later connection, once, and the next batches go on.
+    attempts = []
+    real = consumer.decode_batch
+
+    def decoder_with_a_bug(payload: bytes) -> UplinkBatch:
+        if payload == b"trips the decoder":
+            attempts.append(payload)
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(payload)
+
+    monkeypatch.setattr(consumer, "decode_batch", decoder_with_a_bug)
+    registry = CollectorRegistry()
+    worker = make_worker(default_config, mosquitto, sqlite_engine, registry)
+    try:
+        publish(TOPIC, b"trips the decoder")
+        assert wait_for(lambda: len(attempts) == 1)
+        time.sleep(0.3)
+        publish(TOPIC, encode_batch(windows("depok", 2)))
+        assert wait_for(lambda: points(sqlite_engine) == 2), "the next batch is stored"
+        assert len(attempts) == 1
+        assert metric(registry, "tepi_ingest_rejected_total", reason="malformed") == 0
+    finally:
+        worker.stop()
+
+
 def test_stopping_mid_stream_loses_nothing(
     mosquitto: Mosquitto, publish: Callable[[str, bytes], None], sqlite_engine: Engine, default_config: TepiConfig
 ) -> None:

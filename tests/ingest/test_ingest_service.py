@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
@@ -14,11 +13,19 @@ from sqlalchemy.orm import Session
 
 from ingest.alerts import acknowledge
 from ingest.db import Alert, LevelPoint, ProcessedMessage, Station, writer
+from ingest.errors import StoreError
 from ingest.points import SqlPointSink
-from ingest.summaries import SummaryPoints
 from ingest.service import ApplyResult, Screening, apply_batch, apply_screened
+from ingest.summaries import SummaryPoints
 from ingest.testing import batch, rate_of_rise, siaga_change, summary
-from tepi.messages import MessageError, UplinkBatch, decode_batch, encode_batch, encode_uplink, outbox_body
+from tepi.messages import (
+    MessageError,
+    UplinkBatch,
+    decode_batch,
+    encode_batch,
+    encode_uplink,
+    outbox_body,
+)
 
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)
 
@@ -304,3 +311,18 @@ def test_batches_screened_group_by_group_apply_as_one_call(engine: Engine) -> No
     # Of two readings at the same time, the later arrival wins, as in one group.
     assert station(engine, "depok").last_level_cm == 181.0
     assert [a.type for a in alerts(engine)] == ["siaga"]
+
+
+def test_a_station_moved_to_another_tenant_between_screening_and_apply_is_retried(engine: Engine) -> None:
+    """PostgreSQL reads what others commit between statements: a station screened as the
+    gateway's tenant's and moved meanwhile must not take that gateway's state."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writer transaction reads one snapshot; the race is PostgreSQL's")
+    t = T0 + timedelta(hours=6)
+    b = batch([summary("depok", t, 150.0), siaga_change("depok", t, 3, 151.0, siaga_from=4)])
+    with pytest.raises(StoreError, match="moved to another tenant"), Session(writer(engine)) as s, s.begin():
+        screened = Screening(s).add([b])
+        with engine.begin() as admin:
+            admin.execute(sa.update(Station).where(Station.id == "depok").values(tenant_id="kab-badung"))
+        apply_screened(s, screened)
+    assert station(engine, "depok").last_level_cm is None, "rolled back: nothing of the batch applied"

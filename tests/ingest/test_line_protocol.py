@@ -171,6 +171,20 @@ def test_a_series_cache_gives_the_same_lines() -> None:
     assert lines_of(points, series) == [reference(p) for p in points]  # from the cache
 
 
+def test_a_full_series_cache_starts_again_between_writes_not_within_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ingest.points
+
+    monkeypatch.setattr(ingest.points, "STATION_LISTS_CACHE", 2)
+    series = SeriesKeys()
+    first = [point(station=s) for s in ("a", "b", "c")]  # three station lists: past the bound
+    assert lines_of(first, series) == [reference(p) for p in first]
+    # A list seen before, then new ones: the cache must not start again between them, or the
+    # rows of the first would be written under another station's tags.
+    second = [point(station="a"), point(station="x"), point(station="y")]
+    assert lines_of(second, series) == [reference(p) for p in second]
+    assert len(series) == 3, "it started again before the second write, with its three series"
+
+
 def test_rows_with_and_without_statistics_in_one_write() -> None:
     """Null statistics are left out of their own lines only, and the lines keep their order."""
     summaries = [
