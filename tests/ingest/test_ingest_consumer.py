@@ -62,9 +62,10 @@ def make_worker(
     registry: CollectorRegistry,
     sinks: Callable[[Session], PointSink] = SqlPointSink,
     client_id: str = "ingest-test-1",
+    batch_wait_ms: int = 20,
 ) -> IngestWorker:
     ingest = config.ingest.model_copy(
-        update={"broker": BrokerConfig(port=mosquitto.port), "client_id": client_id, "batch_wait_ms": 20}
+        update={"broker": BrokerConfig(port=mosquitto.port), "client_id": client_id, "batch_wait_ms": batch_wait_ms}
     )
     worker = IngestWorker(
         ingest, config, registry=registry, engine=engine, point_sinks=sinks, retry_initial_s=0.05, retry_max_s=0.2
@@ -227,6 +228,7 @@ def test_a_batch_goes_to_the_tsdb_group_by_group_and_commits_only_when_all_is_st
     # Six messages waiting for the worker's session arrive as one batch; two per group, so
     # the TSDB is handed three groups of points while the rest of the batch is decoded.
     monkeypatch.setattr(consumer, "STREAM_GROUP", 2)
+    monkeypatch.setattr(consumer, "IDLE_GAP_S", 1.0)  # one batch even if the broker hands them out slowly
     make_worker(default_config, mosquitto, sqlite_engine, CollectorRegistry()).stop()
     for i in range(5):
         publish(TOPIC, encode_batch(windows("katulampa", 3, T0 + timedelta(hours=i))))
@@ -240,7 +242,7 @@ def test_a_batch_goes_to_the_tsdb_group_by_group_and_commits_only_when_all_is_st
 
     tsdb = FlakyTsdb(fail_at=3, committed=committed)  # the third group's write fails the first time
     registry = CollectorRegistry()
-    worker = make_worker(default_config, mosquitto, sqlite_engine, registry, sinks=lambda _s: tsdb)
+    worker = make_worker(default_config, mosquitto, sqlite_engine, registry, sinks=lambda _s: tsdb, batch_wait_ms=3000)
     try:
         assert wait_for(lambda: metric(registry, "tepi_ingest_items_stored_total", type="summary") == 15)
         assert tsdb.submits[:3] == [6, 3, 6], "one write per group, before the batch was committed"
