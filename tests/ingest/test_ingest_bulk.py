@@ -22,7 +22,7 @@ from ingest.errors import StoreError
 from ingest.points import SqlPointSink
 from ingest.service import ApplyResult, apply_batches
 from ingest.testing import batch, siaga_change, summary
-from tepi.messages import UplinkBatch
+from tepi.messages import SummariesDropped, UplinkBatch
 
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)
 WIB = timezone(timedelta(hours=7))
@@ -60,8 +60,15 @@ def test_a_backlog_replayed_in_part_or_whole_is_stored_once(engine: Engine) -> N
 
 def test_events_beyond_a_lookup_chunk_are_applied_once(engine: Engine) -> None:
     n = bulk.KEYS_PER_ARRAY + bulk.KEYS_PER_IN_LIST + 100  # several lookups on either database
-    changes = [siaga_change("depok", T0 + k * timedelta(seconds=1), 3 + k % 2, 210.0, siaga_from=4 - k % 2, seq=k) for k in range(n)]
-    batches = [batch(changes[i : i + 1000]) for i in range(0, n, 1000)]
+    # A few Siaga changes (each moves an alert, ~10 ms on PostgreSQL) and many accounts of
+    # dropped summaries (a key each, nothing else): the keys are what this is about.
+    changes = [siaga_change("depok", T0 + k * timedelta(seconds=1), 3 + k % 2, 210.0, siaga_from=4 - k % 2, seq=k) for k in range(50)]
+    dropped = [
+        SummariesDropped(id=f"gw-ciliwung:depok:d:{k}", station="depok", device="awlr-depok", count=1, first_window_start=T0, last_window_start=T0)
+        for k in range(n - len(changes))
+    ]
+    items = [*changes, *dropped]
+    batches = [batch(items[i : i + 1000]) for i in range(0, n, 1000)]
     assert (apply(engine, batches).stored, apply(engine, batches).duplicates) == (n, n)
     assert count(engine, ProcessedMessage) == n
 
