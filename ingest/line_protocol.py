@@ -8,9 +8,10 @@ timestamp, each part as wide as its widest value). A byte a line does not have (
 zero, the padding of a short series, a field left out) is NUL, which line protocol never
 carries; reading the matrix line by line without its NULs gives the request body.
 
-Laid out this way every step works on long contiguous rows: a digit of a whole column is two
-ufuncs over n values, a constant is one fill. The earlier layout, a row per line, wrote each
-part into a narrow strided slice and kept a mask beside it; that cost twice as much.
+Laid out this way every step works on long contiguous rows: three digits of a whole column
+are one division and one table lookup (`np.take` into the rows), a constant is one fill. The
+earlier layout, a row per line, wrote each part into a narrow strided slice and kept a mask
+beside it; that cost about 1.4 times as much (0.27-0.29 against 0.20 s per 100,000 lines).
 
 The bytes are the ones `repr` and `str` would give: a float is written with the fewest digits
 that read back as the same float (as `repr`), found by arithmetic for the usual values (up to six
