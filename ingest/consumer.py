@@ -410,6 +410,7 @@ class IngestWorker:
         groups = [deliveries[i : i + STREAM_GROUP] for i in range(0, len(deliveries), STREAM_GROUP)]
         with Session(writer(self._engine)) as session:
             sink = self._sinks(session)
+            submit = sink.submit if isinstance(sink, SubmittingPointSink) else None
             writes: list[PointWrite] = []
             try:
                 with session.begin():
@@ -426,8 +427,8 @@ class IngestWorker:
                         points = [p for b in checked for p in b.points]
                         if not points:
                             continue
-                        if isinstance(sink, SubmittingPointSink):
-                            writes.append(sink.submit(points))
+                        if submit is not None:
+                            writes.append(submit(points))
                         else:
                             sink.write(points)
                     if not screened:

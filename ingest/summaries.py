@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from tepi.summary_rows import MAX_TIME_US, SummaryRows
+from tepi.summary_rows import MAX_TIME_US, SummaryRows, names_with_rows
 
 #: Where a summary's station stands with the batch's tenant.
 STATION_OK, STATION_UNKNOWN, STATION_FOREIGN = 0, 1, 2
@@ -51,13 +51,7 @@ class StationIndex:
 
     def take(self, keep: npt.NDArray[np.bool_]) -> StationIndex:
         """The index of the rows in `keep`: only stations that still have rows are named."""
-        codes = self.codes[keep]
-        used = np.unique(codes)
-        if len(used) == len(self.names):
-            return StationIndex(self.names, codes)
-        renumber = np.zeros(len(self.names), dtype=np.intp)
-        renumber[used] = np.arange(len(used))
-        return StationIndex([self.names[k] for k in used.tolist()], renumber[codes])
+        return StationIndex(*names_with_rows(self.names, self.codes[keep]))
 
 
 @dataclass(frozen=True, slots=True)

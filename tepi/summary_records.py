@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tepi.summary_rows import COLUMNS, INTEGER_COLUMNS, LEVEL_COLUMNS, MAX_ROWS, SummaryRows, check_integers
+from tepi.summary_rows import COLUMNS, INTEGER_COLUMNS, LEVEL_COLUMNS, MAX_ROWS, SummaryRows, check_integers, names_with_rows
 
 #: The numeric values of `COLUMNS` (all but station and device), in order, little-endian.
 RECORD = np.dtype([(name, "<f8" if kind == "level" else "<i8") for name, kind in COLUMNS if kind != "str"])
@@ -124,8 +124,4 @@ def _station_numbers(stations: list[str], codes: npt.NDArray[np.uint32]) -> tupl
     else:
         number = {name: k for k, name in enumerate(names)}
         rows = np.array([number[s] for s in stations], dtype=np.intp)[codes]
-    present = np.bincount(rows, minlength=len(names)) > 0
-    if present.all():
-        return names, rows
-    renumber = np.cumsum(present) - 1
-    return [name for name, kept in zip(names, present.tolist()) if kept], renumber[rows]
+    return names_with_rows(names, rows)

@@ -286,3 +286,13 @@ def _names(name: str, col: Sequence[Any]) -> list[str]:
         if min(lengths) < 1 or max(lengths) > MAX_NAME:
             raise ValueError(f"{name} must be 1 to {MAX_NAME} characters")
     return list(col)
+
+
+def names_with_rows(names: list[str], codes: npt.NDArray[np.intp]) -> tuple[list[str], npt.NDArray[np.intp]]:
+    """Of `names`, those some row refers to (`codes[i]` is row i's name), and the rows' numbers
+    among them: a batch's station index after some stations or rows fell away."""
+    present = np.bincount(codes, minlength=len(names)) > 0
+    if present.all():
+        return names, codes
+    renumber = np.cumsum(present) - 1
+    return [name for name, kept in zip(names, present.tolist()) if kept], renumber[codes]
