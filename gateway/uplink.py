@@ -18,11 +18,27 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from gateway.outbox import PRIORITY_EVENT, Outbox, OutboxEntry
 from tepi.config import BrokerConfig
-from tepi.messages import SummariesDropped, compress_payload, encode_uplink, uplink_topic
+from tepi.messages import (
+    MAX_INFLATED_BYTES,
+    MAX_UPLINK_BYTES,
+    SummariesDropped,
+    compress_payload,
+    encode_uplink,
+    uplink_topic,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_ITEMS_PER_MESSAGE = 200
+#: Summaries share a message up to this many (events travel alone). A backlog goes out in
+#: messages this large: ingest's cost per message (its header, its numbers taken as arrays, the
+#: state lookups) is then spread over five times the summaries of 200 a message (decoding about
+#: a third of the CPU per summary, measured in `bench/ingest.py`), and the names in the header
+#: are sent once per thousand. A thousand records with 64-character names, all distinct, inflate
+#: to about 290 KB (ingest takes up to `MAX_INFLATED_BYTES`, 1 MB; `Uplink._payloads` halves a
+#: group that would not fit).
+MAX_ITEMS_PER_MESSAGE = 1000
+#: Items in flight (sent, no PUBACK yet) at most: the messages in paho's memory until acknowledged.
+MAX_INFLIGHT_ITEMS = 40_000
 
 
 class UplinkMetrics:
@@ -188,12 +204,24 @@ class Uplink:
         self.outbox.put([(i.id, PRIORITY_EVENT, i.model_dump_json().encode()) for i in items])
         log.warning("reported summaries dropped while the outbox was full", extra={"stations": len(items), "summaries": sum(d.count for d in drops)})
 
+    def _payloads(self, group: list[OutboxEntry], now: datetime) -> list[tuple[list[OutboxEntry], bytes]]:
+        """`group` as uplink payloads: one, or halves of it until each is within what ingest
+        accepts (`MAX_INFLATED_BYTES`, `MAX_UPLINK_BYTES`), should long names or summaries sent
+        as objects make a thousand items too large. A single item goes as it is."""
+        text = encode_message(self.tenant, self.gateway, group, now)
+        payload = compress_payload(text)
+        if len(group) > 1 and (len(text) > MAX_INFLATED_BYTES or len(payload) > MAX_UPLINK_BYTES):
+            half = len(group) // 2
+            return self._payloads(group[:half], now) + self._payloads(group[half:], now)
+        return [(group, payload)]
+
     def _send_some(self) -> bool:
         self._report_drops()
         free = self.max_inflight - len(self._inflight)
-        if free <= 0:
+        room = MAX_INFLIGHT_ITEMS - len(self._inflight_seqs)
+        if free <= 0 or room <= 0:
             return False
-        entries = self.outbox.peek(free * MAX_ITEMS_PER_MESSAGE, self._inflight_seqs)
+        entries = self.outbox.peek(min(free * MAX_ITEMS_PER_MESSAGE, room), self._inflight_seqs)
         if not entries:
             return False
         if (
@@ -211,8 +239,7 @@ class Uplink:
             else:
                 last.append(e)
         now = datetime.now(timezone.utc)
-        for group in messages[:free]:
-            payload = compress_payload(encode_message(self.tenant, self.gateway, group, now))
+        for group, payload in (p for g in messages[:free] for p in self._payloads(g, now)):
             info = self._client.publish(self.topic, payload, qos=1)
             if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
                 log.warning("uplink publish not queued", extra={"rc": int(info.rc)})

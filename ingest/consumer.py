@@ -11,7 +11,8 @@ item id, summaries by series and window: `ingest.summaries`).
   redelivers on the next connection and the stores keep one copy of each item.
 * A message that can never be stored (not JSON, wrong schema, topic of another gateway) is
   counted and acknowledged, or the broker would redeliver it forever.
-* A batch is decoded and screened `STREAM_GROUP` messages at a time, and each group's points
+* A batch is decoded and screened a group of messages at a time (`STREAM_GROUP`,
+  `STREAM_SUMMARIES`), and each group's points
   go to the TSDB at once, while the next group is decoded; the state of the whole batch is
   applied last and committed after the TSDB stored every group. A backlog of a thousand
   messages thus keeps the TSDB busy from its first group instead of idle until all are decoded.
@@ -60,10 +61,12 @@ log = logging.getLogger(__name__)
 #: A pause between messages this long ends a batch before `batch_wait_ms`.
 IDLE_GAP_S = 0.005
 
-#: Messages of a batch decoded and screened at a time: their points go to a TSDB while the
-#: next ones are decoded, so the TSDB is not idle until the whole batch is decoded (measured
-#: in `bench/ingest.py`).
+#: A batch is decoded and screened in groups of at most this many messages, or fewer once a
+#: group holds `STREAM_SUMMARIES` items (a message carries up to 1,000): each group's points go
+#: to a TSDB while the next group is decoded, so the TSDB is not idle until the whole batch is
+#: decoded (measured in `bench/ingest.py`).
 STREAM_GROUP = 50
+STREAM_SUMMARIES = 10_000
 
 MALFORMED = "malformed"
 TOPIC_MISMATCH = "topic_mismatch"
@@ -358,7 +361,7 @@ class IngestWorker:
         return out
 
     def _handle(self, deliveries: Sequence[_Delivery]) -> None:
-        decoded: list[list[UplinkBatch]] = []  # by group of STREAM_GROUP messages; kept for retries
+        decoded: list[tuple[int, list[UplinkBatch]]] = []  # by group: messages taken, valid batches; kept for retries
         delay = self._retry_initial_s
         while True:
             try:
@@ -382,10 +385,16 @@ class IngestWorker:
                 delay = min(delay * 2, self._retry_max_s)
         self._ack(deliveries)
 
-    def _decode(self, deliveries: Sequence[_Delivery]) -> list[UplinkBatch]:
-        """Valid batches of these messages; invalid ones are counted (and later acknowledged)."""
+    def _decode_group(self, deliveries: Sequence[_Delivery]) -> tuple[int, list[UplinkBatch]]:
+        """The next group of a batch from the start of `deliveries`: how many messages it took
+        (`STREAM_GROUP`, or fewer once it holds `STREAM_SUMMARIES` items) and their valid batches.
+        Invalid messages are counted (and later acknowledged)."""
         batches: list[UplinkBatch] = []
+        items = taken = 0
         for d in deliveries:
+            if taken == STREAM_GROUP or items >= STREAM_SUMMARIES:
+                break
+            taken += 1
             try:
                 batch = decode_batch(d.payload)
             except MessageError as exc:
@@ -399,15 +408,16 @@ class IngestWorker:
                 self._errors.warning(TOPIC_MISMATCH, "uplink payload does not match its topic", topic=d.topic)
                 continue
             batches.append(batch)
-        return batches
+            items += len(batch.summaries) + len(batch.items)
+        return taken, batches
 
     def _store(self, deliveries: Sequence[_Delivery], decoded: list[list[UplinkBatch]]) -> None:
-        """Decode, screen and apply `deliveries` in one transaction, `STREAM_GROUP` messages at a
-        time, handing each group's points to the sink at once: a TSDB stores them while the next
-        group is decoded. The commit waits until the sink stored every point. `decoded` keeps
-        the groups decoded by an earlier attempt (their rejections are counted once)."""
+        """Decode, screen and apply `deliveries` in one transaction, a group of messages at a
+        time (`_decode_group`), handing each group's points to the sink at once: a TSDB stores
+        them while the next group is decoded. The commit waits until the sink stored every
+        point. `decoded` keeps the groups decoded by an earlier attempt (their rejections are
+        counted once)."""
         started = time.perf_counter()
-        groups = [deliveries[i : i + STREAM_GROUP] for i in range(0, len(deliveries), STREAM_GROUP)]
         with Session(writer(self._engine)) as session:
             sink = self._sinks(session)
             submit = sink.submit if isinstance(sink, SubmittingPointSink) else None
@@ -416,13 +426,16 @@ class IngestWorker:
                 with session.begin():
                     screening = Screening(session)
                     screened = []
-                    for k, group in enumerate(groups):
+                    at = k = 0
+                    while at < len(deliveries):
                         if k == len(decoded):
                             try:
-                                decoded.append(self._decode(group))
+                                decoded.append(self._decode_group(deliveries[at:]))
                             except Exception as exc:  # noqa: BLE001 - a decoder bug, not bad input
-                                raise _DecoderFailed(f"decoding {len(group)} messages raised {type(exc).__name__}") from exc
-                        checked = screening.add(decoded[k])
+                                raise _DecoderFailed(f"decoding a group of messages raised {type(exc).__name__}") from exc
+                        taken, batches = decoded[k]
+                        at, k = at + taken, k + 1
+                        checked = screening.add(batches)
                         screened.extend(checked)
                         points = [p for b in checked for p in b.points]
                         if not points:

@@ -266,6 +266,27 @@ def test_a_batch_goes_to_the_tsdb_group_by_group_and_commits_only_when_all_is_st
         worker.stop()
 
 
+def test_a_group_ends_once_it_holds_enough_summaries(
+    mosquitto: Mosquitto, publish: Callable[[str, bytes], None], sqlite_engine: Engine, default_config: TepiConfig,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Messages of a thousand summaries would make groups of fifty messages too large to stream:
+    # a group also ends at `STREAM_SUMMARIES` items (here 5: two messages of three).
+    monkeypatch.setattr(consumer, "STREAM_SUMMARIES", 5)
+    monkeypatch.setattr(consumer, "IDLE_GAP_S", 1.0)
+    make_worker(default_config, mosquitto, sqlite_engine, CollectorRegistry()).stop()
+    for i in range(5):
+        publish(TOPIC, encode_batch(windows("katulampa", 3, T0 + timedelta(hours=i))))
+    tsdb = FlakyTsdb(fail_at=0, committed=lambda: False)
+    registry = CollectorRegistry()
+    worker = make_worker(default_config, mosquitto, sqlite_engine, registry, sinks=lambda _s: tsdb, batch_wait_ms=3000)
+    try:
+        assert wait_for(lambda: metric(registry, "tepi_ingest_items_stored_total", type="summary") == 15)
+        assert tsdb.submits == [6, 6, 3]
+    finally:
+        worker.stop()
+
+
 def test_a_decoder_bug_is_not_retried_in_a_loop_and_the_worker_goes_on(
     mosquitto: Mosquitto, publish: Callable[[str, bytes], None], sqlite_engine: Engine, default_config: TepiConfig,
     monkeypatch: pytest.MonkeyPatch,
