@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import partial
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
@@ -51,6 +52,37 @@ def puback_packets(mids: list[int]) -> bytes:
     return bytes(out)
 
 
+#: Bytes taken from the socket at once: hundreds of small PUBLISH packets.
+READ_AHEAD_BYTES = 65_536
+
+
+class _ReadAheadClient(mqtt.Client):
+    """paho reads a packet with three or more `recv` calls (the command byte, each byte of the
+    remaining length, then the rest), a system call each. Here one `recv` of up to
+    `READ_AHEAD_BYTES` feeds them all; what is left waits in `pending()` for the next reads.
+    Only the gateway's own loop thread reads (`MqttDeviceSource.service`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ahead = b""
+        self._at = 0
+        self._ahead_of: object = None  # the socket the bytes came from
+
+    def pending(self) -> int:
+        """Bytes read from the socket that paho has not taken yet."""
+        return len(self._ahead) - self._at if self._ahead_of is self._sock else 0
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if not self.pending():
+            data = super()._sock_recv(max(bufsize, READ_AHEAD_BYTES))  # BlockingIOError if none
+            if len(data) <= bufsize:
+                return data  # also b"" for a closed connection, as paho expects
+            self._ahead, self._at, self._ahead_of = data, 0, self._sock
+        chunk = self._ahead[self._at : self._at + bufsize]
+        self._at += len(chunk)
+        return chunk
+
+
 class MqttDeviceSource:
     """Lifecycle: `start(on_frame)` (no I/O), then `service()` repeatedly from one thread (the
     gateway loop), `stop()` from that same thread."""
@@ -61,7 +93,7 @@ class MqttDeviceSource:
         self.topic = device_subscription(tenant)
         # Persistent session + manual PUBACK: a reading the gateway has not committed is
         # redelivered by the broker after a crash instead of being lost in memory.
-        self._client = mqtt.Client(
+        self._client = _ReadAheadClient(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, manual_ack=True
         )
         broker.apply_to(self._client)
@@ -90,9 +122,10 @@ class MqttDeviceSource:
         return sock.fileno() if sock is not None else None
 
     def has_buffered(self) -> bool:
-        """Bytes already decrypted by TLS wait in user space, where `select` cannot see them."""
+        """Bytes already read ahead, or decrypted by TLS, wait in user space, where `select`
+        cannot see them."""
         sock = self._client.socket()
-        return isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+        return sock is not None and (self._client.pending() > 0 or (isinstance(sock, ssl.SSLSocket) and sock.pending() > 0))
 
     def wants_write(self) -> bool:
         return self._client.want_write()
