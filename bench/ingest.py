@@ -1,6 +1,6 @@
 """ingest: points/s into VictoriaMetrics through Tepi's ingest worker vs. a raw POST loop.
 
-Tepi: a backlog of `UplinkBatch` messages (200 summaries each, the gateway's own encoding)
+Tepi: a backlog of `UplinkBatch` messages (1,000 summaries each, the gateway's own encoding)
 waits in Mosquitto for the worker's persistent session; `IngestWorker` (state database
 SQLite, `InfluxPointSink` to VictoriaMetrics) takes it: MQTT -> decode and validate ->
 idempotency keys and station state in SQL -> line protocol POST -> commit -> PUBACK.
