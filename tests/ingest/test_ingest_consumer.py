@@ -181,7 +181,8 @@ def test_nothing_is_acknowledged_when_storing_fails(
     try:
         publish(TOPIC, encode_batch(windows("depok", 3)))
         assert wait_for(lambda: broken.attempts >= 3), "the batch is retried with backoff"
-        assert metric(registry, "tepi_ingest_tsdb_write_errors_total") >= 3
+        # Counted once the failed write is back in the worker's attempt, just after `attempts`.
+        assert wait_for(lambda: metric(registry, "tepi_ingest_tsdb_write_errors_total") >= 3)
         assert points(sqlite_engine) == 0
     finally:
         worker.stop()
