@@ -411,7 +411,7 @@ class IngestWorker:
             items += len(batch.summaries) + len(batch.items)
         return taken, batches
 
-    def _store(self, deliveries: Sequence[_Delivery], decoded: list[list[UplinkBatch]]) -> None:
+    def _store(self, deliveries: Sequence[_Delivery], decoded: list[tuple[int, list[UplinkBatch]]]) -> None:
         """Decode, screen and apply `deliveries` in one transaction, a group of messages at a
         time (`_decode_group`), handing each group's points to the sink at once: a TSDB stores
         them while the next group is decoded. The commit waits until the sink stored every
