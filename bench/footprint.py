@@ -21,7 +21,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from bench.core import Context, Figure, Result, mosquitto, prom_value, rss_anon_kb, vm_hwm_kb, wait_until
+from bench.core import Context, Figure, Result, mosquitto, prom_value, rss_anon_kb, rss_by_mapping_kb, vm_hwm_kb, wait_until
 from bench.fleet import TENANT, Stream, aligned_start, fleet_config, station_id, write_yaml
 from bench.procs import PublisherPool
 from gateway.devices.awlr.processor import MAX_HISTORY, LevelProcessor
@@ -100,6 +100,7 @@ def run(ctx: Context) -> Result:
             time.sleep(1.0)
             idle_hwm, idle_rss = vm_hwm_kb(proc.pid)
             idle_anon = peak_anon = rss_anon_kb(proc.pid)
+            idle_maps = rss_by_mapping_kb(proc.pid)
             t0 = aligned_start(per_dev * 60.0, 600)
             pool = PublisherPool(Stream(0, n_dev, per_dev, t0, 60.0), local.port, qos=1, procs=1, rate=rate, name="fp")
             pool.wait_ready()
@@ -119,6 +120,7 @@ def run(ctx: Context) -> Result:
             offered = pool.result()
             time.sleep(1.0)
             hwm, rss = vm_hwm_kb(proc.pid)
+            final_maps = rss_by_mapping_kb(proc.pid)
             samples.append((round(time.time() - start, 2), hwm, rss, readings))
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -147,6 +149,7 @@ def run(ctx: Context) -> Result:
         "idle_anon_mb": round(idle_anon / 1024, 1),
         "peak_anon_mb_sampled": round(peak_anon / 1024, 1),
         "final_rss_mb": round(rss / 1024, 1),
+        "rss_by_mapping_kb_idle_final": {k: (idle_maps[k], final_maps[k]) for k in idle_maps},
         "history_bytes_per_reading": round(per_reading, 1),
         "max_history_readings_per_device": MAX_HISTORY,
         "projected_peak_mb_at_full_history": round(projected_kb / 1024, 1),

@@ -7,12 +7,13 @@ tracker fed one reading at a time (the gateway), held to the same answers by the
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from gateway.columns import LEVEL_STEPS_PER_CM, PackedFloats
 
 _ROWS_PER_CHUNK_CELLS = 1 << 20  # cells of the (reading x window) matrix handled at once
 
@@ -138,25 +139,27 @@ class RateOfRiseTracker:
 
 
 class _TimedPoints:
-    """The (time, level) points of a sliding window, oldest first, as two float columns with a
-    moving start: 16 bytes a point where a deque of float tuples took ~100, which is what a
-    30-minute window of a device reporting every second would otherwise cost per station."""
+    """The (time, level) points of a sliding window, oldest first, as two columns with a
+    moving start: 8 bytes a point for whole-second times and levels to a thousandth of a cm
+    (`PackedFloats`, exact; 16 otherwise) where a deque of float tuples took ~100, which is
+    what a 30-minute window of a device reporting every second would otherwise cost per
+    station."""
 
     __slots__ = ("_t", "_x", "_start")
     # Popped points kept before the columns are shifted down. Small: shifting a window is one
-    # memmove, while every point kept costs 16 bytes per station for as long as it runs.
+    # memmove, while every point kept costs its bytes per station for as long as it runs.
     _COMPACT_AT = 16
 
     def __init__(self) -> None:
-        self._t = array("d")
-        self._x = array("d")
+        self._t = PackedFloats(scale=1)
+        self._x = PackedFloats(scale=LEVEL_STEPS_PER_CM)
         self._start = 0
 
     def __len__(self) -> int:
         return len(self._t) - self._start
 
     def __iter__(self) -> Iterator[tuple[float, float]]:
-        return zip(self._t[self._start :], self._x[self._start :])
+        return zip(self._t.tolist(self._start), self._x.tolist(self._start))
 
     def append(self, t: float, x: float) -> None:
         self._t.append(t)
@@ -173,7 +176,8 @@ class _TimedPoints:
         point = (self._t[i], self._x[i])
         self._start = i + 1
         if self._start >= self._COMPACT_AT:
-            del self._t[: self._start], self._x[: self._start]
+            self._t.drop_first(self._start)
+            self._x.drop_first(self._start)
             self._start = 0
         return point
 

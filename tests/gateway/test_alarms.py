@@ -254,11 +254,16 @@ def test_rate_of_rise_equals_a_polynomial_fit(series: tuple[np.ndarray, np.ndarr
     min_points=st.integers(2, 5),
     threshold=st.floats(-50, 200),
     margin=st.floats(0, 30),
+    as_sensors_report=st.booleans(),
 )
 def test_rate_tracker_equals_vectorised(
-    series: tuple[np.ndarray, np.ndarray, np.ndarray], window_s: float, min_points: int, threshold: float, margin: float
+    series: tuple[np.ndarray, np.ndarray, np.ndarray], window_s: float, min_points: int, threshold: float, margin: float,
+    as_sensors_report: bool,
 ) -> None:
+    """Also with levels to a tenth of a cm, which the tracker's window keeps packed."""
     t, x, good = series
+    if as_sensors_report:
+        x = np.round(x, 1)
     rates = rate_of_rise(t, x, good, window_s, min_points=min_points)
     tracker = RateOfRiseTracker(window_s, threshold, margin, min_points=min_points)
     tracked, active, events_ok = [], [], True

@@ -153,9 +153,12 @@ def test_summary_ids_are_deterministic(katulampa) -> None:
     assert len(ids) == len(set(ids))
 
 
-def test_batching_does_not_change_what_is_sent(katulampa) -> None:
+@pytest.mark.parametrize(("decimals", "packed"), [(None, False), (1, True)])
+def test_batching_does_not_change_what_is_sent(katulampa, decimals: int | None, packed: bool) -> None:
     """QC re-runs only over the readings whose verdict can change: the output must be the same
-    as processing one reading at a time, spikes, stuck stretches and alarms included."""
+    as processing one reading at a time, spikes, stuck stretches and alarms included. Levels
+    as sensors report them (a tenth of a cm) are kept packed, full doubles are not: the
+    verdicts are those of QC over the whole series either way."""
     import numpy as np
 
     rng = np.random.default_rng(11)
@@ -164,11 +167,14 @@ def test_batching_does_not_change_what_is_sent(katulampa) -> None:
     levels[rng.choice(n, 12, replace=False)] += 150  # spikes
     levels[400:560] = levels[399]  # a stuck sensor for 160 minutes
     levels = np.clip(levels, 0, 399)
+    if decimals is not None:
+        levels = np.round(levels, decimals)
     readings = [_reading(i, i, float(v)) for i, v in enumerate(levels)]
     outputs = []
     for batch in (1, 5, 64):
         p = LevelProcessor("gw", katulampa, "awlr-katulampa")
         outputs.append([i.model_dump() for i in _feed(p, readings, batch)])
+        assert p._h.x.packed is packed and p._h.t.packed
     assert outputs[0] == outputs[1] == outputs[2]
     summaries = [i for i in outputs[0] if i["type"] == "summary"]
     assert sum(s["qc"]["fail"] + s["qc"]["suspect"] for s in summaries) > 12, "spikes and the stuck stretch were flagged"

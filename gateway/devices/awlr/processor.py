@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from gateway.alarms import RateOfRiseTracker, SiagaTracker
+from gateway.columns import LEVEL_STEPS_PER_CM, PackedFloats
 from gateway.errors import FrameRejected
 from gateway.model import Reading
 from gateway.qc import QcFlag, run_qc
@@ -37,19 +38,20 @@ class _History:
     """A station's recent readings as typed columns: levels and times for QC's look-back, and
     sequence numbers and battery voltages ("tags") only for the readings that can still be
     summarised or compared with the next one. Lists of Python floats took ~100 bytes a
-    reading; four typed columns over the whole look-back took 32; now 16 for the look-back
-    (~150 readings a station at 1/min), which matters with hundreds of stations on a small
-    gateway. Indexing returns the same floats and ints that were appended; a missing battery
-    voltage is stored as NaN (real ones are finite).
+    reading; four typed columns over the whole look-back took 32; doubles for the look-back
+    16; now 8 where the values allow (`PackedFloats`: whole-second times, levels to a
+    thousandth of a cm, kept exactly), with ~150 readings a station at 1/min and hundreds of
+    stations on a small gateway. Indexing returns the same floats and ints that were
+    appended; a missing battery voltage is stored as NaN (real ones are finite).
 
-    Numpy sees copies (`floats(...)`), never views: a live view would stop the arrays from
+    Numpy sees copies (`to_numpy`), never views: a live view would stop the arrays from
     growing or shrinking (BufferError)."""
 
     __slots__ = ("t", "x", "_seq", "_battery", "_tags_from")
 
     def __init__(self) -> None:
-        self.t = array("d")  # epoch seconds, strictly increasing
-        self.x = array("d")  # level, cm
+        self.t = PackedFloats(scale=1)  # epoch seconds, strictly increasing
+        self.x = PackedFloats(scale=LEVEL_STEPS_PER_CM)  # level, cm
         self._seq = array("q")  # the device's sequence number (0 <= seq < 2**63, checked by wire)
         self._battery = array("d")
         self._tags_from = 0  # index of the first reading whose seq and battery are kept
@@ -72,11 +74,6 @@ class _History:
         b = self._battery[i - self._tags_from]
         return None if math.isnan(b) else b
 
-    @staticmethod
-    def floats(column: array[float], start: int, stop: int | None = None) -> np.ndarray:
-        """A numpy copy of `column[start:stop]` (float64, the values as appended)."""
-        return np.frombuffer(column[start:stop], dtype=np.float64)
-
     def forget_tags(self, before: int) -> None:
         """Drop sequence numbers and battery voltages of readings before index `before`: they
         stay only as QC context, where times and levels are all that is looked at."""
@@ -86,7 +83,8 @@ class _History:
             self._tags_from = before
 
     def drop_first(self, k: int) -> None:
-        del self.t[:k], self.x[:k]
+        self.t.drop_first(k)
+        self.x.drop_first(k)
         tagged = k - self._tags_from
         if tagged > 0:
             del self._seq[:tagged], self._battery[:tagged]
@@ -133,7 +131,7 @@ class LevelProcessor:
     def accept(self, reading: Reading) -> None:
         t = reading.ts.timestamp()
         h = self._h
-        if h.t:
+        if len(h.t):
             last_t = h.t[-1]
             if t == last_t or (t < last_t and reading.seq == h.seq(-1)):
                 raise FrameRejected("duplicate", f"seq {reading.seq} at {reading.ts.isoformat()} already accepted")
@@ -169,7 +167,7 @@ class LevelProcessor:
         redo = self._first_unsettled(len(self._h) - self._pending - 1)
         context_from = self._context_from(redo)
         h = self._h
-        _, flags = run_qc(h.floats(h.t, context_from), h.floats(h.x, context_from), self.station.sensor_span_cm, self.station.qc)
+        _, flags = run_qc(h.t.to_numpy(context_from), h.x.to_numpy(context_from), self.station.sensor_span_cm, self.station.qc)
         kept = self._flags[:redo]
         self._flags = np.concatenate([kept, flags[redo - context_from :]]).astype(np.uint8, copy=False)
 
@@ -245,7 +243,7 @@ class LevelProcessor:
         w = self._window
         assert w is not None
         h = self._h
-        x = h.floats(h.x, w.first, stop)
+        x = h.x.to_numpy(w.first, stop)
         f = self._flags[w.first : stop]
         first_seq, last_seq, n = h.seq(w.first), h.seq(stop - 1), stop - w.first
         good = f == QcFlag.GOOD
