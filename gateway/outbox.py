@@ -232,6 +232,16 @@ class Outbox:
             cur.close()  # rows past `limit` are never read, nor turned into entries
             return entries
 
+    def head(self, skip: Sequence[int] | set[int] = ()) -> tuple[int, float] | None:
+        """(priority, created_at) of the entry `peek` would return first, without reading any
+        body: enough to decide whether to send now or let summaries linger."""
+        with self._lock:
+            cur = self._db.execute("SELECT seq, priority, created_at FROM outbox ORDER BY priority, seq LIMIT ?", (len(skip) + 1,))
+            skipped = set(skip)
+            first = next((row for row in cur if row[0] not in skipped), None)
+            cur.close()
+            return None if first is None else (first[1], first[2])
+
     def ack(self, seqs: Sequence[int]) -> None:
         if not seqs:
             return

@@ -221,15 +221,20 @@ class Uplink:
         room = MAX_INFLIGHT_ITEMS - len(self._inflight_seqs)
         if free <= 0 or room <= 0:
             return False
-        entries = self.outbox.peek(min(free * MAX_ITEMS_PER_MESSAGE, room), self._inflight_seqs)
+        limit = min(free * MAX_ITEMS_PER_MESSAGE, room)
+        waiting = self.outbox.depth() - len(self._inflight_seqs)
+        if waiting <= 0:
+            return False
+        if self.summary_linger_s and min(waiting, limit) < MAX_ITEMS_PER_MESSAGE:
+            # Routine summaries wait a moment to share one compressed message. Decided on the
+            # head alone: the uplink looks ten times a second while they wait, and reading
+            # every waiting body each time cost the gateway CPU and churned its heap.
+            head = self.outbox.head(self._inflight_seqs)
+            if head is None or (head[0] != PRIORITY_EVENT and time.time() - head[1] < self.summary_linger_s):
+                return False
+        entries = self.outbox.peek(limit, self._inflight_seqs)
         if not entries:
             return False
-        if (
-            entries[0].priority != PRIORITY_EVENT
-            and len(entries) < MAX_ITEMS_PER_MESSAGE
-            and time.time() - entries[0].created_at < self.summary_linger_s
-        ):
-            return False  # routine summaries wait a moment to share one compressed message
         # Events travel alone and first, so a level change never waits behind a backlog.
         messages: list[list[OutboxEntry]] = []
         for e in entries:

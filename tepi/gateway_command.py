@@ -29,9 +29,10 @@ class GatewayOptions:
 def run_gateway(opts: GatewayOptions) -> int:
     """Run the gateway until SIGTERM or Ctrl-C; the exit code (2: bad configuration, 1: the
     gateway cannot start)."""
-    from tepi.runtime_tuning import limit_malloc_arenas, release_free_memory
+    from tepi.runtime_tuning import fix_mmap_threshold, limit_malloc_arenas, release_free_memory
 
     limit_malloc_arenas()  # before any thread starts: each would get an arena of its own
+    fix_mmap_threshold()
     configure_logging(opts.log_level, opts.json_logs)
     from tepi.config import ConfigError, load_config_compact
 

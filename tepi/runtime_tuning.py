@@ -11,13 +11,23 @@ from functools import cache
 #: runs a full collection every few batches, which cost ingest a third of its time.
 GC_GEN0_THRESHOLD = 50_000
 
-#: glibc's mallopt parameter for the number of malloc arenas.
+#: glibc's mallopt parameters: the number of malloc arenas, and the size from which a block
+#: is mapped on its own (and unmapped when freed) rather than carved from the heap.
 _M_ARENA_MAX = -8
+_M_MMAP_THRESHOLD = -3
 
 #: Arenas for the gateway: glibc gives each new thread its own (up to 8 per core), and memory
 #: freed in one arena is not reused by threads allocating in another, so the gateway's threads
 #: (device client, processing, uplink, metrics) would each keep a high-water mark of their own.
 GATEWAY_MALLOC_ARENAS = 2
+
+#: Blocks of this size and up get mappings of their own, returned to the system when freed.
+#: glibc starts at 128 KiB but raises the threshold to the size of every mapped block freed
+#: (up to 32 MiB), after which such buffers (uplink messages of a few hundred KiB of JSON, the
+#: device source's 64 KiB socket reads) are carved from the heap between long-lived objects,
+#: and the heap's high-water mark keeps their pages. The footprint benchmark measured 64 KiB
+#: lower than 128 KiB and than glibc's default (bench/README.md, footprint).
+GATEWAY_MMAP_THRESHOLD = 64 * 1024
 
 
 def tune_garbage_collector() -> None:
@@ -35,6 +45,13 @@ def limit_malloc_arenas(arenas: int = GATEWAY_MALLOC_ARENAS) -> bool:
     library has no such setting (not glibc)."""
     libc = _libc()
     return libc is not None and hasattr(libc, "mallopt") and bool(libc.mallopt(_M_ARENA_MAX, arenas))
+
+
+def fix_mmap_threshold(size: int = GATEWAY_MMAP_THRESHOLD) -> bool:
+    """Map blocks of `size` bytes and up on their own, always (glibc's M_MMAP_THRESHOLD, which
+    also turns off its dynamic raising). False where the C library has no such setting."""
+    libc = _libc()
+    return libc is not None and hasattr(libc, "mallopt") and bool(libc.mallopt(_M_MMAP_THRESHOLD, size))
 
 
 def release_free_memory() -> bool:

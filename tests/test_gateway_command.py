@@ -89,3 +89,37 @@ def test_compact_load_reports_the_same_errors(tmp_path: Path, text: str) -> None
 def test_heap_settings_apply_on_glibc() -> None:
     assert limit_malloc_arenas()
     release_free_memory()  # True only when there was something to hand back
+
+
+_FREED_BLOCKS = """
+import sys
+from tepi.runtime_tuning import fix_mmap_threshold
+if sys.argv[1] == "fixed":
+    assert fix_mmap_threshold()
+def anon_kb():
+    for line in open("/proc/self/status"):
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1])
+first = bytearray(4 << 20)  # glibc maps it; freeing it would raise a dynamic threshold to 4 MiB
+del first
+blocks, pins = [], []
+for _ in range(32):
+    blocks.append(bytearray(300 << 10))  # an uplink message's JSON, say
+    pins.append(bytearray(600))  # something long-lived allocated after it
+before = anon_kb()
+del blocks
+print(before - anon_kb())
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc settings")
+def test_large_buffers_go_back_to_the_system_when_freed() -> None:
+    """With glibc's dynamic threshold, one freed 4 MiB block makes later 300 KiB buffers come
+    from the heap, where long-lived allocations behind them keep the pages resident; with the
+    gateway's fixed threshold each is a mapping of its own, returned when freed."""
+    def released_kb(mode: str) -> int:
+        out = subprocess.run([sys.executable, "-c", _FREED_BLOCKS, mode], capture_output=True, text=True, check=True)
+        return int(out.stdout)
+
+    assert released_kb("fixed") >= 9000  # 32 x 300 KiB = 9,600 KiB
+    assert released_kb("dynamic") < 2000

@@ -96,3 +96,33 @@ def test_a_message_too_large_for_ingest_is_sent_as_halves(tmp_path: Path, monkey
     finally:
         up.stop(timeout=1)
         outbox.close()
+
+
+def test_summaries_linger_to_share_a_message_and_events_do_not(tmp_path: Path) -> None:
+    """Fewer than a thousand summaries wait up to `summary_linger_s` from the oldest; a thousand
+    go at once; an event goes at once and takes the waiting summaries along."""
+    from gateway.outbox import PRIORITY_EVENT
+
+    outbox = Outbox(tmp_path / "outbox.db")
+    up = Uplink(outbox, BrokerConfig(port=1), TENANT, GW, CollectorRegistry(), summary_linger_s=60.0)
+    try:
+        few = [summary("katulampa", T0 + timedelta(minutes=10 * k), 100.0, gateway=GW, first_seq=k) for k in range(10)]
+        outbox.put([(s.id, PRIORITY_SUMMARY, outbox_body(s, GW)) for s in few])
+        assert not up._send_some() and sent(up) == [], "young summaries wait"
+        outbox.put([("event-1", PRIORITY_EVENT, b'{"type": "siaga"}')])
+        assert up._send_some()
+        assert [len(m) for m in sent(up)] == [1, 10], "the event first and alone, then the waiting summaries"
+
+        more = [summary("depok", T0 + timedelta(minutes=10 * k), 100.0, gateway=GW, first_seq=k) for k in range(MAX_ITEMS_PER_MESSAGE - 1)]
+        outbox.put([(s.id, PRIORITY_SUMMARY, outbox_body(s, GW)) for s in more])
+        assert not up._send_some(), "999 wait"
+        outbox.put([(s.id, PRIORITY_SUMMARY, outbox_body(s, GW)) for s in [summary("manggarai", T0, 100.0, gateway=GW)]])
+        assert up._send_some()
+        assert [len(m) for m in sent(up)] == [1, 10, MAX_ITEMS_PER_MESSAGE], "a full message goes at once"
+
+        outbox.put([(s.id, PRIORITY_SUMMARY, outbox_body(s, GW)) for s in [summary("bogor", T0, 100.0, gateway=GW)]])
+        up.summary_linger_s = 0.0
+        assert up._send_some() and len(sent(up)[-1]) == 1, "without a linger a summary goes at once"
+    finally:
+        up.stop(timeout=1)
+        outbox.close()
