@@ -22,6 +22,7 @@ import numpy as np
 LEVEL_STEPS_PER_CM = 1000
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+_STEP_LIMIT = 2.0**32  # beyond any int32 step, and short of where round() meets inf
 _NEG_ZERO = -0.0  # x + -0.0 == x for every double, signed zeros and NaN included
 
 
@@ -73,7 +74,10 @@ class PackedFloats:
         base = self._base
         if base is None:
             base = self._base = float(round(scaled))
-        k = round(scaled - base)
+        step = scaled - base  # finite each, yet their difference can overflow
+        if not -_STEP_LIMIT < step < _STEP_LIMIT:
+            return None
+        k = round(step)
         if not _INT_MIN <= k <= _INT_MAX or (k + base) / scale != value or (value == 0 and math.copysign(1.0, value) < 0):
             return None
         return k
@@ -91,6 +95,8 @@ class PackedFloats:
         a = self._a
         if a.typecode == "d":
             return np.frombuffer(a[start:stop], dtype=np.float64)
+        if self._base is None:
+            return np.empty(0)
         # int32 -> float64 is exact, so is adding an integral base below 2**53; the division is
         # correctly rounded, as in __getitem__.
         return (np.frombuffer(a[start:stop], dtype=np.int32) + self._base) / self._scale

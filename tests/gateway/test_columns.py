@@ -66,16 +66,21 @@ def test_readings_as_sensors_give_them_take_four_bytes_a_value() -> None:
         (LEVEL_STEPS_PER_CM, -0.0),
         (LEVEL_STEPS_PER_CM, 3e6),  # beyond int32 steps around the first value
         (1, math.inf),
+        (LEVEL_STEPS_PER_CM, 1e305),  # finite, but its distance from a huge first value is not
     ],
 )
 def test_a_value_that_does_not_pack_turns_the_column_into_doubles(scale: int, odd: float) -> None:
-    first = [1_764_000_000.0, 1_764_000_060.0] if scale == 1 else [0.0, 120.4]
+    first = [1_764_000_000.0, 1_764_000_060.0] if scale == 1 else [-(2.0**1013), -(2.0**1013)] if odd == 1e305 else [0.0, 120.4]
     col = filled(first, scale)
     assert col.packed
     col.append(odd)
     col.append(first[-1])
     assert not col.packed
     assert bits(col.to_numpy()) == bits([*first, odd, first[-1]])
+
+
+def test_an_empty_column_gives_an_empty_array() -> None:
+    assert PackedFloats(LEVEL_STEPS_PER_CM).to_numpy().tolist() == []
 
 
 def test_bisect_finds_times_in_the_column() -> None:
