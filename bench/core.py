@@ -213,7 +213,9 @@ def evict_shared_libraries(prefix: Path) -> int:
     byte maps (and counts) the whole block. The same gateway then measured 56 MB at rest
     instead of 53 MB, the difference all in file pages of numpy and pydantic-core, its own
     (anonymous) memory unchanged. Libraries read in by mapping them, as on a device after a
-    reboot, come in small pages, which this restores."""
+    reboot, come in small pages, which this restores. Each file is first written back
+    (fdatasync): the kernel drops only clean pages, and right after `make venv` the freshly
+    written libraries are still dirty (measured: 62.2 MB at rest without it, 55.1 MB with)."""
     asked = 0
     for path in prefix.rglob("*.so*"):
         if not path.is_file():
@@ -223,6 +225,8 @@ def evict_shared_libraries(prefix: Path) -> int:
         except OSError:
             continue
         try:
+            # DONTNEED leaves dirty pages in the cache: a venv built a minute ago is still dirty.
+            os.fdatasync(fd)
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
             asked += 1
         except OSError:
