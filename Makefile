@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,postgres,embedded-broker]"
+	@# `tepi gateway` runs at -OO; without this bytecode each start compiles every module in memory.
+	@# A few files in third-party packages are not Python 3 and fail to compile: that is expected.
+	-$(PY) -OO -m compileall -qq -j 0 "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -31,6 +31,9 @@ def run_gateway(opts: GatewayOptions) -> int:
     gateway cannot start)."""
     from tepi.runtime_tuning import fix_mmap_threshold, limit_malloc_arenas, release_free_memory
 
+    stop = threading.Event()
+    # From here on SIGTERM is a clean stop, also while the gateway is still starting.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     limit_malloc_arenas()  # before any thread starts: each would get an arena of its own
     fix_mmap_threshold()
     configure_logging(opts.log_level, opts.json_logs)
@@ -54,7 +57,6 @@ def run_gateway(opts: GatewayOptions) -> int:
         start_http_server(opts.metrics_port, addr="127.0.0.1", registry=gw.registry)
     gw.start()  # default GC: on a gateway, peak memory matters more than a little CPU
     release_free_memory()
-    stop = threading.Event()
     wait_for_signal(stop)
     gw.stop(flush_timeout=5)
     return 0

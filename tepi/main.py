@@ -1,7 +1,8 @@
 """The `tepi` console script.
 
 `tepi gateway ...` with well-formed options goes straight to `tepi.gateway_command`, so the
-gateway process never loads typer, rich or the other sub-commands. Everything else, including
+gateway process never loads typer, rich or the other sub-commands, and re-runs itself under
+`python -OO` first (`tepi.runtime_tuning.exec_without_docstrings`). Everything else, including
 `--help`, any error in the options and every other sub-command, goes to the typer app in
 `tepi.cli`, which therefore alone defines what the CLI accepts, prints and exits with.
 """
@@ -23,6 +24,9 @@ def main() -> None:
     opts = parse_gateway_args(args[1:]) if args[:1] == ["gateway"] else None
     if opts is not None:
         from tepi.gateway_command import run_gateway
+        from tepi.runtime_tuning import exec_without_docstrings
+
+        exec_without_docstrings()
 
         sys.exit(run_gateway(opts))
     from tepi.cli import app

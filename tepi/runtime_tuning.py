@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import os
+import sys
+from collections.abc import Mapping
 from functools import cache
 
 #: Generation-0 threshold: a worker decoding thousands of pydantic items a second otherwise
@@ -28,6 +31,9 @@ GATEWAY_MALLOC_ARENAS = 2
 #: and the heap's high-water mark keeps their pages. The footprint benchmark measured 64 KiB
 #: lower than 128 KiB and than glibc's default (bench/README.md, footprint).
 GATEWAY_MMAP_THRESHOLD = 64 * 1024
+
+#: Set to 0 to run the gateway with docstrings and asserts (`exec_without_docstrings`).
+GATEWAY_OPTIMIZE_ENV = "TEPI_GATEWAY_OPTIMIZE"
 
 
 def tune_garbage_collector() -> None:
@@ -63,6 +69,26 @@ def release_free_memory() -> bool:
     gc.collect()
     libc = _libc()
     return libc is not None and hasattr(libc, "malloc_trim") and bool(libc.malloc_trim(0))
+
+
+def exec_without_docstrings(environ: Mapping[str, str] = os.environ) -> None:
+    """Re-run this command line in place (same pid) under `python -OO`, which loads every module
+    without its docstrings: ~2.5 MB of the gateway's peak (bench/README.md, footprint), since
+    numpy, pydantic and the standard library carry long ones. Asserts go too; the gateway's are
+    type narrowing only.
+
+    Returns only where it does not re-run: already at -OO, opted out with
+    TEPI_GATEWAY_OPTIMIZE=0, not a POSIX system, or the interpreter cannot be started again.
+    Bytecode compiled at -OO beforehand (`python -OO -m compileall`, as `make venv` does)
+    spares each start compiling in memory, which otherwise sets a higher peak than the run."""
+    if sys.flags.optimize >= 2 or environ.get(GATEWAY_OPTIMIZE_ENV, "1") == "0":
+        return
+    if os.name != "posix" or not sys.executable:
+        return
+    try:
+        os.execv(sys.executable, [sys.executable, "-OO", *sys.orig_argv[1:]])
+    except OSError:
+        return  # the unoptimised gateway runs just the same
 
 
 @cache

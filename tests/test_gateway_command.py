@@ -4,19 +4,24 @@ through a child process must be the one `load_config` returns."""
 
 from __future__ import annotations
 
+import os
 import platform
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from tepi import cli
-from tepi.config import ConfigError, DEFAULT_CONFIG_PATH, load_config, load_config_compact
+from tepi.config import ConfigError, DEFAULT_CONFIG_PATH, TepiConfig, load_config, load_config_compact, with_local_services
 from tepi.gateway_command import GatewayOptions
 from tepi.main import parse_gateway_args
+from tepi.processes import Mosquitto
 from tepi.runtime_tuning import limit_malloc_arenas, release_free_memory
+from tepi.testing import wait_until
 
 ARGVS = [
     [],
@@ -132,3 +137,62 @@ def test_large_buffers_go_back_to_the_system_when_freed() -> None:
     assert released_kb("fixed") >= 9000  # 32 x 300 KiB = 9,600 KiB
     assert released_kb("dynamic") < 2000
 
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.parametrize(("env", "optimised"), [({}, True), ({"TEPI_GATEWAY_OPTIMIZE": "0"}, False)])
+def test_gateway_runs_itself_without_docstrings_unless_told_not_to(
+    default_config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path, env: dict[str, str], optimised: bool
+) -> None:
+    """`tepi gateway` replaces itself (same pid, so a supervisor keeps tracking it) with the same
+    command under `python -OO`, which saves a few MB on a small box; TEPI_GATEWAY_OPTIMIZE=0
+    keeps docstrings and asserts, for debugging."""
+    cfg = with_local_services(default_config, mosquitto.port, tmp_path)
+    path = tmp_path / "tepi.yaml"
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    log = tmp_path / "gw.log"
+    environ = {k: v for k, v in os.environ.items() if k not in ("PYTHONOPTIMIZE", "TEPI_GATEWAY_OPTIMIZE")} | env
+    gw = subprocess.Popen(
+        [sys.executable, "-m", "tepi.main", "gateway", "-c", str(path)],
+        stdout=open(log, "ab"), stderr=subprocess.STDOUT, env=environ,
+    )
+    try:
+        wait_until(lambda: "listening for devices" in log.read_text(), what="gateway subscribed")
+        argv = Path(f"/proc/{gw.pid}/cmdline").read_bytes().split(b"\0")[:-1]
+        assert argv[1:] == ([b"-OO"] if optimised else []) + [b"-m", b"tepi.main", b"gateway", b"-c", str(path).encode()]
+    finally:
+        gw.send_signal(signal.SIGTERM)
+        assert gw.wait(timeout=20) == 0, log.read_text()[-2000:]
+
+
+def _catches_sigterm(pid: int) -> bool:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+    return False
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_sigterm_while_the_gateway_is_still_starting_is_a_clean_stop(
+    default_config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """A supervisor may stop the gateway the moment it started it: once the process handles
+    SIGTERM at all (from before the configuration loads), the stop waits for the start and
+    shuts down cleanly instead of dying on the signal."""
+    cfg = with_local_services(default_config, mosquitto.port, tmp_path)
+    path = tmp_path / "tepi.yaml"
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    log = tmp_path / "gw.log"
+    gw = subprocess.Popen(
+        [sys.executable, "-m", "tepi.main", "gateway", "-c", str(path)], stdout=open(log, "ab"), stderr=subprocess.STDOUT
+    )
+    try:
+        wait_until(lambda: gw.poll() is not None or _catches_sigterm(gw.pid), what="SIGTERM handled", every_s=0.005)
+        gw.send_signal(signal.SIGTERM)
+        assert "gateway started" not in log.read_text()  # the signal came during start-up
+        assert gw.wait(timeout=20) == 0, log.read_text()[-2000:]
+    finally:
+        if gw.poll() is None:
+            gw.kill()
