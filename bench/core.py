@@ -225,8 +225,11 @@ def evict_shared_libraries(prefix: Path) -> int:
         except OSError:
             continue
         try:
-            # DONTNEED leaves dirty pages in the cache: a venv built a minute ago is still dirty.
-            os.fdatasync(fd)
+            try:
+                # DONTNEED leaves dirty pages in the cache: a venv built a minute ago is still dirty.
+                os.fdatasync(fd)
+            except OSError:
+                pass  # then what is clean still goes
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
             asked += 1
         except OSError:

@@ -29,11 +29,13 @@ class GatewayOptions:
 def run_gateway(opts: GatewayOptions) -> int:
     """Run the gateway until SIGTERM or Ctrl-C; the exit code (2: bad configuration, 1: the
     gateway cannot start)."""
-    from tepi.runtime_tuning import fix_mmap_threshold, limit_malloc_arenas, release_free_memory
+    from tepi.runtime_tuning import fix_mmap_threshold, hold_sigterm, limit_malloc_arenas, release_free_memory
 
     stop = threading.Event()
-    # From here on SIGTERM is a clean stop, also while the gateway is still starting.
+    # From here on SIGTERM is a clean stop, also while the gateway is still starting; one held
+    # since the console script began (tepi.main) arrives now.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    hold_sigterm(False)
     limit_malloc_arenas()  # before any thread starts: each would get an arena of its own
     fix_mmap_threshold()
     configure_logging(opts.log_level, opts.json_logs)

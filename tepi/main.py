@@ -23,10 +23,11 @@ def main() -> None:
     args = sys.argv[1:]
     opts = parse_gateway_args(args[1:]) if args[:1] == ["gateway"] else None
     if opts is not None:
-        from tepi.gateway_command import run_gateway
-        from tepi.runtime_tuning import exec_without_docstrings
+        from tepi.runtime_tuning import exec_without_docstrings, hold_sigterm
 
+        hold_sigterm(True)  # until run_gateway handles it, in this process or the re-run one
         exec_without_docstrings()
+        from tepi.gateway_command import run_gateway
 
         sys.exit(run_gateway(opts))
     from tepi.cli import app
