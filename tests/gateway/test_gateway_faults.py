@@ -96,9 +96,11 @@ def test_long_outage_bounds_the_outbox_keeps_events_and_reports_the_drop(
 ) -> None:
     from gateway.runtime import EdgeGateway
     from tepi.messages import SiagaChange, SummariesDropped
-    from tepi.processes import free_port
 
-    uplink_port = free_port()  # the uplink is down for the whole stream
+    # Ingest's session exists at the central broker before the outage, so whatever the gateway
+    # sends the moment the link returns is queued for it (not lost to a late subscription).
+    uplink = Mosquitto(workdir=tmp_path / "uplink").start()
+    uplink_port = uplink.port
     cfg = with_local_services(default_config, mosquitto.port, tmp_path, summary_every_s=60, device_rate_per_s=1e6)
     gw_cfg = cfg.gateway.model_copy(update={
         "uplink_broker": cfg.gateway.uplink_broker.model_copy(update={"port": uplink_port}),
@@ -106,6 +108,9 @@ def test_long_outage_bounds_the_outbox_keeps_events_and_reports_the_drop(
     })
     cfg = cfg.model_copy(update={"gateway": gw_cfg})
     tenant = cfg.gateway.tenant
+    recorder = UplinkRecorder(uplink_port, uplink_topic(tenant, cfg.gateway.id))
+    assert recorder.subscribed.wait(10)
+    uplink.stop()  # the uplink is down for the whole stream
     pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="awlr-manggarai")
     pub.connect("127.0.0.1", mosquitto.port)
     pub.loop_start()
@@ -114,7 +119,6 @@ def test_long_outage_bounds_the_outbox_keeps_events_and_reports_the_drop(
     assert gw.wait_ready()
     t0 = (datetime.now(timezone.utc) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
     total = 1800  # 20 s apart: 600 one-minute summaries, far more than 32 KiB holds
-    uplink = None
     try:
         for i in range(total):
             # Manggarai crosses Siaga 3 (750 cm) for a while in the middle: events must survive.
@@ -127,8 +131,7 @@ def test_long_outage_bounds_the_outbox_keeps_events_and_reports_the_drop(
         queued = gw.registry.get_sample_value("tepi_gateway_items_queued_total", {"type": "summary"})
         assert evicted and evicted > queued / 2, "the bound forced evictions"
         assert gw.outbox.stored_bytes <= 32 * 1024
-        uplink = Mosquitto(port=uplink_port, workdir=tmp_path / "uplink").start()
-        recorder = UplinkRecorder(uplink_port, uplink_topic(tenant, cfg.gateway.id))
+        uplink.start()
         wait_until(lambda: gw.outbox.depth() == 0, timeout=30, what="outbox drained")
         wait_until(lambda: any(isinstance(i, SummariesDropped) for i in recorder.items.values()), what="the drop report")
         wait_until(lambda: sum(i.count for i in recorder.items.values() if isinstance(i, SummariesDropped))
@@ -142,12 +145,11 @@ def test_long_outage_bounds_the_outbox_keeps_events_and_reports_the_drop(
         assert len(summaries) + evicted == queued, "every summary either arrived or is counted as dropped"
         assert [(c.siaga_from, c.siaga_to) for c in sorted(changes, key=lambda c: c.ts)] == [(4, 3), (3, 4)], "events are never evicted"
         assert max(s.window_start for s in summaries) > min(d.last_window_start for d in dropped), "the newest were kept"
-        recorder.close()
     finally:
         gw.stop()
+        recorder.close()
         pub.loop_stop()
-        if uplink:
-            uplink.close()
+        uplink.close()
 
 
 def test_local_broker_restart_mid_stream_loses_nothing(default_config: TepiConfig, tmp_path: Path) -> None:
