@@ -31,14 +31,14 @@ def _to_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 AlertStatus = Literal["active", "acknowledged", "cleared", "closed"]
-AlertType = Literal["siaga", "rate_of_rise", "offline", "forecast"]
+AlertType = Literal["siaga", "rate_of_rise", "offline", "forecast", "gateway_health"]
 Severity = Literal["critical", "major", "minor", "warning"]
 #: `open` is active or acknowledged: everything not yet cleared.
 AlertStatusFilter = Literal["active", "acknowledged", "cleared", "closed", "open"]
 EventKind = Literal[
     "opened", "updated", "escalated", "acknowledged", "cleared", "closed", "forecast_refined", "cancelled"
 ]
-ClearReason = Literal["level_normal", "rise_over", "data_returned", "confirmed", "cancelled"]
+ClearReason = Literal["level_normal", "rise_over", "data_returned", "confirmed", "cancelled", "drops_stopped"]
 
 
 class _Public(BaseModel):
@@ -116,7 +116,9 @@ class AlertPublic(_Public):
     station: str
     type: AlertType = Field(
         description="siaga: a Siaga threshold crossed; rate_of_rise: a fast rise; offline: no data from the "
-        "station; forecast: water from upstream expected here."
+        "station; forecast: water from upstream expected here; gateway_health: the gateway's site broker dropped "
+        "device readings (filed under the gateway's first station; the gateway, counts and interval are in the "
+        "events' detail); operational, never in the public CAP feed."
     )
     severity: Severity
     siaga: int = Field(ge=1, le=4, description="Siaga level of the station at the latest update.")

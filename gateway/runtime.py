@@ -13,7 +13,7 @@ import logging
 import select
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
+from gateway.broker_health import DropReports
 from gateway.devices import DeviceKind, Processor, UplinkItem, device_kind
 from gateway.errors import FrameRejected, OutboxError
 from gateway.local_alarms import LocalAlarmChannel
@@ -33,9 +34,10 @@ from gateway.sources.buffer import FrameBuffer
 from gateway.sources.mqtt_devices import MqttDeviceSource
 from gateway.sources.serial_line import SerialLineSource
 from gateway.uplink import Uplink
+from tepi.broker_drops import BrokerDropWatch
 from tepi.config import DeviceConfig, StationConfig, TepiConfig
 from tepi.logs import RateLimitedLog
-from tepi.messages import LevelSummary, outbox_body
+from tepi.messages import BrokerDrops, LevelSummary, RateOfRise, SiagaChange, outbox_body
 
 log = logging.getLogger(__name__)
 _END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)
@@ -167,8 +169,15 @@ class EdgeGateway:
         missing = [d.id for d in config.devices if d.transport == "serial" and d.id not in ports]
         if missing:
             log.warning("serial devices without a port are not read", extra={"devices": missing})
-        if any(d.transport == "mqtt" for d in config.devices):
-            self.sources.append(MqttDeviceSource(gw.local_broker, gw.tenant, client_id=f"tepi-gw-{gw.id}-devices"))
+        self.site_drops = BrokerDropWatch("tepi_gateway", "site", self.registry, log)
+        self.drop_reports = DropReports()
+        mqtt_stations = sorted({d.station for d in config.devices if d.transport == "mqtt"})
+        #: Where ingest files this gateway's health alert: its first station with MQTT devices.
+        self.health_station = mqtt_stations[0] if mqtt_stations else None
+        if mqtt_stations:
+            device_link = MqttDeviceSource(gw.local_broker, gw.tenant, client_id=f"tepi-gw-{gw.id}-devices")
+            device_link.on_dropped_count = self._site_dropped
+            self.sources.append(device_link)
         self.uplink = (
             Uplink(
                 self.outbox, gw.uplink_broker, gw.tenant, gw.id, self.registry,
@@ -315,7 +324,28 @@ class EdgeGateway:
         devices = sorted(self._deferral.take())
         for start in range(0, len(devices), SETTLE_DEVICES):
             self._commit(self._process(devices[start : start + SETTLE_DEVICES]), [])
-        self._commit(self._close_due_windows(), [])
+        self._commit([*self._close_due_windows(), *self._broker_drop_reports()], [])
+
+    def _site_dropped(self, payload: bytes) -> None:
+        """A value of the site broker's dropped count (loop thread): metric, warning, report."""
+        first = self.site_drops.count.first
+        increase = self.site_drops.observe(payload)
+        total = self.site_drops.count.last
+        if total is not None:
+            self.drop_reports.observe(increase, total, first, datetime.now(timezone.utc))
+
+    def _broker_drop_reports(self) -> list[BrokerDrops]:
+        report = self.drop_reports.due(datetime.now(timezone.utc))
+        if report is None or self.health_station is None:
+            return []
+        gw = self.config.gateway.id
+        return [
+            BrokerDrops(
+                id=f"{gw}:broker_drops:{int(report.until.timestamp() * 1000)}", station=self.health_station,
+                active=report.active, dropped=report.dropped, broker_total=report.broker_total,
+                since=report.since, until=report.until,
+            )
+        ]
 
     def _process(self, devices: Iterable[str]) -> list[UplinkItem]:
         items: list[UplinkItem] = []
@@ -417,7 +447,7 @@ class EdgeGateway:
                 del self._last_arrival[dev_id]
         return items
 
-    def _commit(self, items: list[UplinkItem], accepted: list[Reading]) -> None:
+    def _commit(self, items: Sequence[UplinkItem | BrokerDrops], accepted: list[Reading]) -> None:
         """Store items, journal and summarised ranges in one transaction; retry until the disk
         takes them: a failing disk stalls intake (frames wait, unacknowledged) rather than
         dropping what was accepted."""
@@ -442,5 +472,5 @@ class EdgeGateway:
                 delay = min(delay * 2, 5.0)
         for item in items:
             self.metrics.queued.labels(item.type).inc()
-            if self.local_alarms is not None and not isinstance(item, LevelSummary):
+            if self.local_alarms is not None and isinstance(item, (SiagaChange, RateOfRise)):
                 self.local_alarms.announce(item)

@@ -6,7 +6,9 @@ type; a repeat updates it instead of adding another. Types:
 * `siaga`: Siaga 1-3 (severity critical, major, minor);
 * `rate_of_rise`: a fast rise (warning), often hours ahead of any threshold downstream;
 * `offline`: ingest heard nothing from the station for too long (warning), see `ingest.offline`;
-* `forecast`: water expected from upstream (see `ingest.forecasts`).
+* `forecast`: water expected from upstream (see `ingest.forecasts`);
+* `gateway_health`: the gateway's site broker dropped device messages (warning), see
+  `raise_gateway_health`; operational, so never published as CAP.
 
 States: active -> acknowledged -> cleared -> closed. Ingest clears (the river or the station
 came back); a person closes a cleared alert to file the episode. Every change appends an
@@ -36,6 +38,7 @@ from ingest.models import (
     ALERT_ACTIVE,
     ALERT_CLEARED,
     ALERT_CLOSED,
+    ALERT_TYPE_GATEWAY_HEALTH,
     ALERT_TYPE_OFFLINE,
     ALERT_TYPE_RATE_OF_RISE,
     ALERT_TYPE_SIAGA,
@@ -59,6 +62,7 @@ class AlertTransition(str, Enum):
     CLOSED = "closed"
     FORECAST_REFINED = "forecast_refined"
     CANCELLED = "cancelled"
+DROPS_STOPPED = "drops_stopped"
 
 
 #: Changes of what the public is told: each makes a new revision of the alert's CAP message.
@@ -90,6 +94,7 @@ SYSTEM = "system"
 SIAGA_SEVERITY = {1: "critical", 2: "major", 3: "minor"}
 RATE_OF_RISE_SEVERITY = "warning"
 OFFLINE_SEVERITY = "warning"
+GATEWAY_HEALTH_SEVERITY = "warning"
 
 
 def gateway_actor(gateway: str) -> str:
@@ -262,6 +267,29 @@ def raise_offline(
         last_arrival_at=last_arrival_at,
     )
     return AlertTransition.OPENED
+
+
+def raise_gateway_health(
+    session: Session, station: Station, at: datetime, who: str, detail: dict[str, Any]
+) -> AlertTransition:
+    """Open the health alert of the gateway that files under `station`, or update it with a new
+    report (`detail`: which gateway, how many messages dropped in which interval).
+
+    One open per gateway (its station); the gateway clears it when the drops stopped
+    (`clear_alert` with `DROPS_STOPPED`). Lost readings cannot be fetched again, so it is not
+    the river's state that ends it, nor an operator, who acknowledges and closes it as any other.
+    """
+    lock_event_log(session)
+    alert = open_alert(session, station.id, ALERT_TYPE_GATEWAY_HEALTH)
+    if alert is None:
+        new_alert(
+            session, station, ALERT_TYPE_GATEWAY_HEALTH, GATEWAY_HEALTH_SEVERITY, station.last_siaga or 4,
+            station.last_level_cm, at, who, detail,
+        )
+        return AlertTransition.OPENED
+    alert.updated_at = max(alert.updated_at, at)
+    record_event(session, alert, AlertTransition.UPDATED, at, who, detail)
+    return AlertTransition.UPDATED
 
 
 def finish(

@@ -52,6 +52,7 @@ from ingest.offline import alerting_rules, check_offline
 from ingest.points import PointWrite, SinkFactory, SubmittingPointSink, sink_factory
 from ingest.retention import enforce_retention
 from ingest.service import ApplyResult, Screening, apply_screened
+from tepi.broker_drops import DROPPED_TOPIC, BrokerDropWatch
 from tepi.config import IngestConfig, TepiConfig
 from tepi.logs import RateLimitedLog
 from tepi.messages import MessageError, UplinkBatch, decode_batch, uplink_subscription, utcnow
@@ -132,6 +133,9 @@ class IngestWorker:
         self._watching_since = clock()
         self.registry = registry if registry is not None else REGISTRY
         self.metrics = IngestMetrics(self.registry)
+        #: Uplinks the central broker dropped (a worker's queue full): a gateway already deleted them.
+        self.broker_drops = BrokerDropWatch("tepi_ingest", "central", self.registry, log)
+        self._sys_mid: int | None = None
         self._own_engine = engine is None
         self._engine = engine if engine is not None else create_engine(config.database_url)
         if point_sinks is None:
@@ -256,6 +260,7 @@ class IngestWorker:
         client.on_subscribe = self._on_subscribe
         client.on_unsubscribe = lambda *_: self._unsubscribed.set()
         client.on_message = self._on_message
+        client.message_callback_add(DROPPED_TOPIC, lambda _c, _u, msg: self.broker_drops.observe(msg.payload))
         return client
 
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason_code: Any, _p: Any) -> None:
@@ -268,8 +273,14 @@ class IngestWorker:
             return
         # Subscribing again on a resumed session is harmless and covers a broker that lost it.
         client.subscribe(uplink_subscription(self.config.share_group), qos=1)
+        # QoS 0: only the latest count matters, and it must not wait in the session's queue.
+        _, self._sys_mid = client.subscribe(DROPPED_TOPIC, qos=0)
 
-    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reason_codes: list[Any], _p: Any) -> None:
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, mid: int, reason_codes: list[Any], _p: Any) -> None:
+        if mid == self._sys_mid:
+            if any(rc.is_failure for rc in reason_codes):
+                self._errors.warning("subscribe-sys", "broker refused its dropped-message count", topic=DROPPED_TOPIC)
+            return
         if any(rc.is_failure for rc in reason_codes):
             self._errors.warning("subscribe", "broker refused the uplink subscription", reason=str(reason_codes))
             return

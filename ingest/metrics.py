@@ -33,6 +33,12 @@ class IngestMetrics:
             ["station"],
             registry=reg,
         )
+        self.site_broker_drops = Counter(
+            "tepi_ingest_site_broker_dropped_messages",
+            "Device messages gateways report their site broker dropped (readings lost before the gateway).",
+            ["gateway"],
+            registry=reg,
+        )
         self.tsdb_write_errors = Counter("tepi_ingest_tsdb_write_errors", "Failed TSDB writes.", registry=reg)
         self.store_errors = Counter("tepi_ingest_store_errors", "Failed state database transactions.", registry=reg)
         self.batch_seconds = Histogram(
@@ -56,3 +62,5 @@ class IngestMetrics:
             self.stale_changes.inc(result.stale_changes)
         for station, n in result.dropped_at_edge.items():
             self.dropped_at_edge.labels(station=station).inc(n)
+        for gateway, n in result.site_broker_drops.items():
+            self.site_broker_drops.labels(gateway=gateway).inc(n)

@@ -23,7 +23,11 @@ ALERT_TYPE_SIAGA = "siaga"
 ALERT_TYPE_RATE_OF_RISE = "rate_of_rise"
 ALERT_TYPE_OFFLINE = "offline"
 ALERT_TYPE_FORECAST = "forecast"
-ALERT_TYPES = (ALERT_TYPE_SIAGA, ALERT_TYPE_RATE_OF_RISE, ALERT_TYPE_OFFLINE, ALERT_TYPE_FORECAST)
+#: A gateway lost device readings at its site broker; filed under the gateway's first station.
+ALERT_TYPE_GATEWAY_HEALTH = "gateway_health"
+ALERT_TYPES = (ALERT_TYPE_SIAGA, ALERT_TYPE_RATE_OF_RISE, ALERT_TYPE_OFFLINE, ALERT_TYPE_FORECAST, ALERT_TYPE_GATEWAY_HEALTH)
+#: Operational alerts: for the tenant's own users, never in the public CAP messages and feed.
+OPERATIONAL_ALERT_TYPES = (ALERT_TYPE_GATEWAY_HEALTH,)
 #: ThingsBoard's severities, worst first; Siaga 1/2/3 map to the first three.
 SEVERITIES = ("critical", "major", "minor", "warning")
 #: What an alert event records; the value of `alert_events.kind`.

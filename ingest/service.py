@@ -34,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gateway.siaga import classify_siaga
-from ingest import forecast_alerts
+from ingest import forecast_alerts, gateway_health
 from ingest.alerts import (
     DATA_RETURNED,
     LEVEL_NORMAL,
@@ -63,6 +63,7 @@ from ingest.points import PointSink
 from ingest.summaries import Screened, StationFold, StationIndex, SummaryPoints, fold, screen
 from tepi.logs import RateLimitedLog
 from tepi.messages import (
+    BrokerDrops,
     LevelSummary,
     RateOfRise,
     SiagaChange,
@@ -101,6 +102,8 @@ class ApplyResult:
     points: int = 0
     #: Summaries a gateway evicted from its full outbox during an outage, by station.
     dropped_at_edge: Counter[str] = field(default_factory=Counter)
+    #: Device messages gateways report their site broker dropped, by gateway.
+    site_broker_drops: Counter[str] = field(default_factory=Counter)
 
     @property
     def rejected_total(self) -> int:
@@ -272,6 +275,7 @@ class _Applier:
         # the timeline, and a backlog of summaries need not be sorted.
         may_clear = self.open_siaga | {item.station for item in events if isinstance(item, SiagaChange)}
         timeline: list[_Timed] = []
+        health: list[tuple[datetime, int, Station, BrokerDrops, str]] = []  # (until, arrival, ...)
         arrived: dict[str, str] = {}  # station -> gateway that brought something of it
         keys: list[tuple[str, str, str]] = []  # (item_id, tenant_id, gateway) of processed_messages
         accepted: list[tuple[SummaryRows, npt.NDArray[np.int64], StationIndex]] = []  # rows, places, stations
@@ -321,6 +325,10 @@ class _Applier:
                 seen.add(item.id)
                 keys.append((item.id, tenant, gateway))
                 stored_by_type[item.type] += 1
+                if isinstance(item, BrokerDrops):
+                    # About the gateway, not the station it is filed under: no sign of the station's life.
+                    health.append((item.until, base + place, stations[station_id], item, gateway))
+                    continue
                 arrived[station_id] = gateway
                 if isinstance(item, SummariesDropped):
                     # Not data about the river: an account of data that will never come.
@@ -349,6 +357,8 @@ class _Applier:
                 self._summary(station, item, who)
             else:
                 self._change(station, item, who)
+        for _until, _arrival, station, report, gateway in sorted(health, key=lambda h: (h[0], h[1])):
+            self._gateway_health(station, report, gateway)
         self._back_online(stations, {s: g for s, g in arrived.items() if s in offline})
         if self.network is not None and arrived and self.forecasts_involved:
             self._count(forecast_alerts.settle(session, self.network, arrived), "forecast")
@@ -420,6 +430,12 @@ class _Applier:
         planned = forecast_alerts.on_upstream_change(self.session, self.network, change, who)
         self.forecasts_involved |= bool(planned)
         self._count(planned, "forecast", station)
+
+    def _gateway_health(self, station: Station, report: BrokerDrops, gateway: str) -> None:
+        transition, dropped = gateway_health.apply_report(self.session, station, report, gateway)
+        if dropped:
+            self.result.site_broker_drops[gateway] += dropped
+        self._count([transition], report.type, station)
 
     def _back_online(self, stations: dict[str, Station], arrived: dict[str, str]) -> None:
         """Anything stored from a station clears its offline alert: it is talking again."""
@@ -501,7 +517,7 @@ def _extend_history(station: Station, at: datetime) -> None:
         station.first_seen_at = at
 
 
-def _finite(item: SiagaChange | RateOfRise | SummariesDropped) -> bool:
+def _finite(item: SiagaChange | RateOfRise | SummariesDropped | BrokerDrops) -> bool:
     """JSON admits NaN and Infinity; neither SQL nor line protocol stores them, so reject early."""
     values: tuple[float | None, ...]
     if isinstance(item, SiagaChange):
@@ -509,7 +525,7 @@ def _finite(item: SiagaChange | RateOfRise | SummariesDropped) -> bool:
     elif isinstance(item, RateOfRise):
         values = (item.level_cm, item.rate_cm_per_h, item.threshold_cm_per_h)
     else:
-        return True  # SummariesDropped: no floats
+        return True  # SummariesDropped, BrokerDrops: no floats
     for v in values:  # a plain loop: a generator per item shows in the profile
         if v is not None and not _isfinite(v):
             return False

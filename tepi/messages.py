@@ -115,7 +115,32 @@ class SummariesDropped(_Item):
     reason: Literal["outbox_full"] = "outbox_full"
 
 
-UplinkItem = Annotated[Union[LevelSummary, SiagaChange, RateOfRise, SummariesDropped], Field(discriminator="type")]
+class BrokerDrops(BaseModel):
+    """The gateway's site broker dropped device messages (its queue for the gateway was full, as
+    during a gateway outage longer than the queue bridges, or a burst): readings lost before the
+    gateway saw them, each already acknowledged to its device. Read from the broker's own count
+    (`tepi.broker_drops`); sent at once, ahead of summaries, at most once a minute while drops
+    go on (`active`), and once more when they stopped for a while (`active` false).
+
+    The broker counts drops of all its subscribers, not per device, so the report is about the
+    gateway: `station` is only where the alert is filed (the gateway's first station).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["broker_drops"] = "broker_drops"
+    id: str = Field(min_length=8, max_length=200)
+    station: str = Field(min_length=1, max_length=64)
+    active: bool = Field(description="True: messages were dropped; false: none for a while since the last report.")
+    dropped: int = Field(ge=0, le=2**62, strict=True, description="Messages dropped in (`since`, `until`].")
+    broker_total: int = Field(ge=0, le=2**62, strict=True, description="The broker's own count since it started.")
+    since: AwareDatetime | None = Field(description="None: since the broker started (the gateway had no earlier count).")
+    until: AwareDatetime
+
+
+UplinkItem = Annotated[
+    Union[LevelSummary, SiagaChange, RateOfRise, SummariesDropped, BrokerDrops], Field(discriminator="type")
+]
 
 
 class _Envelope(BaseModel):
@@ -205,13 +230,13 @@ def summary_at(rows: SummaryRows, i: int, gateway: str) -> LevelSummary:
     )
 
 
-def every_item(batch: UplinkBatch) -> list[LevelSummary | SiagaChange | RateOfRise | SummariesDropped]:
+def every_item(batch: UplinkBatch) -> list[LevelSummary | SiagaChange | RateOfRise | SummariesDropped | BrokerDrops]:
     """A batch's items, its summary rows as `LevelSummary` objects after them (tests, tools)."""
     rows = batch.summaries
     return [*batch.items, *(summary_at(rows, i, batch.gateway) for i in range(len(rows)))]
 
 
-def outbox_body(item: LevelSummary | SiagaChange | RateOfRise | SummariesDropped, gateway: str) -> bytes:
+def outbox_body(item: LevelSummary | SiagaChange | RateOfRise | SummariesDropped | BrokerDrops, gateway: str) -> bytes:
     """How the gateway stores an item for the uplink: a summary as its binary record when its
     id is the one ingest derives, anything else as a JSON object."""
     if isinstance(item, LevelSummary) and item.id == summary_id(gateway, item.station, item.window_start, item.first_seq):

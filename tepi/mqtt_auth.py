@@ -2,7 +2,8 @@
 
 Every MQTT client is a principal with one role: a field `device` writes its own topic, a
 `gateway` reads its tenant's devices and writes its own uplink and local alarms, `ingest` reads
-all uplinks. Usernames are the registry ids themselves (device id, gateway id such as
+all uplinks; both read the broker's dropped-message count (`tepi.broker_drops`), which says
+nothing about any tenant. Usernames are the registry ids themselves (device id, gateway id such as
 `gw-ciliwung`) plus one `ingest` user shared by all ingest workers (they differ by client id),
 so a broker log line names the asset the field team knows. The ACL is rendered per user from
 the registry, never as `%u` patterns, so a device can only write under the tenant of its own
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from tepi.broker_drops import DROPPED_TOPIC
 from tepi.config import TepiConfig
 from tepi.messages import alarm_topic, device_subscription, device_topic, uplink_topic
 
@@ -96,11 +98,11 @@ def principals(configs: Sequence[TepiConfig], ingest_username: str = INGEST_USER
         alarms = f"{alarm_topic(gw.tenant, gw.id)}/+/+"  # .../alarm/<station>/<kind>, retained
         _add(found, MqttPrincipal(
             username=gw.id, role="gateway", tenant=gw.tenant,
-            read=(device_subscription(gw.tenant),), write=(uplink_topic(gw.tenant, gw.id), alarms),
+            read=(device_subscription(gw.tenant), DROPPED_TOPIC), write=(uplink_topic(gw.tenant, gw.id), alarms),
         ))
     # One read filter covers `$share/<group>/...` too: Mosquitto checks the delivered topic.
     _add(found, MqttPrincipal(
-        username=ingest_username, role="ingest", tenant=None, read=(UPLINK_FILTER,),
+        username=ingest_username, role="ingest", tenant=None, read=(UPLINK_FILTER, DROPPED_TOPIC),
         note="shared by all ingest workers, which differ by client id",
     ))
     return [found[u] for u in sorted(found)]

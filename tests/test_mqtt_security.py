@@ -194,9 +194,14 @@ def test_users_acl_and_files_follow_the_registry(configs: list[TepiConfig], secu
 
     acl = security.acl_file.read_text()
     assert acl == render_acl(users[u] for u in sorted(users))
-    assert "\nuser gw-badung\ntopic read tepi/kab-badung/dev/+/up\ntopic write tepi/kab-badung/gw/gw-badung/up\n" in acl
+    assert (
+        "\nuser gw-badung\ntopic read tepi/kab-badung/dev/+/up\ntopic read $SYS/broker/publish/messages/dropped\n"
+        "topic write tepi/kab-badung/gw/gw-badung/up\n"
+    ) in acl
     assert "\nuser awlr-depok\ntopic write tepi/dki-jakarta/dev/awlr-depok/up\n" in acl
-    assert "\nuser ingest\ntopic read tepi/+/gw/+/up\n" in acl
+    assert "\nuser ingest\ntopic read tepi/+/gw/+/up\ntopic read $SYS/broker/publish/messages/dropped\n" in acl
+    # Of the $SYS tree, only the dropped-message count, and only for those who act on it.
+    assert {ln for ln in acl.splitlines() if "$SYS" in ln} == {"topic read $SYS/broker/publish/messages/dropped"}
     body = [ln for ln in acl.splitlines() if ln and not ln.startswith("#")]
     assert body[0].startswith("user "), "a topic line before any `user` would apply to anonymous clients"
     assert not any(ln.startswith(("pattern", "topic readwrite", "topic #")) for ln in body)

@@ -20,7 +20,7 @@ from api.services.cap_text import DEFAULT_ZONE, ZONES, Place, texts
 from api.settings import Settings
 from ingest.alerts import PUBLIC_KINDS
 from ingest.errors import AlertNotFound
-from ingest.models import ALERT_CLOSED, Alert, AlertEvent, Station, Tenant
+from ingest.models import ALERT_CLOSED, OPERATIONAL_ALERT_TYPES, Alert, AlertEvent, Station, Tenant
 from tepi.config import TepiConfig
 from tepi.messages import utcnow
 
@@ -117,8 +117,10 @@ def cap_message(
     links: CapLinks,
     revision: int | None = None,
 ) -> bytes:
-    """The CAP message of one revision of an alert (default: its latest)."""
-    if session.get(Alert, alert_id) is None:
+    """The CAP message of one revision of an alert (default: its latest); an operational alert
+    (a gateway's health) is no public warning and has none."""
+    alert = session.get(Alert, alert_id)
+    if alert is None or alert.type in OPERATIONAL_ALERT_TYPES:
         raise AlertNotFound(alert_id)
     revisions = _revisions(session, [alert_id])[alert_id]
     number = revision if revision is not None else len(revisions)
@@ -151,8 +153,8 @@ def cap_feed(
     limit: int = FEED_MAX,
     offset: int = 0,
 ) -> bytes:
-    """Atom index of the alerts not yet closed (cleared ones too: their Cancel must reach receivers)."""
-    stmt = sa.select(Alert).where(Alert.status != ALERT_CLOSED)
+    """Atom index of the public alerts not yet closed (cleared ones too: their Cancel must reach receivers)."""
+    stmt = sa.select(Alert).where(Alert.status != ALERT_CLOSED, Alert.type.not_in(OPERATIONAL_ALERT_TYPES))
     if tenant is not None:
         stmt = stmt.where(Alert.tenant_id == tenant)
     if station is not None:

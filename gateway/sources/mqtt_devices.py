@@ -23,6 +23,7 @@ from paho.mqtt.enums import MQTTErrorCode
 
 from gateway.model import RawFrame
 from gateway.sources import FrameSink
+from tepi.broker_drops import DROPPED_TOPIC
 from tepi.config import BrokerConfig
 from tepi.messages import device_from_topic, device_subscription
 
@@ -101,6 +102,10 @@ class MqttDeviceSource:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
+        self._client.message_callback_add(DROPPED_TOPIC, self._on_dropped_count)
+        #: Called on the loop thread with each value of the broker's dropped count.
+        self.on_dropped_count: Callable[[bytes], object] | None = None
+        self._sys_mid: int | None = None
         self._on_frame: FrameSink | None = None
         self._acks: list[int] = []  # committed packet ids not yet acknowledged to the broker
         self._delivered = 0
@@ -200,9 +205,16 @@ class MqttDeviceSource:
             return
         self._backoff = RECONNECT_MIN_S
         client.subscribe(self.topic, qos=1)
+        # QoS 0: a count is only worth its latest value, never queued in the session (where it
+        # would take a place a reading needs); the broker keeps it retained for a new subscriber.
+        _, self._sys_mid = client.subscribe(DROPPED_TOPIC, qos=0)
         log.info("listening for devices", extra={"topic": self.topic})
 
     def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int, reasons: list[mqtt.ReasonCode], props: object) -> None:
+        if mid == self._sys_mid:
+            if any(r.is_failure for r in reasons):
+                log.warning("broker refused its dropped-message count; drops at the site broker stay invisible", extra={"topic": DROPPED_TOPIC})
+            return
         if all(not r.is_failure for r in reasons):
             self.subscribed.set()
         else:
@@ -213,6 +225,10 @@ class MqttDeviceSource:
         self._retry_at = time.monotonic() + self._backoff
         if self._started:
             log.warning("local broker disconnected", extra={"reason": str(reason)})
+
+    def _on_dropped_count(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        if self.on_dropped_count is not None:
+            self.on_dropped_count(message.payload)
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         self._delivered += 1

@@ -1,0 +1,82 @@
+"""A gateway's reports of readings its site broker dropped: one gateway_health alert, counted once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from ingest.db import Alert, AlertEvent, Station, writer
+from ingest.points import SqlPointSink
+from ingest.service import ApplyResult, apply_batch
+from ingest.testing import batch
+from tepi.messages import BrokerDrops
+
+T0 = datetime(2026, 12, 6, 10, 0, tzinfo=timezone.utc)
+GW = "gw-ciliwung"
+
+
+def report(minute: int, dropped: int, total: int, *, since: int | None = None, active: bool = True) -> BrokerDrops:
+    until = T0 + timedelta(minutes=minute)
+    return BrokerDrops(
+        id=f"{GW}:broker_drops:{int(until.timestamp() * 1000)}", station="depok", active=active, dropped=dropped,
+        broker_total=total, since=None if since is None else T0 + timedelta(minutes=since), until=until,
+    )
+
+
+def apply(engine: Engine, *items: BrokerDrops, tenant: str = "dki-jakarta") -> ApplyResult:
+    with Session(writer(engine)) as s, s.begin():
+        return apply_batch(s, batch(list(items), tenant=tenant, gateway=GW), SqlPointSink(s))  # type: ignore[list-item]
+
+
+def health(engine: Engine) -> tuple[list[Alert], list[AlertEvent]]:
+    with Session(engine) as s:
+        alerts = list(s.scalars(sa.select(Alert).where(Alert.type == "gateway_health").order_by(Alert.id)))
+        events = list(s.scalars(sa.select(AlertEvent).where(AlertEvent.alert_type == "gateway_health").order_by(AlertEvent.seq)))
+        return alerts, events
+
+
+def test_drops_open_one_alert_per_gateway_counted_once_across_gateway_restarts(engine: Engine) -> None:
+    # The gateway starts after an outage and reads the broker's count: 40 dropped since it started.
+    first = apply(engine, report(0, 40, 40))
+    assert first.site_broker_drops == {GW: 40} and first.alerts == {"opened": 1}
+    # It restarts and reads the same count again: nothing new, no alert change.
+    again = apply(engine, report(5, 40, 40))
+    assert again.site_broker_drops == {} and again.alerts == {}
+    # Drops go on while it runs: reported as increases.
+    more = apply(engine, report(6, 12, 52, since=5))
+    assert more.site_broker_drops == {GW: 12} and more.alerts == {"updated": 1}
+    # Restarted again: of the broker's 60, 8 are new.
+    assert apply(engine, report(9, 60, 60)).site_broker_drops == {GW: 8}
+    alerts, events = health(engine)
+    assert [(a.tenant_id, a.station_id, a.severity, a.status) for a in alerts] == [("dki-jakarta", "depok", "warning", "active")]
+    assert [(e.kind, e.who, e.payload["detail"]["gateway"], e.payload["detail"]["dropped"]) for e in events] == [
+        ("opened", f"gateway:{GW}", GW, 40), ("updated", f"gateway:{GW}", GW, 12), ("updated", f"gateway:{GW}", GW, 8),
+    ]
+    assert events[1].payload["detail"]["since"] == (T0 + timedelta(minutes=5)).isoformat()
+
+
+def test_drops_stopped_clears_the_alert_and_new_drops_open_another(engine: Engine) -> None:
+    apply(engine, report(0, 40, 40))
+    cleared = apply(engine, report(10, 0, 40, since=0, active=False))
+    assert cleared.alerts == {"cleared": 1}
+    apply(engine, report(30, 3, 43, since=20))
+    alerts, _ = health(engine)
+    assert [(a.status, a.clear_reason) for a in alerts] == [("cleared", "drops_stopped"), ("active", None)]
+
+
+def test_a_broker_restart_between_gateway_runs_counts_its_whole_new_count(engine: Engine) -> None:
+    apply(engine, report(0, 40, 40))
+    assert apply(engine, report(5, 7, 7)).site_broker_drops == {GW: 7}  # 7 < 40: the broker started again
+
+
+def test_a_report_is_no_sign_of_the_station_and_cannot_reach_another_tenant(engine: Engine) -> None:
+    result = apply(engine, report(0, 40, 40), tenant="kab-badung")
+    assert result.rejected == {"foreign_station": 1}
+    assert health(engine) == ([], [])
+    apply(engine, report(1, 40, 40))
+    with Session(engine) as s:
+        depok = s.get(Station, "depok")
+        assert depok is not None and depok.last_arrival_at is None  # a drop report is not data from the river
