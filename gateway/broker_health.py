@@ -29,16 +29,22 @@ class DropReport:
 
 
 class DropReports:
-    def __init__(self, report_every_s: float = REPORT_EVERY_S, quiet_s: float = QUIET_S) -> None:
+    """`started_at`: when this gateway run began. An alert opened by an earlier run may still be
+    open, and only a report clears it: so a run counts as if it had seen a drop at its start,
+    and `quiet_s` without drops after it says so once (a no-op at ingest when none is open)."""
+
+    def __init__(
+        self, report_every_s: float = REPORT_EVERY_S, quiet_s: float = QUIET_S, started_at: datetime | None = None
+    ) -> None:
         self.report_every = timedelta(seconds=report_every_s)
         self.quiet = timedelta(seconds=quiet_s)
         self._pending = 0
         self._since: datetime | None = None
         self._broker_total = 0
         self._last_seen: datetime | None = None  # time of the previous count, drops or not
-        self._last_drop: datetime | None = None
+        self._last_drop: datetime | None = started_at
         self._last_report: datetime | None = None
-        self._active = False
+        self._active = started_at is not None
 
     def observe(self, increase: int, broker_total: int, first: bool, at: datetime) -> None:
         """One value of the broker's count: `increase` since the previous one (`first`: no

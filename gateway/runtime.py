@@ -170,7 +170,7 @@ class EdgeGateway:
         if missing:
             log.warning("serial devices without a port are not read", extra={"devices": missing})
         self.site_drops = BrokerDropWatch("tepi_gateway", "site", self.registry, log)
-        self.drop_reports = DropReports()
+        self.drop_reports = DropReports(started_at=datetime.now(timezone.utc))
         mqtt_stations = sorted({d.station for d in config.devices if d.transport == "mqtt"})
         #: Where ingest files this gateway's health alert: its first station with MQTT devices.
         self.health_station = mqtt_stations[0] if mqtt_stations else None

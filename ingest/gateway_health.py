@@ -14,7 +14,8 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ingest.alerts import DROPS_STOPPED, AlertTransition, clear_alert, gateway_actor, raise_gateway_health
+from ingest.alerts import DROPS_STOPPED, AlertTransition, finish, gateway_actor, open_alert, raise_gateway_health
+from ingest.db import lock_event_log
 from ingest.models import ALERT_TYPE_GATEWAY_HEALTH, AlertEvent, Station
 from tepi.messages import BrokerDrops
 
@@ -26,7 +27,11 @@ def apply_report(session: Session, station: Station, report: BrokerDrops, gatewa
     nothing changed) and how many dropped messages it newly accounts for."""
     who = gateway_actor(gateway)
     if not report.active:
-        return clear_alert(session, station, ALERT_TYPE_GATEWAY_HEALTH, None, report.until, who, DROPS_STOPPED), 0
+        lock_event_log(session)
+        alert = open_alert(session, station.id, ALERT_TYPE_GATEWAY_HEALTH)
+        if alert is None or alert.updated_at > report.until:
+            return None, 0  # nothing open, or reopened by drops after this report's quiet period
+        return finish(session, alert, report.until, who, DROPS_STOPPED), 0
     dropped = report.dropped
     if report.since is None:  # the broker's whole count, read by a gateway just started
         dropped = new_since_reported(session, station.id, gateway, report.broker_total, dropped)

@@ -4,11 +4,14 @@ A QoS 1 message for a subscriber whose session queue is full (`max_queued_messag
 `max_queued_bytes`) is dropped by the broker, after the publisher already got its PUBACK: the
 device believes it was delivered and nobody downstream ever sees it. The broker counts these
 in `$SYS/broker/publish/messages/dropped` ("the total number of publish messages that have
-been dropped due to inflight/queuing limits", man mosquitto(8)), republished every
-`sys_interval` (default 10 s, man mosquitto.conf(5)) and retained, so a new subscriber gets
-the current value at once. It is the broker's total since it started, over all its clients:
-on a gateway's site broker the gateway is the main subscriber, so what moves it is mostly
-readings the gateway never saw.
+been dropped due to inflight/queuing limits", man mosquitto(8)). The $SYS tree is updated every
+`sys_interval` (default 10 s, man mosquitto.conf(5)); Mosquitto publishes this value only when
+it changed, retained (src/sys_tree.c), and 2.0 with a 60 s message expiry (seen here with
+2.0.11): a client that connects within a minute of the last change gets it at once, one that
+comes later only at the next drop.
+It is the broker's total since it started, over all its clients: on a gateway's site broker
+the gateway is the main subscriber, so what moves it is mostly readings the gateway never saw
+(sirens and displays subscribed to the local alarms count too).
 
 The count restarts at 0 when the broker restarts; `DroppedCount` turns the series into
 increases that are never negative. Both the gateway (its site broker) and ingest (the central

@@ -98,3 +98,11 @@ def test_no_drops_no_reports() -> None:
     for i in range(5):
         reports.observe(0, 0, i == 0, at(i * 1000))
         assert reports.due(at(i * 1000)) is None
+
+
+def test_a_new_run_says_once_that_no_drops_came_so_an_earlier_runs_alert_clears() -> None:
+    reports = DropReports(report_every_s=60, quiet_s=600, started_at=at(0))
+    reports.observe(0, 0, True, at(1))
+    assert reports.due(at(599)) is None
+    assert reports.due(at(600)) == DropReport(False, 0, 0, at(0), at(600))
+    assert reports.due(at(5000)) is None

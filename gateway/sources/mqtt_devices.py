@@ -206,7 +206,7 @@ class MqttDeviceSource:
         self._backoff = RECONNECT_MIN_S
         client.subscribe(self.topic, qos=1)
         # QoS 0: a count is only worth its latest value, never queued in the session (where it
-        # would take a place a reading needs); the broker keeps it retained for a new subscriber.
+        # would take a place a reading needs); retained, it arrives at once if it changed lately.
         _, self._sys_mid = client.subscribe(DROPPED_TOPIC, qos=0)
         log.info("listening for devices", extra={"topic": self.topic})
 

@@ -67,6 +67,13 @@ def test_drops_stopped_clears_the_alert_and_new_drops_open_another(engine: Engin
     assert [(a.status, a.clear_reason) for a in alerts] == [("cleared", "drops_stopped"), ("active", None)]
 
 
+def test_a_late_drops_stopped_report_does_not_clear_newer_drops(engine: Engine) -> None:
+    apply(engine, report(30, 3, 3))
+    assert apply(engine, report(20, 0, 3, since=5, active=False)).alerts == {}
+    alerts, _ = health(engine)
+    assert [a.status for a in alerts] == ["active"]
+
+
 def test_a_broker_restart_between_gateway_runs_counts_its_whole_new_count(engine: Engine) -> None:
     apply(engine, report(0, 40, 40))
     assert apply(engine, report(5, 7, 7)).site_broker_drops == {GW: 7}  # 7 < 40: the broker started again
