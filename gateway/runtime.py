@@ -168,16 +168,16 @@ class EdgeGateway:
         if missing:
             log.warning("serial devices without a port are not read", extra={"devices": missing})
         if any(d.transport == "mqtt" for d in config.devices):
-            self.sources.append(MqttDeviceSource(gw.local_broker, gw.tenant, client_id=f"tepi-gw-{gw.id}-devices"))
+            self.sources.append(MqttDeviceSource(gw.local_broker, gw.tenant, mqtt_user=gw.mqtt_user("devices")))
         self.uplink = (
             Uplink(
                 self.outbox, gw.uplink_broker, gw.tenant, gw.id, self.registry,
-                inflight=gw.uplink_inflight, summary_linger_s=gw.summary_linger_s,
+                inflight=gw.uplink_inflight, mqtt_user=gw.mqtt_user("uplink"), summary_linger_s=gw.summary_linger_s,
             )
             if with_uplink
             else None
         )
-        self.local_alarms = LocalAlarmChannel(gw.local_broker, gw.tenant, gw.id) if local_alarms else None
+        self.local_alarms = LocalAlarmChannel(gw.local_broker, gw.tenant, gw.id, gw.mqtt_user("alarms")) if local_alarms else None
         # Bounded: when processing falls behind, sources block, which pushes back on the broker
         # (TCP flow control, unacknowledged QoS 1) instead of growing the gateway's memory.
         self._frames = FrameBuffer(MAX_QUEUED_FRAMES)
