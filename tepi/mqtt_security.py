@@ -279,7 +279,7 @@ def setup_command(
         _console.print(f"  tls          {files.tls.ca_cert} (give to clients), {files.tls.server_cert}, {files.tls.server_key}")
     _console.print(f"  mosquitto    {files.conf_file}")
     _print_limits(limits)
-    _console.print("  a broker running as user 'mosquitto' needs: chown mosquitto: on passwd, acl and the server key")
+    _console.print(f"  a broker running as user 'mosquitto' needs: chown mosquitto: on passwd, acl, the server key and {persistence_dir}")
     if files.tls is None and bind not in ("127.0.0.1", "::1", "localhost"):
         _console.print("[yellow]warning[/yellow]: no TLS: passwords cross the network in clear (use --tls)")
 
