@@ -258,6 +258,27 @@ def test_upgrade_from_one_user_per_gateway_keeps_its_password(configs: list[Tepi
     assert GW_BADUNG not in new and "ingest" not in new
 
 
+def test_generated_conf_binds_client_ids_sizes_queues_and_persists(configs: list[TepiConfig], tmp_path: Path) -> None:
+    """Every listener ties client id to username; the queue holds the largest session's worst
+    backlog (here the Jakarta gateway's device link) and grows with the registry; queued
+    messages are saved to a location the operator chose."""
+    conf = setup_broker_security(configs, tmp_path, tls=True, persistence_dir=tmp_path / "db").conf_file.read_text()
+    listeners = conf.split("\nlistener ")[1:]
+    assert len(listeners) == 2 and all("\nuse_username_as_clientid true" in lst for lst in listeners)
+    assert f"\npersistence true\npersistence_location {tmp_path / 'db'}/\nautosave_interval 30\n" in conf
+
+    def queued(text: str) -> int:
+        return int(re.search(r"^max_queued_messages (\d+)$", text, re.M).group(1))
+
+    base = configs[0]
+    peak = base.broker_queue.peak_readings_per_s * base.broker_queue.peak_duration_s
+    assert queued(conf) >= 2 * peak, "the whole peak burst fits, with the margin"
+    assert "\nmax_inflight_messages 1000\n" in conf and "\nmax_queued_bytes 0" not in conf
+    longer = base.model_copy(update={"broker_queue": base.broker_queue.model_copy(update={"outage_s": 86_400.0})})
+    more = setup_broker_security([longer, configs[1]], tmp_path / "longer").conf_file.read_text()
+    assert queued(more) > queued(conf), "a longer outage budget needs a longer queue"
+
+
 def test_same_id_with_two_roles_is_refused(configs: list[TepiConfig]) -> None:
     clash = configs[1].model_copy(update={"gateway": GatewayConfig(id=DEPOK, tenant=BADUNG)})
     with pytest.raises(MqttSecurityError, match="awlr-depok"):
