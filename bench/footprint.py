@@ -145,7 +145,7 @@ def _gateway_run(work: Path, n_dev: int, per_dev: int, rate: float, timeout_s: f
         cfg = fleet_config(n_dev, local.port, upstream.port, work / "outbox.db")
         yaml_path = write_yaml(cfg, work / "tepi-500.yaml")
         # The gateway's persistent device session exists before the load, so nothing is missed.
-        pre = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"tepi-gw-{cfg.gateway.id}-devices", clean_session=False)
+        pre = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cfg.gateway.mqtt_user("devices"), clean_session=False)
         pre.connect("127.0.0.1", local.port)
         pre.loop_start()
         pre.subscribe(device_subscription(TENANT), qos=1)

@@ -227,7 +227,7 @@ def _topology(ctx: Context, name: str, every: list[Any], n_points: int, rounds: 
         with _on_cores(client_cores), mosquitto(work / "broker") as broker:
             cfg = fleet_config(100, broker.port, broker.port, work / "unused-outbox.db")
             icfg = IngestConfig(
-                broker=BrokerConfig(port=broker.port), client_id="bench-ingest", database_url=f"sqlite:///{work / 'state.db'}",
+                broker=BrokerConfig(port=broker.port), database_url=f"sqlite:///{work / 'state.db'}",
                 tsdb=TsdbConfig(url=vm.url),
             )
             # The worker's persistent session and shared subscription exist before the backlog.

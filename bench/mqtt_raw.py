@@ -29,8 +29,10 @@ def _utf8(s: str) -> bytes:
     return struct.pack("!H", len(b)) + b
 
 
-def connect_packet(client_id: str, clean: bool = True, keepalive: int = 0) -> bytes:
-    body = _utf8("MQTT") + bytes([4, 0x02 if clean else 0x00]) + struct.pack("!H", keepalive) + _utf8(client_id)
+def connect_packet(client_id: str, clean: bool = True, keepalive: int = 0, username: str | None = None, password: str | None = None) -> bytes:
+    flags = (0x02 if clean else 0x00) | (0x80 if username is not None else 0) | (0x40 if password is not None else 0)
+    body = _utf8("MQTT") + bytes([4, flags]) + struct.pack("!H", keepalive) + _utf8(client_id)
+    body += (_utf8(username) if username is not None else b"") + (_utf8(password) if password is not None else b"")
     return bytes([0x10]) + _varint(len(body)) + body
 
 
@@ -59,11 +61,11 @@ class PublishStats:
 class RawPublisher:
     """One TCP connection to the broker. `publish` sends prebuilt packets, optionally paced."""
 
-    def __init__(self, port: int, client_id: str, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int, client_id: str, host: str = "127.0.0.1", username: str | None = None, password: str | None = None) -> None:
         self.sock = socket.create_connection((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
-        self.sock.sendall(connect_packet(client_id))
+        self.sock.sendall(connect_packet(client_id, username=username, password=password))
         ack = self._recv_exact(4)
         if ack[0] != 0x20 or ack[3] != 0:
             raise ConnectionError(f"CONNACK refused: {ack.hex()}")

@@ -36,10 +36,10 @@ class LocalAlarmChannel:
     """Lifecycle: `start()` connects in the background (retrying), `announce()` never blocks,
     `stop()` disconnects. paho queues announcements while the local broker is briefly away."""
 
-    def __init__(self, broker: BrokerConfig, tenant: str, gateway: str) -> None:
+    def __init__(self, broker: BrokerConfig, tenant: str, gateway: str, mqtt_user: str) -> None:
         self.prefix = alarm_topic(tenant, gateway)
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"tepi-gw-{gateway}-alarms")
-        broker.apply_to(self._client)
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=mqtt_user)
+        broker.apply_to(self._client, mqtt_user)
         self._client.reconnect_delay_set(1, 10)
         self._broker = broker
         self.announced = 0

@@ -175,18 +175,18 @@ class EdgeGateway:
         #: Where ingest files this gateway's health alert: its first station with MQTT devices.
         self.health_station = mqtt_stations[0] if mqtt_stations else None
         if mqtt_stations:
-            device_link = MqttDeviceSource(gw.local_broker, gw.tenant, client_id=f"tepi-gw-{gw.id}-devices")
+            device_link = MqttDeviceSource(gw.local_broker, gw.tenant, mqtt_user=gw.mqtt_user("devices"))
             device_link.on_dropped_count = self._site_dropped
             self.sources.append(device_link)
         self.uplink = (
             Uplink(
                 self.outbox, gw.uplink_broker, gw.tenant, gw.id, self.registry,
-                inflight=gw.uplink_inflight, summary_linger_s=gw.summary_linger_s,
+                inflight=gw.uplink_inflight, mqtt_user=gw.mqtt_user("uplink"), summary_linger_s=gw.summary_linger_s,
             )
             if with_uplink
             else None
         )
-        self.local_alarms = LocalAlarmChannel(gw.local_broker, gw.tenant, gw.id) if local_alarms else None
+        self.local_alarms = LocalAlarmChannel(gw.local_broker, gw.tenant, gw.id, gw.mqtt_user("alarms")) if local_alarms else None
         # Bounded: when processing falls behind, sources block, which pushes back on the broker
         # (TCP flow control, unacknowledged QoS 1) instead of growing the gateway's memory.
         self._frames = FrameBuffer(MAX_QUEUED_FRAMES)

@@ -70,7 +70,7 @@ class Uplink:
         gateway: str,
         registry: CollectorRegistry,
         inflight: int = 200,
-        client_id: str | None = None,
+        mqtt_user: str | None = None,
         summary_linger_s: float = 0.0,
     ) -> None:
         self.outbox = outbox
@@ -83,10 +83,10 @@ class Uplink:
         self.metrics = UplinkMetrics(registry)
         self._client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
-            client_id=client_id or f"tepi-gw-{gateway}-uplink",
+            client_id=mqtt_user or f"{gateway}.uplink",
             clean_session=True,
         )
-        broker.apply_to(self._client)
+        broker.apply_to(self._client, mqtt_user or f"{gateway}.uplink")
         self._client.max_inflight_messages_set(max(inflight, 20))
         self._client.max_queued_messages_set(0)
         self._client.reconnect_delay_set(1, 30)

@@ -97,7 +97,7 @@ def topic_identity(topic: str) -> tuple[str, str] | None:
 
 
 class IngestWorker:
-    """One member of the ingest share group; run several (distinct `client_id`s) to scale out.
+    """One member of the ingest share group; run several (`IngestConfig.worker` 1..`workers`, each its own MQTT user) to scale out.
 
     `registry` receives the worker's Prometheus metrics (default: the process-wide registry;
     pass a private one to run several workers in one process). `clock` is the wall clock of
@@ -252,8 +252,7 @@ class IngestWorker:
             protocol=mqtt.MQTTv311,
             manual_ack=True,
         )
-        broker = self.config.broker
-        broker.apply_to(client)
+        self.config.broker.apply_to(client, self.config.client_id)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
-from tepi.config import ConfigError, TepiConfig, load_config
+from tepi.config import ConfigError, IngestConfig, TepiConfig, load_config
 from tepi.gateway_command import GatewayOptions, run_gateway, wait_for_signal
 from tepi.logs import configure_logging
 from tepi.runtime_tuning import tune_garbage_collector
@@ -115,7 +116,7 @@ def gateway(
 @app.command()
 def ingest(
     config: ConfigOpt = None,
-    client_id: Annotated[Optional[str], typer.Option(help="Distinct per worker when running several.")] = None,
+    worker: Annotated[Optional[int], typer.Option(help="Which ingest worker this is, 1..ingest.workers; each logs in as its own MQTT user ingest.N.")] = None,
     metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port (0: off).")] = 0,
     log_level: LogOpt = "INFO",
     json_logs: JsonOpt = True,
@@ -127,7 +128,10 @@ def ingest(
 
     configure_logging(log_level, json_logs)
     cfg = _load(config)
-    icfg = cfg.ingest if client_id is None else cfg.ingest.model_copy(update={"client_id": client_id})
+    try:
+        icfg = cfg.ingest if worker is None else IngestConfig.model_validate(cfg.ingest.model_dump() | {"worker": worker})
+    except ValidationError as exc:
+        raise typer.BadParameter(exc.errors()[0]["msg"], param_hint="--worker") from exc
     worker = IngestWorker(icfg, cfg)
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1", registry=worker.registry)

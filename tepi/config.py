@@ -126,10 +126,16 @@ class BrokerConfig(_Strict):
     keepalive_s: int = Field(default=30, ge=5, le=3600)
     tls_ca_file: Path | None = Field(default=None, description="CA to verify the broker with; set it to use the TLS listener.")
 
-    def apply_to(self, client: "mqtt.Client") -> None:
-        """Credentials and TLS on a paho client: the one place every Tepi MQTT client gets them."""
-        if self.username:
-            client.username_pw_set(self.username, self.password)
+    def apply_to(self, client: "mqtt.Client", username: str | None = None) -> None:
+        """Credentials and TLS on a paho client: the one place every Tepi MQTT client gets them.
+
+        Tepi's own processes pass `username`, the MQTT user of that one connection (see
+        `GatewayConfig.mqtt_user`, `IngestConfig.mqtt_user`): the generated broker config binds
+        client id to username, so each connection logs in as itself, never as `self.username`.
+        """
+        user = username or self.username
+        if user:
+            client.username_pw_set(user, self.password)
         if self.tls_ca_file is not None:
             client.tls_set(ca_certs=str(self.tls_ca_file))
 
@@ -137,6 +143,18 @@ class BrokerConfig(_Strict):
 class OutboxConfig(_Strict):
     path: Path = Path("var/gateway/outbox.db")
     max_bytes: int = Field(default=512 * 1024 * 1024, ge=16 * 1024, description="Bound on stored item bytes; beyond it the oldest routine summaries are evicted.")
+
+
+GatewayLink = Literal["devices", "uplink", "alarms"]
+GATEWAY_LINKS: tuple[GatewayLink, ...] = ("devices", "uplink", "alarms")
+
+
+def _no_username(where: str, broker: BrokerConfig, users: str) -> None:
+    """Tepi's processes log in as one MQTT user per connection (the generated broker config
+    ties client id to username); a configured username would put connections on one id,
+    where each would disconnect the other."""
+    if broker.username is not None:
+        raise ValueError(f"{where}.username must not be set: these connections log in as {users} (set only the password)")
 
 
 class GatewayConfig(_Strict):
@@ -156,6 +174,18 @@ class GatewayConfig(_Strict):
     )
     serial_baud: int = 9600
 
+    @model_validator(mode="after")
+    def _own_users(self) -> "GatewayConfig":
+        users = ", ".join(self.mqtt_user(link) for link in GATEWAY_LINKS)
+        _no_username("local_broker", self.local_broker, users)
+        _no_username("uplink_broker", self.uplink_broker, users)
+        return self
+
+    def mqtt_user(self, link: GatewayLink) -> str:
+        """MQTT username and client id of one of the gateway's connections, e.g.
+        `gw-ciliwung.devices`: registry ids have no dots, so it names no device."""
+        return f"{self.id}.{link}"
+
 
 class TsdbConfig(_Strict):
     """An InfluxDB v2 compatible write endpoint (VictoriaMetrics, InfluxDB 2/3)."""
@@ -169,12 +199,29 @@ class TsdbConfig(_Strict):
 
 class IngestConfig(_Strict):
     broker: BrokerConfig = BrokerConfig()
-    client_id: str = "tepi-ingest-1"
+    workers: int = Field(default=1, ge=1, le=64, description="Ingest workers sharing the uplinks; `tepi mqtt setup` makes one MQTT user for each.")
+    worker: int = Field(default=1, ge=1, le=64, description="Which worker this process is (`tepi ingest --worker N`).")
     share_group: Identifier = "ingest"
     database_url: str = "sqlite:///var/tepi.db"
     tsdb: TsdbConfig | None = None
     batch_max: int = Field(default=500, ge=1, le=100_000)
     batch_wait_ms: int = Field(default=50, ge=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _own_user(self) -> "IngestConfig":
+        if self.worker > self.workers:
+            raise ValueError(f"worker {self.worker} does not exist: workers is {self.workers}")
+        _no_username("broker", self.broker, f"{self.mqtt_user(1)}..{self.mqtt_user(self.workers)}")
+        return self
+
+    @staticmethod
+    def mqtt_user(worker: int) -> str:
+        """MQTT username and client id of ingest worker `worker` (1-based), e.g. `ingest.2`."""
+        return f"ingest.{worker}"
+
+    @property
+    def client_id(self) -> str:
+        return self.mqtt_user(self.worker)
 
 
 class ApiConfig(_Strict):
@@ -201,6 +248,21 @@ class RetentionConfig(_Strict):
         default=None, ge=1, description="Days to keep the embedded level series (null: keep for ever)."
     )
     check_every_s: float = Field(default=3600.0, ge=1, description="How often the ingest worker enforces it.")
+
+
+class BrokerQueueConfig(_Strict):
+    """What `tepi mqtt setup` sizes the broker's per-session queues for (`tepi.mqtt_queues`).
+
+    A full queue makes Mosquitto drop QoS 1 messages silently after it has PUBACKed them, so the
+    queue must hold the worst backlog a session can see: a peak burst of readings while the
+    gateway is away for `outage_s`, times `margin`.
+    """
+
+    peak_readings_per_s: float = Field(default=20_000.0, gt=0, description="Burst of device readings one gateway's broker must absorb.")
+    peak_duration_s: float = Field(default=10.0, gt=0, description="How long that burst lasts.")
+    outage_s: float = Field(default=600.0, ge=60, description="How long a gateway or ingest may be away without losing what queues for it.")
+    margin: float = Field(default=2.0, ge=1.0, le=100.0, description="Factor on the computed backlog.")
+    autosave_interval_s: int = Field(default=30, ge=1, le=86_400, description="Seconds between saves of the broker's queues to disk (a crash loses at most this much).")
 
 
 class TenantConfig(_Strict):
@@ -239,6 +301,7 @@ class TepiConfig(_Strict):
     ingest: IngestConfig = IngestConfig()
     api: ApiConfig = ApiConfig()
     retention: RetentionConfig = RetentionConfig()
+    broker_queue: BrokerQueueConfig = BrokerQueueConfig()
     simulation: SimulationConfig | None = None
 
     @model_validator(mode="after")

@@ -1,13 +1,25 @@
 """Who may connect to the Tepi brokers and what each may touch, derived from the device registry.
 
-Every MQTT client is a principal with one role: a field `device` writes its own topic, a
-`gateway` reads its tenant's devices and writes its own uplink and local alarms, `ingest` reads
-all uplinks; both read the broker's dropped-message count (`tepi.broker_drops`), which says
-nothing about any tenant. Usernames are the registry ids themselves (device id, gateway id such as
-`gw-ciliwung`) plus one `ingest` user shared by all ingest workers (they differ by client id),
-so a broker log line names the asset the field team knows. The ACL is rendered per user from
-the registry, never as `%u` patterns, so a device can only write under the tenant of its own
-station: a device of kab-badung cannot inject readings into dki-jakarta by reusing its id.
+Every MQTT connection is a principal with one role and its own username, which the generated
+broker config also makes its client id (`use_username_as_clientid`): so no credential can take
+over another's session, whose queued QoS 1 messages Mosquitto would otherwise erase.
+
+- a field `device` is its registry id and writes its own topic;
+- a `gateway` has three connections, `<gw>.devices` (reads its tenant's devices),
+  `<gw>.uplink` (writes its uplink) and `<gw>.alarms` (writes its local alarms): dots never
+  occur in registry ids, so these names collide with no device;
+- `ingest` workers are `ingest.1`..`ingest.N` (`ingest.workers`), each reading all uplinks.
+
+The gateway's device link and ingest also read the broker's dropped-message count
+(`tepi.broker_drops`), which says nothing about any tenant.
+
+Passwords belong to a *secret*: a device's own id, a gateway's id shared by its three
+connections, or `ingest` shared by the workers. The connections of one secret always run from
+one configuration file on one host, so separate passwords would add provisioning steps and no
+protection, while the separate usernames still bind each session and narrow each ACL. The
+ACL is rendered per user from the registry, never as `%u` patterns, so a device can only write
+under the tenant of its own station: a device of kab-badung cannot inject readings into
+dki-jakarta by reusing its id.
 
 Passwords are random (`secrets.token_urlsafe`), stored once in a 0600 JSON file, and hashed for
 Mosquitto's own `$7$` (PBKDF2-SHA512) password file with hashlib, so no subprocess per user.
@@ -29,12 +41,12 @@ from pathlib import Path
 from typing import Literal
 
 from tepi.broker_drops import DROPPED_TOPIC
-from tepi.config import TepiConfig
+from tepi.config import GATEWAY_LINKS, IngestConfig, TepiConfig
 from tepi.messages import alarm_topic, device_subscription, device_topic, uplink_topic
 
 Role = Literal["device", "gateway", "ingest"]
 
-INGEST_USERNAME = "ingest"
+INGEST_SECRET = "ingest"
 UPLINK_FILTER = "tepi/+/gw/+/up"
 
 # Mosquitto 2.0's format: `user:$7$<iterations>$<base64 salt>$<base64 PBKDF2-SHA512>`.
@@ -61,6 +73,11 @@ class MqttPrincipal:
     read: tuple[str, ...] = ()
     write: tuple[str, ...] = ()
     note: str = ""
+    secret: str = ""  # whose password this user logs in with; empty: its own
+
+    @property
+    def secret_name(self) -> str:
+        return self.secret or self.username
 
 
 @dataclass(frozen=True)
@@ -71,9 +88,10 @@ class MqttCredential:
     role: Role
     tenant: str | None
     password: str = field(repr=False)
+    secret: str = ""  # the gateway or `ingest` whose password this user shares; empty: its own
 
 
-def principals(configs: Sequence[TepiConfig], ingest_username: str = INGEST_USERNAME) -> list[MqttPrincipal]:
+def principals(configs: Sequence[TepiConfig]) -> list[MqttPrincipal]:
     """All MQTT users of the deployments in `configs`, sorted by username.
 
     A `TepiConfig` describes one gateway, so a central broker serving many regencies is set up
@@ -95,16 +113,31 @@ def principals(configs: Sequence[TepiConfig], ingest_username: str = INGEST_USER
                 write=(device_topic(tenant, dev.id),), note=f"{dev.kind} at station {dev.station}",
             ))
         gw = cfg.gateway
-        alarms = f"{alarm_topic(gw.tenant, gw.id)}/+/+"  # .../alarm/<station>/<kind>, retained
-        _add(found, MqttPrincipal(
-            username=gw.id, role="gateway", tenant=gw.tenant,
-            read=(device_subscription(gw.tenant), DROPPED_TOPIC), write=(uplink_topic(gw.tenant, gw.id), alarms),
-        ))
+        grants: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+            "devices": ((device_subscription(gw.tenant), DROPPED_TOPIC), ()),
+            "uplink": ((), (uplink_topic(gw.tenant, gw.id),)),
+            "alarms": ((), (f"{alarm_topic(gw.tenant, gw.id)}/+/+",)),  # .../alarm/<station>/<kind>, retained
+        }
+        for link in GATEWAY_LINKS:
+            read, write = grants[link]
+            _add(found, MqttPrincipal(
+                username=gw.mqtt_user(link), role="gateway", tenant=gw.tenant, read=read, write=write,
+                note=f"{link} connection of {gw.id}", secret=gw.id,
+            ))
     # One read filter covers `$share/<group>/...` too: Mosquitto checks the delivered topic.
-    _add(found, MqttPrincipal(
-        username=ingest_username, role="ingest", tenant=None, read=(UPLINK_FILTER, DROPPED_TOPIC),
-        note="shared by all ingest workers, which differ by client id",
-    ))
+    for worker in range(1, max(c.ingest.workers for c in configs) + 1):
+        _add(found, MqttPrincipal(
+            username=IngestConfig.mqtt_user(worker), role="ingest", tenant=None, read=(UPLINK_FILTER, DROPPED_TOPIC),
+            note=f"ingest worker {worker}", secret=INGEST_SECRET,
+        ))
+    secrets_of = {p.secret_name: p for p in found.values()}
+    for p in found.values():
+        owner = secrets_of.get(p.secret_name)
+        if owner is not None and (owner.role, owner.tenant) != (p.role, p.tenant):
+            raise MqttSecurityError(
+                f"MQTT password {p.secret_name!r} would be both {owner.role} of {owner.tenant} "
+                f"and {p.role} of {p.tenant}; rename one of them in the registry"
+            )
     return [found[u] for u in sorted(found)]
 
 
@@ -172,24 +205,32 @@ def issue_credentials(
     existing: Mapping[str, MqttCredential] | None = None,
     rotate: Collection[str] | Literal["all"] = (),
 ) -> dict[str, MqttCredential]:
-    """Passwords for `users`: kept from `existing` unless rotated, random for newcomers.
+    """Passwords for `users`, one per secret: kept from `existing` unless rotated, random for newcomers.
 
     Re-running setup after adding one device must not lock every field device out until
     someone re-provisions it on site, so passwords survive unless explicitly rotated. Users
     no longer in the registry are dropped: the broker refuses them once it reloads (SIGHUP).
+    A secret's password is also kept from an older file where it was a username (`gw-ciliwung`
+    or `ingest` before each connection had its own user), so upgrading re-provisions nothing.
+    Rotating a username rotates its whole secret: its connections share one password.
     """
+    users = list(users)
     existing = existing or {}
-    wanted = {p.username for p in users}
+    secret_of = {p.username: p.secret_name for p in users}
     if rotate != "all":
-        unknown = sorted(set(rotate) - wanted)
+        unknown = sorted(set(rotate) - set(secret_of) - set(secret_of.values()))
         if unknown:
             raise MqttSecurityError(f"cannot rotate unknown MQTT users: {', '.join(unknown)}")
+        rotated = {secret_of.get(name, name) for name in rotate}
+    kept: dict[str, str] = {}
+    for user, old in existing.items():
+        secret = old.secret or user
+        if secret in secret_of.values() and rotate != "all" and secret not in rotated:
+            kept.setdefault(secret, old.password)
     issued: dict[str, MqttCredential] = {}
     for p in users:
-        keep = existing.get(p.username)
-        rotated = rotate == "all" or p.username in rotate
-        password = keep.password if keep is not None and not rotated else secrets.token_urlsafe(_PASSWORD_BYTES)
-        issued[p.username] = MqttCredential(username=p.username, role=p.role, tenant=p.tenant, password=password)
+        password = kept.setdefault(p.secret_name, secrets.token_urlsafe(_PASSWORD_BYTES))
+        issued[p.username] = MqttCredential(username=p.username, role=p.role, tenant=p.tenant, password=password, secret=p.secret)
     return issued
 
 
@@ -198,7 +239,9 @@ def read_credentials(path: Path) -> dict[str, MqttCredential]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return {
-            user: MqttCredential(username=user, role=entry["role"], tenant=entry["tenant"], password=entry["password"])
+            user: MqttCredential(
+                username=user, role=entry["role"], tenant=entry["tenant"], password=entry["password"], secret=entry.get("secret", "")
+            )
             for user, entry in data.items()
         }
     except OSError as exc:
@@ -211,7 +254,7 @@ def read_credentials(path: Path) -> dict[str, MqttCredential]:
 def write_credentials(path: Path, credentials: Mapping[str, MqttCredential]) -> None:
     """Write the credentials file readable by its owner only (0600)."""
     data = {
-        user: {"password": c.password, "role": c.role, "tenant": c.tenant}
+        user: {"password": c.password, "role": c.role, "tenant": c.tenant} | ({"secret": c.secret} if c.secret else {})
         for user, c in sorted(credentials.items())
     }
     write_private(path, json.dumps(data, indent=2) + "\n")

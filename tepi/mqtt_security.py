@@ -6,7 +6,10 @@
 - `passwd` (0600): Mosquitto 2.0's `$7$` password file for those users;
 - `acl`: per-user grants (see `tepi.mqtt_auth` for who may do what);
 - `tls/` with `--tls`: a test CA and a server certificate for localhost/127.0.0.1;
-- `mosquitto.conf`: listeners plus `allow_anonymous false`, `password_file`, `acl_file`.
+- `mosquitto.conf`: listeners plus `allow_anonymous false`, `password_file`, `acl_file`;
+  `use_username_as_clientid` on every listener, so a credential can only ever open its own
+  session (no takeover); queue limits sized by `tepi.mqtt_queues`; persistence, so queued
+  QoS 1 messages survive a broker restart.
 
 Re-running it keeps existing passwords (and the CA), so adding a device does not lock the rest
 of the fleet out; `--rotate USER` or `--rotate-all` replaces passwords on purpose. Mosquitto
@@ -30,7 +33,7 @@ from rich.console import Console
 from tepi.config import ConfigError, TepiConfig, load_config
 from tepi.mqtt_auth import (
     DEFAULT_ITERATIONS,
-    INGEST_USERNAME,
+    INGEST_SECRET,
     MqttCredential,
     MqttPrincipal,
     MqttSecurityError,
@@ -44,10 +47,11 @@ from tepi.mqtt_auth import (
     write_credentials,
     write_private,
 )
+from tepi.mqtt_queues import QUEUED_MESSAGE_OVERHEAD_BYTES, QueueLimits, size_queues
 from tepi.mqtt_tls import CA_CERT, SERVER_CERT, SERVER_KEY, MosquittoTls, issue_test_tls
 
 __all__ = [
-    "INGEST_USERNAME",
+    "INGEST_SECRET",
     "MosquittoTls",
     "MqttCredential",
     "MqttPrincipal",
@@ -69,6 +73,10 @@ ACL_FILE = "acl"
 CREDENTIALS_FILE = "credentials.json"
 CONF_FILE = "mosquitto.conf"
 TLS_DIR = "tls"
+DEFAULT_PERSISTENCE_DIR = Path("/var/lib/mosquitto")  # Debian's, owned by the mosquitto user
+#: Listener options of every listener: the client id is the username, so one credential
+#: cannot connect with another's client id and erase its session (mosquitto.conf(5)).
+LISTENER_OPTIONS = ("use_username_as_clientid true",)
 
 log = logging.getLogger("tepi.mqtt")
 
@@ -113,15 +121,44 @@ class MqttSecurityFiles:
             f"acl_file {self.acl_file.resolve()}",
         ]
 
+    def broker_conf(self, persistence_dir: Path | None) -> list[str]:
+        """The generated global settings (auth, queue limits, persistence), as `mosquitto.conf`
+        has them, for a broker that opens its own listeners (`tepi.processes.Mosquitto`).
+
+        `persistence_dir` replaces the generated persistence location; None drops persistence.
+        """
+        try:
+            text = self.conf_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise MqttSecurityError(f"cannot read {self.conf_file}: {exc.strerror}") from exc
+        lines: list[str] = []
+        for line in text.splitlines():
+            if line.startswith("listener "):
+                break
+            if not line or line.startswith("#") or line.startswith("per_listener_settings"):
+                continue
+            if line.startswith(("persistence", "autosave_interval")):
+                if persistence_dir is None:
+                    continue
+                if line.startswith("persistence_location"):
+                    line = f"persistence_location {persistence_dir.resolve()}/"
+            lines.append(line)
+        return lines
+
+    def listener_options(self) -> list[str]:
+        return list(LISTENER_OPTIONS)
+
     def credentials(self) -> dict[str, MqttCredential]:
         return read_credentials(self.credentials_file)
 
     def credential(self, username: str) -> MqttCredential:
-        """One user's password, for provisioning a device or configuring a gateway."""
-        try:
-            return self.credentials()[username]
-        except KeyError as exc:
-            raise MqttSecurityError(f"no MQTT user {username!r} in {self.credentials_file}") from exc
+        """One user's password, for provisioning a device or configuring a gateway; a gateway id
+        or `ingest` names the password its connections share."""
+        credentials = self.credentials()
+        found = credentials.get(username) or next((c for c in credentials.values() if c.secret == username), None)
+        if found is None:
+            raise MqttSecurityError(f"no MQTT user {username!r} in {self.credentials_file}")
+        return found
 
 
 def setup_broker_security(
@@ -136,11 +173,14 @@ def setup_broker_security(
     bind: str | None = "127.0.0.1",
     tls_port: int = 8883,
     iterations: int = DEFAULT_ITERATIONS,
+    persistence_dir: Path = DEFAULT_PERSISTENCE_DIR,
 ) -> MqttSecurityFiles:
     """Write credentials, password file, ACL, optional TLS material and mosquitto.conf into `out`.
 
     The plain listener binds loopback by default because passwords cross it in clear; remote
     gateways and devices should use the TLS listener (`tls_port`, all interfaces).
+    `persistence_dir` must be writable by the broker: Mosquitto saves its sessions and queued
+    messages there when it stops and every `broker_queue.autosave_interval_s`.
     """
     users = principals(configs)
     files = MqttSecurityFiles(directory=out)
@@ -152,15 +192,23 @@ def setup_broker_security(
     write_private(files.acl_file, render_acl(users))
     if tls:
         files = MqttSecurityFiles(directory=out, tls=issue_test_tls(out / TLS_DIR, hostnames, ip_addresses))
+    limits = size_queues(configs)
+    autosave = min(c.broker_queue.autosave_interval_s for c in configs)
     conf = [
         "# Generated by `tepi mqtt setup`; run `mosquitto -c` on it or include it in the main config.",
         "per_listener_settings false",
         *files.auth_conf(),
+        *limits.conf_lines(),
+        "# Queued QoS 1 messages survive a restart (saved at exit); a crash loses at most the last autosave interval.",
+        "persistence true",
+        f"persistence_location {persistence_dir}/",
+        f"autosave_interval {autosave}",
         "",
         f"listener {port}{' ' + bind if bind else ''}",
+        *LISTENER_OPTIONS,
     ]
     if files.tls is not None:
-        conf += ["", *files.tls.listener_conf(tls_port)]
+        conf += ["", *files.tls.listener_conf(tls_port), *LISTENER_OPTIONS]
     try:
         files.conf_file.write_text("\n".join(conf) + "\n", encoding="utf-8")
     except OSError as exc:
@@ -168,7 +216,11 @@ def setup_broker_security(
     kept = sum(1 for u, c in issued.items() if u in existing and existing[u].password == c.password)
     log.info(
         "mqtt security files written",
-        extra={"directory": str(out), "users": len(users), "new_passwords": len(issued) - kept, "tls": files.tls is not None},
+        extra={
+            "directory": str(out), "users": len(users), "new_passwords": len(issued) - kept, "tls": files.tls is not None,
+            "max_queued_messages": limits.max_queued_messages, "sized_for": limits.largest.session,
+            "queue_memory_mb": round(limits.memory_bytes / 1e6), "queue_memory_ceiling_mb": round(limits.memory_ceiling_bytes / 1e6),
+        },
     )
     return files
 
@@ -178,7 +230,7 @@ def setup_broker_security(
 mqtt_app = typer.Typer(no_args_is_help=True, help="MQTT users, ACL and TLS for Mosquitto, from the device registry.")
 _console = Console(stderr=True, soft_wrap=True)  # paths stay copy-pastable
 
-_PLURAL = {"device": "devices", "gateway": "gateways", "ingest": "ingest"}
+_ROLE_NAMES = {"device": ("device", "devices"), "gateway": ("gateway connection", "gateway connections"), "ingest": ("ingest worker", "ingest workers")}
 OutOpt = Annotated[Path, typer.Option("--out", help="Directory of the broker's security files.")]
 
 
@@ -197,6 +249,7 @@ def setup_command(
     tls_port: Annotated[int, typer.Option(help="TLS listener port (all interfaces).")] = 8883,
     rotate: Annotated[Optional[list[str]], typer.Option(help="Give this user a new password (repeatable).")] = None,
     rotate_all: Annotated[bool, typer.Option(help="New passwords for everyone.")] = False,
+    persistence_dir: Annotated[Path, typer.Option(help="Where the broker saves sessions and queued messages; writable by it.")] = DEFAULT_PERSISTENCE_DIR,
 ) -> None:
     """Write credentials, password file, ACL and mosquitto.conf; passwords are never printed."""
     try:
@@ -210,13 +263,14 @@ def setup_command(
             hostnames=hostname if hostname is not None else ("localhost",),
             ip_addresses=ip if ip is not None else ("127.0.0.1",),
             rotate="all" if rotate_all else (rotate or ()),
-            port=port, bind=bind, tls_port=tls_port,
+            port=port, bind=bind, tls_port=tls_port, persistence_dir=persistence_dir,
         )
         roles = Counter(c.role for c in files.credentials().values())
+        limits = size_queues(configs)
     except MqttSecurityError as exc:
         _console.print(f"[red]cannot set up MQTT security[/red]: {exc}")
         raise typer.Exit(1) from exc
-    counts = ", ".join(f"{n} {_PLURAL[role] if n != 1 else role}" for role, n in sorted(roles.items()))
+    counts = ", ".join(f"{n} {_ROLE_NAMES[role][n != 1]}" for role, n in sorted(roles.items()))
     _console.print(f"[green]ok[/green]: {sum(roles.values())} MQTT users ({counts}) in {out}")
     _console.print(f"  credentials  {files.credentials_file} (0600; `tepi mqtt show-credentials --out {out} USER`)")
     _console.print(f"  password     {files.password_file}")
@@ -224,14 +278,29 @@ def setup_command(
     if files.tls is not None:
         _console.print(f"  tls          {files.tls.ca_cert} (give to clients), {files.tls.server_cert}, {files.tls.server_key}")
     _console.print(f"  mosquitto    {files.conf_file}")
-    _console.print("  a broker running as user 'mosquitto' needs: chown mosquitto: on passwd, acl and the server key")
+    _print_limits(limits)
+    _console.print(f"  a broker running as user 'mosquitto' needs: chown mosquitto: on passwd, acl, the server key and {persistence_dir}")
     if files.tls is None and bind not in ("127.0.0.1", "::1", "localhost"):
         _console.print("[yellow]warning[/yellow]: no TLS: passwords cross the network in clear (use --tls)")
 
 
+def _print_limits(limits: QueueLimits) -> None:
+    largest = limits.largest
+    _console.print(
+        f"  queues       max_queued_messages {limits.max_queued_messages} (largest session {largest.session}: "
+        f"{largest.messages} messages x {limits.margin:g}), max_queued_bytes {limits.max_queued_bytes}, "
+        f"max_inflight_messages {limits.max_inflight_messages}"
+    )
+    _console.print(
+        f"  memory       about {limits.memory_bytes / 1e6:.0f} MB for that session's full queue "
+        f"(~{QUEUED_MESSAGE_OVERHEAD_BYTES} B per message plus its payload); at most "
+        f"{limits.memory_ceiling_bytes / 1e6:.0f} MB per session with the largest payloads"
+    )
+
+
 @mqtt_app.command("show-credentials")
 def show_credentials_command(
-    username: Annotated[str, typer.Argument(help="Device id, gateway id or 'ingest'.")],
+    username: Annotated[str, typer.Argument(help="Device id, gateway id or 'ingest' (or one connection's user, e.g. gw-ciliwung.uplink).")],
     out: OutOpt,
 ) -> None:
     """Print one user's password on stdout (and nothing else), for provisioning a device."""

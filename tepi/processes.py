@@ -45,9 +45,12 @@ def wait_for_port(port: int, timeout: float = 10.0, proc: subprocess.Popen[bytes
 
 
 class BrokerAuth(Protocol):
-    """Password file and ACL for every listener (`tepi.mqtt_security.MqttSecurityFiles`)."""
+    """The broker config `tepi mqtt setup` generated (`tepi.mqtt_security.MqttSecurityFiles`):
+    password file, ACL, queue limits and persistence, and what every listener must add."""
 
-    def auth_conf(self) -> list[str]: ...
+    def broker_conf(self, persistence_dir: Path | None) -> list[str]: ...
+
+    def listener_options(self) -> list[str]: ...
 
 
 class BrokerTls(Protocol):
@@ -61,9 +64,10 @@ class Mosquitto:
     """A private Mosquitto on an ephemeral loopback port with a generated config.
 
     `persistence` keeps QoS 1 sessions across `restart()`, as a production broker does.
-    Without `auth` anyone may connect and do anything (the tests of the data path); with it,
-    clients need a password and the ACL applies. `tls` adds a TLS listener on `tls_port`
-    (ephemeral if 0) next to the plain one, with the same users.
+    Without `auth` anyone may connect and do anything, with large queues (the tests of the data
+    path); with it, the broker runs what `tepi mqtt setup` generated (passwords, ACL, client id
+    bound to username, its queue limits and persistence), only on its own ports and directory.
+    `tls` adds a TLS listener on `tls_port` (ephemeral if 0) next to the plain one, with the same users.
     """
 
     port: int = 0
@@ -92,24 +96,23 @@ class Mosquitto:
         if self.tls is not None and not self.tls_port:
             self.tls_port = free_port()
         conf = self.workdir / "mosquitto.conf"
-        lines = [
-            f"listener {self.port} 127.0.0.1",
-            *(self.auth.auth_conf() if self.auth is not None else ["allow_anonymous true"]),
-            "max_inflight_messages 1000",
-            "max_queued_messages 1000000",
-            "log_dest stderr",
-            "log_type error",
-            "log_type warning",
-        ]
+        lines = [f"listener {self.port} 127.0.0.1"]
+        if self.auth is not None:
+            lines += self.auth.listener_options()
+            lines += self.auth.broker_conf(self.workdir if self.persistence else None)
+        else:
+            lines += ["allow_anonymous true", "max_inflight_messages 1000", "max_queued_messages 1000000"]
+            if self.persistence:
+                lines += ["persistence true", f"persistence_location {self.workdir}/", "autosave_interval 1"]
+        lines += ["log_dest stderr", "log_type error", "log_type warning"]
         if os.geteuid() == 0:
             # Otherwise mosquitto drops to its own user, which cannot write a private temp dir.
             lines.append("user root")
-        if self.persistence:
-            lines += ["persistence true", f"persistence_location {self.workdir}/", "autosave_interval 1"]
         text = "\n".join(lines) + "\n" + self.extra_conf
         if self.tls is not None:
             # Last: Mosquitto attaches listener options to the latest `listener` line.
-            text = text.rstrip("\n") + "\n" + "\n".join(self.tls.listener_conf(self.tls_port, "127.0.0.1")) + "\n"
+            listener = self.tls.listener_conf(self.tls_port, "127.0.0.1") + (self.auth.listener_options() if self.auth else [])
+            text = text.rstrip("\n") + "\n" + "\n".join(listener) + "\n"
         conf.write_text(text)
         self.proc = subprocess.Popen(
             ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=open(self.workdir / "mosquitto.log", "ab"),

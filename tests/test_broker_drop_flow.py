@@ -29,40 +29,47 @@ from gateway.runtime import EdgeGateway
 from ingest.consumer import IngestWorker
 from ingest.db import create_engine
 from ingest.testing import batch, summary
-from tepi.config import BrokerConfig, TepiConfig, with_local_services
+from tepi.config import BrokerConfig, BrokerQueueConfig, TepiConfig, with_local_services
 from tepi.messages import device_topic, encode_batch, uplink_topic
+from tepi.mqtt_queues import size_queues
 from tepi.mqtt_security import MqttSecurityFiles, setup_broker_security
 from tepi.processes import Mosquitto, free_port, wait_for_port
 from tepi.testing import wait_until
 
 pytestmark = pytest.mark.integration
 
-#: Test-only queue cap, so a few dozen readings overflow it (Mosquitto's default is 1,000).
-QUEUE = 20
-READINGS = 3 * QUEUE
+#: The generated queue for this test's budget: no burst and a one-minute outage, so it is
+#: `size_queues`' floor (Mosquitto's default of 1,000) and a few thousand readings overflow it.
+SMALL_BUDGET = BrokerQueueConfig(peak_readings_per_s=0.001, peak_duration_s=1, outage_s=60, margin=1)
 
 
 class GeneratedBroker:
-    """Mosquitto on the mosquitto.conf `setup_broker_security` wrote, with a small queue and a
-    1 s `sys_interval` (default 10 s) appended, so the test does not wait for the $SYS tree.
-    TODO(lead): switch the appended `max_queued_messages` to the `broker` helper's sizing knobs."""
+    """Mosquitto on the mosquitto.conf `setup_broker_security` wrote for a small queue budget,
+    with a 1 s `sys_interval` (default 10 s) appended so the test does not wait for the $SYS tree."""
 
     def __init__(self, configs: list[TepiConfig], directory: Path) -> None:
         self.port = free_port()
-        self.files: MqttSecurityFiles = setup_broker_security(configs, directory, port=self.port)
-        extra = [f"max_queued_messages {QUEUE}", "sys_interval 1"] + (["user root"] if os.geteuid() == 0 else [])
+        configs = [c.model_copy(update={"broker_queue": SMALL_BUDGET}) for c in configs]
+        self.queue = size_queues(configs).max_queued_messages
+        (directory / "data").mkdir(parents=True)
+        self.files: MqttSecurityFiles = setup_broker_security(
+            configs, directory, port=self.port, persistence_dir=directory / "data"
+        )
+        extra = ["sys_interval 1"] + (["user root"] if os.geteuid() == 0 else [])
         conf = directory / "test.conf"
         conf.write_text(self.files.conf_file.read_text() + "\n".join(extra) + "\n")
         self.log = directory / "mosquitto.log"
         self.proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
         wait_for_port(self.port, proc=self.proc)
 
-    def login(self, username: str) -> BrokerConfig:
-        return BrokerConfig(port=self.port, username=username, password=self.files.credential(username).password)
+    def login(self, secret: str) -> BrokerConfig:
+        """What a gateway or ingest config holds: the broker and the password of `secret` (a
+        gateway id or `ingest`); the process names its connections' users itself."""
+        return BrokerConfig(port=self.port, password=self.files.credential(secret).password)
 
     def client(self, username: str) -> mqtt.Client:
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=username)
-        self.login(username).apply_to(c)
+        c.username_pw_set(username, self.files.credential(username).password)
         c.connect("127.0.0.1", self.port)
         c.loop_start()
         return c
@@ -97,7 +104,6 @@ def test_readings_dropped_at_the_site_broker_reach_the_tenant_as_a_gateway_healt
 ) -> None:
     cfg = with_local_services(default_config, site_broker.port, tmp_path, summary_every_s=60)
     gw_id, tenant = cfg.gateway.id, cfg.gateway.tenant
-    # TODO(lead): the `broker` helper renames gateway users to `<gw>.devices` / `.uplink` / `.alarms`.
     cfg = cfg.model_copy(update={"gateway": cfg.gateway.model_copy(update={
         "local_broker": site_broker.login(gw_id), "uplink_broker": BrokerConfig(port=mosquitto.port),
     })})
@@ -120,7 +126,7 @@ def test_readings_dropped_at_the_site_broker_reach_the_tenant_as_a_gateway_healt
     first.stop()
     device = site_broker.client("awlr-depok")
     t0 = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(second=0, microsecond=0)
-    readings = [wire.encode_json(wire.AwlrFrame("depok", i, t0 + timedelta(seconds=30 * i), 120.0, 12.1)) for i in range(READINGS)]
+    readings = [wire.encode_json(wire.AwlrFrame("depok", i, t0 + timedelta(seconds=30 * i), 120.0, 12.1)) for i in range(3 * site_broker.queue)]
     publish_all(device, device_topic(tenant, "awlr-depok"), readings)
     device.disconnect()
     device.loop_stop()
@@ -134,9 +140,9 @@ def test_readings_dropped_at_the_site_broker_reach_the_tenant_as_a_gateway_healt
                 return received + metric(back.registry, "tepi_gateway_broker_dropped_messages_total")
 
             # Every published reading is either received or counted as dropped by the broker.
-            wait_until(lambda: accounted() == READINGS, what="readings received or counted as dropped")
+            wait_until(lambda: accounted() == len(readings), what="readings received or counted as dropped")
             dropped = int(metric(back.registry, "tepi_gateway_broker_dropped_messages_total"))
-            assert dropped >= READINGS - QUEUE - 1  # the queue (plus at most one in flight) got through
+            assert dropped >= len(readings) - site_broker.queue - 1  # the queue (plus at most one in flight) got through
             assert metric(back.registry, "tepi_gateway_broker_dropped_count") == dropped
             warnings = [r for r in caplog.records if r.getMessage().startswith("MQTT broker dropped messages")]
             assert [(r.broker, r.dropped, r.broker_total) for r in warnings] == [("site", dropped, dropped)]
@@ -179,9 +185,9 @@ def test_ingest_counts_uplinks_the_central_broker_dropped(
         first.start()
         assert first.wait_subscribed(10)
         first.stop()
-        gw = central.client(default_config.gateway.id)
+        gw = central.client(default_config.gateway.mqtt_user("uplink"))
         t0 = (datetime.now(timezone.utc) - timedelta(hours=2)).replace(second=0, microsecond=0)
-        uplinks = [encode_batch(batch([summary("depok", t0 + timedelta(minutes=i), 100.0)])) for i in range(READINGS)]
+        uplinks = [encode_batch(batch([summary("depok", t0 + timedelta(minutes=i), 100.0)])) for i in range(3 * central.queue)]
         publish_all(gw, uplink_topic(default_config.gateway.tenant, default_config.gateway.id), uplinks)
         gw.disconnect()
         gw.loop_stop()
@@ -193,8 +199,8 @@ def test_ingest_counts_uplinks_the_central_broker_dropped(
             try:
                 stored = lambda: metric(registry, "tepi_ingest_items_stored_total", type="summary")  # noqa: E731
                 dropped = lambda: metric(registry, "tepi_ingest_broker_dropped_messages_total")  # noqa: E731
-                wait_until(lambda: stored() + dropped() == READINGS, what="uplinks stored or counted as dropped")
-                assert dropped() >= READINGS - QUEUE - 1
+                wait_until(lambda: stored() + dropped() == len(uplinks), what="uplinks stored or counted as dropped")
+                assert dropped() >= len(uplinks) - central.queue - 1
             finally:
                 back.stop()
         assert any(r.getMessage().startswith("MQTT broker dropped messages") and r.broker == "central" for r in caplog.records)

@@ -37,22 +37,22 @@ class Central:
         self.vm = vm
         self.config_path = tmp_path / "tepi.yaml"
         self.config_path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
-        self.workers: dict[str, subprocess.Popen[bytes]] = {}
+        self.workers: dict[int, subprocess.Popen[bytes]] = {}
         self.engine = sa.create_engine(cfg.ingest.database_url)
 
-    def start_worker(self, client_id: str) -> None:
-        log = self.tmp_path / f"{client_id}.log"
+    def start_worker(self, worker: int) -> None:
+        log = self.tmp_path / f"ingest-{worker}.log"
         offset = log.stat().st_size if log.exists() else 0
-        self.workers[client_id] = subprocess.Popen(
-            [sys.executable, "-m", "tepi.cli", "ingest", "-c", str(self.config_path), "--client-id", client_id],
+        self.workers[worker] = subprocess.Popen(
+            [sys.executable, "-m", "tepi.cli", "ingest", "-c", str(self.config_path), "--worker", str(worker)],
             stdout=open(log, "ab"), stderr=subprocess.STDOUT,
         )
-        wait_until(lambda: "connected to broker" in log.read_text()[offset:], 30, f"{client_id} connected")
+        wait_until(lambda: "connected to broker" in log.read_text()[offset:], 30, f"ingest worker {worker} connected")
         time.sleep(0.5)  # its subscription follows the CONNACK
 
-    def kill(self, client_id: str) -> None:
-        self.workers[client_id].send_signal(signal.SIGKILL)
-        self.workers[client_id].wait(10)
+    def kill(self, worker: int) -> None:
+        self.workers[worker].send_signal(signal.SIGKILL)
+        self.workers[worker].wait(10)
 
     def stop_all(self) -> None:
         for proc in self.workers.values():
@@ -88,6 +88,7 @@ def vm(tmp_path: Path) -> Iterator[VictoriaMetrics]:
 @pytest.fixture
 def central(default_config: TepiConfig, mosquitto: Mosquitto, vm: VictoriaMetrics, tmp_path: Path) -> Iterator[Central]:
     cfg = with_local_services(default_config, mosquitto.port, tmp_path, tsdb=TsdbConfig(url=vm.url))
+    cfg = cfg.model_copy(update={"ingest": cfg.ingest.model_copy(update={"workers": 2})})
     c = Central(tmp_path, cfg, vm)
     yield c
     c.stop_all()
@@ -123,19 +124,19 @@ def publish_summaries(port: int, cfg: TepiConfig, n: int, station: str = "katula
 
 
 def test_ingest_down_then_up_and_one_of_two_workers_killed(central: Central, mosquitto: Mosquitto) -> None:
-    central.start_worker("w1")
-    central.start_worker("w2")
-    central.kill("w1")
-    central.kill("w2")  # both down: the broker keeps their sessions' share
+    central.start_worker(1)
+    central.start_worker(2)
+    central.kill(1)
+    central.kill(2)  # both down: the broker keeps their sessions' share
 
     def faults(i: int) -> None:
         if i == 100:
-            central.start_worker("w1")
-            central.start_worker("w2")
+            central.start_worker(1)
+            central.start_worker(2)
         if i == 200:
-            central.kill("w1")  # mid-stream, with unacknowledged messages in flight
+            central.kill(1)  # mid-stream, with unacknowledged messages in flight
         if i == 260:
-            central.start_worker("w1")
+            central.start_worker(1)
 
     ids = publish_summaries(mosquitto.port, central.cfg, 300, during=faults)
     wait_until(lambda: len(central.stored_ids()) >= 300, 60, "all 300 items stored")
@@ -148,7 +149,7 @@ def test_ingest_down_then_up_and_one_of_two_workers_killed(central: Central, mos
 
 
 def test_tsdb_down_means_nothing_acknowledged_until_it_is_back(central: Central, mosquitto: Mosquitto, vm: VictoriaMetrics) -> None:
-    central.start_worker("w1")
+    central.start_worker(1)
     vm.stop()
     ids = publish_summaries(mosquitto.port, central.cfg, 50)
     time.sleep(2.0)
@@ -161,7 +162,7 @@ def test_tsdb_down_means_nothing_acknowledged_until_it_is_back(central: Central,
 
 
 def test_central_broker_restart_loses_nothing(central: Central, mosquitto: Mosquitto) -> None:
-    central.start_worker("w1")
+    central.start_worker(1)
 
     def faults(i: int) -> None:
         if i == 50:

@@ -31,6 +31,7 @@ from typer.testing import CliRunner
 
 from tepi.config import DEFAULT_CONFIG_PATH, DeviceConfig, GatewayConfig, SiagaThresholds, StationConfig, TepiConfig
 from tepi.messages import alarm_topic, device_subscription, device_topic, every_item, uplink_subscription, uplink_topic
+from tepi.mqtt_auth import MqttCredential, write_credentials
 from tepi.mqtt_security import (
     MqttSecurityError,
     MqttSecurityFiles,
@@ -49,6 +50,7 @@ pytestmark = pytest.mark.integration
 JAKARTA, BADUNG = "dki-jakarta", "kab-badung"
 GW_JAKARTA, GW_BADUNG = "gw-ciliwung", "gw-badung"
 DEPOK, MANGGARAI, KATULAMPA, TUKAD = "awlr-depok", "awlr-manggarai", "awlr-katulampa", "awlr-tukad-badung"
+INGEST_1, INGEST_2 = "ingest.1", "ingest.2"
 NOT_AUTHORIZED = 0x87
 TIMEOUT = 5.0
 
@@ -71,7 +73,13 @@ def badung_config(base: TepiConfig) -> TepiConfig:
 
 @pytest.fixture(scope="module")
 def configs(default_config: TepiConfig) -> list[TepiConfig]:
-    return [default_config, badung_config(default_config)]
+    two_workers = default_config.ingest.model_copy(update={"workers": 2})
+    return [default_config.model_copy(update={"ingest": two_workers}), badung_config(default_config)]
+
+
+def link(gateway: str, name: str) -> str:
+    """The MQTT user of one of a gateway's connections."""
+    return f"{gateway}.{name}"
 
 
 @pytest.fixture(scope="module")
@@ -189,17 +197,21 @@ def test_password_hash_is_byte_compatible_with_mosquitto_passwd(tmp_path: Path) 
 def test_users_acl_and_files_follow_the_registry(configs: list[TepiConfig], security: MqttSecurityFiles) -> None:
     users = {p.username: p for p in principals(configs)}
     # Serial devices never speak MQTT, so they get no password to leak.
-    assert set(users) == {DEPOK, MANGGARAI, TUKAD, GW_JAKARTA, GW_BADUNG, "ingest"}
+    # Each connection its own user: a gateway's three, each ingest worker.
+    gateways = {link(gw, name) for gw in (GW_JAKARTA, GW_BADUNG) for name in ("devices", "uplink", "alarms")}
+    assert set(users) == {DEPOK, MANGGARAI, TUKAD, INGEST_1, INGEST_2} | gateways
     assert (users[TUKAD].role, users[TUKAD].tenant) == ("device", BADUNG)
 
     acl = security.acl_file.read_text()
     assert acl == render_acl(users[u] for u in sorted(users))
     assert (
-        "\nuser gw-badung\ntopic read tepi/kab-badung/dev/+/up\ntopic read $SYS/broker/publish/messages/dropped\n"
-        "topic write tepi/kab-badung/gw/gw-badung/up\n"
+        "\nuser gw-badung.devices\ntopic read tepi/kab-badung/dev/+/up\n"
+        "topic read $SYS/broker/publish/messages/dropped\n\n"
     ) in acl
+    assert "\nuser gw-badung.uplink\ntopic write tepi/kab-badung/gw/gw-badung/up\n\n" in acl
+    assert "\nuser gw-badung.alarms\ntopic write tepi/kab-badung/gw/gw-badung/alarm/+/+\n\n" in acl
     assert "\nuser awlr-depok\ntopic write tepi/dki-jakarta/dev/awlr-depok/up\n" in acl
-    assert "\nuser ingest\ntopic read tepi/+/gw/+/up\ntopic read $SYS/broker/publish/messages/dropped\n" in acl
+    assert "\nuser ingest.2\ntopic read tepi/+/gw/+/up\ntopic read $SYS/broker/publish/messages/dropped\n" in acl
     # Of the $SYS tree, only the dropped-message count, and only for those who act on it.
     assert {ln for ln in acl.splitlines() if "$SYS" in ln} == {"topic read $SYS/broker/publish/messages/dropped"}
     body = [ln for ln in acl.splitlines() if ln and not ln.startswith("#")]
@@ -207,8 +219,12 @@ def test_users_acl_and_files_follow_the_registry(configs: list[TepiConfig], secu
     assert not any(ln.startswith(("pattern", "topic readwrite", "topic #")) for ln in body)
 
     creds = json.loads(security.credentials_file.read_text())
-    assert creds[GW_BADUNG]["role"] == "gateway" and creds[GW_BADUNG]["tenant"] == BADUNG
-    assert creds["ingest"]["tenant"] is None
+    badung = [creds[link(GW_BADUNG, name)] for name in ("devices", "uplink", "alarms")]
+    assert all(c["role"] == "gateway" and c["tenant"] == BADUNG for c in badung)
+    assert len({c["password"] for c in badung}) == 1, "a gateway's connections share its one password"
+    assert creds[INGEST_1]["tenant"] is None and creds[INGEST_1]["password"] == creds[INGEST_2]["password"]
+    assert creds[DEPOK]["password"] != creds[MANGGARAI]["password"]
+    assert security.credential(GW_BADUNG).password == badung[0]["password"]
     assert security.tls is not None
     for secret in (security.credentials_file, security.password_file, security.tls.server_key, security.tls.ca_cert.with_name("ca.key")):
         assert stat.S_IMODE(secret.stat().st_mode) == 0o600, secret
@@ -226,8 +242,46 @@ def test_rerun_keeps_passwords_unless_rotated(configs: list[TepiConfig], tmp_pat
     assert (tmp_path / "tls" / "ca.crt").read_bytes() == ca, "devices already trust this CA"
     third = setup_broker_security(configs[1:], tmp_path).credentials()
     assert DEPOK not in third, "a device removed from the registry loses its password"
+    rotated = setup_broker_security(configs[1:], tmp_path, rotate=[GW_BADUNG]).credentials()
+    assert {rotated[link(GW_BADUNG, n)].password for n in ("devices", "uplink", "alarms")} == {rotated[link(GW_BADUNG, "uplink")].password}
+    assert rotated[link(GW_BADUNG, "uplink")].password != third[link(GW_BADUNG, "uplink")].password
     with pytest.raises(MqttSecurityError, match="unknown MQTT users: awlr-nowhere"):
         setup_broker_security(configs, tmp_path, rotate=["awlr-nowhere"])
+
+
+def test_upgrade_from_one_user_per_gateway_keeps_its_password(configs: list[TepiConfig], tmp_path: Path) -> None:
+    """Before each connection had its own user, a gateway logged in as its id and ingest as
+    `ingest`: their passwords carry over, so an upgrade re-provisions nothing."""
+    old = {
+        GW_BADUNG: MqttCredential(GW_BADUNG, "gateway", BADUNG, "old-gateway-password"),
+        "ingest": MqttCredential("ingest", "ingest", None, "old-ingest-password"),
+    }
+    write_credentials(tmp_path / "credentials.json", old)
+    new = setup_broker_security(configs[1:], tmp_path).credentials()
+    assert new[link(GW_BADUNG, "devices")].password == "old-gateway-password"
+    assert new[INGEST_1].password == "old-ingest-password"
+    assert GW_BADUNG not in new and "ingest" not in new
+
+
+def test_generated_conf_binds_client_ids_sizes_queues_and_persists(configs: list[TepiConfig], tmp_path: Path) -> None:
+    """Every listener ties client id to username; the queue holds the largest session's worst
+    backlog (here the Jakarta gateway's device link) and grows with the registry; queued
+    messages are saved to a location the operator chose."""
+    conf = setup_broker_security(configs, tmp_path, tls=True, persistence_dir=tmp_path / "db").conf_file.read_text()
+    listeners = conf.split("\nlistener ")[1:]
+    assert len(listeners) == 2 and all("\nuse_username_as_clientid true" in lst for lst in listeners)
+    assert f"\npersistence true\npersistence_location {tmp_path / 'db'}/\nautosave_interval 30\n" in conf
+
+    def queued(text: str) -> int:
+        return int(re.search(r"^max_queued_messages (\d+)$", text, re.M).group(1))
+
+    base = configs[0]
+    peak = base.broker_queue.peak_readings_per_s * base.broker_queue.peak_duration_s
+    assert queued(conf) >= 2 * peak, "the whole peak burst fits, with the margin"
+    assert "\nmax_inflight_messages 1000\n" in conf and "\nmax_queued_bytes 0" not in conf
+    longer = base.model_copy(update={"broker_queue": base.broker_queue.model_copy(update={"outage_s": 86_400.0})})
+    more = setup_broker_security([longer, configs[1]], tmp_path / "longer").conf_file.read_text()
+    assert queued(more) > queued(conf), "a longer outage budget needs a longer queue"
 
 
 def test_same_id_with_two_roles_is_refused(configs: list[TepiConfig]) -> None:
@@ -240,7 +294,7 @@ def test_same_id_with_two_roles_is_refused(configs: list[TepiConfig]) -> None:
 
 
 def test_device_reaches_its_gateway_only_on_its_own_topic(connect: Callable[..., Probe]) -> None:
-    gateway = connect(GW_JAKARTA)
+    gateway = connect(link(GW_JAKARTA, "devices"))
     assert granted(gateway.subscribe(device_subscription(JAKARTA)))
     depok = connect(DEPOK)
     own = device_topic(JAKARTA, DEPOK)
@@ -272,10 +326,10 @@ def test_connect_refused(broker: Mosquitto, username: str | None, password: str 
 
 def test_gateway_cannot_read_another_tenants_devices(connect: Callable[..., Probe]) -> None:
     """Mosquitto 2.0's acl_file checks reads at delivery: the SUBACK may grant, nothing arrives."""
-    jakarta = connect(GW_JAKARTA)
+    jakarta = connect(link(GW_JAKARTA, "devices"))
     for topic_filter in (device_subscription(BADUNG), "tepi/+/dev/+/up", "tepi/#", "#"):
         jakarta.subscribe(topic_filter)
-    badung = connect(GW_BADUNG)
+    badung = connect(link(GW_BADUNG, "devices"))
     assert granted(badung.subscribe(device_subscription(BADUNG)))
 
     tukad = device_topic(BADUNG, TUKAD)
@@ -289,12 +343,17 @@ def test_gateway_cannot_read_another_tenants_devices(connect: Callable[..., Prob
 
 
 def test_gateway_writes_only_its_uplink_and_alarms(connect: Callable[..., Probe]) -> None:
-    ingest = connect("ingest")
+    """Each of a gateway's connections may do its own job only: the alarm connection cannot
+    write uplinks, the uplink connection cannot write alarms, neither reads devices."""
+    ingest = connect(INGEST_1)
     assert granted(ingest.subscribe(uplink_subscription("ingest")))
-    gateway = connect(GW_JAKARTA)
+    gateway = connect(link(GW_JAKARTA, "uplink"))
+    alarms = connect(link(GW_JAKARTA, "alarms"))
 
     alarm = f"{alarm_topic(JAKARTA, GW_JAKARTA)}/depok/siaga_change"
-    assert not gateway.publish(alarm, b'{"siaga":3}', retain=True).is_failure
+    assert not alarms.publish(alarm, b'{"siaga":3}', retain=True).is_failure
+    assert gateway.publish(alarm, b'{"siaga":3}', retain=True).value == NOT_AUTHORIZED
+    assert alarms.publish(uplink_topic(JAKARTA, GW_JAKARTA), b"forged").value == NOT_AUTHORIZED
     for forged in (
         uplink_topic(BADUNG, GW_BADUNG),
         uplink_topic(JAKARTA, "gw-other"),
@@ -311,12 +370,12 @@ def test_gateway_writes_only_its_uplink_and_alarms(connect: Callable[..., Probe]
 
 
 def test_ingest_shares_uplinks_of_all_tenants_but_cannot_publish(connect: Callable[..., Probe]) -> None:
-    workers = [connect("ingest", client_id=f"tepi-ingest-{i}") for i in (1, 2)]
+    workers = [connect(INGEST_1), connect(INGEST_2)]
     for w in workers:
         assert granted(w.subscribe(uplink_subscription("ingest")))
     sent = {
-        uplink_topic(JAKARTA, GW_JAKARTA): connect(GW_JAKARTA),
-        uplink_topic(BADUNG, GW_BADUNG): connect(GW_BADUNG),
+        uplink_topic(JAKARTA, GW_JAKARTA): connect(link(GW_JAKARTA, "uplink")),
+        uplink_topic(BADUNG, GW_BADUNG): connect(link(GW_BADUNG, "uplink")),
     }
     for topic, gateway in sent.items():
         for n in range(4):
@@ -348,7 +407,7 @@ def test_tls_listener_trusts_only_the_generated_ca(
     assert security.tls is not None
     password = security.credential(GW_BADUNG).password
     for host in ("127.0.0.1", "localhost"):  # IP and DNS subject alternative names
-        probe = Probe(f"tls-{host}", GW_BADUNG, password)
+        probe = Probe(f"tls-{host}", link(GW_BADUNG, "uplink"), password)
         probe.client.tls_set(ca_certs=str(security.tls.ca_cert))
         try:
             assert not probe.connect(broker.tls_port, host=host).is_failure
@@ -356,7 +415,7 @@ def test_tls_listener_trusts_only_the_generated_ca(
             probe.close()
 
     stranger = issue_test_tls(tmp_path / "other-ca")
-    probe = Probe("tls-stranger", GW_BADUNG, password)
+    probe = Probe("tls-stranger", link(GW_BADUNG, "uplink"), password)
     probe.client.tls_set(ca_certs=str(stranger.ca_cert))
     with pytest.raises(ssl.SSLCertVerificationError, match="certificate verify failed"):
         probe.client.connect("127.0.0.1", broker.tls_port)
@@ -370,7 +429,9 @@ def test_cli_setup_never_prints_passwords(tmp_path: Path) -> None:
     out = tmp_path / "broker"
     result = runner.invoke(mqtt_app, ["setup", "-c", str(DEFAULT_CONFIG_PATH), "--out", str(out), "--tls"])
     assert result.exit_code == 0, result.output
-    assert "4 MQTT users (2 devices, 1 gateway, 1 ingest)" in result.output
+    assert "6 MQTT users (2 devices, 3 gateway connections, 1 ingest worker)" in result.output
+    assert "max_queued_messages 400040 (largest session gw-ciliwung.devices" in result.output
+    assert re.search(r"memory +about \d+ MB for that session.s full queue", result.output)
     creds = MqttSecurityFiles.at(out).credentials()
     assert not any(c.password in result.output for c in creds.values())
 
@@ -397,15 +458,14 @@ def test_gateway_runs_over_tls_with_its_own_credentials(
 
     assert security.tls is not None
     secured = BrokerConfig(
-        host="127.0.0.1", port=broker.tls_port, username=GW_JAKARTA,
-        password=security.credential(GW_JAKARTA).password, tls_ca_file=security.tls.ca_cert,
+        host="127.0.0.1", port=broker.tls_port, password=security.credential(GW_JAKARTA).password, tls_ca_file=security.tls.ca_cert,
     )
     cfg = with_local_services(default_config, broker.tls_port, tmp_path, summary_every_s=60)
     cfg = cfg.model_copy(update={"gateway": cfg.gateway.model_copy(update={"local_broker": secured, "uplink_broker": secured})})
-    ingest = connect("ingest", client_id="tepi-ingest-tls-test")
+    ingest = connect(INGEST_1)
     assert granted(ingest.subscribe(uplink_subscription("ingest")))
     device = connect(DEPOK)
-    gw = EdgeGateway(cfg, local_alarms=False)
+    gw = EdgeGateway(cfg)
     gw.start()
     try:
         assert gw.wait_ready(15), "the gateway subscribed over TLS"

@@ -38,7 +38,13 @@ class Processor(Protocol):
 
 
 class DeviceKind(Protocol):
+    """`readings_per_s`, `typical_payload_bytes` and `max_payload_bytes` describe what one
+    device of the kind sends over MQTT; `tepi mqtt setup` sizes the broker's queues from them."""
+
     name: str
+    readings_per_s: float
+    typical_payload_bytes: int
+    max_payload_bytes: int
 
     def decode(self, frame: RawFrame, device: DeviceConfig, station: StationConfig, gateway: GatewayConfig) -> Reading:
         """Parse and check one frame; raise `FrameRejected` with a counted reason."""

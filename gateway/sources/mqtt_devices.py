@@ -88,16 +88,16 @@ class MqttDeviceSource:
     """Lifecycle: `start(on_frame)` (no I/O), then `service()` repeatedly from one thread (the
     gateway loop), `stop()` from that same thread."""
 
-    def __init__(self, broker: BrokerConfig, tenant: str, client_id: str) -> None:
+    def __init__(self, broker: BrokerConfig, tenant: str, mqtt_user: str) -> None:
         self.name = f"mqtt:{broker.host}:{broker.port}"
         self.broker = broker
         self.topic = device_subscription(tenant)
         # Persistent session + manual PUBACK: a reading the gateway has not committed is
         # redelivered by the broker after a crash instead of being lost in memory.
         self._client = _ReadAheadClient(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, manual_ack=True
+            mqtt.CallbackAPIVersion.VERSION2, client_id=mqtt_user, clean_session=False, manual_ack=True
         )
-        broker.apply_to(self._client)
+        broker.apply_to(self._client, mqtt_user)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe

@@ -23,7 +23,7 @@ from ingest.errors import PointWriteError
 from ingest.points import PointSink, PointWrite, SqlPointSink
 from ingest.summaries import SummaryPoints
 from ingest.testing import batch, siaga_change, summary
-from tepi.config import BrokerConfig, TepiConfig
+from tepi.config import BrokerConfig, IngestConfig, TepiConfig
 from tepi.messages import UplinkBatch, encode_batch, uplink_topic
 from tepi.processes import Mosquitto
 
@@ -61,11 +61,11 @@ def make_worker(
     engine: Engine,
     registry: CollectorRegistry,
     sinks: Callable[[Session], PointSink] = SqlPointSink,
-    client_id: str = "ingest-test-1",
+    worker: int = 1,
     batch_wait_ms: int = 20,
 ) -> IngestWorker:
-    ingest = config.ingest.model_copy(
-        update={"broker": BrokerConfig(port=mosquitto.port), "client_id": client_id, "batch_wait_ms": batch_wait_ms}
+    ingest = IngestConfig.model_validate(
+        config.ingest.model_dump() | {"broker": BrokerConfig(port=mosquitto.port), "workers": 2, "worker": worker, "batch_wait_ms": batch_wait_ms}
     )
     worker = IngestWorker(
         ingest, config, registry=registry, engine=engine, point_sinks=sinks, retry_initial_s=0.05, retry_max_s=0.2
@@ -342,8 +342,8 @@ def test_a_retired_worker_no_longer_holds_back_its_share(
 ) -> None:
     # Mosquitto hands every member of a share group its turn, offline persistent sessions too.
     stays = CollectorRegistry()
-    worker_a = make_worker(default_config, mosquitto, sqlite_engine, stays, client_id="ingest-a")
-    worker_b = make_worker(default_config, mosquitto, sqlite_engine, CollectorRegistry(), client_id="ingest-b")
+    worker_a = make_worker(default_config, mosquitto, sqlite_engine, stays, worker=1)
+    worker_b = make_worker(default_config, mosquitto, sqlite_engine, CollectorRegistry(), worker=2)
     worker_b.retire(idle_s=0.2, timeout=10)
     try:
         for i in range(10):

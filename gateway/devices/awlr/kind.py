@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from gateway.devices.awlr import wire
 from gateway.devices.awlr.processor import LevelProcessor
@@ -13,6 +13,10 @@ from tepi.config import DeviceConfig, GatewayConfig, StationConfig
 
 class AwlrKind:
     name = "awlr"
+    readings_per_s = 1 / 60  # one level a minute, what the loggers in the field send
+    # A JSON frame as the firmware sends it (~110 bytes); the decoder refuses above the maximum.
+    typical_payload_bytes = len(wire.encode_json(wire.AwlrFrame("x" * 16, 2**31, datetime(2026, 1, 1, tzinfo=timezone.utc), 1234.56, 12.6)))
+    max_payload_bytes = wire.MAX_JSON_BYTES
 
     def decode(self, frame: RawFrame, device: DeviceConfig, station: StationConfig, gateway: GatewayConfig) -> Reading:
         parsed = wire.decode_sentence(frame.payload) if frame.transport == "serial" else wire.decode_json(frame.payload)

@@ -1,0 +1,151 @@
+"""How big Mosquitto's per-session queues must be so that nothing Tepi accepted is dropped.
+
+Mosquitto PUBACKs a QoS 1 message as soon as it has it, then queues it for every subscribed
+session; once a session's queue is full (`max_queued_messages`, default 1000, or
+`max_queued_bytes`), further messages are dropped silently (mosquitto.conf(5)). The device
+has its PUBACK and forgets the reading, so the queue must hold the worst backlog any session
+can see. The limits are global, one value for every session, so they are sized for the
+largest one:
+
+- a gateway's device link (`<gw>.devices`, site broker): a peak burst of readings
+  (`broker_queue.peak_readings_per_s` for `peak_duration_s`) arriving while the gateway is away
+  for `outage_s`, on top of every MQTT device's expected rate (`DeviceKind.readings_per_s`)
+  over that outage. The burst is not assumed to drain meanwhile: a gateway may be restarting.
+- an ingest worker (`ingest.N`, central broker): every gateway's uplink items over `outage_s`,
+  with all stations at alert (a summary per `summary_every_s_alert`) and, as a bound on events,
+  one per expected reading. Each uplink message carries at least one item, so messages are at
+  most items; a round-robin share group may give any one worker the whole stream.
+
+Both figures are multiplied by `margin`. `max_queued_bytes` caps payload bytes at the same
+backlog of the largest payload Tepi accepts (`DeviceKind.max_payload_bytes`, a few hundred
+bytes per uplink item), so it bounds broker memory without ever binding before the message
+count for well-formed traffic.
+
+Memory: measured on Mosquitto 2.0.11, a queued QoS 1 message costs its payload plus about 360
+bytes (message store entry, per-client queue entry and a 32-byte topic): RSS grew 448 bytes
+per message for 94-byte AWLR frames and 1,360 bytes for 1,000-byte payloads (100,000 messages
+queued for an offline persistent session, RSS before and after).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tepi.config import BrokerQueueConfig, TepiConfig
+
+#: Broker memory per queued message besides its payload (measured, see the module docstring).
+QUEUED_MESSAGE_OVERHEAD_BYTES = 360
+#: Uplink payload per item: a one-summary message is ~570 bytes; batching only lowers it.
+UPLINK_ITEM_BYTES = 600
+#: Messages the broker sends a session before it waits for PUBACKs. The gateway and ingest ack
+#: after committing a batch, so with Mosquitto's 20 they would stall between commits.
+INFLIGHT_MESSAGES = 1000
+
+
+@dataclass(frozen=True)
+class SessionBacklog:
+    """The worst backlog of one MQTT session, before the margin."""
+
+    session: str
+    messages: int
+    typical_payload_bytes: int  # at the expected payload sizes
+    max_payload_bytes: int  # if every message had the largest payload Tepi accepts
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.messages * QUEUED_MESSAGE_OVERHEAD_BYTES + self.typical_payload_bytes
+
+
+@dataclass(frozen=True)
+class QueueLimits:
+    """Mosquitto's queue settings for one broker, and the sessions they were sized from."""
+
+    max_queued_messages: int
+    max_queued_bytes: int
+    max_inflight_messages: int
+    sessions: tuple[SessionBacklog, ...]
+    margin: float
+
+    @property
+    def largest(self) -> SessionBacklog:
+        return max(self.sessions, key=lambda s: s.messages)
+
+    @property
+    def memory_bytes(self) -> int:
+        """Broker memory for one full queue of the largest session at expected payload sizes."""
+        return math.ceil(self.largest.memory_bytes * self.margin)
+
+    @property
+    def memory_ceiling_bytes(self) -> int:
+        """Broker memory per session if a full queue held only the largest payloads."""
+        return self.max_queued_messages * QUEUED_MESSAGE_OVERHEAD_BYTES + self.max_queued_bytes
+
+    def conf_lines(self) -> list[str]:
+        largest = self.largest
+        return [
+            f"# Sized by `tepi mqtt setup` for {largest.session}: {largest.messages} messages x {self.margin:g} margin;",
+            f"# about {self.memory_bytes / 1e6:.0f} MB when full (at most {self.memory_ceiling_bytes / 1e6:.0f} MB per session).",
+            f"max_queued_messages {self.max_queued_messages}",
+            f"max_queued_bytes {self.max_queued_bytes}",
+            f"max_inflight_messages {self.max_inflight_messages}",
+            "max_inflight_bytes 0",
+            "queue_qos0_messages false",
+        ]
+
+
+def device_link_backlog(cfg: TepiConfig, queue: BrokerQueueConfig) -> SessionBacklog:
+    """The gateway's device-link session: a peak burst during an outage, plus normal traffic."""
+    from gateway.devices import device_kind
+
+    kinds = [device_kind(d.kind) for d in cfg.devices if d.transport == "mqtt"]
+    burst = queue.peak_readings_per_s * queue.peak_duration_s
+    normal = sum(k.readings_per_s for k in kinds) * queue.outage_s
+    typical = max((k.typical_payload_bytes for k in kinds), default=0)
+    largest = max((k.max_payload_bytes for k in kinds), default=0)
+    messages = math.ceil(burst + normal) if kinds else 0
+    return SessionBacklog(cfg.gateway.mqtt_user("devices"), messages, messages * typical, messages * largest)
+
+
+def ingest_backlog(configs: Sequence[TepiConfig], queue: BrokerQueueConfig) -> SessionBacklog:
+    """One ingest worker's session: every gateway's uplink items while ingest is away."""
+    from gateway.devices import device_kind
+
+    per_s = 0.0
+    for cfg in configs:
+        reporting = {d.station for d in cfg.devices}
+        per_s += sum(1 / s.alerting.summary_every_s_alert for s in cfg.stations if s.id in reporting)
+        per_s += sum(device_kind(d.kind).readings_per_s for d in cfg.devices)
+    messages = math.ceil(per_s * queue.outage_s)
+    workers = max(c.ingest.workers for c in configs)
+    session = configs[0].ingest.mqtt_user(1) + (f"..{workers}" if workers > 1 else "")
+    return SessionBacklog(session, messages, messages * UPLINK_ITEM_BYTES, messages * UPLINK_ITEM_BYTES)
+
+
+def queue_budget(configs: Sequence[TepiConfig]) -> BrokerQueueConfig:
+    """Configs of one broker may differ; the broker must honour the most demanding of each."""
+    q = [c.broker_queue for c in configs]
+    return BrokerQueueConfig(
+        peak_readings_per_s=max(x.peak_readings_per_s for x in q),
+        peak_duration_s=max(x.peak_duration_s for x in q),
+        outage_s=max(x.outage_s for x in q),
+        margin=max(x.margin for x in q),
+        autosave_interval_s=min(x.autosave_interval_s for x in q),
+    )
+
+
+def size_queues(configs: Sequence[TepiConfig]) -> QueueLimits:
+    """Queue limits for a broker serving `configs` (one per gateway), largest session first."""
+    queue = queue_budget(configs)
+    sessions = [device_link_backlog(c, queue) for c in configs] + [ingest_backlog(configs, queue)]
+    sessions.sort(key=lambda s: s.messages, reverse=True)
+    messages = max(1000, math.ceil(sessions[0].messages * queue.margin))  # never below Mosquitto's default
+    return QueueLimits(
+        max_queued_messages=messages,
+        # Never 0, which means "no limit", nor so low that it binds before the message count.
+        max_queued_bytes=max(math.ceil(max(s.max_payload_bytes for s in sessions) * queue.margin), messages * UPLINK_ITEM_BYTES),
+        max_inflight_messages=INFLIGHT_MESSAGES,
+        sessions=tuple(sessions),
+        margin=queue.margin,
+    )
