@@ -3,7 +3,7 @@
 Run once, from a checkout of f93509f (the last schema without migrations), with PostgreSQL
 at $TEPI_TEST_POSTGRES (default: postgresql+psycopg://postgres@127.0.0.1:5432/test):
 
-    git worktree add /tmp/f93509f f93509f && cd /tmp/f93509f
+    mkdir /tmp/f93509f && git archive f93509f | tar -x -C /tmp/f93509f && cd /tmp/f93509f
     PYTHONPATH=$PWD python <this file> <output directory>
 
 It writes, from one scenario run through f93509f's own ingest, alert and admin code:
@@ -40,7 +40,7 @@ from ingest.testing import batch, rate_of_rise, siaga_change, summary
 from tepi.config import load_config
 from tepi.messages import outbox_body
 
-PEPPER = b"f93509f-fixture-pepper"
+PEPPER = b"f93509f-fixture-pepper-not-a-secret-0123456789"
 PG_SCHEMA = "tepi_f93509f"
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)
 
