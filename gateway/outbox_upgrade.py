@@ -1,11 +1,14 @@
 """Upgrading an outbox file's layout with its Alembic revisions (gateway/outbox_migrations).
 
-Imported only when a file is behind (see `gateway.outbox_layout`): Alembic and SQLAlchemy
-then stay loaded for the rest of that run, which the memory budget allows once per upgrade.
+Run as `python -m gateway.outbox_upgrade OUTBOX` by the gateway when its file is behind (see
+`gateway.outbox_layout`), so Alembic and SQLAlchemy never stay in the gateway's memory. Prints
+the path of the copy it made; on failure, the reason as the last line of stderr, exit status 1.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from gateway.errors import OutboxError
+from gateway.outbox_layout import layout_version
 from tepi import migrations
 
 MIGRATIONS = Path(__file__).with_name("outbox_migrations")
@@ -41,3 +45,23 @@ def upgrade_layout(path: Path, version: str | None) -> Path:
     finally:
         engine.dispose()
     return backup
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[0])
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            version, _columns = layout_version(db)
+        finally:
+            db.close()
+        backup = upgrade_layout(path, version)
+    except (OutboxError, sqlite3.DatabaseError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(backup)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -101,7 +101,7 @@ def backup_sqlite(path: Path, revision: str | None) -> Path:
             copy.close()
     finally:
         source.close()
-    log.warning(
+    log.info(
         "backed up the database before upgrading its schema",
         extra={"path": str(path), "backup": str(target), "revision": revision},
     )

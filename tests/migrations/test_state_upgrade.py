@@ -25,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from conftest import F93509F, table_contents
+from earlier_releases import F93509F, restore_state, table_contents
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -160,20 +160,23 @@ def test_ingest_and_the_api_work_on_the_upgraded_database(
         assert api.get("/api/v1/alerts", headers=badung).json()["count"] == 0, "tenants stay apart"
 
 
-def test_a_sqlite_database_is_copied_before_it_is_upgraded(f93509f_state: Engine, database_url: str) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL upgrades in one transaction; its backups are pg_dump's")
-    before = table_contents(f93509f_state)
-    upgrade = upgrade_database(f93509f_state)
+def test_a_sqlite_database_is_copied_before_it_is_upgraded(tmp_path: Path) -> None:
+    """PostgreSQL upgrades in one transaction (a failure changes nothing); its backups are pg_dump's."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    restore_state(F93509F, url)
+    engine = create_engine(url)
+    before = table_contents(engine)
+    upgrade = upgrade_database(engine)
     assert upgrade.backup is not None and upgrade.backup.name.startswith("state.db.unversioned-")
     copy = create_engine(f"sqlite:///{upgrade.backup}")
     try:
         assert table_contents(copy) == before
         with copy.connect() as conn:
             assert schema_version(conn).current is None, "the copy is the database as it was"
+        assert upgrade_database(engine).backup is None, "nothing to copy when nothing changes"
     finally:
         copy.dispose()
-    assert upgrade_database(f93509f_state).backup is None, "nothing to copy when nothing changes"
+        engine.dispose()
 
 
 def test_the_api_refuses_a_schema_that_is_behind_until_the_operator_upgrades(
