@@ -6,6 +6,9 @@ tight memory budget, so it never loads Alembic (and SQLAlchemy, together 23 MB o
 a new file gets `LAYOUT` and the head stamp directly (a test keeps that equal to running the
 revisions), a current one is recognised by one query, and a file that is behind is upgraded by
 a short-lived child process (`python -m gateway.outbox_upgrade`).
+
+A revision that changes the outbox's columns must also teach `gateway.outbox_recovery` to read
+the old layout: a damaged file is salvaged as it is, before any upgrade.
 """
 
 from __future__ import annotations

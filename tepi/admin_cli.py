@@ -99,10 +99,14 @@ def _session(config: Path | None) -> Iterator[tuple[Session, TepiConfig]]:
 
 
 @contextmanager
-def _engine(config: Path | None) -> Iterator[Engine]:
-    """An engine on the configured database, for commands that must not prepare it first."""
+def _database(config: Path | None) -> Iterator[Engine]:
+    """An engine on the configured database, for commands that must not prepare it first; schema
+    and connection errors become a message and exit status 1."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from api.settings import SettingsError, load_settings
     from ingest.db import create_engine
+    from ingest.errors import SchemaError
 
     try:
         cfg = load_config(config)
@@ -112,6 +116,10 @@ def _engine(config: Path | None) -> Iterator[Engine]:
     engine = create_engine(url, hide_parameters=True)
     try:
         yield engine
+    except SchemaError as exc:
+        raise _fail(str(exc)) from exc
+    except SQLAlchemyError as exc:  # nothing changed: an upgrade is one transaction
+        raise _fail(f"the state database failed: {exc}") from exc
     finally:
         engine.dispose()
 
@@ -119,18 +127,10 @@ def _engine(config: Path | None) -> Iterator[Engine]:
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context, config: ConfigOpt = None) -> None:
     """Upgrade the schema to this version of Tepi (a SQLite file is backed up first); safe to repeat."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from ingest.db import upgrade_database
-    from ingest.errors import SchemaError
 
-    with _engine(_config(ctx, config)) as engine:
-        try:
-            upgrade = upgrade_database(engine)
-        except SchemaError as exc:
-            raise _fail(str(exc)) from exc
-        except SQLAlchemyError as exc:
-            raise _fail(f"the upgrade failed and was rolled back: {exc}") from exc
+    with _database(_config(ctx, config)) as engine:
+        upgrade = upgrade_database(engine)
     if not upgrade.changed:
         typer.echo(f"schema already at {upgrade.after}")
         return
@@ -142,14 +142,10 @@ def db_upgrade(ctx: typer.Context, config: ConfigOpt = None) -> None:
 @db_app.command("current")
 def db_current(ctx: typer.Context, config: ConfigOpt = None) -> None:
     """The schema revision of the database and this version's; exit 1 when an upgrade is needed."""
-    from ingest.errors import SchemaError
     from ingest.schema import schema_version
 
-    with _engine(_config(ctx, config)) as engine, engine.connect() as conn:
-        try:
-            version = schema_version(conn)
-        except SchemaError as exc:
-            raise _fail(str(exc)) from exc
+    with _database(_config(ctx, config)) as engine, engine.connect() as conn:
+        version = schema_version(conn)
     current = version.current or ("none (new database)" if version.empty else "none (unversioned, f93509f)")
     typer.echo(f"database: {current}\nthis Tepi: {version.head}")
     if not version.up_to_date:
