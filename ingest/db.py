@@ -14,6 +14,8 @@ several ingest workers). Differences between the two are absorbed here:
   commit 11 before 10 and a reader at "after 10" would skip 10 forever. Writers of alert
   events therefore hold a transaction-scoped advisory lock (`lock_event_log`): sequence order
   is commit order. SQLite has a single writer anyway.
+* The schema is versioned with Alembic (`ingest.schema`, revisions in `ingest/migrations`):
+  `prepare_database` upgrades it under the preparation lock; `models.py` describes the head.
 """
 
 from __future__ import annotations

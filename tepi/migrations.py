@@ -8,6 +8,7 @@ already inside the transaction (and lock) it wants the upgrade to run in.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 import time
@@ -30,6 +31,7 @@ def alembic_config(script_location: Path, connection: sa.Connection | None = Non
     return config
 
 
+@functools.cache
 def head_revision(script_location: Path) -> str:
     """The newest revision of an environment (one head: revisions form a line, not branches)."""
     head = ScriptDirectory.from_config(alembic_config(script_location)).get_current_head()
@@ -38,8 +40,9 @@ def head_revision(script_location: Path) -> str:
     return head
 
 
-def known_revisions(script_location: Path) -> set[str]:
-    return {s.revision for s in ScriptDirectory.from_config(alembic_config(script_location)).walk_revisions()}
+@functools.cache  # the revision files do not change while a process runs; reading them takes ~10 ms
+def known_revisions(script_location: Path) -> frozenset[str]:
+    return frozenset(s.revision for s in ScriptDirectory.from_config(alembic_config(script_location)).walk_revisions())
 
 
 def current_revision(conn: sa.Connection) -> str | None:
