@@ -14,6 +14,7 @@ backfill) on top of "every row intact" for the columns that stay.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import warnings
@@ -49,6 +50,15 @@ with warnings.catch_warnings():
 
 PEPPER = "f93509f-fixture-pepper-not-a-secret-0123456789"  # make_fixture.PEPPER
 KEYS = json.loads((F93509F / "keys.json").read_text())
+
+
+def _production(database_url: str) -> Settings:
+    return Settings(database_url=database_url, auth_pepper=PEPPER, mode="production", level_store="sql")  # type: ignore[arg-type]
+
+
+def _bearer(database_url: str, user: str) -> dict[str, str]:
+    """Authorization with the key f93509f's code made for `user` in that backend's database."""
+    return {"Authorization": f"Bearer {KEYS['sqlite' if database_url.startswith('sqlite') else 'postgresql'][user]}"}
 
 
 def schema_of(engine: Engine) -> dict[str, object]:
@@ -138,10 +148,8 @@ def test_ingest_and_the_api_work_on_the_upgraded_database(
         assert new.id > max(r[0] for r in before["alerts"]), "ids continue after the old ones (PostgreSQL sequences)"
         assert s.scalars(sa.select(AlertEvent.seq).where(AlertEvent.alert_id == new.id)).one() == 27
 
-    settings = Settings(database_url=database_url, auth_pepper=PEPPER, mode="production", level_store="sql")  # type: ignore[arg-type]
-    keys = KEYS["sqlite" if database_url.startswith("sqlite") else "postgresql"]
-    with TestClient(create_app(default_config, settings, registry=CollectorRegistry())) as api:
-        officer = {"Authorization": f"Bearer {keys['Petugas Pusdalops']}"}
+    with TestClient(create_app(default_config, _production(database_url), registry=CollectorRegistry())) as api:
+        officer = _bearer(database_url, "Petugas Pusdalops")
         me = api.get("/api/v1/me", headers=officer).json()
         assert (me["tenant"], me["name"], me["role"]) == ("dki-jakarta", "Petugas Pusdalops", "disaster_office")
         alerts = api.get("/api/v1/alerts", params={"limit": 100}, headers=officer).json()
@@ -156,8 +164,7 @@ def test_ingest_and_the_api_work_on_the_upgraded_database(
         levels = api.get("/api/v1/stations/depok/levels", headers=officer, params={
             "start": "2025-01-20T00:00:00Z", "end": "2025-01-20T02:00:00Z"}).json()  # fmt: skip
         assert len(levels["data"]) == 7, "the embedded level store's summaries read back"
-        badung = {"Authorization": f"Bearer {keys['Admin Badung']}"}
-        assert api.get("/api/v1/alerts", headers=badung).json()["count"] == 0, "tenants stay apart"
+        assert api.get("/api/v1/alerts", headers=_bearer(database_url, "Admin Badung")).json()["count"] == 0
 
 
 def test_a_sqlite_database_is_copied_before_it_is_upgraded(tmp_path: Path) -> None:
@@ -182,8 +189,9 @@ def test_a_sqlite_database_is_copied_before_it_is_upgraded(tmp_path: Path) -> No
 def test_the_api_refuses_a_schema_that_is_behind_until_the_operator_upgrades(
     f93509f_state: Engine, database_url: str, default_config: TepiConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = Settings(database_url=database_url, auth_pepper=PEPPER, mode="production", level_store="sql")  # type: ignore[arg-type]
-    app = create_app(default_config, settings, registry=CollectorRegistry())
+    for name in [n for n in os.environ if n.startswith("TEPI_")]:
+        monkeypatch.delenv(name)
+    app = create_app(default_config, _production(database_url), registry=CollectorRegistry())
     with pytest.raises(StartupError, match=r"revision f93509f \(unversioned\).*needs 0001.*tepi admin db upgrade"):
         with TestClient(app):
             pass
@@ -198,12 +206,8 @@ def test_the_api_refuses_a_schema_that_is_behind_until_the_operator_upgrades(
     assert runner.invoke(admin_app, ["db", "upgrade"], env=env).stdout == "schema already at 0001\n"
     assert runner.invoke(admin_app, ["db", "current"], env=env).exit_code == 0
 
-    with TestClient(create_app(default_config, settings, registry=CollectorRegistry())) as api:
-        assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {_key(database_url, 'Admin DKI')}"}).status_code == 200
-
-
-def _key(database_url: str, user: str) -> str:
-    return KEYS["sqlite" if database_url.startswith("sqlite") else "postgresql"][user]
+    with TestClient(create_app(default_config, _production(database_url), registry=CollectorRegistry())) as api:
+        assert api.get("/api/v1/me", headers=_bearer(database_url, "Admin DKI")).status_code == 200
 
 
 def test_a_schema_no_revision_made_is_refused_and_left_alone(f93509f_state: Engine, default_config: TepiConfig) -> None:
