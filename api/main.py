@@ -22,7 +22,8 @@ from api.routes import alerts, health, public, stations, users
 from api.services.levels import LevelStore, PromLevelStore, SqlLevelStore
 from api.services.stream import EventHub
 from api.settings import Settings, load_settings
-from ingest.db import create_engine, missing_tables, outdated_tables, prepare_database
+from ingest.db import check_schema, create_engine, prepare_database
+from ingest.errors import SchemaError
 from tepi.config import TepiConfig
 
 log = logging.getLogger(__name__)
@@ -63,13 +64,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.mode == "demo":
             prepare_database(engine, config)
-        else:
-            missing = missing_tables(engine)
-            if missing:
-                raise StartupError(f"database lacks tables {missing}: start ingest first (it creates the schema)")
-            outdated = outdated_tables(engine)
-            if outdated:
-                raise StartupError(f"database predates this version (missing columns: {outdated})")
+        else:  # ingest (or `tepi admin db upgrade`) owns upgrades; the API serves only a current schema
+            try:
+                check_schema(engine)
+            except SchemaError as exc:
+                raise StartupError(str(exc)) from exc
         app.state.level_store = build_level_store(config, settings, sessions)
         log.info("api ready", extra={"mode": settings.mode, "level_store": app.state.level_store.source})
         try:

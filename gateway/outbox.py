@@ -17,37 +17,12 @@ from itertools import islice
 from pathlib import Path
 
 from gateway.errors import OutboxError
+from gateway.outbox_layout import prepare_layout
 from gateway.outbox_recovery import Salvage, is_healthy, salvage
 from tepi.messages import stored_summary_origin
 
 PRIORITY_EVENT = 0
 PRIORITY_SUMMARY = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    item_id TEXT NOT NULL UNIQUE,
-    priority INTEGER NOT NULL,
-    body BLOB NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS outbox_order ON outbox (priority, seq);
-CREATE TABLE IF NOT EXISTS journal (
-    device TEXT NOT NULL,
-    ts REAL NOT NULL,
-    seq INTEGER NOT NULL,
-    level REAL NOT NULL,
-    battery REAL,
-    PRIMARY KEY (device, ts)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS dropped (
-    station TEXT NOT NULL PRIMARY KEY,
-    device TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    first_window REAL NOT NULL,
-    last_window REAL NOT NULL
-);
-"""
 
 #: SQLite's page cache for the outbox connection, in KiB (SQLite's default is 2000). The
 #: gateway touches a few hot pages: the journal of open windows and the head of the queue.
@@ -106,12 +81,13 @@ class Outbox:
             problem = is_healthy(self.path)
             if problem is not None:
                 self.salvaged = salvage(self.path, problem)
+            #: The copy taken before this start upgraded the file's layout, if it did.
+            self.upgrade_backup = prepare_layout(self.path)
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
-            self._db.executescript(_SCHEMA)
             if self.salvaged is not None:
                 self._restore(self.salvaged)
             self._bytes = int(self._db.execute("SELECT coalesce(sum(length(body)), 0) FROM outbox").fetchone()[0])

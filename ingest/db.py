@@ -14,6 +14,8 @@ several ingest workers). Differences between the two are absorbed here:
   commit 11 before 10 and a reader at "after 10" would skip 10 forever. Writers of alert
   events therefore hold a transaction-scoped advisory lock (`lock_event_log`): sequence order
   is commit order. SQLite has a single writer anyway.
+* The schema is versioned with Alembic (`ingest.schema`, revisions in `ingest/migrations`):
+  `prepare_database` upgrades it under the preparation lock; `models.py` describes the head.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from ingest.models import (  # noqa: F401  (re-exported: callers import the tabl
     User,
     UtcDateTime,
 )
+from ingest.schema import SchemaVersion, Upgrade, require_current, upgrade_schema
 from tepi.config import TepiConfig
 
 #: Execution option that makes a SQLite transaction take the write lock when it begins.
@@ -118,67 +121,33 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{SQLITE_IMMEDIATE: True})
 
 
-#: Key of the PostgreSQL advisory lock held while the schema and registry are prepared.
+#: Key of the PostgreSQL advisory lock held while the schema is upgraded and the registry loaded.
 _PREPARE_LOCK = 0x7E91_0001
 #: Key of the PostgreSQL advisory lock held by transactions that append alert events.
 _EVENT_LOG_LOCK = 0x7E91_0002
 
 
-def create_schema(engine: Engine) -> None:
-    """Create missing tables (no migrations yet: the schema only grows by new tables)."""
-    with writer(engine).begin() as conn:
-        _lock_preparation(conn)
-        _refuse_outdated(conn)
-        Base.metadata.create_all(conn)
-
-
 def _lock_preparation(conn: sa.Connection) -> None:
-    """Serialise schema creation between processes starting together (ingest and API).
+    """Serialise schema upgrades between processes starting together (ingest workers, the API in demo).
 
-    Without it both see a table missing and one fails creating it. SQLite is serialised by
-    `BEGIN IMMEDIATE` already; PostgreSQL needs a transaction-scoped advisory lock.
+    Without it two would each see the schema behind and both run the same revision. SQLite is
+    serialised by `BEGIN IMMEDIATE` already; PostgreSQL needs a transaction-scoped advisory lock.
     """
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PREPARE_LOCK})
 
 
-def missing_tables(engine: Engine) -> list[str]:
-    """Tables of the schema that the database lacks; empty when the schema is in place."""
-    present = set(sa.inspect(engine).get_table_names())
-    return [t for t in Base.metadata.tables if t not in present]
+def upgrade_database(engine: Engine) -> Upgrade:
+    """Bring the schema to this version's head (`tepi admin db upgrade`), under the preparation lock."""
+    with writer(engine).connect() as conn, conn.begin():
+        _lock_preparation(conn)
+        return upgrade_schema(conn)
 
 
-class SchemaOutdated(RuntimeError):
-    """The database has tables of an older Tepi that lack columns this version needs."""
-
-
-def outdated_tables(bind: Engine | sa.Connection) -> dict[str, list[str]]:
-    """{table: missing columns} for tables that exist with fewer columns than the schema.
-
-    `create_all` only adds missing tables, so a database of an older version would otherwise
-    fail later with an obscure SQL error in the middle of ingest.
-    """
-    inspector = sa.inspect(bind)
-    present = set(inspector.get_table_names())
-    out: dict[str, list[str]] = {}
-    for name, table in Base.metadata.tables.items():
-        if name not in present:
-            continue
-        have = {c["name"] for c in inspector.get_columns(name)}
-        lacking = [c.name for c in table.columns if c.name not in have]
-        if lacking:
-            out[name] = lacking
-    return out
-
-
-def _refuse_outdated(bind: Engine | sa.Connection) -> None:
-    outdated = outdated_tables(bind)
-    if outdated:
-        detail = "; ".join(f"{t} lacks {', '.join(cols)}" for t, cols in sorted(outdated.items()))
-        raise SchemaOutdated(
-            f"the state database predates this version of Tepi ({detail}). There are no migrations yet: "
-            "start from a new database (the demo does so on every run) or add the columns by hand."
-        )
+def check_schema(engine: Engine) -> SchemaVersion:
+    """The schema's version when it is this version's head; else `SchemaBehind` / `SchemaUnrecognised`."""
+    with engine.connect() as conn:
+        return require_current(conn)
 
 
 def lock_event_log(session: Session) -> None:
@@ -219,14 +188,16 @@ def sync_registry(session: Session, config: TepiConfig) -> None:
     session.flush()
 
 
-def prepare_database(engine: Engine, config: TepiConfig) -> None:
-    """Create the schema and load the registry: what a fresh deployment needs before ingest.
+def prepare_database(engine: Engine, config: TepiConfig) -> Upgrade:
+    """Create or upgrade the schema and load the registry: what ingest does at start.
 
-    One transaction under one lock, so processes that start together do not race.
+    One transaction under one lock, so processes that start together do not race: the first
+    upgrades, the others wait and find the schema current. A failed upgrade leaves nothing half
+    done on PostgreSQL; on SQLite the file was copied first (see `ingest.schema`).
     """
     with writer(engine).connect() as conn, conn.begin():
         _lock_preparation(conn)
-        _refuse_outdated(conn)
-        Base.metadata.create_all(conn)
+        upgrade = upgrade_schema(conn)
         with Session(bind=conn) as session:
             sync_registry(session, config)
+    return upgrade

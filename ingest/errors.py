@@ -58,3 +58,15 @@ class AlertNotCleared(AlertError):
         super().__init__(f"alert {alert_id} is {status}; only a cleared alert can be closed")
         self.alert_id = alert_id
         self.status = status
+
+
+class SchemaError(IngestError):
+    """The state database's schema is not one this version of Tepi can use as it stands."""
+
+
+class SchemaBehind(SchemaError):
+    """The schema is older than this version's (or absent): `tepi admin db upgrade` fixes it."""
+
+
+class SchemaUnrecognised(SchemaError):
+    """The schema is not one any revision produced (a newer Tepi's, or hand-made): no automatic upgrade."""

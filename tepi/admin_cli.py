@@ -9,6 +9,9 @@ compromised API key can never create or reach another regency. A new regency is 
 
 after which that admin manages the tenant's users and keys through the API (`/api/v1/users`).
 
+`tepi admin db upgrade` brings the database's schema to this version (ingest does the same at
+start; the API in production only checks and refuses a schema that is behind).
+
 The database is the configuration's (`-c config.yaml`, else $TEPI_CONFIG or the default file),
 unless TEPI_DATABASE_URL says otherwise, exactly as for the API. Keys are hashed with
 TEPI_AUTH_PEPPER, which must be the API's (TEPI_MODE=production requires it).
@@ -28,6 +31,7 @@ import typer
 from tepi.config import ConfigError, TepiConfig, load_config
 
 if TYPE_CHECKING:  # SQLAlchemy loads when a command runs, not with every `tepi` (the gateway's memory)
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
 admin_app = typer.Typer(
@@ -37,10 +41,12 @@ tenant_app = typer.Typer(no_args_is_help=True, help="Tenants (regencies, agencie
 user_app = typer.Typer(no_args_is_help=True, help="Users of a tenant.")
 key_app = typer.Typer(no_args_is_help=True, help="API keys of users.")
 retention_app = typer.Typer(no_args_is_help=True, help="Data retention (UU 27/2022).")
+db_app = typer.Typer(no_args_is_help=True, help="The state database's schema version.")
 admin_app.add_typer(tenant_app, name="tenant")
 admin_app.add_typer(user_app, name="user")
 admin_app.add_typer(key_app, name="key")
 admin_app.add_typer(retention_app, name="retention")
+admin_app.add_typer(db_app, name="db")
 
 ConfigOpt = Annotated[
     Optional[Path], typer.Option("--config", "-c", help="YAML config (default: $TEPI_CONFIG or config/tepi.yaml).")
@@ -74,6 +80,7 @@ def _session(config: Path | None) -> Iterator[tuple[Session, TepiConfig]]:
     from api.errors import ApiError
     from api.settings import SettingsError, load_settings
     from ingest.db import create_engine, prepare_database, writer
+    from ingest.errors import SchemaError
 
     try:
         cfg = load_config(config)
@@ -85,10 +92,64 @@ def _session(config: Path | None) -> Iterator[tuple[Session, TepiConfig]]:
         prepare_database(engine, cfg)
         with Session(writer(engine)) as session, session.begin():
             yield session, cfg
-    except ApiError as exc:
+    except (ApiError, SchemaError) as exc:
         raise _fail(str(exc)) from exc
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _database(config: Path | None) -> Iterator[Engine]:
+    """An engine on the configured database, for commands that must not prepare it first; schema
+    and connection errors become a message and exit status 1."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api.settings import SettingsError, load_settings
+    from ingest.db import create_engine
+    from ingest.errors import SchemaError
+
+    try:
+        cfg = load_config(config)
+        url = load_settings().effective_database_url(cfg)
+    except (ConfigError, SettingsError) as exc:
+        raise _fail(str(exc), 2) from exc
+    engine = create_engine(url, hide_parameters=True)
+    try:
+        yield engine
+    except SchemaError as exc:
+        raise _fail(str(exc)) from exc
+    except SQLAlchemyError as exc:  # nothing changed: an upgrade is one transaction
+        raise _fail(f"the state database failed: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context, config: ConfigOpt = None) -> None:
+    """Upgrade the schema to this version of Tepi (a SQLite file is backed up first); safe to repeat."""
+    from ingest.db import upgrade_database
+
+    with _database(_config(ctx, config)) as engine:
+        upgrade = upgrade_database(engine)
+    if not upgrade.changed:
+        typer.echo(f"schema already at {upgrade.after}")
+        return
+    if upgrade.backup is not None:
+        typer.echo(f"backup of the previous database: {upgrade.backup}", err=True)
+    typer.echo(f"schema upgraded from {upgrade.before or 'none (unversioned or new)'} to {upgrade.after}")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context, config: ConfigOpt = None) -> None:
+    """The schema revision of the database and this version's; exit 1 when an upgrade is needed."""
+    from ingest.schema import schema_version
+
+    with _database(_config(ctx, config)) as engine, engine.connect() as conn:
+        version = schema_version(conn)
+    current = version.current or ("none (new database)" if version.empty else "none (unversioned, f93509f)")
+    typer.echo(f"database: {current}\nthis Tepi: {version.head}")
+    if not version.up_to_date:
+        raise _fail("the schema is behind: run `tepi admin db upgrade`")
 
 
 def _pepper() -> bytes:

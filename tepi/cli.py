@@ -125,6 +125,7 @@ def ingest(
     from prometheus_client import start_http_server
 
     from ingest.consumer import IngestWorker
+    from ingest.errors import SchemaError
 
     configure_logging(log_level, json_logs)
     cfg = _load(config)
@@ -136,7 +137,11 @@ def ingest(
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1", registry=worker.registry)
     tune_garbage_collector()
-    worker.start()
+    try:
+        worker.start()  # upgrades the state database's schema first when it is behind
+    except SchemaError as exc:
+        console.print(f"[red]ingest cannot start[/red]: {exc}")
+        raise typer.Exit(2) from exc
     stop = threading.Event()
     wait_for_signal(stop)
     worker.stop()

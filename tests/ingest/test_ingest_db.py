@@ -10,16 +10,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ingest.db import (
-    SchemaOutdated,
-    Station,
-    Tenant,
-    create_engine,
-    missing_tables,
-    outdated_tables,
-    prepare_database,
-    writer,
-)
+from ingest.db import Station, Tenant, check_schema, create_engine, prepare_database, writer
+from ingest.errors import SchemaUnrecognised
 from tepi.config import TepiConfig
 
 WIB = timezone(timedelta(hours=7))
@@ -44,7 +36,7 @@ def test_concurrent_preparation_does_not_race(database_url: str, default_config:
         t.join(30)
     try:
         assert errors == []
-        assert missing_tables(engines[0]) == []
+        assert check_schema(engines[0]).up_to_date
         with Session(engines[0]) as s:
             assert s.scalar(sa.select(sa.func.count()).select_from(Tenant)) == len(default_config.tenants)
             assert s.scalar(sa.select(sa.func.count()).select_from(Station)) == len(default_config.stations)
@@ -104,11 +96,13 @@ def test_registry_sync_updates_names_and_keeps_state(database_url: str, default_
 def test_a_database_of_an_older_version_is_refused_with_an_explanation(
     tmp_path: Path, default_config: TepiConfig
 ) -> None:
-    # The alerts table as the first release created it: no lifecycle columns yet.
+    # The alerts table as the first release created it: no lifecycle columns, no schema version.
     engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE alerts (id INTEGER PRIMARY KEY, status VARCHAR(16))"))
-    with pytest.raises(SchemaOutdated, match=r"alerts lacks .*closed_at.*no migrations yet"):
+    with pytest.raises(SchemaUnrecognised, match=r"no schema version.*alerts lacks .*closed_at.*cannot be upgraded"):
         prepare_database(engine, default_config)
-    assert "alerts" in outdated_tables(engine)
+    with engine.connect() as conn:
+        assert sa.inspect(conn).get_table_names() == ["alerts"], "nothing was created or changed"
+    assert list(tmp_path.glob("*.bak")) == [], "nothing to back up: nothing was changed"
     engine.dispose()
