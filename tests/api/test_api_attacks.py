@@ -7,6 +7,7 @@ the operator said that host is a proxy.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import subprocess
@@ -20,6 +21,7 @@ import yaml
 from lxml import etree
 from sqlalchemy.engine import Engine
 
+from api.limits import client_address
 from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL
 from tepi.config import TepiConfig
 from tepi.processes import free_port, wait_for_port
@@ -146,3 +148,25 @@ def test_forwarded_for_counts_the_right_most_untrusted_hop_behind_configured_pro
         assert get("192.0.2.1, 203.0.113.7, 10.1.2.3") == 429
         assert get("192.0.2.2, 203.0.113.7") == 429
         assert get("203.0.113.9, 10.9.9.9") == 200  # a new client, through two proxies
+
+
+PROXIES = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("fd00::/8")]
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "trusted", "client"),
+    [
+        ("127.0.0.1", ["198.51.100.1"], [], "127.0.0.1"),  # no proxies configured: XFF is ignored
+        ("203.0.113.5", ["198.51.100.1"], PROXIES, "203.0.113.5"),  # not from a proxy: ignored
+        ("10.0.0.2", ["198.51.100.1, 203.0.113.5"], PROXIES, "203.0.113.5"),  # right-most untrusted
+        ("10.0.0.2", ["198.51.100.1", "203.0.113.5, 10.0.0.3"], PROXIES, "203.0.113.5"),  # headers joined in order
+        ("::ffff:127.0.0.1", ["2001:db8::7"], PROXIES, "2001:db8::7"),  # IPv4-mapped peer
+        ("fd00::1", ["2001:db8::7, fd00::2"], PROXIES, "2001:db8::7"),
+        ("10.0.0.2", ["10.0.0.3, 10.0.0.4"], PROXIES, "10.0.0.3"),  # only proxies: the left-most
+        ("10.0.0.2", [], PROXIES, "10.0.0.2"),  # a proxy's own request
+        ("10.0.0.2", ["_hidden, 10.0.0.3"], PROXIES, "_hidden"),  # an obfuscated identifier (RFC 7239)
+        (None, ["198.51.100.1"], PROXIES, "unknown"),
+    ],
+)
+def test_client_address(peer: str | None, forwarded_for: list[str], trusted: list, client: str) -> None:
+    assert client_address(peer, forwarded_for, trusted) == client

@@ -87,7 +87,7 @@ def test_a_name_that_reads_like_another_users_is_a_duplicate(
     r = anonymous.post(USERS, json={"name": lookalike, "role": "admin"}, headers=admin)
     assert r.status_code == 409, r.text
     assert names(engine) == before
-    # Another tenant may have its own "Admin DKI": names are unique per tenant.
+    # Unique per tenant: Badung's "Admin Badung" does not keep DKI from having one.
     assert anonymous.post(USERS, json={"name": "Admin Badung", "role": "viewer"}, headers=admin).status_code == 201
 
 
