@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from api import permissions
 from api.errors import Forbidden, NotAuthenticated, RateLimited
-from api.limits import RateLimiter
+from api.limits import RateLimiter, client_address
 from api.services.auth import Principal, authenticate
 from api.services.levels import LevelStore
 from api.services.stream import EventHub
@@ -129,7 +129,10 @@ def require_metrics_token(request: Request, credentials: MetricsCredentialsDep) 
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client is not None else "unknown"
+    """The connecting address, or the forwarded one when a configured trusted proxy connects."""
+    settings: Settings = request.app.state.settings
+    peer = request.client.host if request.client is not None else None
+    return client_address(peer, request.headers.getlist("x-forwarded-for"), settings.trusted_proxies)
 
 
 def public_rate_limit(request: Request) -> None:

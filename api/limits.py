@@ -3,8 +3,10 @@
 * `BodySizeLimitMiddleware`: a request body over the limit is answered 413 before any route
   reads it (by its Content-Length, or while buffering a chunked one up to the limit).
 * `RateLimiter`: a token bucket per client IP for the public endpoints, in process (each API
-  process limits on its own; behind a proxy, uvicorn's `--forwarded-allow-ips` makes the
-  client IP the real one). Memory is bounded: the least recently seen clients are forgotten.
+  process limits on its own). Memory is bounded: the least recently seen clients are forgotten.
+* `client_address`: who a request counts against. X-Forwarded-For is honoured only from the
+  configured trusted proxies (none by default), here in the app rather than by the server
+  (whose own proxy-header handling `tepi api` turns off: uvicorn trusts 127.0.0.1 by default).
 * `TtlCache`: a computed public answer is reused for a few seconds, so a crowd refreshing a
   flood page costs one computation, not thousands.
 * `etag` / `if_none_match`: strong validators for cacheable public answers (304).
@@ -13,12 +15,13 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -93,6 +96,41 @@ async def _error(send: Send, status: int, code: str, detail: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def client_address(peer: str | None, forwarded_for: Iterable[str], trusted_proxies: Sequence[Network]) -> str:
+    """The client a request counts against: the connecting address, or, when that is a trusted
+    proxy, the right-most X-Forwarded-For address that is not a trusted proxy.
+
+    Right-most, because each proxy appends the address it saw: everything left of the last
+    untrusted hop was written by the client itself and may be anything.
+    """
+    if peer is None:
+        return "unknown"
+    if not _is_trusted(peer, trusted_proxies):
+        return peer
+    client = peer
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        client = hop[:64]  # a proxy may write an obfuscated identifier (RFC 7239): kept, but bounded
+        if not _is_trusted(hop, trusted_proxies):
+            break
+    return client
+
+
+def _is_trusted(address: str, trusted_proxies: Sequence[Network]) -> bool:
+    if not trusted_proxies:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in net for net in trusted_proxies)
 
 
 class RateLimiter:

@@ -52,9 +52,11 @@ def create_app(
     which an in-process ingest worker also uses, so one scrape sees both).
 
     Settings default to the environment (`TEPI_*`); invalid or insecure ones (production without
-    TEPI_AUTH_PEPPER, or with the demo one) raise `SettingsError` with what to set.
+    TEPI_AUTH_PEPPER or TEPI_PUBLIC_BASE_URL, or with the demo pepper) raise `SettingsError`
+    with what to set.
     """
     settings = settings if settings is not None else load_settings()
+    public_base_url = settings.effective_public_base_url(config)
     registry = registry if registry is not None else REGISTRY
     # Bound parameters (user names among them) stay out of error messages and logs.
     engine = create_engine(settings.effective_database_url(config), hide_parameters=True)
@@ -85,11 +87,14 @@ def create_app(
         "per caller: send `Authorization: Bearer <API key>`. The public view, the CAP feed and CAP messages need "
         "no key. Timestamps are ISO 8601 in UTC; query timestamps need an offset (`Z`, `+07:00` written `%2B07:00`).",
         lifespan=lifespan,
+        # Starlette's slash redirects build their Location from the request's Host: a path is exact.
+        redirect_slashes=False,
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url="/docs",
     )
     app.state.config = config
     app.state.settings = settings
+    app.state.public_base_url = public_base_url
     app.state.engine = engine
     app.state.registry = registry
     app.state.event_hub = EventHub(sessions, poll_s=settings.stream_poll_s)

@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from api.names import canonical_name
+
 
 def _to_utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
@@ -203,7 +205,8 @@ ActorRequest = AckRequest = ActionRequest
 
 Role = Literal["admin", "disaster_office", "fisher", "staff_admin", "viewer"]
 Trend = Literal["rising", "falling", "steady"]
-UserName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+#: Stripped, NFC, no control or invisible formatting characters (`api.names`): 422 saying which.
+UserName = Annotated[str, AfterValidator(canonical_name)]
 
 
 class MePublic(_Public):
@@ -219,7 +222,11 @@ class MePublic(_Public):
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[UserName, AfterValidator(_printable)] = Field(description="Unique within the tenant.")
+    name: UserName = Field(
+        description="Unique within the tenant, also against names that read the same (case, width, spacing); "
+        "stored NFC-normalised; control and invisible formatting characters (Unicode Cc, Cf, Zl, Zp, Co, Cs, "
+        "Cn) are refused."
+    )
     role: Role
 
 

@@ -7,10 +7,11 @@ replica, a separate PromQL endpoint) without editing the shared file.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tepi.config import TepiConfig
 
@@ -28,9 +29,22 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TEPI_", extra="ignore", frozen=True)
 
     mode: Literal["demo", "production"] = Field(
-        default="demo",
-        description="demo creates the schema and loads the registry at start-up; production expects "
-        "ingest (or a migration) to have done it and refuses to start without it.",
+        default="production",
+        description="production (the default) needs its own secrets and public base URL, and expects ingest "
+        "(or a migration) to have made the schema; demo (only `tepi demo` or an explicit TEPI_MODE=demo) "
+        "creates the schema at start-up and falls back to public demo secrets.",
+    )
+    public_base_url: str | None = Field(
+        default=None,
+        description="Absolute http(s) URL the public reaches this API at (e.g. https://banjir.example.go.id, "
+        "or with a path prefix a proxy strips); CAP and Atom links start with it, never with the request's "
+        "Host. Required in production; demo mode uses its own host and port.",
+    )
+    trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = Field(
+        default=(),
+        description="Comma-separated IPs or CIDRs of the reverse proxies in front of the API. X-Forwarded-For "
+        "is honoured only from these (the client is its right-most address that is not one of them); "
+        "default none: the client is the connecting address.",
     )
     database_url: str | None = Field(default=None, description="Default: ingest.database_url of the config.")
     tsdb_url: str | None = Field(default=None, description="Default: ingest.tsdb.url of the config.")
@@ -79,14 +93,38 @@ class Settings(BaseSettings):
         default=10.0, ge=0, le=3600, description="How long the server reuses a computed public station list (0: never)."
     )
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an absolute http(s) URL such as https://banjir.example.go.id, not {value!r}")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must have no query, fragment or credentials: links are built by appending paths")
+        try:
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError as exc:
+            raise ValueError(f"has an invalid port: {value!r}") from exc
+        return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
+
     @model_validator(mode="after")
     def _secrets(self) -> "Settings":
         pepper = self.auth_pepper.get_secret_value() if self.auth_pepper is not None else None
         if self.mode == "production":
             if not pepper:
                 raise ValueError(
-                    "TEPI_AUTH_PEPPER is required in production mode (the secret that API key hashes are keyed "
-                    f"with); generate one with {_GENERATE} and keep it out of the database and the repository"
+                    "TEPI_AUTH_PEPPER is required in production mode, the default (only `tepi demo` or "
+                    "TEPI_MODE=demo run with public demo secrets): the secret that API key hashes are keyed "
+                    f"with; generate one with {_GENERATE} and keep it out of the database and the repository"
                 )
             if pepper == DEMO_PEPPER:
                 raise ValueError("TEPI_AUTH_PEPPER is the public demo value; production needs its own secret")
@@ -105,6 +143,21 @@ class Settings(BaseSettings):
             raise SettingsError("no TEPI_AUTH_PEPPER outside demo mode")
         return DEMO_PEPPER.encode()
 
+    def effective_public_base_url(self, config: TepiConfig) -> str:
+        """Where public links point: the configured base URL; in demo mode, the config's API address.
+
+        Never the request's Host or X-Forwarded-Host: those are the client's to choose, and the
+        links end up in public, cacheable answers. `SettingsError` in production without one.
+        """
+        if self.public_base_url is not None:
+            return self.public_base_url
+        if self.mode != "demo":
+            raise SettingsError(
+                "TEPI_PUBLIC_BASE_URL is required in production mode: the absolute URL the public reaches this "
+                "API at (e.g. https://banjir.example.go.id); CAP and Atom links start with it"
+            )
+        return local_base_url(config.api.host, config.api.port)
+
     def effective_database_url(self, config: TepiConfig) -> str:
         return self.database_url or config.ingest.database_url
 
@@ -116,6 +169,15 @@ class Settings(BaseSettings):
         if tsdb is None:
             return None
         return tsdb.query_url or tsdb.url
+
+
+def local_base_url(host: str, port: int) -> str:
+    """The demo's own address as a base URL (a wildcard bind address is reached as localhost)."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def load_settings() -> Settings:

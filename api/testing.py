@@ -25,7 +25,10 @@ from tepi.processes import free_port
 def serve(app: FastAPI, port: int | None = None, timeout_s: float = 15.0) -> Iterator[str]:
     """Run `app` (lifespan included) on 127.0.0.1 in a thread; yields its base URL."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
+    # As `tepi api` runs it: forwarded headers are the app's business (TEPI_TRUSTED_PROXIES), not uvicorn's.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2, proxy_headers=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"api-{port}", daemon=True)
     thread.start()
@@ -85,6 +88,8 @@ def parse_sse(lines: Iterable[str]) -> Iterator[SseMessage]:
 
 #: The key-hash pepper of test apps (tests only; never a deployment's).
 TEST_PEPPER = "tepi-test-pepper-for-unit-tests-only-0123456789"
+#: The public base URL of test apps in production mode (links start with it, whatever the Host).
+TEST_PUBLIC_BASE_URL = "https://banjir.example.go.id"
 
 
 def issue_keys(engine: Any, pepper: str, people: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str], str]:

@@ -93,7 +93,7 @@ def _auth_headers(cfg, work: Path) -> dict[str, str]:  # type: ignore[no-untyped
         return {}
     out = subprocess.run(
         [sys.executable, "-m", "tepi.cli", "admin", "-c", str(work / "tepi.yaml"), "demo-key", "--tenant", cfg.gateway.tenant, "--role", "disaster_office"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, env={**os.environ, "TEPI_MODE": "demo"},  # the API runs in demo mode
     )
     key = out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout.strip() else ""
     return {"Authorization": f"Bearer {key}"} if key else {}

@@ -14,7 +14,8 @@ start; the API in production only checks and refuses a schema that is behind).
 
 The database is the configuration's (`-c config.yaml`, else $TEPI_CONFIG or the default file),
 unless TEPI_DATABASE_URL says otherwise, exactly as for the API. Keys are hashed with
-TEPI_AUTH_PEPPER, which must be the API's (TEPI_MODE=production requires it).
+TEPI_AUTH_PEPPER, which must be the API's (production, the default mode, requires it). User and
+tenant names are checked as the API checks them (`api.names`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from tepi.config import ConfigError, TepiConfig, load_config
 if TYPE_CHECKING:  # SQLAlchemy loads when a command runs, not with every `tepi` (the gateway's memory)
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
+
+    from api.settings import Settings
 
 admin_app = typer.Typer(
     no_args_is_help=True, help="Tenants, users, API keys and data retention, on the configured database."
@@ -152,10 +155,18 @@ def db_current(ctx: typer.Context, config: ConfigOpt = None) -> None:
         raise _fail("the schema is behind: run `tepi admin db upgrade`")
 
 
-def _pepper() -> bytes:
-    from api.settings import load_settings
+def _settings() -> Settings:
+    """The API's settings (the admin CLI hashes keys as the API does), or exit 2 saying what to set."""
+    from api.settings import SettingsError, load_settings
 
-    settings = load_settings()
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise _fail(str(exc), 2) from exc
+
+
+def _pepper() -> bytes:
+    settings = _settings()
     if settings.auth_pepper is None:
         typer.echo(
             "warning: no TEPI_AUTH_PEPPER: hashing with the public demo pepper, so this key works only with an "
@@ -324,9 +335,8 @@ def demo_key(
 ) -> None:
     """Demo mode only: a fresh key of the tenant's `demo-<role>` user (earlier ones revoked), on stdout."""
     from api.services.auth import create_demo_key
-    from api.settings import load_settings
 
-    settings = load_settings()
+    settings = _settings()
     if settings.mode != "demo":
         raise _fail("demo keys exist only in demo mode (TEPI_MODE=demo); use `user create` and `key create`", 2)
     with _session(_config(ctx, config)) as (session, _cfg):

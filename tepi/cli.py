@@ -155,23 +155,34 @@ def api(
     log_level: LogOpt = "INFO",
     json_logs: JsonOpt = True,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    """Serve the HTTP API (OpenAPI docs at /docs). Production unless TEPI_MODE=demo."""
     import uvicorn
 
     from api.main import create_app
-
-    from pydantic_settings import SettingsError
+    from api.settings import SettingsError, load_settings, local_base_url
 
     configure_logging(log_level, json_logs)
     cfg = _load(config)
+    host, port = host or cfg.api.host, port or cfg.api.port
     try:
-        application = create_app(cfg)
+        settings = load_settings()
+        if settings.mode == "demo" and settings.public_base_url is None:
+            settings = settings.model_copy(update={"public_base_url": local_base_url(host, port)})
+        application = create_app(cfg, settings)
     except (SettingsError, ValueError) as exc:
         console.print(f"[red]api cannot start[/red]: {exc}")
         raise typer.Exit(2) from exc
     # Open SSE streams would otherwise hold a graceful shutdown; clients resume by Last-Event-ID.
+    # Proxy headers are the app's business (TEPI_TRUSTED_PROXIES): uvicorn's own handling would
+    # trust X-Forwarded-For from 127.0.0.1 by default.
     uvicorn.run(
-        application, host=host or cfg.api.host, port=port or cfg.api.port, log_config=None, timeout_graceful_shutdown=5
+        application,
+        host=host,
+        port=port,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+        proxy_headers=False,
+        forwarded_allow_ips="",
     )
 
 

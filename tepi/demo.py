@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from rich.console import Console
@@ -20,6 +21,9 @@ from rich.table import Table
 
 from tepi.config import TepiConfig, with_local_services
 from tepi.processes import EmbeddedBroker, Mosquitto
+
+if TYPE_CHECKING:
+    from api.settings import Settings
 
 
 @dataclass
@@ -73,7 +77,7 @@ def run_demo(
     import uvicorn
 
     from api.main import create_app
-    from api.settings import Settings
+    from api.settings import Settings, local_base_url
     from firmware_sim.runner import Simulator
     from gateway.runtime import EdgeGateway
     from ingest.consumer import IngestWorker
@@ -100,9 +104,12 @@ def run_demo(
         gw.start()
         gw.wait_ready()
         ingest.wait_subscribed()
-        keys = _demo_keys(cfg)
+        # The demo's secrets are public and its links point at itself; only the demo runs this way.
+        settings = Settings(mode="demo", public_base_url=local_base_url(cfg.api.host, api_port))
+        keys = _demo_keys(cfg, settings)
         sim.start()
-        server = uvicorn.Server(uvicorn.Config(create_app(cfg, Settings(mode="demo")), host=cfg.api.host, port=api_port, log_level="warning", timeout_graceful_shutdown=3))
+        app = create_app(cfg, settings)
+        server = uvicorn.Server(uvicorn.Config(app, host=cfg.api.host, port=api_port, log_level="warning", timeout_graceful_shutdown=3, proxy_headers=False))
         api_thread = threading.Thread(target=server.run, name="api", daemon=True)
         api_thread.start()
         base = f"http://{cfg.api.host}:{api_port}/api/v1"
@@ -144,7 +151,7 @@ def _stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, interrupt)
 
 
-def _demo_keys(cfg: TepiConfig) -> dict[str, str]:
+def _demo_keys(cfg: TepiConfig, settings: Settings) -> dict[str, str]:
     """Keys for one user of each role in each tenant; only demo mode hands them out."""
     from sqlalchemy.orm import Session
 
@@ -154,7 +161,7 @@ def _demo_keys(cfg: TepiConfig) -> dict[str, str]:
     engine = create_engine(cfg.ingest.database_url)
     try:
         with Session(writer(engine)) as s, s.begin():
-            return create_demo_keys(s, cfg)
+            return create_demo_keys(s, cfg, settings)
     finally:
         engine.dispose()
 

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from api.main import create_app
 from api.settings import Settings
-from api.testing import TEST_PEPPER, SseMessage, bearer, issue_keys, parse_sse, serve
+from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL, SseMessage, bearer, issue_keys, parse_sse, serve
 from ingest.consumer import IngestWorker
 from ingest.db import create_engine
 from ingest.testing import batch, siaga_change, summary
@@ -56,7 +56,9 @@ def ingest(mosquitto: Mosquitto, database_url: str, default_config: TepiConfig) 
 @pytest.fixture
 def api(ingest: IngestWorker, database_url: str, default_config: TepiConfig) -> Iterator[str]:
     # Production: ingest created the schema, and the pepper is the deployment's own.
-    settings = Settings(database_url=database_url, mode="production", auth_pepper=TEST_PEPPER)  # type: ignore[arg-type]
+    settings = Settings(
+        database_url=database_url, mode="production", auth_pepper=TEST_PEPPER, public_base_url=TEST_PUBLIC_BASE_URL
+    )  # type: ignore[arg-type]
     with serve(create_app(default_config, settings, registry=CollectorRegistry())) as url:
         yield f"{url}/api/v1"
 

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from api.main import create_app
 from api.services.auth import create_key, create_user
 from api.settings import Settings
-from api.testing import TEST_PEPPER, bearer, serve
+from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL, bearer, serve
 from ingest.db import create_engine, prepare_database, writer
 from ingest.points import SqlPointSink
 from ingest.service import apply_batch
@@ -55,7 +55,7 @@ CHECKS = [
 
 # The document as the app serves it: building an app connects to nothing.
 SCHEMA = schemathesis.openapi.from_dict(
-    create_app(CONFIG, Settings(auth_pepper=TEST_PEPPER), registry=CollectorRegistry()).openapi()  # type: ignore[arg-type]
+    create_app(CONFIG, Settings(auth_pepper=TEST_PEPPER, public_base_url=TEST_PUBLIC_BASE_URL), registry=CollectorRegistry()).openapi()  # type: ignore[arg-type]
 ).exclude(path="/api/v1/alerts/stream")
 
 
@@ -93,6 +93,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[st
         settings = Settings(
             database_url=url,
             auth_pepper=TEST_PEPPER,  # type: ignore[arg-type]
+            public_base_url=TEST_PUBLIC_BASE_URL,
             metrics_token=METRICS_TOKEN,  # type: ignore[arg-type]
             public_burst=100_000,
             public_cache_s=0,

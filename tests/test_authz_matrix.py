@@ -32,7 +32,7 @@ from api import permissions
 from api.main import create_app
 from api.services.auth import create_key, create_user, revoke_key
 from api.settings import Settings
-from api.testing import TEST_PEPPER, bearer
+from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL, bearer
 from ingest.db import Alert, User, create_engine, prepare_database, writer
 from ingest.points import SqlPointSink
 from ingest.service import apply_batch
@@ -195,6 +195,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         settings = Settings(
             database_url=url,
             auth_pepper=TEST_PEPPER,  # type: ignore[arg-type]
+            public_base_url=TEST_PUBLIC_BASE_URL,
             metrics_token=METRICS_TOKEN,  # type: ignore[arg-type]
             public_burst=100_000,
             public_cache_s=0,

@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry
 
 from api.main import create_app
 from api.settings import Settings
-from api.testing import TEST_PEPPER, bearer, issue_keys, parse_sse, serve
+from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL, bearer, issue_keys, parse_sse, serve
 from gateway.devices.awlr import wire
 from gateway.runtime import EdgeGateway
 from ingest.consumer import IngestWorker
@@ -117,7 +117,7 @@ def test_readings_dropped_at_the_site_broker_reach_the_tenant_as_a_gateway_healt
     assert ingest.wait_subscribed(10)
     keys = issue_keys(engine, TEST_PEPPER, [(tenant, "disaster_office", "Petugas Pusdalops"), ("kab-badung", "disaster_office", "Petugas Badung")])
     office, other_office = bearer(keys[(tenant, "Petugas Pusdalops")]), bearer(keys[("kab-badung", "Petugas Badung")])
-    settings = Settings(database_url=database_url, mode="production", auth_pepper=TEST_PEPPER)  # type: ignore[arg-type]
+    settings = Settings(database_url=database_url, mode="production", auth_pepper=TEST_PEPPER, public_base_url=TEST_PUBLIC_BASE_URL)  # type: ignore[arg-type]
 
     # The gateway's persistent session exists, then the gateway goes away.
     first = EdgeGateway(cfg)

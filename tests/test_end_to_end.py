@@ -19,11 +19,8 @@ import httpx
 import pytest
 import yaml
 
-from sqlalchemy.orm import Session
-
-from api.services.auth import create_demo_keys
-from api.settings import Settings
-from ingest.db import create_engine, prepare_database, writer
+from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL, issue_keys
+from ingest.db import create_engine, prepare_database
 from tepi.config import TepiConfig, TsdbConfig, with_local_services
 from tepi.processes import Mosquitto, VictoriaMetrics, free_port, wait_for_port
 
@@ -56,7 +53,11 @@ class Processes:
 
     def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         log = open(self.tmp_path / f"{name}.log", "wb")
-        env = {**os.environ, "TEPI_MODE": "demo"}
+        # Production, as deployed: the deployment's own pepper and public address.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TEPI_")} | {
+            "TEPI_AUTH_PEPPER": TEST_PEPPER,
+            "TEPI_PUBLIC_BASE_URL": TEST_PUBLIC_BASE_URL,
+        }
         proc = subprocess.Popen([*TEPI, *args], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.tmp_path)
         self.procs[name] = proc
         return proc
@@ -108,11 +109,11 @@ def test_flood_raises_an_alert_at_the_api_and_lands_in_victoriametrics(
 ) -> None:
     config_path, cfg = deployment
     c = str(config_path)
-    # The disaster office's key, made as the demo makes its keys (the API runs in demo mode).
+    # The disaster office's key, made as an operator makes one (the API runs in production mode).
     engine = create_engine(cfg.ingest.database_url)
     prepare_database(engine, cfg)
-    with Session(writer(engine)) as s, s.begin():
-        key = create_demo_keys(s, cfg, Settings(mode="demo"))["dki-jakarta/disaster_office"]
+    person = ("dki-jakarta", "disaster_office", "Petugas Pusdalops")
+    key = issue_keys(engine, TEST_PEPPER, [person])[("dki-jakarta", "Petugas Pusdalops")]
     engine.dispose()
     processes.start("ingest", "ingest", "-c", c)
     processes.start("api", "api", "-c", c)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -44,11 +45,16 @@ _NOT_FOUND = {404: {"model": ErrorPublic, "description": "No such alert in the c
 _SEQ_MAX = 2**63 - 1
 
 
-def _links(request: Request) -> CapLinks:
+def _links(request: Request, **feed_query: str | int | None) -> CapLinks:
+    """Links under the configured public base URL, never the request's Host (which the client picks,
+    while these answers are public and cacheable); the feed's own link carries only its validated query."""
+    base: str = request.app.state.public_base_url
+    query = urlencode({k: v for k, v in feed_query.items() if v is not None})
+    feed = f"{base}{request.app.url_path_for('read_cap_feed')}"
     return CapLinks(
-        alerts_url=str(request.url_for("read_alerts")),
-        feed_url=str(request.url),
-        public_url=str(request.url_for("read_public_stations")),
+        alerts_url=f"{base}{request.app.url_path_for('read_alerts')}",
+        feed_url=f"{feed}?{query}" if query else feed,
+        public_url=f"{base}{request.app.url_path_for('read_public_stations')}",
     )
 
 
@@ -116,7 +122,14 @@ def read_cap_feed(
     limit: Annotated[int, Query(ge=1, le=FEED_MAX)] = FEED_MAX,
     offset: PageOffset = 0,
 ) -> Response:
-    body = cap_feed(session, config, settings, _links(request), tenant, station, limit, offset)
+    links = _links(
+        request,
+        tenant=tenant,
+        station=station,
+        limit=limit if limit != FEED_MAX else None,
+        offset=offset or None,
+    )
+    body = cap_feed(session, config, settings, links, tenant, station, limit, offset)
     return cacheable(request, body, ATOM_MEDIA_TYPE, settings.public_max_age_s)
 
 

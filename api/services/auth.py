@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.errors import InvalidInput, KeyNotFound, TenantExists, TenantNotFound, UserExists, UserNotFound
+from api.names import canonical_name, lookalike_key
 from api.settings import Settings
 from ingest.models import ROLES, ApiKey, Tenant, User
 from tepi.config import TepiConfig
@@ -37,7 +39,6 @@ from tepi.messages import utcnow
 KEY_PREFIX = "tepi"
 _KEY = re.compile(r"^tepi_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +82,11 @@ def authenticate(session: Session, pepper: bytes, presented: str) -> Principal |
 
 
 def check_name(name: str) -> str:
-    """A user's name as stored: stripped, 1-200 printable characters."""
-    name = name.strip()
-    if not 1 <= len(name) <= 200 or _CONTROL.search(name):
-        raise InvalidInput("a user name is 1 to 200 printable characters")
-    return name
+    """A user's (or tenant's) name as stored: `api.names.canonical_name`, refusals as `InvalidInput`."""
+    try:
+        return canonical_name(name)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
 
 
 def create_tenant(session: Session, tenant_id: str, name: str) -> Tenant:
@@ -107,7 +108,10 @@ def create_user(session: Session, tenant_id: str, name: str, role: str, now: dat
     if session.get(Tenant, tenant_id) is None:
         raise TenantNotFound(tenant_id)
     name = check_name(name)
-    if session.scalar(sa.select(User.id).where(User.tenant_id == tenant_id, User.name == name)) is not None:
+    key = lookalike_key(name)
+    # Existing names are compared as they are stored (never rewritten), so older look-alikes count too.
+    taken = session.scalars(sa.select(User.name).where(User.tenant_id == tenant_id))
+    if any(lookalike_key(other) == key for other in taken):
         raise UserExists(name)
     user = User(tenant_id=tenant_id, name=name, role=role, created_at=now or utcnow(), disabled_at=None)
     session.add(user)
@@ -127,7 +131,10 @@ def get_user(session: Session, user_id: int, tenant: str | None = None) -> User:
 
 
 def find_user(session: Session, tenant_id: str, name: str) -> User:
-    user = session.scalar(sa.select(User).where(User.tenant_id == tenant_id, User.name == name.strip()))
+    """The user of that exact name (as typed, or NFC-normalised as new names are stored)."""
+    typed = name.strip()
+    candidates = {typed, unicodedata.normalize("NFC", typed)}
+    user = session.scalar(sa.select(User).where(User.tenant_id == tenant_id, User.name.in_(candidates)).limit(1))
     if user is None:
         raise UserNotFound(name)
     return user

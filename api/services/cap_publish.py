@@ -31,15 +31,15 @@ _PUBLIC = sorted(k.value for k in PUBLIC_KINDS)
 
 @dataclass(frozen=True, slots=True)
 class CapLinks:
-    """Absolute URLs the messages point to; built by the route from the request.
+    """Absolute URLs the messages point to, under the configured public base URL.
 
     Everything linked is public, like the messages themselves: `web` is the public station
     view of the tenant, not the (authenticated) alert resource.
     """
 
-    alerts_url: str  # e.g. http://host:8000/api/v1/alerts
+    alerts_url: str  # e.g. https://banjir.example.go.id/api/v1/alerts
     feed_url: str
-    public_url: str  # e.g. http://host:8000/api/v1/public/stations
+    public_url: str  # e.g. https://banjir.example.go.id/api/v1/public/stations
 
     def web(self, tenant: str) -> str:
         return f"{self.public_url}?tenant={tenant}"

@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Callable
 
 from api.settings import Settings
-from api.testing import TEST_PEPPER
+from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's notice about httpx vs httpx2
@@ -39,9 +39,11 @@ ClientFactory = Callable[..., TestClient]
 
 
 def app_settings(database_url: str, **settings: object) -> Settings:
+    """Production settings (the default mode) over the test database; tests of the demo say mode="demo"."""
     base: dict[str, object] = {
         "database_url": database_url,
         "auth_pepper": TEST_PEPPER,
+        "public_base_url": TEST_PUBLIC_BASE_URL,
         "metrics_token": METRICS_TOKEN,
         "public_cache_s": 0,
         "public_burst": 10_000,

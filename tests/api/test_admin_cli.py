@@ -92,10 +92,13 @@ def test_mounted_as_tepi_admin_with_the_config_before_the_command(
     tepi = typer.Typer()
     tepi.add_typer(admin_app, name="admin")
     runner = CliRunner()
-    demo = runner.invoke(tepi, ["admin", "-c", str(path), "demo-key", "--tenant", "dki-jakarta", "--role", "viewer"])
+    ask = ["admin", "-c", str(path), "demo-key", "--tenant", "dki-jakarta", "--role", "viewer"]
+    unset = runner.invoke(tepi, ask)  # no TEPI_MODE: production, which has no demo keys (nor a pepper here)
+    assert unset.exit_code == 2 and "TEPI_AUTH_PEPPER is required in production mode" in unset.output
+    demo = runner.invoke(tepi, ask, env={"TEPI_MODE": "demo"})
     assert demo.exit_code == 0, demo.output
     key = demo.stdout.strip().splitlines()[-1]
-    listed = runner.invoke(tepi, ["admin", "-c", str(path), "user", "list", "--tenant", "dki-jakarta"])
+    listed = runner.invoke(tepi, ["admin", "-c", str(path), "user", "list", "--tenant", "dki-jakarta"], env={"TEPI_MODE": "demo"})
     assert listed.exit_code == 0 and "viewer\tdemo-viewer" in listed.stdout
     production = runner.invoke(
         tepi,
@@ -106,6 +109,7 @@ def test_mounted_as_tepi_admin_with_the_config_before_the_command(
     from api.main import create_app
     from api.settings import Settings
 
-    with TestClient(create_app(config, Settings(database_url=database_url), registry=CollectorRegistry())) as api:
+    demo_api = Settings(database_url=database_url, mode="demo")
+    with TestClient(create_app(config, demo_api, registry=CollectorRegistry())) as api:
         me = api.get("/api/v1/me", headers=bearer(key)).json()
     assert (me["tenant"], me["role"], me["name"]) == ("dki-jakarta", "viewer", "demo-viewer")

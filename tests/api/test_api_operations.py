@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from api_people import METRICS_TOKEN
+from api_people import METRICS_TOKEN, app_settings
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.settings import Settings
 from ingest.db import create_engine
 from tepi.config import TepiConfig
 from tepi.processes import free_port
@@ -71,6 +70,6 @@ def test_openapi_and_docs(client: TestClient) -> None:
 
 def test_apps_built_twice_share_the_default_registry(default_config: TepiConfig, database_url: str) -> None:
     # The CLI and the demo build apps without a registry; a second app must not clash with the first.
-    first = create_app(default_config, Settings(database_url=database_url))
-    second = create_app(default_config, Settings(database_url=database_url))
+    first = create_app(default_config, app_settings(database_url))
+    second = create_app(default_config, app_settings(database_url))
     assert first.state.registry is second.state.registry

@@ -1,4 +1,5 @@
-"""No default secrets outside demo mode: settings refuse, `tepi api` exits; demo keys for the demo."""
+"""Production by default, with no default secrets and no default public address: settings refuse,
+`tepi api` exits saying what to set; only an explicit demo runs with demo secrets and demo keys."""
 
 from __future__ import annotations
 
@@ -7,18 +8,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from api_people import ClientFactory
+from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from api.services.auth import create_demo_keys
+from api.main import create_app
 from api.settings import DEMO_PEPPER, Settings, SettingsError, load_settings
 from api.testing import bearer
 from ingest.db import writer
 from tepi.config import TepiConfig
+from tepi.processes import free_port, wait_for_port
 
 GOOD = "a-production-pepper-of-at-least-32-chars-xyz"
 
@@ -38,11 +43,39 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"mode": "production", "auth_pepper": "short"}, "at least 32 characters"),
         ({"mode": "demo", "auth_pepper": "short"}, "at least 32 characters"),
         ({"mode": "production", "auth_pepper": GOOD, "metrics_token": "short"}, "TEPI_METRICS_TOKEN"),
+        ({}, "TEPI_AUTH_PEPPER is required in production mode, the default"),
+        ({"public_base_url": "banjir.example.go.id"}, "absolute http"),
+        ({"public_base_url": "ftp://banjir.example.go.id"}, "absolute http"),
+        ({"public_base_url": "https:///api"}, "absolute http"),
+        ({"public_base_url": "https://banjir.example.go.id/?x=1"}, "no query"),
+        ({"public_base_url": "https://user:pw@banjir.example.go.id"}, "credentials"),
+        ({"public_base_url": "https://banjir.example.go.id:http"}, "invalid port"),
+        ({"trusted_proxies": "10.0.0.1/8"}, "trusted_proxies"),
+        ({"trusted_proxies": "proxy.local"}, "trusted_proxies"),
     ],
 )
 def test_settings_refuse_missing_demo_or_weak_secrets(settings: dict[str, str], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         Settings(**settings)  # type: ignore[arg-type]
+
+
+def test_public_base_url_and_trusted_proxies_as_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEPI_AUTH_PEPPER", GOOD)
+    monkeypatch.setenv("TEPI_PUBLIC_BASE_URL", " https://banjir.example.go.id/tepi/ ")
+    monkeypatch.setenv("TEPI_TRUSTED_PROXIES", "10.0.0.7, 192.168.0.0/16,::1")
+    settings = load_settings()
+    assert settings.mode == "production"
+    assert settings.public_base_url == "https://banjir.example.go.id/tepi"
+    assert [str(n) for n in settings.trusted_proxies] == ["10.0.0.7/32", "192.168.0.0/16", "::1/128"]
+    monkeypatch.delenv("TEPI_TRUSTED_PROXIES")
+    assert load_settings().trusted_proxies == ()  # none by default
+
+
+def test_production_without_a_public_base_url_cannot_build_an_app(default_config: TepiConfig) -> None:
+    with pytest.raises(SettingsError, match="TEPI_PUBLIC_BASE_URL is required in production mode"):
+        create_app(default_config, Settings(auth_pepper=GOOD), registry=CollectorRegistry())  # type: ignore[arg-type]
+    demo = create_app(default_config, Settings(mode="demo"), registry=CollectorRegistry())
+    assert demo.state.public_base_url == f"http://{default_config.api.host}:{default_config.api.port}"
 
 
 def test_production_with_its_own_pepper_and_demo_without_one() -> None:
@@ -61,24 +94,61 @@ def test_load_settings_says_which_variable_to_set(monkeypatch: pytest.MonkeyPatc
     assert load_settings().mode == "production"
 
 
-def test_tepi_api_exits_non_zero_in_production_without_a_pepper(default_config: TepiConfig, tmp_path: Path) -> None:
-    config = default_config.model_copy(
-        update={"ingest": default_config.ingest.model_copy(update={"database_url": f"sqlite:///{tmp_path / 's.db'}"})}
+def _config_file(config: TepiConfig, tmp_path: Path) -> Path:
+    config = config.model_copy(
+        update={"ingest": config.ingest.model_copy(update={"database_url": f"sqlite:///{tmp_path / 's.db'}"})}
     )
     path = tmp_path / "tepi.yaml"
     path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEPI_")} | {"TEPI_MODE": "production"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "tepi.cli", "api", "-c", str(path)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
+    return path
+
+
+def _tepi_api(path: Path, port: int, **env: str) -> subprocess.Popen[str]:
+    """`tepi api` with exactly `env` of the TEPI_* variables (none inherited from the test run)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TEPI_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tepi.cli", "api", "-c", str(path), "--port", str(port)],
+        env=base | env,
+        cwd=path.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=60,
     )
-    assert proc.returncode != 0
-    output = " ".join((proc.stdout + proc.stderr).split())  # rich wraps long lines
-    assert "TEPI_AUTH_PEPPER is required in production mode" in output, output[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "TEPI_AUTH_PEPPER is required in production mode, the default"),
+        ({"TEPI_MODE": "production"}, "TEPI_AUTH_PEPPER is required in production mode"),
+        ({"TEPI_AUTH_PEPPER": DEMO_PEPPER}, "TEPI_AUTH_PEPPER is the public demo value"),
+        ({"TEPI_AUTH_PEPPER": GOOD}, "TEPI_PUBLIC_BASE_URL is required in production mode"),
+    ],
+)
+def test_tepi_api_refuses_to_start_without_production_secrets(
+    default_config: TepiConfig, tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    proc = _tepi_api(_config_file(default_config, tmp_path), free_port(), **env)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2, output[-2000:]
+    output = " ".join(output.split())  # rich wraps long lines
+    assert "api cannot start" in output
+    assert message in output, output[-2000:]
+    assert "Traceback" not in output
+
+
+def test_tepi_api_runs_with_demo_secrets_only_when_told(default_config: TepiConfig, tmp_path: Path) -> None:
+    port = free_port()
+    proc = _tepi_api(_config_file(default_config, tmp_path), port, TEPI_MODE="demo")
+    try:
+        wait_for_port(port, timeout=60, proc=proc)  # type: ignore[arg-type]
+        feed = httpx.get(f"http://127.0.0.1:{port}/api/v1/alerts/cap", headers={"Host": "evil.example"}, timeout=10)
+        assert feed.status_code == 200
+        # The demo's links point at the demo itself, whatever Host the request named.
+        assert f'href="http://127.0.0.1:{port}/api/v1/alerts/cap"' in feed.text and "evil" not in feed.text
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
 
 
 def test_demo_keys_one_per_role_and_tenant(
@@ -88,7 +158,7 @@ def test_demo_keys_one_per_role_and_tenant(
         keys = create_demo_keys(s, default_config, Settings(mode="demo"))
     roles = ("admin", "disaster_office", "fisher", "staff_admin", "viewer")
     assert set(keys) == {f"{t.id}/{r}" for t in default_config.tenants for r in roles}
-    api = make_client(as_user=None, auth_pepper=None)  # demo mode's pepper, as the demo runs it
+    api = make_client(as_user=None, mode="demo", auth_pepper=None)  # demo mode's pepper, as the demo runs it
     for name, key in keys.items():
         tenant, role = name.split("/")
         me = api.get("/api/v1/me", headers=bearer(key)).json()

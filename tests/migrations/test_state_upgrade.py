@@ -34,6 +34,7 @@ from typer.testing import CliRunner
 
 from api.main import StartupError, create_app
 from api.settings import Settings
+from api.testing import TEST_PUBLIC_BASE_URL
 from ingest.db import Alert, AlertEvent, Base, check_schema, create_engine, prepare_database, upgrade_database, writer
 from ingest.errors import SchemaBehind, SchemaUnrecognised
 from ingest.forecast import RiverNetwork
@@ -53,7 +54,10 @@ KEYS = json.loads((F93509F / "keys.json").read_text())
 
 
 def _production(database_url: str) -> Settings:
-    return Settings(database_url=database_url, auth_pepper=PEPPER, mode="production", level_store="sql")  # type: ignore[arg-type]
+    return Settings(
+        database_url=database_url, auth_pepper=PEPPER, mode="production", level_store="sql",  # type: ignore[arg-type]
+        public_base_url=TEST_PUBLIC_BASE_URL,  # type: ignore[arg-type]
+    )
 
 
 def _bearer(database_url: str, user: str) -> dict[str, str]:
