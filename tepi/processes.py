@@ -20,7 +20,12 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tepi.config import TepiConfig
 
 
 class ProcessError(RuntimeError):
@@ -64,9 +69,11 @@ class Mosquitto:
     """A private Mosquitto on an ephemeral loopback port with a generated config.
 
     `persistence` keeps QoS 1 sessions across `restart()`, as a production broker does.
-    Without `auth` anyone may connect and do anything, with large queues (the tests of the data
-    path); with it, the broker runs what `tepi mqtt setup` generated (passwords, ACL, client id
-    bound to username, its queue limits and persistence), only on its own ports and directory.
+    Without `auth` anyone may connect and do anything (the tests of the data path), with the
+    queue limits and autosave `tepi mqtt setup` generates for `sized_for` (default: the shipped
+    deployment); with it, the broker runs what `tepi mqtt setup` generated (passwords, ACL,
+    client id bound to username, its queue limits and persistence), only on its own ports and
+    directory. Never larger queues than a deployment gets: a test must see what it would drop.
     `tls` adds a TLS listener on `tls_port` (ephemeral if 0) next to the plain one, with the same users.
     """
 
@@ -77,6 +84,7 @@ class Mosquitto:
     auth: BrokerAuth | None = None
     tls: BrokerTls | None = None
     tls_port: int = 0
+    sized_for: "Sequence[TepiConfig] | None" = None
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, init=False)
 
@@ -101,9 +109,14 @@ class Mosquitto:
             lines += self.auth.listener_options()
             lines += self.auth.broker_conf(self.workdir if self.persistence else None)
         else:
-            lines += ["allow_anonymous true", "max_inflight_messages 1000", "max_queued_messages 1000000"]
+            from tepi.config import load_config
+            from tepi.mqtt_queues import size_queues
+
+            configs = self.sized_for or [load_config(None)]
+            lines += ["allow_anonymous true", *size_queues(configs).conf_lines()]
             if self.persistence:
-                lines += ["persistence true", f"persistence_location {self.workdir}/", "autosave_interval 1"]
+                autosave = min(c.broker_queue.autosave_interval_s for c in configs)
+                lines += ["persistence true", f"persistence_location {self.workdir}/", f"autosave_interval {autosave}"]
         lines += ["log_dest stderr", "log_type error", "log_type warning"]
         if os.geteuid() == 0:
             # Otherwise mosquitto drops to its own user, which cannot write a private temp dir.
