@@ -40,6 +40,7 @@ from tepi.messages import LevelSummary, outbox_body
 log = logging.getLogger(__name__)
 _END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)
 MAX_QUEUED_FRAMES = 5_000
+MAX_LOGGED_NAME = 64  # characters of a sender's claimed device id that a log line repeats
 #: Devices processed per outbox commit when deferred readings are settled.
 SETTLE_DEVICES = 128
 QUIET_S = 0.005  # a pause in the stream this long means there is time to process now
@@ -186,7 +187,7 @@ class EdgeGateway:
         self._loop: threading.Thread | None = None
         self._loop_ident: int | None = None
         self._stopping = False
-        self._rejections = RateLimitedLog(log)
+        self.rejection_log = RateLimitedLog(log)
         self._last_arrival: dict[str, float] = {}
         self.outbox_depth_at_stop: int | None = None
 
@@ -382,9 +383,12 @@ class EdgeGateway:
             self.metrics.rejected.labels(rej.reason).inc()
             if route is not None:
                 route.processor.note_rejected()
-            self._rejections.warning(
-                f"{rej.reason}:{frame.device_hint}", "frame rejected",
-                reason=rej.reason, device=frame.device_hint, transport=frame.transport, detail=rej.detail[:200],
+            # One sampled line per reason and configured device; senders the registry does not
+            # know share one per reason, so no name they choose is ever remembered.
+            key = f"{rej.reason}:{route.device.id}" if route is not None else rej.reason
+            self.rejection_log.warning(
+                key, "frame rejected", reason=rej.reason, device=(frame.device_hint or "")[:MAX_LOGGED_NAME],
+                transport=frame.transport, detail=rej.detail[:200],
             )
             return None
         tally[("readings", reading.station)] += 1
