@@ -23,7 +23,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from gateway.devices import DeviceKind, Processor, UplinkItem, device_kind
-from gateway.errors import FrameRejected, OutboxError
+from gateway.errors import REJECTION_REASONS, FrameRejected, OutboxError
 from gateway.local_alarms import LocalAlarmChannel
 from gateway.model import RawFrame, Reading
 from gateway.ratelimit import TokenBucket
@@ -85,6 +85,8 @@ class GatewayMetrics:
         self.frames = Counter("tepi_gateway_frames", "Frames received from devices", ["transport"], registry=registry)
         self.bytes_in = Counter("tepi_gateway_bytes_in", "Payload bytes received from devices", ["transport"], registry=registry)
         self.rejected = Counter("tepi_gateway_rejected", "Frames rejected, by reason", ["reason"], registry=registry)
+        for reason in REJECTION_REASONS:  # every reason exported from the start, at 0
+            self.rejected.labels(reason)
         self.readings = ReadingsByStation(stations, registry)
         self.queued = Counter("tepi_gateway_items_queued", "Items written to the outbox", ["type"], registry=registry)
         self.evicted = Counter("tepi_gateway_outbox_evicted_summaries", "Routine summaries evicted from a full outbox", registry=registry)
