@@ -43,7 +43,7 @@ def has_non_finite_number(body: bytes) -> bool:
         json.loads(body, parse_constant=_constant, parse_float=_finite_float)
     except NonFiniteNumber:
         return True
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError; nesting too deep
         return False
     return False
 

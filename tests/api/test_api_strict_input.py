@@ -57,6 +57,8 @@ def test_non_finite_numbers_in_any_body_are_422(client: TestClient, make_client:
 
 def test_finite_numbers_still_reach_validation(client: TestClient) -> None:
     alert = _open_alert(client)
+    deep = client.post(f"/api/v1/alerts/{alert}/ack", content=b"[" * 30_000 + b"]" * 30_000, headers={"Content-Type": "application/json"})
+    assert 400 <= deep.status_code < 500, deep.text  # too deep to parse: a client error, never a 500
     r = client.post(f"/api/v1/alerts/{alert}/ack", content='{"note": 1e308}', headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and r.json()["detail"][0]["type"] == "string_type", r.text
     ok = client.post(f"/api/v1/alerts/{alert}/ack", json={"note": "menuju lokasi"})
