@@ -40,7 +40,6 @@ from tepi.messages import LevelSummary, outbox_body
 log = logging.getLogger(__name__)
 _END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)
 MAX_QUEUED_FRAMES = 5_000
-MAX_LOGGED_NAME = 64  # characters of a sender's claimed device id that a log line repeats
 #: Devices processed per outbox commit when deferred readings are settled.
 SETTLE_DEVICES = 128
 QUIET_S = 0.005  # a pause in the stream this long means there is time to process now
@@ -385,12 +384,13 @@ class EdgeGateway:
             self.metrics.rejected.labels(rej.reason).inc()
             if route is not None:
                 route.processor.note_rejected()
-            # One sampled line per reason and configured device; senders the registry does not
-            # know share one per reason, so no name they choose is ever remembered.
-            key = f"{rej.reason}:{route.device.id}" if route is not None else rej.reason
+            # One sampled line per reason and configured device; senders the configuration does
+            # not list share one per reason, so no name they choose is ever remembered (the
+            # detail quotes it, escaped and cut, as it does any other value from the wire).
+            device = route.device.id if route is not None else None
             self.rejection_log.warning(
-                key, "frame rejected", reason=rej.reason, device=(frame.device_hint or "")[:MAX_LOGGED_NAME],
-                transport=frame.transport, detail=rej.detail[:200],
+                f"{rej.reason}:{device}" if device else rej.reason, "frame rejected",
+                reason=rej.reason, device=device, transport=frame.transport, detail=rej.detail[:200],
             )
             return None
         tally[("readings", reading.station)] += 1

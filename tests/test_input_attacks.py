@@ -180,7 +180,7 @@ def test_a_flood_of_distinct_unknown_names_keeps_memory_and_logs_bounded(
         before = tracemalloc.take_snapshot()
         for i in range(flood):
             now[0] = i / 5_000  # one second every 5,000 frames
-            gw.handle(RawFrame("mqtt", payload, f"awlr-{i:06d}-{'x' * 100}", received))
+            gw.handle(RawFrame("mqtt", payload, f"awlr-{i:06d}\nforged log line {'x' * 200}", received))
         grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(before, "filename"))
     finally:
         tracemalloc.stop()
@@ -191,5 +191,6 @@ def test_a_flood_of_distinct_unknown_names_keeps_memory_and_logs_bounded(
     lines = [r for r in caplog.records if r.getMessage() == "frame rejected"]
     assert len(lines) == 2  # at 0 s and at 10 s of the stepped clock
     assert lines[1].suppressed == 1_000 + flood // 2 - 1  # type: ignore[attr-defined]
-    assert len(lines[1].device) == 64  # a name is cut, whatever its length  # type: ignore[attr-defined]
+    assert lines[1].device is None and len(lines[1].detail) <= 200  # a name is quoted, cut  # type: ignore[attr-defined]
+    assert "\n" not in lines[1].detail  # type: ignore[attr-defined]
     assert gw.registry.get_sample_value("tepi_gateway_rejected_total", {"reason": "unknown_device"}) == flood + 1_000
