@@ -62,7 +62,7 @@ class BodySizeLimitMiddleware:
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, _replay([message], receive), send)
+                await self.app(scope, replay([message], receive), send)
                 return
             size += len(message.get("body", b""))
             if size > self.max_bytes:
@@ -72,22 +72,28 @@ class BodySizeLimitMiddleware:
             if not message.get("more_body", False):
                 break
         body: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-        await self.app(scope, _replay([body], receive), send)
+        await self.app(scope, replay([body], receive), send)
 
 
-def _replay(messages: list[Message], receive: Receive) -> Receive:
+def replay(messages: list[Message], receive: Receive) -> Receive:
+    """A `receive` that hands out `messages` (already read by a middleware) first, then reads on."""
     pending = list(messages)
 
-    async def replay() -> Message:
+    async def receive_again() -> Message:
         if pending:
             return pending.pop(0)
         return await receive()
 
-    return replay
+    return receive_again
 
 
 async def _error(send: Send, status: int, code: str, detail: str) -> None:
-    body = json.dumps({"detail": detail, "code": code}).encode()
+    await send_json(send, status, {"detail": detail, "code": code})
+
+
+async def send_json(send: Send, status: int, content: object) -> None:
+    """Answer from a pure ASGI middleware with a JSON body (the app's handlers never run)."""
+    body = json.dumps(content).encode()
     await send(
         {
             "type": "http.response.start",

@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import install_error_handlers
+from api.json_body import FiniteJsonMiddleware
 from api.limits import BodySizeLimitMiddleware, RateLimiter, TtlCache
 from api.metrics import ApiMetrics, RequestMetricsMiddleware
 from api.models import HealthPublic
@@ -100,7 +101,9 @@ def create_app(
     app.state.event_hub = EventHub(sessions, poll_s=settings.stream_poll_s)
     app.state.public_limiter = RateLimiter(settings.public_rate_per_s, settings.public_burst)
     app.state.public_cache = TtlCache[bytes](settings.public_cache_s)
-    # Added last = outermost: metrics count the 413s of the body limit too.
+    # Added last = outermost: metrics count the 413s of the body limit too, and the 422s of
+    # non-finite JSON numbers, which are checked only in bodies within the size limit.
+    app.add_middleware(FiniteJsonMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, metrics=ApiMetrics.for_registry(registry))
     install_error_handlers(app)

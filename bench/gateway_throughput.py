@@ -147,7 +147,7 @@ def run(ctx: Context, profile: bool = False) -> Result:
         rejected = {
             m.labels["reason"]: m.value
             for fam in reg.collect() if fam.name == "tepi_gateway_rejected"
-            for m in fam.samples if m.name.endswith("_total")
+            for m in fam.samples if m.name.endswith("_total") and m.value  # every reason is exported, most at 0
         }
 
     res.figures.append(

@@ -5,10 +5,36 @@ class GatewayError(Exception):
     """Base of every error the gateway raises on purpose."""
 
 
+#: Why a frame is refused: the `reason` label of `tepi_gateway_rejected_total`. Kept small, so a
+#: dashboard can list them; a new reason is added here (and to the README) or not at all.
+REJECTION_REASONS: dict[str, str] = {
+    "garbage": "serial bytes that are not an AWLR sentence",
+    "checksum": "an NMEA sentence whose checksum does not match",
+    "truncated": "a sentence or object with fields missing",
+    "too_large": "longer than the wire format or max_payload_bytes allows",
+    "not_json": "an MQTT payload that is not JSON",
+    "malformed": "a field with an invalid value (station id, timestamp) or an unknown field",
+    "wrong_type": "a field of the wrong type: seq 1.5, \"7\" or true; a number written as text",
+    "out_of_range": "a number not finite (NaN, Infinity, 1e999999) or outside its span (sensor span, battery 0-30 V)",
+    "duplicate_key": "a JSON object naming a field twice",
+    "unknown_device": "a sender the gateway's configuration does not list",
+    "wrong_transport": "a device heard on a transport it is not configured for",
+    "station_mismatch": "a frame claiming a station other than its device's",
+    "rate_limited": "beyond the device's rate (device_rate_per_s, device_burst)",
+    "future_timestamp": "a time ahead of the gateway's clock by more than max_future_skew_s",
+    "duplicate": "a reading already accepted (same time, or same seq)",
+    "out_of_order": "older than the device's last accepted reading",
+    "late": "in a window already summarised",
+}
+
+
 class FrameRejected(GatewayError):
-    """A frame from a device could not be accepted; `reason` is the counted metric label."""
+    """A frame from a device could not be accepted; `reason` (one of `REJECTION_REASONS`) is
+    the counted metric label."""
 
     def __init__(self, reason: str, detail: str) -> None:
+        if reason not in REJECTION_REASONS:
+            raise ValueError(f"undocumented rejection reason {reason!r}")
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail

@@ -24,7 +24,7 @@ from prometheus_client.registry import Collector
 
 from gateway.broker_health import DropReports
 from gateway.devices import DeviceKind, Processor, UplinkItem, device_kind
-from gateway.errors import FrameRejected, OutboxError
+from gateway.errors import REJECTION_REASONS, FrameRejected, OutboxError
 from gateway.local_alarms import LocalAlarmChannel
 from gateway.model import RawFrame, Reading
 from gateway.ratelimit import TokenBucket
@@ -86,6 +86,8 @@ class GatewayMetrics:
         self.frames = Counter("tepi_gateway_frames", "Frames received from devices", ["transport"], registry=registry)
         self.bytes_in = Counter("tepi_gateway_bytes_in", "Payload bytes received from devices", ["transport"], registry=registry)
         self.rejected = Counter("tepi_gateway_rejected", "Frames rejected, by reason", ["reason"], registry=registry)
+        for reason in REJECTION_REASONS:  # every reason exported from the start, at 0
+            self.rejected.labels(reason)
         self.readings = ReadingsByStation(stations, registry)
         self.queued = Counter("tepi_gateway_items_queued", "Items written to the outbox", ["type"], registry=registry)
         self.evicted = Counter("tepi_gateway_outbox_evicted_summaries", "Routine summaries evicted from a full outbox", registry=registry)
@@ -195,7 +197,7 @@ class EdgeGateway:
         self._loop: threading.Thread | None = None
         self._loop_ident: int | None = None
         self._stopping = False
-        self._rejections = RateLimitedLog(log)
+        self.rejection_log = RateLimitedLog(log)
         self._last_arrival: dict[str, float] = {}
         self.outbox_depth_at_stop: int | None = None
 
@@ -412,9 +414,13 @@ class EdgeGateway:
             self.metrics.rejected.labels(rej.reason).inc()
             if route is not None:
                 route.processor.note_rejected()
-            self._rejections.warning(
-                f"{rej.reason}:{frame.device_hint}", "frame rejected",
-                reason=rej.reason, device=frame.device_hint, transport=frame.transport, detail=rej.detail[:200],
+            # One sampled line per reason and configured device; senders the configuration does
+            # not list share one per reason, so no name they choose is ever remembered (the
+            # detail quotes it, escaped and cut, as it does any other value from the wire).
+            device = route.device.id if route is not None else None
+            self.rejection_log.warning(
+                f"{rej.reason}:{device}" if device else rej.reason, "frame rejected",
+                reason=rej.reason, device=device, transport=frame.transport, detail=rej.detail[:200],
             )
             return None
         tally[("readings", reading.station)] += 1

@@ -10,6 +10,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -56,18 +57,24 @@ class RateLimitedLog:
     """Logs at most one line per `key` every `interval_s`, and says how many were suppressed.
 
     A device spewing garbage must not fill the disk of a gateway with log lines; the exact
-    counts live in metrics, the log only says that it happens.
+    counts live in metrics, the log only says that it happens. It remembers every key it was
+    given, so keys must come from a bounded set (reasons, configured names), never from input.
     """
 
-    def __init__(self, logger: logging.Logger, interval_s: float = 10.0) -> None:
+    def __init__(self, logger: logging.Logger, interval_s: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._logger = logger
         self._interval = interval_s
+        self._clock = clock
         self._last: dict[str, float] = {}
         self._suppressed: dict[str, int] = {}
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        """How many keys it remembers."""
+        return len(self._last)
+
     def warning(self, key: str, msg: str, **fields: Any) -> None:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             last = self._last.get(key)
             if last is not None and now - last < self._interval:

@@ -71,12 +71,15 @@ def test_deferral_is_due_by_age_or_count() -> None:
         b'{"station":"depok","seq":7,"ts":"2026-11-23T01:02:03","level_cm":120.5,"battery_v":12.61}',
         b'{"station":"depok","seq":7,"ts":"2026-11-23T01:02:03Z","level_cm":1e400,"battery_v":12.61}',
         b'{"station":"depok","seq":7,"ts":"2026-11-23T01:02:03Z","level_cm":true,"battery_v":12.61}',
+        b'{"station":"depok","seq":7,"ts":"2026-11-23T01:02:03Z","level_cm":NaN,"battery_v":12.61}',
+        b'{"station":"depok","seq":7,"ts":"2026-11-23T01:02:03Z","level_cm":120.5,"battery_v":-1e300}',
+        b'{"station":"depok","seq":7,"ts":"2026-11-23T01:02:03Z","level_cm":120.5,"battery_v":12.61,"seq":8}',
     ],
 )
 def test_the_json_fast_path_decides_as_the_general_decoder(payload: bytes) -> None:
     def general() -> object:
         try:
-            return wire._build(wire.from_json(payload))
+            return wire._build(wire._strict_json(payload), text=False)
         except FrameRejected as rej:
             return rej.reason
 

@@ -1,0 +1,96 @@
+"""Request bodies hold JSON as RFC 8259 defines it: no `NaN`, no `Infinity`, no number that
+overflows a float (`1e999999`).
+
+Python's `json.loads`, which FastAPI parses bodies with, accepts all three as floats. A model
+field of type `str` then refuses them with a validation error that echoes the value, and the
+error response cannot be rendered (JSON has no NaN): the client got a 500 and a reset
+connection. `FiniteJsonMiddleware` refuses such a body with a 422 before any route parses it,
+for every route at once, in the same shape as FastAPI's own validation errors.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.limits import replay, send_json
+
+NON_FINITE_MESSAGE = "JSON numbers must be finite: NaN, Infinity and numbers beyond a float's range (1e999999) are refused"
+
+
+class NonFiniteNumber(ValueError):
+    """A JSON text holds NaN, Infinity, or a number too large for a float."""
+
+
+def _constant(name: str) -> Any:
+    raise NonFiniteNumber(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise NonFiniteNumber(text[:40])
+    return value
+
+
+def has_non_finite_number(body: bytes) -> bool:
+    """Whether `body`, read as JSON, holds a non-finite number; False for anything that is not
+    JSON at all (FastAPI answers that with its own `json_invalid` error)."""
+    try:
+        json.loads(body, parse_constant=_constant, parse_float=_finite_float)
+    except NonFiniteNumber:
+        return True
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError; nesting too deep
+        return False
+    return False
+
+
+def _parsed_as_json(scope: Scope) -> bool:
+    """FastAPI parses a body as JSON when its type is `application/json`, `application/*+json`,
+    or missing; so is it checked here."""
+    content_type = b""
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"content-type":
+            content_type = value.split(b";", 1)[0].strip().lower()
+    return not content_type or content_type == b"application/json" or (
+        content_type.startswith(b"application/") and content_type.endswith(b"+json")
+    )
+
+
+class FiniteJsonMiddleware:
+    """Pure ASGI: a JSON request body with a non-finite number is answered 422
+    (`code: invalid_request`); every other request passes unchanged (its body replayed).
+
+    Install it inside `BodySizeLimitMiddleware`, so what it buffers is already bounded.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") in {"GET", "HEAD", "OPTIONS"} or not _parsed_as_json(scope):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body and has_non_finite_number(body):
+            await _refuse(send)
+            return
+        await self.app(scope, replay(messages, receive), send)
+
+
+async def _refuse(send: Send) -> None:
+    detail = [{"loc": ["body"], "msg": NON_FINITE_MESSAGE, "type": "json_invalid"}]
+    await send_json(send, 422, {"detail": detail, "code": "invalid_request"})

@@ -1,0 +1,126 @@
+"""Attacks on the API with hostile input: each is refused with a 4xx, nothing is stored from it.
+
+JSON allows neither `NaN` nor `Infinity`, and a number like `1e999999` overflows a float; Python's
+parser takes all three, and echoing them back in an error body used to fail with a 500.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from api_people import DKI, ClientFactory
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+
+NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e999999", "-1e999999"]
+
+
+def _open_alert(client: TestClient) -> int:
+    r = client.get("/api/v1/alerts", params={"status": "active"})
+    assert r.status_code == 200, r.text
+    return r.json()["data"][0]["id"]
+
+
+def _assert_non_finite_refused(r: httpx.Response) -> None:
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["code"] == "invalid_request"
+    assert "JSON numbers must be finite" in body["detail"][0]["msg"]
+
+
+def _state(client: TestClient, admin: TestClient, alert: int) -> tuple[list, list]:
+    events = client.get(f"/api/v1/alerts/{alert}/events").json()["data"]
+    users = admin.get("/api/v1/users").json()["data"]
+    return [e["seq"] for e in events], sorted(u["name"] for u in users)
+
+
+@pytest.mark.parametrize("number", NON_FINITE)
+def test_non_finite_numbers_in_any_body_are_422(client: TestClient, make_client: ClientFactory, number: str) -> None:
+    admin = make_client(as_user=(DKI, "Admin DKI"), level_store="sql")
+    alert = _open_alert(client)
+    before = _state(client, admin, alert)
+    for sender, url, body, content_type in [
+        (client, f"/api/v1/alerts/{alert}/ack", f'{{"note": {number}}}', "application/json"),
+        (client, f"/api/v1/alerts/{alert}/close", f'{{"note": [1, {{"x": {number}}}]}}', "application/json"),
+        (client, f"/api/v1/alerts/{alert}/ack", f'{{"note": "ok", "by": {number}}}', "application/merge-patch+json"),
+        (admin, "/api/v1/users", f'{{"name": {number}, "role": "viewer"}}', "application/json; charset=utf-8"),
+        (admin, "/api/v1/users", f'{{"name": "Nama", "role": "viewer", "x": {number}}}', None),
+    ]:
+        headers = {"Content-Type": content_type} if content_type else {}
+        _assert_non_finite_refused(sender.post(url, content=body, headers=headers))
+    assert _state(client, admin, alert) == before  # nothing acknowledged, closed or created
+
+
+def test_other_bodies_meet_the_usual_validation(client: TestClient) -> None:
+    alert = _open_alert(client)
+    deep = client.post(f"/api/v1/alerts/{alert}/ack", content=b"[" * 30_000 + b"]" * 30_000, headers={"Content-Type": "application/json"})
+    assert 400 <= deep.status_code < 500, deep.text  # too deep to parse: a client error, never a 500
+    r = client.post(f"/api/v1/alerts/{alert}/ack", content='{"note": 1e308}', headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"][0]["type"] == "string_type", r.text
+    ok = client.post(f"/api/v1/alerts/{alert}/ack", json={"note": "menuju lokasi"})
+    assert ok.status_code == 200, ok.text
+
+
+def _numeric_query_parameters(client: TestClient) -> list[tuple[str, str]]:
+    """(path, name) of every numeric query parameter of a GET the app documents, now or later.
+    The live stream is left out: a request it accepted would never end (its `after` is tested
+    with the stream's own tests)."""
+    found = []
+    for path, operations in client.app.openapi()["paths"].items():  # type: ignore[attr-defined]
+        for param in operations.get("get", {}).get("parameters", []):
+            schema = param["schema"]
+            types = {schema.get("type")} | {s.get("type") for s in schema.get("anyOf", [])}
+            if param["in"] == "query" and types & {"number", "integer"} and not path.endswith("/stream"):
+                found.append((path, param["name"]))
+    return found
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "Infinity", "1e999999", "1e308"])
+def test_non_finite_query_parameters_are_422(client: TestClient, make_client: ClientFactory, value: str) -> None:
+    """No numeric query parameter takes NaN, an infinity or a float for an integer (pydantic's
+    floats would take the first two), nor do the level history's times and bucket width."""
+    admin = make_client(as_user=(DKI, "Admin DKI"), level_store="sql")  # the users' lists are theirs
+    alert = _open_alert(client)
+    numeric = _numeric_query_parameters(client)
+    assert {name for _, name in numeric} >= {"limit", "offset", "revision"}
+    levels = "/api/v1/stations/{station_id}/levels"
+    for path, name in [*numeric, (levels, "every"), (levels, "start"), (levels, "end")]:
+        url = "/api" + path.removeprefix("/api").replace("{station_id}", "katulampa").replace("{alert_id}", str(alert))
+        r = (admin if "/users" in url else client).get(url, params={name: value})
+        assert r.status_code == 422, (url, name, r.text)
+
+
+def test_real_server_answers_and_keeps_the_connection(live_api: str, officer: dict[str, str]) -> None:
+    """Over uvicorn, chunked or not: a 422, and the same connection serves the next request."""
+    with httpx.Client(base_url=live_api, headers=officer, timeout=10) as http:
+        alert = http.get("/api/v1/alerts", params={"status": "active"}).json()["data"][0]["id"]
+        json_headers = {"Content-Type": "application/json"}
+        _assert_non_finite_refused(http.post(f"/api/v1/alerts/{alert}/ack", content=b'{"note": NaN}', headers=json_headers))
+        chunked = iter([b'{"note": ', b"1e999999}"])
+        _assert_non_finite_refused(http.post(f"/api/v1/alerts/{alert}/ack", content=chunked, headers=json_headers))
+        after = http.post(f"/api/v1/alerts/{alert}/ack", json={"note": "menuju lokasi"})
+        assert after.status_code == 200, after.text
+        assert after.json()["status"] == "acknowledged"
+
+
+_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+_JSON = st.recursive(_LEAVES, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(document=_JSON, token=st.sampled_from(NON_FINITE))
+def test_any_body_with_a_non_finite_number_is_refused_and_others_never_fail(
+    client: TestClient, document: object, token: str
+) -> None:
+    """Whatever JSON a client sends to a write endpoint, the answer is a 4xx or a success, never a
+    5xx; with a non-finite number anywhere in it, always the 422 that says so."""
+    alert = _open_alert(client)
+    url = f"/api/v1/alerts/{alert}/close"
+    finite = client.post(url, content=json.dumps(document), headers={"Content-Type": "application/json"})
+    assert finite.status_code < 500, finite.text
+    hostile = json.dumps([document, "<>"]).replace('"<>"', token)
+    _assert_non_finite_refused(client.post(url, content=hostile, headers={"Content-Type": "application/json"}))
