@@ -64,7 +64,7 @@ def connect(broker: Mosquitto, security: MqttSecurityFiles, username: str, clien
 @pytest.fixture
 def gateway(broker: Mosquitto, security: MqttSecurityFiles, default_config: TepiConfig, tmp_path: Path) -> Iterator[EdgeGateway]:
     """The shipped configuration's gateway, on the secured broker with its generated password."""
-    secured = BrokerConfig(host="127.0.0.1", port=broker.port, username=GATEWAY, password=security.credential(GATEWAY).password)
+    secured = BrokerConfig(host="127.0.0.1", port=broker.port, password=security.credential(GATEWAY).password)
     cfg = with_local_services(default_config, broker.port, tmp_path, summary_every_s=60, device_rate_per_s=1000)
     cfg = cfg.model_copy(update={"gateway": cfg.gateway.model_copy(update={"local_broker": secured, "uplink_broker": secured})})
     gw = EdgeGateway(cfg, local_alarms=False)
@@ -101,7 +101,7 @@ ATTACKS = [
 def test_hostile_frames_are_counted_and_no_valid_reading_is_lost(
     broker: Mosquitto, security: MqttSecurityFiles, gateway: EdgeGateway
 ) -> None:
-    ingest = connect(broker, security, "ingest", "tepi-ingest-attack-test")
+    ingest = connect(broker, security, "ingest.1", "ingest.1")
     assert not any(rc.is_failure for rc in ingest.subscribe(uplink_subscription("ingest")))
     device = connect(broker, security, DEPOK, "attack-test-depok")
     try:
