@@ -26,7 +26,7 @@ class SettingsError(RuntimeError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TEPI_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="TEPI_", extra="ignore", frozen=True, allow_inf_nan=False)
 
     mode: Literal["demo", "production"] = Field(
         default="production",

@@ -211,7 +211,7 @@ class QcConfig(BaseModel):
     of the station configuration.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     user_span_cm: tuple[float, float] | None = Field(
         default=None, description="Levels this river plausibly reaches; outside is SUSPECT (must lie within the sensor span)."

@@ -85,6 +85,14 @@ def test_production_with_its_own_pepper_and_demo_without_one() -> None:
     assert GOOD not in repr(Settings(mode="production", auth_pepper=GOOD))  # type: ignore[arg-type]
 
 
+def test_settings_refuse_non_finite_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`TEPI_STREAM_POLL_S=inf` passes `gt=0` and would stop the alert stream from ever polling."""
+    monkeypatch.setenv("TEPI_MODE", "demo")
+    monkeypatch.setenv("TEPI_STREAM_POLL_S", "inf")
+    with pytest.raises(SettingsError, match="TEPI_STREAM_POLL_S: Input should be a finite number"):
+        load_settings()
+
+
 def test_load_settings_says_which_variable_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEPI_MODE", "production")
     with pytest.raises(SettingsError, match="TEPI_AUTH_PEPPER is required") as info:

@@ -1,0 +1,21 @@
+"""The deployment file refuses what would silently switch a check off."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tepi.config import DEFAULT_CONFIG_PATH, ConfigError, parse_config
+
+
+@pytest.mark.parametrize(
+    ("section", "field"),
+    [("alerting", "rate_of_rise_cm_per_h"), ("alerting", "rate_of_rise_window_s"), ("qc", "spike_suspect_cm")],
+)
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+def test_non_finite_numbers_in_the_deployment_file_are_refused(section: str, field: str, value: float) -> None:
+    """`.inf` is a valid YAML float; as a rate-of-rise threshold it would mean "never alarm"."""
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+    data["stations"][0][section] = {field: value}
+    with pytest.raises(ConfigError, match=rf"stations\.0\.{section}\.{field}: Input should be a finite number"):
+        parse_config(data)
