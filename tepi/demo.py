@@ -44,7 +44,7 @@ class DemoReport:
     def print(self, console: Console) -> None:
         t = Table(title=f"Tepi demo: {self.seconds:.0f} s on {self.broker}", show_header=False)
         t.add_row("readings accepted", f"{self.readings_in:,}")
-        t.add_row("frames rejected", ", ".join(f"{k} {v}" for k, v in sorted(self.rejected.items())) or "0")
+        t.add_row("frames rejected", ", ".join(f"{k} {v}" for k, v in sorted(self.rejected.items()) if v) or "0")
         t.add_row("summaries queued / events queued", f"{self.summaries_queued:,} / {self.events_queued:,}")
         t.add_row("items forwarded (acknowledged)", f"{self.items_uplinked:,}")
         t.add_row("bytes in from devices", f"{self.bytes_in:,}")
