@@ -6,6 +6,13 @@ field of type `str` then refuses them with a validation error that echoes the va
 error response cannot be rendered (JSON has no NaN): the client got a 500 and a reset
 connection. `FiniteJsonMiddleware` refuses such a body with a 422 before any route parses it,
 for every route at once, in the same shape as FastAPI's own validation errors.
+
+Every body of a request that may carry one is checked, whatever its `Content-Type` says. Which
+of several `Content-Type` headers counts, and how one is parsed, is the framework's business
+(Starlette reads the first, FastAPI parses it with `email.message`); a middleware guessing the
+same would fail open wherever it guessed differently. A body that is not JSON costs one failed
+parse at its first invalid byte; one that is, at most one parse of what `BodySizeLimitMiddleware`
+lets through (64 KiB by default).
 """
 
 from __future__ import annotations
@@ -48,21 +55,10 @@ def has_non_finite_number(body: bytes) -> bool:
     return False
 
 
-def _parsed_as_json(scope: Scope) -> bool:
-    """FastAPI parses a body as JSON when its type is `application/json`, `application/*+json`,
-    or missing; so is it checked here."""
-    content_type = b""
-    for name, value in scope.get("headers", []):
-        if name.lower() == b"content-type":
-            content_type = value.split(b";", 1)[0].strip().lower()
-    return not content_type or content_type == b"application/json" or (
-        content_type.startswith(b"application/") and content_type.endswith(b"+json")
-    )
-
-
 class FiniteJsonMiddleware:
-    """Pure ASGI: a JSON request body with a non-finite number is answered 422
-    (`code: invalid_request`); every other request passes unchanged (its body replayed).
+    """Pure ASGI: a request body that is JSON with a non-finite number is answered 422
+    (`code: invalid_request`), whatever its `Content-Type`; every other request passes
+    unchanged (its body replayed). GET, HEAD and OPTIONS carry no body a route reads.
 
     Install it inside `BodySizeLimitMiddleware`, so what it buffers is already bounded.
     """
@@ -71,7 +67,7 @@ class FiniteJsonMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") in {"GET", "HEAD", "OPTIONS"} or not _parsed_as_json(scope):
+        if scope["type"] != "http" or scope.get("method") in {"GET", "HEAD", "OPTIONS"}:
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []

@@ -55,6 +55,28 @@ def test_non_finite_numbers_in_any_body_are_422(client: TestClient, make_client:
     assert _state(client, admin, alert) == before  # nothing acknowledged, closed or created
 
 
+@pytest.mark.parametrize(
+    "content_types",
+    [
+        ["application/json", "text/plain"],  # Starlette reads the first: the route parses JSON
+        ["text/plain", "application/json"],
+        ["text/plain"],
+        ["application/x-www-form-urlencoded"],
+        ["application/json (nested)"],
+    ],
+)
+def test_non_finite_numbers_are_refused_whatever_content_type_says(
+    client: TestClient, content_types: list[str]
+) -> None:
+    """Whichever Content-Type header the framework believes, however many there are and however
+    written, a body with NaN gets the 422 that says so (it used to be a 500)."""
+    alert = _open_alert(client)
+    before = client.get(f"/api/v1/alerts/{alert}/events").json()["data"]
+    headers = [("Content-Type", value) for value in content_types]
+    _assert_non_finite_refused(client.post(f"/api/v1/alerts/{alert}/ack", content=b'{"note": NaN}', headers=headers))
+    assert client.get(f"/api/v1/alerts/{alert}/events").json()["data"] == before
+
+
 def test_other_bodies_meet_the_usual_validation(client: TestClient) -> None:
     alert = _open_alert(client)
     deep = client.post(f"/api/v1/alerts/{alert}/ack", content=b"[" * 30_000 + b"]" * 30_000, headers={"Content-Type": "application/json"})
