@@ -46,6 +46,17 @@ def names(engine: Engine) -> list[str]:
         ("Admin\u2029DKI", "category Zp"),
         ("Admin\ue000DKI", "category Co"),
         ("Admin\u0378DKI", "category Cn"),
+        # Unicode's Default_Ignorable_Code_Point whatever the category, and the blank braille pattern
+        ("demo-\u034fadmin", "U+034F (COMBINING GRAPHEME JOINER, invisible: Default_Ignorable_Code_Point) at position 6"),
+        ("demo-admin\ufe0f", "U+FE0F (VARIATION SELECTOR-16, invisible: Default_Ignorable_Code_Point) at position 11"),
+        ("demo-\U000e0100admin", "U+E0100 (VARIATION SELECTOR-17, invisible"),
+        ("demo-admin\u115f", "U+115F (HANGUL CHOSEONG FILLER, invisible"),
+        ("demo-admin\u1160", "U+1160 (HANGUL JUNGSEONG FILLER, invisible"),
+        ("demo-admin\u3164", "U+3164 (HANGUL FILLER, invisible"),
+        ("demo-admin\uffa0", "U+FFA0 (HALFWIDTH HANGUL FILLER, invisible"),
+        ("demo-admin\u17b4", "U+17B4 (KHMER VOWEL INHERENT AQ, invisible"),
+        ("demo-admin\u180b", "U+180B (MONGOLIAN FREE VARIATION SELECTOR ONE, invisible"),
+        ("demo-admin\u2800", "U+2800 (BRAILLE PATTERN BLANK, blank: displays as empty space) at position 11"),
     ],
 )
 def test_invisible_and_control_characters_are_refused_saying_which(
@@ -57,6 +68,17 @@ def test_invisible_and_control_characters_are_refused_saying_which(
     message = r.json()["detail"][0]["msg"]
     assert "may not contain control or invisible formatting characters" in message and refused in message
     assert names(engine) == before
+
+
+def test_visible_marks_letters_and_symbols_are_still_names(
+    anonymous: TestClient, admin: dict[str, str], engine: Engine
+) -> None:
+    """The refusal is of what displays as nothing, not of scripts: Hangul, Khmer with its vowel
+    signs, Mongolian, braille dots and combining accents stay allowed."""
+    for name in ("\ud55c\uad6d\uc5b4 \uc0ac\uc6a9\uc790", "\u179f\u17bb\u1781", "\u182e\u1823\u1829", "\u2801\u2803", "Jo\u0308rg \u2603"):
+        r = anonymous.post(USERS, json={"name": name, "role": "viewer"}, headers=admin)
+        assert r.status_code == 201, (name, r.text)
+    assert names(engine)[-1] == "J\u00f6rg \u2603"
 
 
 def test_names_are_stored_nfc_and_an_nfc_equivalent_is_a_duplicate(
@@ -120,6 +142,8 @@ def test_tepi_admin_refuses_the_same_names(
     assert code == 1 and "U+202E (RIGHT-TO-LEFT OVERRIDE" in output
     code, output = create("Admin\u200bDKI")
     assert code == 1 and "U+200B (ZERO WIDTH SPACE" in output
+    code, output = create("demo-admin\u3164")
+    assert code == 1 and "U+3164 (HANGUL FILLER" in output
     code, output = create("ADMIN DKI")
     assert code == 1 and "exists already" in output
     code, output = create("Admin\udcffDKI")  # an argument's undecodable byte arrives as a lone surrogate
