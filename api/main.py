@@ -22,7 +22,7 @@ from api.models import HealthPublic
 from api.routes import alerts, health, public, stations, users
 from api.services.levels import LevelStore, PromLevelStore, SqlLevelStore
 from api.services.stream import EventHub
-from api.settings import Settings, load_settings
+from api.settings import ServingSettings, Settings, load_settings
 from ingest.db import check_schema, create_engine, prepare_database
 from ingest.errors import SchemaError
 from tepi.config import TepiConfig
@@ -56,7 +56,7 @@ def create_app(
     TEPI_AUTH_PEPPER or TEPI_PUBLIC_BASE_URL, or with the demo pepper) raise `SettingsError`
     with what to set.
     """
-    settings = settings if settings is not None else load_settings()
+    settings = settings if settings is not None else load_settings(ServingSettings)
     public_base_url = settings.effective_public_base_url(config)
     registry = registry if registry is not None else REGISTRY
     # Bound parameters (user names among them) stay out of error messages and logs.

@@ -7,10 +7,10 @@ replica, a separate PromQL endpoint) without editing the shared file.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tepi.config import TepiConfig
@@ -21,12 +21,35 @@ MIN_SECRET_CHARS = 32
 _GENERATE = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 
+_PUBLIC_BASE_URL_REQUIRED = (
+    "TEPI_PUBLIC_BASE_URL is required in production mode: the absolute URL the public reaches this "
+    "API at (e.g. https://banjir.example.go.id); CAP and Atom links start with it"
+)
+
+
 class SettingsError(RuntimeError):
     """The API settings are invalid or insecure; the message says what to set."""
 
 
-class Settings(BaseSettings):
+class DatabaseSettings(BaseSettings):
+    """Where the state database is: all that schema commands (`tepi admin db`) need, so they run
+    before, and apart from, the secrets of the API's environment."""
+
     model_config = SettingsConfigDict(env_prefix="TEPI_", extra="ignore", frozen=True, allow_inf_nan=False)
+
+    database_url: str | None = Field(default=None, description="Default: ingest.database_url of the config.")
+
+    def effective_database_url(self, config: TepiConfig) -> str:
+        return self.database_url or config.ingest.database_url
+
+
+class Settings(DatabaseSettings):
+    """The API's settings, as `tepi admin` also reads them to hash keys as the API does.
+
+    Each problem is a field's own error, so one attempt names them all (a model validator
+    would run only once every field had passed). What a field's check depends on, `mode`, is
+    declared before it.
+    """
 
     mode: Literal["demo", "production"] = Field(
         default="production",
@@ -36,6 +59,7 @@ class Settings(BaseSettings):
     )
     public_base_url: str | None = Field(
         default=None,
+        validate_default=True,
         description="Absolute http(s) URL the public reaches this API at (e.g. https://banjir.example.go.id, "
         "or with a path prefix a proxy strips); CAP and Atom links start with it, never with the request's "
         "Host. Required in production; demo mode uses its own host and port.",
@@ -46,7 +70,6 @@ class Settings(BaseSettings):
         "is honoured only from these (the client is its right-most address that is not one of them); "
         "default none: the client is the connecting address.",
     )
-    database_url: str | None = Field(default=None, description="Default: ingest.database_url of the config.")
     tsdb_url: str | None = Field(default=None, description="Default: ingest.tsdb.url of the config.")
     tsdb_query_url: str | None = Field(default=None, description="PromQL base URL; default: the TSDB's.")
     level_store: Literal["auto", "sql", "tsdb"] = Field(
@@ -75,6 +98,7 @@ class Settings(BaseSettings):
     cap_area_radius_km: float = Field(default=2.0, gt=0, le=100, description="Radius of a CAP area around a gauge.")
     auth_pepper: SecretStr | None = Field(
         default=None,
+        validate_default=True,
         description="Server secret of the API key hashes (HMAC-SHA256), at least 32 characters. Required in "
         "production; demo mode falls back to a public one. Changing it invalidates every key.",
     )
@@ -116,10 +140,11 @@ class Settings(BaseSettings):
             raise ValueError(f"has an invalid port: {value!r}") from exc
         return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
 
-    @model_validator(mode="after")
-    def _secrets(self) -> "Settings":
-        pepper = self.auth_pepper.get_secret_value() if self.auth_pepper is not None else None
-        if self.mode == "production":
+    @field_validator("auth_pepper")
+    @classmethod
+    def _pepper_of_the_mode(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        pepper = value.get_secret_value() if value is not None else None
+        if info.data.get("mode") == "production":  # absent: the mode itself is refused
             if not pepper:
                 raise ValueError(
                     "TEPI_AUTH_PEPPER is required in production mode, the default (only `tepi demo` or "
@@ -130,10 +155,14 @@ class Settings(BaseSettings):
                 raise ValueError("TEPI_AUTH_PEPPER is the public demo value; production needs its own secret")
         if pepper is not None and len(pepper) < MIN_SECRET_CHARS:
             raise ValueError(f"TEPI_AUTH_PEPPER must be at least {MIN_SECRET_CHARS} characters")
-        token = self.metrics_token.get_secret_value() if self.metrics_token is not None else None
-        if token is not None and len(token) < MIN_SECRET_CHARS:
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_CHARS:
             raise ValueError(f"TEPI_METRICS_TOKEN must be at least {MIN_SECRET_CHARS} characters")
-        return self
+        return value
 
     def pepper(self) -> bytes:
         """The key-hash secret: the configured one, or in demo mode the public demo pepper."""
@@ -152,14 +181,8 @@ class Settings(BaseSettings):
         if self.public_base_url is not None:
             return self.public_base_url
         if self.mode != "demo":
-            raise SettingsError(
-                "TEPI_PUBLIC_BASE_URL is required in production mode: the absolute URL the public reaches this "
-                "API at (e.g. https://banjir.example.go.id); CAP and Atom links start with it"
-            )
+            raise SettingsError(_PUBLIC_BASE_URL_REQUIRED)
         return local_base_url(config.api.host, config.api.port)
-
-    def effective_database_url(self, config: TepiConfig) -> str:
-        return self.database_url or config.ingest.database_url
 
     def effective_query_url(self, config: TepiConfig) -> str | None:
         """Where PromQL queries go: explicit settings first, then the ingest TSDB of the config."""
@@ -171,6 +194,19 @@ class Settings(BaseSettings):
         return tsdb.query_url or tsdb.url
 
 
+class ServingSettings(Settings):
+    """What `tepi api` serves with: in production also the public base URL, checked with the
+    rest so that one attempt names everything missing (`tepi admin`, which builds no links,
+    does without it)."""
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url_of_the_mode(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("mode") == "production":
+            raise ValueError(_PUBLIC_BASE_URL_REQUIRED)
+        return value
+
+
 def local_base_url(host: str, port: int) -> str:
     """The demo's own address as a base URL (a wildcard bind address is reached as localhost)."""
     if host in ("", "0.0.0.0", "::"):
@@ -180,14 +216,18 @@ def local_base_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-def load_settings() -> Settings:
-    """Settings from the environment; `SettingsError` with one line per problem if invalid."""
+AnySettings = TypeVar("AnySettings", bound=DatabaseSettings)
+
+
+def load_settings(kind: type[AnySettings] = Settings) -> AnySettings:  # type: ignore[assignment]
+    """Settings of `kind` from the environment; `SettingsError` with one line per problem, all
+    of them, if invalid."""
     try:
-        return Settings()
+        return kind()
     except ValidationError as exc:
         lines = []
         for e in exc.errors():
-            where = ".".join(str(p) for p in e["loc"])
+            variable = "TEPI_" + ".".join(str(p) for p in e["loc"]).upper()
             msg = str(e["msg"]).removeprefix("Value error, ")
-            lines.append(f"  TEPI_{where.upper()}: {msg}" if where else f"  {msg}")
+            lines.append(f"  {msg}" if variable == "TEPI_" or msg.startswith(variable) else f"  {variable}: {msg}")
         raise SettingsError("refusing to run with these API settings:\n" + "\n".join(lines)) from None

@@ -104,16 +104,17 @@ def _session(config: Path | None) -> Iterator[tuple[Session, TepiConfig]]:
 @contextmanager
 def _database(config: Path | None) -> Iterator[Engine]:
     """An engine on the configured database, for commands that must not prepare it first; schema
-    and connection errors become a message and exit status 1."""
+    and connection errors become a message and exit status 1. Only the database's settings are
+    read: schema commands need no secret (TEPI_AUTH_PEPPER) and do not ask for one."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from api.settings import SettingsError, load_settings
+    from api.settings import DatabaseSettings, SettingsError, load_settings
     from ingest.db import create_engine
     from ingest.errors import SchemaError
 
     try:
         cfg = load_config(config)
-        url = load_settings().effective_database_url(cfg)
+        url = load_settings(DatabaseSettings).effective_database_url(cfg)
     except (ConfigError, SettingsError) as exc:
         raise _fail(str(exc), 2) from exc
     engine = create_engine(url, hide_parameters=True)

@@ -159,13 +159,13 @@ def api(
     import uvicorn
 
     from api.main import create_app
-    from api.settings import SettingsError, load_settings, local_base_url
+    from api.settings import ServingSettings, SettingsError, load_settings, local_base_url
 
     configure_logging(log_level, json_logs)
     cfg = _load(config)
     host, port = host or cfg.api.host, port or cfg.api.port
     try:
-        settings = load_settings()
+        settings = load_settings(ServingSettings)
         if settings.mode == "demo" and settings.public_base_url is None:
             settings = settings.model_copy(update={"public_base_url": local_base_url(host, port)})
         application = create_app(cfg, settings)

@@ -77,10 +77,10 @@ def test_retention_run_reports_counts(admin) -> None:  # type: ignore[no-untyped
     admin("retention", "run", "--now", "2030-01-01T00:00:00", code=2)
 
 
-def test_mounted_as_tepi_admin_with_the_config_before_the_command(
-    database_url: str, engine: Engine, default_config: TepiConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """How `tepi` mounts it: `tepi admin -c FILE demo-key ...` (the benchmark asks for keys this way)."""
+def _config_on(
+    database_url: str, default_config: TepiConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[TepiConfig, Path]:
+    """A config file whose database is `database_url`, and no TEPI_* variable set."""
     for name in list(os.environ):
         if name.startswith("TEPI_"):
             monkeypatch.delenv(name)
@@ -89,6 +89,14 @@ def test_mounted_as_tepi_admin_with_the_config_before_the_command(
     )
     path = tmp_path / "tepi.yaml"
     path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+    return config, path
+
+
+def test_mounted_as_tepi_admin_with_the_config_before_the_command(
+    database_url: str, engine: Engine, default_config: TepiConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How `tepi` mounts it: `tepi admin -c FILE demo-key ...` (the benchmark asks for keys this way)."""
+    config, path = _config_on(database_url, default_config, tmp_path, monkeypatch)
     tepi = typer.Typer()
     tepi.add_typer(admin_app, name="admin")
     runner = CliRunner()
@@ -113,3 +121,27 @@ def test_mounted_as_tepi_admin_with_the_config_before_the_command(
     with TestClient(create_app(config, demo_api, registry=CollectorRegistry())) as api:
         me = api.get("/api/v1/me", headers=bearer(key)).json()
     assert (me["tenant"], me["role"], me["name"]) == ("dki-jakarta", "viewer", "demo-viewer")
+
+
+def test_schema_commands_need_only_the_database(
+    database_url: str, default_config: TepiConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tepi admin db current` and `db upgrade` run with no secret set (an operator upgrading before
+    the API's environment exists): the database is the config's, or TEPI_DATABASE_URL's over it."""
+    _, path = _config_on(database_url, default_config, tmp_path, monkeypatch)
+    runner = CliRunner()
+
+    def db(command: str, **env: str) -> tuple[int, str]:
+        result = runner.invoke(admin_app, ["-c", str(path), "db", command], env=env)
+        return result.exit_code, result.output
+
+    code, output = db("current")
+    assert code == 1 and "database: none (new database)" in output and "TEPI_AUTH_PEPPER" not in output
+    code, output = db("upgrade")
+    assert code == 0 and "schema upgraded from none" in output, output
+    code, output = db("current")
+    database, this_tepi = (line.split(": ", 1)[1] for line in output.splitlines()[:2])
+    assert code == 0 and database == this_tepi, output
+    elsewhere = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    code, output = db("current", TEPI_DATABASE_URL=elsewhere)
+    assert code == 1 and "database: none (new database)" in output

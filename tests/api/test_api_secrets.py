@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from api.services.auth import create_demo_keys
 from api.main import create_app
-from api.settings import DEMO_PEPPER, Settings, SettingsError, load_settings
+from api.settings import DEMO_PEPPER, ServingSettings, Settings, SettingsError, load_settings
 from api.testing import bearer
 from ingest.db import writer
 from tepi.config import TepiConfig
@@ -102,6 +102,31 @@ def test_load_settings_says_which_variable_to_set(monkeypatch: pytest.MonkeyPatc
     assert load_settings().mode == "production"
 
 
+def test_load_settings_names_every_missing_or_bad_setting_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operator fixes the environment once, not once per attempt."""
+    with pytest.raises(SettingsError) as info:
+        load_settings(ServingSettings)
+    assert "TEPI_AUTH_PEPPER is required in production mode" in str(info.value)
+    assert "TEPI_PUBLIC_BASE_URL is required in production mode" in str(info.value)
+    monkeypatch.setenv("TEPI_PUBLIC_BASE_URL", "banjir.example.go.id")
+    monkeypatch.setenv("TEPI_METRICS_TOKEN", "short")
+    monkeypatch.setenv("TEPI_MAX_POINTS", "1")
+    with pytest.raises(SettingsError) as info:
+        load_settings(ServingSettings)
+    lines = str(info.value).splitlines()[1:]
+    assert [line.split()[0].rstrip(":") for line in lines] == [
+        "TEPI_PUBLIC_BASE_URL", "TEPI_MAX_POINTS", "TEPI_AUTH_PEPPER", "TEPI_METRICS_TOKEN"
+    ], lines
+    assert "TEPI_AUTH_PEPPER: TEPI_AUTH_PEPPER" not in str(info.value)  # each variable named once a line
+    monkeypatch.setenv("TEPI_MODE", "demo")
+    for name in ("TEPI_PUBLIC_BASE_URL", "TEPI_METRICS_TOKEN", "TEPI_MAX_POINTS"):
+        monkeypatch.delenv(name)
+    assert load_settings(ServingSettings).public_base_url is None  # demo: its own address, its own pepper
+    monkeypatch.setenv("TEPI_MODE", "production")
+    monkeypatch.setenv("TEPI_AUTH_PEPPER", GOOD)
+    assert load_settings().pepper() == GOOD.encode()  # `tepi admin` hashes keys without a public URL
+
+
 def _config_file(config: TepiConfig, tmp_path: Path) -> Path:
     config = config.model_copy(
         update={"ingest": config.ingest.model_copy(update={"database_url": f"sqlite:///{tmp_path / 's.db'}"})}
@@ -125,23 +150,26 @@ def _tepi_api(path: Path, port: int, **env: str) -> subprocess.Popen[str]:
 
 
 @pytest.mark.parametrize(
-    ("env", "message"),
+    ("env", "messages"),
     [
-        ({}, "TEPI_AUTH_PEPPER is required in production mode, the default"),
-        ({"TEPI_MODE": "production"}, "TEPI_AUTH_PEPPER is required in production mode"),
-        ({"TEPI_AUTH_PEPPER": DEMO_PEPPER}, "TEPI_AUTH_PEPPER is the public demo value"),
-        ({"TEPI_AUTH_PEPPER": GOOD}, "TEPI_PUBLIC_BASE_URL is required in production mode"),
+        ({}, ["TEPI_AUTH_PEPPER is required in production mode, the default", "TEPI_PUBLIC_BASE_URL is required"]),
+        ({"TEPI_MODE": "production"}, ["TEPI_AUTH_PEPPER is required in production mode", "TEPI_PUBLIC_BASE_URL"]),
+        ({"TEPI_AUTH_PEPPER": DEMO_PEPPER}, ["TEPI_AUTH_PEPPER is the public demo value", "TEPI_PUBLIC_BASE_URL"]),
+        ({"TEPI_AUTH_PEPPER": GOOD}, ["TEPI_PUBLIC_BASE_URL is required in production mode"]),
+        ({"TEPI_PUBLIC_BASE_URL": "https://banjir.example.go.id"}, ["TEPI_AUTH_PEPPER is required"]),
     ],
 )
 def test_tepi_api_refuses_to_start_without_production_secrets(
-    default_config: TepiConfig, tmp_path: Path, env: dict[str, str], message: str
+    default_config: TepiConfig, tmp_path: Path, env: dict[str, str], messages: list[str]
 ) -> None:
+    """Every missing setting named in the one attempt, not one per attempt."""
     proc = _tepi_api(_config_file(default_config, tmp_path), free_port(), **env)
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 2, output[-2000:]
     output = " ".join(output.split())  # rich wraps long lines
     assert "api cannot start" in output
-    assert message in output, output[-2000:]
+    assert all(message in output for message in messages), output[-2000:]
+    assert ("TEPI_PUBLIC_BASE_URL" in output) == ("TEPI_PUBLIC_BASE_URL" not in env), output[-2000:]
     assert "Traceback" not in output
 
 
