@@ -9,7 +9,8 @@
 - `mosquitto.conf`: listeners plus `allow_anonymous false`, `password_file`, `acl_file`;
   `use_username_as_clientid` on every listener, so a credential can only ever open its own
   session (no takeover); queue limits sized by `tepi.mqtt_queues`; persistence, so queued
-  QoS 1 messages survive a broker restart.
+  QoS 1 messages survive a broker restart; `persistent_client_expiration`, so a session
+  that never returns (a worker not retired) does not take its share of uplinks forever.
 
 Re-running it keeps existing passwords (and the CA), so adding a device does not lock the rest
 of the fleet out; `--rotate USER` or `--rotate-all` replaces passwords on purpose. Mosquitto
