@@ -26,6 +26,7 @@ stored bytes plus the envelope (tenant, gateway, time: `envelope_bytes`), since 
 shrinks JSON of the size it is applied to. Expected: a full outbox is routine summaries (events
 are rare and never evicted), which travel a thousand to a compressed message of about a fifth
 of their stored bytes (`SUMMARY_PAYLOAD_FRACTION`), so sizing by B is conservative there.
+Not covered: events are never evicted, so an outbox of events alone can outgrow `max_bytes`.
 
 Every figure is multiplied by `margin`. `max_queued_bytes` holds each session's worst backlog
 at the largest payload Tepi accepts (`DeviceKind.max_payload_bytes`, the uplink bounds above),
