@@ -6,16 +6,18 @@ class GatewayError(Exception):
 
 
 #: Why a frame is refused: the `reason` label of `tepi_gateway_rejected_total`. Kept small, so a
-#: dashboard can list them; a new reason is added here (and to the README) or not at all.
+#: dashboard can list them; a new reason is added here (and to the README) or not at all. The
+#: wording is for every device kind; what each reason means for one kind is in its package
+#: (`gateway.devices.awlr` for the AWLR).
 REJECTION_REASONS: dict[str, str] = {
-    "garbage": "serial bytes that are not an AWLR sentence",
-    "checksum": "an NMEA sentence whose checksum does not match",
-    "truncated": "a sentence or object with fields missing",
+    "garbage": "bytes that are not a frame of the device's wire format",
+    "checksum": "a frame whose checksum does not match",
+    "truncated": "a frame with fields missing",
     "too_large": "longer than the wire format or max_payload_bytes allows",
     "not_json": "an MQTT payload that is not JSON",
-    "malformed": "a field with an invalid value (station id, timestamp) or an unknown field",
-    "wrong_type": "a field of the wrong type: seq 1.5, \"7\" or true; a number written as text",
-    "out_of_range": "a number not finite (NaN, Infinity, 1e999999) or outside its span (sensor span, battery 0-30 V)",
+    "malformed": "a field with an invalid value or an unknown field",
+    "wrong_type": "a field of the wrong type: a fraction or text where an integer belongs, a number written as text",
+    "out_of_range": "a number not finite (NaN, Infinity, 1e999999) or outside the span the kind or station declares",
     "duplicate_key": "a JSON object naming a field twice",
     "unknown_device": "a sender the gateway's configuration does not list",
     "wrong_transport": "a device heard on a transport it is not configured for",

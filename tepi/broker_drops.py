@@ -8,14 +8,17 @@ been dropped due to inflight/queuing limits", man mosquitto(8)). The $SYS tree i
 `sys_interval` (default 10 s, man mosquitto.conf(5)); Mosquitto publishes this value only when
 it changed, retained (src/sys_tree.c), and 2.0 with a 60 s message expiry (seen here with
 2.0.11): a client that connects within a minute of the last change gets it at once, one that
-comes later only at the next drop.
+comes later only at the next drop. So drops while a gateway was away go unreported if traffic
+stopped more than a minute before it came back (tepi/MQTT.md, "Seeing drops"): the broker
+republishes nothing, so there is nothing more to read.
 It is the broker's total since it started, over all its clients: on a gateway's site broker
 the gateway is the main subscriber, so what moves it is mostly readings the gateway never saw
 (sirens and displays subscribed to the local alarms count too).
 
 The count restarts at 0 when the broker restarts; `DroppedCount` turns the series into
 increases that are never negative. Both the gateway (its site broker) and ingest (the central
-broker) read it with a `BrokerDropWatch`.
+broker) read it with a `BrokerDropWatch`; every ingest worker reads the same central total, so
+across workers take the maximum, never the sum.
 """
 
 from __future__ import annotations

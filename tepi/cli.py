@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from pydantic import ValidationError
@@ -15,6 +15,9 @@ from tepi.config import ConfigError, IngestConfig, TepiConfig, load_config
 from tepi.gateway_command import GatewayOptions, run_gateway, wait_for_signal
 from tepi.logs import configure_logging
 from tepi.runtime_tuning import tune_garbage_collector
+
+if TYPE_CHECKING:
+    from ingest.consumer import IngestWorker
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Tepi: edge telemetry for rivers, boats and offices.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration commands.")
@@ -113,11 +116,29 @@ def gateway(
         raise typer.Exit(code)
 
 
+def _retire(worker: IngestWorker) -> None:
+    """A worker that is offline but still subscribed keeps receiving its share of the uplinks
+    into a queue no one reads (Mosquitto 2.0 routes shared messages to offline persistent
+    members), so a worker leaves the group this way before it is removed."""
+    from ingest.errors import BrokerError
+
+    try:
+        worker.retire()
+    except BrokerError as exc:
+        worker.stop()
+        console.print(f"[red]cannot retire {worker.config.client_id}[/red]: {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]ok[/green]: {worker.config.client_id} left the share group; lower ingest.workers now")
+
+
 @app.command()
 def ingest(
     config: ConfigOpt = None,
     worker: Annotated[Optional[int], typer.Option(help="Which ingest worker this is, 1..ingest.workers; each logs in as its own MQTT user ingest.N.")] = None,
     metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port (0: off).")] = 0,
+    retire: Annotated[bool, typer.Option(
+        "--retire", help="Take this worker's queued uplinks, leave the share group and exit: run it for the highest worker before lowering ingest.workers."
+    )] = False,
     log_level: LogOpt = "INFO",
     json_logs: JsonOpt = True,
 ) -> None:
@@ -142,6 +163,9 @@ def ingest(
     except SchemaError as exc:
         console.print(f"[red]ingest cannot start[/red]: {exc}")
         raise typer.Exit(2) from exc
+    if retire:
+        _retire(worker)
+        return
     stop = threading.Event()
     wait_for_signal(stop)
     worker.stop()

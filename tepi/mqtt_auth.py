@@ -209,7 +209,8 @@ def issue_credentials(
 
     Re-running setup after adding one device must not lock every field device out until
     someone re-provisions it on site, so passwords survive unless explicitly rotated. Users
-    no longer in the registry are dropped: the broker refuses them once it reloads (SIGHUP).
+    no longer in the registry are dropped: the broker refuses them once it re-reads `passwd`
+    (SIGHUP; a changed mosquitto.conf needs a restart, see tepi/MQTT.md).
     A secret's password is also kept from an older file where it was a username (`gw-ciliwung`
     or `ingest` before each connection had its own user), so upgrading re-provisions nothing.
     Rotating a username rotates its whole secret: its connections share one password.

@@ -13,13 +13,28 @@ largest one:
   over that outage. The burst is not assumed to drain meanwhile: a gateway may be restarting.
 - an ingest worker (`ingest.N`, central broker): every gateway's uplink items over `outage_s`,
   with all stations at alert (a summary per `summary_every_s_alert`) and, as a bound on events,
-  one per expected reading. Each uplink message carries at least one item, so messages are at
-  most items; a round-robin share group may give any one worker the whole stream.
+  one per expected reading; each uplink message carries at least one item, so messages are at
+  most items, and a round-robin share group may give any one worker the whole stream. On top
+  of that, every gateway's stored outbox: after an uplink outage a gateway replays it all
+  (up to `gateway.outbox.max_bytes` of stored items), and if ingest is away meanwhile (an
+  upgrade) all of it queues here. The gateway deletes what the broker PUBACKed, so a drop here
+  loses it for good.
 
-Both figures are multiplied by `margin`. `max_queued_bytes` caps payload bytes at the same
-backlog of the largest payload Tepi accepts (`DeviceKind.max_payload_bytes`, a few hundred
-bytes per uplink item), so it bounds broker memory without ever binding before the message
-count for well-formed traffic.
+Bounds on a stored outbox of B bytes: events travel one to a message, so an outbox of events
+is the most messages, B / `MIN_ITEM_BODY_BYTES`; each message's payload is at most its items'
+stored bytes plus the envelope (tenant, gateway, time: `envelope_bytes`), since zlib only
+shrinks JSON of the size it is applied to. Expected: a full outbox is routine summaries (events
+are rare and never evicted), which travel a thousand to a compressed message of about a fifth
+of their stored bytes (`SUMMARY_PAYLOAD_FRACTION`), so sizing by B is conservative there.
+Not covered: events are never evicted, so an outbox of events alone can outgrow `max_bytes`.
+
+Every figure is multiplied by `margin`. `max_queued_bytes` holds each session's worst backlog
+at the largest payload Tepi accepts (`DeviceKind.max_payload_bytes`, the uplink bounds above),
+so for well-formed traffic neither limit binds first; it bounds broker memory.
+
+Limits are per session: a broker serving G gateways' device links and N ingest workers may
+hold a full queue in each. Ingest workers share one stream (each uplink message goes to one
+member of the share group), so together they hold at most one ingest backlog.
 
 Memory: measured on Mosquitto 2.0.11, a queued QoS 1 message costs its payload plus about 360
 bytes (message store entry, per-client queue entry and a 32-byte topic): RSS grew 448 bytes
@@ -32,6 +47,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from tepi.config import BrokerQueueConfig, TepiConfig
 
@@ -39,6 +55,12 @@ from tepi.config import BrokerQueueConfig, TepiConfig
 QUEUED_MESSAGE_OVERHEAD_BYTES = 360
 #: Uplink payload per item: a one-summary message is ~570 bytes; batching only lowers it.
 UPLINK_ITEM_BYTES = 600
+#: The smallest uplink item the gateway stores (a `BrokerDrops` with one-character names and
+#: an 8-character id is 141 bytes; every other item is larger): bounds the messages of a replay.
+MIN_ITEM_BODY_BYTES = 140
+#: Compressed uplink payload per stored summary byte, a thousand summaries a message: 0.20
+#: measured for 1,000 summaries of 500 stations (zlib level 6), rounded up.
+SUMMARY_PAYLOAD_FRACTION = 0.25
 #: Messages the broker sends a session before it waits for PUBACKs. The gateway and ingest ack
 #: after committing a batch, so with Mosquitto's 20 they would stall between commits.
 INFLIGHT_MESSAGES = 1000
@@ -46,16 +68,29 @@ INFLIGHT_MESSAGES = 1000
 
 @dataclass(frozen=True)
 class SessionBacklog:
-    """The worst backlog of one MQTT session, before the margin."""
+    """The backlog of one MQTT session (or share group) when full, before the margin."""
 
     session: str
-    messages: int
+    messages: int  # at most: what max_queued_messages must hold
+    max_payload_bytes: int  # at most, if every message had the largest payload Tepi accepts
+    typical_messages: int  # expected
     typical_payload_bytes: int  # at the expected payload sizes
-    max_payload_bytes: int  # if every message had the largest payload Tepi accepts
+    sessions: int = 1  # MQTT sessions it is spread over (ingest workers share one stream)
 
     @property
     def memory_bytes(self) -> int:
-        return self.messages * QUEUED_MESSAGE_OVERHEAD_BYTES + self.typical_payload_bytes
+        return self.typical_messages * QUEUED_MESSAGE_OVERHEAD_BYTES + self.typical_payload_bytes
+
+    @property
+    def worst_memory_bytes(self) -> int:
+        return self.messages * QUEUED_MESSAGE_OVERHEAD_BYTES + self.max_payload_bytes
+
+    def __add__(self, other: "SessionBacklog") -> "SessionBacklog":
+        return SessionBacklog(
+            self.session, self.messages + other.messages, self.max_payload_bytes + other.max_payload_bytes,
+            self.typical_messages + other.typical_messages, self.typical_payload_bytes + other.typical_payload_bytes,
+            self.sessions,
+        )
 
 
 @dataclass(frozen=True)
@@ -73,9 +108,18 @@ class QueueLimits:
         return max(self.sessions, key=lambda s: s.messages)
 
     @property
+    def session_count(self) -> int:
+        return sum(s.sessions for s in self.sessions)
+
+    @property
     def memory_bytes(self) -> int:
-        """Broker memory for one full queue of the largest session at expected payload sizes."""
-        return math.ceil(self.largest.memory_bytes * self.margin)
+        """Whole-broker memory, expected, when every session's queue holds its backlog."""
+        return math.ceil(sum(s.memory_bytes for s in self.sessions) * self.margin)
+
+    @property
+    def worst_memory_bytes(self) -> int:
+        """Whole-broker memory if every session's queue held its worst backlog."""
+        return math.ceil(sum(s.worst_memory_bytes for s in self.sessions) * self.margin)
 
     @property
     def memory_ceiling_bytes(self) -> int:
@@ -85,8 +129,9 @@ class QueueLimits:
     def conf_lines(self) -> list[str]:
         largest = self.largest
         return [
-            f"# Sized by `tepi mqtt setup` for {largest.session}: {largest.messages} messages x {self.margin:g} margin;",
-            f"# about {self.memory_bytes / 1e6:.0f} MB when full (at most {self.memory_ceiling_bytes / 1e6:.0f} MB per session).",
+            f"# Sized by `tepi mqtt setup` for {largest.session}: {largest.messages} messages x {self.margin:g} margin.",
+            f"# Limits are per session ({self.session_count} here). Whole broker: about {self.memory_bytes / 1e6:.0f} MB "
+            f"with every queue full, {self.worst_memory_bytes / 1e6:.0f} MB at worst; at most {self.memory_ceiling_bytes / 1e6:.0f} MB per session.",
             f"max_queued_messages {self.max_queued_messages}",
             f"max_queued_bytes {self.max_queued_bytes}",
             f"max_inflight_messages {self.max_inflight_messages}",
@@ -105,11 +150,32 @@ def device_link_backlog(cfg: TepiConfig, queue: BrokerQueueConfig) -> SessionBac
     typical = max((k.typical_payload_bytes for k in kinds), default=0)
     largest = max((k.max_payload_bytes for k in kinds), default=0)
     messages = math.ceil(burst + normal) if kinds else 0
-    return SessionBacklog(cfg.gateway.mqtt_user("devices"), messages, messages * typical, messages * largest)
+    return SessionBacklog(cfg.gateway.mqtt_user("devices"), messages, messages * largest, messages, messages * typical)
+
+
+def envelope_bytes(cfg: TepiConfig) -> int:
+    """What an uplink message of this gateway adds around the items it carries."""
+    from tepi.messages import encode_uplink
+
+    sent_at = datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=timezone.utc)  # microseconds: the longest time
+    return len(encode_uplink(cfg.gateway.tenant, cfg.gateway.id, [], sent_at))
+
+
+def stored_backlog(cfg: TepiConfig) -> SessionBacklog:
+    """A gateway's whole outbox, replayed after an uplink outage (see the module docstring)."""
+    from gateway.uplink import MAX_ITEMS_PER_MESSAGE
+
+    stored = cfg.gateway.outbox.max_bytes
+    messages = stored // MIN_ITEM_BODY_BYTES
+    batches = math.ceil(stored / (MAX_ITEMS_PER_MESSAGE * MIN_ITEM_BODY_BYTES))
+    return SessionBacklog(
+        "outbox", messages, stored + messages * envelope_bytes(cfg), batches, math.ceil(stored * SUMMARY_PAYLOAD_FRACTION)
+    )
 
 
 def ingest_backlog(configs: Sequence[TepiConfig], queue: BrokerQueueConfig) -> SessionBacklog:
-    """One ingest worker's session: every gateway's uplink items while ingest is away."""
+    """The ingest share group: every gateway's uplink items while ingest is away, plus every
+    gateway's stored outbox; any one worker may get all of it."""
     from gateway.devices import device_kind
 
     per_s = 0.0
@@ -120,7 +186,13 @@ def ingest_backlog(configs: Sequence[TepiConfig], queue: BrokerQueueConfig) -> S
     messages = math.ceil(per_s * queue.outage_s)
     workers = max(c.ingest.workers for c in configs)
     session = configs[0].ingest.mqtt_user(1) + (f"..{workers}" if workers > 1 else "")
-    return SessionBacklog(session, messages, messages * UPLINK_ITEM_BYTES, messages * UPLINK_ITEM_BYTES)
+    live = SessionBacklog(session, messages, messages * UPLINK_ITEM_BYTES, messages, messages * UPLINK_ITEM_BYTES, workers)
+    return sum((stored_backlog(c) for c in _gateways(configs)), live)
+
+
+def _gateways(configs: Sequence[TepiConfig]) -> list[TepiConfig]:
+    """One config per gateway: several files may describe the same one."""
+    return list({c.gateway.id: c for c in configs}.values())
 
 
 def queue_budget(configs: Sequence[TepiConfig]) -> BrokerQueueConfig:
@@ -138,13 +210,13 @@ def queue_budget(configs: Sequence[TepiConfig]) -> BrokerQueueConfig:
 def size_queues(configs: Sequence[TepiConfig]) -> QueueLimits:
     """Queue limits for a broker serving `configs` (one per gateway), largest session first."""
     queue = queue_budget(configs)
-    sessions = [device_link_backlog(c, queue) for c in configs] + [ingest_backlog(configs, queue)]
+    sessions = [device_link_backlog(c, queue) for c in _gateways(configs)] + [ingest_backlog(configs, queue)]
     sessions.sort(key=lambda s: s.messages, reverse=True)
     messages = max(1000, math.ceil(sessions[0].messages * queue.margin))  # never below Mosquitto's default
     return QueueLimits(
         max_queued_messages=messages,
-        # Never 0, which means "no limit", nor so low that it binds before the message count.
-        max_queued_bytes=max(math.ceil(max(s.max_payload_bytes for s in sessions) * queue.margin), messages * UPLINK_ITEM_BYTES),
+        # Never 0, which means "no limit": each session's worst backlog fits, at Mosquitto's default count.
+        max_queued_bytes=math.ceil(max(max(s.max_payload_bytes for s in sessions), 1000 * UPLINK_ITEM_BYTES) * queue.margin),
         max_inflight_messages=INFLIGHT_MESSAGES,
         sessions=tuple(sessions),
         margin=queue.margin,

@@ -9,18 +9,23 @@
 - `mosquitto.conf`: listeners plus `allow_anonymous false`, `password_file`, `acl_file`;
   `use_username_as_clientid` on every listener, so a credential can only ever open its own
   session (no takeover); queue limits sized by `tepi.mqtt_queues`; persistence, so queued
-  QoS 1 messages survive a broker restart.
+  QoS 1 messages survive a broker restart; `persistent_client_expiration`, so a session
+  that never returns (a worker not retired) does not take its share of uplinks forever.
 
 Re-running it keeps existing passwords (and the CA), so adding a device does not lock the rest
 of the fleet out; `--rotate USER` or `--rotate-all` replaces passwords on purpose. Mosquitto
 re-reads `passwd` and `acl` on SIGHUP, but clients already connected stay connected: a revoked
-or rotated user is cut off at its next CONNECT, so restart the broker to evict at once.
+or rotated user is cut off at its next CONNECT, so restart the broker to evict at once. A
+changed `mosquitto.conf` (an upgrade, new limits or listeners) needs a restart: listeners and
+their options, `use_username_as_clientid` among them, are "not reloaded on reload signal"
+(mosquitto.conf(5)); `tepi mqtt setup` says when the file changed.
 `mqtt_app` is mounted by the CLI as `tepi mqtt`.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -77,6 +82,8 @@ DEFAULT_PERSISTENCE_DIR = Path("/var/lib/mosquitto")  # Debian's, owned by the m
 #: Listener options of every listener: the client id is the username, so one credential
 #: cannot connect with another's client id and erase its session (mosquitto.conf(5)).
 LISTENER_OPTIONS = ("use_username_as_clientid true",)
+SESSION_EXPIRY_MIN_DAYS = 7
+SESSION_EXPIRY_OUTAGES = 4
 
 log = logging.getLogger("tepi.mqtt")
 
@@ -203,6 +210,9 @@ def setup_broker_security(
         "persistence true",
         f"persistence_location {persistence_dir}/",
         f"autosave_interval {autosave}",
+        "# A session away this long is not coming back (a retired ingest worker, one from before an upgrade):",
+        "# its queue is freed, and a share-group member stops taking its share. Far above the outage budget.",
+        f"persistent_client_expiration {session_expiry_days(configs)}d",
         "",
         f"listener {port}{' ' + bind if bind else ''}",
         *LISTENER_OPTIONS,
@@ -219,10 +229,18 @@ def setup_broker_security(
         extra={
             "directory": str(out), "users": len(users), "new_passwords": len(issued) - kept, "tls": files.tls is not None,
             "max_queued_messages": limits.max_queued_messages, "sized_for": limits.largest.session,
-            "queue_memory_mb": round(limits.memory_bytes / 1e6), "queue_memory_ceiling_mb": round(limits.memory_ceiling_bytes / 1e6),
+            "queue_memory_mb": round(limits.memory_bytes / 1e6), "queue_memory_worst_mb": round(limits.worst_memory_bytes / 1e6),
+            "queue_memory_ceiling_per_session_mb": round(limits.memory_ceiling_bytes / 1e6),
         },
     )
     return files
+
+
+def session_expiry_days(configs: Sequence[TepiConfig]) -> int:
+    """Days before Mosquitto removes an offline persistent session: at least a week and four
+    outage budgets, so no session the queues are sized to bridge ever expires."""
+    outage_s = max(c.broker_queue.outage_s for c in configs)
+    return max(SESSION_EXPIRY_MIN_DAYS, math.ceil(SESSION_EXPIRY_OUTAGES * outage_s / 86_400))
 
 
 # --- `tepi mqtt ...` ---------------------------------------------------------------------------
@@ -258,6 +276,7 @@ def setup_command(
         _console.print(f"[red]configuration error[/red]: {exc}")
         raise typer.Exit(2) from exc
     try:
+        previous_conf = _read_if_there(MqttSecurityFiles(directory=out).conf_file)
         files = setup_broker_security(
             configs, out, tls=tls,
             hostnames=hostname if hostname is not None else ("localhost",),
@@ -267,6 +286,7 @@ def setup_command(
         )
         roles = Counter(c.role for c in files.credentials().values())
         limits = size_queues(configs)
+        conf_changed = previous_conf not in (None, _read_if_there(files.conf_file))
     except MqttSecurityError as exc:
         _console.print(f"[red]cannot set up MQTT security[/red]: {exc}")
         raise typer.Exit(1) from exc
@@ -279,6 +299,13 @@ def setup_command(
         _console.print(f"  tls          {files.tls.ca_cert} (give to clients), {files.tls.server_cert}, {files.tls.server_key}")
     _console.print(f"  mosquitto    {files.conf_file}")
     _print_limits(limits)
+    if conf_changed:
+        _console.print(
+            "[yellow]restart the broker[/yellow]: mosquitto.conf changed, and Mosquitto does not reload listeners "
+            "or use_username_as_clientid on SIGHUP (mosquitto.conf(5))"
+        )
+    elif previous_conf is not None:
+        _console.print("  reload       mosquitto.conf is unchanged: SIGHUP makes a running broker re-read passwd and acl")
     _console.print(f"  a broker running as user 'mosquitto' needs: chown mosquitto: on passwd, acl, the server key and {persistence_dir}")
     if files.tls is None and bind not in ("127.0.0.1", "::1", "localhost"):
         _console.print("[yellow]warning[/yellow]: no TLS: passwords cross the network in clear (use --tls)")
@@ -289,13 +316,23 @@ def _print_limits(limits: QueueLimits) -> None:
     _console.print(
         f"  queues       max_queued_messages {limits.max_queued_messages} (largest session {largest.session}: "
         f"{largest.messages} messages x {limits.margin:g}), max_queued_bytes {limits.max_queued_bytes}, "
-        f"max_inflight_messages {limits.max_inflight_messages}"
+        f"max_inflight_messages {limits.max_inflight_messages}; limits apply to each session"
     )
     _console.print(
-        f"  memory       about {limits.memory_bytes / 1e6:.0f} MB for that session's full queue "
-        f"(~{QUEUED_MESSAGE_OVERHEAD_BYTES} B per message plus its payload); at most "
-        f"{limits.memory_ceiling_bytes / 1e6:.0f} MB per session with the largest payloads"
+        f"  memory       whole broker ({limits.session_count} sessions, ingest workers sharing one backlog): about "
+        f"{limits.memory_bytes / 1e6:.0f} MB with every queue full, {limits.worst_memory_bytes / 1e6:.0f} MB at worst "
+        f"(~{QUEUED_MESSAGE_OVERHEAD_BYTES} B per message plus its payload); the limits allow "
+        f"{limits.memory_ceiling_bytes / 1e6:.0f} MB per session"
     )
+
+
+def _read_if_there(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise MqttSecurityError(f"cannot read {path}: {exc.strerror}") from exc
 
 
 @mqtt_app.command("show-credentials")

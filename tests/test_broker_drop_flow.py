@@ -29,7 +29,7 @@ from gateway.runtime import EdgeGateway
 from ingest.consumer import IngestWorker
 from ingest.db import create_engine
 from ingest.testing import batch, summary
-from tepi.config import BrokerConfig, BrokerQueueConfig, TepiConfig, with_local_services
+from tepi.config import BrokerConfig, BrokerQueueConfig, OutboxConfig, TepiConfig, with_local_services
 from tepi.messages import device_topic, encode_batch, uplink_topic
 from tepi.mqtt_queues import size_queues
 from tepi.mqtt_security import MqttSecurityFiles, setup_broker_security
@@ -38,9 +38,11 @@ from tepi.testing import wait_until
 
 pytestmark = pytest.mark.integration
 
-#: The generated queue for this test's budget: no burst and a one-minute outage, so it is
-#: `size_queues`' floor (Mosquitto's default of 1,000) and a few thousand readings overflow it.
+#: The generated queue for this test's budget: no burst, a one-minute outage and the smallest
+#: gateway outbox, so it is `size_queues`' floor (Mosquitto's default of 1,000) and a few
+#: thousand readings overflow it.
 SMALL_BUDGET = BrokerQueueConfig(peak_readings_per_s=0.001, peak_duration_s=1, outage_s=60, margin=1)
+SMALL_OUTBOX = OutboxConfig(max_bytes=16 * 1024)
 
 
 class GeneratedBroker:
@@ -49,7 +51,10 @@ class GeneratedBroker:
 
     def __init__(self, configs: list[TepiConfig], directory: Path) -> None:
         self.port = free_port()
-        configs = [c.model_copy(update={"broker_queue": SMALL_BUDGET}) for c in configs]
+        configs = [
+            c.model_copy(update={"broker_queue": SMALL_BUDGET, "gateway": c.gateway.model_copy(update={"outbox": SMALL_OUTBOX})})
+            for c in configs
+        ]
         self.queue = size_queues(configs).max_queued_messages
         (directory / "data").mkdir(parents=True)
         self.files: MqttSecurityFiles = setup_broker_security(

@@ -265,12 +265,14 @@ def test_upgrade_from_one_user_per_gateway_keeps_its_password(configs: list[Tepi
 
 def test_generated_conf_binds_client_ids_sizes_queues_and_persists(configs: list[TepiConfig], tmp_path: Path) -> None:
     """Every listener ties client id to username; the queue holds the largest session's worst
-    backlog (here the Jakarta gateway's device link) and grows with the registry; queued
-    messages are saved to a location the operator chose."""
+    backlog (here ingest's, which holds the gateways' replayed outboxes) and grows with the
+    registry; queued messages are saved to a location the operator chose; a session away far
+    longer than the outage budget expires."""
     conf = setup_broker_security(configs, tmp_path, tls=True, persistence_dir=tmp_path / "db").conf_file.read_text()
     listeners = conf.split("\nlistener ")[1:]
     assert len(listeners) == 2 and all("\nuse_username_as_clientid true" in lst for lst in listeners)
     assert f"\npersistence true\npersistence_location {tmp_path / 'db'}/\nautosave_interval 30\n" in conf
+    assert "\npersistent_client_expiration 7d\n" in conf
 
     def queued(text: str) -> int:
         return int(re.search(r"^max_queued_messages (\d+)$", text, re.M).group(1))
@@ -282,6 +284,10 @@ def test_generated_conf_binds_client_ids_sizes_queues_and_persists(configs: list
     longer = base.model_copy(update={"broker_queue": base.broker_queue.model_copy(update={"outage_s": 86_400.0})})
     more = setup_broker_security([longer, configs[1]], tmp_path / "longer").conf_file.read_text()
     assert queued(more) > queued(conf), "a longer outage budget needs a longer queue"
+    assert "\npersistent_client_expiration 7d\n" in more, "at least a week"
+    month = base.model_copy(update={"broker_queue": base.broker_queue.model_copy(update={"outage_s": 30 * 86_400.0})})
+    expiring = setup_broker_security([month], tmp_path / "month").conf_file.read_text()
+    assert "\npersistent_client_expiration 120d\n" in expiring, "expiry stays far above the outage budget"
 
 
 def test_same_id_with_two_roles_is_refused(configs: list[TepiConfig]) -> None:
@@ -430,8 +436,9 @@ def test_cli_setup_never_prints_passwords(tmp_path: Path) -> None:
     result = runner.invoke(mqtt_app, ["setup", "-c", str(DEFAULT_CONFIG_PATH), "--out", str(out), "--tls"])
     assert result.exit_code == 0, result.output
     assert "6 MQTT users (2 devices, 3 gateway connections, 1 ingest worker)" in result.output
-    assert "max_queued_messages 400040 (largest session gw-ciliwung.devices" in result.output
-    assert re.search(r"memory +about \d+ MB for that session.s full queue", result.output)
+    assert re.search(r"max_queued_messages \d+ \(largest session ingest.1: ", result.output)
+    assert re.search(r"memory +whole broker \(2 sessions, .*about \d+ MB with every queue full, \d+ MB at worst", result.output)
+    assert "restart the broker" not in result.output and "reload " not in result.output, "a first setup has nothing to reload"
     creds = MqttSecurityFiles.at(out).credentials()
     assert not any(c.password in result.output for c in creds.values())
 
@@ -439,6 +446,20 @@ def test_cli_setup_never_prints_passwords(tmp_path: Path) -> None:
     assert shown.exit_code == 0 and shown.stdout == creds[DEPOK].password + "\n"
     missing = runner.invoke(mqtt_app, ["show-credentials", "--out", str(out), KATULAMPA])
     assert missing.exit_code == 1 and "no MQTT user 'awlr-katulampa'" in missing.output
+
+
+def test_cli_setup_says_when_the_broker_must_restart(tmp_path: Path) -> None:
+    """Mosquitto does not reload listeners or `use_username_as_clientid` on SIGHUP
+    (mosquitto.conf(5)): a changed mosquitto.conf asks for a restart, an unchanged one only
+    for the SIGHUP that re-reads passwd and acl."""
+    runner = CliRunner()
+    setup = ["setup", "-c", str(DEFAULT_CONFIG_PATH), "--out", str(tmp_path)]
+    assert runner.invoke(mqtt_app, setup).exit_code == 0
+    again = runner.invoke(mqtt_app, setup)
+    assert again.exit_code == 0 and "restart the broker" not in again.output
+    assert "mosquitto.conf is unchanged: SIGHUP makes a running broker re-read passwd and acl" in again.output
+    moved = runner.invoke(mqtt_app, [*setup, "--port", "1884"])
+    assert moved.exit_code == 0 and "restart the broker: mosquitto.conf changed" in moved.output
 
 
 # --- Tepi's own clients on the secured broker ---------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
@@ -11,6 +13,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 import sqlalchemy as sa
+import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
@@ -23,7 +26,7 @@ from ingest.errors import PointWriteError
 from ingest.points import PointSink, PointWrite, SqlPointSink
 from ingest.summaries import SummaryPoints
 from ingest.testing import batch, siaga_change, summary
-from tepi.config import BrokerConfig, IngestConfig, TepiConfig
+from tepi.config import BrokerConfig, IngestConfig, TepiConfig, with_local_services
 from tepi.messages import UplinkBatch, encode_batch, uplink_topic
 from tepi.processes import Mosquitto
 
@@ -335,6 +338,37 @@ def test_stopping_mid_stream_loses_nothing(
         assert stored_before + redelivered_new == 120
     finally:
         worker.stop()
+
+
+def test_tepi_ingest_retire_stores_the_queued_share_and_leaves_the_group(
+    mosquitto: Mosquitto, publish: Callable[[str, bytes], None], sqlite_engine: Engine, default_config: TepiConfig, tmp_path: Path
+) -> None:
+    """A worker stopped for good still gets its share, queued offline; `tepi ingest --worker 2
+    --retire` (what to run before lowering `ingest.workers`) stores that share and leaves the
+    group, so afterwards the remaining worker gets every uplink."""
+    stays = CollectorRegistry()
+    worker_a = make_worker(default_config, mosquitto, sqlite_engine, stays, worker=1)
+    make_worker(default_config, mosquitto, sqlite_engine, CollectorRegistry(), worker=2).stop()
+    try:
+        for i in range(10):
+            publish(TOPIC, encode_batch(windows("depok", 1, T0 + timedelta(hours=i))))
+        assert wait_for(lambda: points(sqlite_engine) == 5), "worker 1 did not store its half"
+        assert metric(stays, "tepi_ingest_messages_total") == 5, "the other half waits in worker 2's offline session"
+        cfg = with_local_services(default_config, mosquitto.port, tmp_path, database_url=str(sqlite_engine.url))
+        cfg = cfg.model_copy(update={"ingest": cfg.ingest.model_copy(update={"workers": 2})})
+        path = tmp_path / "central.yaml"
+        path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+        retire = [sys.executable, "-m", "tepi.main", "ingest", "-c", str(path), "--worker", "2", "--retire"]
+        result = subprocess.run(retire, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "ingest.2 left the share group" in result.stdout + result.stderr
+        assert points(sqlite_engine) == 10
+        for i in range(10, 20):
+            publish(TOPIC, encode_batch(windows("depok", 1, T0 + timedelta(hours=i))))
+        assert wait_for(lambda: points(sqlite_engine) == 20), f"only {points(sqlite_engine)} of 20 arrived"
+        assert metric(stays, "tepi_ingest_messages_total") == 15
+    finally:
+        worker_a.stop()
 
 
 def test_a_retired_worker_no_longer_holds_back_its_share(
