@@ -302,8 +302,11 @@ def _topology(ctx: Context, name: str, first_window: int, n_points: int, rounds:
             for r in range(rounds + 1):
                 if r == 1:
                     # Counted rounds long enough that Tepi's phase lasts min_phase_s at the warm-up's rate.
+                    # At most what the broker queues for the worker's session: a larger backlog
+                    # would be dropped there (the phase then reports shorter than min_phase_s).
+                    queued_max = int(0.9 * broker.session_queue_limit()) * MAX_ITEMS_PER_MESSAGE
                     want = math.ceil(1.3 * min_phase_s * tepi[0]["rate"] / ROUND_STEP) * ROUND_STEP
-                    n_points = min(MAX_POINTS_FACTOR * n_points, max(n_points, want))
+                    n_points = min(MAX_POINTS_FACTOR * n_points, queued_max, max(n_points, want))
                 sizes.append(n_points)
                 items = summary_items(n_points, windows_back=first_window + (rounds - r) * windows_per_round)
                 published.append(_backlog(broker, items))
@@ -342,6 +345,8 @@ def _topology(ctx: Context, name: str, first_window: int, n_points: int, rounds:
         "ratio_range": [round(min(ratios), 3), round(max(ratios), 3)],
         "raw_points_written": warm_raw["points"] + sum(w["points"] for w in raw),
         "points_per_round": sizes,
+        "shortest_tepi_phase_s": round(min(t["seconds"] for t in tepi), 2),
+        "shortest_raw_phase_s": round(min(w["seconds"] for w in raw), 2),
         "tepi_points_expected": sum(sizes),
         "raw_passes_per_round": [w["passes"] for w in raw],
         "posts_in_flight_both_sides": POSTS_IN_FLIGHT,
