@@ -14,11 +14,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench.core import RESULTS_DIR, WORK_DIR, Context, Result, evict_shared_libraries, git_info, machine_info, now_iso, write_json
+from bench.core import CLAIMS, RESULTS_DIR, WORK_DIR, Context, Result, evict_shared_libraries, git_info, machine_info, now_iso, write_json
 
 #: Benchmark name -> module with `run(ctx) -> Result`, in the order they run.
 BENCHMARKS = {
     "gateway_throughput": "bench.gateway_throughput",
+    "loss": "bench.loss",
     "thingsboard": "bench.thingsboard",
     "replay": "bench.replay",
     "bandwidth": "bench.bandwidth",
@@ -54,6 +55,25 @@ def print_table(console: Console, results: list[Result]) -> None:
     for r in results:
         if r.error:
             console.print(f"[yellow]{r.name}[/yellow]: {r.error}")
+
+
+def claims_met(results: list[Result]) -> list[dict[str, object]]:
+    """Every target of the issue with the figures that answer it: met when all of them meet
+    their targets (a figure without a target only has to exist), "not run" when none ran."""
+    out: list[dict[str, object]] = []
+    for key, text in CLAIMS.items():
+        figs = [(r.name, f) for r in results for f in r.figures if f.claim == key]
+        errors = [r.error for r in results if r.error and any(f.claim == key for f in r.figures)]
+        if not figs:
+            met: object = "not run"
+        else:
+            met = all(f.meets_target is not False and (f.value is not None or f.missed) for _, f in figs) and not errors
+        out.append({
+            "target": text, "met": met,
+            "figures": [{"benchmark": n, "figure": f.name, "value": f.value, "ratio": f.ratio, "meets_target": f.meets_target} for n, f in figs],
+            **({"errors": errors} if errors else {}),
+        })
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             for r in results
         },
     }
+    summary["targets"] = claims_met(results)
     write_json(RESULTS_DIR / "summary.json", summary)
     print_table(console, results)
     console.print(f"total {summary['duration_s']} s; results in {RESULTS_DIR}")

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import time
 
-from bench.core import Context, Figure, Result, mosquitto, percentile, wait_until
-from bench.fleet import GATEWAY, TENANT, Stream, aligned_start, fleet_config
-from bench.gateway_throughput import TimedGateway
+from bench.core import Context, Figure, Result, deployed_broker, deployed_credentials, device_logins, ingest_login, percentile, wait_until
+from bench.fleet import GATEWAY, TENANT, Stream, aligned_start, device_id, fleet_config
+from bench.gateway_throughput import GATED_BACKLOG, TimedGateway
 from bench.mqtt_raw import RawPublisher, build_packets
 from bench.procs import Collector, PublisherPool
 from tepi.messages import uplink_topic
@@ -42,15 +42,19 @@ def run(ctx: Context) -> Result:
     work = ctx.work / NAME
     t0 = aligned_start(per_dev + b_after + 60, WINDOW_S)
     ramp_at = per_dev + 1  # phase B, just after the boundary, staggered per hot device
-    with mosquitto(work / "local") as local, mosquitto(work / "uplink", persistence=True) as upstream:
-        collector = Collector(upstream.port, [uplink_topic(TENANT, GATEWAY)], client_id="bench-bw-collector")
-        outbox = work / "outbox.db"
-        gw = TimedGateway(fleet_config(n_dev, local.port, upstream.port, outbox, summary_every_s=WINDOW_S), outbox_path=outbox)
+    outbox = work / "outbox.db"
+    base = fleet_config(n_dev, 1, 1, outbox, summary_every_s=WINDOW_S)
+    with deployed_broker(work / "local", [base]) as local, deployed_broker(work / "uplink", [base], persistence=True) as upstream:
+        collector = Collector(upstream.port, [uplink_topic(TENANT, GATEWAY)], client_id="bench-bw-collector", login=ingest_login(upstream))
+        cfg = deployed_credentials(fleet_config(n_dev, local.port, upstream.port, outbox, summary_every_s=WINDOW_S), local, upstream)
+        gw = TimedGateway(cfg, outbox_path=outbox)
         gw.start()
         gw.wait_ready()
         # Phase A: device time at full speed.
         stream_a = Stream(0, n_dev, a_count, t0, 1.0, hot=hot, ramp_at=ramp_at)
-        pool = PublisherPool(stream_a, local.port, qos=1, procs=2, name="bw-a")
+        # As fast as the gateway takes them, within the broker's generated session queue.
+        pool = PublisherPool(stream_a, local, qos=1, procs=1, name="bw-a", backlog=GATED_BACKLOG)
+        gw.progress = pool.consumed
         pool.wait_ready()
         t_a = time.time()
         pool.start()
@@ -60,8 +64,8 @@ def run(ctx: Context) -> Result:
         # Phase B: real time, one reading per device per second, across the window boundary.
         stream_b = Stream(0, n_dev, b_before + b_after, t0, 1.0, seq0=a_count, hot=hot, ramp_at=ramp_at)
         index = list(stream_b.messages())
-        packets, payload_b = build_packets([(t, p) for _, _, t, p in index], qos=1)
-        pub = RawPublisher(local.port, "bw-b")
+        packets, payload_b = build_packets([(device_id(d), t, p) for d, _, t, p in index], qos=1)
+        pub = RawPublisher(local.port, device_logins(local, [device_id(d) for d in range(n_dev)]))
         st_b = pub.publish(packets, payload_b, qos=1, rate=float(n_dev), chunk=n_dev, record=set(range(len(packets))))
         pub.close()
         sent_at = {(f"awlr-{d:04d}", seq): st_b.send_times[k] for k, (d, seq, _, _) in enumerate(index)}

@@ -14,7 +14,8 @@ import zlib
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.fleet import Stream, split
+from bench.core import DeployedBroker, device_logins
+from bench.fleet import Stream, device_id, split
 from bench.mqtt_raw import RawPublisher, build_packets
 
 CTX = mp.get_context("spawn")
@@ -23,16 +24,18 @@ CTX = mp.get_context("spawn")
 # -- publishers -------------------------------------------------------------------------------
 
 
-def _publisher_main(spec: dict[str, Any], ready: Any, go: Any, out: Any) -> None:
+def _publisher_main(spec: dict[str, Any], ready: Any, go: Any, out: Any, consumed: Any) -> None:
     try:
         stream = Stream(**spec["stream"])
-        msgs = [(topic, payload) for _, _, topic, payload in stream.messages()]
+        msgs = [(device_id(d), topic, payload) for d, _, topic, payload in stream.messages()]
         packets, pbytes = build_packets(msgs, spec["qos"])
         del msgs
-        pub = RawPublisher(spec["port"], spec["client_id"])
+        pub = RawPublisher(spec["port"], spec["logins"])
         ready.set()
         go.wait()
-        st = pub.publish(packets, pbytes, spec["qos"], rate=spec.get("rate"), deadline=spec.get("deadline"))
+        gate = spec.get("gate")  # (this publisher's share of the stream, its budget)
+        allowed = (lambda: int(consumed.value * gate[0]) + gate[1]) if gate else None
+        st = pub.publish(packets, pbytes, spec["qos"], rate=spec.get("rate"), deadline=spec.get("deadline"), allowed=allowed)
         pub.close()
         res = asdict(st)
         res.pop("send_times")
@@ -57,17 +60,28 @@ class Offered:
 
 
 class PublisherPool:
-    """`procs` publisher processes sharing the devices of `stream`; `start()` releases them all at once."""
+    """`procs` publisher processes sharing the devices of `stream`, each device on a connection
+    of its own with its generated credential; `start()` releases them all at once."""
 
-    def __init__(self, stream: Stream, port: int, qos: int, procs: int = 2, rate: float | None = None, name: str = "pub") -> None:
+    def __init__(
+        self, stream: Stream, broker: DeployedBroker, qos: int, procs: int = 2, rate: float | None = None, name: str = "pub",
+        backlog: int | None = None,
+    ) -> None:
+        """`backlog`: publish only while fewer than this many messages wait for the consumer
+        (which reports its progress in `self.consumed`): as fast as it takes them, without
+        more queued at the broker than its generated limits keep."""
         self._ready, self._go, self._out = [], CTX.Event(), CTX.Queue()
+        self.consumed = CTX.RawValue("q", 0)
         self._procs = []
         parts = split(stream.count, procs)
         for k, (first, count) in enumerate(parts):
             sub = {**asdict(stream), "first": stream.first + first, "count": count}
-            spec = {"stream": sub, "port": port, "qos": qos, "client_id": f"{name}-{k}", "rate": (rate / len(parts)) if rate else None}
+            logins = device_logins(broker, [device_id(d) for d in range(sub["first"], sub["first"] + count)])
+            spec = {"stream": sub, "port": broker.port, "qos": qos, "logins": logins, "rate": (rate / len(parts)) if rate else None}
+            if backlog is not None:
+                spec["gate"] = (count / stream.count, max(1, backlog * count // stream.count))
             ev = CTX.Event()
-            p = CTX.Process(target=_publisher_main, args=(spec, ev, self._go, self._out), daemon=True, name=f"{name}-{k}")
+            p = CTX.Process(target=_publisher_main, args=(spec, ev, self._go, self._out, self.consumed), daemon=True, name=f"{name}-{k}")
             p.start()
             self._ready.append(ev)
             self._procs.append(p)
@@ -133,7 +147,7 @@ def _uplink_items(payload: bytes) -> tuple[int, list[dict[str, Any]]]:
     return len(body), [*(it.model_dump(mode="json") for it in batch.items), *summaries]
 
 
-def _collector_main(port: int, client_id: str, topics: list[str], ready: Any, stop: Any, out: Any, shared: Any) -> None:
+def _collector_main(port: int, client_id: str, login: tuple[str, str] | None, topics: list[str], ready: Any, stop: Any, out: Any, shared: Any) -> None:
     """Counts what arrives upstream. Tepi uplink batches: distinct items, readings accounted for
     by summaries (good + suspect + fail) and events with arrival times. ThingsBoard telemetry:
     distinct (device, seq) readings. Also answers ThingsBoard's `getSessionLimits` RPC."""
@@ -200,6 +214,8 @@ def _collector_main(port: int, client_id: str, topics: list[str], ready: Any, st
             shared["messages"].value = counts["messages"]
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+    if login is not None:
+        client.username_pw_set(*login)
     client.max_inflight_messages_set(1000)
     client.reconnect_delay_set(1, 2)
     client.on_connect = on_connect
@@ -230,13 +246,14 @@ def _collector_main(port: int, client_id: str, topics: list[str], ready: Any, st
 
 
 class Collector:
-    """A persistent-session subscriber on the upstream broker, in its own process."""
+    """A persistent-session subscriber on the upstream broker, in its own process; on a
+    generated broker it logs in as ingest does (`login`), the one user that reads uplinks."""
 
-    def __init__(self, port: int, topics: list[str], client_id: str = "bench-collector") -> None:
+    def __init__(self, port: int, topics: list[str], client_id: str = "bench-collector", login: tuple[str, str] | None = None) -> None:
         self._ready, self._stop, self._out = CTX.Event(), CTX.Event(), CTX.Queue()
         self.shared = {k: CTX.RawValue("q", 0) for k in ("messages", "items", "accounted", "tb", "rpc")}
         self._proc = CTX.Process(
-            target=_collector_main, args=(port, client_id, topics, self._ready, self._stop, self._out, self.shared), daemon=True
+            target=_collector_main, args=(port, client_id, login, topics, self._ready, self._stop, self._out, self.shared), daemon=True
         )
         self._proc.start()
         if not self._ready.wait(30):

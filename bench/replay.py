@@ -11,14 +11,13 @@ from typing import Any
 import numpy as np
 from prometheus_client import CollectorRegistry
 
-from bench.core import Context, Figure, Result, wait_until
-from bench.fleet import GATEWAY, TENANT, device_id, station_id
+from bench.core import Context, Figure, Result, deployed_broker, deployed_credentials, ingest_login, wait_until
+from bench.fleet import GATEWAY, TENANT, device_id, fleet_config, station_id
 from bench.procs import Collector
 from gateway.outbox import PRIORITY_SUMMARY, Outbox
 from gateway.uplink import Uplink
-from tepi.config import BrokerConfig, GatewayConfig
+from tepi.config import GatewayConfig
 from tepi.messages import LevelSummary, QcCounts, outbox_body, summary_id, uplink_topic
-from tepi.processes import Mosquitto
 
 NAME = "replay"
 #: ThingsBoard IoT Gateway's SQLite backlog drained at 7-9k msg/s here (peer notes, 2026-11-22).
@@ -39,9 +38,10 @@ class TimedUplink(Uplink):
 WINDOW_MEAN_CM = float(np.mean([118.2, 119.6, 120.4, 121.9, 120.1, 119.8, 120.3, 120.9, 119.7, 119.4]))
 
 
-def summary_items(n: int, stations: int = 100, window_s: int = 600) -> list[LevelSummary]:
-    """`n` summaries of `stations` stations, window after window, ending before now."""
-    t0 = (int(time.time()) // window_s - n // stations - 10) * window_s
+def summary_items(n: int, stations: int = 100, window_s: int = 600, windows_back: int = 0) -> list[LevelSummary]:
+    """`n` summaries of `stations` stations, window after window, ending `windows_back` windows
+    (plus ten) before now."""
+    t0 = (int(time.time()) // window_s - n // stations - 10 - windows_back) * window_s
     items = []
     for k in range(n):
         s, w = k % stations, k // stations
@@ -66,8 +66,11 @@ def run(ctx: Context) -> Result:
     n = ctx.scale(50_000, 10_000)
     res = Result(NAME, f"{n} summaries buffered in the outbox during an outage, drained on reconnect")
     work = ctx.work / NAME
-    broker = Mosquitto(workdir=work / "uplink", persistence=True).start()
-    collector = Collector(broker.port, [uplink_topic(TENANT, GATEWAY)], client_id="bench-replay-collector")
+    base = fleet_config(1, 1, 1, work / "outbox.db")
+    brokers = deployed_broker(work / "uplink", [base], persistence=True)
+    broker = brokers.__enter__()
+    login = deployed_credentials(base, broker, broker).gateway.uplink_broker
+    collector = Collector(broker.port, [uplink_topic(TENANT, GATEWAY)], client_id="bench-replay-collector", login=ingest_login(broker))
     broker.stop()  # the collector's session (and subscription) persists across the outage
     outbox = Outbox(work / "outbox.db")
     uplink = None
@@ -79,7 +82,7 @@ def run(ctx: Context) -> Result:
         fill_s = time.perf_counter() - t
         depth = outbox.depth()
         linger = {"summary_linger_s": GatewayConfig.model_fields["summary_linger_s"].default} if "summary_linger_s" in GatewayConfig.model_fields else {}
-        uplink = TimedUplink(outbox, BrokerConfig(port=broker.port), TENANT, GATEWAY, CollectorRegistry(), **linger)
+        uplink = TimedUplink(outbox, login.model_copy(update={"port": broker.port}), TENANT, GATEWAY, CollectorRegistry(), **linger)
         uplink.start()
         time.sleep(0.3)  # the first connection attempt fails: the broker is still down
         broker.start()
@@ -94,7 +97,7 @@ def run(ctx: Context) -> Result:
             uplink.stop()
         outbox.close()
         got = collector.close()
-        broker.close()
+        brokers.__exit__(None, None, None)
     t0 = uplink.connected_at or t_arrived
     rate_acked = n / (t_acked - t0) if left == 0 else 0.0
     rate_arrived = got["items"] / (t_arrived - t0)

@@ -107,8 +107,8 @@ class Site:
                 wire.AwlrFrame(station, k, t0 + k * step, 150.0 + 0.2 * (k % 9), 12.6) for k in range(readings)
             ] + [wire.AwlrFrame(station, readings, t0 + readings * step + timedelta(hours=1), 150.0, 12.6)]
             topic = device_topic(TENANT, d.id)
-            packets, size = build_packets([(topic, wire.encode_json(f)) for f in frames], qos=1)
-            pub = RawPublisher(self.broker.port, d.id, username=d.id, password=self.security.credential(d.id).password)
+            packets, size = build_packets([(d.id, topic, wire.encode_json(f)) for f in frames], qos=1)
+            pub = RawPublisher(self.broker.port, {d.id: (d.id, self.security.credential(d.id).password)})
             try:
                 stats = pub.publish(packets, size, qos=1)
             finally:
