@@ -1,8 +1,8 @@
 """A column of floats that keeps every value exactly, in half the memory when it can.
 
-Per-station state on a gateway is mostly columns of recent readings (times and levels for
-QC's look-back, points of the rate-of-rise window), and with hundreds of stations on a small
-box those columns are the memory that grows with the load. The values are rarely arbitrary
+The one per-station state on a gateway that grows with the reading rate is the rate-of-rise
+window (its points: 1,800 of them a station at one reading a second), and with hundreds of
+stations on a small box that column is the memory that grows with the load. The values are rarely arbitrary
 doubles: clocks tick in whole seconds, levels come off the wire with a few decimals. Such a
 value is kept as a 32-bit integer `k` with `value == (k + base) / scale`, which is checked on
 every append; the first value that would not come back bit for bit (NaN, -0.0, more decimals
