@@ -15,8 +15,6 @@ from __future__ import annotations
 import math
 from array import array
 
-import numpy as np
-
 #: River levels in cm are packed in steps of a thousandth of a cm: sensors report mm or
 #: tenths of one. A finer level is kept too, as a double.
 LEVEL_STEPS_PER_CM = 1000
@@ -89,17 +87,6 @@ class PackedFloats:
     def drop_first(self, k: int) -> None:
         """Forget the first `k` values."""
         del self._a[:k]
-
-    def to_numpy(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """A float64 copy of `self[start:stop]`, the same values as indexing gives."""
-        a = self._a
-        if a.typecode == "d":
-            return np.frombuffer(a[start:stop], dtype=np.float64)
-        if self._base is None:
-            return np.empty(0)
-        # int32 -> float64 is exact, so is adding an integral base below 2**53; the division is
-        # correctly rounded, as in __getitem__.
-        return (np.frombuffer(a[start:stop], dtype=np.int32) + self._base) / self._scale
 
     def tolist(self, start: int = 0) -> list[float]:
         """The values from `start` on, as Python floats."""

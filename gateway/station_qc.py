@@ -28,7 +28,7 @@ import math
 from array import array
 from collections import deque
 
-from gateway.qc import QcConfig, QcFlag, _positive, _span
+from gateway.qc_config import QcConfig, QcFlag, checked_span, require_positive
 
 _GOOD, _UNKNOWN, _SUSPECT, _FAIL, _MISSING = map(int, QcFlag)
 # Aggregation precedence, weakest first (ioos_qc qartod_compare), as in gateway.qc.
@@ -113,12 +113,12 @@ class StationQc:
 
     def __init__(self, sensor_span: tuple[float, float], qc: QcConfig | None = None) -> None:
         qc = qc or QcConfig()
-        self._sensor = _span(sensor_span, "sensor_span")
-        self._user = None if qc.user_span_cm is None else _span(qc.user_span_cm, "user_span")
+        self._sensor = checked_span(sensor_span, "sensor_span")
+        self._user = None if qc.user_span_cm is None else checked_span(qc.user_span_cm, "user_span")
         if self._user is not None and (self._user[0] < self._sensor[0] or self._user[1] > self._sensor[1]):
             raise ValueError(f"user_span {qc.user_span_cm!r} must fall within sensor_span {sensor_span!r}")
         for name in ("spike_suspect_cm", "spike_fail_cm", "rate_suspect_cm_per_s", "flat_tolerance_cm", "flat_suspect_s", "flat_fail_s"):
-            _positive(getattr(qc, name), name)
+            require_positive(getattr(qc, name), name)
         self._qc = qc
         self._n = 0  # readings seen
         self._t = -math.inf  # time of the last reading

@@ -41,12 +41,12 @@ def test_every_value_comes_back_exactly(values: list[float], scale: int, drop: i
     col = filled(values, scale)
     assert len(col) == len(values)
     assert bits([col[i] for i in range(len(col))]) == bits(values)
-    assert bits(col.to_numpy()) == bits(values)
+    assert bits(col.tolist()) == bits(values)
     assert bits(col.tolist(min(drop, len(values)))) == bits(values[drop:])
     col.drop_first(drop)
-    assert bits(col.to_numpy(0, None)) == bits(values[drop:])
+    assert bits(col.tolist()) == bits(values[drop:])
     if len(values) > drop + 2:
-        assert bits(col.to_numpy(1, -1)) == bits(values[drop + 1 : -1])
+        assert bits(col.tolist(1)) == bits(values[drop + 1 :])
         assert bits([col[-1]]) == bits(values[-1:])
 
 
@@ -76,11 +76,11 @@ def test_a_value_that_does_not_pack_turns_the_column_into_doubles(scale: int, od
     col.append(odd)
     col.append(first[-1])
     assert not col.packed
-    assert bits(col.to_numpy()) == bits([*first, odd, first[-1]])
+    assert bits(col.tolist()) == bits([*first, odd, first[-1]])
 
 
-def test_an_empty_column_gives_an_empty_array() -> None:
-    assert PackedFloats(LEVEL_STEPS_PER_CM).to_numpy().tolist() == []
+def test_an_empty_column_gives_an_empty_list() -> None:
+    assert PackedFloats(LEVEL_STEPS_PER_CM).tolist() == []
 
 
 def test_bisect_finds_times_in_the_column() -> None:

@@ -15,10 +15,10 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from gateway.alarms import RateOfRiseTracker, SiagaTracker
+from gateway.trackers import RateOfRiseTracker, SiagaTracker
 from gateway.errors import FrameRejected
 from gateway.model import Reading
-from gateway.qc import QcFlag
+from gateway.qc_config import QcFlag
 from gateway.station_qc import StationQc
 from tepi.config import StationConfig
 from tepi.messages import LevelSummary, QcCounts, RateOfRise, SiagaChange, event_id, summary_id
