@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from numbers import Integral
 
-from gateway.columns import LEVEL_STEPS_PER_CM, PackedFloats
+from gateway.columns import LEVEL_STEPS_PER_CM, SteppedFloats
 
 Bounds = tuple[float, float, float]
 
@@ -130,47 +130,35 @@ class RateOfRiseTracker:
 
 
 class _TimedPoints:
-    """The (time, level) points of a sliding window, oldest first, as two columns with a
-    moving start: 8 bytes a point for whole-second times and levels to a thousandth of a cm
-    (`PackedFloats`, exact; 16 otherwise) where a deque of float tuples took ~100, which is
-    what a 30-minute window of a device reporting every second would otherwise cost per
-    station."""
+    """The (time, level) points of a sliding window, oldest first, as two queues of steps from
+    the point before (`SteppedFloats`, exact): 4 bytes a point for whole-second times and
+    levels to a thousandth of a cm where a deque of float tuples took ~100, which is what a
+    30-minute window of a device reporting every second would otherwise cost per station."""
 
-    __slots__ = ("_t", "_x", "_start")
-    # Popped points kept before the columns are shifted down. Small: shifting a window is one
-    # memmove, while every point kept costs its bytes per station for as long as it runs.
-    _COMPACT_AT = 16
+    __slots__ = ("_t", "_x")
 
     def __init__(self) -> None:
-        self._t = PackedFloats(scale=1)
-        self._x = PackedFloats(scale=LEVEL_STEPS_PER_CM)
-        self._start = 0
+        self._t = SteppedFloats(scale=1)
+        self._x = SteppedFloats(scale=LEVEL_STEPS_PER_CM)
 
     def __len__(self) -> int:
-        return len(self._t) - self._start
+        return len(self._t)
 
     def __iter__(self) -> Iterator[tuple[float, float]]:
-        return zip(self._t.tolist(self._start), self._x.tolist(self._start))
+        return zip(self._t, self._x)
 
     def append(self, t: float, x: float) -> None:
         self._t.append(t)
         self._x.append(x)
 
     def first_t(self) -> float:
-        return self._t[self._start]
+        return self._t.first()
 
     def last_t(self) -> float:
-        return self._t[-1]
+        return self._t.last()
 
     def pop_first(self) -> tuple[float, float]:
-        i = self._start
-        point = (self._t[i], self._x[i])
-        self._start = i + 1
-        if self._start >= self._COMPACT_AT:
-            self._t.drop_first(self._start)
-            self._x.drop_first(self._start)
-            self._start = 0
-        return point
+        return self._t.popleft(), self._x.popleft()
 
 
 class _RunningFit:
