@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from numbers import Integral
 
-from gateway.columns import LEVEL_STEPS_PER_CM, SteppedFloats
+from gateway.columns import LEVEL_STEPS_PER_CM, SteppedFloats, SteppedRuns
 
 Bounds = tuple[float, float, float]
 
@@ -130,15 +130,16 @@ class RateOfRiseTracker:
 
 
 class _TimedPoints:
-    """The (time, level) points of a sliding window, oldest first, as two queues of steps from
-    the point before (`SteppedFloats`, exact): 4 bytes a point for whole-second times and
-    levels to a thousandth of a cm where a deque of float tuples took ~100, which is what a
-    30-minute window of a device reporting every second would otherwise cost per station."""
+    """The (time, level) points of a sliding window, oldest first, as queues of steps from the
+    point before (exact): levels to a thousandth of a cm in 2 bytes a point (`SteppedFloats`),
+    whole-second times as runs of equal steps (`SteppedRuns`), where a deque of float tuples
+    took ~100 bytes a point, which is what a 30-minute window of a device reporting every
+    second would otherwise cost per station."""
 
     __slots__ = ("_t", "_x")
 
     def __init__(self) -> None:
-        self._t = SteppedFloats(scale=1)
+        self._t = SteppedRuns(scale=1)
         self._x = SteppedFloats(scale=LEVEL_STEPS_PER_CM)
 
     def __len__(self) -> int:

@@ -1,4 +1,5 @@
-"""SteppedFloats: every float comes back bit for bit, in 2 bytes a value when the values allow."""
+"""SteppedFloats and SteppedRuns: every float comes back bit for bit, in 2 bytes a value (or a
+run of equal steps) when the values allow."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.columns import LEVEL_STEPS_PER_CM, SteppedFloats
+from gateway.columns import LEVEL_STEPS_PER_CM, SteppedFloats, SteppedRuns
+
+QUEUES = [SteppedFloats, SteppedRuns]
 
 
 def bits(values: list[float]) -> list[int]:
     return [struct.unpack("<Q", struct.pack("<d", float(v)))[0] for v in values]
 
 
-def filled(values: list[float], scale: int) -> SteppedFloats:
-    col = SteppedFloats(scale)
+def filled(values: list[float], scale: int, queue: type = SteppedFloats) -> SteppedFloats:
+    col = queue(scale)
     for v in values:
         col.append(v)
     return col
@@ -34,10 +37,11 @@ def filled(values: list[float], scale: int) -> SteppedFloats:
     ),
     scale=st.sampled_from([1, 10, LEVEL_STEPS_PER_CM]),
     pops=st.lists(st.integers(0, 40), max_size=6),
+    queue=st.sampled_from(QUEUES),
 )
-def test_every_value_comes_back_exactly(values: list[float], scale: int, pops: list[int]) -> None:
+def test_every_value_comes_back_exactly(values: list[float], scale: int, pops: list[int], queue: type) -> None:
     """Appends and pops interleaved, as a sliding window does, against a plain list."""
-    col, kept, fed = SteppedFloats(scale), [], iter(values)
+    col, kept, fed = queue(scale), [], iter(values)
     for n in [*pops, len(values)]:
         for v in [v for _, v in zip(range(n), fed)]:
             col.append(v)
@@ -57,6 +61,14 @@ def test_readings_as_sensors_give_them_take_two_bytes_a_value() -> None:
     assert list(levels)[57] == round(120 + 0.3 * math.sin(57), 1) and times.last() == 1_764_000_000.0 + 1999
 
 
+def test_times_of_a_logger_on_schedule_are_one_run() -> None:
+    times = filled([1_764_000_000.0 + k for k in range(2000)] + [1_764_002_005.0, 1_764_002_006.0], 1, SteppedRuns)
+    assert len(times._run_steps) == 3 and list(times)[-3:] == [1_764_001_999.0, 1_764_002_005.0, 1_764_002_006.0]
+    for _ in range(2000):
+        times.popleft()
+    assert list(times) == [1_764_002_005.0, 1_764_002_006.0] and times.first() == 1_764_002_005.0
+
+
 def test_a_large_step_widens_the_steps_and_an_emptied_queue_narrows_again() -> None:
     col = filled([100.0, 100.0 + 40.0], LEVEL_STEPS_PER_CM)  # 40,000 steps: beyond int16
     assert col.step_bytes == 4 and list(col) == [100.0, 140.0]
@@ -66,6 +78,7 @@ def test_a_large_step_widens_the_steps_and_an_emptied_queue_narrows_again() -> N
     assert col.step_bytes == 2 and list(col) == [120.5]
 
 
+@pytest.mark.parametrize("queue", QUEUES)
 @pytest.mark.parametrize(
     ("scale", "odd"),
     [
@@ -77,23 +90,25 @@ def test_a_large_step_widens_the_steps_and_an_emptied_queue_narrows_again() -> N
         (LEVEL_STEPS_PER_CM, 1e305),
     ],
 )
-def test_a_value_that_does_not_step_turns_the_queue_into_doubles(scale: int, odd: float) -> None:
+def test_a_value_that_does_not_step_turns_the_queue_into_doubles(scale: int, odd: float, queue: type) -> None:
     first = [1_764_000_000.0, 1_764_000_060.0] if scale == 1 else [120.0, 120.4]
-    col = filled(first, scale)
-    assert col.step_bytes == 2
+    col = filled(first, scale, queue)
+    assert col._doubles is None
     col.append(odd)
     col.append(first[-1])
-    assert col.step_bytes == 8
+    assert col._doubles is not None
     assert bits(list(col)) == bits([*first, odd, first[-1]])
     assert bits([col.popleft(), col.first(), col.last()]) == bits([first[0], first[1], first[-1]])
 
 
+@pytest.mark.parametrize("queue", QUEUES)
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True])
-def test_scale_must_be_a_positive_integer(bad: object) -> None:
+def test_scale_must_be_a_positive_integer(bad: object, queue: type) -> None:
     with pytest.raises(ValueError):
-        SteppedFloats(bad)  # type: ignore[arg-type]
+        queue(bad)
 
 
-def test_an_empty_queue_has_no_first_value() -> None:
+@pytest.mark.parametrize("queue", QUEUES)
+def test_an_empty_queue_has_no_first_value(queue: type) -> None:
     with pytest.raises(IndexError):
-        SteppedFloats().first()
+        queue().first()
