@@ -27,7 +27,7 @@ import httpx
 import paho.mqtt.client as mqtt
 import yaml
 
-from bench.core import Context, DeployedBroker, Figure, Result, deployed_broker, deployed_credentials, ingest_login, percentile, wait_until
+from bench.core import Context, DeployedBroker, Figure, Result, deployed_broker, deployed_credentials, percentile, wait_until
 from gateway.devices.awlr import wire
 from tepi.config import load_config, with_local_services
 from tepi.messages import device_topic
@@ -44,14 +44,6 @@ def _config(work: Path, broker_port: int, api_port: int):  # type: ignore[no-unt
     devices = [d.model_copy(update={"transport": "mqtt"}) if d.id == DEVICE else d for d in base.devices]
     cfg = base.model_copy(update={"devices": devices})
     return with_local_services(cfg, broker_port, work, api_port=api_port)
-
-
-def _logins(cfg, broker: DeployedBroker):  # type: ignore[no-untyped-def]
-    """Gateway and ingest with their generated logins, as configured after `tepi mqtt setup`."""
-    cfg = deployed_credentials(cfg, broker, broker)
-    user, password = ingest_login(broker)
-    ingest = cfg.ingest.model_copy(update={"broker": cfg.ingest.broker.model_copy(update={"username": user, "password": password})})
-    return cfg.model_copy(update={"ingest": ingest})
 
 
 def crossing_levels(k: int) -> tuple[float, float]:
@@ -126,7 +118,7 @@ def run(ctx: Context) -> Result:
     procs: list[subprocess.Popen[bytes]] = []
     api_port = free_port()
     with deployed_broker(work / "broker", [_config(work, 1, api_port)], persistence=True) as broker:
-        cfg = _logins(_config(work, broker.port, api_port), broker)
+        cfg = deployed_credentials(_config(work, broker.port, api_port), broker, broker)
         raise_after = cfg.station("katulampa").alerting.raise_after
         (work / "tepi.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
         env = {**os.environ, "TEPI_MODE": "demo"}

@@ -118,6 +118,22 @@ class DeployedBroker(Mosquitto):
 
     security: MqttSecurityFiles | None = None
 
+    def session_queue_limit(self) -> int:
+        """Messages the broker queues per client session beyond those in flight: the generated
+        `max_queued_messages`, or Mosquitto's default of 1000 when it sets none."""
+        assert self.security is not None
+        limit = 1000
+        for line in self.security.conf_file.read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0] == "max_queued_messages":
+                limit = int(parts[1]) or 1 << 62  # 0 means no limit
+        return limit
+
+    def login(self, username: str) -> tuple[str, str]:
+        """(username, password) of one generated MQTT user."""
+        assert self.security is not None
+        return username, self.security.credential(username).password
+
 
 @contextlib.contextmanager
 def deployed_broker(workdir: Path, configs: Sequence[TepiConfig], persistence: bool = True) -> Iterator[DeployedBroker]:
@@ -148,14 +164,16 @@ def ingest_login(broker: DeployedBroker, worker: int = 1) -> tuple[str, str]:
 
 
 def deployed_credentials(cfg: TepiConfig, local: DeployedBroker, uplink: DeployedBroker) -> TepiConfig:
-    """`cfg` with the gateway's generated password on each broker, as an operator configures a
-    gateway after `tepi mqtt setup`: the gateway names its connections' users itself."""
+    """`cfg` with the generated passwords, as an operator configures a deployment after `tepi
+    mqtt setup`: the gateway's on each broker, ingest's on the uplink broker. The processes name
+    their connections' users themselves."""
     gw = cfg.gateway
     gateway = gw.model_copy(update={
         "local_broker": gw.local_broker.model_copy(update={"password": gateway_login(local, gw, "devices")[1]}),
         "uplink_broker": gw.uplink_broker.model_copy(update={"password": gateway_login(uplink, gw, "uplink")[1]}),
     })
-    return cfg.model_copy(update={"gateway": gateway})
+    ingest = cfg.ingest.model_copy(update={"broker": cfg.ingest.broker.model_copy(update={"password": ingest_login(uplink)[1]})})
+    return cfg.model_copy(update={"gateway": gateway, "ingest": ingest})
 
 
 def device_logins(broker: DeployedBroker, device_ids: Iterable[str]) -> dict[str, tuple[str, str]]:

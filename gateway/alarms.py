@@ -13,23 +13,14 @@ the same answers on the same series; the tests hold them to that. The rate of ri
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gateway.rise import (
-    RateOfRiseTracker,
-    _levels_and_mask,
-    rate_of_rise,
-    rate_of_rise_alarm,
-)
+from gateway.rise import _levels_and_mask, rate_of_rise, rate_of_rise_alarm
 from gateway.siaga import classify_siaga
+from gateway.trackers import Bounds, RateOfRiseTracker, SiagaTracker, check_siaga_args, cleared
 
 __all__ = ["RateOfRiseTracker", "SiagaTracker", "rate_of_rise", "rate_of_rise_alarm", "siaga_with_hysteresis"]
-
-Bounds = tuple[float, float, float]
 
 
 # --- Siaga with hysteresis --------------------------------------------------------------------
@@ -58,7 +49,7 @@ def siaga_with_hysteresis(
     it raises once and stays until the river has clearly gone down.
     """
     x, g = _levels_and_mask(levels_cm, good)
-    n = _check_siaga_args(bounds, raise_after, clear_margin_cm, initial)
+    n = check_siaga_args(bounds, raise_after, clear_margin_cm, initial)
     usable = g & np.isfinite(x)
     idx = np.flatnonzero(usable)
     out = np.full(x.shape, initial, dtype=np.int8)
@@ -66,7 +57,7 @@ def siaga_with_hysteresis(
         return out
     good_levels = x[idx]
     windows_raise = np.lib.stride_tricks.sliding_window_view(classify_siaga(good_levels, bounds), n)
-    windows_clear = np.lib.stride_tricks.sliding_window_view(classify_siaga(good_levels, _cleared(bounds, clear_margin_cm)), n)
+    windows_clear = np.lib.stride_tricks.sliding_window_view(classify_siaga(good_levels, cleared(bounds, clear_margin_cm)), n)
     # Per reading: the state may not stay above `most` (raise) nor below `least` (clear).
     most = np.full(x.shape, 4, dtype=np.int8)
     least = np.full(x.shape, 1, dtype=np.int8)
@@ -83,68 +74,3 @@ def siaga_with_hysteresis(
     return state
 
 
-@dataclass(slots=True)  # one per station: no per-instance dict
-class SiagaTracker:
-    """`siaga_with_hysteresis`, one reading at a time (the gateway's per-station state)."""
-
-    bounds: Bounds
-    raise_after: int
-    clear_margin_cm: float
-    level: int = 4
-    # The last `raise_after` good readings, kept as the level each one supports: against the
-    # bounds (raise) and against the bounds less the margin (clear). Classified once on arrival
-    # rather than on every update for the whole run, which was most of this tracker's cost.
-    # Levels are 1..4, so a bytearray holds them: ~60 bytes a station where a deque allocates
-    # blocks of 64 slots (~530 bytes, two while it wraps), per tracker and per column.
-    _raise: bytearray = field(init=False, repr=False)
-    _clear: bytearray = field(init=False, repr=False)
-    _clear_bounds: Bounds = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        _check_siaga_args(self.bounds, self.raise_after, self.clear_margin_cm, self.level)
-        self._raise = bytearray()
-        self._clear = bytearray()
-        self._clear_bounds = _cleared(self.bounds, self.clear_margin_cm)
-
-    def update(self, level_cm: float, good: bool) -> int | None:
-        """Feed one reading; returns the new alarm level when it changes, else None."""
-        if not (good and math.isfinite(level_cm)):
-            return None
-        # Plain Python on purpose: this runs for every reading, numpy's call overhead dominated.
-        raised, cleared = self._raise, self._clear
-        raised.append(_siaga_of(level_cm, self.bounds))
-        cleared.append(_siaga_of(level_cm, self._clear_bounds))
-        if len(raised) > self.raise_after:  # a window of the last `raise_after`, as deque(maxlen=...)
-            del raised[0], cleared[0]
-        elif len(raised) < self.raise_after:
-            return None
-        new = min(max(self.level, min(cleared)), max(raised))
-        if new == self.level:
-            return None
-        self.level = new
-        return new
-
-
-# --- shared checks and arithmetic -------------------------------------------------------------
-
-
-def _siaga_of(level_cm: float, bounds: Bounds) -> int:
-    """`classify_siaga` for one finite number: a level equal to a bound takes the higher alert."""
-    b3, b2, b1 = bounds
-    return 1 if level_cm >= b1 else 2 if level_cm >= b2 else 3 if level_cm >= b3 else 4
-
-
-def _cleared(bounds: Bounds, margin: float) -> Bounds:
-    b3, b2, b1 = bounds
-    return (b3 - margin, b2 - margin, b1 - margin)
-
-
-def _check_siaga_args(bounds: Bounds, raise_after: int, clear_margin_cm: float, initial: int) -> int:
-    classify_siaga([], bounds)  # validates the bounds the same way everywhere
-    if isinstance(raise_after, bool) or not isinstance(raise_after, (int, np.integer)) or raise_after < 1:
-        raise ValueError(f"raise_after must be a positive integer, got {raise_after!r}")
-    if not (np.isfinite(clear_margin_cm) and clear_margin_cm >= 0):
-        raise ValueError(f"clear_margin_cm must be finite and >= 0, got {clear_margin_cm!r}")
-    if initial not in (1, 2, 3, 4):
-        raise ValueError(f"initial must be a Siaga level 1..4, got {initial!r}")
-    return int(raise_after)

@@ -1,107 +1,227 @@
-"""A column of floats that keeps every value exactly, in half the memory when it can.
+"""Queues of floats that keep every value exactly, in two bytes a value or less when they can.
 
-Per-station state on a gateway is mostly columns of recent readings (times and levels for
-QC's look-back, points of the rate-of-rise window), and with hundreds of stations on a small
-box those columns are the memory that grows with the load. The values are rarely arbitrary
-doubles: clocks tick in whole seconds, levels come off the wire with a few decimals. Such a
-value is kept as a 32-bit integer `k` with `value == (k + base) / scale`, which is checked on
-every append; the first value that would not come back bit for bit (NaN, -0.0, more decimals
-than the scale, out of range) turns the column into plain doubles for as long as it lives.
-Either way the column returns exactly the floats appended.
+The one per-station state on a gateway that grows with the reading rate is the rate-of-rise
+window: its points, 1,800 of them a station at one reading a second. The values are rarely
+arbitrary doubles: clocks tick in whole seconds, levels come off the wire with a few decimals,
+and one reading differs little from the one before. Such a value is kept as the integer step
+`k - k_before` where `value == k / scale`, checked on every append, in the narrowest array
+that holds the steps (int16, widened to int32 or int64 when a step needs it); the first value
+that would not come back bit for bit (NaN, -0.0, more decimals than the scale, out of range)
+turns the queue into plain doubles for as long as it lives. Either way it returns exactly the
+floats appended. A logger's clock steps by the same interval reading after reading, so its
+times are kept as runs of equal steps (`SteppedRuns`): a few bytes a window.
 """
 
 from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Iterator
 
-import numpy as np
-
-#: River levels in cm are packed in steps of a thousandth of a cm: sensors report mm or
-#: tenths of one. A finer level is kept too, as a double.
+#: River levels in cm are kept in steps of a thousandth of a cm: sensors report mm or tenths
+#: of one. A finer level is kept too, as a double.
 LEVEL_STEPS_PER_CM = 1000
 
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-_STEP_LIMIT = 2.0**32  # beyond any int32 step, and short of where round() meets inf
-_NEG_ZERO = -0.0  # x + -0.0 == x for every double, signed zeros and NaN included
+_EXACT_LIMIT = 2.0**53  # beyond it not every integer is a double
+_WIDER = {"h": "i", "i": "q"}
 
 
-class PackedFloats:
-    """Append-only (plus dropping from the front) column of floats, as int32 where exact.
+class _ExactQueue:
+    """What both queues share: the first and last values, from their integers or as doubles."""
 
-    `scale` is how many steps a unit has: 1 for times in seconds, 1000 for levels in cm
-    (hundredths of a millimetre would need 10_000). The first value sets `base`, so the int32
-    range is around it (68 years of seconds, 21 km of levels in thousandths of a cm).
-    Indexing and `len` behave as on a sequence, so `bisect` works on it."""
-
-    __slots__ = ("_a", "_base", "_scale")
-
-    def __init__(self, scale: int = 1) -> None:
-        if not (isinstance(scale, int) and scale >= 1):
-            raise ValueError(f"scale must be a positive integer, got {scale!r}")
-        self._a = array("i")
-        self._scale = float(scale)
-        self._base: float | None = None
-
-    @property
-    def packed(self) -> bool:
-        """Whether values are held as int32 (4 bytes each) rather than doubles (8)."""
-        return self._a.typecode == "i"
+    __slots__ = ()
+    _scale: float
+    _first: int
+    _last: int
+    _doubles: array[float] | None
 
     def __len__(self) -> int:
-        return len(self._a)
+        raise NotImplementedError
 
-    def __getitem__(self, i: int) -> float:
-        return (self._a[i] + self._base) / self._scale  # type: ignore[operator]
+    def _doubles_from(self) -> int:
+        return 0
+
+    def first(self) -> float:
+        if self._doubles is not None:
+            return self._doubles[self._doubles_from()]
+        if not len(self):
+            raise IndexError("first() of an empty queue")
+        return self._first / self._scale
+
+    def last(self) -> float:
+        if self._doubles is not None:
+            return self._doubles[-1]
+        if not len(self):
+            raise IndexError("last() of an empty queue")
+        return self._last / self._scale
+
+
+class SteppedFloats(_ExactQueue):
+    """Append at the end, pop from the front; `first()`, `last()`, iteration oldest first.
+
+    `scale` is how many steps a unit has: 1 for times in seconds, 1000 for levels in cm."""
+
+    __slots__ = ("_steps", "_scale", "_first", "_last", "_start", "_doubles")
+    # Popped values kept before the array is shifted down. Small: shifting is one memmove,
+    # while every value kept costs its bytes per station for as long as it runs.
+    _COMPACT_AT = 16
+
+    def __init__(self, scale: int = 1) -> None:
+        self._scale = _checked_scale(scale)
+        self._steps = array("h")  # _steps[i]: k of value i less k of value i - 1 (0 for the first ever)
+        self._first = 0  # k of the first value kept
+        self._last = 0  # k of the last value
+        self._start = 0  # values before it are popped
+        self._doubles: array[float] | None = None  # the values themselves, once one does not fit
+
+    @property
+    def step_bytes(self) -> int:
+        """Bytes a value takes: 2, 4 or 8 as steps, 8 as doubles."""
+        return self._steps.itemsize if self._doubles is None else 8
+
+    def __len__(self) -> int:
+        return len(self._steps if self._doubles is None else self._doubles) - self._start
+
+    def __iter__(self) -> Iterator[float]:
+        if self._doubles is not None:
+            return iter(self._doubles[self._start :].tolist())
+        return iter(self._values())
+
+    def _values(self) -> list[float]:
+        k, scale, steps = self._first, self._scale, self._steps
+        out = [k / scale] if len(self) else []
+        for i in range(self._start + 1, len(steps)):
+            k += steps[i]
+            out.append(k / scale)
+        return out
+
+    def _doubles_from(self) -> int:
+        return self._start
 
     def append(self, value: float) -> None:
-        a = self._a
-        if a.typecode == "i":
-            k = self._packed(value)
+        if self._doubles is None:
+            k = _integral(value, self._scale)
             if k is not None:
-                a.append(k)
+                if not len(self):
+                    self._steps, self._start, self._first = array("h", [0]), 0, k
+                else:
+                    self._push(k - self._last)
+                self._last = k
                 return
-            self._unpack()
-            a = self._a
-        a.append(value)
+            self._doubles = array("d", self._values())
+            self._steps, self._start = array("h"), 0
+        self._doubles.append(value)
 
-    def _packed(self, value: float) -> int | None:
-        """`value` as an int32 step, or None when it would not come back exactly."""
-        scaled = value * self._scale
-        if not math.isfinite(scaled):
-            return None
-        scale = self._scale
-        base = self._base
-        if base is None:
-            base = self._base = float(round(scaled))
-        step = scaled - base  # finite each, yet their difference can overflow
-        if not -_STEP_LIMIT < step < _STEP_LIMIT:
-            return None
-        k = round(step)
-        if not _INT_MIN <= k <= _INT_MAX or (k + base) / scale != value or (value == 0 and math.copysign(1.0, value) < 0):
-            return None
-        return k
+    def popleft(self) -> float:
+        value = self.first()
+        self._start += 1
+        if self._doubles is None and len(self):
+            self._first += self._steps[self._start]
+        if self._start >= self._COMPACT_AT:
+            del (self._steps if self._doubles is None else self._doubles)[: self._start]
+            self._start = 0
+        return value
 
-    def _unpack(self) -> None:
-        self._a = array("d", [self[i] for i in range(len(self._a))])
-        self._base, self._scale = _NEG_ZERO, 1.0
+    def _push(self, step: int) -> None:
+        while True:
+            try:
+                self._steps.append(step)
+                return
+            except OverflowError:
+                self._steps = array(_WIDER[self._steps.typecode], self._steps)
 
-    def drop_first(self, k: int) -> None:
-        """Forget the first `k` values."""
-        del self._a[:k]
 
-    def to_numpy(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """A float64 copy of `self[start:stop]`, the same values as indexing gives."""
-        a = self._a
-        if a.typecode == "d":
-            return np.frombuffer(a[start:stop], dtype=np.float64)
-        if self._base is None:
-            return np.empty(0)
-        # int32 -> float64 is exact, so is adding an integral base below 2**53; the division is
-        # correctly rounded, as in __getitem__.
-        return (np.frombuffer(a[start:stop], dtype=np.int32) + self._base) / self._scale
 
-    def tolist(self, start: int = 0) -> list[float]:
-        """The values from `start` on, as Python floats."""
-        base, scale = self._base, self._scale
-        return [(k + base) / scale for k in self._a[start:]]  # type: ignore[operator]
+class SteppedRuns(_ExactQueue):
+    """`SteppedFloats` with the steps as runs of equal steps (step, how many), for values that
+    advance evenly (times of readings): one run for a logger on schedule, two more for each
+    reading left out."""
+
+    __slots__ = ("_scale", "_first", "_last", "_n", "_run_steps", "_run_counts", "_run_start", "_doubles")
+    _COMPACT_AT = 16
+
+    def __init__(self, scale: int = 1) -> None:
+        self._scale = _checked_scale(scale)
+        self._first = self._last = 0  # k of the first value kept, and of the last
+        self._n = 0  # values kept, as steps
+        self._run_steps = array("q")  # runs of the steps between the values kept, oldest first
+        self._run_counts = array("q")
+        self._run_start = 0  # runs before it are used up
+        self._doubles: array[float] | None = None  # the values themselves, once one does not fit
+
+    def __len__(self) -> int:
+        return self._n if self._doubles is None else len(self._doubles)
+
+    def __iter__(self) -> Iterator[float]:
+        if self._doubles is not None:
+            return iter(self._doubles.tolist())
+        return iter(self._values())
+
+    def _values(self) -> list[float]:
+        if not self._n:
+            return []
+        k, scale = self._first, self._scale
+        out = [k / scale]
+        for i in range(self._run_start, len(self._run_steps)):
+            step = self._run_steps[i]
+            for _ in range(self._run_counts[i]):
+                k += step
+                out.append(k / scale)
+        return out
+
+    def append(self, value: float) -> None:
+        if self._doubles is None:
+            k = _integral(value, self._scale)
+            if k is not None:
+                if not self._n:
+                    self._first = k
+                    del self._run_steps[:], self._run_counts[:]
+                    self._run_start = 0
+                else:
+                    step = k - self._last
+                    if len(self._run_steps) > self._run_start and self._run_steps[-1] == step:
+                        self._run_counts[-1] += 1
+                    else:
+                        self._run_steps.append(step)
+                        self._run_counts.append(1)
+                self._last = k
+                self._n += 1
+                return
+            self._doubles = array("d", self._values())
+            self._n = 0
+        self._doubles.append(value)
+
+    def popleft(self) -> float:
+        if self._doubles is not None:
+            value = self._doubles[0]
+            del self._doubles[0]  # at most a window of them, and only after an odd clock
+            return value
+        value = self.first()
+        self._n -= 1
+        if self._n:
+            i = self._run_start
+            self._first += self._run_steps[i]
+            self._run_counts[i] -= 1
+            if not self._run_counts[i]:
+                self._run_start = i = i + 1
+                if i >= self._COMPACT_AT:
+                    del self._run_steps[:i], self._run_counts[:i]
+                    self._run_start = 0
+        return value
+
+
+def _checked_scale(scale: int) -> float:
+    if not (isinstance(scale, int) and not isinstance(scale, bool) and scale >= 1):
+        raise ValueError(f"scale must be a positive integer, got {scale!r}")
+    return float(scale)
+
+
+def _integral(value: float, scale: float) -> int | None:
+    """`k` with `k / scale == value` exactly, or None."""
+    scaled = value * scale
+    if not -_EXACT_LIMIT < scaled < _EXACT_LIMIT:  # also NaN
+        return None
+    k = round(scaled)
+    if k / scale != value or (value == 0 and math.copysign(1.0, value) < 0):
+        return None
+    return k

@@ -18,23 +18,14 @@ the median make it span less (it flags earlier), so give it one logger cadence a
 
 from __future__ import annotations
 
-from enum import IntEnum
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gateway.qc_config import QcConfig, QcFlag, checked_span, require_positive
+
+__all__ = ["QC_TESTS", "QcConfig", "QcFlag", "aggregate", "flat_line", "gross_range", "rate_of_change", "run_qc", "spike"]
 
 FlagArray = NDArray[np.uint8]
-
-
-class QcFlag(IntEnum):
-    """QARTOD primary flags, as used by IOOS, ioos_qc and the flag columns Tepi stores."""
-
-    GOOD = 1
-    UNKNOWN = 2
-    SUSPECT = 3
-    FAIL = 4
-    MISSING = 9
 
 
 _VALID_FLAGS = np.array(sorted(int(f) for f in QcFlag), dtype=np.uint8)
@@ -57,11 +48,11 @@ def gross_range(values: ArrayLike, sensor_span: tuple[float, float], user_span: 
     Differs from ioos_qc: reversed spans raise ValueError instead of being sorted silently.
     """
     x = np.asarray(values, dtype=float)
-    s_lo, s_hi = _span(sensor_span, "sensor_span")
+    s_lo, s_hi = checked_span(sensor_span, "sensor_span")
     flags = np.full(x.shape, _GOOD, dtype=np.uint8)
     with np.errstate(invalid="ignore"):
         if user_span is not None:
-            u_lo, u_hi = _span(user_span, "user_span")
+            u_lo, u_hi = checked_span(user_span, "user_span")
             if u_lo < s_lo or u_hi > s_hi:
                 raise ValueError(f"user_span {user_span!r} must fall within sensor_span {sensor_span!r}")
             flags[(x < u_lo) | (x > u_hi)] = _SUSPECT
@@ -86,8 +77,8 @@ def spike(values: ArrayLike, suspect_threshold: float, fail_threshold: float) ->
     thresholds must be positive with suspect <= fail (the reference skips a zero threshold).
     """
     x = _series_values(values)
-    _positive(suspect_threshold, "suspect_threshold")
-    _positive(fail_threshold, "fail_threshold")
+    require_positive(suspect_threshold, "suspect_threshold")
+    require_positive(fail_threshold, "fail_threshold")
     if suspect_threshold > fail_threshold:
         raise ValueError(f"suspect_threshold {suspect_threshold} must not exceed fail_threshold {fail_threshold}")
     flags = np.full(x.shape, _GOOD, dtype=np.uint8)
@@ -123,9 +114,9 @@ def rate_of_change(
     reading after ±inf stays GOOD like after NaN (the reference's masked arithmetic flags it).
     """
     t, x = _series(times_s, values)
-    _positive(threshold_per_s, "threshold_per_s")
+    require_positive(threshold_per_s, "threshold_per_s")
     if fail_threshold_per_s is not None:
-        _positive(fail_threshold_per_s, "fail_threshold_per_s")
+        require_positive(fail_threshold_per_s, "fail_threshold_per_s")
     flags = np.full(x.shape, _GOOD, dtype=np.uint8)
     finite = np.isfinite(x)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -157,9 +148,9 @@ def flat_line(times_s: ArrayLike, values: ArrayLike, tolerance: float, suspect_s
     median interval is not truncated to whole seconds.
     """
     t, x = _series(times_s, values)
-    _positive(tolerance, "tolerance")
-    _positive(suspect_seconds, "suspect_seconds")
-    _positive(fail_seconds, "fail_seconds")
+    require_positive(tolerance, "tolerance")
+    require_positive(suspect_seconds, "suspect_seconds")
+    require_positive(fail_seconds, "fail_seconds")
     if suspect_seconds > fail_seconds:
         raise ValueError(f"suspect_seconds {suspect_seconds} must not exceed fail_seconds {fail_seconds}")
     flags = np.full(x.shape, _GOOD, dtype=np.uint8)
@@ -199,42 +190,6 @@ def _worst(arrays: list[FlagArray]) -> FlagArray:
     for a in arrays[1:]:
         np.maximum(ranks, _RANK[a.reshape(-1)], out=ranks)
     return _BY_RANK[ranks].reshape(shape)
-
-
-class QcConfig(BaseModel):
-    """Per-station QC thresholds, in cm and seconds; the defaults suit a river AWLR at 1/min.
-
-    Spike 30/60 cm: far beyond the noise of a radar or ultrasonic gauge, far below the 200+ cm
-    false echoes (debris, rain) they produce. Rate of change 1 cm/s: the fastest published rise
-    (Depok, 175 cm in an hour) is 0.05 cm/s, so only a broken reading moves faster. Flat line
-    0.05 cm for 3600 s / 9000 s: the published QARTOD configuration. Usable as a pydantic field
-    of the station configuration.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    user_span_cm: tuple[float, float] | None = Field(
-        default=None, description="Levels this river plausibly reaches; outside is SUSPECT (must lie within the sensor span)."
-    )
-    spike_suspect_cm: float = Field(default=30.0, gt=0, allow_inf_nan=False)
-    spike_fail_cm: float = Field(default=60.0, gt=0, allow_inf_nan=False)
-    rate_suspect_cm_per_s: float = Field(default=1.0, gt=0, allow_inf_nan=False)
-    rate_fail_cm_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    flat_tolerance_cm: float = Field(default=0.05, gt=0, allow_inf_nan=False)
-    flat_suspect_s: float = Field(default=3600.0, gt=0, allow_inf_nan=False)
-    flat_fail_s: float = Field(default=9000.0, gt=0, allow_inf_nan=False)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> QcConfig:
-        if self.spike_suspect_cm > self.spike_fail_cm:
-            raise ValueError("spike_suspect_cm must not exceed spike_fail_cm")
-        if self.rate_fail_cm_per_s is not None and self.rate_suspect_cm_per_s > self.rate_fail_cm_per_s:
-            raise ValueError("rate_suspect_cm_per_s must not exceed rate_fail_cm_per_s")
-        if self.flat_suspect_s > self.flat_fail_s:
-            raise ValueError("flat_suspect_s must not exceed flat_fail_s")
-        if self.user_span_cm is not None:
-            _span(self.user_span_cm, "user_span_cm")
-        return self
 
 
 QC_TESTS = ("gross_range", "spike", "rate_of_change", "flat_line")
@@ -286,21 +241,6 @@ def _median(values: NDArray[np.float64]) -> float:
     s = np.sort(values)
     mid = s.size // 2
     return float(s[mid]) if s.size % 2 else float((s[mid - 1] + s[mid]) / 2)
-
-
-def _span(span: tuple[float, float], name: str) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in span)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be two numbers (low, high), got {span!r}") from exc
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise ValueError(f"{name} must be finite (low, high) with low < high, got {span!r}")
-    return lo, hi
-
-
-def _positive(value: float, name: str) -> None:
-    if not (isinstance(value, (int, float, np.integer, np.floating)) and np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
 
 
 def _series_values(values: ArrayLike) -> NDArray[np.float64]:

@@ -6,14 +6,12 @@ tracker fed one reading at a time (the gateway), held to the same answers by the
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gateway.columns import LEVEL_STEPS_PER_CM, PackedFloats
+from gateway.trackers import RateOfRiseTracker, check_rate_alarm_args, check_rise_args
+
+__all__ = ["RateOfRiseTracker", "rate_of_rise", "rate_of_rise_alarm"]
 
 _ROWS_PER_CHUNK_CELLS = 1 << 20  # cells of the (reading x window) matrix handled at once
 
@@ -39,7 +37,7 @@ def rate_of_rise(
     a rate, and after a dropout the alarm should wait for data rather than guess.
     """
     t, x, g = _rise_series(times_s, levels_cm, good)
-    min_span = _check_rise_args(window_s, min_points, min_span_s)
+    min_span = check_rise_args(window_s, min_points, min_span_s)
     usable = g & np.isfinite(x)
     out = np.full(t.shape, np.nan)
     if t.size == 0:
@@ -71,168 +69,12 @@ def rate_of_rise_alarm(
     r = np.asarray(rates_cm_per_h, dtype=float)
     if r.ndim != 1:
         raise ValueError(f"rates must be 1-D, got shape {r.shape}")
-    _check_rate_alarm_args(threshold_cm_per_h, clear_margin_cm_per_h)
+    check_rate_alarm_args(threshold_cm_per_h, clear_margin_cm_per_h)
     with np.errstate(invalid="ignore"):
         on = r >= threshold_cm_per_h
         off = r < threshold_cm_per_h - clear_margin_cm_per_h
     last = np.maximum.accumulate(np.where(on | off, np.arange(r.size), -1))
     return np.where(last >= 0, on[np.maximum(last, 0)], initial)
-
-
-@dataclass(slots=True)  # one per station: no per-instance dict
-class RateOfRiseTracker:
-    """`rate_of_rise` followed by `rate_of_rise_alarm`, one reading at a time.
-
-    `update` returns True when the alarm starts, False when it ends, None otherwise; the last
-    rate is kept in `rate_cm_per_h` (NaN while there is too little good data).
-    """
-
-    window_s: float
-    threshold_cm_per_h: float
-    clear_margin_cm_per_h: float = 10.0
-    min_points: int = 3
-    min_span_s: float | None = None
-    active: bool = False
-    rate_cm_per_h: float = field(default=float("nan"), init=False)
-    _last_ts: float = field(default=float("-inf"), init=False, repr=False)
-    _min_span: float = field(init=False, repr=False, compare=False)
-    _window: _TimedPoints = field(init=False, repr=False, compare=False)
-    _sums: _RunningFit = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        self._min_span = _check_rise_args(self.window_s, self.min_points, self.min_span_s)
-        _check_rate_alarm_args(self.threshold_cm_per_h, self.clear_margin_cm_per_h)
-        self._window = _TimedPoints()
-        self._sums = _RunningFit()
-
-    def _slope_per_h(self) -> float:
-        """Least squares over the window from running sums: O(1) per reading instead of O(window)."""
-        w, sums = self._window, self._sums
-        if len(w) < self.min_points or w.last_t() - w.first_t() < self._min_span:
-            return math.nan
-        if sums.drifted(w.first_t()):
-            sums.rebuild(w)
-        slope = sums.slope()
-        return math.nan if slope is None else slope * 3600.0
-
-    def update(self, ts_s: float, level_cm: float, good: bool) -> bool | None:
-        """Feed one reading (strictly after the previous one); True/False when the alarm starts/ends."""
-        if not (math.isfinite(ts_s) and ts_s > self._last_ts):
-            raise ValueError(f"reading time {ts_s!r} is not after the previous one ({self._last_ts!r})")
-        self._last_ts = ts_s
-        window, sums = self._window, self._sums
-        start = ts_s - self.window_s
-        while len(window) and window.first_t() < start:
-            sums.remove(*window.pop_first())
-        if good and math.isfinite(level_cm):
-            t, x = float(ts_s), float(level_cm)
-            window.append(t, x)
-            sums.add(t, x)
-        self.rate_cm_per_h = rate = self._slope_per_h()
-        if not self.active and rate >= self.threshold_cm_per_h:
-            self.active = True
-            return True
-        if self.active and rate < self.threshold_cm_per_h - self.clear_margin_cm_per_h:
-            self.active = False
-            return False
-        return None
-
-
-class _TimedPoints:
-    """The (time, level) points of a sliding window, oldest first, as two columns with a
-    moving start: 8 bytes a point for whole-second times and levels to a thousandth of a cm
-    (`PackedFloats`, exact; 16 otherwise) where a deque of float tuples took ~100, which is
-    what a 30-minute window of a device reporting every second would otherwise cost per
-    station."""
-
-    __slots__ = ("_t", "_x", "_start")
-    # Popped points kept before the columns are shifted down. Small: shifting a window is one
-    # memmove, while every point kept costs its bytes per station for as long as it runs.
-    _COMPACT_AT = 16
-
-    def __init__(self) -> None:
-        self._t = PackedFloats(scale=1)
-        self._x = PackedFloats(scale=LEVEL_STEPS_PER_CM)
-        self._start = 0
-
-    def __len__(self) -> int:
-        return len(self._t) - self._start
-
-    def __iter__(self) -> Iterator[tuple[float, float]]:
-        return zip(self._t.tolist(self._start), self._x.tolist(self._start))
-
-    def append(self, t: float, x: float) -> None:
-        self._t.append(t)
-        self._x.append(x)
-
-    def first_t(self) -> float:
-        return self._t[self._start]
-
-    def last_t(self) -> float:
-        return self._t[-1]
-
-    def pop_first(self) -> tuple[float, float]:
-        i = self._start
-        point = (self._t[i], self._x[i])
-        self._start = i + 1
-        if self._start >= self._COMPACT_AT:
-            self._t.drop_first(self._start)
-            self._x.drop_first(self._start)
-            self._start = 0
-        return point
-
-
-class _RunningFit:
-    """Sums for a least-squares line over a sliding window. Times are kept relative to an
-    origin near the window, and the sums are rebuilt from the window every so often, so that
-    adding and removing points never accumulates rounding error worth a rate alarm."""
-
-    __slots__ = ("origin", "n", "su", "sx", "suu", "sux", "changes")
-    REBUILD_EVERY = 10_000
-
-    def __init__(self) -> None:
-        self.origin: float | None = None
-        self.n = 0
-        self.su = self.sx = self.suu = self.sux = 0.0
-        self.changes = 0
-
-    def add(self, t: float, x: float) -> None:
-        if self.origin is None:
-            self.origin = t
-        u = t - self.origin
-        self.n += 1
-        self.su += u
-        self.sx += x
-        self.suu += u * u
-        self.sux += u * x
-        self.changes += 1
-
-    def remove(self, t: float, x: float) -> None:
-        assert self.origin is not None
-        u = t - self.origin
-        self.n -= 1
-        self.su -= u
-        self.sx -= x
-        self.suu -= u * u
-        self.sux -= u * x
-        self.changes += 1
-
-    def drifted(self, first_t: float) -> bool:
-        return self.changes >= self.REBUILD_EVERY or self.origin is None or abs(first_t - self.origin) > 86_400.0
-
-    def rebuild(self, window: _TimedPoints) -> None:
-        self.__init__()  # type: ignore[misc]
-        self.origin = window.first_t()
-        for t, x in window:
-            self.add(t, x)
-        self.changes = 0
-
-    def slope(self) -> float | None:
-        n = self.n
-        sxx = self.suu - self.su * self.su / n
-        if not sxx > 0:
-            return None
-        return (self.sux - self.su * self.sx / n) / sxx
 
 
 def _fitted_slopes(
@@ -251,24 +93,6 @@ def _fitted_slopes(
     enough = (count >= min_points) & (span >= min_span_s) & (sxx > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(enough, sxy / np.where(enough, sxx, 1.0), np.nan)
-
-
-def _check_rise_args(window_s: float, min_points: int, min_span_s: float | None) -> float:
-    if not (np.isfinite(window_s) and window_s > 0):
-        raise ValueError(f"window_s must be positive, got {window_s!r}")
-    if isinstance(min_points, bool) or not isinstance(min_points, (int, np.integer)) or min_points < 2:
-        raise ValueError(f"min_points must be an integer >= 2, got {min_points!r}")
-    span = window_s / 2 if min_span_s is None else min_span_s
-    if not (np.isfinite(span) and 0 <= span <= window_s):
-        raise ValueError(f"min_span_s must lie in [0, window_s], got {min_span_s!r}")
-    return float(span)
-
-
-def _check_rate_alarm_args(threshold: float, margin: float) -> None:
-    if not np.isfinite(threshold):
-        raise ValueError(f"threshold_cm_per_h must be finite, got {threshold!r}")
-    if not (np.isfinite(margin) and margin >= 0):
-        raise ValueError(f"clear_margin_cm_per_h must be finite and >= 0, got {margin!r}")
 
 
 def _levels_and_mask(levels_cm: ArrayLike, good: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:

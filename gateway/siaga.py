@@ -1,15 +1,18 @@
 """Siaga (flood alert) levels: 4 normal, 3 waspada, 2 siaga, 1 awas.
 
-Pure functions over numpy arrays, so QC, hysteresis and forecasting (issue 3) can extend them
-without touching I/O.
+`classify_siaga` is a pure function over numpy arrays, so QC, hysteresis and forecasting
+(issue 3) can extend it without touching I/O; it imports numpy itself, since the gateway
+process, which needs only the levels, does not load numpy.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.typing import ArrayLike, NDArray
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike, NDArray
 
 
 class SiagaLevel(IntEnum):
@@ -34,6 +37,8 @@ def classify_siaga(levels_cm: ArrayLike, bounds: tuple[float, float, float]) -> 
     A level equal to a bound takes the higher alert. NaN readings classify as 0 (unknown), so
     the caller decides what a missing reading means instead of it silently reading "normal".
     """
+    import numpy as np
+
     b = np.asarray(bounds, dtype=float)
     if b.shape != (3,) or not np.all(np.isfinite(b)) or not np.all(np.diff(b) > 0):
         raise ValueError(f"bounds must be three finite increasing numbers, got {bounds!r}")

@@ -12,7 +12,7 @@ import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from gateway.qc import QcConfig
+from gateway.qc_config import QcConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 if TYPE_CHECKING:

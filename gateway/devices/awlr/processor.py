@@ -1,101 +1,83 @@
 """Per-station edge computation for river levels: QC, Siaga with hysteresis, rate of rise,
 adaptive windows and summaries.
 
-Readings are accepted one by one (cheap ordering checks) and processed per batch: QC runs once
-over the station's trailing history plus the new readings (vectorised, `gateway.qc`), then the
-trackers (`gateway.alarms`) see each new reading in order and windows close. Flags of earlier
-readings are recomputed on every pass, so a reading's spike verdict becomes final once its
-successor arrives, before its window is summarised.
+Readings are accepted one by one (cheap ordering checks) and processed per batch, in order:
+QC judges each as it comes (`gateway.station_qc`, state that does not grow with the reading
+rate), the trackers (`gateway.alarms`) see it with the flags known at that moment (a reading's
+spike verdict waits for its successor, so the newest reading of a batch is judged without it),
+and its window tallies it with its final flag. Nothing of a reading is kept once its window is
+closed: summaries are running tallies, not lists of readings.
 """
 
 from __future__ import annotations
 
 import math
-from array import array
-from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import numpy as np
-
-from gateway.alarms import RateOfRiseTracker, SiagaTracker
-from gateway.columns import LEVEL_STEPS_PER_CM, PackedFloats
+from gateway.trackers import RateOfRiseTracker, SiagaTracker
 from gateway.errors import FrameRejected
 from gateway.model import Reading
-from gateway.qc import QcFlag, run_qc
+from gateway.qc_config import QcFlag
+from gateway.station_qc import StationQc
 from tepi.config import StationConfig
 from tepi.messages import LevelSummary, QcCounts, RateOfRise, SiagaChange, event_id, summary_id
 
 Item = LevelSummary | SiagaChange | RateOfRise
-_GOOD = int(QcFlag.GOOD)
-#: Upper bound on readings kept per station for QC context. Only the flat-line span
-#: (`qc.flat_fail_s`) is ever looked back on, so at one reading a minute ~150 are kept; the
-#: bound applies to fast devices (at 1/s QC then sees the last 34 min).
-MAX_HISTORY = 2048
-
-
-class _History:
-    """A station's recent readings as typed columns: levels and times for QC's look-back, and
-    sequence numbers and battery voltages ("tags") only for the readings that can still be
-    summarised or compared with the next one. Lists of Python floats took ~100 bytes a
-    reading; four typed columns over the whole look-back took 32; doubles for the look-back
-    16; now 8 where the values allow (`PackedFloats`: whole-second times, levels to a
-    thousandth of a cm, kept exactly), with ~150 readings a station at 1/min and hundreds of
-    stations on a small gateway. Indexing returns the same floats and ints that were
-    appended; a missing battery voltage is stored as NaN (real ones are finite).
-
-    Numpy sees copies (`to_numpy`), never views: a live view would stop the arrays from
-    growing or shrinking (BufferError)."""
-
-    __slots__ = ("t", "x", "_seq", "_battery", "_tags_from")
-
-    def __init__(self) -> None:
-        self.t = PackedFloats(scale=1)  # epoch seconds, strictly increasing
-        self.x = PackedFloats(scale=LEVEL_STEPS_PER_CM)  # level, cm
-        self._seq = array("q")  # the device's sequence number (0 <= seq < 2**63, checked by wire)
-        self._battery = array("d")
-        self._tags_from = 0  # index of the first reading whose seq and battery are kept
-
-    def __len__(self) -> int:
-        return len(self.t)
-
-    def append(self, t: float, x: float, seq: int, battery_v: float | None) -> None:
-        self.t.append(t)
-        self.x.append(x)
-        self._seq.append(seq)
-        self._battery.append(math.nan if battery_v is None else battery_v)
-
-    def seq(self, i: int) -> int:
-        """Sequence number of reading `i` (negative counts from the end); only for readings at
-        or after the one given to the last `forget_tags`."""
-        return self._seq[i - self._tags_from if i >= 0 else i]
-
-    def battery_v(self, i: int) -> float | None:
-        b = self._battery[i - self._tags_from]
-        return None if math.isnan(b) else b
-
-    def forget_tags(self, before: int) -> None:
-        """Drop sequence numbers and battery voltages of readings before index `before`: they
-        stay only as QC context, where times and levels are all that is looked at."""
-        k = before - self._tags_from
-        if k > 0:
-            del self._seq[:k], self._battery[:k]
-            self._tags_from = before
-
-    def drop_first(self, k: int) -> None:
-        self.t.drop_first(k)
-        self.x.drop_first(k)
-        tagged = k - self._tags_from
-        if tagged > 0:
-            del self._seq[:tagged], self._battery[:tagged]
-        self._tags_from = max(0, self._tags_from - k)
+_GOOD, _SUSPECT, _FAIL = int(QcFlag.GOOD), int(QcFlag.SUSPECT), int(QcFlag.FAIL)
 
 
 @dataclass(slots=True)
 class _Window:
+    """A summary window being filled: running tallies of its readings by final QC flag. The
+    newest reading's flag may still change (its spike test waits for the next reading), so it
+    waits in `tail` until settled, or is tallied as it stands when the window closes first."""
+
     start: float
     end: float
-    first: int  # index into history of the window's first reading
+    first_seq: int
+    last_seq: int = 0
+    n: int = 0
+    last_t: float = 0.0
+    battery_v: float | None = None
+    good: int = 0
+    suspect: int = 0
+    fail: int = 0
+    good_sum: float = 0.0
+    good_min: float = math.inf
+    good_max: float = -math.inf
+    good_last: float = math.nan
+    suspect_min: float = math.inf
+    suspect_max: float = -math.inf
+    tail: tuple[float, int] | None = None  # (level, flag so far) of the newest reading
+
+    def add(self, t: float, x: float, seq: int, battery_v: float | None, flag: int, final: bool) -> None:
+        self.n += 1
+        self.last_seq, self.last_t, self.battery_v = seq, t, battery_v
+        if final:
+            self._tally(x, flag)
+        else:
+            self.tail = (x, flag)
+
+    def settle(self, flag: int) -> None:
+        """The final flag of the newest reading, now that its successor is known."""
+        if self.tail is not None:
+            self._tally(self.tail[0], flag)
+            self.tail = None
+
+    def _tally(self, x: float, flag: int) -> None:
+        if flag == _GOOD:
+            self.good += 1
+            self.good_sum += x
+            self.good_min = min(self.good_min, x)
+            self.good_max = max(self.good_max, x)
+            self.good_last = x
+        elif flag == _SUSPECT:
+            self.suspect += 1
+            self.suspect_min = min(self.suspect_min, x)
+            self.suspect_max = max(self.suspect_max, x)
+        elif flag == _FAIL:
+            self.fail += 1
 
 
 class LevelProcessor:
@@ -105,8 +87,8 @@ class LevelProcessor:
 
     # One per device, hundreds on a gateway: attributes in slots, not a dict per instance.
     __slots__ = (
-        "gateway_id", "station", "device_id", "alerting", "_siaga", "_rise", "_h", "_flags",
-        "_pending", "_window", "_closed_until", "_rejected_in_window",
+        "gateway_id", "station", "device_id", "alerting", "_siaga", "_rise", "_qc", "_pending",
+        "_last_t", "_last_seq", "_window", "_closed_until", "_rejected_in_window",
     )
 
     def __init__(self, gateway_id: str, station: StationConfig, device_id: str) -> None:
@@ -117,11 +99,12 @@ class LevelProcessor:
         self.alerting = a
         self._siaga = SiagaTracker(station.thresholds.bounds(), a.raise_after, a.clear_margin_cm)
         self._rise = RateOfRiseTracker(a.rate_of_rise_window_s, a.rate_of_rise_cm_per_h, a.rate_of_rise_clear_margin_cm_per_h)
-        self._h = _History()
-        self._flags = np.empty(0, dtype=np.uint8)
-        self._pending = 0  # readings at the end of history not yet processed
+        self._qc = StationQc(station.sensor_span_cm, station.qc)
+        self._pending: list[Reading] = []  # accepted, not yet processed
+        self._last_t = -math.inf  # the last accepted reading: duplicates are recognised by it
+        self._last_seq = -1
         self._window: _Window | None = None
-        self._closed_until = float("-inf")
+        self._closed_until = -math.inf
         self._rejected_in_window = 0
 
     @property
@@ -130,75 +113,52 @@ class LevelProcessor:
 
     def accept(self, reading: Reading) -> None:
         t = reading.ts.timestamp()
-        h = self._h
-        if len(h.t):
-            last_t = h.t[-1]
-            if t == last_t or (t < last_t and reading.seq == h.seq(-1)):
-                raise FrameRejected("duplicate", f"seq {reading.seq} at {reading.ts.isoformat()} already accepted")
-            if t < last_t:
-                raise FrameRejected("out_of_order", f"{reading.ts.isoformat()} is before the last accepted reading")
+        last_t = self._last_t
+        if t == last_t or (t < last_t and reading.seq == self._last_seq):
+            raise FrameRejected("duplicate", f"seq {reading.seq} at {reading.ts.isoformat()} already accepted")
+        if t < last_t:
+            raise FrameRejected("out_of_order", f"{reading.ts.isoformat()} is before the last accepted reading")
         if t < self._closed_until:
             raise FrameRejected("late", f"{reading.ts.isoformat()} falls in a window already summarised")
-        h.append(t, reading.level_cm, reading.seq, reading.battery_v)
-        self._pending += 1
+        self._pending.append(reading)
+        self._last_t, self._last_seq = t, reading.seq
 
     def note_rejected(self) -> None:
         self._rejected_in_window += 1
 
     def process(self) -> list[Item]:
-        if not self._pending:
-            return []
-        self._run_qc()
+        """QC, trackers and windows over the pending readings, in order. A reading is stepped
+        once the next one has been judged when the batch holds it, so that its spike verdict
+        is final; the last of the batch goes with its verdict so far."""
+        pending, self._pending = self._pending, []
         out: list[Item] = []
-        n = len(self._h)
-        first = n - self._pending
-        good = [f == _GOOD for f in self._flags[first:].tolist()]  # the new readings' flags only
-        for i in range(first, n):
-            out.extend(self._step(i, good[i - first]))
-        self._pending = 0
-        self._trim()
+        held: tuple[Reading, float] | None = None
+        for r in pending:
+            t = r.ts.timestamp()
+            previous, now = self._qc.push(t, r.level_cm)
+            if held is not None:
+                out.extend(self._step(*held, previous, final=True))  # type: ignore[arg-type]
+            elif previous is not None and self._window is not None:
+                self._window.settle(previous)
+            held = (r, t)
+            flag = now
+        if held is not None:
+            out.extend(self._step(*held, flag, final=False))
         return out
-
-    def _run_qc(self) -> None:
-        """Flags for the readings whose verdict can still change: the open window, the last
-        processed reading (its spike test waited for this successor) and the new ones. QC runs
-        over those plus the context its tests look back on (the flat-line span), not the whole
-        history: at one reading a second the history is thousands of readings per device."""
-        redo = self._first_unsettled(len(self._h) - self._pending - 1)
-        context_from = self._context_from(redo)
-        h = self._h
-        _, flags = run_qc(h.t.to_numpy(context_from), h.x.to_numpy(context_from), self.station.sensor_span_cm, self.station.qc)
-        kept = self._flags[:redo]
-        self._flags = np.concatenate([kept, flags[redo - context_from :]]).astype(np.uint8, copy=False)
-
-    def _first_unsettled(self, last_processed: int) -> int:
-        """The first reading whose flag QC must recompute, given the last one already processed."""
-        redo = last_processed
-        if self._window is not None:
-            redo = min(redo, self._window.first)
-        return max(redo, 0)
-
-    def _context_from(self, redo: int) -> int:
-        """The first reading QC looks at when it recomputes flags from `redo` on: the flat-line
-        span before it, and at least the two neighbours its spike and rate tests compare with.
-        It never decreases from one pass to the next, which is what lets `_trim` drop the rest."""
-        t = self._h.t
-        context_from = bisect_left(t, t[redo] - self.station.qc.flat_fail_s)
-        return max(0, min(context_from, redo - 2))
 
     def due(self, now: datetime) -> list[Item]:
         if self._window is not None and not self._pending and now.timestamp() >= self._window.end:
-            return [self._close(len(self._h))]
+            return [self._close()]
         return []
 
-    def _step(self, i: int, good: bool) -> list[Item]:
-        h = self._h
-        t, x, seq = h.t[i], h.x[i], h.seq(i)
+    def _step(self, r: Reading, t: float, flag: int, final: bool) -> list[Item]:
+        x, seq = r.level_cm, r.seq
         out: list[Item] = []
         w = self._window
         if w is not None and t >= w.end:
-            out.append(self._close(i))
+            out.append(self._close())
             w = None
+        good = flag == _GOOD
         before = self._siaga.level
         changed = self._siaga.update(x, good)
         rise = self._rise.update(t, x, good)
@@ -207,10 +167,11 @@ class LevelProcessor:
         every = self._every()
         if w is None:
             start = t // every * every
-            self._window = _Window(start, start + every, i)
+            w = self._window = _Window(start, start + every, seq)
         elif changed is not None and every < w.end - w.start:
             # Adaptive reporting: an alert shortens the open window to the next short boundary.
             w.end = min(w.end, (t // every + 1) * every)
+        w.add(t, x, seq, r.battery_v, flag, final)
         return out
 
     def _events(self, t: float, x: float, seq: int, before: int, changed: int | None, rise: bool | None) -> list[Item]:
@@ -229,7 +190,7 @@ class LevelProcessor:
                 RateOfRise(
                     id=event_id(self.gateway_id, self.station.id, "rise", ts, seq), station=self.station.id,
                     device=self.device_id, ts=ts, seq=seq, level_cm=x,
-                    rate_cm_per_h=None if rate is None or np.isnan(rate) else round(float(rate), 2),
+                    rate_cm_per_h=None if rate is None or math.isnan(rate) else round(float(rate), 2),
                     threshold_cm_per_h=self.alerting.rate_of_rise_cm_per_h, active=rise,
                 )
             )
@@ -239,61 +200,36 @@ class LevelProcessor:
         a = self.alerting
         return a.summary_every_s_alert if self._siaga.level < 4 or self._rise.active else a.summary_every_s
 
-    def _close(self, stop: int) -> LevelSummary:
+    def _close(self) -> LevelSummary:
         w = self._window
         assert w is not None
-        h = self._h
-        x = h.x.to_numpy(w.first, stop)
-        f = self._flags[w.first : stop]
-        first_seq, last_seq, n = h.seq(w.first), h.seq(stop - 1), stop - w.first
-        good = f == QcFlag.GOOD
-        suspect = f == QcFlag.SUSPECT
-        gx = x[good]
-        span = last_seq - first_seq + 1 if last_seq >= first_seq else n
+        if w.tail is not None:
+            w.settle(w.tail[1])  # no successor yet: the verdict as it stands
+        good = w.good
+        span = w.last_seq - w.first_seq + 1 if w.last_seq >= w.first_seq else w.n
         start = datetime.fromtimestamp(w.start, timezone.utc)
         summary = LevelSummary(
-            id=summary_id(self.gateway_id, self.station.id, start, first_seq),
+            id=summary_id(self.gateway_id, self.station.id, start, w.first_seq),
             station=self.station.id,
             device=self.device_id,
             window_start=start,
             window_end=datetime.fromtimestamp(w.end, timezone.utc),
-            count=int(good.sum()),
+            count=good,
             rejected=self._rejected_in_window,
-            min_cm=float(gx.min()) if gx.size else None,
-            max_cm=float(gx.max()) if gx.size else None,
-            mean_cm=float(gx.mean()) if gx.size else None,
-            last_cm=float(gx[-1]) if gx.size else None,
-            qc=QcCounts(
-                good=int(good.sum()), suspect=int(suspect.sum()), fail=int((f == QcFlag.FAIL).sum()),
-                missing=max(0, span - n),
-            ),
-            suspect_min_cm=float(x[suspect].min()) if suspect.any() else None,
-            suspect_max_cm=float(x[suspect].max()) if suspect.any() else None,
-            last_ts=datetime.fromtimestamp(h.t[stop - 1], timezone.utc),
-            first_seq=first_seq,
-            last_seq=last_seq,
+            min_cm=w.good_min if good else None,
+            max_cm=w.good_max if good else None,
+            mean_cm=w.good_sum / good if good else None,
+            last_cm=w.good_last if good else None,
+            qc=QcCounts(good=good, suspect=w.suspect, fail=w.fail, missing=max(0, span - w.n)),
+            suspect_min_cm=w.suspect_min if w.suspect else None,
+            suspect_max_cm=w.suspect_max if w.suspect else None,
+            last_ts=datetime.fromtimestamp(w.last_t, timezone.utc),
+            first_seq=w.first_seq,
+            last_seq=w.last_seq,
             siaga=self._siaga.level,
-            battery_v=h.battery_v(stop - 1),
+            battery_v=w.battery_v,
         )
         self._closed_until = w.end
         self._window = None
         self._rejected_in_window = 0
         return summary
-
-    def _trim(self) -> None:
-        """Forget history that neither QC nor the open window needs: what lies before the next
-        pass's QC context (it only moves forward), and beyond MAX_HISTORY readings, except the
-        open window's own readings. Of the rest, only the open window and the last reading
-        (duplicates are recognised by it) keep their sequence numbers and battery voltages."""
-        n = len(self._h)
-        keep_from = max(n - MAX_HISTORY, self._context_from(self._first_unsettled(n - 1)))
-        if self._window is not None:
-            keep_from = min(keep_from, self._window.first)
-        if keep_from > 0:
-            self._h.drop_first(keep_from)
-            self._flags = self._flags[keep_from:]
-            if self._window is not None:
-                self._window.first -= keep_from
-            n -= keep_from
-        tags_from = n - 1 if self._window is None else min(n - 1, self._window.first)
-        self._h.forget_tags(max(tags_from, 0))
