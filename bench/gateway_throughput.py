@@ -20,7 +20,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from bench.core import Context, DeployedBroker, Figure, Result, deployed_broker, deployed_credentials, wait_settled
+from bench.core import Context, DeployedBroker, Figure, Result, deployed_broker, deployed_credentials, gateway_login, wait_settled
 from bench.fleet import TENANT, Stream, aligned_start, fleet_config
 from bench.procs import PublisherPool
 from gateway.runtime import EdgeGateway
@@ -190,7 +190,8 @@ def run(ctx: Context, profile: bool = False) -> Result:
         cfg = deployed_credentials(fleet_config(n_devices, local.port, upstream.port, outbox), local, upstream)
         cfg_empty = deployed_credentials(fleet_config(n_devices, local.port, upstream.port, outbox, gateway=EMPTY_STAGE_GATEWAY), local, upstream)
         local_queue = local.session_queue_limit()
-        login = (cfg.gateway.local_broker.username or "", cfg.gateway.local_broker.password or "")
+        # Stock paho logs in as the empty stage's device link (clean session, before it runs).
+        login = gateway_login(local, cfg_empty.gateway, "devices")
         # Stock paho first: the same stream into a subscriber that does nothing.
         ceiling = CeilingSubscriber(local.port, device_subscription(TENANT), login)
         ceiling.subscribed.wait(10)
