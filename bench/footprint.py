@@ -103,7 +103,8 @@ def run(ctx: Context) -> Result:
         peaks = [r.peak_kb for r in scenarios[name]]
         res.figures.append(
             Figure(f"gateway peak RSS, {N_DEVICES} devices, {label}", _mb(median(peaks)), "MB", baseline=64.0,
-                   baseline_name="ThingsBoard 63-73 MB at 500-2000 msg/s (peer notes)", target=f"<= {TARGET_MB}", target_of="value")
+                   baseline_name="ThingsBoard 63-73 MB at 500-2000 msg/s (peer notes)", target=f"<= {TARGET_MB}", target_of="value",
+                   claim="footprint")
         )
     res.details = {name: _summary(rs) for name, rs in scenarios.items()}
     res.details["pid_sampled"] = "python process of `tepi gateway` (console script), /proc/<pid>/status VmHWM and VmRSS"
