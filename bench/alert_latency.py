@@ -27,7 +27,7 @@ import httpx
 import paho.mqtt.client as mqtt
 import yaml
 
-from bench.core import Context, DeployedBroker, Figure, Result, deployed_broker, deployed_credentials, percentile, wait_until
+from bench.core import Context, Figure, Result, deployed_broker, deployed_credentials, percentile, wait_until
 from gateway.devices.awlr import wire
 from tepi.config import load_config, with_local_services
 from tepi.messages import device_topic

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import compileall
 import multiprocessing as mp
-import os
 import selectors
 import signal
 import socket

@@ -133,7 +133,7 @@ class StationQc:
         if not (math.isfinite(t) and t > self._t):
             raise ValueError(f"reading time {t!r} is not after the previous one ({self._t!r})")
         t, x = float(t), float(x)
-        qc, i = self._qc, self._n
+        i = self._n
         previous = None
         if i:
             first = _UNKNOWN if math.isfinite(self._x) else _MISSING  # the first reading has one neighbour

@@ -41,7 +41,7 @@ from tepi.config import (
     with_local_services,
 )
 from tepi.messages import LevelSummary, decode_batch, device_subscription, device_topic, every_item, uplink_topic
-from tepi.mqtt_security import MqttSecurityFiles, setup_broker_security
+from tepi.mqtt_security import setup_broker_security
 from tepi.processes import Mosquitto
 from tepi.testing import wait_until
 
