@@ -10,10 +10,9 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,postgres,embedded-broker]"
-	@# `tepi gateway` runs at -OO; without this bytecode each start compiles every module in memory
-	@# (the install is editable: Tepi's own packages are compiled where they are). A few files in
-	@# third-party packages are not Python 3 and fail to compile: only memory would suffer, so go on.
-	-$(PY) -OO -m compileall -qq -j 0 "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" tepi gateway
+	@# The install is editable: Tepi's own packages are compiled where they are, or each start of
+	@# `tepi gateway` would compile every module in memory.
+	$(PY) -m compileall -qq -j 0 tepi gateway
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -72,11 +72,11 @@ class _Run:
 
 
 def compile_bytecode_as_installed() -> None:
-    """-OO bytecode for everything the gateway imports, as installing on a gateway box leaves it
-    (`python -OO -m compileall`, `make venv`): `tepi gateway` runs at -OO, and without this
-    bytecode every start compiles each module in memory, a peak of its own."""
+    """Bytecode for everything the gateway imports, as installing on a gateway box leaves it
+    (pip compiles what it installs, `make venv` the editable tepi/ and gateway/): without it
+    every start compiles each module in memory, a peak of its own."""
     for tree in (sysconfig.get_path("purelib"), REPO / "tepi", REPO / "gateway"):
-        compileall.compile_dir(tree, quiet=2, optimize=2, workers=0)
+        compileall.compile_dir(tree, quiet=2, workers=0)
 
 
 def run(ctx: Context) -> Result:

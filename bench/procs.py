@@ -132,7 +132,7 @@ def _uplink_items(payload: bytes) -> tuple[int, list[dict[str, Any]]]:
     """An uplink payload's inflated size and its items (summaries of every schema included) as
     JSON-like objects with their ids, as ingest decodes them; summaries with the fields counted
     here only (the collector must keep up with a replay at tens of thousands a second)."""
-    from tepi.messages import decode_batch
+    from tepi.uplink_batch import decode_batch
 
     body = zlib.decompress(payload) if payload[:1] == b"\x78" else payload  # tepi.messages.compress_payload
     batch = decode_batch(body)

@@ -46,7 +46,10 @@ MAX_QUEUED_FRAMES = 5_000
 SETTLE_DEVICES = 128
 QUIET_S = 0.005  # a pause in the stream this long means there is time to process now
 MAX_DEFER_S = 1.0  # under sustained load, readings wait at most this long to be processed
-MAX_DEFERRED = 20_000  # ... or until this many are waiting (bounds memory, not just latency)
+#: ... or until this many are waiting: a bound on memory (waiting readings are objects; 18,000
+#: fewer measured 2.3 MB less in the footprint overload), not just on latency. At 5,000 (one
+#: full batch) processing took no more CPU than at 20,000 (200,000 readings from 500 devices).
+MAX_DEFERRED = 5_000
 IDLE_WAKE_S = 0.5  # how often an idle gateway looks for devices that went silent
 
 
@@ -263,6 +266,7 @@ class EdgeGateway:
                 batch, stopping = self._take_batch()
                 if batch:
                     self._intake(batch)
+                del batch  # committed and acknowledged: not held while the next frames are read
                 if stopping:
                     break
                 if self._deferral.overdue(time.monotonic()):

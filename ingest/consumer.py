@@ -55,7 +55,8 @@ from ingest.service import ApplyResult, Screening, apply_screened
 from tepi.broker_drops import DROPPED_TOPIC, BrokerDropWatch
 from tepi.config import IngestConfig, TepiConfig
 from tepi.logs import RateLimitedLog
-from tepi.messages import MessageError, UplinkBatch, decode_batch, uplink_subscription, utcnow
+from tepi.messages import uplink_subscription, utcnow
+from tepi.uplink_batch import MessageError, UplinkBatch, decode_batch
 
 log = logging.getLogger(__name__)
 

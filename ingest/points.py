@@ -29,7 +29,7 @@ from ingest.line_protocol import LineField, encode_lines
 from ingest.summaries import SummaryPoints
 from tepi.config import TsdbConfig
 from tepi.messages import LevelSummary
-from tepi.summary_rows import from_micros
+from tepi.summary_columns import from_micros
 
 log = logging.getLogger(__name__)
 

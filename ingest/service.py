@@ -62,18 +62,10 @@ from ingest.models import (
 from ingest.points import PointSink
 from ingest.summaries import Screened, StationFold, StationIndex, SummaryPoints, fold, screen
 from tepi.logs import RateLimitedLog
-from tepi.messages import (
-    BrokerDrops,
-    LevelSummary,
-    RateOfRise,
-    SiagaChange,
-    SummariesDropped,
-    UplinkBatch,
-    summary_at,
-    summary_rows,
-    utcnow,
-)
-from tepi.summary_rows import SummaryRows, from_micros
+from tepi.messages import BrokerDrops, LevelSummary, RateOfRise, SiagaChange, SummariesDropped, utcnow
+from tepi.summary_columns import from_micros
+from tepi.summary_rows import SummaryRows
+from tepi.uplink_batch import UplinkBatch, summary_at, summary_rows
 
 log = logging.getLogger(__name__)
 _rejections = RateLimitedLog(log, interval_s=10.0)

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from tepi.summary_rows import MAX_TIME_US, SummaryRows, names_with_rows
+from tepi.summary_columns import MAX_TIME_US
+from tepi.summary_rows import SummaryRows, names_with_rows
 
 #: Where a summary's station stands with the batch's tenant.
 STATION_OK, STATION_UNKNOWN, STATION_FOREIGN = 0, 1, 2

@@ -9,16 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from tepi.messages import (
-    LevelSummary,
-    QcCounts,
-    RateOfRise,
-    SiagaChange,
-    UplinkBatch,
-    event_id,
-    summary_id,
-    utcnow,
-)
+from tepi.messages import LevelSummary, QcCounts, RateOfRise, SiagaChange, event_id, summary_id, utcnow
+from tepi.uplink_batch import UplinkBatch
 
 
 def summary(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
 from tepi.config import ConfigError, IngestConfig, TepiConfig, load_config
 from tepi.gateway_command import GatewayOptions, run_gateway, wait_for_signal
@@ -17,6 +17,8 @@ from tepi.logs import configure_logging
 from tepi.runtime_tuning import tune_garbage_collector
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ingest.consumer import IngestWorker
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Tepi: edge telemetry for rivers, boats and offices.")
@@ -33,7 +35,6 @@ def _mount_subcommands() -> None:
 
 
 _mount_subcommands()
-console = Console(stderr=True)
 log = logging.getLogger("tepi")
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config (default: $TEPI_CONFIG or config/tepi.yaml).")]
@@ -41,11 +42,20 @@ LogOpt = Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING o
 JsonOpt = Annotated[bool, typer.Option("--json-logs/--text-logs", help="One JSON object per log line.")]
 
 
+@cache
+def console() -> Console:
+    """Where commands print for people (stderr). rich is loaded on the first message: `tepi
+    gateway` may run for months without printing one, and rich costs it ~2 MB."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
 def _load(path: Path | None) -> TepiConfig:
     try:
         return load_config(path)
     except ConfigError as exc:
-        console.print(f"[red]configuration error[/red]: {exc}")
+        console().print(f"[red]configuration error[/red]: {exc}")
         raise typer.Exit(2) from exc
 
 
@@ -53,7 +63,7 @@ def _load(path: Path | None) -> TepiConfig:
 def config_check(config: ConfigOpt = None) -> None:
     """Validate a configuration file and say what it defines."""
     cfg = _load(config)
-    console.print(
+    console().print(
         f"[green]ok[/green]: {len(cfg.tenants)} tenants, {len(cfg.stations)} stations, "
         f"{len(cfg.devices)} devices, gateway {cfg.gateway.id}"
     )
@@ -73,8 +83,8 @@ def demo(
     from tepi.demo import run_demo
 
     configure_logging(log_level, json_logs)
-    report = run_demo(_load(config), api_port=port, duration_s=duration, speed=speed, workdir=workdir, console=console)
-    report.print(console)
+    report = run_demo(_load(config), api_port=port, duration_s=duration, speed=speed, workdir=workdir, console=console())
+    report.print(console())
 
 
 @app.command()
@@ -97,9 +107,9 @@ def sim(
     try:
         counters = run_simulator(cfg, speed, broker_host, broker_port, link_dir, duration)
     except SimulatorError as exc:
-        console.print(f"[red]simulator failed[/red]: {exc}")
+        console().print(f"[red]simulator failed[/red]: {exc}")
         raise typer.Exit(1) from exc
-    console.print(counters)
+    console().print(counters)
 
 
 @app.command()
@@ -110,7 +120,6 @@ def gateway(
     json_logs: JsonOpt = True,
 ) -> None:
     """Run the edge gateway: read devices, summarise, store and forward."""
-    # The console script runs well-formed `tepi gateway` invocations without typer (tepi.main).
     code = run_gateway(GatewayOptions(config, metrics_port, log_level, json_logs))
     if code:
         raise typer.Exit(code)
@@ -126,9 +135,9 @@ def _retire(worker: IngestWorker) -> None:
         worker.retire()
     except BrokerError as exc:
         worker.stop()
-        console.print(f"[red]cannot retire {worker.config.client_id}[/red]: {exc}")
+        console().print(f"[red]cannot retire {worker.config.client_id}[/red]: {exc}")
         raise typer.Exit(1) from exc
-    console.print(f"[green]ok[/green]: {worker.config.client_id} left the share group; lower ingest.workers now")
+    console().print(f"[green]ok[/green]: {worker.config.client_id} left the share group; lower ingest.workers now")
 
 
 @app.command()
@@ -161,7 +170,7 @@ def ingest(
     try:
         worker.start()  # upgrades the state database's schema first when it is behind
     except SchemaError as exc:
-        console.print(f"[red]ingest cannot start[/red]: {exc}")
+        console().print(f"[red]ingest cannot start[/red]: {exc}")
         raise typer.Exit(2) from exc
     if retire:
         _retire(worker)
@@ -194,7 +203,7 @@ def api(
             settings = settings.model_copy(update={"public_base_url": local_base_url(host, port)})
         application = create_app(cfg, settings)
     except (SettingsError, ValueError) as exc:
-        console.print(f"[red]api cannot start[/red]: {exc}")
+        console().print(f"[red]api cannot start[/red]: {exc}")
         raise typer.Exit(2) from exc
     # Open SSE streams would otherwise hold a graceful shutdown; clients resume by Last-Event-ID.
     # Proxy headers are the app's business (TEPI_TRUSTED_PROXIES): uvicorn's own handling would

@@ -7,8 +7,9 @@ typo in a threshold is a start-up error with a line of explanation, not a wrong 
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -357,72 +358,50 @@ def parse_config(data: object) -> TepiConfig:
     try:
         return TepiConfig.model_validate(data)
     except ValidationError as exc:
-        lines = [f"  {'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from exc
+        raise _invalid(exc) from exc
 
 
 def load_config(path: Path | str | None = None) -> TepiConfig:
+    """The file at `path` (`config_path`), parsed and validated.
+
+    The YAML parser's objects (nodes and marks, some forty times the size of the file: ~17 MB
+    for 500 stations) are all gone before the configuration is built: it is validated from
+    JSON text, not from the parsed objects, whose strings would otherwise be the
+    configuration's own strings, scattered among that garbage, keeping ~12 MB of it resident
+    for as long as a gateway runs."""
     p = config_path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read configuration {p}: {exc.strerror}") from exc
-    # Imported here, not at module level: the gateway only unpickles what a child parsed
-    # (`load_config_compact`), and PyYAML would stay resident there for nothing (~1.2 MB).
-    import yaml
+    import yaml  # here, not at module level: only loading a file needs it
 
     try:
-        # libyaml's loader when present: a 500-device file parses ten times faster and leaves
-        # ~10 MB less behind in the gateway's heap than the pure-Python one.
+        # libyaml's loader when present: a 500-device file parses ten times faster, and its
+        # peak is lower, than with the pure-Python one.
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
+        as_json = json.dumps(data, default=_json_value)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{p}: {exc}") from exc
+    del data, text  # gone before the configuration is built (see above)
     try:
-        return parse_config(data)
-    except ConfigError as exc:
-        raise ConfigError(f"{p}: {exc}") from exc.__cause__
+        return TepiConfig.model_validate_json(as_json)
+    except ValidationError as exc:
+        raise ConfigError(f"{p}: {_invalid(exc)}") from exc
 
 
-def load_config_compact(path: Path | str | None = None) -> TepiConfig:
-    """`load_config` for a long-lived process that must stay small (the gateway).
-
-    Parsing YAML builds a tree of nodes and marks some forty times the size of the file (a
-    500-station file: ~17 MB at the peak); freed, it leaves the heap so fragmented that a
-    process keeps ~13 MB of it resident for good. A forked child parses and validates here; the
-    parent unpickles only the finished configuration, its repeated parts shared
-    (`tepi.config_sharing`: ~1.7 MB instead of ~2.7 MB for 500 stations). Where the child
-    cannot deliver (no fork, or it failed unexpectedly), this process loads the file itself,
-    which raises the same errors as `load_config`.
-    """
-    if not hasattr(os, "fork"):
-        return load_config(path)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into the caller's code
-        try:
-            from tepi.config_sharing import share_equal_parts
-
-            os.close(read_end)
-            with os.fdopen(write_end, "wb") as out:
-                try:
-                    out.write(_CONFIG_OK + pickle.dumps(share_equal_parts(load_config(path)), protocol=pickle.HIGHEST_PROTOCOL))
-                except ConfigError as exc:
-                    out.write(_CONFIG_INVALID + str(exc).encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as result:
-        payload = result.read()
-    os.waitpid(pid, 0)
-    if payload.startswith(_CONFIG_OK):
-        return pickle.loads(payload[len(_CONFIG_OK) :])  # noqa: S301 - our own child's output
-    if payload.startswith(_CONFIG_INVALID):
-        raise ConfigError(payload[len(_CONFIG_INVALID) :].decode())
-    return load_config(path)
+def _json_value(value: object) -> str:
+    """YAML values that JSON has no type for: a date or time is read as its text."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"a {type(value).__name__} value is not a configuration value: {value!r:.60}")
 
 
-_CONFIG_OK = b"ok:"
-_CONFIG_INVALID = b"invalid:"
+def _invalid(exc: ValidationError) -> ConfigError:
+    lines = [f"  {'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()]
+    return ConfigError("invalid configuration:\n" + "\n".join(lines))
 
 
 def with_local_services(

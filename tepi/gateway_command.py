@@ -1,9 +1,8 @@
-"""`tepi gateway`: the edge gateway process, started without the rest of the CLI.
+"""`tepi gateway`: the edge gateway process.
 
 A field gateway is a small box, and the gateway's resident memory is a deployment figure. This
-module therefore imports only what the gateway runs on; the console script (`tepi.main`) comes
-here straight from its arguments, without loading typer, rich and the other sub-commands (~4 MB),
-and the typer command in `tepi.cli` calls the same `run_gateway`.
+module therefore imports what the gateway runs on only when it runs (`run_gateway`, called by
+the typer command in `tepi.cli`).
 """
 
 from __future__ import annotations
@@ -29,20 +28,17 @@ class GatewayOptions:
 def run_gateway(opts: GatewayOptions) -> int:
     """Run the gateway until SIGTERM or Ctrl-C; the exit code (2: bad configuration, 1: the
     gateway cannot start)."""
-    from tepi.runtime_tuning import fix_mmap_threshold, hold_sigterm, limit_malloc_arenas, release_free_memory
+    from tepi.runtime_tuning import fix_mmap_threshold, limit_malloc_arenas, release_free_memory
 
     stop = threading.Event()
-    # From here on SIGTERM is a clean stop, also while the gateway is still starting; one held
-    # since the console script began (tepi.main) arrives now.
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    hold_sigterm(False)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a clean stop, also while still starting
     limit_malloc_arenas()  # before any thread starts: each would get an arena of its own
     fix_mmap_threshold()
     configure_logging(opts.log_level, opts.json_logs)
-    from tepi.config import ConfigError, load_config_compact
+    from tepi.config import ConfigError, load_config
 
     try:
-        config = load_config_compact(opts.config)
+        config = load_config(opts.config)
     except ConfigError as exc:
         return _fail(f"[red]configuration error[/red]: {exc}", 2)
     from gateway.errors import GatewayError

@@ -3,24 +3,27 @@
 One MQTT message carries an `UplinkBatch` of one or more items. Every item has its own
 deterministic `id` (gateway, station and window or reading), so a redelivered or regenerated
 item is recognised by ingest and stored once.
+
+This module is what the gateway needs: the items, how it stores them and wraps them into a
+payload, and the topics. How ingest reads a payload back (`UplinkBatch`, summaries as numpy
+columns) is `tepi.uplink_batch`, which the gateway never imports.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import zlib
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from tepi.summary_records import encode_record, is_record, join_records, record_origin, rows_from_records
-from tepi.summary_rows import MAX_ROWS, SummaryRows, from_micros, micros, summary_id
+from tepi.summary_columns import micros, summary_id
+from tepi.summary_records import encode_record, is_record, join_records, record_origin
 
 #: 3: level summaries travel as binary records after the JSON header (`tepi.summary_records`).
-#: Ingest still takes schema 2, positional JSON rows in `summaries` (`tepi.summary_rows`), and
+#: Ingest still takes schema 2, positional JSON rows in `summaries` (`tepi.summary_columns`), and
 #: schema 1, summaries as objects among `items`: an older gateway, or an outbox written before.
 SCHEMA_VERSION = 3
 #: What a payload without summary records declares (events only): plain JSON, as schema 2.
@@ -28,10 +31,6 @@ JSON_SCHEMA_VERSION = 2
 MAX_UPLINK_BYTES = 256 * 1024  # on the wire
 MAX_INFLATED_BYTES = 1024 * 1024  # after decompression: a zip bomb stops here
 COMPRESS_ABOVE_BYTES = 512
-
-
-class MessageError(ValueError):
-    """An uplink payload is not a valid `UplinkBatch`."""
 
 
 class _Item(BaseModel):
@@ -143,97 +142,14 @@ UplinkItem = Annotated[
 ]
 
 
-class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    tenant: str = Field(min_length=1, max_length=64)
-    gateway: str = Field(min_length=1, max_length=64)
-    sent_at: AwareDatetime
-    items: list[UplinkItem] = Field(default_factory=list, max_length=10_000)
-
-
-_Name = Annotated[str, Field(min_length=1, max_length=64)]
-
-
-class _RecordsHeader(_Envelope):
-    """The JSON before the NUL byte of a schema 3 payload: `n` summary records follow, each
-    naming one of `pairs` (station, device) by its place."""
-
-    v: Literal[3]
-    n: int = Field(ge=1, le=MAX_ROWS, strict=True)
-    pairs: list[tuple[_Name, _Name]] = Field(min_length=1, max_length=MAX_ROWS)
-
-
-class UplinkBatch(_Envelope):
-    v: Literal[1, 2, 3] = JSON_SCHEMA_VERSION
-    summaries: SummaryRows = Field(default_factory=SummaryRows.empty)
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> UplinkBatch:
-        if not self.items and not len(self.summaries):
-            raise ValueError("an uplink batch carries at least one item or summary")
-        objects = [item for item in self.items if isinstance(item, LevelSummary)]
-        if objects:
-            # Summaries sent as objects must fit the columns ingest stores (int64 counts, times
-            # since 1970, windows in order): refused here, as an invalid row is, rather than
-            # failing every time ingest tries to store the batch.
-            summary_rows(objects)
-        return self
-
-
 def summary_values(s: LevelSummary) -> list[Any]:
-    """A summary's values in `tepi.summary_rows.COLUMNS` order."""
+    """A summary's values in `tepi.summary_columns.COLUMNS` order."""
     qc = s.qc
     return [
         s.station, s.device, micros(s.window_start), micros(s.window_end), s.count, s.rejected,
         s.min_cm, s.max_cm, s.mean_cm, s.last_cm, qc.good, qc.suspect, qc.fail, qc.missing,
         s.suspect_min_cm, s.suspect_max_cm, micros(s.last_ts), s.first_seq, s.last_seq, s.siaga, s.battery_v,
     ]
-
-
-def summary_rows(summaries: Sequence[LevelSummary]) -> SummaryRows:
-    """Summaries given as objects (schema 1, tests) as columns, keeping their ids."""
-    rows = SummaryRows.from_rows([summary_values(s) for s in summaries])
-    return dataclasses.replace(rows, ids=[s.id for s in summaries])
-
-
-def summary_at(rows: SummaryRows, i: int, gateway: str) -> LevelSummary:
-    """Row `i` as a `LevelSummary` of `gateway` (for the few rows that need one)."""
-
-    def level(col: Any) -> float | None:
-        v = float(col[i])
-        return None if v != v else v  # NaN is null here; non-finite rows never get this far
-
-    return LevelSummary(
-        id=rows.item_id(i, gateway),
-        station=rows.station[i],
-        device=rows.device[i],
-        window_start=from_micros(rows.window_start_us[i]),
-        window_end=from_micros(rows.window_end_us[i]),
-        count=int(rows.count[i]),
-        rejected=int(rows.rejected[i]),
-        min_cm=level(rows.min_cm),
-        max_cm=level(rows.max_cm),
-        mean_cm=level(rows.mean_cm),
-        last_cm=level(rows.last_cm),
-        qc=QcCounts(
-            good=int(rows.qc_good[i]), suspect=int(rows.qc_suspect[i]),
-            fail=int(rows.qc_fail[i]), missing=int(rows.qc_missing[i]),
-        ),
-        suspect_min_cm=level(rows.suspect_min_cm),
-        suspect_max_cm=level(rows.suspect_max_cm),
-        last_ts=from_micros(rows.last_ts_us[i]),
-        first_seq=int(rows.first_seq[i]),
-        last_seq=int(rows.last_seq[i]),
-        siaga=int(rows.siaga[i]),
-        battery_v=level(rows.battery_v),
-    )
-
-
-def every_item(batch: UplinkBatch) -> list[LevelSummary | SiagaChange | RateOfRise | SummariesDropped | BrokerDrops]:
-    """A batch's items, its summary rows as `LevelSummary` objects after them (tests, tools)."""
-    rows = batch.summaries
-    return [*batch.items, *(summary_at(rows, i, batch.gateway) for i in range(len(rows)))]
 
 
 def outbox_body(item: LevelSummary | SiagaChange | RateOfRise | SummariesDropped | BrokerDrops, gateway: str) -> bytes:
@@ -300,41 +216,6 @@ def compress_payload(json_bytes: bytes) -> bytes:
     if len(json_bytes) <= COMPRESS_ABOVE_BYTES:
         return json_bytes
     return zlib.compress(json_bytes, 6)
-
-
-def decode_batch(payload: bytes) -> UplinkBatch:
-    """Parse and validate one uplink payload (JSON, or zlib-compressed JSON); any problem is a
-    `MessageError`."""
-    if len(payload) > MAX_UPLINK_BYTES:
-        raise MessageError(f"payload of {len(payload)} bytes exceeds {MAX_UPLINK_BYTES}")
-    if payload[:1] == b"\x78":
-        inflater = zlib.decompressobj()
-        try:
-            payload = inflater.decompress(payload, MAX_INFLATED_BYTES)
-        except zlib.error as exc:
-            raise MessageError(f"corrupt compressed payload: {exc}") from exc
-        if inflater.unconsumed_tail or not inflater.eof:
-            raise MessageError(f"compressed payload is truncated or inflates beyond {MAX_INFLATED_BYTES} bytes")
-        if inflater.unused_data:
-            raise MessageError(f"{len(inflater.unused_data)} bytes after the compressed payload")
-    head, nul, block = payload.partition(b"\x00")
-    try:
-        if not nul:
-            return UplinkBatch.model_validate_json(payload)
-        header = _RecordsHeader.model_validate_json(head)
-        rows = rows_from_records(header.pairs, block, header.n)
-        return UplinkBatch(
-            v=header.v, tenant=header.tenant, gateway=header.gateway, sent_at=header.sent_at, items=header.items,
-            summaries=rows,
-        )
-    except ValidationError as exc:
-        raise MessageError(f"invalid uplink batch: {exc.errors(include_url=False)[:3]}") from exc
-    except ValueError as exc:  # the records after the header
-        raise MessageError(f"invalid uplink batch: {exc}") from exc
-
-
-def encode_batch(batch: UplinkBatch) -> bytes:
-    return batch.model_dump_json(exclude_none=False).encode()
 
 
 def utcnow() -> datetime:

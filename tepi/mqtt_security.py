@@ -29,11 +29,11 @@ import math
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
 import typer
-from rich.console import Console
 
 from tepi.config import ConfigError, TepiConfig, load_config
 from tepi.mqtt_auth import (
@@ -54,6 +54,9 @@ from tepi.mqtt_auth import (
 )
 from tepi.mqtt_queues import QUEUED_MESSAGE_OVERHEAD_BYTES, QueueLimits, size_queues
 from tepi.mqtt_tls import CA_CERT, SERVER_CERT, SERVER_KEY, MosquittoTls, issue_test_tls
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = [
     "INGEST_SECRET",
@@ -246,7 +249,15 @@ def session_expiry_days(configs: Sequence[TepiConfig]) -> int:
 # --- `tepi mqtt ...` ---------------------------------------------------------------------------
 
 mqtt_app = typer.Typer(no_args_is_help=True, help="MQTT users, ACL and TLS for Mosquitto, from the device registry.")
-_console = Console(stderr=True, soft_wrap=True)  # paths stay copy-pastable
+
+
+@cache
+def _console() -> Console:
+    """rich on the first message only (`tepi.cli.console`); soft wrap: paths stay copy-pastable."""
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)
+
 
 _ROLE_NAMES = {"device": ("device", "devices"), "gateway": ("gateway connection", "gateway connections"), "ingest": ("ingest worker", "ingest workers")}
 OutOpt = Annotated[Path, typer.Option("--out", help="Directory of the broker's security files.")]
@@ -273,7 +284,7 @@ def setup_command(
     try:
         configs = [load_config(p) for p in config] if config else [load_config(None)]
     except ConfigError as exc:
-        _console.print(f"[red]configuration error[/red]: {exc}")
+        _console().print(f"[red]configuration error[/red]: {exc}")
         raise typer.Exit(2) from exc
     try:
         previous_conf = _read_if_there(MqttSecurityFiles(directory=out).conf_file)
@@ -288,37 +299,37 @@ def setup_command(
         limits = size_queues(configs)
         conf_changed = previous_conf not in (None, _read_if_there(files.conf_file))
     except MqttSecurityError as exc:
-        _console.print(f"[red]cannot set up MQTT security[/red]: {exc}")
+        _console().print(f"[red]cannot set up MQTT security[/red]: {exc}")
         raise typer.Exit(1) from exc
     counts = ", ".join(f"{n} {_ROLE_NAMES[role][n != 1]}" for role, n in sorted(roles.items()))
-    _console.print(f"[green]ok[/green]: {sum(roles.values())} MQTT users ({counts}) in {out}")
-    _console.print(f"  credentials  {files.credentials_file} (0600; `tepi mqtt show-credentials --out {out} USER`)")
-    _console.print(f"  password     {files.password_file}")
-    _console.print(f"  acl          {files.acl_file}")
+    _console().print(f"[green]ok[/green]: {sum(roles.values())} MQTT users ({counts}) in {out}")
+    _console().print(f"  credentials  {files.credentials_file} (0600; `tepi mqtt show-credentials --out {out} USER`)")
+    _console().print(f"  password     {files.password_file}")
+    _console().print(f"  acl          {files.acl_file}")
     if files.tls is not None:
-        _console.print(f"  tls          {files.tls.ca_cert} (give to clients), {files.tls.server_cert}, {files.tls.server_key}")
-    _console.print(f"  mosquitto    {files.conf_file}")
+        _console().print(f"  tls          {files.tls.ca_cert} (give to clients), {files.tls.server_cert}, {files.tls.server_key}")
+    _console().print(f"  mosquitto    {files.conf_file}")
     _print_limits(limits)
     if conf_changed:
-        _console.print(
+        _console().print(
             "[yellow]restart the broker[/yellow]: mosquitto.conf changed, and Mosquitto does not reload listeners "
             "or use_username_as_clientid on SIGHUP (mosquitto.conf(5))"
         )
     elif previous_conf is not None:
-        _console.print("  reload       mosquitto.conf is unchanged: SIGHUP makes a running broker re-read passwd and acl")
-    _console.print(f"  a broker running as user 'mosquitto' needs: chown mosquitto: on passwd, acl, the server key and {persistence_dir}")
+        _console().print("  reload       mosquitto.conf is unchanged: SIGHUP makes a running broker re-read passwd and acl")
+    _console().print(f"  a broker running as user 'mosquitto' needs: chown mosquitto: on passwd, acl, the server key and {persistence_dir}")
     if files.tls is None and bind not in ("127.0.0.1", "::1", "localhost"):
-        _console.print("[yellow]warning[/yellow]: no TLS: passwords cross the network in clear (use --tls)")
+        _console().print("[yellow]warning[/yellow]: no TLS: passwords cross the network in clear (use --tls)")
 
 
 def _print_limits(limits: QueueLimits) -> None:
     largest = limits.largest
-    _console.print(
+    _console().print(
         f"  queues       max_queued_messages {limits.max_queued_messages} (largest session {largest.session}: "
         f"{largest.messages} messages x {limits.margin:g}), max_queued_bytes {limits.max_queued_bytes}, "
         f"max_inflight_messages {limits.max_inflight_messages}; limits apply to each session"
     )
-    _console.print(
+    _console().print(
         f"  memory       whole broker ({limits.session_count} sessions, ingest workers sharing one backlog): about "
         f"{limits.memory_bytes / 1e6:.0f} MB with every queue full, {limits.worst_memory_bytes / 1e6:.0f} MB at worst "
         f"(~{QUEUED_MESSAGE_OVERHEAD_BYTES} B per message plus its payload); the limits allow "
@@ -344,6 +355,6 @@ def show_credentials_command(
     try:
         credential = MqttSecurityFiles.at(out).credential(username)
     except MqttSecurityError as exc:
-        _console.print(f"[red]error[/red]: {exc}")
+        _console().print(f"[red]error[/red]: {exc}")
         raise typer.Exit(1) from exc
     typer.echo(credential.password)

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import os
-import signal
-import sys
-from collections.abc import Mapping
 from functools import cache
 
 #: Generation-0 threshold: a worker decoding thousands of pydantic items a second otherwise
@@ -32,12 +28,6 @@ GATEWAY_MALLOC_ARENAS = 2
 #: and the heap's high-water mark keeps their pages. The footprint benchmark measured 64 KiB
 #: lower than 128 KiB and than glibc's default (bench/README.md, footprint).
 GATEWAY_MMAP_THRESHOLD = 64 * 1024
-
-#: Set to 0 (or false, no, off) to run the gateway with docstrings and asserts
-#: (`exec_without_docstrings`).
-GATEWAY_OPTIMIZE_ENV = "TEPI_GATEWAY_OPTIMIZE"
-_OPTED_OUT = {"0", "false", "no", "off"}
-
 
 def tune_garbage_collector() -> None:
     """Freeze what start-up allocated (config, modules) out of future collections and collect
@@ -72,38 +62,6 @@ def release_free_memory() -> bool:
     gc.collect()
     libc = _libc()
     return libc is not None and hasattr(libc, "malloc_trim") and bool(libc.malloc_trim(0))
-
-
-def exec_without_docstrings(environ: Mapping[str, str] = os.environ) -> None:
-    """Re-run this command line in place (same pid) under `python -OO`, which loads every module
-    without its docstrings: ~2.5 MB of the gateway's peak (bench/README.md, footprint), since
-    numpy, pydantic and the standard library carry long ones. Asserts go too; the gateway's are
-    type narrowing only. Signal handlers do not survive the exec, blocked signals do: block
-    SIGTERM before calling this (`hold_sigterm`) so that a stop sent meanwhile waits.
-
-    Returns only where it does not re-run: already at -OO, opted out with
-    TEPI_GATEWAY_OPTIMIZE=0, not a POSIX system, a frozen build (the executable is the
-    application), a script read from standard input (gone), or the exec failed. Bytecode
-    compiled at -OO beforehand (`python -OO -m compileall`, as `make venv` does) spares each
-    start compiling in memory, which otherwise sets a higher peak than the run."""
-    if sys.flags.optimize >= 2 or environ.get(GATEWAY_OPTIMIZE_ENV, "1").strip().lower() in _OPTED_OUT:
-        return
-    if os.name != "posix" or not sys.executable or getattr(sys, "frozen", False) or sys.argv[:1] == ["-"]:
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        os.execv(sys.executable, [sys.executable, "-OO", *sys.orig_argv[1:]])
-    except OSError:
-        return  # the unoptimised gateway runs just the same
-
-
-def hold_sigterm(held: bool) -> None:
-    """Block (True) or deliver (False) SIGTERM. A blocked SIGTERM stays pending, across an exec
-    too, until unblocked; unblocked with no handler it ends the process, which a container's
-    PID 1 does not even do. No-op where threads' signal masks do not exist."""
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_BLOCK if held else signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
 @cache

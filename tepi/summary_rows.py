@@ -1,26 +1,19 @@
-"""Level summaries on the uplink as positional rows, and in ingest as columns.
+"""Level summaries in ingest as columns, from positional rows (schema 2) or binary records
+(schema 3).
 
 A gateway back from a day offline replays tens of thousands of summaries, and ingest must
 store them about as fast as the TSDB takes points. As JSON objects, every summary costs ingest
-a dict with its keys and a validated model, several times the TSDB's own cost per point; as a
-positional array (`COLUMNS`, declared once here for the gateway's encoder and ingest's decoder)
-it costs one list, four times fewer bytes, and validation runs once per column with numpy.
-Events stay JSON objects (`tepi.messages`): they are few and each one matters on its own.
-
-A row is `[station, device, window_start_us, window_end_us, count, rejected, min_cm, max_cm,
-mean_cm, last_cm, qc_good, qc_suspect, qc_fail, qc_missing, suspect_min_cm, suspect_max_cm,
-last_ts_us, first_seq, last_seq, siaga, battery_v]`: times in integer microseconds since the
-Unix epoch (UTC, exact), statistics as numbers or null. The item id is not sent: it is
-`summary_id(gateway, station, window_start, first_seq)`, which ingest derives.
+a dict with its keys and a validated model, several times the TSDB's own cost per point; as
+columns (`tepi.summary_columns.COLUMNS`, declared once for the gateway's encoder and this
+decoder) validation runs once per column with numpy. Events stay JSON objects
+(`tepi.messages`): they are few and each one matters on its own.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from itertools import chain
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta, timezone
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -28,87 +21,21 @@ import numpy.typing as npt
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_US = timedelta(microseconds=1)
-#: 9999-12-31T23:59:59Z: the last instant a `datetime` can hold.
-MAX_TIME_US = 253_402_300_799_000_000
-MAX_ROWS = 10_000
-MAX_NAME = 64
+from tepi.summary_columns import COLUMNS, INTEGER_COLUMNS, LEVEL, LEVEL_COLUMNS, LIMITS, MAX_NAME, MAX_ROWS, STR, WIDTH, row_id
+from tepi.summary_records import CODE_SIZE, RECORD_FIELDS, RECORD_SIZE
 
-_STR, _TIME, _COUNT, _LEVEL, _SIAGA = "str", "time", "count", "level", "siaga"
-
-#: The row layout: (column, kind). Append only, and only with a new schema version.
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("station", _STR),
-    ("device", _STR),
-    ("window_start_us", _TIME),
-    ("window_end_us", _TIME),
-    ("count", _COUNT),
-    ("rejected", _COUNT),
-    ("min_cm", _LEVEL),
-    ("max_cm", _LEVEL),
-    ("mean_cm", _LEVEL),
-    ("last_cm", _LEVEL),
-    ("qc_good", _COUNT),
-    ("qc_suspect", _COUNT),
-    ("qc_fail", _COUNT),
-    ("qc_missing", _COUNT),
-    ("suspect_min_cm", _LEVEL),
-    ("suspect_max_cm", _LEVEL),
-    ("last_ts_us", _TIME),
-    ("first_seq", _COUNT),
-    ("last_seq", _COUNT),
-    ("siaga", _SIAGA),
-    ("battery_v", _LEVEL),
-)
-_WIDTH = len(COLUMNS)
+#: (position in a row, column) by kind.
+_TEXT = [(i, name) for i, (name, kind) in enumerate(COLUMNS) if kind == STR]
+_LEVELS = [(i, name) for i, (name, kind) in enumerate(COLUMNS) if kind == LEVEL]
+_INTEGER = [(i, name) for i, (name, kind) in enumerate(COLUMNS) if kind in LIMITS]
+_INT_LOW = np.array([LIMITS[COLUMNS[i][1]][0] for i, _ in _INTEGER], dtype=np.int64)
+_INT_HIGH = np.array([LIMITS[COLUMNS[i][1]][1] for i, _ in _INTEGER], dtype=np.int64)
 _INT_TYPES = {int}
 _LEVEL_TYPES = {float, int, type(None)}
-_INT64_MAX = 2**63 - 1
-_LIMITS = {_TIME: (0, MAX_TIME_US), _COUNT: (0, _INT64_MAX), _SIAGA: (1, 4)}
-#: (position in a row, column) by kind.
-_TEXT = [(i, name) for i, (name, kind) in enumerate(COLUMNS) if kind == _STR]
-_LEVELS = [(i, name) for i, (name, kind) in enumerate(COLUMNS) if kind == _LEVEL]
-_INTEGER = [(i, name) for i, (name, kind) in enumerate(COLUMNS) if kind in _LIMITS]
-_INT_LOW = np.array([_LIMITS[COLUMNS[i][1]][0] for i, _ in _INTEGER], dtype=np.int64)
-_INT_HIGH = np.array([_LIMITS[COLUMNS[i][1]][1] for i, _ in _INTEGER], dtype=np.int64)
-#: Names of the integer columns and of the level columns, in `COLUMNS` order.
-INTEGER_COLUMNS = tuple(name for _, name in _INTEGER)
-LEVEL_COLUMNS = tuple(name for _, name in _LEVELS)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-
-
-def micros(at: datetime) -> int:
-    """Microseconds since the epoch, exactly (a float timestamp would round)."""
-    if at.tzinfo is None:
-        raise ValueError("naive datetime: summaries carry UTC-aware times")
-    return (at - EPOCH) // _US
-
-
-def from_micros(us: int) -> datetime:
-    return EPOCH + timedelta(microseconds=int(us))
-
-
-def summary_id(gateway: str, station: str, window_start: datetime, first_seq: int | None = None) -> str:
-    """Same window and same first reading: same id. A gateway restarted mid-window sends the
-    rest of that window with another first reading, so it is not mistaken for a duplicate."""
-    start_s = micros(window_start) // 1_000_000  # exact, as for rows
-    return f"{gateway}:{station}:s:{start_s}" if first_seq is None else _row_id(gateway, station, start_s, first_seq)
-
-
-def _row_id(gateway: str, station: str, start_s: int, first_seq: int) -> str:
-    """`summary_id` from a row's values (the window start in whole seconds)."""
-    return f"{gateway}:{station}:s:{start_s}:{first_seq}"
-
-
-def encode_row(values: Sequence[Any]) -> bytes:
-    """One summary as its positional JSON row; `values` in `COLUMNS` order (times as µs)."""
-    if len(values) != _WIDTH:
-        raise ValueError(f"a summary row has {_WIDTH} values, not {len(values)}")
-    return json.dumps(list(values), separators=(",", ":"), allow_nan=False).encode()
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -164,9 +91,9 @@ class SummaryRows:
             raise ValueError("summaries must be a list of rows")
         if len(rows) > MAX_ROWS:
             raise ValueError(f"more than {MAX_ROWS} summaries in one batch")
-        if rows and (set(map(type, rows)) != {list} or set(map(len, rows)) != {_WIDTH}):
-            raise ValueError(f"every summary row must be a list of {_WIDTH} values")
-        columns: list[Any] = list(zip(*rows)) if rows else [()] * _WIDTH
+        if rows and (set(map(type, rows)) != {list} or set(map(len, rows)) != {WIDTH}):
+            raise ValueError(f"every summary row must be a list of {WIDTH} values")
+        columns: list[Any] = list(zip(*rows)) if rows else [()] * WIDTH
         values: dict[str, Any] = {name: _names(name, columns[i]) for i, name in _TEXT}
         ints = [columns[i] for i, _ in _INTEGER]
         if rows and not set(map(type, chain.from_iterable(ints))) <= _INT_TYPES:  # bool is not int here, nor 1.0
@@ -233,22 +160,22 @@ class SummaryRows:
         if self.ids is not None:
             return list(self.ids)
         starts = (self.window_start_us // 1_000_000).tolist()
-        return [_row_id(gateway, s, w, q) for s, w, q in zip(self.station, starts, self.first_seq.tolist())]
+        return [row_id(gateway, s, w, q) for s, w, q in zip(self.station, starts, self.first_seq.tolist())]
 
     def item_id(self, i: int, gateway: str) -> str:
         """The item id of row `i` alone (as `item_ids`, without building the others)."""
         if self.ids is not None:
             return self.ids[i]
-        return _row_id(gateway, self.station[i], int(self.window_start_us[i]) // 1_000_000, int(self.first_seq[i]))
+        return row_id(gateway, self.station[i], int(self.window_start_us[i]) // 1_000_000, int(self.first_seq[i]))
 
     def to_rows(self) -> list[list[Any]]:
         """JSON-ready rows (null for NaN statistics), as the gateway sends them."""
         cols: list[list[Any]] = []
         for name, kind in COLUMNS:
             col = getattr(self, name)
-            if kind == _STR:
+            if kind == STR:
                 cols.append(col)
-            elif kind == _LEVEL:
+            elif kind == LEVEL:
                 cols.append([None if v != v else v for v in col.tolist()])
             else:
                 cols.append(col.tolist())
@@ -296,3 +223,55 @@ def names_with_rows(names: list[str], codes: npt.NDArray[np.intp]) -> tuple[list
         return names, codes
     renumber = np.cumsum(present) - 1
     return [name for name, kept in zip(names, present.tolist()) if kept], renumber[codes]
+
+
+#: A block of records, read as 8-byte values: the places of the integer and of the level columns.
+_RECORD_NAMES = list(RECORD_FIELDS)
+_RECORD_WIDTH = len(_RECORD_NAMES)
+_INT_AT = np.array([_RECORD_NAMES.index(name) for name in INTEGER_COLUMNS], dtype=np.intp)
+_LEVEL_AT = np.array([_RECORD_NAMES.index(name) for name in LEVEL_COLUMNS], dtype=np.intp)
+
+
+def rows_from_records(pairs: Sequence[tuple[str, str]], block: bytes, n: int) -> SummaryRows:
+    """Columns of `n` records (`tepi.summary_records`) and their pair numbers (`block`); names
+    come from `pairs`, already validated. `ValueError` names the first problem, as
+    `SummaryRows.from_rows` does.
+
+    NaN is null; an infinite value marks its row `non_finite`, refused by ingest one by one."""
+    if not 0 <= n <= MAX_ROWS:
+        raise ValueError(f"a batch carries 0 to {MAX_ROWS} summaries, not {n}")
+    if len(block) != n * (CODE_SIZE + RECORD_SIZE):
+        raise ValueError(f"{len(block)} bytes of summaries do not hold {n} records")
+    codes = np.frombuffer(block, dtype="<u4", count=n)
+    if n and int(codes.max()) >= len(pairs):
+        raise ValueError(f"a summary refers to station pair {int(codes.max())} of {len(pairs)}")
+    # Every value is 8 bytes: the records as a matrix, read as integers and as floats, and the
+    # columns of each kind taken in one step (a copy, in native byte order).
+    start = n * CODE_SIZE
+    as_int = np.frombuffer(block, dtype="<i8", count=n * _RECORD_WIDTH, offset=start).reshape(n, _RECORD_WIDTH)
+    as_float = np.frombuffer(block, dtype="<f8", count=n * _RECORD_WIDTH, offset=start).reshape(n, _RECORD_WIDTH)
+    int_block = np.take(as_int.T, _INT_AT, axis=0).astype(np.int64, copy=False)
+    level_block = np.take(as_float.T, _LEVEL_AT, axis=0).astype(np.float64, copy=False)
+    check_integers(int_block)
+    which = codes.tolist()
+    stations = [p[0] for p in pairs]
+    devices = [p[1] for p in pairs]
+    values: dict[str, Any] = {"station": list(map(stations.__getitem__, which)), "device": list(map(devices.__getitem__, which))}
+    values.update(zip(INTEGER_COLUMNS, int_block))
+    values.update(zip(LEVEL_COLUMNS, level_block))
+    out = SummaryRows(**values, non_finite=np.isinf(level_block).any(axis=0), station_numbers=_station_numbers(stations, codes))
+    out.check_order()
+    return out
+
+
+def _station_numbers(stations: list[str], codes: npt.NDArray[np.uint32]) -> tuple[list[str], npt.NDArray[np.intp]]:
+    """The distinct stations with rows, and each row's number among them, from the pairs'
+    stations and the rows' pair numbers (a station may come with two devices, and a pair may
+    have no rows)."""
+    names = list(dict.fromkeys(stations))
+    if len(names) == len(stations):  # a device per station, as usual: pair numbers are station numbers
+        rows = codes.astype(np.intp)
+    else:
+        number = {name: k for k, name in enumerate(names)}
+        rows = np.array([number[s] for s in stations], dtype=np.intp)[codes]
+    return names_with_rows(names, rows)

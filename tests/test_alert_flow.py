@@ -27,8 +27,9 @@ from ingest.consumer import IngestWorker
 from ingest.db import create_engine
 from ingest.testing import batch, siaga_change, summary
 from tepi.config import BrokerConfig, TepiConfig
-from tepi.messages import UplinkBatch, encode_batch, uplink_topic, utcnow
+from tepi.messages import uplink_topic, utcnow
 from tepi.processes import Mosquitto
+from tepi.uplink_batch import UplinkBatch, encode_batch
 
 pytestmark = pytest.mark.integration
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"

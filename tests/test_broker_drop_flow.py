@@ -30,11 +30,12 @@ from ingest.consumer import IngestWorker
 from ingest.db import create_engine
 from ingest.testing import batch, summary
 from tepi.config import BrokerConfig, BrokerQueueConfig, OutboxConfig, TepiConfig, with_local_services
-from tepi.messages import device_topic, encode_batch, uplink_topic
+from tepi.messages import device_topic, uplink_topic
 from tepi.mqtt_queues import size_queues
 from tepi.mqtt_security import MqttSecurityFiles, setup_broker_security
 from tepi.processes import Mosquitto, free_port, wait_for_port
 from tepi.testing import wait_until
+from tepi.uplink_batch import encode_batch
 
 pytestmark = pytest.mark.integration
 

@@ -40,10 +40,11 @@ from tepi.config import (
     TepiConfig,
     with_local_services,
 )
-from tepi.messages import LevelSummary, decode_batch, device_subscription, device_topic, every_item, uplink_topic
+from tepi.messages import LevelSummary, device_subscription, device_topic, uplink_topic
 from tepi.mqtt_security import setup_broker_security
 from tepi.processes import Mosquitto
 from tepi.testing import wait_until
+from tepi.uplink_batch import decode_batch, every_item
 
 pytestmark = pytest.mark.integration
 

@@ -20,9 +20,10 @@ import yaml
 
 from ingest.testing import batch, siaga_change, summary
 from tepi.config import TepiConfig, TsdbConfig, with_local_services
-from tepi.messages import encode_batch, uplink_topic
+from tepi.messages import uplink_topic
 from tepi.processes import Mosquitto, VictoriaMetrics
 from tepi.testing import wait_until
+from tepi.uplink_batch import encode_batch
 
 pytestmark = pytest.mark.integration
 T0 = (datetime.now(timezone.utc) - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)

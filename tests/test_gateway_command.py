@@ -1,10 +1,7 @@
-"""`tepi gateway` outside typer: the console script's own option parsing must mean exactly what
-typer's does, the gateway process must not load the CLI stack, and the configuration it loads
-through a child process must be the one `load_config` returns."""
+"""`tepi gateway`'s process: what it loads, the configuration it reads, its heap settings."""
 
 from __future__ import annotations
 
-import os
 import platform
 import signal
 import subprocess
@@ -13,81 +10,60 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from tepi import cli
-from tepi.config import ConfigError, DEFAULT_CONFIG_PATH, TepiConfig, load_config, load_config_compact, with_local_services
-from tepi.gateway_command import GatewayOptions
-from tepi.main import parse_gateway_args
+from tepi.config import DEFAULT_CONFIG_PATH, ConfigError, TepiConfig, load_config, parse_config, with_local_services
 from tepi.processes import Mosquitto
 from tepi.runtime_tuning import limit_malloc_arenas, release_free_memory
 from tepi.testing import wait_until
 
-ARGVS = [
-    [],
-    ["-c", "x.yaml"],
-    ["-cx.yaml"],
-    ["--config", "x.yaml"],
-    ["--config=x.yaml", "--metrics-port", "9100", "--text-logs", "--log-level=WARNING"],
-    ["--metrics-port=0", "--json-logs", "--text-logs", "--json-logs"],
-    ["-c", "a.yaml", "--config", "b.yaml"],
-    ["--log-level", "DEBUG", "--metrics-port", "-1"],
-    ["--metrics-port", " 42 "],
-    # Left to typer: its help and its errors.
-    ["--help"],
-    ["--metrics-port", "abc"],
-    ["--metrics-port"],
-    ["-c"],
-    ["extra"],
-    ["--json-logs=yes"],
-    ["--conf", "x.yaml"],
-    ["--", "-c", "x.yaml"],
-]
 
-
-@pytest.mark.parametrize("args", ARGVS, ids=lambda a: " ".join(a) or "<none>")
-def test_parsed_options_are_typers(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[GatewayOptions] = []
-    monkeypatch.setattr(cli, "run_gateway", lambda opts: seen.append(opts) or 0)
-    result = CliRunner().invoke(cli.app, ["gateway", *args])
-    ours = parse_gateway_args(args)
-    if ours is not None:
-        assert result.exit_code == 0, result.output
-        assert seen == [ours]
-    else:
-        assert result.exit_code != 0 or "--help" in args or "--" in args, "only typer's errors and help are left to typer"
-
-
-def test_the_gateway_process_does_not_load_the_cli_stack() -> None:
-    """Nor what only other transports or the YAML parsing child need."""
+def test_the_gateway_process_loads_only_what_it_runs_on() -> None:
+    """Not numpy (ingest's side of the uplink contract), not rich until something is printed,
+    nor what only other transports or sub-commands need."""
     code = (
         "import sys, tepi.main, tepi.gateway_command, tepi.config, gateway.runtime; "
-        "print(sorted(m for m in ('typer', 'click', 'rich', 'tepi.cli', 'tepi.admin_cli', 'numpy.ma', "
-        "'yaml', 'serial', 'pynmea2') if m in sys.modules))"
+        "print(sorted(m for m in ('numpy', 'rich', 'yaml', 'serial', 'pynmea2', 'sqlalchemy', 'fastapi', 'tepi.demo') "
+        "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
 
-def test_compact_load_gives_the_same_configuration() -> None:
-    compact, direct = load_config_compact(DEFAULT_CONFIG_PATH), load_config(DEFAULT_CONFIG_PATH)
-    assert compact == direct
-    assert compact.model_dump() == direct.model_dump()
-    assert [s.model_fields_set for s in compact.stations] == [s.model_fields_set for s in direct.stations]
+def test_a_loaded_file_is_the_configuration_its_yaml_says(tmp_path: Path) -> None:
+    """`load_config` validates the file as JSON text (so that none of the YAML parser's garbage
+    outlives the parse): the same configuration as validating the parsed YAML, and a YAML date
+    where text is expected reads as its text."""
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+    assert load_config(DEFAULT_CONFIG_PATH) == parse_config(data)
+    data["stations"][0]["name"] = "2026-11-23"
+    path = tmp_path / "dated.yaml"
+    path.write_text(yaml.safe_dump(data).replace("name: '2026-11-23'", "name: 2026-11-23"))
+    assert load_config(path).stations[0].name == "2026-11-23"
 
 
-@pytest.mark.parametrize("text", ["stations: [", "tenants: []\nstations: []\ndevices: []\ngateway: {id: gw, tenant: nobody}\n"])
-def test_compact_load_reports_the_same_errors(tmp_path: Path, text: str) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stations: [",
+        "tenants: []\nstations: []\ndevices: []\ngateway: {id: gw, tenant: nobody}\n",
+        "tenants: [{id: t, name: T}]\nstations: [{id: s, lat: .nan}]\n",
+        "tenants: [{id: 7, name: !!binary aGk=}]\n",
+    ],
+)
+def test_a_bad_file_is_refused_with_the_field_and_the_reason(tmp_path: Path, text: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    with pytest.raises(ConfigError) as expected:
-        load_config(path)
     with pytest.raises(ConfigError) as got:
-        load_config_compact(path)
-    assert str(got.value) == str(expected.value)
+        load_config(path)
+    assert str(got.value).startswith(f"{path}: ")
+    data = yaml.safe_load(text) if not text.startswith("stations: [") else None
+    if data is not None and "binary" not in text:  # the same message as validating the parsed file
+        with pytest.raises(ConfigError) as parsed:
+            parse_config(data)
+        assert str(got.value) == f"{path}: {parsed.value}"
     with pytest.raises(ConfigError, match="cannot read configuration"):
-        load_config_compact(tmp_path / "missing.yaml")
+        load_config(tmp_path / "missing.yaml")
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc settings")
@@ -138,81 +114,18 @@ def test_large_buffers_go_back_to_the_system_when_freed() -> None:
     assert released_kb("dynamic") < 2000
 
 
-
-
-def _gateway_config_file(config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path) -> Path:
-    path = tmp_path / "tepi.yaml"
-    path.write_text(yaml.safe_dump(with_local_services(config, mosquitto.port, tmp_path).model_dump(mode="json")))
-    return path
-
-
-def _start_console_script(config_path: Path, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """`tepi gateway` through the console script's entry point, without the caller's opt-outs."""
-    environ = {k: v for k, v in os.environ.items() if k not in ("PYTHONOPTIMIZE", "TEPI_GATEWAY_OPTIMIZE")} | (env or {})
-    return subprocess.Popen(
-        [sys.executable, "-m", "tepi.main", "gateway", "-c", str(config_path)],
-        stdout=open(log, "ab"), stderr=subprocess.STDOUT, env=environ,
-    )
-
-
-def _stop(gw: subprocess.Popen[bytes]) -> None:
-    if gw.poll() is None:
-        gw.kill()
-        gw.wait()
-
-
 @pytest.mark.integration
-@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
-@pytest.mark.parametrize(("env", "optimised"), [({}, True), ({"TEPI_GATEWAY_OPTIMIZE": "0"}, False), ({"TEPI_GATEWAY_OPTIMIZE": "off"}, False)])
-def test_gateway_runs_itself_without_docstrings_unless_told_not_to(
-    default_config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path, env: dict[str, str], optimised: bool
-) -> None:
-    """`tepi gateway` replaces itself (same pid, so a supervisor keeps tracking it) with the same
-    command under `python -OO`, which saves a few MB on a small box; TEPI_GATEWAY_OPTIMIZE=0
-    keeps docstrings and asserts, for debugging."""
-    path = _gateway_config_file(default_config, mosquitto, tmp_path)
+def test_the_console_script_runs_the_gateway_until_sigterm(default_config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """`tepi gateway` as a supervisor starts it (the typer app, as every sub-command) and stops it."""
+    path = tmp_path / "tepi.yaml"
+    path.write_text(yaml.safe_dump(with_local_services(default_config, mosquitto.port, tmp_path).model_dump(mode="json")))
     log = tmp_path / "gw.log"
-    gw = _start_console_script(path, log, env)
+    gw = subprocess.Popen([sys.executable, "-m", "tepi.main", "gateway", "-c", str(path)], stdout=open(log, "ab"), stderr=subprocess.STDOUT)
     try:
         wait_until(lambda: "listening for devices" in log.read_text(), what="gateway subscribed")
-        argv = Path(f"/proc/{gw.pid}/cmdline").read_bytes().split(b"\0")[:-1]
-        assert argv[1:] == ([b"-OO"] if optimised else []) + [b"-m", b"tepi.main", b"gateway", b"-c", str(path).encode()]
         gw.send_signal(signal.SIGTERM)
         assert gw.wait(timeout=20) == 0, log.read_text()[-2000:]
     finally:
-        _stop(gw)
-
-
-def _catches_sigterm(pid: int) -> bool:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("SigCgt:"):
-            return bool(int(line.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
-    return False
-
-
-@pytest.mark.integration
-@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
-def test_sigterm_while_the_gateway_is_still_starting_is_a_clean_stop(
-    default_config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path
-) -> None:
-    """A supervisor may stop the gateway the moment it started it. SIGTERM is held from the
-    console script's first steps, across the re-run at -OO (which resets handlers), until the
-    gateway handles it: the stop waits for the start and shuts down cleanly, instead of the
-    process dying on the signal (or ignoring it, as a container's PID 1)."""
-    path = _gateway_config_file(default_config, mosquitto, tmp_path)
-    before_handler = 0
-    for attempt in range(3):  # the window is a tenth of a second; the first try nearly always hits it
-        log = tmp_path / f"gw-{attempt}.log"
-        gw = _start_console_script(path, log)
-        try:
-            re_run = lambda: gw.poll() is not None or b"-OO" in Path(f"/proc/{gw.pid}/cmdline").read_bytes()  # noqa: E731
-            wait_until(re_run, what="re-run at -OO", every_s=0.002)
-            handled = _catches_sigterm(gw.pid)
-            gw.send_signal(signal.SIGTERM)
-            assert gw.wait(timeout=20) == 0, log.read_text()[-2000:]
-        finally:
-            _stop(gw)
-        before_handler += not handled
-        if before_handler:
-            break
-    assert before_handler, "every SIGTERM came after the handler was set: the start-up was not hit"
+        if gw.poll() is None:
+            gw.kill()
+            gw.wait()

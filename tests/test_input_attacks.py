@@ -27,10 +27,11 @@ from gateway.model import RawFrame
 from gateway.runtime import EdgeGateway
 from tepi.config import BrokerConfig, DeviceConfig, TepiConfig, with_local_services
 from tepi.logs import RateLimitedLog
-from tepi.messages import decode_batch, device_topic, every_item, uplink_subscription
+from tepi.messages import device_topic, uplink_subscription
 from tepi.mqtt_security import MqttSecurityFiles, setup_broker_security
 from tepi.processes import Mosquitto
 from tepi.testing import wait_until
+from tepi.uplink_batch import decode_batch, every_item
 
 pytestmark = pytest.mark.integration
 

@@ -13,17 +13,10 @@ from hypothesis import strategies as st
 from gateway.devices.awlr import wire
 from gateway.errors import FrameRejected
 from ingest.testing import batch, siaga_change, summary  # builders shared with ingest tests
-from tepi.messages import (
-    MessageError,
-    UplinkBatch,
-    decode_batch,
-    device_from_topic,
-    encode_batch,
-    encode_uplink,
-    outbox_body,
-    summary_values,
-)
-from tepi.summary_rows import SummaryRows, encode_row
+from tepi.messages import device_from_topic, encode_uplink, outbox_body, summary_values
+from tepi.summary_columns import encode_row
+from tepi.summary_rows import SummaryRows
+from tepi.uplink_batch import MessageError, UplinkBatch, decode_batch, encode_batch
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 

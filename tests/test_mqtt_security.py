@@ -30,8 +30,9 @@ from paho.mqtt.reasoncodes import ReasonCode
 from typer.testing import CliRunner
 
 from tepi.config import DEFAULT_CONFIG_PATH, DeviceConfig, GatewayConfig, SiagaThresholds, StationConfig, TepiConfig
-from tepi.messages import alarm_topic, device_subscription, device_topic, every_item, uplink_subscription, uplink_topic
+from tepi.messages import alarm_topic, device_subscription, device_topic, uplink_subscription, uplink_topic
 from tepi.mqtt_auth import MqttCredential, write_credentials
+from tepi.uplink_batch import every_item
 from tepi.mqtt_security import (
     MqttSecurityError,
     MqttSecurityFiles,
@@ -475,7 +476,7 @@ def test_gateway_runs_over_tls_with_its_own_credentials(
     from gateway.devices.awlr import wire
     from gateway.runtime import EdgeGateway
     from tepi.config import BrokerConfig, with_local_services
-    from tepi.messages import decode_batch
+    from tepi.uplink_batch import decode_batch
 
     assert security.tls is not None
     secured = BrokerConfig(

@@ -16,9 +16,11 @@ import pytest
 from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, OutboxEntry
 from gateway.uplink import encode_message
 from ingest.testing import siaga_change, summary
-from tepi.messages import LevelSummary, MessageError, compress_payload, decode_batch, outbox_body, summary_at, summary_values
-from tepi.summary_records import RECORD, RECORD_END, RECORD_MARK, encode_record, rows_from_records
-from tepi.summary_rows import MAX_TIME_US, encode_row
+from tepi.messages import LevelSummary, compress_payload, outbox_body, summary_values
+from tepi.summary_columns import MAX_TIME_US, encode_row
+from tepi.summary_records import RECORD_END, RECORD_FIELDS, RECORD_MARK, encode_record
+from tepi.summary_rows import rows_from_records
+from tepi.uplink_batch import MessageError, decode_batch, summary_at
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 GW = "gw-ciliwung"
@@ -102,8 +104,8 @@ def _block(*bodies: bytes) -> tuple[list[tuple[str, str]], bytes, int]:
 
 def _body_with(column: str, value: float | int) -> bytes:
     body = bytearray(outbox_body(summary("depok", T0, 130.0, gateway=GW), GW))
-    kind, offset = RECORD.fields[column][0], 1 + RECORD.fields[column][1]
-    struct.pack_into("<d" if kind == np.float64 else "<q", body, offset, value)
+    code, offset = RECORD_FIELDS[column]
+    struct.pack_into("<" + code, body, 1 + offset, value)
     return bytes(body)
 
 

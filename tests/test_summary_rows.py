@@ -15,20 +15,11 @@ from hypothesis import strategies as st
 from gateway.outbox import PRIORITY_SUMMARY, OutboxEntry
 from gateway.uplink import encode_message
 from ingest.testing import siaga_change, summary
-from tepi.messages import (
-    LevelSummary,
-    MessageError,
-    QcCounts,
-    SummariesDropped,
-    decode_batch,
-    outbox_body,
-    stored_summary_origin,
-    summary_at,
-    summary_rows,
-    summary_values,
-)
+from tepi.messages import LevelSummary, QcCounts, SummariesDropped, outbox_body, stored_summary_origin, summary_values
+from tepi.summary_columns import COLUMNS, MAX_TIME_US, encode_row, summary_id
 from tepi.summary_records import RECORD_MARK
-from tepi.summary_rows import COLUMNS, MAX_TIME_US, SummaryRows, encode_row, summary_id
+from tepi.summary_rows import SummaryRows
+from tepi.uplink_batch import MessageError, decode_batch, summary_at, summary_rows
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 GW = "gw-ciliwung"

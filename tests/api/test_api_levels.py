@@ -14,8 +14,9 @@ from river_story import T0, depok_history, manggarai_history
 from ingest.points import InfluxPointSink
 from ingest.summaries import SummaryPoints
 from tepi.config import TsdbConfig
-from tepi.messages import LevelSummary, summary_rows
+from tepi.messages import LevelSummary
 from tepi.processes import VictoriaMetrics, free_port
+from tepi.uplink_batch import summary_rows
 
 URL = "/api/v1/stations/depok/levels"
 MANGGARAI = "/api/v1/stations/manggarai/levels"

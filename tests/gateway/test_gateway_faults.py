@@ -35,7 +35,7 @@ def covered_readings(summaries: list[LevelSummary]) -> list[int]:
 
 
 def start_gateway(config_path: Path, log_path: Path) -> subprocess.Popen[bytes]:
-    """The gateway as deployed: the console script's entry point, which re-runs itself at -OO."""
+    """The gateway as deployed: the console script's entry point."""
     return subprocess.Popen(
         [sys.executable, "-m", "tepi.main", "gateway", "-c", str(config_path)],
         stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,

@@ -16,9 +16,10 @@ import pytest
 from gateway.devices.awlr import wire
 from gateway.runtime import EdgeGateway
 from tepi.config import TepiConfig, with_local_services
-from tepi.messages import UplinkBatch, alarm_topic, decode_batch, device_topic, every_item, uplink_topic
+from tepi.messages import alarm_topic, device_topic, uplink_topic
 from tepi.processes import Mosquitto, free_port
 from tepi.testing import wait_until
+from tepi.uplink_batch import UplinkBatch, decode_batch, every_item
 
 pytestmark = pytest.mark.integration
 

@@ -16,13 +16,8 @@ from gateway.outbox import PRIORITY_SUMMARY, Outbox
 from gateway.uplink import MAX_INFLIGHT_ITEMS, MAX_ITEMS_PER_MESSAGE, Uplink
 from ingest.testing import summary
 from tepi.config import BrokerConfig
-from tepi.messages import (
-    MAX_INFLATED_BYTES,
-    MAX_UPLINK_BYTES,
-    LevelSummary,
-    decode_batch,
-    outbox_body,
-)
+from tepi.messages import LevelSummary, MAX_INFLATED_BYTES, MAX_UPLINK_BYTES, outbox_body
+from tepi.uplink_batch import decode_batch
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 GW = "gw-ciliwung"

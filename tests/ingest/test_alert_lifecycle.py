@@ -16,7 +16,7 @@ from ingest.errors import AlertAlreadyCleared, AlertAlreadyClosed, AlertNotClear
 from ingest.points import SqlPointSink
 from ingest.service import ApplyResult, apply_batch
 from ingest.testing import batch, siaga_change, summary
-from tepi.messages import UplinkBatch
+from tepi.uplink_batch import UplinkBatch
 
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)
 NOW = datetime(2025, 2, 1, 12, 0, tzinfo=timezone.utc)

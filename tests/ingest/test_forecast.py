@@ -23,7 +23,8 @@ from ingest.points import SqlPointSink
 from ingest.service import ApplyResult, apply_batch
 from ingest.testing import batch, siaga_change, summary
 from tepi.config import TepiConfig
-from tepi.messages import LevelSummary, SiagaChange, UplinkBatch
+from tepi.messages import LevelSummary, SiagaChange
+from tepi.uplink_batch import UplinkBatch
 
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)
 H = timedelta(hours=1)

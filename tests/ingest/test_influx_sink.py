@@ -11,8 +11,8 @@ from ingest.points import InfluxPointSink
 from ingest.summaries import SummaryPoints
 from ingest.testing import summary
 from tepi.config import TsdbConfig
-from tepi.messages import summary_rows
 from tepi.processes import VictoriaMetrics, free_port
+from tepi.uplink_batch import summary_rows
 
 T0 = datetime(2025, 2, 3, 6, 0, tzinfo=timezone.utc)
 

@@ -22,7 +22,8 @@ from ingest.errors import StoreError
 from ingest.points import SqlPointSink
 from ingest.service import ApplyResult, apply_batches
 from ingest.testing import batch, siaga_change, summary
-from tepi.messages import SummariesDropped, UplinkBatch
+from tepi.messages import SummariesDropped
+from tepi.uplink_batch import UplinkBatch
 
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)
 WIB = timezone(timedelta(hours=7))

@@ -27,8 +27,9 @@ from ingest.points import PointSink, PointWrite, SqlPointSink
 from ingest.summaries import SummaryPoints
 from ingest.testing import batch, siaga_change, summary
 from tepi.config import BrokerConfig, IngestConfig, TepiConfig, with_local_services
-from tepi.messages import UplinkBatch, encode_batch, uplink_topic
+from tepi.messages import uplink_topic
 from tepi.processes import Mosquitto
+from tepi.uplink_batch import UplinkBatch, encode_batch
 
 T0 = datetime(2025, 1, 21, 3, 0, tzinfo=timezone.utc)
 TOPIC = uplink_topic("dki-jakarta", "gw-ciliwung")

@@ -18,14 +18,8 @@ from ingest.points import SqlPointSink
 from ingest.service import ApplyResult, Screening, apply_batch, apply_screened
 from ingest.summaries import SummaryPoints
 from ingest.testing import batch, rate_of_rise, siaga_change, summary
-from tepi.messages import (
-    MessageError,
-    UplinkBatch,
-    decode_batch,
-    encode_batch,
-    encode_uplink,
-    outbox_body,
-)
+from tepi.messages import encode_uplink, outbox_body
+from tepi.uplink_batch import MessageError, UplinkBatch, decode_batch, encode_batch
 
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)
 

@@ -20,8 +20,9 @@ from ingest.points import InfluxPointSink, SeriesKeys, _escape_tag, _point, fiel
 from ingest.summaries import SummaryPoints
 from ingest.testing import summary
 from tepi.config import TsdbConfig
-from tepi.messages import LevelSummary, QcCounts, summary_at, summary_rows
+from tepi.messages import LevelSummary, QcCounts
 from tepi.processes import VictoriaMetrics
+from tepi.uplink_batch import summary_at, summary_rows
 
 T0 = datetime(2025, 2, 3, 6, 0, tzinfo=timezone.utc)
 

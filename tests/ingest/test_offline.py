@@ -21,8 +21,9 @@ from ingest.points import SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, summary
 from tepi.config import AlertingConfig, BrokerConfig, TepiConfig
-from tepi.messages import encode_batch, uplink_topic
+from tepi.messages import uplink_topic
 from tepi.processes import Mosquitto
+from tepi.uplink_batch import encode_batch
 
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)  # device time: the simulator replays the past
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc)  # ingest's wall clock

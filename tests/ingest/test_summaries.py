@@ -8,7 +8,7 @@ import numpy as np
 
 from ingest.summaries import StationIndex, fold, screen
 from ingest.testing import summary
-from tepi.messages import summary_rows
+from tepi.uplink_batch import summary_rows
 
 T0 = datetime(2025, 2, 3, 6, 0, tzinfo=timezone.utc)
 

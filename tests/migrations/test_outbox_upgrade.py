@@ -92,7 +92,7 @@ def test_a_new_outbox_has_the_layout_the_revisions_make(tmp_path: Path, old_outb
 
 def test_the_gateway_never_loads_alembic_itself(tmp_path: Path, old_outbox: Path) -> None:
     """The gateway's memory budget: Alembic and SQLAlchemy (23 MB) load only in the child that
-    upgrades a file; the gateway runs at -OO, as here."""
+    upgrades a file."""
     script = textwrap.dedent(
         """
         import sys
@@ -104,7 +104,7 @@ def test_the_gateway_never_loads_alembic_itself(tmp_path: Path, old_outbox: Path
     )
 
     def start(path: Path) -> str:
-        proc = subprocess.run([sys.executable, "-OO", "-c", script, str(path)], capture_output=True, text=True, timeout=120)
+        proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout.strip()
 
