@@ -1,5 +1,5 @@
-"""Process-wide settings: the garbage collector for ingest workers (throughput), the C heap
-for the gateway (peak memory on a small box)."""
+"""Process-wide settings: the garbage collector for ingest workers (throughput) and, without
+costing memory, for the gateway; the C heap for the gateway (peak memory on a small box)."""
 
 from __future__ import annotations
 
@@ -39,11 +39,19 @@ GATEWAY_OPTIMIZE_ENV = "TEPI_GATEWAY_OPTIMIZE"
 _OPTED_OUT = {"0", "false", "no", "off"}
 
 
+def freeze_start_up_objects() -> None:
+    """Collect start-up's garbage, then move every object still alive (modules, configuration,
+    schemas) out of the collector's reach: a full collection then scans only what was allocated
+    since. Costs no memory. In the gateway it took full collections from ~7 to ~4 µs a reading
+    at 10,000 readings/s (bench/README.md, gateway_throughput)."""
+    gc.collect()
+    gc.freeze()
+
+
 def tune_garbage_collector() -> None:
     """Freeze what start-up allocated (config, modules) out of future collections and collect
     young objects less often. Reference cycles are still collected, just in larger batches."""
-    gc.collect()
-    gc.freeze()
+    freeze_start_up_objects()
     _, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 
