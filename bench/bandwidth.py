@@ -15,7 +15,7 @@ import time
 
 from bench.core import Context, Figure, Result, deployed_broker, deployed_credentials, device_logins, ingest_login, percentile, wait_until
 from bench.fleet import GATEWAY, TENANT, Stream, aligned_start, device_id, fleet_config
-from bench.gateway_throughput import GATED_BACKLOG, TimedGateway
+from bench.gateway_throughput import OFFERED_BACKLOG, TimedGateway
 from bench.mqtt_raw import RawPublisher, build_packets
 from bench.procs import Collector, PublisherPool
 from tepi.messages import uplink_topic
@@ -53,7 +53,7 @@ def run(ctx: Context) -> Result:
         # Phase A: device time at full speed.
         stream_a = Stream(0, n_dev, a_count, t0, 1.0, hot=hot, ramp_at=ramp_at)
         # As fast as the gateway takes them, within the broker's generated session queue.
-        pool = PublisherPool(stream_a, local, qos=1, procs=1, name="bw-a", backlog=GATED_BACKLOG)
+        pool = PublisherPool(stream_a, local, qos=1, procs=1, name="bw-a", backlog=OFFERED_BACKLOG)
         gw.progress = pool.consumed
         pool.wait_ready()
         t_a = time.time()

@@ -39,8 +39,9 @@ _RANK = {_MISSING: 0, _UNKNOWN: 1, _GOOD: 2, _SUSPECT: 3, _FAIL: 4}
 CADENCE_INTERVALS = 31
 
 
-def _worst(*flags: int) -> int:
-    return max(flags, key=_RANK.__getitem__)
+#: The worse of two flags by that precedence, `_WORSE[a][b]`: a table lookup rather than a
+#: `max` with a key, since every reading takes several.
+_WORSE = [[max(a, b, key=_RANK.__getitem__) if a in _RANK and b in _RANK else -1 for b in range(10)] for a in range(10)]
 
 
 class _RecentCadence:
@@ -108,7 +109,7 @@ class StationQc:
     """
 
     __slots__ = (
-        "_sensor", "_user", "_qc", "_n", "_t", "_x", "_x2", "_partial", "_cadence", "_run", "_counts",
+        "_sensor", "_user", "_qc", "_n", "_t", "_x", "_x2", "_partial", "_cadence", "_run", "_interval", "_counts",
     )
 
     def __init__(self, sensor_span: tuple[float, float], qc: QcConfig | None = None) -> None:
@@ -127,6 +128,7 @@ class StationQc:
         self._partial = _MISSING  # the last reading's flag from every test but spike
         self._cadence = _RecentCadence()
         self._run = _FlatRun(qc.flat_tolerance_cm)
+        self._interval = math.nan  # the cadence `_counts` were computed for
         self._counts = (0, 0)  # the flat line's window in intervals: suspect, fail
 
     def push(self, t: float, x: float) -> tuple[int | None, int]:
@@ -137,16 +139,16 @@ class StationQc:
         previous = None
         if i:
             first = _UNKNOWN if math.isfinite(self._x) else _MISSING  # the first reading has one neighbour
-            previous = _worst(self._partial, self._spike(self._x2, self._x, x) if i > 1 else first)
-        others = _worst(self._gross_range(x), self._rate_of_change(t, x))
+            previous = _WORSE[self._partial][self._spike(self._x2, self._x, x) if i > 1 else first]
+        others = _WORSE[self._gross_range(x)][self._rate_of_change(t, x)]
         flat = self._flat_line(i, t, x)
-        self._partial = _worst(others, flat)
+        self._partial = _WORSE[others][flat]
         self._n, self._t, self._x2, self._x = i + 1, t, self._x, x
         if not math.isfinite(x):
-            return previous, _worst(others, _MISSING)
+            return previous, _WORSE[others][_MISSING]
         # A series of fewer than three readings is too short for the flat line; by the time
         # this reading's verdict is final (`_partial`), there are three.
-        return previous, _worst(others, _UNKNOWN, flat if i >= 2 else _GOOD)
+        return previous, _WORSE[_WORSE[others][_UNKNOWN]][flat if i >= 2 else _GOOD]
 
     def _gross_range(self, x: float) -> int:
         if math.isnan(x):
@@ -182,8 +184,10 @@ class StationQc:
     def _flat_line(self, i: int, t: float, x: float) -> int:
         if i:
             interval = self._cadence.add(t - self._t)
-            qc = self._qc
-            self._counts = (max(int(qc.flat_suspect_s / interval), 1), max(int(qc.flat_fail_s / interval), 1))
+            if interval != self._interval:
+                qc = self._qc
+                self._interval = interval
+                self._counts = (max(int(qc.flat_suspect_s / interval), 1), max(int(qc.flat_fail_s / interval), 1))
         if not math.isfinite(x):
             return _MISSING
         start = self._run.add(i, x)

@@ -99,9 +99,10 @@ class RateOfRiseTracker:
     def _slope_per_h(self) -> float:
         """Least squares over the window from running sums: O(1) per reading instead of O(window)."""
         w, sums = self._window, self._sums
-        if len(w) < self.min_points or w.last_t() - w.first_t() < self._min_span:
+        first_t = w.first_t
+        if sums.n < self.min_points or w.last_t - first_t < self._min_span:
             return math.nan
-        if sums.drifted(w.first_t()):
+        if sums.drifted(first_t):
             sums.rebuild(w)
         slope = sums.slope()
         return math.nan if slope is None else slope * 3600.0
@@ -113,7 +114,7 @@ class RateOfRiseTracker:
         self._last_ts = ts_s
         window, sums = self._window, self._sums
         start = ts_s - self.window_s
-        while len(window) and window.first_t() < start:
+        while window.first_t < start:  # NaN once empty: the loop stops
             sums.remove(*window.pop_first())
         if good and math.isfinite(level_cm):
             t, x = float(ts_s), float(level_cm)
@@ -136,11 +137,14 @@ class _TimedPoints:
     took ~100 bytes a point, which is what a 30-minute window of a device reporting every
     second would otherwise cost per station."""
 
-    __slots__ = ("_t", "_x")
+    __slots__ = ("_t", "_x", "first_t", "last_t")
 
     def __init__(self) -> None:
         self._t = SteppedRuns(scale=1)
         self._x = SteppedFloats(scale=LEVEL_STEPS_PER_CM)
+        # The oldest and newest point's times, NaN while empty: read for every reading, so kept
+        # as floats rather than decoded from the steps each time.
+        self.first_t = self.last_t = math.nan
 
     def __len__(self) -> int:
         return len(self._t)
@@ -149,17 +153,16 @@ class _TimedPoints:
         return zip(self._t, self._x)
 
     def append(self, t: float, x: float) -> None:
+        if not len(self._t):
+            self.first_t = t
         self._t.append(t)
         self._x.append(x)
-
-    def first_t(self) -> float:
-        return self._t.first()
-
-    def last_t(self) -> float:
-        return self._t.last()
+        self.last_t = t
 
     def pop_first(self) -> tuple[float, float]:
-        return self._t.popleft(), self._x.popleft()
+        t, x = self._t.popleft(), self._x.popleft()
+        self.first_t = self._t.first() if len(self._t) else math.nan
+        return t, x
 
 
 class _RunningFit:
@@ -202,7 +205,7 @@ class _RunningFit:
 
     def rebuild(self, window: _TimedPoints) -> None:
         self.__init__()  # type: ignore[misc]
-        self.origin = window.first_t()
+        self.origin = window.first_t
         for t, x in window:
             self.add(t, x)
         self.changes = 0

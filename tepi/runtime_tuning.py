@@ -1,5 +1,5 @@
-"""Process-wide settings: the garbage collector for ingest workers (throughput), the C heap
-for the gateway (peak memory on a small box)."""
+"""Process-wide settings: the garbage collector for ingest workers (throughput) and, without
+costing memory, for the gateway; the C heap for the gateway (peak memory on a small box)."""
 
 from __future__ import annotations
 
@@ -29,11 +29,20 @@ GATEWAY_MALLOC_ARENAS = 2
 #: lower than 128 KiB and than glibc's default (bench/README.md, footprint).
 GATEWAY_MMAP_THRESHOLD = 64 * 1024
 
+
+def freeze_start_up_objects() -> None:
+    """Collect start-up's garbage, then move every object still alive (modules, configuration,
+    schemas) out of the collector's reach: a full collection then scans only what was allocated
+    since. Costs no memory. In the gateway it took full collections from ~7 to ~4 µs a reading
+    at 10,000 readings/s (bench/README.md, gateway_throughput)."""
+    gc.collect()
+    gc.freeze()
+
+
 def tune_garbage_collector() -> None:
     """Freeze what start-up allocated (config, modules) out of future collections and collect
     young objects less often. Reference cycles are still collected, just in larger batches."""
-    gc.collect()
-    gc.freeze()
+    freeze_start_up_objects()
     _, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 

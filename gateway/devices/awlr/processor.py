@@ -132,18 +132,18 @@ class LevelProcessor:
         is final; the last of the batch goes with its verdict so far."""
         pending, self._pending = self._pending, []
         out: list[Item] = []
-        held: tuple[Reading, float] | None = None
+        held: Reading | None = None  # the newest reading, stepped once its successor is judged
+        held_t, flag = 0.0, _GOOD
         for r in pending:
             t = r.ts.timestamp()
             previous, now = self._qc.push(t, r.level_cm)
             if held is not None:
-                out.extend(self._step(*held, previous, final=True))  # type: ignore[arg-type]
+                self._step(held, held_t, previous, True, out)  # type: ignore[arg-type]
             elif previous is not None and self._window is not None:
                 self._window.settle(previous)
-            held = (r, t)
-            flag = now
+            held, held_t, flag = r, t, now
         if held is not None:
-            out.extend(self._step(*held, flag, final=False))
+            self._step(held, held_t, flag, False, out)
         return out
 
     def due(self, now: datetime) -> list[Item]:
@@ -151,9 +151,9 @@ class LevelProcessor:
             return [self._close()]
         return []
 
-    def _step(self, r: Reading, t: float, flag: int, final: bool) -> list[Item]:
+    def _step(self, r: Reading, t: float, flag: int, final: bool, out: list[Item]) -> None:
+        """One reading through trackers and window; what it closes or raises goes to `out`."""
         x, seq = r.level_cm, r.seq
-        out: list[Item] = []
         w = self._window
         if w is not None and t >= w.end:
             out.append(self._close())
@@ -164,15 +164,16 @@ class LevelProcessor:
         rise = self._rise.update(t, x, good)
         if changed is not None or rise is not None:
             out.extend(self._events(t, x, seq, before, changed, rise))
-        every = self._every()
         if w is None:
+            every = self._every()
             start = t // every * every
             w = self._window = _Window(start, start + every, seq)
-        elif changed is not None and every < w.end - w.start:
-            # Adaptive reporting: an alert shortens the open window to the next short boundary.
-            w.end = min(w.end, (t // every + 1) * every)
+        elif changed is not None:
+            every = self._every()
+            if every < w.end - w.start:
+                # Adaptive reporting: an alert shortens the open window to the next short boundary.
+                w.end = min(w.end, (t // every + 1) * every)
         w.add(t, x, seq, r.battery_v, flag, final)
-        return out
 
     def _events(self, t: float, x: float, seq: int, before: int, changed: int | None, rise: bool | None) -> list[Item]:
         out: list[Item] = []
