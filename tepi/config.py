@@ -355,8 +355,10 @@ def config_path(path: Path | str | None = None) -> Path:
 
 
 def parse_config(data: object) -> TepiConfig:
+    """Parsed YAML (or any plain data) validated exactly as `load_config` validates a file."""
+    as_json = _as_json(data)
     try:
-        return TepiConfig.model_validate(data)
+        return TepiConfig.model_validate_json(as_json)
     except ValidationError as exc:
         raise _invalid(exc) from exc
 
@@ -380,16 +382,43 @@ def load_config(path: Path | str | None = None) -> TepiConfig:
         # libyaml's loader when present: a 500-device file parses ten times faster, and its
         # peak is lower, than with the pure-Python one.
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
-        as_json = json.dumps(data, default=_json_value)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a timestamp such as 2024-02-30
         raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
-    except (TypeError, ValueError) as exc:
+    try:
+        as_json = _as_json(data)
+    except ConfigError as exc:
         raise ConfigError(f"{p}: {exc}") from exc
     del data, text  # gone before the configuration is built (see above)
     try:
         return TepiConfig.model_validate_json(as_json)
     except ValidationError as exc:
         raise ConfigError(f"{p}: {_invalid(exc)}") from exc
+
+
+def _as_json(data: object) -> str:
+    """`data` as JSON text, refusing what JSON would silently change: a key that is not text
+    (YAML reads `0012:` as the number 10 and `on:` as true, which JSON would turn into the keys
+    "10" and "true") and values JSON has no type for (a date or time is read as its text)."""
+    _refuse_keys_not_text(data, [])
+    try:
+        return json.dumps(data, default=_json_value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _refuse_keys_not_text(data: object, where: list[str], within: frozenset[int] = frozenset()) -> None:
+    if isinstance(data, (dict, list)):
+        if id(data) in within:  # a YAML alias inside itself
+            raise ConfigError(f"{'.'.join(where) or '<root>'}: a YAML alias that contains itself")
+        within = within | {id(data)}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if not isinstance(key, str):
+                raise ConfigError(f"{'.'.join(where) or '<root>'}: the key {key!r:.60} is not text; quote it")
+            _refuse_keys_not_text(value, [*where, key], within)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            _refuse_keys_not_text(value, [*where, str(i)], within)
 
 
 def _json_value(value: object) -> str:

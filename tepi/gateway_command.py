@@ -32,6 +32,8 @@ def run_gateway(opts: GatewayOptions) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a clean stop, also while still starting
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # one held by `tepi.main` arrives now
     limit_malloc_arenas()  # before any thread starts: each would get an arena of its own
     fix_mmap_threshold()
     configure_logging(opts.log_level, opts.json_logs)
@@ -54,10 +56,11 @@ def run_gateway(opts: GatewayOptions) -> int:
 
         start_http_server(opts.metrics_port, addr="127.0.0.1", registry=gw.registry)
     gw.start()
-    release_free_memory()
     # Default GC thresholds (on a gateway, peak memory matters more than a little CPU), but
-    # full collections no longer scan what start-up left, which costs nothing.
+    # full collections no longer scan what start-up left, which costs nothing. Then start-up's
+    # freed heap goes back to the system.
     freeze_start_up_objects()
+    release_free_memory()
     wait_for_signal(stop)
     gw.stop(flush_timeout=5)
     return 0

@@ -66,6 +66,28 @@ def test_a_bad_file_is_refused_with_the_field_and_the_reason(tmp_path: Path, tex
         load_config(tmp_path / "missing.yaml")
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # YAML reads 0012 as the number 10 and `on` as true: JSON would make them "10" and "true",
+        # binding a serial port to a device nobody named.
+        ("gateway: {id: gw, tenant: t, serial_ports: {0012: /dev/ttyUSB0}}\n", "gateway.serial_ports: the key 10 is not text"),
+        ("gateway: {id: gw, tenant: t, serial_ports: {on: /dev/ttyUSB0}}\n", "gateway.serial_ports: the key True is not text"),
+        ("stations: [{id: s, opened: 2024-02-30}]\n", "not valid YAML"),
+        ("stations: &s [*s]\n", "stations.0: a YAML alias that contains itself"),
+    ],
+)
+def test_yaml_that_json_would_silently_change_is_refused(tmp_path: Path, text: str, reason: str) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as got:
+        load_config(path)
+    assert str(got.value).startswith(f"{path}: {reason}")
+    if "not valid YAML" not in reason:
+        with pytest.raises(ConfigError, match=reason.split(": ", 1)[1]):
+            parse_config(yaml.safe_load(text))
+
+
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc settings")
 def test_heap_settings_apply_on_glibc() -> None:
     assert limit_malloc_arenas()
@@ -129,3 +151,27 @@ def test_the_console_script_runs_the_gateway_until_sigterm(default_config: TepiC
         if gw.poll() is None:
             gw.kill()
             gw.wait()
+
+
+@pytest.mark.integration
+def test_a_sigterm_while_the_cli_loads_is_a_clean_stop(default_config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """A service manager's stop right after its start: the SIGTERM arrives while the CLI is still
+    being imported, before the gateway has a handler. It is held, not fatal, and the gateway
+    stops cleanly (exit 0) once started, instead of dying by the signal."""
+    path = tmp_path / "tepi.yaml"
+    path.write_text(yaml.safe_dump(with_local_services(default_config, mosquitto.port, tmp_path).model_dump(mode="json")))
+    code = (
+        "import os, signal, sys\n"
+        "class SigtermWhileLoading:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'tepi.cli':\n"
+        "            os.kill(os.getpid(), signal.SIGTERM)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, SigtermWhileLoading())\n"
+        f"sys.argv = ['tepi', 'gateway', '-c', {str(path)!r}]\n"
+        "from tepi.main import main\n"
+        "main()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "listening for devices" in out.stderr + out.stdout
