@@ -34,7 +34,7 @@ def freeze_start_up_objects() -> None:
     """Collect start-up's garbage, then move every object still alive (modules, configuration,
     schemas) out of the collector's reach: a full collection then scans only what was allocated
     since. Costs no memory. In the gateway it took full collections from ~7 to ~4 µs a reading
-    at 10,000 readings/s (bench/README.md, gateway_throughput)."""
+    at 10,000 readings/s (bench/README.md)."""
     gc.collect()
     gc.freeze()
 
