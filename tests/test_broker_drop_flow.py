@@ -151,7 +151,10 @@ def test_readings_dropped_at_the_site_broker_reach_the_tenant_as_a_gateway_healt
             assert dropped >= len(readings) - site_broker.queue - 1  # the queue (plus at most one in flight) got through
             assert metric(back.registry, "tepi_gateway_broker_dropped_count") == dropped
             warnings = [r for r in caplog.records if r.getMessage().startswith("MQTT broker dropped messages")]
-            assert [(r.broker, r.dropped, r.broker_total) for r in warnings] == [("site", dropped, dropped)]
+            # One warning (rate-limited), at the first count seen. Mosquitto refreshes $SYS once per
+            # sys_interval, so the gateway may first read a count retained mid-burst, then the rest.
+            ((broker, first_increase, first_total),) = [(r.broker, r.dropped, r.broker_total) for r in warnings]
+            assert broker == "site" and 0 < first_increase == first_total <= dropped
 
             api = f"{url}/api/v1"
             with httpx.Client(timeout=10, headers=office) as http:
@@ -163,10 +166,10 @@ def test_readings_dropped_at_the_site_broker_reach_the_tenant_as_a_gateway_healt
                 assert (alert["tenant"], alert["station"], alert["status"], alert["severity"]) == (tenant, "depok", "active", "warning")
                 (opened,) = http.get(f"{api}/alerts/{alert['id']}/events").json()["data"]
                 assert opened["who"] == f"gateway:{gw_id}"
-                assert (opened["detail"]["gateway"], opened["detail"]["dropped"]) == (gw_id, dropped)
+                assert opened["detail"]["gateway"] == gw_id and 0 < opened["detail"]["dropped"] <= dropped
                 with http.stream("GET", f"{api}/alerts/stream", params={"after": 0, "type": "gateway_health"}) as stream:
                     event = next(m.json() for m in parse_sse(stream.iter_lines()) if m.data_lines)
-                assert (event["kind"], event["alert"]["id"], event["detail"]["dropped"]) == ("opened", alert["id"], dropped)
+                assert (event["kind"], event["alert"]["id"], event["detail"]) == ("opened", alert["id"], opened["detail"])
                 # Operational, not a public warning: no CAP message, not in the feed.
                 assert http.get(f"{api}/alerts/{alert['id']}/cap").status_code == 404
                 assert b"gateway_health" not in http.get(f"{api}/alerts/cap").content
