@@ -43,6 +43,15 @@ EventKind = Literal[
 ClearReason = Literal["level_normal", "rise_over", "data_returned", "confirmed", "cancelled", "drops_stopped"]
 
 
+#: The trend as `api.trend` finds it; the same words wherever a station shows it.
+TREND_DESCRIPTION = (
+    "Where the level is going: rising or falling at 5 cm/h or more, else steady; from a least-squares line through "
+    "the summary windows of the 30 minutes up to the newest reading. Null when the data are too thin for a line "
+    "(fewer than 3 windows, or windows covering less than 15 minutes)."
+)
+TREND_RATE_DESCRIPTION = "The rate behind `trend` in cm/h (negative: falling), rounded to whole cm/h; null with it."
+
+
 class _Public(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -66,6 +75,8 @@ class StationPublic(_Public):
     siaga: int | None = Field(ge=1, le=4, description="Siaga level of the newest reading: 4 normal .. 1 awas.")
     siaga_label: str | None = Field(description='As BPBD and PetaBencana.id write it, e.g. "SIAGA IV".')
     last_seen_at: UtcDatetime | None = Field(description="Device time of the newest reading.")
+    trend: Trend | None = Field(description=TREND_DESCRIPTION)
+    trend_cm_per_h: float | None = Field(description=TREND_RATE_DESCRIPTION)
 
 
 class StationsPublic(_Public):
@@ -277,7 +288,8 @@ class PublicStation(_Public):
     level_cm: float | None = Field(description="Newest level received; null before the first.")
     siaga: int | None = Field(ge=1, le=4, description="4 normal .. 1 awas.")
     siaga_label: str | None = Field(description='e.g. "SIAGA IV".')
-    trend: Trend | None = Field(description="From the last two level summaries; null without two recent ones.")
+    trend: Trend | None = Field(description=TREND_DESCRIPTION)
+    trend_cm_per_h: float | None = Field(description=TREND_RATE_DESCRIPTION)
     updated_at: UtcDatetime | None = Field(description="Device time of the newest reading.")
 
 

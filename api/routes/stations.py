@@ -20,13 +20,13 @@ StationId = Annotated[str, Path(max_length=63, pattern=IDENTIFIER, examples=["ka
 @router.get(
     "",
     response_model=StationsPublic,
-    summary="The caller's tenant's stations with their latest level and Siaga level",
+    summary="The caller's tenant's stations with their latest level, Siaga level and trend",
     responses=AUTH_ERRORS,
 )
 def read_stations(
-    session: SessionDep, principal: StationReader, limit: PageLimit = 100, offset: PageOffset = 0
+    session: SessionDep, store: LevelStoreDep, principal: StationReader, limit: PageLimit = 100, offset: PageOffset = 0
 ) -> StationsPublic:
-    return list_stations(session, principal.tenant, limit, offset)
+    return list_stations(session, store, principal.tenant, limit, offset)
 
 
 @router.get(

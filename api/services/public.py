@@ -5,76 +5,25 @@ level, alert level, trend and time. Nothing about people, alerts' handling or th
 provenance; a new field here is a publication decision, so the model (`PublicStation`) lists
 exactly what goes out.
 
-Trend: the mean of the newest summary window against the one before, both within
-`TREND_WINDOW` of the station's newest reading: a change of at least `STEADY_CM` either way is
-rising or falling, less is steady; fewer than two recent windows give no trend. The windows come
-from the embedded series (`level_points`) or, where summaries go to the TSDB, from the level
-store in `TREND_BUCKET` buckets. A TSDB that does not answer costs the trend, not the page.
+Trend: the rate of change of the level over the last half hour, in cm/h, with its label
+(`api.trend`, gathered by `api.services.station_trend`); null when the data are too thin.
 """
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, timedelta
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from api.errors import LevelStoreUnavailable
-from api.models import PublicStation, PublicStations, Trend
-from api.services.levels import BucketPlan, LevelStore
+from api.models import PublicStation, PublicStations
+from api.services.levels import LevelStore
+from api.services.station_trend import station_trend
 from gateway.siaga import SiagaLevel
-from ingest.models import LevelPoint, Station
-
-TREND_WINDOW = timedelta(hours=2)
-TREND_BUCKET = timedelta(minutes=10)
-STEADY_CM = 2.0
-
-
-def trend_of(older_cm: float, newer_cm: float) -> Trend:
-    delta = newer_cm - older_cm
-    if delta >= STEADY_CM:
-        return "rising"
-    if delta <= -STEADY_CM:
-        return "falling"
-    return "steady"
-
-
-def _recent_means(session: Session, store: LevelStore, station: Station) -> list[float]:
-    """Means of the last two windows with good readings, oldest first (fewer if there are none)."""
-    assert station.last_seen_at is not None
-    since = station.last_seen_at - TREND_WINDOW
-    rows = session.execute(
-        sa.select(LevelPoint.mean_cm)
-        .where(
-            LevelPoint.station_id == station.id,
-            LevelPoint.mean_cm.is_not(None),
-            LevelPoint.window_start >= since,
-        )
-        .order_by(LevelPoint.window_start.desc())
-        .limit(2)
-    ).all()
-    means = [float(m) for (m,) in reversed(rows)]
-    if len(means) >= 2 or store.source != "tsdb":
-        return means
-    start = datetime.fromtimestamp(
-        math.floor(since.timestamp() / TREND_BUCKET.total_seconds()) * TREND_BUCKET.total_seconds(), since.tzinfo
-    )
-    plan = BucketPlan(start=start, every=TREND_BUCKET, n=math.ceil((TREND_WINDOW + TREND_BUCKET) / TREND_BUCKET) + 1)
-    try:
-        buckets = store.levels(station.tenant_id, station.id, plan)
-    except LevelStoreUnavailable:
-        return means
-    return [b.mean_cm for b in buckets if b.mean_cm is not None][-2:]
+from ingest.models import Station
 
 
 def public_station(session: Session, store: LevelStore, station: Station) -> PublicStation:
     siaga = SiagaLevel(station.last_siaga) if station.last_siaga else None
-    trend: Trend | None = None
-    if station.last_seen_at is not None:
-        means = _recent_means(session, store, station)
-        if len(means) == 2:
-            trend = trend_of(means[0], means[1])
+    trend = station_trend(session, store, station)
     return PublicStation(
         tenant=station.tenant_id,
         station=station.id,
@@ -83,7 +32,8 @@ def public_station(session: Session, store: LevelStore, station: Station) -> Pub
         level_cm=station.last_level_cm,
         siaga=int(siaga) if siaga else None,
         siaga_label=siaga.label if siaga else None,
-        trend=trend,
+        trend=trend.label if trend else None,
+        trend_cm_per_h=trend.cm_per_h if trend else None,
         updated_at=station.last_seen_at,
     )
 

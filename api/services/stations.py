@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from api.errors import StationNotFound
 from api.models import StationPublic, StationsPublic, ThresholdsPublic
+from api.trend import LevelTrend
 from gateway.siaga import SiagaLevel
 from ingest.db import Station
+
+if TYPE_CHECKING:
+    from api.services.levels import LevelStore
 
 
 def thresholds_public(station: Station) -> ThresholdsPublic:
@@ -20,7 +26,7 @@ def thresholds_public(station: Station) -> ThresholdsPublic:
     )
 
 
-def station_public(station: Station) -> StationPublic:
+def station_public(station: Station, trend: LevelTrend | None = None) -> StationPublic:
     siaga = SiagaLevel(station.last_siaga) if station.last_siaga else None
     return StationPublic(
         id=station.id,
@@ -34,15 +40,23 @@ def station_public(station: Station) -> StationPublic:
         siaga=int(siaga) if siaga else None,
         siaga_label=siaga.label if siaga else None,
         last_seen_at=station.last_seen_at,
+        trend=trend.label if trend else None,
+        trend_cm_per_h=trend.cm_per_h if trend else None,
     )
 
 
-def list_stations(session: Session, tenant: str, limit: int = 100, offset: int = 0) -> StationsPublic:
-    """One page of the tenant's stations, ordered by id, with the total count."""
+def list_stations(
+    session: Session, store: LevelStore, tenant: str, limit: int = 100, offset: int = 0
+) -> StationsPublic:
+    """One page of the tenant's stations, ordered by id, with the total count and each one's trend."""
+    # Here, not at the top: the trend reads the level stores, whose module needs this one's helpers.
+    from api.services.station_trend import station_trend
+
     where = Station.tenant_id == tenant
     total = session.scalar(sa.select(sa.func.count()).select_from(Station).where(where)) or 0
     page = session.scalars(sa.select(Station).where(where).order_by(Station.id).limit(limit).offset(offset))
-    return StationsPublic(data=[station_public(s) for s in page], count=int(total), limit=limit, offset=offset)
+    data = [station_public(s, station_trend(session, store, s)) for s in page]
+    return StationsPublic(data=data, count=int(total), limit=limit, offset=offset)
 
 
 def tenant_station(session: Session, tenant: str, station_id: str) -> Station:

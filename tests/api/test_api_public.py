@@ -20,7 +20,9 @@ PUBLIC = "/api/v1/public/stations"
 ALERTS = "/api/v1/alerts"
 ATOM = "{http://www.w3.org/2005/Atom}"
 #: Everything a public station shows; anything more is a publication decision, made in the model.
-PUBLIC_FIELDS = {"tenant", "station", "name", "river", "level_cm", "siaga", "siaga_label", "trend", "updated_at"}
+PUBLIC_FIELDS = {
+    "tenant", "station", "name", "river", "level_cm", "siaga", "siaga_label", "trend", "trend_cm_per_h", "updated_at",
+}  # fmt: skip
 
 
 def act_on_alerts(client: TestClient, make_client: ClientFactory) -> None:
@@ -49,7 +51,7 @@ def test_public_stations_need_no_key_and_show_nothing_personal(
         ("dki-jakarta", "manggarai"),
         ("kab-badung", BADUNG),
     ]
-    assert by_id["depok"] | {"trend": None} == {
+    assert by_id["depok"] | {"trend": None, "trend_cm_per_h": None} == {
         "tenant": "dki-jakarta",
         "station": "depok",
         "name": "Pos Depok (Panus)",
@@ -58,15 +60,17 @@ def test_public_stations_need_no_key_and_show_nothing_personal(
         "siaga": 4,
         "siaga_label": "SIAGA IV",
         "trend": None,
+        "trend_cm_per_h": None,
         "updated_at": "2025-01-20T02:59:59Z",
     }
-    # Trend from the last two windows: Depok +1 cm (steady), Tukad Mati +5 cm (rising); Katulampa
-    # has only events, Manggarai's windows are hours older than its newest reading: no trend.
-    assert {k: s["trend"] for k, s in by_id.items()} == {
-        "depok": "steady",
-        BADUNG: "rising",
-        "katulampa": None,
-        "manggarai": None,
+    # Trend over the half hour up to the newest reading: Depok +1 cm and Tukad Mati +5 cm a
+    # 10-minute window; Katulampa has only events, Manggarai's windows are hours older than its
+    # newest reading: no trend.
+    assert {k: (s["trend"], s["trend_cm_per_h"]) for k, s in by_id.items()} == {
+        "depok": ("rising", 6.0),
+        BADUNG: ("rising", 30.0),
+        "katulampa": (None, None),
+        "manggarai": (None, None),
     }
     assert by_id[BADUNG]["siaga_label"] == "SIAGA III"
 
@@ -76,7 +80,8 @@ def test_trend_falls_with_the_water(anonymous: TestClient, engine: Engine) -> No
         falling = [summary("depok", T0 + timedelta(minutes=10 * i), m) for i, m in ((18, 144.0), (19, 139.0))]
         apply_batch(s, batch(falling), SqlPointSink(s))
     depok = next(x for x in anonymous.get(PUBLIC).json()["data"] if x["station"] == "depok")
-    assert (depok["trend"], depok["level_cm"]) == ("falling", 140.0)
+    # Window means 147, 144, 139 cm ten minutes apart: 4 cm down every ten minutes.
+    assert (depok["trend"], depok["trend_cm_per_h"], depok["level_cm"]) == ("falling", -24.0, 140.0)
 
 
 def test_public_stations_by_tenant_and_paginated(anonymous: TestClient) -> None:
