@@ -153,7 +153,14 @@ class AlertPublic(_Public):
     closed_by: str | None = Field(
         description="The user who closed it (personal data): null for viewers and after the retention period."
     )
-    last_level_cm: float | None = Field(description="Level of the station at the latest update.")
+    last_level_cm: float | None = Field(
+        description="The station's level: its newest good reading while the alert is open (an update of the level "
+        "alone is no new revision: the CAP message keeps the level of its revision), the level at the latest update "
+        "once it is not."
+    )
+    last_level_at: UtcDatetime | None = Field(
+        default=None, description="Device time of the reading behind last_level_cm; null where unknown."
+    )
     forecast: ForecastPublic | None = Field(default=None, description="Forecast alerts: cause and arrival window.")
     last_arrival_at: UtcDatetime | None = Field(
         default=None, description="Offline alerts: when ingest last received anything from the station."

@@ -161,9 +161,12 @@ def new_alert(
     at: datetime,
     who: str | None,
     detail: dict[str, Any] | None = None,
+    *,
+    level_at: datetime | None,
     **fields: Any,
 ) -> Alert:
-    """Open an alert of `alert_type` at `station` (the caller checked none is open)."""
+    """Open an alert of `alert_type` at `station` (the caller checked none is open); `level_at`
+    is the device time of the reading `level_cm` comes from."""
     alert = Alert(
         tenant_id=station.tenant_id,
         station_id=station.id,
@@ -176,6 +179,7 @@ def new_alert(
         opened_at=at,
         updated_at=at,
         last_level_cm=level_cm,
+        last_level_at=level_at if level_cm is not None else None,
         **fields,
     )
     session.add(alert)
@@ -235,22 +239,35 @@ def _raise(
     lock_event_log(session)
     alert = open_alert(session, station.id, alert_type)
     if alert is None:
-        new_alert(session, station, alert_type, severity, siaga, level_cm, at, who, rate_cm_per_h=rate_cm_per_h)
+        new_alert(
+            session, station, alert_type, severity, siaga, level_cm, at, who, level_at=at, rate_cm_per_h=rate_cm_per_h
+        )
         return AlertTransition.OPENED
     transition = AlertTransition.ESCALATED if set_severity(alert, severity) else AlertTransition.UPDATED
     alert.siaga = siaga
     alert.peak_siaga = min(alert.peak_siaga, siaga)
     alert.rate_cm_per_h = rate_cm_per_h
     alert.updated_at = max(alert.updated_at, at)
-    alert.last_level_cm = level_cm
+    # The level of this change, even if the alert showed a newer one: the event (and its CAP
+    # message) says what happened at `at`. `follow_levels` brings the alert forward again.
+    alert.last_level_cm, alert.last_level_at = level_cm, at
     record_event(session, alert, transition, at, who)
     return transition
 
 
 def raise_offline(
-    session: Session, station: Station, at: datetime, last_arrival_at: datetime | None, who: str = SYSTEM
+    session: Session,
+    station: Station,
+    at: datetime,
+    last_arrival_at: datetime | None,
+    who: str = SYSTEM,
+    opened_device_at: datetime | None = None,
 ) -> AlertTransition | None:
-    """Open the offline alert of a silent station; None when one is open already (no news)."""
+    """Open the offline alert of a silent station; None when one is open already (no news).
+
+    `opened_device_at` is the station's clock at `at` (see `Alert.opened_device_at`): only a
+    reading taken after it clears the alert.
+    """
     lock_event_log(session)
     if open_alert(session, station.id, ALERT_TYPE_OFFLINE) is not None:
         return None
@@ -263,8 +280,13 @@ def raise_offline(
         station.last_level_cm,
         at,
         who,
-        {"last_arrival_at": last_arrival_at.isoformat() if last_arrival_at else None},
+        {
+            "last_arrival_at": last_arrival_at.isoformat() if last_arrival_at else None,
+            "opened_device_at": opened_device_at.isoformat() if opened_device_at else None,
+        },
+        level_at=station.last_seen_at,
         last_arrival_at=last_arrival_at,
+        opened_device_at=opened_device_at,
     )
     return AlertTransition.OPENED
 
@@ -284,7 +306,7 @@ def raise_gateway_health(
     if alert is None:
         new_alert(
             session, station, ALERT_TYPE_GATEWAY_HEALTH, GATEWAY_HEALTH_SEVERITY, station.last_siaga or 4,
-            station.last_level_cm, at, who, detail,
+            station.last_level_cm, at, who, detail, level_at=station.last_seen_at,
         )
         return AlertTransition.OPENED
     alert.updated_at = max(alert.updated_at, at)
@@ -301,15 +323,19 @@ def finish(
     kind: AlertTransition = AlertTransition.CLEARED,
     level_cm: float | None = None,
     detail: dict[str, Any] | None = None,
+    level_at: datetime | None = None,
 ) -> AlertTransition:
-    """Clear an open alert (kind `cleared`, or `cancelled` for a forecast that did not come true)."""
+    """Clear an open alert (kind `cleared`, or `cancelled` for a forecast that did not come true).
+
+    `level_cm`, if given, is the level to show, read at `level_at` (default `at`).
+    """
     alert.status = ALERT_CLEARED
     alert.cleared_at = at
     alert.cleared_by = who
     alert.clear_reason = reason
     alert.updated_at = max(alert.updated_at, at)
     if level_cm is not None:
-        alert.last_level_cm = level_cm
+        alert.last_level_cm, alert.last_level_at = level_cm, level_at or at
     record_event(session, alert, kind, at, who, {"reason": reason, **(detail or {})})
     return kind
 
@@ -322,14 +348,17 @@ def clear_alert(
     at: datetime,
     who: str | None = None,
     reason: str | None = None,
+    level_at: datetime | None = None,
 ) -> AlertTransition | None:
-    """Clear the open alert of this station and type (Siaga back to 4, the rise over, data back)."""
+    """Clear the open alert of this station and type (Siaga back to 4, the rise over, data back);
+    `level_cm` was read at `level_at` (default `at`)."""
     lock_event_log(session)
     alert = open_alert(session, station.id, alert_type)
     if alert is None:
         return None
     default_reason = {ALERT_TYPE_RATE_OF_RISE: RISE_OVER, ALERT_TYPE_OFFLINE: DATA_RETURNED}.get(alert_type)
-    return finish(session, alert, at, who, reason or default_reason or LEVEL_NORMAL, level_cm=level_cm)
+    reason = reason or default_reason or LEVEL_NORMAL
+    return finish(session, alert, at, who, reason, level_cm=level_cm, level_at=level_at)
 
 
 def _locked(session: Session, alert_id: int, tenant: str | None = None) -> Alert:

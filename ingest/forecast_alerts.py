@@ -92,6 +92,7 @@ def _apply(
             change.at,
             who,
             detail,
+            level_at=downstream.last_seen_at,
             upstream_station_id=change.station,
             upstream_siaga=change.siaga_to,
             upstream_level_cm=change.level_cm,
@@ -110,7 +111,7 @@ def _apply(
         kind = AlertTransition.FORECAST_REFINED
     alert.expected_from, alert.expected_until = expected_from, expected_until
     alert.siaga = downstream.last_siaga or 4
-    alert.last_level_cm = downstream.last_level_cm
+    alert.last_level_cm, alert.last_level_at = downstream.last_level_cm, downstream.last_seen_at
     alert.updated_at = max(alert.updated_at, change.at)
     record_event(session, alert, kind, change.at, who, detail)
     return kind
@@ -124,7 +125,10 @@ def confirm(session: Session, downstream: Station, siaga: int, at: datetime, who
         return None
     alert.siaga = siaga
     alert.peak_siaga = min(alert.peak_siaga, siaga)
-    return finish(session, alert, at, who, CONFIRMED, level_cm=downstream.last_level_cm, detail={"siaga": siaga})
+    return finish(
+        session, alert, at, who, CONFIRMED, level_cm=downstream.last_level_cm, detail={"siaga": siaga},
+        level_at=downstream.last_seen_at,
+    )
 
 
 def settle(session: Session, network: RiverNetwork, station_ids: Iterable[str]) -> list[AlertTransition]:
@@ -162,6 +166,7 @@ def settle(session: Session, network: RiverNetwork, station_ids: Iterable[str]) 
                     CANCELLED,
                     AlertTransition.CANCELLED,
                     level_cm=downstream.last_level_cm if downstream is not None else None,
+                    level_at=downstream.last_seen_at if downstream is not None else None,
                     detail={"downstream_seen_until": seen_until.isoformat() if seen_until else None},
                 )
             )

@@ -164,8 +164,12 @@ class Alert(Base):
     clear_reason: Mapped[str | None] = mapped_column(sa.String(32))
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     closed_by: Mapped[str | None] = mapped_column(sa.String(200))
-    #: Level of the station at the latest update; null for a station without a good reading.
+    #: Level of the station: at the latest update, then kept to the station's newest good reading
+    #: while the alert is open (`ingest.alert_levels.follow_levels`); null for a station without one.
     last_level_cm: Mapped[float | None]
+    #: Device time of the reading behind `last_level_cm`; null where unknown (alerts recorded
+    #: before revision 0002, or without a level).
+    last_level_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     #: Forecast alerts: the upstream station, its worst Siaga level and level that caused it,
     #: and the window in which the water is expected here.
     upstream_station_id: Mapped[str | None] = mapped_column(sa.String(64))
@@ -175,6 +179,11 @@ class Alert(Base):
     expected_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     #: Offline alerts: when ingest last heard from the station before it fell silent.
     last_arrival_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: Offline alerts: the station's own clock when the alert opened, estimated as its newest
+    #: reading's time plus the silence ingest waited (`ingest.offline.device_time_at`). Only a
+    #: reading taken after it shows the station is back; null (opened before revision 0002, or
+    #: no reading known): anything arriving does.
+    opened_device_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class AlertEvent(Base):

@@ -7,7 +7,17 @@ interval; during a Siaga the gateway reports more often (`summary_every_s_alert`
 noticed sooner exactly when it matters.
 
 The decision is `silent_stations` (pure); `check_offline` applies it to the state store and is
-run periodically by the ingest worker. Data arriving clears the alert (`ingest.service`).
+run periodically by the ingest worker.
+
+Data arriving clears the alert (`ingest.service`), but only a reading taken after the alert
+opened (`back_online`). A gateway closes a silent device's last window some time after its last
+reading and sends it then: readings from before the silence, arriving after the alert. They
+once cleared the alert as `data_returned`, and a new alert opened minutes later; both went out
+in the public CAP feed. Device time and ingest's clock differ (a replay of last month, a clock a
+little off), so the alert keeps the station's own time at opening, estimated as its newest
+reading's time plus the silence ingest waited (`device_time_at`), and a reading must be newer
+than that. This assumes the device's clock runs on while it is silent: a device whose clock
+jumped back (a reset without time sync) keeps its alert until its clock passes that time.
 """
 
 from __future__ import annotations
@@ -56,6 +66,28 @@ def silent_stations(stations: Iterable[Liveness], now: datetime, watching_since:
     return out
 
 
+def device_time_at(now: datetime, last_seen_at: datetime | None, last_arrival_at: datetime | None) -> datetime | None:
+    """The station's own clock at ingest's `now`: its newest reading's time (`last_seen_at`) moved
+    on by the time since ingest last heard from it. None when either is unknown.
+
+    Delivery takes time, so this is at most the station's clock then, never later: a reading
+    taken after the alert opened is always newer, and a window of readings from before the
+    silence, sent late, is older by most of the silence ingest waited.
+    """
+    if last_seen_at is None or last_arrival_at is None:
+        return None
+    return last_seen_at + max(now - last_arrival_at, timedelta(0))
+
+
+def back_online(opened_device_at: datetime | None, newest_reading_at: datetime | None) -> bool:
+    """Whether readings up to `newest_reading_at` show a station back whose offline alert opened
+    at `opened_device_at` (the station's clock): only a reading taken after that does. An alert
+    without that time (opened before it was kept) clears on anything, as it always did."""
+    if opened_device_at is None:
+        return True
+    return newest_reading_at is not None and newest_reading_at > opened_device_at
+
+
 def alerting_rules(config: TepiConfig) -> dict[str, AlertingConfig]:
     """Alerting settings of every configured station (a station removed from the file is not watched)."""
     return {s.id: s.alerting for s in config.stations}
@@ -88,6 +120,7 @@ def check_offline(
         if station_id in already:
             continue
         station = stations[station_id]
-        if raise_offline(session, station, now, station.last_arrival_at, SYSTEM) is not None:
+        device_now = device_time_at(now, station.last_seen_at, station.last_arrival_at)
+        if raise_offline(session, station, now, station.last_arrival_at, SYSTEM, device_now) is not None:
             opened.append(station_id)
     return opened

@@ -15,7 +15,9 @@ yesterday after today's alarms), so state only moves forward in device time:
 Alerts follow from the items, in device time across the whole call: Siaga changes open,
 update and clear Siaga alerts, and (given the river network) open and refine forecasts
 downstream; a summary back at Siaga 4 clears a Siaga alert whose "back to 4" change was lost;
-anything stored from a station clears its offline alert (wall clock: it is alive now).
+a reading taken after a station's offline alert opened clears it (`ingest.offline.back_online`:
+a late window of readings from before the silence does not). Open alerts then show their
+station's newest reading (`ingest.alert_levels`).
 """
 
 from __future__ import annotations
@@ -35,12 +37,15 @@ from sqlalchemy.orm import Session
 
 from gateway.siaga import classify_siaga
 from ingest import forecast_alerts, gateway_health
+from ingest.alert_levels import follow_levels
 from ingest.alerts import (
     DATA_RETURNED,
     LEVEL_NORMAL,
     AlertTransition,
     clear_alert,
+    finish,
     gateway_actor,
+    open_alert,
     raise_rate_of_rise,
     raise_siaga,
 )
@@ -59,6 +64,7 @@ from ingest.models import (
     Station,
     Tenant,
 )
+from ingest.offline import back_online
 from ingest.points import PointSink
 from ingest.summaries import Screened, StationFold, StationIndex, SummaryPoints, fold, screen
 from tepi.logs import RateLimitedLog
@@ -260,6 +266,7 @@ class _Applier:
         open_alerts = _open_alerts(session, nearby)
         self.open_siaga = {s for s, t in open_alerts if t == ALERT_TYPE_SIAGA}
         offline = {s for s, t in open_alerts if t == ALERT_TYPE_OFFLINE}
+        alerted = {s for s, _t in open_alerts}  # their alerts' levels follow the river (and the events')
         self.forecasts_involved = any(t == ALERT_TYPE_FORECAST for _s, t in open_alerts)
 
         # A summary can only clear a Siaga alert open at its turn (see `_summary`): one open
@@ -269,6 +276,7 @@ class _Applier:
         timeline: list[_Timed] = []
         health: list[tuple[datetime, int, Station, BrokerDrops, str]] = []  # (until, arrival, ...)
         arrived: dict[str, str] = {}  # station -> gateway that brought something of it
+        newest: dict[str, datetime] = {}  # station -> its newest reading in the call, whatever its QC
         keys: list[tuple[str, str, str]] = []  # (item_id, tenant_id, gateway) of processed_messages
         accepted: list[tuple[SummaryRows, npt.NDArray[np.int64], StationIndex]] = []  # rows, places, stations
         stored_by_type: Counter[str] = Counter()
@@ -323,7 +331,9 @@ class _Applier:
                     continue
                 arrived[station_id] = gateway
                 if isinstance(item, SummariesDropped):
-                    # Not data about the river: an account of data that will never come.
+                    # Not data about the river: an account of data that will never come, of windows
+                    # with readings the station took (so at least the last window's start).
+                    _later(newest, station_id, item.last_window_start)
                     result.dropped_at_edge[station_id] += item.count
                     log.warning(
                         "gateway dropped summaries while its outbox was full",
@@ -331,6 +341,8 @@ class _Applier:
                                "first_window": item.first_window_start.isoformat(), "last_window": item.last_window_start.isoformat()},
                     )
                 else:
+                    _later(newest, station_id, item.ts)
+                    alerted.add(station_id)
                     timeline.append((item.ts, item.seq, base + place, stations[station_id], item, gateway))
         result.stored += sum(stored_by_type.values())
         result.stored_by_type.update(stored_by_type)
@@ -342,6 +354,7 @@ class _Applier:
             stations[station_id].last_arrival_at = self.now
         for station_id, summarised in fold(accepted).items():
             _apply_fold(stations[station_id], summarised)
+            _later(newest, station_id, from_micros(summarised.newest_us))
         # Alerts follow device time, whatever order the batches came in.
         for _ts, _seq, _arrival, station, item, gateway in sorted(timeline, key=lambda t: (t[0], t[1], t[2])):
             who = gateway_actor(gateway)
@@ -351,9 +364,10 @@ class _Applier:
                 self._change(station, item, who)
         for _until, _arrival, station, report, gateway in sorted(health, key=lambda h: (h[0], h[1])):
             self._gateway_health(station, report, gateway)
-        self._back_online(stations, {s: g for s, g in arrived.items() if s in offline})
+        self._back_online(stations, {s: g for s, g in arrived.items() if s in offline}, newest)
         if self.network is not None and arrived and self.forecasts_involved:
             self._count(forecast_alerts.settle(session, self.network, arrived), "forecast")
+        follow_levels(session, [stations[s] for s in sorted(alerted.intersection(arrived))])
 
     def _change(self, station: Station, change: SiagaChange | RateOfRise, who: str) -> None:
         session = self.session
@@ -429,12 +443,32 @@ class _Applier:
             self.result.site_broker_drops[gateway] += dropped
         self._count([transition], report.type, station)
 
-    def _back_online(self, stations: dict[str, Station], arrived: dict[str, str]) -> None:
-        """Anything stored from a station clears its offline alert: it is talking again."""
+    def _back_online(self, stations: dict[str, Station], arrived: dict[str, str], newest: dict[str, datetime]) -> None:
+        """A reading taken after a station's offline alert opened clears it: it is talking again.
+
+        Readings from before (the gateway flushing a silent station's last window late) leave the
+        alert open, or it would clear now and open again minutes later (`ingest.offline`).
+        """
+        if not arrived:
+            return
+        lock_event_log(self.session)
         for station_id, gateway in sorted(arrived.items()):
             s = stations[station_id]
-            who = gateway_actor(gateway)
-            transition = clear_alert(self.session, s, ALERT_TYPE_OFFLINE, s.last_level_cm, self.now, who, DATA_RETURNED)
+            alert = open_alert(self.session, station_id, ALERT_TYPE_OFFLINE)
+            if alert is None:
+                continue
+            reading_at = newest.get(station_id)
+            if not back_online(alert.opened_device_at, reading_at):
+                log.info(
+                    "offline alert kept: the data that came were taken before the station fell silent",
+                    extra={"tenant": s.tenant_id, "station": station_id, "newest_reading": reading_at.isoformat() if reading_at else None,
+                           "opened_device_at": alert.opened_device_at.isoformat() if alert.opened_device_at else None},
+                )
+                continue
+            transition = finish(
+                self.session, alert, self.now, gateway_actor(gateway), DATA_RETURNED, level_cm=s.last_level_cm,
+                level_at=s.last_seen_at, detail={"newest_reading_at": reading_at.isoformat() if reading_at else None},
+            )  # fmt: skip
             self._count([transition], "offline", s)
 
     def _count(self, transitions: Iterable[AlertTransition | None], what: str, station: Station | None = None) -> None:
@@ -501,6 +535,13 @@ def _observe(station: Station, at: datetime, level_cm: float, siaga: int, keep_s
         station.last_level_cm = level_cm
         if not keep_siaga or station.last_siaga is None:
             station.last_siaga = siaga
+
+
+def _later(newest: dict[str, datetime], station_id: str, at: datetime) -> None:
+    """Keep the later of `at` and what `newest` holds for the station."""
+    known = newest.get(station_id)
+    if known is None or at > known:
+        newest[station_id] = at
 
 
 def _extend_history(station: Station, at: datetime) -> None:

@@ -128,15 +128,17 @@ class StationFold:
     `first_us`: the earliest time seen (window start, or a reading before it), where the
     station's history begins. `at_us`, `level_cm`, `siaga`: the newest reading that passed QC;
     of equal times, the one that arrived later wins, as applying them one by one would leave it.
+    `newest_us`: the newest reading whatever QC said of it, the latest sign of the station's life.
     """
 
-    __slots__ = ("first_us", "at_us", "level_cm", "siaga")
+    __slots__ = ("first_us", "at_us", "level_cm", "siaga", "newest_us")
 
-    def __init__(self, first_us: int, at_us: int | None, level_cm: float, siaga: int) -> None:
+    def __init__(self, first_us: int, at_us: int | None, level_cm: float, siaga: int, newest_us: int = 0) -> None:
         self.first_us = first_us
         self.at_us = at_us
         self.level_cm = level_cm
         self.siaga = siaga
+        self.newest_us = newest_us
 
 
 def fold(parts: list[tuple[SummaryRows, npt.NDArray[np.int64], StationIndex]]) -> dict[str, StationFold]:
@@ -156,8 +158,10 @@ def fold(parts: list[tuple[SummaryRows, npt.NDArray[np.int64], StationIndex]]) -
     first = np.full(len(index), MAX_TIME_US, dtype=np.int64)
     np.minimum.at(first, codes, starts)
     np.minimum.at(first, codes[has_reading], at[has_reading])
+    newest = np.full(len(index), np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(newest, codes, at)
     names = list(index)
-    folds = {name: StationFold(int(first[code]), None, 0.0, 4) for code, name in enumerate(names)}
+    folds = {name: StationFold(int(first[code]), None, 0.0, 4, int(newest[code])) for code, name in enumerate(names)}
     with_reading = np.flatnonzero(has_reading)
     if with_reading.size:
         # Newest per station: sort by (station, time, arrival) and take each station's last row.

@@ -57,6 +57,7 @@ def public_from_values(values: Mapping[str, Any]) -> AlertPublic:
             "closed_at": values.get("closed_at"),
             "closed_by": values.get("closed_by"),
             "last_level_cm": values.get("last_level_cm"),
+            "last_level_at": values.get("last_level_at"),
             "forecast": forecast,
             "last_arrival_at": values.get("last_arrival_at"),
         }

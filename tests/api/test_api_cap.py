@@ -45,7 +45,8 @@ def flood_season(engine: Engine, config: TepiConfig) -> None:
     later = datetime.now(timezone.utc) + timedelta(days=1)
     with Session(writer(engine)) as s, s.begin():
         check_offline(s, alerting_rules(config), later, watching_since=later - timedelta(days=2))
-        apply_batch(s, batch([summary("katulampa", T0 + 21 * H, 40.0)]), SqlPointSink(s), now=later)
+        # Katulampa is back: a window its clock took after its offline alert opened, a day after it fell silent.
+        apply_batch(s, batch([summary("katulampa", T0 + 48 * H, 40.0)]), SqlPointSink(s), now=later)
 
 
 @pytest.fixture

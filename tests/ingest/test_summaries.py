@@ -49,3 +49,11 @@ def test_fold_takes_each_stations_newest_reading_across_parts() -> None:
     assert folds["bogor"].level_cm == second.last_cm[1]
     assert folds["depok"].at_us == first.last_ts_us[0]
     assert folds["depok"].first_us == int(T0.timestamp()) * 1_000_000
+
+
+def test_fold_keeps_each_stations_newest_reading_whatever_its_qc() -> None:
+    """The latest sign of life (`newest_us`) counts a window QC passed nothing of; the level does not."""
+    rows = summary_rows([summary("depok", T0, 101.0), summary("depok", T0 + timedelta(minutes=10), None)])
+    folds = fold([(rows, np.array([0, 1], dtype=np.int64), StationIndex.of(rows.station))])
+    assert folds["depok"].at_us == rows.last_ts_us[0]
+    assert folds["depok"].newest_us == rows.last_ts_us[1]

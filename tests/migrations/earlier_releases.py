@@ -9,6 +9,7 @@ upgrade tests start from each directory in turn.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -45,7 +46,18 @@ def restore_state(directory: Path, database_url: str) -> None:
         engine.dispose()
 
 
-def table_contents(engine: Engine, tables: tuple[str, ...] = STATE_TABLES) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table as the driver returns it (no model types in between), in key order."""
+def table_contents(
+    engine: Engine, tables: tuple[str, ...] = STATE_TABLES, columns: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table as the driver returns it (no model types in between), in key order.
+
+    `columns` names the columns to read per table (all by default): an upgraded database read
+    with the columns it had before (`ingest.schema.F93509F_TABLES`) must read as it did.
+    """
+
+    def select(t: str) -> str:
+        names = ", ".join(columns[t]) if columns is not None and t in columns else "*"
+        return f"SELECT {names} FROM {t} ORDER BY 1"
+
     with engine.connect() as conn:
-        return {t: [tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {t} ORDER BY 1"))] for t in tables}
+        return {t: [tuple(r) for r in conn.execute(sa.text(select(t)))] for t in tables}

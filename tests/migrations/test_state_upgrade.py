@@ -9,6 +9,9 @@ through every revision to head), add the database as the previous release left i
 directory next to f93509f/ (made with that release's code, as make_fixture.py shows), run the
 same checks from it, and assert what the revision itself promises (a new column's values, a
 backfill) on top of "every row intact" for the columns that stay.
+
+0002 only adds two columns to `alerts`, and 0001 is exactly f93509f's schema, so f93509f's
+database is also the state 0002 starts from: its checks are the test of the alerts from before.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import re
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -39,9 +42,9 @@ from ingest.db import Alert, AlertEvent, Base, check_schema, create_engine, prep
 from ingest.errors import SchemaBehind, SchemaUnrecognised
 from ingest.forecast import RiverNetwork
 from ingest.points import SqlPointSink
-from ingest.schema import Upgrade, schema_version
+from ingest.schema import F93509F_TABLES, Upgrade, schema_version
 from ingest.service import apply_batch
-from ingest.testing import batch, siaga_change
+from ingest.testing import batch, siaga_change, summary
 from tepi.admin_cli import admin_app
 from tepi.config import TepiConfig
 
@@ -50,6 +53,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 PEPPER = "f93509f-fixture-pepper-not-a-secret-0123456789"  # make_fixture.PEPPER
+HEAD = "0002"
 KEYS = json.loads((F93509F / "keys.json").read_text())
 
 
@@ -92,7 +96,7 @@ def schema_of(engine: Engine) -> dict[str, object]:
 
 
 def test_f93509f_database_upgrades_with_every_row_intact(f93509f_state: Engine) -> None:
-    before = table_contents(f93509f_state)
+    before = table_contents(f93509f_state, columns=F93509F_TABLES)
     assert {t: len(rows) for t, rows in before.items()} == {
         "tenants": 3, "stations": 4, "users": 6, "api_keys": 6, "alerts": 10, "alert_events": 26,
         "processed_messages": 8, "level_points": 19,
@@ -102,8 +106,8 @@ def test_f93509f_database_upgrades_with_every_row_intact(f93509f_state: Engine) 
 
     upgrade = upgrade_database(f93509f_state)
 
-    assert (upgrade.before, upgrade.after) == (None, "0001")
-    assert table_contents(f93509f_state) == before
+    assert (upgrade.before, upgrade.after) == (None, HEAD)
+    assert table_contents(f93509f_state, columns=F93509F_TABLES) == before
     assert check_schema(f93509f_state).up_to_date
     assert upgrade_database(f93509f_state).changed is False, "a second upgrade does nothing"
 
@@ -136,9 +140,11 @@ def test_the_upgraded_schema_is_the_one_the_revisions_create_and_the_models_desc
 def test_ingest_and_the_api_work_on_the_upgraded_database(
     f93509f_state: Engine, database_url: str, default_config: TepiConfig
 ) -> None:
-    before = table_contents(f93509f_state)
+    before = table_contents(f93509f_state, columns=F93509F_TABLES)
     prepare_database(f93509f_state, default_config)  # what ingest runs at start: upgrade, then registry
-    assert table_contents(f93509f_state) == before, "the registry sync of the same configuration changes nothing"
+    assert table_contents(f93509f_state, columns=F93509F_TABLES) == before, (
+        "the registry sync of the same configuration changes nothing"
+    )
 
     ts = datetime(2025, 1, 22, 3, 0, tzinfo=timezone.utc)
     with Session(writer(f93509f_state)) as s, s.begin():
@@ -171,6 +177,33 @@ def test_ingest_and_the_api_work_on_the_upgraded_database(
         assert api.get("/api/v1/alerts", headers=_bearer(database_url, "Admin Badung")).json()["count"] == 0
 
 
+def test_alerts_from_before_0002_keep_their_values_and_behave_as_they_did(
+    f93509f_state: Engine, default_config: TepiConfig
+) -> None:
+    """0002 adds the time of an alert's level and an offline alert's station clock at opening,
+    unknown (null) for the alerts already there: their open offline alerts clear on any data, as
+    before 0002, and their open alerts take the level of the next reading, as new ones do."""
+    prepare_database(f93509f_state, default_config)
+    with f93509f_state.connect() as conn:
+        added = conn.execute(sa.text("SELECT id, last_level_at, opened_device_at FROM alerts ORDER BY id")).all()
+    assert [tuple(r) for r in added] == [(i, None, None) for i in range(1, 11)]
+
+    window = datetime(2025, 1, 20, 9, 10, tzinfo=timezone.utc)  # device time before the offline alerts opened
+    with Session(writer(f93509f_state)) as s, s.begin():
+        apply_batch(
+            s, batch([summary("depok", window, 181.0), summary("katulampa", window, 118.0, siaga=3)]),
+            SqlPointSink(s), now=datetime(2025, 1, 22, 3, 0, tzinfo=timezone.utc),
+        )  # fmt: skip
+    with Session(f93509f_state) as s:
+        alerts = {a.id: a for a in s.scalars(sa.select(Alert))}
+    newest = window + timedelta(minutes=10) - timedelta(seconds=1)
+    assert [(alerts[i].status, alerts[i].clear_reason) for i in (8, 9)] == [("cleared", "data_returned")] * 2
+    katulampa_siaga = alerts[6]
+    assert (katulampa_siaga.status, katulampa_siaga.revision) == ("acknowledged", 1)
+    assert (katulampa_siaga.last_level_cm, katulampa_siaga.last_level_at) == (119.0, newest)
+    assert alerts[10].status == "active", "Manggarai sent nothing"
+
+
 def test_a_sqlite_database_is_copied_before_it_is_upgraded(tmp_path: Path) -> None:
     """PostgreSQL upgrades in one transaction (a failure changes nothing); its backups are pg_dump's."""
     url = f"sqlite:///{tmp_path / 'state.db'}"
@@ -196,7 +229,7 @@ def test_the_api_refuses_a_schema_that_is_behind_until_the_operator_upgrades(
     for name in [n for n in os.environ if n.startswith("TEPI_")]:
         monkeypatch.delenv(name)
     app = create_app(default_config, _production(database_url), registry=CollectorRegistry())
-    with pytest.raises(StartupError, match=r"revision f93509f \(unversioned\).*needs 0001.*tepi admin db upgrade"):
+    with pytest.raises(StartupError, match=rf"revision f93509f \(unversioned\).*needs {HEAD}.*tepi admin db upgrade"):
         with TestClient(app):
             pass
 
@@ -206,8 +239,8 @@ def test_the_api_refuses_a_schema_that_is_behind_until_the_operator_upgrades(
     assert current.exit_code == 1 and "database: none (unversioned, f93509f)" in current.stdout
     upgraded = runner.invoke(admin_app, ["db", "upgrade"], env=env)
     assert upgraded.exit_code == 0, upgraded.output
-    assert "schema upgraded from none (unversioned or new) to 0001" in upgraded.stdout
-    assert runner.invoke(admin_app, ["db", "upgrade"], env=env).stdout == "schema already at 0001\n"
+    assert f"schema upgraded from none (unversioned or new) to {HEAD}" in upgraded.stdout
+    assert runner.invoke(admin_app, ["db", "upgrade"], env=env).stdout == f"schema already at {HEAD}\n"
     assert runner.invoke(admin_app, ["db", "current"], env=env).exit_code == 0
 
     with TestClient(create_app(default_config, _production(database_url), registry=CollectorRegistry())) as api:
@@ -241,7 +274,7 @@ def test_a_database_a_newer_tepi_upgraded_is_refused(database_url: str, default_
 def test_workers_starting_together_upgrade_once(
     f93509f_state: Engine, database_url: str, default_config: TepiConfig
 ) -> None:
-    before = table_contents(f93509f_state)
+    before = table_contents(f93509f_state, columns=F93509F_TABLES)
     engines = [create_engine(database_url) for _ in range(4)]
     barrier = threading.Barrier(len(engines))
 
@@ -256,6 +289,6 @@ def test_workers_starting_together_upgrade_once(
         results = list(pool.map(start, engines))
     for e in engines:
         e.dispose()
-    assert all(isinstance(r, Upgrade) and r.after == "0001" for r in results), results
+    assert all(isinstance(r, Upgrade) and r.after == HEAD for r in results), results
     assert [r.changed for r in results if isinstance(r, Upgrade)].count(True) == 1, "one upgraded, three waited"
-    assert table_contents(f93509f_state) == before
+    assert table_contents(f93509f_state, columns=F93509F_TABLES) == before
