@@ -21,8 +21,8 @@ How the rate is found, and why:
   end of that rise a least-squares line over the last 60 minutes, 38 of them still flat, says
   50 cm/h, one over 30 minutes says 135 cm/h. Over 30 minutes the noise of the fit stays near
   1.3 cm/h for single readings of 1 cm noise once a minute, far inside `STEADY_CM_PER_H`. It is
-  also the span of the gateway's configured rate-of-rise window (1800 s), so the public rate and
-  the rate-of-rise alarm talk about the same half hour.
+  also the rate-of-rise window configured for Katulampa (1800 s in config/tepi.yaml), so there
+  the public rate and the rate-of-rise alarm talk about the same half hour.
 * **Steady below 5 cm/h either way** (`STEADY_CM_PER_H`): a few times the fit's own noise, so
   sensor noise and a stray spike do not flip the label, and far below the rates that matter for
   floods (the rate-of-rise alarm is set at 60 cm/h; observed flood rises were 60 to 175 cm/h).
