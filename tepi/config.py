@@ -205,6 +205,13 @@ class IngestConfig(_Strict):
     workers: int = Field(default=1, ge=1, le=64, description="Ingest workers sharing the uplinks; `tepi mqtt setup` makes one MQTT user for each.")
     worker: int = Field(default=1, ge=1, le=64, description="Which worker this process is (`tepi ingest --worker N`).")
     share_group: Identifier = "ingest"
+    shared_subscription: bool = Field(
+        default=True,
+        description="Subscribe as a member of `share_group` ($share/...). False only for a broker without MQTT "
+        "shared subscriptions (the embedded amqtt of `tepi demo`): there a $share filter matches nothing, so the "
+        "single worker subscribes to the plain uplink topics; refused with more than one worker, as each would "
+        "then store every uplink.",
+    )
     database_url: str = "sqlite:///var/tepi.db"
     tsdb: TsdbConfig | None = None
     batch_max: int = Field(default=500, ge=1, le=100_000)
@@ -214,6 +221,11 @@ class IngestConfig(_Strict):
     def _own_user(self) -> "IngestConfig":
         if self.worker > self.workers:
             raise ValueError(f"worker {self.worker} does not exist: workers is {self.workers}")
+        if not self.shared_subscription and self.workers > 1:
+            raise ValueError(
+                f"shared_subscription false needs workers 1, not {self.workers}: without a share group "
+                "every worker would receive, store and alert on every uplink"
+            )
         _no_username("broker", self.broker, f"{self.mqtt_user(1)}..{self.mqtt_user(self.workers)}")
         return self
 
@@ -225,6 +237,11 @@ class IngestConfig(_Strict):
     @property
     def client_id(self) -> str:
         return self.mqtt_user(self.worker)
+
+    @property
+    def uplink_share_group(self) -> str | None:
+        """The share group ingest subscribes in, None for the plain uplink topics (`tepi.messages.uplink_subscription`)."""
+        return self.share_group if self.shared_subscription else None
 
 
 class ApiConfig(_Strict):
