@@ -98,6 +98,14 @@ class StationConfig(_Strict):
     sensor_span_cm: tuple[float, float] = Field(
         description="What the sensor can physically report; outside it a reading is rejected."
     )
+    resolution_cm: float = Field(
+        default=0.1,
+        gt=0,
+        le=100,
+        description="The smallest level step the station reports; the API rounds levels to it, so a mean shows "
+        "no more digits than the gauge has. Default 0.1 cm: what the AWLR wire format carries ($PTAWL and JSON "
+        "levels have one decimal, gateway/devices/awlr/wire.py).",
+    )
     downstream: list[Downstream] = []
     qc: QcConfig = QcConfig()
     alerting: AlertingConfig = AlertingConfig()
