@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test system-deps venv bench clean
+.PHONY: demo test system-deps demo-deps venv bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,10 +37,23 @@ system-deps:
 		fi; \
 	fi
 
+# The demo prefers Mosquitto and installs it the same way where it can (as root, with apt-get);
+# without it, `tepi demo` runs on the embedded amqtt broker, so nothing here fails.
+demo-deps:
+	@if ! command -v mosquitto >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing: mosquitto"; \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null; } \
+				|| echo "mosquitto could not be installed: the demo runs on the embedded amqtt broker"; \
+		else \
+			echo "no mosquitto on PATH (e.g. sudo apt-get install mosquitto): the demo runs on the embedded amqtt broker"; \
+		fi; \
+	fi
+
 test: system-deps venv
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-demo: venv
+demo: demo-deps venv
 	$(VENV)/bin/tepi demo
 
 bench: system-deps venv

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import REGISTRY, CollectorRegistry
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +31,8 @@ from tepi.config import TepiConfig
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+#: Where the docs pages' scripts, styles and icon are served.
+DOCS_ASSETS = "/docs/assets"
 
 
 class StartupError(RuntimeError):
@@ -81,7 +84,10 @@ def create_app(
             app.state.level_store.close()
             engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the package's own copy of their assets (fastapi-offline, FastAPI's
+    # "self-hosting JavaScript and CSS for docs"), not from a CDN: a disaster office's network or
+    # a demo laptop without internet still gets working docs.
+    app = FastAPIOffline(
         title="Tepi API",
         version="1",
         description="River levels, Siaga alerts and station state of Tepi deployments, one tenant (regency) "
@@ -92,6 +98,10 @@ def create_app(
         redirect_slashes=False,
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url="/docs",
+        redoc_url="/redoc",
+        static_url=DOCS_ASSETS,
+        # Swagger UI would otherwise show a badge image from the public swagger.io validator.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.config = config
     app.state.settings = settings

@@ -89,7 +89,9 @@ class StationsPublic(_Public):
 class LevelBucket(_Public):
     start: UtcDatetime
     end: UtcDatetime
-    mean_cm: float | None = Field(description="Count-weighted mean of the good readings; null if none.")
+    mean_cm: float | None = Field(
+        description="Count-weighted mean of the good readings, rounded to the station's resolution; null if none."
+    )
     min_cm: float | None
     max_cm: float | None
     count: int = Field(description="Good readings (passed QC) behind the statistics.")
@@ -103,8 +105,8 @@ class LevelSeries(_Public):
     station: str
     tenant: str
     start: UtcDatetime = Field(
-        description="Start of the first bucket: the requested start, moved forward by whole buckets "
-        "past any time before the station's first reading."
+        description="Start of the first bucket: the requested start (or the aligned default), moved forward by "
+        "whole buckets past any time before the station's first reading."
     )
     end: UtcDatetime = Field(description="End of the last bucket (may be later than the requested end).")
     every_s: int
@@ -354,7 +356,10 @@ class LevelQuery(BaseModel):
     """`?start=&end=&every=` of a level history; defaults: the last 24 h in 10-minute buckets."""
 
     start: QueryDatetime | None = Field(
-        default=None, description="ISO 8601 with offset, e.g. 2025-01-20T07:00:00+07:00; default end - 24 h."
+        default=None,
+        description="ISO 8601 with offset, e.g. 2025-01-20T07:00:00+07:00, kept as given. Default: end - 24 h, "
+        "moved back to a whole multiple of `every` from midnight, station time (10-minute buckets at :00, :10, ...; "
+        "daily ones at local midnight, 00:00 WIB, WITA or WIT).",
     )
     end: QueryDatetime | None = Field(default=None, description="ISO 8601 with offset; default now.")
     every: Annotated[timedelta, BeforeValidator(_parse_every)] = Field(

@@ -5,6 +5,11 @@ item id, summaries by series and window: `ingest.summaries`).
 
 * A persistent MQTT session (fixed client id, clean_session=False) makes the broker keep the
   shared subscription and queue QoS 1 messages while the worker is down.
+* The workers subscribe as one share group (`$share/<group>/...`). A broker without shared
+  subscriptions (the embedded amqtt of `tepi demo`) matches nothing to such a filter, so there
+  the configuration says `shared_subscription: false` and the one worker allowed subscribes to
+  the plain topics. The configuration says it, not the broker: ingest speaks MQTT 3.1.1 (its
+  persistent session), whose CONNACK carries no "Shared Subscription Available" property.
 * Messages are acknowledged manually (`manual_ack=True`), only after the transaction that
   stored them committed and the TSDB accepted the points. If storing fails, nothing is
   acknowledged and the batch is retried with backoff; if the worker dies meanwhile, the broker
@@ -215,7 +220,7 @@ class IngestWorker:
         self._wait_idle(idle_s, timeout)
         self._retiring = True
         self._unsubscribed.clear()
-        self._client.unsubscribe(uplink_subscription(self.config.share_group))
+        self._client.unsubscribe(uplink_subscription(self.config.uplink_share_group))
         if not self._unsubscribed.wait(timeout):
             raise BrokerError(f"broker did not confirm the unsubscription of {self.config.client_id}")
         self._wait_idle(idle_s, timeout)  # what was routed before the unsubscription took effect
@@ -272,7 +277,7 @@ class IngestWorker:
         if self._retiring:
             return
         # Subscribing again on a resumed session is harmless and covers a broker that lost it.
-        client.subscribe(uplink_subscription(self.config.share_group), qos=1)
+        client.subscribe(uplink_subscription(self.config.uplink_share_group), qos=1)
         # QoS 0: only the latest count matters, and it must not wait in the session's queue.
         _, self._sys_mid = client.subscribe(DROPPED_TOPIC, qos=0)
 

@@ -75,6 +75,7 @@ def demo(
     duration: Annotated[Optional[float], typer.Option(help="Stop after this many seconds and print a summary.")] = None,
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second while the storm replays.")] = 600.0,
     workdir: Annotated[Path, typer.Option(help="Where the demo keeps its databases and outbox.")] = Path("var/demo"),
+    until_alert: Annotated[bool, typer.Option("--until-alert", help="Stop once the first Siaga alert is raised (a smoke check of this machine).")] = False,
     config: ConfigOpt = None,
     log_level: LogOpt = "WARNING",
     json_logs: JsonOpt = False,
@@ -83,8 +84,13 @@ def demo(
     from tepi.demo import run_demo
 
     configure_logging(log_level, json_logs)
-    report = run_demo(_load(config), api_port=port, duration_s=duration, speed=speed, workdir=workdir, console=console())
+    report = run_demo(
+        _load(config), api_port=port, duration_s=duration, speed=speed, workdir=workdir, console=console(), until_alert=until_alert
+    )
     report.print(console())
+    if until_alert and not report.alerts:
+        console().print("[red]no Siaga alert was raised[/red]")
+        raise typer.Exit(1)
 
 
 @app.command()

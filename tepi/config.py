@@ -98,6 +98,14 @@ class StationConfig(_Strict):
     sensor_span_cm: tuple[float, float] = Field(
         description="What the sensor can physically report; outside it a reading is rejected."
     )
+    resolution_cm: float = Field(
+        default=0.1,
+        gt=0,
+        le=100,
+        description="The smallest level step the station reports; the API rounds levels to it, so a mean shows "
+        "no more digits than the gauge has. Default 0.1 cm: what the AWLR wire format carries ($PTAWL and JSON "
+        "levels have one decimal, gateway/devices/awlr/wire.py).",
+    )
     downstream: list[Downstream] = []
     qc: QcConfig = QcConfig()
     alerting: AlertingConfig = AlertingConfig()
@@ -205,6 +213,13 @@ class IngestConfig(_Strict):
     workers: int = Field(default=1, ge=1, le=64, description="Ingest workers sharing the uplinks; `tepi mqtt setup` makes one MQTT user for each.")
     worker: int = Field(default=1, ge=1, le=64, description="Which worker this process is (`tepi ingest --worker N`).")
     share_group: Identifier = "ingest"
+    shared_subscription: bool = Field(
+        default=True,
+        description="Subscribe as a member of `share_group` ($share/...). False only for a broker without MQTT "
+        "shared subscriptions (the embedded amqtt of `tepi demo`): there a $share filter matches nothing, so the "
+        "single worker subscribes to the plain uplink topics; refused with more than one worker, as each would "
+        "then store every uplink.",
+    )
     database_url: str = "sqlite:///var/tepi.db"
     tsdb: TsdbConfig | None = None
     batch_max: int = Field(default=500, ge=1, le=100_000)
@@ -214,6 +229,11 @@ class IngestConfig(_Strict):
     def _own_user(self) -> "IngestConfig":
         if self.worker > self.workers:
             raise ValueError(f"worker {self.worker} does not exist: workers is {self.workers}")
+        if not self.shared_subscription and self.workers > 1:
+            raise ValueError(
+                f"shared_subscription false needs workers 1, not {self.workers}: without a share group "
+                "every worker would receive, store and alert on every uplink"
+            )
         _no_username("broker", self.broker, f"{self.mqtt_user(1)}..{self.mqtt_user(self.workers)}")
         return self
 
@@ -225,6 +245,11 @@ class IngestConfig(_Strict):
     @property
     def client_id(self) -> str:
         return self.mqtt_user(self.worker)
+
+    @property
+    def uplink_share_group(self) -> str | None:
+        """The share group ingest subscribes in, None for the plain uplink topics (`tepi.messages.uplink_subscription`)."""
+        return self.share_group if self.shared_subscription else None
 
 
 class ApiConfig(_Strict):

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING
 import httpx
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from gateway.siaga import SiagaLevel
 from tepi.config import TepiConfig, with_local_services
 from tepi.processes import EmbeddedBroker, Mosquitto
 
@@ -54,16 +56,42 @@ class DemoReport:
         first = f"{self.first_alert_after_s:.1f} s after start" if self.first_alert_after_s is not None else "none"
         t.add_row("alerts raised", f"{len(self.alerts)} (first {first})")
         for a in self.alerts:
-            t.add_row("", f"{a.get('station')}: {a.get('siaga_label')} [{a.get('status')}]")
+            # Text, not markup: rich would take "[active]" for a style tag and print nothing.
+            t.add_row("", Text(alert_line(a)))
         console.print(t)
 
 
-def _broker(workdir: Path) -> tuple[object, int, str]:
+def alert_line(alert: dict[str, object]) -> str:
+    """One alert of the closing table, e.g. `katulampa: SIAGA II (peak SIAGA I), cleared: level_normal`."""
+    line = f"{alert.get('station')}: {alert.get('siaga_label')}"
+    peak, now = alert.get("peak_siaga"), alert.get("siaga")
+    if isinstance(peak, int) and isinstance(now, int) and 1 <= peak < now:
+        line += f" (peak {SiagaLevel(peak).label})"
+    line += f", {alert.get('status')}"
+    if alert.get("clear_reason"):
+        line += f": {alert.get('clear_reason')}"
+    return line
+
+
+
+def _broker(workdir: Path) -> Mosquitto | EmbeddedBroker:
     if Mosquitto.available():
-        m = Mosquitto(workdir=workdir / "mosquitto").start()
-        return m, m.port, f"Mosquitto :{m.port}"
-    e = EmbeddedBroker().start()
-    return e, e.port, f"embedded amqtt :{e.port}"
+        return Mosquitto(workdir=workdir / "mosquitto").start()
+    return EmbeddedBroker().start()
+
+
+def _broker_name(broker: Mosquitto | EmbeddedBroker) -> str:
+    return f"Mosquitto :{broker.port}" if isinstance(broker, Mosquitto) else f"embedded amqtt :{broker.port}"
+
+
+def _demo_ingest(config: TepiConfig, broker: Mosquitto | EmbeddedBroker) -> TepiConfig:
+    """The demo runs one ingest worker; on a broker without shared subscriptions it subscribes
+    to the plain uplink topics, or its `$share/...` filter would match nothing and no alert
+    would ever be raised."""
+    if broker.shared_subscriptions:
+        return config
+    ingest = config.ingest.model_copy(update={"shared_subscription": False, "workers": 1, "worker": 1})
+    return config.model_copy(update={"ingest": ingest})
 
 
 def run_demo(
@@ -73,7 +101,10 @@ def run_demo(
     speed: float = 600.0,
     workdir: Path = Path("var/demo"),
     console: Console | None = None,
+    until_alert: bool = False,
 ) -> DemoReport:
+    """Run the demo until Ctrl-C, SIGTERM or `duration_s`; with `until_alert`, also stop once the
+    first Siaga alert is in the API (a smoke check that the whole chain works on this machine)."""
     import uvicorn
 
     from api.main import create_app
@@ -88,10 +119,11 @@ def run_demo(
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     report = DemoReport()
-    broker, port, report.broker = _broker(workdir)
+    broker = _broker(workdir)
+    port, report.broker = broker.port, _broker_name(broker)
     link_dir = workdir / "sim"
     serial = {d.id: str(link_dir / d.id) for d in config.devices if d.transport == "serial"}
-    cfg = with_local_services(config, port, workdir, api_port=api_port, serial_ports=serial)
+    cfg = _demo_ingest(with_local_services(config, port, workdir, api_port=api_port, serial_ports=serial), broker)
     started = time.monotonic()
     sim = Simulator(cfg, speed, "127.0.0.1", port, link_dir=link_dir)
     gw = ingest = server = None
@@ -121,7 +153,7 @@ def run_demo(
             console.print(f"    {who:<32} {key}", soft_wrap=True)
         console.print(f"  public river status, no key: {base}/public/stations")
         watch_key = keys.get(f"{cfg.gateway.tenant}/disaster_office", "")
-        _watch(base, started, duration_s, report, console, watch_key)
+        _watch(base, started, duration_s, report, console, watch_key, until_alert)
     except KeyboardInterrupt:
         console.print("stopping…")
     finally:
@@ -136,7 +168,7 @@ def run_demo(
             server.should_exit = True
             if api_thread:
                 api_thread.join(5)
-        broker.close()  # type: ignore[attr-defined]
+        broker.close()
     report.seconds = time.monotonic() - started
     return report
 
@@ -166,10 +198,12 @@ def _demo_keys(cfg: TepiConfig, settings: Settings) -> dict[str, str]:
         engine.dispose()
 
 
-def _watch(base: str, started: float, duration_s: float | None, report: DemoReport, console: Console, key: str) -> None:
+def _watch(
+    base: str, started: float, duration_s: float | None, report: DemoReport, console: Console, key: str, until_alert: bool
+) -> None:
     deadline = None if duration_s is None else started + duration_s
     with httpx.Client(timeout=2.0, headers={"Authorization": f"Bearer {key}"}) as http:
-        while deadline is None or time.monotonic() < deadline:
+        while (deadline is None or time.monotonic() < deadline) and not (until_alert and report.alerts):
             time.sleep(0.5)
             try:
                 alerts = http.get(f"{base}/alerts", params={"limit": 100, "type": "siaga"}).json()

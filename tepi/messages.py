@@ -201,9 +201,18 @@ def uplink_topic(tenant: str, gateway: str) -> str:
     return f"tepi/{tenant}/gw/{gateway}/up"
 
 
-def uplink_subscription(share_group: str) -> str:
-    """The shared subscription that spreads uplink messages over ingest workers."""
-    return f"$share/{share_group}/tepi/+/gw/+/up"
+#: Every gateway's uplink topic (`uplink_topic`) of every tenant.
+UPLINK_FILTER = "tepi/+/gw/+/up"
+
+
+def uplink_subscription(share_group: str | None) -> str:
+    """What ingest subscribes to: the shared subscription that spreads uplink messages over
+    the workers of `share_group`, or, with None, the plain filter, for a broker without shared
+    subscriptions (the embedded amqtt), where a `$share/...` filter matches nothing and a single
+    worker must take every message itself."""
+    if share_group is None:
+        return UPLINK_FILTER
+    return f"$share/{share_group}/{UPLINK_FILTER}"
 
 
 def event_id(gateway: str, station: str, kind: str, ts: datetime, seq: int) -> str:

@@ -42,12 +42,11 @@ from typing import Literal
 
 from tepi.broker_drops import DROPPED_TOPIC
 from tepi.config import GATEWAY_LINKS, IngestConfig, TepiConfig
-from tepi.messages import alarm_topic, device_subscription, device_topic, uplink_topic
+from tepi.messages import UPLINK_FILTER, alarm_topic, device_subscription, device_topic, uplink_topic
 
 Role = Literal["device", "gateway", "ingest"]
 
 INGEST_SECRET = "ingest"
-UPLINK_FILTER = "tepi/+/gw/+/up"
 
 # Mosquitto 2.0's format: `user:$7$<iterations>$<base64 salt>$<base64 PBKDF2-SHA512>`.
 _PBKDF2_ID = 7

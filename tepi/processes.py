@@ -20,7 +20,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -85,6 +85,8 @@ class Mosquitto:
     tls: BrokerTls | None = None
     tls_port: int = 0
     sized_for: "Sequence[TepiConfig] | None" = None
+    #: MQTT shared subscriptions (`$share/<group>/...`, Mosquitto 1.6 and later).
+    shared_subscriptions: ClassVar[bool] = True
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, init=False)
 
@@ -158,7 +160,13 @@ class Mosquitto:
 
 
 class EmbeddedBroker:
-    """amqtt in a background thread, for machines without a `mosquitto` binary (demo only)."""
+    """amqtt in a background thread, for machines without a `mosquitto` binary (demo only).
+
+    amqtt has no shared subscriptions: ingest must subscribe to the plain uplink topics here
+    (`IngestConfig.shared_subscription`), and only one worker may.
+    """
+
+    shared_subscriptions: ClassVar[bool] = False
 
     def __init__(self, port: int = 0) -> None:
         self.port = port or free_port()
@@ -173,17 +181,25 @@ class EmbeddedBroker:
             raise ProcessError("no mosquitto on PATH and amqtt is not installed (pip install 'tepi[embedded-broker]')") from exc
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
-            "auth": {"allow-anonymous": True},
+            # Only the anonymous plugin: with amqtt's default list its password-file plugin also
+            # votes, and refuses every client that sends a username (all of Tepi's do).
+            "auth": {"plugins": ["auth_anonymous"], "allow-anonymous": True},
             "topic-check": {"enabled": False},
         }
         ready = threading.Event()
+        failed: list[BaseException] = []
         self._loop = asyncio.new_event_loop()
 
         def run() -> None:
             assert self._loop is not None
             asyncio.set_event_loop(self._loop)
-            self._broker = Broker(config, loop=self._loop)
-            self._loop.run_until_complete(self._broker.start())
+            try:
+                self._broker = Broker(config, loop=self._loop)
+                self._loop.run_until_complete(self._broker.start())
+            except Exception as exc:  # e.g. the port taken: said at once, not after a timeout
+                failed.append(exc)
+                ready.set()
+                return
             ready.set()
             self._loop.run_forever()
 
@@ -191,7 +207,10 @@ class EmbeddedBroker:
         self._thread.start()
         if not ready.wait(10):
             raise ProcessError("embedded broker did not start")
-        wait_for_port(self.port)
+        if failed:
+            self._loop = None
+            raise ProcessError(f"embedded broker did not start: {failed[0]}") from failed[0]
+        # Its listener is bound once start() returned: no probe connection (amqtt logs one as an error).
         return self
 
     def close(self) -> None:

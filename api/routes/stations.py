@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import LevelStoreDep, PageLimit, PageOffset, SessionDep, SettingsDep, StationReader
+from api.deps import ConfigDep, LevelStoreDep, PageLimit, PageOffset, SessionDep, SettingsDep, StationReader
 from api.models import ErrorPublic, LevelQuery, LevelSeries, StationsPublic
 from api.routes import AUTH_ERRORS, IDENTIFIER
 from api.services.levels import level_history
@@ -41,6 +41,7 @@ def read_levels(
     session: SessionDep,
     store: LevelStoreDep,
     settings: SettingsDep,
+    config: ConfigDep,
     principal: StationReader,
 ) -> LevelSeries:
-    return level_history(session, store, principal.tenant, station_id, query, settings.max_points)
+    return level_history(session, store, config, principal.tenant, station_id, query, settings.max_points)

@@ -5,6 +5,14 @@ Both stores answer the same question the same way: buckets `[start + k*every, st
 mean, the min and the max of the readings QC passed, their number, and how many readings were
 suspect, failed or missing. Buckets without any window are left out rather than filled, so a
 gap in the data stays visible as a gap.
+
+Without `start=`, buckets are aligned to their width: they begin at whole multiples of `every`
+counted from midnight, station time (WIB +7, WITA +8 or WIT +9; none has daylight saving), so
+10-minute buckets begin at :00, :10, ..., hourly ones on the hour (the same in UTC and in every
+Indonesian zone, as the offsets are whole hours), and daily ones at local midnight (17:00Z for
+a WIB station, 16:00Z for WITA, 15:00Z for WIT), the day a gauge keeper means. An explicit
+`start=` is kept as given. Levels are rounded to the station's resolution (`resolution_cm`):
+a count-weighted mean has no more digits than the gauge.
 """
 
 from __future__ import annotations
@@ -13,7 +21,8 @@ import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -22,9 +31,13 @@ from sqlalchemy.orm import Session
 
 from api.errors import InvalidQuery, LevelStoreUnavailable
 from api.models import LevelBucket, LevelQuery, LevelSeries
+from api.services.cap_text import DEFAULT_ZONE, ZONES
 from api.services.stations import tenant_station, thresholds_public
 from ingest.db import LevelPoint
+from tepi.config import StationConfig, TepiConfig
 from tepi.messages import utcnow
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +56,45 @@ class BucketPlan:
         return self.start + k * self.every
 
 
+def aligned_start(t: datetime, every: timedelta, utc_offset: timedelta) -> datetime:
+    """The latest bucket start at or before `t` when buckets of `every` are counted from
+    1970-01-01 00:00 at `utc_offset` (local midnight): a default range's first bucket then
+    begins at 07:40, not at 07:40:02, and a day at local midnight."""
+    if every <= timedelta(0):
+        raise ValueError(f"bucket width must be positive, got {every}")
+    return t - (t - (_EPOCH - utc_offset)) % every
+
+
+def round_to_resolution(value: float | None, resolution: float) -> float | None:
+    """`value` to the nearest multiple of `resolution`, written with no more decimals than
+    `resolution` has (0.1 -> 39.6, never 39.57000000000001 or 39.600000000000001)."""
+    if not (resolution > 0 and math.isfinite(resolution)):
+        raise ValueError(f"resolution must be a positive finite number, got {resolution}")
+    if value is None:
+        return None
+    decimals = max(0, -int(Decimal(repr(resolution)).normalize().as_tuple().exponent))
+    return round(round(value / resolution) * resolution, decimals)
+
+
 def plan_buckets(
-    query: LevelQuery, max_points: int, now: datetime | None = None, earliest: datetime | None = None
+    query: LevelQuery,
+    max_points: int,
+    now: datetime | None = None,
+    earliest: datetime | None = None,
+    utc_offset: timedelta = timedelta(0),
 ) -> BucketPlan:
     """Apply defaults and limits; `InvalidQuery` when the range is empty or too finely cut.
 
-    `earliest` is where the station's history begins: whole buckets before it are skipped, so
-    "everything since 2000 in 10-minute buckets" is answerable for a station installed last
-    month, while the limit still guards what the stores are asked for.
+    Without `start=` the first bucket begins at `aligned_start` in the zone at `utc_offset`
+    (the station's), so the default "last 24 h" spans up to one bucket more, the oldest
+    starting up to `every` before end - 24 h. `earliest` is where the station's history
+    begins: whole buckets before it are skipped, so "everything since 2000 in 10-minute
+    buckets" is answerable for a station installed last month, while the limit still guards
+    what the stores are asked for.
     """
     start, end = query.resolved(now or utcnow())
+    if query.start is None:
+        start = aligned_start(start, query.every, utc_offset)
     if not start < end:
         raise InvalidQuery("start must be before end")
     if earliest is not None and earliest > start:
@@ -240,13 +282,25 @@ class PromLevelStore:
 
 
 def level_history(
-    session: Session, store: LevelStore, tenant: str, station_id: str, query: LevelQuery, max_points: int
+    session: Session,
+    store: LevelStore,
+    config: TepiConfig,
+    tenant: str,
+    station_id: str,
+    query: LevelQuery,
+    max_points: int,
 ) -> LevelSeries:
     """Buckets of one station's level with its Siaga bounds (a chart draws both); QC counts per
     bucket show how much of the picture is doubtful. `StationNotFound` for an unknown id or a
     station of another tenant."""
     station = tenant_station(session, tenant, station_id)
-    plan = plan_buckets(query, max_points, earliest=station.first_seen_at)
+    try:
+        configured = config.station(station.id)
+        zone, resolution = ZONES.get(configured.timezone, DEFAULT_ZONE), configured.resolution_cm
+    except KeyError:  # removed from the configuration: its history is still served
+        zone, resolution = DEFAULT_ZONE, StationConfig.model_fields["resolution_cm"].default
+    plan = plan_buckets(query, max_points, earliest=station.first_seen_at, utc_offset=zone.offset)
+    buckets = store.levels(station.tenant_id, station.id, plan) if plan.n else []
     return LevelSeries(
         station=station.id,
         tenant=station.tenant_id,
@@ -255,5 +309,15 @@ def level_history(
         every_s=int(plan.every.total_seconds()),
         source=store.source,
         thresholds=thresholds_public(station),
-        data=store.levels(station.tenant_id, station.id, plan) if plan.n else [],
+        data=[_rounded(b, resolution) for b in buckets],
+    )
+
+
+def _rounded(bucket: LevelBucket, resolution: float) -> LevelBucket:
+    return bucket.model_copy(
+        update={
+            "mean_cm": round_to_resolution(bucket.mean_cm, resolution),
+            "min_cm": round_to_resolution(bucket.min_cm, resolution),
+            "max_cm": round_to_resolution(bucket.max_cm, resolution),
+        }
     )

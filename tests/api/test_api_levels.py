@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from api_people import BADUNG_TENANT
 from river_story import T0, depok_history, manggarai_history
 
-from ingest.points import InfluxPointSink
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from api.services.levels import aligned_start, round_to_resolution
+from ingest.db import writer
+from ingest.points import InfluxPointSink, SqlPointSink
+from ingest.service import apply_batch
+from ingest.testing import batch, summary
 from ingest.summaries import SummaryPoints
 from tepi.config import TsdbConfig
 from tepi.messages import LevelSummary
@@ -184,3 +192,79 @@ def test_window_length_does_not_leak_into_next_bucket(client: TestClient) -> Non
         ("2025-01-20T00:10:00Z", 131.0),
         ("2025-01-20T00:20:00Z", 132.0),
     ]
+
+
+def test_buckets_without_start_begin_at_whole_multiples_of_their_width(client: TestClient) -> None:
+    """07:40:02 as a first bucket made every count look like a gap; from the hour they compare."""
+    # The default start is end - 24 h: 2025-01-20T01:47:30Z here (Depok's history runs 00:00-03:00).
+    for every, start in (("10m", "2025-01-20T01:40:00Z"), ("20m", "2025-01-20T01:40:00Z"), ("1h", "2025-01-20T01:00:00Z")):
+        body = levels(client, end="2025-01-21T01:47:30Z", every=every)
+        assert body["start"] == start, every
+    hourly = levels(client, end="2025-01-21T01:47:30Z", every="1h")
+    assert [(b["start"], b["count"]) for b in hourly["data"]] == [("2025-01-20T01:00:00Z", 60), ("2025-01-20T02:00:00Z", 60)]
+    # The default range ends now: still aligned, whatever the clock says.
+    default = datetime.fromisoformat(levels(client)["start"])
+    assert default.timestamp() % 600 == 0
+    # An explicit start is kept as given.
+    assert levels(client, start="2025-01-20T02:35:00Z", end="2025-01-20T04:00:00Z", every="30m")["start"] == "2025-01-20T02:35:00Z"
+
+
+def test_daily_buckets_begin_at_the_stations_local_midnight(
+    client: TestClient, make_client: Callable[..., TestClient]
+) -> None:
+    """A day for a gauge keeper in Depok (WIB, +7) starts at 17:00Z; in Bali (WITA, +8) at 16:00Z."""
+    depok = levels(client, end="2025-01-20T12:00:00Z", every="1d")
+    assert depok["start"] == "2025-01-19T17:00:00Z"
+    assert [b["start"] for b in depok["data"]] == ["2025-01-19T17:00:00Z"]
+    badung = make_client(as_user=(BADUNG_TENANT, "Petugas BPBD Badung"), level_store="sql")
+    r = badung.get("/api/v1/stations/tukad-mati-kuta/levels", params={"end": "2025-01-20T12:00:00Z", "every": "1d"})
+    assert r.status_code == 200, r.text
+    assert r.json()["start"] == "2025-01-19T16:00:00Z"
+    assert [(b["start"], b["count"]) for b in r.json()["data"]] == [("2025-01-19T16:00:00Z", 60)]
+
+
+def test_bucket_levels_carry_no_more_digits_than_the_gauge(client: TestClient, engine: Engine) -> None:
+    """A weighted mean of 0.1 cm readings showed as 39.57000000000001; Depok reports in 0.1 cm."""
+    t1 = datetime(2025, 2, 1, tzinfo=timezone.utc)
+    with Session(writer(engine)) as s, s.begin():
+        apply_batch(s, batch([summary("depok", t1, 39.52, count=1), summary("depok", t1 + timedelta(minutes=10), 39.61, count=1)]), SqlPointSink(s))
+    body = levels(client, start=t1.isoformat(), end=(t1 + timedelta(hours=1)).isoformat(), every="1h")
+    (bucket,) = body["data"]
+    assert (bucket["mean_cm"], bucket["min_cm"], bucket["max_cm"], bucket["count"]) == (39.6, 37.5, 41.6, 2)
+
+
+def test_bucket_alignment_counts_from_local_midnight() -> None:
+    t = datetime(2025, 1, 20, 7, 40, 2, tzinfo=timezone.utc)
+    wit = timedelta(hours=9)
+    assert aligned_start(t, timedelta(minutes=10), wit) == datetime(2025, 1, 20, 7, 40, tzinfo=timezone.utc)
+    assert aligned_start(t, timedelta(hours=6), timedelta(0)) == datetime(2025, 1, 20, 6, 0, tzinfo=timezone.utc)
+    # 00:00, 06:00, 12:00, 18:00 WIT are 15:00Z, 21:00Z, 03:00Z, 09:00Z.
+    assert aligned_start(t, timedelta(hours=6), wit) == datetime(2025, 1, 20, 3, 0, tzinfo=timezone.utc)
+    assert aligned_start(t, timedelta(days=1), wit) == datetime(2025, 1, 19, 15, 0, tzinfo=timezone.utc)
+    with pytest.raises(ValueError, match="positive"):
+        aligned_start(t, timedelta(0), wit)
+
+
+@pytest.mark.parametrize(
+    ("value", "resolution", "expected"),
+    [
+        (39.57000000000001, 0.1, 39.6),
+        (15640 / 22, 0.1, 710.9),
+        (0.1 + 0.2, 0.1, 0.3),
+        (39.57, 0.5, 39.5),
+        (39.57, 1.0, 40.0),
+        (39.57, 0.25, 39.5),
+        (-0.04, 0.1, 0.0),
+        (None, 0.1, None),
+    ],
+)
+def test_levels_are_rounded_to_the_gauges_resolution(value: float | None, resolution: float, expected: float | None) -> None:
+    rounded = round_to_resolution(value, resolution)
+    assert rounded == expected
+    assert repr(rounded) == repr(expected)  # no float noise left in the JSON
+
+
+@pytest.mark.parametrize("resolution", [0.0, -0.1, float("nan"), float("inf")])
+def test_a_resolution_that_is_no_step_is_refused(resolution: float) -> None:
+    with pytest.raises(ValueError, match="resolution must be a positive finite number"):
+        round_to_resolution(1.0, resolution)

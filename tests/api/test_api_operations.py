@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from api_people import METRICS_TOKEN, app_settings
 from fastapi.testclient import TestClient
 
@@ -66,6 +69,29 @@ def test_openapi_and_docs(client: TestClient) -> None:
         "/api/v1/alerts/cap",
     } <= set(schema["paths"])
     assert client.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize(("page", "assets"), [("/docs", {"swagger-ui-bundle.js", "swagger-ui.css"}), ("/redoc", {"redoc.standalone.js"})])
+def test_docs_pages_load_nothing_from_other_hosts(client: TestClient, page: str, assets: set[str]) -> None:
+    """Swagger UI came from a CDN: without internet (a disaster office's closed network, a
+    demo laptop offline) /docs was a blank page."""
+    html = client.get(page).text
+    assert "://" not in html  # no absolute URL: no CDN, no validator badge, no web fonts
+    urls = re.findall(r'(?:src|href)="([^"]*)"', html) + re.findall(r"url: '([^']*)'", html)
+    assert urls and all(u.startswith("/") and not u.startswith("//") for u in urls), urls
+    assert {u.rsplit("/", 1)[-1] for u in urls} >= assets
+    for url in urls:
+        r = client.get(url)
+        assert r.status_code == 200, url
+        assert len(r.content) > 100, url
+    scripts = [u for u in urls if u.endswith(".js")]
+    assert scripts and all("javascript" in client.get(u).headers["content-type"] for u in scripts)
+    if page == "/docs":
+        assert '"validatorUrl": null' in html
+        # Swagger UI 5 or later: version 4 cannot render FastAPI's OpenAPI 3.1 schema.
+        bundle = client.get(next(u for u in scripts if u.endswith("swagger-ui-bundle.js"))).text
+        major = int(re.search(r'PACKAGE_VERSION:"(\d+)\.', bundle).group(1))  # type: ignore[union-attr]
+        assert major >= 5 and client.get("/api/v1/openapi.json").json()["openapi"].startswith("3.1")
 
 
 def test_apps_built_twice_share_the_default_registry(default_config: TepiConfig, database_url: str) -> None:
