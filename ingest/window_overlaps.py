@@ -11,9 +11,11 @@ the other window are lost from it; the embedded store keeps both (rows keyed by 
 Ingest cannot undo that; it counts such summaries per gateway, so an operator sees which
 gateway to upgrade or reconfigure.
 
-Best effort: each worker remembers the newest window of each series it stored, so an overlap
-whose two summaries went to different workers of the share group, or around a restart of the
-worker, goes unseen. The same summary delivered again is not an overlap.
+Best effort, and cheap (a few array operations per call, whatever the number of stations): each
+summary is compared with the one of its series that came before it, in the call or remembered
+from the last call, as a gateway sends them in order. An overlap with an earlier summary than
+that, or whose two summaries went to different workers of the share group, or around a restart
+of the worker, goes unseen. The same summary delivered again is not an overlap.
 """
 
 from __future__ import annotations
@@ -23,55 +25,63 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ingest.points import SeriesKeys
 from ingest.summaries import SummaryPoints
 
-#: Series remembered before the memory starts again, empty (a deployment has thousands).
-SERIES_LIMIT = 100_000
-
-_Series = tuple[str, str, str]  # tenant, gateway, station
-_Window = tuple[int, int, int]  # start and end (µs since the epoch), first sequence number
+_UNKNOWN = -1  # the end of a series' newest window before any was seen
 
 
 class WindowOverlaps:
-    """Counts stored summaries that overlap another of their series. Not thread-safe: the
-    worker's batch thread calls it after each commit."""
+    """Counts stored summaries that overlap the one of their series before them. Not
+    thread-safe: the worker's batch thread calls it after each commit."""
 
-    def __init__(self, limit: int = SERIES_LIMIT) -> None:
-        self.limit = limit
-        self._newest: dict[_Series, _Window] = {}
+    def __init__(self) -> None:
+        self._series = SeriesKeys()
+        #: The last window of each series (by its number in `_series`): start, end, first seq.
+        self._start = np.zeros(0, dtype=np.int64)
+        self._end = np.zeros(0, dtype=np.int64)
+        self._first = np.zeros(0, dtype=np.int64)
 
     def observe(self, points: Sequence[SummaryPoints]) -> Counter[str]:
-        """Per gateway, how many summaries overlap the one before them in start order, among
-        those of `points` and the newest window remembered of each series."""
-        if len(self._newest) > self.limit:
-            self._newest = {}
+        """Per gateway, how many summaries of `points` overlap the summary of their series that
+        came before them (in `points`, or the last one remembered from earlier calls)."""
+        points = [p for p in points if len(p)]
+        if not points:
+            return Counter()
+        self._series.bound()
+        if len(self._series) < len(self._end):  # the numbering started again: so does the memory
+            self._start, self._end, self._first = (np.zeros(0, dtype=np.int64) for _ in range(3))
+        series = np.concatenate([self._series.numbers(p.tenant, p.gateway, (index := p.stations()).names)[index.codes] for p in points])
+        self._grow(len(self._series))
+        start = np.concatenate([p.rows.window_start_us for p in points])
+        end = np.concatenate([p.rows.window_end_us for p in points])
+        first = np.concatenate([p.rows.first_seq for p in points])
+        point = np.repeat(np.arange(len(points)), [len(p) for p in points])
+        # Each row against the one of its series before it: the rows of a series in arrival
+        # order, each series led by its remembered window.
+        order = np.argsort(series, kind="stable")
+        code = series[order]
+        leads = np.r_[True, code[1:] != code[:-1]]
+        before_start = np.r_[0, start[order][:-1]]
+        before_end = np.r_[0, end[order][:-1]]
+        before_first = np.r_[0, first[order][:-1]]
+        before_start[leads], before_end[leads], before_first[leads] = self._start[code[leads]], self._end[code[leads]], self._first[code[leads]]
+        s, e, f = start[order], end[order], first[order]
+        # The same summary again: the item id's parts, the start in whole seconds and the first reading.
+        same_summary = (s // 1_000_000 == before_start // 1_000_000) & (f == before_first)
+        overlap = (before_end != _UNKNOWN) & (s < before_end) & (before_start < e) & ~same_summary
+        by_point = np.bincount(point[order][overlap], minlength=len(points))
         found: Counter[str] = Counter()
-        for p in points:
-            n = self._observe(p)
-            if n:
-                found[p.gateway] += n
+        for k in np.flatnonzero(by_point).tolist():
+            found[points[k].gateway] += int(by_point[k])
+        last = np.r_[leads[1:], True]  # the last row of each series
+        self._start[code[last]], self._end[code[last]], self._first[code[last]] = s[last], e[last], f[last]
         return found
 
-    def _observe(self, p: SummaryPoints) -> int:
-        if not len(p):
-            return 0
-        index = p.stations()
-        keys = [(p.tenant, p.gateway, name) for name in index.names]
-        known = [(code, self._newest[key]) for code, key in enumerate(keys) if key in self._newest]
-        rows = p.rows
-        code = np.concatenate([np.array([c for c, _ in known], dtype=np.intp), index.codes])
-        start = np.concatenate([np.array([w[0] for _, w in known], dtype=np.int64), rows.window_start_us])
-        end = np.concatenate([np.array([w[1] for _, w in known], dtype=np.int64), rows.window_end_us])
-        first = np.concatenate([np.array([w[2] for _, w in known], dtype=np.int64), rows.first_seq])
-        order = np.lexsort((first, end, start, code))
-        code, start, end, first = code[order], start[order], end[order], first[order]
-        same_series = code[1:] == code[:-1]
-        # The item id's parts: the start in whole seconds and the first reading.
-        same_summary = (start[1:] // 1_000_000 == start[:-1] // 1_000_000) & (first[1:] == first[:-1])
-        overlaps = int(np.count_nonzero(same_series & (start[1:] < end[:-1]) & ~same_summary))
-        # Remember the window that ends last of each series (the last of its rows by end).
-        by_end = np.lexsort((end, code))
-        last = by_end[np.r_[code[by_end][1:] != code[by_end][:-1], True]]
-        for i in last.tolist():
-            self._newest[keys[code[i]]] = (int(start[i]), int(end[i]), int(first[i]))
-        return overlaps
+    def _grow(self, n: int) -> None:
+        """Room for `n` series; new ones have no window yet."""
+        grow = n - len(self._end)
+        if grow > 0:
+            self._start = np.concatenate([self._start, np.zeros(grow, dtype=np.int64)])
+            self._end = np.concatenate([self._end, np.full(grow, _UNKNOWN, dtype=np.int64)])
+            self._first = np.concatenate([self._first, np.zeros(grow, dtype=np.int64)])
