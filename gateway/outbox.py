@@ -32,6 +32,13 @@ PAGE_CACHE_KIB = 256
 _LENGTH_CHUNK = 256
 _LENGTH_OF_SEQS = f"SELECT coalesce(sum(length(body)), 0) FROM outbox WHERE seq IN ({','.join('?' * _LENGTH_CHUNK)})"
 _INSERT_ITEM = "INSERT OR IGNORE INTO outbox (item_id, priority, body, created_at) VALUES (?, ?, ?, ?)"
+_SUMMARISED = (
+    "INSERT INTO summarised (device, window_end) VALUES (?, ?) "
+    "ON CONFLICT (device) DO UPDATE SET window_end = max(window_end, excluded.window_end)"
+)
+#: Where salvage found no end of a device's summarised windows: its earliest journal reading,
+#: which no summarised window ends after (see outbox_migrations 0002).
+_SUMMARISED_FROM_JOURNAL = "INSERT OR IGNORE INTO summarised (device, window_end) SELECT device, min(ts) FROM journal GROUP BY device"
 JournalRow = tuple[str, float, int, float, "float | None"]  # device, ts (epoch s), seq, level, battery
 
 
@@ -104,6 +111,8 @@ class Outbox:
         self._db.executemany(_INSERT_ITEM, s.rows["outbox"])
         self._db.executemany("INSERT OR IGNORE INTO journal VALUES (?, ?, ?, ?, ?)", s.rows["journal"])
         self._db.executemany("INSERT OR IGNORE INTO dropped VALUES (?, ?, ?, ?, ?)", s.rows["dropped"])
+        self._db.executemany("INSERT OR IGNORE INTO summarised VALUES (?, ?)", s.rows["summarised"])
+        self._db.execute(_SUMMARISED_FROM_JOURNAL)
         self._db.execute("COMMIT")
 
     @property
@@ -121,9 +130,10 @@ class Outbox:
         summarised: Sequence[tuple[str, float]] = (),
     ) -> int:
         """One transaction: new uplink items, accepted readings of still-open windows (the
-        journal), and journal entries (device, before ts) that a summary now covers. So after a
-        kill the gateway either has a reading in the journal or in a queued summary, never neither.
-        Returns how many new items were stored."""
+        journal), and the (device, window end) of each summary queued, whose journal entries
+        before that end the summary now covers. So after a kill the gateway either has a reading
+        in the journal or in a queued summary, never neither, and knows where each device's
+        summarised windows end (`summarised_until`). Returns how many new items were stored."""
         rows = [(item_id, prio, body, time.time()) for item_id, prio, body in items]
         if not (rows or readings or summarised):
             return 0
@@ -137,6 +147,7 @@ class Outbox:
                         grown += len(row[2])
                 self._db.executemany("INSERT OR IGNORE INTO journal VALUES (?, ?, ?, ?, ?)", readings)
                 self._db.executemany("DELETE FROM journal WHERE device = ? AND ts < ?", summarised)
+                self._db.executemany(_SUMMARISED, summarised)
                 evicted, freed = self._evict(self._bytes + grown)
                 self._db.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
@@ -195,6 +206,12 @@ class Outbox:
         """Readings accepted before a restart whose window was not yet summarised, oldest first per device."""
         with self._lock:
             return [tuple(r) for r in self._db.execute("SELECT device, ts, seq, level, battery FROM journal ORDER BY device, ts")]  # type: ignore[misc]
+
+    def summarised_until(self) -> dict[str, float]:
+        """Per device, where its newest summarised window ends (epoch s): a restarted gateway
+        opens no window before it."""
+        with self._lock:
+            return dict(self._db.execute("SELECT device, window_end FROM summarised"))
 
     def peek(self, limit: int, skip: Sequence[int] | set[int] = ()) -> list[OutboxEntry]:
         """The next entries to send, events first, oldest first, leaving out `skip` (in flight)."""

@@ -23,7 +23,7 @@ from gateway.errors import OutboxError
 log = logging.getLogger(__name__)
 
 #: Revision that `LAYOUT` is; the head of outbox_migrations (tests/migrations checks they agree).
-HEAD = "0001"
+HEAD = "0002"
 #: Tables and columns of an outbox written before layouts were versioned (commit f93509f).
 F93509F_TABLES: dict[str, tuple[str, ...]] = {
     "outbox": ("seq", "item_id", "priority", "body", "created_at"),
@@ -55,6 +55,10 @@ CREATE TABLE IF NOT EXISTS dropped (
     first_window REAL NOT NULL,
     last_window REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS summarised (
+    device TEXT NOT NULL PRIMARY KEY,
+    window_end REAL NOT NULL
+) WITHOUT ROWID;
 """
 #: Alembic's version table, exactly as Alembic creates it on SQLite.
 _VERSION_TABLE = (

@@ -22,6 +22,8 @@ _TABLES = {
     "outbox": "SELECT item_id, priority, body, created_at FROM outbox ORDER BY seq",
     "journal": "SELECT device, ts, seq, level, battery FROM journal",
     "dropped": "SELECT station, device, count, first_window, last_window FROM dropped",
+    # Layout 0002 on: a file of an older layout has no such table, and none is read from it.
+    "summarised": "SELECT device, window_end FROM summarised",
 }
 
 

@@ -13,7 +13,7 @@ import logging
 import select
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -201,6 +201,8 @@ class EdgeGateway:
         self._loop_ident: int | None = None
         self._stopping = False
         self.rejection_log = RateLimitedLog(log)
+        #: Monotonic seconds: when each device last delivered a reading (token buckets too).
+        self.clock: Callable[[], float] = time.monotonic
         self._last_arrival: dict[str, float] = {}
         self.outbox_depth_at_stop: int | None = None
 
@@ -368,7 +370,13 @@ class EdgeGateway:
 
         Events they cause again carry the same ids as before, so the outbox and ingest keep
         each once; the open windows are rebuilt and their summaries will cover these readings.
+        Each processor first learns where its summarised windows end, so the rebuilt window
+        starts no earlier (a restart forgets the Siaga level, and with it the cadence).
         """
+        for device, window_end in self.outbox.summarised_until().items():
+            proc = self.processors.get(device)
+            if proc is not None:
+                proc.resume(datetime.fromtimestamp(window_end, timezone.utc))
         rows = self.outbox.journal()
         replayed = 0
         for device, ts, seq, level, battery in rows:
@@ -381,8 +389,12 @@ class EdgeGateway:
                 replayed += 1
             except FrameRejected:
                 continue
-        items = self._process({r[0] for r in rows if r[0] in self.processors})
+        devices = {r[0] for r in rows if r[0] in self.processors}
+        items = self._process(devices)
         self._commit(items, [])
+        restarted = self.clock()
+        for device in devices:  # a device that stays silent has its rebuilt window closed in time
+            self._last_arrival.setdefault(device, restarted)
         if rows:
             self.metrics.recovered.inc(replayed)
             log.info("replayed journal of open windows", extra={"readings": replayed, "items": len(items)})
@@ -401,7 +413,7 @@ class EdgeGateway:
         tally[("bytes", frame.transport)] += len(frame.payload)
         route = self._routes.get(frame.device_hint or "")
         gw = self.config.gateway
-        now = time.monotonic()
+        now = self.clock()
         try:
             if route is None:
                 raise FrameRejected("unknown_device", f"no device {frame.device_hint!r} is configured")
@@ -445,15 +457,19 @@ class EdgeGateway:
 
     def _close_due_windows(self) -> list[UplinkItem]:
         """A window normally closes when the device's next reading falls in a later window; a
-        device silent for a whole window of wall time has its window closed, so a dead
-        sensor's last data still goes out. Devices never close each other's windows: their
-        clocks and delivery delays differ."""
+        device silent for as long as its open window is long (ten minutes at Siaga IV, one
+        minute at Siaga III and worse) has it closed, so its last reading reaches the centre
+        within one reporting interval, and a dead sensor's last data still goes out. Devices
+        never close each other's windows: their clocks and delivery delays differ."""
         items: list[UplinkItem] = []
-        now_mono = time.monotonic()
+        now = self.clock()
         for dev_id, last in list(self._last_arrival.items()):
-            station = self.config.station(self.devices[dev_id].station)
-            if now_mono - last > station.alerting.summary_every_s:
-                items.extend(self.processors[dev_id].due(_END_OF_TIME))
+            processor = self.processors[dev_id]
+            window_s = processor.open_window_s
+            if window_s is None:
+                del self._last_arrival[dev_id]  # no window open: nothing to wait for
+            elif now - last >= window_s:
+                items.extend(processor.due(_END_OF_TIME))
                 del self._last_arrival[dev_id]
         return items
 

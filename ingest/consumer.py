@@ -57,6 +57,8 @@ from ingest.offline import alerting_rules, check_offline
 from ingest.points import PointWrite, SinkFactory, SubmittingPointSink, sink_factory
 from ingest.retention import enforce_retention
 from ingest.service import ApplyResult, Screening, apply_screened
+from ingest.summaries import SummaryPoints
+from ingest.window_overlaps import WindowOverlaps
 from tepi.broker_drops import DROPPED_TOPIC, BrokerDropWatch
 from tepi.config import IngestConfig, TepiConfig
 from tepi.logs import RateLimitedLog
@@ -161,6 +163,7 @@ class IngestWorker:
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         self._errors = RateLimitedLog(log, interval_s=10.0)
+        self._overlaps = WindowOverlaps()
         self._client = self._make_client()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -438,6 +441,7 @@ class IngestWorker:
             sink = self._sinks(session)
             submit = sink.submit if isinstance(sink, SubmittingPointSink) else None
             writes: list[PointWrite] = []
+            stored: list[SummaryPoints] = []
             try:
                 with session.begin():
                     screening = Screening(session)
@@ -456,6 +460,7 @@ class IngestWorker:
                         points = [p for b in checked for p in b.points]
                         if not points:
                             continue
+                        stored.extend(points)
                         if submit is not None:
                             writes.append(submit(points))
                         else:
@@ -479,7 +484,19 @@ class IngestWorker:
                     with contextlib.suppress(PointWriteError):
                         write.wait()
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        self._count_overlaps(stored)
         self._stored(result)
+
+    def _count_overlaps(self, points: Sequence[SummaryPoints]) -> None:
+        """Stored summaries whose window overlaps another of its series (`ingest.window_overlaps`)."""
+        for gateway, n in self._overlaps.observe(points).items():
+            self.metrics.overlapping_summaries.labels(gateway=gateway).inc(n)
+            self._errors.warning(
+                f"overlap:{gateway}",
+                "summary windows overlap earlier ones of their station: the TSDB keeps one point per station and "
+                "time, so their readings may be lost there; upgrade the gateway, or give each station one device",
+                gateway=gateway, summaries=n,
+            )
 
     def _stored(self, result: ApplyResult) -> None:
         """A batch is committed and its points stored: count what it did."""

@@ -39,6 +39,13 @@ class IngestMetrics:
             ["gateway"],
             registry=reg,
         )
+        self.overlapping_summaries = Counter(
+            "tepi_ingest_overlapping_summaries",
+            "Summaries whose window overlaps the one before it of their station and gateway (an older gateway "
+            "switching cadence, or two devices at one station): the TSDB keeps one point per series and time.",
+            ["gateway"],
+            registry=reg,
+        )
         self.tsdb_write_errors = Counter("tepi_ingest_tsdb_write_errors", "Failed TSDB writes.", registry=reg)
         self.store_errors = Counter("tepi_ingest_store_errors", "Failed state database transactions.", registry=reg)
         self.batch_seconds = Histogram(

@@ -11,7 +11,9 @@ series (tenant, station, gateway) and window start, and writing it again is idem
 TSDB (InfluxDB overwrites; VictoriaMetrics deduplicates with `-dedup.minScrapeInterval`) and
 in the embedded store (`level_points` keyed by item id, inserted with ON CONFLICT DO NOTHING);
 its effect on station state is idempotent too (the newest reading wins). Keys are kept for
-events, whose alert transitions must happen once.
+events, whose alert transitions must happen once. Two different windows of a series never share
+a start (a gateway's windows of a device never overlap); ingest counts any that overlap
+(`ingest.window_overlaps`), since the TSDB would keep only one of two that share a start.
 """
 
 from __future__ import annotations

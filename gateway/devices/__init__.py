@@ -26,6 +26,10 @@ class Processor(Protocol):
     readings were accepted (under load the gateway lets many accumulate, for up to a second,
     because the cost of a call is mostly fixed) and returns the events and closed-window summaries; `due` closes a window whose end passed
     without a later reading. None of them does I/O or reads a clock.
+
+    After a restart, `resume` is told where the device's summarised windows end (the outbox
+    keeps it) before the journal is replayed, so no window is summarised twice.
+    `open_window_s` is how long the gateway waits for a silent device before `due`.
     """
 
     def accept(self, reading: Reading) -> None: ...
@@ -35,6 +39,11 @@ class Processor(Protocol):
     def due(self, now: datetime) -> list[UplinkItem]: ...
 
     def note_rejected(self) -> None: ...
+
+    def resume(self, summarised_until: datetime) -> None: ...
+
+    @property
+    def open_window_s(self) -> float | None: ...
 
 
 class DeviceKind(Protocol):

@@ -1,9 +1,11 @@
 """A gateway outbox written before its layout was versioned (f93509f) upgrades with every row intact.
 
 tests/migrations/f93509f/outbox.db was written by f93509f's `Outbox`: queued summaries (records
-and a JSON object), two events, journal readings of open windows and an eviction record. When a
-revision changes the layout, keep these tests, add the outbox the previous release wrote beside
-it (with that release's code) and upgrade from it too, asserting what the revision promises.
+and a JSON object), two events, journal readings of open windows and an eviction record.
+tests/migrations/25e3753/outbox.db was written by 25e3753's (layout 0001), stopped during an
+alert: one-minute summaries queued and the journal of the open windows. When a revision changes
+the layout, keep these tests, add the outbox the previous release wrote beside it (with that
+release's code) and upgrade from it too, asserting what the revision promises.
 """
 
 from __future__ import annotations
@@ -13,16 +15,21 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from earlier_releases import F93509F
+from earlier_releases import C25E3753, F93509F
 
 from gateway.errors import OutboxError
 from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
 from gateway.outbox_layout import HEAD, prepare_layout
 from gateway.outbox_upgrade import MIGRATIONS
+from gateway.runtime import EdgeGateway
 from tepi import migrations
+from tepi.config import TepiConfig, with_local_services
+from tepi.messages import LevelSummary, encode_uplink
+from tepi.uplink_batch import decode_batch, every_item
 
 TABLES = ("outbox", "journal", "dropped")
 
@@ -64,6 +71,7 @@ def test_f93509f_outbox_upgrades_with_every_row_intact_and_keeps_working(old_out
     ), "events first, then summaries, oldest first, bodies byte for byte"
     assert box.depth() == 10 and box.stored_bytes == sum(len(r[3]) for r in before["outbox"])  # type: ignore[arg-type]
     assert box.journal() == sorted(before["journal"])
+    assert box.summarised_until() == earliest_journal_reading(before["journal"])
     assert [(d.station, d.count) for d in box.take_dropped()] == [("katulampa", 1)]
     assert box.put([("after-upgrade", PRIORITY_SUMMARY, b"new")]) == 1
     assert box.peek(100)[-1].seq > max(r[0] for r in before["outbox"]), "seq keeps growing: AUTOINCREMENT kept"  # type: ignore[type-var]
@@ -74,6 +82,53 @@ def test_f93509f_outbox_upgrades_with_every_row_intact_and_keeps_working(old_out
     assert again.upgrade_backup is None, "current: nothing to upgrade or copy"
     assert again.depth() == 9
     again.close()
+
+
+def earliest_journal_reading(journal: list[tuple[object, ...]]) -> dict[str, float]:
+    """What revision 0002 records for an outbox that did not know where summarised windows end."""
+    earliest: dict[str, float] = {}
+    for device, ts, *_ in journal:
+        earliest[device] = min(earliest.get(device, ts), ts)  # type: ignore[arg-type, type-var, index]
+    return earliest
+
+
+def queued_summaries(box: Outbox) -> list[LevelSummary]:
+    bodies = [e.body for e in box.peek(1000)]
+    batch = decode_batch(encode_uplink("dki-jakarta", "gw-ciliwung", bodies, datetime.now(timezone.utc)))
+    return [i for i in every_item(batch) if isinstance(i, LevelSummary)]
+
+
+def test_a_0001_outbox_stopped_during_an_alert_upgrades_and_its_rebuilt_window_starts_after_those_sent(
+    tmp_path: Path, default_config: TepiConfig
+) -> None:
+    """25e3753 stopped with Katulampa's one-minute windows up to 18:32 queued and readings from
+    18:32:05 in the journal. A restart rebuilds that window at Siaga IV, a ten-minute cadence:
+    aligned, it would start at 18:30, with the same start as a window already queued."""
+    path = tmp_path / "outbox.db"
+    shutil.copy(C25E3753 / "outbox.db", path)
+    before = contents(path)
+    assert {t: len(rows) for t, rows in before.items()} == {"outbox": 9, "journal": 7, "dropped": 1}
+
+    box = Outbox(path)
+    assert box.upgrade_backup is not None and contents(box.upgrade_backup) == before
+    assert contents(path) == before, "every queued item, journal reading and eviction record kept"
+    assert box.summarised_until() == earliest_journal_reading(before["journal"])
+    sent = queued_summaries(box)
+    box.close()
+
+    cfg = with_local_services(default_config, 1883, tmp_path)
+    gw = EdgeGateway(cfg, outbox_path=path, with_uplink=False, local_alarms=False)  # not started: no I/O
+    try:
+        gw._recover()
+        end = datetime.max.replace(tzinfo=timezone.utc)
+        rebuilt = {d: s for d in ("awlr-katulampa", "awlr-depok") for s in gw.processors[d].due(end) if isinstance(s, LevelSummary)}
+    finally:
+        gw.outbox.close()
+    assert {d: s.count for d, s in rebuilt.items()} == {"awlr-katulampa": 4, "awlr-depok": 3}, "the journal was replayed"
+    for device, summary in rebuilt.items():
+        earlier = [s for s in sent if s.device == device]
+        assert summary.window_start >= max(s.window_end for s in earlier)
+        assert summary.window_start not in {s.window_start for s in earlier}
 
 
 def test_a_new_outbox_has_the_layout_the_revisions_make(tmp_path: Path, old_outbox: Path) -> None:

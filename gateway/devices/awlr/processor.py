@@ -83,7 +83,11 @@ class _Window:
 class LevelProcessor:
     """Lifecycle: `accept` each reading (raises `FrameRejected` for duplicates, out-of-order
     and late readings), then `process()` once per batch; `due(now)` closes a window whose end
-    has passed without a later reading. No I/O, no clock: time comes from readings or callers."""
+    has passed without a later reading. No I/O, no clock: time comes from readings or callers.
+
+    A device's windows never overlap and their starts strictly increase, whatever the cadence
+    does: a window starts on a boundary of the current cadence or where the last one ended,
+    whichever is later (`resume` restores that end after a restart)."""
 
     # One per device, hundreds on a gateway: attributes in slots, not a dict per instance.
     __slots__ = (
@@ -151,6 +155,18 @@ class LevelProcessor:
             return [self._close()]
         return []
 
+    @property
+    def open_window_s(self) -> float | None:
+        """Length of the open window (None when none is open): its end is at most this long
+        after its newest reading, so a device silent this long has passed it."""
+        w = self._window
+        return None if w is None else w.end - w.start
+
+    def resume(self, summarised_until: datetime) -> None:
+        """After a restart: the device's windows already summarised end at `summarised_until`.
+        No new window starts before it, and a reading before it is refused as late."""
+        self._closed_until = max(self._closed_until, summarised_until.timestamp())
+
     def _step(self, r: Reading, t: float, flag: int, final: bool, out: list[Item]) -> None:
         """One reading through trackers and window; what it closes or raises goes to `out`."""
         x, seq = r.level_cm, r.seq
@@ -165,9 +181,12 @@ class LevelProcessor:
         if changed is not None or rise is not None:
             out.extend(self._events(t, x, seq, before, changed, rise))
         if w is None:
+            # Aligned to the cadence, but never before the end of the windows already sent:
+            # after one-minute windows up to 18:32, the next ten-minute one is [18:32, 18:40),
+            # not [18:30, 18:40), which would overlap them and share a start (a series' time).
             every = self._every()
-            start = t // every * every
-            w = self._window = _Window(start, start + every, seq)
+            start = max(t // every * every, self._closed_until)
+            w = self._window = _Window(start, (t // every + 1) * every, seq)
         elif changed is not None:
             every = self._every()
             if every < w.end - w.start:
