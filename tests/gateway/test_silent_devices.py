@@ -27,7 +27,8 @@ def test_a_silent_device_at_siaga_1_has_its_last_reading_sent_after_one_minute_a
     gw = EdgeGateway(with_local_services(default_config, 1883, tmp_path), with_uplink=False, local_alarms=False)  # not started: no I/O
     now = [1_000.0]
     gw.clock = lambda: now[0]
-    t0 = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(second=0, microsecond=0)
+    # On the hour: the two minutes of readings stay inside one ten-minute window whenever this runs.
+    t0 = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
     received = datetime.now(timezone.utc)
     frames = []
     for i in range(7):  # Depok above its Siaga I bound (350 cm), Katulampa at a normal level
