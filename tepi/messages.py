@@ -249,8 +249,12 @@ def encode_ack(ack: UplinkAck) -> bytes:
 
 def decode_downlink(payload: bytes) -> UplinkAck:
     """A downlink payload as its typed message; anything else is a `ValueError` (pydantic's
-    `ValidationError` is one)."""
-    return UplinkAck.model_validate_json(payload)
+    `ValidationError` is one), a message without its `type` too: a later kind must never pass
+    for an ack."""
+    ack = UplinkAck.model_validate_json(payload)
+    if "type" not in ack.model_fields_set:
+        raise ValueError("a downlink message names its type")
+    return ack
 
 
 def uplink_subscription(share_group: str | None) -> str:
