@@ -187,6 +187,7 @@ class EdgeGateway:
             Uplink(
                 self.outbox, gw.uplink_broker, gw.tenant, gw.id, self.registry,
                 inflight=gw.uplink_inflight, mqtt_user=gw.mqtt_user("uplink"), summary_linger_s=gw.summary_linger_s,
+                ack_timeout_s=gw.uplink_ack_timeout_s,
             )
             if with_uplink
             else None

@@ -1,28 +1,39 @@
 """Uplink: drains the outbox to the central broker over MQTT QoS 1.
 
-At-least-once by construction: an outbox entry is deleted only when the broker's PUBACK for
-the message that carried it arrives. After a disconnect everything in flight is sent again;
-ingest recognises the items' ids, so the central store still holds each once.
+At-least-once end to end: an outbox entry is deleted only when ingest acknowledges (on the
+gateway's downlink topic, `tepi.messages.UplinkAck`) that the message carrying it is stored.
+The broker's PUBACK is not enough: a central Mosquitto restart loses ingest's shared
+subscription, and what arrives before ingest subscribes again is PUBACKed and dropped. A
+message without ingest's ack `ack_timeout_s` after its PUBACK, or at a reconnect, is sent
+again (`gateway.uplink_inflight`); ingest recognises the items' ids, so the central store still
+holds each once.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import paho.mqtt.client as mqtt
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from gateway.outbox import PRIORITY_EVENT, Outbox, OutboxEntry
+from gateway.uplink_inflight import InFlight, SentMessage
 from tepi.config import BrokerConfig
 from tepi.messages import (
     MAX_INFLATED_BYTES,
+    MAX_MESSAGE_ID,
     MAX_UPLINK_BYTES,
     SummariesDropped,
+    UplinkAck,
     compress_payload,
+    decode_downlink,
+    downlink_topic,
     encode_uplink,
     uplink_topic,
 )
@@ -37,8 +48,10 @@ log = logging.getLogger(__name__)
 #: to about 290 KB (ingest takes up to `MAX_INFLATED_BYTES`, 1 MB; `Uplink._payloads` halves a
 #: group that would not fit).
 MAX_ITEMS_PER_MESSAGE = 1000
-#: Items in flight (sent, no PUBACK yet) at most: the messages in paho's memory until acknowledged.
+#: Items in flight (sent, not yet acknowledged by ingest) at most.
 MAX_INFLIGHT_ITEMS = 40_000
+#: The default of `GatewayConfig.uplink_ack_timeout_s`, see there.
+ACK_TIMEOUT_S = 60.0
 
 
 class UplinkMetrics:
@@ -48,18 +61,32 @@ class UplinkMetrics:
         self.bytes = Counter("tepi_gateway_uplink_bytes", "Payload bytes of acknowledged uplink messages", registry=registry)
         self.connected = Gauge("tepi_gateway_uplink_connected", "1 while connected to the uplink broker", registry=registry)
         self.outbox_depth = Gauge("tepi_gateway_outbox_depth", "Items waiting in the outbox", registry=registry)
+        self.acks = Counter("tepi_gateway_uplink_acks", "Uplink messages ingest acknowledged (stored or refused)", registry=registry)
+        self.stored_items = Counter("tepi_gateway_uplink_stored_items", "Items ingest acknowledged as stored: deleted from the outbox", registry=registry)
+        self.rejected_items = Counter(
+            "tepi_gateway_uplink_rejected_items", "Items in messages ingest refused for good (counted there): deleted, not resent", registry=registry
+        )
+        self.resent_items = Counter(
+            "tepi_gateway_uplink_resent_items", "Items sent again: no ack from ingest within the ack timeout, or a reconnect", registry=registry
+        )
+        self.bad_downlink = Counter("tepi_gateway_downlink_rejected", "Downlink messages that are no known message", registry=registry)
+        self.oldest_unacked = Gauge(
+            "tepi_gateway_uplink_oldest_unacked_seconds", "Age of the oldest message the broker has and ingest has not acknowledged", registry=registry
+        )
 
 
-def encode_message(tenant: str, gateway: str, entries: list[OutboxEntry], sent_at: datetime) -> bytes:
+def encode_message(tenant: str, gateway: str, entries: list[OutboxEntry], sent_at: datetime, msg: int | None = None) -> bytes:
     """Wrap stored item bodies into an `UplinkBatch` without decoding them again."""
-    return encode_uplink(tenant, gateway, [e.body for e in entries], sent_at)
+    return encode_uplink(tenant, gateway, [e.body for e in entries], sent_at, msg)
 
 
 class Uplink:
     """Lifecycle: `start()` connects and starts the drain thread; `stop()` stops both.
 
     A broker that is down at start or goes away later is retried with paho's backoff (1 s to
-    30 s); the outbox keeps everything meanwhile.
+    30 s); the outbox keeps everything meanwhile. The session is persistent (clean_session
+    False) so ingest's acks wait at the broker while the gateway is away. `clock` (monotonic
+    seconds) times the ack timeout.
     """
 
     def __init__(
@@ -72,19 +99,29 @@ class Uplink:
         inflight: int = 200,
         mqtt_user: str | None = None,
         summary_linger_s: float = 0.0,
+        ack_timeout_s: float = ACK_TIMEOUT_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if ack_timeout_s <= 0:
+            raise ValueError(f"ack_timeout_s must be positive, not {ack_timeout_s}")
         self.outbox = outbox
         self.broker = broker
         self.tenant = tenant
         self.gateway = gateway
         self.topic = uplink_topic(tenant, gateway)
+        self.down_topic = downlink_topic(tenant, gateway)
+        self.ack_timeout_s = ack_timeout_s
+        self._clock = clock
+        # Random start: an ack still queued for an earlier run of this gateway names ids of
+        # that run, which must not match the messages of this one.
+        self._next_msg = secrets.randbits(62)
         self.max_inflight = inflight
         self.summary_linger_s = summary_linger_s
         self.metrics = UplinkMetrics(registry)
         self._client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=mqtt_user or f"{gateway}.uplink",
-            clean_session=True,
+            clean_session=False,
         )
         broker.apply_to(self._client, mqtt_user or f"{gateway}.uplink")
         self._client.max_inflight_messages_set(max(inflight, 20))
@@ -93,10 +130,14 @@ class Uplink:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
+        self._client.on_message = self._on_message
         # Owned by the drain thread only.
-        self._inflight: dict[int, tuple[list[int], int, int]] = {}  # mid -> (outbox seqs, bytes, items)
-        self._inflight_seqs: set[int] = set()
-        self._pubacks: deque[int] = deque()  # appended by paho's thread
+        self._inflight = InFlight()
+        # Appended by paho's thread.
+        self._pubacks: deque[int] = deque()
+        self._acks: deque[UplinkAck] = deque()
+        self._connections = 0
+        self._connections_seen = 0
         self._connected = threading.Event()
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -121,8 +162,12 @@ class Uplink:
         self._client.disconnect()
         self._client.loop_stop()
 
+    @property
+    def _inflight_seqs(self) -> set[int]:
+        return self._inflight.seqs
+
     def flush(self, timeout: float) -> bool:
-        """Wait until the outbox is empty, i.e. the broker acknowledged everything (shutdown, tests)."""
+        """Wait until the outbox is empty, i.e. ingest acknowledged everything (shutdown, tests)."""
         waiter = threading.Event()
         for _ in range(max(1, int(timeout / 0.05))):
             if self.outbox.depth() == 0:
@@ -136,6 +181,10 @@ class Uplink:
         if reason.is_failure:
             log.warning("uplink connect refused", extra={"reason": str(reason), "broker": f"{self.broker.host}:{self.broker.port}"})
             return
+        # Before anything is published on this connection: the acks of what follows come here.
+        # Subscribing again on a resumed session is harmless and covers a broker that lost it.
+        client.subscribe(self.down_topic, qos=1)
+        self._connections += 1
         self._connected.set()
         self.metrics.connected.set(1)
         log.info("uplink connected", extra={"broker": f"{self.broker.host}:{self.broker.port}", "in_flight": len(self._inflight)})
@@ -150,6 +199,16 @@ class Uplink:
 
     def _on_publish(self, client: mqtt.Client, userdata: object, mid: int, reason: mqtt.ReasonCode, props: object) -> None:
         self._pubacks.append(mid)
+        self._wake.set()
+
+    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        try:
+            ack = decode_downlink(message.payload)
+        except ValueError:
+            self.metrics.bad_downlink.inc()
+            log.warning("downlink message not understood", extra={"topic": message.topic, "bytes": len(message.payload)})
+            return
+        self._acks.append(ack)
         self._wake.set()
 
     def _drain(self) -> None:
@@ -168,24 +227,44 @@ class Uplink:
         self._commit_acks()
 
     def _commit_acks(self) -> None:
-        seqs: list[int] = []
+        """Take what paho's thread recorded: PUBACKs, ingest's acks (their rows are deleted), a
+        reconnect; then release messages unacked too long, for `_send_some` to send again."""
+        now = self._clock()
         nbytes = nitems = nmsgs = 0
         while self._pubacks:
-            mid = self._pubacks.popleft()
-            entry = self._inflight.pop(mid, None)
-            if entry is None:
-                continue
-            seqs.extend(entry[0])
-            self._inflight_seqs.difference_update(entry[0])
-            self.outbox.protected = frozenset(self._inflight_seqs)
-            nbytes += entry[1]
-            nitems += entry[2]
-            nmsgs += 1
-        if seqs:
-            self.outbox.ack(seqs)
+            message = self._inflight.puback(self._pubacks.popleft(), now)
+            if message is not None:
+                nbytes += message.nbytes
+                nitems += len(message.seqs)
+                nmsgs += 1
+        if nmsgs:
             self.metrics.items.inc(nitems)
             self.metrics.messages.inc(nmsgs)
             self.metrics.bytes.inc(nbytes)
+        seqs: list[int] = []
+        while self._acks:
+            settled = self._inflight.acked(self._acks.popleft())
+            seqs.extend(settled.seqs)
+            self.metrics.acks.inc(settled.messages)
+            self.metrics.stored_items.inc(settled.stored_items)
+            if settled.rejected_items:
+                self.metrics.rejected_items.inc(settled.rejected_items)
+                log.error("ingest refused uplink items for good; deleted, not resent", extra={"items": settled.rejected_items})
+        if seqs:
+            self.outbox.ack(seqs)
+        released: list[SentMessage] = []
+        if self._connections != self._connections_seen:
+            self._connections_seen = self._connections
+            released = self._inflight.release_unacked()
+        released += self._inflight.expired(now, self.ack_timeout_s)
+        if released:
+            items = sum(len(m.seqs) for m in released)
+            self.metrics.resent_items.inc(items)
+            log.warning("uplink messages not acknowledged by ingest; sending their items again",
+                        extra={"messages": len(released), "items": items})
+        if seqs or released:
+            self.outbox.protected = frozenset(self._inflight.seqs)
+        self.metrics.oldest_unacked.set(self._inflight.oldest_unacked_age(now))
 
     def _report_drops(self) -> None:
         """Once connected, turn evictions into events that travel ahead of the backlog."""
@@ -204,20 +283,23 @@ class Uplink:
         self.outbox.put([(i.id, PRIORITY_EVENT, i.model_dump_json().encode()) for i in items])
         log.warning("reported summaries dropped while the outbox was full", extra={"stations": len(items), "summaries": sum(d.count for d in drops)})
 
-    def _payloads(self, group: list[OutboxEntry], now: datetime) -> list[tuple[list[OutboxEntry], bytes]]:
-        """`group` as uplink payloads: one, or halves of it until each is within what ingest
-        accepts (`MAX_INFLATED_BYTES`, `MAX_UPLINK_BYTES`), should long names or summaries sent
-        as objects make a thousand items too large. A single item goes as it is."""
-        text = encode_message(self.tenant, self.gateway, group, now)
+    def _payloads(self, group: list[OutboxEntry], now: datetime) -> list[tuple[list[OutboxEntry], int, bytes]]:
+        """`group` as uplink payloads with their message ids: one, or halves of it until each
+        is within what ingest accepts (`MAX_INFLATED_BYTES`, `MAX_UPLINK_BYTES`), should long
+        names or summaries sent as objects make a thousand items too large. A single item goes
+        as it is."""
+        msg = self._next_msg
+        self._next_msg = 0 if msg >= MAX_MESSAGE_ID else msg + 1
+        text = encode_message(self.tenant, self.gateway, group, now, msg)
         payload = compress_payload(text)
         if len(group) > 1 and (len(text) > MAX_INFLATED_BYTES or len(payload) > MAX_UPLINK_BYTES):
             half = len(group) // 2
             return self._payloads(group[:half], now) + self._payloads(group[half:], now)
-        return [(group, payload)]
+        return [(group, msg, payload)]
 
     def _send_some(self) -> bool:
         self._report_drops()
-        free = self.max_inflight - len(self._inflight)
+        free = self.max_inflight - len(self._inflight)  # awaiting the PUBACK or ingest's ack
         room = MAX_INFLIGHT_ITEMS - len(self._inflight_seqs)
         if free <= 0 or room <= 0:
             return False
@@ -244,14 +326,12 @@ class Uplink:
             else:
                 last.append(e)
         now = datetime.now(timezone.utc)
-        for group, payload in (p for g in messages[:free] for p in self._payloads(g, now)):
+        for group, msg, payload in (p for g in messages[:free] for p in self._payloads(g, now)):
             info = self._client.publish(self.topic, payload, qos=1)
             if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
                 log.warning("uplink publish not queued", extra={"rc": int(info.rc)})
                 return False
             # Queued in paho either way; it (re)sends until the broker acknowledges.
-            seqs = [e.seq for e in group]
-            self._inflight[info.mid] = (seqs, len(payload), len(group))
-            self._inflight_seqs.update(seqs)
-            self.outbox.protected = frozenset(self._inflight_seqs)
+            self._inflight.sent(SentMessage(msg, info.mid, [e.seq for e in group], len(payload)))
+            self.outbox.protected = frozenset(self._inflight.seqs)
         return True

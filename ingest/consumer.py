@@ -16,6 +16,11 @@ item id, summaries by series and window: `ingest.summaries`).
   redelivers on the next connection and the stores keep one copy of each item.
 * A message that can never be stored (not JSON, wrong schema, topic of another gateway) is
   counted and acknowledged, or the broker would redeliver it forever.
+* Once stored, each gateway is told which of its messages are (`tepi.messages.UplinkAck` on its
+  downlink topic, refused ones as rejected): the gateway deletes items only then. The broker's
+  PUBACK to the gateway is no proof of delivery: Mosquitto 2.0 does not restore shared
+  subscriptions from its persistence file, so after a broker restart, until the workers
+  subscribe again, uplinks are accepted and dropped for want of a subscriber.
 * A batch is decoded and screened a group of messages at a time (`STREAM_GROUP`,
   `STREAM_SUMMARIES`), and each group's points
   go to the TSDB at once, while the next group is decoded; the state of the whole batch is
@@ -38,7 +43,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -62,8 +67,8 @@ from ingest.window_overlaps import WindowOverlaps
 from tepi.broker_drops import DROPPED_TOPIC, BrokerDropWatch
 from tepi.config import IngestConfig, TepiConfig
 from tepi.logs import RateLimitedLog
-from tepi.messages import uplink_subscription, utcnow
-from tepi.uplink_batch import MessageError, UplinkBatch, decode_batch
+from tepi.messages import UplinkAck, downlink_topic, encode_ack, uplink_subscription, utcnow
+from tepi.uplink_batch import MessageError, UplinkBatch, decode_batch, message_id_of
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +95,32 @@ class _Delivery:
     topic: str
     payload: bytes
     connection: int
+
+
+@dataclass(slots=True)
+class _Group:
+    """A group of a batch's messages, decoded: how many it took, their valid batches, and per
+    message that named its id, (sender, id, stored) for the gateway's `UplinkAck`."""
+
+    taken: int = 0
+    batches: list[UplinkBatch] = field(default_factory=list)
+    receipts: list[tuple[tuple[str, str], int, bool]] = field(default_factory=list)
+
+    def receipt(self, sender: tuple[str, str] | None, msg: int | None, *, stored: bool) -> None:
+        if sender is not None and msg is not None:
+            self.receipts.append((sender, msg, stored))
+
+
+def receipts_by_gateway(groups: Sequence[_Group]) -> dict[tuple[str, str], tuple[list[int], list[int]]]:
+    """(tenant, gateway) -> (ids stored, ids rejected) over a batch's groups, each id once."""
+    out: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
+    for group in groups:
+        for sender, msg, stored in group.receipts:
+            stored_ids, rejected_ids = out.setdefault(sender, ([], []))
+            target = stored_ids if stored else rejected_ids
+            if msg not in target:
+                target.append(msg)
+    return out
 
 
 class _DecoderFailed(Exception):
@@ -380,7 +411,7 @@ class IngestWorker:
         return out
 
     def _handle(self, deliveries: Sequence[_Delivery]) -> None:
-        decoded: list[tuple[int, list[UplinkBatch]]] = []  # by group: messages taken, valid batches; kept for retries
+        decoded: list[_Group] = []  # kept for retries
         delay = self._retry_initial_s
         while True:
             try:
@@ -402,35 +433,55 @@ class IngestWorker:
                 if self._stopping.wait(delay):
                     return  # left unacknowledged: the broker redelivers after reconnect
                 delay = min(delay * 2, self._retry_max_s)
+        self._acknowledge_to_gateways(decoded)
         self._ack(deliveries)
 
-    def _decode_group(self, deliveries: Sequence[_Delivery]) -> tuple[int, list[UplinkBatch]]:
+    def _acknowledge_to_gateways(self, decoded: Sequence[_Group]) -> None:
+        """Tell each gateway which of its messages are stored (or refused for good): one
+        `UplinkAck` per gateway per batch, QoS 1, on its downlink topic. Only now may it forget
+        their items. Sent before the broker's PUBACK: should the worker die between the two,
+        the broker redelivers, the stores keep one copy, and the gateway is acknowledged again."""
+        for (tenant, gateway), (stored, rejected) in receipts_by_gateway(decoded).items():
+            ack = encode_ack(UplinkAck(stored=stored, rejected=rejected))
+            info = self._client.publish(downlink_topic(tenant, gateway), ack, qos=1)
+            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                self._errors.warning("uplink-ack", "cannot queue an uplink ack; the gateway sends again", rc=int(info.rc), gateway=gateway)
+            else:
+                self.metrics.uplink_acks.inc()
+
+    def _decode_group(self, deliveries: Sequence[_Delivery]) -> _Group:
         """The next group of a batch from the start of `deliveries`: how many messages it took
-        (`STREAM_GROUP`, or fewer once it holds `STREAM_SUMMARIES` items) and their valid batches.
-        Invalid messages are counted (and later acknowledged)."""
-        batches: list[UplinkBatch] = []
-        items = taken = 0
+        (`STREAM_GROUP`, or fewer once it holds `STREAM_SUMMARIES` items), their valid batches,
+        and what to acknowledge to their gateways. Invalid messages are counted (and later
+        acknowledged, to the broker and, as rejected, to the gateway when it named them)."""
+        group = _Group()
+        items = 0
         for d in deliveries:
-            if taken == STREAM_GROUP or items >= STREAM_SUMMARIES:
+            if group.taken == STREAM_GROUP or items >= STREAM_SUMMARIES:
                 break
-            taken += 1
+            group.taken += 1
+            sender = topic_identity(d.topic)
             try:
                 batch = decode_batch(d.payload)
             except MessageError as exc:
                 self.metrics.rejected.labels(reason=MALFORMED).inc()
                 self._errors.warning(MALFORMED, "malformed uplink payload", topic=d.topic, bytes=len(d.payload), detail=str(exc)[:200])
+                group.receipt(sender, message_id_of(d.payload), stored=False)
                 continue
-            if topic_identity(d.topic) != (batch.tenant, batch.gateway):
+            if sender != (batch.tenant, batch.gateway):
                 # The topic is what broker ACLs authenticate; a payload claiming another
-                # tenant or gateway is refused rather than trusted.
+                # tenant or gateway is refused rather than trusted (and the refusal goes to
+                # the gateway of the topic, which sent it).
                 self.metrics.rejected.labels(reason=TOPIC_MISMATCH).inc()
                 self._errors.warning(TOPIC_MISMATCH, "uplink payload does not match its topic", topic=d.topic)
+                group.receipt(sender, batch.msg, stored=False)
                 continue
-            batches.append(batch)
+            group.batches.append(batch)
+            group.receipt(sender, batch.msg, stored=True)
             items += len(batch.summaries) + len(batch.items)
-        return taken, batches
+        return group
 
-    def _store(self, deliveries: Sequence[_Delivery], decoded: list[tuple[int, list[UplinkBatch]]]) -> None:
+    def _store(self, deliveries: Sequence[_Delivery], decoded: list[_Group]) -> None:
         """Decode, screen and apply `deliveries` in one transaction, a group of messages at a
         time (`_decode_group`), handing each group's points to the sink at once: a TSDB stores
         them while the next group is decoded. The commit waits until the sink stored every
@@ -453,9 +504,9 @@ class IngestWorker:
                                 decoded.append(self._decode_group(deliveries[at:]))
                             except Exception as exc:  # noqa: BLE001 - a decoder bug, not bad input
                                 raise _DecoderFailed(f"decoding a group of messages raised {type(exc).__name__}") from exc
-                        taken, batches = decoded[k]
-                        at, k = at + taken, k + 1
-                        checked = screening.add(batches)
+                        group = decoded[k]
+                        at, k = at + group.taken, k + 1
+                        checked = screening.add(group.batches)
                         screened.extend(checked)
                         points = [p for b in checked for p in b.points]
                         if not points:

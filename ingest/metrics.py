@@ -23,6 +23,9 @@ class IngestMetrics:
             ["reason"],
             registry=reg,
         )
+        self.uplink_acks = Counter(
+            "tepi_ingest_uplink_acks", "Acknowledgements sent to gateways (one per gateway per batch), after storing.", registry=reg
+        )
         self.alerts = Counter("tepi_ingest_alert_transitions", "Alert transitions.", ["transition"], registry=reg)
         self.stale_changes = Counter(
             "tepi_ingest_stale_siaga_changes", "Siaga changes older than the station's last one.", registry=reg

@@ -179,6 +179,15 @@ class GatewayConfig(_Strict):
     uplink_broker: BrokerConfig = BrokerConfig()
     uplink_inflight: int = Field(default=200, ge=1, le=65535)
     summary_linger_s: float = Field(default=2.0, ge=0, le=600, description="Summaries wait up to this long to share an uplink message; events never wait.")
+    uplink_ack_timeout_s: float = Field(
+        default=60.0, gt=0, le=3600,
+        description=(
+            "An uplink message the broker acknowledged but ingest has not, this long after, is sent again. "
+            "Ingest acks within a second or two when well; a minute covers its retries of a slow TSDB write and "
+            "a backlog in its queue, so a healthy centre is rarely sent anything twice over a paid cellular link, "
+            "while a message lost to a central broker restart goes again within a minute."
+        ),
+    )
     outbox: OutboxConfig = OutboxConfig()
     serial_ports: dict[Identifier, str] = Field(
         default_factory=dict, description="device id -> serial port path (pty in the simulator)."

@@ -176,10 +176,12 @@ def stored_summary_origin(body: bytes) -> tuple[str, str, float]:
     return value["station"], value["device"], datetime.fromisoformat(value["window_start"]).timestamp()
 
 
-def encode_uplink(tenant: str, gateway: str, bodies: Sequence[bytes], sent_at: datetime) -> bytes:
+def encode_uplink(tenant: str, gateway: str, bodies: Sequence[bytes], sent_at: datetime, msg: int | None = None) -> bytes:
     """An uplink payload around stored outbox bodies, without decoding them again: records go
     after the header (schema 3), objects to `items`. Rows stored before the upgrade to schema
-    3 are packed as records here; without any summary the payload is plain JSON."""
+    3 are packed as records here; without any summary the payload is plain JSON. `msg` is the
+    message's id, which ingest's `UplinkAck` names once it stored the message (None: a sender
+    that waits for no acknowledgement, as gateways before it did)."""
     records = [b for b in bodies if is_record(b)]
     objects: list[bytes] = []
     if len(records) != len(bodies):
@@ -187,7 +189,10 @@ def encode_uplink(tenant: str, gateway: str, bodies: Sequence[bytes], sent_at: d
             bodies = [encode_record(json.loads(b)) if b[:1] == b"[" else b for b in bodies]
             records = [b for b in bodies if is_record(b)]
         objects = [b for b in bodies if not is_record(b)]
-    head = f'{{"tenant":"{tenant}","gateway":"{gateway}","sent_at":"{sent_at.isoformat()}","items":['.encode()
+    if msg is not None and not 0 <= msg <= MAX_MESSAGE_ID:
+        raise ValueError(f"uplink message id {msg} is outside 0..{MAX_MESSAGE_ID}")
+    msg_field = "" if msg is None else f'"msg":{msg},'
+    head = f'{{"tenant":"{tenant}","gateway":"{gateway}",{msg_field}"sent_at":"{sent_at.isoformat()}","items":['.encode()
     if not records:
         return b"".join((head, b",".join(objects), b'],"v":%d}' % JSON_SCHEMA_VERSION))
     pairs, block = join_records(records)
@@ -203,6 +208,53 @@ def uplink_topic(tenant: str, gateway: str) -> str:
 
 #: Every gateway's uplink topic (`uplink_topic`) of every tenant.
 UPLINK_FILTER = "tepi/+/gw/+/up"
+
+
+def downlink_topic(tenant: str, gateway: str) -> str:
+    """Where the centre talks to one gateway: ingest's `UplinkAck`s (QoS 1, the gateway's
+    persistent session keeps them while it is away)."""
+    return f"tepi/{tenant}/gw/{gateway}/down"
+
+
+#: Every gateway's downlink topic (`downlink_topic`) of every tenant: what ingest writes.
+DOWNLINK_FILTER = "tepi/+/gw/+/down"
+
+#: Uplink message ids are unsigned 63-bit: JSON integers every side reads exactly.
+MAX_MESSAGE_ID = 2**63 - 1
+
+
+class UplinkAck(BaseModel):
+    """Ingest to a gateway: the uplink messages named in `stored` are in the central stores
+    (state committed, points in the TSDB), or were before (a duplicate); those in `rejected`
+    can never be stored (malformed, or claiming another gateway) and were counted centrally.
+    Either way the gateway may forget their items: only then does it delete them, since the
+    broker's PUBACK proves only that the broker had them, and a broker restart loses shared
+    subscriptions (Mosquitto 2.0 restores plain ones only), so a message accepted with no
+    subscriber is dropped silently.
+
+    One ack names all messages of one gateway in one ingest batch. Compact on purpose: it
+    travels on the gateway's (often metered) cellular link. Other downlink messages (SOS
+    acknowledgements) will be told apart by `type`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["uplink_ack"] = "uplink_ack"
+    stored: list[Annotated[int, Field(ge=0, le=MAX_MESSAGE_ID, strict=True)]] = Field(default_factory=list, max_length=10_000)
+    rejected: list[Annotated[int, Field(ge=0, le=MAX_MESSAGE_ID, strict=True)]] = Field(default_factory=list, max_length=10_000)
+
+
+def encode_ack(ack: UplinkAck) -> bytes:
+    return ack.model_dump_json().encode()
+
+
+def decode_downlink(payload: bytes) -> UplinkAck:
+    """A downlink payload as its typed message; anything else is a `ValueError` (pydantic's
+    `ValidationError` is one), a message without its `type` too: a later kind must never pass
+    for an ack."""
+    ack = UplinkAck.model_validate_json(payload)
+    if "type" not in ack.model_fields_set:
+        raise ValueError("a downlink message names its type")
+    return ack
 
 
 def uplink_subscription(share_group: str | None) -> str:

@@ -6,9 +6,10 @@ over another's session, whose queued QoS 1 messages Mosquitto would otherwise er
 
 - a field `device` is its registry id and writes its own topic;
 - a `gateway` has three connections, `<gw>.devices` (reads its tenant's devices),
-  `<gw>.uplink` (writes its uplink) and `<gw>.alarms` (writes its local alarms): dots never
+  `<gw>.uplink` (writes its uplink, reads its downlink: ingest's acks) and `<gw>.alarms` (writes its local alarms): dots never
   occur in registry ids, so these names collide with no device;
-- `ingest` workers are `ingest.1`..`ingest.N` (`ingest.workers`), each reading all uplinks.
+- `ingest` workers are `ingest.1`..`ingest.N` (`ingest.workers`), each reading all uplinks and
+  writing all downlinks (the acks of what it stored).
 
 The gateway's device link and ingest also read the broker's dropped-message count
 (`tepi.broker_drops`), which says nothing about any tenant.
@@ -42,7 +43,7 @@ from typing import Literal
 
 from tepi.broker_drops import DROPPED_TOPIC
 from tepi.config import GATEWAY_LINKS, IngestConfig, TepiConfig
-from tepi.messages import UPLINK_FILTER, alarm_topic, device_subscription, device_topic, uplink_topic
+from tepi.messages import DOWNLINK_FILTER, UPLINK_FILTER, alarm_topic, device_subscription, device_topic, downlink_topic, uplink_topic
 
 Role = Literal["device", "gateway", "ingest"]
 
@@ -114,7 +115,9 @@ def principals(configs: Sequence[TepiConfig]) -> list[MqttPrincipal]:
         gw = cfg.gateway
         grants: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "devices": ((device_subscription(gw.tenant), DROPPED_TOPIC), ()),
-            "uplink": ((), (uplink_topic(gw.tenant, gw.id),)),
+            # Reads ingest's acks on its own downlink topic only: another gateway's acks would
+            # make it delete items that were never stored.
+            "uplink": ((downlink_topic(gw.tenant, gw.id),), (uplink_topic(gw.tenant, gw.id),)),
             "alarms": ((), (f"{alarm_topic(gw.tenant, gw.id)}/+/+",)),  # .../alarm/<station>/<kind>, retained
         }
         for link in GATEWAY_LINKS:
@@ -127,6 +130,7 @@ def principals(configs: Sequence[TepiConfig]) -> list[MqttPrincipal]:
     for worker in range(1, max(c.ingest.workers for c in configs) + 1):
         _add(found, MqttPrincipal(
             username=IngestConfig.mqtt_user(worker), role="ingest", tenant=None, read=(UPLINK_FILTER, DROPPED_TOPIC),
+            write=(DOWNLINK_FILTER,),
             note=f"ingest worker {worker}", secret=INGEST_SECRET,
         ))
     secrets_of = {p.secret_name: p for p in found.values()}

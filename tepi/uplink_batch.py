@@ -6,6 +6,7 @@ this side of the contract, and numpy with it, stays out of the gateway's process
 from __future__ import annotations
 
 import dataclasses
+import json
 import zlib
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
@@ -15,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from tepi.messages import (
     JSON_SCHEMA_VERSION,
     MAX_INFLATED_BYTES,
+    MAX_MESSAGE_ID,
     MAX_UPLINK_BYTES,
     BrokerDrops,
     LevelSummary,
@@ -39,6 +41,8 @@ class _Envelope(BaseModel):
 
     tenant: str = Field(min_length=1, max_length=64)
     gateway: str = Field(min_length=1, max_length=64)
+    #: The message's id for ingest's `UplinkAck`; absent from gateways that wait for none.
+    msg: int | None = Field(default=None, ge=0, le=MAX_MESSAGE_ID, strict=True)
     sent_at: AwareDatetime
     items: list[UplinkItem] = Field(default_factory=list, max_length=10_000)
 
@@ -139,13 +143,28 @@ def decode_batch(payload: bytes) -> UplinkBatch:
         header = _RecordsHeader.model_validate_json(head)
         rows = rows_from_records(header.pairs, block, header.n)
         return UplinkBatch(
-            v=header.v, tenant=header.tenant, gateway=header.gateway, sent_at=header.sent_at, items=header.items,
+            v=header.v, tenant=header.tenant, gateway=header.gateway, msg=header.msg, sent_at=header.sent_at, items=header.items,
             summaries=rows,
         )
     except ValidationError as exc:
         raise MessageError(f"invalid uplink batch: {exc.errors(include_url=False)[:3]}") from exc
     except ValueError as exc:  # the records after the header
         raise MessageError(f"invalid uplink batch: {exc}") from exc
+
+
+def message_id_of(payload: bytes) -> int | None:
+    """The `msg` id of a payload `decode_batch` refused, if its header still names one, so
+    ingest can acknowledge it as rejected and the gateway stops sending it; None otherwise.
+    Never raises: whatever the payload holds, the answer is an id or None."""
+    try:
+        if payload[:1] == b"\x78":
+            inflater = zlib.decompressobj()
+            payload = inflater.decompress(payload[:MAX_UPLINK_BYTES], MAX_INFLATED_BYTES)
+        head = payload.partition(b"\x00")[0]
+        msg = json.loads(head).get("msg")
+    except (zlib.error, ValueError, AttributeError, RecursionError):
+        return None
+    return msg if type(msg) is int and 0 <= msg <= MAX_MESSAGE_ID else None
 
 
 def encode_batch(batch: UplinkBatch) -> bytes:

@@ -40,7 +40,7 @@ from tepi.config import (
     TepiConfig,
     with_local_services,
 )
-from tepi.messages import LevelSummary, device_subscription, device_topic, uplink_topic
+from tepi.messages import LevelSummary, UplinkAck, device_subscription, device_topic, downlink_topic, encode_ack, uplink_topic
 from tepi.mqtt_security import setup_broker_security
 from tepi.processes import Mosquitto
 from tepi.testing import wait_until
@@ -142,10 +142,13 @@ class UplinkTally:
         assert subscribed.wait(10), "uplink tally subscribed"
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        batch = decode_batch(msg.payload)
         with self._lock:
-            for item in every_item(decode_batch(msg.payload)):
+            for item in every_item(batch):
                 if isinstance(item, LevelSummary):
                     self.summaries[item.id] = item  # a redelivered message counts once
+        if batch.msg is not None:  # acknowledged as ingest does, or the gateway sends it again
+            client.publish(downlink_topic(batch.tenant, batch.gateway), encode_ack(UplinkAck(stored=[batch.msg])), qos=1)
 
     def accounted(self) -> int:
         with self._lock:

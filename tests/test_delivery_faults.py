@@ -17,15 +17,19 @@ import paho.mqtt.client as mqtt
 import pytest
 import sqlalchemy as sa
 import yaml
+from prometheus_client import CollectorRegistry
 
+from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
+from gateway.uplink import Uplink
 from ingest.testing import batch, siaga_change, summary
 from tepi.config import TepiConfig, TsdbConfig, with_local_services
-from tepi.messages import uplink_topic
+from tepi.messages import outbox_body, uplink_topic
 from tepi.processes import Mosquitto, VictoriaMetrics
 from tepi.testing import wait_until
 from tepi.uplink_batch import encode_batch
 
 pytestmark = pytest.mark.integration
+GATEWAY = "gw-ciliwung"
 T0 = (datetime.now(timezone.utc) - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
 
 
@@ -162,17 +166,59 @@ def test_tsdb_down_means_nothing_acknowledged_until_it_is_back(central: Central,
     assert len(windows) == len(set(windows)) == 50
 
 
-def test_central_broker_restart_loses_nothing(central: Central, mosquitto: Mosquitto) -> None:
+def test_central_broker_restart_loses_nothing(central: Central, mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """Mosquitto 2.0 restores a persistent session's plain subscriptions after a restart, not
+    its shared ones: until ingest subscribes again, uplinks are PUBACKed and dropped. The race
+    is forced here: ingest is away across the restart, the gateway's uplink publishes into the
+    gap, and ingest comes back only once the broker acknowledged everything. The gateway keeps
+    every item until ingest acknowledges it stored, and sends again what it never did."""
+    cfg = central.cfg
+    assert cfg.gateway.id == GATEWAY
+    registry = CollectorRegistry()
+    outbox = Outbox(tmp_path / "outbox.db")
+    uplink = Uplink(
+        outbox, cfg.gateway.uplink_broker, cfg.gateway.tenant, cfg.gateway.id, registry,
+        mqtt_user=cfg.gateway.mqtt_user("uplink"), ack_timeout_s=3.0,
+    )
+
+    def pubacked() -> float:
+        return registry.get_sample_value("tepi_gateway_uplinked_items_total") or 0.0
+
     central.start_worker(1)
+    uplink.start()
+    try:
+        ids = queue_summaries(outbox, range(0, 50))
+        wait_until(lambda: outbox.depth() == 0, 60, "the first 50 stored and acknowledged by ingest")
+        assert sorted(central.stored_ids()) == sorted(ids)
 
-    def faults(i: int) -> None:
-        if i == 50:
-            mosquitto.stop()
-            mosquitto.start()  # persistence keeps the worker's session and queued messages
+        central.kill(1)  # away across the restart: nobody subscribes again in time
+        mosquitto.stop()
+        mosquitto.start()  # persistence keeps the worker's session; Mosquitto 2.0 not its $share subscription
+        ids += queue_summaries(outbox, range(50, 120))
+        wait_until(lambda: pubacked() >= 2 * 120, 60, "the broker acknowledged every message")
+        assert outbox.depth() > 0, "the broker's PUBACK deletes nothing: only ingest's ack does"
 
-    # The publisher reconnects by itself; QoS 1 messages queued in it are sent again.
-    ids = publish_summaries(mosquitto.port, central.cfg, 120, during=faults)
-    wait_until(lambda: len(central.stored_ids()) >= 120, 60, "all items stored")
-    assert sorted(central.stored_ids()) == sorted(ids)
-    windows = central.vm_windows("katulampa")
-    assert len(windows) == len(set(windows)) == 120
+        central.start_worker(1)
+        wait_until(lambda: outbox.depth() == 0, 60, "everything stored and acknowledged after ingest returned")
+        assert sorted(central.stored_ids()) == sorted(ids), "each item exactly once"
+        wait_until(lambda: len(central.vm_windows("katulampa")) >= 120, 30, "all windows in VictoriaMetrics")
+        windows = central.vm_windows("katulampa")
+        assert len(windows) == len(set(windows)) == 120
+    finally:
+        uplink.stop()
+        outbox.close()
+
+
+def queue_summaries(outbox: Outbox, numbers: range, station: str = "katulampa") -> list[str]:
+    """Per number a summary and a Siaga change into the gateway's outbox, as the gateway stores
+    them; returns the changes' ids (what the state DB records once each)."""
+    rows, ids = [], []
+    for i in numbers:
+        at = T0 + timedelta(minutes=10 * i)
+        s = summary(station, at, 40.0 + i % 30, first_seq=10 * i)
+        rise = i % 2 == 0
+        change = siaga_change(station, at, 3 if rise else 4, 90.0, siaga_from=4 if rise else 3, seq=10 * i)
+        rows += [(s.id, PRIORITY_SUMMARY, outbox_body(s, GATEWAY)), (change.id, PRIORITY_EVENT, outbox_body(change, GATEWAY))]
+        ids.append(change.id)
+    outbox.put(rows)
+    return ids

@@ -30,7 +30,16 @@ from paho.mqtt.reasoncodes import ReasonCode
 from typer.testing import CliRunner
 
 from tepi.config import DEFAULT_CONFIG_PATH, DeviceConfig, GatewayConfig, SiagaThresholds, StationConfig, TepiConfig
-from tepi.messages import alarm_topic, device_subscription, device_topic, uplink_subscription, uplink_topic
+from tepi.messages import (
+    UplinkAck,
+    alarm_topic,
+    device_subscription,
+    device_topic,
+    downlink_topic,
+    encode_ack,
+    uplink_subscription,
+    uplink_topic,
+)
 from tepi.mqtt_auth import MqttCredential, write_credentials
 from tepi.uplink_batch import every_item
 from tepi.mqtt_security import (
@@ -209,10 +218,16 @@ def test_users_acl_and_files_follow_the_registry(configs: list[TepiConfig], secu
         "\nuser gw-badung.devices\ntopic read tepi/kab-badung/dev/+/up\n"
         "topic read $SYS/broker/publish/messages/dropped\n\n"
     ) in acl
-    assert "\nuser gw-badung.uplink\ntopic write tepi/kab-badung/gw/gw-badung/up\n\n" in acl
+    assert (
+        "\nuser gw-badung.uplink\ntopic read tepi/kab-badung/gw/gw-badung/down\n"
+        "topic write tepi/kab-badung/gw/gw-badung/up\n\n"
+    ) in acl
     assert "\nuser gw-badung.alarms\ntopic write tepi/kab-badung/gw/gw-badung/alarm/+/+\n\n" in acl
     assert "\nuser awlr-depok\ntopic write tepi/dki-jakarta/dev/awlr-depok/up\n" in acl
-    assert "\nuser ingest.2\ntopic read tepi/+/gw/+/up\ntopic read $SYS/broker/publish/messages/dropped\n" in acl
+    assert (
+        "\nuser ingest.2\ntopic read tepi/+/gw/+/up\ntopic read $SYS/broker/publish/messages/dropped\n"
+        "topic write tepi/+/gw/+/down\n"
+    ) in acl
     # Of the $SYS tree, only the dropped-message count, and only for those who act on it.
     assert {ln for ln in acl.splitlines() if "$SYS" in ln} == {"topic read $SYS/broker/publish/messages/dropped"}
     body = [ln for ln in acl.splitlines() if ln and not ln.startswith("#")]
@@ -374,6 +389,32 @@ def test_gateway_writes_only_its_uplink_and_alarms(connect: Callable[..., Probe]
     assert not gateway.publish(own, b"batch").is_failure
 
     assert ingest.received_until(own, b"batch") == [(own, b"batch")]
+
+
+def test_acks_reach_only_their_gateway_and_only_ingest_sends_them(connect: Callable[..., Probe]) -> None:
+    """A gateway deletes what an ack names: it must read its own downlink only (another
+    gateway's acks name messages it never sent), and no device or gateway may forge one."""
+    ingest = connect(INGEST_1)
+    jakarta = connect(link(GW_JAKARTA, "uplink"))
+    badung = connect(link(GW_BADUNG, "uplink"))
+    own, other = downlink_topic(JAKARTA, GW_JAKARTA), downlink_topic(BADUNG, GW_BADUNG)
+    assert granted(jakarta.subscribe(own))
+    for topic_filter in (other, "tepi/+/gw/+/down", "tepi/#", "#"):
+        jakarta.subscribe(topic_filter)  # the SUBACK may grant; the ACL is checked at delivery
+    assert granted(badung.subscribe(other))
+
+    ack = encode_ack(UplinkAck(stored=[1]))
+    assert not ingest.publish(other, ack).is_failure
+    assert badung.received_until(other, ack) == [(other, ack)]
+    sentinel = encode_ack(UplinkAck(stored=[2]))
+    assert not ingest.publish(own, sentinel).is_failure
+    seen = jakarta.received_until(own, sentinel)
+    assert all(topic == own for topic, _ in seen), f"the other gateway's downlink arrived: {seen}"
+
+    forgers = {DEPOK: connect(DEPOK), "gateway uplink": jakarta, "gateway alarms": connect(link(GW_JAKARTA, "alarms"))}
+    for who, forger in forgers.items():
+        for topic in (own, other):
+            assert forger.publish(topic, ack).value == NOT_AUTHORIZED, f"{who} -> {topic}"
 
 
 def test_ingest_shares_uplinks_of_all_tenants_but_cannot_publish(connect: Callable[..., Probe]) -> None:

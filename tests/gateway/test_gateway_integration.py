@@ -16,7 +16,7 @@ import pytest
 from gateway.devices.awlr import wire
 from gateway.runtime import EdgeGateway
 from tepi.config import TepiConfig, with_local_services
-from tepi.messages import alarm_topic, device_topic, uplink_topic
+from tepi.messages import UplinkAck, alarm_topic, device_topic, downlink_topic, encode_ack, uplink_topic
 from tepi.processes import Mosquitto, free_port
 from tepi.testing import wait_until
 from tepi.uplink_batch import UplinkBatch, decode_batch, every_item
@@ -25,7 +25,8 @@ pytestmark = pytest.mark.integration
 
 
 class UplinkRecorder:
-    """A subscriber standing in for ingest: records every uplink item by id."""
+    """A subscriber standing in for ingest: records every uplink item by id and acknowledges
+    each message to its gateway as ingest does once it stored it."""
 
     def __init__(self, port: int, topic: str) -> None:
         self.items: dict[str, object] = {}
@@ -49,6 +50,8 @@ class UplinkRecorder:
                 if item.id not in self.items:
                     self.order.append(item.id)
                 self.items[item.id] = item
+        if batch.msg is not None:
+            client.publish(downlink_topic(batch.tenant, batch.gateway), encode_ack(UplinkAck(stored=[batch.msg])), qos=1)
 
     def close(self) -> None:
         self.client.loop_stop()

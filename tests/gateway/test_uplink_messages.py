@@ -41,7 +41,7 @@ def unconnected_uplink(tmp_path: Path, items: list[LevelSummary]) -> tuple[Uplin
 
 def sent(up: Uplink) -> list[list[int]]:
     """Outbox seqs of each message queued so far, in order."""
-    return [seqs for seqs, _bytes, _items in up._inflight.values()]
+    return [m.seqs for m in up._inflight.messages()]
 
 
 def test_a_backlog_goes_out_a_thousand_summaries_a_message_and_in_flight_stays_bounded(tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ def test_a_thousand_of_the_largest_summaries_fit_one_message_ingest_accepts(tmp_
     items = [long_named(k, rng) for k in range(MAX_ITEMS_PER_MESSAGE)]
     up, outbox = unconnected_uplink(tmp_path, items)
     try:
-        (group, payload), = up._payloads(outbox.peek(MAX_ITEMS_PER_MESSAGE), T0)
+        (group, _msg, payload), = up._payloads(outbox.peek(MAX_ITEMS_PER_MESSAGE), T0)
         assert len(group) == MAX_ITEMS_PER_MESSAGE
         assert len(payload) <= MAX_UPLINK_BYTES and len(zlib.decompress(payload)) <= MAX_INFLATED_BYTES
         assert decode_batch(payload).summaries.item_ids(GW) == [s.id for s in items]
@@ -83,8 +83,8 @@ def test_a_message_too_large_for_ingest_is_sent_as_halves(tmp_path: Path, monkey
     try:
         parts = up._payloads(outbox.peek(MAX_ITEMS_PER_MESSAGE), T0)
         assert len(parts) > 1
-        assert all(len(zlib.decompress(p)) <= 70_000 for _, p in parts)
-        decoded = [i for _, p in parts for i in decode_batch(p).summaries.item_ids(GW)]
+        assert all(len(zlib.decompress(p)) <= 70_000 for _, _msg, p in parts)
+        decoded = [i for _, _msg, p in parts for i in decode_batch(p).summaries.item_ids(GW)]
         assert decoded == [s.id for s in items]
         assert up._send_some()
         assert sum(map(len, sent(up))) == len(items) and len(sent(up)) == len(parts)

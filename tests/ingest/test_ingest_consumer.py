@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
@@ -27,7 +28,7 @@ from ingest.points import PointSink, PointWrite, SqlPointSink
 from ingest.summaries import SummaryPoints
 from ingest.testing import batch, siaga_change, summary
 from tepi.config import BrokerConfig, IngestConfig, TepiConfig, with_local_services
-from tepi.messages import uplink_topic
+from tepi.messages import DOWNLINK_FILTER, UplinkAck, decode_downlink, downlink_topic, uplink_topic
 from tepi.processes import Mosquitto
 from tepi.uplink_batch import UplinkBatch, encode_batch
 
@@ -148,6 +149,59 @@ def test_garbage_is_counted_acknowledged_and_does_not_stop_the_worker(
         assert metric(registry2, "tepi_ingest_messages_total") == 0
     finally:
         worker.stop()
+
+
+class AckListener:
+    """Every gateway's downlink, as the gateways would read it: (topic, ack) in arrival order."""
+
+    def __init__(self, port: int) -> None:
+        self.acks: list[tuple[str, UplinkAck]] = []
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="ack-listener")
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *_: subscribed.set()
+        self.client.on_message = lambda _c, _u, msg: self.acks.append((msg.topic, decode_downlink(msg.payload)))
+        self.client.connect("127.0.0.1", port)
+        self.client.subscribe(DOWNLINK_FILTER, qos=1)
+        self.client.loop_start()
+        assert subscribed.wait(10)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_stored_duplicate_and_refused_messages_are_acknowledged_to_their_gateway(
+    mosquitto: Mosquitto, publish: Callable[[str, bytes], None], sqlite_engine: Engine, default_config: TepiConfig
+) -> None:
+    """The gateway deletes items only on ingest's ack: a duplicate is acked again (its first
+    ack may be the one lost), and a message that can never be stored is acked as rejected, or
+    the gateway would send it forever."""
+    listener = AckListener(mosquitto.port)
+    registry = CollectorRegistry()
+    worker = make_worker(default_config, mosquitto, sqlite_engine, registry)
+    own, other = downlink_topic("dki-jakarta", "gw-ciliwung"), downlink_topic("dki-jakarta", "gw-other")
+    try:
+        stored = encode_batch(windows("katulampa", 2).model_copy(update={"msg": 11}))
+        publish(TOPIC, stored)
+        assert wait_for(lambda: len(listener.acks) == 1)
+        assert points(sqlite_engine) == 2, "acknowledged once stored"
+        publish(TOPIC, stored)
+        assert wait_for(lambda: len(listener.acks) == 2)
+        publish(TOPIC, b'{"tenant":"dki-jakarta","gateway":"gw-ciliwung","msg":12,"sent_at":"not a time","items":[]}')
+        assert wait_for(lambda: len(listener.acks) == 3)
+        publish(uplink_topic("dki-jakarta", "gw-other"), encode_batch(windows("depok", 1).model_copy(update={"msg": 13})))
+        assert wait_for(lambda: len(listener.acks) == 4)
+        assert listener.acks == [
+            (own, UplinkAck(stored=[11])),
+            (own, UplinkAck(stored=[11])),
+            (own, UplinkAck(rejected=[12])),
+            (other, UplinkAck(rejected=[13])),  # to the gateway whose topic it came on: the sender
+        ]
+        assert metric(registry, "tepi_ingest_rejected_total", reason="malformed") == 1
+        assert metric(registry, "tepi_ingest_rejected_total", reason="topic_mismatch") == 1
+    finally:
+        worker.stop()
+        listener.close()
 
 
 def test_messages_published_while_the_worker_is_down_arrive_after_restart(

@@ -1,0 +1,120 @@
+"""What the uplink has sent and not yet seen stored: pure bookkeeping, no I/O.
+
+An uplink message passes two acknowledgements. The broker's PUBACK says the broker has it; it
+says nothing of ingest: Mosquitto 2.0 does not restore shared subscriptions from its
+persistence file, so after a central broker restart, until the ingest workers subscribe again,
+it accepts uplinks and drops them for want of a subscriber. Only ingest's `UplinkAck`, sent
+once the message's items are committed and in the TSDB, lets the gateway delete them.
+
+So a message is *sent* (awaiting the PUBACK, which paho resends for until it comes), then
+*unacked* (awaiting ingest), then forgotten: on ingest's ack its outbox rows are deleted; after
+`ack_timeout_s` without one, or on a reconnect, its rows are released to be sent again in a
+new message. Ingest stores items by id, so a resend costs bytes, never a duplicate. Nothing of
+this is written down: after a gateway restart every row still in the outbox is sent again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tepi.messages import UplinkAck
+
+
+@dataclass(slots=True)
+class SentMessage:
+    msg: int  # the id ingest's ack names
+    mid: int  # paho's packet id, for the PUBACK
+    seqs: list[int]  # outbox rows it carries
+    nbytes: int
+    puback_at: float | None = None  # on the uplink's clock; None: the broker has not acknowledged it
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What an ack settled: rows to delete, and how many items ingest stored or refused."""
+
+    seqs: list[int] = field(default_factory=list)
+    stored_items: int = 0
+    rejected_items: int = 0
+    messages: int = 0
+
+
+class InFlight:
+    """Messages on their way, by id; the seqs they carry, which are neither sent again nor
+    evicted while here. Bounded by the caller (`len()` messages, `len(seqs)` items)."""
+
+    def __init__(self) -> None:
+        self._by_msg: dict[int, SentMessage] = {}
+        self._by_mid: dict[int, SentMessage] = {}
+        self.seqs: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._by_msg)
+
+    def messages(self) -> list[SentMessage]:
+        return list(self._by_msg.values())
+
+    def sent(self, message: SentMessage) -> None:
+        if message.msg in self._by_msg:
+            raise ValueError(f"uplink message id {message.msg} is already in flight")
+        self._by_msg[message.msg] = message
+        self._by_mid[message.mid] = message
+        self.seqs.update(message.seqs)
+
+    def puback(self, mid: int, now: float) -> SentMessage | None:
+        """The broker has the message of packet `mid`; None if it was settled already (ingest
+        can ack before the PUBACK is seen) or released."""
+        message = self._by_mid.pop(mid, None)
+        if message is None or self._by_msg.get(message.msg) is not message:
+            return None
+        message.puback_at = now
+        return message
+
+    def acked(self, ack: UplinkAck) -> Settled:
+        """Forget the messages `ack` names; ids unknown here (released already, or sent before
+        a restart) are ignored: their rows went out again and will be acked as such."""
+        seqs: list[int] = []
+        stored = rejected = messages = 0
+        for msgs, is_stored in ((ack.stored, True), (ack.rejected, False)):
+            for msg in msgs:
+                message = self._forget(msg)
+                if message is None:
+                    continue
+                seqs.extend(message.seqs)
+                messages += 1
+                if is_stored:
+                    stored += len(message.seqs)
+                else:
+                    rejected += len(message.seqs)
+        return Settled(seqs, stored, rejected, messages)
+
+    def expired(self, now: float, ack_timeout_s: float) -> list[SentMessage]:
+        """Release the messages the broker acknowledged at least `ack_timeout_s` ago and ingest
+        never did: their rows are to be sent again."""
+        late = [m for m in self._by_msg.values() if m.puback_at is not None and now - m.puback_at >= ack_timeout_s]
+        for m in late:
+            self._forget(m.msg)
+        return late
+
+    def release_unacked(self) -> list[SentMessage]:
+        """After a reconnect: release every message the broker acknowledged and ingest has not
+        (the broker may have restarted and dropped them). Those still awaiting a PUBACK stay:
+        paho sends them again itself."""
+        unacked = [m for m in self._by_msg.values() if m.puback_at is not None]
+        for m in unacked:
+            self._forget(m.msg)
+        return unacked
+
+    def oldest_unacked_age(self, now: float) -> float:
+        """Seconds since the broker acknowledged the oldest message ingest has not; 0 if none."""
+        oldest = min((m.puback_at for m in self._by_msg.values() if m.puback_at is not None), default=None)
+        return 0.0 if oldest is None else max(0.0, now - oldest)
+
+    def _forget(self, msg: int) -> SentMessage | None:
+        message = self._by_msg.pop(msg, None)
+        if message is None:
+            return None
+        if self._by_mid.get(message.mid) is message:
+            del self._by_mid[message.mid]
+        self.seqs.difference_update(message.seqs)
+        return message
