@@ -26,6 +26,7 @@ BENCHMARKS = {
     "ingest": "bench.ingest",
     "footprint": "bench.footprint",
     "alert_latency": "bench.alert_latency",
+    "rise_warning": "bench.rise_warning",
 }
 
 

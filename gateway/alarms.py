@@ -16,11 +16,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gateway.rise import _levels_and_mask, rate_of_rise, rate_of_rise_alarm
+from gateway.rise import _levels_and_mask, rate_of_rise, rise_warning
 from gateway.siaga import classify_siaga
 from gateway.trackers import Bounds, RateOfRiseTracker, SiagaTracker, check_siaga_args, cleared
 
-__all__ = ["RateOfRiseTracker", "SiagaTracker", "rate_of_rise", "rate_of_rise_alarm", "siaga_with_hysteresis"]
+__all__ = ["RateOfRiseTracker", "SiagaTracker", "rate_of_rise", "rise_warning", "siaga_with_hysteresis"]
 
 
 # --- Siaga with hysteresis --------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""Rate of rise: how fast the river climbs, an alarm before any Siaga threshold is reached.
+"""Rate of rise: how fast the river climbs, a warning before a Siaga threshold is reached.
 
-As in `gateway.alarms`, twice: vectorised functions over a whole series (replay, tests) and a
-tracker fed one reading at a time (the gateway), held to the same answers by the tests.
+As in `gateway.alarms`, twice: vectorised functions over a whole series (replays, tests) and a
+tracker fed one reading at a time (`gateway.rise_tracker`, the gateway), held to the same
+answers by tests/gateway/test_rise_warning.py. Why two windows, and why a second reading
+confirms, is in `gateway.rise_tracker`.
 """
 
 from __future__ import annotations
@@ -9,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gateway.trackers import RateOfRiseTracker, check_rate_alarm_args, check_rise_args
+from gateway.rise_tracker import RateOfRiseTracker, check_rise_args, check_warning_args
 
-__all__ = ["RateOfRiseTracker", "rate_of_rise", "rate_of_rise_alarm"]
+__all__ = ["RateOfRiseTracker", "rate_of_rise", "rise_warning"]
 
 _ROWS_PER_CHUNK_CELLS = 1 << 20  # cells of the (reading x window) matrix handled at once
 
@@ -58,23 +60,61 @@ def rate_of_rise(
     return out
 
 
-def rate_of_rise_alarm(
-    rates_cm_per_h: ArrayLike, threshold_cm_per_h: float, clear_margin_cm_per_h: float, initial: bool = False
+def rise_warning(
+    times_s: ArrayLike,
+    levels_cm: ArrayLike,
+    good: ArrayLike,
+    window_s: float,
+    threshold_cm_per_h: float,
+    *,
+    clear_margin_cm_per_h: float = 10.0,
+    short_window_s: float = 600.0,
+    short_threshold_cm_per_h: float = 100.0,
+    confirm: int = 2,
+    min_points: int = 3,
 ) -> NDArray[np.bool_]:
-    """Whether the rate-of-rise alarm is on after each rate.
+    """Whether the rate-of-rise warning is on after each reading (`RateOfRiseTracker` over a
+    series whose QC verdicts are final).
 
-    On at a rate >= threshold; off once the rate is below (threshold - margin), so a rate
-    wobbling around the threshold does not flap; a NaN rate (too little good data) holds.
+    A good reading calls for the warning to start when the slope over `window_s` reaches
+    `threshold_cm_per_h` or the one over `short_window_s` reaches `short_threshold_cm_per_h`,
+    and for it to end when every slope known is below its threshold less the margin; the
+    change happens at the `confirm`-th good reading in a row calling for it. Readings not good
+    neither count nor break a run.
     """
-    r = np.asarray(rates_cm_per_h, dtype=float)
-    if r.ndim != 1:
-        raise ValueError(f"rates must be 1-D, got shape {r.shape}")
-    check_rate_alarm_args(threshold_cm_per_h, clear_margin_cm_per_h)
+    t, x, g = _rise_series(times_s, levels_cm, good)
+    check_rise_args(window_s, min_points, None)
+    check_rise_args(short_window_s, min_points, None)
+    n = check_warning_args(threshold_cm_per_h, short_threshold_cm_per_h, clear_margin_cm_per_h, confirm)
+    if not short_window_s < window_s:
+        raise ValueError(f"short_window_s ({short_window_s!r}) must be shorter than window_s ({window_s!r})")
+    long = rate_of_rise(t, x, g, window_s, min_points=min_points)
+    short = rate_of_rise(t, x, g, short_window_s, min_points=min_points)
+    margin = clear_margin_cm_per_h
     with np.errstate(invalid="ignore"):
-        on = r >= threshold_cm_per_h
-        off = r < threshold_cm_per_h - clear_margin_cm_per_h
-    last = np.maximum.accumulate(np.where(on | off, np.arange(r.size), -1))
-    return np.where(last >= 0, on[np.maximum(last, 0)], initial)
+        on = (long >= threshold_cm_per_h) | (short >= short_threshold_cm_per_h)
+        known = np.isfinite(long) | np.isfinite(short)
+        off = known & ~(long >= threshold_cm_per_h - margin) & ~(short >= short_threshold_cm_per_h - margin)
+    idx = np.flatnonzero(g & np.isfinite(x))
+    # Per good reading: 1 calls to start, -1 to end, 0 neither. Only one can apply at a time, so
+    # the state is a latch set (reset) at the n-th reading of a run of 1s (-1s).
+    label = np.where(on[idx], 1, np.where(off[idx], -1, 0))
+    run = _run_lengths(label)
+    event = np.where((label != 0) & (run >= n), label, 0)
+    state = np.zeros(t.shape, dtype=np.int8)
+    state[idx] = event
+    pos = np.arange(t.size)
+    last = np.maximum.accumulate(np.where(state != 0, pos, -1))
+    return np.where(last >= 0, state[np.maximum(last, 0)] > 0, False)
+
+
+def _run_lengths(values: NDArray[np.int_]) -> NDArray[np.int_]:
+    """For each position, how many equal values end there in a row (1 for a change)."""
+    if values.size == 0:
+        return np.zeros(0, dtype=int)
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    pos = np.arange(values.size)
+    return pos - starts[np.searchsorted(starts, pos, side="right") - 1] + 1
 
 
 def _fitted_slopes(

@@ -68,9 +68,19 @@ class AlertingConfig(_Strict):
 
     raise_after: int = Field(default=2, ge=1, le=60, description="Consecutive good readings at a level before it is raised.")
     clear_margin_cm: float = Field(default=5.0, ge=0, description="A level clears only below its bound minus this.")
-    rate_of_rise_cm_per_h: float = Field(default=60.0, gt=0, description="Rise that alarms before any threshold is crossed.")
-    rate_of_rise_window_s: float = Field(default=1800.0, ge=60)
-    rate_of_rise_clear_margin_cm_per_h: float = Field(default=10.0, ge=0)
+    rate_of_rise_cm_per_h: float = Field(
+        default=60.0, gt=0, description="Slope over `rate_of_rise_window_s` that warns of a rise before a threshold is crossed."
+    )
+    rate_of_rise_window_s: float = Field(default=1800.0, ge=60, description="The long window: calm, catches a sustained rise.")
+    rate_of_rise_short_cm_per_h: float = Field(
+        default=100.0, gt=0, description="Slope over `rate_of_rise_short_window_s` that warns: higher, as a short fit is noisier."
+    )
+    rate_of_rise_short_window_s: float = Field(
+        default=600.0, ge=60, description="The short window: sees a sudden rise soon (gateway.rise_tracker explains both)."
+    )
+    rate_of_rise_clear_margin_cm_per_h: float = Field(
+        default=10.0, ge=0, description="The warning ends once every slope is below its threshold less this."
+    )
     summary_every_s: int = Field(default=600, ge=1, le=86400, description="Summary interval at Siaga 4.")
     summary_every_s_alert: int = Field(default=60, ge=1, le=86400, description="Summary interval at Siaga 3 or worse.")
     offline_after_intervals: int = Field(
@@ -81,6 +91,8 @@ class AlertingConfig(_Strict):
     def _intervals(self) -> "AlertingConfig":
         if self.summary_every_s_alert > self.summary_every_s:
             raise ValueError("summary_every_s_alert must not exceed summary_every_s")
+        if not self.rate_of_rise_short_window_s < self.rate_of_rise_window_s:
+            raise ValueError("rate_of_rise_short_window_s must be shorter than rate_of_rise_window_s")
         return self
 
 

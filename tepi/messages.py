@@ -92,7 +92,11 @@ class SiagaChange(_Item):
 
 
 class RateOfRise(_Item):
-    """Sent at once when a fast rise starts (active) or ends; it can precede any Siaga change."""
+    """Sent at once when a fast rise starts (active) or ends; it can precede any Siaga change.
+
+    `rate_cm_per_h` and `threshold_cm_per_h` are those of the window that decided (the gateway
+    fits a long and a short one, `gateway.rise_tracker`): at the start, a rate at or above its
+    threshold; at the end, below it."""
 
     type: Literal["rate_of_rise"] = "rate_of_rise"
     ts: AwareDatetime

@@ -10,7 +10,10 @@ from tepi.config import DEFAULT_CONFIG_PATH, ConfigError, parse_config
 
 @pytest.mark.parametrize(
     ("section", "field"),
-    [("alerting", "rate_of_rise_cm_per_h"), ("alerting", "rate_of_rise_window_s"), ("qc", "spike_suspect_cm")],
+    [
+        ("alerting", "rate_of_rise_cm_per_h"), ("alerting", "rate_of_rise_window_s"), ("alerting", "rate_of_rise_short_cm_per_h"),
+        ("alerting", "rate_of_rise_short_window_s"), ("qc", "spike_suspect_cm"),
+    ],
 )
 @pytest.mark.parametrize("value", [float("inf"), float("nan")])
 def test_non_finite_numbers_in_the_deployment_file_are_refused(section: str, field: str, value: float) -> None:

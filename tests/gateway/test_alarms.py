@@ -1,13 +1,14 @@
-"""Siaga with hysteresis and the rate-of-rise alarm, on the published Ciliwung rises."""
+"""Siaga with hysteresis and the rate of rise's slopes, on the published Ciliwung rises (the
+rate-of-rise warning built on those slopes: test_rise_warning.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.alarms import RateOfRiseTracker, SiagaTracker, rate_of_rise, rate_of_rise_alarm, siaga_with_hysteresis
+from gateway.alarms import RateOfRiseTracker, SiagaTracker, rate_of_rise, rise_warning, siaga_with_hysteresis
 from gateway.qc import QcConfig, QcFlag, run_qc
 from gateway.siaga import classify_siaga
 
@@ -105,7 +106,7 @@ def test_isolated_spikes_raise_nothing() -> None:
     assert all(tracker.update(v, g) is None for v, g in zip(levels, good))
     rates = rate_of_rise(minutes(levels.size), levels, good, 1800)
     assert np.nanmax(np.abs(rates)) < 5
-    assert not rate_of_rise_alarm(rates, 60, 10).any()
+    assert not rise_warning(minutes(levels.size), levels, good, 1800, 60).any()
 
 
 def test_a_stuck_sensor_is_flagged_and_stops_informing_the_rate() -> None:
@@ -146,28 +147,21 @@ def test_rate_of_rise_ignores_bad_readings_and_needs_enough_points() -> None:
     assert rate_of_rise(t, levels, sparse, 1800, min_points=2)[25] == pytest.approx(60.0)
 
 
-def test_rate_alarm_has_hysteresis_and_holds_on_unknown() -> None:
-    rates = [0, 59.9, 60, 55, nan, 50.1, 49.9, 60, nan, nan]
-    assert rate_of_rise_alarm(rates, 60, 10).tolist() == [False, False, True, True, True, True, False, True, True, True]
-    assert rate_of_rise_alarm([nan, 0.0], 60, 10, initial=True).tolist() == [True, False]
-
-
 def test_depok_rate_alarm_fires_before_siaga_3() -> None:
     """Depok 130 -> 305 cm in an hour (published): the rise is visible well before 200 cm."""
     levels = hydrograph(130, 305, steady_min=120, rise_min=60, after_min=60, noise_cm=1.0, seed=11)
     t = minutes(levels.size)
     good = good_by_qc(levels, DEPOK_SPAN)
     assert good[120:180].all()  # a fast real rise passes QC
-    rates = rate_of_rise(t, levels, good, 1800)
-    alarm = rate_of_rise_alarm(rates, 60, 10)
+    alarm = rise_warning(t, levels, good, 1800, 60)
     assert not alarm[:120].any()
     first_alarm = int(np.argmax(alarm))
     first_raw_siaga3 = int(np.argmax(classify_siaga(levels, DEPOK) <= 3))
     siaga = siaga_with_hysteresis(levels, good, DEPOK, raise_after=3, clear_margin_cm=5)
     first_siaga3 = int(np.argmax(siaga <= 3))
     assert first_alarm < first_raw_siaga3 < first_siaga3
-    assert first_raw_siaga3 - first_alarm >= 8  # minutes of warning before the river reaches 200 cm
-    assert levels[first_alarm] < 170
+    assert first_raw_siaga3 - first_alarm >= 15  # minutes of warning before the river reaches 200 cm
+    assert levels[first_alarm] < 160
     tracker = RateOfRiseTracker(window_s=1800, threshold_cm_per_h=60, clear_margin_cm_per_h=10)
     events = [(i, e) for i, (tt, v, g) in enumerate(zip(t, levels, good)) if (e := tracker.update(tt, v, g)) is not None]
     assert events[0] == (first_alarm, True)
@@ -185,8 +179,8 @@ def test_katulampa_rise_is_an_alarm_although_siaga_never_changes() -> None:
     assert changes(classify_siaga(levels, KATULAMPA)) > 10
     rates = rate_of_rise(t, levels, good, 20 * MINUTE)
     assert rates[60 + 21] == pytest.approx(60 / 22 * 60, rel=0.05)  # 164 cm/h over the last 20 min
-    alarm = rate_of_rise_alarm(rate_of_rise(t, levels, good, 1800), 60, 10)
-    assert 60 < int(np.argmax(alarm)) < 60 + 22
+    alarm = rise_warning(t, levels, good, 1800, 60)
+    assert 60 < int(np.argmax(alarm)) < 60 + 11  # within the first half of the 22 minutes
 
 
 # --- incremental trackers equal the vectorised functions ---------------------------------------
@@ -218,71 +212,6 @@ def test_siaga_tracker_equals_vectorised(readings: list[tuple[float, bool]], rai
     assert states == expected.tolist()
 
 
-@st.composite
-def timed_readings(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n = draw(st.integers(0, 80))
-    steps = draw(st.lists(st.sampled_from([30.0, 60.0, 60.0, 60.0, 300.0, 1200.0]), min_size=n, max_size=n))
-    slope = draw(st.floats(-0.1, 0.1))
-    noise = draw(st.lists(st.one_of(st.floats(-3, 3), st.floats(-300, 300), st.just(nan)), min_size=n, max_size=n))
-    good = draw(st.lists(st.sampled_from([True, True, True, False]), min_size=n, max_size=n))
-    t = T0 + np.cumsum(np.array(steps))
-    levels = 150 + slope * (t - T0) + np.array(noise, dtype=float)
-    return t, levels, np.array(good, dtype=bool)
-
-
-def rise_by_polyfit(t: np.ndarray, x: np.ndarray, good: np.ndarray, window_s: float, min_points: int) -> np.ndarray:
-    """Independent oracle: numpy's polynomial fit over each trailing window."""
-    out = np.full(t.size, nan)
-    for i in range(t.size):
-        sel = good & np.isfinite(x) & (t >= t[i] - window_s) & (t <= t[i])
-        if sel.sum() >= min_points and np.ptp(t[sel]) >= window_s / 2:
-            out[i] = np.polyfit(t[sel] - t[i], x[sel], 1)[0] * 3600
-    return out
-
-
-@PROPERTY
-@given(series=timed_readings(), window_s=st.sampled_from([600.0, 1800.0, 3600.0]), min_points=st.integers(2, 5))
-def test_rate_of_rise_equals_a_polynomial_fit(series: tuple[np.ndarray, np.ndarray, np.ndarray], window_s: float, min_points: int) -> None:
-    t, x, good = series
-    np.testing.assert_allclose(rate_of_rise(t, x, good, window_s, min_points=min_points), rise_by_polyfit(t, x, good, window_s, min_points), rtol=1e-6, atol=1e-6)
-
-
-@PROPERTY
-@given(
-    series=timed_readings(),
-    window_s=st.sampled_from([600.0, 1800.0, 3600.0]),
-    min_points=st.integers(2, 5),
-    threshold=st.floats(-50, 200),
-    margin=st.floats(0, 30),
-    as_sensors_report=st.booleans(),
-)
-def test_rate_tracker_equals_vectorised(
-    series: tuple[np.ndarray, np.ndarray, np.ndarray], window_s: float, min_points: int, threshold: float, margin: float,
-    as_sensors_report: bool,
-) -> None:
-    """Also with levels to a tenth of a cm, which the tracker's window keeps packed."""
-    t, x, good = series
-    if as_sensors_report:
-        x = np.round(x, 1)
-    rates = rate_of_rise(t, x, good, window_s, min_points=min_points)
-    tracker = RateOfRiseTracker(window_s, threshold, margin, min_points=min_points)
-    tracked, active, events_ok = [], [], True
-    for tt, v, g in zip(t, x, good):
-        before = tracker.active
-        event = tracker.update(tt, v, g)
-        events_ok &= event is None if tracker.active == before else event is tracker.active
-        tracked.append(tracker.rate_cm_per_h)
-        active.append(tracker.active)
-    assert events_ok
-    np.testing.assert_allclose(tracked, rates, rtol=1e-9, atol=1e-9)
-    # The alarm logic is the same on the tracker's own rates (bit for bit) ...
-    assert active == rate_of_rise_alarm(tracked, threshold, margin).tolist()
-    # ... and on the vectorised rates, unless one sits within rounding of a decision line.
-    finite = rates[np.isfinite(rates)]
-    assume(np.all(np.abs(finite - threshold) > 1e-6) and np.all(np.abs(finite - (threshold - margin)) > 1e-6))
-    assert active == rate_of_rise_alarm(rates, threshold, margin).tolist()
-
-
 # --- bad input -----------------------------------------------------------------------------------
 
 
@@ -300,8 +229,6 @@ def test_rate_tracker_equals_vectorised(
         lambda: rate_of_rise([0.0, 1.0], [1.0, 2.0], [True, True], 0),
         lambda: rate_of_rise([0.0, 1.0], [1.0, 2.0], [True, True], 1800, min_points=1),
         lambda: rate_of_rise([0.0, 1.0], [1.0, 2.0], [True, True], 1800, min_span_s=3600),
-        lambda: rate_of_rise_alarm([[1.0]], 60, 10),
-        lambda: rate_of_rise_alarm([1.0], nan, 10),
         lambda: RateOfRiseTracker(1800, 60, -1),
     ],
 )

@@ -102,7 +102,10 @@ class LevelProcessor:
         a = station.alerting
         self.alerting = a
         self._siaga = SiagaTracker(station.thresholds.bounds(), a.raise_after, a.clear_margin_cm)
-        self._rise = RateOfRiseTracker(a.rate_of_rise_window_s, a.rate_of_rise_cm_per_h, a.rate_of_rise_clear_margin_cm_per_h)
+        self._rise = RateOfRiseTracker(
+            a.rate_of_rise_window_s, a.rate_of_rise_cm_per_h, a.rate_of_rise_clear_margin_cm_per_h,
+            short_window_s=a.rate_of_rise_short_window_s, short_threshold_cm_per_h=a.rate_of_rise_short_cm_per_h,
+        )
         self._qc = StationQc(station.sensor_span_cm, station.qc)
         self._pending: list[Reading] = []  # accepted, not yet processed
         self._last_t = -math.inf  # the last accepted reading: duplicates are recognised by it
@@ -143,8 +146,10 @@ class LevelProcessor:
             previous, now = self._qc.push(t, r.level_cm)
             if held is not None:
                 self._step(held, held_t, previous, True, out)  # type: ignore[arg-type]
-            elif previous is not None and self._window is not None:
-                self._window.settle(previous)
+            elif previous is not None:
+                self._rise.settle(previous == _GOOD)  # a spike taken as good leaves the rise windows
+                if self._window is not None:
+                    self._window.settle(previous)
             held, held_t, flag = r, t, now
         if held is not None:
             self._step(held, held_t, flag, False, out)
@@ -211,7 +216,7 @@ class LevelProcessor:
                     id=event_id(self.gateway_id, self.station.id, "rise", ts, seq), station=self.station.id,
                     device=self.device_id, ts=ts, seq=seq, level_cm=x,
                     rate_cm_per_h=None if rate is None or math.isnan(rate) else round(float(rate), 2),
-                    threshold_cm_per_h=self.alerting.rate_of_rise_cm_per_h, active=rise,
+                    threshold_cm_per_h=self._rise.rate_threshold_cm_per_h, active=rise,
                 )
             )
         return out
