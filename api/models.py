@@ -320,7 +320,7 @@ class ErrorPublic(BaseModel):
 
 
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_SHORT_DURATION = re.compile(r"^(\d+)([smhd])$")
+_SHORT_DURATION = re.compile(r"^(\d+)([smhd]?)$")  # no unit: seconds
 # A "+" in a query string decodes to a space; "2025-01-20T07:00:00 07:00" meant "+07:00".
 _LOST_PLUS = re.compile(r"^(\S+T\S+?) (\d{2}(:?\d{2})?)$")
 
@@ -337,7 +337,7 @@ def _parse_every(value: object) -> object:
     if isinstance(value, str):
         m = _SHORT_DURATION.match(value.strip())
         if m:
-            return timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2)])
+            return timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2) or "s"])
     return value
 
 

@@ -324,10 +324,13 @@ def finish(
     level_cm: float | None = None,
     detail: dict[str, Any] | None = None,
     level_at: datetime | None = None,
+    siaga: int | None = None,
 ) -> AlertTransition:
     """Clear an open alert (kind `cleared`, or `cancelled` for a forecast that did not come true).
 
-    `level_cm`, if given, is the level to show, read at `level_at` (default `at`).
+    `level_cm`, if given, is the level to show, read at `level_at` (default `at`); `siaga`, if
+    given, the station's Siaga then (an alert shows the level at its latest update, and a Siaga
+    alert cleared as level_normal must not go on saying SIAGA III).
     """
     alert.status = ALERT_CLEARED
     alert.cleared_at = at
@@ -336,6 +339,8 @@ def finish(
     alert.updated_at = max(alert.updated_at, at)
     if level_cm is not None:
         alert.last_level_cm, alert.last_level_at = level_cm, level_at or at
+    if siaga is not None:
+        alert.siaga = siaga
     record_event(session, alert, kind, at, who, {"reason": reason, **(detail or {})})
     return kind
 
@@ -349,16 +354,17 @@ def clear_alert(
     who: str | None = None,
     reason: str | None = None,
     level_at: datetime | None = None,
+    siaga: int | None = None,
 ) -> AlertTransition | None:
     """Clear the open alert of this station and type (Siaga back to 4, the rise over, data back);
-    `level_cm` was read at `level_at` (default `at`)."""
+    `level_cm` was read at `level_at` (default `at`), when the station was at Siaga `siaga`."""
     lock_event_log(session)
     alert = open_alert(session, station.id, alert_type)
     if alert is None:
         return None
     default_reason = {ALERT_TYPE_RATE_OF_RISE: RISE_OVER, ALERT_TYPE_OFFLINE: DATA_RETURNED}.get(alert_type)
     reason = reason or default_reason or LEVEL_NORMAL
-    return finish(session, alert, at, who, reason, level_cm=level_cm, level_at=level_at)
+    return finish(session, alert, at, who, reason, level_cm=level_cm, level_at=level_at, siaga=siaga)
 
 
 def _locked(session: Session, alert_id: int, tenant: str | None = None) -> Alert:

@@ -382,7 +382,7 @@ class _Applier:
                 self.open_siaga.add(station.id)
             else:
                 transition = clear_alert(
-                    session, station, ALERT_TYPE_SIAGA, change.level_cm, change.ts, who, LEVEL_NORMAL
+                    session, station, ALERT_TYPE_SIAGA, change.level_cm, change.ts, who, LEVEL_NORMAL, siaga=change.siaga_to
                 )
                 self.open_siaga.discard(station.id)
             self._count([transition], change.type, station)
@@ -399,7 +399,7 @@ class _Applier:
                 session, station, siaga, change.level_cm, change.rate_cm_per_h, change.ts, who
             )
         else:
-            transition = clear_alert(session, station, ALERT_TYPE_RATE_OF_RISE, change.level_cm, change.ts, who)
+            transition = clear_alert(session, station, ALERT_TYPE_RATE_OF_RISE, change.level_cm, change.ts, who, siaga=siaga)
         self._count([transition], change.type, station)
 
     def _summary(self, station: Station, summary: LevelSummary, who: str) -> None:
@@ -417,7 +417,7 @@ class _Applier:
             return
         station.siaga_changed_at = summary.last_ts
         transition = clear_alert(
-            self.session, station, ALERT_TYPE_SIAGA, summary.last_cm, summary.last_ts, who, LEVEL_NORMAL
+            self.session, station, ALERT_TYPE_SIAGA, summary.last_cm, summary.last_ts, who, LEVEL_NORMAL, siaga=4
         )
         self.open_siaga.discard(station.id)
         self._count([transition], "summary", station)

@@ -56,6 +56,8 @@ def test_offsets_are_accepted_and_answers_are_utc(client: TestClient) -> None:
     utc = levels(client, **THREE_HOURS)
     assert wib["data"] == utc["data"]
     assert wib["start"] == "2025-01-20T00:00:00Z"
+    # `every` as the field's description offers it: plain seconds.
+    assert levels(client, **{**THREE_HOURS, "every": "3600"})["data"] == utc["data"]
     # An unencoded "+" arrives as a space; it is read as the offset it was meant to be.
     r = client.get(f"{URL}?start=2025-01-20T07:00:00+07:00&end=2025-01-20T10:00:00+07:00&every=1h")
     assert r.status_code == 200 and r.json()["data"] == utc["data"]

@@ -117,6 +117,7 @@ def test_close_needs_a_cleared_alert_and_keeps_the_first_closer(engine: Engine) 
 def test_a_closed_alert_does_not_block_a_new_episode(engine: Engine) -> None:
     apply(engine, batch([siaga_change("depok", T0, 3, 210.0, siaga_from=4, seq=1)]))
     apply(engine, batch([siaga_change("depok", T0 + timedelta(hours=1), 4, 180.0, siaga_from=3, seq=2)]))
+    assert (the_alert(engine).siaga, the_alert(engine).peak_siaga) == (4, 3)
     act(engine, close, the_alert(engine).id, "x", NOW)
     apply(engine, batch([siaga_change("depok", T0 + timedelta(hours=2), 2, 280.0, siaga_from=4, seq=3)]))
     with Session(engine) as s:
@@ -129,7 +130,8 @@ def test_a_summary_back_at_siaga_4_clears_an_alert_whose_change_was_lost(engine:
     result = apply(engine, batch([summary("manggarai", T0 + timedelta(hours=2), 700.0, siaga=4)]))
     assert result.alerts == {"cleared": 1}
     alert = the_alert(engine)
-    assert (alert.status, alert.clear_reason, alert.last_level_cm) == ("cleared", "level_normal", 701.0)
+    # Shown as the station is now, not at Siaga 3 as when it opened; the peak remembers that.
+    assert (alert.status, alert.clear_reason, alert.last_level_cm, alert.siaga, alert.peak_siaga) == ("cleared", "level_normal", 701.0, 4, 3)
     assert alert.cleared_at == T0 + timedelta(hours=2, minutes=10) - timedelta(seconds=1)
 
 
