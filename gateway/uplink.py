@@ -52,6 +52,10 @@ MAX_ITEMS_PER_MESSAGE = 1000
 MAX_INFLIGHT_ITEMS = 40_000
 #: The default of `GatewayConfig.uplink_ack_timeout_s`, see there.
 ACK_TIMEOUT_S = 60.0
+#: Each timeout that passes without any ack from ingest doubles the wait, up to this: with ingest
+#: down for hours, resending the in-flight window every minute would only stack copies in its
+#: broker queue and spend a paid cellular link; any ack brings the wait back to the timeout.
+MAX_ACK_WAIT_S = 1800.0
 
 
 class UplinkMetrics:
@@ -111,6 +115,7 @@ class Uplink:
         self.topic = uplink_topic(tenant, gateway)
         self.down_topic = downlink_topic(tenant, gateway)
         self.ack_timeout_s = ack_timeout_s
+        self._ack_wait = ack_timeout_s  # the timeout, doubled per expiry with no ack between
         self._clock = clock
         # Random start: an ack still queued for an earlier run of this gateway names ids of
         # that run, which must not match the messages of this one.
@@ -246,6 +251,8 @@ class Uplink:
             settled = self._inflight.acked(self._acks.popleft())
             seqs.extend(settled.seqs)
             self.metrics.acks.inc(settled.messages)
+            if settled.messages:
+                self._ack_wait = self.ack_timeout_s
             self.metrics.stored_items.inc(settled.stored_items)
             if settled.rejected_items:
                 self.metrics.rejected_items.inc(settled.rejected_items)
@@ -256,7 +263,10 @@ class Uplink:
         if self._connections != self._connections_seen:
             self._connections_seen = self._connections
             released = self._inflight.release_unacked()
-        released += self._inflight.expired(now, self.ack_timeout_s)
+        expired = self._inflight.expired(now, self._ack_wait)
+        if expired:
+            self._ack_wait = min(self._ack_wait * 2, max(MAX_ACK_WAIT_S, self.ack_timeout_s))
+        released += expired
         if released:
             items = sum(len(m.seqs) for m in released)
             self.metrics.resent_items.inc(items)

@@ -197,7 +197,8 @@ class GatewayConfig(_Strict):
             "An uplink message the broker acknowledged but ingest has not, this long after, is sent again. "
             "Ingest acks within a second or two when well; a minute covers its retries of a slow TSDB write and "
             "a backlog in its queue, so a healthy centre is rarely sent anything twice over a paid cellular link, "
-            "while a message lost to a central broker restart goes again within a minute."
+            "while a message lost to a central broker restart goes again within a minute. While ingest acks "
+            "nothing at all, the wait doubles after each resend, up to 30 minutes."
         ),
     )
     outbox: OutboxConfig = OutboxConfig()

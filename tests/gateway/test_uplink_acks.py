@@ -114,6 +114,42 @@ def test_an_item_pubacked_and_never_acked_is_resent_after_the_timeout_and_delete
     assert uplink.outbox.depth() == 0
 
 
+def test_with_ingest_silent_resends_back_off_and_an_ack_restores_the_timeout(
+    uplink: Uplink, clock: Clock, registry: CollectorRegistry
+) -> None:
+    put_summaries(uplink, "katulampa", 1)
+
+    def send_and_puback() -> int:
+        assert uplink._send_some()
+        mid, payload = published(uplink)[-1]
+        uplink._pubacks.append(mid)
+        uplink._commit_acks()
+        return decode_batch(payload).msg  # type: ignore[return-value]
+
+    def waited_for_resend() -> float:
+        """Seconds until the unacked message is released again."""
+        start = clock.now
+        while not uplink._send_some():
+            clock.now += 1
+            uplink._commit_acks()
+        mid, _ = published(uplink)[-1]
+        uplink._pubacks.append(mid)
+        uplink._commit_acks()
+        return clock.now - start
+
+    send_and_puback()
+    # Ingest away: each resend waits twice as long as the one before.
+    assert [waited_for_resend() for _ in range(4)] == [TIMEOUT_S, 2 * TIMEOUT_S, 4 * TIMEOUT_S, 8 * TIMEOUT_S]
+    assert sample(registry, "tepi_gateway_uplink_resent_items_total") == 4
+    # Ingest back: its ack deletes the item and the next message waits the plain timeout again.
+    uplink._acks.append(UplinkAck(stored=[decode_batch(published(uplink)[-1][1]).msg]))  # type: ignore[list-item]
+    uplink._commit_acks()
+    assert uplink.outbox.depth() == 0
+    put_summaries(uplink, "depok", 1)
+    send_and_puback()
+    assert waited_for_resend() == TIMEOUT_S
+
+
 def test_a_reconnect_resends_what_ingest_has_not_acknowledged(uplink: Uplink, registry: CollectorRegistry) -> None:
     put_summaries(uplink, "katulampa", 2)
     assert uplink._send_some()
