@@ -67,7 +67,7 @@ from ingest.window_overlaps import WindowOverlaps
 from tepi.broker_drops import DROPPED_TOPIC, BrokerDropWatch
 from tepi.config import IngestConfig, TepiConfig
 from tepi.logs import RateLimitedLog
-from tepi.messages import UplinkAck, downlink_topic, encode_ack, uplink_subscription, utcnow
+from tepi.messages import downlink_topic, encode_ack, uplink_acks, uplink_subscription, utcnow
 from tepi.uplink_batch import MessageError, UplinkBatch, decode_batch, message_id_of
 
 log = logging.getLogger(__name__)
@@ -442,12 +442,12 @@ class IngestWorker:
         their items. Sent before the broker's PUBACK: should the worker die between the two,
         the broker redelivers, the stores keep one copy, and the gateway is acknowledged again."""
         for (tenant, gateway), (stored, rejected) in receipts_by_gateway(decoded).items():
-            ack = encode_ack(UplinkAck(stored=stored, rejected=rejected))
-            info = self._client.publish(downlink_topic(tenant, gateway), ack, qos=1)
-            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                self._errors.warning("uplink-ack", "cannot queue an uplink ack; the gateway sends again", rc=int(info.rc), gateway=gateway)
-            else:
-                self.metrics.uplink_acks.inc()
+            for part in uplink_acks(stored, rejected):
+                info = self._client.publish(downlink_topic(tenant, gateway), encode_ack(part), qos=1)
+                if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                    self._errors.warning("uplink-ack", "cannot queue an uplink ack; the gateway sends again", rc=int(info.rc), gateway=gateway)
+                else:
+                    self.metrics.uplink_acks.inc()
 
     def _decode_group(self, deliveries: Sequence[_Delivery]) -> _Group:
         """The next group of a batch from the start of `deliveries`: how many messages it took

@@ -227,6 +227,10 @@ DOWNLINK_FILTER = "tepi/+/gw/+/down"
 MAX_MESSAGE_ID = 2**63 - 1
 
 
+#: Message ids per list of one `UplinkAck`; ingest splits a larger batch's acks.
+ACK_IDS_MAX = 10_000
+
+
 class UplinkAck(BaseModel):
     """Ingest to a gateway: the uplink messages named in `stored` are in the central stores
     (state committed, points in the TSDB), or were before (a duplicate); those in `rejected`
@@ -243,8 +247,17 @@ class UplinkAck(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["uplink_ack"] = "uplink_ack"
-    stored: list[Annotated[int, Field(ge=0, le=MAX_MESSAGE_ID, strict=True)]] = Field(default_factory=list, max_length=10_000)
-    rejected: list[Annotated[int, Field(ge=0, le=MAX_MESSAGE_ID, strict=True)]] = Field(default_factory=list, max_length=10_000)
+    stored: list[Annotated[int, Field(ge=0, le=MAX_MESSAGE_ID, strict=True)]] = Field(default_factory=list, max_length=ACK_IDS_MAX)
+    rejected: list[Annotated[int, Field(ge=0, le=MAX_MESSAGE_ID, strict=True)]] = Field(default_factory=list, max_length=ACK_IDS_MAX)
+
+
+def uplink_acks(stored: list[int], rejected: list[int]) -> list[UplinkAck]:
+    """The acks naming these message ids: one, or several when a batch (ingest takes up to
+    100,000 messages at once) holds more than `ACK_IDS_MAX` of one gateway's."""
+    return [
+        UplinkAck(stored=stored[i : i + ACK_IDS_MAX], rejected=rejected[i : i + ACK_IDS_MAX])
+        for i in range(0, max(len(stored), len(rejected), 1), ACK_IDS_MAX)
+    ]
 
 
 def encode_ack(ack: UplinkAck) -> bytes:

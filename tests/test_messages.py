@@ -150,3 +150,13 @@ def test_the_cli_loads_without_the_central_stack() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_acks_for_a_batch_larger_than_one_ack_holds_are_split_and_name_every_message() -> None:
+    from tepi.messages import ACK_IDS_MAX, decode_downlink, encode_ack, uplink_acks
+
+    stored, rejected = list(range(2 * ACK_IDS_MAX + 5)), [7, 8]
+    acks = [decode_downlink(encode_ack(a)) for a in uplink_acks(stored, rejected)]
+    assert len(acks) == 3
+    assert [m for a in acks for m in a.stored] == stored and [m for a in acks for m in a.rejected] == rejected
+    assert uplink_acks([1], []) == [decode_downlink(b'{"type":"uplink_ack","stored":[1]}')]
