@@ -33,10 +33,14 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from bench.core import REPO, Context, Figure, Result, cpu_seconds, deployed_broker, deployed_credentials, prom_value, rss_anon_kb, vm_hwm_kb, wait_until
+from bench.core import (
+    REPO, Context, Figure, Result, cpu_seconds, deployed_broker, deployed_credentials, ingest_login, prom_value, rss_anon_kb, vm_hwm_kb,
+    wait_until,
+)
 from bench.fleet import TENANT, aligned_start, device_id, fleet_config, level, station_id, write_yaml
 from gateway.devices.awlr import wire
-from tepi.messages import device_subscription, device_topic
+from bench.procs import Collector
+from tepi.messages import device_subscription, device_topic, uplink_topic
 from tepi.processes import free_port
 
 NAME = "footprint"
@@ -238,11 +242,14 @@ def _gateway_run(work: Path, per_device: int, rate: float, settle_s: float) -> _
     """One gateway process from start to rest after the load: VmHWM, and RSS before and after."""
     work.mkdir(parents=True, exist_ok=True)
     base = fleet_config(N_DEVICES, 1, 1, work / "outbox.db")
-    proc = None
+    proc = collector = None
     with deployed_broker(work / "local", [base]) as local, deployed_broker(work / "uplink", [base]) as upstream:
         try:
             gw_cfg = deployed_credentials(fleet_config(N_DEVICES, local.port, upstream.port, work / "outbox.db"), local, upstream)
             gw = gw_cfg.gateway
+            # Ingest's part upstream (its own process): takes the uplinks and acknowledges them, so
+            # the gateway forgets what was stored as it does beside a healthy centre.
+            collector = Collector(upstream.port, [uplink_topic(TENANT, gw.id)], client_id="bench-footprint-collector", login=ingest_login(upstream))
             yaml_path = write_yaml(gw_cfg, work / "tepi-500.yaml")
             # The gateway's persistent device session exists before the load, so nothing is missed.
             pre = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=gw.mqtt_user("devices"), clean_session=False)
@@ -301,6 +308,8 @@ def _gateway_run(work: Path, per_device: int, rate: float, settle_s: float) -> _
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+            if collector is not None:
+                collector.close()
     return _Run(
         peak, idle_rss, rest_rss, idle_anon, rest_anon, offered["sent"], offered["sent"] / max(offered["seconds"], 1e-9),
         last, dropped, cpu_s,

@@ -128,7 +128,7 @@ TB_RPC_REQUEST = "v1/devices/me/rpc/request/"
 TB_RPC_RESPONSE = "v1/devices/me/rpc/response/"
 
 
-def _uplink_items(payload: bytes) -> tuple[int, list[dict[str, Any]]]:
+def _uplink_items(payload: bytes) -> tuple[int, list[dict[str, Any]], tuple[str, bytes] | None]:
     """An uplink payload's inflated size and its items (summaries of every schema included) as
     JSON-like objects with their ids, as ingest decodes them; summaries with the fields counted
     here only (the collector must keep up with a replay at tens of thousands a second)."""
@@ -144,13 +144,20 @@ def _uplink_items(payload: bytes) -> tuple[int, list[dict[str, Any]]]:
             r.qc_fail.tolist(), r.first_seq.tolist(), r.last_seq.tolist(),
         )
     ]
-    return len(body), [*(it.model_dump(mode="json") for it in batch.items), *summaries]
+    # Ingest's ack of the message (`tepi.messages.UplinkAck`): the gateway deletes its items only then.
+    ack = None
+    if batch.msg is not None:
+        from tepi.messages import UplinkAck, downlink_topic, encode_ack
+
+        ack = (downlink_topic(batch.tenant, batch.gateway), encode_ack(UplinkAck(stored=[batch.msg])))
+    return len(body), [*(it.model_dump(mode="json") for it in batch.items), *summaries], ack
 
 
 def _collector_main(port: int, client_id: str, login: tuple[str, str] | None, topics: list[str], ready: Any, stop: Any, out: Any, shared: Any) -> None:
     """Counts what arrives upstream. Tepi uplink batches: distinct items, readings accounted for
     by summaries (good + suspect + fail) and events with arrival times. ThingsBoard telemetry:
-    distinct (device, seq) readings. Also answers ThingsBoard's `getSessionLimits` RPC."""
+    distinct (device, seq) readings. Acknowledges each Tepi uplink message as ingest does, after
+    counting it; answers ThingsBoard's `getSessionLimits` RPC."""
     import paho.mqtt.client as mqtt
 
     items: dict[str, dict[str, Any]] = {}
@@ -182,7 +189,9 @@ def _collector_main(port: int, client_id: str, login: tuple[str, str] | None, to
             counts["bytes"] += len(msg.payload)
             sec = int(now)
             if topic.startswith("tepi/"):
-                inflated, uplinked = _uplink_items(msg.payload)
+                inflated, uplinked, ack = _uplink_items(msg.payload)
+                if ack is not None:
+                    c.publish(*ack, qos=1)
                 counts["inflated_bytes"] += inflated
                 for it in uplinked:
                     if it["id"] in items:
