@@ -307,7 +307,11 @@ class Uplink:
         if self._connected.is_set():  # while away, no ack can arrive: nothing is late
             expired = self._inflight.expired(now, self._ack_wait)
             if expired:
-                self._ack_wait = min(self._ack_wait * 2, max(MAX_ACK_WAIT_S, self.ack_timeout_s))
+                longest = max(MAX_ACK_WAIT_S, self.ack_timeout_s)
+                if self._ack_wait < longest <= self._ack_wait * 2:  # Mosquitto 2.0 grants a SUBACK its ACL denies
+                    log.error("no ack from ingest for long: is ingest running? After an upgrade, re-run `tepi mqtt setup` "
+                              "(the broker's ACL must let the gateway read its downlink)", extra={"topic": self.down_topic})
+                self._ack_wait = min(self._ack_wait * 2, longest)
             released += expired
         if released:
             items = sum(len(m.seqs) for m in released)

@@ -138,7 +138,7 @@ def test_an_item_pubacked_and_never_acked_is_resent_after_the_timeout_and_delete
 
 
 def test_with_ingest_silent_resends_back_off_and_an_ack_restores_the_timeout(
-    uplink: Uplink, clock: Clock, registry: CollectorRegistry
+    uplink: Uplink, clock: Clock, registry: CollectorRegistry, caplog: pytest.LogCaptureFixture
 ) -> None:
     put_summaries(uplink, "katulampa", 1)
 
@@ -157,6 +157,10 @@ def test_with_ingest_silent_resends_back_off_and_an_ack_restores_the_timeout(
     # Ingest away: each resend waits twice as long as the one before.
     assert [waited_for_resend() for _ in range(4)] == [TIMEOUT_S, 2 * TIMEOUT_S, 4 * TIMEOUT_S, 8 * TIMEOUT_S]
     assert sample(registry, "tepi_gateway_uplink_resent_items_total") == 4
+    assert "tepi mqtt setup" not in caplog.text, "not yet at the longest wait"
+    while uplink._ack_wait < 1800:
+        waited_for_resend()
+    assert "tepi mqtt setup" in caplog.text, "silent this long: the operator hears of it, with the likely fix"
     # Ingest back: its ack deletes the item and the next message waits the plain timeout again.
     uplink._acks.append(UplinkAck(stored=[decode_batch(published(uplink)[-1][1]).msg]))  # type: ignore[list-item]
     uplink._commit_acks()
