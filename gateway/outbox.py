@@ -235,9 +235,11 @@ class Outbox:
             cur.close()
             return None if first is None else (first[1], first[2])
 
-    def ack(self, seqs: Sequence[int]) -> None:
+    def ack(self, seqs: Sequence[int]) -> int:
+        """Delete the rows `seqs`; returns how many there were. Rows gone already (acked in
+        another message) are skipped: deleting a stored row twice is harmless."""
         if not seqs:
-            return
+            return 0
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -246,6 +248,7 @@ class Outbox:
                 self._db.execute("COMMIT")
                 self._bytes -= int(freed)
                 self._count -= deleted
+                return int(deleted)
             except sqlite3.DatabaseError as exc:
                 self._rollback()
                 raise OutboxError(f"outbox delete failed: {exc}") from exc

@@ -7,6 +7,10 @@ subscription, and what arrives before ingest subscribes again is PUBACKed and dr
 message without ingest's ack `ack_timeout_s` after its PUBACK, or at a reconnect, is sent
 again (`gateway.uplink_inflight`); ingest recognises the items' ids, so the central store still
 holds each once.
+
+Should the broker refuse the downlink subscription (an ACL from before acks existed: `tepi
+mqtt setup` not re-run after an upgrade), no ack could ever come; the uplink then deletes rows
+on the broker's PUBACK, as it did before acks, until a subscription succeeds.
 """
 
 from __future__ import annotations
@@ -56,6 +60,10 @@ ACK_TIMEOUT_S = 60.0
 #: down for hours, resending the in-flight window every minute would only stack copies in its
 #: broker queue and spend a paid cellular link; any ack brings the wait back to the timeout.
 MAX_ACK_WAIT_S = 1800.0
+#: In-flight messages kept for events (Siaga changes, rates of rise, drop reports): with the
+#: window full of summaries awaiting an ack that ingest may take the whole `MAX_ACK_WAIT_S` to
+#: give, an event still goes out at once. At most half the window (`Uplink(inflight=...)`).
+EVENT_SLOTS = 8
 
 
 class UplinkMetrics:
@@ -74,6 +82,10 @@ class UplinkMetrics:
             "tepi_gateway_uplink_resent_items", "Items sent again: no ack from ingest within the ack timeout, or a reconnect", registry=registry
         )
         self.bad_downlink = Counter("tepi_gateway_downlink_rejected", "Downlink messages that are no known message", registry=registry)
+        self.downlink_subscribed = Gauge(
+            "tepi_gateway_uplink_downlink_subscribed",
+            "1 while subscribed to ingest's acks; 0 if the broker refused (rows are then deleted on the PUBACK)", registry=registry,
+        )
         self.oldest_unacked = Gauge(
             "tepi_gateway_uplink_oldest_unacked_seconds", "Age of the oldest message the broker has and ingest has not acknowledged", registry=registry
         )
@@ -121,6 +133,7 @@ class Uplink:
         # that run, which must not match the messages of this one.
         self._next_msg = secrets.randbits(62)
         self.max_inflight = inflight
+        self._event_slots = min(EVENT_SLOTS, inflight // 2)
         self.summary_linger_s = summary_linger_s
         self.metrics = UplinkMetrics(registry)
         self._client = mqtt.Client(
@@ -136,13 +149,15 @@ class Uplink:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
         # Owned by the drain thread only.
         self._inflight = InFlight()
         # Appended by paho's thread.
         self._pubacks: deque[int] = deque()
         self._acks: deque[UplinkAck] = deque()
-        self._connections = 0
-        self._connections_seen = 0
+        self._reconnects: deque[bool] = deque()  # per connection: did the broker keep the session?
+        self._downlink_refused = False  # set by paho's thread; `_puback_mode` follows it on the drain thread
+        self._puback_mode = False
         self._connected = threading.Event()
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -189,7 +204,7 @@ class Uplink:
         # Before anything is published on this connection: the acks of what follows come here.
         # Subscribing again on a resumed session is harmless and covers a broker that lost it.
         client.subscribe(self.down_topic, qos=1)
-        self._connections += 1
+        self._reconnects.append(bool(getattr(flags, "session_present", False)))
         self._connected.set()
         self.metrics.connected.set(1)
         log.info("uplink connected", extra={"broker": f"{self.broker.host}:{self.broker.port}", "in_flight": len(self._inflight)})
@@ -204,6 +219,22 @@ class Uplink:
 
     def _on_publish(self, client: mqtt.Client, userdata: object, mid: int, reason: mqtt.ReasonCode, props: object) -> None:
         self._pubacks.append(mid)
+        self._wake.set()
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int, reasons: list[mqtt.ReasonCode], props: object) -> None:
+        if not reasons:  # the downlink is the uplink's only subscription
+            return
+        refused = reasons[0].is_failure
+        self.metrics.downlink_subscribed.set(0 if refused else 1)
+        if refused and not self._downlink_refused:
+            log.error(
+                "uplink broker refused the downlink subscription: ingest's acks cannot arrive; deleting outbox rows on the "
+                "broker's PUBACK instead (a broker restart can then lose data). Fix: re-run `tepi mqtt setup` and restart the broker",
+                extra={"topic": self.down_topic, "reason": str(reasons[0])},
+            )
+        elif not refused and self._downlink_refused:
+            log.info("downlink subscription granted; rows deleted on ingest's ack again", extra={"topic": self.down_topic})
+        self._downlink_refused = refused
         self._wake.set()
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
@@ -235,6 +266,11 @@ class Uplink:
         """Take what paho's thread recorded: PUBACKs, ingest's acks (their rows are deleted), a
         reconnect; then release messages unacked too long, for `_send_some` to send again."""
         now = self._clock()
+        seqs: list[int] = []
+        if self._puback_mode != self._downlink_refused:
+            self._puback_mode = self._downlink_refused
+            if self._puback_mode:  # no ack will come for what the broker has: settle it as before acks
+                seqs.extend(s for m in self._inflight.take_pubacked() for s in m.seqs)
         nbytes = nitems = nmsgs = 0
         while self._pubacks:
             message = self._inflight.puback(self._pubacks.popleft(), now)
@@ -242,37 +278,47 @@ class Uplink:
                 nbytes += message.nbytes
                 nitems += len(message.seqs)
                 nmsgs += 1
+        if nmsgs and self._puback_mode:
+            seqs.extend(s for m in self._inflight.take_pubacked() for s in m.seqs)
         if nmsgs:
             self.metrics.items.inc(nitems)
             self.metrics.messages.inc(nmsgs)
             self.metrics.bytes.inc(nbytes)
-        seqs: list[int] = []
         while self._acks:
             settled = self._inflight.acked(self._acks.popleft())
+            self._ack_wait = self.ack_timeout_s  # ingest answers: it is up
             seqs.extend(settled.seqs)
             self.metrics.acks.inc(settled.messages)
-            if settled.messages:
-                self._ack_wait = self.ack_timeout_s
-            self.metrics.stored_items.inc(settled.stored_items)
-            if settled.rejected_items:
-                self.metrics.rejected_items.inc(settled.rejected_items)
-                log.error("ingest refused uplink items for good; deleted, not resent", extra={"items": settled.rejected_items})
+            stored = settled.stored_items + self.outbox.ack(settled.late_stored)
+            rejected = settled.rejected_items + self.outbox.ack(settled.late_rejected)
+            self.metrics.stored_items.inc(stored)
+            if rejected:
+                self.metrics.rejected_items.inc(rejected)
+                log.error("ingest refused uplink items for good; deleted, not resent", extra={"items": rejected})
         if seqs:
             self.outbox.ack(seqs)
         released: list[SentMessage] = []
-        if self._connections != self._connections_seen:
-            self._connections_seen = self._connections
-            released = self._inflight.release_unacked()
-        expired = self._inflight.expired(now, self._ack_wait)
-        if expired:
-            self._ack_wait = min(self._ack_wait * 2, max(MAX_ACK_WAIT_S, self.ack_timeout_s))
-        released += expired
+        if self._reconnects:
+            sessions = [self._reconnects.popleft() for _ in range(len(self._reconnects))]
+            if all(sessions):  # ingest's queued acks arrive now: give them their full wait
+                self._inflight.restart_timers(now)
+            else:  # the broker lost the session, and maybe what it held for ingest
+                released = self._inflight.release_unacked()
+        if self._connected.is_set():  # while away, no ack can arrive: nothing is late
+            expired = self._inflight.expired(now, self._ack_wait)
+            if expired:
+                longest = max(MAX_ACK_WAIT_S, self.ack_timeout_s)
+                if self._ack_wait < longest <= self._ack_wait * 2:  # Mosquitto 2.0 grants a SUBACK its ACL denies
+                    log.error("no ack from ingest for long: is ingest running? After an upgrade, re-run `tepi mqtt setup` "
+                              "(the broker's ACL must let the gateway read its downlink)", extra={"topic": self.down_topic})
+                self._ack_wait = min(self._ack_wait * 2, longest)
+            released += expired
         if released:
             items = sum(len(m.seqs) for m in released)
             self.metrics.resent_items.inc(items)
             log.warning("uplink messages not acknowledged by ingest; sending their items again",
                         extra={"messages": len(released), "items": items})
-        if seqs or released:
+        if len(self._inflight.seqs) != len(self.outbox.protected):  # here rows only leave the flight
             self.outbox.protected = frozenset(self._inflight.seqs)
         self.metrics.oldest_unacked.set(self._inflight.oldest_unacked_age(now))
 
@@ -313,11 +359,18 @@ class Uplink:
         room = MAX_INFLIGHT_ITEMS - len(self._inflight_seqs)
         if free <= 0 or room <= 0:
             return False
-        limit = min(free * MAX_ITEMS_PER_MESSAGE, room)
+        # The last `_event_slots` messages (and items) of the window are for events alone.
+        summary_free = free - self._event_slots
+        events_only = summary_free <= 0 or room <= self._event_slots
+        limit = min(free, room) if events_only else min(free * MAX_ITEMS_PER_MESSAGE, room - self._event_slots)
         waiting = self.outbox.depth() - len(self._inflight_seqs)
         if waiting <= 0:
             return False
-        if self.summary_linger_s and min(waiting, limit) < MAX_ITEMS_PER_MESSAGE:
+        if events_only:
+            head = self.outbox.head(self._inflight_seqs)
+            if head is None or head[0] != PRIORITY_EVENT:
+                return False
+        elif self.summary_linger_s and min(waiting, limit) < MAX_ITEMS_PER_MESSAGE:
             # Routine summaries wait a moment to share one compressed message. Decided on the
             # head alone: the uplink looks ten times a second while they wait, and reading
             # every waiting body each time cost the gateway CPU and churned its heap.
@@ -332,6 +385,8 @@ class Uplink:
         for e in entries:
             last = messages[-1] if messages else None
             if last is None or e.priority == PRIORITY_EVENT or last[0].priority == PRIORITY_EVENT or len(last) >= MAX_ITEMS_PER_MESSAGE:
+                if e.priority != PRIORITY_EVENT and (events_only or len(messages) >= summary_free):
+                    break  # events come first (`peek`): the rest are summaries, out of their slots
                 messages.append([e])
             else:
                 last.append(e)

@@ -11,10 +11,16 @@ So a message is *sent* (awaiting the PUBACK, which paho resends for until it com
 `ack_timeout_s` without one, or on a reconnect, its rows are released to be sent again in a
 new message. Ingest stores items by id, so a resend costs bytes, never a duplicate. Nothing of
 this is written down: after a gateway restart every row still in the outbox is sent again.
+
+A released message's id is remembered a while (`RELEASED_ITEMS_KEPT`): ingest, slow rather
+than gone, may ack it after all, and its rows are then deleted at once instead of waiting for
+the ack of the message that carries them again.
 """
 
 from __future__ import annotations
 
+from array import array
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from tepi.messages import UplinkAck
@@ -37,16 +43,30 @@ class Settled:
     stored_items: int = 0
     rejected_items: int = 0
     messages: int = 0
+    #: Rows of released messages ingest acked late, as stored or as refused: some may be gone
+    #: already (acked in a newer message), so the caller counts what deleting them deletes.
+    late_stored: list[int] = field(default_factory=list)
+    late_rejected: list[int] = field(default_factory=list)
+
+
+#: Rows of released messages whose ids are remembered, at most (8 bytes each): two in-flight
+#: windows (`gateway.uplink.MAX_INFLIGHT_ITEMS`), enough for the acks of one slow ingest spell.
+RELEASED_ITEMS_KEPT = 80_000
 
 
 class InFlight:
     """Messages on their way, by id; the seqs they carry, which are neither sent again nor
     evicted while here. Bounded by the caller (`len()` messages, `len(seqs)` items)."""
 
-    def __init__(self) -> None:
+    def __init__(self, released_items_kept: int = RELEASED_ITEMS_KEPT) -> None:
+        if released_items_kept < 0:
+            raise ValueError(f"released_items_kept must not be negative, not {released_items_kept}")
         self._by_msg: dict[int, SentMessage] = {}
         self._by_mid: dict[int, SentMessage] = {}
         self.seqs: set[int] = set()
+        self._released: OrderedDict[int, array[int]] = OrderedDict()  # msg -> its rows, oldest first
+        self._released_items = 0
+        self._released_items_kept = released_items_kept
 
     def __len__(self) -> int:
         return len(self._by_msg)
@@ -71,14 +91,22 @@ class InFlight:
         return message
 
     def acked(self, ack: UplinkAck) -> Settled:
-        """Forget the messages `ack` names; ids unknown here (released already, or sent before
-        a restart) are ignored: their rows went out again and will be acked as such."""
+        """Forget the messages `ack` names. An id released not long ago settles its rows too
+        (they are deleted, and dropped from any newer message carrying them again); ids unknown
+        here (sent before a restart, or released long ago) are ignored: their rows went out
+        again and will be acked as such."""
         seqs: list[int] = []
+        late: dict[bool, list[int]] = {True: [], False: []}
         stored = rejected = messages = 0
         for msgs, is_stored in ((ack.stored, True), (ack.rejected, False)):
             for msg in msgs:
                 message = self._forget(msg)
                 if message is None:
+                    rows = self._released.pop(msg, None)
+                    if rows is not None:
+                        self._released_items -= len(rows)
+                        late[is_stored].extend(rows)
+                        messages += 1
                     continue
                 seqs.extend(message.seqs)
                 messages += 1
@@ -86,7 +114,22 @@ class InFlight:
                     stored += len(message.seqs)
                 else:
                     rejected += len(message.seqs)
-        return Settled(seqs, stored, rejected, messages)
+        self._drop_rows(set(late[True]) | set(late[False]))
+        return Settled(seqs, stored, rejected, messages, late[True], late[False])
+
+    def _drop_rows(self, gone: set[int]) -> None:
+        """Rows deleted on a late ack leave the in-flight messages that carry them again, so
+        those messages' own acks count only what they still settle; a message left with no
+        row is forgotten (its slot is free; its PUBACK and ack then find nothing)."""
+        if not gone or not (gone & self.seqs):
+            return
+        for message in list(self._by_msg.values()):
+            if gone.isdisjoint(message.seqs):
+                continue
+            message.seqs = [s for s in message.seqs if s not in gone]
+            if not message.seqs:
+                self._forget(message.msg)
+        self.seqs -= gone
 
     def expired(self, now: float, ack_timeout_s: float) -> list[SentMessage]:
         """Release the messages the broker acknowledged at least `ack_timeout_s` ago and ingest
@@ -94,16 +137,38 @@ class InFlight:
         late = [m for m in self._by_msg.values() if m.puback_at is not None and now - m.puback_at >= ack_timeout_s]
         for m in late:
             self._forget(m.msg)
+        self._remember(late)
         return late
 
     def release_unacked(self) -> list[SentMessage]:
-        """After a reconnect: release every message the broker acknowledged and ingest has not
-        (the broker may have restarted and dropped them). Those still awaiting a PUBACK stay:
-        paho sends them again itself."""
+        """After a reconnect without the session (the broker lost it, and with it what it held):
+        release every message the broker acknowledged and ingest has not. Those still awaiting
+        a PUBACK stay: paho sends them again itself."""
+        unacked = self.take_pubacked()
+        self._remember(unacked)
+        return unacked
+
+    def take_pubacked(self) -> list[SentMessage]:
+        """Forget every message the broker acknowledged (and ingest has not), remembering none."""
         unacked = [m for m in self._by_msg.values() if m.puback_at is not None]
         for m in unacked:
             self._forget(m.msg)
         return unacked
+
+    def restart_timers(self, now: float) -> None:
+        """After a reconnect that resumed the session: ingest's acks queued at the broker come
+        now, so every PUBACKed message gets its full ack wait again from `now`."""
+        for m in self._by_msg.values():
+            if m.puback_at is not None:
+                m.puback_at = now
+
+    def _remember(self, released: list[SentMessage]) -> None:
+        for m in released:
+            self._released[m.msg] = array("q", m.seqs)
+            self._released_items += len(m.seqs)
+        while self._released_items > self._released_items_kept:
+            _, rows = self._released.popitem(last=False)
+            self._released_items -= len(rows)
 
     def oldest_unacked_age(self, now: float) -> float:
         """Seconds since the broker acknowledged the oldest message ingest has not; 0 if none."""

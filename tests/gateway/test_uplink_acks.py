@@ -10,11 +10,14 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
 from prometheus_client import CollectorRegistry
 
-from gateway.outbox import PRIORITY_SUMMARY, Outbox
-from gateway.uplink import Uplink
+from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
+from gateway.uplink import EVENT_SLOTS, Uplink
 from gateway.uplink_inflight import InFlight, SentMessage
 from ingest.testing import summary
 from tepi.config import BrokerConfig
@@ -49,9 +52,20 @@ def registry() -> CollectorRegistry:
 def uplink(tmp_path: Path, clock: Clock, registry: CollectorRegistry) -> Iterator[Uplink]:
     outbox = Outbox(tmp_path / "outbox.db")
     up = Uplink(outbox, BrokerConfig(port=1), TENANT, GW, registry, ack_timeout_s=TIMEOUT_S, clock=clock)
+    connect(up, session_present=False)
     yield up
     up.stop(timeout=1)
     outbox.close()
+
+
+def connect(up: Uplink, session_present: bool) -> None:
+    """What paho's thread does on a CONNACK, then the drain thread's turn."""
+    up._on_connect(up._client, None, mqtt.ConnectFlags(session_present), ReasonCode(PacketTypes.CONNACK, "Success"), None)
+    up._commit_acks()
+
+
+def disconnect(up: Uplink) -> None:
+    up._on_disconnect(up._client, None, mqtt.DisconnectFlags(False), ReasonCode(PacketTypes.DISCONNECT, "Unspecified error"), None)
 
 
 def put_summaries(up: Uplink, station: str, n: int) -> list[str]:
@@ -63,6 +77,15 @@ def put_summaries(up: Uplink, station: str, n: int) -> list[str]:
 def published(up: Uplink) -> list[tuple[int, bytes]]:
     """(paho packet id, payload) of every message paho holds to send, oldest first."""
     return [(m.mid, m.payload) for m in up._client._out_messages.values()]
+
+
+def send_and_puback(up: Uplink) -> int:
+    """Send what is due as one message, the broker acknowledges it; its message id."""
+    assert up._send_some()
+    mid, payload = published(up)[-1]
+    up._pubacks.append(mid)
+    up._commit_acks()
+    return decode_batch(payload).msg  # type: ignore[return-value]
 
 
 def sample(registry: CollectorRegistry, name: str) -> float:
@@ -105,26 +128,19 @@ def test_an_item_pubacked_and_never_acked_is_resent_after_the_timeout_and_delete
     assert decode_batch(again).summaries.item_ids(GW) == ids
     assert decode_batch(again).msg != decode_batch(first).msg, "a new message, with its own id"
     assert sample(registry, "tepi_gateway_uplink_resent_items_total") == 3
-    # The first message's ack comes late: ignored (its items went again); the second's deletes.
-    uplink._acks.append(UplinkAck(stored=[decode_batch(first).msg]))  # type: ignore[list-item]
-    uplink._commit_acks()
-    assert uplink.outbox.depth() == 3
     uplink._acks.append(UplinkAck(stored=[decode_batch(again).msg]))  # type: ignore[list-item]
     uplink._commit_acks()
     assert uplink.outbox.depth() == 0
+    # The first message's ack comes late: its rows are gone already, nothing to do.
+    uplink._acks.append(UplinkAck(stored=[decode_batch(first).msg]))  # type: ignore[list-item]
+    uplink._commit_acks()
+    assert sample(registry, "tepi_gateway_uplink_stored_items_total") == 3
 
 
 def test_with_ingest_silent_resends_back_off_and_an_ack_restores_the_timeout(
-    uplink: Uplink, clock: Clock, registry: CollectorRegistry
+    uplink: Uplink, clock: Clock, registry: CollectorRegistry, caplog: pytest.LogCaptureFixture
 ) -> None:
     put_summaries(uplink, "katulampa", 1)
-
-    def send_and_puback() -> int:
-        assert uplink._send_some()
-        mid, payload = published(uplink)[-1]
-        uplink._pubacks.append(mid)
-        uplink._commit_acks()
-        return decode_batch(payload).msg  # type: ignore[return-value]
 
     def waited_for_resend() -> float:
         """Seconds until the unacked message is released again."""
@@ -137,29 +153,153 @@ def test_with_ingest_silent_resends_back_off_and_an_ack_restores_the_timeout(
         uplink._commit_acks()
         return clock.now - start
 
-    send_and_puback()
+    send_and_puback(uplink)
     # Ingest away: each resend waits twice as long as the one before.
     assert [waited_for_resend() for _ in range(4)] == [TIMEOUT_S, 2 * TIMEOUT_S, 4 * TIMEOUT_S, 8 * TIMEOUT_S]
     assert sample(registry, "tepi_gateway_uplink_resent_items_total") == 4
+    assert "tepi mqtt setup" not in caplog.text, "not yet at the longest wait"
+    while uplink._ack_wait < 1800:
+        waited_for_resend()
+    assert "tepi mqtt setup" in caplog.text, "silent this long: the operator hears of it, with the likely fix"
     # Ingest back: its ack deletes the item and the next message waits the plain timeout again.
     uplink._acks.append(UplinkAck(stored=[decode_batch(published(uplink)[-1][1]).msg]))  # type: ignore[list-item]
     uplink._commit_acks()
     assert uplink.outbox.depth() == 0
     put_summaries(uplink, "depok", 1)
-    send_and_puback()
+    send_and_puback(uplink)
     assert waited_for_resend() == TIMEOUT_S
 
 
-def test_a_reconnect_resends_what_ingest_has_not_acknowledged(uplink: Uplink, registry: CollectorRegistry) -> None:
+def test_a_reconnect_without_the_session_resends_what_ingest_has_not_acknowledged(uplink: Uplink, registry: CollectorRegistry) -> None:
     put_summaries(uplink, "katulampa", 2)
     assert uplink._send_some()
     [(mid, _)] = published(uplink)
     uplink._pubacks.append(mid)
     uplink._commit_acks()
-    uplink._connections += 1  # what `_on_connect` records
-    uplink._commit_acks()
-    assert uplink._send_some(), "released by the reconnect: the broker may have dropped it"
+    disconnect(uplink)
+    connect(uplink, session_present=False)
+    assert uplink._send_some(), "released by the reconnect: the broker lost the session, maybe the message"
     assert sample(registry, "tepi_gateway_uplink_resent_items_total") == 2
+
+
+def test_a_reconnect_with_the_session_waits_for_the_queued_ack_and_nothing_expires_while_away(
+    uplink: Uplink, clock: Clock, registry: CollectorRegistry
+) -> None:
+    put_summaries(uplink, "katulampa", 2)
+    assert uplink._send_some()
+    [(mid, payload)] = published(uplink)
+    uplink._pubacks.append(mid)
+    uplink._commit_acks()
+    disconnect(uplink)
+    clock.now += 10 * TIMEOUT_S
+    uplink._commit_acks()
+    connect(uplink, session_present=True)
+    assert not uplink._send_some(), "the broker kept the session: ingest's ack is on its way"
+    clock.now += TIMEOUT_S - 1
+    uplink._commit_acks()
+    assert not uplink._send_some(), "the ack wait counts from the reconnect"
+    uplink._acks.append(UplinkAck(stored=[decode_batch(payload).msg]))  # type: ignore[list-item]
+    uplink._commit_acks()
+    assert uplink.outbox.depth() == 0
+    assert sample(registry, "tepi_gateway_uplink_resent_items_total") == 0
+
+
+def test_a_late_ack_of_a_resent_message_deletes_its_rows_and_restores_the_timeout(
+    uplink: Uplink, clock: Clock, registry: CollectorRegistry
+) -> None:
+    put_summaries(uplink, "katulampa", 3)
+    first = send_and_puback(uplink)
+    clock.now += TIMEOUT_S
+    uplink._commit_acks()
+    second = send_and_puback(uplink)
+    assert uplink._ack_wait == 2 * TIMEOUT_S, "ingest silent: the wait doubled"
+    uplink._acks.append(UplinkAck(stored=[first]))  # slow, not gone
+    uplink._commit_acks()
+    assert uplink.outbox.depth() == 0, "its rows are stored: deleted without waiting for the resend's ack"
+    assert uplink._ack_wait == TIMEOUT_S
+    assert len(uplink._inflight) == 0, "the resend carried only those rows: nothing left in flight"
+    uplink._acks.append(UplinkAck(stored=[second]))
+    uplink._commit_acks()
+    assert sample(registry, "tepi_gateway_uplink_stored_items_total") == 3, "each item counted once"
+    put_summaries(uplink, "depok", 1)
+    assert uplink._send_some(), "the slot is free again"
+
+
+def test_a_late_ack_trims_a_newer_message_carrying_the_same_rows() -> None:
+    flight = InFlight()
+    flight.sent(SentMessage(msg=1, mid=1, seqs=[1, 2], nbytes=5))
+    flight.puback(1, now=0.0)
+    assert [m.msg for m in flight.expired(now=60.0, ack_timeout_s=60.0)] == [1]
+    flight.sent(SentMessage(msg=2, mid=2, seqs=[1, 2, 3], nbytes=7))
+    late = flight.acked(UplinkAck(stored=[1]))
+    assert late.late_stored == [1, 2] and late.messages == 1 and late.seqs == []
+    assert flight.seqs == {3}
+    settled = flight.acked(UplinkAck(stored=[2]))
+    assert settled.seqs == [3] and settled.stored_items == 1
+    assert flight.acked(UplinkAck(stored=[1])).messages == 0, "an id is settled once"
+
+
+def test_released_ids_are_remembered_within_a_bound() -> None:
+    flight = InFlight(released_items_kept=3)
+    for msg in (1, 2):
+        flight.sent(SentMessage(msg=msg, mid=msg, seqs=[10 * msg, 10 * msg + 1], nbytes=5))
+        flight.puback(msg, now=0.0)
+    flight.release_unacked()
+    assert flight.acked(UplinkAck(stored=[1])).late_stored == [], "the oldest was forgotten"
+    assert flight.acked(UplinkAck(stored=[2])).late_stored == [20, 21]
+    with pytest.raises(ValueError):
+        InFlight(released_items_kept=-1)
+
+
+def test_events_go_out_with_the_window_full_of_unacknowledged_summaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gateway.uplink.MAX_ITEMS_PER_MESSAGE", 1)  # a window's worth of summaries, in few rows
+    outbox = Outbox(tmp_path / "outbox.db")
+    up = Uplink(outbox, BrokerConfig(port=1), TENANT, GW, CollectorRegistry(), inflight=2 * EVENT_SLOTS)
+    try:
+        connect(up, session_present=False)
+        put_summaries(up, "katulampa", 3 * EVENT_SLOTS)
+        assert up._send_some()
+        assert len(published(up)) == EVENT_SLOTS, "summaries fill the window but its event slots"
+        assert not up._send_some()
+        outbox.put([(f"{GW}:event:{k:04d}", PRIORITY_EVENT, b'{"type": "siaga"}') for k in range(EVENT_SLOTS + 1)])
+        assert up._send_some()
+        assert len(published(up)) == 2 * EVENT_SLOTS, "each event in a reserved slot"
+        assert not up._send_some(), "the window is full"
+    finally:
+        up.stop(timeout=1)
+        outbox.close()
+
+
+def refuse_or_grant_downlink(up: Uplink, refused: bool) -> None:
+    """The SUBACK of the downlink subscription, as paho's thread hands it over."""
+    up._on_subscribe(up._client, None, 1, [ReasonCode(PacketTypes.SUBACK, identifier=0x80 if refused else 1)], None)
+
+
+def test_a_refused_downlink_falls_back_to_deleting_on_the_puback(
+    uplink: Uplink, registry: CollectorRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    put_summaries(uplink, "katulampa", 2)
+    assert uplink._send_some()
+    [(mid, _)] = published(uplink)
+    uplink._pubacks.append(mid)
+    uplink._commit_acks()
+    assert uplink.outbox.depth() == 2
+    refuse_or_grant_downlink(uplink, refused=True)
+    uplink._commit_acks()
+    assert uplink.outbox.depth() == 0, "no ack can come: what the broker has is settled"
+    assert sample(registry, "tepi_gateway_uplink_downlink_subscribed") == 0
+    assert "tepi mqtt setup" in caplog.text
+    put_summaries(uplink, "depok", 1)
+    send_and_puback(uplink)
+    assert uplink.outbox.depth() == 0, "deleted on the PUBACK, as before acks"
+    refuse_or_grant_downlink(uplink, refused=False)
+    assert sample(registry, "tepi_gateway_uplink_downlink_subscribed") == 1
+    put_summaries(uplink, "manggarai", 1)
+    msg = send_and_puback(uplink)
+    assert uplink.outbox.depth() == 1, "subscribed again: kept until ingest's ack"
+    uplink._acks.append(UplinkAck(stored=[msg]))
+    uplink._commit_acks()
+    assert uplink.outbox.depth() == 0
 
 
 def test_a_refused_message_is_deleted_not_resent_and_counted(uplink: Uplink, clock: Clock, registry: CollectorRegistry) -> None:

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from gateway import uplink as uplink_module
 from gateway.outbox import PRIORITY_SUMMARY, Outbox
-from gateway.uplink import MAX_INFLIGHT_ITEMS, MAX_ITEMS_PER_MESSAGE, Uplink
+from gateway.uplink import EVENT_SLOTS, MAX_INFLIGHT_ITEMS, MAX_ITEMS_PER_MESSAGE, Uplink
 from ingest.testing import summary
 from tepi.config import BrokerConfig
 from tepi.messages import LevelSummary, MAX_INFLATED_BYTES, MAX_UPLINK_BYTES, outbox_body
@@ -51,9 +51,12 @@ def test_a_backlog_goes_out_a_thousand_summaries_a_message_and_in_flight_stays_b
     try:
         assert up._send_some()
         messages = sent(up)
-        assert [len(m) for m in messages] == [MAX_ITEMS_PER_MESSAGE] * (MAX_INFLIGHT_ITEMS // MAX_ITEMS_PER_MESSAGE)
+        # The last few items of the window are kept for events.
+        summaries_in_flight = MAX_INFLIGHT_ITEMS - EVENT_SLOTS
+        full, rest = divmod(summaries_in_flight, MAX_ITEMS_PER_MESSAGE)
+        assert [len(m) for m in messages] == [MAX_ITEMS_PER_MESSAGE] * full + [rest] * (rest > 0)
         assert not up._send_some(), "nothing more goes out until the broker acknowledges some"
-        assert len(up._inflight_seqs) == MAX_INFLIGHT_ITEMS
+        assert len(up._inflight_seqs) == summaries_in_flight
         assert outbox.depth() == len(items), "nothing leaves the outbox before its PUBACK"
     finally:
         up.stop(timeout=1)
