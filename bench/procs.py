@@ -204,7 +204,8 @@ def _collector_main(port: int, client_id: str, login: tuple[str, str] | None, to
                         shared["accounted"].value += n
                         timeline[sec] = timeline.get(sec, 0) + n
                     else:
-                        events.append({"id": it["id"], "type": it["type"], "device": it["device"], "seq": it["seq"], "arrived": now})
+                        # gateway health items (broker drops) name no device or seq
+                        events.append({"id": it["id"], "type": it["type"], "device": it.get("device"), "seq": it.get("seq"), "arrived": now})
             else:  # ThingsBoard gateway telemetry: {"device": [{"ts": ..., "values": {...}}, ...], ...}
                 counts["tb_messages"] += 1
                 data = json.loads(msg.payload)
