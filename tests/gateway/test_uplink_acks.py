@@ -88,6 +88,15 @@ def send_and_puback(up: Uplink) -> int:
     return decode_batch(payload).msg  # type: ignore[return-value]
 
 
+def send_pubacked(up: Uplink) -> bytes:
+    """Send the one message the outbox makes and hand over the broker's PUBACK; its payload."""
+    assert up._send_some()
+    [(mid, payload)] = published(up)
+    up._pubacks.append(mid)
+    up._commit_acks()
+    return payload
+
+
 def sample(registry: CollectorRegistry, name: str) -> float:
     return registry.get_sample_value(name) or 0.0
 
@@ -114,10 +123,7 @@ def test_an_item_pubacked_and_never_acked_is_resent_after_the_timeout_and_delete
     uplink: Uplink, clock: Clock, registry: CollectorRegistry
 ) -> None:
     ids = put_summaries(uplink, "katulampa", 3)
-    assert uplink._send_some()
-    [(mid, first)] = published(uplink)
-    uplink._pubacks.append(mid)
-    uplink._commit_acks()
+    first = send_pubacked(uplink)
     clock.now += TIMEOUT_S - 1
     uplink._commit_acks()
     assert not uplink._send_some(), "not yet due"
@@ -172,10 +178,7 @@ def test_with_ingest_silent_resends_back_off_and_an_ack_restores_the_timeout(
 
 def test_a_reconnect_without_the_session_resends_what_ingest_has_not_acknowledged(uplink: Uplink, registry: CollectorRegistry) -> None:
     put_summaries(uplink, "katulampa", 2)
-    assert uplink._send_some()
-    [(mid, _)] = published(uplink)
-    uplink._pubacks.append(mid)
-    uplink._commit_acks()
+    send_pubacked(uplink)
     disconnect(uplink)
     connect(uplink, session_present=False)
     assert uplink._send_some(), "released by the reconnect: the broker lost the session, maybe the message"
@@ -186,10 +189,7 @@ def test_a_reconnect_with_the_session_waits_for_the_queued_ack_and_nothing_expir
     uplink: Uplink, clock: Clock, registry: CollectorRegistry
 ) -> None:
     put_summaries(uplink, "katulampa", 2)
-    assert uplink._send_some()
-    [(mid, payload)] = published(uplink)
-    uplink._pubacks.append(mid)
-    uplink._commit_acks()
+    payload = send_pubacked(uplink)
     disconnect(uplink)
     clock.now += 10 * TIMEOUT_S
     uplink._commit_acks()
@@ -279,10 +279,7 @@ def test_a_refused_downlink_falls_back_to_deleting_on_the_puback(
     uplink: Uplink, registry: CollectorRegistry, caplog: pytest.LogCaptureFixture
 ) -> None:
     put_summaries(uplink, "katulampa", 2)
-    assert uplink._send_some()
-    [(mid, _)] = published(uplink)
-    uplink._pubacks.append(mid)
-    uplink._commit_acks()
+    send_pubacked(uplink)
     assert uplink.outbox.depth() == 2
     refuse_or_grant_downlink(uplink, refused=True)
     uplink._commit_acks()
