@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet -e ".[test,postgres,embedded-broker]"
 	@# The install is editable: Tepi's own packages are compiled where they are, or each start of
 	@# `tepi gateway` would compile every module in memory.
-	$(PY) -m compileall -qq -j 0 tepi gateway
+	$(PY) -m compileall -qq -j 0 tepi contract core kinds gateway
 	touch $(STAMP)
 
 venv: $(STAMP)

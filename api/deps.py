@@ -18,11 +18,11 @@ from api import permissions
 from api.errors import Forbidden, NotAuthenticated, RateLimited
 from api.limits import RateLimiter, client_address
 from api.services.auth import Principal, authenticate
-from api.services.levels import LevelStore
+from kinds.awlr.api.levels import LevelStore
 from api.services.stream import EventHub
 from api.settings import Settings
-from ingest.db import writer
-from tepi.config import TepiConfig
+from central.db import writer
+from core.config import TepiConfig
 
 #: Most items one page of any list holds, and the furthest offset (beyond it, narrow the filter).
 MAX_PAGE = 500

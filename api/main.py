@@ -20,13 +20,14 @@ from api.json_body import FiniteJsonMiddleware
 from api.limits import BodySizeLimitMiddleware, RateLimiter, TtlCache
 from api.metrics import ApiMetrics, RequestMetricsMiddleware
 from api.models import HealthPublic
-from api.routes import alerts, health, public, stations, users
-from api.services.levels import LevelStore, PromLevelStore, SqlLevelStore
+from api.routes import alerts, health, users
+from kinds.awlr.api import routes_public as public, routes_stations as stations
+from kinds.awlr.api.levels import LevelStore, PromLevelStore, SqlLevelStore
 from api.services.stream import EventHub
 from api.settings import ServingSettings, Settings, load_settings
-from ingest.db import check_schema, create_engine, prepare_database
+from central.db import check_schema, create_engine, prepare_database
 from ingest.errors import SchemaError
-from tepi.config import TepiConfig
+from core.config import TepiConfig
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ EventKind = Literal[
 ClearReason = Literal["level_normal", "rise_over", "data_returned", "confirmed", "cancelled", "drops_stopped"]
 
 
-#: The trend as `api.trend` finds it; the same words wherever a station shows it.
+#: The trend as `kinds.awlr.api.trend` finds it; the same words wherever a station shows it.
 TREND_DESCRIPTION = (
     "Where the level is going: rising or falling at 5 cm/h or more, else steady; from a least-squares line through "
     "the summary windows of the 30 minutes up to the newest reading. Null when the data are too thin for a line "

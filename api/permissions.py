@@ -14,7 +14,7 @@ so it takes a separate metrics token and no API key.
 
 from __future__ import annotations
 
-from ingest.models import ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER, ROLE_STAFF_ADMIN, ROLE_VIEWER, ROLES
+from central.models import ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER, ROLE_STAFF_ADMIN, ROLE_VIEWER, ROLES
 
 ALL_ROLES: tuple[str, ...] = ROLES
 

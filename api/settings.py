@@ -1,6 +1,6 @@
 """Runtime settings of the API process, from `TEPI_*` environment variables.
 
-The deployment file (`tepi.config`) says what exists (tenants, stations, the ingest database
+The deployment file (`core.config`) says what exists (tenants, stations, the ingest database
 and TSDB); these settings say how this API process runs, and may point it elsewhere (a read
 replica, a separate PromQL endpoint) without editing the shared file.
 """
@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from tepi.config import TepiConfig
+from core.config import TepiConfig
 
 #: The pepper of demo mode: public (it is in the source), so production refuses it.
 DEMO_PEPPER = "tepi-demo-pepper-public-never-use-in-production"

@@ -18,7 +18,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from tepi.processes import free_port
+from core.processes import free_port
 
 
 @contextmanager
@@ -97,7 +97,7 @@ def issue_keys(engine: Any, pepper: str, people: Iterable[tuple[str, str, str]])
     from sqlalchemy.orm import Session
 
     from api.services.auth import create_key, create_user
-    from ingest.db import writer
+    from central.db import writer
 
     out: dict[tuple[str, str], str] = {}
     with Session(writer(engine)) as session, session.begin():

@@ -23,7 +23,7 @@ Device time: one reading a minute, as a field AWLR reports, sent a fraction of a
 one-minute alert window). The series ends when the run starts, so device time never runs ahead
 of the gateway's clock (readings more than `max_future_skew_s` ahead are rejected); that it
 starts hours back changes nothing: the product dates alerts by device time and judges a
-station alive by arrival time (`ingest.offline`).
+station alive by arrival time (`kinds.awlr.ingest.offline`).
 """
 
 from __future__ import annotations
@@ -43,12 +43,12 @@ import paho.mqtt.client as mqtt
 import yaml
 
 from bench.core import Context, Figure, Result, deployed_broker, deployed_credentials, percentile, wait_until
-from gateway.devices.awlr import wire
-from gateway.devices.awlr.processor import LevelProcessor
+from kinds.awlr import wire
+from kinds.awlr.edge.processor import LevelProcessor
 from gateway.model import Reading
-from tepi.config import TepiConfig, load_config, with_local_services
-from tepi.messages import SiagaChange, device_topic
-from tepi.processes import free_port, wait_for_port
+from core.config import TepiConfig, load_config, with_local_services
+from contract.messages import SiagaChange, device_topic
+from core.processes import free_port, wait_for_port
 
 NAME = "alert_latency"
 DEVICE = "awlr-katulampa"

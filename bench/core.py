@@ -16,10 +16,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tepi.config import GatewayConfig, GatewayLink, IngestConfig, TepiConfig
+from core.config import GatewayConfig, GatewayLink, IngestConfig, TepiConfig
 from tepi.mqtt_auth import INGEST_SECRET
 from tepi.mqtt_security import MqttSecurityFiles, setup_broker_security
-from tepi.processes import Mosquitto, free_port
+from core.processes import Mosquitto, free_port
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -118,7 +118,7 @@ def wait_until(cond: Callable[[], bool], timeout: float, poll: float = 0.02) -> 
 class DeployedBroker(Mosquitto):
     """Mosquitto running what `setup_broker_security` (`tepi mqtt setup`) generated: passwords,
     ACL, client id bound to username, queue limits, persistence and autosave, unchanged
-    (`tepi.processes.Mosquitto` with `auth`), on its own port and directory."""
+    (`core.processes.Mosquitto` with `auth`), on its own port and directory."""
 
     security: MqttSecurityFiles | None = None
 

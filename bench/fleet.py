@@ -1,5 +1,5 @@
 """A simulated fleet of AWLR devices: configuration built in memory and readings in the real
-wire format (`gateway.devices.awlr.wire.encode_json`)."""
+wire format (`kinds.awlr.wire.encode_json`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from gateway.devices.awlr import wire
-from tepi.config import (
+from kinds.awlr import wire
+from core.config import (
     AlertingConfig,
     BrokerConfig,
     DeviceConfig,
@@ -23,7 +23,7 @@ from tepi.config import (
     TenantConfig,
     TepiConfig,
 )
-from tepi.messages import device_topic
+from contract.messages import device_topic
 
 TENANT = "bench"
 GATEWAY = "gw-bench"

@@ -38,10 +38,10 @@ from bench.core import (
     wait_until,
 )
 from bench.fleet import TENANT, aligned_start, device_id, fleet_config, level, station_id, write_yaml
-from gateway.devices.awlr import wire
+from kinds.awlr import wire
 from bench.procs import Collector
-from tepi.messages import device_subscription, device_topic, uplink_topic
-from tepi.processes import free_port
+from contract.messages import device_subscription, device_topic, uplink_topic
+from core.processes import free_port
 
 NAME = "footprint"
 TARGET_MB = 60

@@ -28,9 +28,9 @@ from bench.core import Context, DeployedBroker, Figure, Result, deployed_broker,
 from bench.fleet import TENANT, Stream, aligned_start, fleet_config
 from bench.procs import PublisherPool
 from gateway.runtime import EdgeGateway
-from tepi.config import TepiConfig
-from tepi.messages import device_subscription
-from tepi.runtime_tuning import freeze_start_up_objects
+from core.config import TepiConfig
+from contract.messages import device_subscription
+from core.runtime_tuning import freeze_start_up_objects
 
 NAME = "gateway_throughput"
 EMPTY_STAGE_GATEWAY = "gw-empty-stage"

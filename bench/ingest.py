@@ -30,7 +30,7 @@ import httpx
 import paho.mqtt.client as mqtt
 from prometheus_client import CollectorRegistry
 
-from tepi.runtime_tuning import tune_garbage_collector
+from core.runtime_tuning import tune_garbage_collector
 from bench.core import Context, DeployedBroker, Figure, Result, cpu_seconds, deployed_broker, gateway_login, ingest_login
 from bench.fleet import GATEWAY, TENANT, fleet_config
 from bench.mqtt_raw import RawPublisher, build_packets
@@ -38,15 +38,15 @@ from bench.replay import summary_items
 from gateway.outbox import PRIORITY_SUMMARY, OutboxEntry
 from gateway.uplink import MAX_ITEMS_PER_MESSAGE, encode_message
 from ingest.consumer import IngestWorker
-from ingest.points import INFLUX_CHUNK, POSTS_IN_FLIGHT, InfluxPointSink, PointWrite, _point
+from kinds.awlr.ingest.points import INFLUX_CHUNK, POSTS_IN_FLIGHT, InfluxPointSink, PointWrite, _point
 from ingest.service import ApplyResult
-from ingest.summaries import SummaryPoints
-from tepi.config import BrokerConfig, IngestConfig, TsdbConfig
-from tepi.messages import outbox_body, uplink_subscription, uplink_topic, utcnow
-from tepi.processes import VictoriaMetrics
+from kinds.awlr.ingest.summaries import SummaryPoints
+from core.config import BrokerConfig, IngestConfig, TsdbConfig
+from contract.messages import outbox_body, uplink_subscription, uplink_topic, utcnow
+from core.processes import VictoriaMetrics
 
 try:  # the gateway compresses uplink batches since ccc8b85; older trees send plain JSON
-    from tepi.messages import compress_payload as compress
+    from contract.messages import compress_payload as compress
 except ImportError:  # pragma: no cover
     def compress(b: bytes) -> bytes:
         return b

@@ -23,8 +23,8 @@ from bench.core import Context, DeployedBroker, Figure, Result, deployed_broker,
 from bench.fleet import TENANT, Stream, aligned_start, fleet_config
 from bench.gateway_throughput import TimedGateway, rejections
 from bench.procs import Collector, Offered, PublisherPool
-from tepi.config import TepiConfig
-from tepi.messages import uplink_topic
+from core.config import TepiConfig
+from contract.messages import uplink_topic
 
 NAME = "loss"
 N_DEVICES = 500

@@ -16,8 +16,8 @@ from bench.fleet import GATEWAY, TENANT, device_id, fleet_config, station_id
 from bench.procs import Collector
 from gateway.outbox import PRIORITY_SUMMARY, Outbox
 from gateway.uplink import Uplink
-from tepi.config import GatewayConfig
-from tepi.messages import LevelSummary, QcCounts, outbox_body, summary_id, uplink_topic
+from core.config import GatewayConfig
+from contract.messages import LevelSummary, QcCounts, outbox_body, summary_id, uplink_topic
 
 NAME = "replay"
 #: ThingsBoard IoT Gateway's SQLite backlog drained at 7-9k msg/s here (peer notes, 2026-11-22).

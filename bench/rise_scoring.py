@@ -8,7 +8,7 @@ events), one reading at a time as a gauge reporting once a minute delivers them.
   level stays below Siaga 3 for the two hours after it.
 
 Readings are the true level plus 1 cm of Gaussian noise, with the simulator's spikes
-(`firmware_sim.faults`), at the wire's 0.1 cm; a reading outside the sensor span is rejected as
+(`kinds.awlr.sim.faults`), at the wire's 0.1 cm; a reading outside the sensor span is rejected as
 the gateway's frame check rejects it. Pure apart from reading the CSV; seeded, so repeatable.
 """
 
@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from firmware_sim.faults import add_noise, inject_spikes
-from firmware_sim.hydrograph import flood_wave
-from gateway.devices.awlr.processor import LevelProcessor
+from kinds.awlr.sim.faults import add_noise, inject_spikes
+from kinds.awlr.sim.hydrograph import flood_wave
+from kinds.awlr.edge.processor import LevelProcessor
 from gateway.errors import FrameRejected
 from gateway.model import Reading
-from tepi.config import StationConfig
-from tepi.messages import RateOfRise
+from core.config import StationConfig
+from contract.messages import RateOfRise
 
 OBSERVED_RISES = Path(__file__).resolve().parent / "data" / "observed_rises.csv"
 T0 = datetime(2026, 1, 5, 0, 0, tzinfo=timezone.utc)
@@ -42,7 +42,7 @@ FALSE_IF_BELOW_FOR_S = 2 * 3600.0  # a warning is false if the level stays below
 RAMP_FROM_CM, RAMP_CM_PER_H, RAMP_FLAT_MIN = 50.0, 240.0, 120.0
 
 #: The normal month. Rain rises: about one a day (the wet season), each to a peak anywhere from 5 cm
-#: above the base to 2 cm below Siaga 3, rising as half a cosine (as `firmware_sim.hydrograph`) at
+#: above the base to 2 cm below Siaga 3, rising as half a cosine (as `kinds.awlr.sim.hydrograph`) at
 #: up to 5-50 cm/h at its steepest, falling 2-4 times as long as it rose. 50 cm/h is twice the
 #: published rises that stayed below Siaga 3 (Depok 105 -> 130 cm in an hour, antara-2023); a rise
 #: as steep as a flood onset (>= 60 cm/h, the slowest in the published floods) is what the warning
@@ -117,7 +117,7 @@ def warnings(station: StationConfig, t_s: Sequence[float], levels_cm: Sequence[f
     lo, hi = station.sensor_span_cm
     out: list[RateOfRise] = []
     for seq, (t, x) in enumerate(zip(t_s, levels_cm)):
-        if not lo <= x <= hi:  # the frame check (`gateway.devices.awlr.kind`) rejects it
+        if not lo <= x <= hi:  # the frame check (`kinds.awlr.edge.kind`) rejects it
             p.note_rejected()
             continue
         try:

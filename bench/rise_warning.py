@@ -20,7 +20,7 @@ import numpy as np
 
 from bench.core import Context, Figure, Result
 from bench.rise_scoring import Knots, lead_min, measured, observed_rises, ramp, score_month, warnings
-from tepi.config import StationConfig, TepiConfig, load_config
+from core.config import StationConfig, TepiConfig, load_config
 
 NAME = "rise_warning"
 NORMAL_MONTH_STATIONS = ("katulampa", "depok", "manggarai")

@@ -23,13 +23,13 @@ import numpy as np
 
 from firmware_sim.clock import SimClock, utc_now
 from firmware_sim.errors import LinkError, ScenarioError, SimulatorError
-from firmware_sim.faults import FaultPlan
-from firmware_sim.hydrograph import wave_arrival_hours
-from firmware_sim.recorder import AwlrRecorder, Transmission, sentence_fits
+from kinds.awlr.sim.faults import FaultPlan
+from kinds.awlr.sim.hydrograph import wave_arrival_hours
+from kinds.awlr.sim.recorder import AwlrRecorder, Transmission, sentence_fits
 from firmware_sim.transports import MqttLink, PtySerialLink
-from tepi.config import DeviceConfig, SimulationConfig, TepiConfig
-from tepi.logs import RateLimitedLog
-from tepi.messages import device_topic
+from core.config import DeviceConfig, SimulationConfig, TepiConfig
+from core.logs import RateLimitedLog
+from contract.messages import device_topic
 
 log = logging.getLogger(__name__)
 

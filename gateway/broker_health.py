@@ -1,7 +1,7 @@
 """When to tell ingest that the site broker dropped device messages: `BrokerDrops` reports.
 
 Pure bookkeeping (times passed in); the gateway loop feeds it every increase of the broker's
-dropped count (`tepi.broker_drops`) and asks `due` between batches. The first drop is reported
+dropped count (`core.broker_drops`) and asks `due` between batches. The first drop is reported
 at once; while drops go on, what accumulated goes out at most every `report_every_s`, so a
 sustained overload is one alert update a minute, not one per broker tick. Once the count has
 not moved for `quiet_s` after a report, one report with `active` false says the drops stopped,

@@ -8,7 +8,7 @@ class GatewayError(Exception):
 #: Why a frame is refused: the `reason` label of `tepi_gateway_rejected_total`. Kept small, so a
 #: dashboard can list them; a new reason is added here (and to the README) or not at all. The
 #: wording is for every device kind; what each reason means for one kind is in its package
-#: (`gateway.devices.awlr` for the AWLR).
+#: (`kinds.awlr.edge` for the AWLR).
 REJECTION_REASONS: dict[str, str] = {
     "garbage": "bytes that are not a frame of the device's wire format",
     "checksum": "a frame whose checksum does not match",

@@ -12,9 +12,9 @@ import logging
 
 import paho.mqtt.client as mqtt
 
-from tepi.config import BrokerConfig
-from gateway.siaga import SiagaLevel
-from tepi.messages import RateOfRise, SiagaChange, alarm_topic
+from core.config import BrokerConfig
+from kinds.awlr.siaga import SiagaLevel
+from contract.messages import RateOfRise, SiagaChange, alarm_topic
 
 log = logging.getLogger(__name__)
 

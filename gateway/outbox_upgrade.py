@@ -17,7 +17,7 @@ from sqlalchemy import event
 
 from gateway.errors import OutboxError
 from gateway.outbox_layout import layout_version
-from tepi import migrations
+from core import migrations
 
 MIGRATIONS = Path(__file__).with_name("outbox_migrations")
 

@@ -34,10 +34,10 @@ from gateway.sources.buffer import FrameBuffer
 from gateway.sources.mqtt_devices import MqttDeviceSource
 from gateway.sources.serial_line import SerialLineSource
 from gateway.uplink import Uplink
-from tepi.broker_drops import BrokerDropWatch
-from tepi.config import DeviceConfig, StationConfig, TepiConfig
-from tepi.logs import RateLimitedLog
-from tepi.messages import BrokerDrops, LevelSummary, RateOfRise, SiagaChange, outbox_body
+from core.broker_drops import BrokerDropWatch
+from core.config import DeviceConfig, StationConfig, TepiConfig
+from core.logs import RateLimitedLog
+from contract.messages import BrokerDrops, LevelSummary, RateOfRise, SiagaChange, outbox_body
 
 log = logging.getLogger(__name__)
 _END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)

@@ -1,7 +1,7 @@
 """Uplink: drains the outbox to the central broker over MQTT QoS 1.
 
 At-least-once end to end: an outbox entry is deleted only when ingest acknowledges (on the
-gateway's downlink topic, `tepi.messages.UplinkAck`) that the message carrying it is stored.
+gateway's downlink topic, `contract.messages.UplinkAck`) that the message carrying it is stored.
 The broker's PUBACK is not enough: a central Mosquitto restart loses ingest's shared
 subscription, and what arrives before ingest subscribes again is PUBACKed and dropped. A
 message without ingest's ack `ack_timeout_s` after its PUBACK, or at a reconnect, is sent
@@ -28,8 +28,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from gateway.outbox import PRIORITY_EVENT, Outbox, OutboxEntry
 from gateway.uplink_inflight import InFlight, SentMessage
-from tepi.config import BrokerConfig
-from tepi.messages import (
+from core.config import BrokerConfig
+from contract.messages import (
     MAX_INFLATED_BYTES,
     MAX_MESSAGE_ID,
     MAX_UPLINK_BYTES,

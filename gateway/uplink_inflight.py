@@ -23,7 +23,7 @@ from array import array
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from tepi.messages import UplinkAck
+from contract.messages import UplinkAck
 
 
 @dataclass(slots=True)

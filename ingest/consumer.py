@@ -1,7 +1,7 @@
 """The ingest worker: uplink messages from the broker, in batches, into the stores, then PUBACK.
 
 Delivery guarantee: at least once from the broker, exactly once into the stores (events by
-item id, summaries by series and window: `ingest.summaries`).
+item id, summaries by series and window: `kinds.awlr.ingest.summaries`).
 
 * A persistent MQTT session (fixed client id, clean_session=False) makes the broker keep the
   shared subscription and queue QoS 1 messages while the worker is down.
@@ -16,7 +16,7 @@ item id, summaries by series and window: `ingest.summaries`).
   redelivers on the next connection and the stores keep one copy of each item.
 * A message that can never be stored (not JSON, wrong schema, topic of another gateway) is
   counted and acknowledged, or the broker would redeliver it forever.
-* Once stored, each gateway is told which of its messages are (`tepi.messages.UplinkAck` on its
+* Once stored, each gateway is told which of its messages are (`contract.messages.UplinkAck` on its
   downlink topic, refused ones as rejected): the gateway deletes items only then. The broker's
   PUBACK to the gateway is no proof of delivery: Mosquitto 2.0 does not restore shared
   subscriptions from its persistence file, so after a broker restart, until the workers
@@ -30,8 +30,8 @@ item id, summaries by series and window: `ingest.summaries`).
   the TSDB keeps once (same series and time).
 
 Between batches the same thread checks, every `offline_check_s`, which stations fell silent
-(`ingest.offline`), and every `retention.check_every_s` of the configuration enforces the
-retention policy (`ingest.retention`); the clock is injectable so tests can move time on.
+(`kinds.awlr.ingest.offline`), and every `retention.check_every_s` of the configuration enforces the
+retention policy (`central.retention`); the clock is injectable so tests can move time on.
 """
 
 from __future__ import annotations
@@ -54,21 +54,21 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from ingest.db import create_engine, prepare_database, writer
+from central.db import create_engine, prepare_database, writer
 from ingest.errors import BrokerError, PointWriteError, StoreError
-from ingest.forecast import RiverNetwork
+from kinds.awlr.ingest.forecast import RiverNetwork
 from ingest.metrics import IngestMetrics
-from ingest.offline import alerting_rules, check_offline
-from ingest.points import PointWrite, SinkFactory, SubmittingPointSink, sink_factory
-from ingest.retention import enforce_retention
+from kinds.awlr.ingest.offline import alerting_rules, check_offline
+from kinds.awlr.ingest.points import PointWrite, SinkFactory, SubmittingPointSink, sink_factory
+from central.retention import enforce_retention
 from ingest.service import ApplyResult, Screening, apply_screened
-from ingest.summaries import SummaryPoints
-from ingest.window_overlaps import WindowOverlaps
-from tepi.broker_drops import DROPPED_TOPIC, BrokerDropWatch
-from tepi.config import IngestConfig, TepiConfig
-from tepi.logs import RateLimitedLog
-from tepi.messages import downlink_topic, encode_ack, uplink_acks, uplink_subscription, utcnow
-from tepi.uplink_batch import MessageError, UplinkBatch, decode_batch, message_id_of
+from kinds.awlr.ingest.summaries import SummaryPoints
+from kinds.awlr.ingest.window_overlaps import WindowOverlaps
+from core.broker_drops import DROPPED_TOPIC, BrokerDropWatch
+from core.config import IngestConfig, TepiConfig
+from core.logs import RateLimitedLog
+from contract.messages import downlink_topic, encode_ack, uplink_acks, uplink_subscription, utcnow
+from contract.uplink_batch import MessageError, UplinkBatch, decode_batch, message_id_of
 
 log = logging.getLogger(__name__)
 
@@ -539,7 +539,7 @@ class IngestWorker:
         self._stored(result)
 
     def _count_overlaps(self, points: Sequence[SummaryPoints]) -> None:
-        """Stored summaries whose window overlaps another of its series (`ingest.window_overlaps`)."""
+        """Stored summaries whose window overlaps another of its series (`kinds.awlr.ingest.window_overlaps`)."""
         for gateway, n in self._overlaps.observe(points).items():
             self.metrics.overlapping_summaries.labels(gateway=gateway).inc(n)
             self._errors.warning(

@@ -1,6 +1,6 @@
 """Gateway health alerts from `BrokerDrops` reports: device readings lost at a site broker.
 
-A gateway reads its site broker's dropped-message count (`tepi.broker_drops`) and reports
+A gateway reads its site broker's dropped-message count (`core.broker_drops`) and reports
 increases (`gateway.broker_health`); here each report opens or updates the gateway's one open
 `gateway_health` alert, and the report that the drops stopped clears it. The alert table keys
 alerts by station, so a gateway's alert is filed under the station its reports name (its first
@@ -14,10 +14,10 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ingest.alerts import DROPS_STOPPED, AlertTransition, finish, gateway_actor, open_alert, raise_gateway_health
-from ingest.db import lock_event_log
-from ingest.models import ALERT_TYPE_GATEWAY_HEALTH, AlertEvent, Station
-from tepi.messages import BrokerDrops
+from central.alerts import DROPS_STOPPED, AlertTransition, finish, gateway_actor, open_alert, raise_gateway_health
+from central.db import lock_event_log
+from central.models import ALERT_TYPE_GATEWAY_HEALTH, AlertEvent, Station
+from contract.messages import BrokerDrops
 
 log = logging.getLogger(__name__)
 

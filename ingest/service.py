@@ -15,9 +15,9 @@ yesterday after today's alarms), so state only moves forward in device time:
 Alerts follow from the items, in device time across the whole call: Siaga changes open,
 update and clear Siaga alerts, and (given the river network) open and refine forecasts
 downstream; a summary back at Siaga 4 clears a Siaga alert whose "back to 4" change was lost;
-a reading taken after a station's offline alert opened clears it (`ingest.offline.back_online`:
+a reading taken after a station's offline alert opened clears it (`kinds.awlr.ingest.offline.back_online`:
 a late window of readings from before the silence does not). Open alerts then show their
-station's newest reading (`ingest.alert_levels`).
+station's newest reading (`kinds.awlr.ingest.alert_levels`).
 """
 
 from __future__ import annotations
@@ -35,10 +35,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from gateway.siaga import classify_siaga
-from ingest import forecast_alerts, gateway_health
-from ingest.alert_levels import follow_levels
-from ingest.alerts import (
+from kinds.awlr.siaga import classify_siaga
+from ingest import gateway_health
+from kinds.awlr.ingest import forecast_alerts
+from kinds.awlr.ingest.alert_levels import follow_levels
+from central.alerts import (
     DATA_RETURNED,
     LEVEL_NORMAL,
     AlertTransition,
@@ -50,10 +51,10 @@ from ingest.alerts import (
     raise_siaga,
 )
 from ingest.bulk import existing, insert_rows
-from ingest.db import lock_event_log
+from central.db import lock_event_log
 from ingest.errors import IngestError, StoreError
-from ingest.forecast import RiverNetwork, UpstreamChange
-from ingest.models import (
+from kinds.awlr.ingest.forecast import RiverNetwork, UpstreamChange
+from central.models import (
     ALERT_TYPE_FORECAST,
     ALERT_TYPE_OFFLINE,
     ALERT_TYPE_RATE_OF_RISE,
@@ -64,14 +65,14 @@ from ingest.models import (
     Station,
     Tenant,
 )
-from ingest.offline import back_online
-from ingest.points import PointSink
-from ingest.summaries import Screened, StationFold, StationIndex, SummaryPoints, fold, screen
-from tepi.logs import RateLimitedLog
-from tepi.messages import BrokerDrops, LevelSummary, RateOfRise, SiagaChange, SummariesDropped, utcnow
-from tepi.summary_columns import from_micros
-from tepi.summary_rows import SummaryRows
-from tepi.uplink_batch import UplinkBatch, summary_at, summary_rows
+from kinds.awlr.ingest.offline import back_online
+from kinds.awlr.ingest.points import PointSink
+from kinds.awlr.ingest.summaries import Screened, StationFold, StationIndex, SummaryPoints, fold, screen
+from core.logs import RateLimitedLog
+from contract.messages import BrokerDrops, LevelSummary, RateOfRise, SiagaChange, SummariesDropped, utcnow
+from kinds.awlr.summary_columns import from_micros
+from kinds.awlr.ingest.summary_rows import SummaryRows
+from contract.uplink_batch import UplinkBatch, summary_at, summary_rows
 
 log = logging.getLogger(__name__)
 _rejections = RateLimitedLog(log, interval_s=10.0)
@@ -131,7 +132,7 @@ def apply_batches(
     """Apply batches in the caller's transaction: skip known events, store the new ones.
 
     Events whose id was processed before (or earlier in `batches`) count as duplicates;
-    summaries are idempotent by themselves and are written again (`ingest.summaries`). A batch
+    summaries are idempotent by themselves and are written again (`kinds.awlr.ingest.summaries`). A batch
     of an unknown tenant is rejected whole; an item of a station unknown or of another tenant
     is rejected alone, so one misconfigured station does not silence a gateway's others.
     Summary points are written last, after the database accepted everything else, so that a
@@ -172,7 +173,7 @@ def apply_screened(
 
 @dataclass(frozen=True, slots=True)
 class ScreenedBatch:
-    """A batch with its summaries screened (`ingest.summaries.screen`): `parts` is None when its
+    """A batch with its summaries screened (`kinds.awlr.ingest.summaries.screen`): `parts` is None when its
     tenant is unknown (the batch is rejected whole); `base` is the place of its first item in
     the call; `points` are the summaries that will be stored."""
 
@@ -447,7 +448,7 @@ class _Applier:
         """A reading taken after a station's offline alert opened clears it: it is talking again.
 
         Readings from before (the gateway flushing a silent station's last window late) leave the
-        alert open, or it would clear now and open again minutes later (`ingest.offline`).
+        alert open, or it would clear now and open again minutes later (`kinds.awlr.ingest.offline`).
         """
         if not arrived:
             return

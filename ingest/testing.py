@@ -1,6 +1,6 @@
 """Builders of valid uplink items for tests, demos and benchmarks of ingest and the API.
 
-Ids are made with the same functions as the gateway's (`tepi.messages`), so a builder's item is
+Ids are made with the same functions as the gateway's (`contract.messages`), so a builder's item is
 recognised as a duplicate exactly when a real gateway's would be.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from tepi.messages import LevelSummary, QcCounts, RateOfRise, SiagaChange, event_id, summary_id, utcnow
-from tepi.uplink_batch import UplinkBatch
+from contract.messages import LevelSummary, QcCounts, RateOfRise, SiagaChange, event_id, summary_id, utcnow
+from contract.uplink_batch import UplinkBatch
 
 
 def summary(

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from tepi.config import ConfigError, TepiConfig, load_config
+from core.config import ConfigError, TepiConfig, load_config
 
 if TYPE_CHECKING:  # SQLAlchemy loads when a command runs, not with every `tepi` (the gateway's memory)
     from sqlalchemy import Engine
@@ -82,7 +82,7 @@ def _session(config: Path | None) -> Iterator[tuple[Session, TepiConfig]]:
 
     from api.errors import ApiError
     from api.settings import SettingsError, load_settings
-    from ingest.db import create_engine, prepare_database, writer
+    from central.db import create_engine, prepare_database, writer
     from ingest.errors import SchemaError
 
     try:
@@ -109,7 +109,7 @@ def _database(config: Path | None) -> Iterator[Engine]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from api.settings import DatabaseSettings, SettingsError, load_settings
-    from ingest.db import create_engine
+    from central.db import create_engine
     from ingest.errors import SchemaError
 
     try:
@@ -131,7 +131,7 @@ def _database(config: Path | None) -> Iterator[Engine]:
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context, config: ConfigOpt = None) -> None:
     """Upgrade the schema to this version of Tepi (a SQLite file is backed up first); safe to repeat."""
-    from ingest.db import upgrade_database
+    from central.db import upgrade_database
 
     with _database(_config(ctx, config)) as engine:
         upgrade = upgrade_database(engine)
@@ -146,7 +146,7 @@ def db_upgrade(ctx: typer.Context, config: ConfigOpt = None) -> None:
 @db_app.command("current")
 def db_current(ctx: typer.Context, config: ConfigOpt = None) -> None:
     """The schema revision of the database and this version's; exit 1 when an upgrade is needed."""
-    from ingest.schema import schema_version
+    from central.schema import schema_version
 
     with _database(_config(ctx, config)) as engine, engine.connect() as conn:
         version = schema_version(conn)
@@ -197,7 +197,7 @@ def tenant_list(ctx: typer.Context, config: ConfigOpt = None) -> None:
     """Tenants in the database."""
     import sqlalchemy as sa
 
-    from ingest.models import Tenant
+    from central.models import Tenant
 
     with _session(_config(ctx, config)) as (session, _cfg):
         for t in session.scalars(sa.select(Tenant).order_by(Tenant.id)):
@@ -240,7 +240,7 @@ def user_disable(
 ) -> None:
     """Disable a user: every key of theirs stops working at once; their name stays in alert history."""
     from api.services.auth import get_user
-    from tepi.messages import utcnow
+    from contract.messages import utcnow
 
     with _session(_config(ctx, config)) as (session, _cfg):
         user = get_user(session, user_id)
@@ -311,8 +311,8 @@ def retention_run(
     ] = None,
 ) -> None:
     """Enforce the configuration's retention policy now (the ingest worker also does so periodically)."""
-    from ingest.retention import enforce_retention
-    from tepi.messages import utcnow
+    from central.retention import enforce_retention
+    from contract.messages import utcnow
 
     at = utcnow()
     if now is not None:

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from pydantic import ValidationError
 
-from tepi.config import ConfigError, IngestConfig, TepiConfig, load_config
+from core.config import ConfigError, IngestConfig, TepiConfig, load_config
 from tepi.gateway_command import GatewayOptions, run_gateway, wait_for_signal
-from tepi.logs import configure_logging
-from tepi.runtime_tuning import tune_garbage_collector
+from core.logs import configure_logging
+from core.runtime_tuning import tune_garbage_collector
 
 if TYPE_CHECKING:
     from rich.console import Console

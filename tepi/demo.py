@@ -20,9 +20,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from gateway.siaga import SiagaLevel
-from tepi.config import TepiConfig, with_local_services
-from tepi.processes import EmbeddedBroker, Mosquitto
+from kinds.awlr.siaga import SiagaLevel
+from core.config import TepiConfig, with_local_services
+from core.processes import EmbeddedBroker, Mosquitto
 
 if TYPE_CHECKING:
     from api.settings import Settings
@@ -188,7 +188,7 @@ def _demo_keys(cfg: TepiConfig, settings: Settings) -> dict[str, str]:
     from sqlalchemy.orm import Session
 
     from api.services.auth import create_demo_keys
-    from ingest.db import create_engine, writer
+    from central.db import create_engine, writer
 
     engine = create_engine(cfg.ingest.database_url)
     try:

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from tepi.logs import configure_logging
+from core.logs import configure_logging
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class GatewayOptions:
 def run_gateway(opts: GatewayOptions) -> int:
     """Run the gateway until SIGTERM or Ctrl-C; the exit code (2: bad configuration, 1: the
     gateway cannot start)."""
-    from tepi.runtime_tuning import fix_mmap_threshold, freeze_start_up_objects, limit_malloc_arenas, release_free_memory
+    from core.runtime_tuning import fix_mmap_threshold, freeze_start_up_objects, limit_malloc_arenas, release_free_memory
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a clean stop, also while still starting
@@ -37,7 +37,7 @@ def run_gateway(opts: GatewayOptions) -> int:
     limit_malloc_arenas()  # before any thread starts: each would get an arena of its own
     fix_mmap_threshold()
     configure_logging(opts.log_level, opts.json_logs)
-    from tepi.config import ConfigError, load_config
+    from core.config import ConfigError, load_config
 
     try:
         config = load_config(opts.config)

@@ -12,7 +12,7 @@ over another's session, whose queued QoS 1 messages Mosquitto would otherwise er
   writing all downlinks (the acks of what it stored).
 
 The gateway's device link and ingest also read the broker's dropped-message count
-(`tepi.broker_drops`), which says nothing about any tenant.
+(`core.broker_drops`), which says nothing about any tenant.
 
 Passwords belong to a *secret*: a device's own id, a gateway's id shared by its three
 connections, or `ingest` shared by the workers. The connections of one secret always run from
@@ -41,9 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from tepi.broker_drops import DROPPED_TOPIC
-from tepi.config import GATEWAY_LINKS, IngestConfig, TepiConfig
-from tepi.messages import DOWNLINK_FILTER, UPLINK_FILTER, alarm_topic, device_subscription, device_topic, downlink_topic, uplink_topic
+from core.broker_drops import DROPPED_TOPIC
+from core.config import GATEWAY_LINKS, IngestConfig, TepiConfig
+from contract.messages import DOWNLINK_FILTER, UPLINK_FILTER, alarm_topic, device_subscription, device_topic, downlink_topic, uplink_topic
 
 Role = Literal["device", "gateway", "ingest"]
 

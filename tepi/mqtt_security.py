@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
 import typer
 
-from tepi.config import ConfigError, TepiConfig, load_config
+from core.config import ConfigError, TepiConfig, load_config
 from tepi.mqtt_auth import (
     DEFAULT_ITERATIONS,
     INGEST_SECRET,
@@ -133,7 +133,7 @@ class MqttSecurityFiles:
 
     def broker_conf(self, persistence_dir: Path | None) -> list[str]:
         """The generated global settings (auth, queue limits, persistence), as `mosquitto.conf`
-        has them, for a broker that opens its own listeners (`tepi.processes.Mosquitto`).
+        has them, for a broker that opens its own listeners (`core.processes.Mosquitto`).
 
         `persistence_dir` replaces the generated persistence location; None drops persistence.
         """

@@ -24,12 +24,12 @@ from api.main import create_app
 from api.settings import Settings
 from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL, SseMessage, bearer, issue_keys, parse_sse, serve
 from ingest.consumer import IngestWorker
-from ingest.db import create_engine
+from central.db import create_engine
 from ingest.testing import batch, siaga_change, summary
-from tepi.config import BrokerConfig, TepiConfig
-from tepi.messages import uplink_topic, utcnow
-from tepi.processes import Mosquitto
-from tepi.uplink_batch import UplinkBatch, encode_batch
+from core.config import BrokerConfig, TepiConfig
+from contract.messages import uplink_topic, utcnow
+from core.processes import Mosquitto
+from contract.uplink_batch import UplinkBatch, encode_batch
 
 pytestmark = pytest.mark.integration
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"

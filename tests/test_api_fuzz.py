@@ -35,11 +35,11 @@ from api.main import create_app
 from api.services.auth import create_key, create_user
 from api.settings import Settings
 from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL, bearer, serve
-from ingest.db import create_engine, prepare_database, writer
-from ingest.points import SqlPointSink
+from central.db import create_engine, prepare_database, writer
+from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, rate_of_rise, siaga_change, summary
-from tepi.config import load_config
+from core.config import load_config
 
 POSTGRES_URL = os.environ.get("TEPI_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MAX_EXAMPLES = 25

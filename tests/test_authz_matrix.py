@@ -33,11 +33,11 @@ from api.main import create_app
 from api.services.auth import create_key, create_user, revoke_key
 from api.settings import Settings
 from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL, bearer
-from ingest.db import Alert, User, create_engine, prepare_database, writer
-from ingest.points import SqlPointSink
+from central.db import Alert, User, create_engine, prepare_database, writer
+from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, rate_of_rise, siaga_change, summary
-from tepi.config import TepiConfig, load_config
+from core.config import TepiConfig, load_config
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

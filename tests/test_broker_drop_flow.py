@@ -24,18 +24,18 @@ from prometheus_client import CollectorRegistry
 from api.main import create_app
 from api.settings import Settings
 from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL, bearer, issue_keys, parse_sse, serve
-from gateway.devices.awlr import wire
+from kinds.awlr import wire
 from gateway.runtime import EdgeGateway
 from ingest.consumer import IngestWorker
-from ingest.db import create_engine
+from central.db import create_engine
 from ingest.testing import batch, summary
-from tepi.config import BrokerConfig, BrokerQueueConfig, OutboxConfig, TepiConfig, with_local_services
-from tepi.messages import device_topic, uplink_topic
+from core.config import BrokerConfig, BrokerQueueConfig, OutboxConfig, TepiConfig, with_local_services
+from contract.messages import device_topic, uplink_topic
 from tepi.mqtt_queues import size_queues
 from tepi.mqtt_security import MqttSecurityFiles, setup_broker_security
-from tepi.processes import Mosquitto, free_port, wait_for_port
-from tepi.testing import wait_until
-from tepi.uplink_batch import encode_batch
+from core.processes import Mosquitto, free_port, wait_for_port
+from core.testing import wait_until
+from contract.uplink_batch import encode_batch
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from gateway.broker_health import DropReport, DropReports
-from tepi.broker_drops import BrokerDropWatch, DroppedCount, parse_count
+from core.broker_drops import BrokerDropWatch, DroppedCount, parse_count
 
 T0 = datetime(2026, 12, 6, 10, 0, tzinfo=timezone.utc)
 

@@ -29,8 +29,8 @@ import pytest
 import yaml
 
 from bench.mqtt_raw import RawPublisher, build_packets
-from gateway.devices.awlr import wire
-from tepi.config import (
+from kinds.awlr import wire
+from core.config import (
     BrokerConfig,
     DeviceConfig,
     GatewayConfig,
@@ -40,11 +40,11 @@ from tepi.config import (
     TepiConfig,
     with_local_services,
 )
-from tepi.messages import LevelSummary, UplinkAck, device_subscription, device_topic, downlink_topic, encode_ack, uplink_topic
+from contract.messages import LevelSummary, UplinkAck, device_subscription, device_topic, downlink_topic, encode_ack, uplink_topic
 from tepi.mqtt_security import setup_broker_security
-from tepi.processes import Mosquitto
-from tepi.testing import wait_until
-from tepi.uplink_batch import decode_batch, every_item
+from core.processes import Mosquitto
+from core.testing import wait_until
+from contract.uplink_batch import decode_batch, every_item
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tepi.config import DEFAULT_CONFIG_PATH, ConfigError, parse_config
+from core.config import DEFAULT_CONFIG_PATH, ConfigError, parse_config
 
 
 @pytest.mark.parametrize(

@@ -22,11 +22,11 @@ from prometheus_client import CollectorRegistry
 from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
 from gateway.uplink import Uplink
 from ingest.testing import batch, siaga_change, summary
-from tepi.config import TepiConfig, TsdbConfig, with_local_services
-from tepi.messages import outbox_body, uplink_topic
-from tepi.processes import Mosquitto, VictoriaMetrics
-from tepi.testing import wait_until
-from tepi.uplink_batch import encode_batch
+from core.config import TepiConfig, TsdbConfig, with_local_services
+from contract.messages import outbox_body, uplink_topic
+from core.processes import Mosquitto, VictoriaMetrics
+from core.testing import wait_until
+from contract.uplink_batch import encode_batch
 
 pytestmark = pytest.mark.integration
 GATEWAY = "gw-ciliwung"

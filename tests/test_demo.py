@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from tepi.demo import alert_line
-from tepi.processes import free_port
+from core.processes import free_port
 
 
 def test_demo_without_mosquitto_raises_a_siaga_alert(tmp_path: Path) -> None:

@@ -20,9 +20,9 @@ import pytest
 import yaml
 
 from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL, issue_keys
-from ingest.db import create_engine, prepare_database
-from tepi.config import TepiConfig, TsdbConfig, with_local_services
-from tepi.processes import Mosquitto, VictoriaMetrics, free_port, wait_for_port
+from central.db import create_engine, prepare_database
+from core.config import TepiConfig, TsdbConfig, with_local_services
+from core.processes import Mosquitto, VictoriaMetrics, free_port, wait_for_port
 
 pytestmark = pytest.mark.integration
 TEPI = [sys.executable, "-m", "tepi.cli"]

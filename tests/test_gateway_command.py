@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tepi.config import DEFAULT_CONFIG_PATH, ConfigError, TepiConfig, load_config, parse_config, with_local_services
-from tepi.processes import Mosquitto
-from tepi.runtime_tuning import limit_malloc_arenas, release_free_memory
-from tepi.testing import wait_until
+from core.config import DEFAULT_CONFIG_PATH, ConfigError, TepiConfig, load_config, parse_config, with_local_services
+from core.processes import Mosquitto
+from core.runtime_tuning import limit_malloc_arenas, release_free_memory
+from core.testing import wait_until
 
 
 def test_the_gateway_process_loads_only_what_it_runs_on() -> None:
     """Not numpy (ingest's side of the uplink contract), not rich until something is printed,
     nor what only other transports or sub-commands need."""
     code = (
-        "import sys, tepi.main, tepi.gateway_command, tepi.config, gateway.runtime; "
+        "import sys, tepi.main, tepi.gateway_command, core.config, gateway.runtime; "
         "print(sorted(m for m in ('numpy', 'rich', 'yaml', 'serial', 'pynmea2', 'sqlalchemy', 'fastapi', 'tepi.demo') "
         "if m in sys.modules))"
     )
@@ -96,7 +96,7 @@ def test_heap_settings_apply_on_glibc() -> None:
 
 _FREED_BLOCKS = """
 import sys
-from tepi.runtime_tuning import fix_mmap_threshold
+from core.runtime_tuning import fix_mmap_threshold
 if sys.argv[1] == "fixed":
     assert fix_mmap_threshold()
 def anon_kb():

@@ -22,16 +22,16 @@ from pathlib import Path
 import pytest
 from test_mqtt_security import Probe
 
-from gateway.devices.awlr import wire
+from kinds.awlr import wire
 from gateway.model import RawFrame
 from gateway.runtime import EdgeGateway
-from tepi.config import BrokerConfig, DeviceConfig, TepiConfig, with_local_services
-from tepi.logs import RateLimitedLog
-from tepi.messages import device_topic, uplink_subscription
+from core.config import BrokerConfig, DeviceConfig, TepiConfig, with_local_services
+from core.logs import RateLimitedLog
+from contract.messages import device_topic, uplink_subscription
 from tepi.mqtt_security import MqttSecurityFiles, setup_broker_security
-from tepi.processes import Mosquitto
-from tepi.testing import wait_until
-from tepi.uplink_batch import decode_batch, every_item
+from core.processes import Mosquitto
+from core.testing import wait_until
+from contract.uplink_batch import decode_batch, every_item
 
 pytestmark = pytest.mark.integration
 

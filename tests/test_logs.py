@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from tepi.logs import JsonFormatter, KeyValueFormatter
+from core.logs import JsonFormatter, KeyValueFormatter
 
 
 def uvicorn_record() -> logging.LogRecord:

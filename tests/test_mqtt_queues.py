@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import pytest
 
 from gateway.uplink import MAX_ITEMS_PER_MESSAGE
-from tepi.config import BrokerQueueConfig, GatewayConfig, OutboxConfig, TepiConfig
-from tepi.messages import BrokerDrops, RateOfRise, SiagaChange, SummariesDropped, compress_payload, encode_uplink
+from core.config import BrokerQueueConfig, GatewayConfig, OutboxConfig, TepiConfig
+from contract.messages import BrokerDrops, RateOfRise, SiagaChange, SummariesDropped, compress_payload, encode_uplink
 from tepi.mqtt_queues import (
     MIN_ITEM_BODY_BYTES,
     QUEUED_MESSAGE_OVERHEAD_BYTES,
@@ -17,7 +17,7 @@ from tepi.mqtt_queues import (
     device_link_backlog,
     size_queues,
 )
-from tepi.summary_records import encode_record
+from kinds.awlr.summary_records import encode_record
 
 T0 = datetime(2026, 12, 6, tzinfo=timezone.utc)
 US = int(T0.timestamp() * 1_000_000)

@@ -29,8 +29,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 from typer.testing import CliRunner
 
-from tepi.config import DEFAULT_CONFIG_PATH, DeviceConfig, GatewayConfig, SiagaThresholds, StationConfig, TepiConfig
-from tepi.messages import (
+from core.config import DEFAULT_CONFIG_PATH, DeviceConfig, GatewayConfig, SiagaThresholds, StationConfig, TepiConfig
+from contract.messages import (
     UplinkAck,
     alarm_topic,
     device_subscription,
@@ -41,7 +41,7 @@ from tepi.messages import (
     uplink_topic,
 )
 from tepi.mqtt_auth import MqttCredential, write_credentials
-from tepi.uplink_batch import every_item
+from contract.uplink_batch import every_item
 from tepi.mqtt_security import (
     MqttSecurityError,
     MqttSecurityFiles,
@@ -53,7 +53,7 @@ from tepi.mqtt_security import (
     setup_broker_security,
     verify_password,
 )
-from tepi.processes import Mosquitto
+from core.processes import Mosquitto
 
 pytestmark = pytest.mark.integration
 
@@ -514,10 +514,10 @@ def test_gateway_runs_over_tls_with_its_own_credentials(
     the ingest user receives the batch. Nothing anonymous, nothing in clear text."""
     from datetime import datetime, timedelta, timezone
 
-    from gateway.devices.awlr import wire
+    from kinds.awlr import wire
     from gateway.runtime import EdgeGateway
-    from tepi.config import BrokerConfig, with_local_services
-    from tepi.uplink_batch import decode_batch
+    from core.config import BrokerConfig, with_local_services
+    from contract.uplink_batch import decode_batch
 
     assert security.tls is not None
     secured = BrokerConfig(

@@ -1,4 +1,4 @@
-"""Alert listing, history, acknowledgement and closing; the lifecycle rules live in `ingest.alerts`."""
+"""Alert listing, history, acknowledgement and closing; the lifecycle rules live in `central.alerts`."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from api.models import AlertEventPublic, AlertEventsPublic, AlertPublic, AlertsPublic, AlertStatusFilter, AlertType
-from gateway.siaga import SiagaLevel
-from ingest import alerts as lifecycle
+from kinds.awlr.siaga import SiagaLevel
+from central import alerts as lifecycle
 from ingest.errors import AlertNotFound
-from ingest.models import OPEN_STATUSES, Alert, AlertEvent
-from tepi.messages import utcnow
+from central.models import OPEN_STATUSES, Alert, AlertEvent
+from contract.messages import utcnow
 
 log = logging.getLogger(__name__)
 

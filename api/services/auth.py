@@ -32,9 +32,9 @@ from sqlalchemy.orm import Session
 from api.errors import InvalidInput, KeyNotFound, TenantExists, TenantNotFound, UserExists, UserNotFound
 from api.names import canonical_name, lookalike_key
 from api.settings import Settings
-from ingest.models import ROLES, ApiKey, Tenant, User
-from tepi.config import TepiConfig
-from tepi.messages import utcnow
+from central.models import ROLES, ApiKey, Tenant, User
+from core.config import TepiConfig
+from contract.messages import utcnow
 
 KEY_PREFIX = "tepi"
 _KEY = re.compile(r"^tepi_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")

@@ -1,6 +1,6 @@
 """CAP 1.2 messages and the Atom feed that indexes them, built with ElementTree (pure).
 
-One alert is one CAP *incident*; each public revision of it (see `ingest.alerts.PUBLIC_KINDS`)
+One alert is one CAP *incident*; each public revision of it (see `central.alerts.PUBLIC_KINDS`)
 is one CAP message with a stable identifier `urn:tepi:<tenant>:alert:<id>:<revision>`, so the
 same revision always reads the same, and receivers can tell a new message from a repeat.
 

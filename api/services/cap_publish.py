@@ -18,11 +18,11 @@ from api.services.alerts import public_from_values, without_actors
 from api.services.cap import FeedEntry, Publisher, build_cap, build_feed, identifier
 from api.services.cap_text import DEFAULT_ZONE, ZONES, Place, texts
 from api.settings import Settings
-from ingest.alerts import PUBLIC_KINDS
+from central.alerts import PUBLIC_KINDS
 from ingest.errors import AlertNotFound
-from ingest.models import ALERT_CLOSED, OPERATIONAL_ALERT_TYPES, Alert, AlertEvent, Station, Tenant
-from tepi.config import TepiConfig
-from tepi.messages import utcnow
+from central.models import ALERT_CLOSED, OPERATIONAL_ALERT_TYPES, Alert, AlertEvent, Station, Tenant
+from core.config import TepiConfig
+from contract.messages import utcnow
 
 #: Most alerts one feed lists (newest first); a flood season has tens, not thousands, open.
 FEED_MAX = 500

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 from api.models import AlertPublic
-from gateway.siaga import SiagaLevel
+from kinds.awlr.siaga import SiagaLevel
 
 Language = Literal["id-ID", "en-US"]
 LANGUAGES: tuple[Language, ...] = ("id-ID", "en-US")

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from api.models import AlertEventPublic
 from api.services.alerts import event_public, event_without_actors
-from ingest.models import AlertEvent
-from tepi.logs import RateLimitedLog
+from central.models import AlertEvent
+from core.logs import RateLimitedLog
 
 log = logging.getLogger(__name__)
 _errors = RateLimitedLog(log, interval_s=30.0)

@@ -11,8 +11,8 @@ from typing import Protocol
 
 from gateway.errors import GatewayError
 from gateway.model import RawFrame, Reading
-from tepi.config import DeviceConfig, GatewayConfig, StationConfig
-from tepi.messages import LevelSummary, RateOfRise, SiagaChange
+from core.config import DeviceConfig, GatewayConfig, StationConfig
+from contract.messages import LevelSummary, RateOfRise, SiagaChange
 
 UplinkItem = LevelSummary | SiagaChange | RateOfRise
 
@@ -63,7 +63,7 @@ class DeviceKind(Protocol):
 
 
 def _registry() -> dict[str, DeviceKind]:
-    from gateway.devices import awlr
+    from kinds.awlr import edge as awlr
 
     return {"awlr": awlr.KIND}
 

@@ -11,6 +11,6 @@ from __future__ import annotations
 
 from alembic import context
 
-from tepi.migrations import run_migrations
+from core.migrations import run_migrations
 
 run_migrations(context, None)

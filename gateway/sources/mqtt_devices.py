@@ -23,9 +23,9 @@ from paho.mqtt.enums import MQTTErrorCode
 
 from gateway.model import RawFrame
 from gateway.sources import FrameSink
-from tepi.broker_drops import DROPPED_TOPIC
-from tepi.config import BrokerConfig
-from tepi.messages import device_from_topic, device_subscription
+from core.broker_drops import DROPPED_TOPIC
+from core.config import BrokerConfig
+from contract.messages import device_from_topic, device_subscription
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from api.main import create_app
 from api.testing import TEST_PEPPER, bearer, issue_keys, serve
-from ingest.db import create_engine, prepare_database, writer
-from ingest.points import SqlPointSink
+from central.db import create_engine, prepare_database, writer
+from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import apply_batch
-from tepi.config import TepiConfig
+from core.config import TepiConfig
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's notice about httpx vs httpx2

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from ingest.testing import batch, siaga_change, summary
-from tepi.uplink_batch import UplinkBatch
+from contract.uplink_batch import UplinkBatch
 
 #: Depok: 18 ten-minute windows from T0, mean 130, 131, ... 147 cm, 10 readings each.
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)

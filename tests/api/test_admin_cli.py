@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from api.testing import TEST_PEPPER, bearer
 from tepi.admin_cli import admin_app
-from tepi.config import TepiConfig
+from core.config import TepiConfig
 
 
 @pytest.fixture

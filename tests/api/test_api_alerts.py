@@ -10,8 +10,8 @@ from river_story import T0
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ingest.db import writer
-from ingest.points import SqlPointSink
+from central.db import writer
+from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, rate_of_rise
 

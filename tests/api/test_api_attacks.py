@@ -23,8 +23,8 @@ from sqlalchemy.engine import Engine
 
 from api.limits import client_address
 from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL
-from tepi.config import TepiConfig
-from tepi.processes import free_port, wait_for_port
+from core.config import TepiConfig
+from core.processes import free_port, wait_for_port
 
 EVIL = "evil.example"
 #: Every header a client could use to steer where links point.

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from api.services.auth import key_digest
 from api.testing import TEST_PEPPER, bearer
-from ingest.db import ApiKey, User, writer
-from tepi.messages import utcnow
+from central.db import ApiKey, User, writer
+from contract.messages import utcnow
 
 STATIONS = "/api/v1/stations"
 

@@ -13,13 +13,13 @@ from river_story import T0
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ingest.db import writer
-from ingest.forecast import RiverNetwork
-from ingest.offline import alerting_rules, check_offline
-from ingest.points import SqlPointSink
+from central.db import writer
+from kinds.awlr.ingest.forecast import RiverNetwork
+from kinds.awlr.ingest.offline import alerting_rules, check_offline
+from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, rate_of_rise, siaga_change, summary
-from tepi.config import TepiConfig
+from core.config import TepiConfig
 
 API = "/api/v1/alerts"
 H = timedelta(hours=1)

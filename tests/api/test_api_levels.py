@@ -15,16 +15,16 @@ from river_story import T0, depok_history, manggarai_history
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from api.services.levels import aligned_start, round_to_resolution
-from ingest.db import writer
-from ingest.points import InfluxPointSink, SqlPointSink
+from kinds.awlr.api.levels import aligned_start, round_to_resolution
+from central.db import writer
+from kinds.awlr.ingest.points import InfluxPointSink, SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, summary
-from ingest.summaries import SummaryPoints
-from tepi.config import TsdbConfig
-from tepi.messages import LevelSummary
-from tepi.processes import VictoriaMetrics, free_port
-from tepi.uplink_batch import summary_rows
+from kinds.awlr.ingest.summaries import SummaryPoints
+from core.config import TsdbConfig
+from contract.messages import LevelSummary
+from core.processes import VictoriaMetrics, free_port
+from contract.uplink_batch import summary_rows
 
 URL = "/api/v1/stations/depok/levels"
 MANGGARAI = "/api/v1/stations/manggarai/levels"

@@ -9,9 +9,9 @@ from api_people import METRICS_TOKEN, app_settings
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from ingest.db import create_engine
-from tepi.config import TepiConfig
-from tepi.processes import free_port
+from central.db import create_engine
+from core.config import TepiConfig
+from core.processes import free_port
 
 
 def test_healthz_checks_the_database(client: TestClient) -> None:

@@ -21,9 +21,9 @@ from api.services.auth import create_demo_keys
 from api.main import create_app
 from api.settings import DEMO_PEPPER, ServingSettings, Settings, SettingsError, load_settings
 from api.testing import bearer
-from ingest.db import writer
-from tepi.config import TepiConfig
-from tepi.processes import free_port, wait_for_port
+from central.db import writer
+from core.config import TepiConfig
+from core.processes import free_port, wait_for_port
 
 GOOD = "a-production-pepper-of-at-least-32-chars-xyz"
 

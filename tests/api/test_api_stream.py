@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 
 from api.main import create_app
 from api.testing import SseMessage, bearer, parse_sse, serve
-from ingest.alerts import acknowledge
-from ingest.db import Alert, writer
-from ingest.points import SqlPointSink
+from central.alerts import acknowledge
+from central.db import Alert, writer
+from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, rate_of_rise, siaga_change
-from tepi.config import TepiConfig
-from tepi.messages import RateOfRise, SiagaChange
+from core.config import TepiConfig
+from contract.messages import RateOfRise, SiagaChange
 
 #: What the river story (tests/api/river_story.py) wrote to the event log, in order.
 STORY = [

@@ -18,16 +18,16 @@ from river_story import T0
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from api.trend import LevelWindow, level_trend
-from ingest.db import Station, writer
-from ingest.points import InfluxPointSink, SqlPointSink
+from kinds.awlr.api.trend import LevelWindow, level_trend
+from central.db import Station, writer
+from kinds.awlr.ingest.points import InfluxPointSink, SqlPointSink
 from ingest.service import apply_batch
-from ingest.summaries import SummaryPoints
+from kinds.awlr.ingest.summaries import SummaryPoints
 from ingest.testing import batch, summary
-from tepi.config import TsdbConfig
-from tepi.messages import LevelSummary
-from tepi.processes import VictoriaMetrics
-from tepi.uplink_batch import summary_rows
+from core.config import TsdbConfig
+from contract.messages import LevelSummary
+from core.processes import VictoriaMetrics
+from contract.uplink_batch import summary_rows
 
 PUBLIC = "/api/v1/public/stations"
 STATIONS = "/api/v1/stations"

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.testing import TEST_PEPPER, bearer
-from ingest.db import writer
-from ingest.models import User
+from central.db import writer
+from central.models import User
 from tepi.admin_cli import admin_app
 
 USERS = "/api/v1/users"

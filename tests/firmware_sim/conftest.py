@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tepi.config import TepiConfig
+from core.config import TepiConfig
 
 
 def with_simulation(config: TepiConfig, devices: list[str] | None = None, **changes: Any) -> TepiConfig:

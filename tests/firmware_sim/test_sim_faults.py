@@ -8,11 +8,11 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from firmware_sim import faults
-from firmware_sim.recorder import encode_frame, reading_frame
-from gateway.devices.awlr.wire import decode_json, decode_sentence
+from kinds.awlr.sim import faults
+from kinds.awlr.sim.recorder import encode_frame, reading_frame
+from kinds.awlr.wire import decode_json, decode_sentence
 from gateway.errors import FrameRejected
-from tepi.config import TepiConfig
+from core.config import TepiConfig
 
 N = 200_000
 

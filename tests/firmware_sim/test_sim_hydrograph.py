@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from firmware_sim.hydrograph import (
+from kinds.awlr.sim.hydrograph import (
     flood_wave,
     peak_hour,
     river_levels,
     station_level,
     wave_arrival_hours,
 )
-from gateway.siaga import classify_siaga
-from tepi.config import Downstream, StationScenario, TepiConfig
+from kinds.awlr.siaga import classify_siaga
+from core.config import Downstream, StationScenario, TepiConfig
 
 MINUTE_H = 1.0 / 60.0
 HOURS = np.arange(0.0, 24.0, MINUTE_H)

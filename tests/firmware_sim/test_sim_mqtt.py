@@ -12,11 +12,11 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from firmware_sim.runner import Simulator
-from gateway.devices.awlr.wire import decode_json
+from kinds.awlr.wire import decode_json
 from gateway.errors import FrameRejected
-from tepi.config import TepiConfig
-from tepi.messages import device_from_topic, device_subscription
-from tepi.processes import Mosquitto
+from core.config import TepiConfig
+from contract.messages import device_from_topic, device_subscription
+from core.processes import Mosquitto
 
 pytestmark = pytest.mark.integration
 

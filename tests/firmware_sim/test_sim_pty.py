@@ -10,9 +10,9 @@ import pytest
 import serial
 
 from firmware_sim.errors import LinkError, SimulatorError
-from firmware_sim.recorder import encode_frame, reading_frame
+from kinds.awlr.sim.recorder import encode_frame, reading_frame
 from firmware_sim.runner import Simulator, run_simulator
-from gateway.devices.awlr.wire import decode_sentence
+from kinds.awlr.wire import decode_sentence
 from gateway.errors import FrameRejected
 from firmware_sim.transports import PtySerialLink
 

@@ -9,7 +9,7 @@ import yaml
 
 from firmware_sim.errors import ScenarioError, SimulatorError
 from firmware_sim.runner import Simulator, run_simulator
-from tepi.config import DEFAULT_CONFIG_PATH, TepiConfig, parse_config
+from core.config import DEFAULT_CONFIG_PATH, TepiConfig, parse_config
 
 
 def test_a_config_without_a_scenario_is_refused(default_config: TepiConfig, scenario) -> None:  # type: ignore[no-untyped-def]

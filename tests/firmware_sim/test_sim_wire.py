@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_sim.faults import FaultPlan
-from firmware_sim.recorder import AwlrRecorder, battery_volts, encode_frame, reading_frame
-from gateway.devices.awlr.wire import MAX_SENTENCE_BYTES, AwlrFrame, decode_json, decode_sentence
+from kinds.awlr.sim.faults import FaultPlan
+from kinds.awlr.sim.recorder import AwlrRecorder, battery_volts, encode_frame, reading_frame
+from kinds.awlr.wire import MAX_SENTENCE_BYTES, AwlrFrame, decode_json, decode_sentence
 from gateway.errors import FrameRejected
-from tepi.config import TepiConfig
+from core.config import TepiConfig
 
 # Short enough that the longest sentence still fits the NMEA limit of 82 bytes.
 stations = st.from_regex(r"[a-z0-9][a-z0-9_-]{0,11}", fullmatch=True)

@@ -14,12 +14,12 @@ import paho.mqtt.client as mqtt
 import pytest
 import yaml
 
-from gateway.devices.awlr import wire
-from tepi.config import TepiConfig, with_local_services
-from tepi.messages import LevelSummary, device_topic, uplink_topic
-from tepi.processes import Mosquitto
+from kinds.awlr import wire
+from core.config import TepiConfig, with_local_services
+from contract.messages import LevelSummary, device_topic, uplink_topic
+from core.processes import Mosquitto
 
-from tepi.testing import wait_until
+from core.testing import wait_until
 from test_gateway_integration import UplinkRecorder
 
 pytestmark = pytest.mark.integration
@@ -95,7 +95,7 @@ def test_long_outage_bounds_the_outbox_keeps_events_and_reports_the_drop(
     default_config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
     from gateway.runtime import EdgeGateway
-    from tepi.messages import SiagaChange, SummariesDropped
+    from contract.messages import SiagaChange, SummariesDropped
 
     # Ingest's session exists at the central broker before the outage, so whatever the gateway
     # sends the moment the link returns is queued for it (not lost to a late subscription).

@@ -13,13 +13,13 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from gateway.devices.awlr import wire
+from kinds.awlr import wire
 from gateway.runtime import EdgeGateway
-from tepi.config import TepiConfig, with_local_services
-from tepi.messages import UplinkAck, alarm_topic, device_topic, downlink_topic, encode_ack, uplink_topic
-from tepi.processes import Mosquitto, free_port
-from tepi.testing import wait_until
-from tepi.uplink_batch import UplinkBatch, decode_batch, every_item
+from core.config import TepiConfig, with_local_services
+from contract.messages import UplinkAck, alarm_topic, device_topic, downlink_topic, encode_ack, uplink_topic
+from core.processes import Mosquitto, free_port
+from core.testing import wait_until
+from contract.uplink_batch import UplinkBatch, decode_batch, every_item
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from gateway.devices.awlr import wire
+from kinds.awlr import wire
 from gateway.errors import FrameRejected
 from gateway.model import RawFrame, Reading
 from gateway.runtime import Deferral

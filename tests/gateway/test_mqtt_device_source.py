@@ -13,9 +13,9 @@ import pytest
 from gateway.model import RawFrame
 from gateway.sources import mqtt_devices
 from gateway.sources.mqtt_devices import MqttDeviceSource
-from tepi.config import BrokerConfig
-from tepi.messages import device_subscription, device_topic
-from tepi.processes import Mosquitto
+from core.config import BrokerConfig
+from contract.messages import device_subscription, device_topic
+from core.processes import Mosquitto
 
 TENANT = "dki-jakarta"
 CLIENT_ID = "tepi-gw-test-devices"

@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from gateway.devices.awlr import wire
+from kinds.awlr import wire
 from gateway.model import RawFrame
 from gateway.runtime import EdgeGateway
-from tepi.config import TepiConfig, with_local_services
-from tepi.messages import LevelSummary, encode_uplink
-from tepi.uplink_batch import decode_batch, every_item
+from core.config import TepiConfig, with_local_services
+from contract.messages import LevelSummary, encode_uplink
+from contract.uplink_batch import decode_batch, every_item
 
 
 def queued_summaries(gw: EdgeGateway) -> list[LevelSummary]:

@@ -20,9 +20,9 @@ from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
 from gateway.uplink import EVENT_SLOTS, Uplink
 from gateway.uplink_inflight import InFlight, SentMessage
 from ingest.testing import summary
-from tepi.config import BrokerConfig
-from tepi.messages import UplinkAck, decode_downlink, encode_ack, outbox_body
-from tepi.uplink_batch import decode_batch, message_id_of
+from core.config import BrokerConfig
+from contract.messages import UplinkAck, decode_downlink, encode_ack, outbox_body
+from contract.uplink_batch import decode_batch, message_id_of
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 GW = "gw-ciliwung"

@@ -15,9 +15,9 @@ from gateway import uplink as uplink_module
 from gateway.outbox import PRIORITY_SUMMARY, Outbox
 from gateway.uplink import EVENT_SLOTS, MAX_INFLIGHT_ITEMS, MAX_ITEMS_PER_MESSAGE, Uplink
 from ingest.testing import summary
-from tepi.config import BrokerConfig
-from tepi.messages import LevelSummary, MAX_INFLATED_BYTES, MAX_UPLINK_BYTES, outbox_body
-from tepi.uplink_batch import decode_batch
+from core.config import BrokerConfig
+from contract.messages import LevelSummary, MAX_INFLATED_BYTES, MAX_UPLINK_BYTES, outbox_body
+from contract.uplink_batch import decode_batch
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 GW = "gw-ciliwung"

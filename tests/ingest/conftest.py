@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import Engine
 
-from ingest.db import create_engine, prepare_database
-from tepi.config import TepiConfig
+from central.db import create_engine, prepare_database
+from core.config import TepiConfig
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from api.services.alerts import alert_public
-from ingest.db import Alert, AlertEvent, writer
-from ingest.points import SqlPointSink
+from central.db import Alert, AlertEvent, writer
+from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, rate_of_rise, siaga_change, summary
-from tepi.messages import LevelSummary, RateOfRise, SiagaChange
+from contract.messages import LevelSummary, RateOfRise, SiagaChange
 
 T0 = datetime(2025, 1, 20, 18, 0, tzinfo=timezone.utc)
 NOW = datetime(2025, 2, 1, 12, 0, tzinfo=timezone.utc)

@@ -10,13 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ingest.alerts import acknowledge, close
-from ingest.db import Alert, AlertEvent, writer
+from central.alerts import acknowledge, close
+from central.db import Alert, AlertEvent, writer
 from ingest.errors import AlertAlreadyCleared, AlertAlreadyClosed, AlertNotCleared, AlertNotFound
-from ingest.points import SqlPointSink
+from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import ApplyResult, apply_batch
 from ingest.testing import batch, siaga_change, summary
-from tepi.uplink_batch import UplinkBatch
+from contract.uplink_batch import UplinkBatch
 
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)
 NOW = datetime(2025, 2, 1, 12, 0, tzinfo=timezone.utc)

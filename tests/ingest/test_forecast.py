@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ingest.db import Alert, AlertEvent, writer
-from ingest.forecast import (
+from central.db import Alert, AlertEvent, writer
+from kinds.awlr.ingest.forecast import (
     ForecastState,
     Reach,
     RiverNetwork,
@@ -19,12 +19,12 @@ from ingest.forecast import (
     plan_forecast,
     should_cancel,
 )
-from ingest.points import SqlPointSink
+from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import ApplyResult, apply_batch
 from ingest.testing import batch, siaga_change, summary
-from tepi.config import TepiConfig
-from tepi.messages import LevelSummary, SiagaChange
-from tepi.uplink_batch import UplinkBatch
+from core.config import TepiConfig
+from contract.messages import LevelSummary, SiagaChange
+from contract.uplink_batch import UplinkBatch
 
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)
 H = timedelta(hours=1)

@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ingest.db import Alert, AlertEvent, Station, writer
-from ingest.points import SqlPointSink
+from central.db import Alert, AlertEvent, Station, writer
+from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import ApplyResult, apply_batch
 from ingest.testing import batch
-from tepi.messages import BrokerDrops
+from contract.messages import BrokerDrops
 
 T0 = datetime(2026, 12, 6, 10, 0, tzinfo=timezone.utc)
 GW = "gw-ciliwung"

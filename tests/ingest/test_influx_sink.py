@@ -7,12 +7,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ingest.errors import PointWriteError
-from ingest.points import InfluxPointSink
-from ingest.summaries import SummaryPoints
+from kinds.awlr.ingest.points import InfluxPointSink
+from kinds.awlr.ingest.summaries import SummaryPoints
 from ingest.testing import summary
-from tepi.config import TsdbConfig
-from tepi.processes import VictoriaMetrics, free_port
-from tepi.uplink_batch import summary_rows
+from core.config import TsdbConfig
+from core.processes import VictoriaMetrics, free_port
+from contract.uplink_batch import summary_rows
 
 T0 = datetime(2025, 2, 3, 6, 0, tzinfo=timezone.utc)
 

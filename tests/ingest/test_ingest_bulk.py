@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 import ingest.service
 from ingest import bulk
-from ingest.db import Alert, LevelPoint, ProcessedMessage, Station, writer
+from central.db import Alert, LevelPoint, ProcessedMessage, Station, writer
 from ingest.errors import StoreError
-from ingest.points import SqlPointSink
+from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import ApplyResult, apply_batches
 from ingest.testing import batch, siaga_change, summary
-from tepi.messages import SummariesDropped
-from tepi.uplink_batch import UplinkBatch
+from contract.messages import SummariesDropped
+from contract.uplink_batch import UplinkBatch
 
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)
 WIB = timezone(timedelta(hours=7))

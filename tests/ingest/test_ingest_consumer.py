@@ -22,15 +22,15 @@ from sqlalchemy.orm import Session
 
 from ingest import consumer
 from ingest.consumer import IngestWorker
-from ingest.db import Alert, LevelPoint, Station, create_engine, prepare_database
+from central.db import Alert, LevelPoint, Station, create_engine, prepare_database
 from ingest.errors import PointWriteError
-from ingest.points import PointSink, PointWrite, SqlPointSink
-from ingest.summaries import SummaryPoints
+from kinds.awlr.ingest.points import PointSink, PointWrite, SqlPointSink
+from kinds.awlr.ingest.summaries import SummaryPoints
 from ingest.testing import batch, siaga_change, summary
-from tepi.config import BrokerConfig, IngestConfig, TepiConfig, with_local_services
-from tepi.messages import DOWNLINK_FILTER, UplinkAck, decode_downlink, downlink_topic, uplink_topic
-from tepi.processes import Mosquitto
-from tepi.uplink_batch import UplinkBatch, encode_batch
+from core.config import BrokerConfig, IngestConfig, TepiConfig, with_local_services
+from contract.messages import DOWNLINK_FILTER, UplinkAck, decode_downlink, downlink_topic, uplink_topic
+from core.processes import Mosquitto
+from contract.uplink_batch import UplinkBatch, encode_batch
 
 T0 = datetime(2025, 1, 21, 3, 0, tzinfo=timezone.utc)
 TOPIC = uplink_topic("dki-jakarta", "gw-ciliwung")
@@ -38,7 +38,7 @@ TOPIC = uplink_topic("dki-jakarta", "gw-ciliwung")
 
 @pytest.fixture
 def sqlite_engine(tmp_path: Path, default_config: TepiConfig) -> Iterator[Engine]:
-    eng = create_engine(f"sqlite:///{tmp_path / 'ingest.db'}")
+    eng = create_engine(f"sqlite:///{tmp_path / 'central.db'}")
     prepare_database(eng, default_config)
     yield eng
     eng.dispose()

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ingest.db import Station, Tenant, check_schema, create_engine, prepare_database, writer
+from central.db import Station, Tenant, check_schema, create_engine, prepare_database, writer
 from ingest.errors import SchemaUnrecognised
-from tepi.config import TepiConfig
+from core.config import TepiConfig
 
 WIB = timezone(timedelta(hours=7))
 

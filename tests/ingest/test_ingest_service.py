@@ -11,15 +11,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ingest.alerts import acknowledge
-from ingest.db import Alert, LevelPoint, ProcessedMessage, Station, writer
+from central.alerts import acknowledge
+from central.db import Alert, LevelPoint, ProcessedMessage, Station, writer
 from ingest.errors import StoreError
-from ingest.points import SqlPointSink
+from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import ApplyResult, Screening, apply_batch, apply_screened
-from ingest.summaries import SummaryPoints
+from kinds.awlr.ingest.summaries import SummaryPoints
 from ingest.testing import batch, rate_of_rise, siaga_change, summary
-from tepi.messages import encode_uplink, outbox_body
-from tepi.uplink_batch import MessageError, UplinkBatch, decode_batch, encode_batch
+from contract.messages import encode_uplink, outbox_body
+from contract.uplink_batch import MessageError, UplinkBatch, decode_batch, encode_batch
 
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)
 
@@ -47,7 +47,7 @@ def station(engine: Engine, station_id: str) -> Station:
 
 
 def test_same_batch_twice_is_stored_once(engine: Engine) -> None:
-    """Summaries are idempotent in the store (`ingest.summaries`): a redelivery writes the same
+    """Summaries are idempotent in the store (`kinds.awlr.ingest.summaries`): a redelivery writes the same
     points again, and the store keeps one of each; no key per summary is kept."""
     b = batch([summary("katulampa", T0 + timedelta(minutes=10 * i), 40.0 + i) for i in range(3)])
     first = apply(engine, b)
@@ -274,7 +274,7 @@ def test_failed_point_write_rolls_back_everything(engine: Engine) -> None:
 
 
 def test_summaries_dropped_at_the_edge_are_accounted_once_and_change_no_state(engine: Engine) -> None:
-    from tepi.messages import SummariesDropped
+    from contract.messages import SummariesDropped
 
     report = SummariesDropped(
         id="gw-ciliwung:manggarai:dropped:1737331200000", station="manggarai", device="awlr-manggarai", count=531,

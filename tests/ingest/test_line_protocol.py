@@ -1,4 +1,4 @@
-"""Line protocol built for whole columns (`ingest.line_protocol`, `ingest.points.summary_bodies`).
+"""Line protocol built for whole columns (`ingest.line_protocol`, `kinds.awlr.ingest.points.summary_bodies`).
 
 `summary_bodies` replaced influxdb-client's `Point` for speed; it must write the series `Point`
 wrote byte for byte and the same field values, rounded to `FIELD_DECIMALS` (a whole float as
@@ -16,13 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.line_protocol import LineField, encode_lines
-from ingest.points import InfluxPointSink, SeriesKeys, _escape_tag, _point, field_value, summary_bodies
-from ingest.summaries import SummaryPoints
+from kinds.awlr.ingest.points import InfluxPointSink, SeriesKeys, _escape_tag, _point, field_value, summary_bodies
+from kinds.awlr.ingest.summaries import SummaryPoints
 from ingest.testing import summary
-from tepi.config import TsdbConfig
-from tepi.messages import LevelSummary, QcCounts
-from tepi.processes import VictoriaMetrics
-from tepi.uplink_batch import summary_at, summary_rows
+from core.config import TsdbConfig
+from contract.messages import LevelSummary, QcCounts
+from core.processes import VictoriaMetrics
+from contract.uplink_batch import summary_at, summary_rows
 
 T0 = datetime(2025, 2, 3, 6, 0, tzinfo=timezone.utc)
 
@@ -173,9 +173,9 @@ def test_a_series_cache_gives_the_same_lines() -> None:
 
 
 def test_a_full_series_cache_starts_again_between_writes_not_within_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    import ingest.points
+    import kinds.awlr.ingest.points
 
-    monkeypatch.setattr(ingest.points, "STATION_LISTS_CACHE", 2)
+    monkeypatch.setattr(kinds.awlr.ingest.points, "STATION_LISTS_CACHE", 2)
     series = SeriesKeys()
     first = [point(station=s) for s in ("a", "b", "c")]  # three station lists: past the bound
     assert lines_of(first, series) == [reference(p) for p in first]

@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from ingest.consumer import IngestWorker
-from ingest.db import Alert, AlertEvent, Station, create_engine, prepare_database, writer
-from ingest.offline import (
+from central.db import Alert, AlertEvent, Station, create_engine, prepare_database, writer
+from kinds.awlr.ingest.offline import (
     Liveness,
     alerting_rules,
     back_online,
@@ -30,13 +30,13 @@ from ingest.offline import (
     silent_after,
     silent_stations,
 )
-from ingest.points import SqlPointSink
+from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, summary
-from tepi.config import AlertingConfig, BrokerConfig, TepiConfig
-from tepi.messages import uplink_topic
-from tepi.processes import Mosquitto
-from tepi.uplink_batch import encode_batch
+from core.config import AlertingConfig, BrokerConfig, TepiConfig
+from contract.messages import uplink_topic
+from core.processes import Mosquitto
+from contract.uplink_batch import encode_batch
 
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)  # device time: the simulator replays the past
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc)  # ingest's wall clock

@@ -11,15 +11,15 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ingest.alerts import acknowledge, clear_alert, close, raise_siaga
+from central.alerts import acknowledge, clear_alert, close, raise_siaga
 from ingest.consumer import IngestWorker
-from ingest.db import Alert, AlertEvent, LevelPoint, ProcessedMessage, Station, writer
-from ingest.points import SqlPointSink
-from ingest.retention import enforce_retention
+from central.db import Alert, AlertEvent, LevelPoint, ProcessedMessage, Station, writer
+from kinds.awlr.ingest.points import SqlPointSink
+from central.retention import enforce_retention
 from ingest.service import apply_batch
 from ingest.testing import batch, siaga_change, summary
-from tepi.config import BrokerConfig, RetentionConfig, TepiConfig
-from tepi.processes import free_port
+from core.config import BrokerConfig, RetentionConfig, TepiConfig
+from core.processes import free_port
 
 DAY0 = datetime(2025, 1, 20, tzinfo=timezone.utc)
 D = timedelta(days=1)

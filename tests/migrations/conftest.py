@@ -8,7 +8,7 @@ import pytest
 from earlier_releases import F93509F, restore_state
 from sqlalchemy.engine import Engine
 
-from ingest.db import create_engine
+from central.db import create_engine
 
 
 @pytest.fixture

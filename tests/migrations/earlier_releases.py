@@ -54,7 +54,7 @@ def table_contents(
     """Every row of every table as the driver returns it (no model types in between), in key order.
 
     `columns` names the columns to read per table (all by default): an upgraded database read
-    with the columns it had before (`ingest.schema.F93509F_TABLES`) must read as it did.
+    with the columns it had before (`central.schema.F93509F_TABLES`) must read as it did.
     """
 
     def select(t: str) -> str:

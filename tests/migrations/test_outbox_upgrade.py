@@ -26,10 +26,10 @@ from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
 from gateway.outbox_layout import HEAD, prepare_layout
 from gateway.outbox_upgrade import MIGRATIONS
 from gateway.runtime import EdgeGateway
-from tepi import migrations
-from tepi.config import TepiConfig, with_local_services
-from tepi.messages import LevelSummary, encode_uplink
-from tepi.uplink_batch import decode_batch, every_item
+from core import migrations
+from core.config import TepiConfig, with_local_services
+from contract.messages import LevelSummary, encode_uplink
+from contract.uplink_batch import decode_batch, every_item
 
 TABLES = ("outbox", "journal", "dropped")
 

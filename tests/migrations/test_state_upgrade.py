@@ -38,15 +38,15 @@ from typer.testing import CliRunner
 from api.main import StartupError, create_app
 from api.settings import Settings
 from api.testing import TEST_PUBLIC_BASE_URL
-from ingest.db import Alert, AlertEvent, Base, check_schema, create_engine, prepare_database, upgrade_database, writer
+from central.db import Alert, AlertEvent, Base, check_schema, create_engine, prepare_database, upgrade_database, writer
 from ingest.errors import SchemaBehind, SchemaUnrecognised
-from ingest.forecast import RiverNetwork
-from ingest.points import SqlPointSink
-from ingest.schema import F93509F_TABLES, Upgrade, schema_version
+from kinds.awlr.ingest.forecast import RiverNetwork
+from kinds.awlr.ingest.points import SqlPointSink
+from central.schema import F93509F_TABLES, Upgrade, schema_version
 from ingest.service import apply_batch
 from ingest.testing import batch, siaga_change, summary
 from tepi.admin_cli import admin_app
-from tepi.config import TepiConfig
+from core.config import TepiConfig
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

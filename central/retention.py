@@ -1,0 +1,132 @@
+"""Retention: personal data and bookkeeping rows are kept only as long as the policy says.
+
+Personal data (UU 27/2022 on personal data protection) in the state store today is *who* acted
+on an alert: `alerts.acknowledged_by` / `closed_by`, the `who` and the note of `acknowledged` /
+`closed` events, and the copies of the alert inside every later event's snapshot. After
+`alert_actor_days`, counted from the action itself, all of them are erased (set to null); the
+times stay, so the history still shows *that* and *when* someone acted, no longer *who*.
+CAP messages never carry actors, so erasing changes no published message.
+
+Bookkeeping rows go entirely: idempotency keys after `processed_messages_days` (keep them
+longer than any outage a gateway outbox can bridge), and, if configured, the embedded level
+series after `level_points_days`.
+
+`enforce_retention` runs in the caller's transaction with an injectable `now`; the ingest worker
+calls it periodically and `tepi admin retention run` on demand. Running it twice does nothing
+the second time.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from central.alerts import PERSON_KINDS
+from central.db import lock_event_log
+from central.models import Alert, AlertEvent, LevelPoint, ProcessedMessage
+from core.config import RetentionConfig
+
+log = logging.getLogger(__name__)
+
+_PERSON = sorted(k.value for k in PERSON_KINDS)
+_ACTOR_FIELDS = (("acknowledged_by", "acknowledged_at"), ("closed_by", "closed_at"))
+_CHUNK = 500
+
+
+def enforce_retention(session: Session, now: datetime, policy: RetentionConfig) -> dict[str, int]:
+    """Erase or delete what is older than `policy` allows, as of `now`; returns counts by kind:
+
+    * `alert_actors`: actor fields erased on alert rows;
+    * `alert_events`: events whose `who`, note or snapshot actors were erased;
+    * `processed_messages`, `level_points`: rows deleted.
+    """
+    lock_event_log(session)  # same lock order as every other writer of alerts
+    actor_cutoff = now - timedelta(days=policy.alert_actor_days)
+    counts = {
+        "alert_actors": _erase_alert_actors(session, actor_cutoff),
+        "alert_events": _erase_event_actors(session, actor_cutoff),
+        "processed_messages": _delete_before(
+            session, ProcessedMessage.processed_at, now - timedelta(days=policy.processed_messages_days)
+        ),
+        "level_points": 0,
+    }
+    if policy.level_points_days is not None:
+        counts["level_points"] = _delete_before(
+            session, LevelPoint.window_end, now - timedelta(days=policy.level_points_days)
+        )
+    session.flush()
+    if any(counts.values()):
+        log.info("retention enforced", extra=counts)  # counts only, never whose data
+    return counts
+
+
+def _erase_alert_actors(session: Session, cutoff: datetime) -> int:
+    n = 0
+    for by, at in ((Alert.acknowledged_by, Alert.acknowledged_at), (Alert.closed_by, Alert.closed_at)):
+        stmt = sa.update(Alert).where(at < cutoff, by.is_not(None)).values({by: None})
+        res = session.execute(stmt.execution_options(synchronize_session=False))
+        n += int(getattr(res, "rowcount", 0) or 0)
+    return n
+
+
+def _erase_event_actors(session: Session, cutoff: datetime) -> int:
+    """Scrub every event of each alert that has a person's action older than `cutoff` not yet erased.
+
+    All events of such an alert are looked at, because any event recorded while the alert was
+    acknowledged carries the acknowledger in its snapshot, however recent the event itself is.
+    """
+    alert_ids: Sequence[int] = session.scalars(
+        sa.select(AlertEvent.alert_id)
+        .where(AlertEvent.kind.in_(_PERSON), AlertEvent.at < cutoff, AlertEvent.who.is_not(None))
+        .distinct()
+    ).all()
+    n = 0
+    for i in range(0, len(alert_ids), _CHUNK):
+        chunk = sorted(alert_ids[i : i + _CHUNK])
+        for event in session.scalars(sa.select(AlertEvent).where(AlertEvent.alert_id.in_(chunk))):
+            n += _scrub(event, cutoff)
+    return n
+
+
+def _scrub(event: AlertEvent, cutoff: datetime) -> int:
+    payload: dict[str, Any] = copy.deepcopy(event.payload)
+    changed = False
+    snapshot = payload.get("alert") or {}
+    for by, at in _ACTOR_FIELDS:
+        if snapshot.get(by) is not None and _when(snapshot.get(at), event.recorded_at) < cutoff:
+            snapshot[by] = None
+            changed = True
+    if event.kind in _PERSON and event.at < cutoff:
+        if event.who is not None:
+            event.who = None
+            changed = True
+        detail = payload.get("detail")
+        if isinstance(detail, dict) and "note" in detail:
+            del detail["note"]
+            changed = True
+    if changed:
+        event.payload = payload  # a new object: SQLAlchemy does not see changes inside JSON
+    return int(changed)
+
+
+def _when(value: object, fallback: datetime) -> datetime:
+    """A snapshot's timestamp (ISO text), or `fallback` when it has none."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return fallback
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=fallback.tzinfo)
+    return fallback
+
+
+def _delete_before(session: Session, column: InstrumentedAttribute[datetime], cutoff: datetime) -> int:
+    table = column.class_
+    res = session.execute(sa.delete(table).where(column < cutoff).execution_options(synchronize_session=False))
+    return int(getattr(res, "rowcount", 0) or 0)

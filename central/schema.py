@@ -1,0 +1,145 @@
+"""Versions of the state database's schema: recognise, check and upgrade (Alembic revisions in
+`central/migrations/versions`).
+
+* A database with `alembic_version` is at the revision stamped there.
+* A database without it but with Tepi's tables was made by commit f93509f or earlier, before
+  migrations: when its tables and columns are exactly f93509f's it is stamped as the baseline
+  revision (which creates exactly that schema) and upgraded from there; anything else is refused,
+  as guessing would mean migrating data from a layout nobody wrote a revision for.
+* An empty database is brought to head by running the revisions, so the revisions are what
+  every fresh deployment and every test runs.
+
+Callers run `upgrade_schema` inside a transaction that holds the preparation lock (see
+`central.db.prepare_database`): workers starting together upgrade once, the others wait and then
+find the schema current. A SQLite file is copied (`<file>.<revision>-<UTC time>.bak`) before an
+upgrade changes a database that holds data; on PostgreSQL the whole upgrade is one transaction,
+so a failure changes nothing, and backups are the operator's (pg_dump) as for any upgrade.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ingest.errors import SchemaBehind, SchemaUnrecognised
+from core import migrations
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+#: The revision that creates exactly what commit f93509f's `create_all` created.
+BASELINE = "0001"
+#: Tepi's tables and their columns as f93509f created them; never changes (see BASELINE).
+F93509F_TABLES: dict[str, tuple[str, ...]] = {
+    "alert_events": ("seq", "alert_id", "tenant_id", "station_id", "alert_type", "kind", "revision", "at",
+                     "recorded_at", "who", "payload"),
+    "alerts": ("id", "tenant_id", "station_id", "type", "severity", "siaga", "peak_siaga", "rate_cm_per_h", "status",
+               "revision", "opened_at", "updated_at", "acknowledged_at", "acknowledged_by", "cleared_at", "cleared_by",
+               "clear_reason", "closed_at", "closed_by", "last_level_cm", "upstream_station_id", "upstream_siaga",
+               "upstream_level_cm", "expected_from", "expected_until", "last_arrival_at"),
+    "api_keys": ("id", "tenant_id", "user_id", "key_hash", "created_at", "revoked_at"),
+    "level_points": ("item_id", "tenant_id", "station_id", "gateway", "window_start", "window_end", "mean_cm", "min_cm",
+                     "max_cm", "last_cm", "count", "qc_suspect", "qc_fail", "qc_missing"),
+    "processed_messages": ("item_id", "tenant_id", "gateway", "processed_at"),
+    "stations": ("id", "tenant_id", "name", "river", "lat", "lon", "siaga3_cm", "siaga2_cm", "siaga1_cm",
+                 "thresholds_source", "last_level_cm", "last_siaga", "first_seen_at", "last_seen_at",
+                 "siaga_changed_at", "rise_changed_at", "last_arrival_at"),
+    "tenants": ("id", "name"),
+    "users": ("id", "tenant_id", "name", "role", "created_at", "disabled_at"),
+}  # fmt: skip
+
+UPGRADE_HINT = "run `tepi admin db upgrade` (or start ingest, which upgrades at start)"
+
+
+@dataclass(frozen=True)
+class SchemaVersion:
+    """Where a database stands: its stamped revision (None: never stamped) and this code's head."""
+
+    current: str | None
+    head: str
+    #: No Tepi table at all: a new database.
+    empty: bool
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """What `upgrade_schema` did: from which revision (None: new or unversioned) to which."""
+
+    before: str | None
+    after: str
+    backup: Path | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def schema_version(conn: sa.Connection) -> SchemaVersion:
+    """The database's revision; `SchemaUnrecognised` when it is not one this code can upgrade."""
+    head = migrations.head_revision(MIGRATIONS)
+    current = migrations.current_revision(conn)
+    if current is not None:
+        if current not in migrations.known_revisions(MIGRATIONS):
+            raise SchemaUnrecognised(
+                f"the state database is at schema revision {current!r}, which this version of Tepi does not know "
+                f"(its newest is {head!r}): it was upgraded by a newer Tepi. Run that version, or restore the "
+                "backup taken before the upgrade."
+            )
+        return SchemaVersion(current, head, empty=False)
+    inspector = sa.inspect(conn)
+    present = set(inspector.get_table_names()) & set(F93509F_TABLES)
+    if not present:
+        return SchemaVersion(None, head, empty=True)
+    problems = [f"no table {t}" for t in sorted(set(F93509F_TABLES) - present)]
+    for table in sorted(present):
+        have = {c["name"] for c in inspector.get_columns(table)}
+        want = set(F93509F_TABLES[table])
+        if have - want:
+            problems.append(f"{table} has unexpected columns {', '.join(sorted(have - want))}")
+        if want - have:
+            problems.append(f"{table} lacks {', '.join(sorted(want - have))}")
+    if problems:
+        raise SchemaUnrecognised(
+            "the state database has Tepi tables but no schema version, and they are not those of the first "
+            f"versioned release (f93509f): {'; '.join(problems)}. It cannot be upgraded automatically: start "
+            "from a new database, or bring these tables to f93509f's layout by hand and start again."
+        )
+    return SchemaVersion(None, head, empty=False)
+
+
+def require_current(conn: sa.Connection) -> SchemaVersion:
+    """For processes that only read and write (the API in production): refuse a schema not at head."""
+    version = schema_version(conn)
+    if version.empty:
+        raise SchemaBehind(f"the state database has no tables yet: {UPGRADE_HINT}")
+    if not version.up_to_date:
+        raise SchemaBehind(
+            f"the state database is at schema revision {version.current or 'f93509f (unversioned)'}, this version "
+            f"of Tepi needs {version.head}: {UPGRADE_HINT}"
+        )
+    return version
+
+
+def upgrade_schema(conn: sa.Connection) -> Upgrade:
+    """Bring the schema to head on `conn`, in the caller's transaction (which holds the lock)."""
+    version = schema_version(conn)
+    if version.up_to_date:
+        return Upgrade(version.current, version.head)
+    backup = None
+    database = conn.engine.url.database
+    if conn.dialect.name == "sqlite" and not version.empty and database and database != ":memory:":
+        backup = migrations.backup_sqlite(Path(database), version.current)
+    unversioned = version.current is None and not version.empty
+    migrations.upgrade(conn, MIGRATIONS, stamp=BASELINE if unversioned else None)
+    log.info(
+        "state database schema upgraded",
+        extra={"from": version.current or ("f93509f" if unversioned else "empty"), "to": version.head},
+    )
+    return Upgrade(version.current, version.head, backup)
