@@ -47,7 +47,8 @@ from kinds.awlr import wire
 from kinds.awlr.edge.processor import LevelProcessor
 from gateway.model import Reading
 from core.config import TepiConfig, load_config, with_local_services
-from contract.messages import SiagaChange, device_topic
+from contract.topics import device_topic
+from kinds.awlr.items import SiagaChange
 from core.processes import free_port, wait_for_port
 
 NAME = "alert_latency"

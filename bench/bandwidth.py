@@ -18,7 +18,7 @@ from bench.fleet import GATEWAY, TENANT, Stream, aligned_start, device_id, fleet
 from bench.gateway_throughput import OFFERED_BACKLOG, TimedGateway
 from bench.mqtt_raw import RawPublisher, build_packets
 from bench.procs import Collector, PublisherPool
-from contract.messages import uplink_topic
+from contract.topics import uplink_topic
 
 NAME = "bandwidth"
 WINDOW_S = 600

@@ -23,7 +23,7 @@ from core.config import (
     TenantConfig,
     TepiConfig,
 )
-from contract.messages import device_topic
+from contract.topics import device_topic
 
 TENANT = "bench"
 GATEWAY = "gw-bench"

@@ -40,7 +40,7 @@ from bench.core import (
 from bench.fleet import TENANT, aligned_start, device_id, fleet_config, level, station_id, write_yaml
 from kinds.awlr import wire
 from bench.procs import Collector
-from contract.messages import device_subscription, device_topic, uplink_topic
+from contract.topics import device_subscription, device_topic, uplink_topic
 from core.processes import free_port
 
 NAME = "footprint"

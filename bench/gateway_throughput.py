@@ -29,7 +29,7 @@ from bench.fleet import TENANT, Stream, aligned_start, fleet_config
 from bench.procs import PublisherPool
 from gateway.runtime import EdgeGateway
 from core.config import TepiConfig
-from contract.messages import device_subscription
+from contract.topics import device_subscription
 from core.runtime_tuning import freeze_start_up_objects
 
 NAME = "gateway_throughput"

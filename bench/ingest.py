@@ -42,11 +42,13 @@ from kinds.awlr.ingest.points import INFLUX_CHUNK, POSTS_IN_FLIGHT, InfluxPointS
 from ingest.service import ApplyResult
 from kinds.awlr.ingest.summaries import SummaryPoints
 from core.config import BrokerConfig, IngestConfig, TsdbConfig
-from contract.messages import outbox_body, uplink_subscription, uplink_topic, utcnow
+from contract.clock import utcnow
+from contract.topics import uplink_subscription, uplink_topic
+from kinds.awlr.items import outbox_body
 from core.processes import VictoriaMetrics
 
 try:  # the gateway compresses uplink batches since ccc8b85; older trees send plain JSON
-    from contract.messages import compress_payload as compress
+    from contract.envelope import compress_payload as compress
 except ImportError:  # pragma: no cover
     def compress(b: bytes) -> bytes:
         return b

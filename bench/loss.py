@@ -24,7 +24,7 @@ from bench.fleet import TENANT, Stream, aligned_start, fleet_config
 from bench.gateway_throughput import TimedGateway, rejections
 from bench.procs import Collector, Offered, PublisherPool
 from core.config import TepiConfig
-from contract.messages import uplink_topic
+from contract.topics import uplink_topic
 
 NAME = "loss"
 N_DEVICES = 500

@@ -134,7 +134,7 @@ def _uplink_items(payload: bytes) -> tuple[int, list[dict[str, Any]], tuple[str,
     here only (the collector must keep up with a replay at tens of thousands a second)."""
     from contract.uplink_batch import decode_batch
 
-    body = zlib.decompress(payload) if payload[:1] == b"\x78" else payload  # contract.messages.compress_payload
+    body = zlib.decompress(payload) if payload[:1] == b"\x78" else payload  # contract.envelope.compress_payload
     batch = decode_batch(body)
     r = batch.summaries
     summaries = [
@@ -144,10 +144,11 @@ def _uplink_items(payload: bytes) -> tuple[int, list[dict[str, Any]], tuple[str,
             r.qc_fail.tolist(), r.first_seq.tolist(), r.last_seq.tolist(),
         )
     ]
-    # Ingest's ack of the message (`contract.messages.UplinkAck`): the gateway deletes its items only then.
+    # Ingest's ack of the message (`contract.downlink.UplinkAck`): the gateway deletes its items only then.
     ack = None
     if batch.msg is not None:
-        from contract.messages import UplinkAck, downlink_topic, encode_ack
+        from contract.downlink import UplinkAck, encode_ack
+        from contract.topics import downlink_topic
 
         ack = (downlink_topic(batch.tenant, batch.gateway), encode_ack(UplinkAck(stored=[batch.msg])))
     return len(body), [*(it.model_dump(mode="json") for it in batch.items), *summaries], ack

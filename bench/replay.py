@@ -17,7 +17,9 @@ from bench.procs import Collector
 from gateway.outbox import PRIORITY_SUMMARY, Outbox
 from gateway.uplink import Uplink
 from core.config import GatewayConfig
-from contract.messages import LevelSummary, QcCounts, outbox_body, summary_id, uplink_topic
+from contract.topics import uplink_topic
+from kinds.awlr.items import LevelSummary, QcCounts, outbox_body
+from kinds.awlr.summary_columns import summary_id
 
 NAME = "replay"
 #: ThingsBoard IoT Gateway's SQLite backlog drained at 7-9k msg/s here (peer notes, 2026-11-22).

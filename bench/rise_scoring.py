@@ -30,7 +30,7 @@ from kinds.awlr.edge.processor import LevelProcessor
 from gateway.errors import FrameRejected
 from gateway.model import Reading
 from core.config import StationConfig
-from contract.messages import RateOfRise
+from kinds.awlr.items import RateOfRise
 
 OBSERVED_RISES = Path(__file__).resolve().parent / "data" / "observed_rises.csv"
 T0 = datetime(2026, 1, 5, 0, 0, tzinfo=timezone.utc)

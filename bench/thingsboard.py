@@ -37,7 +37,7 @@ from bench.core import (
 from bench.fleet import TENANT, Stream, aligned_start, fleet_config
 from bench.loss import N_DEVICES, drain_report, offered_load, readings_per_device
 from bench.procs import Collector, PublisherPool
-from contract.messages import device_subscription
+from contract.topics import device_subscription
 from core.processes import Mosquitto
 
 NAME = "thingsboard"

@@ -48,7 +48,7 @@ from central.models import (
     AlertEvent,
     Station,
 )
-from contract.messages import utcnow
+from contract.clock import utcnow
 
 
 class AlertTransition(str, Enum):

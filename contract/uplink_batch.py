@@ -1,5 +1,5 @@
 """An uplink payload as ingest reads it: `UplinkBatch`, events as objects and summaries as
-columns (`kinds.awlr.ingest.summary_rows`, numpy). The gateway only writes payloads (`contract.messages`), so
+columns (`kinds.awlr.ingest.summary_rows`, numpy). The gateway only writes payloads (`contract.envelope`), so
 this side of the contract, and numpy with it, stays out of the gateway's process.
 """
 
@@ -13,20 +13,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from contract.messages import (
-    JSON_SCHEMA_VERSION,
-    MAX_INFLATED_BYTES,
-    MAX_MESSAGE_ID,
-    MAX_UPLINK_BYTES,
-    BrokerDrops,
-    LevelSummary,
-    QcCounts,
-    RateOfRise,
-    SiagaChange,
-    SummariesDropped,
-    UplinkItem,
-    summary_values,
-)
+from contract.envelope import JSON_SCHEMA_VERSION, MAX_INFLATED_BYTES, MAX_UPLINK_BYTES
+from contract.gateway_items import BrokerDrops, SummariesDropped
+from contract.ids import MAX_MESSAGE_ID
+from kinds.awlr.items import LevelSummary, QcCounts, RateOfRise, SiagaChange, UplinkItem, summary_values
 from kinds.awlr.summary_columns import MAX_ROWS, from_micros
 from kinds.awlr.ingest.summary_rows import SummaryRows, rows_from_records
 

@@ -270,7 +270,7 @@ class IngestConfig(_Strict):
 
     @property
     def uplink_share_group(self) -> str | None:
-        """The share group ingest subscribes in, None for the plain uplink topics (`contract.messages.uplink_subscription`)."""
+        """The share group ingest subscribes in, None for the plain uplink topics (`contract.topics.uplink_subscription`)."""
         return self.share_group if self.shared_subscription else None
 
 

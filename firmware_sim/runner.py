@@ -29,7 +29,7 @@ from kinds.awlr.sim.recorder import AwlrRecorder, Transmission, sentence_fits
 from firmware_sim.transports import MqttLink, PtySerialLink
 from core.config import DeviceConfig, SimulationConfig, TepiConfig
 from core.logs import RateLimitedLog
-from contract.messages import device_topic
+from contract.topics import device_topic
 
 log = logging.getLogger(__name__)
 

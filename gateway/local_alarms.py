@@ -14,7 +14,8 @@ import paho.mqtt.client as mqtt
 
 from core.config import BrokerConfig
 from kinds.awlr.siaga import SiagaLevel
-from contract.messages import RateOfRise, SiagaChange, alarm_topic
+from contract.topics import alarm_topic
+from kinds.awlr.items import RateOfRise, SiagaChange
 
 log = logging.getLogger(__name__)
 

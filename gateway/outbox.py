@@ -19,7 +19,7 @@ from pathlib import Path
 from gateway.errors import OutboxError
 from gateway.outbox_layout import prepare_layout
 from gateway.outbox_recovery import Salvage, is_healthy, salvage
-from contract.messages import stored_summary_origin
+from kinds.awlr.items import stored_summary_origin
 
 PRIORITY_EVENT = 0
 PRIORITY_SUMMARY = 1

@@ -37,7 +37,8 @@ from gateway.uplink import Uplink
 from core.broker_drops import BrokerDropWatch
 from core.config import DeviceConfig, StationConfig, TepiConfig
 from core.logs import RateLimitedLog
-from contract.messages import BrokerDrops, LevelSummary, RateOfRise, SiagaChange, outbox_body
+from contract.gateway_items import BrokerDrops
+from kinds.awlr.items import LevelSummary, RateOfRise, SiagaChange, outbox_body
 
 log = logging.getLogger(__name__)
 _END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)

@@ -1,7 +1,7 @@
 """Uplink: drains the outbox to the central broker over MQTT QoS 1.
 
 At-least-once end to end: an outbox entry is deleted only when ingest acknowledges (on the
-gateway's downlink topic, `contract.messages.UplinkAck`) that the message carrying it is stored.
+gateway's downlink topic, `contract.downlink.UplinkAck`) that the message carrying it is stored.
 The broker's PUBACK is not enough: a central Mosquitto restart loses ingest's shared
 subscription, and what arrives before ingest subscribes again is PUBACKed and dropped. A
 message without ingest's ack `ack_timeout_s` after its PUBACK, or at a reconnect, is sent
@@ -29,18 +29,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from gateway.outbox import PRIORITY_EVENT, Outbox, OutboxEntry
 from gateway.uplink_inflight import InFlight, SentMessage
 from core.config import BrokerConfig
-from contract.messages import (
-    MAX_INFLATED_BYTES,
-    MAX_MESSAGE_ID,
-    MAX_UPLINK_BYTES,
-    SummariesDropped,
-    UplinkAck,
-    compress_payload,
-    decode_downlink,
-    downlink_topic,
-    encode_uplink,
-    uplink_topic,
-)
+from contract.downlink import UplinkAck, decode_downlink
+from contract.envelope import MAX_INFLATED_BYTES, MAX_UPLINK_BYTES, compress_payload, encode_uplink
+from contract.gateway_items import SummariesDropped
+from contract.ids import MAX_MESSAGE_ID
+from contract.topics import downlink_topic, uplink_topic
 
 log = logging.getLogger(__name__)
 

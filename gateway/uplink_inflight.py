@@ -23,7 +23,7 @@ from array import array
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from contract.messages import UplinkAck
+from contract.downlink import UplinkAck
 
 
 @dataclass(slots=True)

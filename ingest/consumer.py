@@ -16,7 +16,7 @@ item id, summaries by series and window: `kinds.awlr.ingest.summaries`).
   redelivers on the next connection and the stores keep one copy of each item.
 * A message that can never be stored (not JSON, wrong schema, topic of another gateway) is
   counted and acknowledged, or the broker would redeliver it forever.
-* Once stored, each gateway is told which of its messages are (`contract.messages.UplinkAck` on its
+* Once stored, each gateway is told which of its messages are (`contract.downlink.UplinkAck` on its
   downlink topic, refused ones as rejected): the gateway deletes items only then. The broker's
   PUBACK to the gateway is no proof of delivery: Mosquitto 2.0 does not restore shared
   subscriptions from its persistence file, so after a broker restart, until the workers
@@ -67,7 +67,9 @@ from kinds.awlr.ingest.window_overlaps import WindowOverlaps
 from core.broker_drops import DROPPED_TOPIC, BrokerDropWatch
 from core.config import IngestConfig, TepiConfig
 from core.logs import RateLimitedLog
-from contract.messages import downlink_topic, encode_ack, uplink_acks, uplink_subscription, utcnow
+from contract.clock import utcnow
+from contract.downlink import encode_ack, uplink_acks
+from contract.topics import downlink_topic, uplink_subscription
 from contract.uplink_batch import MessageError, UplinkBatch, decode_batch, message_id_of
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from central.alerts import DROPS_STOPPED, AlertTransition, finish, gateway_actor, open_alert, raise_gateway_health
 from central.db import lock_event_log
 from central.models import ALERT_TYPE_GATEWAY_HEALTH, AlertEvent, Station
-from contract.messages import BrokerDrops
+from contract.gateway_items import BrokerDrops
 
 log = logging.getLogger(__name__)
 

@@ -69,7 +69,9 @@ from kinds.awlr.ingest.offline import back_online
 from kinds.awlr.ingest.points import PointSink
 from kinds.awlr.ingest.summaries import Screened, StationFold, StationIndex, SummaryPoints, fold, screen
 from core.logs import RateLimitedLog
-from contract.messages import BrokerDrops, LevelSummary, RateOfRise, SiagaChange, SummariesDropped, utcnow
+from contract.clock import utcnow
+from contract.gateway_items import BrokerDrops, SummariesDropped
+from kinds.awlr.items import LevelSummary, RateOfRise, SiagaChange
 from kinds.awlr.summary_columns import from_micros
 from kinds.awlr.ingest.summary_rows import SummaryRows
 from contract.uplink_batch import UplinkBatch, summary_at, summary_rows

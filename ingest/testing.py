@@ -1,6 +1,6 @@
 """Builders of valid uplink items for tests, demos and benchmarks of ingest and the API.
 
-Ids are made with the same functions as the gateway's (`contract.messages`), so a builder's item is
+Ids are made with the same functions as the gateway's (`contract.ids`, `kinds.awlr.summary_columns`), so a builder's item is
 recognised as a duplicate exactly when a real gateway's would be.
 """
 
@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from contract.messages import LevelSummary, QcCounts, RateOfRise, SiagaChange, event_id, summary_id, utcnow
+from contract.clock import utcnow
+from contract.ids import event_id
+from kinds.awlr.items import LevelSummary, QcCounts, RateOfRise, SiagaChange
+from kinds.awlr.summary_columns import summary_id
 from contract.uplink_batch import UplinkBatch
 
 

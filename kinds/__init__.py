@@ -1,0 +1,50 @@
+"""The device kinds Tepi knows, registered in one place: one line per kind in `KINDS`.
+
+A kind is a folder `kinds/<name>/` that owns its whole path (wire format, decoder, edge
+processor, uplink item types, ingest handler, API router, simulator, README, sample config and
+tests), as a Telegraf input plugin owns `plugins/inputs/<name>/`. Generic layers (gateway
+sources, outbox and uplink; ingest's consumer; the API's auth and tenancy) never import a kind
+by name: they ask this registry for a kind's side they need, by the name the configuration or an
+uplink item gives.
+
+Each side is a module of the kind's folder, imported only when asked for, so a gateway process
+never imports a kind's ingest or API side (SQLAlchemy, FastAPI), nor a kind it does not run:
+
+- `kinds.<name>.edge`: `KIND`, the gateway side (decode, check, process);
+- `kinds.<name>.ingest`: `HANDLER`, the ingest side (items in, state and points out);
+- `kinds.<name>.api`: `ROUTER`, the API side (a FastAPI router mounted under `/api/v1`).
+
+Removing a kind is removing its folder and its line here.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+#: name -> package. The name is what `devices[].kind` in the configuration and `kind` in every
+#: uplink item say.
+KINDS: dict[str, str] = {
+    "awlr": "kinds.awlr",
+}
+
+
+class UnknownKind(ValueError):
+    """A configuration or a message names a kind this build does not have."""
+
+
+def kind_names() -> list[str]:
+    return sorted(KINDS)
+
+
+def _side(name: str, side: str, attribute: str) -> Any:
+    try:
+        package = KINDS[name]
+    except KeyError:
+        raise UnknownKind(f"unknown device kind {name!r}; known: {kind_names()}") from None
+    return getattr(import_module(f"{package}.{side}"), attribute)
+
+
+def edge_kind(name: str) -> Any:
+    """The gateway side of kind `name` (`gateway.devices.DeviceKind`)."""
+    return _side(name, "edge", "KIND")

@@ -240,7 +240,7 @@ def user_disable(
 ) -> None:
     """Disable a user: every key of theirs stops working at once; their name stays in alert history."""
     from api.services.auth import get_user
-    from contract.messages import utcnow
+    from contract.clock import utcnow
 
     with _session(_config(ctx, config)) as (session, _cfg):
         user = get_user(session, user_id)
@@ -312,7 +312,7 @@ def retention_run(
 ) -> None:
     """Enforce the configuration's retention policy now (the ingest worker also does so periodically)."""
     from central.retention import enforce_retention
-    from contract.messages import utcnow
+    from contract.clock import utcnow
 
     at = utcnow()
     if now is not None:

@@ -43,7 +43,7 @@ from typing import Literal
 
 from core.broker_drops import DROPPED_TOPIC
 from core.config import GATEWAY_LINKS, IngestConfig, TepiConfig
-from contract.messages import DOWNLINK_FILTER, UPLINK_FILTER, alarm_topic, device_subscription, device_topic, downlink_topic, uplink_topic
+from contract.topics import DOWNLINK_FILTER, UPLINK_FILTER, alarm_topic, device_subscription, device_topic, downlink_topic, uplink_topic
 
 Role = Literal["device", "gateway", "ingest"]
 

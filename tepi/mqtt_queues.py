@@ -155,7 +155,7 @@ def device_link_backlog(cfg: TepiConfig, queue: BrokerQueueConfig) -> SessionBac
 
 def envelope_bytes(cfg: TepiConfig) -> int:
     """What an uplink message of this gateway adds around the items it carries."""
-    from contract.messages import encode_uplink
+    from contract.envelope import encode_uplink
 
     sent_at = datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=timezone.utc)  # microseconds: the longest time
     return len(encode_uplink(cfg.gateway.tenant, cfg.gateway.id, [], sent_at))

@@ -27,7 +27,8 @@ from ingest.consumer import IngestWorker
 from central.db import create_engine
 from ingest.testing import batch, siaga_change, summary
 from core.config import BrokerConfig, TepiConfig
-from contract.messages import uplink_topic, utcnow
+from contract.clock import utcnow
+from contract.topics import uplink_topic
 from core.processes import Mosquitto
 from contract.uplink_batch import UplinkBatch, encode_batch
 

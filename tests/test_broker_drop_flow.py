@@ -30,7 +30,7 @@ from ingest.consumer import IngestWorker
 from central.db import create_engine
 from ingest.testing import batch, summary
 from core.config import BrokerConfig, BrokerQueueConfig, OutboxConfig, TepiConfig, with_local_services
-from contract.messages import device_topic, uplink_topic
+from contract.topics import device_topic, uplink_topic
 from tepi.mqtt_queues import size_queues
 from tepi.mqtt_security import MqttSecurityFiles, setup_broker_security
 from core.processes import Mosquitto, free_port, wait_for_port

@@ -40,7 +40,9 @@ from core.config import (
     TepiConfig,
     with_local_services,
 )
-from contract.messages import LevelSummary, UplinkAck, device_subscription, device_topic, downlink_topic, encode_ack, uplink_topic
+from contract.downlink import UplinkAck, encode_ack
+from contract.topics import device_subscription, device_topic, downlink_topic, uplink_topic
+from kinds.awlr.items import LevelSummary
 from tepi.mqtt_security import setup_broker_security
 from core.processes import Mosquitto
 from core.testing import wait_until

@@ -23,7 +23,8 @@ from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
 from gateway.uplink import Uplink
 from ingest.testing import batch, siaga_change, summary
 from core.config import TepiConfig, TsdbConfig, with_local_services
-from contract.messages import outbox_body, uplink_topic
+from contract.topics import uplink_topic
+from kinds.awlr.items import outbox_body
 from core.processes import Mosquitto, VictoriaMetrics
 from core.testing import wait_until
 from contract.uplink_batch import encode_batch

@@ -27,7 +27,7 @@ from gateway.model import RawFrame
 from gateway.runtime import EdgeGateway
 from core.config import BrokerConfig, DeviceConfig, TepiConfig, with_local_services
 from core.logs import RateLimitedLog
-from contract.messages import device_topic, uplink_subscription
+from contract.topics import device_topic, uplink_subscription
 from tepi.mqtt_security import MqttSecurityFiles, setup_broker_security
 from core.processes import Mosquitto
 from core.testing import wait_until

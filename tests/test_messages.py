@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from kinds.awlr import wire
 from gateway.errors import FrameRejected
 from ingest.testing import batch, siaga_change, summary  # builders shared with ingest tests
-from contract.messages import device_from_topic, encode_uplink, outbox_body, summary_values
+from contract.envelope import encode_uplink
+from contract.topics import device_from_topic
+from kinds.awlr.items import outbox_body, summary_values
 from kinds.awlr.summary_columns import encode_row
 from kinds.awlr.ingest.summary_rows import SummaryRows
 from contract.uplink_batch import MessageError, UplinkBatch, decode_batch, encode_batch
@@ -126,7 +128,7 @@ def test_topic_parsing_never_raises(topic: str) -> None:
 def test_compressed_batches_decode_and_bombs_do_not() -> None:
     import zlib
 
-    from contract.messages import compress_payload
+    from contract.envelope import compress_payload
 
     raw = _valid_batch()
     packed = compress_payload(raw)
@@ -153,7 +155,7 @@ def test_the_cli_loads_without_the_central_stack() -> None:
 
 
 def test_acks_for_a_batch_larger_than_one_ack_holds_are_split_and_name_every_message() -> None:
-    from contract.messages import ACK_IDS_MAX, decode_downlink, encode_ack, uplink_acks
+    from contract.downlink import ACK_IDS_MAX, decode_downlink, encode_ack, uplink_acks
 
     stored, rejected = list(range(2 * ACK_IDS_MAX + 5)), [7, 8]
     acks = [decode_downlink(encode_ack(a)) for a in uplink_acks(stored, rejected)]

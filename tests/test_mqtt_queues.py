@@ -9,7 +9,9 @@ import pytest
 
 from gateway.uplink import MAX_ITEMS_PER_MESSAGE
 from core.config import BrokerQueueConfig, GatewayConfig, OutboxConfig, TepiConfig
-from contract.messages import BrokerDrops, RateOfRise, SiagaChange, SummariesDropped, compress_payload, encode_uplink
+from contract.envelope import compress_payload, encode_uplink
+from contract.gateway_items import BrokerDrops, SummariesDropped
+from kinds.awlr.items import RateOfRise, SiagaChange
 from tepi.mqtt_queues import (
     MIN_ITEM_BODY_BYTES,
     QUEUED_MESSAGE_OVERHEAD_BYTES,

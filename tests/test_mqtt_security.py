@@ -30,16 +30,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 from typer.testing import CliRunner
 
 from core.config import DEFAULT_CONFIG_PATH, DeviceConfig, GatewayConfig, SiagaThresholds, StationConfig, TepiConfig
-from contract.messages import (
-    UplinkAck,
-    alarm_topic,
-    device_subscription,
-    device_topic,
-    downlink_topic,
-    encode_ack,
-    uplink_subscription,
-    uplink_topic,
-)
+from contract.downlink import UplinkAck, encode_ack
+from contract.topics import alarm_topic, device_subscription, device_topic, downlink_topic, uplink_subscription, uplink_topic
 from tepi.mqtt_auth import MqttCredential, write_credentials
 from contract.uplink_batch import every_item
 from tepi.mqtt_security import (

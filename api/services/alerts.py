@@ -14,7 +14,7 @@ from kinds.awlr.siaga import SiagaLevel
 from central import alerts as lifecycle
 from ingest.errors import AlertNotFound
 from central.models import OPEN_STATUSES, Alert, AlertEvent
-from contract.messages import utcnow
+from contract.clock import utcnow
 
 log = logging.getLogger(__name__)
 

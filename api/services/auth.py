@@ -34,7 +34,7 @@ from api.names import canonical_name, lookalike_key
 from api.settings import Settings
 from central.models import ROLES, ApiKey, Tenant, User
 from core.config import TepiConfig
-from contract.messages import utcnow
+from contract.clock import utcnow
 
 KEY_PREFIX = "tepi"
 _KEY = re.compile(r"^tepi_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")

@@ -22,7 +22,7 @@ from central.alerts import PUBLIC_KINDS
 from ingest.errors import AlertNotFound
 from central.models import ALERT_CLOSED, OPERATIONAL_ALERT_TYPES, Alert, AlertEvent, Station, Tenant
 from core.config import TepiConfig
-from contract.messages import utcnow
+from contract.clock import utcnow
 
 #: Most alerts one feed lists (newest first); a flood season has tens, not thousands, open.
 FEED_MAX = 500

@@ -12,7 +12,7 @@ from typing import Protocol
 from gateway.errors import GatewayError
 from gateway.model import RawFrame, Reading
 from core.config import DeviceConfig, GatewayConfig, StationConfig
-from contract.messages import LevelSummary, RateOfRise, SiagaChange
+from kinds.awlr.items import LevelSummary, RateOfRise, SiagaChange
 
 UplinkItem = LevelSummary | SiagaChange | RateOfRise
 

@@ -25,7 +25,7 @@ from gateway.model import RawFrame
 from gateway.sources import FrameSink
 from core.broker_drops import DROPPED_TOPIC
 from core.config import BrokerConfig
-from contract.messages import device_from_topic, device_subscription
+from contract.topics import device_from_topic, device_subscription
 
 log = logging.getLogger(__name__)
 

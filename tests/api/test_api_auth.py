@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from api.services.auth import key_digest
 from api.testing import TEST_PEPPER, bearer
 from central.db import ApiKey, User, writer
-from contract.messages import utcnow
+from contract.clock import utcnow
 
 STATIONS = "/api/v1/stations"
 

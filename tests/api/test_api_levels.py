@@ -22,7 +22,7 @@ from ingest.service import apply_batch
 from ingest.testing import batch, summary
 from kinds.awlr.ingest.summaries import SummaryPoints
 from core.config import TsdbConfig
-from contract.messages import LevelSummary
+from kinds.awlr.items import LevelSummary
 from core.processes import VictoriaMetrics, free_port
 from contract.uplink_batch import summary_rows
 

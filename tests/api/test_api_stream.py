@@ -25,7 +25,7 @@ from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, rate_of_rise, siaga_change
 from core.config import TepiConfig
-from contract.messages import RateOfRise, SiagaChange
+from kinds.awlr.items import RateOfRise, SiagaChange
 
 #: What the river story (tests/api/river_story.py) wrote to the event log, in order.
 STORY = [

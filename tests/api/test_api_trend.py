@@ -25,7 +25,7 @@ from ingest.service import apply_batch
 from kinds.awlr.ingest.summaries import SummaryPoints
 from ingest.testing import batch, summary
 from core.config import TsdbConfig
-from contract.messages import LevelSummary
+from kinds.awlr.items import LevelSummary
 from core.processes import VictoriaMetrics
 from contract.uplink_batch import summary_rows
 

@@ -15,7 +15,7 @@ from firmware_sim.runner import Simulator
 from kinds.awlr.wire import decode_json
 from gateway.errors import FrameRejected
 from core.config import TepiConfig
-from contract.messages import device_from_topic, device_subscription
+from contract.topics import device_from_topic, device_subscription
 from core.processes import Mosquitto
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,8 @@ import yaml
 
 from kinds.awlr import wire
 from core.config import TepiConfig, with_local_services
-from contract.messages import LevelSummary, device_topic, uplink_topic
+from contract.topics import device_topic, uplink_topic
+from kinds.awlr.items import LevelSummary
 from core.processes import Mosquitto
 
 from core.testing import wait_until
@@ -95,7 +96,8 @@ def test_long_outage_bounds_the_outbox_keeps_events_and_reports_the_drop(
     default_config: TepiConfig, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
     from gateway.runtime import EdgeGateway
-    from contract.messages import SiagaChange, SummariesDropped
+    from contract.gateway_items import SummariesDropped
+    from kinds.awlr.items import SiagaChange
 
     # Ingest's session exists at the central broker before the outage, so whatever the gateway
     # sends the moment the link returns is queued for it (not lost to a late subscription).

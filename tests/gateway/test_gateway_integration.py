@@ -16,7 +16,8 @@ import pytest
 from kinds.awlr import wire
 from gateway.runtime import EdgeGateway
 from core.config import TepiConfig, with_local_services
-from contract.messages import UplinkAck, alarm_topic, device_topic, downlink_topic, encode_ack, uplink_topic
+from contract.downlink import UplinkAck, encode_ack
+from contract.topics import alarm_topic, device_topic, downlink_topic, uplink_topic
 from core.processes import Mosquitto, free_port
 from core.testing import wait_until
 from contract.uplink_batch import UplinkBatch, decode_batch, every_item

@@ -14,7 +14,7 @@ from gateway.model import RawFrame
 from gateway.sources import mqtt_devices
 from gateway.sources.mqtt_devices import MqttDeviceSource
 from core.config import BrokerConfig
-from contract.messages import device_subscription, device_topic
+from contract.topics import device_subscription, device_topic
 from core.processes import Mosquitto
 
 TENANT = "dki-jakarta"

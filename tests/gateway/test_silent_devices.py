@@ -11,7 +11,8 @@ from kinds.awlr import wire
 from gateway.model import RawFrame
 from gateway.runtime import EdgeGateway
 from core.config import TepiConfig, with_local_services
-from contract.messages import LevelSummary, encode_uplink
+from contract.envelope import encode_uplink
+from kinds.awlr.items import LevelSummary
 from contract.uplink_batch import decode_batch, every_item
 
 

@@ -21,7 +21,8 @@ from gateway.uplink import EVENT_SLOTS, Uplink
 from gateway.uplink_inflight import InFlight, SentMessage
 from ingest.testing import summary
 from core.config import BrokerConfig
-from contract.messages import UplinkAck, decode_downlink, encode_ack, outbox_body
+from contract.downlink import UplinkAck, decode_downlink, encode_ack
+from kinds.awlr.items import outbox_body
 from contract.uplink_batch import decode_batch, message_id_of
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)

@@ -16,7 +16,8 @@ from gateway.outbox import PRIORITY_SUMMARY, Outbox
 from gateway.uplink import EVENT_SLOTS, MAX_INFLIGHT_ITEMS, MAX_ITEMS_PER_MESSAGE, Uplink
 from ingest.testing import summary
 from core.config import BrokerConfig
-from contract.messages import LevelSummary, MAX_INFLATED_BYTES, MAX_UPLINK_BYTES, outbox_body
+from contract.envelope import MAX_INFLATED_BYTES, MAX_UPLINK_BYTES
+from kinds.awlr.items import LevelSummary, outbox_body
 from contract.uplink_batch import decode_batch
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)

@@ -14,7 +14,7 @@ from central.db import Alert, AlertEvent, writer
 from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, rate_of_rise, siaga_change, summary
-from contract.messages import LevelSummary, RateOfRise, SiagaChange
+from kinds.awlr.items import LevelSummary, RateOfRise, SiagaChange
 
 T0 = datetime(2025, 1, 20, 18, 0, tzinfo=timezone.utc)
 NOW = datetime(2025, 2, 1, 12, 0, tzinfo=timezone.utc)

@@ -23,7 +23,7 @@ from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import ApplyResult, apply_batch
 from ingest.testing import batch, siaga_change, summary
 from core.config import TepiConfig
-from contract.messages import LevelSummary, SiagaChange
+from kinds.awlr.items import LevelSummary, SiagaChange
 from contract.uplink_batch import UplinkBatch
 
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)

@@ -12,7 +12,7 @@ from central.db import Alert, AlertEvent, Station, writer
 from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import ApplyResult, apply_batch
 from ingest.testing import batch
-from contract.messages import BrokerDrops
+from contract.gateway_items import BrokerDrops
 
 T0 = datetime(2026, 12, 6, 10, 0, tzinfo=timezone.utc)
 GW = "gw-ciliwung"

@@ -22,7 +22,7 @@ from ingest.errors import StoreError
 from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import ApplyResult, apply_batches
 from ingest.testing import batch, siaga_change, summary
-from contract.messages import SummariesDropped
+from contract.gateway_items import SummariesDropped
 from contract.uplink_batch import UplinkBatch
 
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)

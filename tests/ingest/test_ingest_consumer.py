@@ -28,7 +28,8 @@ from kinds.awlr.ingest.points import PointSink, PointWrite, SqlPointSink
 from kinds.awlr.ingest.summaries import SummaryPoints
 from ingest.testing import batch, siaga_change, summary
 from core.config import BrokerConfig, IngestConfig, TepiConfig, with_local_services
-from contract.messages import DOWNLINK_FILTER, UplinkAck, decode_downlink, downlink_topic, uplink_topic
+from contract.downlink import UplinkAck, decode_downlink
+from contract.topics import DOWNLINK_FILTER, downlink_topic, uplink_topic
 from core.processes import Mosquitto
 from contract.uplink_batch import UplinkBatch, encode_batch
 

@@ -18,7 +18,8 @@ from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import ApplyResult, Screening, apply_batch, apply_screened
 from kinds.awlr.ingest.summaries import SummaryPoints
 from ingest.testing import batch, rate_of_rise, siaga_change, summary
-from contract.messages import encode_uplink, outbox_body
+from contract.envelope import encode_uplink
+from kinds.awlr.items import outbox_body
 from contract.uplink_batch import MessageError, UplinkBatch, decode_batch, encode_batch
 
 T0 = datetime(2025, 1, 20, 0, 0, tzinfo=timezone.utc)
@@ -274,7 +275,7 @@ def test_failed_point_write_rolls_back_everything(engine: Engine) -> None:
 
 
 def test_summaries_dropped_at_the_edge_are_accounted_once_and_change_no_state(engine: Engine) -> None:
-    from contract.messages import SummariesDropped
+    from contract.gateway_items import SummariesDropped
 
     report = SummariesDropped(
         id="gw-ciliwung:manggarai:dropped:1737331200000", station="manggarai", device="awlr-manggarai", count=531,

@@ -20,7 +20,7 @@ from kinds.awlr.ingest.points import InfluxPointSink, SeriesKeys, _escape_tag, _
 from kinds.awlr.ingest.summaries import SummaryPoints
 from ingest.testing import summary
 from core.config import TsdbConfig
-from contract.messages import LevelSummary, QcCounts
+from kinds.awlr.items import LevelSummary, QcCounts
 from core.processes import VictoriaMetrics
 from contract.uplink_batch import summary_at, summary_rows
 

@@ -34,7 +34,7 @@ from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, summary
 from core.config import AlertingConfig, BrokerConfig, TepiConfig
-from contract.messages import uplink_topic
+from contract.topics import uplink_topic
 from core.processes import Mosquitto
 from contract.uplink_batch import encode_batch
 

@@ -28,7 +28,8 @@ from gateway.outbox_upgrade import MIGRATIONS
 from gateway.runtime import EdgeGateway
 from core import migrations
 from core.config import TepiConfig, with_local_services
-from contract.messages import LevelSummary, encode_uplink
+from contract.envelope import encode_uplink
+from kinds.awlr.items import LevelSummary
 from contract.uplink_batch import decode_batch, every_item
 
 TABLES = ("outbox", "journal", "dropped")

@@ -35,7 +35,7 @@ from api.services.cap_text import DEFAULT_ZONE, ZONES
 from kinds.awlr.api.stations import tenant_station, thresholds_public
 from central.db import LevelPoint
 from core.config import StationConfig, TepiConfig
-from contract.messages import utcnow
+from contract.clock import utcnow
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 

@@ -21,7 +21,9 @@ from gateway.model import Reading
 from kinds.awlr.qc_config import QcFlag
 from kinds.awlr.edge.station_qc import StationQc
 from core.config import StationConfig
-from contract.messages import LevelSummary, QcCounts, RateOfRise, SiagaChange, event_id, summary_id
+from contract.ids import event_id
+from kinds.awlr.items import LevelSummary, QcCounts, RateOfRise, SiagaChange
+from kinds.awlr.summary_columns import summary_id
 
 Item = LevelSummary | SiagaChange | RateOfRise
 _GOOD, _SUSPECT, _FAIL = int(QcFlag.GOOD), int(QcFlag.SUSPECT), int(QcFlag.FAIL)

@@ -28,7 +28,7 @@ from ingest.errors import PointWriteError, StoreError
 from ingest.line_protocol import LineField, encode_lines
 from kinds.awlr.ingest.summaries import SummaryPoints
 from core.config import TsdbConfig
-from contract.messages import LevelSummary
+from kinds.awlr.items import LevelSummary
 from kinds.awlr.summary_columns import from_micros
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ store them about as fast as the TSDB takes points. As JSON objects, every summar
 a dict with its keys and a validated model, several times the TSDB's own cost per point; as
 columns (`kinds.awlr.summary_columns.COLUMNS`, declared once for the gateway's encoder and this
 decoder) validation runs once per column with numpy. Events stay JSON objects
-(`contract.messages`): they are few and each one matters on its own.
+(`kinds.awlr.items`): they are few and each one matters on its own.
 """
 
 from __future__ import annotations

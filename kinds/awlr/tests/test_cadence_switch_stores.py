@@ -25,7 +25,7 @@ from central.db import LevelPoint, create_engine
 from kinds.awlr.ingest.points import InfluxPointSink, SqlPointSink, summary_bodies
 from kinds.awlr.ingest.summaries import SummaryPoints
 from core.config import TepiConfig, TsdbConfig, with_local_services
-from contract.messages import device_topic
+from contract.topics import device_topic
 from core.processes import Mosquitto, VictoriaMetrics
 from core.testing import wait_until
 

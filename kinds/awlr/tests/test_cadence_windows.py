@@ -17,7 +17,7 @@ from kinds.awlr.edge.processor import LevelProcessor
 from gateway.errors import FrameRejected
 from gateway.model import Reading
 from core.config import StationConfig, TepiConfig
-from contract.messages import LevelSummary, SiagaChange
+from kinds.awlr.items import LevelSummary, SiagaChange
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)

@@ -12,7 +12,7 @@ from kinds.awlr.edge.processor import LevelProcessor
 from gateway.errors import FrameRejected
 from gateway.model import Reading
 from core.config import TepiConfig
-from contract.messages import LevelSummary, RateOfRise, SiagaChange
+from kinds.awlr.items import LevelSummary, RateOfRise, SiagaChange
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 

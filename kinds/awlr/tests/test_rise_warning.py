@@ -21,7 +21,7 @@ from gateway.model import Reading
 from kinds.awlr.edge.rise import rate_of_rise, rise_warning
 from kinds.awlr.edge.rise_tracker import RateOfRiseTracker
 from core.config import ConfigError, StationConfig, TepiConfig, parse_config
-from contract.messages import RateOfRise
+from kinds.awlr.items import RateOfRise
 
 SEEDS = range(5)
 MINUTE = 60.0

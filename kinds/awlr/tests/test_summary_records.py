@@ -16,7 +16,8 @@ import pytest
 from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, OutboxEntry
 from gateway.uplink import encode_message
 from ingest.testing import siaga_change, summary
-from contract.messages import LevelSummary, compress_payload, outbox_body, summary_values
+from contract.envelope import compress_payload
+from kinds.awlr.items import LevelSummary, outbox_body, summary_values
 from kinds.awlr.summary_columns import MAX_TIME_US, encode_row
 from kinds.awlr.summary_records import RECORD_END, RECORD_FIELDS, RECORD_MARK, encode_record
 from kinds.awlr.ingest.summary_rows import rows_from_records

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from gateway.outbox import PRIORITY_SUMMARY, OutboxEntry
 from gateway.uplink import encode_message
 from ingest.testing import siaga_change, summary
-from contract.messages import LevelSummary, QcCounts, SummariesDropped, outbox_body, stored_summary_origin, summary_values
+from contract.gateway_items import SummariesDropped
+from kinds.awlr.items import LevelSummary, QcCounts, outbox_body, stored_summary_origin, summary_values
 from kinds.awlr.summary_columns import COLUMNS, MAX_TIME_US, encode_row, summary_id
 from kinds.awlr.summary_records import RECORD_MARK
 from kinds.awlr.ingest.summary_rows import SummaryRows

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from kinds.awlr.ingest.summaries import SummaryPoints
 from ingest.testing import summary
 from kinds.awlr.ingest.window_overlaps import WindowOverlaps
-from contract.messages import LevelSummary
+from kinds.awlr.items import LevelSummary
 from contract.uplink_batch import summary_rows
 
 T0 = datetime(2025, 2, 3, 18, 0, tzinfo=timezone.utc)
