@@ -93,7 +93,7 @@ sv_arrays = st.integers(1, wire.MAX_BINS).flatmap(
     lambda n: st.lists(st.floats(-127.5, 0), min_size=n, max_size=n).map(np.array))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(sv=sv_arrays, seq=st.integers(0, 10**9), bin_mm=st.integers(1, 5000), start_mm=st.integers(0, 50000))
 def test_ping_round_trips_within_half_a_quantisation_step(sv, seq, bin_mm, start_mm):
     lines = wire.encode_ping(Ping(RX, seq, bin_mm / 1000, sv, start_mm / 1000))
