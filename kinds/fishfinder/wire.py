@@ -23,16 +23,17 @@ steps from 0 down to -127.5 dB; weaker echoes (and NaN) are sent as -127.5 dB. A
 most 1,000 bins. The decoder keeps one ping open: a fragment of another ping, or one out of
 order, drops the open ping, counted once as ``incomplete_ping``.
 
-Distress (the SOS button), natures as Signal K's special alarm names
+Distress (the SOS button), natures as in `values.DistressNature`, named after Signal K's special alarms
 (https://signalk.org/specification/1.7.0/doc/notifications.html) plus ``undesignated``::
 
     $PTEPD,<press seq>,<nature>,<A active | V cancelled>,<ddmm.mmmm>,<N|S>,<dddmm.mmmm>,<E|W>*hh
 
-Byte budget (8N1: 10 bits a byte): a 500-bin ping with a 6-digit seq takes 12 fragments,
-974 bytes (`ping_wire_bytes`); 2 pings/s are 1,948 B/s. One second of NMEA (RMC, GGA, VTG,
-DBT, DPT, MTW) is about 270 B, and a busy harbour adds ~5 AIS lines/s (~250 B/s). At 38,400
-baud (3,840 B/s) that is ~2,470 B/s, 64 %: it fits. At 4,800 baud (480 B/s) one ping alone
-needs 2 s of line, so the simulator sends NMEA only at 4,800 baud.
+Byte budget (8N1: 10 bits a byte; figures from `ping_wire_bytes` and the encoders): a 500-bin
+ping with a 6-digit seq is 12 fragments, 969 bytes, so 2 pings/s take 1,938 B/s. One second of
+NMEA (RMC, GGA, VTG, DBT, DPT, MTW) is ~250 B and a busy harbour adds ~5 AIS lines/s (~250 B/s):
+~2,440 B/s in all, 64 % of a 38,400-baud line (3,840 B/s). 1,000-bin pings (1,938 B each) fit at
+1 ping/s only. At 4,800 baud (480 B/s) one ping alone needs two seconds of line, so the simulator
+sends NMEA only at 4,800 baud (`serial_sim.stream_for`).
 
 Times: RMC and ZDA give date and time; GGA and GLL only the time of day, dated by the latest
 GNSS time (or the receive time before any). DBT, DPT, MTW, pings and distress carry no time:
@@ -47,7 +48,7 @@ import binascii
 import operator
 import re
 from collections import Counter
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from functools import reduce
 from typing import Callable, get_args
 
@@ -55,6 +56,9 @@ import numpy as np
 import pynmea2
 
 from gateway.errors import FrameRejected
+from kinds.fishfinder.nmea_fields import (
+    bad, course, date_of, ddmmyy, depth_m, fmt, fmt_angle, fmt_time, message, number, position, speed, time_of_day, uint,
+)
 from kinds.fishfinder.values import Depth, Distress, DistressNature, Fix, InstrumentValue, Ping, WaterTemp
 
 MANUFACTURER = "TEP"
@@ -72,86 +76,8 @@ FOOT_M, FATHOM_M = 0.3048, 1.8288
 _UTC = timezone.utc
 _HALF_DAY = timedelta(hours=12)
 _PRINTABLE = bytes(range(0x20, 0x7F))
-_DECIMAL = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)\Z")
-_UINT = re.compile(r"\d{1,10}\Z")
 _HEX2 = re.compile(r"[0-9A-F]{2}\Z")
-_TIME = re.compile(r"(\d\d)(\d\d)(\d\d)(?:\.(\d{1,6}))?\Z")
-_DATE = re.compile(r"(\d\d)(\d\d)(\d\d)\Z")
-_LAT = re.compile(r"(\d{1,2})(\d\d(?:\.\d+)?)\Z")
-_LON = re.compile(r"(\d{1,3})(\d\d(?:\.\d+)?)\Z")
 _AIS_TYPES = frozenset({"VDM", "VDO"})
-
-
-def _bad(detail: str) -> FrameRejected:
-    return FrameRejected("malformed", detail)
-
-
-# -- fields -------------------------------------------------------------------------------
-
-def _number(text: str) -> float | None:
-    """A decimal field; empty is None. No exponents, NaN or infinities (float() takes those)."""
-    if not text:
-        return None
-    if not _DECIMAL.match(text):
-        raise _bad(f"not a decimal number: {text[:20]!r}")
-    return float(text)
-
-
-def _uint(text: str, name: str) -> int:
-    if not _UINT.match(text):
-        raise _bad(f"{name} is not an unsigned integer: {text[:20]!r}")
-    return int(text)
-
-
-def _angle(text: str, hemi: str, pattern: re.Pattern[str], limit: int, signs: str) -> float:
-    match = pattern.match(text)
-    if not match or hemi not in signs:
-        raise _bad(f"bad coordinate {text[:20]!r},{hemi[:2]!r}")
-    minutes = float(match.group(2))
-    value = int(match.group(1)) + minutes / 60
-    if minutes >= 60 or value > limit:
-        raise _bad(f"coordinate {text!r} out of range")
-    return -value if hemi == signs[1] else value
-
-
-def _position(d: list[str], i: int) -> tuple[float, float]:
-    """Latitude and longitude from the four fields at `d[i:i+4]`."""
-    return _angle(d[i], d[i + 1], _LAT, 90, "NS"), _angle(d[i + 2], d[i + 3], _LON, 180, "EW")
-
-
-def _time_of_day(text: str) -> time:
-    match = _TIME.match(text)
-    if not match:
-        raise _bad(f"bad time {text[:20]!r}")
-    h, m, s, frac = match.groups()
-    try:
-        return time(int(h), int(m), int(s), int((frac or "0").ljust(6, "0")), tzinfo=_UTC)
-    except ValueError as exc:
-        raise _bad(f"bad time {text!r}") from exc
-
-
-def _date(day: int, month: int, year: int) -> date:
-    try:
-        return date(year, month, day)
-    except ValueError as exc:
-        raise _bad(f"bad date {year}-{month}-{day}") from exc
-
-
-def _fmt_angle(value: float, degree_digits: int, signs: str) -> tuple[str, str]:
-    """ddmm.mmmm (or dddmm.mmmm): minutes to 1e-4 (0.19 m), carried exactly in integers."""
-    ten_thousandths = round(abs(value) * 600000)
-    degrees, rest = divmod(ten_thousandths, 600000)
-    minutes, frac = divmod(rest, 10000)
-    return f"{degrees:0{degree_digits}d}{minutes:02d}.{frac:04d}", signs[value < 0]
-
-
-def _fmt_time(ts: datetime) -> str:
-    ts = ts.astimezone(_UTC)
-    return f"{ts:%H%M%S}.{ts.microsecond // 10000:02d}"
-
-
-def _fmt(value: float | None, decimals: int) -> str:
-    return "" if value is None else f"{value:.{decimals}f}"
 
 
 # -- encoding (simulator) -----------------------------------------------------------------
@@ -162,15 +88,15 @@ def _line(sentence: pynmea2.NMEASentence) -> bytes:
 
 def encode_fix(fix: Fix, talker: str = "GP", satellites: int = 9, hdop: float = 0.9) -> list[bytes]:
     """RMC, GGA and (when speed or course is known) VTG of one fix, as a GNSS receiver sends them."""
-    lat, ns = _fmt_angle(fix.lat, 2, "NS")
-    lon, ew = _fmt_angle(fix.lon, 3, "EW")
-    hms, sog, cog = _fmt_time(fix.ts), _fmt(fix.sog_kn, 1), _fmt(fix.cog_deg, 1)
+    lat, ns = fmt_angle(fix.lat, 2, "NS")
+    lon, ew = fmt_angle(fix.lon, 3, "EW")
+    hms, sog, cog = fmt_time(fix.ts), fmt(fix.sog_kn, 1), fmt(fix.cog_deg, 1)
     lines = [
         _line(pynmea2.RMC(talker, "RMC", (hms, "A", lat, ns, lon, ew, sog, cog, f"{fix.ts.astimezone(_UTC):%d%m%y}", "", "", "A"))),
         _line(pynmea2.GGA(talker, "GGA", (hms, lat, ns, lon, ew, "1", f"{satellites:02d}", f"{hdop:.1f}", "1.5", "M", "", "M", "", ""))),
     ]
     if fix.sog_kn is not None or fix.cog_deg is not None:
-        kmh = _fmt(None if fix.sog_kn is None else fix.sog_kn * KNOT_KMH, 1)
+        kmh = fmt(None if fix.sog_kn is None else fix.sog_kn * KNOT_KMH, 1)
         lines.append(_line(pynmea2.VTG(talker, "VTG", (cog, "T", "", "M", sog, "N", kmh, "K", "A"))))
     return lines
 
@@ -180,7 +106,7 @@ def encode_depth(depth: Depth, talker: str = "SD") -> list[bytes]:
     m = depth.depth_m
     return [
         _line(pynmea2.DBT(talker, "DBT", (f"{m / FOOT_M:.1f}", "f", f"{m:.2f}", "M", f"{m / FATHOM_M:.1f}", "F"))),
-        _line(pynmea2.DPT(talker, "DPT", (f"{m:.2f}", _fmt(depth.offset_m, 2)))),
+        _line(pynmea2.DPT(talker, "DPT", (f"{m:.2f}", fmt(depth.offset_m, 2)))),
     ]
 
 
@@ -195,7 +121,7 @@ def encode_distress(distress: Distress) -> bytes:
         raise ValueError("distress position needs both lat and lon, or neither")
     pos = ["", "", "", ""]
     if distress.lat is not None and distress.lon is not None:
-        pos = [*_fmt_angle(distress.lat, 2, "NS"), *_fmt_angle(distress.lon, 3, "EW")]
+        pos = [*fmt_angle(distress.lat, 2, "NS"), *fmt_angle(distress.lon, 3, "EW")]
     data = [DISTRESS, str(distress.seq), distress.nature, "A" if distress.active else "V", *pos]
     return _line(pynmea2.ProprietarySentence(MANUFACTURER, data))
 
@@ -303,12 +229,12 @@ class InstrumentDecoder:
         text = raw.decode("ascii")
         start = text[0]
         if start != "$" and start != "!":
-            raise _bad("does not start with $ or !")
+            raise bad("does not start with $ or !")
         star = text.find("*")
         if star < 0:
             raise FrameRejected("no_checksum", "sentence has no *hh checksum")
         if star != len(text) - 3 or "$" in text[1:] or "!" in text[1:]:
-            raise _bad("checksum not at the end, or two sentences run together")
+            raise bad("checksum not at the end, or two sentences run together")
         if not _HEX2.match(text, star + 1):
             raise FrameRejected("checksum", f"checksum {text[star + 1:]!r} is not two upper-case hex digits")
         if start == "!":
@@ -316,11 +242,11 @@ class InstrumentDecoder:
         try:
             msg = pynmea2.parse(text, check=True)
         except pynmea2.ChecksumError as exc:
-            raise FrameRejected("checksum", _message(exc)) from exc
+            raise FrameRejected("checksum", message(exc)) from exc
         except pynmea2.SentenceTypeError as exc:
-            raise FrameRejected("unknown", _message(exc)) from exc
+            raise FrameRejected("unknown", message(exc)) from exc
         except ValueError as exc:  # pynmea2.ParseError and anything its field handling raises
-            raise _bad(_message(exc)) from exc
+            raise bad(message(exc)) from exc
         if isinstance(msg, pynmea2.TalkerSentence):
             handler = self._talker.get(msg.sentence_type)
             return handler(msg.data, rx) if handler else "unused"
@@ -362,39 +288,35 @@ class InstrumentDecoder:
     # -- GNSS
     def _rmc(self, d: list[str], rx: datetime) -> Outcome:
         if len(d) < 9:
-            raise _bad(f"RMC has {len(d)} fields")
+            raise bad(f"RMC has {len(d)} fields")
         if d[1] != "A" or (len(d) > 11 and d[11] == "N"):
             raise FrameRejected("no_fix", f"RMC status {d[1][:2]!r}")
-        tod, day = _time_of_day(d[0]), _DATE.match(d[8])
-        if not day:
-            raise _bad(f"bad RMC date {d[8][:10]!r}")
-        yy = int(day.group(3))
-        ts = datetime.combine(_date(int(day.group(1)), int(day.group(2)), (1900 if yy >= 80 else 2000) + yy), tod)
-        lat, lon = _position(d, 2)
-        sog, cog = _speed(_number(d[6])), _course(_number(d[7]))
+        ts = datetime.combine(ddmmyy(d[8]), time_of_day(d[0]))
+        lat, lon = position(d, 2)
+        sog, cog = speed(number(d[6])), course(number(d[7]))
         self._set_clock(ts, rx)
         return Fix(ts, lat, lon, sog, cog)
 
     def _gga(self, d: list[str], rx: datetime) -> Outcome:
         if len(d) < 6:
-            raise _bad(f"GGA has {len(d)} fields")
+            raise bad(f"GGA has {len(d)} fields")
         if d[5] in ("", "0"):
             raise FrameRejected("no_fix", "GGA quality 0")
-        _uint(d[5], "GGA quality")
+        uint(d[5], "GGA quality")
         return self._time_only_fix(d[0], d, 1, rx)
 
     def _gll(self, d: list[str], rx: datetime) -> Outcome:
         if len(d) < 4:
-            raise _bad(f"GLL has {len(d)} fields")
+            raise bad(f"GLL has {len(d)} fields")
         if (len(d) > 5 and d[5] not in ("A", "")) or (len(d) > 6 and d[6] == "N"):
             raise FrameRejected("no_fix", f"GLL status {d[5][:2]!r}")
         return self._time_only_fix(d[4] if len(d) > 4 else "", d, 0, rx)
 
     def _time_only_fix(self, hms: str, d: list[str], at: int, rx: datetime) -> Fix:
-        lat, lon = _position(d, at)
+        lat, lon = position(d, at)
         if not hms:  # NMEA 2.0 GLL has no time
             return Fix(self._now(rx), lat, lon)
-        ts = self._dated(_time_of_day(hms), rx)
+        ts = self._dated(time_of_day(hms), rx)
         sog = cog = None
         if self._motion is not None and self._motion[0] == ts:
             _, sog, cog = self._motion
@@ -403,41 +325,41 @@ class InstrumentDecoder:
 
     def _vtg(self, d: list[str], rx: datetime) -> Outcome:
         if len(d) < 7:
-            raise _bad(f"VTG has {len(d)} fields")
+            raise bad(f"VTG has {len(d)} fields")
         if len(d) > 8 and d[8] == "N":
             raise FrameRejected("no_fix", "VTG mode N")
-        knots, kmh = _number(d[4]), _number(d[6])
+        knots, kmh = number(d[4]), number(d[6])
         sog = knots if knots is not None else (None if kmh is None else kmh / KNOT_KMH)
-        self._motion = (self._gnss_ts, _speed(sog), _course(_number(d[0])))
+        self._motion = (self._gnss_ts, speed(sog), course(number(d[0])))
         return "absorbed"
 
     def _zda(self, d: list[str], rx: datetime) -> Outcome:
         if len(d) < 4:
-            raise _bad(f"ZDA has {len(d)} fields")
-        tod = _time_of_day(d[0])
-        day, month, year = (_uint(d[i], "ZDA date") for i in (1, 2, 3))
-        self._set_clock(datetime.combine(_date(day, month, year), tod), rx)
+            raise bad(f"ZDA has {len(d)} fields")
+        tod = time_of_day(d[0])
+        day, month, year = (uint(d[i], "ZDA date") for i in (1, 2, 3))
+        self._set_clock(datetime.combine(date_of(day, month, year), tod), rx)
         return "absorbed"
 
     # -- sounder
     def _dbt(self, d: list[str], rx: datetime) -> Outcome:
         if len(d) < 5:
-            raise _bad(f"DBT has {len(d)} fields")
-        feet, metres = _number(d[0]), _number(d[2])
-        fathoms = _number(d[4]) if len(d) > 4 else None
+            raise bad(f"DBT has {len(d)} fields")
+        feet, metres = number(d[0]), number(d[2])
+        fathoms = number(d[4]) if len(d) > 4 else None
         depth = metres if metres is not None else (
             feet * FOOT_M if feet is not None else (fathoms * FATHOM_M if fathoms is not None else None))
-        return Depth(self._now(rx), _depth(depth))
+        return Depth(self._now(rx), depth_m(depth))
 
     def _dpt(self, d: list[str], rx: datetime) -> Outcome:
         if len(d) < 2:
-            raise _bad(f"DPT has {len(d)} fields")
-        return Depth(self._now(rx), _depth(_number(d[0])), _number(d[1]))
+            raise bad(f"DPT has {len(d)} fields")
+        return Depth(self._now(rx), depth_m(number(d[0])), number(d[1]))
 
     def _mtw(self, d: list[str], rx: datetime) -> Outcome:
         if len(d) < 2 or d[1] not in ("C", ""):
-            raise _bad("MTW must be in degrees C")
-        temp = _number(d[0])
+            raise bad("MTW must be in degrees C")
+        temp = number(d[0])
         if temp is None:
             raise FrameRejected("no_fix", "MTW without a temperature")
         return WaterTemp(self._now(rx), temp)
@@ -445,32 +367,32 @@ class InstrumentDecoder:
     # -- proprietary
     def _distress(self, d: list[str], rx: datetime) -> Outcome:
         if len(d) != 8:
-            raise _bad(f"$P{MANUFACTURER}{DISTRESS} has {len(d) - 1} fields, not 7")
-        seq, nature = _uint(d[1], "distress seq"), d[2]
+            raise bad(f"$P{MANUFACTURER}{DISTRESS} has {len(d) - 1} fields, not 7")
+        seq, nature = uint(d[1], "distress seq"), d[2]
         if nature not in NATURES or d[3] not in ("A", "V"):
-            raise _bad(f"distress nature {nature[:20]!r} or state {d[3][:2]!r}")
+            raise bad(f"distress nature {nature[:20]!r} or state {d[3][:2]!r}")
         lat = lon = None
         if any(d[4:8]):
-            lat, lon = _position(d, 4)
+            lat, lon = position(d, 4)
         return Distress(self._now(rx), seq, nature, d[3] == "A", lat, lon)  # type: ignore[arg-type]
 
     def _fragment(self, d: list[str], rx: datetime) -> Outcome:
         if len(d) < 5:
-            raise _bad("echogram fragment lacks fields")
-        seq, count, index = _uint(d[1], "ping seq"), _uint(d[2], "count"), _uint(d[3], "index")
+            raise bad("echogram fragment lacks fields")
+        seq, count, index = uint(d[1], "ping seq"), uint(d[2], "count"), uint(d[3], "index")
         if not 1 <= index <= count <= MAX_FRAGMENTS:
-            raise _bad(f"fragment {index} of {count}")
+            raise bad(f"fragment {index} of {count}")
         if index == 1:
             if len(d) != 8:
-                raise _bad("first echogram fragment needs bin_mm, start_mm, bins, payload")
-            bin_mm, start_mm, bins = _uint(d[4], "bin_mm"), _uint(d[5], "start_mm"), _uint(d[6], "bins")
+                raise bad("first echogram fragment needs bin_mm, start_mm, bins, payload")
+            bin_mm, start_mm, bins = uint(d[4], "bin_mm"), uint(d[5], "start_mm"), uint(d[6], "bins")
             if not (1 <= bins <= MAX_BINS and bin_mm >= 1):
-                raise _bad(f"ping of {bins} bins of {bin_mm} mm")
+                raise bad(f"ping of {bins} bins of {bin_mm} mm")
             self._drop_open_ping()
             self._ping = _OpenPing(seq, count, self._now(rx), bin_mm, start_mm, bins)
         else:
             if len(d) != 5:
-                raise _bad("echogram fragment needs seq, count, index, payload")
+                raise bad("echogram fragment needs seq, count, index, payload")
             open_ = self._ping
             if open_ is None or (open_.seq, open_.count, open_.next) != (seq, count, index):
                 self._drop_open_ping()
@@ -488,9 +410,9 @@ class InstrumentDecoder:
         try:
             raw = base64.b64decode("".join(ping.chunks), validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise _bad(f"ping {seq} payload is not base64") from exc
+            raise bad(f"ping {seq} payload is not base64") from exc
         if len(raw) != ping.bins:
-            raise _bad(f"ping {seq} has {len(raw)} bins, header says {ping.bins}")
+            raise bad(f"ping {seq} has {len(raw)} bins, header says {ping.bins}")
         sv = np.frombuffer(raw, dtype=np.uint8).astype(np.float32) * np.float32(-SV_STEP_DB)
         return Ping(ping.ts, seq, ping.bin_mm / 1000, sv, ping.start_mm / 1000)
 
@@ -499,29 +421,3 @@ class InstrumentDecoder:
             self._lost_seq = self._ping.seq
             self.counts["incomplete_ping"] += 1
             self._ping = None
-
-
-def _message(exc: Exception) -> str:
-    """pynmea2's errors carry (message, data) as their one argument."""
-    arg = exc.args[0] if exc.args else exc
-    return str(arg[0] if isinstance(arg, tuple) and arg else arg)[:80]
-
-
-def _speed(knots: float | None) -> float | None:
-    if knots is not None and knots < 0:
-        raise _bad(f"negative speed {knots}")
-    return knots
-
-
-def _course(deg: float | None) -> float | None:
-    if deg is not None and not 0 <= deg <= 360:
-        raise _bad(f"course {deg} outside 0-360")
-    return deg
-
-
-def _depth(metres: float | None) -> float:
-    if metres is None or metres == 0:
-        raise FrameRejected("no_fix", "sounder reports no bottom")
-    if metres < 0:
-        raise _bad(f"negative depth {metres}")
-    return metres
