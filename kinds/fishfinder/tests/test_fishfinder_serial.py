@@ -45,8 +45,14 @@ def test_the_stream_at_38400_baud_reaches_the_gateway_decoded(pty_port):
     source.start(frames.append)
     try:
         # pyserial empties the input when it opens the port: send blank lines (which the source
-        # drops) until it has read something, so the stream starts after the port is open.
-        assert wait_for(lambda: source.bytes_in > 0 or os.write(master, b"\r\n") < 0, 3.0)
+        # drops) until it has read one, so that the stream starts after the port is open.
+        def port_open() -> bool:
+            if source.bytes_in:
+                return True
+            os.write(master, b"\r\n")
+            return False
+
+        assert wait_for(port_open, 3.0)
         lines = list(serial_sim.stream_for(38400, steady_boat(START, 3, seed=7), seed=7))
         stats = serial_sim.play(master, lines, 38400, second_s=0.75)
         assert stats.bytes_dropped == 0 and stats.lines == len(lines)
