@@ -27,6 +27,11 @@ REJECTION_REASONS: dict[str, str] = {
     "duplicate": "a reading already accepted (same time, or same seq)",
     "out_of_order": "older than the device's last accepted reading",
     "late": "in a window already summarised",
+    "no_checksum": "an NMEA sentence without its *hh checksum, which the fish-finder's format requires",
+    "non_ascii": "bytes outside printable ASCII on a serial line: noise, or the port at the wrong baud rate",
+    "unknown": "a well-formed NMEA sentence of a type the device's wire format does not know",
+    "no_fix": "an instrument saying it has no valid reading: GNSS without a fix, a sounder without bottom",
+    "incomplete_ping": "an echogram ping of which fragments were lost (counted once per ping)",
 }
 
 

@@ -1,0 +1,165 @@
+"""How fast the fish-finder's decoder reads NMEA 0183, against Signal K's parser on the same lines.
+
+Both parse the recorded streams of `kinds/fishfinder/tests/data` (real instruments: sounders,
+GNSS, AIS; their SOURCES.md), line by line, checksums checked, in rounds of at least 20,000
+lines after one warm-up round, each round with a fresh parser (both keep state between lines).
+The baseline is `@signalk/nmea0183-signalk` (https://github.com/SignalK/nmea0183-signalk, the
+parser of Signal K server), run by Node.js from `bench/.node-signalk` (npm-installed on first
+use; ignored by git). They do different work: Signal K turns more sentence types into values and
+decodes AIS payloads, which Tepi skips; Tepi checks each field strictly. So the figure is a
+sanity check that Tepi's strictness costs no order of magnitude, not a contest.
+
+A second figure is Tepi alone on the simulated fish-finder stream (`nmea_stream`, 2 pings of
+500 bins a second): how many boat-seconds one core decodes per second; 25 boats need 25.
+
+`python -m bench.nmea_parse` runs it alone and prints the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.core import BENCH_DIR, REPO, Context, Figure, Result
+from gateway.errors import FrameRejected
+from kinds.fishfinder import nmea_stream
+from kinds.fishfinder.wire import InstrumentDecoder
+
+DATA = REPO / "kinds" / "fishfinder" / "tests" / "data"
+NODE_DIR = BENCH_DIR / ".node-signalk"
+SIGNALK_PACKAGE = "@signalk/nmea0183-signalk@3.20.1"
+MIN_ROUND_LINES = 20_000
+RX = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+#: Parses the file given as argv[2] argv[3] times with a fresh Parser each round; prints JSON.
+NODE_SCRIPT = r"""
+const fs = require('fs');
+const Parser = require('@signalk/nmea0183-signalk');
+const lines = fs.readFileSync(process.argv[2], 'latin1').split('\n').filter((l) => l.length > 0);
+const rounds = Number(process.argv[3]);
+function round() {
+  const parser = new Parser();
+  let deltas = 0, values = 0, errors = 0;
+  for (const line of lines) {
+    try {
+      const delta = parser.parse(line);
+      if (delta) { deltas += 1; for (const u of delta.updates || []) values += (u.values || []).length; }
+    } catch (e) { errors += 1; }
+  }
+  return { deltas, values, errors };
+}
+round();
+const t0 = process.hrtime.bigint();
+let last;
+for (let i = 0; i < rounds; i++) last = round();
+const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+console.log(JSON.stringify({ lines: lines.length, rounds, seconds, ...last }));
+"""
+
+
+def recorded_lines() -> list[bytes]:
+    """Every recording's stream lines (not the files' `#` comments), ending in LF as a port gives them."""
+    out: list[bytes] = []
+    for path in sorted(DATA.glob("*.nmea")):
+        for line in path.read_bytes().splitlines():
+            if not line.startswith(b"#"):
+                out.append(line + b"\n")
+    return out
+
+
+def tepi_round(lines: list[bytes]) -> tuple[int, int]:
+    decoder, values, rejected = InstrumentDecoder(), 0, 0
+    for line in lines:
+        try:
+            if decoder.decode(line, RX) is not None:
+                values += 1
+        except FrameRejected:
+            rejected += 1
+    return values, rejected
+
+
+def time_tepi(lines: list[bytes], rounds: int) -> dict[str, float]:
+    tepi_round(lines)
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        values, rejected = tepi_round(lines)
+    seconds = time.perf_counter() - t0
+    return {"lines": len(lines), "rounds": rounds, "seconds": seconds, "values": values, "rejected": rejected,
+            "lines_per_s": len(lines) * rounds / seconds}
+
+
+def ensure_signalk() -> Path:
+    """The npm-installed parser and the script that times it; None of it is committed."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        raise RuntimeError("node and npm are needed for the Signal K baseline")
+    NODE_DIR.mkdir(exist_ok=True)
+    (NODE_DIR / ".gitignore").write_text("*\n")
+    if not (NODE_DIR / "node_modules" / "@signalk" / "nmea0183-signalk").is_dir():
+        (NODE_DIR / "package.json").write_text('{"name": "tepi-bench-signalk", "private": true}\n')
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent", SIGNALK_PACKAGE],
+                       cwd=NODE_DIR, check=True, timeout=600)
+    script = NODE_DIR / "parse.js"
+    script.write_text(NODE_SCRIPT)
+    return script
+
+
+def time_signalk(lines: list[bytes], rounds: int, work: Path) -> dict[str, float]:
+    script = ensure_signalk()
+    work.mkdir(parents=True, exist_ok=True)
+    stream = work / "nmea_parse_stream.nmea"
+    stream.write_bytes(b"".join(lines))
+    out = subprocess.run(["node", str(script), str(stream), str(rounds)], cwd=NODE_DIR, check=True,
+                         capture_output=True, text=True, timeout=600)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["lines_per_s"] = result["lines"] * result["rounds"] / result["seconds"]
+    return result
+
+
+def simulated_boat_seconds(seconds: int) -> tuple[list[bytes], int]:
+    start = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    lines = [line.wire for line in nmea_stream.compose(nmea_stream.steady_boat(start, seconds), ais_per_s=2)]
+    return lines, seconds
+
+
+def run(ctx: Context) -> Result:
+    res = Result("nmea_parse", "fish-finder NMEA decoding: Tepi against Signal K's parser, same recorded lines")
+    recorded = recorded_lines()
+    repeat = -(-MIN_ROUND_LINES // len(recorded))
+    lines = recorded * repeat
+    rounds = ctx.scale(10, 2)
+    tepi = time_tepi(lines, rounds)
+    res.details["tepi_recorded"] = tepi
+    try:
+        signalk = time_signalk(lines, rounds, ctx.work)
+        res.details["signalk_recorded"] = signalk
+        baseline: float | None = signalk["lines_per_s"]
+    except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as exc:
+        res.details["signalk_error"] = f"{type(exc).__name__}: {exc}"
+        baseline = None
+    res.figures.append(Figure("recorded lines decoded", tepi["lines_per_s"], "lines/s", baseline=baseline,
+                              baseline_name="Signal K nmea0183-signalk", note=f"{len(recorded)} recorded lines x {repeat}"))
+    sim, seconds = simulated_boat_seconds(ctx.scale(300, 60))
+    t = time_tepi(sim, ctx.scale(3, 1))
+    res.details["tepi_simulated"] = t
+    res.figures.append(Figure("fish-finder boat-seconds decoded per second", seconds * t["rounds"] / t["seconds"], "boat-s/s",
+                              target=">= 25", target_of="value",
+                              note="2 pings x 500 bins, 1 Hz NMEA, 2 AIS/s; one core, decode only"))
+    return res
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    res = run(Context(quick=quick, work=BENCH_DIR / "work"))
+    for f in res.figures:
+        ratio = f" ratio {f.ratio:.2f} against {f.baseline:,.0f} ({f.baseline_name})" if f.ratio else ""
+        print(f"{f.name}: {f.value:,.0f} {f.unit}{ratio}  [{f.note}]")
+    print(json.dumps(res.details, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

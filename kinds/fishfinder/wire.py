@@ -1,0 +1,423 @@
+"""The fish-finder's wire format, declared once: NMEA 0183 as a boat's instruments speak it, plus
+two proprietary sentences (manufacturer code ``TEP``). The simulator encodes with the
+``encode_*`` functions; the on-board gateway decodes with `InstrumentDecoder`.
+
+Standard sentences (any talker: GP, GN, GL, SD, YX, II, IN, ...), parsed by pynmea2 with the
+checksum required:
+
+- RMC, GGA, GLL → `Fix` (RMC status ``V``, GGA quality 0, GLL status ``V`` → ``no_fix``);
+  VTG gives speed and course to a GGA/GLL fix of the same GNSS second; ZDA sets the date.
+- DBT, DPT → `Depth` (empty fields or 0 m: the sounder has no bottom → ``no_fix``).
+- MTW → `WaterTemp` (an empty temperature → ``no_fix``).
+- ``!AIVDM``/``!AIVDO`` (other vessels' AIS) are checked and counted as ``ais``; other known
+  sentences (GSV, HDG, Garmin's ``$PGRME`` ...) as ``unused``.
+
+Echogram, one ping in 1..99 fragments, each a whole sentence of at most 82 bytes::
+
+    $PTEPE,<seq>,<count>,1,<bin_mm>,<start_mm>,<bins>,<payload>*hh     first fragment
+    $PTEPE,<seq>,<count>,<index>,<payload>*hh                          the others
+
+The payloads, concatenated in index order, are base64 (RFC 4648; none of its characters is
+reserved in NMEA 0183) of one byte per bin: ``q = round(-2 * Sv)``, so Sv = -q/2 dB in 0.5 dB
+steps from 0 down to -127.5 dB; weaker echoes (and NaN) are sent as -127.5 dB. A ping has at
+most 1,000 bins. The decoder keeps one ping open: a fragment of another ping, or one out of
+order, drops the open ping, counted once as ``incomplete_ping``.
+
+Distress (the SOS button), natures as in `values.DistressNature`, named after Signal K's special alarms
+(https://signalk.org/specification/1.7.0/doc/notifications.html) plus ``undesignated``::
+
+    $PTEPD,<press seq>,<nature>,<A active | V cancelled>,<ddmm.mmmm>,<N|S>,<dddmm.mmmm>,<E|W>*hh
+
+Byte budget (8N1: 10 bits a byte; figures from `ping_wire_bytes` and the encoders): a 500-bin
+ping with a 6-digit seq is 12 fragments, 969 bytes, so 2 pings/s take 1,938 B/s. One second of
+NMEA (RMC, GGA, VTG, DBT, DPT, MTW) is ~250 B and a busy harbour adds ~5 AIS lines/s (~250 B/s):
+~2,440 B/s in all, 64 % of a 38,400-baud line (3,840 B/s). 1,000-bin pings (1,938 B each) fit at
+1 ping/s only. At 4,800 baud (480 B/s) one ping alone needs two seconds of line, so the simulator
+sends NMEA only at 4,800 baud (`serial_sim.stream_for`).
+
+Times: RMC and ZDA give date and time; GGA and GLL only the time of day, dated by the latest
+GNSS time (or the receive time before any). DBT, DPT, MTW, pings and distress carry no time:
+they are stamped with the latest GNSS time plus the receive time elapsed since it (the
+gateway's clock only measures the interval), or with the receive time before any GNSS time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import operator
+import re
+from collections import Counter
+from datetime import datetime, time, timedelta, timezone
+from functools import reduce
+from typing import Callable, get_args
+
+import numpy as np
+import pynmea2
+
+from gateway.errors import FrameRejected
+from kinds.fishfinder.nmea_fields import (
+    bad, course, date_of, ddmmyy, depth_m, fmt, fmt_angle, fmt_time, message, number, position, speed, time_of_day, uint,
+)
+from kinds.fishfinder.values import Depth, Distress, DistressNature, Fix, InstrumentValue, Ping, WaterTemp
+
+MANUFACTURER = "TEP"
+ECHOGRAM, DISTRESS = "E", "D"
+MAX_SENTENCE_BYTES = 82  # NMEA 0183, from "$" to CR LF inclusive
+_MAX_BODY = MAX_SENTENCE_BYTES - 6  # less "$", "*hh" and CR LF
+MAX_BINS = 1000
+MAX_FRAGMENTS = 99
+SV_STEP_DB = 0.5
+SV_FLOOR_DB = -127.5
+NATURES: tuple[str, ...] = get_args(DistressNature)
+KNOT_KMH = 1.852  # km/h per knot (international nautical mile, 1,852 m)
+FOOT_M, FATHOM_M = 0.3048, 1.8288
+
+_UTC = timezone.utc
+_HALF_DAY = timedelta(hours=12)
+_PRINTABLE = bytes(range(0x20, 0x7F))
+_HEX2 = re.compile(r"[0-9A-F]{2}\Z")
+_AIS_TYPES = frozenset({"VDM", "VDO"})
+
+
+# -- encoding (simulator) -----------------------------------------------------------------
+
+def _line(sentence: pynmea2.NMEASentence) -> bytes:
+    return (sentence.render() + "\r\n").encode("ascii")
+
+
+def encode_fix(fix: Fix, talker: str = "GP", satellites: int = 9, hdop: float = 0.9) -> list[bytes]:
+    """RMC, GGA and (when speed or course is known) VTG of one fix, as a GNSS receiver sends them."""
+    lat, ns = fmt_angle(fix.lat, 2, "NS")
+    lon, ew = fmt_angle(fix.lon, 3, "EW")
+    hms, sog, cog = fmt_time(fix.ts), fmt(fix.sog_kn, 1), fmt(fix.cog_deg, 1)
+    lines = [
+        _line(pynmea2.RMC(talker, "RMC", (hms, "A", lat, ns, lon, ew, sog, cog, f"{fix.ts.astimezone(_UTC):%d%m%y}", "", "", "A"))),
+        _line(pynmea2.GGA(talker, "GGA", (hms, lat, ns, lon, ew, "1", f"{satellites:02d}", f"{hdop:.1f}", "1.5", "M", "", "M", "", ""))),
+    ]
+    if fix.sog_kn is not None or fix.cog_deg is not None:
+        kmh = fmt(None if fix.sog_kn is None else fix.sog_kn * KNOT_KMH, 1)
+        lines.append(_line(pynmea2.VTG(talker, "VTG", (cog, "T", "", "M", sog, "N", kmh, "K", "A"))))
+    return lines
+
+
+def encode_depth(depth: Depth, talker: str = "SD") -> list[bytes]:
+    """DBT (feet, metres, fathoms) and DPT (metres, transducer offset) of one sounding."""
+    m = depth.depth_m
+    return [
+        _line(pynmea2.DBT(talker, "DBT", (f"{m / FOOT_M:.1f}", "f", f"{m:.2f}", "M", f"{m / FATHOM_M:.1f}", "F"))),
+        _line(pynmea2.DPT(talker, "DPT", (f"{m:.2f}", fmt(depth.offset_m, 2)))),
+    ]
+
+
+def encode_water_temp(temp: WaterTemp, talker: str = "YX") -> list[bytes]:
+    return [_line(pynmea2.MTW(talker, "MTW", (f"{temp.temp_c:.1f}", "C")))]
+
+
+def encode_distress(distress: Distress) -> bytes:
+    if distress.nature not in NATURES or distress.seq < 0:
+        raise ValueError(f"cannot encode distress nature {distress.nature!r} seq {distress.seq}")
+    if (distress.lat is None) != (distress.lon is None):
+        raise ValueError("distress position needs both lat and lon, or neither")
+    pos = ["", "", "", ""]
+    if distress.lat is not None and distress.lon is not None:
+        pos = [*fmt_angle(distress.lat, 2, "NS"), *fmt_angle(distress.lon, 3, "EW")]
+    data = [DISTRESS, str(distress.seq), distress.nature, "A" if distress.active else "V", *pos]
+    return _line(pynmea2.ProprietarySentence(MANUFACTURER, data))
+
+
+def quantise_sv(sv_db: np.ndarray) -> np.ndarray:
+    """Sv (dB) to the wire's bytes: 0.5 dB steps, clipped to [-127.5, 0]; NaN is the floor."""
+    sv = np.nan_to_num(np.asarray(sv_db, dtype=np.float64), nan=SV_FLOOR_DB, neginf=SV_FLOOR_DB, posinf=0.0)
+    return np.clip(np.rint(sv / -SV_STEP_DB), 0, 255).astype(np.uint8)
+
+
+def encode_ping(ping: Ping) -> list[bytes]:
+    """One ping as `$PTEPE` fragments, each filled up to the 82-byte limit."""
+    bins = len(ping.sv_db)
+    bin_mm, start_mm = round(ping.bin_m * 1000), round(ping.range_start_m * 1000)
+    if not 1 <= bins <= MAX_BINS or bin_mm < 1 or start_mm < 0 or ping.seq < 0:
+        raise ValueError(f"cannot encode ping: {bins} bins, bin {ping.bin_m} m, start {ping.range_start_m} m, seq {ping.seq}")
+    payload = base64.b64encode(quantise_sv(ping.sv_db).tobytes()).decode("ascii")
+    # Room for the payload, reserving two digits for count and index (at most 99).
+    fixed = len(f"P{MANUFACTURER}{ECHOGRAM},{ping.seq},99,99,")
+    header = f"{bin_mm},{start_mm},{bins},"
+    first_room, room = _MAX_BODY - fixed - len(header), _MAX_BODY - fixed
+    count = 1 + max(0, -(-(len(payload) - first_room) // room))
+    if count > MAX_FRAGMENTS:
+        raise ValueError(f"ping needs {count} fragments, more than {MAX_FRAGMENTS}")
+    chunks = [payload[:first_room]] + [payload[first_room + k * room: first_room + (k + 1) * room] for k in range(count - 1)]
+    return [
+        _line(pynmea2.ProprietarySentence(MANUFACTURER, [ECHOGRAM, str(ping.seq), str(count), str(i), *([header[:-1]] if i == 1 else []), chunk]))
+        for i, chunk in enumerate(chunks, 1)
+    ]
+
+
+def ping_wire_bytes(bins: int, seq: int = 123456) -> int:
+    """Bytes on the wire for one ping of `bins` bins (the module docstring's budget)."""
+    sv = np.full(bins, -60.0)
+    return sum(map(len, encode_ping(Ping(datetime(2026, 1, 1, tzinfo=_UTC), seq, 0.2, sv))))
+
+
+# -- decoding (gateway) -------------------------------------------------------------------
+
+class _OpenPing:
+    __slots__ = ("seq", "count", "next", "ts", "bin_mm", "start_mm", "bins", "chunks")
+
+    def __init__(self, seq: int, count: int, ts: datetime, bin_mm: int, start_mm: int, bins: int) -> None:
+        self.seq, self.count, self.next, self.ts = seq, count, 1, ts
+        self.bin_mm, self.start_mm, self.bins = bin_mm, start_mm, bins
+        self.chunks: list[str] = []
+
+
+Outcome = InstrumentValue | str
+_KIND_LABEL = {Fix: "fix", Depth: "depth", WaterTemp: "water_temp", Ping: "ping", Distress: "distress"}
+
+
+class InstrumentDecoder:
+    """Decodes one boat's NMEA stream, line by line, into instrument values.
+
+    Stateful because NMEA is: fixes without a date, soundings without a time and echogram
+    fragments need what came before. Pure otherwise: the receive time is passed in, never read.
+    `decode` returns a value, None for a line that carries none on its own, or raises
+    `FrameRejected`. `counts` tallies every line's outcome: a value's kind (``fix``, ``depth``,
+    ``water_temp``, ``ping``, ``distress``), a rejection reason, or ``ais``, ``unused``,
+    ``absorbed`` (VTG, ZDA, a ping fragment before the last), ``blank``; and
+    ``incomplete_ping`` for each ping dropped unfinished, which no line is rejected for.
+    """
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._gnss_ts: datetime | None = None  # latest GNSS time, and when it was received
+        self._gnss_rx: datetime | None = None
+        self._motion: tuple[datetime | None, float | None, float | None] | None = None  # VTG: epoch, sog, cog
+        self._ping: _OpenPing | None = None
+        self._lost_seq: int | None = None
+        self._talker: dict[str, Callable[[list[str], datetime], Outcome]] = {
+            "RMC": self._rmc, "GGA": self._gga, "GLL": self._gll, "VTG": self._vtg, "ZDA": self._zda,
+            "DBT": self._dbt, "DPT": self._dpt, "MTW": self._mtw,
+        }
+
+    def decode(self, line: bytes, received_at: datetime) -> InstrumentValue | None:
+        """One line as read from the port, with or without CR LF; `received_at` UTC-aware."""
+        if received_at.tzinfo is None:
+            raise ValueError("received_at must be timezone-aware")
+        try:
+            outcome = self._decode(line, received_at)
+        except FrameRejected as exc:
+            self.counts[exc.reason] += 1
+            raise
+        if isinstance(outcome, str):
+            self.counts[outcome] += 1
+            return None
+        self.counts[_KIND_LABEL[type(outcome)]] += 1
+        return outcome
+
+    def close(self) -> None:
+        """End of stream: a ping still open is incomplete."""
+        self._drop_open_ping()
+
+    # -- framing
+    def _decode(self, line: bytes, rx: datetime) -> Outcome:
+        raw = line.rstrip(b"\r\n")
+        if not raw:
+            return "blank"
+        if len(raw) > MAX_SENTENCE_BYTES - 2:
+            raise FrameRejected("too_large", f"{len(raw) + 2} bytes exceeds the NMEA limit of {MAX_SENTENCE_BYTES}")
+        if raw.translate(None, _PRINTABLE):
+            raise FrameRejected("non_ascii", "bytes outside printable ASCII (noise, or a wrong baud rate)")
+        text = raw.decode("ascii")
+        start = text[0]
+        if start != "$" and start != "!":
+            raise bad("does not start with $ or !")
+        star = text.find("*")
+        if star < 0:
+            raise FrameRejected("no_checksum", "sentence has no *hh checksum")
+        if star != len(text) - 3 or "$" in text[1:] or "!" in text[1:]:
+            raise bad("checksum not at the end, or two sentences run together")
+        if not _HEX2.match(text, star + 1):
+            raise FrameRejected("checksum", f"checksum {text[star + 1:]!r} is not two upper-case hex digits")
+        if start == "!":
+            return self._encapsulated(text, star)
+        try:
+            msg = pynmea2.parse(text, check=True)
+        except pynmea2.ChecksumError as exc:
+            raise FrameRejected("checksum", message(exc)) from exc
+        except pynmea2.SentenceTypeError as exc:
+            raise FrameRejected("unknown", message(exc)) from exc
+        except ValueError as exc:  # pynmea2.ParseError and anything its field handling raises
+            raise bad(message(exc)) from exc
+        if isinstance(msg, pynmea2.TalkerSentence):
+            handler = self._talker.get(msg.sentence_type)
+            return handler(msg.data, rx) if handler else "unused"
+        if isinstance(msg, pynmea2.ProprietarySentence) and msg.manufacturer == MANUFACTURER:
+            kind = msg.data[0] if msg.data else ""
+            if kind == ECHOGRAM:
+                return self._fragment(msg.data, rx)
+            if kind == DISTRESS:
+                return self._distress(msg.data, rx)
+            raise FrameRejected("unknown", f"$P{MANUFACTURER}{kind[:4]} is not a sentence of this format")
+        return "unused"  # other makers' proprietary sentences, queries
+
+    def _encapsulated(self, text: str, star: int) -> str:
+        """``!`` sentences (AIS): pynmea2 does not parse them; the checksum is checked here."""
+        if reduce(operator.xor, text[1:star].encode("ascii"), 0) != int(text[star + 1:], 16):
+            raise FrameRejected("checksum", "checksum does not match")
+        return "ais" if text[3:6] in _AIS_TYPES and text[6:7] == "," else "unused"
+
+    # -- time
+    def _now(self, rx: datetime) -> datetime:
+        """The latest GNSS time advanced by the receive time elapsed since; rx before any."""
+        if self._gnss_ts is None or self._gnss_rx is None:
+            return rx.astimezone(_UTC)
+        return self._gnss_ts + max(rx - self._gnss_rx, timedelta(0))
+
+    def _set_clock(self, ts: datetime, rx: datetime) -> None:
+        self._gnss_ts, self._gnss_rx = ts, rx
+
+    def _dated(self, tod: time, rx: datetime) -> datetime:
+        """A GNSS time of day on the date that puts it nearest to the time now known."""
+        ref = self._now(rx)
+        ts = datetime.combine(ref.date(), tod)
+        if ts - ref > _HALF_DAY:
+            ts -= timedelta(days=1)
+        elif ref - ts > _HALF_DAY:
+            ts += timedelta(days=1)
+        return ts
+
+    # -- GNSS
+    def _rmc(self, d: list[str], rx: datetime) -> Outcome:
+        if len(d) < 9:
+            raise bad(f"RMC has {len(d)} fields")
+        if d[1] != "A" or (len(d) > 11 and d[11] == "N"):
+            raise FrameRejected("no_fix", f"RMC status {d[1][:2]!r}")
+        ts = datetime.combine(ddmmyy(d[8]), time_of_day(d[0]))
+        lat, lon = position(d, 2)
+        sog, cog = speed(number(d[6])), course(number(d[7]))
+        self._set_clock(ts, rx)
+        return Fix(ts, lat, lon, sog, cog)
+
+    def _gga(self, d: list[str], rx: datetime) -> Outcome:
+        if len(d) < 6:
+            raise bad(f"GGA has {len(d)} fields")
+        if d[5] in ("", "0"):
+            raise FrameRejected("no_fix", "GGA quality 0")
+        uint(d[5], "GGA quality")
+        return self._time_only_fix(d[0], d, 1, rx)
+
+    def _gll(self, d: list[str], rx: datetime) -> Outcome:
+        if len(d) < 4:
+            raise bad(f"GLL has {len(d)} fields")
+        if (len(d) > 5 and d[5] not in ("A", "")) or (len(d) > 6 and d[6] == "N"):
+            raise FrameRejected("no_fix", f"GLL status {d[5][:2]!r}")
+        return self._time_only_fix(d[4] if len(d) > 4 else "", d, 0, rx)
+
+    def _time_only_fix(self, hms: str, d: list[str], at: int, rx: datetime) -> Fix:
+        lat, lon = position(d, at)
+        if not hms:  # NMEA 2.0 GLL has no time
+            return Fix(self._now(rx), lat, lon)
+        ts = self._dated(time_of_day(hms), rx)
+        sog = cog = None
+        if self._motion is not None and self._motion[0] == ts:
+            _, sog, cog = self._motion
+        self._set_clock(ts, rx)
+        return Fix(ts, lat, lon, sog, cog)
+
+    def _vtg(self, d: list[str], rx: datetime) -> Outcome:
+        if len(d) < 7:
+            raise bad(f"VTG has {len(d)} fields")
+        if len(d) > 8 and d[8] == "N":
+            raise FrameRejected("no_fix", "VTG mode N")
+        knots, kmh = number(d[4]), number(d[6])
+        sog = knots if knots is not None else (None if kmh is None else kmh / KNOT_KMH)
+        self._motion = (self._gnss_ts, speed(sog), course(number(d[0])))
+        return "absorbed"
+
+    def _zda(self, d: list[str], rx: datetime) -> Outcome:
+        if len(d) < 4:
+            raise bad(f"ZDA has {len(d)} fields")
+        tod = time_of_day(d[0])
+        day, month, year = (uint(d[i], "ZDA date") for i in (1, 2, 3))
+        self._set_clock(datetime.combine(date_of(day, month, year), tod), rx)
+        return "absorbed"
+
+    # -- sounder
+    def _dbt(self, d: list[str], rx: datetime) -> Outcome:
+        if len(d) < 5:
+            raise bad(f"DBT has {len(d)} fields")
+        feet, metres = number(d[0]), number(d[2])
+        fathoms = number(d[4]) if len(d) > 4 else None
+        depth = metres if metres is not None else (
+            feet * FOOT_M if feet is not None else (fathoms * FATHOM_M if fathoms is not None else None))
+        return Depth(self._now(rx), depth_m(depth))
+
+    def _dpt(self, d: list[str], rx: datetime) -> Outcome:
+        if len(d) < 2:
+            raise bad(f"DPT has {len(d)} fields")
+        return Depth(self._now(rx), depth_m(number(d[0])), number(d[1]))
+
+    def _mtw(self, d: list[str], rx: datetime) -> Outcome:
+        if len(d) < 2 or d[1] not in ("C", ""):
+            raise bad("MTW must be in degrees C")
+        temp = number(d[0])
+        if temp is None:
+            raise FrameRejected("no_fix", "MTW without a temperature")
+        return WaterTemp(self._now(rx), temp)
+
+    # -- proprietary
+    def _distress(self, d: list[str], rx: datetime) -> Outcome:
+        if len(d) != 8:
+            raise bad(f"$P{MANUFACTURER}{DISTRESS} has {len(d) - 1} fields, not 7")
+        seq, nature = uint(d[1], "distress seq"), d[2]
+        if nature not in NATURES or d[3] not in ("A", "V"):
+            raise bad(f"distress nature {nature[:20]!r} or state {d[3][:2]!r}")
+        lat = lon = None
+        if any(d[4:8]):
+            lat, lon = position(d, 4)
+        return Distress(self._now(rx), seq, nature, d[3] == "A", lat, lon)  # type: ignore[arg-type]
+
+    def _fragment(self, d: list[str], rx: datetime) -> Outcome:
+        if len(d) < 5:
+            raise bad("echogram fragment lacks fields")
+        seq, count, index = uint(d[1], "ping seq"), uint(d[2], "count"), uint(d[3], "index")
+        if not 1 <= index <= count <= MAX_FRAGMENTS:
+            raise bad(f"fragment {index} of {count}")
+        if index == 1:
+            if len(d) != 8:
+                raise bad("first echogram fragment needs bin_mm, start_mm, bins, payload")
+            bin_mm, start_mm, bins = uint(d[4], "bin_mm"), uint(d[5], "start_mm"), uint(d[6], "bins")
+            if not (1 <= bins <= MAX_BINS and bin_mm >= 1):
+                raise bad(f"ping of {bins} bins of {bin_mm} mm")
+            self._drop_open_ping()
+            self._ping = _OpenPing(seq, count, self._now(rx), bin_mm, start_mm, bins)
+        else:
+            if len(d) != 5:
+                raise bad("echogram fragment needs seq, count, index, payload")
+            open_ = self._ping
+            if open_ is None or (open_.seq, open_.count, open_.next) != (seq, count, index):
+                self._drop_open_ping()
+                if seq != self._lost_seq:  # its first fragment was lost: the ping is incomplete
+                    self._lost_seq = seq
+                    self.counts["incomplete_ping"] += 1
+                return "absorbed"
+        ping = self._ping
+        assert ping is not None
+        ping.chunks.append(d[-1])
+        ping.next += 1
+        if index < count:
+            return "absorbed"
+        self._ping = None
+        try:
+            raw = base64.b64decode("".join(ping.chunks), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise bad(f"ping {seq} payload is not base64") from exc
+        if len(raw) != ping.bins:
+            raise bad(f"ping {seq} has {len(raw)} bins, header says {ping.bins}")
+        sv = np.frombuffer(raw, dtype=np.uint8).astype(np.float32) * np.float32(-SV_STEP_DB)
+        return Ping(ping.ts, seq, ping.bin_mm / 1000, sv, ping.start_mm / 1000)
+
+    def _drop_open_ping(self) -> None:
+        if self._ping is not None:
+            self._lost_seq = self._ping.seq
+            self.counts["incomplete_ping"] += 1
+            self._ping = None
