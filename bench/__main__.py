@@ -27,6 +27,7 @@ BENCHMARKS = {
     "footprint": "bench.footprint",
     "alert_latency": "bench.alert_latency",
     "rise_warning": "bench.rise_warning",
+    "school_detection": "bench.school_detection",
 }
 
 
