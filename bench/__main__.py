@@ -28,6 +28,7 @@ BENCHMARKS = {
     "alert_latency": "bench.alert_latency",
     "rise_warning": "bench.rise_warning",
     "nmea_parse": "bench.nmea_parse",
+    "school_detection": "bench.school_detection",
 }
 
 
