@@ -2,7 +2,7 @@
 
 The gateway's path for a boat: `SchoolDetector.push` once per ping (500 bins of 0.1 m) and
 `push_fix` once per GNSS fix (1 Hz), in time order, as the boat sends them; `flush` at the end.
-Simulated scenes (`kinds.fishfinder.echogram_sim`: seabed, bubbles, noise, schools, single fish,
+Simulated scenes (`kinds.fishfinder.sim.echogram_sim`: seabed, bubbles, noise, schools, single fish,
 plankton), built before the clock starts. The process is pinned to one CPU while it is timed.
 Figures: pings/s (target >= 50 pings/s, goal >= 500 pings/s: 250 boats at 2 pings/s), the
 median of three rounds; and, as a check that the fast path is the right one, precision and
@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from bench.core import Context, Figure, Result
-from kinds.fishfinder.echogram_sim import Scene, simulate_scene
-from kinds.fishfinder.schools import School, SchoolDetector
+from kinds.fishfinder.sim.echogram_sim import Scene, simulate_scene
+from kinds.fishfinder.edge.schools import School, SchoolDetector
 from kinds.fishfinder.values import Fix, Ping
 
 NAME = "school_detection"

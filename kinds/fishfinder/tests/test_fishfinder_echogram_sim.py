@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from kinds.fishfinder.echogram_sim import SCHOOL_ABOVE_BOTTOM_M, SCHOOL_MIN_DEPTH_M, SceneSpec, simulate_scene
+from kinds.fishfinder.sim.echogram_sim import SCHOOL_ABOVE_BOTTOM_M, SCHOOL_MIN_DEPTH_M, SceneSpec, simulate_scene
 
 T0 = datetime(2026, 3, 1, 6, 0, tzinfo=timezone.utc)
 

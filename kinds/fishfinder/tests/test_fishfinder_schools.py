@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from kinds.fishfinder.echogram_sim import Scene, SceneSpec, TrueObject, simulate_scene
-from kinds.fishfinder.schools import DetectionSettings, FixTrack, School, SchoolDetector, detect_bottom, detect_schools
+from kinds.fishfinder.sim.echogram_sim import Scene, SceneSpec, TrueObject, simulate_scene
+from kinds.fishfinder.edge.schools import DetectionSettings, FixTrack, School, SchoolDetector, detect_bottom, detect_schools
 from kinds.fishfinder.values import Fix, Ping
 
 T0 = datetime(2026, 3, 1, 6, 0, tzinfo=timezone.utc)

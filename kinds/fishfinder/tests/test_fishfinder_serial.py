@@ -13,8 +13,8 @@ import pytest
 from gateway.errors import FrameRejected
 from gateway.model import RawFrame
 from gateway.sources.serial_line import SerialLineSource
-from kinds.fishfinder import serial_sim
-from kinds.fishfinder.nmea_stream import StreamLine, steady_boat
+from kinds.fishfinder.sim import serial_sim
+from kinds.fishfinder.sim.nmea_stream import StreamLine, steady_boat
 from kinds.fishfinder.values import Depth, Fix, Ping, WaterTemp
 from kinds.fishfinder.wire import InstrumentDecoder
 

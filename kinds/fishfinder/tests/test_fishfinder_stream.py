@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from gateway.errors import FrameRejected
-from kinds.fishfinder import nmea_stream, wire
+from kinds.fishfinder import wire
+from kinds.fishfinder.sim import nmea_stream
 from kinds.fishfinder.values import Depth, Distress, Fix, Ping, WaterTemp
 
 UTC = timezone.utc

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from kinds.fishfinder.track import (
+from kinds.fishfinder.edge.track import (
     LocalPlane,
     TrackThinner,
     WindowSummarizer,
@@ -18,7 +18,7 @@ from kinds.fishfinder.track import (
     thin_track,
 )
 from kinds.fishfinder.values import Depth, Fix, WaterTemp
-from kinds.fishfinder.voyage import plan_fleet
+from kinds.fishfinder.sim.voyage import plan_fleet
 
 EARTH_R = 6_371_008.8
 T0 = datetime(2025, 3, 3, 0, 0, tzinfo=timezone.utc)

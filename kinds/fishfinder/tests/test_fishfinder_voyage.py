@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import shapely
 
-from kinds.fishfinder import harbours as hb
-from kinds.fishfinder.voyage import (
+from kinds.fishfinder.sim import harbours as hb
+from kinds.fishfinder.sim.voyage import (
     DEFAULT_FLEET,
     PHASES,
     BoatDay,

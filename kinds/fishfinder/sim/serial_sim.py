@@ -9,7 +9,7 @@ the one before. At 4,800 baud the stream has no echogram and no AIS: their bytes
 (see `wire`). Bytes the reader does not take before the pty's buffer is full are dropped and
 counted, as a UART's receive buffer would overrun.
 
-    python -m kinds.fishfinder.serial_sim --baud 38400 --seconds 600 --link /tmp/fishfinder0
+    python -m kinds.fishfinder.sim.serial_sim --baud 38400 --seconds 600 --link /tmp/fishfinder0
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from kinds.fishfinder.nmea_stream import StreamLine, compose, steady_boat
+from kinds.fishfinder.sim.nmea_stream import StreamLine, compose, steady_boat
 
 BAUDS = (4800, 38400)
 BITS_PER_BYTE = 10  # start bit, 8 data bits, stop bit

@@ -32,7 +32,7 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from kinds.fishfinder.harbours import (
+from kinds.fishfinder.sim.harbours import (
     GROUNDS,
     HARBOURS,
     TENANT_BADUNG,
@@ -44,7 +44,7 @@ from kinds.fishfinder.harbours import (
     outbound_waypoints,
     route,
 )
-from kinds.fishfinder.track import LocalPlane
+from kinds.fishfinder.edge.track import LocalPlane
 from kinds.fishfinder.values import Depth, Fix, WaterTemp
 
 KNOT_M_S = 1852.0 / 3600.0
