@@ -37,6 +37,8 @@ SCHEMA2_COLUMNS: tuple[str, ...] = (
     "suspect_max_cm", "last_ts_us", "first_seq", "last_seq", "siaga", "battery_v",
 )
 _INTEGERS = frozenset({"window_start_us", "window_end_us", "count", "rejected", "qc_good", "qc_suspect", "qc_fail", "qc_missing", "last_ts_us", "first_seq", "last_seq", "siaga"})
+_LEVELS = ("min_cm", "max_cm", "mean_cm", "last_cm", "suspect_min_cm", "suspect_max_cm", "battery_v")
+_LEVEL_TYPES = frozenset({int, float, type(None)})
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_ROWS = 10_000
 
@@ -103,6 +105,8 @@ def summary_objects(rows: Any, gateway: Any) -> list[dict[str, Any]]:
         v = dict(zip(SCHEMA2_COLUMNS, row))
         if any(type(v[name]) is not int for name in _INTEGERS):  # bool is not int here, nor 1.0
             raise ValueError("counts, sequence numbers, times and siaga must be integers")
+        if any(type(v[name]) not in _LEVEL_TYPES for name in _LEVELS):
+            raise ValueError("levels and battery voltage must be numbers or null")
         if type(v["station"]) is not str:
             raise ValueError("station must be text")
         out.append({

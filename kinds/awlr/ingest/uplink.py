@@ -170,3 +170,25 @@ def every_item(batch: UplinkBatch) -> list[Any]:
     """A batch's river items as objects: events, then every summary (tests, tools)."""
     part = batch_parts(batch)
     return [*(e for _, e in part.events), *(summary_at(rows, i, batch.gateway) for rows, _ in part.summaries for i in range(len(rows)))]
+
+
+@dataclass
+class RiverBatch:
+    """A whole payload's river items as tests and tools look at them: the batch (schema 4),
+    its events as objects and all its summaries as rows, in the batch's order."""
+
+    batch: UplinkBatch
+    events: list[SiagaChange | RateOfRise]
+    summaries: SummaryRows
+
+
+def read_uplink(payload: bytes | UplinkBatch) -> RiverBatch:
+    """Decode (any schema) and read a payload as ingest does; `MessageError` for what ingest
+    refuses as malformed."""
+    from contract.uplink_batch import MessageError, decode_batch
+
+    batch = payload if isinstance(payload, UplinkBatch) else decode_batch(payload)
+    try:
+        return RiverBatch(batch, [e for _, e in batch_parts(batch).events], batch_summaries(batch))
+    except ValueError as exc:
+        raise MessageError(f"invalid uplink batch: {exc}") from exc
