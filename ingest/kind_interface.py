@@ -13,13 +13,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy.orm import Session
+if TYPE_CHECKING:  # annotations only: a kind's reader loads without the state store's stack
+    from sqlalchemy.orm import Session
 
-from central.models import Station
-from contract.uplink_batch import RecordBlock
-from core.config import TepiConfig, TsdbConfig
+    from central.models import Station
+    from contract.uplink_batch import RecordBlock
+    from core.config import TepiConfig, TsdbConfig
 
 
 class Event(Protocol):

@@ -155,9 +155,10 @@ def batch_parts(batch: UplinkBatch) -> AwlrUplink:
     return read([batch.items[k] for k in places], places, blocks, batch.gateway)
 
 
-def batch_summaries(batch: UplinkBatch) -> SummaryRows:
+def batch_summaries(batch: UplinkBatch, part: AwlrUplink | None = None) -> SummaryRows:
     """All summaries of a batch as one set of rows, in the batch's order (tests, tools)."""
-    parts = sorted(batch_parts(batch).summaries, key=lambda p: int(p[1][0]) if len(p[1]) else 0)
+    part = part if part is not None else batch_parts(batch)
+    parts = sorted(part.summaries, key=lambda p: int(p[1][0]) if len(p[1]) else 0)
     if len(parts) == 1:
         return parts[0][0]
     if not parts:
@@ -189,6 +190,7 @@ def read_uplink(payload: bytes | UplinkBatch) -> RiverBatch:
 
     batch = payload if isinstance(payload, UplinkBatch) else decode_batch(payload)
     try:
-        return RiverBatch(batch, [e for _, e in batch_parts(batch).events], batch_summaries(batch))
+        part = batch_parts(batch)
+        return RiverBatch(batch, [e for _, e in part.events], batch_summaries(batch, part))
     except ValueError as exc:
         raise MessageError(f"invalid uplink batch: {exc}") from exc
