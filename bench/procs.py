@@ -132,11 +132,11 @@ def _uplink_items(payload: bytes) -> tuple[int, list[dict[str, Any]], tuple[str,
     """An uplink payload's inflated size and its items (summaries of every schema included) as
     JSON-like objects with their ids, as ingest decodes them; summaries with the fields counted
     here only (the collector must keep up with a replay at tens of thousands a second)."""
-    from contract.uplink_batch import decode_batch
+    from kinds.awlr.ingest.uplink import read_uplink
 
     body = zlib.decompress(payload) if payload[:1] == b"\x78" else payload  # contract.envelope.compress_payload
-    batch = decode_batch(body)
-    r = batch.summaries
+    river = read_uplink(body)
+    batch, r = river.batch, river.summaries
     summaries = [
         {"id": i, "type": "summary", "device": d, "count": c, "qc": {"good": g, "suspect": s, "fail": f}, "first_seq": a, "last_seq": b}
         for i, d, c, g, s, f, a, b in zip(
@@ -151,7 +151,8 @@ def _uplink_items(payload: bytes) -> tuple[int, list[dict[str, Any]], tuple[str,
         from contract.topics import downlink_topic
 
         ack = (downlink_topic(batch.tenant, batch.gateway), encode_ack(UplinkAck(stored=[batch.msg])))
-    return len(body), [*(it.model_dump(mode="json") for it in batch.items), *summaries], ack
+    gateway_items = [it for it in batch.items if it["kind"] != "awlr"]
+    return len(body), [*(it.model_dump(mode="json") for it in river.events), *gateway_items, *summaries], ack
 
 
 def _collector_main(port: int, client_id: str, login: tuple[str, str] | None, topics: list[str], ready: Any, stop: Any, out: Any, shared: Any) -> None:
@@ -160,6 +161,8 @@ def _collector_main(port: int, client_id: str, login: tuple[str, str] | None, to
     distinct (device, seq) readings. Acknowledges each Tepi uplink message as ingest does, after
     counting it; answers ThingsBoard's `getSessionLimits` RPC."""
     import paho.mqtt.client as mqtt
+
+    import kinds.awlr.ingest.uplink  # noqa: F401 - the river kind's reader (`_uplink_items`), loaded before any clock starts
 
     items: dict[str, dict[str, Any]] = {}
     tb_seen: set[tuple[str, int]] = set()

@@ -1,32 +1,66 @@
-"""An uplink payload as ingest reads it: `UplinkBatch`, events as objects and summaries as
-columns (`kinds.awlr.ingest.summary_rows`, numpy). The gateway only writes payloads (`contract.envelope`), so
-this side of the contract, and numpy with it, stays out of the gateway's process.
+"""An uplink payload as ingest reads it (schema 4, `contract.envelope`): `UplinkBatch`, its
+items as JSON objects and its record blocks as bytes, both still of their kinds. Each kind's
+ingest side reads its own (`kinds.<name>.ingest.HANDLER`, numpy for records): this module knows
+no kind. Payloads of older schemas are converted at the door (`contract.legacy_uplink`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import zlib
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from contract.envelope import JSON_SCHEMA_VERSION, MAX_INFLATED_BYTES, MAX_UPLINK_BYTES
-from contract.gateway_items import BrokerDrops, SummariesDropped
+from contract.envelope import CODE_SIZE, MAX_INFLATED_BYTES, MAX_UPLINK_BYTES, SCHEMA_VERSION
 from contract.ids import MAX_MESSAGE_ID
-from kinds.awlr.items import LevelSummary, QcCounts, RateOfRise, SiagaChange, UplinkItem, summary_values
-from kinds.awlr.summary_columns import MAX_ROWS, from_micros
-from kinds.awlr.ingest.summary_rows import SummaryRows, rows_from_records
+from contract.legacy_uplink import to_v4, with_kinds
+from contract.records import record_type
+
+#: Items, and records of one block, in one message at most.
+MAX_ITEMS = 20_000
+MAX_RECORDS = 10_000
+
+_Name = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class MessageError(ValueError):
     """An uplink payload is not a valid `UplinkBatch`."""
 
 
+class UnknownRecordType(MessageError):
+    """A block of records of a type no kind of this build registered: its size, and so where
+    the next block starts, is unknown (the message is refused whole)."""
 
-class _Envelope(BaseModel):
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RecordBlock:
+    """`n` records of one kind and type: `data` holds their `n` pair numbers (uint32, LE), then
+    the records (`size` bytes each); `pairs` are the series they name by number."""
+
+    kind: str
+    type: str
+    n: int
+    pairs: list[tuple[str, str]]
+    data: bytes
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RecordBlock):
+            return NotImplemented
+        return (self.kind, self.type, self.n, self.pairs, self.data) == (other.kind, other.type, other.n, other.pairs, other.data)
+
+
+class _BlockHeader(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: _Name
+    type: _Name
+    n: int = Field(ge=1, le=MAX_RECORDS, strict=True)
+    pairs: list[tuple[_Name, _Name]] = Field(min_length=1, max_length=MAX_RECORDS)
+
+
+class _Header(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tenant: str = Field(min_length=1, max_length=64)
@@ -34,86 +68,46 @@ class _Envelope(BaseModel):
     #: The message's id for ingest's `UplinkAck`; absent from gateways that wait for none.
     msg: int | None = Field(default=None, ge=0, le=MAX_MESSAGE_ID, strict=True)
     sent_at: AwareDatetime
-    items: list[UplinkItem] = Field(default_factory=list, max_length=10_000)
+    #: Objects, each naming its `kind` and `type`; a kind's handler validates the rest.
+    items: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_ITEMS)
+    v: Literal[4] = SCHEMA_VERSION
+
+    @field_validator("items", mode="before")
+    @classmethod
+    def _kinds(cls, items: Any) -> Any:
+        # Items written before kinds had a name (an outbox not upgraded yet) get theirs.
+        if type(items) is list and any(type(i) is dict and "kind" not in i for i in items):
+            items = with_kinds(items)
+        return items
+
+    @field_validator("items")
+    @classmethod
+    def _named(cls, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for item in items:
+            if type(item.get("kind")) is not str or type(item.get("type")) is not str:
+                raise ValueError("every uplink item names its kind and type")
+        return items
 
 
-_Name = Annotated[str, Field(min_length=1, max_length=64)]
+class _RecordsHeader(_Header):
+    blocks: list[_BlockHeader] = Field(min_length=1, max_length=16)
 
 
-class _RecordsHeader(_Envelope):
-    """The JSON before the NUL byte of a schema 3 payload: `n` summary records follow, each
-    naming one of `pairs` (station, device) by its place."""
+class UplinkBatch(_Header):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
-    v: Literal[3]
-    n: int = Field(ge=1, le=MAX_ROWS, strict=True)
-    pairs: list[tuple[_Name, _Name]] = Field(min_length=1, max_length=MAX_ROWS)
-
-
-class UplinkBatch(_Envelope):
-    v: Literal[1, 2, 3] = JSON_SCHEMA_VERSION
-    summaries: SummaryRows = Field(default_factory=SummaryRows.empty)
+    blocks: list[RecordBlock] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _not_empty(self) -> UplinkBatch:
-        if not self.items and not len(self.summaries):
-            raise ValueError("an uplink batch carries at least one item or summary")
-        objects = [item for item in self.items if isinstance(item, LevelSummary)]
-        if objects:
-            # Summaries sent as objects must fit the columns ingest stores (int64 counts, times
-            # since 1970, windows in order): refused here, as an invalid row is, rather than
-            # failing every time ingest tries to store the batch.
-            summary_rows(objects)
+        if not self.items and not self.blocks:
+            raise ValueError("an uplink batch carries at least one item or record")
         return self
 
 
-def summary_rows(summaries: Sequence[LevelSummary]) -> SummaryRows:
-    """Summaries given as objects (schema 1, tests) as columns, keeping their ids."""
-    rows = SummaryRows.from_rows([summary_values(s) for s in summaries])
-    return dataclasses.replace(rows, ids=[s.id for s in summaries])
-
-
-def summary_at(rows: SummaryRows, i: int, gateway: str) -> LevelSummary:
-    """Row `i` as a `LevelSummary` of `gateway` (for the few rows that need one)."""
-
-    def level(col: Any) -> float | None:
-        v = float(col[i])
-        return None if v != v else v  # NaN is null here; non-finite rows never get this far
-
-    return LevelSummary(
-        id=rows.item_id(i, gateway),
-        station=rows.station[i],
-        device=rows.device[i],
-        window_start=from_micros(rows.window_start_us[i]),
-        window_end=from_micros(rows.window_end_us[i]),
-        count=int(rows.count[i]),
-        rejected=int(rows.rejected[i]),
-        min_cm=level(rows.min_cm),
-        max_cm=level(rows.max_cm),
-        mean_cm=level(rows.mean_cm),
-        last_cm=level(rows.last_cm),
-        qc=QcCounts(
-            good=int(rows.qc_good[i]), suspect=int(rows.qc_suspect[i]),
-            fail=int(rows.qc_fail[i]), missing=int(rows.qc_missing[i]),
-        ),
-        suspect_min_cm=level(rows.suspect_min_cm),
-        suspect_max_cm=level(rows.suspect_max_cm),
-        last_ts=from_micros(rows.last_ts_us[i]),
-        first_seq=int(rows.first_seq[i]),
-        last_seq=int(rows.last_seq[i]),
-        siaga=int(rows.siaga[i]),
-        battery_v=level(rows.battery_v),
-    )
-
-
-def every_item(batch: UplinkBatch) -> list[LevelSummary | SiagaChange | RateOfRise | SummariesDropped | BrokerDrops]:
-    """A batch's items, its summary rows as `LevelSummary` objects after them (tests, tools)."""
-    rows = batch.summaries
-    return [*batch.items, *(summary_at(rows, i, batch.gateway) for i in range(len(rows)))]
-
-
 def decode_batch(payload: bytes) -> UplinkBatch:
-    """Parse and validate one uplink payload (JSON, or zlib-compressed JSON); any problem is a
-    `MessageError`."""
+    """Parse and validate one uplink payload (JSON, or zlib-compressed JSON; any schema, as
+    schema 4); any problem is a `MessageError`."""
     if len(payload) > MAX_UPLINK_BYTES:
         raise MessageError(f"payload of {len(payload)} bytes exceeds {MAX_UPLINK_BYTES}")
     if payload[:1] == b"\x78":
@@ -126,20 +120,40 @@ def decode_batch(payload: bytes) -> UplinkBatch:
             raise MessageError(f"compressed payload is truncated or inflates beyond {MAX_INFLATED_BYTES} bytes")
         if inflater.unused_data:
             raise MessageError(f"{len(inflater.unused_data)} bytes after the compressed payload")
-    head, nul, block = payload.partition(b"\x00")
+    head, nul, rest = payload.partition(b"\x00")
     try:
-        if not nul:
-            return UplinkBatch.model_validate_json(payload)
-        header = _RecordsHeader.model_validate_json(head)
-        rows = rows_from_records(header.pairs, block, header.n)
+        header, data = to_v4(json.loads(head), rest if nul else None)
+        if data is None:
+            return UplinkBatch.model_validate(header)
+        checked = _RecordsHeader.model_validate(header)
         return UplinkBatch(
-            v=header.v, tenant=header.tenant, gateway=header.gateway, msg=header.msg, sent_at=header.sent_at, items=header.items,
-            summaries=rows,
+            tenant=checked.tenant, gateway=checked.gateway, msg=checked.msg, sent_at=checked.sent_at, items=checked.items,
+            blocks=_split(checked.blocks, data),
         )
     except ValidationError as exc:
         raise MessageError(f"invalid uplink batch: {exc.errors(include_url=False)[:3]}") from exc
-    except ValueError as exc:  # the records after the header
+    except MessageError:
+        raise
+    except (ValueError, RecursionError) as exc:  # JSON, an old schema, the records
         raise MessageError(f"invalid uplink batch: {exc}") from exc
+
+
+def _split(headers: list[_BlockHeader], data: bytes) -> list[RecordBlock]:
+    """The bytes after the NUL, block by block, each its size by its registered record type."""
+    blocks = []
+    at = 0
+    for h in headers:
+        record = record_type(h.kind, h.type)
+        if record is None:
+            raise UnknownRecordType(f"records of kind {h.kind!r} and type {h.type!r} are of no kind this ingest knows")
+        size = h.n * (CODE_SIZE + record.size)
+        if at + size > len(data):
+            raise MessageError(f"{len(data) - at} bytes of {h.kind}/{h.type} records do not hold {h.n} records")
+        blocks.append(RecordBlock(h.kind, h.type, h.n, list(h.pairs), data[at : at + size]))
+        at += size
+    if at != len(data):
+        raise MessageError(f"{len(data) - at} bytes after the last block of records")
+    return blocks
 
 
 def message_id_of(payload: bytes) -> int | None:
@@ -158,4 +172,11 @@ def message_id_of(payload: bytes) -> int | None:
 
 
 def encode_batch(batch: UplinkBatch) -> bytes:
-    return batch.model_dump_json(exclude_none=False).encode()
+    """A batch as its schema-4 payload (tests, tools; the gateway joins stored bodies instead)."""
+    head = batch.model_dump_json(exclude={"blocks"}).encode()
+    if not batch.blocks:
+        return head
+    blocks = json.dumps(
+        [{"kind": b.kind, "type": b.type, "n": b.n, "pairs": [list(p) for p in b.pairs]} for b in batch.blocks], separators=(",", ":")
+    ).encode()
+    return b"".join((head[:-1], b',"blocks":', blocks, b"}\x00", *(b.data for b in batch.blocks)))

@@ -1,7 +1,7 @@
 """The ingest worker: uplink messages from the broker, in batches, into the stores, then PUBACK.
 
 Delivery guarantee: at least once from the broker, exactly once into the stores (events by
-item id, summaries by series and window: `kinds.awlr.ingest.summaries`).
+item id, a kind's series by series and time: e.g. `kinds.awlr.ingest.summaries`).
 
 * A persistent MQTT session (fixed client id, clean_session=False) makes the broker keep the
   shared subscription and queue QoS 1 messages while the worker is down.
@@ -30,7 +30,7 @@ item id, summaries by series and window: `kinds.awlr.ingest.summaries`).
   the TSDB keeps once (same series and time).
 
 Between batches the same thread checks, every `offline_check_s`, which stations fell silent
-(`kinds.awlr.ingest.offline`), and every `retention.check_every_s` of the configuration enforces the
+(each kind's `check_silence`, `ingest.kind_interface`), and every `retention.check_every_s` of the configuration enforces the
 retention policy (`central.retention`); the clock is injectable so tests can move time on.
 """
 
@@ -56,21 +56,17 @@ from sqlalchemy.orm import Session
 
 from central.db import create_engine, prepare_database, writer
 from ingest.errors import BrokerError, PointWriteError, StoreError
-from kinds.awlr.ingest.forecast import RiverNetwork
 from ingest.metrics import IngestMetrics
-from kinds.awlr.ingest.offline import alerting_rules, check_offline
-from kinds.awlr.ingest.points import PointWrite, SinkFactory, SubmittingPointSink, sink_factory
 from central.retention import enforce_retention
-from ingest.service import ApplyResult, Screening, apply_screened
-from kinds.awlr.ingest.summaries import SummaryPoints
-from kinds.awlr.ingest.window_overlaps import WindowOverlaps
+from ingest.service import UNKNOWN_KIND, ApplyResult, ReadBatch, Screening, apply_screened, handler_of, read_batch, runtimes_for
+from kinds import kind_names
 from core.broker_drops import DROPPED_TOPIC, BrokerDropWatch
 from core.config import IngestConfig, TepiConfig
 from core.logs import RateLimitedLog
 from contract.clock import utcnow
 from contract.downlink import encode_ack, uplink_acks
 from contract.topics import downlink_topic, uplink_subscription
-from contract.uplink_batch import MessageError, UplinkBatch, decode_batch, message_id_of
+from contract.uplink_batch import MessageError, UnknownRecordType, decode_batch, message_id_of
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +101,7 @@ class _Group:
     message that named its id, (sender, id, stored) for the gateway's `UplinkAck`."""
 
     taken: int = 0
-    batches: list[UplinkBatch] = field(default_factory=list)
+    batches: list[ReadBatch] = field(default_factory=list)
     receipts: list[tuple[tuple[str, str], int, bool]] = field(default_factory=list)
 
     def receipt(self, sender: tuple[str, str] | None, msg: int | None, *, stored: bool) -> None:
@@ -152,7 +148,7 @@ class IngestWorker:
         *,
         registry: CollectorRegistry | None = None,
         engine: Engine | None = None,
-        point_sinks: SinkFactory | None = None,
+        point_sinks: Callable[[Session], Any] | None = None,
         prepare_schema: bool = True,
         retry_initial_s: float = 0.5,
         retry_max_s: float = 30.0,
@@ -162,8 +158,9 @@ class IngestWorker:
     ) -> None:
         self.config = config
         self.tepi_config = tepi_config
-        self.network = RiverNetwork.from_config(tepi_config)
-        self._rules = alerting_rules(tepi_config)
+        #: Each kind's ingest side and its runtime for this worker (e.g. the river network).
+        self._handlers = {name: handler_of(name) for name in kind_names()}
+        self.runtimes = runtimes_for(kind_names(), tepi_config)
         self._clock = clock
         self._offline_check_s = offline_check_s
         self._next_offline_check = 0.0
@@ -179,10 +176,15 @@ class IngestWorker:
         self._sys_mid: int | None = None
         self._own_engine = engine is None
         self._engine = engine if engine is not None else create_engine(config.database_url)
-        if point_sinks is None:
-            self._sinks, self._close_sinks = sink_factory(config.tsdb)
-        else:
-            self._sinks, self._close_sinks = point_sinks, lambda: None
+        #: kind -> a factory of its point sinks (`point_sinks`, when given, takes every kind's points).
+        self._sinks: dict[str, Callable[[Session], Any]] = {}
+        self._closers: list[Callable[[], None]] = []
+        for name, handler in self._handlers.items():
+            if point_sinks is not None:
+                self._sinks[name] = point_sinks
+            else:
+                self._sinks[name], close = handler.point_sinks(config.tsdb)
+                self._closers.append(close)
         self._prepare_schema = prepare_schema
         self._retry_initial_s = retry_initial_s
         self._retry_max_s = retry_max_s
@@ -196,7 +198,6 @@ class IngestWorker:
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         self._errors = RateLimitedLog(log, interval_s=10.0)
-        self._overlaps = WindowOverlaps()
         self._client = self._make_client()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -238,7 +239,8 @@ class IngestWorker:
                 log.warning("ingest batches still running at stop; unacknowledged messages will be redelivered")
         self._client.disconnect()
         self._client.loop_stop()
-        self._close_sinks()
+        for close in self._closers:
+            close()
         if self._own_engine:
             self._engine.dispose()
         self._stopped.set()
@@ -371,14 +373,18 @@ class IngestWorker:
             return None
 
     def check_offline(self) -> list[str]:
-        """Raise offline alerts for stations silent too long; returns them. Never raises.
+        """Raise offline alerts for stations silent too long (every kind's `check_silence`);
+        returns them. Never raises.
 
         Several workers may run it at once: the one-open-alert index lets only one open an
         alert, and the other's transaction fails harmlessly until its next turn.
         """
         try:
             with Session(writer(self._engine)) as session, session.begin():
-                opened = check_offline(session, self._rules, self._clock(), self._watching_since)
+                now = self._clock()
+                opened = [
+                    s for name, h in self._handlers.items() for s in h.check_silence(session, self.runtimes[name], now, self._watching_since)
+                ]
         except IntegrityError:
             log.debug("another worker opened the same offline alert first")
             return []
@@ -465,6 +471,12 @@ class IngestWorker:
             sender = topic_identity(d.topic)
             try:
                 batch = decode_batch(d.payload)
+                read = read_batch(batch)
+            except UnknownRecordType as exc:
+                self.metrics.rejected.labels(reason=UNKNOWN_KIND).inc()
+                self._errors.warning(UNKNOWN_KIND, "uplink records of a kind this ingest lacks", topic=d.topic, detail=str(exc)[:200])
+                group.receipt(sender, message_id_of(d.payload), stored=False)
+                continue
             except MessageError as exc:
                 self.metrics.rejected.labels(reason=MALFORMED).inc()
                 self._errors.warning(MALFORMED, "malformed uplink payload", topic=d.topic, bytes=len(d.payload), detail=str(exc)[:200])
@@ -478,9 +490,9 @@ class IngestWorker:
                 self._errors.warning(TOPIC_MISMATCH, "uplink payload does not match its topic", topic=d.topic)
                 group.receipt(sender, batch.msg, stored=False)
                 continue
-            group.batches.append(batch)
+            group.batches.append(read)
             group.receipt(sender, batch.msg, stored=True)
-            items += len(batch.summaries) + len(batch.items)
+            items += read.size
         return group
 
     def _store(self, deliveries: Sequence[_Delivery], decoded: list[_Group]) -> None:
@@ -491,10 +503,9 @@ class IngestWorker:
         counted once)."""
         started = time.perf_counter()
         with Session(writer(self._engine)) as session:
-            sink = self._sinks(session)
-            submit = sink.submit if isinstance(sink, SubmittingPointSink) else None
-            writes: list[PointWrite] = []
-            stored: list[SummaryPoints] = []
+            sinks: dict[str, Any] = {}
+            writes: list[Any] = []  # a submitting sink's writes on their way (`wait()`)
+            stored: dict[str, list[Any]] = {}
             try:
                 with session.begin():
                     screening = Screening(session)
@@ -510,17 +521,21 @@ class IngestWorker:
                         at, k = at + group.taken, k + 1
                         checked = screening.add(group.batches)
                         screened.extend(checked)
-                        points = [p for b in checked for p in b.points]
-                        if not points:
-                            continue
-                        stored.extend(points)
-                        if submit is not None:
-                            writes.append(submit(points))
-                        else:
-                            sink.write(points)
+                        by_kind: dict[str, list[Any]] = {}
+                        for b in checked:
+                            for kind, kind_points in b.points_by_kind.items():
+                                by_kind.setdefault(kind, []).extend(kind_points)
+                        for kind, points in by_kind.items():
+                            stored.setdefault(kind, []).extend(points)
+                            sink = sinks.get(kind) or sinks.setdefault(kind, self._sinks[kind](session))
+                            submit = getattr(sink, "submit", None)  # a sink that stores while we decode on
+                            if submit is not None:
+                                writes.append(submit(points))
+                            else:
+                                sink.write(points)
                     if not screened:
                         return  # nothing valid: the rejections are counted, the messages acknowledged
-                    result = apply_screened(session, screened, network=self.network, now=self._clock())
+                    result = apply_screened(session, screened, runtimes=self.runtimes, now=self._clock())
                     while writes:
                         writes.pop(0).wait()
             except PointWriteError:
@@ -540,9 +555,9 @@ class IngestWorker:
         self._count_overlaps(stored)
         self._stored(result)
 
-    def _count_overlaps(self, points: Sequence[SummaryPoints]) -> None:
-        """Stored summaries whose window overlaps another of its series (`kinds.awlr.ingest.window_overlaps`)."""
-        for gateway, n in self._overlaps.observe(points).items():
+    def _count_overlaps(self, stored: dict[str, list[Any]]) -> None:
+        """Stored points whose window overlaps another of its series (each kind's `overlapping`)."""
+        for gateway, n in ((g, n) for kind, points in stored.items() for g, n in self._handlers[kind].overlapping(self.runtimes[kind], points).items()):
             self.metrics.overlapping_summaries.labels(gateway=gateway).inc(n)
             self._errors.warning(
                 f"overlap:{gateway}",

@@ -48,3 +48,8 @@ def _side(name: str, side: str, attribute: str) -> Any:
 def edge_kind(name: str) -> Any:
     """The gateway side of kind `name` (`gateway.devices.DeviceKind`)."""
     return _side(name, "edge", "KIND")
+
+
+def ingest_handler(name: str) -> Any:
+    """The ingest side of kind `name` (`ingest.kind_interface.IngestKind`)."""
+    return _side(name, "ingest", "HANDLER")

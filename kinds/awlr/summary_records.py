@@ -1,4 +1,5 @@
-"""Level summaries on the uplink as fixed-width binary records (uplink schema 3).
+"""Level summaries on the uplink as fixed-width binary records (uplink schema 3, and the
+`awlr`/`summary` blocks of schema 4).
 
 Why: as JSON rows (schema 2) a summary cost ingest 21 Python objects and their conversion to
 arrays, about 9 µs of ingest CPU a summary measured in `bench/ingest.py`: more than
@@ -12,10 +13,11 @@ stored, with `struct`: this module is plain Python, the gateway's side of the fo
   need no escaping rules of their own). Null statistics are NaN; a non-finite value is never
   packed (`encode_record` refuses it, and the summary travels as an object for ingest to count
   and refuse, as before).
-* Uplink payload: a JSON header (tenant, gateway, events as objects, the distinct
-  (station, device) pairs, `n`), one NUL byte (JSON text never holds one), then `n` pair
-  numbers (uint32, little-endian) and the `n` records (`join_records` builds the part after the
-  header without decoding the bodies).
+* Uplink payload (`contract.envelope`, schema 4): a block `{"kind":"awlr","type":"summary",
+  "n","pairs"}` in the JSON header, and after its NUL byte `n` pair numbers (uint32,
+  little-endian) and the `n` records. The envelope joins the bodies without decoding them: it
+  learns the mark, kind, type and size from `contract.records`, where this module registers
+  them at import.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
+from contract.envelope import CODE_SIZE
+from contract.records import register_record
 from kinds.awlr.summary_columns import COLUMNS, LEVEL, STR
 
 #: The numeric values of `COLUMNS` (all but station and device), in order, little-endian, 8
@@ -40,8 +44,10 @@ RECORD_SIZE = _PACK.size
 RECORD_MARK = b"\x03"
 #: Where a stored record's names begin.
 RECORD_END = 1 + RECORD_SIZE
-#: The pair numbers before the records: uint32, little-endian.
-CODE_SIZE = 4
+#: The uplink block of summaries: kind and type as in every uplink item.
+KIND, TYPE = "awlr", "summary"
+SUMMARY_RECORD = register_record(RECORD_MARK, KIND, TYPE, RECORD_SIZE)
+__all__ = ["CODE_SIZE", "RECORD_END", "RECORD_FIELDS", "RECORD_MARK", "RECORD_SIZE", "SUMMARY_RECORD", "encode_record", "is_record", "record_origin"]
 _WINDOW_START = struct.Struct("<q")
 
 
@@ -69,12 +75,3 @@ def record_origin(body: bytes) -> tuple[str, str, int]:
     station, device = json.loads(body[RECORD_END:])
     (window_start_us,) = _WINDOW_START.unpack_from(body, 1 + RECORD_FIELDS["window_start_us"][1])
     return station, device, window_start_us
-
-
-def join_records(bodies: Sequence[bytes]) -> tuple[list[bytes], bytes]:
-    """Stored records as an uplink block: the distinct names parts (JSON arrays, in the order
-    of their numbers) and the bytes after the header's NUL (pair numbers, then records)."""
-    pairs: dict[bytes, int] = {}
-    codes = [pairs.setdefault(b[RECORD_END:], len(pairs)) for b in bodies]
-    block = b"".join((struct.pack(f"<{len(codes)}I", *codes), *(b[1:RECORD_END] for b in bodies)))
-    return list(pairs), block

@@ -12,7 +12,7 @@ from kinds.awlr.ingest.summaries import SummaryPoints
 from ingest.testing import summary
 from core.config import TsdbConfig
 from core.processes import VictoriaMetrics, free_port
-from contract.uplink_batch import summary_rows
+from kinds.awlr.ingest.uplink import summary_rows
 
 T0 = datetime(2025, 2, 3, 6, 0, tzinfo=timezone.utc)
 

@@ -22,7 +22,7 @@ from ingest.testing import summary
 from core.config import TsdbConfig
 from kinds.awlr.items import LevelSummary, QcCounts
 from core.processes import VictoriaMetrics
-from contract.uplink_batch import summary_at, summary_rows
+from kinds.awlr.ingest.uplink import summary_at, summary_rows
 
 T0 = datetime(2025, 2, 3, 6, 0, tzinfo=timezone.utc)
 

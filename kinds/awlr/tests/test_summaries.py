@@ -8,7 +8,7 @@ import numpy as np
 
 from kinds.awlr.ingest.summaries import StationIndex, fold, screen
 from ingest.testing import summary
-from contract.uplink_batch import summary_rows
+from kinds.awlr.ingest.uplink import summary_rows
 
 T0 = datetime(2025, 2, 3, 6, 0, tzinfo=timezone.utc)
 

@@ -1,4 +1,4 @@
-"""Summaries as binary records (`kinds.awlr.summary_records`, uplink schema 3): what the gateway packs
+"""Summaries as binary records (`kinds.awlr.summary_records`, awlr/summary blocks of uplink schema 4): what the gateway packs
 is what ingest reads, value for value; a cellular link pays no more than for JSON rows; and a
 block that is short, long or out of range is refused with a clear error."""
 
@@ -21,7 +21,8 @@ from kinds.awlr.items import LevelSummary, outbox_body, summary_values
 from kinds.awlr.summary_columns import MAX_TIME_US, encode_row
 from kinds.awlr.summary_records import RECORD_END, RECORD_FIELDS, RECORD_MARK, encode_record
 from kinds.awlr.ingest.summary_rows import rows_from_records
-from contract.uplink_batch import MessageError, decode_batch, summary_at
+from contract.uplink_batch import MessageError, decode_batch
+from kinds.awlr.ingest.uplink import read_uplink, summary_at
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 GW = "gw-ciliwung"
@@ -40,8 +41,8 @@ def test_a_gateway_summary_travels_as_a_record_and_comes_back_equal() -> None:
     s = summary("depok", T0, 130.25, gateway=GW, first_seq=40)
     body = outbox_body(s, GW)
     assert body[:1] == RECORD_MARK and body[RECORD_END:] == b'["depok","awlr-depok"]'
-    b = decode_batch(payload(s))
-    assert b.v == 3 and b.items == [] and len(b.summaries) == 1
+    b = read_uplink(payload(s))
+    assert b.batch.v == 4 and b.events == [] and len(b.summaries) == 1
     assert summary_at(b.summaries, 0, GW) == s
     assert b.summaries.item_ids(GW) == [s.id]
 
@@ -50,19 +51,19 @@ def test_stations_and_devices_are_named_once_per_payload() -> None:
     items = [summary(st, T0 + timedelta(minutes=10 * w), 100.0 + w, gateway=GW, first_seq=w) for w in range(50) for st in ("depok", "katulampa")]
     raw = payload(*items)
     head = raw.partition(b"\x00")[0]
-    assert json.loads(head)["pairs"] == [["depok", "awlr-depok"], ["katulampa", "awlr-katulampa"]]
-    rows = decode_batch(raw).summaries
+    assert json.loads(head)["blocks"][0]["pairs"] == [["depok", "awlr-depok"], ["katulampa", "awlr-katulampa"]]
+    rows = read_uplink(raw).summaries
     assert rows.station == [s.station for s in items] and rows.device == [s.device for s in items]
     assert [summary_at(rows, i, GW) for i in range(len(rows))] == items
 
 
 def test_events_stay_json_objects_and_alone_make_a_plain_json_payload() -> None:
     change = siaga_change("depok", T0, 3, 210.0, siaga_from=4, gateway=GW)
-    mixed = decode_batch(payload(summary("depok", T0, 200.0, gateway=GW), change))
-    assert mixed.items == [change] and len(mixed.summaries) == 1
+    mixed = read_uplink(payload(summary("depok", T0, 200.0, gateway=GW), change))
+    assert mixed.events == [change] and len(mixed.summaries) == 1
     alone = payload(change)
-    assert b"\x00" not in alone and json.loads(alone)["v"] == 2  # readable by any JSON tool
-    assert decode_batch(alone).items == [change]
+    assert b"\x00" not in alone and json.loads(alone)["v"] == 4  # readable by any JSON tool
+    assert read_uplink(alone).events == [change]
 
 
 def test_records_cost_the_uplink_no_more_than_rows() -> None:
@@ -100,7 +101,8 @@ def _block(*bodies: bytes) -> tuple[list[tuple[str, str]], bytes, int]:
     entries = [OutboxEntry(k, f"id-{k:08d}", PRIORITY_SUMMARY, b) for k, b in enumerate(bodies)]
     head, _, block = encode_message(TENANT, GW, entries, T0).partition(b"\x00")
     header = json.loads(head)
-    return [tuple(p) for p in header["pairs"]], block, header["n"]  # type: ignore[misc]
+    (only,) = header["blocks"]
+    return [tuple(p) for p in only["pairs"]], block, only["n"]  # type: ignore[misc]
 
 
 def _body_with(column: str, value: float | int) -> bytes:
@@ -128,7 +130,7 @@ def test_a_record_out_of_range_refuses_the_batch_with_a_clear_error(column: str,
     with pytest.raises(ValueError, match=problem):
         rows_from_records(pairs, block, n)
     with pytest.raises(MessageError, match=problem):
-        decode_batch(encode_message(TENANT, GW, [OutboxEntry(0, "id-00000000", PRIORITY_SUMMARY, _body_with(column, value))], T0))
+        read_uplink(encode_message(TENANT, GW, [OutboxEntry(0, "id-00000000", PRIORITY_SUMMARY, _body_with(column, value))], T0))
 
 
 def test_infinity_in_a_record_marks_its_row_and_nan_is_null() -> None:
@@ -166,9 +168,13 @@ def test_a_block_that_does_not_add_up_is_refused(mangle: object, problem: str) -
 def test_a_header_that_does_not_fit_its_records_is_refused(header_change: dict[str, object]) -> None:
     raw = payload(summary("depok", T0, 130.0, gateway=GW), summary("katulampa", T0, 80.0, gateway=GW))
     head, _, block = raw.partition(b"\x00")
-    header = {**json.loads(head), **header_change}
+    header = json.loads(head)
+    if {"n", "pairs"} & header_change.keys():
+        header["blocks"] = [{**header["blocks"][0], **header_change}]
+    else:
+        header.update(header_change)
     with pytest.raises(MessageError):
-        decode_batch(json.dumps(header).encode() + b"\x00" + block)
+        read_uplink(json.dumps(header).encode() + b"\x00" + block)
 
 
 def test_the_stations_of_a_batch_come_numbered_from_its_pairs() -> None:
@@ -180,7 +186,7 @@ def test_the_stations_of_a_batch_come_numbered_from_its_pairs() -> None:
     ]
     head, _, block = payload(*items).partition(b"\x00")
     header = json.loads(head)
-    pairs = [("cibinong", "awlr-cibinong"), *[tuple(p) for p in header["pairs"]]]  # a pair no row uses, first
+    pairs = [("cibinong", "awlr-cibinong"), *[tuple(p) for p in header["blocks"][0]["pairs"]]]  # a pair no row uses, first
     codes = np.frombuffer(block, dtype="<u4", count=3) + 1
     rows = rows_from_records(pairs, codes.astype("<u4").tobytes() + block[12:], 3)  # type: ignore[arg-type]
     assert rows.station_numbers is not None
@@ -200,13 +206,13 @@ def test_a_summary_no_record_holds_is_refused_as_an_object_too(change: dict[str,
     bad = summary("depok", T0, 130.0, gateway=GW, first_seq=1).model_copy(update=change)
     assert outbox_body(bad, GW)[:1] == b"{"
     with pytest.raises(MessageError):
-        decode_batch(payload(bad))
+        read_uplink(payload(bad))
 
 
 def test_bytes_after_a_compressed_payload_are_refused() -> None:
     items = [summary("depok", T0 + timedelta(minutes=10 * w), 130.0, gateway=GW, first_seq=w) for w in range(10)]
     packed = compress_payload(payload(*items))
-    assert packed[:1] == b"\x78" and decode_batch(packed).summaries.station == ["depok"] * 10
+    assert packed[:1] == b"\x78" and read_uplink(packed).summaries.station == ["depok"] * 10
     with pytest.raises(MessageError, match="after the compressed payload"):
         decode_batch(packed + b"junk")
 
@@ -215,4 +221,4 @@ def test_bytes_after_a_compressed_payload_are_refused() -> None:
 def test_the_record_count_must_be_a_json_integer(n: str) -> None:
     head, _, block = payload(summary("depok", T0, 130.0, gateway=GW)).partition(b"\x00")
     with pytest.raises(MessageError):
-        decode_batch(head.replace(b'"n":1', b'"n":' + n.encode()) + b"\x00" + block)
+        read_uplink(head.replace(b'"n":1', b'"n":' + n.encode()) + b"\x00" + block)

@@ -20,7 +20,8 @@ from kinds.awlr.items import LevelSummary, QcCounts, outbox_body, stored_summary
 from kinds.awlr.summary_columns import COLUMNS, MAX_TIME_US, encode_row, summary_id
 from kinds.awlr.summary_records import RECORD_MARK
 from kinds.awlr.ingest.summary_rows import SummaryRows
-from contract.uplink_batch import MessageError, decode_batch, summary_at, summary_rows
+from contract.uplink_batch import MessageError
+from kinds.awlr.ingest.uplink import read_uplink, summary_at, summary_rows
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 GW = "gw-ciliwung"
@@ -42,30 +43,24 @@ def uplink(*items: LevelSummary | object) -> bytes:
 def test_a_row_from_an_older_gateway_comes_back_equal() -> None:
     s = summary("depok", T0, 130.25, gateway=GW, first_seq=40)
     assert row_body(s).startswith(b'["depok","awlr-depok",')
-    b = decode_batch(uplink(s))
-    assert b.v == 2 and b.items == [] and len(b.summaries) == 1
+    b = read_uplink(uplink(s))
+    assert b.events == [] and len(b.summaries) == 1
     assert summary_at(b.summaries, 0, GW) == s
     assert b.summaries.item_ids(GW) == [s.id]
 
 
-def test_rows_left_in_an_outbox_by_the_upgrade_are_sent_as_records() -> None:
-    old, new = (summary("depok", T0 + timedelta(minutes=10 * i), 130.0 + i, gateway=GW, first_seq=i) for i in range(2))
-    entries = [OutboxEntry(0, old.id, PRIORITY_SUMMARY, row_body(old)), OutboxEntry(1, new.id, PRIORITY_SUMMARY, outbox_body(new, GW))]
-    b = decode_batch(encode_message("dki-jakarta", GW, entries, T0))
-    assert b.v == 3 and [summary_at(b.summaries, i, GW) for i in range(2)] == [old, new]
-
-
 def test_events_stay_objects_beside_the_rows() -> None:
     change = siaga_change("depok", T0, 3, 210.0, siaga_from=4, gateway=GW)
-    b = decode_batch(uplink(summary("depok", T0, 200.0, gateway=GW), change))
-    assert b.items == [change] and len(b.summaries) == 1
+    b = read_uplink(uplink(summary("depok", T0, 200.0, gateway=GW), change))
+    assert b.events == [change] and len(b.summaries) == 1
 
 
-def test_a_summary_whose_id_ingest_cannot_derive_stays_an_object() -> None:
+def test_a_summary_whose_id_ingest_cannot_derive_stays_an_object_and_keeps_its_id() -> None:
     odd = summary("depok", T0, 130.0, gateway=GW).model_copy(update={"id": "legacy-id-0001"})
     assert outbox_body(odd, GW).startswith(b"{")
-    b = decode_batch(uplink(odd))
-    assert b.items == [odd] and len(b.summaries) == 0
+    b = read_uplink(uplink(odd))
+    assert b.batch.items[0]["id"] == "legacy-id-0001" and b.events == []
+    assert summary_at(b.summaries, 0, GW) == odd
 
 
 def test_the_outbox_reads_where_a_stored_summary_came_from_in_any_form() -> None:
@@ -116,7 +111,7 @@ def test_any_valid_summary_round_trips_through_a_row_and_a_record(
     rows = SummaryRows.from_rows([json.loads(row_body(s))])
     assert summary_at(rows, 0, GW) == s
     assert not rows.non_finite.any()
-    record = decode_batch(encode_message("dki-jakarta", GW, [OutboxEntry(0, s.id, PRIORITY_SUMMARY, outbox_body(s, GW))], T0))
+    record = read_uplink(encode_message("dki-jakarta", GW, [OutboxEntry(0, s.id, PRIORITY_SUMMARY, outbox_body(s, GW))], T0))
     assert summary_at(record.summaries, 0, GW) == s
     assert not record.summaries.non_finite.any()
 
@@ -160,7 +155,7 @@ def test_invalid_rows_refuse_the_batch_with_a_clear_error(row: object, problem: 
         {"v": 2, "tenant": "dki-jakarta", "gateway": GW, "sent_at": T0.isoformat(), "items": [], "summaries": [valid_row(), row]}
     )
     with pytest.raises(MessageError):
-        decode_batch(payload.encode())
+        read_uplink(payload.encode())
 
 
 def test_nan_or_infinity_marks_the_row_and_null_does_not() -> None:
@@ -174,15 +169,15 @@ def test_nan_or_infinity_marks_the_row_and_null_does_not() -> None:
 def test_a_batch_with_neither_items_nor_summaries_is_refused() -> None:
     payload = {"v": 2, "tenant": "dki-jakarta", "gateway": GW, "sent_at": T0.isoformat(), "items": [], "summaries": []}
     with pytest.raises(MessageError):
-        decode_batch(json.dumps(payload).encode())
+        read_uplink(json.dumps(payload).encode())
 
 
 def test_schema_1_objects_2_rows_and_3_records_give_the_same_columns() -> None:
     items = [summary("depok", T0 + timedelta(minutes=10 * i), None if i == 2 else 120.0 + i, gateway=GW) for i in range(4)]
     objects = summary_rows(items)
-    rows = decode_batch(uplink(*items)).summaries
+    rows = read_uplink(uplink(*items)).summaries
     entries = [OutboxEntry(k, s.id, PRIORITY_SUMMARY, outbox_body(s, GW)) for k, s in enumerate(items)]
-    records = decode_batch(encode_message("dki-jakarta", GW, entries, T0)).summaries
+    records = read_uplink(encode_message("dki-jakarta", GW, entries, T0)).summaries
     assert objects.to_rows() == rows.to_rows() == records.to_rows()
     assert objects.item_ids(GW) == rows.item_ids(GW) == records.item_ids(GW) == [i.id for i in items]
 
@@ -197,5 +192,5 @@ def test_a_drop_report_is_never_a_row() -> None:
 
 def test_one_rows_id_is_the_one_item_ids_gives() -> None:
     items = [summary(s, T0 + timedelta(minutes=10 * i), 100.0, gateway=GW, first_seq=i) for i, s in enumerate(("depok", "katulampa"))]
-    for rows in (decode_batch(uplink(*items)).summaries, summary_rows(items)):
+    for rows in (read_uplink(uplink(*items)).summaries, summary_rows(items)):
         assert [rows.item_id(i, GW) for i in range(len(rows))] == rows.item_ids(GW) == [s.id for s in items]

@@ -9,7 +9,7 @@ from kinds.awlr.ingest.summaries import SummaryPoints
 from ingest.testing import summary
 from kinds.awlr.ingest.window_overlaps import WindowOverlaps
 from kinds.awlr.items import LevelSummary
-from contract.uplink_batch import summary_rows
+from kinds.awlr.ingest.uplink import summary_rows
 
 T0 = datetime(2025, 2, 3, 18, 0, tzinfo=timezone.utc)
 
