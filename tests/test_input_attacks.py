@@ -31,7 +31,8 @@ from contract.topics import device_topic, uplink_subscription
 from tepi.mqtt_security import MqttSecurityFiles, setup_broker_security
 from core.processes import Mosquitto
 from core.testing import wait_until
-from contract.uplink_batch import decode_batch, every_item
+from contract.uplink_batch import decode_batch
+from kinds.awlr.ingest.uplink import every_item
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from contract.topics import device_from_topic
 from kinds.awlr.items import outbox_body, summary_values
 from kinds.awlr.summary_columns import encode_row
 from kinds.awlr.ingest.summary_rows import SummaryRows
-from contract.uplink_batch import MessageError, UplinkBatch, decode_batch, encode_batch
+from contract.uplink_batch import MessageError, decode_batch, encode_batch
 from kinds.awlr.ingest.uplink import read_uplink
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)

@@ -33,7 +33,7 @@ from core.config import DEFAULT_CONFIG_PATH, DeviceConfig, GatewayConfig, SiagaT
 from contract.downlink import UplinkAck, encode_ack
 from contract.topics import alarm_topic, device_subscription, device_topic, downlink_topic, uplink_subscription, uplink_topic
 from tepi.mqtt_auth import MqttCredential, write_credentials
-from contract.uplink_batch import every_item
+from kinds.awlr.ingest.uplink import every_item
 from tepi.mqtt_security import (
     MqttSecurityError,
     MqttSecurityFiles,

@@ -24,7 +24,7 @@ from kinds.awlr.ingest.summaries import SummaryPoints
 from core.config import TsdbConfig
 from kinds.awlr.items import LevelSummary
 from core.processes import VictoriaMetrics, free_port
-from contract.uplink_batch import summary_rows
+from kinds.awlr.ingest.uplink import every_item, summary_rows
 
 URL = "/api/v1/stations/depok/levels"
 MANGGARAI = "/api/v1/stations/manggarai/levels"
@@ -147,7 +147,7 @@ def test_means_are_weighted_by_count_and_qc_counts_kept(client: TestClient) -> N
 def test_tsdb_levels_match_sql_levels(
     make_client: Callable[..., TestClient], victoria_metrics: VictoriaMetrics
 ) -> None:
-    summaries = [i for b in (depok_history(), manggarai_history()) for i in b.items if isinstance(i, LevelSummary)]
+    summaries = [i for b in (depok_history(), manggarai_history()) for i in every_item(b) if isinstance(i, LevelSummary)]
     write_to_tsdb(victoria_metrics, summaries)
     sql = make_client(level_store="sql")
     tsdb = make_client(tsdb_url=victoria_metrics.url)

@@ -27,7 +27,7 @@ from ingest.testing import batch, summary
 from core.config import TsdbConfig
 from kinds.awlr.items import LevelSummary
 from core.processes import VictoriaMetrics
-from contract.uplink_batch import summary_rows
+from kinds.awlr.ingest.uplink import summary_rows
 
 PUBLIC = "/api/v1/public/stations"
 STATIONS = "/api/v1/stations"

@@ -20,7 +20,8 @@ from contract.downlink import UplinkAck, encode_ack
 from contract.topics import alarm_topic, device_topic, downlink_topic, uplink_topic
 from core.processes import Mosquitto, free_port
 from core.testing import wait_until
-from contract.uplink_batch import UplinkBatch, decode_batch, every_item
+from contract.uplink_batch import UplinkBatch, decode_batch
+from kinds.awlr.ingest.uplink import every_item
 
 pytestmark = pytest.mark.integration
 

@@ -24,6 +24,7 @@ from core.config import BrokerConfig
 from contract.downlink import UplinkAck, decode_downlink, encode_ack
 from kinds.awlr.items import outbox_body
 from contract.uplink_batch import decode_batch, message_id_of
+from kinds.awlr.ingest.uplink import read_uplink
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 GW = "gw-ciliwung"
@@ -132,7 +133,7 @@ def test_an_item_pubacked_and_never_acked_is_resent_after_the_timeout_and_delete
     uplink._commit_acks()
     assert uplink._send_some(), "due: sent again"
     again = published(uplink)[-1][1]
-    assert decode_batch(again).summaries.item_ids(GW) == ids
+    assert read_uplink(again).summaries.item_ids(GW) == ids
     assert decode_batch(again).msg != decode_batch(first).msg, "a new message, with its own id"
     assert sample(registry, "tepi_gateway_uplink_resent_items_total") == 3
     uplink._acks.append(UplinkAck(stored=[decode_batch(again).msg]))  # type: ignore[list-item]

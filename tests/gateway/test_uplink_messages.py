@@ -18,7 +18,8 @@ from ingest.testing import summary
 from core.config import BrokerConfig
 from contract.envelope import MAX_INFLATED_BYTES, MAX_UPLINK_BYTES
 from kinds.awlr.items import LevelSummary, outbox_body
-from contract.uplink_batch import decode_batch
+
+from kinds.awlr.ingest.uplink import read_uplink
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 GW = "gw-ciliwung"
@@ -72,7 +73,7 @@ def test_a_thousand_of_the_largest_summaries_fit_one_message_ingest_accepts(tmp_
         (group, _msg, payload), = up._payloads(outbox.peek(MAX_ITEMS_PER_MESSAGE), T0)
         assert len(group) == MAX_ITEMS_PER_MESSAGE
         assert len(payload) <= MAX_UPLINK_BYTES and len(zlib.decompress(payload)) <= MAX_INFLATED_BYTES
-        assert decode_batch(payload).summaries.item_ids(GW) == [s.id for s in items]
+        assert read_uplink(payload).summaries.item_ids(GW) == [s.id for s in items]
     finally:
         outbox.close()
 
@@ -88,7 +89,7 @@ def test_a_message_too_large_for_ingest_is_sent_as_halves(tmp_path: Path, monkey
         parts = up._payloads(outbox.peek(MAX_ITEMS_PER_MESSAGE), T0)
         assert len(parts) > 1
         assert all(len(zlib.decompress(p)) <= 70_000 for _, _msg, p in parts)
-        decoded = [i for _, _msg, p in parts for i in decode_batch(p).summaries.item_ids(GW)]
+        decoded = [i for _, _msg, p in parts for i in read_uplink(p).summaries.item_ids(GW)]
         assert decoded == [s.id for s in items]
         assert up._send_some()
         assert sum(map(len, sent(up))) == len(items) and len(sent(up)) == len(parts)

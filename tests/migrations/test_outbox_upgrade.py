@@ -30,7 +30,8 @@ from core import migrations
 from core.config import TepiConfig, with_local_services
 from contract.envelope import encode_uplink
 from kinds.awlr.items import LevelSummary
-from contract.uplink_batch import decode_batch, every_item
+from contract.uplink_batch import decode_batch
+from kinds.awlr.ingest.uplink import every_item
 
 TABLES = ("outbox", "journal", "dropped")
 
