@@ -1,6 +1,6 @@
 """API errors and how each becomes a JSON response: `{"detail": ..., "code": ...}`.
 
-Services raise domain exceptions (ours or ingest's); only this module knows HTTP status codes.
+Services raise domain exceptions (ours or the central state's, `central.errors`); only this module knows HTTP status codes.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ingest.errors import AlertAlreadyCleared, AlertAlreadyClosed, AlertNotCleared, AlertNotFound, StoreError
+from central.errors import AlertAlreadyCleared, AlertAlreadyClosed, AlertNotCleared, AlertNotFound, StoreError
 
 log = logging.getLogger(__name__)
 

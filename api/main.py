@@ -26,7 +26,7 @@ from kinds.awlr.api.levels import LevelStore, PromLevelStore, SqlLevelStore
 from api.services.stream import EventHub
 from api.settings import ServingSettings, Settings, load_settings
 from central.db import check_schema, create_engine, prepare_database
-from ingest.errors import SchemaError
+from central.errors import SchemaError
 from core.config import TepiConfig
 
 log = logging.getLogger(__name__)

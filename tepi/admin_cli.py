@@ -83,7 +83,7 @@ def _session(config: Path | None) -> Iterator[tuple[Session, TepiConfig]]:
     from api.errors import ApiError
     from api.settings import SettingsError, load_settings
     from central.db import create_engine, prepare_database, writer
-    from ingest.errors import SchemaError
+    from central.errors import SchemaError
 
     try:
         cfg = load_config(config)
@@ -110,7 +110,7 @@ def _database(config: Path | None) -> Iterator[Engine]:
 
     from api.settings import DatabaseSettings, SettingsError, load_settings
     from central.db import create_engine
-    from ingest.errors import SchemaError
+    from central.errors import SchemaError
 
     try:
         cfg = load_config(config)

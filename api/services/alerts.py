@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from api.models import AlertEventPublic, AlertEventsPublic, AlertPublic, AlertsPublic, AlertStatusFilter, AlertType
 from kinds.awlr.siaga import SiagaLevel
 from central import alerts as lifecycle
-from ingest.errors import AlertNotFound
+from central.errors import AlertNotFound
 from central.models import OPEN_STATUSES, Alert, AlertEvent
 from contract.clock import utcnow
 

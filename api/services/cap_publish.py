@@ -19,7 +19,7 @@ from api.services.cap import FeedEntry, Publisher, build_cap, build_feed, identi
 from api.services.cap_text import DEFAULT_ZONE, ZONES, Place, texts
 from api.settings import Settings
 from central.alerts import PUBLIC_KINDS
-from ingest.errors import AlertNotFound
+from central.errors import AlertNotFound
 from central.models import ALERT_CLOSED, OPERATIONAL_ALERT_TYPES, Alert, AlertEvent, Station, Tenant
 from core.config import TepiConfig
 from contract.clock import utcnow
