@@ -24,6 +24,10 @@ class ApiError(Exception):
     """Base of errors the API raises on purpose."""
 
 
+class StartupError(RuntimeError):
+    """The API (or a kind's side of it) cannot serve with this configuration or database."""
+
+
 class StationNotFound(ApiError):
     def __init__(self, station_id: str) -> None:
         super().__init__(f"station {station_id!r} does not exist")

@@ -48,3 +48,8 @@ def _side(name: str, side: str, attribute: str) -> Any:
 def edge_kind(name: str) -> Any:
     """The gateway side of kind `name` (`gateway.devices.DeviceKind`)."""
     return _side(name, "edge", "KIND")
+
+
+def api_router(name: str) -> Any:
+    """The API side of kind `name` (a FastAPI `APIRouter`, mounted under `/api/v1`)."""
+    return _side(name, "api", "ROUTER")

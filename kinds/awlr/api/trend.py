@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from api.models import Trend
+from kinds.awlr.api.models import Trend
 
 #: The time span the slope is fitted over, ending at the station's newest reading.
 SPAN = timedelta(minutes=30)
