@@ -1,6 +1,6 @@
 """FastAPI dependencies as `Annotated` aliases, so routes declare what they need by type.
 
-Authentication: `Authorization: Bearer tepi_<id>_<secret>` (see `api.services.auth`); the role
+Authentication: `Authorization: Bearer tepi_<id>_<secret>` (see `central.accounts`); the role
 aliases (`AlertReader`, ...) authenticate and then check the role against `api.permissions`.
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from api import permissions
 from api.errors import Forbidden, NotAuthenticated, RateLimited
 from api.limits import RateLimiter, client_address
-from api.services.auth import Principal, authenticate
+from central.accounts import Principal, authenticate
 from api.services.stream import EventHub
 from api.settings import Settings
 from central.db import writer

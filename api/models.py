@@ -22,7 +22,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from api.names import canonical_name
+from central.names import canonical_name
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -157,7 +157,7 @@ class ActionRequest(BaseModel):
 ActorRequest = AckRequest = ActionRequest
 
 Role = Literal["admin", "disaster_office", "fisher", "staff_admin", "viewer"]
-#: Stripped, NFC, no control or invisible formatting characters (`api.names`): 422 saying which.
+#: Stripped, NFC, no control or invisible formatting characters (`central.names`): 422 saying which.
 UserName = Annotated[str, AfterValidator(canonical_name)]
 
 

@@ -63,3 +63,37 @@ class SchemaBehind(SchemaError):
 
 class SchemaUnrecognised(SchemaError):
     """The schema is not one any revision produced (a newer Tepi's, or hand-made): no automatic upgrade."""
+
+
+class AccountError(CentralError):
+    """Base of errors of tenants, users and API keys (`central.accounts`)."""
+
+
+class TenantNotFound(AccountError):
+    def __init__(self, tenant_id: str) -> None:
+        super().__init__(f"tenant {tenant_id!r} does not exist")
+
+
+class TenantExists(AccountError):
+    def __init__(self, tenant_id: str) -> None:
+        super().__init__(f"tenant {tenant_id!r} exists already")
+
+
+class UserNotFound(AccountError):
+    def __init__(self, user: int | str) -> None:
+        super().__init__(f"user {user!r} does not exist")
+
+
+class UserExists(AccountError):
+    def __init__(self, name: str) -> None:
+        super().__init__("a user of that name exists already in this tenant")
+        self.name = name
+
+
+class KeyNotFound(AccountError):
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"API key {key_id!r} does not exist")
+
+
+class InvalidInput(AccountError):
+    """A value the account rules refuse (bad identifier, unknown role, invisible characters in a name)."""
