@@ -80,10 +80,9 @@ def _session(config: Path | None) -> Iterator[tuple[Session, TepiConfig]]:
     """A write transaction on the prepared database (schema and registry as ingest makes them)."""
     from sqlalchemy.orm import Session
 
-    from api.errors import ApiError
     from api.settings import SettingsError, load_settings
     from central.db import create_engine, prepare_database, writer
-    from central.errors import SchemaError
+    from central.errors import CentralError
 
     try:
         cfg = load_config(config)
@@ -95,7 +94,7 @@ def _session(config: Path | None) -> Iterator[tuple[Session, TepiConfig]]:
         prepare_database(engine, cfg)
         with Session(writer(engine)) as session, session.begin():
             yield session, cfg
-    except (ApiError, SchemaError) as exc:
+    except CentralError as exc:  # the schema's or the accounts' (an unknown tenant, a taken name, ...)
         raise _fail(str(exc)) from exc
     finally:
         engine.dispose()
