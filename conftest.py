@@ -1,8 +1,15 @@
-"""Shared fixtures: real Mosquitto, VictoriaMetrics and PostgreSQL, on loopback, per test session."""
+"""Shared fixtures: real Mosquitto, VictoriaMetrics and PostgreSQL, on loopback, per test session.
+
+The API fixtures (a state store with the river story, users with keys, clients) are a plugin,
+`tests/api/api_fixtures.py`, so that the API tests of each kind (`kinds/<name>/tests`) use the
+same ones as the generic API tests; its directory is put on the import path, so tests import
+its neighbours (`api_people`, `river_story`) by name wherever they live.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +18,11 @@ import pytest
 
 from core.config import TepiConfig, load_config
 from core.processes import Mosquitto, VictoriaMetrics
+
+_API_TEST_SUPPORT = str(Path(__file__).parent / "tests" / "api")
+if _API_TEST_SUPPORT not in sys.path:
+    sys.path.insert(0, _API_TEST_SUPPORT)
+pytest_plugins = ["api_fixtures"]
 
 POSTGRES_URL = os.environ.get("TEPI_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -1,6 +1,6 @@
 """FastAPI dependencies as `Annotated` aliases, so routes declare what they need by type.
 
-Authentication: `Authorization: Bearer tepi_<id>_<secret>` (see `api.services.auth`); the role
+Authentication: `Authorization: Bearer tepi_<id>_<secret>` (see `central.accounts`); the role
 aliases (`AlertReader`, ...) authenticate and then check the role against `api.permissions`.
 """
 
@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 from api import permissions
 from api.errors import Forbidden, NotAuthenticated, RateLimited
 from api.limits import RateLimiter, client_address
-from api.services.auth import Principal, authenticate
-from kinds.awlr.api.levels import LevelStore
+from central.accounts import Principal, authenticate
 from api.services.stream import EventHub
 from api.settings import Settings
 from central.db import writer
@@ -41,11 +40,6 @@ def get_write_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_level_store(request: Request) -> LevelStore:
-    store: LevelStore = request.app.state.level_store
-    return store
-
-
 def get_event_hub(request: Request) -> EventHub:
     hub: EventHub = request.app.state.event_hub
     return hub
@@ -63,7 +57,6 @@ def get_settings(request: Request) -> Settings:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 WriteSessionDep = Annotated[Session, Depends(get_write_session)]
-LevelStoreDep = Annotated[LevelStore, Depends(get_level_store)]
 ConfigDep = Annotated[TepiConfig, Depends(get_config)]
 EventHubDep = Annotated[EventHub, Depends(get_event_hub)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

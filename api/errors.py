@@ -1,6 +1,6 @@
 """API errors and how each becomes a JSON response: `{"detail": ..., "code": ...}`.
 
-Services raise domain exceptions (ours or ingest's); only this module knows HTTP status codes.
+Services raise domain exceptions (ours or the central state's, `central.errors`); only this module knows HTTP status codes.
 """
 
 from __future__ import annotations
@@ -15,13 +15,29 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ingest.errors import AlertAlreadyCleared, AlertAlreadyClosed, AlertNotCleared, AlertNotFound, StoreError
+from central.errors import (
+    AlertAlreadyCleared,
+    AlertAlreadyClosed,
+    AlertNotCleared,
+    AlertNotFound,
+    InvalidInput,
+    KeyNotFound,
+    StoreError,
+    TenantExists,
+    TenantNotFound,
+    UserExists,
+    UserNotFound,
+)
 
 log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
     """Base of errors the API raises on purpose."""
+
+
+class StartupError(RuntimeError):
+    """The API (or a kind's side of it) cannot serve with this configuration or database."""
 
 
 class StationNotFound(ApiError):
@@ -70,42 +86,12 @@ class RateLimited(ApiError):
         self.retry_after_s = retry_after_s
 
 
-class TenantNotFound(ApiError):
-    def __init__(self, tenant_id: str) -> None:
-        super().__init__(f"tenant {tenant_id!r} does not exist")
-
-
-class TenantExists(ApiError):
-    def __init__(self, tenant_id: str) -> None:
-        super().__init__(f"tenant {tenant_id!r} exists already")
-
-
-class UserNotFound(ApiError):
-    def __init__(self, user: int | str) -> None:
-        super().__init__(f"user {user!r} does not exist")
-
-
-class UserExists(ApiError):
-    def __init__(self, name: str) -> None:
-        super().__init__("a user of that name exists already in this tenant")
-        self.name = name
-
-
-class KeyNotFound(ApiError):
-    def __init__(self, key_id: str) -> None:
-        super().__init__(f"API key {key_id!r} does not exist")
-
-
-class InvalidInput(ApiError):
-    """A value the services refuse (bad identifier, unknown role) where no request model checked it."""
-
-
 def _json(status: int, code: str, detail: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"detail": detail, "code": code})
 
 
 #: Domain exceptions and the status and `code` they answer with.
-_DOMAIN_ERRORS: dict[type[ApiError], tuple[int, str]] = {
+_DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     StationNotFound: (404, "station_not_found"),
     AlertNotFound: (404, "alert_not_found"),
     AlertAlreadyCleared: (409, "alert_cleared"),
@@ -164,12 +150,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TenantNotFound)
     @app.exception_handler(UserNotFound)
     @app.exception_handler(KeyNotFound)
-    async def _admin_not_found(_r: Request, exc: ApiError) -> JSONResponse:
+    async def _admin_not_found(_r: Request, exc: Exception) -> JSONResponse:
         return _json(404, "not_found", str(exc))
 
     @app.exception_handler(UserExists)
     @app.exception_handler(TenantExists)
-    async def _exists(_r: Request, exc: ApiError) -> JSONResponse:
+    async def _exists(_r: Request, exc: Exception) -> JSONResponse:
         return _json(409, "exists", str(exc))
 
     @app.exception_handler(StarletteHTTPException)

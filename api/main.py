@@ -1,7 +1,9 @@
-"""The HTTP API: `create_app(config)` builds a FastAPI app over the state store and level store.
+"""The HTTP API: `create_app(config)` builds a FastAPI app over the state store.
 
-Start-up (lifespan) connects to the database and picks the level store; nothing connects at
-import or at `create_app`, so building an app is cheap and side-effect free.
+Generic resources (alerts and their CAP messages, users and keys, health) are the API's own;
+each registered kind's router (`kinds.api_router`) is mounted beside them under `/api/v1`,
+with its lifespan (e.g. the river's level store). Start-up (lifespan) connects to the database;
+nothing connects at import or at `create_app`, so building an app is cheap and side-effect free.
 """
 
 from __future__ import annotations
@@ -13,20 +15,19 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Response
 from fastapi_offline import FastAPIOffline
 from prometheus_client import REGISTRY, CollectorRegistry
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
-from api.errors import install_error_handlers
+import kinds
+from api.errors import StartupError, install_error_handlers
 from api.json_body import FiniteJsonMiddleware
 from api.limits import BodySizeLimitMiddleware, RateLimiter, TtlCache
 from api.metrics import ApiMetrics, RequestMetricsMiddleware
 from api.models import HealthPublic
 from api.routes import alerts, health, users
-from kinds.awlr.api import routes_public as public, routes_stations as stations
-from kinds.awlr.api.levels import LevelStore, PromLevelStore, SqlLevelStore
 from api.services.stream import EventHub
 from api.settings import ServingSettings, Settings, load_settings
 from central.db import check_schema, create_engine, prepare_database
-from ingest.errors import SchemaError
+from central.errors import SchemaError
 from core.config import TepiConfig
 
 log = logging.getLogger(__name__)
@@ -34,20 +35,6 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 #: Where the docs pages' scripts, styles and icon are served.
 DOCS_ASSETS = "/docs/assets"
-
-
-class StartupError(RuntimeError):
-    """The API cannot serve with this configuration or database."""
-
-
-def build_level_store(config: TepiConfig, settings: Settings, sessions: sessionmaker[Session]) -> LevelStore:
-    """The TSDB when one is configured (or demanded), else the embedded `level_points`."""
-    query_url = settings.effective_query_url(config)
-    if settings.level_store == "tsdb" and query_url is None:
-        raise StartupError("level_store=tsdb but no TSDB URL in settings (TEPI_TSDB_URL) or config (ingest.tsdb)")
-    if settings.level_store != "sql" and query_url is not None:
-        return PromLevelStore(query_url, timeout_s=settings.tsdb_timeout_s)
-    return SqlLevelStore(sessions)
 
 
 def create_app(
@@ -76,13 +63,11 @@ def create_app(
                 check_schema(engine)
             except SchemaError as exc:
                 raise StartupError(str(exc)) from exc
-        app.state.level_store = build_level_store(config, settings, sessions)
-        log.info("api ready", extra={"mode": settings.mode, "level_store": app.state.level_store.source})
+        log.info("api ready", extra={"mode": settings.mode, "kinds": kinds.kind_names()})
         try:
             yield
         finally:
             await app.state.event_hub.close()
-            app.state.level_store.close()
             engine.dispose()
 
     # Swagger UI and ReDoc from the package's own copy of their assets (fastapi-offline, FastAPI's
@@ -120,9 +105,9 @@ def create_app(
     install_error_handlers(app)
 
     v1 = APIRouter(prefix=API_PREFIX)
-    v1.include_router(stations.router)
+    for name in kinds.kind_names():
+        v1.include_router(kinds.api_router(name))
     v1.include_router(alerts.router)
-    v1.include_router(public.router)
     v1.include_router(users.router)
     v1.include_router(health.router)
     app.include_router(v1)

@@ -96,7 +96,7 @@ def issue_keys(engine: Any, pepper: str, people: Iterable[tuple[str, str, str]])
     """Users and one key each, for tests: `people` are (tenant, role, name); returns {(tenant, name): key}."""
     from sqlalchemy.orm import Session
 
-    from api.services.auth import create_key, create_user
+    from central.accounts import create_key, create_user
     from central.db import writer
 
     out: dict[tuple[str, str], str] = {}

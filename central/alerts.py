@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from central.db import lock_event_log
-from ingest.errors import AlertAlreadyCleared, AlertAlreadyClosed, AlertNotCleared, AlertNotFound
+from central.errors import AlertAlreadyCleared, AlertAlreadyClosed, AlertNotCleared, AlertNotFound
 from central.models import (
     ALERT_ACKNOWLEDGED,
     ALERT_ACTIVE,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from ingest.errors import SchemaBehind, SchemaUnrecognised
+from central.errors import SchemaBehind, SchemaUnrecognised
 from core import migrations
 
 log = logging.getLogger(__name__)

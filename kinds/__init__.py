@@ -53,3 +53,7 @@ def edge_kind(name: str) -> Any:
 def ingest_handler(name: str) -> Any:
     """The ingest side of kind `name` (`ingest.kind_interface.IngestKind`)."""
     return _side(name, "ingest", "HANDLER")
+
+def api_router(name: str) -> Any:
+    """The API side of kind `name` (a FastAPI `APIRouter`, mounted under `/api/v1`)."""
+    return _side(name, "api", "ROUTER")

@@ -15,7 +15,7 @@ start; the API in production only checks and refuses a schema that is behind).
 The database is the configuration's (`-c config.yaml`, else $TEPI_CONFIG or the default file),
 unless TEPI_DATABASE_URL says otherwise, exactly as for the API. Keys are hashed with
 TEPI_AUTH_PEPPER, which must be the API's (production, the default mode, requires it). User and
-tenant names are checked as the API checks them (`api.names`).
+tenant names are checked as the API checks them (`central.names`).
 """
 
 from __future__ import annotations
@@ -80,10 +80,9 @@ def _session(config: Path | None) -> Iterator[tuple[Session, TepiConfig]]:
     """A write transaction on the prepared database (schema and registry as ingest makes them)."""
     from sqlalchemy.orm import Session
 
-    from api.errors import ApiError
     from api.settings import SettingsError, load_settings
     from central.db import create_engine, prepare_database, writer
-    from ingest.errors import SchemaError
+    from central.errors import CentralError
 
     try:
         cfg = load_config(config)
@@ -95,7 +94,7 @@ def _session(config: Path | None) -> Iterator[tuple[Session, TepiConfig]]:
         prepare_database(engine, cfg)
         with Session(writer(engine)) as session, session.begin():
             yield session, cfg
-    except (ApiError, SchemaError) as exc:
+    except CentralError as exc:  # the schema's or the accounts' (an unknown tenant, a taken name, ...)
         raise _fail(str(exc)) from exc
     finally:
         engine.dispose()
@@ -110,7 +109,7 @@ def _database(config: Path | None) -> Iterator[Engine]:
 
     from api.settings import DatabaseSettings, SettingsError, load_settings
     from central.db import create_engine
-    from ingest.errors import SchemaError
+    from central.errors import SchemaError
 
     try:
         cfg = load_config(config)
@@ -185,7 +184,7 @@ def tenant_create(
     config: ConfigOpt = None,
 ) -> None:
     """Create a tenant (a regency or agency). Add its stations to the configuration file."""
-    from api.services.auth import create_tenant
+    from central.accounts import create_tenant
 
     with _session(_config(ctx, config)) as (session, _cfg):
         create_tenant(session, tenant_id, name)
@@ -213,7 +212,7 @@ def user_create(
     config: ConfigOpt = None,
 ) -> None:
     """Create a user of a tenant; prints the user's id (for `key create --user`)."""
-    from api.services.auth import create_user
+    from central.accounts import create_user
 
     with _session(_config(ctx, config)) as (session, _cfg):
         user = create_user(session, tenant, name, role)
@@ -225,7 +224,7 @@ def user_create(
 @user_app.command("list")
 def user_list(ctx: typer.Context, tenant: TenantOpt, config: ConfigOpt = None) -> None:
     """Users of a tenant: id, role, name, disabled."""
-    from api.services.auth import list_users
+    from central.accounts import list_users
 
     with _session(_config(ctx, config)) as (session, _cfg):
         users, _total = list_users(session, tenant, 1_000_000, 0)
@@ -239,7 +238,7 @@ def user_disable(
     ctx: typer.Context, user_id: Annotated[int, typer.Argument(metavar="USER_ID")], config: ConfigOpt = None
 ) -> None:
     """Disable a user: every key of theirs stops working at once; their name stays in alert history."""
-    from api.services.auth import get_user
+    from central.accounts import get_user
     from contract.clock import utcnow
 
     with _session(_config(ctx, config)) as (session, _cfg):
@@ -257,7 +256,7 @@ def key_create(
     config: ConfigOpt = None,
 ) -> None:
     """Make an API key; the key goes to stdout this once and is stored only as a keyed hash."""
-    from api.services.auth import create_key, find_user
+    from central.accounts import create_key, find_user
 
     pepper = _pepper()
     with _session(_config(ctx, config)) as (session, _cfg):
@@ -278,7 +277,7 @@ def key_revoke(
     ctx: typer.Context, key_id: Annotated[str, typer.Argument(metavar="KEY_ID")], config: ConfigOpt = None
 ) -> None:
     """Revoke a key (its id is the part after `tepi_`); it stops working at the next request."""
-    from api.services.auth import revoke_key
+    from central.accounts import revoke_key
 
     with _session(_config(ctx, config)) as (session, _cfg):
         revoke_key(session, key_id)
@@ -293,7 +292,7 @@ def key_list(
     config: ConfigOpt = None,
 ) -> None:
     """Keys of a tenant: id, user, created, revoked (never the keys themselves)."""
-    from api.services.auth import list_keys
+    from central.accounts import list_keys
 
     with _session(_config(ctx, config)) as (session, _cfg):
         keys, _total = list_keys(session, tenant, user, 1_000_000, 0)
@@ -335,11 +334,11 @@ def demo_key(
     config: ConfigOpt = None,
 ) -> None:
     """Demo mode only: a fresh key of the tenant's `demo-<role>` user (earlier ones revoked), on stdout."""
-    from api.services.auth import create_demo_key
+    from central.accounts import demo_key as fresh_demo_key
 
     settings = _settings()
     if settings.mode != "demo":
         raise _fail("demo keys exist only in demo mode (TEPI_MODE=demo); use `user create` and `key create`", 2)
     with _session(_config(ctx, config)) as (session, _cfg):
-        key = create_demo_key(session, tenant, role, settings)
+        key = fresh_demo_key(session, tenant, role, settings.pepper())
     typer.echo(key)

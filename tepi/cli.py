@@ -161,7 +161,7 @@ def ingest(
     from prometheus_client import start_http_server
 
     from ingest.consumer import IngestWorker
-    from ingest.errors import SchemaError
+    from central.errors import SchemaError
 
     configure_logging(log_level, json_logs)
     cfg = _load(config)

@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy.orm import Session
 
 from api.main import create_app
-from api.services.auth import create_key, create_user
+from central.accounts import create_key, create_user
 from api.settings import Settings
 from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL, bearer, serve
 from central.db import create_engine, prepare_database, writer

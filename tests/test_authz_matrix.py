@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from api import permissions
 from api.main import create_app
-from api.services.auth import create_key, create_user, revoke_key
+from central.accounts import create_key, create_user, revoke_key
 from api.settings import Settings
 from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL, bearer
 from central.db import Alert, User, create_engine, prepare_database, writer

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.routing import NoMatchFound
 
 from api.deps import (
     AlertActor,
@@ -45,6 +46,14 @@ _NOT_FOUND = {404: {"model": ErrorPublic, "description": "No such alert in the c
 _SEQ_MAX = 2**63 - 1
 
 
+def _public_view(request: Request, base: str) -> str | None:
+    """The public stations view, if a kind serves one (the river's `GET /public/stations`)."""
+    try:
+        return f"{base}{request.app.url_path_for('read_public_stations')}"
+    except NoMatchFound:
+        return None
+
+
 def _links(request: Request, **feed_query: str | int | None) -> CapLinks:
     """Links under the configured public base URL, never the request's Host (which the client picks,
     while these answers are public and cacheable); the feed's own link carries only its validated query."""
@@ -54,7 +63,7 @@ def _links(request: Request, **feed_query: str | int | None) -> CapLinks:
     return CapLinks(
         alerts_url=f"{base}{request.app.url_path_for('read_alerts')}",
         feed_url=f"{feed}?{query}" if query else feed,
-        public_url=f"{base}{request.app.url_path_for('read_public_stations')}",
+        public_url=_public_view(request, base),
     )
 
 

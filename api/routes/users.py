@@ -22,7 +22,7 @@ from api.models import (
     UsersPublic,
 )
 from api.routes import AUTH_ERRORS, BODY_ERRORS
-from api.services import auth
+from central import accounts as auth
 
 router = APIRouter(tags=["users"])
 

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from api.models import AlertEventPublic, AlertEventsPublic, AlertPublic, AlertsPublic, AlertStatusFilter, AlertType
-from kinds.awlr.siaga import SiagaLevel
+from api.services.alert_words import level_label
 from central import alerts as lifecycle
-from ingest.errors import AlertNotFound
+from central.errors import AlertNotFound
 from central.models import OPEN_STATUSES, Alert, AlertEvent
 from contract.clock import utcnow
 
@@ -42,7 +42,7 @@ def public_from_values(values: Mapping[str, Any]) -> AlertPublic:
             "type": values["type"],
             "severity": values["severity"],
             "siaga": values["siaga"],
-            "siaga_label": SiagaLevel(values["siaga"]).label,
+            "siaga_label": level_label(values["type"], values["siaga"]),
             "peak_siaga": values["peak_siaga"],
             "rate_cm_per_h": values.get("rate_cm_per_h"),
             "status": values["status"],

@@ -9,29 +9,13 @@ same revision always reads the same, and receivers can tell a new message from a
   Cancel reference every earlier revision (`sender,identifier,sent`).
 * `sent` is when the revision was recorded, in the station's local time with its offset
   (+07:00 for WIB); `onset` is when the river did it (device time).
-* Mapping to urgency / severity / certainty / responseType:
-
-  ========================  =========  ==========  =========  ============
-  alert                     urgency    severity    certainty  responseType
-  ========================  =========  ==========  =========  ============
-  siaga, Siaga 1 (Awas)     Immediate  Extreme     Observed   Evacuate
-  siaga, Siaga 2 (Siaga)    Immediate  Severe      Observed   Prepare
-  siaga, Siaga 3 (Waspada)  Expected   Moderate    Observed   Monitor
-  rate_of_rise              Expected   Minor       Observed   Monitor
-  forecast, upstream S1     Expected   Severe      Likely     Prepare
-  forecast, upstream S2     Expected   Moderate    Likely     Prepare
-  forecast, upstream S3     Expected   Minor       Likely     Monitor
-  offline                   Unknown    Unknown     Unknown    Monitor
-  any Cancel                Past       (as above)  (above)    AllClear
-  ========================  =========  ==========  =========  ============
-
-  Severity follows the alert's ThingsBoard severity (critical Extreme, major Severe, minor
-  Moderate, warning Minor); a forecast is one step below what the same Siaga level observed at
-  the station would be, since water may spread or be held on the way.
-* Category `Met` (CAP files hydrological floods under Met); an offline gauge is `Infra`.
+* urgency / severity / certainty / responseType, category, the words (event, headline,
+  description), areaDesc and parameters beyond `TEPI_ALERT_TYPE` and `STATION` are the alert's
+  kind's (`api.services.alert_words`; the river's in `kinds/awlr/api/alert_words.py`); any
+  Cancel is urgency Past, responseType AllClear. An alert type no kind words has no message.
 * `expires`: 6 h after `sent` (PetaBencana's default for flood reports), and for an open
   forecast no earlier than the end of its arrival window.
-* Area: the station and river as `areaDesc`, a circle of `radius_km` around the gauge.
+* Area: the kind's `areaDesc`, a circle of `radius_km` around the station.
 """
 
 from __future__ import annotations
@@ -42,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from api.models import AlertPublic
-from api.services.cap_text import LANGUAGES, LocalZone, Place, texts
+from api.services.alert_words import LANGUAGES, AlertWords, Grade, LocalZone, Place, alert_words
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -50,30 +34,21 @@ CAP_MEDIA_TYPE = "application/cap+xml"
 ATOM_MEDIA_TYPE = "application/atom+xml"
 EXPIRES_AFTER = timedelta(hours=6)
 
-_CAP_SEVERITY = {"critical": "Extreme", "major": "Severe", "minor": "Moderate", "warning": "Minor"}
+
+class Unworded(LookupError):
+    """No kind of this build words alerts of this type, so no message can be written for them."""
 
 
-@dataclass(frozen=True, slots=True)
-class Grade:
-    urgency: str
-    severity: str
-    certainty: str
-    response: str
+def words_of(alert: AlertPublic) -> AlertWords:
+    words = alert_words(alert.type)
+    if words is None:
+        raise Unworded(f"no kind words alerts of type {alert.type!r}")
+    return words
 
 
 def grade(alert: AlertPublic) -> Grade:
-    """Urgency, severity, certainty and response of one revision (table in the module doc)."""
-    if alert.type == "offline":
-        g = Grade("Unknown", "Unknown", "Unknown", "Monitor")
-    elif alert.type == "siaga":
-        urgency = "Immediate" if alert.siaga <= 2 else "Expected"
-        response = {1: "Evacuate", 2: "Prepare"}.get(alert.siaga, "Monitor")
-        g = Grade(urgency, _CAP_SEVERITY[alert.severity], "Observed", response)
-    elif alert.type == "forecast":
-        response = "Monitor" if alert.severity == "warning" else "Prepare"
-        g = Grade("Expected", _CAP_SEVERITY[alert.severity], "Likely", response)
-    else:
-        g = Grade("Expected", _CAP_SEVERITY[alert.severity], "Observed", "Monitor")
+    """The kind's grade of the revision; an ended alert is Past, AllClear."""
+    g = words_of(alert).grade(alert)
     if alert.status in ("cleared", "closed"):
         g = Grade("Past", g.severity, g.certainty, "AllClear")
     return g
@@ -125,6 +100,7 @@ def build_cap(
     first, which an Update or Cancel references.
     """
     zone = place.zone
+    words = words_of(alert)
     root = ET.Element(f"{{{CAP_NS}}}alert")
     _sub(root, "identifier", identifier(alert.tenant, alert.id, alert.revision))
     _sub(root, "sender", publisher.sender)
@@ -148,11 +124,11 @@ def build_cap(
     if alert.forecast is not None and kind != "Cancel":
         expires = max(expires, alert.forecast.expected_until)
     for lang in LANGUAGES:
-        words = texts(alert, place, upstream, lang)
+        said = words.texts(alert, place, upstream, lang)
         info = _sub(root, "info")
         _sub(info, "language", lang)
-        _sub(info, "category", "Infra" if alert.type == "offline" else "Met")
-        _sub(info, "event", words.event)
+        _sub(info, "category", words.category(alert))
+        _sub(info, "event", said.event)
         _sub(info, "responseType", g.response)
         _sub(info, "urgency", g.urgency)
         _sub(info, "severity", g.severity)
@@ -160,30 +136,23 @@ def build_cap(
         _sub(info, "onset", cap_time(onset, zone))
         _sub(info, "expires", cap_time(expires, zone))
         _sub(info, "senderName", publisher.sender_name)
-        _sub(info, "headline", words.headline)
-        _sub(info, "description", words.description)
+        _sub(info, "headline", said.headline)
+        _sub(info, "description", said.description)
         if web:
             _sub(info, "web", web)
-        for name, value in _parameters(alert, place):
+        for name, value in _parameters(alert, place, words):
             param = _sub(info, "parameter")
             _sub(param, "valueName", name)
             _sub(param, "value", value)
         area = _sub(info, "area")
-        _sub(area, "areaDesc", place.area(lang))
+        _sub(area, "areaDesc", words.area(place, lang))
         _sub(area, "circle", f"{place.lat},{place.lon} {publisher.radius_km:g}")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=CAP_NS)
 
 
-def _parameters(alert: AlertPublic, place: Place) -> list[tuple[str, str]]:
+def _parameters(alert: AlertPublic, place: Place, words: AlertWords) -> list[tuple[str, str]]:
     """Machine-readable values for receivers that act on numbers rather than words."""
-    out = [("TEPI_ALERT_TYPE", alert.type), ("SIAGA", alert.siaga_label), ("STATION", place.id)]
-    if alert.last_level_cm is not None:
-        out.append(("WATER_LEVEL_CM", f"{alert.last_level_cm:.1f}"))
-    if alert.type in ("siaga", "forecast", "rate_of_rise"):
-        out.append(("THRESHOLDS_CM", "/".join(f"{b:g}" for b in place.bounds)))
-    if alert.forecast is not None:
-        out.append(("UPSTREAM_STATION", alert.forecast.upstream_station))
-    return out
+    return [("TEPI_ALERT_TYPE", alert.type), ("STATION", place.id), *words.parameters(alert, place)]
 
 
 @dataclass(frozen=True, slots=True)

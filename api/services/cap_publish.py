@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from api.errors import RevisionNotFound
 from api.models import AlertPublic
 from api.services.alerts import public_from_values, without_actors
+from api.services.alert_words import DEFAULT_ZONE, ZONES, Place, alert_words
 from api.services.cap import FeedEntry, Publisher, build_cap, build_feed, identifier
-from api.services.cap_text import DEFAULT_ZONE, ZONES, Place, texts
 from api.settings import Settings
 from central.alerts import PUBLIC_KINDS
-from ingest.errors import AlertNotFound
+from central.errors import AlertNotFound
 from central.models import ALERT_CLOSED, OPERATIONAL_ALERT_TYPES, Alert, AlertEvent, Station, Tenant
 from core.config import TepiConfig
 from contract.clock import utcnow
@@ -39,10 +39,11 @@ class CapLinks:
 
     alerts_url: str  # e.g. https://banjir.example.go.id/api/v1/alerts
     feed_url: str
-    public_url: str  # e.g. https://banjir.example.go.id/api/v1/public/stations
+    #: e.g. https://banjir.example.go.id/api/v1/public/stations; None when no kind serves a public view.
+    public_url: str | None
 
-    def web(self, tenant: str) -> str:
-        return f"{self.public_url}?tenant={tenant}"
+    def web(self, tenant: str) -> str | None:
+        return f"{self.public_url}?tenant={tenant}" if self.public_url is not None else None
 
     def cap(self, alert_id: int) -> str:
         return f"{self.alerts_url}/{alert_id}/cap"
@@ -118,9 +119,9 @@ def cap_message(
     revision: int | None = None,
 ) -> bytes:
     """The CAP message of one revision of an alert (default: its latest); an operational alert
-    (a gateway's health) is no public warning and has none."""
+    (a gateway's health) is no public warning and has none, nor has one no kind of this build words."""
     alert = session.get(Alert, alert_id)
-    if alert is None or alert.type in OPERATIONAL_ALERT_TYPES:
+    if alert is None or alert.type in OPERATIONAL_ALERT_TYPES or alert_words(alert.type) is None:
         raise AlertNotFound(alert_id)
     revisions = _revisions(session, [alert_id])[alert_id]
     number = revision if revision is not None else len(revisions)
@@ -165,7 +166,8 @@ def cap_feed(
     ctx = _Context(session, config, settings)
     entries: list[FeedEntry] = []
     for alert in alerts:
-        if not revisions[alert.id]:
+        words = alert_words(alert.type)
+        if not revisions[alert.id] or words is None:
             continue
         event = revisions[alert.id][-1]
         snapshot = _snapshot(event)
@@ -175,8 +177,8 @@ def cap_feed(
         entries.append(
             FeedEntry(
                 identifier=identifier(snapshot.tenant, snapshot.id, snapshot.revision),
-                title=texts(snapshot, place, upstream, "id-ID").headline,
-                summary=texts(snapshot, place, upstream, "en-US").headline,
+                title=words.texts(snapshot, place, upstream, "id-ID").headline,
+                summary=words.texts(snapshot, place, upstream, "en-US").headline,
                 updated=event.recorded_at,
                 cap_url=links.cap(alert.id),
                 alert_type=snapshot.type,

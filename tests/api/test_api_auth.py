@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from api.services.auth import key_digest
+from central.accounts import key_digest
 from api.testing import TEST_PEPPER, bearer
 from central.db import ApiKey, User, writer
 from contract.clock import utcnow

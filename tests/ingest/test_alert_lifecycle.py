@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from central.alerts import acknowledge, close
 from central.db import Alert, AlertEvent, writer
-from ingest.errors import AlertAlreadyCleared, AlertAlreadyClosed, AlertNotCleared, AlertNotFound
+from central.errors import AlertAlreadyCleared, AlertAlreadyClosed, AlertNotCleared, AlertNotFound
 from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import ApplyResult, apply_batch
 from ingest.testing import batch, siaga_change, summary

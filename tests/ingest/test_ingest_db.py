@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from central.db import Station, Tenant, check_schema, create_engine, prepare_database, writer
-from ingest.errors import SchemaUnrecognised
+from central.errors import SchemaUnrecognised
 from core.config import TepiConfig
 
 WIB = timezone(timedelta(hours=7))

@@ -39,7 +39,7 @@ from api.main import StartupError, create_app
 from api.settings import Settings
 from api.testing import TEST_PUBLIC_BASE_URL
 from central.db import Alert, AlertEvent, Base, check_schema, create_engine, prepare_database, upgrade_database, writer
-from ingest.errors import SchemaBehind, SchemaUnrecognised
+from central.errors import SchemaBehind, SchemaUnrecognised
 from kinds.awlr.ingest.forecast import RiverNetwork
 from kinds.awlr.ingest.points import SqlPointSink
 from central.schema import F93509F_TABLES, Upgrade, schema_version

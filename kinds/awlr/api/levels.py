@@ -30,8 +30,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from api.errors import InvalidQuery, LevelStoreUnavailable
-from api.models import LevelBucket, LevelQuery, LevelSeries
-from api.services.cap_text import DEFAULT_ZONE, ZONES
+from kinds.awlr.api.models import LevelBucket, LevelQuery, LevelSeries
+from api.services.alert_words import DEFAULT_ZONE, ZONES
 from kinds.awlr.api.stations import tenant_station, thresholds_public
 from central.db import LevelPoint
 from core.config import StationConfig, TepiConfig

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from api.models import PublicStation, PublicStations
+from kinds.awlr.api.models import PublicStation, PublicStations
 from kinds.awlr.api.levels import LevelStore
 from kinds.awlr.api.station_trend import station_trend
 from kinds.awlr.siaga import SiagaLevel

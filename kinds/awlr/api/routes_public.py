@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from api.deps import LevelStoreDep, PageLimit, PageOffset, PublicRateLimit, SessionDep, SettingsDep
-from api.models import PublicStations
+from api.deps import PageLimit, PageOffset, PublicRateLimit, SessionDep, SettingsDep
 from api.routes import PUBLIC_ERRORS, IdentifierQuery, cacheable
+from kinds.awlr.api.lifespan import LevelStoreDep
+from kinds.awlr.api.models import PublicStations
 from kinds.awlr.api.public import public_stations
 
 router = APIRouter(prefix="/public", tags=["public"])

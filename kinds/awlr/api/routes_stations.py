@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import ConfigDep, LevelStoreDep, PageLimit, PageOffset, SessionDep, SettingsDep, StationReader
-from api.models import ErrorPublic, LevelQuery, LevelSeries, StationsPublic
+from api.deps import ConfigDep, PageLimit, PageOffset, SessionDep, SettingsDep, StationReader
+from api.models import ErrorPublic
 from api.routes import AUTH_ERRORS, IDENTIFIER
+from kinds.awlr.api.lifespan import LevelStoreDep
+from kinds.awlr.api.models import LevelQuery, LevelSeries, StationsPublic
 from kinds.awlr.api.levels import level_history
 from kinds.awlr.api.stations import list_stations
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from api.errors import LevelStoreUnavailable
-from api.models import LevelBucket
+from kinds.awlr.api.models import LevelBucket
 from kinds.awlr.api.levels import BucketPlan, LevelStore
 from kinds.awlr.api.trend import SPAN, LevelTrend, LevelWindow, level_trend
 from central.models import LevelPoint, Station

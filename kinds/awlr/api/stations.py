@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from api.errors import StationNotFound
-from api.models import StationPublic, StationsPublic, ThresholdsPublic
+from kinds.awlr.api.models import StationPublic, StationsPublic, ThresholdsPublic
 from kinds.awlr.api.trend import LevelTrend
 from kinds.awlr.siaga import SiagaLevel
 from central.db import Station

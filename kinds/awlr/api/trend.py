@@ -17,7 +17,7 @@ How the rate is found, and why:
   sample; the mean of several is steadier (1 cm of noise on single readings becomes about
   0.3 cm on a mean of ten).
 * **30 minutes.** A span is a choice between speed and calm. Katulampa has risen from 80 to
-  140 cm in 22 minutes (about 164 cm/h, `tests/api/test_trend.py` cites the reports): at the
+  140 cm in 22 minutes (about 164 cm/h, `kinds/awlr/tests/test_trend.py` cites the reports): at the
   end of that rise a least-squares line over the last 60 minutes, 38 of them still flat, says
   50 cm/h, one over 30 minutes says 135 cm/h. Over 30 minutes the noise of the fit stays near
   1.3 cm/h for single readings of 1 cm noise once a minute, far inside `STEADY_CM_PER_H`. It is
@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from api.models import Trend
+from kinds.awlr.api.models import Trend
 
 #: The time span the slope is fitted over, ending at the station's newest reading.
 SPAN = timedelta(minutes=30)

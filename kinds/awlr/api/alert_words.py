@@ -1,70 +1,38 @@
-"""What a CAP message says in words, in Indonesian (id-ID) and English (en-US).
+"""How the river's alerts are told: Siaga levels, CAP words in Indonesian and English, grades.
 
-Pure functions of an alert revision and the stations it concerns. Times are local (WIB, WITA,
-WIT), as the disaster office and residents read them; levels in whole centimetres, as gauge
-keepers report them.
+`RIVER_ALERT_WORDS` is the river's `api.services.alert_words.AlertWords`, registered when the
+kind's API side is imported. Pure functions of an alert revision and the stations it concerns;
+levels in whole centimetres, as gauge keepers report them.
+
+Grades of a revision (urgency / severity / certainty / responseType):
+
+  ========================  =========  ==========  =========  ============
+  alert                     urgency    severity    certainty  responseType
+  ========================  =========  ==========  =========  ============
+  siaga, Siaga 1 (Awas)     Immediate  Extreme     Observed   Evacuate
+  siaga, Siaga 2 (Siaga)    Immediate  Severe      Observed   Prepare
+  siaga, Siaga 3 (Waspada)  Expected   Moderate    Observed   Monitor
+  rate_of_rise              Expected   Minor       Observed   Monitor
+  forecast, upstream S1     Expected   Severe      Likely     Prepare
+  forecast, upstream S2     Expected   Moderate    Likely     Prepare
+  forecast, upstream S3     Expected   Minor       Likely     Monitor
+  offline                   Unknown    Unknown     Unknown    Monitor
+  ========================  =========  ==========  =========  ============
+
+Severity follows the alert's ThingsBoard severity (critical Extreme, major Severe, minor
+Moderate, warning Minor); a forecast is one step below what the same Siaga level observed at
+the station would be, since water may spread or be held on the way. An ended alert is graded
+Past / AllClear by the generic CAP code. Category `Met` (CAP files hydrological floods under
+Met); an offline gauge is `Infra`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Literal
-
 from api.models import AlertPublic
+from api.services.alert_words import Grade, Language, Place, Texts, local
 from kinds.awlr.siaga import SiagaLevel
 
-Language = Literal["id-ID", "en-US"]
-LANGUAGES: tuple[Language, ...] = ("id-ID", "en-US")
-
-
-@dataclass(frozen=True, slots=True)
-class LocalZone:
-    """An Indonesian time zone: none of them has daylight saving, so a fixed offset is exact."""
-
-    offset: timedelta
-    abbreviation: str
-
-    @property
-    def tz(self) -> timezone:
-        return timezone(self.offset, self.abbreviation)
-
-
-ZONES = {
-    "Asia/Jakarta": LocalZone(timedelta(hours=7), "WIB"),
-    "Asia/Makassar": LocalZone(timedelta(hours=8), "WITA"),
-    "Asia/Jayapura": LocalZone(timedelta(hours=9), "WIT"),
-}
-DEFAULT_ZONE = ZONES["Asia/Jakarta"]
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """A station as a message names and locates it."""
-
-    id: str
-    name: str
-    river: str
-    lat: float
-    lon: float
-    bounds: tuple[float, float, float]
-    zone: LocalZone = DEFAULT_ZONE
-
-    def area(self, lang: Language) -> str:
-        return f"{self.name}, Sungai {self.river}" if lang == "id-ID" else f"{self.name}, {self.river} river"
-
-
-@dataclass(frozen=True, slots=True)
-class Texts:
-    event: str
-    headline: str
-    description: str
-
-
-def local(at: datetime | None, zone: LocalZone) -> str:
-    if at is None:
-        return "?"
-    return f"{at.astimezone(zone.tz):%Y-%m-%d %H:%M} {zone.abbreviation}"
+_CAP_SEVERITY = {"critical": "Extreme", "major": "Severe", "minor": "Moderate", "warning": "Minor"}
 
 
 def _cm(value: float | None, lang: Language) -> str:
@@ -76,18 +44,6 @@ def _cm(value: float | None, lang: Language) -> str:
 def _label(siaga: int) -> str:
     level = SiagaLevel(siaga)
     return f"{level.label} ({level.name_id})"
-
-
-def texts(alert: AlertPublic, place: Place, upstream: Place | None, lang: Language) -> Texts:
-    """Event, headline and description of one revision of `alert` in `lang`."""
-    ended = alert.status in ("cleared", "closed")
-    builder = {
-        "siaga": _siaga,
-        "rate_of_rise": _rise,
-        "offline": _offline,
-        "forecast": _forecast,
-    }[alert.type]
-    return builder(alert, place, upstream, lang, ended)
 
 
 def _siaga(a: AlertPublic, p: Place, _u: Place | None, lang: Language, ended: bool) -> Texts:
@@ -242,3 +198,50 @@ def _forecast(a: AlertPublic, p: Place, u: Place | None, lang: Language, ended: 
         f"{p.name} between {start} and {until}. Siaga 3 threshold at {p.name}: {b3} cm; last level: "
         f"{_cm(a.last_level_cm, lang)}.",
     )
+
+
+class RiverAlertWords:
+    """The river's alerts: Siaga crossings, fast rises, silent gauges and forecasts from upstream."""
+
+    alert_types = frozenset({"siaga", "rate_of_rise", "offline", "forecast"})
+
+    def level_label(self, level: int) -> str:
+        return SiagaLevel(level).label
+
+    def texts(self, alert: AlertPublic, place: Place, upstream: Place | None, lang: Language) -> Texts:
+        """Event, headline and description of one revision of `alert` in `lang`."""
+        ended = alert.status in ("cleared", "closed")
+        builder = {"siaga": _siaga, "rate_of_rise": _rise, "offline": _offline, "forecast": _forecast}[alert.type]
+        return builder(alert, place, upstream, lang, ended)
+
+    def grade(self, alert: AlertPublic) -> Grade:
+        """Urgency, severity, certainty and response of an open revision (table in the module doc)."""
+        if alert.type == "offline":
+            return Grade("Unknown", "Unknown", "Unknown", "Monitor")
+        if alert.type == "siaga":
+            urgency = "Immediate" if alert.siaga <= 2 else "Expected"
+            response = {1: "Evacuate", 2: "Prepare"}.get(alert.siaga, "Monitor")
+            return Grade(urgency, _CAP_SEVERITY[alert.severity], "Observed", response)
+        if alert.type == "forecast":
+            response = "Monitor" if alert.severity == "warning" else "Prepare"
+            return Grade("Expected", _CAP_SEVERITY[alert.severity], "Likely", response)
+        return Grade("Expected", _CAP_SEVERITY[alert.severity], "Observed", "Monitor")
+
+    def category(self, alert: AlertPublic) -> str:
+        return "Infra" if alert.type == "offline" else "Met"
+
+    def area(self, place: Place, lang: Language) -> str:
+        return f"{place.name}, Sungai {place.river}" if lang == "id-ID" else f"{place.name}, {place.river} river"
+
+    def parameters(self, alert: AlertPublic, place: Place) -> list[tuple[str, str]]:
+        out = [("SIAGA", alert.siaga_label)]
+        if alert.last_level_cm is not None:
+            out.append(("WATER_LEVEL_CM", f"{alert.last_level_cm:.1f}"))
+        if alert.type in ("siaga", "forecast", "rate_of_rise"):
+            out.append(("THRESHOLDS_CM", "/".join(f"{b:g}" for b in place.bounds)))
+        if alert.forecast is not None:
+            out.append(("UPSTREAM_STATION", alert.forecast.upstream_station))
+        return out
+
+
+RIVER_ALERT_WORDS = RiverAlertWords()

@@ -2,6 +2,12 @@
 
 The store holds DKI Jakarta's river story and Kabupaten Badung's (another tenant); clients act
 as a DKI Jakarta user unless told otherwise, so every test also checks that Badung stays apart.
+
+A plugin (registered by the repository's root conftest.py), not a conftest of tests/api: the
+river's API tests in kinds/awlr/tests use the same fixtures. A conftest closer to a test
+overrides a fixture of the same name (tests/ingest has its own `engine`). The heavy imports
+(the app, ingest and the river's sink) happen when a fixture runs, so test runs that use none
+of these (the gateway's) do not import them.
 """
 
 from __future__ import annotations
@@ -10,26 +16,35 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
-from prometheus_client import CollectorRegistry
+from typing import TYPE_CHECKING
+
 from api_people import DKI, OFFICER, PEOPLE, ClientFactory, app_settings
-from river_story import alert_story, badung_story, depok_history, manggarai_history
+from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from api.main import create_app
 from api.testing import TEST_PEPPER, bearer, issue_keys, serve
 from central.db import create_engine, prepare_database, writer
-from kinds.awlr.ingest.points import SqlPointSink
-from ingest.service import apply_batch
 from core.config import TepiConfig
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # starlette's notice about httpx vs httpx2
+if TYPE_CHECKING:
     from fastapi.testclient import TestClient
+
+
+def _test_client() -> type[TestClient]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # starlette's notice about httpx vs httpx2
+        from fastapi.testclient import TestClient
+    return TestClient
 
 
 @pytest.fixture
 def engine(database_url: str, default_config: TepiConfig) -> Iterator[Engine]:
+    from river_story import alert_story, badung_story, depok_history, manggarai_history
+
+    from ingest.service import apply_batch
+    from kinds.awlr.ingest.points import SqlPointSink
+
     eng = create_engine(database_url)
     prepare_database(eng, default_config)
     with Session(writer(eng)) as s, s.begin():
@@ -54,11 +69,14 @@ def make_client(
     `as_user=(tenant, name)` picks whose key the client sends (default: DKI's duty officer);
     `as_user=None` sends none.
     """
+    from api.main import create_app
+
+    test_client = _test_client()
     clients: list[TestClient] = []
 
     def make(as_user: tuple[str, str] | None = (DKI, OFFICER), **settings: object) -> TestClient:
         app = create_app(default_config, app_settings(database_url, **settings), registry=CollectorRegistry())
-        client = TestClient(app, headers=bearer(keys[as_user]) if as_user is not None else None)
+        client = test_client(app, headers=bearer(keys[as_user]) if as_user is not None else None)
         client.__enter__()
         clients.append(client)
         return client
@@ -81,6 +99,8 @@ def anonymous(make_client: ClientFactory) -> TestClient:
 @pytest.fixture
 def live_api(database_url: str, default_config: TepiConfig, engine: Engine) -> Iterator[str]:
     """The API on a real uvicorn (the stream never ends, so it needs a real server), polling fast."""
+    from api.main import create_app
+
     settings = app_settings(database_url, stream_poll_s=0.05, stream_heartbeat_s=0.3)
     with serve(create_app(default_config, settings, registry=CollectorRegistry())) as url:
         yield url
