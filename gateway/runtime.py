@@ -402,7 +402,7 @@ class EdgeGateway:
                 continue
             except ValueError as exc:  # not this kind's body: the device's kind was changed
                 self.metrics.internal_errors.labels("recover").inc()
-                log.error("journal reading not understood; left in the journal", extra={"device": device, "error": str(exc)})
+                log.error("journal reading not understood; not replayed", extra={"device": device, "error": str(exc)})
         devices = {r[0] for r in rows if r[0] in self.processors}
         items = self._process(devices)
         self._commit(items, [])
