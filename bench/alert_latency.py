@@ -45,7 +45,7 @@ import yaml
 from bench.core import Context, Figure, Result, deployed_broker, deployed_credentials, percentile, wait_until
 from kinds.awlr import wire
 from kinds.awlr.edge.processor import LevelProcessor
-from gateway.model import Reading
+from kinds.awlr.edge.reading import LevelReading as Reading
 from core.config import TepiConfig, load_config, with_local_services
 from contract.topics import device_topic
 from kinds.awlr.items import SiagaChange
@@ -96,7 +96,7 @@ def check_series(cfg: TepiConfig, series: list[Planned]) -> None:
     device = next(d for d in cfg.devices if d.id == DEVICE)
     proc = LevelProcessor(cfg.gateway.id, cfg.station(device.station), DEVICE)
     for seq, ts, level, completes in series:
-        proc.accept(Reading(DEVICE, device.station, seq, ts, level, 12.5))
+        proc.accept(Reading(DEVICE, seq, ts, level, 12.5))
         changes = [i for i in proc.process() if isinstance(i, SiagaChange)]
         if [c.seq for c in changes] != ([seq] if completes is not None else []):
             raise RuntimeError(f"the planned series is not one crossing per pair at seq {seq} ({level} cm): {changes!r}")

@@ -28,7 +28,7 @@ from kinds.awlr.sim.faults import add_noise, inject_spikes
 from kinds.awlr.sim.hydrograph import flood_wave
 from kinds.awlr.edge.processor import LevelProcessor
 from gateway.errors import FrameRejected
-from gateway.model import Reading
+from kinds.awlr.edge.reading import LevelReading as Reading
 from core.config import StationConfig
 from kinds.awlr.items import RateOfRise
 
@@ -121,7 +121,7 @@ def warnings(station: StationConfig, t_s: Sequence[float], levels_cm: Sequence[f
             p.note_rejected()
             continue
         try:
-            p.accept(Reading(p.device_id, station.id, seq, T0 + timedelta(seconds=float(t)), float(x), 12.5))
+            p.accept(Reading(p.device_id, seq, T0 + timedelta(seconds=float(t)), float(x), 12.5))
         except FrameRejected:
             continue
         out += [i for i in p.process() if isinstance(i, RateOfRise)]

@@ -1,4 +1,7 @@
-"""Uplink items about the gateway itself rather than any device kind's readings."""
+"""Uplink items about the gateway itself rather than any device kind's readings.
+
+Their `kind` is "gateway", a name reserved for these (no device kind may take it): generic code
+handles them, on the gateway and at ingest."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ class SummariesDropped(_Item):
     routine summaries of this station (never events); sent once the link is back."""
 
     type: Literal["summaries_dropped"] = "summaries_dropped"
+    kind: Literal["gateway"] = "gateway"
     count: int = Field(ge=1)
     first_window_start: AwareDatetime
     last_window_start: AwareDatetime
@@ -34,6 +38,7 @@ class BrokerDrops(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["broker_drops"] = "broker_drops"
+    kind: Literal["gateway"] = "gateway"
     id: str = Field(min_length=8, max_length=200)
     station: str = Field(min_length=1, max_length=64)
     active: bool = Field(description="True: messages were dropped; false: none for a while since the last report.")

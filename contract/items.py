@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: Where an item waits in the gateway's outbox and uplink: a property of the item, given by its
+#: kind. Lower leaves first. Distress (an SOS) goes ahead of everything; events (alerts, state
+#: changes) ahead of routine data; routine items (summaries, tracks) are the only ones a full
+#: outbox evicts.
+PRIORITY_DISTRESS = 0
+PRIORITY_EVENT = 1
+PRIORITY_ROUTINE = 2
+
 
 class _Item(BaseModel):
     # NaN and Infinity are written as such (not as null), so that ingest counts and refuses

@@ -1,36 +1,21 @@
-"""Local alarm channel: sirens and displays at the site hear level changes without any uplink.
+"""Local alarm channel: sirens and displays at the site hear alarms without any uplink.
 
-Each station's current alarm state is published retained on the gateway's local broker
-(`tepi/<tenant>/gw/<gateway>/alarm/<station>/<kind>`), so a display that (re)connects sees the state at
-once, and every change is also logged at WARNING. Nothing here waits for the central side.
+Each station's current alarm state, per item type, is published retained on the gateway's
+local broker (`tepi/<tenant>/gw/<gateway>/alarm/<station>/<type>`), so a display that
+(re)connects sees the state at once, and every change is also logged at WARNING. What an alarm
+says is the device kind's (`DeviceKind.alarm`); nothing here waits for the central side.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 
 import paho.mqtt.client as mqtt
 
-from core.config import BrokerConfig
-from kinds.awlr.siaga import SiagaLevel
 from contract.topics import alarm_topic
-from kinds.awlr.items import RateOfRise, SiagaChange
+from core.config import BrokerConfig
 
 log = logging.getLogger(__name__)
-
-
-def alarm_state(event: SiagaChange | RateOfRise) -> dict[str, object]:
-    """What a siren controller or a display at the site needs, and nothing personal."""
-    state: dict[str, object] = {
-        "station": event.station, "kind": event.type, "level_cm": event.level_cm, "reading_ts": event.ts.isoformat(),
-    }
-    if isinstance(event, SiagaChange):
-        level = SiagaLevel(event.siaga_to)
-        state |= {"siaga": level.value, "label": level.label, "siaga_name": level.name_id}
-    else:
-        state |= {"active": event.active, "rate_cm_per_h": event.rate_cm_per_h}
-    return state
 
 
 class LocalAlarmChannel:
@@ -49,11 +34,9 @@ class LocalAlarmChannel:
         self._client.connect_async(self._broker.host, self._broker.port, keepalive=self._broker.keepalive_s)
         self._client.loop_start()
 
-    def announce(self, event: SiagaChange | RateOfRise) -> None:
-        state = alarm_state(event)
-        log.warning("local alarm", extra=state)
-        payload = json.dumps(state, separators=(",", ":"))
-        self._client.publish(f"{self.prefix}/{event.station}/{event.type}", payload, qos=1, retain=True)
+    def announce(self, station: str, item_type: str, payload: bytes) -> None:
+        log.warning("local alarm", extra={"station": station, "type": item_type, "alarm": payload.decode(errors="replace")})
+        self._client.publish(f"{self.prefix}/{station}/{item_type}", payload, qos=1, retain=True)
         self.announced += 1
 
     def stop(self) -> None:

@@ -1,11 +1,11 @@
-"""The gateway's own types: what a source yields and what processors consume."""
+"""The gateway's own types: what a source yields and what every kind's readings have in common."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 Transport = Literal["serial", "mqtt"]
 
@@ -27,13 +27,17 @@ class RawFrame:
     """Tells the transport the frame is safely stored (MQTT PUBACK); None where it cannot."""
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """One accepted measurement of a river level recorder."""
+class Reading(Protocol):
+    """One accepted reading of any kind, as far as the generic gateway looks into it: whose it
+    is, its number and its time (the journal is keyed and trimmed by them). What it measured is
+    the kind's business: a kind's `decode` returns its own reading type, and the journal stores
+    it as the kind's opaque `journal_body`."""
 
-    device: str
-    station: str
-    seq: int
-    ts: datetime
-    level_cm: float
-    battery_v: float | None
+    @property
+    def device(self) -> str: ...
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def ts(self) -> datetime: ...

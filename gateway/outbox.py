@@ -2,8 +2,12 @@
 
 SQLite in WAL mode on local disk. An item is deleted only after the uplink broker
 acknowledged the MQTT message that carried it (QoS 1 PUBACK), so a process kill, a power cut
-or a week without uplink loses nothing that was committed here. Events (priority 0) leave
-before routine summaries (priority 1).
+or a week without uplink loses nothing that was committed here. Items leave by priority
+(`contract.items`: distress, then events, then routine summaries), oldest first.
+
+The outbox knows no device kind: each row carries its item's kind, type, series (`origin`) and
+time (`at`), written at insert from the kind's `StoredItem`, so eviction and its report never
+parse a body; a journal reading is its kind's opaque bytes.
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
+from contract.items import PRIORITY_DISTRESS, PRIORITY_EVENT, PRIORITY_ROUTINE
 from gateway.errors import OutboxError
 from gateway.outbox_layout import prepare_layout
 from gateway.outbox_recovery import Salvage, is_healthy, salvage
-from kinds.awlr.items import stored_summary_origin
+from gateway.stored_item import StoredItem
 
-PRIORITY_EVENT = 0
-PRIORITY_SUMMARY = 1
+__all__ = ["PRIORITY_DISTRESS", "PRIORITY_EVENT", "PRIORITY_ROUTINE", "PRIORITY_SUMMARY", "Outbox", "OutboxEntry"]
+
+#: The routine priority, by the name callers used when summaries were the only routine items.
+PRIORITY_SUMMARY = PRIORITY_ROUTINE
 
 #: SQLite's page cache for the outbox connection, in KiB (SQLite's default is 2000). The
 #: gateway touches a few hot pages: the journal of open windows and the head of the queue.
@@ -31,7 +38,14 @@ PAGE_CACHE_KIB = 256
 
 _LENGTH_CHUNK = 256
 _LENGTH_OF_SEQS = f"SELECT coalesce(sum(length(body)), 0) FROM outbox WHERE seq IN ({','.join('?' * _LENGTH_CHUNK)})"
-_INSERT_ITEM = "INSERT OR IGNORE INTO outbox (item_id, priority, body, created_at) VALUES (?, ?, ?, ?)"
+_INSERT_ITEM = (
+    "INSERT OR IGNORE INTO outbox (item_id, priority, body, created_at, kind, type, origin, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_READING = "INSERT OR IGNORE INTO journal (device, ts, seq, body) VALUES (?, ?, ?, ?)"
+_DROPPED = (
+    "INSERT INTO dropped VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (kind, type, origin) DO UPDATE SET count = count + 1, "
+    "first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)"
+)
 _SUMMARISED = (
     "INSERT INTO summarised (device, window_end) VALUES (?, ?) "
     "ON CONFLICT (device) DO UPDATE SET window_end = max(window_end, excluded.window_end)"
@@ -39,7 +53,7 @@ _SUMMARISED = (
 #: Where salvage found no end of a device's summarised windows: its earliest journal reading,
 #: which no summarised window ends after (see outbox_migrations 0002).
 _SUMMARISED_FROM_JOURNAL = "INSERT OR IGNORE INTO summarised (device, window_end) SELECT device, min(ts) FROM journal GROUP BY device"
-JournalRow = tuple[str, float, int, float, "float | None"]  # device, ts (epoch s), seq, level, battery
+JournalRow = tuple[str, float, int, bytes]  # device, ts (epoch s), seq, the kind's journal body
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,22 +66,24 @@ class OutboxEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class DroppedSummaries:
-    """Routine summaries evicted because the outbox reached its size bound during an outage."""
+class DroppedItems:
+    """Routine items of one series evicted because the outbox reached its size bound during an
+    outage: how many, and the span of their times (`StoredItem.at`, Unix seconds)."""
 
-    station: str
-    device: str
+    kind: str
+    type: str
+    origin: str
     count: int
-    first_window: float
-    last_window: float
+    first_at: float
+    last_at: float
 
 
 class Outbox:
     """Thread-safe: sources' worker thread commits, the uplink thread reads and acknowledges.
 
     Bounded by `max_bytes` of stored item bodies: when a commit goes over, the oldest routine
-    summaries are evicted (events and alerts never are) and the eviction is remembered per
-    station until `take_dropped()` hands it to the uplink to report centrally.
+    items are evicted (events and alerts never are) and the eviction is remembered per series
+    (kind, type, origin) until `take_dropped()` hands it to the uplink to report centrally.
     """
 
     def __init__(
@@ -109,8 +125,8 @@ class Outbox:
     def _restore(self, s: Salvage) -> None:
         self._db.execute("BEGIN IMMEDIATE")
         self._db.executemany(_INSERT_ITEM, s.rows["outbox"])
-        self._db.executemany("INSERT OR IGNORE INTO journal VALUES (?, ?, ?, ?, ?)", s.rows["journal"])
-        self._db.executemany("INSERT OR IGNORE INTO dropped VALUES (?, ?, ?, ?, ?)", s.rows["dropped"])
+        self._db.executemany(_INSERT_READING, s.rows["journal"])
+        self._db.executemany("INSERT OR IGNORE INTO dropped VALUES (?, ?, ?, ?, ?, ?)", s.rows["dropped"])
         self._db.executemany("INSERT OR IGNORE INTO summarised VALUES (?, ?)", s.rows["summarised"])
         self._db.execute(_SUMMARISED_FROM_JOURNAL)
         self._db.execute("COMMIT")
@@ -119,23 +135,31 @@ class Outbox:
     def stored_bytes(self) -> int:
         return self._bytes
 
-    def put(self, items: Iterable[tuple[str, int, bytes]]) -> int:
-        """Store (item_id, priority, body) rows in one transaction; an id already present is kept once."""
+    def put(self, items: Iterable[StoredItem | tuple[str, int, bytes]]) -> int:
+        """Store items in one transaction; an id already present is kept once. A bare
+        (item_id, priority, body) has no kind, type or series: evicted, it is counted under
+        an empty one (tests and tools that only move bytes)."""
         return self.commit(items)
 
-    def commit(
-        self,
-        items: Iterable[tuple[str, int, bytes]],
-        readings: Sequence[JournalRow] = (),
-        summarised: Sequence[tuple[str, float]] = (),
-    ) -> int:
+    def commit(self, items: Iterable[StoredItem | tuple[str, int, bytes]], readings: Sequence[JournalRow] = ()) -> int:
         """One transaction: new uplink items, accepted readings of still-open windows (the
-        journal), and the (device, window end) of each summary queued, whose journal entries
-        before that end the summary now covers. So after a kill the gateway either has a reading
-        in the journal or in a queued summary, never neither, and knows where each device's
-        summarised windows end (`summarised_until`). Returns how many new items were stored."""
-        rows = [(item_id, prio, body, time.time()) for item_id, prio, body in items]
-        if not (rows or readings or summarised):
+        journal), and, for each item that closes a device's window (`StoredItem.summarised`),
+        the removal of the journal readings before that window's end, which the item now
+        covers. So after a kill the gateway either has a reading in the journal or in a queued
+        summary, never neither, and knows where each device's summarised windows end
+        (`summarised_until`). Returns how many new items were stored."""
+        now = time.time()
+        rows = []
+        summarised = []
+        for item in items:
+            if type(item) is StoredItem:
+                rows.append((item.item_id, item.priority, item.body, now, item.kind, item.type, item.origin, item.at))
+                if item.summarised is not None:
+                    summarised.append(item.summarised)
+            else:
+                item_id, priority, body = item  # type: ignore[misc]
+                rows.append((item_id, priority, body, now, "", "", "", now))
+        if not (rows or readings):
             return 0
         with self._lock:
             try:
@@ -145,7 +169,7 @@ class Outbox:
                     if self._db.execute(_INSERT_ITEM, row).rowcount:
                         added += 1
                         grown += len(row[2])
-                self._db.executemany("INSERT OR IGNORE INTO journal VALUES (?, ?, ?, ?, ?)", readings)
+                self._db.executemany(_INSERT_READING, readings)
                 self._db.executemany("DELETE FROM journal WHERE device = ? AND ts < ?", summarised)
                 self._db.executemany(_SUMMARISED, summarised)
                 evicted, freed = self._evict(self._bytes + grown)
@@ -164,48 +188,47 @@ class Outbox:
         return added
 
     def _evict(self, size: int) -> tuple[int, int]:
-        """Inside the caller's transaction: drop the oldest summaries until `size` fits."""
+        """Inside the caller's transaction: drop the oldest routine items until `size` fits,
+        counting them per series from their columns (bodies are never read)."""
         if self.max_bytes is None or size <= self.max_bytes:
             return 0, 0
         count = freed = 0
         victims = self._db.execute(
-            "SELECT seq, body, length(body) FROM outbox WHERE priority = ? ORDER BY seq", (PRIORITY_SUMMARY,)
+            "SELECT seq, length(body), kind, type, origin, at FROM outbox WHERE priority >= ? ORDER BY seq", (PRIORITY_ROUTINE,)
         )
         gone: list[tuple[int]] = []
+        dropped: list[tuple[str, str, str, float, float]] = []
         protected = self.protected
-        for seq, body, length in victims:
+        for seq, length, kind, item_type, origin, at in victims:
             if size - freed <= self.max_bytes:
                 break
             if seq in protected:
                 continue
             gone.append((seq,))
+            dropped.append((kind, item_type, origin, at, at))
             freed += length
             count += 1
-            station, device, window_start = stored_summary_origin(body)
-            self._db.execute(
-                "INSERT INTO dropped VALUES (?, ?, 1, ?, ?) ON CONFLICT (station) DO UPDATE SET count = count + 1, "
-                "first_window = min(first_window, excluded.first_window), last_window = max(last_window, excluded.last_window)",
-                (station, device, window_start, window_start),
-            )
+        victims.close()
+        self._db.executemany(_DROPPED, dropped)
         self._db.executemany("DELETE FROM outbox WHERE seq = ?", gone)
         return count, freed
 
-    def take_dropped(self) -> list[DroppedSummaries]:
+    def take_dropped(self) -> list[DroppedItems]:
         """Hand over (and forget) what was evicted, for the uplink to report centrally."""
         if not self._has_dropped:
             return []  # the uplink asks before every send; most of the time nothing was evicted
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            rows = self._db.execute("SELECT station, device, count, first_window, last_window FROM dropped").fetchall()
+            rows = self._db.execute("SELECT kind, type, origin, count, first_at, last_at FROM dropped ORDER BY 1, 2, 3").fetchall()
             self._db.execute("DELETE FROM dropped")
             self._db.execute("COMMIT")
             self._has_dropped = False
-        return [DroppedSummaries(*r) for r in rows]
+        return [DroppedItems(*r) for r in rows]
 
     def journal(self) -> list[JournalRow]:
         """Readings accepted before a restart whose window was not yet summarised, oldest first per device."""
         with self._lock:
-            return [tuple(r) for r in self._db.execute("SELECT device, ts, seq, level, battery FROM journal ORDER BY device, ts")]  # type: ignore[misc]
+            return [tuple(r) for r in self._db.execute("SELECT device, ts, seq, body FROM journal ORDER BY device, ts, seq")]  # type: ignore[misc]
 
     def summarised_until(self) -> dict[str, float]:
         """Per device, where its newest summarised window ends (epoch s): a restarted gateway

@@ -23,7 +23,7 @@ from gateway.errors import OutboxError
 log = logging.getLogger(__name__)
 
 #: Revision that `LAYOUT` is; the head of outbox_migrations (tests/migrations checks they agree).
-HEAD = "0002"
+HEAD = "0003"
 #: Tables and columns of an outbox written before layouts were versioned (commit f93509f).
 F93509F_TABLES: dict[str, tuple[str, ...]] = {
     "outbox": ("seq", "item_id", "priority", "body", "created_at"),
@@ -31,30 +31,43 @@ F93509F_TABLES: dict[str, tuple[str, ...]] = {
     "dropped": ("station", "device", "count", "first_window", "last_window"),
 }
 
-LAYOUT = """
-CREATE TABLE IF NOT EXISTS outbox (
+#: The tables of layout 0003 on (revision 0003 creates them with these very statements).
+OUTBOX_TABLE = """CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     item_id TEXT NOT NULL UNIQUE,
     priority INTEGER NOT NULL,
     body BLOB NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS outbox_order ON outbox (priority, seq);
-CREATE TABLE IF NOT EXISTS journal (
+    created_at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    type TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    at REAL NOT NULL
+)"""
+OUTBOX_ORDER = "CREATE INDEX IF NOT EXISTS outbox_order ON outbox (priority, seq)"
+#: A reading's body is its kind's (`DeviceKind.journal_body`). Keyed by time and number: a
+#: device that restarts numbers from 0 again, and some kinds send several readings a second.
+JOURNAL_TABLE = """CREATE TABLE IF NOT EXISTS journal (
     device TEXT NOT NULL,
     ts REAL NOT NULL,
     seq INTEGER NOT NULL,
-    level REAL NOT NULL,
-    battery REAL,
-    PRIMARY KEY (device, ts)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS dropped (
-    station TEXT NOT NULL PRIMARY KEY,
-    device TEXT NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (device, ts, seq)
+) WITHOUT ROWID"""
+DROPPED_TABLE = """CREATE TABLE IF NOT EXISTS dropped (
+    kind TEXT NOT NULL,
+    type TEXT NOT NULL,
+    origin TEXT NOT NULL,
     count INTEGER NOT NULL,
-    first_window REAL NOT NULL,
-    last_window REAL NOT NULL
-);
+    first_at REAL NOT NULL,
+    last_at REAL NOT NULL,
+    PRIMARY KEY (kind, type, origin)
+) WITHOUT ROWID"""
+
+LAYOUT = f"""
+{OUTBOX_TABLE};
+{OUTBOX_ORDER};
+{JOURNAL_TABLE};
+{DROPPED_TABLE};
 CREATE TABLE IF NOT EXISTS summarised (
     device TEXT NOT NULL PRIMARY KEY,
     window_end REAL NOT NULL

@@ -13,17 +13,38 @@ import shutil
 import sqlite3
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway import outbox_legacy as legacy
+
 log = logging.getLogger(__name__)
 
+Row = tuple[object, ...]
+
+#: Per table: the query of the current layout's rows, as `Outbox` inserts them.
 _TABLES = {
-    "outbox": "SELECT item_id, priority, body, created_at FROM outbox ORDER BY seq",
-    "journal": "SELECT device, ts, seq, level, battery FROM journal",
-    "dropped": "SELECT station, device, count, first_window, last_window FROM dropped",
+    "outbox": "SELECT item_id, priority, body, created_at, kind, type, origin, at FROM outbox ORDER BY seq",
+    "journal": "SELECT device, ts, seq, body FROM journal",
+    "dropped": "SELECT kind, type, origin, count, first_at, last_at FROM dropped",
     # Layout 0002 on: a file of an older layout has no such table, and none is read from it.
     "summarised": "SELECT device, window_end FROM summarised",
+}
+
+
+def _legacy_item(row: Row) -> Row:
+    item_id, priority, body, created_at = row
+    kind, item_type, origin, at = legacy.item_columns(bytes(body), float(created_at))  # type: ignore[arg-type]
+    return item_id, legacy.priority(int(priority)), legacy.current_body(bytes(body), kind), created_at, kind, item_type, origin, at  # type: ignore[arg-type, call-overload]
+
+
+#: Per table of a layout before 0003 (told by a column only it had): its query, and the
+#: conversion of its rows to the current layout's (`gateway.outbox_legacy`, as revision 0003).
+_LEGACY_TABLES: dict[str, tuple[str, str, Callable[[Row], Row]]] = {
+    "outbox": ("created_at", "SELECT item_id, priority, body, created_at FROM outbox ORDER BY seq", _legacy_item),
+    "journal": ("level", "SELECT device, ts, seq, level, battery FROM journal", lambda r: legacy.journal_row(*r)),  # type: ignore[arg-type]
+    "dropped": ("station", "SELECT station, device, count, first_window, last_window FROM dropped", lambda r: legacy.dropped_row(*r)),  # type: ignore[arg-type]
 }
 
 
@@ -61,8 +82,13 @@ def salvage(path: Path, error: str) -> Salvage:
     work = _padded_copy(moved)
     rows: dict[str, list[tuple[object, ...]]] = {}
     try:
+        legacy_tables = _tables_of_legacy_layout(work)
         for table, query in _TABLES.items():
-            rows[table] = _read_what_you_can(work, query)
+            if table in legacy_tables:
+                _column, legacy_query, convert = _LEGACY_TABLES[table]
+                rows[table] = [convert(r) for r in _read_what_you_can(work, legacy_query)]
+            else:
+                rows[table] = _read_what_you_can(work, query)
     finally:
         for leftover in (work, work.with_name(work.name + "-wal"), work.with_name(work.name + "-shm")):
             leftover.unlink(missing_ok=True)
@@ -72,6 +98,27 @@ def salvage(path: Path, error: str) -> Salvage:
         extra={"path": str(path), "moved_to": str(moved), "error": error},
     )
     return Salvage(moved, rows, error)
+
+
+def _tables_of_legacy_layout(path: Path) -> set[str]:
+    """Tables the damaged file has in a layout before 0003 (salvage reads the file as it is, before
+    any upgrade). A schema it cannot read at all is taken as current: nothing is read then."""
+    found: set[str] = set()
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.DatabaseError:
+        return found
+    try:
+        for table, (column, _query, _convert) in _LEGACY_TABLES.items():
+            try:
+                columns = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+            except sqlite3.DatabaseError:
+                continue
+            if column in columns and (table != "outbox" or "kind" not in columns):
+                found.add(table)
+    finally:
+        db.close()
+    return found
 
 
 def _padded_copy(path: Path) -> Path:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import CounterMetricFamily
@@ -28,7 +29,7 @@ from gateway.errors import REJECTION_REASONS, FrameRejected, OutboxError
 from gateway.local_alarms import LocalAlarmChannel
 from gateway.model import RawFrame, Reading
 from gateway.ratelimit import TokenBucket
-from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
+from gateway.outbox import JournalRow, Outbox
 from gateway.sources import LoopSource, Source
 from gateway.sources.buffer import FrameBuffer
 from gateway.sources.mqtt_devices import MqttDeviceSource
@@ -38,7 +39,7 @@ from core.broker_drops import BrokerDropWatch
 from core.config import DeviceConfig, StationConfig, TepiConfig
 from core.logs import RateLimitedLog
 from contract.gateway_items import BrokerDrops
-from kinds.awlr.items import LevelSummary, RateOfRise, SiagaChange, outbox_body
+from gateway.stored_item import GATEWAY_KIND, StoredItem, stored_gateway_item
 
 log = logging.getLogger(__name__)
 _END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)
@@ -162,8 +163,14 @@ class EdgeGateway:
         self.processors: dict[str, Processor] = {}
         self._routes: dict[str, _Route] = {}
         self._tally: collections.Counter[tuple[str, str]] = collections.Counter()
+        #: Per kind name (the gateway's own items included): how its items are stored.
+        self._storing: dict[str, Callable[[Any, str], StoredItem]] = {GATEWAY_KIND: lambda item, _gw: stored_gateway_item(item)}
+        #: Per kind name: its local alarms (the gateway's own items sound none).
+        self._alarms: dict[str, Callable[[Any], bytes | None]] = {GATEWAY_KIND: lambda item: None}
         for d in config.devices:
             kind, station = device_kind(d.kind), config.station(d.station)
+            self._storing[kind.name] = kind.stored
+            self._alarms[kind.name] = kind.alarm
             self.processors[d.id] = kind.processor(gw, station, d)
             self._routes[d.id] = _Route(d, kind, station, TokenBucket(gw.device_rate_per_s, gw.device_burst), self.processors[d.id])
         ports = dict(gw.serial_ports) | (serial_ports or {})
@@ -314,13 +321,16 @@ class EdgeGateway:
     def _intake(self, batch: list[RawFrame]) -> None:
         """Decode, check and journal a batch; only then may devices forget these frames."""
         accepted: list[Reading] = []
+        journal: list[JournalRow] = []
         for frame in batch:
-            reading = self.handle(frame)
-            if reading is not None:
+            taken = self._accept(frame)
+            if taken is not None:
+                reading, kind = taken
                 accepted.append(reading)
+                journal.append((reading.device, reading.ts.timestamp(), reading.seq, kind.journal_body(reading)))
         self._flush_tally()
         self._deferral.add(accepted, time.monotonic())
-        self._commit([], accepted)
+        self._commit([], journal)
         for frame in batch:
             if frame.ack is not None:
                 frame.ack()
@@ -381,16 +391,18 @@ class EdgeGateway:
                 proc.resume(datetime.fromtimestamp(window_end, timezone.utc))
         rows = self.outbox.journal()
         replayed = 0
-        for device, ts, seq, level, battery in rows:
-            proc = self.processors.get(device)
-            if proc is None:
+        for device, ts, seq, body in rows:
+            route = self._routes.get(device)
+            if route is None:
                 continue  # a device removed from the configuration; its journal rows stay
-            station = self.devices[device].station
             try:
-                proc.accept(Reading(device, station, seq, datetime.fromtimestamp(ts, timezone.utc), level, battery))
+                route.processor.accept(route.kind.from_journal(device, seq, datetime.fromtimestamp(ts, timezone.utc), body))
                 replayed += 1
             except FrameRejected:
                 continue
+            except ValueError as exc:  # not this kind's body: the device's kind was changed
+                self.metrics.internal_errors.labels("recover").inc()
+                log.error("journal reading not understood; not replayed", extra={"device": device, "error": str(exc)})
         devices = {r[0] for r in rows if r[0] in self.processors}
         items = self._process(devices)
         self._commit(items, [])
@@ -410,6 +422,11 @@ class EdgeGateway:
     def handle(self, frame: RawFrame) -> Reading | None:
         """Decode, check and accept one frame; returns the reading, or None when rejected
         (counted by reason, logged rate-limited, never raised)."""
+        taken = self._accept(frame)
+        return None if taken is None else taken[0]
+
+    def _accept(self, frame: RawFrame) -> tuple[Reading, DeviceKind] | None:
+        """`handle`, also telling the reading's kind (which journals it)."""
         tally = self._tally
         tally[("frames", frame.transport)] += 1
         tally[("bytes", frame.transport)] += len(frame.payload)
@@ -441,9 +458,9 @@ class EdgeGateway:
                 reason=rej.reason, device=device, transport=frame.transport, detail=rej.detail[:200],
             )
             return None
-        tally[("readings", reading.station)] += 1
+        tally[("readings", route.station.id)] += 1
         self._last_arrival[reading.device] = now
-        return reading
+        return reading, route.kind
 
     def _flush_tally(self) -> None:
         """Metrics once per batch: per-frame label lookups cost more than parsing the frame."""
@@ -475,23 +492,16 @@ class EdgeGateway:
                 del self._last_arrival[dev_id]
         return items
 
-    def _commit(self, items: Sequence[UplinkItem | BrokerDrops], accepted: list[Reading]) -> None:
+    def _commit(self, items: Sequence[UplinkItem | BrokerDrops], journal: list[JournalRow]) -> None:
         """Store items, journal and summarised ranges in one transaction; retry until the disk
         takes them: a failing disk stalls intake (frames wait, unacknowledged) rather than
-        dropping what was accepted."""
-        rows = []
-        summarised = []
-        for item in items:
-            if isinstance(item, LevelSummary):
-                rows.append((item.id, PRIORITY_SUMMARY, outbox_body(item, self.config.gateway.id)))
-                summarised.append((item.device, item.window_end.timestamp()))
-            else:
-                rows.append((item.id, PRIORITY_EVENT, item.model_dump_json().encode()))
-        journal = [(r.device, r.ts.timestamp(), r.seq, r.level_cm, r.battery_v) for r in accepted]
+        dropping what was accepted. Each item is stored as its kind says."""
+        storing, gw = self._storing, self.config.gateway.id
+        rows = [storing[item.kind](item, gw) for item in items]
         delay = 0.1
         while True:
             try:
-                self.outbox.commit(rows, journal, summarised)
+                self.outbox.commit(rows, journal)
                 break
             except OutboxError as exc:
                 self.metrics.internal_errors.labels("outbox").inc()
@@ -500,5 +510,7 @@ class EdgeGateway:
                 delay = min(delay * 2, 5.0)
         for item in items:
             self.metrics.queued.labels(item.type).inc()
-            if self.local_alarms is not None and isinstance(item, (SiagaChange, RateOfRise)):
-                self.local_alarms.announce(item)
+            if self.local_alarms is not None:
+                alarm = self._alarms[item.kind](item)
+                if alarm is not None:
+                    self.local_alarms.announce(item.station, item.type, alarm)

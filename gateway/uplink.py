@@ -26,7 +26,8 @@ from datetime import datetime, timezone
 import paho.mqtt.client as mqtt
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from gateway.outbox import PRIORITY_EVENT, Outbox, OutboxEntry
+from gateway.outbox import PRIORITY_ROUTINE, Outbox, OutboxEntry
+from gateway.stored_item import stored_gateway_item
 from gateway.uplink_inflight import InFlight, SentMessage
 from core.config import BrokerConfig
 from contract.downlink import UplinkAck, decode_downlink
@@ -316,20 +317,25 @@ class Uplink:
         self.metrics.oldest_unacked.set(self._inflight.oldest_unacked_age(now))
 
     def _report_drops(self) -> None:
-        """Once connected, turn evictions into events that travel ahead of the backlog."""
+        """Once connected, turn evictions into events that travel ahead of the backlog: one
+        report per series, whose origin names its station and device ("station/device")."""
         drops = self.outbox.take_dropped()
         if not drops:
             return
         now = datetime.now(timezone.utc)
-        items = [
-            SummariesDropped(
-                id=f"{self.gateway}:{d.station}:dropped:{int(now.timestamp() * 1000)}", station=d.station, device=d.device,
-                count=d.count, first_window_start=datetime.fromtimestamp(d.first_window, timezone.utc),
-                last_window_start=datetime.fromtimestamp(d.last_window, timezone.utc), reason="outbox_full",
-            )
-            for d in drops
-        ]
-        self.outbox.put([(i.id, PRIORITY_EVENT, i.model_dump_json().encode()) for i in items])
+        items = []
+        for d in drops:
+            station, _, device = d.origin.partition("/")
+            if not (station and device):  # an item stored without its series: counted, not reportable
+                log.error("items evicted from a full outbox have no series to report them under",
+                          extra={"kind": d.kind, "type": d.type, "origin": d.origin, "items": d.count})
+                continue
+            items.append(SummariesDropped(
+                id=f"{self.gateway}:{station}:dropped:{int(now.timestamp() * 1000)}", station=station, device=device,
+                count=d.count, first_window_start=datetime.fromtimestamp(d.first_at, timezone.utc),
+                last_window_start=datetime.fromtimestamp(d.last_at, timezone.utc), reason="outbox_full",
+            ))
+        self.outbox.put([stored_gateway_item(i) for i in items])
         log.warning("reported summaries dropped while the outbox was full", extra={"stations": len(items), "summaries": sum(d.count for d in drops)})
 
     def _payloads(self, group: list[OutboxEntry], now: datetime) -> list[tuple[list[OutboxEntry], int, bytes]]:
@@ -361,14 +367,14 @@ class Uplink:
             return False
         if events_only:
             head = self.outbox.head(self._inflight_seqs)
-            if head is None or head[0] != PRIORITY_EVENT:
+            if head is None or head[0] >= PRIORITY_ROUTINE:
                 return False
         elif self.summary_linger_s and min(waiting, limit) < MAX_ITEMS_PER_MESSAGE:
             # Routine summaries wait a moment to share one compressed message. Decided on the
             # head alone: the uplink looks ten times a second while they wait, and reading
             # every waiting body each time cost the gateway CPU and churned its heap.
             head = self.outbox.head(self._inflight_seqs)
-            if head is None or (head[0] != PRIORITY_EVENT and time.time() - head[1] < self.summary_linger_s):
+            if head is None or (head[0] >= PRIORITY_ROUTINE and time.time() - head[1] < self.summary_linger_s):
                 return False
         entries = self.outbox.peek(limit, self._inflight_seqs)
         if not entries:
@@ -377,8 +383,8 @@ class Uplink:
         messages: list[list[OutboxEntry]] = []
         for e in entries:
             last = messages[-1] if messages else None
-            if last is None or e.priority == PRIORITY_EVENT or last[0].priority == PRIORITY_EVENT or len(last) >= MAX_ITEMS_PER_MESSAGE:
-                if e.priority != PRIORITY_EVENT and (events_only or len(messages) >= summary_free):
+            if last is None or e.priority < PRIORITY_ROUTINE or last[0].priority < PRIORITY_ROUTINE or len(last) >= MAX_ITEMS_PER_MESSAGE:
+                if e.priority >= PRIORITY_ROUTINE and (events_only or len(messages) >= summary_free):
                     break  # events come first (`peek`): the rest are summaries, out of their slots
                 messages.append([e])
             else:

@@ -1,20 +1,36 @@
-"""The registry of device kinds: configuration names a kind, this map finds its code.
+"""What the gateway asks of a device kind, and where it finds one: `kinds.edge_kind(name)`.
 
-Adding a device kind is adding a folder under `gateway/devices/<kind>/` (wire format, decoder,
-processor, README, sample config) and one line here.
+Adding a device kind is adding a folder `kinds/<kind>/` (its `edge` side implements
+`DeviceKind`) and one line in `kinds.KINDS`; nothing here names a kind.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+import kinds
+from core.config import DeviceConfig, GatewayConfig, StationConfig
 from gateway.errors import GatewayError
 from gateway.model import RawFrame, Reading
-from core.config import DeviceConfig, GatewayConfig, StationConfig
-from kinds.awlr.items import LevelSummary, RateOfRise, SiagaChange
+from gateway.stored_item import GATEWAY_KIND, StoredItem
 
-UplinkItem = LevelSummary | SiagaChange | RateOfRise
+
+class UplinkItem(Protocol):
+    """What the generic gateway reads of an item a processor returns: every uplink item (the
+    contract's `_Item`) has these; the rest is the kind's."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def station(self) -> str: ...
 
 
 class Processor(Protocol):
@@ -24,19 +40,20 @@ class Processor(Protocol):
     is called for every reading in arrival order and raises `FrameRejected` for readings that
     cannot be placed (duplicate, out of order, late); `process` is called once one or more
     readings were accepted (under load the gateway lets many accumulate, for up to a second,
-    because the cost of a call is mostly fixed) and returns the events and closed-window summaries; `due` closes a window whose end passed
-    without a later reading. None of them does I/O or reads a clock.
+    because the cost of a call is mostly fixed) and returns the events and closed-window
+    summaries; `due` closes a window whose end passed without a later reading. None of them
+    does I/O or reads a clock.
 
     After a restart, `resume` is told where the device's summarised windows end (the outbox
     keeps it) before the journal is replayed, so no window is summarised twice.
     `open_window_s` is how long the gateway waits for a silent device before `due`.
     """
 
-    def accept(self, reading: Reading) -> None: ...
+    def accept(self, reading: Any) -> None: ...
 
-    def process(self) -> list[UplinkItem]: ...
+    def process(self) -> list[Any]: ...
 
-    def due(self, now: datetime) -> list[UplinkItem]: ...
+    def due(self, now: datetime) -> list[Any]: ...
 
     def note_rejected(self) -> None: ...
 
@@ -47,8 +64,14 @@ class Processor(Protocol):
 
 
 class DeviceKind(Protocol):
-    """`readings_per_s`, `typical_payload_bytes` and `max_payload_bytes` describe what one
-    device of the kind sends over MQTT; `tepi mqtt setup` sizes the broker's queues from them."""
+    """A kind's gateway side. `readings_per_s`, `typical_payload_bytes` and `max_payload_bytes`
+    describe what one device of the kind sends over MQTT; `tepi mqtt setup` sizes the broker's
+    queues from them.
+
+    The generic gateway never looks into a kind's readings or items: it journals a reading as
+    `journal_body` (bytes, packed once: this runs for every reading) and rebuilds it after a
+    restart with `from_journal`; it stores an item as `stored` says (body, priority, series);
+    it publishes `alarm(item)` on the site's local alarm channel when that is not None."""
 
     name: str
     readings_per_s: float
@@ -61,11 +84,18 @@ class DeviceKind(Protocol):
 
     def processor(self, gateway: GatewayConfig, station: StationConfig, device: DeviceConfig) -> Processor: ...
 
+    def journal_body(self, reading: Any) -> bytes: ...
 
-def _registry() -> dict[str, DeviceKind]:
-    from kinds.awlr import edge as awlr
+    def from_journal(self, device: str, seq: int, ts: datetime, body: bytes) -> Reading:
+        """The reading `journal_body` stored; raises ValueError for a body it cannot read."""
+        ...
 
-    return {"awlr": awlr.KIND}
+    def stored(self, item: Any, gateway_id: str) -> StoredItem: ...
+
+    def alarm(self, item: Any) -> bytes | None:
+        """What the site's sirens and displays get for this item (retained, per station and
+        item type), or None when it is no alarm."""
+        ...
 
 
 class UnknownDeviceKind(GatewayError):
@@ -73,8 +103,10 @@ class UnknownDeviceKind(GatewayError):
 
 
 def device_kind(name: str) -> DeviceKind:
-    kinds = _registry()
+    if name == GATEWAY_KIND:  # reserved for the gateway's own items
+        raise UnknownDeviceKind(f"{name!r} is no device kind; known: {kinds.kind_names()}")
     try:
-        return kinds[name]
-    except KeyError:
-        raise UnknownDeviceKind(f"unknown device kind {name!r}; known: {sorted(kinds)}") from None
+        kind: DeviceKind = kinds.edge_kind(name)
+    except kinds.UnknownKind as exc:
+        raise UnknownDeviceKind(str(exc)) from None
+    return kind

@@ -33,6 +33,7 @@ class LevelSummary(_Item):
     """
 
     type: Literal["summary"] = "summary"
+    kind: Literal["awlr"] = "awlr"
     window_start: AwareDatetime
     window_end: AwareDatetime
     count: int = Field(ge=0, description="Good readings behind the statistics.")
@@ -55,6 +56,7 @@ class SiagaChange(_Item):
     """Sent at once, ahead of summaries, when a station's Siaga level changes."""
 
     type: Literal["siaga_change"] = "siaga_change"
+    kind: Literal["awlr"] = "awlr"
     ts: AwareDatetime
     seq: int = Field(ge=0)
     level_cm: float
@@ -70,6 +72,7 @@ class RateOfRise(_Item):
     threshold; at the end, below it."""
 
     type: Literal["rate_of_rise"] = "rate_of_rise"
+    kind: Literal["awlr"] = "awlr"
     ts: AwareDatetime
     seq: int = Field(ge=0)
     level_cm: float

@@ -10,7 +10,8 @@ import pytest
 
 from kinds.awlr import wire
 from gateway.errors import FrameRejected
-from gateway.model import RawFrame, Reading
+from gateway.model import RawFrame
+from kinds.awlr.edge.reading import LevelReading as Reading
 from gateway.runtime import Deferral
 from gateway.sources.buffer import FrameBuffer
 from gateway.sources.mqtt_devices import puback_packets
@@ -53,9 +54,9 @@ def test_the_loop_never_blocks_on_its_own_buffer_and_sees_room() -> None:
 def test_deferral_is_due_by_age_or_count() -> None:
     d = Deferral(max_age_s=1.0, max_readings=3)
     assert not d.overdue(0.0)
-    d.add([Reading("a", "s", 1, NOW, 1.0, None)], now=10.0)
+    d.add([Reading("a", 1, NOW, 1.0, None)], now=10.0)
     assert not d.overdue(10.5) and d.overdue(11.0)
-    d.add([Reading("b", "s", 1, NOW, 1.0, None)] * 2, now=10.6)
+    d.add([Reading("b", 1, NOW, 1.0, None)] * 2, now=10.6)
     assert d.overdue(10.6)
     assert d.take() == {"a", "b"} and d.pending == 0 and not d.overdue(100.0)
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
+from gateway.outbox import PRIORITY_EVENT, PRIORITY_ROUTINE, PRIORITY_SUMMARY, Outbox
+from gateway.stored_item import StoredItem
 
 
 def test_events_leave_before_summaries_and_ids_are_stored_once(tmp_path: Path) -> None:
@@ -49,10 +48,9 @@ def test_committed_items_survive_kill_9(tmp_path: Path) -> None:
     box.close()
 
 
-def _summary(station: str, i: int) -> tuple[str, int, bytes]:
-    body = json.dumps({"type": "summary", "id": f"gw:{station}:s:{i}", "station": station, "device": f"awlr-{station}",
-                       "window_start": datetime.fromtimestamp(600 * i, timezone.utc).isoformat(), "pad": "x" * 900})
-    return (f"gw:{station}:s:{i}", PRIORITY_SUMMARY, body.encode())
+def _summary(station: str, i: int) -> StoredItem:
+    """A routine item whose body the outbox cannot read: what it reports comes from the columns."""
+    return StoredItem(f"gw:{station}:s:{i}", PRIORITY_ROUTINE, "awlr", "summary", f"{station}/awlr-{station}", 600.0 * i, os.urandom(1000))
 
 
 def test_full_outbox_evicts_oldest_summaries_never_events_and_remembers_what(tmp_path: Path) -> None:
@@ -66,9 +64,11 @@ def test_full_outbox_evicts_oldest_summaries_never_events_and_remembers_what(tmp
     assert len([e for e in left if e.priority == PRIORITY_EVENT]) == 41, "no event was evicted"
     kept = [e.item_id for e in left if e.priority == PRIORITY_SUMMARY]
     assert kept == [f"gw:{'depok' if i % 2 else 'katulampa'}:s:{i}" for i in range(40 - len(kept), 40)], "newest kept"
-    dropped = {d.station: d for d in box.take_dropped()}
+    dropped = {d.origin: d for d in box.take_dropped()}
     assert sum(d.count for d in dropped.values()) == 40 - len(kept) == box.evicted
-    assert dropped["katulampa"].first_window == 0.0
+    assert {(d.kind, d.type) for d in dropped.values()} == {("awlr", "summary")}
+    katulampa = dropped["katulampa/awlr-katulampa"]
+    assert (katulampa.first_at, katulampa.last_at) == (0.0, 600.0 * (2 * (katulampa.count - 1)))
     assert box.take_dropped() == [], "handed over once"
     box.close()
     assert Outbox(tmp_path / "o.db", max_bytes=20_000).stored_bytes == box.stored_bytes
@@ -135,18 +135,19 @@ def _damage_queue_index(path: Path) -> None:
 def test_a_salvaged_outbox_keeps_where_summarised_windows_end(tmp_path: Path) -> None:
     path = tmp_path / "o.db"
     box = Outbox(path)
-    box.commit(
-        [("s1", PRIORITY_SUMMARY, b"x")],
-        readings=[("awlr-a", 125.0, 7, 90.0, None), ("awlr-a", 130.0, 8, 91.0, None)],
-        summarised=[("awlr-a", 120.0), ("awlr-b", 600.0), ("awlr-b", 60.0)],
-    )
+    def closing(item_id: str, device: str, end: float) -> StoredItem:
+        return StoredItem(item_id, PRIORITY_ROUTINE, "awlr", "summary", f"s/{device}", end - 60, b"x", (device, end))
+
+    box.commit([closing("s1", "awlr-a", 120.0), closing("s2", "awlr-b", 600.0)], [("awlr-a", 125.0, 7, b"\x01"), ("awlr-a", 130.0, 8, b"\x02")])
+    box.commit([closing("s3", "awlr-b", 60.0)])
     assert box.summarised_until() == {"awlr-a": 120.0, "awlr-b": 600.0}, "the newest end of each device"
     box.close()
     _damage_queue_index(path)
     again = Outbox(path)
     assert again.salvaged is not None
     assert again.summarised_until() == {"awlr-a": 120.0, "awlr-b": 600.0}
-    assert again.depth() == 1 and len(again.journal()) == 2
+    assert again.depth() == 3 and again.journal() == [("awlr-a", 125.0, 7, b"\x01"), ("awlr-a", 130.0, 8, b"\x02")]
+    assert [(e.item_id, e.priority) for e in again.peek(3)] == [("s1", PRIORITY_ROUTINE), ("s2", PRIORITY_ROUTINE), ("s3", PRIORITY_ROUTINE)]
     again.close()
 
 

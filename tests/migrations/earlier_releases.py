@@ -1,7 +1,7 @@
 """Databases as an earlier Tepi left them, for upgrade tests: `tests/migrations/<commit>/`.
 
 f93509f is the last release without schema versions (see f93509f/make_fixture.py for how its
-files were made); 25e3753 the last with outbox layout 0001. When a revision changes a table or
+files were made); 25e3753 the last with outbox layout 0001, 18987c1 the last with 0002. When a revision changes a table or
 the outbox layout, add the state before it the same way (a directory named after the commit,
 made with that commit's code) and let the upgrade tests start from each directory in turn.
 """
@@ -18,6 +18,8 @@ from sqlalchemy.engine import Engine
 F93509F = Path(__file__).with_name("f93509f")
 #: The outbox of the last release before layout 0002 (see 25e3753/make_fixture.py).
 C25E3753 = Path(__file__).with_name("25e3753")
+#: The outbox of the last release before layout 0003 (see 18987c1/make_fixture.py).
+C18987C1 = Path(__file__).with_name("18987c1")
 #: Tables f93509f created; every row of each must survive every upgrade.
 STATE_TABLES = ("tenants", "stations", "users", "api_keys", "alerts", "alert_events", "processed_messages",
                 "level_points")  # fmt: skip

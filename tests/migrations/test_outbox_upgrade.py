@@ -3,9 +3,13 @@
 tests/migrations/f93509f/outbox.db was written by f93509f's `Outbox`: queued summaries (records
 and a JSON object), two events, journal readings of open windows and an eviction record.
 tests/migrations/25e3753/outbox.db was written by 25e3753's (layout 0001), stopped during an
-alert: one-minute summaries queued and the journal of the open windows. When a revision changes
-the layout, keep these tests, add the outbox the previous release wrote beside it (with that
-release's code) and upgrade from it too, asserting what the revision promises.
+alert: one-minute summaries queued and the journal of the open windows.
+tests/migrations/18987c1/outbox.db was written by 18987c1's (layout 0002, the last that knew
+only the river): records, a positional row and objects without `kind`, gateway reports, where
+windows end. Layout 0003 made rows generic (kind, type, origin, at; kind-opaque journal bodies;
+priorities of `contract.items`). When a revision changes the layout, keep these tests, add the
+outbox the previous release wrote beside it (with that release's code) and upgrade from it too,
+asserting what the revision promises.
 """
 
 from __future__ import annotations
@@ -19,21 +23,58 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from earlier_releases import C25E3753, F93509F
+from earlier_releases import C18987C1, C25E3753, F93509F
 
 from gateway.errors import OutboxError
-from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
+from gateway.outbox import PRIORITY_EVENT, PRIORITY_ROUTINE, PRIORITY_SUMMARY, Outbox
 from gateway.outbox_layout import HEAD, prepare_layout
 from gateway.outbox_upgrade import MIGRATIONS
 from gateway.runtime import EdgeGateway
 from core import migrations
 from core.config import TepiConfig, with_local_services
 from contract.envelope import encode_uplink
+from kinds.awlr.edge import KIND as AWLR
 from kinds.awlr.items import LevelSummary
+from kinds.awlr.summary_records import is_record
 from contract.uplink_batch import decode_batch
 from kinds.awlr.ingest.uplink import every_item
 
 TABLES = ("outbox", "journal", "dropped")
+OLD_EVENT, OLD_SUMMARY = 0, 1  # priorities before layout 0003
+
+
+def item_of(body: bytes) -> object:
+    """The one item a stored body is, as ingest reads it."""
+    (item,) = every_item(decode_batch(encode_uplink("dki-jakarta", "gw-ciliwung", [body], datetime.now(timezone.utc))))
+    return item
+
+
+def assert_upgraded(before: dict[str, list[tuple[object, ...]]], box: Outbox, path: Path) -> None:
+    """What revision 0003 promises for the rows of an older layout `before`."""
+    after = contents(path)
+    assert len(after["outbox"]) == len(before["outbox"]), "no queued item lost"
+    new_rows = {r[0]: r for r in sqlite3.connect(path).execute("SELECT seq, item_id, priority, body, created_at, kind, type, origin, at FROM outbox")}
+    for seq, item_id, priority, body, created_at in before["outbox"]:
+        _, new_id, new_priority, new_body, new_created, kind, item_type, origin, at = new_rows[seq]
+        assert (new_id, new_created) == (item_id, created_at)
+        assert new_priority == {OLD_EVENT: PRIORITY_EVENT, OLD_SUMMARY: PRIORITY_ROUTINE}[priority]  # type: ignore[index]
+        item = item_of(new_body)
+        assert item.model_dump_json() == item_of(body).model_dump_json(), "the same item goes to ingest (NaN too)"  # type: ignore[attr-defined, arg-type]
+        assert (kind, item_type) == (getattr(item, "kind"), getattr(item, "type"))
+        if not is_record(new_body):
+            assert new_body.startswith(b"{") and b'"kind":' in new_body, "objects name their kind (uplink schema 4)"
+        station, device = getattr(item, "station"), getattr(item, "device", None)
+        assert origin == (f"{station}/{device}" if device else station)
+        when = {"summary": "window_start", "siaga_change": "ts", "rate_of_rise": "ts", "broker_drops": "until"}[item_type]
+        assert at == getattr(item, when).timestamp()
+    queued = box.peek(100)
+    assert [e.seq for e in queued] == [r[0] for r in sorted(before["outbox"], key=lambda r: (r[2], r[0]))], "events first, then oldest first"  # type: ignore[index]
+    assert box.depth() == len(before["outbox"]) and box.stored_bytes == sum(len(r[3]) for r in after["outbox"])  # type: ignore[arg-type]
+    replayed = [(d, ts, seq, AWLR.from_journal(d, seq, datetime.fromtimestamp(ts, timezone.utc), body)) for d, ts, seq, body in box.journal()]
+    assert [(d, ts, seq, r.level_cm, r.battery_v) for d, ts, seq, r in replayed] == sorted(before["journal"]), "the journal replays the same readings"  # type: ignore[arg-type]
+    assert [(d.kind, d.type, d.origin, d.count, d.first_at, d.last_at) for d in box.take_dropped()] == [
+        ("awlr", "summary", f"{station}/{device}", n, first, last) for station, device, n, first, last in before["dropped"]
+    ]
 
 
 def contents(path: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -66,15 +107,9 @@ def test_f93509f_outbox_upgrades_with_every_row_intact_and_keeps_working(old_out
     box = Outbox(old_outbox)
 
     assert box.upgrade_backup is not None and contents(box.upgrade_backup) == before
-    assert contents(old_outbox) == before
     queued = box.peek(100)
-    assert [(e.seq, e.item_id, e.priority, e.body, e.created_at) for e in queued] == sorted(
-        before["outbox"], key=lambda r: (r[2], r[0])
-    ), "events first, then summaries, oldest first, bodies byte for byte"
-    assert box.depth() == 10 and box.stored_bytes == sum(len(r[3]) for r in before["outbox"])  # type: ignore[arg-type]
-    assert box.journal() == sorted(before["journal"])
+    assert_upgraded(before, box, old_outbox)
     assert box.summarised_until() == earliest_journal_reading(before["journal"])
-    assert [(d.station, d.count) for d in box.take_dropped()] == [("katulampa", 1)]
     assert box.put([("after-upgrade", PRIORITY_SUMMARY, b"new")]) == 1
     assert box.peek(100)[-1].seq > max(r[0] for r in before["outbox"]), "seq keeps growing: AUTOINCREMENT kept"  # type: ignore[type-var]
     box.ack([e.seq for e in queued if e.priority == PRIORITY_EVENT])
@@ -113,7 +148,7 @@ def test_a_0001_outbox_stopped_during_an_alert_upgrades_and_its_rebuilt_window_s
 
     box = Outbox(path)
     assert box.upgrade_backup is not None and contents(box.upgrade_backup) == before
-    assert contents(path) == before, "every queued item, journal reading and eviction record kept"
+    assert_upgraded(before, box, path)
     assert box.summarised_until() == earliest_journal_reading(before["journal"])
     sent = queued_summaries(box)
     box.close()
@@ -131,6 +166,39 @@ def test_a_0001_outbox_stopped_during_an_alert_upgrades_and_its_rebuilt_window_s
         earlier = [s for s in sent if s.device == device]
         assert summary.window_start >= max(s.window_end for s in earlier)
         assert summary.window_start not in {s.window_start for s in earlier}
+
+
+def test_a_0002_outbox_upgrades_to_generic_rows_and_the_gateway_carries_on(tmp_path: Path, default_config: TepiConfig) -> None:
+    """18987c1 stopped during the flood: summaries and events queued, windows open. After the
+    upgrade the restarted gateway replays the journal into windows starting where the queued
+    ones end, and their summaries, queued, cover the journal."""
+    path = tmp_path / "outbox.db"
+    shutil.copy(C18987C1 / "outbox.db", path)
+    before = contents(path)
+    assert {t: len(rows) for t, rows in before.items()} == {"outbox": 10, "journal": 7, "dropped": 1}
+    summarised = dict(sqlite3.connect(path).execute("SELECT device, window_end FROM summarised"))
+
+    box = Outbox(path)
+    assert box.upgrade_backup is not None and contents(box.upgrade_backup) == before
+    assert_upgraded(before, box, path)
+    assert box.summarised_until() == summarised, "kept as it was"
+    assert all(is_record(e.body) or e.body.startswith(b"{") for e in box.peek(100)), "the positional row became a record"
+    sent = queued_summaries(box)
+    box.close()
+
+    cfg = with_local_services(default_config, 1883, tmp_path)
+    gw = EdgeGateway(cfg, outbox_path=path, with_uplink=False, local_alarms=False)  # not started: no I/O
+    try:
+        gw._recover()
+        end = datetime.max.replace(tzinfo=timezone.utc)
+        rebuilt = {d: s for d in ("awlr-katulampa", "awlr-depok") for s in gw.processors[d].due(end) if isinstance(s, LevelSummary)}
+        gw._commit(list(rebuilt.values()), [])
+        assert gw.outbox.journal() == [], "the rebuilt windows' summaries cover the journal"
+    finally:
+        gw.outbox.close()
+    assert {d: (s.count, s.battery_v) for d, s in rebuilt.items()} == {"awlr-katulampa": (4, 12.6), "awlr-depok": (3, None)}
+    for device, summary in rebuilt.items():
+        assert summary.window_start >= max(s.window_end for s in sent if s.device == device)
 
 
 def test_a_new_outbox_has_the_layout_the_revisions_make(tmp_path: Path, old_outbox: Path) -> None:
@@ -169,7 +237,7 @@ def test_the_gateway_never_loads_alembic_itself(tmp_path: Path, old_outbox: Path
     assert start(tmp_path / "new.db") == "[] False", "a current outbox"
     assert start(old_outbox) == "[] True", "an outbox to upgrade"
     assert start(old_outbox) == "[] False"
-    assert contents(old_outbox) == contents(F93509F / "outbox.db")
+    assert {t: len(r) for t, r in contents(old_outbox).items()} == {t: len(r) for t, r in contents(F93509F / "outbox.db").items()}
 
 
 def test_an_outbox_tepi_did_not_write_is_refused_and_left_alone(tmp_path: Path) -> None:

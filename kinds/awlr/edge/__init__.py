@@ -14,5 +14,6 @@ What the generic rejection reasons (`gateway.errors.REJECTION_REASONS`) mean for
 
 from kinds.awlr.edge.kind import KIND, AwlrKind
 from kinds.awlr.edge.processor import LevelProcessor
+from kinds.awlr.edge.reading import LevelReading
 
-__all__ = ["KIND", "AwlrKind", "LevelProcessor"]
+__all__ = ["KIND", "AwlrKind", "LevelProcessor", "LevelReading"]

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 from kinds.awlr.edge.trackers import RateOfRiseTracker, SiagaTracker
 from gateway.errors import FrameRejected
-from gateway.model import Reading
+from kinds.awlr.edge.reading import LevelReading as Reading
 from kinds.awlr.qc_config import QcFlag
 from kinds.awlr.edge.station_qc import StationQc
 from core.config import StationConfig

@@ -15,7 +15,7 @@ import pytest
 
 from kinds.awlr.edge.processor import LevelProcessor
 from gateway.errors import FrameRejected
-from gateway.model import Reading
+from kinds.awlr.edge.reading import LevelReading as Reading
 from core.config import StationConfig, TepiConfig
 from kinds.awlr.items import LevelSummary, SiagaChange
 
@@ -45,7 +45,7 @@ def crossing_levels(n: int, interval_s: float, period_min: float, siaga3_cm: flo
 def crossing_readings(station: StationConfig, start: datetime, n: int, interval_s: float, period_min: float, device: str = DEVICE) -> list[Reading]:
     a = station.alerting
     return [
-        Reading(device, station.id, seq, start + timedelta(seconds=t), level, 12.4)
+        Reading(device, seq, start + timedelta(seconds=t), level, 12.4)
         for seq, t, level in crossing_levels(n, interval_s, period_min, station.thresholds.siaga3, a.clear_margin_cm)
     ]
 
@@ -184,7 +184,7 @@ def test_the_open_window_shows_how_long_a_silent_device_waits(default_config: Te
     p = LevelProcessor("gw", station, DEVICE)
     assert p.open_window_s is None
     for i, level in enumerate([70.0, 75.0, 80.5, 84.0, 86.0, 88.0, 90.0, 91.0]):
-        p.accept(Reading(DEVICE, "katulampa", i, T0 + timedelta(seconds=20 * i), level, 12.4))
+        p.accept(Reading(DEVICE, i, T0 + timedelta(seconds=20 * i), level, 12.4))
         p.process()
         if i == 0:
             assert p.open_window_s == station.alerting.summary_every_s

@@ -10,7 +10,7 @@ from kinds.awlr import wire
 from kinds.awlr.edge.kind import check_frame
 from kinds.awlr.edge.processor import LevelProcessor
 from gateway.errors import FrameRejected
-from gateway.model import Reading
+from kinds.awlr.edge.reading import LevelReading as Reading
 from core.config import TepiConfig
 from kinds.awlr.items import LevelSummary, RateOfRise, SiagaChange
 
@@ -43,11 +43,11 @@ def test_configuration_checks(default_config: TepiConfig, katulampa, frame: wire
 
 def test_accepts_a_plausible_frame(default_config: TepiConfig, katulampa) -> None:
     r = check_frame(wire.AwlrFrame("katulampa", 5, T0, 120.0, 12.4), _device(default_config, "katulampa"), katulampa, 300, now=T0)
-    assert r == Reading("awlr-katulampa", "katulampa", 5, T0, 120.0, 12.4)
+    assert r == Reading("awlr-katulampa", 5, T0, 120.0, 12.4)
 
 
 def _reading(seq: int, minutes: float, level: float) -> Reading:
-    return Reading("awlr-katulampa", "katulampa", seq, T0 + timedelta(minutes=minutes), level, 12.5)
+    return Reading("awlr-katulampa", seq, T0 + timedelta(minutes=minutes), level, 12.5)
 
 
 def _feed(p: LevelProcessor, readings: list[Reading], batch: int = 1) -> list:
@@ -95,7 +95,7 @@ def test_fast_rise_alarms_before_siaga_3(default_config: TepiConfig) -> None:
     """Depok: 130 -> 305 cm in one hour (published); the rise alarm precedes Siaga 3 (200 cm)."""
     depok = default_config.station("depok")
     p = LevelProcessor("gw", depok, "awlr-depok")
-    readings = [Reading("awlr-depok", "depok", i, T0 + timedelta(minutes=i), 130.0 + (i - 30) * 175 / 60 if i > 30 else 130.0 + 0.1 * (i % 2), 12.0) for i in range(100)]
+    readings = [Reading("awlr-depok", i, T0 + timedelta(minutes=i), 130.0 + (i - 30) * 175 / 60 if i > 30 else 130.0 + 0.1 * (i % 2), 12.0) for i in range(100)]
     out = _feed(p, readings)
     first_rise = next(i for i in out if isinstance(i, RateOfRise) and i.active)
     first_siaga = next(i for i in out if isinstance(i, SiagaChange))

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from bench.rise_scoring import OBSERVED_RISES, T0, lead_min, measured, observed_rises, ramp, score_month, warnings
 from kinds.awlr.edge.processor import LevelProcessor
-from gateway.model import Reading
+from kinds.awlr.edge.reading import LevelReading as Reading
 from kinds.awlr.edge.rise import rate_of_rise, rise_warning
 from kinds.awlr.edge.rise_tracker import RateOfRiseTracker
 from core.config import ConfigError, StationConfig, TepiConfig, parse_config
@@ -112,7 +112,7 @@ def test_a_spike_through_the_processor_raises_no_warning(default_config: TepiCon
     levels[60] += 55
     out = []
     for i, x in enumerate(levels):
-        p.accept(Reading("awlr-katulampa", "katulampa", i, T0 + timedelta(minutes=i), float(x), 12.5))
+        p.accept(Reading("awlr-katulampa", i, T0 + timedelta(minutes=i), float(x), 12.5))
         out += p.process()
     assert not [i for i in out if isinstance(i, RateOfRise)]
 
