@@ -45,7 +45,13 @@ OLD_EVENT, OLD_SUMMARY = 0, 1  # priorities before layout 0003
 
 def item_of(body: bytes) -> object:
     """The one item a stored body is, as ingest reads it."""
-    (item,) = every_item(decode_batch(encode_uplink("dki-jakarta", "gw-ciliwung", [body], datetime.now(timezone.utc))))
+    if body[:1] == b"[":  # a positional row of an older layout: as its gateway sent it (schema 2)
+        sent_at = datetime.now(timezone.utc).isoformat()
+        payload = b'{"tenant":"dki-jakarta","gateway":"gw-ciliwung","sent_at":"%s","items":[],"summaries":[%s],"v":2}' % (sent_at.encode(), body)
+    else:
+        payload = encode_uplink("dki-jakarta", "gw-ciliwung", [body], datetime.now(timezone.utc))
+    batch = decode_batch(payload)
+    (item,) = every_item(batch)
     return item
 
 

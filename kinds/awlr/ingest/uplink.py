@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field, TypeAdapter, ValidationError
 
+from contract.gateway_items import BrokerDrops, SummariesDropped
 from contract.uplink_batch import RecordBlock, UplinkBatch
 from ingest.kind_interface import ScreenedPart
 from kinds.awlr.ingest.summaries import StationIndex, SummaryPoints, screen
@@ -168,9 +169,20 @@ def batch_summaries(batch: UplinkBatch, part: AwlrUplink | None = None) -> Summa
 
 
 def every_item(batch: UplinkBatch) -> list[Any]:
-    """A batch's river items as objects: events, then every summary (tests, tools)."""
+    """A batch's river items as objects, events then every summary, and then the gateway's own
+    reports (outbox full, broker drops) that travel beside them (tests, tools)."""
     part = batch_parts(batch)
-    return [*(e for _, e in part.events), *(summary_at(rows, i, batch.gateway) for rows, _ in part.summaries for i in range(len(rows)))]
+    reports = [_GATEWAY_ITEM.validate_python(i) for i in batch.items if i.get("kind") == "gateway"]
+    return [
+        *(e for _, e in part.events),
+        *(summary_at(rows, i, batch.gateway) for rows, _ in part.summaries for i in range(len(rows))),
+        *reports,
+    ]
+
+
+_GATEWAY_ITEM: TypeAdapter[SummariesDropped | BrokerDrops] = TypeAdapter(
+    Annotated[Union[SummariesDropped, BrokerDrops], Field(discriminator="type")]
+)
 
 
 @dataclass
