@@ -18,7 +18,7 @@ import serial
 from contract.topics import device_topic
 from gateway.errors import FrameRejected
 from kinds.fishfinder.sim.boat import (
-    CANCEL_REPEATS, CHUNK_S, DISTRESS_REPEAT_S, FULL, BoatInstruments, EchogramDecimation, SosPress, SounderSettings,
+    CANCEL_REPEATS, DISTRESS_REPEAT_S, FULL, BoatInstruments, EchogramDecimation, SosPress, SounderSettings,
 )
 from kinds.fishfinder.sim.runner import BoatSimulation, BoatSimulationConfig
 from kinds.fishfinder.sim.voyage import DEFAULT_FLEET, plan_fleet
