@@ -255,3 +255,14 @@ def test_an_mqtt_run_delivers_decodable_lines_per_second(mosquitto):
     natures = {(d.seq, d.nature, d.active) for d in values if isinstance(d, Distress)}
     # The scheduled press, its release and the demo's button.
     assert natures == {(1, "fire", True), (1, "fire", False), (2, "adrift", True)}
+
+
+def test_at_4800_baud_the_line_carries_nmea_and_distress_but_no_echogram():
+    p = plan(KRS)
+    press = SosPress(p.departure + timedelta(seconds=600), "collision")
+    boat = BoatInstruments(p, 4, SounderSettings(baud=4800), presses=(press,))
+    lines = boat.lines(595, 30)
+    assert not any(line.wire.startswith((b"$PTEPE", b"!AIVDM")) for line in lines)
+    values, _ = decode_all([line.wire for line in lines], p.departure)
+    assert Counter(type(v) for v in values) == {Fix: 60, Depth: 60, WaterTemp: 30, Distress: 3}
+    assert sum(len(line.wire) for line in lines) / 30 < 480  # what 4,800 baud carries in a second
