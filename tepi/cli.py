@@ -106,7 +106,7 @@ def sim(
 ) -> None:
     """Simulate the configured field devices (serial ptys and MQTT)."""
     from firmware_sim.errors import SimulatorError
-    from firmware_sim.runner import run_simulator
+    from kinds.awlr.sim.runner import run_simulator
 
     configure_logging(log_level, json_logs)
     cfg = _load(config)

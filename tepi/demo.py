@@ -109,7 +109,7 @@ def run_demo(
 
     from api.main import create_app
     from api.settings import Settings, local_base_url
-    from firmware_sim.runner import Simulator
+    from kinds.awlr.sim.runner import Simulator
     from gateway.runtime import EdgeGateway
     from ingest.consumer import IngestWorker
 

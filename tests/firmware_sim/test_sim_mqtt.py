@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import paho.mqtt.client as mqtt
 import pytest
 
-from firmware_sim.runner import Simulator
+from kinds.awlr.sim.runner import Simulator
 from kinds.awlr.wire import decode_json
 from gateway.errors import FrameRejected
 from core.config import TepiConfig

@@ -11,7 +11,7 @@ import serial
 
 from firmware_sim.errors import LinkError, SimulatorError
 from kinds.awlr.sim.recorder import encode_frame, reading_frame
-from firmware_sim.runner import Simulator, run_simulator
+from kinds.awlr.sim.runner import Simulator, run_simulator
 from kinds.awlr.wire import decode_sentence
 from gateway.errors import FrameRejected
 from firmware_sim.transports import PtySerialLink

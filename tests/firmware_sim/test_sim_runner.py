@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from firmware_sim.errors import ScenarioError, SimulatorError
-from firmware_sim.runner import Simulator, run_simulator
+from kinds.awlr.sim.runner import Simulator, run_simulator
 from core.config import DEFAULT_CONFIG_PATH, TepiConfig, parse_config
 
 
