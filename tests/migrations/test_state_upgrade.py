@@ -42,7 +42,7 @@ from central.db import Alert, AlertEvent, Base, check_schema, create_engine, pre
 from central.errors import SchemaBehind, SchemaUnrecognised
 from kinds.awlr.ingest.forecast import RiverNetwork
 from kinds.awlr.ingest.points import SqlPointSink
-from central.schema import F93509F_TABLES, Upgrade, schema_version
+from central.schema import F93509F_TABLES, Upgrade, kind_state_modules, schema_version
 from ingest.service import apply_batch
 from ingest.testing import batch, siaga_change, summary
 from tepi.admin_cli import admin_app
@@ -53,8 +53,9 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 PEPPER = "f93509f-fixture-pepper-not-a-secret-0123456789"  # make_fixture.PEPPER
-HEAD = "0002"
+HEAD = "0003,ff0001"
 KEYS = json.loads((F93509F / "keys.json").read_text())
+kind_state_modules()  # the kinds' own tables join Base.metadata, as the revisions create them
 
 
 def _production(database_url: str) -> Settings:
