@@ -245,7 +245,7 @@ def run(ctx: Context, profile: bool = False) -> Result:
             else:
                 out[side], gw, cfg = gateway_pass(TimedGateway, n_devices, per_device, work, timeout, profile=profile and k == 0)
                 reg = gw.registry
-                accepted = sum(reg.get_sample_value("tepi_gateway_readings_total", {"station": s.id}) or 0 for s in cfg.stations)
+                accepted = sum(reg.get_sample_value("tepi_gateway_readings_total", {"platform": s.id}) or 0 for s in cfg.stations)
                 out[side]["accepted_readings"] = accepted
                 out[side]["rejected"] = rejections(gw)
                 profile_text = profile_text or gw.profile_text

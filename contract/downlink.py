@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,8 +25,8 @@ class UplinkAck(BaseModel):
     subscriber is dropped silently.
 
     One ack names all messages of one gateway in one ingest batch. Compact on purpose: it
-    travels on the gateway's (often metered) cellular link. Other downlink messages (SOS
-    acknowledgements) will be told apart by `type`."""
+    travels on the gateway's (often metered) cellular link. Other downlink messages (a kind's,
+    such as the fish-finder's SOS status) are told apart by `type` and carry their `kind`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -46,11 +48,30 @@ def encode_ack(ack: UplinkAck) -> bytes:
     return ack.model_dump_json().encode()
 
 
-def decode_downlink(payload: bytes) -> UplinkAck:
+@dataclass(frozen=True, slots=True)
+class KindDownlink:
+    """A downlink message for a device kind's edge side (`kind`, `type`, the rest its own): the
+    generic gateway hands `body` to that kind, which validates it with its own model. Kept as
+    bytes so that `contract` never imports a kind."""
+
+    kind: str
+    type: str
+    body: bytes
+
+
+def decode_downlink(payload: bytes) -> UplinkAck | KindDownlink:
     """A downlink payload as its typed message; anything else is a `ValueError` (pydantic's
-    `ValidationError` is one), a message without its `type` too: a later kind must never pass
-    for an ack."""
-    ack = UplinkAck.model_validate_json(payload)
-    if "type" not in ack.model_fields_set:
-        raise ValueError("a downlink message names its type")
-    return ack
+    `ValidationError` is one), a message without its `type` too: a kind's message must never
+    pass for an ack. A message that is not an ack must name its `kind` (text)."""
+    try:
+        head = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"downlink payload is not JSON: {exc}") from None
+    if not isinstance(head, dict) or not isinstance(head.get("type"), str):
+        raise ValueError("a downlink message is an object naming its type")
+    if head["type"] != "uplink_ack":
+        kind = head.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise ValueError(f"downlink message {head['type'][:40]!r} names no kind")
+        return KindDownlink(kind, head["type"], bytes(payload))
+    return UplinkAck.model_validate_json(payload)

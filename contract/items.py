@@ -21,3 +21,9 @@ class _Item(BaseModel):
     id: str = Field(min_length=8, max_length=200)
     station: str = Field(min_length=1, max_length=64)
     device: str = Field(min_length=1, max_length=64)
+
+    @property
+    def platform(self) -> str:
+        """Where the device is mounted: a river item's station (the generic gateway files alarms
+        and counts by it; a boat's items say their vessel)."""
+        return self.station

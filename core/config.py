@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from kinds.awlr.qc_config import QcConfig
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
@@ -133,12 +133,23 @@ class StationConfig(_Strict):
 
 
 class DeviceConfig(_Strict):
-    """A field device: its kind names a folder in `gateway/devices/`."""
+    """A field device: its kind names a folder in `kinds/` (`kinds.KINDS`).
+
+    `platform` is what the device is mounted on: a river station (awlr) or a vessel
+    (fishfinder). Which it must be is the kind's business: the gateway asks the kind to check
+    the binding at start (`DeviceKind.processor`), since vessels are registered centrally, not
+    in this file. YAML may still say `station:` (the name before devices were mounted on
+    boats); giving both is refused as an unknown field."""
 
     id: Identifier
     kind: Identifier
-    station: Identifier
+    platform: Identifier = Field(validation_alias=AliasChoices("platform", "station"))
     transport: Literal["serial", "mqtt"]
+
+    @property
+    def station(self) -> str:
+        """The platform by its older name (callers written when every device was on a station)."""
+        return self.platform
 
 
 class BrokerConfig(_Strict):
@@ -367,9 +378,8 @@ class TepiConfig(_Strict):
             for ds in s.downstream:
                 if ds.station not in stations:
                     raise ValueError(f"station {s.id!r}: downstream station {ds.station!r} is not configured")
-        for d in self.devices:
-            if d.station not in stations:
-                raise ValueError(f"device {d.id!r}: unknown station {d.station!r}")
+        # A device's platform is checked by its kind at gateway start (a station for awlr, a
+        # vessel registered centrally for fishfinder): see `DeviceConfig`.
         if self.simulation is not None:
             for sid in self.simulation.stations:
                 if sid not in stations:
@@ -383,6 +393,16 @@ class TepiConfig(_Strict):
             if s.id == station_id:
                 return s
         raise KeyError(station_id)
+
+    def device_station(self, device: DeviceConfig) -> StationConfig:
+        """The river station a device is mounted on, for kinds whose platform is a station;
+        a `ConfigError` naming the device when the configuration has no such station."""
+        try:
+            return self.station(device.platform)
+        except KeyError:
+            raise ConfigError(
+                f"device {device.id!r} ({device.kind}): platform {device.platform!r} is no configured station"
+            ) from None
 
 
 def _unique(what: str, ids: list[str]) -> None:

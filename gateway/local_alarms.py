@@ -1,7 +1,7 @@
 """Local alarm channel: sirens and displays at the site hear alarms without any uplink.
 
-Each station's current alarm state, per item type, is published retained on the gateway's
-local broker (`tepi/<tenant>/gw/<gateway>/alarm/<station>/<type>`), so a display that
+Each platform's (station's, vessel's) current alarm state, per item type, is published retained
+on the gateway's local broker (`tepi/<tenant>/gw/<gateway>/alarm/<platform>/<type>`), so a display that
 (re)connects sees the state at once, and every change is also logged at WARNING. What an alarm
 says is the device kind's (`DeviceKind.alarm`); nothing here waits for the central side.
 """
@@ -34,9 +34,9 @@ class LocalAlarmChannel:
         self._client.connect_async(self._broker.host, self._broker.port, keepalive=self._broker.keepalive_s)
         self._client.loop_start()
 
-    def announce(self, station: str, item_type: str, payload: bytes) -> None:
-        log.warning("local alarm", extra={"station": station, "type": item_type, "alarm": payload.decode(errors="replace")})
-        self._client.publish(f"{self.prefix}/{station}/{item_type}", payload, qos=1, retain=True)
+    def announce(self, platform: str, item_type: str, payload: bytes) -> None:
+        log.warning("local alarm", extra={"platform": platform, "type": item_type, "alarm": payload.decode(errors="replace")})
+        self._client.publish(f"{self.prefix}/{platform}/{item_type}", payload, qos=1, retain=True)
         self.announced += 1
 
     def stop(self) -> None:

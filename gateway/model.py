@@ -41,3 +41,15 @@ class Reading(Protocol):
 
     @property
     def ts(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """What one frame held when it is not exactly one reading: an MQTT payload of several NMEA
+    lines, a serial line that completes nothing yet (an echogram fragment), or lines of which
+    some were refused. Each refusal is counted by its reason; the readings are accepted as if
+    they had come one per frame, and one bad line never costs its neighbours."""
+
+    readings: list[Reading] = field(default_factory=list)
+    rejected: list[Exception] = field(default_factory=list)
+    """`gateway.errors.FrameRejected`, one per refused line (typed loosely: errors imports nothing here)."""

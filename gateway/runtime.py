@@ -27,7 +27,7 @@ from gateway.broker_health import DropReports
 from gateway.devices import DeviceKind, Processor, UplinkItem, device_kind
 from gateway.errors import REJECTION_REASONS, FrameRejected, OutboxError
 from gateway.local_alarms import LocalAlarmChannel
-from gateway.model import RawFrame, Reading
+from gateway.model import Decoded, RawFrame, Reading
 from gateway.ratelimit import TokenBucket
 from gateway.outbox import JournalRow, Outbox
 from gateway.sources import LoopSource, Source
@@ -36,7 +36,8 @@ from gateway.sources.mqtt_devices import MqttDeviceSource
 from gateway.sources.serial_line import SerialLineSource
 from gateway.uplink import Uplink
 from core.broker_drops import BrokerDropWatch
-from core.config import DeviceConfig, StationConfig, TepiConfig
+from contract.downlink import KindDownlink
+from core.config import DeviceConfig, TepiConfig
 from core.logs import RateLimitedLog
 from contract.gateway_items import BrokerDrops
 from gateway.stored_item import GATEWAY_KIND, StoredItem, stored_gateway_item
@@ -53,51 +54,54 @@ MAX_DEFER_S = 1.0  # under sustained load, readings wait at most this long to be
 #: full batch) processing took no more CPU than at 20,000 (200,000 readings from 500 devices).
 MAX_DEFERRED = 5_000
 IDLE_WAKE_S = 0.5  # how often an idle gateway looks for devices that went silent
+TICK_S = 1.0  # how often processors with timers of their own (`tick`: an SOS repeated) are told the time
 
 
-class ReadingsByStation(Collector):
-    """`tepi_gateway_readings_total{station}`: readings accepted, per configured station.
+class ReadingsByPlatform(Collector):
+    """`tepi_gateway_readings_total{platform}`: readings accepted, per platform a configured
+    device is mounted on (a river station, a vessel).
 
-    A labelled prometheus `Counter` keeps an object with its own lock per station (~600 bytes,
+    A labelled prometheus `Counter` keeps an object with its own lock per platform (~600 bytes,
     0.3 MB with 500 stations on a gateway that must fit a small box); this is one int in a
-    dict per station. Every configured station is there from the start, at 0, so a station
-    that never reported shows as such instead of being absent. Counts are only added by the
+    dict per platform. Every configured platform is there from the start, at 0, so one that
+    never reported shows as such instead of being absent. Counts are only added by the
     gateway loop; a scrape copies the dict first (one C-level step under the GIL)."""
 
-    def __init__(self, stations: Iterable[str], registry: CollectorRegistry) -> None:
-        self._counts = dict.fromkeys(stations, 0)
+    def __init__(self, platforms: Iterable[str], registry: CollectorRegistry) -> None:
+        self._counts = dict.fromkeys(platforms, 0)
         registry.register(self)
 
-    def inc(self, station: str, n: int = 1) -> None:
+    def inc(self, platform: str, n: int = 1) -> None:
         counts = self._counts
-        counts[station] = counts.get(station, 0) + n
+        counts[platform] = counts.get(platform, 0) + n
 
     def describe(self) -> Iterable[CounterMetricFamily]:
         return [self._family()]
 
     def collect(self) -> Iterable[CounterMetricFamily]:
         family = self._family()
-        for station, n in list(self._counts.items()):
-            family.add_metric([station], n)
+        for platform, n in list(self._counts.items()):
+            family.add_metric([platform], n)
         return [family]
 
     @staticmethod
     def _family() -> CounterMetricFamily:
-        return CounterMetricFamily("tepi_gateway_readings", "Readings accepted", labels=["station"])
+        return CounterMetricFamily("tepi_gateway_readings", "Readings accepted", labels=["platform"])
 
 
 class GatewayMetrics:
-    def __init__(self, registry: CollectorRegistry, stations: Iterable[str] = ()) -> None:
+    def __init__(self, registry: CollectorRegistry, platforms: Iterable[str] = ()) -> None:
         self.frames = Counter("tepi_gateway_frames", "Frames received from devices", ["transport"], registry=registry)
         self.bytes_in = Counter("tepi_gateway_bytes_in", "Payload bytes received from devices", ["transport"], registry=registry)
         self.rejected = Counter("tepi_gateway_rejected", "Frames rejected, by reason", ["reason"], registry=registry)
         for reason in REJECTION_REASONS:  # every reason exported from the start, at 0
             self.rejected.labels(reason)
-        self.readings = ReadingsByStation(stations, registry)
+        self.readings = ReadingsByPlatform(platforms, registry)
         self.queued = Counter("tepi_gateway_items_queued", "Items written to the outbox", ["type"], registry=registry)
         self.evicted = Counter("tepi_gateway_outbox_evicted_summaries", "Routine summaries evicted from a full outbox", registry=registry)
         self.recovered = Counter("tepi_gateway_recovered_readings", "Open-window readings replayed from the journal at start", registry=registry)
         self.internal_errors = Counter("tepi_gateway_internal_errors", "Unexpected failures, by stage", ["stage"], registry=registry)
+        self.downlink = Counter("tepi_gateway_downlink_messages", "Kind downlink messages handed to device kinds, by kind", ["kind"], registry=registry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +110,6 @@ class _Route:
 
     device: DeviceConfig
     kind: DeviceKind
-    station: StationConfig
     bucket: TokenBucket
     processor: Processor
 
@@ -155,7 +158,7 @@ class EdgeGateway:
         self.config = config
         gw = config.gateway
         self.registry = registry or CollectorRegistry()
-        self.metrics = GatewayMetrics(self.registry, [s.id for s in config.stations])
+        self.metrics = GatewayMetrics(self.registry, sorted({d.platform for d in config.devices}))
         self.outbox = Outbox(outbox_path or gw.outbox.path, max_bytes=gw.outbox.max_bytes, on_evict=self.metrics.evicted.inc)
         if self.outbox.salvaged is not None:
             log.error("outbox was damaged at start; continuing with what was recovered", extra={"moved_to": str(self.outbox.salvaged.moved_to)})
@@ -168,11 +171,18 @@ class EdgeGateway:
         #: Per kind name: its local alarms (the gateway's own items sound none).
         self._alarms: dict[str, Callable[[Any], bytes | None]] = {GATEWAY_KIND: lambda item: None}
         for d in config.devices:
-            kind, station = device_kind(d.kind), config.station(d.station)
+            kind = device_kind(d.kind)
             self._storing[kind.name] = kind.stored
             self._alarms[kind.name] = kind.alarm
-            self.processors[d.id] = kind.processor(gw, station, d)
-            self._routes[d.id] = _Route(d, kind, station, TokenBucket(gw.device_rate_per_s, gw.device_burst), self.processors[d.id])
+            self.processors[d.id] = kind.processor(config, d)  # the kind checks the device's platform
+            self._routes[d.id] = _Route(d, kind, TokenBucket(gw.device_rate_per_s, gw.device_burst), self.processors[d.id])
+        #: Processors with timers of their own (`tick(now)`), told the wall-clock time each `TICK_S`.
+        self._ticking = {dev: p for dev, p in self.processors.items() if callable(getattr(p, "tick", None))}
+        self._next_tick = 0.0
+        #: Kind downlink messages from the uplink's thread, handled on the loop.
+        self._downlinks: collections.deque[KindDownlink] = collections.deque()
+        #: UTC now, for processors' timers; tests replace it.
+        self.wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
         ports = dict(gw.serial_ports) | (serial_ports or {})
         self.sources: list[Source] = [
             SerialLineSource(d.id, ports[d.id], gw.serial_baud)
@@ -184,10 +194,10 @@ class EdgeGateway:
             log.warning("serial devices without a port are not read", extra={"devices": missing})
         self.site_drops = BrokerDropWatch("tepi_gateway", "site", self.registry, log)
         self.drop_reports = DropReports(started_at=datetime.now(timezone.utc))
-        mqtt_stations = sorted({d.station for d in config.devices if d.transport == "mqtt"})
-        #: Where ingest files this gateway's health alert: its first station with MQTT devices.
-        self.health_station = mqtt_stations[0] if mqtt_stations else None
-        if mqtt_stations:
+        mqtt_platforms = sorted({d.platform for d in config.devices if d.transport == "mqtt"})
+        #: Where ingest files this gateway's health alert: its first platform with MQTT devices.
+        self.health_platform = mqtt_platforms[0] if mqtt_platforms else None
+        if mqtt_platforms:
             device_link = MqttDeviceSource(gw.local_broker, gw.tenant, mqtt_user=gw.mqtt_user("devices"))
             device_link.on_dropped_count = self._site_dropped
             self.sources.append(device_link)
@@ -200,6 +210,8 @@ class EdgeGateway:
             if with_uplink
             else None
         )
+        if self.uplink is not None:
+            self.uplink.on_kind_message = self.take_downlink
         self.local_alarms = LocalAlarmChannel(gw.local_broker, gw.tenant, gw.id, gw.mqtt_user("alarms")) if local_alarms else None
         # Bounded: when processing falls behind, sources block, which pushes back on the broker
         # (TCP flow control, unacknowledged QoS 1) instead of growing the gateway's memory.
@@ -278,6 +290,9 @@ class EdgeGateway:
                 if batch:
                     self._intake(batch)
                 del batch  # committed and acknowledged: not held while the next frames are read
+                if self._downlinks:
+                    self._settle()  # what the frames before it said is processed first
+                    self._handle_downlinks()
                 if stopping:
                     break
                 if self._deferral.overdue(time.monotonic()):
@@ -325,9 +340,12 @@ class EdgeGateway:
         for frame in batch:
             taken = self._accept(frame)
             if taken is not None:
-                reading, kind = taken
-                accepted.append(reading)
-                journal.append((reading.device, reading.ts.timestamp(), reading.seq, kind.journal_body(reading)))
+                readings, kind = taken
+                for reading in readings:
+                    accepted.append(reading)
+                    body = kind.journal_body(reading)
+                    if body is not None:  # a kind may leave a reading out (the fish-finder's pings)
+                        journal.append((reading.device, reading.ts.timestamp(), reading.seq, body))
         self._flush_tally()
         self._deferral.add(accepted, time.monotonic())
         self._commit([], journal)
@@ -344,7 +362,54 @@ class EdgeGateway:
         devices = sorted(self._deferral.take())
         for start in range(0, len(devices), SETTLE_DEVICES):
             self._commit(self._process(devices[start : start + SETTLE_DEVICES]), [])
-        self._commit([*self._close_due_windows(), *self._broker_drop_reports()], [])
+        self._commit([*self._close_due_windows(), *self._broker_drop_reports(), *self._tick()], [])
+
+    def take_downlink(self, message: KindDownlink) -> None:
+        """Called by the uplink (paho's thread): queue a kind's downlink message for the loop."""
+        self._downlinks.append(message)
+        self._frames.wake()
+
+    def _handle_downlinks(self) -> None:
+        """Each kind downlink message to every processor of its kind that takes downlinks
+        (`on_downlink`): what they return that is an uplink item (has an `id`) is stored; every
+        one is offered to the kind's local alarm (an SOS acknowledged sounds on board)."""
+        while self._downlinks:
+            message = self._downlinks.popleft()
+            self.metrics.downlink.labels(message.kind[:32]).inc()
+            for dev_id, route in self._routes.items():
+                handler = getattr(route.processor, "on_downlink", None)
+                if route.kind.name != message.kind or handler is None:
+                    continue
+                try:
+                    results = handler(message)
+                except Exception:  # a bad message must not stop the loop; counted and logged
+                    self.metrics.internal_errors.labels("downlink").inc()
+                    log.exception("downlink message failed", extra={"device": dev_id, "type": message.type})
+                    continue
+                self._commit([r for r in results if hasattr(r, "id")], [])
+                for r in results:
+                    if not hasattr(r, "id") and self.local_alarms is not None:
+                        alarm = route.kind.alarm(r)
+                        if alarm is not None:
+                            self.local_alarms.announce(route.device.platform, str(getattr(r, "type", "notice")), alarm)
+
+    def _tick(self) -> list[UplinkItem]:
+        """Processors' own timers (an SOS the gateway repeats until acknowledged), once a `TICK_S`."""
+        if not self._ticking:
+            return []
+        mono = self.clock()
+        if mono < self._next_tick:
+            return []
+        self._next_tick = mono + TICK_S
+        now = self.wall_clock()
+        items: list[UplinkItem] = []
+        for dev_id, processor in self._ticking.items():
+            try:
+                items.extend(processor.tick(now))  # type: ignore[attr-defined]
+            except Exception:
+                self.metrics.internal_errors.labels("tick").inc()
+                log.exception("processor timer failed", extra={"device": dev_id})
+        return items
 
     def _site_dropped(self, payload: bytes) -> None:
         """A value of the site broker's dropped count (loop thread): metric, warning, report."""
@@ -356,12 +421,12 @@ class EdgeGateway:
 
     def _broker_drop_reports(self) -> list[BrokerDrops]:
         report = self.drop_reports.due(datetime.now(timezone.utc))
-        if report is None or self.health_station is None:
+        if report is None or self.health_platform is None:
             return []
         gw = self.config.gateway.id
         return [
             BrokerDrops(
-                id=f"{gw}:broker_drops:{int(report.until.timestamp() * 1000)}", station=self.health_station,
+                id=f"{gw}:broker_drops:{int(report.until.timestamp() * 1000)}", station=self.health_platform,
                 active=report.active, dropped=report.dropped, broker_total=report.broker_total,
                 since=report.since, until=report.until,
             )
@@ -420,13 +485,13 @@ class EdgeGateway:
         return batch, self._stopping and not batch and not self._frames.qsize()
 
     def handle(self, frame: RawFrame) -> Reading | None:
-        """Decode, check and accept one frame; returns the reading, or None when rejected
-        (counted by reason, logged rate-limited, never raised)."""
+        """Decode, check and accept one frame; returns its (last) reading, or None when rejected
+        or when it held none (counted by reason, logged rate-limited, never raised)."""
         taken = self._accept(frame)
-        return None if taken is None else taken[0]
+        return None if taken is None or not taken[0] else taken[0][-1]
 
-    def _accept(self, frame: RawFrame) -> tuple[Reading, DeviceKind] | None:
-        """`handle`, also telling the reading's kind (which journals it)."""
+    def _accept(self, frame: RawFrame) -> tuple[list[Reading], DeviceKind] | None:
+        """`handle`, also telling the readings' kind (which journals them)."""
         tally = self._tally
         tally[("frames", frame.transport)] += 1
         tally[("bytes", frame.transport)] += len(frame.payload)
@@ -443,24 +508,44 @@ class EdgeGateway:
                 raise FrameRejected("rate_limited", f"device {device.id} exceeds {gw.device_rate_per_s}/s")
             if len(frame.payload) > gw.max_payload_bytes:
                 raise FrameRejected("too_large", f"{len(frame.payload)} bytes")
-            reading = route.kind.decode(frame, device, route.station, gw)
-            route.processor.accept(reading)
+            decoded = route.kind.decode(frame, device, route.processor, gw)
+            if type(decoded) is not Decoded:
+                if decoded is None:
+                    return None
+                route.processor.accept(decoded)
+                tally[("readings", device.platform)] += 1
+                self._last_arrival[decoded.device] = now  # type: ignore[union-attr]
+                return [decoded], route.kind  # type: ignore[list-item]
         except FrameRejected as rej:
-            self.metrics.rejected.labels(rej.reason).inc()
-            if route is not None:
-                route.processor.note_rejected()
-            # One sampled line per reason and configured device; senders the configuration does
-            # not list share one per reason, so no name they choose is ever remembered (the
-            # detail quotes it, escaped and cut, as it does any other value from the wire).
-            device = route.device.id if route is not None else None
-            self.rejection_log.warning(
-                f"{rej.reason}:{device}" if device else rej.reason, "frame rejected",
-                reason=rej.reason, device=device, transport=frame.transport, detail=rej.detail[:200],
-            )
+            self._rejected(rej, route, frame)
             return None
-        tally[("readings", route.station.id)] += 1
-        self._last_arrival[reading.device] = now
-        return reading, route.kind
+        for rej in decoded.rejected:
+            self._rejected(rej, route, frame)  # type: ignore[arg-type]
+        accepted: list[Reading] = []
+        for reading in decoded.readings:
+            try:
+                route.processor.accept(reading)
+            except FrameRejected as rej:
+                self._rejected(rej, route, frame)
+                continue
+            accepted.append(reading)
+        if accepted:
+            tally[("readings", device.platform)] += len(accepted)
+            self._last_arrival[device.id] = now
+        return accepted, route.kind
+
+    def _rejected(self, rej: FrameRejected, route: _Route | None, frame: RawFrame) -> None:
+        self.metrics.rejected.labels(rej.reason).inc()
+        if route is not None:
+            route.processor.note_rejected()
+        # One sampled line per reason and configured device; senders the configuration does
+        # not list share one per reason, so no name they choose is ever remembered (the
+        # detail quotes it, escaped and cut, as it does any other value from the wire).
+        device = route.device.id if route is not None else None
+        self.rejection_log.warning(
+            f"{rej.reason}:{device}" if device else rej.reason, "frame rejected",
+            reason=rej.reason, device=device, transport=frame.transport, detail=rej.detail[:200],
+        )
 
     def _flush_tally(self) -> None:
         """Metrics once per batch: per-frame label lookups cost more than parsing the frame."""
@@ -513,4 +598,4 @@ class EdgeGateway:
             if self.local_alarms is not None:
                 alarm = self._alarms[item.kind](item)
                 if alarm is not None:
-                    self.local_alarms.announce(item.station, item.type, alarm)
+                    self.local_alarms.announce(item.platform, item.type, alarm)

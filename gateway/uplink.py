@@ -30,7 +30,7 @@ from gateway.outbox import PRIORITY_ROUTINE, Outbox, OutboxEntry
 from gateway.stored_item import stored_gateway_item
 from gateway.uplink_inflight import InFlight, SentMessage
 from core.config import BrokerConfig
-from contract.downlink import UplinkAck, decode_downlink
+from contract.downlink import KindDownlink, UplinkAck, decode_downlink
 from contract.envelope import MAX_INFLATED_BYTES, MAX_UPLINK_BYTES, compress_payload, encode_uplink
 from contract.gateway_items import SummariesDropped
 from contract.ids import MAX_MESSAGE_ID
@@ -157,6 +157,9 @@ class Uplink:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         outbox.on_items = self._wake.set
+        #: Where a kind's downlink message goes (`EdgeGateway` hands it to the kind's processors on
+        #: its loop); called on paho's thread, so it must only queue. None: counted and dropped.
+        self.on_kind_message: Callable[[KindDownlink], object] | None = None
 
     @property
     def connected(self) -> bool:
@@ -233,12 +236,19 @@ class Uplink:
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         try:
-            ack = decode_downlink(message.payload)
+            decoded = decode_downlink(message.payload)
         except ValueError:
             self.metrics.bad_downlink.inc()
             log.warning("downlink message not understood", extra={"topic": message.topic, "bytes": len(message.payload)})
             return
-        self._acks.append(ack)
+        if isinstance(decoded, KindDownlink):
+            if self.on_kind_message is None:
+                self.metrics.bad_downlink.inc()
+                log.warning("downlink message for a kind, but no gateway takes it", extra={"kind": decoded.kind, "type": decoded.type})
+            else:
+                self.on_kind_message(decoded)
+            return
+        self._acks.append(decoded)
         self._wake.set()
 
     def _drain(self) -> None:

@@ -33,3 +33,26 @@ def test_ingest_without_shared_subscription_is_refused_with_several_workers() ->
         parse_config(data)
     data["ingest"]["workers"] = 1
     assert parse_config(data).ingest.uplink_share_group is None
+
+
+def test_a_device_names_its_platform_or_its_station_but_not_both(default_config) -> None:
+    from core.config import parse_config
+
+    data = default_config.model_dump(mode="json")
+    device = data["devices"][0]
+    platform = device["platform"]
+    assert parse_config(data).devices[0].station == platform
+    data["devices"][0] = {k: v for k, v in device.items() if k != "platform"} | {"station": platform}
+    assert parse_config(data).devices[0].platform == platform
+    data["devices"][0]["platform"] = platform
+    with pytest.raises(ConfigError, match="station"):
+        parse_config(data)
+
+
+def test_a_river_gauge_on_no_configured_station_stops_the_gateway_at_start(default_config, tmp_path) -> None:
+    from gateway.runtime import EdgeGateway
+
+    device = default_config.devices[0].model_copy(update={"platform": "nowhere"})
+    config = default_config.model_copy(update={"devices": [device]})
+    with pytest.raises(ConfigError, match="nowhere.*no configured station"):
+        EdgeGateway(config, outbox_path=tmp_path / "o.db", with_uplink=False, local_alarms=False)

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import kinds
-from core.config import DeviceConfig, GatewayConfig, StationConfig
+from core.config import DeviceConfig, GatewayConfig, TepiConfig
 from gateway.errors import GatewayError
-from gateway.model import RawFrame, Reading
+from gateway.model import Decoded, RawFrame, Reading
 from gateway.stored_item import GATEWAY_KIND, StoredItem
 
 
@@ -30,7 +30,9 @@ class UplinkItem(Protocol):
     def type(self) -> str: ...
 
     @property
-    def station(self) -> str: ...
+    def platform(self) -> str:
+        """Where the device is mounted (a station, a vessel): alarms are filed by it."""
+        ...
 
 
 class Processor(Protocol):
@@ -78,11 +80,19 @@ class DeviceKind(Protocol):
     typical_payload_bytes: int
     max_payload_bytes: int
 
-    def decode(self, frame: RawFrame, device: DeviceConfig, station: StationConfig, gateway: GatewayConfig) -> Reading:
-        """Parse and check one frame; raise `FrameRejected` with a counted reason."""
+    def decode(self, frame: RawFrame, device: DeviceConfig, processor: Any, gateway: GatewayConfig) -> Reading | Decoded | None:
+        """Parse and check one frame; raise `FrameRejected` with a counted reason. `processor`
+        is the one this kind made for `device` (`processor`): what the kind knows of the
+        device's platform, and any decoder state (NMEA needs what came before) live there,
+        looked up once at start, not per frame. A frame may carry several readings or none
+        (an MQTT payload of NMEA lines, an echogram fragment): then a `Decoded`."""
         ...
 
-    def processor(self, gateway: GatewayConfig, station: StationConfig, device: DeviceConfig) -> Processor: ...
+    def processor(self, config: TepiConfig, device: DeviceConfig) -> Processor:
+        """The device's processor. The kind checks the device's platform here (awlr: a
+        configured station) and raises `core.config.ConfigError` when it cannot be bound, so
+        a wrong binding stops the gateway at start."""
+        ...
 
     def journal_body(self, reading: Any) -> bytes: ...
 
@@ -93,9 +103,18 @@ class DeviceKind(Protocol):
     def stored(self, item: Any, gateway_id: str) -> StoredItem: ...
 
     def alarm(self, item: Any) -> bytes | None:
-        """What the site's sirens and displays get for this item (retained, per station and
+        """What the site's sirens and displays get for this item (retained, per platform and
         item type), or None when it is no alarm."""
         ...
+
+
+class DownlinkAware(Protocol):
+    """A kind whose devices hear from the centre (e.g. the fish-finder's SOS status). The
+    uplink passes each downlink message naming `kind` to `on_downlink` of that kind's
+    processors, on the gateway loop: what they return is committed and alarmed as any item;
+    a processor without `on_downlink` ignores it."""
+
+    def on_downlink(self, message: dict[str, Any]) -> list[Any]: ...
 
 
 class UnknownDeviceKind(GatewayError):

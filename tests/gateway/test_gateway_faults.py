@@ -127,7 +127,7 @@ def test_long_outage_bounds_the_outbox_keeps_events_and_reports_the_drop(
             level = 700.0 + 0.02 * i + (80.0 if 600 <= i < 900 else 0.0) + 0.3 * (i % 3)
             frame = wire.AwlrFrame("manggarai", i, t0 + timedelta(seconds=20 * i), level, 12.0)
             pub.publish(device_topic(tenant, "awlr-manggarai"), wire.encode_json(frame), qos=1).wait_for_publish(5)
-        wait_until(lambda: (gw.registry.get_sample_value("tepi_gateway_readings_total", {"station": "manggarai"}) or 0) >= total, what="all readings in")
+        wait_until(lambda: (gw.registry.get_sample_value("tepi_gateway_readings_total", {"platform": "manggarai"}) or 0) >= total, what="all readings in")
         time.sleep(0.5)
         evicted = gw.registry.get_sample_value("tepi_gateway_outbox_evicted_summaries_total")
         queued = gw.registry.get_sample_value("tepi_gateway_items_queued_total", {"type": "summary"})

@@ -133,7 +133,7 @@ def test_serial_and_mqtt_readings_reach_the_uplink(
         assert _value(gw, "tepi_gateway_rejected_total", reason="not_json") == 1
         assert _value(gw, "tepi_gateway_rejected_total", reason="unknown_device") == 1
         assert _value(gw, "tepi_gateway_rejected_total", reason="out_of_range") == 1
-        assert _value(gw, "tepi_gateway_readings_total", station="katulampa") == len(levels)
+        assert _value(gw, "tepi_gateway_readings_total", platform="katulampa") == len(levels)
         wait_until(lambda: gw.outbox.depth() == 0, what="outbox drained")
     finally:
         gw.stop()
@@ -251,9 +251,9 @@ def test_a_flooding_device_is_rate_limited_and_counted(default_config: TepiConfi
         publisher.publish(device_topic(cfg.gateway.tenant, "awlr-manggarai"), wire.encode_json(frame), qos=1)
         wait_until(lambda: _value(gw, "tepi_gateway_frames_total", transport="mqtt") >= 201, what="all frames seen")
         limited = _value(gw, "tepi_gateway_rejected_total", reason="rate_limited")
-        accepted = _value(gw, "tepi_gateway_readings_total", station="depok")
+        accepted = _value(gw, "tepi_gateway_readings_total", platform="depok")
         assert accepted + limited == 200
         assert 20 <= accepted <= 40, "the burst and what the rate refilled"
-        assert _value(gw, "tepi_gateway_readings_total", station="manggarai") == 1, "other devices unaffected"
+        assert _value(gw, "tepi_gateway_readings_total", platform="manggarai") == 1, "other devices unaffected"
     finally:
         gw.stop()

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 
 from contract.items import PRIORITY_EVENT, PRIORITY_ROUTINE
-from core.config import DeviceConfig, GatewayConfig, StationConfig
+from core.config import DeviceConfig, GatewayConfig, StationConfig, TepiConfig
 from gateway.errors import FrameRejected
 from gateway.model import RawFrame
 from gateway.stored_item import StoredItem
@@ -29,12 +29,14 @@ class AwlrKind:
     typical_payload_bytes = len(wire.encode_json(wire.AwlrFrame("x" * 16, 2**31, datetime(2026, 1, 1, tzinfo=timezone.utc), 1234.56, 12.6)))
     max_payload_bytes = wire.MAX_JSON_BYTES
 
-    def decode(self, frame: RawFrame, device: DeviceConfig, station: StationConfig, gateway: GatewayConfig) -> LevelReading:
+    def decode(self, frame: RawFrame, device: DeviceConfig, processor: LevelProcessor, gateway: GatewayConfig) -> LevelReading:
+        """One frame, checked against the station its processor was made for."""
         parsed = wire.decode_sentence(frame.payload) if frame.transport == "serial" else wire.decode_json(frame.payload)
-        return check_frame(parsed, device, station, gateway.max_future_skew_s, frame.received_at)
+        return check_frame(parsed, device, processor.station, gateway.max_future_skew_s, frame.received_at)
 
-    def processor(self, gateway: GatewayConfig, station: StationConfig, device: DeviceConfig) -> LevelProcessor:
-        return LevelProcessor(gateway.id, station, device.id)
+    def processor(self, config: TepiConfig, device: DeviceConfig) -> LevelProcessor:
+        """An AWLR is mounted on a river station of the configuration (`ConfigError` if not)."""
+        return LevelProcessor(config.gateway.id, config.device_station(device), device.id)
 
     journal_body = staticmethod(journal.journal_body)
     from_journal = staticmethod(journal.from_journal)

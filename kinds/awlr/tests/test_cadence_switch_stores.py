@@ -123,7 +123,7 @@ def test_readings_across_siaga_3_4_switches_and_a_restart_are_counted_once_in_ev
         wait_until(lambda: sql_readings() >= len(readings), timeout=60, what="every reading in the embedded store")
         vm.flush()
 
-        accepted = sum(g.registry.get_sample_value("tepi_gateway_readings_total", {"station": STATION}) or 0 for g in gateways)
+        accepted = sum(g.registry.get_sample_value("tepi_gateway_readings_total", {"platform": STATION}) or 0 for g in gateways)
         assert accepted == len(readings) + 1, "every reading accepted once (the closing one included)"
         replayed = [g.registry.get_sample_value("tepi_gateway_recovered_readings_total") for g in gateways]
         assert replayed[0] == 0 and (replayed[1] or 0) > 0, "the restart replayed the journal"

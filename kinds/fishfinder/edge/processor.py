@@ -1,0 +1,310 @@
+"""One boat's edge processing at the gateway on board: its instrument values in, the items the
+shore needs out (a thinned track, fish schools, sea summaries, SOS calls).
+
+Cadence, in instrument (GNSS) time, which is what the readings carry:
+- `Track`: the thinned fixes (`edge.track`, 20 m SED bound) since the last track, sent when a
+  sea window closes (every `SEA_WINDOW_S`) or at `TRACK_MAX_POINTS`; while an SOS is active
+  every `SOS_TRACK_S`, at distress priority and marked `distress`, so a rescue sees the drift.
+  Each track ends with the newest fix (the thinner's `flush`), so the shore knows where the
+  boat is, not where it last turned.
+- `SchoolSighting`: as `edge.schools.SchoolDetector` closes a school (an event).
+- `SeaSummary`: depth and water temperature per `SEA_WINDOW_S` window (routine).
+- `DistressCall`: at once on a press, and on its cancel.
+
+SOS repetition (`tick`, wall-clock time from the gateway): while a press is neither
+acknowledged by the centre (`SosStatus` on the downlink, `on_downlink`) nor cancelled, the
+gateway repeats its call every `SOS_REPEAT_S`, each repeat a new item (`repeat` k, id of its
+own) that ingest stores and answers. DSC distress alerts are repeated every 3.5-4.5 minutes
+until acknowledged (ITU-R M.541, https://www.itu.int/rec/R-REC-M.541/en); that interval
+spaces transmissions on a shared radio channel. Here the link is IP with end-to-end acks: a
+repeat costs a few hundred bytes, and each one is a fresh chance for an acknowledgement lost
+on a flaky cellular link (the boat only learns of it through the answer to a call) to come
+back, so a minute bounds how long an operator's acknowledgement waits to reach the boat.
+Repeat k is due `k * SOS_REPEAT_S` after the press (its GNSS time): derived from the press
+alone, so after a restart repetition resumes with the right numbers and no stored timer.
+
+Restarts: the press is journalled (`edge.reading`) and its call committed to the outbox at
+once. The SOS button repeats its `$PTEPD` every few seconds while held (`wire`), so the
+journal of the open window always holds the press; after a kill the replay rebuilds it and
+repetition resumes. Whether the centre had acknowledged is not kept: the repeats resume, and
+ingest's answer to the next one (`acknowledged`) stops them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from contract.downlink import KindDownlink
+from gateway.errors import FrameRejected
+from kinds.fishfinder.edge.reading import BoatReading
+from kinds.fishfinder.edge.schools import DetectionSettings, School, SchoolDetector
+from kinds.fishfinder.edge.track import TrackThinner, WindowSummarizer
+from kinds.fishfinder.items import (
+    DistressCall, SchoolSighting, SeaSummary, SosStatus, Track, distress_id, school_id, sea_summary_id, track_id,
+)
+from kinds.fishfinder.values import Depth, Distress, Fix, Ping, WaterTemp
+
+log = logging.getLogger(__name__)
+
+SEA_WINDOW_S = 600.0
+TRACK_MAX_POINTS = 200
+SOS_TRACK_S = 30.0
+SOS_REPEAT_S = 60.0
+#: The `repeat` number of a cancel: distinct from every repeat of the press (at most 100,000).
+CANCEL_REPEAT = 100_000
+BoatItem = Track | SchoolSighting | SeaSummary | DistressCall
+#: The detector as the gateway on board runs it: schools at least 1 m tall. A small boat's
+#: sounder has 0.2 m bins (`sim.boat.SounderSettings`), where a single fish's echo is three bins
+#: (0.6 m) tall and passes the detector's default 0.5 m: on 30 two-minute chunks of a simulated
+#: fishing ground, 0.5 m reported 137 schools of which 71 were single fish, 1.0 m the 66 true
+#: schools and nothing else (recall unchanged). Schools are metres tall, so none is lost.
+BOAT_DETECTION = DetectionSettings(min_height_m=1.0)
+
+
+@dataclass(slots=True)
+class Incident:
+    """One press of the SOS button, as the gateway repeats it."""
+
+    press: int
+    pressed_at: datetime
+    nature: str
+    lat: float | None
+    lon: float | None
+    last_repeat: int = 0
+    acknowledged: bool = False
+    cancelled: bool = False
+
+    @property
+    def repeating(self) -> bool:
+        return not (self.acknowledged or self.cancelled)
+
+
+class BoatProcessor:
+    """Lifecycle as `gateway.devices.Processor`; `tick(now)` repeats unacknowledged SOS calls,
+    `on_downlink(message)` takes the centre's `SosStatus`. `decoder` is this device's NMEA
+    state (`wire.InstrumentDecoder`), used by the kind's `decode`. No I/O, no clock."""
+
+    def __init__(self, gateway_id: str, vessel: str, device_id: str, decoder: Any) -> None:
+        self.gateway_id, self.vessel, self.device_id = gateway_id, vessel, device_id
+        self.decoder = decoder
+        self.last_decoded_fix: datetime | None = None  # RMC and GGA of one second are one fix (kind.decode)
+        self.schools = SchoolDetector(BOAT_DETECTION)
+        self.thinner = TrackThinner()
+        self._depth, self._temp = WindowSummarizer(SEA_WINDOW_S), WindowSummarizer(SEA_WINDOW_S)
+        self._window: int | None = None  # index of the open sea window
+        self._points: list[Fix] = []  # kept fixes not yet in a Track
+        self._last_fix: Fix | None = None
+        self._last_ping: float = -math.inf
+        self._last_track_at: datetime | None = None  # fix time of the newest point sent in a Track
+        self._closed_until = -math.inf
+        self._pending: list[BoatReading] = []
+        self.incidents: dict[int, Incident] = {}
+        self.rejected = 0
+
+    # -- Processor
+    def accept(self, reading: BoatReading) -> None:
+        v, t = reading.value, reading.ts.timestamp()
+        if isinstance(v, Ping):
+            if t <= self._last_ping:
+                raise FrameRejected("out_of_order", f"ping {v.seq} at {reading.ts.isoformat()} is not after the last")
+            self._last_ping = t
+        elif isinstance(v, (Fix, Depth, WaterTemp)):
+            if t < self._closed_until:
+                raise FrameRejected("late", f"{reading.ts.isoformat()} falls in a sea window already summarised")
+        self._pending.append(reading)
+
+    def note_rejected(self) -> None:
+        self.rejected += 1
+
+    def resume(self, summarised_until: datetime) -> None:
+        self._closed_until = max(self._closed_until, summarised_until.timestamp())
+
+    @property
+    def open_window_s(self) -> float | None:
+        return SEA_WINDOW_S if self._window is not None or self._points else None
+
+    def process(self) -> list[BoatItem]:
+        pending, self._pending = self._pending, []
+        out: list[BoatItem] = []
+        for r in pending:
+            v = r.value
+            if isinstance(v, Distress):
+                out += self._distress(v)
+                continue
+            if isinstance(v, Ping):
+                try:
+                    out += [self._sighting(s) for s in self.schools.push(v)]
+                except ValueError as exc:
+                    self.rejected += 1
+                    log.warning("ping not taken by the school detector", extra={"device": self.device_id, "error": str(exc)})
+                continue
+            out += self._advance(r.ts)
+            try:
+                if isinstance(v, Fix):
+                    out += self._fix(v)
+                elif isinstance(v, Depth):
+                    self._depth.add(v.ts, v.depth_m)
+                elif isinstance(v, WaterTemp):
+                    self._temp.add(v.ts, v.temp_c)
+            except ValueError as exc:  # a value of a window already closed, a non-finite one
+                self.rejected += 1
+                log.warning("value not taken", extra={"device": self.device_id, "error": str(exc)})
+        return out
+
+    def due(self, now: datetime) -> list[BoatItem]:
+        """The boat went silent (home, instruments off): everything open goes out."""
+        out: list[BoatItem] = [self._sighting(s) for s in self.schools.flush()]
+        out += self._close_window()
+        return out
+
+    # -- timers and downlink
+    def tick(self, now: datetime) -> list[DistressCall]:
+        """Repeats due at wall-clock `now`: for each repeating press, the newest repeat number
+        reached (missed ones are not sent one by one: a gateway that was off sends one)."""
+        out = []
+        for inc in self.incidents.values():
+            if not inc.repeating:
+                continue
+            k = math.floor((now - inc.pressed_at).total_seconds() / SOS_REPEAT_S)
+            if k > inc.last_repeat:
+                inc.last_repeat = min(k, CANCEL_REPEAT - 1)
+                lat, lon = self._position(inc)
+                out.append(self._call(inc, inc.last_repeat, now, True, lat, lon))
+        return out
+
+    def on_downlink(self, message: KindDownlink) -> list[SosStatus]:
+        """The centre's `SosStatus` for this vessel: `acknowledged` or `resolved` stops the
+        repeats of that press; every status is returned for the local alarm to announce."""
+        if message.type != "sos_status":
+            return []
+        status = SosStatus.model_validate_json(message.body)
+        if status.vessel != self.vessel:
+            return []
+        if status.status in ("acknowledged", "resolved"):
+            inc = self.incidents.get(status.press)
+            if inc is None:  # a press this run has not seen (a restart): remembered as answered
+                inc = self.incidents[status.press] = Incident(status.press, status.at, "undesignated", None, None)
+            inc.acknowledged = True
+        return [status]
+
+    @property
+    def sos_active(self) -> bool:
+        return any(not inc.cancelled for inc in self.incidents.values())
+
+    # -- internals
+    def _distress(self, d: Distress) -> list[DistressCall]:
+        inc = self.incidents.get(d.seq)
+        if d.active:
+            if inc is None:
+                inc = self.incidents[d.seq] = Incident(d.seq, d.ts, d.nature, d.lat, d.lon)
+                lat, lon = self._position(inc)
+                return [self._call(inc, 0, d.ts, True, lat, lon)]
+            if d.lat is not None:
+                inc.lat, inc.lon = d.lat, d.lon
+            return []
+        if inc is not None and inc.cancelled:
+            return []  # the button sends its cancel several times
+        if inc is None:
+            inc = self.incidents[d.seq] = Incident(d.seq, d.ts, d.nature, d.lat, d.lon)
+        inc.cancelled = True
+        lat, lon = self._position(inc)
+        return [self._call(inc, CANCEL_REPEAT, d.ts, False, lat, lon)]
+
+    def _position(self, inc: Incident) -> tuple[float | None, float | None]:
+        """The newest known position: the latest fix, else the one the button sent."""
+        if self._last_fix is not None:
+            return self._last_fix.lat, self._last_fix.lon
+        return inc.lat, inc.lon
+
+    def _call(self, inc: Incident, repeat: int, ts: datetime, active: bool, lat: float | None, lon: float | None) -> DistressCall:
+        return DistressCall(
+            id=distress_id(self.gateway_id, self.vessel, inc.press, repeat), vessel=self.vessel, device=self.device_id,
+            ts=ts, press=inc.press, repeat=repeat, nature=inc.nature, active=active, lat=lat, lon=lon,  # type: ignore[arg-type]
+        )
+
+    def _fix(self, f: Fix) -> list[BoatItem]:
+        if self._last_fix is not None and f.ts <= self._last_fix.ts:
+            return []  # the same fix told again (RMC and GGA), or a GNSS clock step back
+        self._last_fix = f
+        try:
+            self.schools.push_fix(f)
+            kept = self.thinner.push(f)
+        except ValueError as exc:
+            self.rejected += 1
+            log.warning("fix not taken", extra={"device": self.device_id, "error": str(exc)})
+            return []
+        self._points += kept
+        if len(self._points) >= TRACK_MAX_POINTS:
+            return self._track()
+        if self.sos_active and (self._last_track_at is None or (f.ts - self._last_track_at).total_seconds() >= SOS_TRACK_S):
+            return self._track()  # an SOS: where the boat drifts, every half minute
+        return []
+
+    def _track(self) -> list[Track]:
+        points = self._points + [p for p in self.thinner.flush() if not self._points or p.ts > self._points[-1].ts]
+        self._points = []
+        if not points:
+            return []
+        self._last_track_at = points[-1].ts
+        first_us = _us(points[0].ts)
+        return [Track(
+            id=track_id(self.gateway_id, self.vessel, first_us), vessel=self.vessel, device=self.device_id,
+            points=[(_us(p.ts), p.lat, p.lon, _sog(p.sog_kn), _cog(p.cog_deg)) for p in points],
+            distress=self.sos_active,
+        )]
+
+    def _advance(self, ts: datetime) -> list[BoatItem]:
+        """A reading of a later sea window closes the open one (track first, then the summary)."""
+        w = math.floor(ts.timestamp() / SEA_WINDOW_S)
+        if self._window is None:
+            self._window = w
+            return []
+        if w <= self._window:
+            return []
+        out = self._close_window()
+        self._window = w
+        return out
+
+    def _close_window(self) -> list[BoatItem]:
+        out: list[BoatItem] = list(self._track())
+        if self._window is None:
+            return out
+        start = datetime.fromtimestamp(self._window * SEA_WINDOW_S, timezone.utc)
+        end = datetime.fromtimestamp((self._window + 1) * SEA_WINDOW_S, timezone.utc)
+        d, t = self._depth.flush(), self._temp.flush()
+        self._window = None
+        self._closed_until = end.timestamp()
+        if not (d or t):
+            return out
+        out.append(SeaSummary(
+            id=sea_summary_id(self.gateway_id, self.vessel, start), vessel=self.vessel, device=self.device_id,
+            window_start=start, window_end=end,
+            depth_count=d[0].count if d else 0, depth_min_m=d[0].min if d else None,
+            depth_max_m=d[0].max if d else None, depth_mean_m=d[0].mean if d else None,
+            temp_count=t[0].count if t else 0, temp_min_c=t[0].min if t else None,
+            temp_max_c=t[0].max if t else None, temp_mean_c=t[0].mean if t else None,
+        ))
+        return out
+
+    def _sighting(self, s: School) -> SchoolSighting:
+        return SchoolSighting(
+            id=school_id(self.gateway_id, self.vessel, s.start, s.top_m), vessel=self.vessel, device=self.device_id,
+            start=s.start, end=s.end, lat=s.lat, lon=s.lon, top_m=s.top_m, bottom_m=s.bottom_m,
+            mean_sv_db=max(-200.0, min(0.0, s.mean_sv_db)), pings=s.pings,
+        )
+
+
+def _us(ts: datetime) -> int:
+    return round(ts.timestamp() * 1_000_000)
+
+
+def _sog(x: float | None) -> float | None:
+    return None if x is None or not 0 <= x <= 100 else x
+
+
+def _cog(x: float | None) -> float | None:
+    return None if x is None or not 0 <= x < 360 else x
