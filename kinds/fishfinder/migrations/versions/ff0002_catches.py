@@ -1,0 +1,87 @@
+"""Catches and contact requests; the fisheries office's role.
+
+Revision ID: ff0002
+Revises: ff0001
+Create Date: 2026-12-14
+
+* `catches`: what a fisher caught, where, when, at what price, and whether it is for sale
+  (`kinds.fishfinder.catches.Catch`).
+* `catch_contact_requests`: buyers' messages to the fisher about a catch for sale.
+* `users.role` admits `fisheries_office` (anonymised catch aggregates): the check constraint
+  is replaced. SQLite cannot alter a constraint, so the table is copied (Alembic's batch mode);
+  the keys that reference users are checked at commit (`defer_foreign_keys`), after the copy
+  has taken the old table's name, not while the old table is dropped.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "ff0002"
+down_revision = "ff0001"
+branch_labels = None
+depends_on = None
+
+#: Timestamps: `central.models.UtcDateTime` stores them as this type on both backends.
+TIMESTAMP = sa.DateTime(timezone=True)
+ROLES_BEFORE = ("admin", "disaster_office", "fisher", "staff_admin", "viewer")
+ROLES_AFTER = ("admin", "disaster_office", "fisher", "fisheries_office", "staff_admin", "viewer")
+
+
+def _set_roles(roles: tuple[str, ...]) -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("PRAGMA defer_foreign_keys = ON")
+    with op.batch_alter_table("users", recreate="auto") as batch:
+        batch.drop_constraint("ck_users_role", type_="check")
+        batch.create_check_constraint("ck_users_role", f"role IN {roles!r}")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "catches",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        sa.Column("fisher_id", sa.Integer(), nullable=False),
+        sa.Column("vessel_id", sa.String(length=64), nullable=True),
+        sa.Column("species", sa.String(length=32), nullable=False),
+        sa.Column("weight_kg", sa.Float(), nullable=False),
+        sa.Column("lat", sa.Float(), nullable=False),
+        sa.Column("lon", sa.Float(), nullable=False),
+        sa.Column("caught_at", TIMESTAMP, nullable=False),
+        sa.Column("price_idr_per_kg", sa.Integer(), nullable=True),
+        sa.Column("port", sa.String(length=100), nullable=False),
+        sa.Column("for_sale", sa.Boolean(), nullable=False),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.CheckConstraint("weight_kg > 0", name="ck_catches_weight"),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        sa.ForeignKeyConstraint(["fisher_id"], ["users.id"]),
+        sa.ForeignKeyConstraint(["vessel_id"], ["vessels.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_catches_tenant_caught", "catches", ["tenant_id", "caught_at"])
+    op.create_index("ix_catches_fisher_caught", "catches", ["fisher_id", "caught_at"])
+    op.create_table(
+        "catch_contact_requests",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        sa.Column("catch_id", sa.Integer(), nullable=False),
+        sa.Column("from_user_id", sa.Integer(), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        sa.ForeignKeyConstraint(["catch_id"], ["catches.id"]),
+        sa.ForeignKeyConstraint(["from_user_id"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_catch_contact_requests_catch", "catch_contact_requests", ["catch_id", "created_at"])
+    _set_roles(ROLES_AFTER)
+
+
+def downgrade() -> None:
+    _set_roles(ROLES_BEFORE)
+    op.drop_index("ix_catch_contact_requests_catch", table_name="catch_contact_requests")
+    op.drop_table("catch_contact_requests")
+    op.drop_index("ix_catches_fisher_caught", table_name="catches")
+    op.drop_index("ix_catches_tenant_caught", table_name="catches")
+    op.drop_table("catches")
