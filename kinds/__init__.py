@@ -26,6 +26,7 @@ from typing import Any
 #: uplink item say.
 KINDS: dict[str, str] = {
     "awlr": "kinds.awlr",
+    "fishfinder": "kinds.fishfinder",
 }
 
 
