@@ -42,6 +42,7 @@ from central.models import (
     ALERT_TYPE_OFFLINE,
     ALERT_TYPE_RATE_OF_RISE,
     ALERT_TYPE_SIAGA,
+    DEFAULT_ALERT_KIND,
     OPEN_STATUSES,
     SEVERITIES,
     Alert,
@@ -110,6 +111,15 @@ def open_alert(session: Session, station_id: str, alert_type: str = ALERT_TYPE_S
     return session.scalars(stmt).one_or_none()
 
 
+def open_subject_alert(session: Session, kind: str, subject: str, alert_type: str) -> Alert | None:
+    """The one open alert of this kind, subject (platform) and type, if any: the rule for alerts
+    that have no station (a vessel's SOS incident, an overdue vessel)."""
+    stmt = sa.select(Alert).where(
+        Alert.kind == kind, Alert.subject == subject, Alert.type == alert_type, Alert.status.in_(OPEN_STATUSES)
+    )
+    return session.scalars(stmt).one_or_none()
+
+
 def alert_values(alert: Alert) -> dict[str, Any]:
     """Every column of the alert by name: what the API shows and what an event snapshots."""
     return {c.key: getattr(alert, c.key) for c in Alert.__table__.columns}
@@ -140,6 +150,8 @@ def record_event(
         tenant_id=alert.tenant_id,
         station_id=alert.station_id,
         alert_type=alert.type,
+        alert_kind=alert.kind,
+        subject=alert.subject,
         kind=kind.value,
         revision=alert.revision,
         at=at,
@@ -169,6 +181,8 @@ def new_alert(
     is the device time of the reading `level_cm` comes from."""
     alert = Alert(
         tenant_id=station.tenant_id,
+        kind=DEFAULT_ALERT_KIND,
+        subject=station.id,
         station_id=station.id,
         type=alert_type,
         severity=severity,
@@ -428,3 +442,4 @@ def close(
     record_event(session, alert, AlertTransition.CLOSED, now, by, _note(note))
     session.flush()
     return alert
+

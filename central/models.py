@@ -17,7 +17,7 @@ ALERT_ACKNOWLEDGED = "acknowledged"
 ALERT_CLEARED = "cleared"
 ALERT_CLOSED = "closed"
 ALERT_STATUSES = (ALERT_ACTIVE, ALERT_ACKNOWLEDGED, ALERT_CLEARED, ALERT_CLOSED)
-#: Statuses of an alert still in progress: at most one per station and type.
+#: Statuses of an alert still in progress: at most one per kind, subject and type.
 OPEN_STATUSES = (ALERT_ACTIVE, ALERT_ACKNOWLEDGED)
 ALERT_TYPE_SIAGA = "siaga"
 ALERT_TYPE_RATE_OF_RISE = "rate_of_rise"
@@ -25,7 +25,16 @@ ALERT_TYPE_OFFLINE = "offline"
 ALERT_TYPE_FORECAST = "forecast"
 #: A gateway lost device readings at its site broker; filed under the gateway's first station.
 ALERT_TYPE_GATEWAY_HEALTH = "gateway_health"
-ALERT_TYPES = (ALERT_TYPE_SIAGA, ALERT_TYPE_RATE_OF_RISE, ALERT_TYPE_OFFLINE, ALERT_TYPE_FORECAST, ALERT_TYPE_GATEWAY_HEALTH)
+#: A boat's distress call (kind fishfinder): an SOS incident, subject the vessel.
+ALERT_TYPE_SOS = "sos"
+#: A vessel at sea past its expected return, or silent too long (kind fishfinder).
+ALERT_TYPE_OVERDUE = "overdue"
+ALERT_TYPES = (
+    ALERT_TYPE_SIAGA, ALERT_TYPE_RATE_OF_RISE, ALERT_TYPE_OFFLINE, ALERT_TYPE_FORECAST, ALERT_TYPE_GATEWAY_HEALTH,
+    ALERT_TYPE_SOS, ALERT_TYPE_OVERDUE,
+)
+#: The kind of an alert recorded before alerts had kinds (state revision 0003): the river's.
+DEFAULT_ALERT_KIND = "awlr"
 #: Operational alerts: for the tenant's own users, never in the public CAP messages and feed.
 OPERATIONAL_ALERT_TYPES = (ALERT_TYPE_GATEWAY_HEALTH,)
 #: ThingsBoard's severities, worst first; Siaga 1/2/3 map to the first three.
@@ -120,7 +129,9 @@ class Station(Base):
 
 
 class Alert(Base):
-    """One alert episode of a station: opened, updated while it lasts, acknowledged, cleared, closed.
+    """One alert episode of a subject (a river station, a vessel, ...): opened, updated while it
+    lasts, acknowledged, cleared, closed. `kind` is the device kind it belongs to and `subject`
+    the platform it is about; `station_id` is set only for a river station's alerts.
 
     `revision` counts the versions of the public message (CAP): it grows when what the public
     is told changes (opened, updated, escalated, refined, cleared, cancelled), not when an
@@ -130,21 +141,26 @@ class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (
         sa.Index(
-            "uq_alerts_one_open_per_station_type",
-            "station_id",
+            "uq_alerts_one_open_per_subject_type",
+            "kind",
+            "subject",
             "type",
             unique=True,
             sqlite_where=sa.text(_OPEN_SQL),
             postgresql_where=sa.text(_OPEN_SQL),
         ),
         sa.Index("ix_alerts_status_opened", "status", "opened_at"),
+        sa.Index("ix_alerts_kind_subject", "kind", "subject"),
         sa.CheckConstraint(f"status IN {ALERT_STATUSES!r}", name="ck_alerts_status"),
         sa.CheckConstraint(f"severity IN {SEVERITIES!r}", name="ck_alerts_severity"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
-    station_id: Mapped[str] = mapped_column(sa.ForeignKey("stations.id"))
+    kind: Mapped[str] = mapped_column(sa.String(32), default=DEFAULT_ALERT_KIND, server_default=DEFAULT_ALERT_KIND)
+    #: The platform the alert is about: the station (awlr) or the vessel (fishfinder).
+    subject: Mapped[str] = mapped_column(sa.String(64))
+    station_id: Mapped[str | None] = mapped_column(sa.ForeignKey("stations.id"))
     type: Mapped[str] = mapped_column(sa.String(32))
     severity: Mapped[str] = mapped_column(sa.String(16))
     #: Siaga level of the station at the latest update: 1 (Awas) .. 3 for a Siaga alert, up to
@@ -209,8 +225,11 @@ class AlertEvent(Base):
     )
     alert_id: Mapped[int] = mapped_column(sa.ForeignKey("alerts.id"))
     tenant_id: Mapped[str] = mapped_column(sa.String(64))
-    station_id: Mapped[str] = mapped_column(sa.String(64))
+    station_id: Mapped[str | None] = mapped_column(sa.String(64))
     alert_type: Mapped[str] = mapped_column(sa.String(32))
+    #: The alert's kind (`Alert.kind`); `kind` below is what the event did, named before alerts had kinds.
+    alert_kind: Mapped[str] = mapped_column(sa.String(32), default=DEFAULT_ALERT_KIND, server_default=DEFAULT_ALERT_KIND)
+    subject: Mapped[str] = mapped_column(sa.String(64))
     kind: Mapped[str] = mapped_column(sa.String(32))
     #: The alert's public message revision after this event.
     revision: Mapped[int]

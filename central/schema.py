@@ -18,14 +18,19 @@ so a failure changes nothing, and backups are the operator's (pg_dump) as for an
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
+from importlib import import_module
+from importlib.util import find_spec
 from pathlib import Path
+from types import ModuleType
 
 import sqlalchemy as sa
 
 from central.errors import SchemaBehind, SchemaUnrecognised
 from core import migrations
+from kinds import KINDS, kind_names
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,39 @@ F93509F_TABLES: dict[str, tuple[str, ...]] = {
     "users": ("id", "tenant_id", "name", "role", "created_at", "disabled_at"),
 }  # fmt: skip
 
+
+
+@functools.cache
+def kind_branches() -> tuple[Path, ...]:
+    """The `migrations/` folders of the registered kinds that have one (without importing the
+    kinds: their packages are only located)."""
+    out = []
+    for name in kind_names():
+        spec = find_spec(KINDS[name])
+        for root in (spec.submodule_search_locations or []) if spec else []:
+            folder = Path(root) / "migrations"
+            if folder.is_dir():
+                out.append(folder)
+    return tuple(out)
+
+
+@functools.cache
+def kind_state_modules() -> tuple[ModuleType, ...]:
+    """The registered kinds' `state` modules (their tables, on `central.models.Base`), imported:
+    for whatever needs every table's model (schema comparisons, retention)."""
+    out = []
+    for name in kind_names():
+        module = f"{KINDS[name]}.state"
+        if find_spec(module) is not None:
+            out.append(import_module(module))
+    return tuple(out)
+
+
+def heads() -> str:
+    """This code's head revisions, as `SchemaVersion.head` shows them."""
+    return ",".join(migrations.head_revisions(MIGRATIONS, kind_branches()))
+
+
 UPGRADE_HINT = "run `tepi admin db upgrade` (or start ingest, which upgrades at start)"
 
 
@@ -62,10 +100,13 @@ class SchemaVersion:
     head: str
     #: No Tepi table at all: a new database.
     empty: bool
+    #: Revisions of this code the database lacks (with kind branches, `current` can differ from
+    #: `head` and still be up to date: see `core.migrations.missing_revisions`).
+    missing: frozenset[str] = frozenset()
 
     @property
     def up_to_date(self) -> bool:
-        return self.current == self.head
+        return self.current is not None and not self.missing
 
 
 @dataclass(frozen=True)
@@ -83,20 +124,23 @@ class Upgrade:
 
 def schema_version(conn: sa.Connection) -> SchemaVersion:
     """The database's revision; `SchemaUnrecognised` when it is not one this code can upgrade."""
-    head = migrations.head_revision(MIGRATIONS)
-    current = migrations.current_revision(conn)
+    head = heads()
+    stamped = migrations.current_heads(conn)
+    current = ",".join(stamped) or None
     if current is not None:
-        if current not in migrations.known_revisions(MIGRATIONS):
+        if not set(stamped) <= migrations.known_revisions(MIGRATIONS, kind_branches()):
             raise SchemaUnrecognised(
                 f"the state database is at schema revision {current!r}, which this version of Tepi does not know "
                 f"(its newest is {head!r}): it was upgraded by a newer Tepi. Run that version, or restore the "
                 "backup taken before the upgrade."
             )
-        return SchemaVersion(current, head, empty=False)
+        missing = migrations.missing_revisions(MIGRATIONS, kind_branches(), stamped)
+        # Alembic stamps no revision another applied one depends on: all applied reads as `head`.
+        return SchemaVersion(current if missing else head, head, empty=False, missing=missing)
     inspector = sa.inspect(conn)
     present = set(inspector.get_table_names()) & set(F93509F_TABLES)
     if not present:
-        return SchemaVersion(None, head, empty=True)
+        return SchemaVersion(None, head, empty=True, missing=frozenset(migrations.known_revisions(MIGRATIONS, kind_branches())))
     problems = [f"no table {t}" for t in sorted(set(F93509F_TABLES) - present)]
     for table in sorted(present):
         have = {c["name"] for c in inspector.get_columns(table)}
@@ -111,7 +155,7 @@ def schema_version(conn: sa.Connection) -> SchemaVersion:
             f"versioned release (f93509f): {'; '.join(problems)}. It cannot be upgraded automatically: start "
             "from a new database, or bring these tables to f93509f's layout by hand and start again."
         )
-    return SchemaVersion(None, head, empty=False)
+    return SchemaVersion(None, head, empty=False, missing=frozenset(migrations.known_revisions(MIGRATIONS, kind_branches())))
 
 
 def require_current(conn: sa.Connection) -> SchemaVersion:
@@ -137,7 +181,7 @@ def upgrade_schema(conn: sa.Connection) -> Upgrade:
     if conn.dialect.name == "sqlite" and not version.empty and database and database != ":memory:":
         backup = migrations.backup_sqlite(Path(database), version.current)
     unversioned = version.current is None and not version.empty
-    migrations.upgrade(conn, MIGRATIONS, stamp=BASELINE if unversioned else None)
+    migrations.upgrade(conn, MIGRATIONS, stamp=BASELINE if unversioned else None, branches=kind_branches())
     log.info(
         "state database schema upgraded",
         extra={"from": version.current or ("f93509f" if unversioned else "empty"), "to": version.head},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -24,9 +25,16 @@ from alembic.script import ScriptDirectory
 log = logging.getLogger(__name__)
 
 
-def alembic_config(script_location: Path, connection: sa.Connection | None = None) -> Config:
+def alembic_config(
+    script_location: Path, connection: sa.Connection | None = None, branches: tuple[Path, ...] = ()
+) -> Config:
+    """`branches`: further folders of revisions (e.g. a device kind's own tables), beside the
+    environment's `versions/`; each is a branch of its own, so the store then has several heads."""
     config = Config()
     config.set_main_option("script_location", str(script_location))
+    if branches:
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("version_locations", os.pathsep.join(str(p) for p in (script_location / "versions", *branches)))
     config.attributes["connection"] = connection
     return config
 
@@ -40,9 +48,19 @@ def head_revision(script_location: Path) -> str:
     return head
 
 
+@functools.cache
+def head_revisions(script_location: Path, branches: tuple[Path, ...] = ()) -> tuple[str, ...]:
+    """Every head of an environment with branches (`alembic_config`), sorted."""
+    heads = ScriptDirectory.from_config(alembic_config(script_location, branches=branches)).get_heads()
+    if not heads:
+        raise RuntimeError(f"no revisions in {script_location}")
+    return tuple(sorted(heads))
+
+
 @functools.cache  # the revision files do not change while a process runs; reading them takes ~10 ms
-def known_revisions(script_location: Path) -> frozenset[str]:
-    return frozenset(s.revision for s in ScriptDirectory.from_config(alembic_config(script_location)).walk_revisions())
+def known_revisions(script_location: Path, branches: tuple[Path, ...] = ()) -> frozenset[str]:
+    script = ScriptDirectory.from_config(alembic_config(script_location, branches=branches))
+    return frozenset(s.revision for s in script.walk_revisions())
 
 
 def current_revision(conn: sa.Connection) -> str | None:
@@ -50,13 +68,40 @@ def current_revision(conn: sa.Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(conn: sa.Connection, script_location: Path, *, stamp: str | None = None) -> None:
-    """Stamp `stamp` first (an unversioned store recognised as that revision), then upgrade to head,
-    all on `conn` in its current transaction."""
-    config = alembic_config(script_location, conn)
+def missing_revisions(script_location: Path, branches: tuple[Path, ...], stamped: tuple[str, ...]) -> frozenset[str]:
+    """Revisions not yet applied to a database stamped at `stamped`: those every head needs
+    (itself, its ancestors and dependencies) that no stamped revision needs. With dependencies
+    across branches Alembic stamps only the revisions nothing else applied depends on, so
+    comparing the stamp with the heads would not tell."""
+    script = ScriptDirectory.from_config(alembic_config(script_location, branches=branches))
+
+    def needed(revisions: tuple[str, ...]) -> set[str]:
+        out: set[str] = set()
+        stack = list(revisions)
+        while stack:
+            rev = script.get_revision(stack.pop())
+            if rev is None or rev.revision in out:
+                continue
+            out.add(rev.revision)
+            for down in (rev.down_revision, rev.dependencies):
+                stack.extend((down,) if isinstance(down, str) else (down or ()))
+        return out
+
+    return frozenset(needed(head_revisions(script_location, branches)) - needed(stamped))
+
+
+def current_heads(conn: sa.Connection) -> tuple[str, ...]:
+    """The revisions stamped in a database with branches, sorted; empty when never stamped."""
+    return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
+
+
+def upgrade(conn: sa.Connection, script_location: Path, *, stamp: str | None = None, branches: tuple[Path, ...] = ()) -> None:
+    """Stamp `stamp` first (an unversioned store recognised as that revision), then upgrade every
+    branch to its head, all on `conn` in its current transaction."""
+    config = alembic_config(script_location, conn, branches)
     if stamp is not None:
         command.stamp(config, stamp)
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
 
 
 def run_migrations(context: Any, target_metadata: sa.MetaData | None) -> None:

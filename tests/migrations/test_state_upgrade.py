@@ -42,7 +42,7 @@ from central.db import Alert, AlertEvent, Base, check_schema, create_engine, pre
 from central.errors import SchemaBehind, SchemaUnrecognised
 from kinds.awlr.ingest.forecast import RiverNetwork
 from kinds.awlr.ingest.points import SqlPointSink
-from central.schema import F93509F_TABLES, Upgrade, schema_version
+from central.schema import F93509F_TABLES, Upgrade, kind_state_modules, schema_version
 from ingest.service import apply_batch
 from ingest.testing import batch, siaga_change, summary
 from tepi.admin_cli import admin_app
@@ -53,8 +53,9 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 PEPPER = "f93509f-fixture-pepper-not-a-secret-0123456789"  # make_fixture.PEPPER
-HEAD = "0002"
+HEAD = "0003,ff0001"
 KEYS = json.loads((F93509F / "keys.json").read_text())
+kind_state_modules()  # the kinds' own tables join Base.metadata, as the revisions create them
 
 
 def _production(database_url: str) -> Settings:
@@ -85,7 +86,12 @@ def schema_of(engine: Engine) -> dict[str, object]:
                 "checks": sorted(inspector.get_check_constraints(t), key=repr),
             }  # fmt: skip
         if conn.dialect.name == "sqlite":
-            out["sqlite_master"] = sorted(conn.exec_driver_sql("SELECT type, name, tbl_name, sql FROM sqlite_master"))
+            # A table SQLite copied (revision 0003, batch mode) lists its constraints in the order
+            # they were reflected: compare each statement's lines as a set.
+            out["sqlite_master"] = sorted(
+                (type_, name, table, sorted(l.strip(" ,\t") for l in (sql or "").splitlines()))
+                for type_, name, table, sql in conn.exec_driver_sql("SELECT type, name, tbl_name, sql FROM sqlite_master")
+            )
         text = json.dumps(out, default=str, sort_keys=True)  # index predicates as their SQL text
         if conn.dialect.name == "postgresql":
             # PostgreSQL prints a constraint's expression with casts placed by how it was written:
@@ -292,3 +298,43 @@ def test_workers_starting_together_upgrade_once(
     assert all(isinstance(r, Upgrade) and r.after == HEAD for r in results), results
     assert [r.changed for r in results if isinstance(r, Upgrade)].count(True) == 1, "one upgraded, three waited"
     assert table_contents(f93509f_state, columns=F93509F_TABLES) == before
+
+
+def test_a_0002_database_upgrades_to_alerts_of_any_kind_with_every_row_kept(f93509f_state: Engine) -> None:
+    """0003: every alert and event of a river station keeps its values and becomes kind 'awlr'
+    with its station as subject; the event log's sequence goes on after its old numbers."""
+    from alembic import command
+
+    from central.schema import MIGRATIONS, kind_branches
+    from core.migrations import alembic_config
+
+    with f93509f_state.begin() as conn:  # the database as release 0002 left it
+        config = alembic_config(MIGRATIONS, conn, kind_branches())
+        command.stamp(config, "0001")
+        command.upgrade(config, "0002")
+    with f93509f_state.connect() as conn:
+        assert schema_version(conn).current == "0002"
+    before = table_contents(f93509f_state, columns=F93509F_TABLES)
+    with f93509f_state.connect() as conn:
+        max_seq = conn.scalar(sa.text("SELECT max(seq) FROM alert_events"))
+
+    upgrade = upgrade_database(f93509f_state)
+
+    assert (upgrade.before, upgrade.after) == ("0002", HEAD)
+    assert table_contents(f93509f_state, columns=F93509F_TABLES) == before
+    with f93509f_state.connect() as conn:
+        alerts = conn.execute(sa.text("SELECT kind, subject, station_id FROM alerts")).all()
+        events = conn.execute(sa.text("SELECT alert_kind, subject, station_id FROM alert_events")).all()
+    assert alerts and all(kind == "awlr" and subject == station for kind, subject, station in alerts)
+    assert events and all(kind == "awlr" and subject == station for kind, subject, station in events)
+    with Session(writer(f93509f_state)) as session, session.begin():
+        alert = session.scalars(sa.select(Alert).order_by(Alert.id)).first()
+        assert alert is not None
+        session.add(AlertEvent(
+            alert_id=alert.id, tenant_id=alert.tenant_id, station_id=alert.station_id, alert_type=alert.type,
+            alert_kind=alert.kind, subject=alert.subject, kind="updated", revision=alert.revision,
+            at=alert.opened_at, recorded_at=alert.opened_at, who="test", payload={},
+        ))
+        session.flush()
+        newest = session.scalar(sa.select(sa.func.max(AlertEvent.seq)))
+    assert newest is not None and newest > max_seq, "a new event never takes an old event's sequence number"

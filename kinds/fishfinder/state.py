@@ -1,0 +1,187 @@
+"""The fish finder's own tables in the state store: vessels, their positions, the schools they
+saw and their SOS calls (Alembic branch 'fishfinder', `kinds/fishfinder/migrations`).
+
+An SOS incident itself is an alert in the central lifecycle (kind 'fishfinder', type 'sos',
+subject the vessel: `central.incidents`); `sos_calls` keeps every call behind it (each press and
+each repeat of it) and what the centre last told the boat's gateway about the incident.
+
+Personal data (UU 27/2022): a vessel's positions say where a person was. They are tenant-scoped
+like everything else and deleted after `POSITION_RETENTION_DAYS` (`enforce_retention`, run with
+the central retention, `central.retention`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from central.models import Base, UtcDateTime
+
+#: The statuses an SOS reply carries, in the order an incident goes through them.
+SOS_RECEIVED = "received"
+SOS_ACKNOWLEDGED = "acknowledged"
+SOS_RESOLVED = "resolved"
+SOS_STATUSES = (SOS_RECEIVED, SOS_ACKNOWLEDGED, SOS_RESOLVED)
+#: Silence after which a vessel at sea is overdue unless its registration says otherwise: a
+#: Tepi choice (a boat's gateway sends its track at least every few minutes while at sea).
+DEFAULT_SILENT_LIMIT_S = 6 * 3600
+#: Days a vessel's positions are kept: a Tepi choice (a season's tracks for search and rescue
+#: reviews), not a legal figure; positions are personal data and go after it.
+POSITION_RETENTION_DAYS = 180
+
+_BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class Vessel(Base):
+    """A registered boat: who it belongs to, what it can do, and where it was last seen."""
+
+    __tablename__ = "vessels"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    #: The fisher (API user) who owns it, if registered: sees its track and catches.
+    owner_user: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    home_port: Mapped[str] = mapped_column(sa.String(200))
+    #: Gross tonnage.
+    gt: Mapped[float]
+    speed_kn: Mapped[float]
+    fuel_l_per_h: Mapped[float]
+    wave_limit_m: Mapped[float]
+    #: The gateway on board: where SOS replies go (`tepi/<tenant>/gw/<gateway>/down`).
+    gateway_id: Mapped[str] = mapped_column(sa.String(64))
+    expected_return_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    silent_limit_s: Mapped[int] = mapped_column(default=DEFAULT_SILENT_LIMIT_S)
+    at_sea: Mapped[bool] = mapped_column(default=False)
+    last_lat: Mapped[float | None]
+    last_lon: Mapped[float | None]
+    last_fix_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class VesselPosition(Base):
+    """One fix of a vessel's track (thinned on board): personal data, see the module."""
+
+    __tablename__ = "vessel_positions"
+    __table_args__ = (
+        sa.Index("ix_vessel_positions_vessel_ts", "vessel_id", "ts"),
+        sa.Index("ix_vessel_positions_ts", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(_BIGINT, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    vessel_id: Mapped[str] = mapped_column(sa.ForeignKey("vessels.id"))
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
+    lat: Mapped[float]
+    lon: Mapped[float]
+    #: Speed over ground (knots) and course over ground (degrees true), where the GPS gave them.
+    sog: Mapped[float | None]
+    cog: Mapped[float | None]
+    #: Sent while an SOS was active (the drift a rescue follows).
+    distress: Mapped[bool] = mapped_column(default=False)
+
+
+class SchoolSighting(Base):
+    """A fish school one vessel's sounder saw, by item id (one row however often it is sent)."""
+
+    __tablename__ = "school_sightings"
+    __table_args__ = (sa.Index("ix_school_sightings_tenant_start", "tenant_id", "start"),)
+
+    item_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.String(64))
+    vessel_id: Mapped[str] = mapped_column(sa.ForeignKey("vessels.id"), index=True)
+    gateway: Mapped[str] = mapped_column(sa.String(64))
+    start: Mapped[datetime] = mapped_column(UtcDateTime())
+    end: Mapped[datetime] = mapped_column(UtcDateTime())
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    top_m: Mapped[float]
+    bottom_m: Mapped[float]
+    mean_sv_db: Mapped[float]
+    pings: Mapped[int]
+
+
+class SosCall(Base):
+    """One DistressCall as received: a press or a repeat of it, or a cancel (`active` False),
+    linked to its incident (`alert_id`). `status_sent` is the newest incident status the centre
+    published to the vessel's gateway in answer to it (`SOS_STATUSES`); the ingest worker's poll
+    sends what changed since (an operator acknowledged, or resolved, through the API)."""
+
+    __tablename__ = "sos_calls"
+    __table_args__ = (
+        sa.Index("ix_sos_calls_vessel_press", "vessel_id", "press"),
+        sa.CheckConstraint(f"status_sent IN {SOS_STATUSES!r}", name="ck_sos_calls_status_sent"),
+    )
+
+    item_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(sa.ForeignKey("alerts.id"), index=True)
+    tenant_id: Mapped[str] = mapped_column(sa.String(64))
+    vessel_id: Mapped[str] = mapped_column(sa.ForeignKey("vessels.id"))
+    gateway: Mapped[str] = mapped_column(sa.String(64))
+    press: Mapped[int] = mapped_column(_BIGINT)
+    repeat: Mapped[int]
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    nature: Mapped[str] = mapped_column(sa.String(32))
+    active: Mapped[bool]
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status_sent: Mapped[str] = mapped_column(sa.String(16))
+
+
+def register_vessel(
+    session: Session,
+    *,
+    vessel_id: str,
+    tenant: str,
+    name: str,
+    home_port: str,
+    gateway_id: str,
+    now: datetime,
+    gt: float = 0.0,
+    speed_kn: float = 0.0,
+    fuel_l_per_h: float = 0.0,
+    wave_limit_m: float = 0.0,
+    owner_user: int | None = None,
+    silent_limit_s: int = DEFAULT_SILENT_LIMIT_S,
+) -> Vessel:
+    """Add a vessel to `tenant` (in the caller's transaction); `ValueError` for an id in use or
+    figures that cannot be (negative tonnage, speed, fuel use or wave limit; no silence limit)."""
+    for label, value in (("gt", gt), ("speed_kn", speed_kn), ("fuel_l_per_h", fuel_l_per_h), ("wave_limit_m", wave_limit_m)):
+        if not value >= 0:  # also NaN
+            raise ValueError(f"{label} must be zero or more, not {value!r}")
+    if silent_limit_s <= 0:
+        raise ValueError(f"silent_limit_s must be positive, not {silent_limit_s!r}")
+    if session.get(Vessel, vessel_id) is not None:
+        raise ValueError(f"vessel {vessel_id!r} is registered already")
+    vessel = Vessel(
+        id=vessel_id, tenant_id=tenant, name=name, owner_user=owner_user, home_port=home_port, gt=gt,
+        speed_kn=speed_kn, fuel_l_per_h=fuel_l_per_h, wave_limit_m=wave_limit_m, gateway_id=gateway_id,
+        expected_return_at=None, silent_limit_s=silent_limit_s, at_sea=False, created_at=now,
+    )
+    session.add(vessel)
+    session.flush()
+    return vessel
+
+
+def vessel_tenants(session: Session, vessel_ids: set[str]) -> dict[str, str]:
+    """vessel -> tenant, for those of `vessel_ids` that are registered."""
+    if not vessel_ids:
+        return {}
+    rows = session.execute(sa.select(Vessel.id, Vessel.tenant_id).where(Vessel.id.in_(sorted(vessel_ids))))
+    return {vessel: tenant for vessel, tenant in rows}
+
+
+def enforce_retention(session: Session, now: datetime, days: int = POSITION_RETENTION_DAYS) -> dict[str, int]:
+    """Delete positions older than `days` (personal data); returns how many, by table."""
+    res = session.execute(
+        sa.delete(VesselPosition).where(VesselPosition.ts < now - timedelta(days=days)).execution_options(synchronize_session=False)
+    )
+    return {"vessel_positions": int(getattr(res, "rowcount", 0) or 0)}
+
+
+# The catch tables (revision ff0002) are the kind's state too: imported here so that whatever
+# loads the kind's tables (`central.schema.kind_state_modules`) has them all.
+from kinds.fishfinder import catches as _catches  # noqa: E402,F401
