@@ -25,10 +25,10 @@ HOME = (-6.10, 106.80)
 
 
 @pytest.fixture
-def sea(engine: Engine) -> dict[str, Any]:
+def sea(engine: Engine, keys: dict[tuple[str, str], str]) -> dict[str, Any]:
     """Fishers with keys and vessels: each of FISHERS owns `boat-<n>`; Badung's fisher owns `badung-boat`."""
     people = [(DKI, "fisher", n) for n in FISHERS] + [(DKI, "fisheries_office", OFFICE), (BADUNG_TENANT, "fisher", BADUNG_FISHER)]
-    keys = issue_keys(engine, TEST_PEPPER, people)
+    keys.update(issue_keys(engine, TEST_PEPPER, people))  # the clients' key ring
     now = utcnow()
     with Session(writer(engine)) as s, s.begin():
         ids = {name: s.query(User.id).filter(User.name == name).scalar() for _t, _r, name in people}
@@ -175,8 +175,9 @@ def test_an_sos_from_the_app_is_an_incident_the_office_takes_on(sea: dict[str, A
     detail = officer.get(f"/api/v1/sos/{incident['id']}").json()
     assert [(f["lat"], f["distress"]) for f in detail["track"]] == [(-6.11, True), (-6.12, True)]
     nearest = detail["nearest"]
-    assert [n["id"] for n in nearest] == ["boat-2", "boat-3"]  # 0.1° north (~12 km) before 0.5° east (~55 km)
-    assert nearest[0]["distance_km"] == pytest.approx(24.5, abs=0.5)  # from -6.12 to -6.0
+    assert [n["id"] for n in nearest] == ["boat-2", "boat-3"]  # 0.12° north (~13 km) before 0.5° east (~55 km)
+    # From the newest fix (-6.12) due north to -6.0: 0.12° of a meridian, 111.19 km per degree.
+    assert nearest[0]["distance_km"] == pytest.approx(0.12 * 111.19, abs=0.02)
     assert nearest[0]["distance_nm"] == pytest.approx(nearest[0]["distance_km"] / 1.852, abs=0.01)
     assert nearest[0]["bearing_from_casualty_deg"] == pytest.approx(0.0, abs=0.1)
     assert nearest[0]["bearing_to_casualty_deg"] == pytest.approx(180.0, abs=0.1)
