@@ -56,6 +56,7 @@ from sqlalchemy.orm import Session
 
 from central.db import create_engine, prepare_database, writer
 from ingest.errors import BrokerError, PointWriteError, StoreError
+from ingest.kind_interface import Downlink
 from ingest.metrics import IngestMetrics
 from central.retention import enforce_retention
 from ingest.service import UNKNOWN_KIND, ApplyResult, ReadBatch, Screening, apply_screened, handler_of, read_batch, runtimes_for
@@ -155,6 +156,7 @@ class IngestWorker:
         clock: Callable[[], datetime] = utcnow,
         offline_check_s: float = 15.0,
         retention_first_s: float = 60.0,
+        poll_s: float = 1.0,
     ) -> None:
         self.config = config
         self.tepi_config = tepi_config
@@ -164,6 +166,10 @@ class IngestWorker:
         self._clock = clock
         self._offline_check_s = offline_check_s
         self._next_offline_check = 0.0
+        #: Kinds' periodic polls (`ingest.kind_interface.OwnPlatforms`: e.g. an SOS acknowledged
+        #: through the API, told to the boat at once).
+        self._poll_s = poll_s
+        self._next_poll = 0.0
         #: The first retention run waits a little after start (a restart loop must not hammer
         #: the database), then repeats every `retention.check_every_s`.
         self._retention_first_s = retention_first_s
@@ -355,6 +361,9 @@ class IngestWorker:
                     log.exception("unexpected error in ingest batch; messages left for redelivery")
             elif self._stopping.is_set():
                 return
+            if time.monotonic() >= self._next_poll:
+                self._next_poll = time.monotonic() + self._poll_s
+                self.poll_kinds()
             if time.monotonic() >= self._next_offline_check:
                 self._next_offline_check = time.monotonic() + self._offline_check_s
                 self.check_offline()
@@ -396,6 +405,32 @@ class IngestWorker:
             self.metrics.alerts.labels(transition="opened").inc(len(opened))
             log.warning("stations offline", extra={"stations": opened})
         return opened
+
+    def poll_kinds(self) -> list[Downlink]:
+        """Run every kind's `poll` (if it has one) in one transaction, then publish the downlinks
+        it decided; returns them. Never raises: the next turn tries again."""
+        polls = [(name, h.poll) for name, h in self._handlers.items() if hasattr(h, "poll")]
+        if not polls:
+            return []
+        try:
+            with Session(writer(self._engine)) as session, session.begin():
+                now = self._clock()
+                downlinks = [d for name, poll in polls for d in poll(session, self.runtimes[name], now)]
+        except SQLAlchemyError as exc:
+            self.metrics.store_errors.inc()
+            self._errors.warning("kind-poll", "kind poll failed; next turn retries", error=type(exc).__name__)
+            return []
+        self._publish(downlinks)
+        return downlinks
+
+    def _publish(self, downlinks: Sequence[Downlink]) -> None:
+        """Kinds' answers to gateways, after the commit that decided them: QoS 1 on each gateway's
+        downlink topic. One not queued (no connection) is logged: the kinds that need one to
+        arrive repeat it (a boat repeats its SOS until it hears `acknowledged`)."""
+        for d in downlinks:
+            info = self._client.publish(downlink_topic(d.tenant, d.gateway), d.payload, qos=1)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                self._errors.warning("kind-downlink", "cannot queue a downlink message", rc=int(info.rc), gateway=d.gateway)
 
     def _collect(self) -> list[_Delivery]:
         """Up to `batch_max` messages, waiting at most `batch_wait_ms` after the first.
@@ -554,6 +589,7 @@ class IngestWorker:
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self._count_overlaps(stored)
         self._stored(result)
+        self._publish(result.downlinks)
 
     def _count_overlaps(self, stored: dict[str, list[Any]]) -> None:
         """Stored points whose window overlaps another of its series (each kind's `overlapping`)."""

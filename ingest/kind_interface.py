@@ -87,6 +87,31 @@ class ApplyContext:
     newest: dict[str, datetime]
 
 
+@dataclass(frozen=True)
+class Downlink:
+    """A message a kind answers a gateway with (e.g. the boat's SOS status): ingest publishes it
+    on the gateway's downlink topic (`contract.topics.downlink_topic`) after the transaction that
+    decided it committed, QoS 1. `payload` is the JSON body."""
+
+    tenant: str
+    gateway: str
+    payload: bytes
+
+
+class OwnPlatforms(Protocol):
+    """Optional on an `IngestKind` whose items are not about river stations (a vessel, ...):
+    ingest then checks each item's `.platform` against `platform_tenants` instead of the
+    stations, and counts an unknown or foreign one as `unknown_<platform_name>` or
+    `foreign_<platform_name>`. Such a kind's `read` returns a part with `platforms()`, its
+    `screen` gets `tenant_of` as platform -> tenant, and its events never touch stations.
+    It may also have `poll(session, runtime, now) -> list[Downlink]`, run by the worker about
+    every second, whose downlinks are published after its transaction commits."""
+
+    platform_name: str
+
+    def platform_tenants(self, session: Session, platforms: set[str]) -> dict[str, str]: ...
+
+
 class PointSinkOf(Protocol):
     def write(self, points: Sequence[Any]) -> None: ...
 

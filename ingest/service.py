@@ -38,7 +38,7 @@ from core.logs import RateLimitedLog
 from ingest import gateway_health
 from ingest.bulk import existing, insert_rows
 from ingest.errors import IngestError, StoreError
-from ingest.kind_interface import ApplyContext, IngestKind, KindBatch, KindUplink, ScreenedPart
+from ingest.kind_interface import ApplyContext, Downlink, IngestKind, KindBatch, KindUplink, ScreenedPart
 from kinds import UnknownKind, ingest_handler
 
 log = logging.getLogger(__name__)
@@ -76,10 +76,17 @@ class ApplyResult:
     dropped_at_edge: Counter[str] = field(default_factory=Counter)
     #: Device messages gateways report their site broker dropped, by gateway.
     site_broker_drops: Counter[str] = field(default_factory=Counter)
+    #: What kinds answer gateways with, published once the transaction committed.
+    downlinks: list[Downlink] = field(default_factory=list)
 
     @property
     def rejected_total(self) -> int:
         return sum(self.rejected.values())
+
+
+def owns_platforms(kind: str) -> bool:
+    """Whether `kind`'s items are about platforms of its own (`ingest.kind_interface.OwnPlatforms`)."""
+    return hasattr(handler_of(kind), "platform_tenants")
 
 
 def handler_of(kind: str) -> IngestKind | None:
@@ -210,6 +217,8 @@ class Screening:
         self.tenants: dict[str, bool] = {}
         self.tenant_of: dict[str, str] = {}
         self._looked_up: set[str] = set()
+        #: kind -> platform -> tenant, for kinds with platforms of their own.
+        self.platform_tenant_of: dict[str, dict[str, str]] = {}
 
     def add(self, batches: Sequence[UplinkBatch | ReadBatch]) -> list[ScreenedBatch]:
         reads = [b if isinstance(b, ReadBatch) else read_batch(b) for b in batches]
@@ -225,7 +234,8 @@ class Screening:
                 out.append(ScreenedBatch(read, base, None, {}))
                 continue
             parts = {
-                kind: _handler(kind).screen(part, base, batch.tenant, batch.gateway, self.tenant_of) for kind, part in read.parts.items()
+                kind: _handler(kind).screen(part, base, batch.tenant, batch.gateway, self.platform_tenant_of.get(kind, self.tenant_of))
+                for kind, part in read.parts.items()
             }
             out.append(ScreenedBatch(read, base, parts, {kind: p.points for kind, p in parts.items() if p.points}))
         return out
@@ -237,7 +247,13 @@ class Screening:
             self.tenants.update((t, t in known) for t in new_tenants)
         stations: set[str] = set()
         for r in reads:
-            for part in r.parts.values():
+            for kind, part in r.parts.items():
+                if owns_platforms(kind):
+                    known = self.platform_tenant_of.setdefault(kind, {})
+                    wanted = part.platforms().difference(known)  # type: ignore[attr-defined]
+                    if wanted:
+                        known.update(_handler(kind).platform_tenants(self.session, wanted))  # type: ignore[attr-defined]
+                    continue
                 stations.update(part.stations())
         stations.difference_update(self._looked_up)
         if stations:
@@ -278,7 +294,12 @@ def _apply(session: Session, result: ApplyResult, screened: Sequence[ScreenedBat
         for b in screened
     ]
     seen = _processed_ids(session, [item.id for evs in events for _p, item, _k in evs])
-    station_ids = {item.station for evs in events for _p, item, _k in evs}.union(
+    own = {k for evs in events for _p, _i, k in evs if k != GATEWAY_KIND and owns_platforms(k)}
+    platform_tenant_of = {
+        k: _handler(k).platform_tenants(session, {i.platform for evs in events for _p, i, kk in evs if kk == k})  # type: ignore[attr-defined]
+        for k in sorted(own)
+    }
+    station_ids = {item.station for evs in events for _p, item, k in evs if k not in own}.union(
         *(p.stations for b in screened for p in (b.parts or {}).values())
     )
     stations = {s.id: s for s in session.scalars(sa.select(Station).where(Station.id.in_(station_ids)))}
@@ -316,6 +337,20 @@ def _apply(session: Session, result: ApplyResult, screened: Sequence[ScreenedBat
         for place, item, kind in evs:
             if item.id in seen:
                 result.duplicates += 1
+                continue
+            if kind in own:
+                name = _handler(kind).platform_name  # type: ignore[attr-defined]
+                owner = platform_tenant_of[kind].get(item.platform)
+                if owner != tenant:
+                    _reject(result, f"unknown_{name}" if owner is None else f"foreign_{name}", 1, batch)
+                    continue
+                if not _finite(item):
+                    _reject(result, NON_FINITE, 1, batch)
+                    continue
+                seen.add(item.id)
+                keys.append((item.id, tenant, gateway))
+                stored_by_type[item.type] += 1
+                accepted[kind].append((base + place, item))
                 continue
             station_tenant = tenant_of.get(item.station)
             if station_tenant is None:
