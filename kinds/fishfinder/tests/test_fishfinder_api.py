@@ -206,3 +206,20 @@ def test_viewers_see_an_sos_alert_without_vessel_or_position(sea: dict[str, Any]
         assert "boat-1" not in text and "KM Bahari" not in text and "-6.11" not in text
     officer = make_client(level_store="sql")
     assert "-6.11" in officer.get(f"/api/v1/alerts/{incident['id']}/events").text
+
+
+def test_the_live_stream_gives_a_viewer_an_sos_without_vessel_or_position(
+    sea: dict[str, Any], engine: Engine, make_client: ClientFactory
+) -> None:
+    """The stream's own path (`read_after`, then the viewer's redaction in `sse_stream`)."""
+    from sqlalchemy.orm import sessionmaker
+
+    from api.services.alerts import event_without_actors
+    from api.services.stream import read_after, sse_message
+
+    _as(make_client, FISHERS[0]).post("/api/v1/sos", json={"vessel": "boat-1", "lat": -6.11, "lon": 106.8, "nature": "fire"})
+    events = [e for e in read_after(sessionmaker(bind=engine), 0, 500) if e.alert.type == "sos"]
+    assert events and all(e.alert.subject == "boat-1" and e.detail["lat"] == -6.11 for e in events)
+    for event in events:
+        shown = sse_message(event_without_actors(event))
+        assert "boat-1" not in shown and "-6.11" not in shown and "fire" not in shown and "gateway:" not in shown
