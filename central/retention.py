@@ -11,6 +11,10 @@ Bookkeeping rows go entirely: idempotency keys after `processed_messages_days` (
 longer than any outage a gateway outbox can bridge), and, if configured, the embedded level
 series after `level_points_days`.
 
+A kind's own tables of personal data are its to prune: each registered kind's `state` module's
+`enforce_retention(session, now)`, if it has one, runs here too (`kinds.fishfinder.state`:
+vessel positions), and adds its counts.
+
 `enforce_retention` runs in the caller's transaction with an injectable `now`; the ingest worker
 calls it periodically and `tepi admin retention run` on demand. Running it twice does nothing
 the second time.
@@ -30,6 +34,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from central.alerts import PERSON_KINDS
 from central.db import lock_event_log
 from central.models import Alert, AlertEvent, LevelPoint, ProcessedMessage
+from central.schema import kind_state_modules
 from core.config import RetentionConfig
 
 log = logging.getLogger(__name__)
@@ -60,6 +65,10 @@ def enforce_retention(session: Session, now: datetime, policy: RetentionConfig) 
         counts["level_points"] = _delete_before(
             session, LevelPoint.window_end, now - timedelta(days=policy.level_points_days)
         )
+    for module in kind_state_modules():  # a kind's own personal data (a vessel's positions)
+        enforce_kind = getattr(module, "enforce_retention", None)
+        if enforce_kind is not None:
+            counts.update((table, n) for table, n in enforce_kind(session, now).items() if n)  # only what it pruned
     session.flush()
     if any(counts.values()):
         log.info("retention enforced", extra=counts)  # counts only, never whose data
