@@ -32,14 +32,14 @@ def _to_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 AlertStatus = Literal["active", "acknowledged", "cleared", "closed"]
-AlertType = Literal["siaga", "rate_of_rise", "offline", "forecast", "gateway_health"]
+AlertType = Literal["siaga", "rate_of_rise", "offline", "forecast", "gateway_health", "sos", "overdue"]
 Severity = Literal["critical", "major", "minor", "warning"]
 #: `open` is active or acknowledged: everything not yet cleared.
 AlertStatusFilter = Literal["active", "acknowledged", "cleared", "closed", "open"]
 EventKind = Literal[
     "opened", "updated", "escalated", "acknowledged", "cleared", "closed", "forecast_refined", "cancelled"
 ]
-ClearReason = Literal["level_normal", "rise_over", "data_returned", "confirmed", "cancelled", "drops_stopped"]
+ClearReason = Literal["level_normal", "rise_over", "data_returned", "confirmed", "cancelled", "drops_stopped", "resolved"]
 
 
 class PublicModel(BaseModel):
@@ -61,12 +61,19 @@ class ForecastPublic(PublicModel):
 class AlertPublic(PublicModel):
     id: int
     tenant: str
-    station: str
+    kind: str = Field(default="awlr", description="The device kind the alert belongs to: awlr (river), fishfinder (boats).")
+    subject: str | None = Field(
+        default=None,
+        description="What the alert is about: the station (awlr) or the vessel (fishfinder). Null for viewers on "
+        "alerts of a kind other than the river (a vessel names a boat and its crew).",
+    )
+    station: str | None = Field(description="The river station; null for alerts that are about no station.")
     type: AlertType = Field(
         description="siaga: a Siaga threshold crossed; rate_of_rise: a fast rise; offline: no data from the "
         "station; forecast: water from upstream expected here; gateway_health: the gateway's site broker dropped "
         "device readings (filed under the gateway's first station; the gateway, counts and interval are in the "
-        "events' detail); operational, never in the public CAP feed."
+        "events' detail); operational, never in the public CAP feed. Fish finder: sos, a boat's distress "
+        "incident (see /sos); overdue, a vessel past its return or silent too long; neither is ever public."
     )
     severity: Severity
     siaga: int = Field(ge=1, le=4, description="Siaga level of the station at the latest update.")
@@ -156,7 +163,7 @@ class ActionRequest(BaseModel):
 #: Acknowledging and closing take the same body.
 ActorRequest = AckRequest = ActionRequest
 
-Role = Literal["admin", "disaster_office", "fisher", "staff_admin", "viewer"]
+Role = Literal["admin", "disaster_office", "fisher", "fisheries_office", "staff_admin", "viewer"]
 #: Stripped, NFC, no control or invisible formatting characters (`central.names`): 422 saying which.
 UserName = Annotated[str, AfterValidator(canonical_name)]
 

@@ -14,7 +14,15 @@ so it takes a separate metrics token and no API key.
 
 from __future__ import annotations
 
-from central.models import ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER, ROLE_STAFF_ADMIN, ROLE_VIEWER, ROLES
+from central.models import (
+    ROLE_ADMIN,
+    ROLE_DISASTER_OFFICE,
+    ROLE_FISHER,
+    ROLE_FISHERIES_OFFICE,
+    ROLE_STAFF_ADMIN,
+    ROLE_VIEWER,
+    ROLES,
+)
 
 ALL_ROLES: tuple[str, ...] = ROLES
 
@@ -29,6 +37,22 @@ ALERT_ACTORS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
 ACTOR_NAME_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
 #: Users and API keys of the tenant.
 USER_ADMINS: tuple[str, ...] = (ROLE_ADMIN,)
+
+# The fish-finder kind (kinds/fishfinder/api). Where a fisher fishes and what they land is
+# their livelihood: only they read their catches and their vessel's track back.
+#: Recording catches, reading one's own catches and the messages about them.
+CATCH_RECORDERS: tuple[str, ...] = (ROLE_FISHER,)
+#: Catch statistics by area, species and week, k-anonymous (no fisher, vessel or position).
+CATCH_STATISTICIANS: tuple[str, ...] = (ROLE_ADMIN, ROLE_FISHERIES_OFFICE)
+#: The market (catches for sale without who or where) and messaging a seller: every role.
+MARKET_USERS: tuple[str, ...] = ROLES
+#: Vessels with their last position, and tracks: a fisher their own, the rescue all of the
+#: tenant's. Viewers, staff and the fisheries office get 403 (positions and names are not theirs).
+VESSEL_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER)
+#: Raising an SOS from the app for one's own vessel.
+SOS_CALLERS: tuple[str, ...] = (ROLE_FISHER,)
+#: SOS incidents with positions and the nearest vessels; acknowledging and resolving them.
+SOS_RESPONDERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
 
 #: (method, path) -> roles; "public" needs no credentials, "metrics" the metrics token.
 TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
@@ -53,6 +77,20 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/users/{user_id}/keys"): USER_ADMINS,
     ("POST", "/api/v1/users/{user_id}/keys"): USER_ADMINS,
     ("DELETE", "/api/v1/keys/{key_id}"): USER_ADMINS,
+    ("POST", "/api/v1/catches"): CATCH_RECORDERS,
+    ("GET", "/api/v1/catches"): CATCH_RECORDERS,
+    ("GET", "/api/v1/catches/contacts"): CATCH_RECORDERS,
+    ("GET", "/api/v1/catches/aggregates"): CATCH_STATISTICIANS,
+    ("GET", "/api/v1/catches/{catch_id}"): CATCH_RECORDERS,
+    ("GET", "/api/v1/market"): MARKET_USERS,
+    ("POST", "/api/v1/market/{catch_id}/contact"): MARKET_USERS,
+    ("GET", "/api/v1/vessels"): VESSEL_READERS,
+    ("GET", "/api/v1/vessels/{vessel_id}/track"): VESSEL_READERS,
+    ("POST", "/api/v1/sos"): SOS_CALLERS,
+    ("GET", "/api/v1/sos"): SOS_RESPONDERS,
+    ("GET", "/api/v1/sos/{incident_id}"): SOS_RESPONDERS,
+    ("POST", "/api/v1/sos/{incident_id}/acknowledge"): SOS_RESPONDERS,
+    ("POST", "/api/v1/sos/{incident_id}/resolve"): SOS_RESPONDERS,
 }
 
 __all__ = [
@@ -60,12 +98,19 @@ __all__ = [
     "ALERT_ACTORS",
     "ALERT_READERS",
     "ALL_ROLES",
+    "CATCH_RECORDERS",
+    "CATCH_STATISTICIANS",
+    "MARKET_USERS",
     "ROLE_ADMIN",
     "ROLE_DISASTER_OFFICE",
     "ROLE_FISHER",
+    "ROLE_FISHERIES_OFFICE",
     "ROLE_STAFF_ADMIN",
     "ROLE_VIEWER",
+    "SOS_CALLERS",
+    "SOS_RESPONDERS",
     "STATION_READERS",
     "TABLE",
     "USER_ADMINS",
+    "VESSEL_READERS",
 ]

@@ -55,9 +55,11 @@ _OPEN_SQL = "status IN ('active', 'acknowledged')"
 ROLE_ADMIN = "admin"
 ROLE_DISASTER_OFFICE = "disaster_office"
 ROLE_FISHER = "fisher"
+#: Sees catches only as anonymised aggregates by area, species and week (kinds/fishfinder).
+ROLE_FISHERIES_OFFICE = "fisheries_office"
 ROLE_STAFF_ADMIN = "staff_admin"
 ROLE_VIEWER = "viewer"
-ROLES = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER, ROLE_STAFF_ADMIN, ROLE_VIEWER)
+ROLES = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER, ROLE_FISHERIES_OFFICE, ROLE_STAFF_ADMIN, ROLE_VIEWER)
 
 
 class UtcDateTime(sa.types.TypeDecorator[datetime]):

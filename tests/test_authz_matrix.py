@@ -1,6 +1,6 @@
 """Every endpoint x every caller x own/other tenant: 200/201/204, 401, 403 or 404 as designed.
 
-Callers: each of the five roles in each of two tenants (DKI Jakarta, Kabupaten Badung), nobody,
+Callers: each of the six roles in each of two tenants (DKI Jakarta, Kabupaten Badung), nobody,
 a well-formed but unknown key, a revoked key, and the metrics token. Sides: the caller's own
 tenant's object, or the other tenant's. Expected answers come from the table below, written
 from the design (not from `api.permissions`, which `test_the_table_is_the_apps` compares):
@@ -34,6 +34,10 @@ from central.accounts import create_key, create_user, revoke_key
 from api.settings import Settings
 from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL, bearer
 from central.db import Alert, User, create_engine, prepare_database, writer
+from kinds.fishfinder.catches import Catch
+from kinds.fishfinder.state import VesselPosition, register_vessel
+from kinds.fishfinder.api.sea_service import APP_ACTOR, SOS_SEVERITY, SOS_TYPE
+from central.incidents import raise_subject_alert
 from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, rate_of_rise, siaga_change, summary
@@ -47,7 +51,7 @@ POSTGRES_URL = os.environ.get("TEPI_TEST_POSTGRES", "postgresql+psycopg://postgr
 METRICS_TOKEN = "matrix-metrics-token-0123456789abcdefghij"
 T0 = datetime(2025, 1, 20, tzinfo=timezone.utc)
 TENANTS = ("dki-jakarta", "kab-badung")
-ROLES = ("admin", "disaster_office", "fisher", "staff_admin", "viewer")
+ROLES = ("admin", "disaster_office", "fisher", "fisheries_office", "staff_admin", "viewer")
 OTHER = {"dki-jakarta": "kab-badung", "kab-badung": "dki-jakarta"}
 
 PUBLIC, METRICS = "public", "metrics"
@@ -55,6 +59,12 @@ ALERT_READERS = {"admin", "disaster_office", "viewer"}
 ALERT_ACTORS = {"admin", "disaster_office"}
 EVERYONE = set(ROLES)
 ADMINS = {"admin"}
+# The fish finder: catches are the fisher's own; statistics for the fisheries office; vessels
+# and SOS incidents for the owner and the rescue, never for viewers.
+FISHER = {"fisher"}
+STATISTICIANS = {"admin", "fisheries_office"}
+VESSEL_READERS = {"admin", "disaster_office", "fisher"}
+RESPONDERS = {"admin", "disaster_office"}
 
 
 @dataclass(frozen=True)
@@ -90,7 +100,33 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/users/{user_id}/keys", ADMINS, scope="object"),
     Endpoint("POST", "/api/v1/users/{user_id}/keys", ADMINS, ok=201, scope="object"),
     Endpoint("DELETE", "/api/v1/keys/{key_id}", ADMINS, ok=204, scope="object"),
+    Endpoint("POST", "/api/v1/catches", FISHER, ok=201, scope="single"),
+    Endpoint("GET", "/api/v1/catches", FISHER),
+    Endpoint("GET", "/api/v1/catches/contacts", FISHER),
+    Endpoint("GET", "/api/v1/catches/aggregates", STATISTICIANS),
+    Endpoint("GET", "/api/v1/catches/{catch_id}", FISHER, scope="object"),
+    Endpoint("GET", "/api/v1/market", EVERYONE),
+    Endpoint("POST", "/api/v1/market/{catch_id}/contact", EVERYONE, ok=201, scope="object"),
+    Endpoint("GET", "/api/v1/vessels", VESSEL_READERS),
+    Endpoint("GET", "/api/v1/vessels/{vessel_id}/track", VESSEL_READERS, scope="object"),
+    # The vessel is named in the body: another tenant's is a 404 as for a path's object.
+    Endpoint("POST", "/api/v1/sos", FISHER, ok=201, scope="object"),
+    Endpoint("GET", "/api/v1/sos", RESPONDERS),
+    Endpoint("GET", "/api/v1/sos/{incident_id}", RESPONDERS, scope="object"),
+    Endpoint("POST", "/api/v1/sos/{incident_id}/acknowledge", RESPONDERS, scope="object"),
+    Endpoint("POST", "/api/v1/sos/{incident_id}/resolve", RESPONDERS, scope="object"),
 ]
+
+#: Path and body values naming nothing that exists: what another tenant's object must look like.
+MISSING = {
+    "alert_id": 2**31 - 1,
+    "station_id": "no-such-station",
+    "user_id": 2**31 - 1,
+    "key_id": "f" * 16,
+    "catch_id": 2**31 - 1,
+    "vessel_id": "no-such-vessel",
+    "incident_id": 2**31 - 1,
+}
 
 #: Callers: (tenant, role) of a user, or one of these.
 ANONYMOUS, UNKNOWN_KEY, REVOKED_KEY, METRICS_CALLER = "anonymous", "unknown-key", "revoked-key", "metrics-token"
@@ -219,6 +255,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                     "active": alerts["active"],
                     "cleared": alerts["cleared"],
                     "user_id": users["viewer"].id,
+                    **_sea(s, tenant, users["fisher"].id),
                 }
             row, key = create_key(s, pepper, s.scalars(sa.select(User.id).where(User.name == "admin@dki-jakarta")).one())
             revoke_key(s, row.id)
@@ -230,6 +267,34 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     finally:
         engine.dispose()
         cleanup()
+
+
+def _sea(s: Session, tenant: str, fisher_id: int) -> dict[str, Any]:
+    """The tenant's fisher owns two vessels, each with a position and an SOS incident (one to
+    acknowledge, one to resolve), and a catch for sale."""
+    now = datetime.now(timezone.utc)
+    incidents = {}
+    for n, purpose in ((1, "ack_incident"), (2, "resolve_incident")):
+        vessel = register_vessel(
+            s, vessel_id=f"{tenant}-boat-{n}", tenant=tenant, name=f"KM Matrix {n}", home_port="Pelabuhan",
+            gateway_id=f"gw-{tenant}-boat-{n}", now=now, owner_user=fisher_id,
+        )
+        s.add(VesselPosition(tenant_id=tenant, vessel_id=vessel.id, ts=now - timedelta(minutes=n), lat=-8.7, lon=115.2 + n / 10))
+        vessel.last_lat, vessel.last_lon, vessel.last_fix_at = -8.7, 115.2 + n / 10, now - timedelta(minutes=n)
+        alert, _ = raise_subject_alert(
+            s, tenant=tenant, kind="fishfinder", subject=vessel.id, alert_type=SOS_TYPE, severity=SOS_SEVERITY,
+            at=now, who=APP_ACTOR, detail={"nature": "adrift"},
+        )
+        s.flush()
+        incidents[purpose] = alert.id
+    catch = Catch(
+        tenant_id=tenant, fisher_id=fisher_id, vessel_id=f"{tenant}-boat-1", species="tongkol", weight_kg=12.0,
+        lat=-8.7, lon=115.2, caught_at=now - timedelta(hours=2), price_idr_per_kg=25_000, port="Benoa",
+        for_sale=True, created_at=now,
+    )
+    s.add(catch)
+    s.flush()
+    return {"catch_id": catch.id, "vessel_id": f"{tenant}-boat-1", **incidents}
 
 
 def _throwaway_key(world: World, tenant: str) -> str:
@@ -248,17 +313,35 @@ def _request(world: World, endpoint: Endpoint, caller: Caller, side: str) -> tup
         "station_id": objects["station_id"],
         "user_id": objects["user_id"],
         "key_id": _throwaway_key(world, target) if "{key_id}" in endpoint.path else "",
+        "catch_id": objects["catch_id"],
+        "vessel_id": objects["vessel_id"],
+        "incident_id": objects["resolve_incident" if endpoint.path.endswith("/resolve") else "ack_incident"],
     }
-    url = endpoint.path.format(**values)
     params: dict[str, Any] = {}
     if endpoint.scope == "list" and side == "other":
         params["tenant"] = target  # no way out of one's own tenant
     if endpoint.path == "/api/v1/alerts/stream":
         params["after"] = 0
+    if endpoint.path == "/api/v1/catches/aggregates":
+        params.update(since=(T0 - timedelta(days=7)).isoformat(), until=T0.isoformat())
     headers = bearer(world.keys[caller]) if caller != ANONYMOUS else {}
-    body = {"name": f"user {uuid.uuid4().hex[:8]}", "role": "viewer"} if endpoint.path == "/api/v1/users" else None
-    response = world.client.request(endpoint.method, url, params=params, headers=headers, json=body)
+    response = _send(world, endpoint, values, params, headers)
     return response, target
+
+
+def _send(world: World, endpoint: Endpoint, values: dict[str, Any], params: dict[str, Any], headers: dict[str, str]) -> Any:
+    """`endpoint` with `values` in its path (and its body, where the body names the object)."""
+    body: dict[str, Any] | None = None
+    if endpoint.path == "/api/v1/users":
+        body = {"name": f"user {uuid.uuid4().hex[:8]}", "role": "viewer"}
+    elif endpoint.path == "/api/v1/catches":
+        caught = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+        body = {"species": "kembung", "weight_kg": 3.0, "lat": -8.7, "lon": 115.2, "caught_at": caught, "port": "Benoa"}
+    elif endpoint.path == "/api/v1/sos":
+        body = {"vessel": values["vessel_id"], "lat": -8.71, "lon": 115.21, "nature": "adrift"}
+    elif endpoint.path.endswith("/contact"):
+        body = {"message": "Masih ada?"}
+    return world.client.request(endpoint.method, endpoint.path.format(**values), params=params, headers=headers, json=body)
 
 
 @pytest.mark.parametrize(("endpoint", "caller", "side"), CASES, ids=CASE_IDS)
@@ -270,11 +353,7 @@ def test_matrix(world: World, endpoint: Endpoint, caller: Caller, side: str) -> 
         assert response.headers["www-authenticate"].startswith('Bearer realm="tepi"')
     if want == 404:
         # Exactly what a missing object gets: the other tenant's existence does not show.
-        missing = world.client.request(
-            endpoint.method,
-            endpoint.path.format(alert_id=2**31 - 1, station_id="no-such-station", user_id=2**31 - 1, key_id="f" * 16),
-            headers=bearer(world.keys[caller]),  # type: ignore[index]
-        )
+        missing = _send(world, endpoint, MISSING, {}, bearer(world.keys[caller]))  # type: ignore[index]
         assert (missing.status_code, missing.json()["code"]) == (404, response.json()["code"])
     if want in (200, 201) and isinstance(caller, tuple) and endpoint.allowed not in (PUBLIC, METRICS):
         foreign = OTHER[caller[0]]

@@ -38,7 +38,9 @@ def public_from_values(values: Mapping[str, Any]) -> AlertPublic:
         {
             "id": values["id"],
             "tenant": values["tenant_id"],
-            "station": values["station_id"],
+            "kind": values.get("kind") or "awlr",
+            "subject": values.get("subject") or values.get("station_id"),
+            "station": values.get("station_id"),
             "type": values["type"],
             "severity": values["severity"],
             "siaga": values["siaga"],
@@ -71,15 +73,29 @@ def alert_public(alert: Alert) -> AlertPublic:
 _PERSON_KINDS = frozenset(k.value for k in lifecycle.PERSON_KINDS)
 
 
+#: The kind whose alert subjects are public places (river stations). Any other kind's subject
+#: (a vessel) names a boat and its crew: viewers, who see no names, do not get it.
+PUBLIC_SUBJECT_KIND = "awlr"
+
+
 def without_actors(alert: AlertPublic) -> AlertPublic:
-    """The alert without the names of people who acted on it (personal data)."""
-    if alert.acknowledged_by is None and alert.closed_by is None:
+    """The alert without the names of people who acted on it (personal data), nor, for a kind
+    whose subject is no public place (a vessel), its subject."""
+    private_subject = alert.kind != PUBLIC_SUBJECT_KIND and alert.subject is not None
+    if alert.acknowledged_by is None and alert.closed_by is None and not private_subject:
         return alert
-    return alert.model_copy(update={"acknowledged_by": None, "closed_by": None})
+    update: dict[str, Any] = {"acknowledged_by": None, "closed_by": None}
+    if private_subject:
+        update["subject"] = None
+    return alert.model_copy(update=update)
 
 
 def event_without_actors(event: AlertEventPublic) -> AlertEventPublic:
-    """The event without people's names or notes; gateways and "system" stay."""
+    """The event without people's names or notes; gateways and "system" stay. For a kind whose
+    subject is no public place (a vessel's SOS), the detail (positions, nature, who raised it)
+    and `who` (the boat's gateway) go too: viewers never see where a boat is or which it is."""
+    if event.alert.kind != PUBLIC_SUBJECT_KIND:
+        return event.model_copy(update={"who": None, "detail": {}, "alert": without_actors(event.alert)})
     person = event.kind in _PERSON_KINDS
     return event.model_copy(
         update={

@@ -180,3 +180,8 @@ def enforce_retention(session: Session, now: datetime, days: int = POSITION_RETE
         sa.delete(VesselPosition).where(VesselPosition.ts < now - timedelta(days=days)).execution_options(synchronize_session=False)
     )
     return {"vessel_positions": int(getattr(res, "rowcount", 0) or 0)}
+
+
+# The catch tables (revision ff0002) are the kind's state too: imported here so that whatever
+# loads the kind's tables (`central.schema.kind_state_modules`) has them all.
+from kinds.fishfinder import catches as _catches  # noqa: E402,F401

@@ -1,6 +1,21 @@
-"""Placeholder of the fish finder's API side, so that the API starts with the kind registered
-(`kinds.api_router`); the API helper's branch replaces this file with the real router."""
+"""The fish-finder's API side: `ROUTER`, mounted under `/api/v1` by `api.main` from the registry.
+
+* `/catches`, `/catches/aggregates`, `/catches/contacts`, `/market`: what fishers land, the
+  fisheries office's anonymised statistics, and a market without names (`routes_catches`);
+* `/vessels`, `/vessels/{id}/track`, `/sos`: where the boats are, for their owners and the
+  rescue, and distress incidents (`routes_sea`).
+
+Who may call what is in `api.permissions` (the fish-finder's block) and api/README.md.
+"""
+
+from __future__ import annotations
 
 from fastapi import APIRouter
 
+from kinds.fishfinder.api import routes_catches, routes_sea
+
 ROUTER = APIRouter()
+ROUTER.include_router(routes_catches.router)
+ROUTER.include_router(routes_sea.router)
+
+__all__ = ["ROUTER"]

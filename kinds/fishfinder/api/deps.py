@@ -1,0 +1,23 @@
+"""The fish-finder's role dependencies, as `Annotated` aliases over `api.deps.require_roles`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path
+
+from api import permissions
+from api.deps import require_roles
+from api.routes import IDENTIFIER
+from central.accounts import Principal
+
+CatchRecorder = Annotated[Principal, Depends(require_roles(*permissions.CATCH_RECORDERS))]
+CatchStatistician = Annotated[Principal, Depends(require_roles(*permissions.CATCH_STATISTICIANS))]
+MarketUser = Annotated[Principal, Depends(require_roles(*permissions.MARKET_USERS))]
+VesselReader = Annotated[Principal, Depends(require_roles(*permissions.VESSEL_READERS))]
+SosCaller = Annotated[Principal, Depends(require_roles(*permissions.SOS_CALLERS))]
+SosResponder = Annotated[Principal, Depends(require_roles(*permissions.SOS_RESPONDERS))]
+
+#: Serial ids are 32-bit on PostgreSQL: larger numbers are no id at all (422, not a database error).
+SerialId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+VesselId = Annotated[str, Path(max_length=63, pattern=IDENTIFIER, examples=["km-sinar-laut"])]

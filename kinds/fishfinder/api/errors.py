@@ -1,0 +1,26 @@
+"""Not-found answers of the fish-finder's resources: 404 with `code: not_found`, the same for an
+object of another tenant (or another fisher) as for one that does not exist, so neither leaks."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException
+
+
+class CatchNotFound(HTTPException):
+    def __init__(self, catch_id: int) -> None:
+        super().__init__(404, f"catch {catch_id} does not exist")
+
+
+class VesselNotFound(HTTPException):
+    def __init__(self, vessel_id: str) -> None:
+        super().__init__(404, f"vessel {vessel_id!r} does not exist")
+
+
+class IncidentNotFound(HTTPException):
+    def __init__(self, incident_id: int) -> None:
+        super().__init__(404, f"SOS incident {incident_id} does not exist")
+
+
+class TooManyContacts(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(429, f"at most {limit} messages per catch; wait for the fisher's answer")

@@ -1,0 +1,113 @@
+"""Request and response shapes of vessels, tracks and SOS incidents.
+
+Positions and vessel names are for the vessel's owner and the rescue (disaster office, admin)
+only; viewers never get these shapes (403 on every route that returns them).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.models import Note, PublicModel, UtcDatetime
+from kinds.fishfinder.api.catch_models import Identifier
+from kinds.fishfinder.values import DistressNature
+
+
+class VesselPublic(PublicModel):
+    id: str
+    name: str
+    home_port: str
+    gateway_id: str
+    at_sea: bool
+    expected_return_at: UtcDatetime | None
+    last_lat: float | None = Field(description="Last known position (WGS 84); null before the first fix.")
+    last_lon: float | None
+    last_seen_at: UtcDatetime | None = Field(description="Time of that fix (the boat's GPS time).")
+
+
+class VesselsPublic(PublicModel):
+    data: list[VesselPublic]
+    count: int
+    limit: int
+    offset: int
+
+
+class FixPublic(PublicModel):
+    ts: UtcDatetime
+    lat: float
+    lon: float
+    sog_kn: float | None = Field(description="Speed over ground, knots.")
+    cog_deg: float | None = Field(description="Course over ground, degrees true.")
+    distress: bool = Field(description="Sent while an SOS was active.")
+
+
+class TrackPublic(PublicModel):
+    vessel: str
+    since: UtcDatetime
+    data: list[FixPublic] = Field(description="Oldest first; at most `limit` fixes.")
+    truncated: bool = Field(description="More fixes exist after the last one shown: ask again with a later `since`.")
+
+
+class SosCreate(BaseModel):
+    """An SOS from the fisher's app (the phone's position), for a vessel of the caller's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    vessel: Identifier
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    nature: DistressNature = Field(
+        default="undesignated", description="As DSC and Signal K name distress: mob, sinking, fire, adrift, abandon, ..."
+    )
+
+
+class NearbyVesselPublic(PublicModel):
+    id: str
+    name: str
+    distance_km: float
+    distance_nm: float
+    bearing_from_casualty_deg: float = Field(description="True bearing from the vessel in distress to this one.")
+    bearing_to_casualty_deg: float = Field(description="True bearing this vessel would steer to reach it.")
+    last_seen_at: UtcDatetime
+
+
+IncidentStatus = Literal["open", "acknowledged", "resolved"]
+
+
+class SosIncidentPublic(PublicModel):
+    """An SOS incident: an alert of kind fishfinder, type sos, about one vessel."""
+
+    id: int = Field(description="The alert id (also in /alerts and its stream).")
+    vessel: str
+    vessel_name: str
+    status: IncidentStatus
+    nature: str
+    opened_at: UtcDatetime
+    updated_at: UtcDatetime
+    acknowledged_at: UtcDatetime | None
+    acknowledged_by: str | None
+    resolved_at: UtcDatetime | None
+    resolved_by: str | None
+    lat: float | None = Field(description="Latest known position of the vessel in distress.")
+    lon: float | None
+    position_at: UtcDatetime | None
+
+
+class SosIncidentsPublic(PublicModel):
+    data: list[SosIncidentPublic]
+    count: int
+    limit: int
+    offset: int
+
+
+class SosIncidentDetail(SosIncidentPublic):
+    track: list[FixPublic] = Field(description="The vessel's fixes since the SOS, oldest first (at most 2,000).")
+    nearest: list[NearbyVesselPublic] = Field(description="The tenant's other vessels by distance, nearest first.")
+
+
+class SosAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Note = Field(default=None, description="Optional remark, kept in the incident's history.")

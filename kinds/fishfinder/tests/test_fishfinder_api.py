@@ -1,0 +1,225 @@
+"""The fish-finder API over a real state store (SQLite and PostgreSQL): catches, the market,
+anonymised aggregates, vessels and tracks, and SOS incidents, each as the roles see them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from api_people import DKI, OFFICER, BADUNG_TENANT, ClientFactory
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from api.testing import TEST_PEPPER, issue_keys
+from central.db import writer
+from central.models import User
+from contract.clock import utcnow
+from kinds.fishfinder.state import Vessel, VesselPosition, register_vessel
+
+FISHERS = ("Nelayan Satu", "Nelayan Dua", "Nelayan Tiga")
+OFFICE = "Dinas Perikanan DKI"
+BADUNG_FISHER = "Nelayan Badung"
+#: Off Pelabuhan Ratu-ish waters; the SOS boat and two others at known offsets.
+HOME = (-6.10, 106.80)
+
+
+@pytest.fixture
+def sea(engine: Engine, keys: dict[tuple[str, str], str]) -> dict[str, Any]:
+    """Fishers with keys and vessels: each of FISHERS owns `boat-<n>`; Badung's fisher owns `badung-boat`."""
+    people = [(DKI, "fisher", n) for n in FISHERS] + [(DKI, "fisheries_office", OFFICE), (BADUNG_TENANT, "fisher", BADUNG_FISHER)]
+    keys.update(issue_keys(engine, TEST_PEPPER, people))  # the clients' key ring
+    now = utcnow()
+    with Session(writer(engine)) as s, s.begin():
+        ids = {name: s.query(User.id).filter(User.name == name).scalar() for _t, _r, name in people}
+        spots = [HOME, (HOME[0] + 0.1, HOME[1]), (HOME[0], HOME[1] + 0.5)]
+        for i, name in enumerate(FISHERS):
+            v = register_vessel(s, vessel_id=f"boat-{i + 1}", tenant=DKI, name=f"KM Bahari {i + 1}", home_port="Muara Angke",
+                                gateway_id=f"gw-boat-{i + 1}", now=now, owner_user=ids[name])
+            lat, lon = spots[i]
+            s.add(VesselPosition(tenant_id=DKI, vessel_id=v.id, ts=now - timedelta(minutes=5), lat=lat, lon=lon))
+            v.last_lat, v.last_lon, v.last_fix_at = lat, lon, now - timedelta(minutes=5)
+        register_vessel(s, vessel_id="badung-boat", tenant=BADUNG_TENANT, name="KM Tukad", home_port="Benoa",
+                        gateway_id="gw-badung-boat", now=now, owner_user=ids[BADUNG_FISHER])
+    return {"keys": keys, "ids": ids}
+
+
+def _as(make_client: ClientFactory, name: str, tenant: str = DKI) -> Any:
+    return make_client(as_user=(tenant, name), level_store="sql")
+
+
+def _catch(**over: Any) -> dict[str, Any]:
+    body = {"species": "tongkol", "weight_kg": 40.5, "lat": -6.05, "lon": 106.72,
+            "caught_at": (utcnow() - timedelta(hours=3)).isoformat(), "port": "Muara Angke", "price_idr_per_kg": 28_000}
+    return {**body, **over}
+
+
+def test_a_fisher_reads_back_only_their_own_catches(sea: dict[str, Any], make_client: ClientFactory) -> None:
+    one, two = _as(make_client, FISHERS[0]), _as(make_client, FISHERS[1])
+    created = one.post("/api/v1/catches", json=_catch(vessel="boat-1"))
+    assert created.status_code == 201, created.text
+    catch = created.json()
+    assert catch["vessel"] == "boat-1" and catch["weight_kg"] == 40.5
+    assert [c["id"] for c in one.get("/api/v1/catches").json()["data"]] == [catch["id"]]
+    assert two.get("/api/v1/catches").json() == {"data": [], "count": 0, "limit": 50, "offset": 0}
+    assert one.get(f"/api/v1/catches/{catch['id']}").status_code == 200
+    other = two.get(f"/api/v1/catches/{catch['id']}")
+    missing = two.get("/api/v1/catches/999999")
+    assert (other.status_code, other.json()["code"]) == (missing.status_code, missing.json()["code"]) == (404, "not_found")
+    # Another fisher's vessel is no vessel of the caller's.
+    assert two.post("/api/v1/catches", json=_catch(vessel="boat-1")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"species": "paus"},
+        {"weight_kg": 0},
+        {"weight_kg": 1e6},
+        {"price_idr_per_kg": -5},
+        {"caught_at": "2025-01-20T10:00:00"},  # no offset
+        {"lat": 91},
+        {"port": ""},
+        {"fisher": 3},  # unknown field: the fisher is the caller, never the body
+    ],
+)
+def test_bad_catches_are_refused(sea: dict[str, Any], make_client: ClientFactory, change: dict[str, Any]) -> None:
+    response = _as(make_client, FISHERS[0]).post("/api/v1/catches", json=_catch(**change))
+    assert response.status_code == 422, response.text
+
+
+def test_catch_times_in_the_future_are_refused(sea: dict[str, Any], make_client: ClientFactory) -> None:
+    one = _as(make_client, FISHERS[0])
+    ahead = (utcnow() + timedelta(hours=1)).isoformat()
+    response = one.post("/api/v1/catches", json=_catch(caught_at=ahead))
+    assert response.status_code == 422 and "future" in response.text
+
+
+def test_aggregates_suppress_groups_of_fewer_than_three_fishers(sea: dict[str, Any], make_client: ClientFactory) -> None:
+    clients = [_as(make_client, n) for n in FISHERS]
+    at = (utcnow() - timedelta(days=1)).isoformat()
+    for c in clients[:2]:
+        assert c.post("/api/v1/catches", json=_catch(caught_at=at, species="cakalang")).status_code == 201
+    office = _as(make_client, OFFICE)
+    window = {"since": (utcnow() - timedelta(days=8)).isoformat(), "until": utcnow().isoformat()}
+    two = office.get("/api/v1/catches/aggregates", params=window)
+    assert two.status_code == 200, two.text
+    assert two.json()["data"] == [] and two.json()["suppressed_groups"] == 1
+    assert clients[2].post("/api/v1/catches", json=_catch(caught_at=at, species="cakalang", weight_kg=9.5)).status_code == 201
+    three = office.get("/api/v1/catches/aggregates", params=window).json()
+    [group] = three["data"]
+    assert (group["species"], group["catches"], group["total_kg"], group["mean_price_idr_per_kg"]) == ("cakalang", 3, 90.5, 28000)
+    assert (group["cell_lat"], group["cell_lon"]) == (-6.1, 106.7)
+    assert set(group) == {"cell_lat", "cell_lon", "species", "week", "catches", "total_kg", "mean_price_idr_per_kg"}
+    # A fisher has no business with the statistics of others; nor a viewer.
+    assert clients[0].get("/api/v1/catches/aggregates", params=window).status_code == 403
+    assert _as(make_client, "Viewer DKI").get("/api/v1/catches/aggregates", params=window).status_code == 403
+
+
+def test_the_market_shows_what_is_for_sale_and_never_who_or_where(sea: dict[str, Any], make_client: ClientFactory) -> None:
+    one = _as(make_client, FISHERS[0])
+    sale = one.post("/api/v1/catches", json=_catch(for_sale=True, species="kerapu", vessel="boat-1")).json()
+    one.post("/api/v1/catches", json=_catch(for_sale=False))
+    viewer = _as(make_client, "Viewer DKI")
+    market = viewer.get("/api/v1/market")
+    assert market.status_code == 200
+    [offer] = market.json()["data"]
+    assert offer["id"] == sale["id"]
+    assert set(offer) == {"id", "species", "weight_kg", "price_idr_per_kg", "port", "caught_at"}
+    assert FISHERS[0] not in market.text and "boat-1" not in market.text and "106.72" not in market.text
+    badung = _as(make_client, "Admin Badung", BADUNG_TENANT)
+    assert badung.get("/api/v1/market").json()["data"] == []
+    assert badung.post(f"/api/v1/market/{sale['id']}/contact", json={"message": "halo"}).status_code == 404
+
+
+def test_a_buyer_s_message_reaches_only_the_fisher(sea: dict[str, Any], make_client: ClientFactory) -> None:
+    one = _as(make_client, FISHERS[0])
+    sale = one.post("/api/v1/catches", json=_catch(for_sale=True)).json()
+    kept = one.post("/api/v1/catches", json=_catch(for_sale=False)).json()
+    viewer = _as(make_client, "Viewer DKI")
+    sent = viewer.post(f"/api/v1/market/{sale['id']}/contact", json={"message": "Saya mau 20 kg, WA 0812..."})
+    assert sent.status_code == 201, sent.text
+    assert viewer.post(f"/api/v1/market/{kept['id']}/contact", json={"message": "x"}).status_code == 404
+    [msg] = one.get("/api/v1/catches/contacts").json()["data"]
+    assert (msg["catch_id"], msg["from_name"], msg["message"]) == (sale["id"], "Viewer DKI", "Saya mau 20 kg, WA 0812...")
+    assert _as(make_client, FISHERS[1]).get("/api/v1/catches/contacts").json()["data"] == []
+    for _ in range(4):
+        assert viewer.post(f"/api/v1/market/{sale['id']}/contact", json={"message": "lagi"}).status_code == 201
+    assert viewer.post(f"/api/v1/market/{sale['id']}/contact", json={"message": "lagi"}).status_code == 429
+
+
+def test_vessels_a_fisher_their_own_the_office_all_a_viewer_none(sea: dict[str, Any], make_client: ClientFactory) -> None:
+    mine = _as(make_client, FISHERS[0]).get("/api/v1/vessels").json()["data"]
+    assert [v["id"] for v in mine] == ["boat-1"]
+    assert mine[0]["last_lat"] == HOME[0] and mine[0]["last_seen_at"] is not None
+    officer = make_client(level_store="sql")
+    assert [v["id"] for v in officer.get("/api/v1/vessels").json()["data"]] == ["boat-1", "boat-2", "boat-3"]
+    assert _as(make_client, "Viewer DKI").get("/api/v1/vessels").status_code == 403
+    two = _as(make_client, FISHERS[1])
+    assert two.get("/api/v1/vessels/boat-1/track").status_code == 404
+    track = _as(make_client, FISHERS[0]).get("/api/v1/vessels/boat-1/track").json()
+    assert [(f["lat"], f["lon"]) for f in track["data"]] == [HOME]
+
+
+def test_an_sos_from_the_app_is_an_incident_the_office_takes_on(sea: dict[str, Any], make_client: ClientFactory) -> None:
+    one = _as(make_client, FISHERS[0])
+    assert one.post("/api/v1/sos", json={"vessel": "boat-2", "lat": -6.1, "lon": 106.8}).status_code == 404
+    raised = one.post("/api/v1/sos", json={"vessel": "boat-1", "lat": -6.11, "lon": 106.8, "nature": "sinking"})
+    assert raised.status_code == 201, raised.text
+    incident = raised.json()
+    assert (incident["status"], incident["nature"], incident["vessel"]) == ("open", "sinking", "boat-1")
+    again = one.post("/api/v1/sos", json={"vessel": "boat-1", "lat": -6.12, "lon": 106.8, "nature": "sinking"}).json()
+    assert again["id"] == incident["id"]  # one incident, as for a device's repeated call
+
+    officer = make_client(level_store="sql")
+    detail = officer.get(f"/api/v1/sos/{incident['id']}").json()
+    assert [(f["lat"], f["distress"]) for f in detail["track"]] == [(-6.11, True), (-6.12, True)]
+    nearest = detail["nearest"]
+    assert [n["id"] for n in nearest] == ["boat-2", "boat-3"]  # 0.12° north (~13 km) before 0.5° east (~55 km)
+    # From the newest fix (-6.12) due north to -6.0: 0.12° of a meridian, 111.19 km per degree.
+    assert nearest[0]["distance_km"] == pytest.approx(0.12 * 111.19, abs=0.02)
+    assert nearest[0]["distance_nm"] == pytest.approx(nearest[0]["distance_km"] / 1.852, abs=0.01)
+    assert nearest[0]["bearing_from_casualty_deg"] == pytest.approx(0.0, abs=0.1)
+    assert nearest[0]["bearing_to_casualty_deg"] == pytest.approx(180.0, abs=0.1)
+
+    acked = officer.post(f"/api/v1/sos/{incident['id']}/acknowledge", json={"note": "Basarnas dihubungi"}).json()
+    assert (acked["status"], acked["acknowledged_by"]) == ("acknowledged", OFFICER)
+    resolved = officer.post(f"/api/v1/sos/{incident['id']}/resolve", json={"note": "ditarik ke darat"}).json()
+    assert (resolved["status"], resolved["resolved_by"]) == ("resolved", OFFICER)
+    assert officer.get("/api/v1/sos", params={"open": True}).json()["data"] == []
+    events = officer.get(f"/api/v1/alerts/{incident['id']}/events").json()["data"]
+    assert [e["kind"] for e in events][-2:] == ["cleared", "closed"]
+    # Another tenant's incident does not exist for Badung.
+    badung = _as(make_client, "Admin Badung", BADUNG_TENANT)
+    assert badung.get(f"/api/v1/sos/{incident['id']}").status_code == 404
+    assert badung.post(f"/api/v1/sos/{incident['id']}/acknowledge").status_code == 404
+
+
+def test_viewers_see_an_sos_alert_without_vessel_or_position(sea: dict[str, Any], make_client: ClientFactory) -> None:
+    one = _as(make_client, FISHERS[0])
+    incident = one.post("/api/v1/sos", json={"vessel": "boat-1", "lat": -6.11, "lon": 106.8}).json()
+    viewer = _as(make_client, "Viewer DKI")
+    shown = viewer.get(f"/api/v1/alerts/{incident['id']}")
+    assert shown.status_code == 200
+    events = viewer.get(f"/api/v1/alerts/{incident['id']}/events")
+    for text in (shown.text, events.text, viewer.get("/api/v1/alerts").text):
+        assert "boat-1" not in text and "KM Bahari" not in text and "-6.11" not in text
+    officer = make_client(level_store="sql")
+    assert "-6.11" in officer.get(f"/api/v1/alerts/{incident['id']}/events").text
+
+
+def test_the_live_stream_gives_a_viewer_an_sos_without_vessel_or_position(
+    sea: dict[str, Any], engine: Engine, make_client: ClientFactory
+) -> None:
+    """The stream's own path (`read_after`, then the viewer's redaction in `sse_stream`)."""
+    from sqlalchemy.orm import sessionmaker
+
+    from api.services.alerts import event_without_actors
+    from api.services.stream import read_after, sse_message
+
+    _as(make_client, FISHERS[0]).post("/api/v1/sos", json={"vessel": "boat-1", "lat": -6.11, "lon": 106.8, "nature": "fire"})
+    events = [e for e in read_after(sessionmaker(bind=engine), 0, 500) if e.alert.type == "sos"]
+    assert events and all(e.alert.subject == "boat-1" and e.detail["lat"] == -6.11 for e in events)
+    for event in events:
+        shown = sse_message(event_without_actors(event))
+        assert "boat-1" not in shown and "-6.11" not in shown and "fire" not in shown and "gateway:" not in shown
