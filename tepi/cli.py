@@ -76,6 +76,10 @@ def demo(
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second while the storm replays.")] = 600.0,
     workdir: Annotated[Path, typer.Option(help="Where the demo keeps its databases and outbox.")] = Path("var/demo"),
     until_alert: Annotated[bool, typer.Option("--until-alert", help="Stop once the first Siaga alert is raised (a smoke check of this machine).")] = False,
+    boats: Annotated[bool, typer.Option("--boats/--no-boats", help="Fishing boats beside the rivers, each with its gateway on board.")] = True,
+    boat_speed: Annotated[float, typer.Option(help="Simulated seconds per real second of the boats' trips.")] = 60.0,
+    until_sos_acknowledged: Annotated[bool, typer.Option(
+        "--until-sos-acknowledged", help="Stop once a boat's SOS was acknowledged and its gateway sounded it on board (a smoke check).")] = False,
     config: ConfigOpt = None,
     log_level: LogOpt = "WARNING",
     json_logs: JsonOpt = False,
@@ -85,11 +89,15 @@ def demo(
 
     configure_logging(log_level, json_logs)
     report = run_demo(
-        _load(config), api_port=port, duration_s=duration, speed=speed, workdir=workdir, console=console(), until_alert=until_alert
+        _load(config), api_port=port, duration_s=duration, speed=speed, workdir=workdir, console=console(), until_alert=until_alert,
+        boats=boats, boat_speed=boat_speed, until_sos_acknowledged=until_sos_acknowledged,
     )
     report.print(console())
     if until_alert and not report.alerts:
         console().print("[red]no Siaga alert was raised[/red]")
+        raise typer.Exit(1)
+    if until_sos_acknowledged and not any(b.alarm == "help acknowledged" for b in report.boats):
+        console().print("[red]no boat's gateway sounded an acknowledged SOS[/red]")
         raise typer.Exit(1)
 
 

@@ -2,7 +2,9 @@
 
 Broker (Mosquitto if installed, else the embedded amqtt), the simulated Ciliwung chain on
 both transports (a pty for Katulampa, MQTT for the others), gateway, ingest (SQLite) and the
-API. The storm replays accelerated so that a Siaga alert shows within seconds.
+API. The storm replays accelerated so that a Siaga alert shows within seconds. Beside the
+rivers, fishing boats of Badung and Indramayu, each with its gateway on board (`demo_boats`):
+a school is found, a catch reported, an SOS pressed, acknowledged and sounded on board.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from core.processes import EmbeddedBroker, Mosquitto
 
 if TYPE_CHECKING:
     from api.settings import Settings
+    from tepi.demo_boats import BoatStory, BoatSummary
 
 
 @dataclass
@@ -42,6 +45,8 @@ class DemoReport:
     outbox_left: int = 0
     alerts: list[dict[str, object]] = field(default_factory=list)
     first_alert_after_s: float | None = None
+    boats: list[BoatSummary] = field(default_factory=list)
+    story: list[str] = field(default_factory=list)
 
     def print(self, console: Console) -> None:
         t = Table(title=f"Tepi demo: {self.seconds:.0f} s on {self.broker}", show_header=False)
@@ -58,6 +63,10 @@ class DemoReport:
         for a in self.alerts:
             # Text, not markup: rich would take "[active]" for a style tag and print nothing.
             t.add_row("", Text(alert_line(a)))
+        if self.boats:
+            t.add_row("boats (positions received, schools, catches, SOS)", f"{len(self.boats)}")
+            for b in self.boats:
+                t.add_row("", Text(b.line()))
         console.print(t)
 
 
@@ -102,9 +111,14 @@ def run_demo(
     workdir: Path = Path("var/demo"),
     console: Console | None = None,
     until_alert: bool = False,
+    boats: bool = True,
+    boat_speed: float = 60.0,
+    until_sos_acknowledged: bool = False,
 ) -> DemoReport:
     """Run the demo until Ctrl-C, SIGTERM or `duration_s`; with `until_alert`, also stop once the
-    first Siaga alert is in the API (a smoke check that the whole chain works on this machine)."""
+    first Siaga alert is in the API, with `until_sos_acknowledged` once the boat's gateway has
+    sounded the acknowledgement of its SOS (smoke checks that the whole chain works here).
+    `boat_speed` is the boats' simulated seconds per real second (`demo_boats`)."""
     import uvicorn
 
     from api.main import create_app
@@ -112,6 +126,7 @@ def run_demo(
     from kinds.awlr.sim.runner import Simulator
     from gateway.runtime import EdgeGateway
     from ingest.consumer import IngestWorker
+    from tepi.demo_boats import BoatFleet, BoatStory
 
     console = console or Console(stderr=True)
     _stop_on_sigterm()
@@ -127,6 +142,8 @@ def run_demo(
     started = time.monotonic()
     sim = Simulator(cfg, speed, "127.0.0.1", port, link_dir=link_dir)
     gw = ingest = server = None
+    fleet = BoatFleet(cfg, workdir, port, boat_speed) if boats or until_sos_acknowledged else None
+    story: BoatStory | None = None
     api_thread: threading.Thread | None = None
     try:
         # Receivers first: a reading published before anyone subscribed is gone.
@@ -139,6 +156,10 @@ def run_demo(
         # The demo's secrets are public and its links point at itself; only the demo runs this way.
         settings = Settings(mode="demo", public_base_url=local_base_url(cfg.api.host, api_port))
         keys = _demo_keys(cfg, settings)
+        if fleet is not None:
+            fleet.register(cfg.ingest.database_url)  # before any boat uplinks: its items name its vessel
+            fleet.start()
+            story = BoatStory(fleet, cfg.ingest.database_url, started)
         sim.start()
         app = create_app(cfg, settings)
         server = uvicorn.Server(uvicorn.Config(app, host=cfg.api.host, port=api_port, log_level="warning", timeout_graceful_shutdown=3, proxy_headers=False))
@@ -153,11 +174,15 @@ def run_demo(
             console.print(f"    {who:<32} {key}", soft_wrap=True)
         console.print(f"  public river status, no key: {base}/public/stations")
         watch_key = keys.get(f"{cfg.gateway.tenant}/disaster_office", "")
-        _watch(base, started, duration_s, report, console, watch_key, until_alert)
+        for boat_id, boat in (fleet.boats.items() if fleet else ()):
+            console.print(f"  boat {boat_id}: gateway {boat.cfg.gateway.id} on board, its broker :{boat.broker.port}")
+        _watch(base, started, duration_s, report, console, watch_key, until_alert, story, keys, until_sos_acknowledged)
     except KeyboardInterrupt:
         console.print("stopping…")
     finally:
         sim.stop()
+        if fleet is not None:
+            fleet.stop()
         if gw is not None:
             gw.stop(flush_timeout=5)
             _collect_gateway(gw, report)
@@ -169,6 +194,9 @@ def run_demo(
             if api_thread:
                 api_thread.join(5)
         broker.close()
+    if fleet is not None:
+        report.boats = fleet.summaries(cfg.ingest.database_url)
+        report.story = story.log if story is not None else []
     report.seconds = time.monotonic() - started
     return report
 
@@ -199,12 +227,20 @@ def _demo_keys(cfg: TepiConfig, settings: Settings) -> dict[str, str]:
 
 
 def _watch(
-    base: str, started: float, duration_s: float | None, report: DemoReport, console: Console, key: str, until_alert: bool
+    base: str, started: float, duration_s: float | None, report: DemoReport, console: Console, key: str, until_alert: bool,
+    story: BoatStory | None = None, keys: dict[str, str] | None = None, until_sos_acknowledged: bool = False,
 ) -> None:
     deadline = None if duration_s is None else started + duration_s
+
+    def finished() -> bool:
+        return (not until_alert or bool(report.alerts)) and (not until_sos_acknowledged or (story is not None and story.done)) and (
+            until_alert or until_sos_acknowledged)
+
     with httpx.Client(timeout=2.0, headers={"Authorization": f"Bearer {key}"}) as http:
-        while (deadline is None or time.monotonic() < deadline) and not (until_alert and report.alerts):
+        while (deadline is None or time.monotonic() < deadline) and not finished():
             time.sleep(0.5)
+            if story is not None and not story.done:
+                story.advance(http, base, keys or {}, console)
             try:
                 alerts = http.get(f"{base}/alerts", params={"limit": 100, "type": "siaga"}).json()
             except (httpx.HTTPError, ValueError):

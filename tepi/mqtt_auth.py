@@ -4,9 +4,11 @@ Every MQTT connection is a principal with one role and its own username, which t
 broker config also makes its client id (`use_username_as_clientid`): so no credential can take
 over another's session, whose queued QoS 1 messages Mosquitto would otherwise erase.
 
-- a field `device` is its registry id and writes its own topic;
+- a field `device` is its registry id and writes its own topic, under the tenant of its
+  platform (a river station's; a vessel's is its on-board gateway's: `device_tenant`);
 - a `gateway` has three connections, `<gw>.devices` (reads its tenant's devices),
-  `<gw>.uplink` (writes its uplink, reads its downlink: ingest's acks) and `<gw>.alarms` (writes its local alarms): dots never
+  `<gw>.uplink` (writes its uplink, reads its downlink: ingest's acks and, for a boat's
+  gateway, the SOS status) and `<gw>.alarms` (writes its local alarms): dots never
   occur in registry ids, so these names collide with no device;
 - `ingest` workers are `ingest.1`..`ingest.N` (`ingest.workers`), each reading all uplinks and
   writing all downlinks (the acks of what it stored).
@@ -19,7 +21,7 @@ connections, or `ingest` shared by the workers. The connections of one secret al
 one configuration file on one host, so separate passwords would add provisioning steps and no
 protection, while the separate usernames still bind each session and narrow each ACL. The
 ACL is rendered per user from the registry, never as `%u` patterns, so a device can only write
-under the tenant of its own station: a device of kab-badung cannot inject readings into
+under the tenant of its own platform: a device of kab-badung cannot inject readings into
 dki-jakarta by reusing its id.
 
 Passwords are random (`secrets.token_urlsafe`), stored once in a 0600 JSON file, and hashed for
@@ -42,7 +44,7 @@ from pathlib import Path
 from typing import Literal
 
 from core.broker_drops import DROPPED_TOPIC
-from core.config import GATEWAY_LINKS, IngestConfig, TepiConfig
+from core.config import GATEWAY_LINKS, ConfigError, DeviceConfig, IngestConfig, TepiConfig
 from contract.topics import DOWNLINK_FILTER, UPLINK_FILTER, alarm_topic, device_subscription, device_topic, downlink_topic, uplink_topic
 
 Role = Literal["device", "gateway", "ingest"]
@@ -103,14 +105,13 @@ def principals(configs: Sequence[TepiConfig]) -> list[MqttPrincipal]:
         raise MqttSecurityError("no configuration given: nothing to derive MQTT users from")
     found: dict[str, MqttPrincipal] = {}
     for cfg in configs:
-        station_tenant = {s.id: s.tenant for s in cfg.stations}
         for dev in cfg.devices:
             if dev.transport != "mqtt":
                 continue
-            tenant = station_tenant[dev.station]
+            tenant, where = device_tenant(cfg, dev)
             _add(found, MqttPrincipal(
                 username=dev.id, role="device", tenant=tenant,
-                write=(device_topic(tenant, dev.id),), note=f"{dev.kind} at station {dev.station}",
+                write=(device_topic(tenant, dev.id),), note=f"{dev.kind} {where}",
             ))
         gw = cfg.gateway
         grants: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -142,6 +143,29 @@ def principals(configs: Sequence[TepiConfig]) -> list[MqttPrincipal]:
                 f"and {p.role} of {p.tenant}; rename one of them in the registry"
             )
     return [found[u] for u in sorted(found)]
+
+
+def device_tenant(cfg: TepiConfig, dev: DeviceConfig) -> tuple[str, str]:
+    """The tenant a device writes under, from its platform, and where it is (for the ACL note).
+
+    A platform that is a configured river station gives the station's tenant. Any other
+    platform is one the configuration does not list (a vessel, registered centrally): its
+    device talks to the gateway on the same platform, which serves its own tenant, so the
+    device writes under the gateway's tenant. Whether the kind accepts such a platform is the
+    kind's own check (`DeviceKind.processor`, as at gateway start): an AWLR whose station is
+    not configured is refused here too, instead of getting rights under some tenant.
+    """
+    for station in cfg.stations:
+        if station.id == dev.platform:
+            return station.tenant, f"at station {dev.platform}"
+    from gateway.devices import device_kind  # the kind's edge side, only when a platform needs it
+    from gateway.errors import GatewayError
+
+    try:
+        device_kind(dev.kind).processor(cfg, dev)
+    except (ConfigError, GatewayError, ValueError) as exc:  # GatewayError: a kind this build lacks
+        raise MqttSecurityError(f"device {dev.id!r}: {exc}") from exc
+    return cfg.gateway.tenant, f"on {dev.platform} (platform of gateway {cfg.gateway.id})"
 
 
 def _add(found: dict[str, MqttPrincipal], principal: MqttPrincipal) -> None:

@@ -7,10 +7,12 @@ has its PUBACK and forgets the reading, so the queue must hold the worst backlog
 can see. The limits are global, one value for every session, so they are sized for the
 largest one:
 
-- a gateway's device link (`<gw>.devices`, site broker): a peak burst of readings
-  (`broker_queue.peak_readings_per_s` for `peak_duration_s`) arriving while the gateway is away
-  for `outage_s`, on top of every MQTT device's expected rate (`DeviceKind.readings_per_s`)
-  over that outage. The burst is not assumed to drain meanwhile: a gateway may be restarting.
+- a gateway's device link (`<gw>.devices`, site broker): a peak burst of readings (that
+  gateway's own `broker_queue.peak_readings_per_s` for `peak_duration_s`) arriving while the
+  gateway is away for `outage_s`, on top of every MQTT device's expected rate
+  (`DeviceKind.readings_per_s`) over that outage, each at its kind's payload sizes (an AWLR
+  frame of ~100 bytes; a fish-finder sends one payload a second, the NMEA lines of that second,
+  ~2.4 KB with echogram). The burst is not assumed to drain meanwhile: a gateway may be restarting.
 - an ingest worker (`ingest.N`, central broker): every gateway's uplink items over `outage_s`,
   with all stations at alert (a summary per `summary_every_s_alert`) and, as a bound on events,
   one per expected reading; each uplink message carries at least one item, so messages are at
@@ -207,10 +209,19 @@ def queue_budget(configs: Sequence[TepiConfig]) -> BrokerQueueConfig:
     )
 
 
+def _own_burst(cfg: TepiConfig, queue: BrokerQueueConfig) -> BrokerQueueConfig:
+    """A device link's burst is its own gateway's (`peak_readings_per_s` is per gateway): a boat's
+    gateway with one fish-finder at a payload a second must not be sized for the river
+    gateway's 20,000 readings a second, at the fish-finder's 33 KB largest payload. Outage and
+    margin stay the broker's most demanding."""
+    own = cfg.broker_queue
+    return queue.model_copy(update={"peak_readings_per_s": own.peak_readings_per_s, "peak_duration_s": own.peak_duration_s})
+
+
 def size_queues(configs: Sequence[TepiConfig]) -> QueueLimits:
     """Queue limits for a broker serving `configs` (one per gateway), largest session first."""
     queue = queue_budget(configs)
-    sessions = [device_link_backlog(c, queue) for c in _gateways(configs)] + [ingest_backlog(configs, queue)]
+    sessions = [device_link_backlog(c, _own_burst(c, queue)) for c in _gateways(configs)] + [ingest_backlog(configs, queue)]
     sessions.sort(key=lambda s: s.messages, reverse=True)
     messages = max(1000, math.ceil(sessions[0].messages * queue.margin))  # never below Mosquitto's default
     return QueueLimits(

@@ -20,6 +20,7 @@ from tepi.mqtt_queues import (
     size_queues,
 )
 from kinds.awlr.summary_records import encode_record
+from tepi.boat_gateways import boat_gateway_config
 
 T0 = datetime(2026, 12, 6, tzinfo=timezone.utc)
 US = int(T0.timestamp() * 1_000_000)
@@ -113,3 +114,24 @@ def test_memory_is_the_whole_brokers_every_session(default_config: TepiConfig) -
     badung_link = device_link_backlog(badung, EXACT)
     assert both.memory_bytes >= one.memory_bytes + badung_link.memory_bytes
     assert both.worst_memory_bytes >= one.worst_memory_bytes + badung_link.worst_memory_bytes
+
+
+def test_a_boats_device_link_holds_its_fish_finders_outage_at_its_own_payloads(default_config: TepiConfig) -> None:
+    """A fish-finder sends a payload a second of a few KB (the NMEA lines of that second): a
+    boat's device link queues every one of them while its gateway is away, each as large as the
+    kind accepts, and a river gateway's burst on the same broker does not inflate it."""
+    from gateway.devices import device_kind
+
+    kind = device_kind("fishfinder")
+    boat = boat_gateway_config(default_config, "jukung-kdg-01", "kab-badung")
+    limits = size_queues([default_config, boat])
+    link = next(s for s in limits.sessions if s.session == boat.gateway.mqtt_user("devices"))
+    queue = boat.broker_queue
+    outage = default_config.broker_queue.outage_s
+    assert link.messages >= kind.readings_per_s * outage + queue.peak_readings_per_s * queue.peak_duration_s
+    assert link.max_payload_bytes == link.messages * kind.max_payload_bytes
+    assert link.typical_payload_bytes == link.messages * kind.typical_payload_bytes
+    river = default_config.broker_queue
+    assert link.messages < river.peak_readings_per_s * river.peak_duration_s, "sized for its own burst, not the river's"
+    assert limits.max_queued_messages >= link.messages * limits.margin
+    assert limits.max_queued_bytes >= link.max_payload_bytes * limits.margin

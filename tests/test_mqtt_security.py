@@ -32,6 +32,7 @@ from typer.testing import CliRunner
 from core.config import DEFAULT_CONFIG_PATH, DeviceConfig, GatewayConfig, SiagaThresholds, StationConfig, TepiConfig
 from contract.downlink import UplinkAck, encode_ack
 from contract.topics import alarm_topic, device_subscription, device_topic, downlink_topic, uplink_subscription, uplink_topic
+from tepi.boat_gateways import boat_gateway_config
 from tepi.mqtt_auth import MqttCredential, write_credentials
 from kinds.awlr.ingest.uplink import every_item
 from tepi.mqtt_security import (
@@ -53,6 +54,10 @@ JAKARTA, BADUNG = "dki-jakarta", "kab-badung"
 GW_JAKARTA, GW_BADUNG = "gw-ciliwung", "gw-badung"
 DEPOK, MANGGARAI, KATULAMPA, TUKAD = "awlr-depok", "awlr-manggarai", "awlr-katulampa", "awlr-tukad-badung"
 INGEST_1, INGEST_2 = "ingest.1", "ingest.2"
+# Two boats of Badung, each with its fish-finder and its own gateway on board.
+VESSEL_KDG, VESSEL_JBR = "jukung-kdg-01", "jukung-jbr-01"
+FF_KDG, FF_JBR = "ff-kdg-01", "ff-jbr-01"
+GW_KDG, GW_JBR = "gw-jukung-kdg-01", "gw-jukung-jbr-01"
 NOT_AUTHORIZED = 0x87
 TIMEOUT = 5.0
 
@@ -76,7 +81,8 @@ def badung_config(base: TepiConfig) -> TepiConfig:
 @pytest.fixture(scope="module")
 def configs(default_config: TepiConfig) -> list[TepiConfig]:
     two_workers = default_config.ingest.model_copy(update={"workers": 2})
-    return [default_config.model_copy(update={"ingest": two_workers}), badung_config(default_config)]
+    boats = [boat_gateway_config(default_config, v, BADUNG, device=d) for v, d in ((VESSEL_KDG, FF_KDG), (VESSEL_JBR, FF_JBR))]
+    return [default_config.model_copy(update={"ingest": two_workers}), badung_config(default_config), *boats]
 
 
 def link(gateway: str, name: str) -> str:
@@ -200,9 +206,11 @@ def test_users_acl_and_files_follow_the_registry(configs: list[TepiConfig], secu
     users = {p.username: p for p in principals(configs)}
     # Serial devices never speak MQTT, so they get no password to leak.
     # Each connection its own user: a gateway's three, each ingest worker.
-    gateways = {link(gw, name) for gw in (GW_JAKARTA, GW_BADUNG) for name in ("devices", "uplink", "alarms")}
-    assert set(users) == {DEPOK, MANGGARAI, TUKAD, INGEST_1, INGEST_2} | gateways
+    gateways = {link(gw, name) for gw in (GW_JAKARTA, GW_BADUNG, GW_KDG, GW_JBR) for name in ("devices", "uplink", "alarms")}
+    assert set(users) == {DEPOK, MANGGARAI, TUKAD, FF_KDG, FF_JBR, INGEST_1, INGEST_2} | gateways
     assert (users[TUKAD].role, users[TUKAD].tenant) == ("device", BADUNG)
+    # A fish-finder's platform is a vessel, no configured station: the tenant of its boat's gateway.
+    assert (users[FF_KDG].role, users[FF_KDG].tenant, users[FF_KDG].write) == ("device", BADUNG, (device_topic(BADUNG, FF_KDG),))
 
     acl = security.acl_file.read_text()
     assert acl == render_acl(users[u] for u in sorted(users))
@@ -216,6 +224,8 @@ def test_users_acl_and_files_follow_the_registry(configs: list[TepiConfig], secu
     ) in acl
     assert "\nuser gw-badung.alarms\ntopic write tepi/kab-badung/gw/gw-badung/alarm/+/+\n\n" in acl
     assert "\nuser awlr-depok\ntopic write tepi/dki-jakarta/dev/awlr-depok/up\n" in acl
+    assert "\nuser ff-kdg-01\ntopic write tepi/kab-badung/dev/ff-kdg-01/up\n" in acl
+    assert "\nuser gw-jukung-kdg-01.uplink\ntopic read tepi/kab-badung/gw/gw-jukung-kdg-01/down\n" in acl
     assert (
         "\nuser ingest.2\ntopic read tepi/+/gw/+/up\ntopic read $SYS/broker/publish/messages/dropped\n"
         "topic write tepi/+/gw/+/down\n"
@@ -290,12 +300,20 @@ def test_generated_conf_binds_client_ids_sizes_queues_and_persists(configs: list
     assert queued(conf) >= 2 * peak, "the whole peak burst fits, with the margin"
     assert "\nmax_inflight_messages 1000\n" in conf and "\nmax_queued_bytes 0" not in conf
     longer = base.model_copy(update={"broker_queue": base.broker_queue.model_copy(update={"outage_s": 86_400.0})})
-    more = setup_broker_security([longer, configs[1]], tmp_path / "longer").conf_file.read_text()
+    more = setup_broker_security([longer, *configs[1:]], tmp_path / "longer").conf_file.read_text()
     assert queued(more) > queued(conf), "a longer outage budget needs a longer queue"
     assert "\npersistent_client_expiration 7d\n" in more, "at least a week"
     month = base.model_copy(update={"broker_queue": base.broker_queue.model_copy(update={"outage_s": 30 * 86_400.0})})
     expiring = setup_broker_security([month], tmp_path / "month").conf_file.read_text()
     assert "\npersistent_client_expiration 120d\n" in expiring, "expiry stays far above the outage budget"
+
+
+def test_a_device_on_a_station_that_is_not_configured_gets_no_user(configs: list[TepiConfig]) -> None:
+    """An AWLR's platform must be a configured station (its kind's check, as at gateway start):
+    it is refused, not given rights under the gateway's tenant as a vessel's device is."""
+    lost = configs[1].model_copy(update={"devices": [DeviceConfig(id="awlr-lost", kind="awlr", station="nowhere", transport="mqtt")]})
+    with pytest.raises(MqttSecurityError, match="awlr-lost.*nowhere"):
+        principals([lost])
 
 
 def test_same_id_with_two_roles_is_refused(configs: list[TepiConfig]) -> None:
@@ -320,6 +338,39 @@ def test_device_reaches_its_gateway_only_on_its_own_topic(connect: Callable[...,
     assert not rc.is_failure, rc
 
     assert gateway.received_until(own, b"reading") == [(own, b"reading")]
+
+
+def test_a_fish_finder_publishes_only_its_own_topic_to_its_boats_gateway(connect: Callable[..., Probe]) -> None:
+    gateway = connect(link(GW_KDG, "devices"))
+    assert granted(gateway.subscribe(device_subscription(BADUNG)))
+    finder = connect(FF_KDG)
+    own = device_topic(BADUNG, FF_KDG)
+    for forged in (device_topic(BADUNG, FF_JBR), device_topic(BADUNG, TUKAD), device_topic(JAKARTA, FF_KDG),
+                   uplink_topic(BADUNG, GW_KDG), downlink_topic(BADUNG, GW_KDG), f"{alarm_topic(BADUNG, GW_KDG)}/{VESSEL_KDG}/sos_status"):
+        rc = finder.publish(forged, b"$PTEPD,1,sinking,A")
+        assert rc.value == NOT_AUTHORIZED, f"{forged}: {rc}"
+    assert not finder.publish(own, b"$GPRMC").is_failure
+    assert gateway.received_until(own, b"$GPRMC") == [(own, b"$GPRMC")]
+
+
+def test_a_boats_gateway_hears_only_its_own_sos_answers(connect: Callable[..., Probe]) -> None:
+    """The SOS status a boat's gateway reads stops its repeats and sounds its alarm: another
+    boat's `acknowledged` must never reach it, and only ingest may send one."""
+    ingest = connect(INGEST_1)
+    kdg, jbr = connect(link(GW_KDG, "uplink")), connect(link(GW_JBR, "uplink"))
+    own, other = downlink_topic(BADUNG, GW_KDG), downlink_topic(BADUNG, GW_JBR)
+    assert granted(kdg.subscribe(own))
+    for topic_filter in (other, "tepi/kab-badung/gw/+/down", "#"):
+        kdg.subscribe(topic_filter)
+    assert granted(jbr.subscribe(other))
+    answer = b'{"type":"sos_status","vessel":"jukung-jbr-01","press":1,"status":"acknowledged"}'
+    assert not ingest.publish(other, answer).is_failure
+    assert jbr.received_until(other, answer) == [(other, answer)]
+    sentinel = b'{"type":"sos_status","vessel":"jukung-kdg-01","press":1,"status":"received"}'
+    assert not ingest.publish(own, sentinel).is_failure
+    assert all(topic == own for topic, _ in kdg.received_until(own, sentinel))
+    for forger in (connect(FF_KDG), jbr, connect(link(GW_KDG, "alarms"))):
+        assert forger.publish(own, answer).value == NOT_AUTHORIZED
 
 
 @pytest.mark.parametrize(
