@@ -5,7 +5,11 @@ The method is the threshold-and-contiguity school detector of Weill, Scalabrin &
 "MOVIES-B", Aquat. Living Resour. 6:255-267), as echopy implements it (`weill()`, threshold
 -70 dB, https://github.com/open-ocean-sounding/echopy/blob/master/echopy/processing/mask_shoals.py):
 
-1. Samples with Sv above `sv_threshold_db` are candidates (NaN and -inf are no echo).
+1. Background noise is estimated from the pings, subtracted, and samples less than
+   `snr_threshold_db` above it dropped (De Robertis & Higginbottom 2007, see `background_noise`):
+   TVG-amplified noise passes -70 dB beyond about 80 m at 200 kHz, and where the seabed is out
+   of range nothing else masks it. Of the rest, samples with Sv above `sv_threshold_db` are
+   candidates (NaN and -inf are no echo).
 2. The surface zone (transducer ringing and the bubbles swept under a hull) and everything from
    `bottom_margin_m` above the seabed down are masked. The seabed in a ping is the strongest
    echo below the surface zone if it exceeds `bottom_threshold_db`; its depth is the shallowest
@@ -25,11 +29,12 @@ The method is the threshold-and-contiguity school detector of Weill, Scalabrin &
 4. Schools at least `min_height_m` tall and `min_pings` long are kept: single fish (a sample or
    two tall) and speckle drop out here.
 
-Every step before labelling works ping by ping, so `SchoolDetector` (the streaming form the
-gateway calls once per ping) finds exactly the schools `detect_schools` finds on the same pings.
+Every step before labelling works ping by ping (the noise level from the ping and the few
+before it), so `SchoolDetector` (the streaming form the gateway calls once per ping) finds
+exactly the schools `detect_schools` finds on the same pings.
 Sv is held as float32 (resolution far below a sounder's). The mean Sv of a school is the mean,
 over its samples (filled gaps included), of the linear volume backscattering coefficient
-sv = 10^(Sv/10), taken back to dB: echo energy adds linearly (the principle of echo
+sv = 10^(Sv/10) with the noise removed, taken back to dB: echo energy adds linearly (the principle of echo
 integration, Simmonds & MacLennan, Fisheries Acoustics, 2nd ed., Blackwell 2005; sv and Sv as
 defined by MacLennan, Fernandes & Dalen 2002, https://doi.org/10.1006/jmsc.2001.1158), and a
 mean of dB values would be a geometric mean, biased low.
@@ -46,6 +51,7 @@ from datetime import datetime, timezone
 import numpy as np
 from scipy import ndimage
 
+from kinds.fishfinder.edge.background_noise import ping_noise_db, remove_noise, trailing_median, tvg_db
 from kinds.fishfinder.values import Fix, Ping
 
 _LINKS = ndimage.generate_binary_structure(2, 1)  # 4-connectivity: Weill's contiguity
@@ -64,8 +70,16 @@ class DetectionSettings:
     min_pings: int = 3
     max_ping_gap_s: float = 5.0  # pings further apart are separate echograms: no school spans the gap
     max_fix_gap_s: float = 10.0  # a school's position comes from fixes at most this far from its middle time
+    snr_threshold_db: float | None = 10.0  # None: no noise removal
+    noise_window_m: float = 5.0
+    noise_pings: int = 20  # 10 s at 2 pings/s
+    absorption_db_per_m: float = 0.07  # the sounder's TVG: about 200 kHz in warm sea water (Francois & Garrison 1982)
 
     def __post_init__(self) -> None:
+        if self.snr_threshold_db is not None and not math.isfinite(self.snr_threshold_db):
+            raise ValueError("the signal-to-noise threshold must be finite (or None)")
+        if not (math.isfinite(self.noise_window_m) and self.noise_window_m > 0 and self.noise_pings >= 1 and math.isfinite(self.absorption_db_per_m) and self.absorption_db_per_m >= 0):
+            raise ValueError("the noise window must be positive, noise_pings at least 1 and absorption non-negative")
         values = (self.sv_threshold_db, self.surface_zone_m, self.bottom_threshold_db, self.bottom_margin_m, self.bottom_rise_m, self.max_vertical_gap_m, self.min_height_m, self.max_ping_gap_s, self.max_fix_gap_s)
         if not all(math.isfinite(v) for v in values):
             raise ValueError("detection settings must be finite")
@@ -202,18 +216,35 @@ def _fill_vertical_gaps(mask: np.ndarray, gap_bins: int) -> np.ndarray:
 
 def school_candidates(sv_db: np.ndarray, bin_m: float, range_start_m: float = 0.0, settings: DetectionSettings | None = None) -> np.ndarray:
     """The boolean pings x bins mask of samples that may belong to a school (steps 1-3 of the
-    module docstring, before labelling). Ping by ping: no ping affects another's mask."""
+    module docstring, before labelling), the pings taken as one run: a ping's mask depends on
+    it and (through the noise level) on the `noise_pings - 1` before it."""
     s = settings or DEFAULT_SETTINGS
-    sv = _as_sv(sv_db, 2)
+    _check_geometry(bin_m, range_start_m)
+    return _candidates(_as_sv(sv_db, 2), bin_m, range_start_m, s, np.empty(0))[0]
+
+
+def _denoised(sv: np.ndarray, bin_m: float, range_start_m: float, s: DetectionSettings, s0: int, history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sv with the background noise removed (step 1) and the noise history to carry on."""
+    if s.snr_threshold_db is None:
+        return sv, history
+    tvg = tvg_db(range_start_m + (np.arange(sv.shape[1]) + 0.5) * bin_m, s.absorption_db_per_m)
+    window = max(1, round(s.noise_window_m / bin_m))
+    noise, history = trailing_median(history, ping_noise_db(sv, tvg, s0, window), s.noise_pings)
+    return remove_noise(sv, noise, tvg, s.snr_threshold_db), history
+
+
+def _candidates(sv: np.ndarray, bin_m: float, range_start_m: float, s: DetectionSettings, history: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The candidate mask, the denoised Sv and the noise history after these pings."""
     n_bins = sv.shape[1]
     s0 = _first_water_bin(bin_m, range_start_m, s.surface_zone_m)
+    clean, history = _denoised(sv, bin_m, range_start_m, s, s0, history)
     bottom = detect_bottom(sv, bin_m, range_start_m, s)
     cut = np.where(np.isnan(bottom), np.inf, bottom - s.bottom_margin_m)
     bin_bottoms = range_start_m + (np.arange(n_bins) + 1) * bin_m
     end = np.searchsorted(bin_bottoms, cut + _EPS, side="right")  # bins wholly above the cut
     idx = np.arange(n_bins)
-    mask = (sv > s.sv_threshold_db) & (idx >= s0) & (idx < end[:, None])
-    return _fill_vertical_gaps(mask, int(math.floor(s.max_vertical_gap_m / bin_m + _EPS)))
+    mask = (clean > s.sv_threshold_db) & (idx >= s0) & (idx < end[:, None])
+    return _fill_vertical_gaps(mask, int(math.floor(s.max_vertical_gap_m / bin_m + _EPS))), clean, history
 
 
 def _utc(t: float) -> datetime:
@@ -264,12 +295,12 @@ def detect_schools(
         raise ValueError(f"need one time per ping: {sv.shape[0]} pings, times of shape {t.shape}")
     if not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
         raise ValueError("ping times must be finite and strictly increasing")
-    mask = school_candidates(sv, bin_m, range_start_m, s)
     cuts = [0, *(np.flatnonzero(np.diff(t) > s.max_ping_gap_s) + 1).tolist(), len(t)]
     out: list[School] = []
-    for a, b in zip(cuts[:-1], cuts[1:]):
-        labels, n = ndimage.label(mask[a:b], _LINKS)
-        out += _measure(labels, ndimage.find_objects(labels), range(1, n + 1), sv[a:b], t[a:b], bin_m, range_start_m, s, fixes)
+    for a, b in zip(cuts[:-1], cuts[1:]):  # each run of pings has its own noise history
+        mask, clean, _ = _candidates(sv[a:b], bin_m, range_start_m, s, np.empty(0))
+        labels, n = ndimage.label(mask, _LINKS)
+        out += _measure(labels, ndimage.find_objects(labels), range(1, n + 1), clean, t[a:b], bin_m, range_start_m, s, fixes)
     return _order(out)
 
 
@@ -303,6 +334,7 @@ class SchoolDetector:
         self._open_sv = np.empty((0, 0), np.float32)
         self._open_t = np.empty(0)
         self._last_t: float | None = None
+        self._noise_history = np.empty(0)  # the last noise_pings - 1 pings' noise levels
         self._fix_t: list[float] = []
         self._fix_ll: list[tuple[float, float]] = []
 
@@ -369,11 +401,18 @@ class SchoolDetector:
 
     def _process(self, final: bool) -> list[School]:
         if self._geometry is None or (self._n_new == 0 and not len(self._open_t)):
+            if final:
+                self._noise_history = np.empty(0)
             return []
         n_bins, bin_m, range_start_m = self._geometry
         s = self.settings
         new_sv, new_t = self._new_sv[: self._n_new], self._new_t[: self._n_new]
-        new_mask = school_candidates(new_sv, bin_m, range_start_m, s)
+        if self._n_new:
+            new_mask, new_sv, self._noise_history = _candidates(new_sv, bin_m, range_start_m, s, self._noise_history)
+        else:  # a flush or a break right after a full chunk
+            new_mask = np.empty((0, n_bins), bool)
+        if final:  # a pause, a range change or the end: the next run estimates its noise afresh
+            self._noise_history = np.empty(0)
         if len(self._open_t):
             mask = np.concatenate([self._open_mask, new_mask])
             sv = np.concatenate([self._open_sv, new_sv])

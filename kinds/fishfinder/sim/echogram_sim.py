@@ -21,7 +21,11 @@ choices placed around published anchors rather than a calibration of any one sou
   20 log10(r) + 2 alpha r, so it rises with depth (De Robertis & Higginbottom 2007, ICES J. Mar.
   Sci. 64:1282-1291, https://doi.org/10.1093/icesjms/fsm112); alpha 0.07 dB/m is absorption
   near 200 kHz in warm sea water (Francois & Garrison 1982, J. Acoust. Soc. Am. 72:1879).
-  The default noise is about -77 dB at 50 m, -87 dB at 25 m and -97 dB at 10 m.
+  The default noise is about -77 dB at 50 m, -87 dB at 25 m and -97 dB at 10 m, and -64 dB at
+  100 m: -118 dB at 1 m, near the -120 dB Acoustics Unpacked quotes for a 120 kHz scientific
+  sounder (http://acousticsunpacked.org/Examples/NoiseLevel/NoiseLevel.html), a small boat's
+  sounder assumed no quieter. So beyond about 80 m noise alone passes the -70 dB school
+  threshold, as it does on real echograms: a detector must remove it (`edge.background_noise`).
 * Single fish -55 to -40 dB in one or two bins over 2-6 pings: strong, but too small for a
   school.
 * Surface: transducer ringing (-25 dB) in the first 0.3 m and bubbles, -60 to -35 dB at the

@@ -282,3 +282,47 @@ def test_fixes_of_the_same_second_keep_the_last():
     ts = T0 + timedelta(seconds=1)
     fixes = FixTrack.from_fixes([Fix(T0, 1.0, 2.0), Fix(ts, 1.5, 2.5), Fix(ts, 1.6, 2.6)])
     assert fixes.times_s.tolist() == [T0.timestamp(), ts.timestamp()] and fixes.lat.tolist() == [1.0, 1.6]
+
+
+# -- deep water: the seabed out of range, TVG-amplified noise rising past the school threshold
+DEEP = SceneSpec(n_bins=500, bin_m=0.2)  # a small boat's 100 m range (sim.boat.SounderSettings)
+BOAT = DetectionSettings(min_height_m=1.0)  # as the boat's gateway runs it (edge.processor)
+
+
+def deep_scene(seed: int, spec: SceneSpec, n: int = 1200) -> Scene:
+    return scene(seed, n, spec, bottom_m=np.full(n, 400.0))  # off the Bukit: hundreds of metres
+
+
+def noise_sv_db(spec: SceneSpec, depth_m: float) -> float:
+    """The simulator's noise floor at a depth (its model, echogram_sim._add_noise)."""
+    return spec.noise_db_re_1m + 20 * np.log10(depth_m) + 2 * spec.absorption_db_per_m * depth_m
+
+
+def test_deep_water_noise_with_the_bottom_out_of_range_is_not_a_school():
+    quiet = SceneSpec(n_bins=500, bin_m=0.2, school_gap_s=1e9, single_fish_per_min=0, plankton_layers=(0, 0))
+    assert noise_sv_db(quiet, 90.0) > -70  # the premise: the noise floor passes the threshold at depth
+    for seed in range(3):
+        s = deep_scene(seed, quiet)
+        raw = block(s, settings=DetectionSettings(min_height_m=1.0, snr_threshold_db=None))
+        assert len(raw) > 20 and min(x.top_m for x in raw) > 50  # thresholding alone labels the noise
+        assert block(s, settings=BOAT) == []
+        assert block(s) == []
+        assert streamed(list(s.pings()), settings=BOAT)[0] == []
+
+
+def test_deep_schools_clear_of_the_noise_are_still_found():
+    spec = SceneSpec(n_bins=500, bin_m=0.2, school_sv_db=(-55.0, -35.0), school_gap_s=20.0)
+    clear, deep_clear, found_clear, detections, true_detections = 0, 0, 0, 0, 0
+    for seed in range(4):
+        s = deep_scene(seed, spec)
+        found = block(s, settings=BOAT)
+        detections += len(found)
+        true_detections += sum(any(overlaps(d, o) for o in s.schools) for d in found)
+        for o in s.schools:
+            if o.sv_db - noise_sv_db(spec, o.bottom_m) >= 15.0:  # 5 dB to spare over the 10 dB SNR
+                clear += 1
+                deep_clear += o.bottom_m > 60.0
+                found_clear += any(overlaps(d, o) for d in found)
+    assert deep_clear >= 5  # the test looks where the noise is above -75 dB
+    assert found_clear / clear >= 0.9
+    assert true_detections / detections >= 0.9
