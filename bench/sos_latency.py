@@ -36,7 +36,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session
 
 from bench.alert_latency import SseListener, _auth_headers
-from bench.core import Context, Figure, Result, cpu_seconds, deployed_broker, deployed_credentials, percentile, wait_until
+from bench.core import REPO, Context, Figure, Result, cpu_seconds, deployed_broker, deployed_credentials, percentile, wait_until
 from central.db import create_engine, prepare_database, writer
 from contract.clock import utcnow
 from core.config import DeviceConfig, TepiConfig, parse_config, with_local_services
@@ -120,7 +120,9 @@ def run(ctx: Context) -> Result:
         t_fill = time.perf_counter()
         outbox.put(backlog.take(BACKLOG))
         fill_s = time.perf_counter() - t_fill
-        env = {**os.environ, "TEPI_MODE": "demo"}
+        # Absolute: the processes run in `work`, where a relative PYTHONPATH (".") would import
+        # whatever checkout the virtualenv's editable install points at instead of this one.
+        env = {**os.environ, "TEPI_MODE": "demo", "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
         lat: list[float] = []
         misses: list[int] = []
         topped: list[int] = []
