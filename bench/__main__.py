@@ -29,6 +29,9 @@ BENCHMARKS = {
     "rise_warning": "bench.rise_warning",
     "nmea_parse": "bench.nmea_parse",
     "school_detection": "bench.school_detection",
+    "boats": "bench.boats",
+    "boat_uplink": "bench.boat_uplink",
+    "sos_latency": "bench.sos_latency",
 }
 
 
