@@ -15,6 +15,7 @@ on the broker's PUBACK, as it did before acks, until a subscription succeeds.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import threading
@@ -94,6 +95,18 @@ class UplinkMetrics:
 def encode_message(tenant: str, gateway: str, entries: list[OutboxEntry], sent_at: datetime, msg: int | None = None) -> bytes:
     """Wrap stored item bodies into an `UplinkBatch` without decoding them again."""
     return encode_uplink(tenant, gateway, [e.body for e in entries], sent_at, msg)
+
+
+def dropped_report_id(gateway: str, kind: str, item_type: str, origin: str, ms: int) -> str:
+    """The id of the report of one evicted series: `dropped` counts per (kind, type, origin),
+    so all three are in it, or two series reported in the same millisecond would share an id
+    and ingest would store only the first. Ids longer than items allow (200) name the series by
+    a digest instead."""
+    item_id = f"{gateway}:dropped:{kind}:{item_type}:{origin}:{ms}"
+    if len(item_id) <= 200:
+        return item_id
+    digest = hashlib.sha256(f"{kind}\x00{item_type}\x00{origin}".encode()).hexdigest()[:32]
+    return f"{gateway}:dropped:{digest}:{ms}"
 
 
 class Uplink:
@@ -349,6 +362,7 @@ class Uplink:
         if not drops:
             return
         now = datetime.now(timezone.utc)
+        ms = int(now.timestamp() * 1000)
         items = []
         for d in drops:
             station, _, device = d.origin.partition("/")
@@ -357,7 +371,7 @@ class Uplink:
                           extra={"kind": d.kind, "type": d.type, "origin": d.origin, "items": d.count})
                 continue
             items.append(SummariesDropped(
-                id=f"{self.gateway}:{station}:dropped:{int(now.timestamp() * 1000)}", station=station, device=device,
+                id=dropped_report_id(self.gateway, d.kind, d.type, d.origin, ms), station=station, device=device,
                 count=d.count, first_window_start=datetime.fromtimestamp(d.first_at, timezone.utc),
                 last_window_start=datetime.fromtimestamp(d.last_at, timezone.utc), reason="outbox_full",
             ))
