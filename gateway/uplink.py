@@ -431,7 +431,8 @@ class Uplink:
         summary_free = free - self._event_slots
         events_only = summary_free <= 0 or room <= self._event_slots
         limit = min(free, room) if events_only else min(free * MAX_ITEMS_PER_MESSAGE, room - self._event_slots)
-        waiting = self.outbox.depth() - len(self._inflight_seqs) - len(self._set_aside)
+        # Set-aside rows count as waiting (some may have been evicted since): `peek` finds the truth.
+        waiting = self.outbox.depth() - len(self._inflight_seqs)
         if waiting <= 0:
             return False
         if events_only:
