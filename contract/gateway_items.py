@@ -14,7 +14,9 @@ from contract.items import _Item
 
 class SummariesDropped(_Item):
     """The gateway's outbox reached its size bound during an outage and evicted the oldest
-    routine summaries of this station (never events); sent once the link is back."""
+    routine items of one series (never events); sent once the link is back, one report per
+    evicted series (kind, type, origin), its id naming all three. `station` is the series'
+    platform: a river station, or a vessel (ingest files it through the kind that owns it)."""
 
     type: Literal["summaries_dropped"] = "summaries_dropped"
     kind: Literal["gateway"] = "gateway"
@@ -32,7 +34,9 @@ class BrokerDrops(BaseModel):
     go on (`active`), and once more when they stopped for a while (`active` false).
 
     The broker counts drops of all its subscribers, not per device, so the report is about the
-    gateway: `station` is only where the alert is filed (the gateway's first station).
+    gateway: `station` is only where the alert is filed (the gateway's first platform with MQTT
+    devices: a river station, or on a boat gateway its vessel, which ingest files through the
+    kind that owns it).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

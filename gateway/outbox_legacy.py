@@ -11,9 +11,13 @@ when a legacy row is met (never on a normal start), since that is the code that 
 from __future__ import annotations
 
 import json
+import shutil
 import struct
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+from gateway.errors import OutboxError
 
 #: Items about the gateway itself (`contract.gateway_items`); anything else was the river's.
 GATEWAY_TYPES = frozenset({"summaries_dropped", "broker_drops"})
@@ -99,3 +103,28 @@ def current_body(body: bytes, kind: str) -> bytes:
         except ValueError:  # a value no record holds: left as the row it was
             return body
     return body
+
+
+#: Rows the 0003 upgrade converts at a time: its memory is this many rows' bodies (a summary
+#: record is under 200 bytes, an event object under 1 KB: well under a megabyte), whatever the
+#: size of the outbox (a default 512 MB outbox holds about 3 million rows).
+CHUNK_ROWS = 2000
+#: Bytes of free disk the 0003 upgrade needs per byte of the outbox file: the rebuilt tables,
+#: about as large as the old ones (a body gains a few bytes at most), and SQLite's journal of
+#: the one transaction the upgrade is, which can hold as much again (in WAL mode, every new
+#: page), plus a margin for SQLite's temporary files.
+UPGRADE_SPACE_FACTOR = 2
+UPGRADE_SPACE_MARGIN = 8 * 1024 * 1024
+
+
+def check_free_space(path: Path, file_bytes: int) -> None:
+    """`OutboxError` before anything changes when the disk holding the outbox has too little
+    free for the upgrade: running out in the middle would roll back only after filling the
+    disk the gateway shares with its logs and journal."""
+    needed = UPGRADE_SPACE_FACTOR * file_bytes + UPGRADE_SPACE_MARGIN
+    free = shutil.disk_usage(path.parent).free
+    if free < needed:
+        raise OutboxError(
+            f"upgrading outbox {path} needs about {needed // 2**20} MiB free on its disk, only {free // 2**20} MiB are: "
+            "free some space (or move the outbox) and start the gateway again; nothing was changed"
+        )

@@ -15,6 +15,7 @@ on the broker's PUBACK, as it did before acks, until a subscription succeeds.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import threading
@@ -75,6 +76,12 @@ class UplinkMetrics:
         self.resent_items = Counter(
             "tepi_gateway_uplink_resent_items", "Items sent again: no ack from ingest within the ack timeout, or a reconnect", registry=registry
         )
+        self.set_aside_items = Counter(
+            "tepi_gateway_uplink_set_aside_items",
+            "Stored items the uplink cannot encode (e.g. a record type no running kind registers): kept in the outbox, not sent",
+            registry=registry,
+        )
+        self.send_errors = Counter("tepi_gateway_uplink_send_errors", "Unexpected errors in the uplink's send loop (it carries on)", registry=registry)
         self.bad_downlink = Counter("tepi_gateway_downlink_rejected", "Downlink messages that are no known message", registry=registry)
         self.downlink_subscribed = Gauge(
             "tepi_gateway_uplink_downlink_subscribed",
@@ -88,6 +95,18 @@ class UplinkMetrics:
 def encode_message(tenant: str, gateway: str, entries: list[OutboxEntry], sent_at: datetime, msg: int | None = None) -> bytes:
     """Wrap stored item bodies into an `UplinkBatch` without decoding them again."""
     return encode_uplink(tenant, gateway, [e.body for e in entries], sent_at, msg)
+
+
+def dropped_report_id(gateway: str, kind: str, item_type: str, origin: str, ms: int) -> str:
+    """The id of the report of one evicted series: `dropped` counts per (kind, type, origin),
+    so all three are in it, or two series reported in the same millisecond would share an id
+    and ingest would store only the first. Ids longer than items allow (200) name the series by
+    a digest instead."""
+    item_id = f"{gateway}:dropped:{kind}:{item_type}:{origin}:{ms}"
+    if len(item_id) <= 200:
+        return item_id
+    digest = hashlib.sha256(f"{kind}\x00{item_type}\x00{origin}".encode()).hexdigest()[:32]
+    return f"{gateway}:dropped:{digest}:{ms}"
 
 
 class Uplink:
@@ -146,6 +165,10 @@ class Uplink:
         self._client.on_subscribe = self._on_subscribe
         # Owned by the drain thread only.
         self._inflight = InFlight()
+        #: Outbox seqs whose body cannot be encoded (`_payloads`): left in the outbox (evictable,
+        #: counted, logged with their item id) and skipped until a restart, so one bad body never
+        #: stops what follows it.
+        self._set_aside: set[int] = set()
         # Appended by paho's thread.
         self._pubacks: deque[int] = deque()
         self._acks: deque[UplinkAck] = deque()
@@ -257,7 +280,13 @@ class Uplink:
             if not self._connected.is_set():
                 self._connected.wait(0.2)
                 continue
-            sent = self._send_some()
+            try:
+                sent = self._send_some()
+            except Exception:  # the drain thread must outlive any one bad row or bug: it is the gateway's only way out
+                self.metrics.send_errors.inc()
+                log.exception("uplink send failed; retrying")
+                self._stopping.wait(1.0)
+                continue
             self.metrics.outbox_depth.set(self.outbox.depth())
             if not sent:
                 self._wake.clear()
@@ -333,6 +362,7 @@ class Uplink:
         if not drops:
             return
         now = datetime.now(timezone.utc)
+        ms = int(now.timestamp() * 1000)
         items = []
         for d in drops:
             station, _, device = d.origin.partition("/")
@@ -341,7 +371,7 @@ class Uplink:
                           extra={"kind": d.kind, "type": d.type, "origin": d.origin, "items": d.count})
                 continue
             items.append(SummariesDropped(
-                id=f"{self.gateway}:{station}:dropped:{int(now.timestamp() * 1000)}", station=station, device=device,
+                id=dropped_report_id(self.gateway, d.kind, d.type, d.origin, ms), station=station, device=device,
                 count=d.count, first_window_start=datetime.fromtimestamp(d.first_at, timezone.utc),
                 last_window_start=datetime.fromtimestamp(d.last_at, timezone.utc), reason="outbox_full",
             ))
@@ -353,14 +383,43 @@ class Uplink:
         is within what ingest accepts (`MAX_INFLATED_BYTES`, `MAX_UPLINK_BYTES`), should long
         names or summaries sent as objects make a thousand items too large. A single item goes
         as it is."""
+        try:
+            text = encode_message(self.tenant, self.gateway, group, now, self._next_msg)
+        except ValueError:
+            group = self._without_unencodable(group, now)
+            if not group:
+                return []
+            text = encode_message(self.tenant, self.gateway, group, now, self._next_msg)
         msg = self._next_msg
         self._next_msg = 0 if msg >= MAX_MESSAGE_ID else msg + 1
-        text = encode_message(self.tenant, self.gateway, group, now, msg)
         payload = compress_payload(text)
         if len(group) > 1 and (len(text) > MAX_INFLATED_BYTES or len(payload) > MAX_UPLINK_BYTES):
             half = len(group) // 2
             return self._payloads(group[:half], now) + self._payloads(group[half:], now)
         return [(group, msg, payload)]
+
+    def _without_unencodable(self, group: list[OutboxEntry], now: datetime) -> list[OutboxEntry]:
+        """`group` less the entries that cannot be encoded alone, which are set aside: logged
+        with their item id, counted, kept in the outbox (a later gateway that registers their
+        record type again sends them) and skipped from now on. Only on the error path: each
+        entry is encoded once more."""
+        good: list[OutboxEntry] = []
+        for e in group:
+            try:
+                encode_message(self.tenant, self.gateway, [e], now)
+            except ValueError as err:
+                self._set_aside.add(e.seq)
+                self.metrics.set_aside_items.inc()
+                log.error("outbox item cannot be encoded for the uplink; kept in the outbox, not sent",
+                          extra={"item_id": e.item_id, "seq": e.seq, "error": str(err)})
+            else:
+                good.append(e)
+        return good
+
+    @property
+    def _skip(self) -> set[int]:
+        """Rows `peek` leaves out: in flight, or set aside as unencodable."""
+        return self._inflight.seqs | self._set_aside if self._set_aside else self._inflight.seqs
 
     def _send_some(self) -> bool:
         self._report_drops()
@@ -372,21 +431,22 @@ class Uplink:
         summary_free = free - self._event_slots
         events_only = summary_free <= 0 or room <= self._event_slots
         limit = min(free, room) if events_only else min(free * MAX_ITEMS_PER_MESSAGE, room - self._event_slots)
+        # Set-aside rows count as waiting (some may have been evicted since): `peek` finds the truth.
         waiting = self.outbox.depth() - len(self._inflight_seqs)
         if waiting <= 0:
             return False
         if events_only:
-            head = self.outbox.head(self._inflight_seqs)
+            head = self.outbox.head(self._skip)
             if head is None or head[0] >= PRIORITY_ROUTINE:
                 return False
         elif self.summary_linger_s and min(waiting, limit) < MAX_ITEMS_PER_MESSAGE:
             # Routine summaries wait a moment to share one compressed message. Decided on the
             # head alone: the uplink looks ten times a second while they wait, and reading
             # every waiting body each time cost the gateway CPU and churned its heap.
-            head = self.outbox.head(self._inflight_seqs)
+            head = self.outbox.head(self._skip)
             if head is None or (head[0] >= PRIORITY_ROUTINE and time.time() - head[1] < self.summary_linger_s):
                 return False
-        entries = self.outbox.peek(limit, self._inflight_seqs)
+        entries = self.outbox.peek(limit, self._skip)
         if not entries:
             return False
         # Events travel alone and first, so a level change never waits behind a backlog.

@@ -39,7 +39,7 @@ from ingest import gateway_health
 from ingest.bulk import existing, insert_rows
 from ingest.errors import IngestError, StoreError
 from ingest.kind_interface import ApplyContext, Downlink, IngestKind, KindBatch, KindUplink, ScreenedPart
-from kinds import UnknownKind, ingest_handler
+from kinds import UnknownKind, ingest_handler, kind_names
 
 log = logging.getLogger(__name__)
 _rejections = RateLimitedLog(log, interval_s=10.0)
@@ -87,6 +87,19 @@ class ApplyResult:
 def owns_platforms(kind: str) -> bool:
     """Whether `kind`'s items are about platforms of its own (`ingest.kind_interface.OwnPlatforms`)."""
     return hasattr(handler_of(kind), "platform_tenants")
+
+
+def platform_owners(session: Session, platforms: set[str]) -> dict[str, tuple[str, str]]:
+    """platform -> (kind, tenant) for the platforms some kind with platforms of its own knows
+    (a vessel): where a gateway's own report names no river station but the platform of a boat
+    gateway. Asked only for such names, so the river's batches never pay for it."""
+    owners: dict[str, tuple[str, str]] = {}
+    for kind in kind_names():
+        if platforms and owns_platforms(kind):
+            for platform, tenant in _handler(kind).platform_tenants(session, set(platforms)).items():  # type: ignore[attr-defined]
+                owners[platform] = (kind, tenant)
+            platforms = platforms - owners.keys()
+    return owners
 
 
 def handler_of(kind: str) -> IngestKind | None:
@@ -303,6 +316,10 @@ def _apply(session: Session, result: ApplyResult, screened: Sequence[ScreenedBat
         *(p.stations for b in screened for p in (b.parts or {}).values())
     )
     stations = {s.id: s for s in session.scalars(sa.select(Station).where(Station.id.in_(station_ids)))}
+    # The gateway's own reports name the platform they are filed under: a boat gateway's, its vessel.
+    gateway_platform_of = platform_owners(
+        session, {item.station for evs in events for _p, item, k in evs if k == GATEWAY_KIND and item.station not in stations}
+    )
     screened_owner = {(n, b.batch.tenant) for b in screened for p in (b.parts or {}).values() for n in p.stations}
     if any(n not in stations or stations[n].tenant_id != tenant for n, tenant in screened_owner):
         # Screened moments ago in this transaction (PostgreSQL reads committed changes
@@ -317,7 +334,8 @@ def _apply(session: Session, result: ApplyResult, screened: Sequence[ScreenedBat
     by_kind: dict[str, list[KindBatch]] = {}
     heard: dict[str, str] = {}  # station -> gateway that brought something of it
     newest: dict[str, datetime] = {}  # station -> its newest reading in the call, as generic items tell
-    health: list[tuple[datetime, int, Station, BrokerDrops, str]] = []  # (until, arrival, ...)
+    # (until, arrival, station or (kind, tenant, platform), report, gateway)
+    health: list[tuple[datetime, int, Station | tuple[str, str, str], BrokerDrops, str]] = []
     stored_by_type: Counter[str] = Counter()
     for checked, evs in zip(screened, events):
         batch, base = checked.batch, checked.base
@@ -352,6 +370,19 @@ def _apply(session: Session, result: ApplyResult, screened: Sequence[ScreenedBat
                 stored_by_type[item.type] += 1
                 accepted[kind].append((base + place, item))
                 continue
+            if kind == GATEWAY_KIND and item.station in gateway_platform_of:
+                owner_kind, owner = gateway_platform_of[item.station]
+                if owner != tenant:
+                    _reject(result, f"foreign_{_handler(owner_kind).platform_name}", 1, batch)  # type: ignore[attr-defined]
+                    continue
+                seen.add(item.id)
+                keys.append((item.id, tenant, gateway))
+                stored_by_type[item.type] += 1
+                if isinstance(item, BrokerDrops):
+                    health.append((item.until, base + place, (owner_kind, tenant, item.station), item, gateway))
+                else:
+                    _dropped_at_edge(result, item, tenant, gateway)
+                continue
             station_tenant = tenant_of.get(item.station)
             if station_tenant is None:
                 _reject(result, UNKNOWN_STATION, 1, batch)
@@ -374,12 +405,7 @@ def _apply(session: Session, result: ApplyResult, screened: Sequence[ScreenedBat
                 # Not data: an account of data that will never come, of windows with readings
                 # the station took (so at least the last window's start).
                 _later(newest, item.station, item.last_window_start)
-                result.dropped_at_edge[item.station] += item.count
-                log.warning(
-                    "gateway dropped summaries while its outbox was full",
-                    extra={"tenant": tenant, "gateway": gateway, "station": item.station, "summaries": item.count,
-                           "first_window": item.first_window_start.isoformat(), "last_window": item.last_window_start.isoformat()},
-                )
+                _dropped_at_edge(result, item, tenant, gateway)
             else:
                 accepted[kind].append((base + place, item))
         for kind, part in checked.parts.items():
@@ -396,13 +422,27 @@ def _apply(session: Session, result: ApplyResult, screened: Sequence[ScreenedBat
     for kind, batches in by_kind.items():
         runtime = runtimes[kind] if kind in runtimes else _handler(kind).runtime(None)
         _handler(kind).apply(batches, ApplyContext(session, now, runtime, stations, result, heard, newest))
-    for _until, _arrival, station, report, gateway in sorted(health, key=lambda h: (h[0], h[1])):
-        transition, dropped = gateway_health.apply_report(session, station, report, gateway)
+    for _until, _arrival, where, report, gateway in sorted(health, key=lambda h: (h[0], h[1])):
+        if isinstance(where, Station):
+            transition, dropped = gateway_health.apply_report(session, where, report, gateway)
+            tenant, platform = where.tenant_id, where.id
+        else:
+            owner_kind, tenant, platform = where
+            transition, dropped = gateway_health.apply_platform_report(session, owner_kind, tenant, platform, report, gateway)
         if dropped:
             result.site_broker_drops[gateway] += dropped
         if transition is not None:
             result.alerts[transition.value] += 1
-            log.info("alert %s", transition.value, extra={"type": report.type, "tenant": station.tenant_id, "station": station.id})
+            log.info("alert %s", transition.value, extra={"type": report.type, "tenant": tenant, "station": platform})
+
+
+def _dropped_at_edge(result: ApplyResult, item: SummariesDropped, tenant: str, gateway: str) -> None:
+    result.dropped_at_edge[item.station] += item.count
+    log.warning(
+        "gateway dropped summaries while its outbox was full",
+        extra={"tenant": tenant, "gateway": gateway, "station": item.station, "summaries": item.count,
+               "first_window": item.first_window_start.isoformat(), "last_window": item.last_window_start.isoformat()},
+    )
 
 
 def _later(newest: dict[str, datetime], station_id: str, at: datetime) -> None:

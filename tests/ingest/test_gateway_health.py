@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -12,7 +13,15 @@ from central.db import Alert, AlertEvent, Station, writer
 from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import ApplyResult, apply_batch
 from ingest.testing import batch
-from contract.gateway_items import BrokerDrops
+from contract.envelope import encode_uplink
+from contract.gateway_items import BrokerDrops, SummariesDropped
+from contract.items import PRIORITY_ROUTINE
+from contract.uplink_batch import decode_batch
+from core.config import BrokerConfig
+from gateway.outbox import Outbox
+from gateway.stored_item import StoredItem
+from gateway.uplink import Uplink
+from prometheus_client import CollectorRegistry
 
 T0 = datetime(2026, 12, 6, 10, 0, tzinfo=timezone.utc)
 GW = "gw-ciliwung"
@@ -87,3 +96,61 @@ def test_a_report_is_no_sign_of_the_station_and_cannot_reach_another_tenant(engi
     with Session(engine) as s:
         depok = s.get(Station, "depok")
         assert depok is not None and depok.last_arrival_at is None  # a drop report is not data from the river
+
+
+def _with_vessels(engine: Engine) -> None:
+    from kinds.fishfinder.state import register_vessel
+
+    with Session(writer(engine)) as s, s.begin():
+        register_vessel(s, vessel_id="km-bahari", tenant="dki-jakarta", name="KM Bahari", home_port="Muara Angke", gateway_id=BOAT, now=T0)
+        register_vessel(s, vessel_id="km-badung", tenant="kab-badung", name="KM Badung", home_port="Benoa", gateway_id="gw-b", now=T0)
+
+
+BOAT = "gw-kapal-1"
+
+
+def test_every_series_evicted_on_a_boat_is_reported_and_stored_with_its_own_count(engine: Engine, tmp_path: Path) -> None:
+    _with_vessels(engine)
+    # A boat gateway's full outbox evicts tracks and sea summaries of one vessel: two series.
+    box = Outbox(tmp_path / "outbox.db", max_bytes=5000)
+    for k in range(40):
+        for item_type in ("track", "sea_summary"):
+            body = b'{"kind":"fishfinder","x":"' + b"x" * 200 + b'"}'
+            box.put([StoredItem(f"{BOAT}:km-bahari:{item_type}:{k}", PRIORITY_ROUTINE, "fishfinder", item_type, "km-bahari/ff1", 1.7e9 + 600 * k, body)])
+    kept = {e.item_id for e in box.peek(1000)}
+    evicted = {t: sum(f"{BOAT}:km-bahari:{t}:{k}" not in kept for k in range(40)) for t in ("track", "sea_summary")}
+    assert all(evicted.values()), "both series lost items"
+    up = Uplink(box, BrokerConfig(port=1), "dki-jakarta", BOAT, CollectorRegistry())
+    up._report_drops()
+    bodies = [e.body for e in box.peek(1000) if b"summaries_dropped" in e.body]
+    box.close()
+    reports = [SummariesDropped.model_validate_json(b) for b in bodies]
+    assert sorted(r.count for r in reports) == sorted(evicted.values())
+    with Session(writer(engine)) as s, s.begin():
+        result = apply_batch(s, decode_batch(encode_uplink("dki-jakarta", BOAT, bodies, T0, msg=1)), SqlPointSink(s))
+    assert result.rejected == {}
+    assert result.stored == 2
+    assert result.dropped_at_edge == {"km-bahari": sum(evicted.values())}
+
+
+def test_a_boat_gateway_s_broker_drops_alert_its_vessel_and_unknown_platforms_stay_rejected(engine: Engine) -> None:
+    _with_vessels(engine)
+
+    def boat_report(minute: int, vessel: str = "km-bahari", **kw: object) -> BrokerDrops:
+        r = report(minute, 5, 5 + minute, **kw)  # type: ignore[arg-type]
+        return r.model_copy(update={"station": vessel, "id": f"{BOAT}:{vessel}:broker_drops:{minute}"})
+
+    def apply_boat(*items: BrokerDrops) -> ApplyResult:
+        with Session(writer(engine)) as s, s.begin():
+            return apply_batch(s, batch(list(items), gateway=BOAT), SqlPointSink(s))  # type: ignore[list-item]
+
+    opened = apply_boat(boat_report(0), boat_report(1, "km-nobody"), boat_report(2, "km-badung"))
+    assert opened.rejected == {"unknown_station": 1, "foreign_vessel": 1}
+    assert opened.alerts == {"opened": 1} and opened.site_broker_drops == {BOAT: 5}
+    assert apply_boat(boat_report(3, since=0)).alerts == {"updated": 1}
+    assert apply_boat(boat_report(10, since=3, active=False)).alerts == {"cleared": 1}
+    alerts, events = health(engine)
+    assert [(a.tenant_id, a.kind, a.subject, a.station_id, a.status) for a in alerts] == [
+        ("dki-jakarta", "fishfinder", "km-bahari", None, "cleared")]
+    assert [(e.kind, e.payload["detail"].get("gateway"), e.payload["detail"].get("dropped")) for e in events] == [
+        ("opened", BOAT, 5), ("updated", BOAT, 5), ("cleared", None, None)]

@@ -268,3 +268,60 @@ def test_an_outbox_of_a_newer_gateway_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(OutboxError, match="layout revision '0099', which this gateway does not know"):
         prepare_layout(path)
+
+
+def large_0002_outbox(path: Path, rows: int) -> int:
+    """18987c1's outbox with `rows` more queued summaries (copies of its first record under new
+    ids), and journal readings; returns the bytes of all queued bodies."""
+    shutil.copy(C18987C1 / "outbox.db", path)
+    db = sqlite3.connect(path)
+    record, created_at = db.execute("SELECT body, created_at FROM outbox WHERE priority = 1 ORDER BY seq LIMIT 1").fetchone()
+    db.executemany(
+        "INSERT INTO outbox (item_id, priority, body, created_at) VALUES (?, 1, ?, ?)",
+        ((f"gw-ciliwung:katulampa:s:bulk:{k}", record, created_at) for k in range(rows)),
+    )
+    db.executemany("INSERT INTO journal VALUES (?, ?, ?, ?, ?)", ((f"awlr-{k % 7}", 1.7e9 + k, k, 100.0, None) for k in range(rows // 10)))
+    db.commit()
+    total = db.execute("SELECT sum(length(body)) FROM outbox").fetchone()[0]
+    db.close()
+    return int(total)
+
+
+def test_a_large_outbox_upgrades_in_bounded_memory_with_every_row(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from gateway.outbox_upgrade import upgrade_layout
+
+    warm = tmp_path / "warm.db"  # Alembic's own first-use allocations are not the upgrade's
+    shutil.copy(C18987C1 / "outbox.db", warm)
+    upgrade_layout(warm, "0002")
+    path = tmp_path / "outbox.db"
+    rows = 60_000
+    body_bytes = large_0002_outbox(path, rows)
+    before = sqlite3.connect(path).execute("SELECT count(*) FROM outbox").fetchone()[0]
+    tracemalloc.start()
+    try:
+        upgrade_layout(path, "0002")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Read whole, the rows alone (bodies plus their Python tuples) would take several times this.
+    assert peak < body_bytes / 4, f"peak {peak} bytes for {body_bytes} bytes of bodies"
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == before, "no queued item lost"
+    assert db.execute("SELECT count(*) FROM outbox WHERE kind = 'awlr' AND type = 'summary' AND priority = ?", (PRIORITY_ROUTINE,)).fetchone()[0] >= rows
+    assert db.execute("SELECT count(*) FROM journal").fetchone()[0] == 7 + rows // 10
+    db.close()
+
+
+def test_an_upgrade_without_the_disk_space_it_needs_is_refused_and_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.outbox_upgrade import upgrade_layout
+
+    path = tmp_path / "outbox.db"
+    shutil.copy(C18987C1 / "outbox.db", path)
+    before, shape = contents(path), layout(path)
+    real = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: real(p)._replace(free=1024 * 1024))
+    with pytest.raises(OutboxError, match=r"needs about \d+ MiB free on its disk, only 1 MiB are.*nothing was changed"):
+        upgrade_layout(path, "0002")
+    assert contents(path) == before and layout(path) == shape
