@@ -40,7 +40,7 @@ from kinds.fishfinder.state import SosCall, Vessel, VesselPosition
 SOS_TYPE = "sos"
 SOS_SEVERITY = "critical"
 #: `who` of an incident opened or updated from the fisher's app (the device's is "gateway:<id>").
-APP_ACTOR = "app"
+APP_ACTOR = lifecycle.APP
 #: Fixes of a track per answer (the track item's own bound).
 MAX_TRACK = 2000
 #: Other vessels listed beside an incident.
@@ -131,7 +131,7 @@ def raise_sos(session: Session, principal: Principal, body: SosCreate) -> SosInc
             detail=detail,
         )
         session.flush()
-        return _incident_public(session, alert, vessel)
+        return _incident_public(session, alert, vessel, show_actors=principal.role != ROLE_FISHER)
 
 
 def _incidents(tenant: str) -> sa.ColumnElement[bool]:
@@ -158,7 +158,11 @@ def _status(alert: Alert) -> str:
     return {ALERT_ACTIVE: "open", ALERT_ACKNOWLEDGED: "acknowledged"}.get(alert.status, "resolved")
 
 
-def _incident_public(session: Session, alert: Alert, vessel: Vessel | None) -> SosIncidentPublic:
+def _incident_public(
+    session: Session, alert: Alert, vessel: Vessel | None, show_actors: bool = True
+) -> SosIncidentPublic:
+    """The incident as responders see it; without `show_actors` (the fisher who raised it from
+    the app) no operator's name: who acknowledged or resolved is the operator's personal data."""
     return SosIncidentPublic(
         id=alert.id,
         vessel=alert.subject,
@@ -168,9 +172,9 @@ def _incident_public(session: Session, alert: Alert, vessel: Vessel | None) -> S
         opened_at=alert.opened_at,
         updated_at=alert.updated_at,
         acknowledged_at=alert.acknowledged_at,
-        acknowledged_by=alert.acknowledged_by,
+        acknowledged_by=alert.acknowledged_by if show_actors else None,
         resolved_at=alert.closed_at or alert.cleared_at,
-        resolved_by=alert.closed_by or alert.cleared_by,
+        resolved_by=(alert.closed_by or alert.cleared_by) if show_actors else None,
         lat=vessel.last_lat if vessel is not None else None,
         lon=vessel.last_lon if vessel is not None else None,
         position_at=vessel.last_fix_at if vessel is not None else None,
