@@ -171,6 +171,26 @@ def register_vessel(
     return vessel
 
 
+#: How far ahead a declared return may be: a Tepi choice (the longest trip of the small boats
+#: Tepi serves is days; a return months away is a typing error, not a voyage).
+MAX_TRIP = timedelta(days=30)
+
+
+def declare_departure(vessel: Vessel, expected_return_at: datetime, now: datetime) -> None:
+    """The owner (or the harbour, through the admin) says the vessel sails and is due back at
+    `expected_return_at`: it is at sea from now, and overdue after that time (`ingest.overdue`)
+    until a fix in its home port says it is back. `ValueError` for a return not after `now`,
+    more than `MAX_TRIP` ahead, or without a time zone."""
+    if expected_return_at.tzinfo is None:
+        raise ValueError("expected_return_at needs a UTC offset")
+    if expected_return_at <= now:
+        raise ValueError(f"expected_return_at {expected_return_at.isoformat()} is not in the future")
+    if expected_return_at > now + MAX_TRIP:
+        raise ValueError(f"expected_return_at is more than {MAX_TRIP.days} days ahead")
+    vessel.at_sea = True
+    vessel.expected_return_at = expected_return_at
+
+
 def vessel_tenants(session: Session, vessel_ids: set[str]) -> dict[str, str]:
     """vessel -> tenant, for those of `vessel_ids` that are registered."""
     if not vessel_ids:

@@ -19,11 +19,13 @@ from sqlalchemy.orm import Session
 from central import alerts as lifecycle
 from central import incidents
 from central.accounts import Principal
+from central.errors import InvalidInput
 from central.models import ALERT_ACKNOWLEDGED, ALERT_ACTIVE, ROLE_FISHER, Alert, AlertEvent
 from contract.clock import utcnow
 from kinds.fishfinder.api.errors import IncidentNotFound, VesselNotFound
 from kinds.fishfinder.api.geo import KM_PER_NM, bearing_deg, distance_km
 from kinds.fishfinder.api.sea_models import (
+    DepartureCreate,
     FixPublic,
     NearbyVesselPublic,
     SosCreate,
@@ -35,7 +37,7 @@ from kinds.fishfinder.api.sea_models import (
     VesselsPublic,
 )
 from kinds.fishfinder.items import KIND
-from kinds.fishfinder.state import SosCall, Vessel, VesselPosition
+from kinds.fishfinder.state import SosCall, Vessel, VesselPosition, declare_departure
 
 SOS_TYPE = "sos"
 SOS_SEVERITY = "critical"
@@ -104,6 +106,19 @@ def vessel_track(
     start = since if since is not None else utcnow() - TRACK_DEFAULT
     fixes, truncated = _fixes(session, vessel.id, start, min(limit, MAX_TRACK))
     return TrackPublic(vessel=vessel.id, since=start, data=fixes, truncated=truncated)
+
+
+def depart(session: Session, principal: Principal, vessel_id: str, body: DepartureCreate) -> VesselPublic:
+    """Record the caller's vessel sailing, due back at `body.expected_return_at` (the owner
+    fisher's own vessel; the admin any of the tenant's)."""
+    with session.begin():
+        vessel = visible_vessel(session, principal, vessel_id)
+        try:
+            declare_departure(vessel, body.expected_return_at, utcnow())
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+        session.flush()
+        return _vessel_public(vessel)
 
 
 def raise_sos(session: Session, principal: Principal, body: SosCreate) -> SosIncidentPublic:
