@@ -189,7 +189,7 @@ def test_sos_resolver_and_positions_are_erased_like_other_personal_data(engine: 
     assert (alert.cleared_by, alert.closed_by) == (HEAD, HEAD)
     assert sos_positions(engine, alert_id) == [-5.9, 106.8, -5.9, 106.8, 1, -5.9, 106.8]
 
-    counts = run(engine, DAY0 + 179 * D)
+    run(engine, DAY0 + 179 * D)
     assert sos_positions(engine, alert_id) == [-5.9, 106.8, -5.9, 106.8, 1, -5.9, 106.8]  # not yet 180 days
     counts = run(engine, DAY0 + 181 * D)
     assert counts["vessel_positions"] == 1 and counts["sos_call_positions"] == 1

@@ -83,8 +83,10 @@ def follow_track(vessel: Vessel, fixes: list[LatLon], newest_is_latest: bool) ->
     home = home_positions(vessel.home_port)
     if not home or not newest_is_latest:
         return
-    before = [(vessel.last_lat, vessel.last_lon)] if vessel.last_lat is not None and vessel.last_lon is not None else []
-    was_away = any(not in_port(home, lat, lon) for lat, lon in [*before, *fixes[:-1]])  # type: ignore[arg-type]
+    earlier = list(fixes[:-1])
+    if vessel.last_lat is not None and vessel.last_lon is not None:
+        earlier.append((vessel.last_lat, vessel.last_lon))
+    was_away = any(not in_port(home, lat, lon) for lat, lon in earlier)
     vessel.at_sea, vessel.expected_return_at = sea_state(
         home=home, was_away=was_away, newest=fixes[-1], at_sea=vessel.at_sea, expected_return_at=vessel.expected_return_at
     )
