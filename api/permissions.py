@@ -49,6 +49,9 @@ MARKET_USERS: tuple[str, ...] = ROLES
 #: Vessels with their last position, and tracks: a fisher their own, the rescue all of the
 #: tenant's. Viewers, staff and the fisheries office get 403 (positions and names are not theirs).
 VESSEL_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER)
+#: Declaring a departure with its expected return (the overdue watch): the owner fisher of the
+#: vessel, or the tenant's admin (for a harbour master's register).
+VESSEL_SKIPPERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_FISHER)
 #: Raising an SOS from the app for one's own vessel.
 SOS_CALLERS: tuple[str, ...] = (ROLE_FISHER,)
 #: SOS incidents with positions and the nearest vessels; acknowledging and resolving them.
@@ -86,6 +89,7 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("POST", "/api/v1/market/{catch_id}/contact"): MARKET_USERS,
     ("GET", "/api/v1/vessels"): VESSEL_READERS,
     ("GET", "/api/v1/vessels/{vessel_id}/track"): VESSEL_READERS,
+    ("POST", "/api/v1/vessels/{vessel_id}/departure"): VESSEL_SKIPPERS,
     ("POST", "/api/v1/sos"): SOS_CALLERS,
     ("GET", "/api/v1/sos"): SOS_RESPONDERS,
     ("GET", "/api/v1/sos/{incident_id}"): SOS_RESPONDERS,
@@ -113,4 +117,5 @@ __all__ = [
     "TABLE",
     "USER_ADMINS",
     "VESSEL_READERS",
+    "VESSEL_SKIPPERS",
 ]

@@ -98,9 +98,23 @@ OFFLINE_SEVERITY = "warning"
 GATEWAY_HEALTH_SEVERITY = "warning"
 
 
+#: `who` of a boat cancelling its own SOS call (`kinds.fishfinder.ingest.sos`).
+DEVICE = "device"
+#: `who` of an SOS raised from the fisher's app (`kinds.fishfinder.api.sea_service`).
+APP = "app"
+_GATEWAY_PREFIX = "gateway:"
+
+
+def is_person(who: str | None) -> bool:
+    """Whether `who` names a person (an operator who acknowledged, resolved or closed), not a
+    gateway, a device or ingest itself: a person's name is personal data (UU 27/2022), hidden
+    from viewers and erased by retention; a machine's is not."""
+    return who is not None and who not in (SYSTEM, DEVICE, APP) and not who.startswith(_GATEWAY_PREFIX)
+
+
 def gateway_actor(gateway: str) -> str:
     """`who` of a change caused by data: the gateway that reported it."""
-    return f"gateway:{gateway}"
+    return f"{_GATEWAY_PREFIX}{gateway}"
 
 
 def open_alert(session: Session, station_id: str, alert_type: str = ALERT_TYPE_SIAGA) -> Alert | None:

@@ -1,8 +1,9 @@
 """Retention: personal data and bookkeeping rows are kept only as long as the policy says.
 
 Personal data (UU 27/2022 on personal data protection) in the state store today is *who* acted
-on an alert: `alerts.acknowledged_by` / `closed_by`, the `who` and the note of `acknowledged` /
-`closed` events, and the copies of the alert inside every later event's snapshot. After
+on an alert: `alerts.acknowledged_by` / `cleared_by` / `closed_by`, the `who` and the note of
+`acknowledged` / `closed` events and of `cleared` events a person caused (an operator resolving an
+SOS; `central.alerts.is_person`), and the copies of the alert inside every later event's snapshot. After
 `alert_actor_days`, counted from the action itself, all of them are erased (set to null); the
 times stay, so the history still shows *that* and *when* someone acted, no longer *who*.
 CAP messages never carry actors, so erasing changes no published message.
@@ -12,8 +13,8 @@ longer than any outage a gateway outbox can bridge), and, if configured, the emb
 series after `level_points_days`.
 
 A kind's own tables of personal data are its to prune: each registered kind's `state` module's
-`enforce_retention(session, now)`, if it has one, runs here too (`kinds.fishfinder.state`:
-vessel positions), and adds its counts.
+`enforce_retention(session, now, policy)`, if it has one, runs here too (`kinds.fishfinder.state`:
+vessel positions after `position_days`), and adds its counts.
 
 `enforce_retention` runs in the caller's transaction with an injectable `now`; the ingest worker
 calls it periodically and `tepi admin retention run` on demand. Running it twice does nothing
@@ -31,7 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from central.alerts import PERSON_KINDS
+from central.alerts import APP, DEVICE, PERSON_KINDS, SYSTEM, AlertTransition, is_person
 from central.db import lock_event_log
 from central.models import Alert, AlertEvent, LevelPoint, ProcessedMessage
 from central.schema import kind_state_modules
@@ -40,7 +41,8 @@ from core.config import RetentionConfig
 log = logging.getLogger(__name__)
 
 _PERSON = sorted(k.value for k in PERSON_KINDS)
-_ACTOR_FIELDS = (("acknowledged_by", "acknowledged_at"), ("closed_by", "closed_at"))
+_ACTOR_FIELDS = (("acknowledged_by", "acknowledged_at"), ("cleared_by", "cleared_at"), ("closed_by", "closed_at"))
+_CLEARED = AlertTransition.CLEARED.value
 _CHUNK = 500
 
 
@@ -68,17 +70,23 @@ def enforce_retention(session: Session, now: datetime, policy: RetentionConfig) 
     for module in kind_state_modules():  # a kind's own personal data (a vessel's positions)
         enforce_kind = getattr(module, "enforce_retention", None)
         if enforce_kind is not None:
-            counts.update((table, n) for table, n in enforce_kind(session, now).items() if n)  # only what it pruned
+            counts.update((table, n) for table, n in enforce_kind(session, now, policy).items() if n)  # only what it pruned
     session.flush()
     if any(counts.values()):
         log.info("retention enforced", extra=counts)  # counts only, never whose data
     return counts
 
 
+def _person(who: InstrumentedAttribute[str | None]) -> sa.ColumnElement[bool]:
+    """SQL for `central.alerts.is_person`: a name that is no gateway, device, app or system."""
+    return sa.and_(who.is_not(None), who.not_in((SYSTEM, DEVICE, APP)), sa.not_(who.startswith("gateway:")))
+
+
 def _erase_alert_actors(session: Session, cutoff: datetime) -> int:
     n = 0
-    for by, at in ((Alert.acknowledged_by, Alert.acknowledged_at), (Alert.closed_by, Alert.closed_at)):
-        stmt = sa.update(Alert).where(at < cutoff, by.is_not(None)).values({by: None})
+    pairs = ((Alert.acknowledged_by, Alert.acknowledged_at), (Alert.cleared_by, Alert.cleared_at), (Alert.closed_by, Alert.closed_at))
+    for by, at in pairs:
+        stmt = sa.update(Alert).where(at < cutoff, _person(by)).values({by: None})
         res = session.execute(stmt.execution_options(synchronize_session=False))
         n += int(getattr(res, "rowcount", 0) or 0)
     return n
@@ -92,7 +100,11 @@ def _erase_event_actors(session: Session, cutoff: datetime) -> int:
     """
     alert_ids: Sequence[int] = session.scalars(
         sa.select(AlertEvent.alert_id)
-        .where(AlertEvent.kind.in_(_PERSON), AlertEvent.at < cutoff, AlertEvent.who.is_not(None))
+        .where(
+            sa.or_(AlertEvent.kind.in_(_PERSON), AlertEvent.kind == _CLEARED),
+            AlertEvent.at < cutoff,
+            _person(AlertEvent.who),
+        )
         .distinct()
     ).all()
     n = 0
@@ -108,10 +120,11 @@ def _scrub(event: AlertEvent, cutoff: datetime) -> int:
     changed = False
     snapshot = payload.get("alert") or {}
     for by, at in _ACTOR_FIELDS:
-        if snapshot.get(by) is not None and _when(snapshot.get(at), event.recorded_at) < cutoff:
+        if is_person(snapshot.get(by)) and _when(snapshot.get(at), event.recorded_at) < cutoff:
             snapshot[by] = None
             changed = True
-    if event.kind in _PERSON and event.at < cutoff:
+    acted = event.kind in _PERSON or (event.kind == _CLEARED and is_person(event.who))
+    if acted and event.at < cutoff:
         if event.who is not None:
             event.who = None
             changed = True

@@ -294,8 +294,8 @@ class RetentionConfig(_Strict):
     """How long data is kept, per kind; enforced by the ingest worker and `tepi admin retention run`.
 
     Who acknowledged or closed an alert is personal data (UU 27/2022): after `alert_actor_days`
-    the name is erased from the alert and its event history (the times stay). Vessel positions,
-    catch and attendance get their own entries when those device kinds arrive.
+    the name is erased from the alert and its event history (the times stay). A vessel's
+    positions (where a person was) go after `position_days`.
     """
 
     alert_actor_days: int = Field(default=365, ge=1, le=36500, description="Days to keep who acted on an alert.")
@@ -307,6 +307,12 @@ class RetentionConfig(_Strict):
     )
     level_points_days: int | None = Field(
         default=None, ge=1, description="Days to keep the embedded level series (null: keep for ever)."
+    )
+    position_days: int = Field(
+        default=180,
+        ge=1,
+        le=36500,
+        description="Days to keep where a vessel was (tracks, SOS call positions, last fix): personal data.",
     )
     check_every_s: float = Field(default=3600.0, ge=1, description="How often the ingest worker enforces it.")
 

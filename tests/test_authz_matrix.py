@@ -109,6 +109,7 @@ ENDPOINTS = [
     Endpoint("POST", "/api/v1/market/{catch_id}/contact", EVERYONE, ok=201, scope="object"),
     Endpoint("GET", "/api/v1/vessels", VESSEL_READERS),
     Endpoint("GET", "/api/v1/vessels/{vessel_id}/track", VESSEL_READERS, scope="object"),
+    Endpoint("POST", "/api/v1/vessels/{vessel_id}/departure", {"admin", "fisher"}, scope="object"),
     # The vessel is named in the body: another tenant's is a 404 as for a path's object.
     Endpoint("POST", "/api/v1/sos", FISHER, ok=201, scope="object"),
     Endpoint("GET", "/api/v1/sos", RESPONDERS),
@@ -339,6 +340,8 @@ def _send(world: World, endpoint: Endpoint, values: dict[str, Any], params: dict
         body = {"species": "kembung", "weight_kg": 3.0, "lat": -8.7, "lon": 115.2, "caught_at": caught, "port": "Benoa"}
     elif endpoint.path == "/api/v1/sos":
         body = {"vessel": values["vessel_id"], "lat": -8.71, "lon": 115.21, "nature": "adrift"}
+    elif endpoint.path.endswith("/departure"):
+        body = {"expected_return_at": (datetime.now(timezone.utc) + timedelta(hours=6)).isoformat()}
     elif endpoint.path.endswith("/contact"):
         body = {"message": "Masih ada?"}
     return world.client.request(endpoint.method, endpoint.path.format(**values), params=params, headers=headers, json=body)

@@ -79,12 +79,12 @@ PUBLIC_SUBJECT_KIND = "awlr"
 
 
 def without_actors(alert: AlertPublic) -> AlertPublic:
-    """The alert without the names of people who acted on it (personal data), nor, for a kind
-    whose subject is no public place (a vessel), its subject."""
+    """The alert without the names of whoever acted on it (personal data: acknowledged, cleared
+    or closed by), nor, for a kind whose subject is no public place (a vessel), its subject."""
     private_subject = alert.kind != PUBLIC_SUBJECT_KIND and alert.subject is not None
-    if alert.acknowledged_by is None and alert.closed_by is None and not private_subject:
+    if alert.acknowledged_by is None and alert.closed_by is None and alert.cleared_by is None and not private_subject:
         return alert
-    update: dict[str, Any] = {"acknowledged_by": None, "closed_by": None}
+    update: dict[str, Any] = {"acknowledged_by": None, "closed_by": None, "cleared_by": None}
     if private_subject:
         update["subject"] = None
     return alert.model_copy(update=update)
@@ -96,7 +96,7 @@ def event_without_actors(event: AlertEventPublic) -> AlertEventPublic:
     and `who` (the boat's gateway) go too: viewers never see where a boat is or which it is."""
     if event.alert.kind != PUBLIC_SUBJECT_KIND:
         return event.model_copy(update={"who": None, "detail": {}, "alert": without_actors(event.alert)})
-    person = event.kind in _PERSON_KINDS
+    person = event.kind in _PERSON_KINDS or lifecycle.is_person(event.who)
     return event.model_copy(
         update={
             "who": None if person else event.who,

@@ -6,18 +6,23 @@ subject the vessel: `central.incidents`); `sos_calls` keeps every call behind it
 each repeat of it) and what the centre last told the boat's gateway about the incident.
 
 Personal data (UU 27/2022): a vessel's positions say where a person was. They are tenant-scoped
-like everything else and deleted after `POSITION_RETENTION_DAYS` (`enforce_retention`, run with
-the central retention, `central.retention`).
+like everything else and erased after `RetentionConfig.position_days` (default
+`POSITION_RETENTION_DAYS`): track fixes, SOS call positions, positions in the kind's alert
+events and a vessel's last fix (`enforce_retention`, run with the central retention,
+`central.retention`).
 """
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from central.models import Base, UtcDateTime
+from central.models import AlertEvent, Base, UtcDateTime
+from core.config import RetentionConfig
+from kinds.fishfinder.items import KIND
 
 #: The statuses an SOS reply carries, in the order an incident goes through them.
 SOS_RECEIVED = "received"
@@ -166,6 +171,26 @@ def register_vessel(
     return vessel
 
 
+#: How far ahead a declared return may be: a Tepi choice (the longest trip of the small boats
+#: Tepi serves is days; a return months away is a typing error, not a voyage).
+MAX_TRIP = timedelta(days=30)
+
+
+def declare_departure(vessel: Vessel, expected_return_at: datetime, now: datetime) -> None:
+    """The owner (or the harbour, through the admin) says the vessel sails and is due back at
+    `expected_return_at`: it is at sea from now, and overdue after that time (`ingest.overdue`)
+    until a fix in its home port says it is back. `ValueError` for a return not after `now`,
+    more than `MAX_TRIP` ahead, or without a time zone."""
+    if expected_return_at.tzinfo is None:
+        raise ValueError("expected_return_at needs a UTC offset")
+    if expected_return_at <= now:
+        raise ValueError(f"expected_return_at {expected_return_at.isoformat()} is not in the future")
+    if expected_return_at > now + MAX_TRIP:
+        raise ValueError(f"expected_return_at is more than {MAX_TRIP.days} days ahead")
+    vessel.at_sea = True
+    vessel.expected_return_at = expected_return_at
+
+
 def vessel_tenants(session: Session, vessel_ids: set[str]) -> dict[str, str]:
     """vessel -> tenant, for those of `vessel_ids` that are registered."""
     if not vessel_ids:
@@ -174,12 +199,50 @@ def vessel_tenants(session: Session, vessel_ids: set[str]) -> dict[str, str]:
     return {vessel: tenant for vessel, tenant in rows}
 
 
-def enforce_retention(session: Session, now: datetime, days: int = POSITION_RETENTION_DAYS) -> dict[str, int]:
-    """Delete positions older than `days` (personal data); returns how many, by table."""
-    res = session.execute(
-        sa.delete(VesselPosition).where(VesselPosition.ts < now - timedelta(days=days)).execution_options(synchronize_session=False)
+def enforce_retention(session: Session, now: datetime, policy: RetentionConfig | None = None) -> dict[str, int]:
+    """Erase where vessels were longer ago than `policy.position_days` (default
+    `POSITION_RETENTION_DAYS`): track fixes are deleted; the positions of SOS calls, of the
+    fish finder's alert events (an SOS's call or app position) and a vessel's last fix are set
+    to null, the rows stay (an incident's history, a vessel's registration). Returns counts."""
+    days = policy.position_days if policy is not None else POSITION_RETENTION_DAYS
+    cutoff = now - timedelta(days=days)
+    quiet = {"synchronize_session": False}
+    res = session.execute(sa.delete(VesselPosition).where(VesselPosition.ts < cutoff).execution_options(**quiet))
+    calls = session.execute(
+        sa.update(SosCall)
+        .where(SosCall.ts < cutoff, sa.or_(SosCall.lat.is_not(None), SosCall.lon.is_not(None)))
+        .values(lat=None, lon=None)
+        .execution_options(**quiet)
     )
-    return {"vessel_positions": int(getattr(res, "rowcount", 0) or 0)}
+    fixes = session.execute(
+        sa.update(Vessel)
+        .where(Vessel.last_fix_at < cutoff, sa.or_(Vessel.last_lat.is_not(None), Vessel.last_lon.is_not(None)))
+        .values(last_lat=None, last_lon=None)
+        .execution_options(**quiet)
+    )
+    return {
+        "vessel_positions": int(getattr(res, "rowcount", 0) or 0),
+        "sos_call_positions": int(getattr(calls, "rowcount", 0) or 0),
+        "vessel_last_fixes": int(getattr(fixes, "rowcount", 0) or 0),
+        "alert_event_positions": _erase_event_positions(session, cutoff),
+    }
+
+
+def _erase_event_positions(session: Session, cutoff: datetime) -> int:
+    """Drop lat/lon from the detail of this kind's alert events older than `cutoff`."""
+    n = 0
+    events = session.scalars(
+        sa.select(AlertEvent).where(AlertEvent.alert_kind == KIND, AlertEvent.at < cutoff).order_by(AlertEvent.seq)
+    )
+    for event in events:
+        detail = (event.payload or {}).get("detail")
+        if isinstance(detail, dict) and ("lat" in detail or "lon" in detail):
+            payload = copy.deepcopy(event.payload)
+            payload["detail"].pop("lat", None)
+            payload["detail"].pop("lon", None)
+            event.payload = payload  # a new object: SQLAlchemy does not see changes inside JSON
+            n += 1
+    return n
 
 
 # The catch tables (revision ff0002) are the kind's state too: imported here so that whatever

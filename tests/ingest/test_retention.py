@@ -140,3 +140,72 @@ def test_the_ingest_worker_enforces_retention_periodically(
             time.sleep(0.05)
     finally:
         worker.stop()
+
+
+def sos_episode(engine: Engine) -> int:
+    """A boat's SOS at sea on day 0 (its call's position in the call row, the alert event and
+    the track), acknowledged by OFFICER and resolved by HEAD the same day. Returns the alert id."""
+    from central.incidents import raise_subject_alert, resolve
+    from kinds.fishfinder.state import SosCall, Vessel, VesselPosition, register_vessel
+
+    with Session(writer(engine)) as s, s.begin():
+        register_vessel(s, vessel_id="km-ret", tenant="dki-jakarta", name="KM Ret", home_port="Muara Angke", gateway_id="gw-ret", now=DAY0)
+        vessel = s.get(Vessel, "km-ret")
+        assert vessel is not None
+        vessel.last_lat, vessel.last_lon, vessel.last_fix_at = -5.9, 106.8, DAY0
+        s.add(VesselPosition(tenant_id="dki-jakarta", vessel_id="km-ret", ts=DAY0, lat=-5.9, lon=106.8, distress=True))
+        alert, _ = raise_subject_alert(
+            s, tenant="dki-jakarta", kind="fishfinder", subject="km-ret", alert_type="sos", severity="critical",
+            at=DAY0, who="gateway:gw-ret", detail={"press": 1, "lat": -5.9, "lon": 106.8},
+        )
+        s.flush()
+        s.add(SosCall(
+            item_id="call-1", alert_id=alert.id, tenant_id="dki-jakarta", vessel_id="km-ret", gateway="gw-ret", press=1,
+            repeat=0, ts=DAY0, lat=-5.9, lon=106.8, nature="sinking", active=True, received_at=DAY0, status_sent="received",
+        ))
+        acknowledge(s, alert.id, OFFICER, DAY0 + timedelta(minutes=5), note="tim berangkat")
+        resolve(s, alert.id, HEAD, DAY0 + timedelta(hours=1), note="arsip")
+        return alert.id
+
+
+def sos_positions(engine: Engine, alert_id: int) -> list[object]:
+    from kinds.fishfinder.state import SosCall, Vessel, VesselPosition
+
+    with Session(engine) as s:
+        vessel = s.get(Vessel, "km-ret")
+        assert vessel is not None
+        details = [e.payload.get("detail", {}) for e in s.scalars(sa.select(AlertEvent).where(AlertEvent.alert_id == alert_id))]
+        return [
+            *s.execute(sa.select(SosCall.lat, SosCall.lon)).one(),
+            vessel.last_lat, vessel.last_lon,
+            s.scalar(sa.select(sa.func.count()).select_from(VesselPosition)),
+            *[d.get(k) for d in details for k in ("lat", "lon") if k in d],
+        ]
+
+
+def test_sos_resolver_and_positions_are_erased_like_other_personal_data(engine: Engine) -> None:
+    alert_id = sos_episode(engine)
+    alert, events = snapshot(engine, alert_id)
+    assert (alert.cleared_by, alert.closed_by) == (HEAD, HEAD)
+    assert sos_positions(engine, alert_id) == [-5.9, 106.8, -5.9, 106.8, 1, -5.9, 106.8]
+
+    run(engine, DAY0 + 179 * D)
+    assert sos_positions(engine, alert_id) == [-5.9, 106.8, -5.9, 106.8, 1, -5.9, 106.8]  # not yet 180 days
+    counts = run(engine, DAY0 + 181 * D)
+    assert counts["vessel_positions"] == 1 and counts["sos_call_positions"] == 1
+    assert sos_positions(engine, alert_id) == [None, None, None, None, 0]
+    assert names_in(snapshot(engine, alert_id)[1]) == {OFFICER, HEAD, "tim berangkat", "arsip"}  # a year for names
+
+    run(engine, DAY0 + 366 * D)
+    alert, events = snapshot(engine, alert_id)
+    assert (alert.acknowledged_by, alert.cleared_by, alert.closed_by) == (None, None, None)
+    assert alert.cleared_at is not None
+    assert names_in(events) == set()
+    assert [e.who for e in events] == ["gateway:gw-ret", None, None, None]
+    assert run(engine, DAY0 + 1000 * D)["alert_events"] == 0
+
+
+def test_position_retention_is_configurable(engine: Engine) -> None:
+    alert_id = sos_episode(engine)
+    run(engine, DAY0 + 31 * D, RetentionConfig(position_days=30))
+    assert sos_positions(engine, alert_id) == [None, None, None, None, 0]

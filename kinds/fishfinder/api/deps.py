@@ -15,6 +15,7 @@ CatchRecorder = Annotated[Principal, Depends(require_roles(*permissions.CATCH_RE
 CatchStatistician = Annotated[Principal, Depends(require_roles(*permissions.CATCH_STATISTICIANS))]
 MarketUser = Annotated[Principal, Depends(require_roles(*permissions.MARKET_USERS))]
 VesselReader = Annotated[Principal, Depends(require_roles(*permissions.VESSEL_READERS))]
+VesselSkipper = Annotated[Principal, Depends(require_roles(*permissions.VESSEL_SKIPPERS))]
 SosCaller = Annotated[Principal, Depends(require_roles(*permissions.SOS_CALLERS))]
 SosResponder = Annotated[Principal, Depends(require_roles(*permissions.SOS_RESPONDERS))]
 

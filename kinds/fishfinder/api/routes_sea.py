@@ -10,14 +10,16 @@ from api.deps import PageLimit, PageOffset, SessionDep, WriteSessionDep
 from api.models import ErrorPublic, UtcDatetime
 from api.routes import AUTH_ERRORS, BODY_ERRORS
 from kinds.fishfinder.api import sea_service
-from kinds.fishfinder.api.deps import SerialId, SosCaller, SosResponder, VesselId, VesselReader
+from kinds.fishfinder.api.deps import SerialId, SosCaller, SosResponder, VesselId, VesselReader, VesselSkipper
 from kinds.fishfinder.api.sea_models import (
+    DepartureCreate,
     SosAction,
     SosCreate,
     SosIncidentDetail,
     SosIncidentPublic,
     SosIncidentsPublic,
     TrackPublic,
+    VesselPublic,
     VesselsPublic,
 )
 
@@ -54,6 +56,17 @@ def read_track(
     limit: Annotated[int, Query(ge=1, le=sea_service.MAX_TRACK)] = sea_service.MAX_TRACK,
 ) -> TrackPublic:
     return sea_service.vessel_track(session, principal, vessel_id, since, limit)
+
+
+@router.post(
+    "/vessels/{vessel_id}/departure",
+    response_model=VesselPublic,
+    tags=["vessels"],
+    summary="Declare the vessel sailing, due back at a time: overdue after it until back in its home port",
+    responses={**AUTH_ERRORS, **BODY_ERRORS, **_VESSEL_NOT_FOUND},
+)
+def declare_departure(vessel_id: VesselId, body: DepartureCreate, session: WriteSessionDep, principal: VesselSkipper) -> VesselPublic:
+    return sea_service.depart(session, principal, vessel_id, body)
 
 
 @router.post(

@@ -50,6 +50,14 @@ class TrackPublic(PublicModel):
     truncated: bool = Field(description="More fixes exist after the last one shown: ask again with a later `since`.")
 
 
+class DepartureCreate(BaseModel):
+    """A vessel sails: when it is due back (the overdue watch raises an alert after it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expected_return_at: UtcDatetime = Field(description="With a UTC offset; after now, at most 30 days ahead.")
+
+
 class SosCreate(BaseModel):
     """An SOS from the fisher's app (the phone's position), for a vessel of the caller's."""
 

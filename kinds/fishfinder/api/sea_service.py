@@ -19,11 +19,13 @@ from sqlalchemy.orm import Session
 from central import alerts as lifecycle
 from central import incidents
 from central.accounts import Principal
+from central.errors import InvalidInput
 from central.models import ALERT_ACKNOWLEDGED, ALERT_ACTIVE, ROLE_FISHER, Alert, AlertEvent
 from contract.clock import utcnow
 from kinds.fishfinder.api.errors import IncidentNotFound, VesselNotFound
 from kinds.fishfinder.api.geo import KM_PER_NM, bearing_deg, distance_km
 from kinds.fishfinder.api.sea_models import (
+    DepartureCreate,
     FixPublic,
     NearbyVesselPublic,
     SosCreate,
@@ -35,12 +37,12 @@ from kinds.fishfinder.api.sea_models import (
     VesselsPublic,
 )
 from kinds.fishfinder.items import KIND
-from kinds.fishfinder.state import SosCall, Vessel, VesselPosition
+from kinds.fishfinder.state import SosCall, Vessel, VesselPosition, declare_departure
 
 SOS_TYPE = "sos"
 SOS_SEVERITY = "critical"
 #: `who` of an incident opened or updated from the fisher's app (the device's is "gateway:<id>").
-APP_ACTOR = "app"
+APP_ACTOR = lifecycle.APP
 #: Fixes of a track per answer (the track item's own bound).
 MAX_TRACK = 2000
 #: Other vessels listed beside an incident.
@@ -106,6 +108,19 @@ def vessel_track(
     return TrackPublic(vessel=vessel.id, since=start, data=fixes, truncated=truncated)
 
 
+def depart(session: Session, principal: Principal, vessel_id: str, body: DepartureCreate) -> VesselPublic:
+    """Record the caller's vessel sailing, due back at `body.expected_return_at` (the owner
+    fisher's own vessel; the admin any of the tenant's)."""
+    with session.begin():
+        vessel = visible_vessel(session, principal, vessel_id)
+        try:
+            declare_departure(vessel, body.expected_return_at, utcnow())
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+        session.flush()
+        return _vessel_public(vessel)
+
+
 def raise_sos(session: Session, principal: Principal, body: SosCreate) -> SosIncidentPublic:
     """Open (or update) the vessel's SOS incident from the app, with the phone's position."""
     now = utcnow()
@@ -131,7 +146,7 @@ def raise_sos(session: Session, principal: Principal, body: SosCreate) -> SosInc
             detail=detail,
         )
         session.flush()
-        return _incident_public(session, alert, vessel)
+        return _incident_public(session, alert, vessel, show_actors=principal.role != ROLE_FISHER)
 
 
 def _incidents(tenant: str) -> sa.ColumnElement[bool]:
@@ -158,7 +173,11 @@ def _status(alert: Alert) -> str:
     return {ALERT_ACTIVE: "open", ALERT_ACKNOWLEDGED: "acknowledged"}.get(alert.status, "resolved")
 
 
-def _incident_public(session: Session, alert: Alert, vessel: Vessel | None) -> SosIncidentPublic:
+def _incident_public(
+    session: Session, alert: Alert, vessel: Vessel | None, show_actors: bool = True
+) -> SosIncidentPublic:
+    """The incident as responders see it; without `show_actors` (the fisher who raised it from
+    the app) no operator's name: who acknowledged or resolved is the operator's personal data."""
     return SosIncidentPublic(
         id=alert.id,
         vessel=alert.subject,
@@ -168,9 +187,9 @@ def _incident_public(session: Session, alert: Alert, vessel: Vessel | None) -> S
         opened_at=alert.opened_at,
         updated_at=alert.updated_at,
         acknowledged_at=alert.acknowledged_at,
-        acknowledged_by=alert.acknowledged_by,
+        acknowledged_by=alert.acknowledged_by if show_actors else None,
         resolved_at=alert.closed_at or alert.cleared_at,
-        resolved_by=alert.closed_by or alert.cleared_by,
+        resolved_by=(alert.closed_by or alert.cleared_by) if show_actors else None,
         lat=vessel.last_lat if vessel is not None else None,
         lon=vessel.last_lon if vessel is not None else None,
         position_at=vessel.last_fix_at if vessel is not None else None,

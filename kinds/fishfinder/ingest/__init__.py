@@ -4,7 +4,8 @@
 Ingest's generic layer keeps each item once (by id), and checks each item's vessel belongs to
 the sending tenant (`unknown_vessel`, `foreign_vessel` rejections). Here: tracks become
 positions (and the vessel's last fix), sightings become rows, sea summaries become TSDB points
-(`points`), distress calls become SOS incidents answered to the boat (`sos`), and the periodic
+(`points`) and tell whether the vessel is at sea (`overdue.follow_track`), distress calls become
+SOS incidents answered to the boat (`sos`), and the periodic
 checks raise overdue vessels (`overdue`) and tell boats of operators' acknowledgements.
 """
 
@@ -115,7 +116,10 @@ def _track(session: Session, vessel: Vessel, item: Track) -> None:
     ]
     session.execute(sa.insert(VesselPosition), rows)
     newest = max(rows, key=lambda r: r["ts"])
-    if vessel.last_fix_at is None or newest["ts"] > vessel.last_fix_at:
+    latest = vessel.last_fix_at is None or newest["ts"] > vessel.last_fix_at
+    ordered = sorted(rows, key=lambda r: r["ts"])
+    overdue.follow_track(vessel, [(r["lat"], r["lon"]) for r in ordered], latest)  # at sea or back in port
+    if latest:
         vessel.last_lat, vessel.last_lon, vessel.last_fix_at = newest["lat"], newest["lon"], newest["ts"]
 
 

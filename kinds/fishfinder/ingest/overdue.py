@@ -1,5 +1,12 @@
 """Overdue vessels: at sea past their expected return, or silent longer than their limit.
 
+Whether a vessel is at sea comes from its track: `sea_state` (pure) puts it at sea when its
+newest fix is more than `HOME_RADIUS_KM` from its home port, and back in port (trip over: the
+declared return is forgotten) when a fix within it follows one outside. The home port's position
+is the quay (and offing) of the harbour of that key or name in `kinds.fishfinder.sim.harbours`,
+the harbour table the boats sail from, each position with its public source; a vessel whose home
+port is not in it is at sea only as its owner declares (`state.declare_departure`).
+
 `overdue_reason` decides (pure); `check_overdue` raises the 'overdue' alert of such a vessel
 and clears it when the vessel is back in port or reports again.
 """
@@ -15,13 +22,74 @@ from central.alerts import finish, open_subject_alert
 from central.db import lock_event_log
 from central.incidents import raise_subject_alert
 from central.models import ALERT_TYPE_OVERDUE
+from kinds.fishfinder.api.geo import distance_km
 from kinds.fishfinder.items import KIND
+from kinds.fishfinder.sim.harbours import HARBOURS, LatLon
 from kinds.fishfinder.state import Vessel
 
 PAST_RETURN = "past_expected_return"
 SILENT = "silent"
 OVERDUE_SEVERITY = "major"
 SYSTEM = "system"
+#: Within this distance of its home port a vessel is in port: a Tepi choice, wider than a
+#: fishing port's basin and the 0.9 km cells of the land mask the harbour table was checked on
+#: (see `sim.harbours`), narrow enough that a boat out fishing is beyond it.
+HOME_RADIUS_KM = 1.0
+
+
+def home_positions(home_port: str) -> tuple[LatLon, ...]:
+    """The positions of the harbour `home_port` names (its key or name, any case): its quay and
+    offing; none for a port not in the harbour table."""
+    wanted = home_port.strip().casefold()
+    for harbour in HARBOURS.values():
+        if wanted in (harbour.key.casefold(), harbour.name.casefold()):
+            return (harbour.quay, harbour.offing)
+    return ()
+
+
+def in_port(home: tuple[LatLon, ...], lat: float, lon: float, radius_km: float = HOME_RADIUS_KM) -> bool:
+    """Whether (lat, lon) is within `radius_km` of one of the home port's positions."""
+    if not radius_km > 0:
+        raise ValueError(f"radius_km must be positive, not {radius_km!r}")
+    return any(distance_km(h_lat, h_lon, lat, lon) <= radius_km for h_lat, h_lon in home)
+
+
+def sea_state(
+    *,
+    home: tuple[LatLon, ...],
+    was_away: bool,
+    newest: LatLon,
+    at_sea: bool,
+    expected_return_at: datetime | None,
+) -> tuple[bool, datetime | None]:
+    """(at_sea, expected_return_at) after a vessel's newest fix. `was_away`: a fix before it (the
+    vessel's previous last fix, or an earlier one of the same track) was outside the home port.
+
+    Outside the port: at sea. Inside after being outside: back, the trip (and its declared
+    return) is over. Inside without having left: not at sea, a declared return stays for the
+    trip about to start. Without a known home port the track decides nothing."""
+    if not home:
+        return at_sea, expected_return_at
+    if not in_port(home, *newest):
+        return True, expected_return_at
+    if was_away:
+        return False, None
+    return False, expected_return_at
+
+
+def follow_track(vessel: Vessel, fixes: list[LatLon], newest_is_latest: bool) -> None:
+    """Update `vessel.at_sea` from a stored track's fixes (oldest first), if its newest fix is the
+    vessel's newest; call before the vessel's last fix is replaced by it."""
+    home = home_positions(vessel.home_port)
+    if not home or not newest_is_latest:
+        return
+    earlier = list(fixes[:-1])
+    if vessel.last_lat is not None and vessel.last_lon is not None:
+        earlier.append((vessel.last_lat, vessel.last_lon))
+    was_away = any(not in_port(home, lat, lon) for lat, lon in earlier)
+    vessel.at_sea, vessel.expected_return_at = sea_state(
+        home=home, was_away=was_away, newest=fixes[-1], at_sea=vessel.at_sea, expected_return_at=vessel.expected_return_at
+    )
 
 
 def overdue_reason(

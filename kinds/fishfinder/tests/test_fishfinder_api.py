@@ -223,3 +223,30 @@ def test_the_live_stream_gives_a_viewer_an_sos_without_vessel_or_position(
     for event in events:
         shown = sse_message(event_without_actors(event))
         assert "boat-1" not in shown and "-6.11" not in shown and "fire" not in shown and "gateway:" not in shown
+
+
+def test_no_operator_name_reaches_a_viewer_or_the_fisher(
+    sea: dict[str, Any], engine: Engine, make_client: ClientFactory
+) -> None:
+    """Who took on and resolved an SOS is the operator's personal data: the responders see it,
+    the fisher answered by POST /sos and viewers (list, alert, events, stream) do not."""
+    from sqlalchemy.orm import sessionmaker
+
+    from api.services.alerts import event_without_actors
+    from api.services.stream import read_after, sse_message
+
+    one, officer, viewer = _as(make_client, FISHERS[0]), make_client(level_store="sql"), _as(make_client, "Viewer DKI")
+    incident = one.post("/api/v1/sos", json={"vessel": "boat-1", "lat": -6.11, "lon": 106.8}).json()
+    assert officer.post(f"/api/v1/sos/{incident['id']}/acknowledge").json()["acknowledged_by"] == OFFICER
+    again = one.post("/api/v1/sos", json={"vessel": "boat-1", "lat": -6.12, "lon": 106.8})
+    assert again.status_code == 201 and again.json()["status"] == "acknowledged"
+    assert OFFICER not in again.text and again.json()["acknowledged_by"] is None
+    assert officer.post(f"/api/v1/sos/{incident['id']}/resolve").json()["resolved_by"] == OFFICER
+    shown = officer.get(f"/api/v1/alerts/{incident['id']}").json()
+    assert shown["cleared_by"] == OFFICER  # responders see who did it
+    for path in (f"/api/v1/alerts/{incident['id']}", f"/api/v1/alerts/{incident['id']}/events", "/api/v1/alerts"):
+        answer = viewer.get(path)
+        assert answer.status_code == 200 and OFFICER not in answer.text, path
+    events = [e for e in read_after(sessionmaker(bind=engine), 0, 500) if e.alert_id == incident["id"]]
+    assert any(e.alert.cleared_by == OFFICER for e in events)
+    assert all(OFFICER not in sse_message(event_without_actors(e)) for e in events)
