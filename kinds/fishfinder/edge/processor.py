@@ -77,10 +77,18 @@ class Incident:
     last_repeat: int = 0
     acknowledged: bool = False
     cancelled: bool = False
+    resolved: bool = False
+    #: Gateway wall clock of the last send (the first `tick` after the press counts as its send):
+    #: repeats are spaced by the gateway's own clock, never GNSS time against it.
+    last_sent_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return not (self.cancelled or self.resolved)
 
     @property
     def repeating(self) -> bool:
-        return not (self.acknowledged or self.cancelled)
+        return self.open and not self.acknowledged and self.last_repeat < CANCEL_REPEAT - 1
 
 
 class BoatProcessor:
@@ -102,7 +110,7 @@ class BoatProcessor:
         self._last_track_at: datetime | None = None  # fix time of the newest point sent in a Track
         self._closed_until = -math.inf
         self._pending: list[BoatReading] = []
-        self.incidents: dict[int, Incident] = {}
+        self.incidents: dict[tuple[int, datetime], Incident] = {}  # by (press number, press time)
         self.rejected = 0
 
     # -- Processor
@@ -169,9 +177,12 @@ class BoatProcessor:
         for inc in self.incidents.values():
             if not inc.repeating:
                 continue
-            k = math.floor((now - inc.pressed_at).total_seconds() / SOS_REPEAT_S)
-            if k > inc.last_repeat:
-                inc.last_repeat = min(k, CANCEL_REPEAT - 1)
+            if inc.last_sent_at is None or now < inc.last_sent_at:  # first seen, or the clock stepped back
+                inc.last_sent_at = now
+                continue
+            if (now - inc.last_sent_at).total_seconds() >= SOS_REPEAT_S:
+                inc.last_repeat += 1
+                inc.last_sent_at = now
                 lat, lon = self._position(inc)
                 out.append(self._call(inc, inc.last_repeat, now, True, lat, lon))
         return out
@@ -184,32 +195,44 @@ class BoatProcessor:
         status = SosStatus.model_validate_json(message.body)
         if status.vessel != self.vessel:
             return []
-        if status.status in ("acknowledged", "resolved"):
-            inc = self.incidents.get(status.press)
-            if inc is None:  # a press this run has not seen (a restart): remembered as answered
-                inc = self.incidents[status.press] = Incident(status.press, status.at, "undesignated", None, None)
+        inc = self._of_status(status)
+        if inc is not None and status.status == "acknowledged":
             inc.acknowledged = True
+        elif inc is not None and status.status == "resolved":
+            inc.resolved = True  # over: no more repeats, no more distress tracks
+        # A status of a press this gateway does not know (a stale one) only sounds on board.
         return [status]
+
+    def _of_status(self, status: SosStatus) -> Incident | None:
+        """The press a status is about: by press time when the centre says it, else the open
+        press of that number."""
+        if status.pressed_at is not None:
+            return self.incidents.get((status.press, status.pressed_at))
+        return self._open(status.press)
+
+    def _open(self, press: int) -> Incident | None:
+        return next((inc for inc in self.incidents.values() if inc.press == press and inc.open), None)
 
     @property
     def sos_active(self) -> bool:
-        return any(not inc.cancelled for inc in self.incidents.values())
+        return any(inc.open for inc in self.incidents.values())
 
     # -- internals
     def _distress(self, d: Distress) -> list[DistressCall]:
-        inc = self.incidents.get(d.seq)
+        inc = self._open(d.seq)
         if d.active:
-            if inc is None:
-                inc = self.incidents[d.seq] = Incident(d.seq, d.ts, d.nature, d.lat, d.lon)
+            if inc is None:  # a new press (a new trip numbers its presses from 1 again)
+                inc = self.incidents[(d.seq, d.ts)] = Incident(d.seq, d.ts, d.nature, d.lat, d.lon)
                 lat, lon = self._position(inc)
                 return [self._call(inc, 0, d.ts, True, lat, lon)]
             if d.lat is not None:
                 inc.lat, inc.lon = d.lat, d.lon
             return []
-        if inc is not None and inc.cancelled:
-            return []  # the button sends its cancel several times
         if inc is None:
-            inc = self.incidents[d.seq] = Incident(d.seq, d.ts, d.nature, d.lat, d.lon)
+            cancelled = [i for i in self.incidents.values() if i.press == d.seq and not i.open]
+            if cancelled:
+                return []  # the button sends its cancel several times
+            inc = self.incidents[(d.seq, d.ts)] = Incident(d.seq, d.ts, d.nature, d.lat, d.lon)
         inc.cancelled = True
         lat, lon = self._position(inc)
         return [self._call(inc, CANCEL_REPEAT, d.ts, False, lat, lon)]
@@ -222,8 +245,8 @@ class BoatProcessor:
 
     def _call(self, inc: Incident, repeat: int, ts: datetime, active: bool, lat: float | None, lon: float | None) -> DistressCall:
         return DistressCall(
-            id=distress_id(self.gateway_id, self.vessel, inc.press, repeat), vessel=self.vessel, device=self.device_id,
-            ts=ts, press=inc.press, repeat=repeat, nature=inc.nature, active=active, lat=lat, lon=lon,  # type: ignore[arg-type]
+            id=distress_id(self.gateway_id, self.vessel, inc.press, inc.pressed_at, repeat), vessel=self.vessel,
+            device=self.device_id, ts=ts, press=inc.press, pressed_at=inc.pressed_at, repeat=repeat, nature=inc.nature, active=active, lat=lat, lon=lon,  # type: ignore[arg-type]
         )
 
     def _fix(self, f: Fix) -> list[BoatItem]:
@@ -278,6 +301,11 @@ class BoatProcessor:
         d, t = self._depth.flush(), self._temp.flush()
         self._window = None
         self._closed_until = end.timestamp()
+        # The items closing a window trim the journal before its end (a boat with GNSS only has
+        # tracks and no summary), but never an open press: its row is the SOS after a restart.
+        trim = min([end, *(inc.pressed_at for inc in self.incidents.values() if inc.open)])
+        for track in out:
+            track.closes(self.device_id, trim.timestamp())
         if not (d or t):
             return out
         out.append(SeaSummary(
@@ -288,6 +316,7 @@ class BoatProcessor:
             temp_count=t[0].count if t else 0, temp_min_c=t[0].min if t else None,
             temp_max_c=t[0].max if t else None, temp_mean_c=t[0].mean if t else None,
         ))
+        out[-1].closes(self.device_id, trim.timestamp())
         return out
 
     def _sighting(self, s: School) -> SchoolSighting:

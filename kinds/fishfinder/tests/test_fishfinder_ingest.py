@@ -59,7 +59,9 @@ def _apply(engine: Engine, *items: Any, now: datetime = T0, gateway: str = GW) -
 
 def _sos(press: int, repeat: int, *, active: bool = True, vessel: str = "km-bahari") -> DistressCall:
     ts = T0 + timedelta(seconds=press * 100 + repeat)
-    return DistressCall(id=distress_id(GW, vessel, press, repeat), vessel=vessel, device="ff1", ts=ts, press=press,
+    pressed = T0 + timedelta(seconds=press * 100)
+    return DistressCall(id=distress_id(GW, vessel, press, pressed, repeat), vessel=vessel, device="ff1", ts=ts, press=press,
+                        pressed_at=pressed,
                         repeat=repeat, active=active, lat=-5.9, lon=106.8, nature="sinking")
 
 
