@@ -73,6 +73,8 @@ class FishfinderKind:
                     continue  # RMC and GGA of one second: one fix
                 processor.last_decoded_fix = value.ts
             out.readings.append(reading_of(device.id, value))
+        if out.readings:  # the SOS state goes to the journal with the frame's readings
+            out.readings.extend(processor.state_readings(out.readings[-1].ts))
         return out
 
     journal_body = staticmethod(journal.journal_body)

@@ -40,7 +40,7 @@ from typing import Any
 
 from contract.downlink import KindDownlink
 from gateway.errors import FrameRejected
-from kinds.fishfinder.edge.reading import BoatReading
+from kinds.fishfinder.edge.reading import BoatReading, SosState, reading_of
 from kinds.fishfinder.edge.schools import DetectionSettings, School, SchoolDetector
 from kinds.fishfinder.edge.track import TrackThinner, WindowSummarizer
 from kinds.fishfinder.items import (
@@ -81,6 +81,12 @@ class Incident:
     #: Gateway wall clock of the last send (the first `tick` after the press counts as its send):
     #: repeats are spaced by the gateway's own clock, never GNSS time against it.
     last_sent_at: datetime | None = None
+    #: Gateway wall clock when it first saw the press (its first `tick`): bounds the repeats
+    #: sent (at most one a `SOS_REPEAT_S`), so numbering after a restart never reuses one.
+    seen_at: datetime | None = None
+    restored: bool = False
+    changed: bool = True  # not journalled since it last changed
+    journalled_at: datetime | None = None  # reading time of its newest state row
 
     @property
     def open(self) -> bool:
@@ -143,6 +149,9 @@ class BoatProcessor:
             if isinstance(v, Distress):
                 out += self._distress(v)
                 continue
+            if isinstance(v, SosState):
+                self._restore(v)
+                continue
             if isinstance(v, Ping):
                 try:
                     out += [self._sighting(s) for s in self.schools.push(v)]
@@ -177,12 +186,18 @@ class BoatProcessor:
         for inc in self.incidents.values():
             if not inc.repeating:
                 continue
+            if inc.seen_at is None:
+                inc.seen_at, inc.changed = now, True
+            if inc.restored:  # after a restart: past every number the gateway can have sent
+                inc.restored = False
+                if now >= inc.seen_at:
+                    inc.last_repeat = max(inc.last_repeat, math.floor((now - inc.seen_at).total_seconds() / SOS_REPEAT_S))
             if inc.last_sent_at is None or now < inc.last_sent_at:  # first seen, or the clock stepped back
                 inc.last_sent_at = now
                 continue
             if (now - inc.last_sent_at).total_seconds() >= SOS_REPEAT_S:
                 inc.last_repeat += 1
-                inc.last_sent_at = now
+                inc.last_sent_at, inc.changed = now, True
                 lat, lon = self._position(inc)
                 out.append(self._call(inc, inc.last_repeat, now, True, lat, lon))
         return out
@@ -196,10 +211,10 @@ class BoatProcessor:
         if status.vessel != self.vessel:
             return []
         inc = self._of_status(status)
-        if inc is not None and status.status == "acknowledged":
-            inc.acknowledged = True
-        elif inc is not None and status.status == "resolved":
-            inc.resolved = True  # over: no more repeats, no more distress tracks
+        if inc is not None and status.status == "acknowledged" and not inc.acknowledged:
+            inc.acknowledged = inc.changed = True
+        elif inc is not None and status.status == "resolved" and not inc.resolved:
+            inc.resolved = inc.changed = True  # over: no more repeats, no more distress tracks
         # A status of a press this gateway does not know (a stale one) only sounds on board.
         return [status]
 
@@ -225,17 +240,48 @@ class BoatProcessor:
                 inc = self.incidents[(d.seq, d.ts)] = Incident(d.seq, d.ts, d.nature, d.lat, d.lon)
                 lat, lon = self._position(inc)
                 return [self._call(inc, 0, d.ts, True, lat, lon)]
-            if d.lat is not None:
-                inc.lat, inc.lon = d.lat, d.lon
+            if d.lat is not None and (d.lat, d.lon) != (inc.lat, inc.lon):
+                inc.lat, inc.lon, inc.changed = d.lat, d.lon, True
             return []
         if inc is None:
             cancelled = [i for i in self.incidents.values() if i.press == d.seq and not i.open]
             if cancelled:
                 return []  # the button sends its cancel several times
             inc = self.incidents[(d.seq, d.ts)] = Incident(d.seq, d.ts, d.nature, d.lat, d.lon)
-        inc.cancelled = True
+        inc.cancelled = inc.changed = True
         lat, lon = self._position(inc)
         return [self._call(inc, CANCEL_REPEAT, d.ts, False, lat, lon)]
+
+    def state_readings(self, ts: datetime) -> list[BoatReading]:
+        """SOS state rows for the journal (`edge.kind` adds them to a frame's readings): a press
+        whose state changed, and an open press again every half window, so the window trims
+        (`_close_window`) never take its newest row."""
+        out = []
+        for inc in self.incidents.values():
+            stale = inc.open and (inc.journalled_at is None or (ts - inc.journalled_at).total_seconds() >= SEA_WINDOW_S / 2)
+            if not (inc.changed or stale):
+                continue
+            inc.changed, inc.journalled_at = False, ts
+            out.append(reading_of(self.device_id, SosState(
+                ts, inc.press, inc.pressed_at, inc.nature, inc.seen_at, inc.last_repeat, inc.acknowledged,
+                inc.cancelled, inc.resolved, inc.lat, inc.lon,
+            )))
+        return out
+
+    def _restore(self, st: SosState) -> None:
+        """A journalled state (a restart's replay), merged: what was sent or answered stays so."""
+        key = (st.press, st.pressed_at)
+        inc = self.incidents.get(key)
+        if inc is None:
+            inc = self.incidents[key] = Incident(st.press, st.pressed_at, st.nature, st.lat, st.lon)
+        inc.last_repeat = max(inc.last_repeat, st.last_repeat)
+        inc.acknowledged |= st.acknowledged
+        inc.cancelled |= st.cancelled
+        inc.resolved |= st.resolved
+        if st.seen_at is not None and (inc.seen_at is None or st.seen_at < inc.seen_at):
+            inc.seen_at = st.seen_at
+        inc.restored, inc.changed = inc.seen_at is not None, False
+        inc.journalled_at = max(st.ts, inc.journalled_at or st.ts)
 
     def _position(self, inc: Incident) -> tuple[float | None, float | None]:
         """The newest known position: the latest fix, else the one the button sent."""
@@ -303,7 +349,7 @@ class BoatProcessor:
         self._closed_until = end.timestamp()
         # The items closing a window trim the journal before its end (a boat with GNSS only has
         # tracks and no summary), but never an open press: its row is the SOS after a restart.
-        trim = min([end, *(inc.pressed_at for inc in self.incidents.values() if inc.open)])
+        trim = min([end, *(inc.journalled_at or inc.pressed_at for inc in self.incidents.values() if inc.open)])
         for track in out:
             track.closes(self.device_id, trim.timestamp())
         if not (d or t):
