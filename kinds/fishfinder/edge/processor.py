@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from contract.downlink import KindDownlink
@@ -192,6 +192,7 @@ class BoatProcessor:
                 inc.restored = False
                 if now >= inc.seen_at:
                     inc.last_repeat = max(inc.last_repeat, math.floor((now - inc.seen_at).total_seconds() / SOS_REPEAT_S))
+                    inc.last_sent_at = now - timedelta(seconds=SOS_REPEAT_S)  # a repeat at once
             if inc.last_sent_at is None or now < inc.last_sent_at:  # first seen, or the clock stepped back
                 inc.last_sent_at = now
                 continue
