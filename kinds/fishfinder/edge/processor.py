@@ -20,14 +20,20 @@ spaces transmissions on a shared radio channel. Here the link is IP with end-to-
 repeat costs a few hundred bytes, and each one is a fresh chance for an acknowledgement lost
 on a flaky cellular link (the boat only learns of it through the answer to a call) to come
 back, so a minute bounds how long an operator's acknowledgement waits to reach the boat.
-Repeat k is due `k * SOS_REPEAT_S` after the press (its GNSS time): derived from the press
-alone, so after a restart repetition resumes with the right numbers and no stored timer.
+Repeats are spaced by the gateway's own wall clock from the first `tick` that saw the press
+(GNSS time and the gateway clock may disagree by hours) and numbered consecutively, so no id is
+reused; a press is (number, press time), as the button numbers presses from 1 each trip.
+`resolved` from the centre ends the incident (no repeats, no distress tracks); a status about a
+press this gateway does not know changes nothing.
 
 Restarts: the press is journalled (`edge.reading`) and its call committed to the outbox at
-once. The SOS button repeats its `$PTEPD` every few seconds while held (`wire`), so the
-journal of the open window always holds the press; after a kill the replay rebuilds it and
-repetition resumes. Whether the centre had acknowledged is not kept: the repeats resume, and
-ingest's answer to the next one (`acknowledged`) stops them again.
+once. Its state (`edge.reading.SosState`: press time, first seen, repeats sent, acknowledged,
+resolved, cancelled) goes to the journal with the next frame's readings (`state_readings`,
+called by `edge.kind`) whenever it changes and every half window while open, and a window's
+closing items trim the journal no further than an open press's newest state row; the replay
+restores it. A change the instruments' silence kept from the journal costs at most: repeats
+numbered past all the gateway's clock allowed (one a minute since first seen), and a lost
+acknowledgement that ingest's answer to the next repeat brings back.
 """
 
 from __future__ import annotations
