@@ -11,6 +11,7 @@ distress, ahead of any backlog; school sightings as events; the rest is routine.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Literal, Union
 
@@ -160,4 +161,9 @@ def distress_id(gateway: str, vessel: str, press: int, pressed_at: datetime, rep
 
 def press_key(gateway: str, vessel: str, press: int, pressed_at: datetime) -> str:
     """The prefix every call of one press shares (ingest finds a press's incident by it)."""
-    return f"{gateway}:{vessel}:sos:{press}:{int(pressed_at.timestamp() * 1000)}:"
+    return f"{gateway}:{vessel}:sos:{press}:{press_ms(pressed_at)}:"
+
+
+def press_ms(pressed_at: datetime) -> int:
+    """A press time as ids and `SosStatus` carry it: whole milliseconds since the Unix epoch."""
+    return math.floor(round(pressed_at.timestamp() * 1000, 3))

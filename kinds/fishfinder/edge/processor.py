@@ -50,7 +50,7 @@ from kinds.fishfinder.edge.reading import BoatReading, SosState, reading_of
 from kinds.fishfinder.edge.schools import DetectionSettings, School, SchoolDetector
 from kinds.fishfinder.edge.track import TrackThinner, WindowSummarizer
 from kinds.fishfinder.items import (
-    DistressCall, SchoolSighting, SeaSummary, SosStatus, Track, distress_id, school_id, sea_summary_id, track_id,
+    DistressCall, SchoolSighting, SeaSummary, SosStatus, Track, distress_id, press_ms, school_id, sea_summary_id, track_id,
 )
 from kinds.fishfinder.values import Depth, Distress, Fix, Ping, WaterTemp
 
@@ -228,8 +228,9 @@ class BoatProcessor:
     def _of_status(self, status: SosStatus) -> Incident | None:
         """The press a status is about: by press time when the centre says it, else the open
         press of that number."""
-        if status.pressed_at is not None:
-            return self.incidents.get((status.press, status.pressed_at))
+        if status.pressed_at is not None:  # the centre has it to the millisecond (`items.press_ms`)
+            ms = press_ms(status.pressed_at)
+            return next((i for i in self.incidents.values() if i.press == status.press and press_ms(i.pressed_at) == ms), None)
         return self._open(status.press)
 
     def _open(self, press: int) -> Incident | None:

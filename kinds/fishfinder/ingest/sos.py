@@ -10,7 +10,7 @@ once it is over. `poll` tells the boat at once when an operator acts through the
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -38,7 +38,7 @@ def status_of(alert_status: str) -> str:
 
 
 def reply(tenant: str, gateway: str, call: SosCall, status: str, at: datetime) -> Downlink:
-    body = SosStatus(vessel=call.vessel_id, press=call.press, pressed_at=_pressed_at(call), incident=call.alert_id, status=status, at=at)  # type: ignore[arg-type]  # type: ignore[arg-type]
+    body = SosStatus(vessel=call.vessel_id, press=call.press, pressed_at=_pressed_at(call), incident=call.alert_id, status=status, at=at)  # type: ignore[arg-type]
     return Downlink(tenant, gateway, body.model_dump_json().encode())
 
 
@@ -46,7 +46,7 @@ def _pressed_at(call: SosCall) -> datetime | None:
     """The press time its id carries (`items.press_key`), None for an id of the older form."""
     parts = call.item_id.split(":")
     try:
-        return datetime.fromtimestamp(int(parts[-2]) / 1000, timezone.utc) if len(parts) >= 6 else None
+        return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=int(parts[-2])) if len(parts) >= 6 else None
     except ValueError:
         return None
 

@@ -14,7 +14,7 @@ from kinds.fishfinder.items import DistressCall, SosStatus, Track
 from kinds.fishfinder.values import Distress, Fix
 
 VESSEL, DEVICE, GW = "perahu-krs-01", "ff-krs", "gw-krs"
-T0 = datetime(2026, 3, 1, 4, 0, 5, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 4, 0, 5, 123456, tzinfo=timezone.utc)  # a press time within a second
 
 
 def processor() -> BoatProcessor:
@@ -32,6 +32,8 @@ def press(ts: datetime, n: int = 1, active: bool = True) -> Distress:
 
 
 def status(n: int, word: str, pressed_at: datetime | None = None) -> KindDownlink:
+    if pressed_at is not None:  # ingest knows it to the millisecond, from the call's id
+        pressed_at = pressed_at.replace(microsecond=pressed_at.microsecond // 1000 * 1000)
     body = SosStatus(vessel=VESSEL, press=n, pressed_at=pressed_at, incident=7, status=word, at=T0)
     return KindDownlink("fishfinder", "sos_status", body.model_dump_json().encode())
 
