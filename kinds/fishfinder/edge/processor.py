@@ -280,15 +280,20 @@ class BoatProcessor:
         """A journalled state (a restart's replay), merged: what was sent or answered stays so."""
         key = (st.press, st.pressed_at)
         inc = self.incidents.get(key)
+        new = inc is None
         if inc is None:
             inc = self.incidents[key] = Incident(st.press, st.pressed_at, st.nature, st.lat, st.lon)
+        unseen = inc.seen_at is None
         inc.last_repeat = max(inc.last_repeat, st.last_repeat)
         inc.acknowledged |= st.acknowledged
         inc.cancelled |= st.cancelled
         inc.resolved |= st.resolved
         if st.seen_at is not None and (inc.seen_at is None or st.seen_at < inc.seen_at):
             inc.seen_at = st.seen_at
-        inc.restored, inc.changed = inc.seen_at is not None, False
+        # Live, a state row comes back through `accept` with what this run knows already.
+        inc.restored = inc.restored or (unseen and inc.seen_at is not None)
+        if new:
+            inc.changed = False
         inc.journalled_at = max(st.ts, inc.journalled_at or st.ts)
 
     def _position(self, inc: Incident) -> tuple[float | None, float | None]:

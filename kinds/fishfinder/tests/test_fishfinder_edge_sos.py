@@ -122,3 +122,14 @@ def test_an_open_press_is_never_trimmed_from_the_journal() -> None:
     trims = [KIND.stored(t, GW).summarised for t in items if isinstance(t, Track)]
     closing = [t for t in trims if t is not None]  # the distress tracks between windows trim nothing
     assert closing and all(t[1] <= T0.timestamp() for t in closing)
+
+
+def test_state_rows_passing_through_a_live_gateway_change_no_repeat() -> None:
+    proc = processor()
+    feed(proc, press(T0))
+    clock = T0 + timedelta(hours=5)  # a gateway clock far from GNSS time
+    proc.tick(clock)
+    for k in range(1, 3):
+        feed(proc, *[r.value for r in proc.state_readings(T0 + timedelta(seconds=k))])  # as `edge.kind` journals them
+    assert proc.tick(clock + timedelta(seconds=30)) == []
+    assert [c.repeat for c in proc.tick(clock + timedelta(seconds=SOS_REPEAT_S + 1))] == [1]
