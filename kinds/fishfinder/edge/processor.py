@@ -186,8 +186,8 @@ class BoatProcessor:
 
     # -- timers and downlink
     def tick(self, now: datetime) -> list[DistressCall]:
-        """Repeats due at wall-clock `now`: for each repeating press, the newest repeat number
-        reached (missed ones are not sent one by one: a gateway that was off sends one)."""
+        """Repeats due at the gateway's wall-clock `now`: for each repeating press, the next
+        number once `SOS_REPEAT_S` passed since its last send (a gateway that was off sends one)."""
         out = []
         for inc in self.incidents.values():
             if not inc.repeating:
@@ -197,8 +197,11 @@ class BoatProcessor:
             if inc.restored:  # after a restart: past every number the gateway can have sent
                 inc.restored = False
                 if now >= inc.seen_at:
-                    inc.last_repeat = max(inc.last_repeat, math.floor((now - inc.seen_at).total_seconds() / SOS_REPEAT_S))
+                    bound = math.floor((now - inc.seen_at).total_seconds() / SOS_REPEAT_S)
+                    inc.last_repeat = min(CANCEL_REPEAT - 1, max(inc.last_repeat, bound))
                     inc.last_sent_at = now - timedelta(seconds=SOS_REPEAT_S)  # a repeat at once
+                    if not inc.repeating:  # 69 days of repeats: the last number is spent
+                        continue
             if inc.last_sent_at is None or now < inc.last_sent_at:  # first seen, or the clock stepped back
                 inc.last_sent_at = now
                 continue

@@ -133,3 +133,18 @@ def test_state_rows_passing_through_a_live_gateway_change_no_repeat() -> None:
         feed(proc, *[r.value for r in proc.state_readings(T0 + timedelta(seconds=k))])  # as `edge.kind` journals them
     assert proc.tick(clock + timedelta(seconds=30)) == []
     assert [c.repeat for c in proc.tick(clock + timedelta(seconds=SOS_REPEAT_S + 1))] == [1]
+
+
+def test_repeats_end_before_their_numbers_would_reach_the_cancels() -> None:
+    proc = processor()
+    feed(proc, press(T0))
+    clock = T0
+    proc.tick(clock)
+    replay = journal_round_trip(proc, T0)
+    restarted = processor()
+    for r in replay:
+        restarted.accept(r)
+    restarted.process()
+    much_later = clock + timedelta(days=400)
+    sent = restarted.tick(much_later) + restarted.tick(much_later + timedelta(seconds=1)) + restarted.tick(much_later + timedelta(days=1))
+    assert all(c.repeat < 100_000 for c in sent) and len({c.id for c in sent}) == len(sent)
