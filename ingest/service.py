@@ -307,6 +307,8 @@ def _apply(session: Session, result: ApplyResult, screened: Sequence[ScreenedBat
         for b in screened
     ]
     seen = _processed_ids(session, [item.id for evs in events for _p, item, _k in evs])
+    # Kept-once items sent again (a lost acknowledgement): a kind may answer them (`on_duplicates`).
+    redelivered: dict[str, list[tuple[str, str, Any]]] = {}
     own = {k for evs in events for _p, _i, k in evs if k != GATEWAY_KIND and owns_platforms(k)}
     platform_tenant_of = {
         k: _handler(k).platform_tenants(session, {i.platform for evs in events for _p, i, kk in evs if kk == k})  # type: ignore[attr-defined]
@@ -355,6 +357,8 @@ def _apply(session: Session, result: ApplyResult, screened: Sequence[ScreenedBat
         for place, item, kind in evs:
             if item.id in seen:
                 result.duplicates += 1
+                if kind in own and platform_tenant_of[kind].get(item.platform) == tenant:
+                    redelivered.setdefault(kind, []).append((tenant, gateway, item))
                 continue
             if kind in own:
                 name = _handler(kind).platform_name  # type: ignore[attr-defined]
@@ -422,6 +426,10 @@ def _apply(session: Session, result: ApplyResult, screened: Sequence[ScreenedBat
     for kind, batches in by_kind.items():
         runtime = runtimes[kind] if kind in runtimes else _handler(kind).runtime(None)
         _handler(kind).apply(batches, ApplyContext(session, now, runtime, stations, result, heard, newest))
+    for kind, again in redelivered.items():
+        answer = getattr(_handler(kind), "on_duplicates", None)
+        if answer is not None:
+            answer(again, ApplyContext(session, now, None, stations, result, heard, newest))
     for _until, _arrival, where, report, gateway in sorted(health, key=lambda h: (h[0], h[1])):
         if isinstance(where, Station):
             transition, dropped = gateway_health.apply_report(session, where, report, gateway)

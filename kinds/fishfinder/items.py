@@ -11,10 +11,11 @@ distress, ahead of any backlog; school sightings as events; the rest is routine.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Literal, Union
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
 
 from kinds.fishfinder.values import DistressNature
 
@@ -33,6 +34,21 @@ class _BoatItem(BaseModel):
     kind: Literal["fishfinder"] = KIND
     vessel: _Name
     device: _Name
+    #: Not on the wire: (device, Unix s) when this item closes its device's window at the
+    #: gateway, whose journal before that time it then covers (`gateway.stored_item`).
+    _closes: tuple[str, float] | None = PrivateAttr(default=None)
+
+    def __eq__(self, other: object) -> bool:  # what crosses the wire, not where the gateway trims
+        return type(self) is type(other) and self.__dict__ == other.__dict__  # type: ignore[union-attr]
+
+    __hash__ = BaseModel.__hash__
+
+    def closes(self, device: str, until: float) -> None:
+        self._closes = (device, until)
+
+    @property
+    def summarised(self) -> tuple[str, float] | None:
+        return self._closes
 
     @property
     def platform(self) -> str:
@@ -90,11 +106,14 @@ class DistressCall(_BoatItem):
     """An SOS: the button was pressed (`active`) or cancelled. The gateway repeats it, as DSC
     distress alerts are repeated (ITU-R M.493), until the centre's `SosStatus` saying
     `acknowledged` reaches the boat; `repeat` numbers the sends of one press, so each repeat is
-    a new item that ingest answers, and all of them belong to one incident (vessel, press)."""
+    a new item that ingest answers, and all of them belong to one incident. A press is
+    (vessel, press number, `pressed_at`): the button numbers its presses from 1 each trip, so
+    the number alone would make a new trip's SOS a repeat of last trip's (its id says the same)."""
 
     type: Literal["sos"] = "sos"
     ts: AwareDatetime
     press: int = Field(ge=0, le=2**31)
+    pressed_at: AwareDatetime | None = None
     repeat: int = Field(ge=0, le=100_000)
     nature: DistressNature = "undesignated"
     active: bool = True
@@ -118,6 +137,7 @@ class SosStatus(BaseModel):
     kind: Literal["fishfinder"] = KIND
     vessel: _Name
     press: int = Field(ge=0, le=2**31)
+    pressed_at: AwareDatetime | None = None
     incident: int = Field(ge=1)
     status: Literal["received", "acknowledged", "resolved"]
     at: AwareDatetime
@@ -135,5 +155,15 @@ def sea_summary_id(gateway: str, vessel: str, window_start: datetime) -> str:
     return f"{gateway}:{vessel}:sea:{int(window_start.timestamp() * 1000)}"
 
 
-def distress_id(gateway: str, vessel: str, press: int, repeat: int) -> str:
-    return f"{gateway}:{vessel}:sos:{press}:{repeat}"
+def distress_id(gateway: str, vessel: str, press: int, pressed_at: datetime, repeat: int) -> str:
+    return f"{press_key(gateway, vessel, press, pressed_at)}{repeat}"
+
+
+def press_key(gateway: str, vessel: str, press: int, pressed_at: datetime) -> str:
+    """The prefix every call of one press shares (ingest finds a press's incident by it)."""
+    return f"{gateway}:{vessel}:sos:{press}:{press_ms(pressed_at)}:"
+
+
+def press_ms(pressed_at: datetime) -> int:
+    """A press time as ids and `SosStatus` carry it: whole milliseconds since the Unix epoch."""
+    return math.floor(round(pressed_at.timestamp() * 1000, 3))

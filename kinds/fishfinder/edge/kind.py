@@ -73,6 +73,8 @@ class FishfinderKind:
                     continue  # RMC and GGA of one second: one fix
                 processor.last_decoded_fix = value.ts
             out.readings.append(reading_of(device.id, value))
+        if out.readings:  # the SOS state goes to the journal with the frame's readings
+            out.readings.extend(processor.state_readings(out.readings[-1].ts))
         return out
 
     journal_body = staticmethod(journal.journal_body)
@@ -88,13 +90,12 @@ class FishfinderKind:
             return StoredItem(item.id, PRIORITY_DISTRESS, KIND_NAME, item.type, origin, item.ts.timestamp(), body)
         if isinstance(item, Track):
             priority = PRIORITY_DISTRESS if item.distress else PRIORITY_ROUTINE
-            return StoredItem(item.id, priority, KIND_NAME, item.type, origin, item.points[0][0] / 1e6, body)
+            return StoredItem(item.id, priority, KIND_NAME, item.type, origin, item.points[0][0] / 1e6, body, item.summarised)
         if isinstance(item, SchoolSighting):
             return StoredItem(item.id, PRIORITY_EVENT, KIND_NAME, item.type, origin, item.start.timestamp(), body)
         assert isinstance(item, SeaSummary)
         return StoredItem(
-            item.id, PRIORITY_ROUTINE, KIND_NAME, item.type, origin, item.window_start.timestamp(), body,
-            (item.device, item.window_end.timestamp()),
+            item.id, PRIORITY_ROUTINE, KIND_NAME, item.type, origin, item.window_start.timestamp(), body, item.summarised,
         )
 
     @staticmethod

@@ -20,14 +20,20 @@ spaces transmissions on a shared radio channel. Here the link is IP with end-to-
 repeat costs a few hundred bytes, and each one is a fresh chance for an acknowledgement lost
 on a flaky cellular link (the boat only learns of it through the answer to a call) to come
 back, so a minute bounds how long an operator's acknowledgement waits to reach the boat.
-Repeat k is due `k * SOS_REPEAT_S` after the press (its GNSS time): derived from the press
-alone, so after a restart repetition resumes with the right numbers and no stored timer.
+Repeats are spaced by the gateway's own wall clock from the first `tick` that saw the press
+(GNSS time and the gateway clock may disagree by hours) and numbered consecutively, so no id is
+reused; a press is (number, press time), as the button numbers presses from 1 each trip.
+`resolved` from the centre ends the incident (no repeats, no distress tracks); a status about a
+press this gateway does not know changes nothing.
 
 Restarts: the press is journalled (`edge.reading`) and its call committed to the outbox at
-once. The SOS button repeats its `$PTEPD` every few seconds while held (`wire`), so the
-journal of the open window always holds the press; after a kill the replay rebuilds it and
-repetition resumes. Whether the centre had acknowledged is not kept: the repeats resume, and
-ingest's answer to the next one (`acknowledged`) stops them again.
+once. Its state (`edge.reading.SosState`: press time, first seen, repeats sent, acknowledged,
+resolved, cancelled) goes to the journal with the next frame's readings (`state_readings`,
+called by `edge.kind`) whenever it changes and every half window while open, and a window's
+closing items trim the journal no further than an open press's newest state row; the replay
+restores it. A change the instruments' silence kept from the journal costs at most: repeats
+numbered past all the gateway's clock allowed (one a minute since first seen), and a lost
+acknowledgement that ingest's answer to the next repeat brings back.
 """
 
 from __future__ import annotations
@@ -35,16 +41,16 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from contract.downlink import KindDownlink
 from gateway.errors import FrameRejected
-from kinds.fishfinder.edge.reading import BoatReading
+from kinds.fishfinder.edge.reading import BoatReading, SosState, reading_of
 from kinds.fishfinder.edge.schools import DetectionSettings, School, SchoolDetector
 from kinds.fishfinder.edge.track import TrackThinner, WindowSummarizer
 from kinds.fishfinder.items import (
-    DistressCall, SchoolSighting, SeaSummary, SosStatus, Track, distress_id, school_id, sea_summary_id, track_id,
+    DistressCall, SchoolSighting, SeaSummary, SosStatus, Track, distress_id, press_ms, school_id, sea_summary_id, track_id,
 )
 from kinds.fishfinder.values import Depth, Distress, Fix, Ping, WaterTemp
 
@@ -77,10 +83,24 @@ class Incident:
     last_repeat: int = 0
     acknowledged: bool = False
     cancelled: bool = False
+    resolved: bool = False
+    #: Gateway wall clock of the last send (the first `tick` after the press counts as its send):
+    #: repeats are spaced by the gateway's own clock, never GNSS time against it.
+    last_sent_at: datetime | None = None
+    #: Gateway wall clock when it first saw the press (its first `tick`): bounds the repeats
+    #: sent (at most one a `SOS_REPEAT_S`), so numbering after a restart never reuses one.
+    seen_at: datetime | None = None
+    restored: bool = False
+    changed: bool = True  # not journalled since it last changed
+    journalled_at: datetime | None = None  # reading time of its newest state row
+
+    @property
+    def open(self) -> bool:
+        return not (self.cancelled or self.resolved)
 
     @property
     def repeating(self) -> bool:
-        return not (self.acknowledged or self.cancelled)
+        return self.open and not self.acknowledged and self.last_repeat < CANCEL_REPEAT - 1
 
 
 class BoatProcessor:
@@ -102,7 +122,7 @@ class BoatProcessor:
         self._last_track_at: datetime | None = None  # fix time of the newest point sent in a Track
         self._closed_until = -math.inf
         self._pending: list[BoatReading] = []
-        self.incidents: dict[int, Incident] = {}
+        self.incidents: dict[tuple[int, datetime], Incident] = {}  # by (press number, press time)
         self.rejected = 0
 
     # -- Processor
@@ -135,6 +155,9 @@ class BoatProcessor:
             if isinstance(v, Distress):
                 out += self._distress(v)
                 continue
+            if isinstance(v, SosState):
+                self._restore(v)
+                continue
             if isinstance(v, Ping):
                 try:
                     out += [self._sighting(s) for s in self.schools.push(v)]
@@ -163,15 +186,28 @@ class BoatProcessor:
 
     # -- timers and downlink
     def tick(self, now: datetime) -> list[DistressCall]:
-        """Repeats due at wall-clock `now`: for each repeating press, the newest repeat number
-        reached (missed ones are not sent one by one: a gateway that was off sends one)."""
+        """Repeats due at the gateway's wall-clock `now`: for each repeating press, the next
+        number once `SOS_REPEAT_S` passed since its last send (a gateway that was off sends one)."""
         out = []
         for inc in self.incidents.values():
             if not inc.repeating:
                 continue
-            k = math.floor((now - inc.pressed_at).total_seconds() / SOS_REPEAT_S)
-            if k > inc.last_repeat:
-                inc.last_repeat = min(k, CANCEL_REPEAT - 1)
+            if inc.seen_at is None:
+                inc.seen_at, inc.changed = now, True
+            if inc.restored:  # after a restart: past every number the gateway can have sent
+                inc.restored = False
+                if now >= inc.seen_at:
+                    bound = math.floor((now - inc.seen_at).total_seconds() / SOS_REPEAT_S)
+                    inc.last_repeat = min(CANCEL_REPEAT - 1, max(inc.last_repeat, bound))
+                    inc.last_sent_at = now - timedelta(seconds=SOS_REPEAT_S)  # a repeat at once
+                    if not inc.repeating:  # 69 days of repeats: the last number is spent
+                        continue
+            if inc.last_sent_at is None or now < inc.last_sent_at:  # first seen, or the clock stepped back
+                inc.last_sent_at = now
+                continue
+            if (now - inc.last_sent_at).total_seconds() >= SOS_REPEAT_S:
+                inc.last_repeat += 1
+                inc.last_sent_at, inc.changed = now, True
                 lat, lon = self._position(inc)
                 out.append(self._call(inc, inc.last_repeat, now, True, lat, lon))
         return out
@@ -184,35 +220,84 @@ class BoatProcessor:
         status = SosStatus.model_validate_json(message.body)
         if status.vessel != self.vessel:
             return []
-        if status.status in ("acknowledged", "resolved"):
-            inc = self.incidents.get(status.press)
-            if inc is None:  # a press this run has not seen (a restart): remembered as answered
-                inc = self.incidents[status.press] = Incident(status.press, status.at, "undesignated", None, None)
-            inc.acknowledged = True
+        inc = self._of_status(status)
+        if inc is not None and status.status == "acknowledged" and not inc.acknowledged:
+            inc.acknowledged = inc.changed = True
+        elif inc is not None and status.status == "resolved" and not inc.resolved:
+            inc.resolved = inc.changed = True  # over: no more repeats, no more distress tracks
+        # A status of a press this gateway does not know (a stale one) only sounds on board.
         return [status]
+
+    def _of_status(self, status: SosStatus) -> Incident | None:
+        """The press a status is about: by press time when the centre says it, else the open
+        press of that number."""
+        if status.pressed_at is not None:  # the centre has it to the millisecond (`items.press_ms`)
+            ms = press_ms(status.pressed_at)
+            return next((i for i in self.incidents.values() if i.press == status.press and press_ms(i.pressed_at) == ms), None)
+        return self._open(status.press)
+
+    def _open(self, press: int) -> Incident | None:
+        return next((inc for inc in self.incidents.values() if inc.press == press and inc.open), None)
 
     @property
     def sos_active(self) -> bool:
-        return any(not inc.cancelled for inc in self.incidents.values())
+        return any(inc.open for inc in self.incidents.values())
 
     # -- internals
     def _distress(self, d: Distress) -> list[DistressCall]:
-        inc = self.incidents.get(d.seq)
+        inc = self._open(d.seq)
         if d.active:
-            if inc is None:
-                inc = self.incidents[d.seq] = Incident(d.seq, d.ts, d.nature, d.lat, d.lon)
+            if inc is None:  # a new press (a new trip numbers its presses from 1 again)
+                inc = self.incidents[(d.seq, d.ts)] = Incident(d.seq, d.ts, d.nature, d.lat, d.lon)
                 lat, lon = self._position(inc)
                 return [self._call(inc, 0, d.ts, True, lat, lon)]
-            if d.lat is not None:
-                inc.lat, inc.lon = d.lat, d.lon
+            if d.lat is not None and (d.lat, d.lon) != (inc.lat, inc.lon):
+                inc.lat, inc.lon, inc.changed = d.lat, d.lon, True
             return []
-        if inc is not None and inc.cancelled:
-            return []  # the button sends its cancel several times
         if inc is None:
-            inc = self.incidents[d.seq] = Incident(d.seq, d.ts, d.nature, d.lat, d.lon)
-        inc.cancelled = True
+            cancelled = [i for i in self.incidents.values() if i.press == d.seq and not i.open]
+            if cancelled:
+                return []  # the button sends its cancel several times
+            inc = self.incidents[(d.seq, d.ts)] = Incident(d.seq, d.ts, d.nature, d.lat, d.lon)
+        inc.cancelled = inc.changed = True
         lat, lon = self._position(inc)
         return [self._call(inc, CANCEL_REPEAT, d.ts, False, lat, lon)]
+
+    def state_readings(self, ts: datetime) -> list[BoatReading]:
+        """SOS state rows for the journal (`edge.kind` adds them to a frame's readings): a press
+        whose state changed, and an open press again every half window, so the window trims
+        (`_close_window`) never take its newest row."""
+        out = []
+        for inc in self.incidents.values():
+            stale = inc.open and (inc.journalled_at is None or (ts - inc.journalled_at).total_seconds() >= SEA_WINDOW_S / 2)
+            if not (inc.changed or stale):
+                continue
+            inc.changed, inc.journalled_at = False, ts
+            out.append(reading_of(self.device_id, SosState(
+                ts, inc.press, inc.pressed_at, inc.nature, inc.seen_at, inc.last_repeat, inc.acknowledged,
+                inc.cancelled, inc.resolved, inc.lat, inc.lon,
+            )))
+        return out
+
+    def _restore(self, st: SosState) -> None:
+        """A journalled state (a restart's replay), merged: what was sent or answered stays so."""
+        key = (st.press, st.pressed_at)
+        inc = self.incidents.get(key)
+        new = inc is None
+        if inc is None:
+            inc = self.incidents[key] = Incident(st.press, st.pressed_at, st.nature, st.lat, st.lon)
+        unseen = inc.seen_at is None
+        inc.last_repeat = max(inc.last_repeat, st.last_repeat)
+        inc.acknowledged |= st.acknowledged
+        inc.cancelled |= st.cancelled
+        inc.resolved |= st.resolved
+        if st.seen_at is not None and (inc.seen_at is None or st.seen_at < inc.seen_at):
+            inc.seen_at = st.seen_at
+        # Live, a state row comes back through `accept` with what this run knows already.
+        inc.restored = inc.restored or (unseen and inc.seen_at is not None)
+        if new:
+            inc.changed = False
+        inc.journalled_at = max(st.ts, inc.journalled_at or st.ts)
 
     def _position(self, inc: Incident) -> tuple[float | None, float | None]:
         """The newest known position: the latest fix, else the one the button sent."""
@@ -222,8 +307,8 @@ class BoatProcessor:
 
     def _call(self, inc: Incident, repeat: int, ts: datetime, active: bool, lat: float | None, lon: float | None) -> DistressCall:
         return DistressCall(
-            id=distress_id(self.gateway_id, self.vessel, inc.press, repeat), vessel=self.vessel, device=self.device_id,
-            ts=ts, press=inc.press, repeat=repeat, nature=inc.nature, active=active, lat=lat, lon=lon,  # type: ignore[arg-type]
+            id=distress_id(self.gateway_id, self.vessel, inc.press, inc.pressed_at, repeat), vessel=self.vessel,
+            device=self.device_id, ts=ts, press=inc.press, pressed_at=inc.pressed_at, repeat=repeat, nature=inc.nature, active=active, lat=lat, lon=lon,  # type: ignore[arg-type]
         )
 
     def _fix(self, f: Fix) -> list[BoatItem]:
@@ -278,6 +363,11 @@ class BoatProcessor:
         d, t = self._depth.flush(), self._temp.flush()
         self._window = None
         self._closed_until = end.timestamp()
+        # The items closing a window trim the journal before its end (a boat with GNSS only has
+        # tracks and no summary), but never an open press: its row is the SOS after a restart.
+        trim = min([end, *(inc.journalled_at or inc.pressed_at for inc in self.incidents.values() if inc.open)])
+        for track in out:
+            track.closes(self.device_id, trim.timestamp())
         if not (d or t):
             return out
         out.append(SeaSummary(
@@ -288,6 +378,7 @@ class BoatProcessor:
             temp_count=t[0].count if t else 0, temp_min_c=t[0].min if t else None,
             temp_max_c=t[0].max if t else None, temp_mean_c=t[0].mean if t else None,
         ))
+        out[-1].closes(self.device_id, trim.timestamp())
         return out
 
     def _sighting(self, s: School) -> SchoolSighting:

@@ -19,15 +19,39 @@ import struct
 from dataclasses import dataclass
 from datetime import datetime
 
+from datetime import timezone
+
 from kinds.fishfinder.values import Depth, Distress, Fix, InstrumentValue, Ping, WaterTemp
 from kinds.fishfinder.wire import NATURES
 
 SEQ_FIX, SEQ_DEPTH, SEQ_TEMP, SEQ_DISTRESS = 0, 1, 2, 3
+#: Journal numbers of SOS state rows: above any press row's (3 + 4 * press, press < 2**31).
+SEQ_SOS_STATE = 1 << 40
 _FIX = struct.Struct("<cdddd")
 _DEPTH = struct.Struct("<cdd")
 _TEMP = struct.Struct("<cd")
 _DISTRESS = struct.Struct("<cIB?dd")
+_SOS_STATE = struct.Struct("<cIdBdI???dd")
 
+
+@dataclass(frozen=True, slots=True)
+class SosState:
+    """Where one press stands at the gateway (`edge.processor.Incident`), journalled whenever it
+    changes and again within each sea window while the press is open, so a restart resumes it
+    exactly: the press's time (its identity), when the gateway first saw it and the repeats it
+    sent (its own clock), and whether the centre acknowledged or resolved it or the boat cancelled."""
+
+    ts: datetime
+    press: int
+    pressed_at: datetime
+    nature: str
+    seen_at: datetime | None
+    last_repeat: int
+    acknowledged: bool
+    cancelled: bool
+    resolved: bool
+    lat: float | None
+    lon: float | None
 
 @dataclass(frozen=True, slots=True)
 class BoatReading:
@@ -36,10 +60,10 @@ class BoatReading:
     device: str
     seq: int
     ts: datetime
-    value: InstrumentValue
+    value: InstrumentValue | SosState
 
 
-def reading_of(device: str, value: InstrumentValue) -> BoatReading:
+def reading_of(device: str, value: InstrumentValue | SosState) -> BoatReading:
     if isinstance(value, Fix):
         seq = SEQ_FIX
     elif isinstance(value, Depth):
@@ -48,6 +72,8 @@ def reading_of(device: str, value: InstrumentValue) -> BoatReading:
         seq = SEQ_TEMP
     elif isinstance(value, Distress):
         seq = SEQ_DISTRESS + 4 * value.seq
+    elif isinstance(value, SosState):
+        seq = SEQ_SOS_STATE + value.press
     else:
         seq = value.seq  # a ping: its own number (pings are not journalled)
     return BoatReading(device, seq, value.ts, value)
@@ -72,9 +98,18 @@ def journal_body(reading: BoatReading) -> bytes | None:
         return _TEMP.pack(b"T", v.temp_c)
     if isinstance(v, Distress):
         return _DISTRESS.pack(b"S", v.seq, NATURES.index(v.nature), v.active, _nan(v.lat), _nan(v.lon))
+    if isinstance(v, SosState):
+        return _SOS_STATE.pack(
+            b"P", v.press, v.pressed_at.timestamp(), NATURES.index(v.nature), math.nan if v.seen_at is None else v.seen_at.timestamp(),
+            v.last_repeat, v.acknowledged, v.cancelled, v.resolved, _nan(v.lat), _nan(v.lon),
+        )
     if isinstance(v, Ping):
         return None
     raise ValueError(f"not a boat value: {type(v).__name__}")
+
+
+def _utc(t: float) -> datetime:
+    return datetime.fromtimestamp(t, timezone.utc)
 
 
 def from_journal(device: str, seq: int, ts: datetime, body: bytes) -> BoatReading:
@@ -83,7 +118,7 @@ def from_journal(device: str, seq: int, ts: datetime, body: bytes) -> BoatReadin
     try:
         if tag == b"F" and len(body) == _FIX.size:
             _, lat, lon, sog, cog = _FIX.unpack(body)
-            value: InstrumentValue = Fix(ts, lat, lon, _none(sog), _none(cog))
+            value: InstrumentValue | SosState = Fix(ts, lat, lon, _none(sog), _none(cog))
         elif tag == b"D" and len(body) == _DEPTH.size:
             _, depth, offset = _DEPTH.unpack(body)
             value = Depth(ts, depth, _none(offset))
@@ -92,6 +127,12 @@ def from_journal(device: str, seq: int, ts: datetime, body: bytes) -> BoatReadin
         elif tag == b"S" and len(body) == _DISTRESS.size:
             _, press, nature, active, lat, lon = _DISTRESS.unpack(body)
             value = Distress(ts, press, NATURES[nature], active, _none(lat), _none(lon))  # type: ignore[arg-type]
+        elif tag == b"P" and len(body) == _SOS_STATE.size:
+            _, press, pressed, nature, seen, repeat, ack, cancelled, resolved, lat, lon = _SOS_STATE.unpack(body)
+            value = SosState(
+                ts, press, _utc(pressed), NATURES[nature], None if math.isnan(seen) else _utc(seen), repeat,
+                ack, cancelled, resolved, _none(lat), _none(lon),
+            )
         else:
             raise ValueError(f"not a fish-finder journal body ({len(body)} bytes)")
     except (struct.error, IndexError) as exc:

@@ -95,6 +95,14 @@ class FishfinderIngest:
                 # SeaSummary: its point went to the sink before the state was applied.
         session.flush()
 
+    def on_duplicates(self, items: Sequence[tuple[str, str, Any]], context: ApplyContext) -> None:
+        """Distress calls ingest already had: answered again with their incident's status."""
+        for tenant, gateway, item in items:
+            if isinstance(item, DistressCall):
+                downlink = sos.answer_again(context.session, tenant, gateway, item, context.now)
+                if downlink is not None:
+                    context.result.downlinks.append(downlink)
+
     def point_sinks(self, tsdb: TsdbConfig | None) -> tuple[Callable[[Session], Any], Callable[[], None]]:
         return sink_factory(tsdb)
 

@@ -10,7 +10,7 @@ once it is over. `poll` tells the boat at once when an operator acts through the
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -38,8 +38,17 @@ def status_of(alert_status: str) -> str:
 
 
 def reply(tenant: str, gateway: str, call: SosCall, status: str, at: datetime) -> Downlink:
-    body = SosStatus(vessel=call.vessel_id, press=call.press, incident=call.alert_id, status=status, at=at)  # type: ignore[arg-type]
+    body = SosStatus(vessel=call.vessel_id, press=call.press, pressed_at=_pressed_at(call), incident=call.alert_id, status=status, at=at)  # type: ignore[arg-type]
     return Downlink(tenant, gateway, body.model_dump_json().encode())
+
+
+def _pressed_at(call: SosCall) -> datetime | None:
+    """The press time its id carries (`items.press_key`), None for an id of the older form."""
+    parts = call.item_id.split(":")
+    try:
+        return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=int(parts[-2])) if len(parts) >= 6 else None
+    except ValueError:
+        return None
 
 
 def apply_call(
@@ -55,9 +64,7 @@ def apply_call(
             Alert.status.in_((ALERT_ACTIVE, ALERT_ACKNOWLEDGED)),
         )
     ).one_or_none()
-    of_press = session.scalar(
-        sa.select(SosCall.alert_id).where(SosCall.vessel_id == vessel.id, SosCall.press == item.press).order_by(SosCall.received_at.desc()).limit(1)
-    )
+    of_press = _incident_of_press(session, vessel.id, item)
     if item.active:
         if of_press is not None and (open_incident is None or open_incident.id != of_press):
             alert = session.get(Alert, of_press)  # a late repeat of a press whose incident is over
@@ -70,15 +77,18 @@ def apply_call(
             if transition is AlertTransition.UPDATED and of_press is not None:
                 transition = None  # a repeat: the incident already knows this press
     else:
-        target = open_incident.id if open_incident is not None else of_press
-        if target is None:  # a cancel of a call never received: still an incident on record
+        target = of_press  # the press's own incident, never another open one
+        if target is None and open_incident is not None:
+            alert = open_incident  # a cancel of a press never received while another is open: on record, not resolving it
+        elif target is None:  # a cancel of a call never received: still an incident on record
             alert, _ = raise_subject_alert(
                 session, tenant=vessel.tenant_id, kind=KIND, subject=vessel.id, alert_type=ALERT_TYPE_SOS,
                 severity=SOS_SEVERITY, at=item.ts, who=f"gateway:{gateway}", detail=detail,
             )
             target = alert.id
-        alert = resolve(session, target, DEVICE, now, note="cancelled on board")
-        transition = AlertTransition.CLOSED
+        if target is not None:
+            alert = resolve(session, target, DEVICE, now, note="cancelled on board")
+            transition = AlertTransition.CLOSED
     status = status_of(alert.status)
     call = SosCall(
         item_id=item_id, alert_id=alert.id, tenant_id=vessel.tenant_id, vessel_id=vessel.id, gateway=gateway,
@@ -87,6 +97,35 @@ def apply_call(
     )
     session.add(call)
     return reply(vessel.tenant_id, gateway, call, status, now), transition
+
+
+def _press_prefix(item: DistressCall) -> str:
+    """The id prefix all calls of the item's press share (`items.press_key`): `...:<repeat>` cut."""
+    return item.id.rsplit(":", 1)[0] + ":"
+
+
+def _incident_of_press(session: Session, vessel_id: str, item: DistressCall) -> int | None:
+    """The incident of this very press (number and press time, by its ids), else None: a new
+    trip's press 1 is not last trip's."""
+    return session.scalar(
+        sa.select(SosCall.alert_id)
+        .where(SosCall.vessel_id == vessel_id, SosCall.press == item.press, SosCall.item_id.startswith(_press_prefix(item), autoescape=True))
+        .order_by(SosCall.received_at.desc()).limit(1)
+    )
+
+
+def answer_again(session: Session, tenant: str, gateway: str, item: DistressCall, now: datetime) -> Downlink | None:
+    """A call ingest already has (redelivered after a lost acknowledgement): answered with its
+    incident's current status, so the boat always hears back."""
+    call = session.scalars(sa.select(SosCall).where(SosCall.item_id == item.id)).one_or_none()
+    if call is None or call.tenant_id != tenant:
+        return None
+    alert = session.get(Alert, call.alert_id)
+    if alert is None:
+        return None
+    status = status_of(alert.status)
+    call.status_sent = max(call.status_sent, status, key=_RANK.__getitem__)
+    return reply(tenant, gateway, call, status, now)
 
 
 def poll(session: Session, now: datetime) -> list[Downlink]:

@@ -178,16 +178,19 @@ def test_an_sos_is_called_at_once_repeated_every_minute_until_acknowledged():
     assert KIND.stored(calls[0], "gw").priority == 0 and calls[0].lat is not None
     sos_tracks = [t for t in items if isinstance(t, Track) and t.distress]
     assert len(sos_tracks) >= 5 and all(KIND.stored(t, "gw").priority == 0 for t in sos_tracks)
-    assert proc.tick(press_at + timedelta(seconds=30)) == []
-    repeat = proc.tick(press_at + timedelta(seconds=SOS_REPEAT_S + 1))
+    # Spaced by the gateway's own clock from when it first saw the press, whatever GNSS says.
+    seen = press_at + timedelta(hours=3)
+    assert proc.tick(seen) == []
+    repeat = proc.tick(seen + timedelta(seconds=SOS_REPEAT_S + 1))
     assert [(c.repeat, c.id != calls[0].id) for c in repeat] == [(1, True)]
-    assert proc.tick(press_at + timedelta(seconds=SOS_REPEAT_S + 30)) == []
-    assert [c.repeat for c in proc.tick(press_at + timedelta(seconds=5 * SOS_REPEAT_S + 1))] == [5]
+    assert proc.tick(seen + timedelta(seconds=SOS_REPEAT_S + 30)) == []
+    # A gateway that was off sends one repeat, the next number: numbers are never reused.
+    assert [c.repeat for c in proc.tick(seen + timedelta(seconds=5 * SOS_REPEAT_S + 1))] == [2]
     assert proc.on_downlink(_status(1, "received"))[0].status == "received"
-    assert [c.repeat for c in proc.tick(press_at + timedelta(seconds=6 * SOS_REPEAT_S + 1))] == [6]
+    assert [c.repeat for c in proc.tick(seen + timedelta(seconds=6 * SOS_REPEAT_S + 2))] == [3]
     acknowledged = proc.on_downlink(_status(1, "acknowledged"))
     assert b"help acknowledged" in (KIND.alarm(acknowledged[0]) or b"")
-    assert proc.tick(press_at + timedelta(seconds=60 * SOS_REPEAT_S)) == []
+    assert proc.tick(seen + timedelta(seconds=60 * SOS_REPEAT_S)) == []
     other_boat = _status(1, "acknowledged").body.replace(b"perahu-krs-01", b"perahu-lain-02")
     assert proc.on_downlink(KindDownlink("fishfinder", "sos_status", other_boat)) == []
 

@@ -57,9 +57,12 @@ def _apply(engine: Engine, *items: Any, now: datetime = T0, gateway: str = GW) -
     return result, points
 
 
-def _sos(press: int, repeat: int, *, active: bool = True, vessel: str = "km-bahari") -> DistressCall:
-    ts = T0 + timedelta(seconds=press * 100 + repeat)
-    return DistressCall(id=distress_id(GW, vessel, press, repeat), vessel=vessel, device="ff1", ts=ts, press=press,
+def _sos(press: int, repeat: int, *, active: bool = True, vessel: str = "km-bahari", trip: int = 0) -> DistressCall:
+    """A call of press `press` of trip `trip` (a trip numbers its presses from 1 again)."""
+    pressed = T0 + timedelta(days=trip, seconds=press * 100)
+    ts = pressed + timedelta(seconds=repeat)
+    return DistressCall(id=distress_id(GW, vessel, press, pressed, repeat), vessel=vessel, device="ff1", ts=ts, press=press,
+                        pressed_at=pressed,
                         repeat=repeat, active=active, lat=-5.9, lon=106.8, nature="sinking")
 
 
@@ -143,3 +146,39 @@ def test_an_acknowledgement_through_the_api_is_polled_once_to_the_boat(engine: E
     assert [(d.tenant, d.gateway, json.loads(d.payload)["status"]) for d in sent] == [(TENANT, GW, "acknowledged")]
     with Session(writer(engine)) as s, s.begin():
         assert HANDLER.poll(s, None, T0 + timedelta(seconds=32)) == []
+
+
+def test_a_new_trips_press_with_a_reused_number_is_a_new_incident(engine: Engine) -> None:
+    _apply(engine, _sos(1, 0))
+    _apply(engine, _sos(1, 1, active=False), now=T0 + timedelta(minutes=5))  # last trip's press 1, cancelled
+    result, _ = _apply(engine, _sos(1, 0, trip=1), now=T0 + timedelta(days=1))
+    assert [s.status for s in _statuses(result)] == ["received"], "the boat keeps repeating until help answers"
+    assert result.alerts == {"opened": 1}
+    with Session(engine) as s:
+        assert s.scalars(sa.select(Alert.status).order_by(Alert.id)).all() == ["closed", "active"]
+
+
+def test_a_redelivered_call_is_answered_with_the_incidents_current_status(engine: Engine) -> None:
+    call = _sos(2, 0)
+    _apply(engine, call)
+    with Session(writer(engine)) as s, s.begin():
+        incident = s.scalars(sa.select(Alert.id)).one()
+        acknowledge(s, incident, "Petugas", T0 + timedelta(minutes=1))
+    again, _ = _apply(engine, call, now=T0 + timedelta(minutes=2))  # the gateway never got its PUBACK
+    assert again.duplicates == 1
+    assert [(s.status, s.incident, s.press, s.pressed_at) for s in _statuses(again)] == [
+        ("acknowledged", incident, 2, call.pressed_at)]
+
+
+def test_a_late_cancel_resolves_its_own_press_not_a_newer_open_one(engine: Engine) -> None:
+    from central.incidents import resolve
+
+    _apply(engine, _sos(1, 0))
+    with Session(writer(engine)) as s, s.begin():
+        first = s.scalars(sa.select(Alert.id)).one()
+        resolve(s, first, "Petugas", T0 + timedelta(minutes=30))
+    _apply(engine, _sos(2, 0), now=T0 + timedelta(hours=1))
+    late, _ = _apply(engine, _sos(1, 3, active=False), now=T0 + timedelta(hours=1, minutes=1))
+    assert [s.incident for s in _statuses(late)] == [first]
+    with Session(engine) as s:
+        assert s.scalars(sa.select(Alert.status).order_by(Alert.id)).all() == ["closed", "active"]

@@ -61,7 +61,7 @@ def test_a_distress_call_uplink_is_answered_on_the_gateway_downlink(tmp_path: Pa
     worker.start()
     try:
         assert worker.wait_subscribed(10)
-        call = DistressCall(id=distress_id(GW, "km-bahari", 1, 0), vessel="km-bahari", device="ff1", ts=utcnow(), press=1, repeat=0, lat=-5.9, lon=106.8)
+        call = DistressCall(id=distress_id(GW, "km-bahari", 1, datetime(2026, 1, 1, tzinfo=timezone.utc), 0), vessel="km-bahari", device="ff1", ts=utcnow(), press=1, repeat=0, lat=-5.9, lon=106.8)
         payload = encode_uplink(TENANT, GW, [call.model_dump_json().encode()], utcnow(), msg=7)
         boat.publish(uplink_topic(TENANT, GW), payload, qos=1).wait_for_publish(5)
 
