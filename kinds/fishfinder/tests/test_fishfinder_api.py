@@ -3,7 +3,7 @@ anonymised aggregates, vessels and tracks, and SOS incidents, each as the roles 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from api.testing import TEST_PEPPER, issue_keys
 from central.db import writer
 from central.models import User
 from contract.clock import utcnow
-from kinds.fishfinder.state import Vessel, VesselPosition, register_vessel
+from kinds.fishfinder.state import VesselPosition, register_vessel
 
 FISHERS = ("Nelayan Satu", "Nelayan Dua", "Nelayan Tiga")
 OFFICE = "Dinas Perikanan DKI"
