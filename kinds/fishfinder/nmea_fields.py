@@ -21,7 +21,7 @@ import pynmea2
 from gateway.errors import FrameRejected
 
 _UTC = timezone.utc
-_DECIMAL = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)\Z")
+_DECIMAL_CHARS = "0123456789.+-"
 _UINT = re.compile(r"\d{1,10}\Z")
 _TIME = re.compile(r"(\d\d)(\d\d)(\d\d)(?:\.(\d{1,6}))?\Z")
 _DDMMYY = re.compile(r"(\d\d)(\d\d)(\d\d)\Z")
@@ -37,14 +37,19 @@ def bad(detail: str) -> FrameRejected:
 
 MAX_SENTENCE_BYTES = 82  # NMEA 0183, from "$" to CR LF inclusive
 _PRINTABLE = bytes(range(0x20, 0x7F))
-HEX_BYTE = {f"{i:02X}": i for i in range(256)}  # a checksum's two upper-case hex digits, read
-_Sentence = tuple[type, str, list[str]]  # pynmea2's class family, sentence type or maker, fields
+#: The common case of `frame`'s checks in one match: "$" or "!", printable characters but
+#: "$", "!" and "*", then "*hh"; at most 80 bytes in all.
+_WELL_FRAMED = re.compile(rb"[$!][ \x22\x23\x25-\x29\x2b-\x7e]{0,76}\*[0-9A-F]{2}")
+_HEX_BYTE = {f"{i:02X}".encode(): i for i in range(256)}  # a checksum's two upper-case hex digits, read
+_Sentence = tuple[type, str, str]  # pynmea2's class family, sentence type or maker, fields text
 
 
-def frame(line: bytes) -> tuple[str, int, int] | None:
-    """One line as read from a port: its text, the index of ``*`` and the checksum it states;
-    None for a blank line. Raises `FrameRejected` for what is no single sentence."""
+def frame(line: bytes) -> tuple[bytes, int] | None:
+    """One line as read from a port, without CR LF, and the checksum its ``*hh`` states; None
+    for a blank line. Raises `FrameRejected` for what is no single sentence."""
     raw = line.rstrip(b"\r\n")
+    if _WELL_FRAMED.fullmatch(raw):
+        return raw, _HEX_BYTE[raw[-2:]]
     if not raw:
         return None
     if len(raw) > MAX_SENTENCE_BYTES - 2:
@@ -57,21 +62,18 @@ def frame(line: bytes) -> tuple[str, int, int] | None:
     star = text.find("*")
     if star < 0:
         raise FrameRejected("no_checksum", "sentence has no *hh checksum")
-    if star != len(text) - 3 or text.count("$") + text.count("!") != 1:
+    if star != len(text) - 3 or "$" in text[1:] or "!" in text[1:]:
         raise bad("checksum not at the end, or two sentences run together")
-    stated = HEX_BYTE.get(text[star + 1:])
-    if stated is None:
-        raise FrameRejected("checksum", f"checksum {text[star + 1:]!r} is not two upper-case hex digits")
-    return text, star, stated
+    raise FrameRejected("checksum", f"checksum {text[star + 1:]!r} is not two upper-case hex digits")
 
 
-def checksum(body: str) -> int:
-    """The XOR of the characters between ``$``/``!`` and ``*`` (NMEA 0183's checksum). Reads
-    them as one integer and folds it in halves down to a byte: a few integer operations instead
-    of one Python step per character (a sentence's body is at most 79 characters, 632 bits)."""
+def checksum(body: bytes) -> int:
+    """The XOR of the bytes between ``$``/``!`` and ``*`` (NMEA 0183's checksum). Reads them as
+    one integer and folds it in halves down to a byte: a few integer operations instead of one
+    Python step per byte (a sentence's body is at most 76 bytes, 608 bits)."""
     if len(body) > 128:
         raise ValueError("longer than an NMEA sentence")
-    x = int.from_bytes(body.encode("ascii"), "little")
+    x = int.from_bytes(body, "little")
     x ^= x >> 512
     x ^= x >> 256
     x ^= x >> 128
@@ -92,37 +94,51 @@ _PLAIN_TALKER = frozenset(
 _WORD = re.compile(r"\w+\Z")
 
 
-@lru_cache(maxsize=512)
-def _address(head: str) -> tuple[type, str, int] | None:
+_ADDRESSES: dict[bytes, tuple[type | None, str, int] | None] = {}  # `_address` of each head seen
+_MAX_ADDRESSES = 4096  # noise could make up heads without end: beyond this, worked out each time
+
+
+def _address(head: str) -> tuple[type | None, str, int] | None:
     """What `pynmea2.parse` makes of a sentence starting ``$`` + `head` (its next 6 characters),
     in the order its regex tries: ``P`` and three word characters is proprietary (even
     ``$PGRME``); two, then three, word characters and a comma a talker sentence, unless the
-    type ends in Q (perhaps a query). Gives the class family, the upper-cased sentence type or
-    maker, and where the fields start; None for anything else (left to `pynmea2.parse`)."""
+    type ends in Q (perhaps a query). Gives the class family (None: a talker sentence of a type
+    pynmea2 does not know), the upper-cased sentence type or maker, and where the fields start;
+    None for anything else, which is left to `pynmea2.parse`."""
     if len(head) >= 4 and head[0] in ("P", "p") and _WORD.match(head[1:4]):
         return pynmea2.ProprietarySentence, head[1:4].upper(), 5
     if len(head) == 6 and head[5] == "," and _WORD.match(head[:5]) and head[4] not in ("Q", "q"):
         name = head[2:5].upper()
         if name in _PLAIN_TALKER:
             return pynmea2.TalkerSentence, name, 7
+        if name not in pynmea2.TalkerSentence.sentence_types:
+            return None, head.upper(), 7
     return None
 
 
-def sentence(text: str, star: int, stated: int) -> _Sentence:
-    """A framed ``$`` sentence (`frame`) as pynmea2 reads it, checksum required."""
-    address = _address(text[1:7])
+def sentence(raw: bytes, stated: int) -> _Sentence:
+    """A framed ``$`` sentence (`frame`) as `pynmea2.parse(text, check=True)` reads it, but the
+    fields left as text, to be split only where they are read."""
+    head = raw[1:7]
+    address = _ADDRESSES.get(head, _ADDRESSES)
+    if address is _ADDRESSES:
+        address = _address(head.decode("ascii"))
+        if len(_ADDRESSES) < _MAX_ADDRESSES:
+            _ADDRESSES[head] = address
     if address is None:
-        return _parsed(text)
+        return _parsed(raw.decode("ascii"))
     family, name, start = address
-    computed = checksum(text[1:star])
+    computed = checksum(raw[1:-3])
     if computed != stated:
         raise FrameRejected("checksum", f"checksum does not match: {stated:02X} != {computed:02X}")
-    data = text[start:star].split(",")
+    if family is None:
+        raise FrameRejected("unknown", f"Unknown sentence type {name}")
+    fields = raw[start:-3].decode("ascii")
     if family is pynmea2.ProprietarySentence:
         cls = pynmea2.ProprietarySentence.sentence_types.get(name, pynmea2.ProprietarySentence)
         if not _plain(cls, pynmea2.ProprietarySentence):
-            _construct(cls, name, data)
-    return family, name, data
+            _construct(cls, name, fields.split(","))
+    return family, name, fields
 
 
 def _construct(cls: type, name: str, data: list[str]) -> None:
@@ -145,19 +161,24 @@ def _parsed(text: str) -> _Sentence:
     except (ValueError, IndexError) as exc:  # pynmea2.ParseError and anything its classes raise
         raise bad(message(exc)) from exc
     if isinstance(msg, pynmea2.TalkerSentence):
-        return pynmea2.TalkerSentence, msg.sentence_type, msg.data
+        return pynmea2.TalkerSentence, msg.sentence_type, ",".join(msg.data)
     if isinstance(msg, pynmea2.ProprietarySentence):
-        return pynmea2.ProprietarySentence, msg.manufacturer, msg.data
-    return type(msg), "", msg.data
+        return pynmea2.ProprietarySentence, msg.manufacturer, ",".join(msg.data)
+    return type(msg), "", ""
 
 
 def number(text: str) -> float | None:
-    """A decimal field; empty is None. No exponents, NaN or infinities (float() takes those)."""
+    """A decimal field; empty is None. No exponents, NaN or infinities (float() takes those):
+    what `float` reads from digits, signs and points alone is exactly a plain decimal."""
     if not text:
         return None
-    if not _DECIMAL.match(text):
+    try:
+        value: float | None = float(text)
+    except ValueError:
+        value = None
+    if value is None or text.strip(_DECIMAL_CHARS):
         raise bad(f"not a decimal number: {text[:20]!r}")
-    return float(text)
+    return value
 
 
 def uint(text: str, name: str) -> int:
@@ -182,13 +203,14 @@ def position(d: list[str], i: int) -> tuple[float, float]:
     return _angle(d[i], d[i + 1], _LAT, 90, "NS"), _angle(d[i + 2], d[i + 3], _LON, 180, "EW")
 
 
+@lru_cache(maxsize=16)  # the sentences of one GNSS epoch (RMC, GGA, GLL, ZDA) repeat its time
 def time_of_day(text: str) -> time:
     match = _TIME.match(text)
     if not match:
         raise bad(f"bad time {text[:20]!r}")
     h, m, s, frac = match.groups()
     try:
-        return time(int(h), int(m), int(s), int((frac or "0").ljust(6, "0")), tzinfo=_UTC)
+        return time(int(h), int(m), int(s), int(frac.ljust(6, "0")) if frac else 0, _UTC)
     except ValueError as exc:
         raise bad(f"bad time {text!r}") from exc
 
@@ -200,6 +222,7 @@ def date_of(day: int, month: int, year: int) -> date:
         raise bad(f"bad date {year}-{month}-{day}") from exc
 
 
+@lru_cache(maxsize=4)  # a day's RMC sentences repeat its date
 def ddmmyy(text: str) -> date:
     """RMC's date; two-digit years from 80 are 19xx (NMEA 0183 predates 2000)."""
     match = _DDMMYY.match(text)

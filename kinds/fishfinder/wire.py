@@ -72,7 +72,8 @@ FOOT_M, FATHOM_M = 0.3048, 1.8288
 
 _UTC = timezone.utc
 _HALF_DAY = timedelta(hours=12)
-_AIS_TYPES = frozenset({"VDM", "VDO"})
+_NO_TIME = timedelta(0)
+_AIS_TYPES = frozenset({b"VDM", b"VDO"})
 
 
 # -- encoding (simulator) -----------------------------------------------------------------
@@ -217,15 +218,16 @@ class InstrumentDecoder:
         framed = frame(line)
         if framed is None:
             return "blank"
-        text, star, stated = framed
-        if text[0] == "!":
-            return self._encapsulated(text, star, stated)
-        family, name, data = sentence(text, star, stated)
+        raw, stated = framed
+        if raw[0] == 0x21:  # "!"
+            return self._encapsulated(raw, stated)
+        family, name, fields = sentence(raw, stated)
         if family is pynmea2.TalkerSentence:
             decoder = self._talker.get(name)
-            return decoder(data, rx) if decoder else "unused"
+            return decoder(fields.split(","), rx) if decoder else "unused"
         if family is pynmea2.ProprietarySentence and name == MANUFACTURER:
-            kind = data[0] if data else ""
+            data = fields.split(",")
+            kind = data[0]
             if kind == ECHOGRAM:
                 return self._fragment(data, rx)
             if kind == DISTRESS:
@@ -234,18 +236,18 @@ class InstrumentDecoder:
         return "unused"  # other makers' proprietary sentences, queries
 
     @staticmethod
-    def _encapsulated(text: str, star: int, stated: int) -> str:
+    def _encapsulated(raw: bytes, stated: int) -> str:
         """``!`` sentences (AIS): pynmea2 does not parse them; the checksum is checked here."""
-        if checksum(text[1:star]) != stated:
+        if checksum(raw[1:-3]) != stated:
             raise FrameRejected("checksum", "checksum does not match")
-        return "ais" if text[3:6] in _AIS_TYPES and text[6:7] == "," else "unused"
+        return "ais" if raw[3:6] in _AIS_TYPES and raw[6:7] == b"," else "unused"
 
     # -- time
     def _now(self, rx: datetime) -> datetime:
         """The latest GNSS time advanced by the receive time elapsed since; rx before any."""
         if self._gnss_ts is None or self._gnss_rx is None:
             return rx.astimezone(_UTC)
-        return self._gnss_ts + max(rx - self._gnss_rx, timedelta(0))
+        return self._gnss_ts + max(rx - self._gnss_rx, _NO_TIME)
 
     def _set_clock(self, ts: datetime, rx: datetime) -> None:
         self._gnss_ts, self._gnss_rx = ts, rx
