@@ -37,19 +37,54 @@ def bad(detail: str) -> FrameRejected:
 
 MAX_SENTENCE_BYTES = 82  # NMEA 0183, from "$" to CR LF inclusive
 _PRINTABLE = bytes(range(0x20, 0x7F))
-#: The common case of `frame`'s checks in one match: "$" or "!", printable characters but
+#: The common case of `_refused`'s checks in one match: "$" or "!", printable characters but
 #: "$", "!" and "*", then "*hh"; at most 80 bytes in all.
 _WELL_FRAMED = re.compile(rb"[$!][ \x22\x23\x25-\x29\x2b-\x7e]{0,76}\*[0-9A-F]{2}")
 _HEX_BYTE = {f"{i:02X}".encode(): i for i in range(256)}  # a checksum's two upper-case hex digits, read
-_Sentence = tuple[type, str, str]  # pynmea2's class family, sentence type or maker, fields text
+_Sentence = tuple[type, str, str]  # the class family, sentence type or maker, fields text
 
 
-def frame(line: bytes) -> tuple[bytes, int] | None:
-    """One line as read from a port, without CR LF, and the checksum its ``*hh`` states; None
-    for a blank line. Raises `FrameRejected` for what is no single sentence."""
+class Encapsulated:
+    """The family of ``!`` sentences (AIS ``!AIVDM``), which pynmea2 does not parse: their
+    checksum is checked, their sentence type read, the rest left alone."""
+
+
+def read_sentence(line: bytes) -> _Sentence | None:
+    """One line as read from a port, with or without CR LF, as `pynmea2.parse(text, check=True)`
+    reads it, but with the fields left as text, to be split only where they are read; None for
+    a blank line. Raises `FrameRejected` for what is no single sentence with a right checksum."""
     raw = line.rstrip(b"\r\n")
-    if _WELL_FRAMED.fullmatch(raw):
-        return raw, _HEX_BYTE[raw[-2:]]
+    if not _WELL_FRAMED.fullmatch(raw):
+        return _refused(raw)
+    stated = _HEX_BYTE[raw[-2:]]
+    if raw[0] == 0x21:  # "!"
+        if _checksum(raw[1:-3]) != stated:
+            raise FrameRejected("checksum", "checksum does not match")
+        return Encapsulated, raw[3:6].decode("ascii") if raw[6:7] == b"," else "", raw[7:-3].decode("ascii")
+    head = raw[1:7]
+    address = _ADDRESSES.get(head, _ADDRESSES)
+    if address is _ADDRESSES:
+        address = _address(head.decode("ascii"))
+        if len(_ADDRESSES) < _MAX_ADDRESSES:
+            _ADDRESSES[head] = address
+    if address is None:
+        return _parsed(raw.decode("ascii"))
+    family, name, start = address
+    computed = _checksum(raw[1:-3])
+    if computed != stated:
+        raise FrameRejected("checksum", f"checksum does not match: {stated:02X} != {computed:02X}")
+    if family is None:
+        raise FrameRejected("unknown", f"Unknown sentence type {name}")
+    fields = raw[start:-3].decode("ascii")
+    if family is pynmea2.ProprietarySentence:
+        cls = pynmea2.ProprietarySentence.sentence_types.get(name, pynmea2.ProprietarySentence)
+        if not _plain(cls, pynmea2.ProprietarySentence):
+            _construct(cls, name, fields.split(","))
+    return family, name, fields
+
+
+def _refused(raw: bytes) -> None:
+    """Why a line `_WELL_FRAMED` does not match is no sentence (None: it is blank)."""
     if not raw:
         return None
     if len(raw) > MAX_SENTENCE_BYTES - 2:
@@ -67,12 +102,10 @@ def frame(line: bytes) -> tuple[bytes, int] | None:
     raise FrameRejected("checksum", f"checksum {text[star + 1:]!r} is not two upper-case hex digits")
 
 
-def checksum(body: bytes) -> int:
-    """The XOR of the bytes between ``$``/``!`` and ``*`` (NMEA 0183's checksum). Reads them as
-    one integer and folds it in halves down to a byte: a few integer operations instead of one
-    Python step per byte (a sentence's body is at most 76 bytes, 608 bits)."""
-    if len(body) > 128:
-        raise ValueError("longer than an NMEA sentence")
+def _checksum(body: bytes) -> int:
+    """The XOR of the bytes between ``$``/``!`` and ``*`` (NMEA 0183's checksum) of a framed
+    sentence (at most 76 bytes; the folds cover 128). Reads them as one integer and folds it in
+    halves down to a byte: a few integer operations instead of one Python step per byte."""
     x = int.from_bytes(body, "little")
     x ^= x >> 512
     x ^= x >> 256
@@ -114,31 +147,6 @@ def _address(head: str) -> tuple[type | None, str, int] | None:
         if name not in pynmea2.TalkerSentence.sentence_types:
             return None, head.upper(), 7
     return None
-
-
-def sentence(raw: bytes, stated: int) -> _Sentence:
-    """A framed ``$`` sentence (`frame`) as `pynmea2.parse(text, check=True)` reads it, but the
-    fields left as text, to be split only where they are read."""
-    head = raw[1:7]
-    address = _ADDRESSES.get(head, _ADDRESSES)
-    if address is _ADDRESSES:
-        address = _address(head.decode("ascii"))
-        if len(_ADDRESSES) < _MAX_ADDRESSES:
-            _ADDRESSES[head] = address
-    if address is None:
-        return _parsed(raw.decode("ascii"))
-    family, name, start = address
-    computed = checksum(raw[1:-3])
-    if computed != stated:
-        raise FrameRejected("checksum", f"checksum does not match: {stated:02X} != {computed:02X}")
-    if family is None:
-        raise FrameRejected("unknown", f"Unknown sentence type {name}")
-    fields = raw[start:-3].decode("ascii")
-    if family is pynmea2.ProprietarySentence:
-        cls = pynmea2.ProprietarySentence.sentence_types.get(name, pynmea2.ProprietarySentence)
-        if not _plain(cls, pynmea2.ProprietarySentence):
-            _construct(cls, name, fields.split(","))
-    return family, name, fields
 
 
 def _construct(cls: type, name: str, data: list[str]) -> None:
@@ -191,8 +199,9 @@ def _angle(text: str, hemi: str, pattern: re.Pattern[str], limit: int, signs: st
     match = pattern.match(text)
     if not match or hemi not in signs:
         raise bad(f"bad coordinate {text[:20]!r},{hemi[:2]!r}")
-    minutes = float(match.group(2))
-    value = int(match.group(1)) + minutes / 60
+    degrees, minutes_text = match.groups()
+    minutes = float(minutes_text)
+    value = int(degrees) + minutes / 60
     if minutes >= 60 or value > limit:
         raise bad(f"coordinate {text!r} out of range")
     return -value if hemi == signs[1] else value
@@ -200,7 +209,12 @@ def _angle(text: str, hemi: str, pattern: re.Pattern[str], limit: int, signs: st
 
 def position(d: list[str], i: int) -> tuple[float, float]:
     """Latitude and longitude from the four fields at `d[i:i+4]`."""
-    return _angle(d[i], d[i + 1], _LAT, 90, "NS"), _angle(d[i + 2], d[i + 3], _LON, 180, "EW")
+    return _position(d[i], d[i + 1], d[i + 2], d[i + 3])
+
+
+@lru_cache(maxsize=16)  # a GNSS receiver's RMC, GGA and GLL of one epoch repeat its position
+def _position(lat: str, ns: str, lon: str, ew: str) -> tuple[float, float]:
+    return _angle(lat, ns, _LAT, 90, "NS"), _angle(lon, ew, _LON, 180, "EW")
 
 
 @lru_cache(maxsize=16)  # the sentences of one GNSS epoch (RMC, GGA, GLL, ZDA) repeat its time

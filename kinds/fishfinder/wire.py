@@ -54,8 +54,8 @@ import pynmea2
 
 from gateway.errors import FrameRejected
 from kinds.fishfinder.nmea_fields import (
-    MAX_SENTENCE_BYTES, bad, checksum, course, date_of, ddmmyy, depth_m, fmt, fmt_angle, fmt_time, frame, number, position,
-    sentence, speed, time_of_day, uint,
+    MAX_SENTENCE_BYTES, Encapsulated, bad, course, date_of, ddmmyy, depth_m, fmt, fmt_angle, fmt_time, number, position,
+    read_sentence, speed, time_of_day, uint,
 )
 from kinds.fishfinder.values import Depth, Distress, DistressNature, Fix, InstrumentValue, Ping, WaterTemp
 
@@ -73,7 +73,7 @@ FOOT_M, FATHOM_M = 0.3048, 1.8288
 _UTC = timezone.utc
 _HALF_DAY = timedelta(hours=12)
 _NO_TIME = timedelta(0)
-_AIS_TYPES = frozenset({b"VDM", b"VDO"})
+_AIS_TYPES = frozenset({"VDM", "VDO"})
 
 
 # -- encoding (simulator) -----------------------------------------------------------------
@@ -213,15 +213,12 @@ class InstrumentDecoder:
         """End of stream: a ping still open is incomplete."""
         self._drop_open_ping()
 
-    # -- framing
+    # -- sentences
     def _decode(self, line: bytes, rx: datetime) -> Outcome:
-        framed = frame(line)
-        if framed is None:
+        read = read_sentence(line)
+        if read is None:
             return "blank"
-        raw, stated = framed
-        if raw[0] == 0x21:  # "!"
-            return self._encapsulated(raw, stated)
-        family, name, fields = sentence(raw, stated)
+        family, name, fields = read
         if family is pynmea2.TalkerSentence:
             decoder = self._talker.get(name)
             return decoder(fields.split(","), rx) if decoder else "unused"
@@ -233,14 +230,9 @@ class InstrumentDecoder:
             if kind == DISTRESS:
                 return self._distress(data, rx)
             raise FrameRejected("unknown", f"$P{MANUFACTURER}{kind[:4]} is not a sentence of this format")
+        if family is Encapsulated:  # other vessels' AIS: checked and counted, not decoded
+            return "ais" if name in _AIS_TYPES else "unused"
         return "unused"  # other makers' proprietary sentences, queries
-
-    @staticmethod
-    def _encapsulated(raw: bytes, stated: int) -> str:
-        """``!`` sentences (AIS): pynmea2 does not parse them; the checksum is checked here."""
-        if checksum(raw[1:-3]) != stated:
-            raise FrameRejected("checksum", "checksum does not match")
-        return "ais" if raw[3:6] in _AIS_TYPES and raw[6:7] == b"," else "unused"
 
     # -- time
     def _now(self, rx: datetime) -> datetime:
