@@ -5,9 +5,11 @@ value no one measured.
 
 Sentences are read as `pynmea2.parse(text, check=True)` reads them (pynmea2 declares the
 sentence types), but for the common shapes without its per-line regex and character-by-character
-checksum: `sentence` checks the checksum itself, splits the fields once and takes the class
-pynmea2 would pick from pynmea2's own registry; anything else goes through `pynmea2.parse`.
-The decoder's tests check both roads agree on every recorded and simulated line.
+checksum, which took half the decoder's time: `read_sentence` frames the line with one match,
+folds the checksum in a few integer operations and takes the class pynmea2 would pick from
+pynmea2's own registry; anything else goes through `pynmea2.parse`. A differential test
+(tests/test_fishfinder_wire_paths.py) holds both roads to the same result on every recorded,
+simulated and generated line.
 """
 
 from __future__ import annotations
