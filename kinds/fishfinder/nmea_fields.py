@@ -1,16 +1,29 @@
-"""How NMEA 0183 fields are read and written: numbers, coordinates, times. Strict on purpose:
-Python's `float` takes "nan", "1e5" and "1_0", none of which an instrument sends, so a field that
-is not a plain decimal is `malformed` rather than a value no one measured."""
+"""How NMEA 0183 sentences and fields are read and written: framing and checksum, numbers,
+coordinates, times. Strict on purpose: Python's `float` takes "nan", "1e5" and "1_0", none of
+which an instrument sends, so a field that is not a plain decimal is `malformed` rather than a
+value no one measured.
+
+Sentences are read as `pynmea2.parse(text, check=True)` reads them (pynmea2 declares the
+sentence types), but for the common shapes without its per-line regex and character-by-character
+checksum, which took half the decoder's time: `read_sentence` frames the line with one match,
+folds the checksum in a few integer operations and takes the class pynmea2 would pick from
+pynmea2's own registry; anything else goes through `pynmea2.parse`. A differential test
+(tests/test_fishfinder_wire_paths.py) holds both roads to the same result on every recorded,
+simulated and generated line.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timezone
+from functools import lru_cache
+
+import pynmea2
 
 from gateway.errors import FrameRejected
 
 _UTC = timezone.utc
-_DECIMAL = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)\Z")
+_DECIMAL_CHARS = "0123456789.+-"
 _UINT = re.compile(r"\d{1,10}\Z")
 _TIME = re.compile(r"(\d\d)(\d\d)(\d\d)(?:\.(\d{1,6}))?\Z")
 _DDMMYY = re.compile(r"(\d\d)(\d\d)(\d\d)\Z")
@@ -22,13 +35,160 @@ def bad(detail: str) -> FrameRejected:
     return FrameRejected("malformed", detail)
 
 
+# -- sentences -----------------------------------------------------------------------------
+
+MAX_SENTENCE_BYTES = 82  # NMEA 0183, from "$" to CR LF inclusive
+_PRINTABLE = bytes(range(0x20, 0x7F))
+#: The common case of `_refused`'s checks in one match: "$" or "!", printable characters but
+#: "$", "!" and "*", then "*hh"; at most 80 bytes in all.
+_WELL_FRAMED = re.compile(rb"[$!][ \x22\x23\x25-\x29\x2b-\x7e]{0,76}\*[0-9A-F]{2}")
+_HEX_BYTE = {f"{i:02X}".encode(): i for i in range(256)}  # a checksum's two upper-case hex digits, read
+_Sentence = tuple[type, str, str]  # the class family, sentence type or maker, fields text
+
+
+class Encapsulated:
+    """The family of ``!`` sentences (AIS ``!AIVDM``), which pynmea2 does not parse: their
+    checksum is checked, their sentence type read, the rest left alone."""
+
+
+def read_sentence(line: bytes) -> _Sentence | None:
+    """One line as read from a port, with or without CR LF, as `pynmea2.parse(text, check=True)`
+    reads it, but with the fields left as text, to be split only where they are read; None for
+    a blank line. Raises `FrameRejected` for what is no single sentence with a right checksum."""
+    raw = line.rstrip(b"\r\n")
+    if not _WELL_FRAMED.fullmatch(raw):
+        return _refused(raw)
+    stated = _HEX_BYTE[raw[-2:]]
+    if raw[0] == 0x21:  # "!"
+        if _checksum(raw[1:-3]) != stated:
+            raise FrameRejected("checksum", "checksum does not match")
+        return Encapsulated, raw[3:6].decode("ascii") if raw[6:7] == b"," else "", raw[7:-3].decode("ascii")
+    head = raw[1:7]
+    address = _ADDRESSES.get(head, _ADDRESSES)
+    if address is _ADDRESSES:
+        address = _address(head.decode("ascii"))
+        if len(_ADDRESSES) < _MAX_ADDRESSES:
+            _ADDRESSES[head] = address
+    if address is None:
+        return _parsed(raw.decode("ascii"))
+    family, name, start = address
+    computed = _checksum(raw[1:-3])
+    if computed != stated:
+        raise FrameRejected("checksum", f"checksum does not match: {stated:02X} != {computed:02X}")
+    if family is None:
+        raise FrameRejected("unknown", f"Unknown sentence type {name}")
+    fields = raw[start:-3].decode("ascii")
+    if family is pynmea2.ProprietarySentence:
+        cls = pynmea2.ProprietarySentence.sentence_types.get(name, pynmea2.ProprietarySentence)
+        if not _plain(cls, pynmea2.ProprietarySentence):
+            _construct(cls, name, fields.split(","))
+    return family, name, fields
+
+
+def _refused(raw: bytes) -> None:
+    """Why a line `_WELL_FRAMED` does not match is no sentence (None: it is blank)."""
+    if not raw:
+        return None
+    if len(raw) > MAX_SENTENCE_BYTES - 2:
+        raise FrameRejected("too_large", f"{len(raw) + 2} bytes exceeds the NMEA limit of {MAX_SENTENCE_BYTES}")
+    if raw.translate(None, _PRINTABLE):
+        raise FrameRejected("non_ascii", "bytes outside printable ASCII (noise, or a wrong baud rate)")
+    text = raw.decode("ascii")
+    if text[0] != "$" and text[0] != "!":
+        raise bad("does not start with $ or !")
+    star = text.find("*")
+    if star < 0:
+        raise FrameRejected("no_checksum", "sentence has no *hh checksum")
+    if star != len(text) - 3 or "$" in text[1:] or "!" in text[1:]:
+        raise bad("checksum not at the end, or two sentences run together")
+    raise FrameRejected("checksum", f"checksum {text[star + 1:]!r} is not two upper-case hex digits")
+
+
+def _checksum(body: bytes) -> int:
+    """The XOR of the bytes between ``$``/``!`` and ``*`` (NMEA 0183's checksum) of a framed
+    sentence (at most 76 bytes; the folds cover 128). Reads them as one integer and folds it in
+    halves down to a byte: a few integer operations instead of one Python step per byte."""
+    x = int.from_bytes(body, "little")
+    x ^= x >> 512
+    x ^= x >> 256
+    x ^= x >> 128
+    x ^= x >> 64
+    x ^= x >> 32
+    x ^= x >> 16
+    x ^= x >> 8
+    return x & 0xFF
+
+
+def _plain(cls: type, family: type) -> bool:
+    """A class whose construction only stores the fields (so cannot fail or reshape them)."""
+    return cls.__init__ is family.__init__ and cls.__new__ is object.__new__
+
+
+_PLAIN_TALKER = frozenset(
+    name for name, cls in pynmea2.TalkerSentence.sentence_types.items() if _plain(cls, pynmea2.TalkerSentence))
+_WORD = re.compile(r"\w+\Z")
+
+
+_ADDRESSES: dict[bytes, tuple[type | None, str, int] | None] = {}  # `_address` of each head seen
+_MAX_ADDRESSES = 4096  # noise could make up heads without end: beyond this, worked out each time
+
+
+def _address(head: str) -> tuple[type | None, str, int] | None:
+    """What `pynmea2.parse` makes of a sentence starting ``$`` + `head` (its next 6 characters),
+    in the order its regex tries: ``P`` and three word characters is proprietary (even
+    ``$PGRME``); two, then three, word characters and a comma a talker sentence, unless the
+    type ends in Q (perhaps a query). Gives the class family (None: a talker sentence of a type
+    pynmea2 does not know), the upper-cased sentence type or maker, and where the fields start;
+    None for anything else, which is left to `pynmea2.parse`."""
+    if len(head) >= 4 and head[0] in ("P", "p") and _WORD.match(head[1:4]):
+        return pynmea2.ProprietarySentence, head[1:4].upper(), 5
+    if len(head) == 6 and head[5] == "," and _WORD.match(head[:5]) and head[4] not in ("Q", "q"):
+        name = head[2:5].upper()
+        if name in _PLAIN_TALKER:
+            return pynmea2.TalkerSentence, name, 7
+        if name not in pynmea2.TalkerSentence.sentence_types:
+            return None, head.upper(), 7
+    return None
+
+
+def _construct(cls: type, name: str, data: list[str]) -> None:
+    """A maker's class (Garmin's GRM, ...) picks its subclass from the fields, as in
+    `pynmea2.parse`; some index fields a short sentence lacks (``$PASH*hh``: IndexError)."""
+    try:
+        cls(name, data)
+    except (ValueError, IndexError) as exc:
+        raise bad(message(exc)) from exc
+
+
+def _parsed(text: str) -> _Sentence:
+    """The uncommon shapes (queries, lower-case or unknown types, malformed addresses)."""
+    try:
+        msg = pynmea2.parse(text, check=True)
+    except pynmea2.ChecksumError as exc:
+        raise FrameRejected("checksum", message(exc)) from exc
+    except pynmea2.SentenceTypeError as exc:
+        raise FrameRejected("unknown", message(exc)) from exc
+    except (ValueError, IndexError) as exc:  # pynmea2.ParseError and anything its classes raise
+        raise bad(message(exc)) from exc
+    if isinstance(msg, pynmea2.TalkerSentence):
+        return pynmea2.TalkerSentence, msg.sentence_type, ",".join(msg.data)
+    if isinstance(msg, pynmea2.ProprietarySentence):
+        return pynmea2.ProprietarySentence, msg.manufacturer, ",".join(msg.data)
+    return type(msg), "", ""
+
+
 def number(text: str) -> float | None:
-    """A decimal field; empty is None. No exponents, NaN or infinities (float() takes those)."""
+    """A decimal field; empty is None. No exponents, NaN or infinities (float() takes those):
+    what `float` reads from digits, signs and points alone is exactly a plain decimal."""
     if not text:
         return None
-    if not _DECIMAL.match(text):
+    try:
+        value: float | None = float(text)
+    except ValueError:
+        value = None
+    if value is None or text.strip(_DECIMAL_CHARS):
         raise bad(f"not a decimal number: {text[:20]!r}")
-    return float(text)
+    return value
 
 
 def uint(text: str, name: str) -> int:
@@ -41,8 +201,9 @@ def _angle(text: str, hemi: str, pattern: re.Pattern[str], limit: int, signs: st
     match = pattern.match(text)
     if not match or hemi not in signs:
         raise bad(f"bad coordinate {text[:20]!r},{hemi[:2]!r}")
-    minutes = float(match.group(2))
-    value = int(match.group(1)) + minutes / 60
+    degrees, minutes_text = match.groups()
+    minutes = float(minutes_text)
+    value = int(degrees) + minutes / 60
     if minutes >= 60 or value > limit:
         raise bad(f"coordinate {text!r} out of range")
     return -value if hemi == signs[1] else value
@@ -50,16 +211,22 @@ def _angle(text: str, hemi: str, pattern: re.Pattern[str], limit: int, signs: st
 
 def position(d: list[str], i: int) -> tuple[float, float]:
     """Latitude and longitude from the four fields at `d[i:i+4]`."""
-    return _angle(d[i], d[i + 1], _LAT, 90, "NS"), _angle(d[i + 2], d[i + 3], _LON, 180, "EW")
+    return _position(d[i], d[i + 1], d[i + 2], d[i + 3])
 
 
+@lru_cache(maxsize=16)  # a GNSS receiver's RMC, GGA and GLL of one epoch repeat its position
+def _position(lat: str, ns: str, lon: str, ew: str) -> tuple[float, float]:
+    return _angle(lat, ns, _LAT, 90, "NS"), _angle(lon, ew, _LON, 180, "EW")
+
+
+@lru_cache(maxsize=16)  # the sentences of one GNSS epoch (RMC, GGA, GLL, ZDA) repeat its time
 def time_of_day(text: str) -> time:
     match = _TIME.match(text)
     if not match:
         raise bad(f"bad time {text[:20]!r}")
     h, m, s, frac = match.groups()
     try:
-        return time(int(h), int(m), int(s), int((frac or "0").ljust(6, "0")), tzinfo=_UTC)
+        return time(int(h), int(m), int(s), int(frac.ljust(6, "0")) if frac else 0, _UTC)
     except ValueError as exc:
         raise bad(f"bad time {text!r}") from exc
 
@@ -71,6 +238,7 @@ def date_of(day: int, month: int, year: int) -> date:
         raise bad(f"bad date {year}-{month}-{day}") from exc
 
 
+@lru_cache(maxsize=4)  # a day's RMC sentences repeat its date
 def ddmmyy(text: str) -> date:
     """RMC's date; two-digit years from 80 are 19xx (NMEA 0183 predates 2000)."""
     match = _DDMMYY.match(text)

@@ -45,11 +45,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import operator
-import re
 from collections import Counter
 from datetime import datetime, time, timedelta, timezone
-from functools import reduce
 from typing import Callable, get_args
 
 import numpy as np
@@ -57,13 +54,13 @@ import pynmea2
 
 from gateway.errors import FrameRejected
 from kinds.fishfinder.nmea_fields import (
-    bad, course, date_of, ddmmyy, depth_m, fmt, fmt_angle, fmt_time, message, number, position, speed, time_of_day, uint,
+    MAX_SENTENCE_BYTES, Encapsulated, bad, course, date_of, ddmmyy, depth_m, fmt, fmt_angle, fmt_time, number, position,
+    read_sentence, speed, time_of_day, uint,
 )
 from kinds.fishfinder.values import Depth, Distress, DistressNature, Fix, InstrumentValue, Ping, WaterTemp
 
 MANUFACTURER = "TEP"
 ECHOGRAM, DISTRESS = "E", "D"
-MAX_SENTENCE_BYTES = 82  # NMEA 0183, from "$" to CR LF inclusive
 _MAX_BODY = MAX_SENTENCE_BYTES - 6  # less "$", "*hh" and CR LF
 MAX_BINS = 1000
 MAX_FRAGMENTS = 99
@@ -75,8 +72,7 @@ FOOT_M, FATHOM_M = 0.3048, 1.8288
 
 _UTC = timezone.utc
 _HALF_DAY = timedelta(hours=12)
-_PRINTABLE = bytes(range(0x20, 0x7F))
-_HEX2 = re.compile(r"[0-9A-F]{2}\Z")
+_NO_TIME = timedelta(0)
 _AIS_TYPES = frozenset({"VDM", "VDO"})
 
 
@@ -217,60 +213,33 @@ class InstrumentDecoder:
         """End of stream: a ping still open is incomplete."""
         self._drop_open_ping()
 
-    # -- framing
+    # -- sentences
     def _decode(self, line: bytes, rx: datetime) -> Outcome:
-        raw = line.rstrip(b"\r\n")
-        if not raw:
+        read = read_sentence(line)
+        if read is None:
             return "blank"
-        if len(raw) > MAX_SENTENCE_BYTES - 2:
-            raise FrameRejected("too_large", f"{len(raw) + 2} bytes exceeds the NMEA limit of {MAX_SENTENCE_BYTES}")
-        if raw.translate(None, _PRINTABLE):
-            raise FrameRejected("non_ascii", "bytes outside printable ASCII (noise, or a wrong baud rate)")
-        text = raw.decode("ascii")
-        start = text[0]
-        if start != "$" and start != "!":
-            raise bad("does not start with $ or !")
-        star = text.find("*")
-        if star < 0:
-            raise FrameRejected("no_checksum", "sentence has no *hh checksum")
-        if star != len(text) - 3 or "$" in text[1:] or "!" in text[1:]:
-            raise bad("checksum not at the end, or two sentences run together")
-        if not _HEX2.match(text, star + 1):
-            raise FrameRejected("checksum", f"checksum {text[star + 1:]!r} is not two upper-case hex digits")
-        if start == "!":
-            return self._encapsulated(text, star)
-        try:
-            msg = pynmea2.parse(text, check=True)
-        except pynmea2.ChecksumError as exc:
-            raise FrameRejected("checksum", message(exc)) from exc
-        except pynmea2.SentenceTypeError as exc:
-            raise FrameRejected("unknown", message(exc)) from exc
-        except ValueError as exc:  # pynmea2.ParseError and anything its field handling raises
-            raise bad(message(exc)) from exc
-        if isinstance(msg, pynmea2.TalkerSentence):
-            handler = self._talker.get(msg.sentence_type)
-            return handler(msg.data, rx) if handler else "unused"
-        if isinstance(msg, pynmea2.ProprietarySentence) and msg.manufacturer == MANUFACTURER:
-            kind = msg.data[0] if msg.data else ""
+        family, name, fields = read
+        if family is pynmea2.TalkerSentence:
+            decoder = self._talker.get(name)
+            return decoder(fields.split(","), rx) if decoder else "unused"
+        if family is pynmea2.ProprietarySentence and name == MANUFACTURER:
+            data = fields.split(",")
+            kind = data[0]
             if kind == ECHOGRAM:
-                return self._fragment(msg.data, rx)
+                return self._fragment(data, rx)
             if kind == DISTRESS:
-                return self._distress(msg.data, rx)
+                return self._distress(data, rx)
             raise FrameRejected("unknown", f"$P{MANUFACTURER}{kind[:4]} is not a sentence of this format")
+        if family is Encapsulated:  # other vessels' AIS: checked and counted, not decoded
+            return "ais" if name in _AIS_TYPES else "unused"
         return "unused"  # other makers' proprietary sentences, queries
-
-    def _encapsulated(self, text: str, star: int) -> str:
-        """``!`` sentences (AIS): pynmea2 does not parse them; the checksum is checked here."""
-        if reduce(operator.xor, text[1:star].encode("ascii"), 0) != int(text[star + 1:], 16):
-            raise FrameRejected("checksum", "checksum does not match")
-        return "ais" if text[3:6] in _AIS_TYPES and text[6:7] == "," else "unused"
 
     # -- time
     def _now(self, rx: datetime) -> datetime:
         """The latest GNSS time advanced by the receive time elapsed since; rx before any."""
         if self._gnss_ts is None or self._gnss_rx is None:
             return rx.astimezone(_UTC)
-        return self._gnss_ts + max(rx - self._gnss_rx, timedelta(0))
+        return self._gnss_ts + max(rx - self._gnss_rx, _NO_TIME)
 
     def _set_clock(self, ts: datetime, rx: datetime) -> None:
         self._gnss_ts, self._gnss_rx = ts, rx
