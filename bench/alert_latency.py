@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -42,7 +41,7 @@ import httpx
 import paho.mqtt.client as mqtt
 import yaml
 
-from bench.core import Context, Figure, Result, deployed_broker, deployed_credentials, percentile, wait_until
+from bench.core import Context, Figure, Result, deployed_broker, deployed_credentials, percentile, stop_processes, wait_until
 from kinds.awlr import wire
 from kinds.awlr.edge.processor import LevelProcessor
 from kinds.awlr.edge.reading import LevelReading as Reading
@@ -216,12 +215,5 @@ def run(ctx: Context) -> Result:
                 "max_ms": max(lat) if lat else None, "latencies_ms": [round(x, 1) for x in lat],
             }
         finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-            for p in procs:
-                try:
-                    p.wait(20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            stop_processes(procs)
     return res

@@ -8,6 +8,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -203,6 +204,18 @@ def wait_settled(read: Any, done: Any, timeout: float, idle: float) -> str:
         time.sleep(0.2)
     return "timeout"
 
+
+
+def stop_processes(procs: Sequence[subprocess.Popen[Any]], grace_s: float = 20.0) -> None:
+    """SIGTERM every process still running, then wait for each; kill those that outlast `grace_s`."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            p.kill()
 
 def percentile(values: list[float], p: float) -> float | None:
     if not values:

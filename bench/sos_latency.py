@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -36,7 +35,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session
 
 from bench.alert_latency import SseListener, _auth_headers
-from bench.core import REPO, Context, Figure, Result, cpu_seconds, deployed_broker, deployed_credentials, percentile, wait_until
+from bench.core import REPO, Context, Figure, Result, cpu_seconds, deployed_broker, deployed_credentials, percentile, stop_processes, wait_until
 from central.db import create_engine, prepare_database, writer
 from contract.clock import utcnow
 from core.config import DeviceConfig, TepiConfig, parse_config, with_local_services
@@ -143,8 +142,9 @@ def run(ctx: Context) -> Result:
                 if missing > 0:
                     outbox.put(backlog.take(missing))
                 topped.append(max(missing, 0))
-                call = DistressCall(id=distress_id(GATEWAY, vessel(k), 1, 0), vessel=vessel(k), device=f"ff-{k:03d}", ts=utcnow(),
-                                    press=1, repeat=0, lat=-8.9, lon=115.2)
+                pressed = utcnow()
+                call = DistressCall(id=distress_id(GATEWAY, vessel(k), 1, pressed, 0), vessel=vessel(k), device=f"ff-{k:03d}", ts=pressed,
+                                    press=1, pressed_at=pressed, repeat=0, lat=-8.9, lon=115.2)
                 outbox.put([KIND.stored(call, GATEWAY)])
                 seen = len(listener.events)
                 up = Uplink(outbox, gw.uplink_broker, gw.tenant, gw.id, CollectorRegistry(), inflight=gw.uplink_inflight,
@@ -168,14 +168,7 @@ def run(ctx: Context) -> Result:
                 wait_idle(ingest_pid)
             listener.stop()
         finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-            for p in procs:
-                try:
-                    p.wait(20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            stop_processes(procs)
             outbox.close()
     every = lat + [float("inf")] * len(misses)
     p50, p99 = percentile(every, 50), percentile(every, 99)
