@@ -13,16 +13,14 @@ import yaml
 
 from kinds.awlr import wire
 from core.config import (
-    AlertingConfig,
     BrokerConfig,
     DeviceConfig,
     GatewayConfig,
     OutboxConfig,
-    SiagaThresholds,
-    StationConfig,
     TenantConfig,
     TepiConfig,
 )
+from kinds.awlr.config import AlertingConfig, SiagaThresholds, StationConfig
 from contract.topics import device_topic
 
 TENANT = "bench"

@@ -29,7 +29,7 @@ from kinds.awlr.sim.hydrograph import flood_wave
 from kinds.awlr.edge.processor import LevelProcessor
 from gateway.errors import FrameRejected
 from kinds.awlr.edge.reading import LevelReading as Reading
-from core.config import StationConfig
+from kinds.awlr.config import StationConfig
 from kinds.awlr.items import RateOfRise
 
 OBSERVED_RISES = Path(__file__).resolve().parent / "data" / "observed_rises.csv"

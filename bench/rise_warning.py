@@ -20,7 +20,8 @@ import numpy as np
 
 from bench.core import Context, Figure, Result
 from bench.rise_scoring import Knots, lead_min, measured, observed_rises, ramp, score_month, warnings
-from core.config import StationConfig, TepiConfig, load_config
+from core.config import TepiConfig, load_config
+from kinds.awlr.config import StationConfig
 
 NAME = "rise_warning"
 NORMAL_MONTH_STATIONS = ("katulampa", "depok", "manggarai")

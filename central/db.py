@@ -173,7 +173,7 @@ def sync_registry(session: Session, config: TepiConfig) -> None:
         else:
             tenant.name = t.name
     session.flush()
-    for s in config.stations:
+    for s in config.registry_stations():  # the stations the kinds' sections declare
         station = session.get(Station, s.id)
         if station is None:
             station = Station(id=s.id, last_level_cm=None, last_siaga=None)
@@ -183,8 +183,8 @@ def sync_registry(session: Session, config: TepiConfig) -> None:
         station.river = s.river
         station.lat = s.lat
         station.lon = s.lon
-        station.siaga3_cm, station.siaga2_cm, station.siaga1_cm = s.thresholds.bounds()
-        station.thresholds_source = s.thresholds.source
+        station.siaga3_cm, station.siaga2_cm, station.siaga1_cm = s.bounds_cm
+        station.thresholds_source = s.bounds_source
     session.flush()
 
 

@@ -12,7 +12,9 @@ never imports a kind's ingest or API side (SQLAlchemy, FastAPI), nor a kind it d
 
 - `kinds.<name>.edge`: `KIND`, the gateway side (decode, check, process);
 - `kinds.<name>.ingest`: `HANDLER`, the ingest side (items in, state and points out);
-- `kinds.<name>.api`: `ROUTER`, the API side (a FastAPI router mounted under `/api/v1`).
+- `kinds.<name>.api`: `ROUTER`, the API side (a FastAPI router mounted under `/api/v1`);
+- `kinds.<name>.config`: `CONFIG`, optional: the kind's top-level sections of the configuration
+  file (a subclass of `core.config_model.CoreConfig`), of which `core.config` composes the model.
 
 Removing a kind is removing its folder and its line here.
 """
@@ -20,6 +22,7 @@ Removing a kind is removing its folder and its line here.
 from __future__ import annotations
 
 from importlib import import_module
+from importlib.util import find_spec
 from typing import Any
 
 #: name -> package. The name is what `devices[].kind` in the configuration and `kind` in every
@@ -58,3 +61,12 @@ def ingest_handler(name: str) -> Any:
 def api_router(name: str) -> Any:
     """The API side of kind `name` (a FastAPI `APIRouter`, mounted under `/api/v1`)."""
     return _side(name, "api", "ROUTER")
+
+
+def config_models() -> list[Any]:
+    """The configuration models of the registered kinds that have one (`kinds.<name>.config.CONFIG`,
+    each a subclass of `core.config_model.CoreConfig`), in the order of `kind_names`.
+
+    Only that module of a kind is imported (pydantic models, no I/O), as every process that
+    loads the configuration asks for them."""
+    return [_side(name, "config", "CONFIG") for name in kind_names() if find_spec(f"{KINDS[name]}.config") is not None]

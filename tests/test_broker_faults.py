@@ -34,12 +34,11 @@ from core.config import (
     BrokerConfig,
     DeviceConfig,
     GatewayConfig,
-    SiagaThresholds,
-    StationConfig,
     TenantConfig,
     TepiConfig,
     with_local_services,
 )
+from kinds.awlr.config import SiagaThresholds, StationConfig
 from contract.downlink import UplinkAck, encode_ack
 from contract.topics import device_subscription, device_topic, downlink_topic, uplink_topic
 from kinds.awlr.items import LevelSummary

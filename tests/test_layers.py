@@ -28,10 +28,6 @@ ABOVE: dict[str, tuple[str, ...]] = {
 
 #: (module file, imported module) -> why it is allowed for now.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("core/config.py", "kinds.awlr.qc_config"): (
-        "the river's station configuration (thresholds, QC) is still a section of the one "
-        "configuration model; moving it into the kind is open work of issue 19"
-    ),
     ("core/processes.py", "tepi.mqtt_queues"): (
         "the Mosquitto that tests and the demo start sizes its queues as `tepi mqtt setup` sizes a "
         "deployment's, from one computation"

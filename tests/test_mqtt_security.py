@@ -29,7 +29,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 from typer.testing import CliRunner
 
-from core.config import DEFAULT_CONFIG_PATH, DeviceConfig, GatewayConfig, SiagaThresholds, StationConfig, TepiConfig
+from core.config import DEFAULT_CONFIG_PATH, DeviceConfig, GatewayConfig, TepiConfig
+from kinds.awlr.config import SiagaThresholds, StationConfig
 from contract.downlink import UplinkAck, encode_ack
 from contract.topics import alarm_topic, device_subscription, device_topic, downlink_topic, uplink_subscription, uplink_topic
 from tepi.boat_gateways import boat_gateway_config

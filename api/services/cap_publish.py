@@ -50,10 +50,8 @@ class CapLinks:
 
 
 def _place(station: Station, config: TepiConfig) -> Place:
-    try:
-        zone = ZONES.get(config.station(station.id).timezone, DEFAULT_ZONE)
-    except KeyError:  # removed from the configuration: its history is still served
-        zone = DEFAULT_ZONE
+    timezone = config.platform_timezone(station.id)  # None: removed from the configuration, its history still served
+    zone = DEFAULT_ZONE if timezone is None else ZONES.get(timezone, DEFAULT_ZONE)
     return Place(
         id=station.id,
         name=station.name,

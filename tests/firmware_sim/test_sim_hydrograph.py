@@ -13,7 +13,8 @@ from kinds.awlr.sim.hydrograph import (
     wave_arrival_hours,
 )
 from kinds.awlr.siaga import classify_siaga
-from core.config import Downstream, StationScenario, TepiConfig
+from core.config import TepiConfig
+from kinds.awlr.config import Downstream, StationScenario
 
 MINUTE_H = 1.0 / 60.0
 HOURS = np.arange(0.0, 24.0, MINUTE_H)

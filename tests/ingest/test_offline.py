@@ -33,7 +33,8 @@ from kinds.awlr.ingest.offline import (
 from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, summary
-from core.config import AlertingConfig, BrokerConfig, TepiConfig
+from core.config import BrokerConfig, TepiConfig
+from kinds.awlr.config import AlertingConfig
 from contract.topics import uplink_topic
 from core.processes import Mosquitto
 from contract.uplink_batch import encode_batch

@@ -34,7 +34,8 @@ from kinds.awlr.api.models import LevelBucket, LevelQuery, LevelSeries
 from api.services.alert_words import DEFAULT_ZONE, ZONES
 from kinds.awlr.api.stations import tenant_station, thresholds_public
 from central.db import LevelPoint
-from core.config import StationConfig, TepiConfig
+from core.config import TepiConfig
+from kinds.awlr.config import StationConfig
 from contract.clock import utcnow
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 
 from contract.items import PRIORITY_EVENT, PRIORITY_ROUTINE
-from core.config import DeviceConfig, GatewayConfig, StationConfig, TepiConfig
+from core.config import DeviceConfig, GatewayConfig, TepiConfig
+from kinds.awlr.config import StationConfig
 from gateway.errors import FrameRejected
 from gateway.model import RawFrame
 from gateway.stored_item import StoredItem

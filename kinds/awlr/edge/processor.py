@@ -20,7 +20,7 @@ from gateway.errors import FrameRejected
 from kinds.awlr.edge.reading import LevelReading as Reading
 from kinds.awlr.qc_config import QcFlag
 from kinds.awlr.edge.station_qc import StationQc
-from core.config import StationConfig
+from kinds.awlr.config import StationConfig
 from contract.ids import event_id
 from kinds.awlr.items import LevelSummary, QcCounts, RateOfRise, SiagaChange
 from kinds.awlr.summary_columns import summary_id

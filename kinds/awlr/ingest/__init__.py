@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from contract.uplink_batch import RecordBlock
-from core.config import AlertingConfig, TepiConfig, TsdbConfig
+from core.config import TepiConfig, TsdbConfig
+from kinds.awlr.config import AlertingConfig
 from ingest.kind_interface import ApplyContext, KindBatch, ScreenedPart
 from kinds.awlr.ingest import apply as _apply
 from kinds.awlr.ingest import uplink as _uplink

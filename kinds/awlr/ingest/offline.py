@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 
 from central.alerts import SYSTEM, raise_offline
 from central.models import ALERT_TYPE_OFFLINE, OPEN_STATUSES, Alert, Station
-from core.config import AlertingConfig, TepiConfig
+from core.config import TepiConfig
+from kinds.awlr.config import AlertingConfig
 
 
 def silent_after(alerting: AlertingConfig, siaga: int | None) -> timedelta:

@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from kinds.awlr.wire import PREFIX
-from core.config import SimulationConfig
+from kinds.awlr.config import SimulationConfig
 
 # Not (yet) in SimulationConfig: chosen so a 12 h default run usually shows one stuck stretch.
 DEFAULT_STUCK_PROBABILITY = 0.0002

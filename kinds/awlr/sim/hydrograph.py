@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from core.config import SimulationConfig, StationConfig, StationScenario
+from kinds.awlr.config import SimulationConfig, StationConfig, StationScenario
 
 
 def _hours_array(hours: ArrayLike) -> NDArray[np.float64]:

@@ -20,7 +20,8 @@ import numpy as np
 from kinds.awlr.sim import faults
 from kinds.awlr.sim.hydrograph import station_level
 from kinds.awlr.wire import MAX_SENTENCE_BYTES, AwlrFrame, encode_json, encode_sentence
-from core.config import DeviceConfig, SimulationConfig
+from core.config import DeviceConfig
+from kinds.awlr.config import SimulationConfig
 
 WIB = timezone(timedelta(hours=7))
 

@@ -27,7 +27,8 @@ from kinds.awlr.sim.faults import FaultPlan
 from kinds.awlr.sim.hydrograph import wave_arrival_hours
 from kinds.awlr.sim.recorder import AwlrRecorder, Transmission, sentence_fits
 from firmware_sim.transports import MqttLink, PtySerialLink
-from core.config import DeviceConfig, SimulationConfig, TepiConfig
+from core.config import DeviceConfig, TepiConfig
+from kinds.awlr.config import SimulationConfig
 from core.logs import RateLimitedLog
 from contract.topics import device_topic
 

@@ -16,7 +16,8 @@ import pytest
 from kinds.awlr.edge.processor import LevelProcessor
 from gateway.errors import FrameRejected
 from kinds.awlr.edge.reading import LevelReading as Reading
-from core.config import StationConfig, TepiConfig
+from core.config import TepiConfig
+from kinds.awlr.config import StationConfig
 from kinds.awlr.items import LevelSummary, SiagaChange
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)

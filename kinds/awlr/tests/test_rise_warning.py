@@ -20,7 +20,8 @@ from kinds.awlr.edge.processor import LevelProcessor
 from kinds.awlr.edge.reading import LevelReading as Reading
 from kinds.awlr.edge.rise import rate_of_rise, rise_warning
 from kinds.awlr.edge.rise_tracker import RateOfRiseTracker
-from core.config import ConfigError, StationConfig, TepiConfig, parse_config
+from core.config import ConfigError, TepiConfig, parse_config
+from kinds.awlr.config import StationConfig
 from kinds.awlr.items import RateOfRise
 
 SEEDS = range(5)

@@ -1,0 +1,307 @@
+"""The generic part of the deployment configuration: what every deployment has, whatever its
+device kinds (tenants, devices, gateway, ingest, API, retention, broker queues).
+
+A kind's own top-level sections (the river stations of `awlr`, ...) live in its folder, as a
+subclass of `CoreConfig` (`kinds.<name>.config.CONFIG`); `core.config` composes the model a file
+is validated against from this one and those of the registered kinds. It is a module of its own,
+below `core.config`, so a kind's configuration can build on it while `core.config` asks the
+registry for the kinds' parts: neither waits for the other to be imported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal, Self
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    import paho.mqtt.client as mqtt
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+class ConfigSection(BaseModel):
+    """A part of the configuration file: unknown keys are refused (a typo is an error, not a
+    default), values are frozen once loaded."""
+
+    # `.inf` and `.nan` are valid YAML floats; a threshold or interval of infinity would silently
+    # turn a check off, so the file refuses them.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class DeviceConfig(ConfigSection):
+    """A field device: its kind names a folder in `kinds/` (`kinds.KINDS`).
+
+    `platform` is what the device is mounted on: a river station (awlr) or a vessel
+    (fishfinder). Which it must be is the kind's business: the gateway asks the kind to check
+    the binding at start (`DeviceKind.processor`), since vessels are registered centrally, not
+    in this file. YAML may still say `station:` (the name before devices were mounted on
+    boats); giving both is refused as an unknown field."""
+
+    id: Identifier
+    kind: Identifier
+    platform: Identifier = Field(validation_alias=AliasChoices("platform", "station"))
+    transport: Literal["serial", "mqtt"]
+
+    @property
+    def station(self) -> str:
+        """The platform by its older name (callers written when every device was on a station)."""
+        return self.platform
+
+
+class BrokerConfig(ConfigSection):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    tls_ca_file: Path | None = Field(default=None, description="CA to verify the broker with; set it to use the TLS listener.")
+
+    def apply_to(self, client: "mqtt.Client", username: str | None = None) -> None:
+        """Credentials and TLS on a paho client: the one place every Tepi MQTT client gets them.
+
+        Tepi's own processes pass `username`, the MQTT user of that one connection (see
+        `GatewayConfig.mqtt_user`, `IngestConfig.mqtt_user`): the generated broker config binds
+        client id to username, so each connection logs in as itself, never as `self.username`.
+        """
+        user = username or self.username
+        if user:
+            client.username_pw_set(user, self.password)
+        if self.tls_ca_file is not None:
+            client.tls_set(ca_certs=str(self.tls_ca_file))
+
+
+class OutboxConfig(ConfigSection):
+    path: Path = Path("var/gateway/outbox.db")
+    max_bytes: int = Field(default=512 * 1024 * 1024, ge=16 * 1024, description="Bound on stored item bytes; beyond it the oldest routine summaries are evicted.")
+
+
+GatewayLink = Literal["devices", "uplink", "alarms"]
+GATEWAY_LINKS: tuple[GatewayLink, ...] = ("devices", "uplink", "alarms")
+
+
+def _no_username(where: str, broker: BrokerConfig, users: str) -> None:
+    """Tepi's processes log in as one MQTT user per connection (the generated broker config
+    ties client id to username); a configured username would put connections on one id,
+    where each would disconnect the other."""
+    if broker.username is not None:
+        raise ValueError(f"{where}.username must not be set: these connections log in as {users} (set only the password)")
+
+
+class GatewayConfig(ConfigSection):
+    id: Identifier
+    tenant: Identifier
+    max_future_skew_s: float = Field(default=300.0, ge=0, description="Reject readings this far ahead of the gateway clock.")
+    max_payload_bytes: int = Field(default=4096, ge=128, le=1_048_576)
+    device_rate_per_s: float = Field(default=100.0, gt=0, description="Average frames per second one device may send; excess is dropped and counted.")
+    device_burst: float = Field(default=1000.0, ge=1, description="Frames a device may send at once above its rate.")
+    local_broker: BrokerConfig = BrokerConfig()
+    uplink_broker: BrokerConfig = BrokerConfig()
+    uplink_inflight: int = Field(default=200, ge=1, le=65535)
+    summary_linger_s: float = Field(default=2.0, ge=0, le=600, description="Summaries wait up to this long to share an uplink message; events never wait.")
+    uplink_ack_timeout_s: float = Field(
+        default=60.0, gt=0, le=3600,
+        description=(
+            "An uplink message the broker acknowledged but ingest has not, this long after, is sent again. "
+            "Ingest acks within a second or two when well; a minute covers its retries of a slow TSDB write and "
+            "a backlog in its queue, so a healthy centre is rarely sent anything twice over a paid cellular link, "
+            "while a message lost to a central broker restart goes again within a minute. While ingest acks "
+            "nothing at all, the wait doubles after each resend, up to 30 minutes."
+        ),
+    )
+    outbox: OutboxConfig = OutboxConfig()
+    serial_ports: dict[Identifier, str] = Field(
+        default_factory=dict, description="device id -> serial port path (pty in the simulator)."
+    )
+    serial_baud: int = 9600
+
+    @model_validator(mode="after")
+    def _own_users(self) -> "GatewayConfig":
+        users = ", ".join(self.mqtt_user(link) for link in GATEWAY_LINKS)
+        _no_username("local_broker", self.local_broker, users)
+        _no_username("uplink_broker", self.uplink_broker, users)
+        return self
+
+    def mqtt_user(self, link: GatewayLink) -> str:
+        """MQTT username and client id of one of the gateway's connections, e.g.
+        `gw-ciliwung.devices`: registry ids have no dots, so it names no device."""
+        return f"{self.id}.{link}"
+
+
+class TsdbConfig(ConfigSection):
+    """An InfluxDB v2 compatible write endpoint (VictoriaMetrics, InfluxDB 2/3)."""
+
+    url: str
+    org: str = "tepi"
+    bucket: str = "tepi"
+    token: str = ""
+    query_url: str | None = Field(default=None, description="PromQL base URL if it differs from url.")
+
+
+class IngestConfig(ConfigSection):
+    broker: BrokerConfig = BrokerConfig()
+    workers: int = Field(default=1, ge=1, le=64, description="Ingest workers sharing the uplinks; `tepi mqtt setup` makes one MQTT user for each.")
+    worker: int = Field(default=1, ge=1, le=64, description="Which worker this process is (`tepi ingest --worker N`).")
+    share_group: Identifier = "ingest"
+    shared_subscription: bool = Field(
+        default=True,
+        description="Subscribe as a member of `share_group` ($share/...). False only for a broker without MQTT "
+        "shared subscriptions (the embedded amqtt of `tepi demo`): there a $share filter matches nothing, so the "
+        "single worker subscribes to the plain uplink topics; refused with more than one worker, as each would "
+        "then store every uplink.",
+    )
+    database_url: str = "sqlite:///var/tepi.db"
+    tsdb: TsdbConfig | None = None
+    batch_max: int = Field(default=500, ge=1, le=100_000)
+    batch_wait_ms: int = Field(default=50, ge=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _own_user(self) -> "IngestConfig":
+        if self.worker > self.workers:
+            raise ValueError(f"worker {self.worker} does not exist: workers is {self.workers}")
+        if not self.shared_subscription and self.workers > 1:
+            raise ValueError(
+                f"shared_subscription false needs workers 1, not {self.workers}: without a share group "
+                "every worker would receive, store and alert on every uplink"
+            )
+        _no_username("broker", self.broker, f"{self.mqtt_user(1)}..{self.mqtt_user(self.workers)}")
+        return self
+
+    @staticmethod
+    def mqtt_user(worker: int) -> str:
+        """MQTT username and client id of ingest worker `worker` (1-based), e.g. `ingest.2`."""
+        return f"ingest.{worker}"
+
+    @property
+    def client_id(self) -> str:
+        return self.mqtt_user(self.worker)
+
+    @property
+    def uplink_share_group(self) -> str | None:
+        """The share group ingest subscribes in, None for the plain uplink topics (`contract.topics.uplink_subscription`)."""
+        return self.share_group if self.shared_subscription else None
+
+
+class ApiConfig(ConfigSection):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+
+class RetentionConfig(ConfigSection):
+    """How long data is kept, per kind; enforced by the ingest worker and `tepi admin retention run`.
+
+    Who acknowledged or closed an alert is personal data (UU 27/2022): after `alert_actor_days`
+    the name is erased from the alert and its event history (the times stay). A vessel's
+    positions (where a person was) go after `position_days`.
+    """
+
+    alert_actor_days: int = Field(default=365, ge=1, le=36500, description="Days to keep who acted on an alert.")
+    processed_messages_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days to keep idempotency keys; longer than any outage a gateway outbox bridges.",
+    )
+    level_points_days: int | None = Field(
+        default=None, ge=1, description="Days to keep the embedded level series (null: keep for ever)."
+    )
+    position_days: int = Field(
+        default=180,
+        ge=1,
+        le=36500,
+        description="Days to keep where a vessel was (tracks, SOS call positions, last fix): personal data.",
+    )
+    check_every_s: float = Field(default=3600.0, ge=1, description="How often the ingest worker enforces it.")
+
+
+class BrokerQueueConfig(ConfigSection):
+    """What `tepi mqtt setup` sizes the broker's per-session queues for (`tepi.mqtt_queues`).
+
+    A full queue makes Mosquitto drop QoS 1 messages silently after it has PUBACKed them, so the
+    queue must hold the worst backlog a session can see: a peak burst of readings while the
+    gateway is away for `outage_s`, times `margin`.
+    """
+
+    peak_readings_per_s: float = Field(default=20_000.0, gt=0, description="Burst of device readings one gateway's broker must absorb.")
+    peak_duration_s: float = Field(default=10.0, gt=0, description="How long that burst lasts.")
+    outage_s: float = Field(default=600.0, ge=60, description="How long a gateway or ingest may be away without losing what queues for it.")
+    margin: float = Field(default=2.0, ge=1.0, le=100.0, description="Factor on the computed backlog.")
+    autosave_interval_s: int = Field(default=30, ge=1, le=86_400, description="Seconds between saves of the broker's queues to disk (a crash loses at most this much).")
+
+
+class TenantConfig(ConfigSection):
+    id: Identifier
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryStation:
+    """A station the configuration declares, as central's registry of stations keeps it
+    (`central.db.sync_registry`): a kind whose platforms are configured stations lists its own
+    (`CoreConfig.registry_stations`), so central reads no kind's section."""
+
+    id: str
+    tenant: str
+    name: str
+    river: str
+    lat: float
+    lon: float
+    #: Lower bounds of the three alert levels, in cm, lowest first, and where they were published.
+    bounds_cm: tuple[float, float, float]
+    bounds_source: str
+
+
+class CoreConfig(ConfigSection):
+    """The sections every deployment has; a kind's configuration (`kinds.<name>.config.CONFIG`)
+    subclasses it with its own top-level sections, their cross-references and the hooks below.
+
+    The hooks are cooperative: an override adds its kind's part to `super()`'s, so the model
+    composed of several kinds (`core.config.TepiConfig`) answers for all of them."""
+
+    tenants: list[TenantConfig]
+    devices: list[DeviceConfig]
+    gateway: GatewayConfig
+    ingest: IngestConfig = IngestConfig()
+    api: ApiConfig = ApiConfig()
+    retention: RetentionConfig = RetentionConfig()
+    broker_queue: BrokerQueueConfig = BrokerQueueConfig()
+
+    @model_validator(mode="after")
+    def _references(self) -> Self:
+        tenants = {t.id for t in self.tenants}
+        unique_ids("tenant", [t.id for t in self.tenants])
+        unique_ids("device", [d.id for d in self.devices])
+        # A device's platform is checked by its kind at gateway start (a station for awlr, a
+        # vessel registered centrally for fishfinder): see `DeviceConfig`.
+        if self.gateway.tenant not in tenants:
+            raise ValueError(f"gateway {self.gateway.id!r}: unknown tenant {self.gateway.tenant!r}")
+        return self
+
+    def registry_stations(self) -> list[RegistryStation]:
+        """The stations this configuration declares, for central's registry; none here."""
+        return []
+
+    def platform_timezone(self, platform: str) -> str | None:
+        """The IANA zone a platform's local times are told in when the configuration says one
+        (e.g. `Asia/Makassar`); None when it does not, or knows no such platform."""
+        return None
+
+    def with_summary_every(self, summary_every_s: int) -> Self:
+        """The same deployment with its devices reporting a summary at least every
+        `summary_every_s` (demo and tests that cannot wait ten minutes); unchanged here."""
+        return self
+
+
+def unique_ids(what: str, ids: list[str]) -> None:
+    """`ValueError` naming the first id that occurs twice among `ids` (ids of `what`)."""
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise ValueError(f"duplicate {what} id {i!r}")
+        seen.add(i)
