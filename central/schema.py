@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from central.errors import SchemaBehind, SchemaUnrecognised
 from core import migrations
-from kinds import KINDS, kind_names
+from kinds import KINDS, kind_names, unregistered_kinds
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +128,9 @@ def schema_version(conn: sa.Connection) -> SchemaVersion:
     stamped = migrations.current_heads(conn)
     current = ",".join(stamped) or None
     if current is not None:
-        if not set(stamped) <= migrations.known_revisions(MIGRATIONS, kind_branches()):
-            raise SchemaUnrecognised(
-                f"the state database is at schema revision {current!r}, which this version of Tepi does not know "
-                f"(its newest is {head!r}): it was upgraded by a newer Tepi. Run that version, or restore the "
-                "backup taken before the upgrade."
-            )
+        unknown = sorted(set(stamped) - migrations.known_revisions(MIGRATIONS, kind_branches()))
+        if unknown:
+            raise _unknown_stamp(current, head, unknown)
         missing = migrations.missing_revisions(MIGRATIONS, kind_branches(), stamped)
         # Alembic stamps no revision another applied one depends on: all applied reads as `head`.
         return SchemaVersion(current if missing else head, head, empty=False, missing=missing)
@@ -156,6 +153,31 @@ def schema_version(conn: sa.Connection) -> SchemaVersion:
             "from a new database, or bring these tables to f93509f's layout by hand and start again."
         )
     return SchemaVersion(None, head, empty=False, missing=frozenset(migrations.known_revisions(MIGRATIONS, kind_branches())))
+
+
+def _unknown_stamp(current: str, head: str, unknown: list[str]) -> SchemaUnrecognised:
+    """Why a database is stamped with revisions this code does not know, and what to do: a revision
+    of a kind this build does not register (found in the folder of a kind left unregistered) needs
+    that kind back, not a newer Tepi; a revision found nowhere may be either."""
+    folders = {name: folder / "migrations" for name, folder in unregistered_kinds().items() if (folder / "migrations").is_dir()}
+    owners = migrations.revision_owners(MIGRATIONS, kind_branches(), folders, unknown)
+    kinds = ", ".join(kind_names())
+    problems = [
+        f"revision {', '.join(repr(r) for r in unknown if owners.get(r) == kind)} is of the device kind {kind!r}, which "
+        f"this build of Tepi does not register (its kinds: {kinds}): the database holds that kind's tables. Register "
+        "the kind again (its line in KINDS, kinds/__init__.py) or run the build that has it; to retire the kind, first "
+        "downgrade its branch to base with that build (which drops its tables), then start this one"
+        for kind in sorted(set(owners.values()))
+    ]
+    rest = [r for r in unknown if r not in owners]
+    if rest:
+        problems.append(
+            f"revision {', '.join(repr(r) for r in rest)}, which this version of Tepi does not know (its newest is "
+            f"{head!r}), is of a newer Tepi or of a device kind this build does not register (its kinds: {kinds}). "
+            "Run that version or restore the backup taken before the upgrade; or register the kind again (its folder "
+            "in kinds/ and its line in KINDS, kinds/__init__.py)"
+        )
+    return SchemaUnrecognised(f"the state database is at schema revision {current!r}: {'; '.join(problems)}.")
 
 
 def require_current(conn: sa.Connection) -> SchemaVersion:

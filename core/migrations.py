@@ -13,6 +13,7 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,25 @@ def head_revisions(script_location: Path, branches: tuple[Path, ...] = ()) -> tu
 def known_revisions(script_location: Path, branches: tuple[Path, ...] = ()) -> frozenset[str]:
     script = ScriptDirectory.from_config(alembic_config(script_location, branches=branches))
     return frozenset(s.revision for s in script.walk_revisions())
+
+
+def revision_owners(
+    script_location: Path, branches: tuple[Path, ...], others: Mapping[str, Path], revisions: Iterable[str]
+) -> dict[str, str]:
+    """Which of `others` (name -> a folder of revisions this environment does not run, e.g. of a
+    device kind the build does not register) holds each of `revisions`: revision -> name, for
+    those found. Why: a database stamped with such a revision is otherwise indistinguishable from
+    one a newer release upgraded, and the two need opposite remedies. A folder whose revisions do
+    not fit this environment (e.g. they depend on revisions this code lacks) answers nothing."""
+    wanted = set(revisions)
+    owners: dict[str, str] = {}
+    for name, folder in others.items():
+        try:
+            found = known_revisions(script_location, (*branches, folder)) & wanted
+        except (CommandError, RevisionError):
+            continue
+        owners.update(dict.fromkeys(sorted(found - owners.keys()), name))
+    return owners
 
 
 def current_revision(conn: sa.Connection) -> str | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from importlib import import_module
 from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 #: name -> package. The name is what `devices[].kind` in the configuration and `kind` in every
@@ -70,3 +71,14 @@ def config_models() -> list[Any]:
     Only that module of a kind is imported (pydantic models, no I/O), as every process that
     loads the configuration asks for them."""
     return [_side(name, "config", "CONFIG") for name in kind_names() if find_spec(f"{KINDS[name]}.config") is not None]
+
+
+
+def unregistered_kinds() -> dict[str, Path]:
+    """Kind folders beside the registered ones that `KINDS` does not name (a kind dropped from this
+    build whose folder stayed, or one not registered yet): folder name -> folder. Never run; only
+    to explain what a deployment's data refers to (a state database stamped by a build that had
+    the kind: `central.schema`)."""
+    here = Path(__file__).resolve().parent
+    registered = {package.rsplit(".", 1)[-1] for package in KINDS.values()}
+    return {p.name: p for p in sorted(here.iterdir()) if (p / "__init__.py").is_file() and p.name not in registered}
