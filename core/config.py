@@ -17,7 +17,7 @@ import os
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError, create_model
 
@@ -70,9 +70,14 @@ def compose_config_model(models: Sequence[type[CoreConfig]]) -> type[CoreConfig]
 
 
 if TYPE_CHECKING:
-    # A type checker sees the generic part; code of a kind annotates with its own model
-    # (e.g. `kinds.awlr.config.RiverConfig`), of which every `TepiConfig` is an instance.
-    TepiConfig = CoreConfig
+
+    class TepiConfig(CoreConfig):
+        """What a type checker sees: the generic sections typed, the kinds' (added when this module
+        is imported) as `Any`. Code of a kind that wants its sections typed annotates with its own
+        model (e.g. `kinds.awlr.config.RiverConfig`), of which every `TepiConfig` is an instance."""
+
+        def __getattr__(self, name: str) -> Any: ...
+
 else:
     TepiConfig = compose_config_model(kinds.config_models())
 
