@@ -16,7 +16,9 @@ never imports a kind's ingest or API side (SQLAlchemy, FastAPI), nor a kind it d
 - `kinds.<name>.config`: `CONFIG`, optional: the kind's top-level sections of the configuration
   file (a subclass of `core.config_model.CoreConfig`), of which `core.config` composes the model.
 
-Removing a kind is removing its folder and its line here.
+Removing a kind is removing its folder and its line here (where a deployment's state database
+holds the kind's tables, after downgrading the kind's migrations: `central.schema` refuses a
+database stamped with revisions of a kind this build does not register).
 """
 
 from __future__ import annotations
@@ -71,7 +73,6 @@ def config_models() -> list[Any]:
     Only that module of a kind is imported (pydantic models, no I/O), as every process that
     loads the configuration asks for them."""
     return [_side(name, "config", "CONFIG") for name in kind_names() if find_spec(f"{KINDS[name]}.config") is not None]
-
 
 
 def unregistered_kinds() -> dict[str, Path]:
