@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from central.models import AlertEvent, Base, UtcDateTime
 from core.config import RetentionConfig
+from kinds.fishfinder.home_ports import home_port_position
 from kinds.fishfinder.items import KIND
 
 #: The statuses an SOS reply carries, in the order an incident goes through them.
@@ -50,6 +51,10 @@ class Vessel(Base):
     #: The fisher (API user) who owns it, if registered: sees its track and catches.
     owner_user: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     home_port: Mapped[str] = mapped_column(sa.String(200))
+    #: Where the home port is (WGS 84): within `overdue.HOME_RADIUS_KM` of it the vessel is in
+    #: port. None: unknown, the vessel is at sea only as its owner declares (revision ff0003).
+    home_lat: Mapped[float | None]
+    home_lon: Mapped[float | None]
     #: Gross tonnage.
     gt: Mapped[float]
     speed_kn: Mapped[float]
@@ -151,9 +156,16 @@ def register_vessel(
     wave_limit_m: float = 0.0,
     owner_user: int | None = None,
     silent_limit_s: int = DEFAULT_SILENT_LIMIT_S,
+    home: tuple[float, float] | None = None,
 ) -> Vessel:
     """Add a vessel to `tenant` (in the caller's transaction); `ValueError` for an id in use or
-    figures that cannot be (negative tonnage, speed, fuel use or wave limit; no silence limit)."""
+    figures that cannot be (negative tonnage, speed, fuel use or wave limit; no silence limit;
+    a home position off the globe). `home` is the home port's (lat, lon); without it, the
+    documented position of a port `home_port` names (`home_ports.HOME_PORTS`), if any."""
+    if home is None:
+        home = home_port_position(home_port)
+    else:
+        check_position(*home)
     for label, value in (("gt", gt), ("speed_kn", speed_kn), ("fuel_l_per_h", fuel_l_per_h), ("wave_limit_m", wave_limit_m)):
         if not value >= 0:  # also NaN
             raise ValueError(f"{label} must be zero or more, not {value!r}")
@@ -162,13 +174,20 @@ def register_vessel(
     if session.get(Vessel, vessel_id) is not None:
         raise ValueError(f"vessel {vessel_id!r} is registered already")
     vessel = Vessel(
-        id=vessel_id, tenant_id=tenant, name=name, owner_user=owner_user, home_port=home_port, gt=gt,
+        id=vessel_id, tenant_id=tenant, name=name, owner_user=owner_user, home_port=home_port,
+        home_lat=home[0] if home else None, home_lon=home[1] if home else None, gt=gt,
         speed_kn=speed_kn, fuel_l_per_h=fuel_l_per_h, wave_limit_m=wave_limit_m, gateway_id=gateway_id,
         expected_return_at=None, silent_limit_s=silent_limit_s, at_sea=False, created_at=now,
     )
     session.add(vessel)
     session.flush()
     return vessel
+
+
+def check_position(lat: float, lon: float) -> None:
+    """ValueError unless (lat, lon) is a WGS 84 position (NaN is not)."""
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValueError(f"not a position: lat {lat!r}, lon {lon!r} (WGS 84 degrees: -90..90, -180..180)")
 
 
 #: How far ahead a declared return may be: a Tepi choice (the longest trip of the small boats
