@@ -8,8 +8,9 @@ each repeat of it) and what the centre last told the boat's gateway about the in
 Personal data (UU 27/2022): a vessel's positions say where a person was. They are tenant-scoped
 like everything else and erased after `RetentionConfig.position_days` (default
 `POSITION_RETENTION_DAYS`): track fixes, SOS call positions, positions in the kind's alert
-events and a vessel's last fix (`enforce_retention`, run with the central retention,
-`central.retention`).
+events, a vessel's last fix, where a school was seen and where a catch was made; buyers'
+messages to fishers (`catch_contact_requests`) go after `RetentionConfig.contact_message_days`
+(`enforce_retention`, run with the central retention, `central.retention`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from central.models import AlertEvent, Base, UtcDateTime
 from core.config import RetentionConfig
+# The catch tables (revision ff0002) are the kind's state too: importing them here gives whatever
+# loads the kind's tables (`central.schema.kind_state_modules`) them all.
+from kinds.fishfinder.catches import Catch, CatchContactRequest
 from kinds.fishfinder.home_ports import home_port_position
 from kinds.fishfinder.items import KIND
 
@@ -219,32 +223,48 @@ def vessel_tenants(session: Session, vessel_ids: set[str]) -> dict[str, str]:
 
 
 def enforce_retention(session: Session, now: datetime, policy: RetentionConfig | None = None) -> dict[str, int]:
-    """Erase where vessels were longer ago than `policy.position_days` (default
-    `POSITION_RETENTION_DAYS`): track fixes are deleted; the positions of SOS calls, of the
-    fish finder's alert events (an SOS's call or app position) and a vessel's last fix are set
-    to null, the rows stay (an incident's history, a vessel's registration). Returns counts."""
-    days = policy.position_days if policy is not None else POSITION_RETENTION_DAYS
-    cutoff = now - timedelta(days=days)
-    quiet = {"synchronize_session": False}
-    res = session.execute(sa.delete(VesselPosition).where(VesselPosition.ts < cutoff).execution_options(**quiet))
-    calls = session.execute(
-        sa.update(SosCall)
-        .where(SosCall.ts < cutoff, sa.or_(SosCall.lat.is_not(None), SosCall.lon.is_not(None)))
-        .values(lat=None, lon=None)
-        .execution_options(**quiet)
-    )
-    fixes = session.execute(
-        sa.update(Vessel)
-        .where(Vessel.last_fix_at < cutoff, sa.or_(Vessel.last_lat.is_not(None), Vessel.last_lon.is_not(None)))
-        .values(last_lat=None, last_lon=None)
-        .execution_options(**quiet)
-    )
+    """Erase where vessels and fishers were longer ago than `policy.position_days` (default
+    `POSITION_RETENTION_DAYS`), and delete buyers' messages older than
+    `policy.contact_message_days`. Track fixes are deleted; the positions of SOS calls, of the
+    fish finder's alert events (an SOS's call or app position), of a vessel's last fix, of school
+    sightings and of catches are set to null and the rows stay (an incident's history, a
+    vessel's registration, a catch's species, weight and price for the aggregates). Returns
+    counts by what was pruned."""
+    policy = policy or RetentionConfig(position_days=POSITION_RETENTION_DAYS)
+    cutoff = now - timedelta(days=policy.position_days)
+    res = session.execute(sa.delete(VesselPosition).where(VesselPosition.ts < cutoff).execution_options(**_QUIET))
     return {
-        "vessel_positions": int(getattr(res, "rowcount", 0) or 0),
-        "sos_call_positions": int(getattr(calls, "rowcount", 0) or 0),
-        "vessel_last_fixes": int(getattr(fixes, "rowcount", 0) or 0),
+        "vessel_positions": _count(res),
+        "sos_call_positions": _erase_positions(session, SosCall, SosCall.ts < cutoff),
+        "vessel_last_fixes": _erase_positions(session, Vessel, Vessel.last_fix_at < cutoff, "last_lat", "last_lon"),
+        "school_positions": _erase_positions(session, SchoolSighting, SchoolSighting.end < cutoff),
+        "catch_positions": _erase_positions(session, Catch, Catch.caught_at < cutoff),
         "alert_event_positions": _erase_event_positions(session, cutoff),
+        "catch_contact_requests": _count(session.execute(
+            sa.delete(CatchContactRequest)
+            .where(CatchContactRequest.created_at < now - timedelta(days=policy.contact_message_days))
+            .execution_options(**_QUIET)
+        )),
     }
+
+
+_QUIET = {"synchronize_session": False}
+
+
+def _count(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _erase_positions(session: Session, model: type[Base], older: sa.ColumnElement[bool], lat: str = "lat", lon: str = "lon") -> int:
+    """Null the `lat`/`lon` columns of `model`'s rows matching `older` that still have them."""
+    lat_col, lon_col = getattr(model, lat), getattr(model, lon)
+    stmt = (
+        sa.update(model)
+        .where(older, sa.or_(lat_col.is_not(None), lon_col.is_not(None)))
+        .values({lat: None, lon: None})
+        .execution_options(**_QUIET)
+    )
+    return _count(session.execute(stmt))
 
 
 def _erase_event_positions(session: Session, cutoff: datetime) -> int:
@@ -263,7 +283,3 @@ def _erase_event_positions(session: Session, cutoff: datetime) -> int:
             n += 1
     return n
 
-
-# The catch tables (revision ff0002) are the kind's state too: imported here so that whatever
-# loads the kind's tables (`central.schema.kind_state_modules`) has them all.
-from kinds.fishfinder import catches as _catches  # noqa: E402,F401
