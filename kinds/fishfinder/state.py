@@ -16,7 +16,9 @@ messages to fishers (`catch_contact_requests`) go after `RetentionConfig.contact
 from __future__ import annotations
 
 import copy
+import inspect
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -186,6 +188,47 @@ def register_vessel(
     session.add(vessel)
     session.flush()
     return vessel
+
+
+#: What `ensure_vessel` found or did.
+REGISTERED, UNCHANGED, HOME_SET = "registered", "unchanged", "home set"
+#: A registration's figures that must agree when a vessel is enrolled again.
+_FIGURES = ("name", "home_port", "owner_user", "gt", "speed_kn", "fuel_l_per_h", "wave_limit_m", "silent_limit_s")
+
+
+def ensure_vessel(session: Session, **registration: Any) -> tuple[Vessel, str]:
+    """Register the vessel (`register_vessel`, whose keyword arguments `registration` are), or
+    find it registered as asked, so that an enrolment run twice (a fleet's file imported again)
+    changes nothing: returns the vessel and `REGISTERED`, `UNCHANGED` or `HOME_SET` (a vessel
+    registered before it had a home position, revision ff0003, gets the one given or its port's
+    documented one). `ValueError`, nothing changed, when the vessel is registered otherwise: in
+    another tenant, with another gateway, or with other figures (each named); a home position
+    differs only when one is given. `TypeError` for arguments `register_vessel` does not take."""
+    bound = inspect.signature(register_vessel).bind(session, **registration)
+    bound.apply_defaults()  # a figure left out is its default, as when it is registered
+    wanted = bound.arguments
+    vessel_id, home = wanted["vessel_id"], wanted["home"]
+    vessel = session.get(Vessel, vessel_id)
+    if vessel is None:
+        return register_vessel(session, **registration), REGISTERED
+    if vessel.tenant_id != wanted["tenant"]:
+        raise ValueError(f"vessel {vessel_id!r} is registered in tenant {vessel.tenant_id!r}, not {wanted['tenant']!r}: nothing changed")
+    if vessel.gateway_id != wanted["gateway_id"]:
+        raise ValueError(
+            f"vessel {vessel_id!r} is registered with gateway {vessel.gateway_id!r}, not {wanted['gateway_id']!r}: nothing changed"
+        )
+    differ = [f for f in _FIGURES if getattr(vessel, f) != wanted[f]]
+    if home is not None:
+        check_position(*home)
+        if vessel.home_lat is not None and (vessel.home_lat, vessel.home_lon) != tuple(home):
+            differ.append("home position")
+    if differ:
+        raise ValueError(f"vessel {vessel_id!r} is registered already with another {', '.join(differ)}: nothing changed")
+    home = home if home is not None else home_port_position(wanted["home_port"])
+    if vessel.home_lat is None and home is not None:
+        vessel.home_lat, vessel.home_lon = home
+        return vessel, HOME_SET
+    return vessel, UNCHANGED
 
 
 def check_position(lat: float, lon: float) -> None:
