@@ -83,6 +83,10 @@ def test_the_home_position_is_given_or_the_port_s_documented_one(
                                                 "--home-port", port, "--mqtt-dir", str(mqtt_dir), *more], env=env)
         return result.exit_code, result.output
 
+    code, out = add("km-benoa", "benoa", "--mqtt-dir", str(tmp_path / "no-broker-here"))
+    assert code == 1 and "set up the central broker first (`tepi mqtt setup --out" in out
+    with Session(engine) as s:
+        assert s.get(Vessel, "km-benoa") is None, "no vessel without its gateway's users"
     assert add("km-benoa", "benoa")[0] == 0
     assert add("km-kdg", "Pantai Kedonganan", "--home-lat", "-8.757", "--home-lon", "115.169")[0] == 0
     assert add("km-none", "PPI Tanpa Nama")[0] == 0
