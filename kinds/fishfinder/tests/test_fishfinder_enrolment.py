@@ -219,3 +219,36 @@ def test_a_rejected_row_is_named_with_why(text: str, why: str, tmp_path: Path) -
     fleet.write_text(text)
     boats, rejected = read_fleet(fleet)
     assert any(line.startswith(str(fleet)) and why in line for line in rejected), rejected
+
+
+def test_the_boat_gets_exactly_the_users_and_grants_setup_derives_and_nobody_else_changes(
+    central: MqttSecurityFiles, default_config: TepiConfig, tmp_path: Path
+) -> None:
+    from tepi.boat_gateways import boat_gateway_config, grant_on_central_broker
+    from tepi.mqtt_auth import MqttSecurityError
+
+    before = central.credentials()
+    boat = boat_gateway_config(default_config, "km-uji", BADUNG)
+    grant = grant_on_central_broker(central.directory, boat)
+    assert grant.users == (f"{GW}.alarms", f"{GW}.devices", f"{GW}.uplink", "km-uji") and grant.secret == GW
+    assert {f.name for f in grant.changed} == {"credentials.json", "passwd", "acl"}
+    after = central.credentials()
+    assert {u: c for u, c in after.items() if u in before} == before, "every other user keeps its password"
+    assert len({after[u].password for u in grant.users if u.startswith(GW)}) == 1, "the gateway's links share one"
+
+    both = setup_broker_security([default_config, boat], tmp_path / "setup", persistence_dir=tmp_path / "unused")
+
+    def blocks(files: MqttSecurityFiles) -> set[str]:
+        return set(files.acl_file.read_text().rstrip("\n").split("\n\n"))
+
+    assert blocks(central) == blocks(both)
+    assert {(c.username, c.role, c.tenant, c.secret) for c in after.values()} == {
+        (c.username, c.role, c.tenant, c.secret) for c in both.credentials().values()
+    }
+    passwd = {line.split(":")[0] for line in central.password_file.read_text().splitlines()}
+    assert passwd == set(after)
+    assert grant_on_central_broker(central.directory, boat).changed == ()
+
+    clash = boat_gateway_config(default_config, "km-lain", BADUNG, device="awlr-depok")  # a river device's id
+    with pytest.raises(MqttSecurityError, match="'awlr-depok' on the central broker is a device of dki-jakarta"):
+        grant_on_central_broker(central.directory, clash)
