@@ -217,6 +217,12 @@ class RetentionConfig(ConfigSection):
         le=36500,
         description="Days to keep where a vessel was (tracks, SOS call positions, last fix): personal data.",
     )
+    contact_message_days: int = Field(
+        default=90,
+        ge=1,
+        le=36500,
+        description="Days to keep a buyer's contact request to a fisher (the message and who sent it): personal data.",
+    )
     check_every_s: float = Field(default=3600.0, ge=1, description="How often the ingest worker enforces it.")
 
 

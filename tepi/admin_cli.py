@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from core.config import ConfigError, TepiConfig, load_config
+from tepi.vessel_cli import vessel_app
 
 if TYPE_CHECKING:  # SQLAlchemy loads when a command runs, not with every `tepi` (the gateway's memory)
     from sqlalchemy import Engine
@@ -45,7 +46,6 @@ user_app = typer.Typer(no_args_is_help=True, help="Users of a tenant.")
 key_app = typer.Typer(no_args_is_help=True, help="API keys of users.")
 retention_app = typer.Typer(no_args_is_help=True, help="Data retention (UU 27/2022).")
 db_app = typer.Typer(no_args_is_help=True, help="The state database's schema version.")
-vessel_app = typer.Typer(no_args_is_help=True, help="Vessels carrying a fish-finder gateway.")
 admin_app.add_typer(tenant_app, name="tenant")
 admin_app.add_typer(user_app, name="user")
 admin_app.add_typer(key_app, name="key")
@@ -344,58 +344,3 @@ def demo_key(
     with _session(_config(ctx, config)) as (session, _cfg):
         key = fresh_demo_key(session, tenant, role, settings.pepper())
     typer.echo(key)
-
-
-_VESSEL_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
-
-
-@vessel_app.command("add")
-def vessel_add(
-    ctx: typer.Context,
-    vessel_id: Annotated[str, typer.Argument(metavar="ID", help="e.g. km-sinar-laut (lowercase, digits, - and _).")],
-    tenant: TenantOpt,
-    name: Annotated[str, typer.Option("--name", "-n", help='As painted on the hull, e.g. "KM Sinar Laut".')],
-    home_port: Annotated[str, typer.Option("--home-port", help="e.g. PPN Pengambengan.")],
-    gateway: Annotated[str, typer.Option("--gateway", "-g", help="Id of the gateway on board (its MQTT client).")],
-    owner: Annotated[Optional[int], typer.Option("--owner", help="User id of the owning fisher (sees track and catches).")] = None,
-    gt: Annotated[float, typer.Option("--gt", help="Gross tonnage.")] = 0.0,
-    speed_kn: Annotated[float, typer.Option("--speed-kn", help="Cruising speed, knots.")] = 0.0,
-    fuel_l_per_h: Annotated[float, typer.Option("--fuel-l-per-h", help="Fuel use at cruising speed, litres per hour.")] = 0.0,
-    wave_limit_m: Annotated[float, typer.Option("--wave-limit-m", help="Highest waves the boat should go out in, m.")] = 0.0,
-    config: ConfigOpt = None,
-) -> None:
-    """Register a vessel of a tenant (`kinds.fishfinder.state.register_vessel`).
-
-    The gateway's MQTT credentials are not made here yet: create them as for any gateway
-    (tepi/MQTT.md) with the id given to --gateway.
-    """
-    import re
-
-    from central.accounts import get_user
-    from central.errors import UserNotFound
-    from central.models import ROLE_FISHER, Tenant
-    from contract.clock import utcnow
-    from kinds.fishfinder.state import register_vessel
-
-    for label, value in (("vessel id", vessel_id), ("gateway id", gateway)):
-        if not re.match(_VESSEL_ID, value):
-            raise _fail(f"{label} {value!r} must match {_VESSEL_ID}", 2)
-    with _session(_config(ctx, config)) as (session, _cfg):
-        if session.get(Tenant, tenant) is None:
-            raise _fail(f"tenant {tenant!r} does not exist")
-        if owner is not None:
-            try:
-                user = get_user(session, owner, tenant)
-            except UserNotFound:
-                raise _fail(f"user {owner} is not a user of {tenant}") from None
-            if user.role != ROLE_FISHER:
-                raise _fail(f"user {owner} is a {user.role}, not a fisher")
-        try:
-            register_vessel(
-                session, vessel_id=vessel_id, tenant=tenant, name=name, home_port=home_port, gateway_id=gateway,
-                now=utcnow(), gt=gt, speed_kn=speed_kn, fuel_l_per_h=fuel_l_per_h, wave_limit_m=wave_limit_m,
-                owner_user=owner,
-            )
-        except ValueError as exc:
-            raise _fail(str(exc)) from exc
-    typer.echo(f"registered vessel {vessel_id} in {tenant} (gateway {gateway})")

@@ -156,7 +156,7 @@ class BoatFleet:
                     register_vessel(
                         s, vessel_id=day.boat_id, tenant=day.tenant, name=day.boat_id.replace("-", " ").upper(),
                         home_port=harbour.name, gateway_id=boat_gateway_id(day.boat_id),
-                        now=utcnow(), owner_user=owner,
+                        now=utcnow(), owner_user=owner, home=harbour.offing,  # where its simulated trips end
                     )
         finally:
             engine.dispose()

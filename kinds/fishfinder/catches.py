@@ -17,7 +17,7 @@ tembang, udang ...), with the FAO ASFIS names for reference
 (https://www.fao.org/fishery/en/collection/asfis). A fixed list, not free text: aggregates by
 species are only meaningful when everybody writes a species the same way.
 
-Tables of the fishfinder's Alembic branch, revision ff0002.
+Tables of the fishfinder's Alembic branch, revision ff0002 (positions nullable since ff0003).
 """
 
 from __future__ import annotations
@@ -87,8 +87,9 @@ class Catch(Base):
     vessel_id: Mapped[str | None] = mapped_column(sa.ForeignKey("vessels.id"))
     species: Mapped[str] = mapped_column(sa.String(32))
     weight_kg: Mapped[float]
-    lat: Mapped[float]
-    lon: Mapped[float]
+    #: Where it was caught; None once retention erased it (`state.enforce_retention`, ff0003).
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
     caught_at: Mapped[datetime] = mapped_column(UtcDateTime())
     price_idr_per_kg: Mapped[int | None]
     port: Mapped[str] = mapped_column(sa.String(100))

@@ -8,20 +8,27 @@ each repeat of it) and what the centre last told the boat's gateway about the in
 Personal data (UU 27/2022): a vessel's positions say where a person was. They are tenant-scoped
 like everything else and erased after `RetentionConfig.position_days` (default
 `POSITION_RETENTION_DAYS`): track fixes, SOS call positions, positions in the kind's alert
-events and a vessel's last fix (`enforce_retention`, run with the central retention,
-`central.retention`).
+events, a vessel's last fix, where a school was seen and where a catch was made; buyers'
+messages to fishers (`catch_contact_requests`) go after `RetentionConfig.contact_message_days`
+(`enforce_retention`, run with the central retention, `central.retention`).
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from central.models import AlertEvent, Base, UtcDateTime
 from core.config import RetentionConfig
+# The catch tables (revision ff0002) are the kind's state too: importing them here gives whatever
+# loads the kind's tables (`central.schema.kind_state_modules`) them all.
+from kinds.fishfinder.catches import Catch, CatchContactRequest
+from kinds.fishfinder.home_ports import home_port_position
 from kinds.fishfinder.items import KIND
 
 #: The statuses an SOS reply carries, in the order an incident goes through them.
@@ -50,6 +57,10 @@ class Vessel(Base):
     #: The fisher (API user) who owns it, if registered: sees its track and catches.
     owner_user: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     home_port: Mapped[str] = mapped_column(sa.String(200))
+    #: Where the home port is (WGS 84): within `overdue.HOME_RADIUS_KM` of it the vessel is in
+    #: port. None: unknown, the vessel is at sea only as its owner declares (revision ff0003).
+    home_lat: Mapped[float | None]
+    home_lon: Mapped[float | None]
     #: Gross tonnage.
     gt: Mapped[float]
     speed_kn: Mapped[float]
@@ -151,9 +162,16 @@ def register_vessel(
     wave_limit_m: float = 0.0,
     owner_user: int | None = None,
     silent_limit_s: int = DEFAULT_SILENT_LIMIT_S,
+    home: tuple[float, float] | None = None,
 ) -> Vessel:
     """Add a vessel to `tenant` (in the caller's transaction); `ValueError` for an id in use or
-    figures that cannot be (negative tonnage, speed, fuel use or wave limit; no silence limit)."""
+    figures that cannot be (negative tonnage, speed, fuel use or wave limit; no silence limit;
+    a home position off the globe). `home` is the home port's (lat, lon); without it, the
+    documented position of a port `home_port` names (`home_ports.HOME_PORTS`), if any."""
+    if home is None:
+        home = home_port_position(home_port)
+    else:
+        check_position(*home)
     for label, value in (("gt", gt), ("speed_kn", speed_kn), ("fuel_l_per_h", fuel_l_per_h), ("wave_limit_m", wave_limit_m)):
         if not value >= 0:  # also NaN
             raise ValueError(f"{label} must be zero or more, not {value!r}")
@@ -162,13 +180,61 @@ def register_vessel(
     if session.get(Vessel, vessel_id) is not None:
         raise ValueError(f"vessel {vessel_id!r} is registered already")
     vessel = Vessel(
-        id=vessel_id, tenant_id=tenant, name=name, owner_user=owner_user, home_port=home_port, gt=gt,
+        id=vessel_id, tenant_id=tenant, name=name, owner_user=owner_user, home_port=home_port,
+        home_lat=home[0] if home else None, home_lon=home[1] if home else None, gt=gt,
         speed_kn=speed_kn, fuel_l_per_h=fuel_l_per_h, wave_limit_m=wave_limit_m, gateway_id=gateway_id,
         expected_return_at=None, silent_limit_s=silent_limit_s, at_sea=False, created_at=now,
     )
     session.add(vessel)
     session.flush()
     return vessel
+
+
+#: What `ensure_vessel` found or did.
+REGISTERED, UNCHANGED, HOME_SET = "registered", "unchanged", "home set"
+#: A registration's figures that must agree when a vessel is enrolled again.
+_FIGURES = ("name", "home_port", "owner_user", "gt", "speed_kn", "fuel_l_per_h", "wave_limit_m", "silent_limit_s")
+
+
+def ensure_vessel(session: Session, **registration: Any) -> tuple[Vessel, str]:
+    """Register the vessel (`register_vessel`, whose keyword arguments `registration` are), or
+    find it registered as asked, so that an enrolment run twice (a fleet's file imported again)
+    changes nothing: returns the vessel and `REGISTERED`, `UNCHANGED` or `HOME_SET` (a vessel
+    registered before it had a home position, revision ff0003, gets the one given or its port's
+    documented one). `ValueError`, nothing changed, when the vessel is registered otherwise: in
+    another tenant, with another gateway, or with other figures (each named); a home position
+    differs only when one is given. `TypeError` for arguments `register_vessel` does not take."""
+    bound = inspect.signature(register_vessel).bind(session, **registration)
+    bound.apply_defaults()  # a figure left out is its default, as when it is registered
+    wanted = bound.arguments
+    vessel_id, home = wanted["vessel_id"], wanted["home"]
+    vessel = session.get(Vessel, vessel_id)
+    if vessel is None:
+        return register_vessel(session, **registration), REGISTERED
+    if vessel.tenant_id != wanted["tenant"]:
+        raise ValueError(f"vessel {vessel_id!r} is registered in tenant {vessel.tenant_id!r}, not {wanted['tenant']!r}: nothing changed")
+    if vessel.gateway_id != wanted["gateway_id"]:
+        raise ValueError(
+            f"vessel {vessel_id!r} is registered with gateway {vessel.gateway_id!r}, not {wanted['gateway_id']!r}: nothing changed"
+        )
+    differ = [f for f in _FIGURES if getattr(vessel, f) != wanted[f]]
+    if home is not None:
+        check_position(*home)
+        if vessel.home_lat is not None and (vessel.home_lat, vessel.home_lon) != tuple(home):
+            differ.append("home position")
+    if differ:
+        raise ValueError(f"vessel {vessel_id!r} is registered already with another {', '.join(differ)}: nothing changed")
+    home = home if home is not None else home_port_position(wanted["home_port"])
+    if vessel.home_lat is None and home is not None:
+        vessel.home_lat, vessel.home_lon = home
+        return vessel, HOME_SET
+    return vessel, UNCHANGED
+
+
+def check_position(lat: float, lon: float) -> None:
+    """ValueError unless (lat, lon) is a WGS 84 position (NaN is not)."""
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValueError(f"not a position: lat {lat!r}, lon {lon!r} (WGS 84 degrees: -90..90, -180..180)")
 
 
 #: How far ahead a declared return may be: a Tepi choice (the longest trip of the small boats
@@ -200,32 +266,48 @@ def vessel_tenants(session: Session, vessel_ids: set[str]) -> dict[str, str]:
 
 
 def enforce_retention(session: Session, now: datetime, policy: RetentionConfig | None = None) -> dict[str, int]:
-    """Erase where vessels were longer ago than `policy.position_days` (default
-    `POSITION_RETENTION_DAYS`): track fixes are deleted; the positions of SOS calls, of the
-    fish finder's alert events (an SOS's call or app position) and a vessel's last fix are set
-    to null, the rows stay (an incident's history, a vessel's registration). Returns counts."""
-    days = policy.position_days if policy is not None else POSITION_RETENTION_DAYS
-    cutoff = now - timedelta(days=days)
-    quiet = {"synchronize_session": False}
-    res = session.execute(sa.delete(VesselPosition).where(VesselPosition.ts < cutoff).execution_options(**quiet))
-    calls = session.execute(
-        sa.update(SosCall)
-        .where(SosCall.ts < cutoff, sa.or_(SosCall.lat.is_not(None), SosCall.lon.is_not(None)))
-        .values(lat=None, lon=None)
-        .execution_options(**quiet)
-    )
-    fixes = session.execute(
-        sa.update(Vessel)
-        .where(Vessel.last_fix_at < cutoff, sa.or_(Vessel.last_lat.is_not(None), Vessel.last_lon.is_not(None)))
-        .values(last_lat=None, last_lon=None)
-        .execution_options(**quiet)
-    )
+    """Erase where vessels and fishers were longer ago than `policy.position_days` (default
+    `POSITION_RETENTION_DAYS`), and delete buyers' messages older than
+    `policy.contact_message_days`. Track fixes are deleted; the positions of SOS calls, of the
+    fish finder's alert events (an SOS's call or app position), of a vessel's last fix, of school
+    sightings and of catches are set to null and the rows stay (an incident's history, a
+    vessel's registration, a catch's species, weight and price for the aggregates). Returns
+    counts by what was pruned."""
+    policy = policy or RetentionConfig(position_days=POSITION_RETENTION_DAYS)
+    cutoff = now - timedelta(days=policy.position_days)
+    res = session.execute(sa.delete(VesselPosition).where(VesselPosition.ts < cutoff).execution_options(**_QUIET))
     return {
-        "vessel_positions": int(getattr(res, "rowcount", 0) or 0),
-        "sos_call_positions": int(getattr(calls, "rowcount", 0) or 0),
-        "vessel_last_fixes": int(getattr(fixes, "rowcount", 0) or 0),
+        "vessel_positions": _count(res),
+        "sos_call_positions": _erase_positions(session, SosCall, SosCall.ts < cutoff),
+        "vessel_last_fixes": _erase_positions(session, Vessel, Vessel.last_fix_at < cutoff, "last_lat", "last_lon"),
+        "school_positions": _erase_positions(session, SchoolSighting, SchoolSighting.end < cutoff),
+        "catch_positions": _erase_positions(session, Catch, Catch.caught_at < cutoff),
         "alert_event_positions": _erase_event_positions(session, cutoff),
+        "catch_contact_requests": _count(session.execute(
+            sa.delete(CatchContactRequest)
+            .where(CatchContactRequest.created_at < now - timedelta(days=policy.contact_message_days))
+            .execution_options(**_QUIET)
+        )),
     }
+
+
+_QUIET = {"synchronize_session": False}
+
+
+def _count(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _erase_positions(session: Session, model: type[Base], older: sa.ColumnElement[bool], lat: str = "lat", lon: str = "lon") -> int:
+    """Null the `lat`/`lon` columns of `model`'s rows matching `older` that still have them."""
+    lat_col, lon_col = getattr(model, lat), getattr(model, lon)
+    stmt = (
+        sa.update(model)
+        .where(older, sa.or_(lat_col.is_not(None), lon_col.is_not(None)))
+        .values({lat: None, lon: None})
+        .execution_options(**_QUIET)
+    )
+    return _count(session.execute(stmt))
 
 
 def _erase_event_positions(session: Session, cutoff: datetime) -> int:
@@ -244,7 +326,3 @@ def _erase_event_positions(session: Session, cutoff: datetime) -> int:
             n += 1
     return n
 
-
-# The catch tables (revision ff0002) are the kind's state too: imported here so that whatever
-# loads the kind's tables (`central.schema.kind_state_modules`) has them all.
-from kinds.fishfinder import catches as _catches  # noqa: E402,F401

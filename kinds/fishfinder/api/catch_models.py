@@ -48,8 +48,8 @@ class CatchPublic(PublicModel):
     id: int
     species: str
     weight_kg: float
-    lat: float
-    lon: float
+    lat: float | None = Field(description="Null once erased by retention (`retention.position_days`).")
+    lon: float | None
     caught_at: UtcDatetime
     price_idr_per_kg: int | None
     port: str

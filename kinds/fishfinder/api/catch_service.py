@@ -149,9 +149,10 @@ def own_contacts(session: Session, principal: Principal, limit: int, offset: int
 
 
 def _rows(session: Session, tenant: str, since: datetime, until: datetime) -> Iterator[CatchRow]:
+    """The catches of the window that have a position: one retention erased has no cell."""
     stmt = sa.select(
         Catch.fisher_id, Catch.species, Catch.lat, Catch.lon, Catch.caught_at, Catch.weight_kg, Catch.price_idr_per_kg
-    ).where(Catch.tenant_id == tenant, Catch.caught_at >= since, Catch.caught_at < until)
+    ).where(Catch.tenant_id == tenant, Catch.caught_at >= since, Catch.caught_at < until, Catch.lat.is_not(None))
     for r in session.execute(stmt.execution_options(yield_per=2000)):
         yield CatchRow(*r)
 

@@ -3,9 +3,9 @@
 Whether a vessel is at sea comes from its track: `sea_state` (pure) puts it at sea when its
 newest fix is more than `HOME_RADIUS_KM` from its home port, and back in port (trip over: the
 declared return is forgotten) when a fix within it follows one outside. The home port's position
-is the quay (and offing) of the harbour of that key or name in `kinds.fishfinder.sim.harbours`,
-the harbour table the boats sail from, each position with its public source; a vessel whose home
-port is not in it is at sea only as its owner declares (`state.declare_departure`).
+is the vessel's registration (`Vessel.home_lat`, `home_lon`: given at `tepi admin vessel add`, or
+the documented position of its port, `kinds.fishfinder.home_ports`); a vessel without one is at
+sea only as its owner declares (`state.declare_departure`).
 
 `overdue_reason` decides (pure); `check_overdue` raises the 'overdue' alert of such a vessel
 and clears it when the vessel is back in port or reports again.
@@ -24,7 +24,7 @@ from central.incidents import raise_subject_alert
 from central.models import ALERT_TYPE_OVERDUE
 from kinds.fishfinder.api.geo import distance_km
 from kinds.fishfinder.items import KIND
-from kinds.fishfinder.sim.harbours import HARBOURS, LatLon
+from kinds.fishfinder.home_ports import LatLon
 from kinds.fishfinder.state import Vessel
 
 PAST_RETURN = "past_expected_return"
@@ -32,19 +32,15 @@ SILENT = "silent"
 OVERDUE_SEVERITY = "major"
 SYSTEM = "system"
 #: Within this distance of its home port a vessel is in port: a Tepi choice, wider than a
-#: fishing port's basin and the 0.9 km cells of the land mask the harbour table was checked on
-#: (see `sim.harbours`), narrow enough that a boat out fishing is beyond it.
+#: fishing port's basin, narrow enough that a boat out fishing is beyond it.
 HOME_RADIUS_KM = 1.0
 
 
-def home_positions(home_port: str) -> tuple[LatLon, ...]:
-    """The positions of the harbour `home_port` names (its key or name, any case): its quay and
-    offing; none for a port not in the harbour table."""
-    wanted = home_port.strip().casefold()
-    for harbour in HARBOURS.values():
-        if wanted in (harbour.key.casefold(), harbour.name.casefold()):
-            return (harbour.quay, harbour.offing)
-    return ()
+def home_positions(vessel: Vessel) -> tuple[LatLon, ...]:
+    """Where `vessel` is in port: its registered home position; none when it has none."""
+    if vessel.home_lat is None or vessel.home_lon is None:
+        return ()
+    return ((vessel.home_lat, vessel.home_lon),)
 
 
 def in_port(home: tuple[LatLon, ...], lat: float, lon: float, radius_km: float = HOME_RADIUS_KM) -> bool:
@@ -80,7 +76,7 @@ def sea_state(
 def follow_track(vessel: Vessel, fixes: list[LatLon], newest_is_latest: bool) -> None:
     """Update `vessel.at_sea` from a stored track's fixes (oldest first), if its newest fix is the
     vessel's newest; call before the vessel's last fix is replaced by it."""
-    home = home_positions(vessel.home_port)
+    home = home_positions(vessel)
     if not home or not newest_is_latest:
         return
     earlier = list(fixes[:-1])

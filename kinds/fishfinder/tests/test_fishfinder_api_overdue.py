@@ -20,14 +20,14 @@ from contract.clock import utcnow
 from contract.envelope import encode_uplink
 from contract.uplink_batch import decode_batch
 from ingest.service import apply_batch
+from kinds.fishfinder.home_ports import HOME_PORTS, home_port_position
 from kinds.fishfinder.ingest.overdue import HOME_RADIUS_KM, PAST_RETURN, SILENT, check_overdue, home_positions, in_port
 from kinds.fishfinder.items import Track, track_id
-from kinds.fishfinder.sim.harbours import HARBOURS
 from kinds.fishfinder.state import Vessel, register_vessel
 
 OWNER, OTHER_FISHER = "Nelayan Benoa", "Nelayan Lain"
 GW = "gw-km-benoa"
-QUAY = HARBOURS["benoa"].quay
+QUAY = HOME_PORTS["benoa"].position
 #: About 13 km south-east of the quay, in the Badung Strait.
 OFFSHORE = (QUAY[0] - 0.11, QUAY[1] + 0.05)
 SILENT_LIMIT_S = 3600
@@ -83,13 +83,29 @@ def _opened_because(engine: Engine) -> object:
         return opening.payload["detail"]["reason"]
 
 
-def test_the_home_port_radius_separates_the_quay_from_the_sea() -> None:
-    home = home_positions("Pelabuhan Benoa (fishing port, west side)")
-    assert home and home == home_positions(" BENOA ")
+def test_the_home_port_radius_separates_the_quay_from_the_sea(boat: str, engine: Engine) -> None:
+    assert home_port_position("Pelabuhan Benoa (fishing port, west side)") == home_port_position(" BENOA ") == QUAY
+    assert home_port_position("Muara Angke") is None
+    home = home_positions(_vessel(engine))
+    assert home == (QUAY,), "registered by the port's key: its documented position"
     assert in_port(home, QUAY[0] + 0.005, QUAY[1])  # ~0.55 km north of the quay
     assert not in_port(home, *OFFSHORE)
     assert not in_port(home, QUAY[0] + 0.01, QUAY[1], radius_km=HOME_RADIUS_KM)  # ~1.1 km
-    assert home_positions("Muara Angke") == ()
+
+
+def test_the_registered_home_position_decides_where_the_boat_is_in_port(engine: Engine) -> None:
+    """A port not in the table: at sea only as declared, unless its registration gives the position."""
+    angke = (-6.1030, 106.7750)  # any position: what is registered is what counts
+    with Session(writer(engine)) as s, s.begin():
+        unknown = register_vessel(s, vessel_id="km-angke", tenant=DKI, name="KM Angke", home_port="Muara Angke",
+                                  gateway_id="gw-km-angke", now=utcnow())
+        given = register_vessel(s, vessel_id="km-angke-2", tenant=DKI, name="KM Angke 2", home_port="Muara Angke",
+                                gateway_id="gw-km-angke-2", now=utcnow(), home=angke)
+        assert home_positions(unknown) == ()
+        assert (given.home_lat, given.home_lon) == angke and home_positions(given) == (angke,)
+        with pytest.raises(ValueError, match="not a position"):
+            register_vessel(s, vessel_id="km-x", tenant=DKI, name="KM X", home_port="Muara Angke", gateway_id="gw-x",
+                            now=utcnow(), home=(106.775, -6.103))
 
 
 def test_a_declared_trip_past_its_return_is_overdue_until_the_boat_is_back(
