@@ -259,6 +259,30 @@ def _console() -> Console:
     return Console(stderr=True, soft_wrap=True)
 
 
+#: Under a setup's `--out`: configurations of gateways enrolled one by one after setup (a boat's,
+#: written by `tepi admin vessel add`), without passwords. Every later setup includes them, so
+#: re-running it never locks out a gateway it was not told about (a boat at sea cannot be
+#: handed a new password).
+ENROLLED_DIR = "boats"
+
+
+def enrolled_configs(out: Path) -> list[Path]:
+    """The enrolled gateways' configuration files under `out`, in a stable order."""
+    return sorted((out / ENROLLED_DIR).glob("*.yaml"))
+
+
+def _unique_paths(paths: list[Path | None]) -> list[Path | None]:
+    """Each file once, even when also named with `-c` (as the README once advised)."""
+    seen: set[Path | None] = set()
+    unique = []
+    for p in paths:
+        key = p.resolve() if p is not None else None
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
 _ROLE_NAMES = {"device": ("device", "devices"), "gateway": ("gateway connection", "gateway connections"), "ingest": ("ingest worker", "ingest workers")}
 OutOpt = Annotated[Path, typer.Option("--out", help="Directory of the broker's security files.")]
 
@@ -281,8 +305,10 @@ def setup_command(
     persistence_dir: Annotated[Path, typer.Option(help="Where the broker saves sessions and queued messages; writable by it.")] = DEFAULT_PERSISTENCE_DIR,
 ) -> None:
     """Write credentials, password file, ACL and mosquitto.conf; passwords are never printed."""
+    given = list(config) if config else [None]
+    enrolled = enrolled_configs(out)
     try:
-        configs = [load_config(p) for p in config] if config else [load_config(None)]
+        configs = [load_config(p) for p in _unique_paths([*given, *enrolled])]
     except ConfigError as exc:
         _console().print(f"[red]configuration error[/red]: {exc}")
         raise typer.Exit(2) from exc
@@ -303,6 +329,8 @@ def setup_command(
         raise typer.Exit(1) from exc
     counts = ", ".join(f"{n} {_ROLE_NAMES[role][n != 1]}" for role, n in sorted(roles.items()))
     _console().print(f"[green]ok[/green]: {sum(roles.values())} MQTT users ({counts}) in {out}")
+    if enrolled:
+        _console().print(f"  enrolled     {len(enrolled)} gateways from {out / ENROLLED_DIR} (`tepi admin vessel add`) kept")
     _console().print(f"  credentials  {files.credentials_file} (0600; `tepi mqtt show-credentials --out {out} USER`)")
     _console().print(f"  password     {files.password_file}")
     _console().print(f"  acl          {files.acl_file}")

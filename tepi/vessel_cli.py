@@ -11,8 +11,8 @@ A step registers the vessel (`kinds.fishfinder.state.ensure_vessel`), adds its o
 gateway's users to the central broker's files that `tepi mqtt setup --out DIR` wrote
 (`tepi.boat_gateways.grant_on_central_broker`: the same users and grants setup derives from the
 boat's configuration, passwords kept), keeps that configuration without password in
-`DIR/boats/<gateway>.yaml` for the next `tepi mqtt setup` (which keeps only the users of the
-configurations it is given), and, if asked, writes the YAML the boat runs with `tepi gateway
+`DIR/boats/<gateway>.yaml`, which every later `tepi mqtt setup --out DIR` includes (so a re-run
+never locks a boat out), and, if asked, writes the YAML the boat runs with `tepi gateway
 --config`, its MQTT password included (0600). Running it again changes nothing; a vessel
 registered otherwise (another gateway, tenant or figures) is refused, naming what differs.
 
@@ -217,9 +217,10 @@ def _grant(mqtt_dir: Path, boat: TepiConfig) -> BrokerGrant:
     them for the next `tepi mqtt setup`; `MqttSecurityError` on failure."""
     from tepi.boat_gateways import boat_gateway_yaml, grant_on_central_broker
     from tepi.mqtt_auth import write_private
+    from tepi.mqtt_security import ENROLLED_DIR
 
     grant = grant_on_central_broker(mqtt_dir, boat)
-    kept = mqtt_dir / "boats" / f"{boat.gateway.id}.yaml"
+    kept = mqtt_dir / ENROLLED_DIR / f"{boat.gateway.id}.yaml"
     text = boat_gateway_yaml(boat)
     if not kept.exists() or kept.read_text(encoding="utf-8") != text:
         write_private(kept, text)
@@ -258,11 +259,6 @@ def _say_grants(mqtt_dir: Path, grants: list[BrokerGrant]) -> None:
         typer.echo(f"MQTT users {', '.join(g.users)} {verb} {mqtt_dir}; password: `tepi mqtt show-credentials --out {mqtt_dir} {g.secret}`")
     if changed:
         typer.echo(f"changed {', '.join(changed)}: {RELOAD_HINT}")
-        typer.echo(
-            f"note: `tepi mqtt setup --out {mqtt_dir}` keeps only the users of the configurations it is given: "
-            f"add `-c {mqtt_dir}/boats/*.yaml` to it, or the boats are locked out",
-            err=True,
-        )
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

@@ -252,3 +252,33 @@ def test_the_boat_gets_exactly_the_users_and_grants_setup_derives_and_nobody_els
     clash = boat_gateway_config(default_config, "km-lain", BADUNG, device="awlr-depok")  # a river device's id
     with pytest.raises(MqttSecurityError, match="'awlr-depok' on the central broker is a device of dki-jakarta"):
         grant_on_central_broker(central.directory, clash)
+
+
+def test_re_running_mqtt_setup_after_enrolment_keeps_the_boat_s_users_and_password(
+    operator: CliRunner, central: MqttSecurityFiles, default_config: TepiConfig, tmp_path: Path
+) -> None:
+    """A boat at sea cannot be handed a new password: the operator's next `tepi mqtt setup` (same
+    `--out`, only the central configuration named) keeps every enrolled boat as it was."""
+    from tepi.mqtt_security import mqtt_app
+
+    code, out = _admin(operator, "vessel", "add", "km-uji", "-t", BADUNG, "-n", "KM Uji", "--home-port", "benoa",
+                       "--mqtt-dir", str(central.directory))  # fmt: skip
+    assert code == 0, out
+    enrolled = central.credentials()
+    acl = set(central.acl_file.read_text().rstrip("\n").split("\n\n")[1:])  # grants, after the header
+    central_yaml = tmp_path / "central.yaml"
+    central_yaml.write_text(default_config.model_dump_json(), encoding="utf-8")
+
+    result = CliRunner().invoke(mqtt_app, ["setup", "--out", str(central.directory), "-c", str(central_yaml),
+                                           "--persistence-dir", str(tmp_path / "unused")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "1 gateways from" in result.output
+    again = central.credentials()
+    assert {u: c.password for u, c in again.items()} == {u: c.password for u, c in enrolled.items()}
+    assert f"{GW}.uplink" in again and set(central.acl_file.read_text().rstrip("\n").split("\n\n")[1:]) == acl
+
+    (central.directory / "boats" / f"{GW}.yaml").unlink()  # without the kept copy the boat would be gone
+    result = CliRunner().invoke(mqtt_app, ["setup", "--out", str(central.directory), "-c", str(central_yaml),
+                                           "--persistence-dir", str(tmp_path / "unused")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"{GW}.uplink" not in central.credentials()
