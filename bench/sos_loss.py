@@ -24,9 +24,9 @@ Counted once everything is restored and arrivals stop: a press is PUBACKed when 
 broker acknowledged a payload carrying its active `$PTEPD`; it is recorded when ingest stored an
 active call (`SosCall`) of that press number. Lost = PUBACKed − recorded (target 0). Duplicates:
 active calls beyond one a press (repeats, each its own item) and presses whose calls landed in
-more than one incident (must be 0). Delivery after restore: a press PUBACKed before a restore and
-stored after it was held back by the last fault restored before it was stored; per fault, from
-its restore to the last press it held back.
+more than one incident (must be 0). Delivery after restore: per fault, from its restore to the last of the
+presses PUBACKed before it that were stored after it; the next fault waits for them (at most
+`DELIVERY_WAIT_S`), so each delay is one fault's.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.orm import Session
 
-from bench.core import REPO, Context, Figure, Result, deployed_broker, deployed_credentials, device_logins, percentile, stop_processes, wait_settled
+from bench.core import (
+    REPO, Context, Figure, Result, deployed_broker, deployed_credentials, device_logins, percentile, stop_processes, wait_settled, wait_until,
+)
 from central.db import create_engine, prepare_database, writer
 from central.models import ALERT_TYPE_SOS, Alert
 from contract.clock import utcnow
@@ -72,6 +74,7 @@ SPEEDUP = 5.0  # simulated seconds per real second: a press every GAP_S / SPEEDU
 FIRST_S = 3600  # the device starts an hour into the trip, at sea
 HOLD_S, GAP_S = 3, 20  # simulated seconds a press is held; between presses
 SETTLE_TIMEOUT_S, SETTLE_IDLE_S = 180.0, 45.0
+DELIVERY_WAIT_S = 60.0  # after a restore, the next fault waits this long at most for the presses held back
 FAULTS = ("kill", "kill_after_puback", "kill_inflight", "kill_twice", "link_cut", "central_down", "link_cut+kill", "central_down+kill")
 
 
@@ -359,6 +362,9 @@ def run(ctx: Context) -> Result:
                     break
                 faults.run(FAULTS[n % len(FAULTS)])
                 n += 1
+                # The next fault once what this one held back is stored: each delay is its own.
+                held = {p for p, t in dict(device.pubacked).items() if t < faults.log[-1]["restored"]}  # type: ignore[operator]
+                wait_until(lambda: held <= {p for p, _i, _t, active in recorded(cfg.ingest.database_url) if active}, DELIVERY_WAIT_S, poll=0.2)
             dev.join()
             pressing_s = time.monotonic() - t_start
             acked = set(device.pubacked)
@@ -382,15 +388,12 @@ def run(ctx: Context) -> Result:
     split = sorted(p for p, i in incidents.items() if len(i) > 1)
     shared = len(got) - len(set().union(*incidents.values())) if incidents else 0
     phantom = sorted(set(incident_ids) - {i for _p, i, _t in calls})  # opened by a cancel alone
-    # Each press held back is the last restore's before it arrived (a PUBACK before that restore).
-    held: dict[int, list[float]] = defaultdict(list)
-    for p, t in device.pubacked.items():
-        before = [k for k, f in enumerate(faults.log) if t < f["restored"] < first_at.get(p, 0)]  # type: ignore[operator]
-        if before:
-            held[before[-1]].append(first_at[p] - faults.log[before[-1]]["restored"])  # type: ignore[operator]
-    for k, f in enumerate(faults.log):
-        f["presses_held"], f["delivered_after_restore_s"] = len(held.get(k, [])), round(max(held[k]), 2) if k in held else None
-    after_restore = [max(v) for v in held.values()]
+    after_restore: list[float] = []
+    for k, f in enumerate(faults.log):  # the presses PUBACKed before the restore and stored after it
+        waited = [first_at.get(p, float("inf")) - f["restored"] for p, t in device.pubacked.items() if t < f["restored"] < first_at.get(p, float("inf"))]  # type: ignore[operator]
+        f["presses_held"], f["delivered_after_restore_s"] = len(waited), round(max(waited), 2) if waited else None
+        if waited:
+            after_restore.append(max(waited))
     res.figures.append(Figure("SOS presses lost (PUBACKed by the boat's broker, not recorded centrally)", len(lost), "presses", target="<= 0",
                               target_of="value", note=f"{len(acked)} PUBACKed, {len(got)} recorded; {len(faults.log)} faults, settle {how}"))
     res.figures.append(Figure("SOS presses in more than one incident", len(split), "presses", target="<= 0", target_of="value",
