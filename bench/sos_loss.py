@@ -245,14 +245,22 @@ def recorded(db_url: str) -> list[tuple[int, int, datetime, bool]]:
         engine.dispose()
 
 
-def sos_incidents(db_url: str) -> list[int]:
-    """Every SOS incident of the boat centrally (`central.incidents`: an alert of type 'sos')."""
+def sos_incidents(db_url: str) -> dict[int, float | None]:
+    """Every SOS incident of the boat centrally (`central.incidents`: an alert of type 'sos'),
+    with when it was closed (epoch s; None: still open)."""
     engine = create_engine(db_url)
     try:
         with Session(engine) as s:
-            return list(s.scalars(sa.select(Alert.id).where(Alert.kind == "fishfinder", Alert.type == ALERT_TYPE_SOS, Alert.subject == BOAT.boat_id)))
+            rows = s.execute(sa.select(Alert.id, Alert.closed_at).where(Alert.kind == "fishfinder", Alert.type == ALERT_TYPE_SOS,
+                                                                        Alert.subject == BOAT.boat_id))
+            return {i: None if at is None else epoch(at) for i, at in rows}
     finally:
         engine.dispose()
+
+
+def epoch(at: datetime) -> float:
+    """A time the state DB gave back (UTC, naive on SQLite) as epoch seconds."""
+    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def wait_for_log(path: Path, text: str, timeout: float = 60.0) -> bool:
@@ -384,7 +392,14 @@ def run(ctx: Context) -> Result:
     first_at: dict[int, float] = {}
     for p, incident, at in calls:
         incidents[p].add(incident)
-        first_at[p] = min(first_at.get(p, float("inf")), at.replace(tzinfo=timezone.utc).timestamp() if at.tzinfo is None else at.timestamp())
+        first_at[p] = min(first_at.get(p, float("inf")), epoch(at))
+    cancel_at: dict[int, float] = {}
+    for p, _i, at, active in every_call:
+        if not active:
+            cancel_at[p] = min(cancel_at.get(p, float("inf")), epoch(at))
+    # A press whose incident closed before its own cancel arrived: its SOS was ended by another's.
+    closed_early = sorted(p for p, i in incidents.items() if any(incident_ids.get(k) is not None and incident_ids[k] < cancel_at.get(p, float("inf"))  # type: ignore[operator]
+                                                                  for k in i))
     split = sorted(p for p, i in incidents.items() if len(i) > 1)
     shared = len(got) - len(set().union(*incidents.values())) if incidents else 0
     phantom = sorted(set(incident_ids) - {i for _p, i, _t in calls})  # opened by a cancel alone
@@ -400,11 +415,14 @@ def run(ctx: Context) -> Result:
                               note=f"{len(calls) - len(got)} extra active calls (repeats); {shared} presses shared another's incident"))
     res.figures.append(Figure("SOS incidents without a press (a cancel alone)", len(phantom), "incidents", target="<= 0", target_of="value",
                               note=f"{len(incident_ids)} incidents for {len(got)} presses recorded"))
+    res.figures.append(Figure("SOS presses whose incident closed before their own cancel arrived", len(closed_early), "presses", target="<= 0",
+                              target_of="value", note="closed by another press's cancel"))
     res.figures.append(Figure("delivery after restore, worst fault", max(after_restore) if after_restore else None, "s",
                               note=f"median {percentile(after_restore, 50) or 0:.1f} s over {len(after_restore)} faults that held presses back"))
     res.details = {
         "presses": presses, "pubacked": len(acked), "sent": len(device.sent_presses), "recorded": len(got), "lost": lost,
-        "active_calls": len(calls), "calls": len(every_call), "incidents": len(incident_ids), "phantom_incidents": phantom, "split_presses": split, "gateway_starts": gateway.starts, "gateway_kills": gateway.kills,
+        "active_calls": len(calls), "calls": len(every_call), "incidents": len(incident_ids), "phantom_incidents": phantom, "closed_early": closed_early,
+        "split_presses": split, "gateway_starts": gateway.starts, "gateway_kills": gateway.kills,
         "pressing_s": round(pressing_s, 1), "settle": how, "faults": faults.log, "speedup": SPEEDUP, "hold_s": HOLD_S, "gap_s": GAP_S,
     }
     return res
