@@ -3,10 +3,10 @@
 An incident is an alert (kind 'fishfinder', type 'sos', subject the vessel, `central.incidents`):
 every call of a vessel while one is open joins it (repeats of one press, or another press while
 help is on its way); a cancel (`active` False) resolves it with who = 'device' once no press in
-it is left uncancelled. Every stored call
-is answered with `SosStatus` to the vessel's gateway: `received` while the incident is open and
-nobody took it on, `acknowledged` once an operator did (the boat stops repeating), `resolved`
-once it is over. `poll` tells the boat at once when an operator acts through the API.
+it is left uncancelled. Every stored call is answered with `SosStatus` to the vessel's gateway:
+`received` while the incident is open and nobody took it on, `acknowledged` once an operator did
+(the boat stops repeating), `resolved` once it is over. `poll` tells the boat at once when an
+operator acts through the API.
 """
 
 from __future__ import annotations
