@@ -32,6 +32,7 @@ BENCHMARKS = {
     "boats": "bench.boats",
     "boat_uplink": "bench.boat_uplink",
     "sos_latency": "bench.sos_latency",
+    "sos_loss": "bench.sos_loss",
 }
 
 

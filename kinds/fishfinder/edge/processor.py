@@ -365,7 +365,11 @@ class BoatProcessor:
         self._closed_until = end.timestamp()
         # The items closing a window trim the journal before its end (a boat with GNSS only has
         # tracks and no summary), but never an open press: its row is the SOS after a restart.
-        trim = min([end, *(inc.journalled_at or inc.pressed_at for inc in self.incidents.values() if inc.open)])
+        # Nor a press closed within the last window: the button repeats its cancel after the
+        # release (`sim.boat.CANCEL_REPEATS`), and a restarted gateway that forgot the press would
+        # send the next one as the cancel of a press never seen, a phantom incident ashore.
+        rows = [(inc, inc.journalled_at or inc.pressed_at) for inc in self.incidents.values()]
+        trim = min([end, *(t for inc, t in rows if inc.open or (end - t).total_seconds() < SEA_WINDOW_S)])
         for track in out:
             track.closes(self.device_id, trim.timestamp())
         if not (d or t):

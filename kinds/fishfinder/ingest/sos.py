@@ -2,10 +2,11 @@
 
 An incident is an alert (kind 'fishfinder', type 'sos', subject the vessel, `central.incidents`):
 every call of a vessel while one is open joins it (repeats of one press, or another press while
-help is on its way); a cancel (`active` False) resolves it with who = 'device'. Every stored call
-is answered with `SosStatus` to the vessel's gateway: `received` while the incident is open and
-nobody took it on, `acknowledged` once an operator did (the boat stops repeating), `resolved`
-once it is over. `poll` tells the boat at once when an operator acts through the API.
+help is on its way); a cancel (`active` False) resolves it with who = 'device' once no press in
+it is left uncancelled. Every stored call is answered with `SosStatus` to the vessel's gateway:
+`received` while the incident is open and nobody took it on, `acknowledged` once an operator did
+(the boat stops repeating), `resolved` once it is over. `poll` tells the boat at once when an
+operator acts through the API.
 """
 
 from __future__ import annotations
@@ -86,7 +87,10 @@ def apply_call(
                 severity=SOS_SEVERITY, at=item.ts, who=f"gateway:{gateway}", detail=detail,
             )
             target = alert.id
-        if target is not None:
+        if target is not None and _presses_held(session, target, item):
+            alert = session.get(Alert, target)  # another press joined it and is not cancelled: still on
+            assert alert is not None
+        elif target is not None:
             alert = resolve(session, target, DEVICE, now, note="cancelled on board")
             transition = AlertTransition.CLOSED
     status = status_of(alert.status)
@@ -101,7 +105,22 @@ def apply_call(
 
 def _press_prefix(item: DistressCall) -> str:
     """The id prefix all calls of the item's press share (`items.press_key`): `...:<repeat>` cut."""
-    return item.id.rsplit(":", 1)[0] + ":"
+    return _prefix(item.id)
+
+
+def _prefix(item_id: str) -> str:
+    return item_id.rsplit(":", 1)[0] + ":"
+
+
+def _presses_held(session: Session, alert_id: int, cancel: DistressCall) -> bool:
+    """Whether incident `alert_id` holds a press no cancel has reached yet, besides the one
+    `cancel` cancels. Calls can arrive out of order (what a restarted broker takes before ingest
+    subscribes again is sent again after the gateway's ack timeout): a press delivered late joins
+    whatever incident is open, and its cancel must not close another press's SOS."""
+    calls = session.execute(sa.select(SosCall.item_id, SosCall.active).where(SosCall.alert_id == alert_id)).all()
+    pressed = {_prefix(item_id) for item_id, active in calls if active}
+    cancelled = {_prefix(item_id) for item_id, active in calls if not active} | {_prefix(cancel.id)}
+    return bool(pressed - cancelled)
 
 
 def _incident_of_press(session: Session, vessel_id: str, item: DistressCall) -> int | None:

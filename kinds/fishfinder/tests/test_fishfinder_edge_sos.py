@@ -148,3 +148,48 @@ def test_repeats_end_before_their_numbers_would_reach_the_cancels() -> None:
     much_later = clock + timedelta(days=400)
     sent = restarted.tick(much_later) + restarted.tick(much_later + timedelta(seconds=1)) + restarted.tick(much_later + timedelta(days=1))
     assert all(c.repeat < 100_000 for c in sent) and len({c.id for c in sent}) == len(sent)
+
+
+class JournalledGateway:
+    """A processor behind the gateway's journal, as `gateway.runtime` keeps it: each value is
+    journalled with the state rows `edge.kind` adds to its frame, then processed; an item that
+    closes a window deletes the rows before its trim time (`Outbox.commit`); `restart` replays
+    what is left into a new processor."""
+
+    def __init__(self) -> None:
+        self.proc, self.journal, self.calls = processor(), [], []
+
+    def feed(self, *values) -> None:
+        for v in values:
+            reading = reading_of(DEVICE, v)
+            rows = [reading, *self.proc.state_readings(reading.ts)]
+            self.journal += [KIND.from_journal(r.device, r.seq, r.ts, KIND.journal_body(r)) for r in rows]
+            for r in rows:
+                self.proc.accept(r)
+            for item in self.proc.process():
+                trim = KIND.stored(item, GW).summarised
+                if trim is not None:
+                    self.journal = [r for r in self.journal if r.ts.timestamp() >= trim[1]]
+                if isinstance(item, DistressCall):
+                    self.calls.append(item)
+
+    def restart(self) -> None:
+        self.proc = processor()
+        for r in sorted(self.journal, key=lambda r: (r.ts, r.seq)):
+            self.proc.accept(r)
+        self.calls += [i for i in self.proc.process() if isinstance(i, DistressCall)]
+
+
+def test_a_cancel_repeated_after_a_window_closed_and_a_restart_is_no_new_sos() -> None:
+    """The button sends its cancel several times (`sim.boat.CANCEL_REPEATS`); a window that
+    closes between two of them, then a gateway restart, must not make the next one a cancel of a
+    press nobody knows (ingest would open and close a phantom SOS incident for it)."""
+    gw = JournalledGateway()
+    window_end = datetime.fromtimestamp((T0.timestamp() // SEA_WINDOW_S + 1) * SEA_WINDOW_S, timezone.utc)
+    pressed = window_end - timedelta(seconds=8)
+    gw.feed(*_fixes(pressed - timedelta(seconds=60), 61), press(pressed), *_fixes(pressed + timedelta(seconds=1), 3))
+    gw.feed(press(pressed + timedelta(seconds=3), active=False), *_fixes(pressed + timedelta(seconds=4), 10))  # the window closes
+    gw.restart()
+    gw.feed(press(pressed + timedelta(seconds=13), active=False))
+    # A replay makes the calls again with their ids: the outbox keeps each once.
+    assert {(c.press, c.repeat, c.pressed_at) for c in gw.calls} == {(1, 0, pressed), (1, 100_000, pressed)}, "one press, one cancel"

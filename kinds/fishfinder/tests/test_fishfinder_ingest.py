@@ -182,3 +182,23 @@ def test_a_late_cancel_resolves_its_own_press_not_a_newer_open_one(engine: Engin
     assert [s.incident for s in _statuses(late)] == [first]
     with Session(engine) as s:
         assert s.scalars(sa.select(Alert.status).order_by(Alert.id)).all() == ["closed", "active"]
+
+
+def test_a_late_cancel_of_a_press_that_joined_an_open_incident_never_closes_a_press_still_held(engine: Engine) -> None:
+    """Calls can arrive out of order: what a restarted central broker takes before ingest has
+    subscribed again is dropped, and the gateway sends it again only after its ack timeout. A
+    false alarm's press arriving after a real press opened its incident joins that incident; its
+    cancel must not close the incident of the press still held (whose next repeat would then be
+    answered `resolved`, ending the SOS on board). Once every press in it is cancelled, it closes."""
+    _apply(engine, _sos(2, 0))  # the real SOS: held
+    _apply(engine, _sos(1, 0), now=T0 + timedelta(minutes=1))  # an earlier press, delivered late
+    late, _ = _apply(engine, _sos(1, 1, active=False), now=T0 + timedelta(minutes=2))  # and its cancel
+    assert [s.status for s in _statuses(late)] == ["received"]
+    repeat, _ = _apply(engine, _sos(2, 60), now=T0 + timedelta(minutes=3))
+    assert [s.status for s in _statuses(repeat)] == ["received"], "the boat keeps calling until help answers"
+    with Session(engine) as s:
+        assert s.scalars(sa.select(Alert.status)).all() == ["active"]
+    done, _ = _apply(engine, _sos(2, 61, active=False), now=T0 + timedelta(minutes=4))
+    assert [s.status for s in _statuses(done)] == ["resolved"]
+    with Session(engine) as s:
+        assert s.scalars(sa.select(Alert.status)).all() == ["closed"]
