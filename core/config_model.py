@@ -112,7 +112,8 @@ class GatewayConfig(ConfigSection):
             "Ingest acks within a second or two when well; a minute covers its retries of a slow TSDB write and "
             "a backlog in its queue, so a healthy centre is rarely sent anything twice over a paid cellular link, "
             "while a message lost to a central broker restart goes again within a minute. While ingest acks "
-            "nothing at all, the wait doubles after each resend, up to 30 minutes."
+            "nothing at all, the wait doubles after each resend, up to 30 minutes. A distress call waits 10 s "
+            "and never backs off (gateway.uplink.DISTRESS_ACK_TIMEOUT_S)."
         ),
     )
     outbox: OutboxConfig = OutboxConfig()

@@ -4,8 +4,8 @@ At-least-once end to end: an outbox entry is deleted only when ingest acknowledg
 gateway's downlink topic, `contract.downlink.UplinkAck`) that the message carrying it is stored.
 The broker's PUBACK is not enough: a central Mosquitto restart loses ingest's shared
 subscription, and what arrives before ingest subscribes again is PUBACKed and dropped. A
-message without ingest's ack `ack_timeout_s` after its PUBACK, or at a reconnect, is sent
-again (`gateway.uplink_inflight`); ingest recognises the items' ids, so the central store still
+message without ingest's ack `ack_timeout_s` after its PUBACK (a distress call:
+`DISTRESS_ACK_TIMEOUT_S`), or at a reconnect, is sent again (`gateway.uplink_inflight`); ingest recognises the items' ids, so the central store still
 holds each once.
 
 Should the broker refuse the downlink subscription (an ACL from before acks existed: `tepi
@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 import paho.mqtt.client as mqtt
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from gateway.outbox import PRIORITY_ROUTINE, Outbox, OutboxEntry
+from gateway.outbox import PRIORITY_DISTRESS, PRIORITY_ROUTINE, Outbox, OutboxEntry
 from gateway.stored_item import stored_gateway_item
 from gateway.uplink_inflight import InFlight, SentMessage
 from core.config import BrokerConfig
@@ -51,6 +51,15 @@ MAX_ITEMS_PER_MESSAGE = 1000
 MAX_INFLIGHT_ITEMS = 40_000
 #: The default of `GatewayConfig.uplink_ack_timeout_s`, see there.
 ACK_TIMEOUT_S = 60.0
+#: A message carrying a distress call waits this long for ingest's ack, not the plain timeout,
+#: and does not back off: a call PUBACKed by a central broker that then restarts (and so lost
+#: ingest's subscription) goes again within seconds, not after a minute or, with ingest silent,
+#: half an hour. One call is a few hundred bytes, so even a resend every 10 s through a long
+#: outage costs a paid link little; ingest stores it once (item ids).
+DISTRESS_ACK_TIMEOUT_S = 10.0
+#: An unreachable uplink broker is logged at its first failed attempt, then at most this often
+#: (paho retries every 1 to 30 s): the operator hears of it without a line every few seconds.
+UNREACHABLE_LOG_EVERY_S = 300.0
 #: Each timeout that passes without any ack from ingest doubles the wait, up to this: with ingest
 #: down for hours, resending the in-flight window every minute would only stack copies in its
 #: broker queue and spend a paid cellular link; any ack brings the wait back to the timeout.
@@ -80,6 +89,9 @@ class UplinkMetrics:
             "tepi_gateway_uplink_set_aside_items",
             "Stored items the uplink cannot encode (e.g. a record type no running kind registers): kept in the outbox, not sent",
             registry=registry,
+        )
+        self.connect_failures = Counter(
+            "tepi_gateway_uplink_connect_failures", "Attempts to reach the uplink broker that failed (unreachable, refused)", registry=registry
         )
         self.send_errors = Counter("tepi_gateway_uplink_send_errors", "Unexpected errors in the uplink's send loop (it carries on)", registry=registry)
         self.bad_downlink = Counter("tepi_gateway_downlink_rejected", "Downlink messages that are no known message", registry=registry)
@@ -159,6 +171,7 @@ class Uplink:
         self._client.max_queued_messages_set(0)
         self._client.reconnect_delay_set(1, 30)
         self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
         self._client.on_message = self._on_message
@@ -176,6 +189,8 @@ class Uplink:
         self._downlink_refused = False  # set by paho's thread; `_puback_mode` follows it on the drain thread
         self._puback_mode = False
         self._connected = threading.Event()
+        self._unreachable_since: float | None = None  # paho's thread: first failed attempt of this spell
+        self._unreachable_logged_at = 0.0
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -217,10 +232,27 @@ class Uplink:
 
     # paho callbacks run on paho's network thread while paho holds its own locks: they only
     # record what happened; the drain thread owns the in-flight map and SQLite.
+    def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
+        """paho could not reach the broker (DNS, refused, timeout; it retries with backoff)."""
+        self.metrics.connect_failures.inc()
+        now = time.monotonic()
+        if self._unreachable_since is None:
+            self._unreachable_since = now
+        elif now - self._unreachable_logged_at < UNREACHABLE_LOG_EVERY_S:
+            return
+        self._unreachable_logged_at = now
+        log.warning(
+            "uplink broker unreachable; buffering in outbox and retrying",
+            extra={"broker": f"{self.broker.host}:{self.broker.port}", "for_s": round(now - self._unreachable_since),
+                   "outbox_depth": self.outbox.depth()},
+        )
+
     def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason: mqtt.ReasonCode, props: object) -> None:
         if reason.is_failure:
+            self.metrics.connect_failures.inc()
             log.warning("uplink connect refused", extra={"reason": str(reason), "broker": f"{self.broker.host}:{self.broker.port}"})
             return
+        self._unreachable_since = None
         # Before anything is published on this connection: the acks of what follows come here.
         # Subscribing again on a resumed session is harmless and covers a broker that lost it.
         client.subscribe(self.down_topic, qos=1)
@@ -338,8 +370,8 @@ class Uplink:
             else:  # the broker lost the session, and maybe what it held for ingest
                 released = self._inflight.release_unacked()
         if self._connected.is_set():  # while away, no ack can arrive: nothing is late
-            expired = self._inflight.expired(now, self._ack_wait)
-            if expired:
+            expired = self._inflight.expired(now, self._ack_wait, DISTRESS_ACK_TIMEOUT_S)
+            if any(not m.distress for m in expired):  # distress calls keep their short wait: no backoff
                 longest = max(MAX_ACK_WAIT_S, self.ack_timeout_s)
                 if self._ack_wait < longest <= self._ack_wait * 2:  # Mosquitto 2.0 grants a SUBACK its ACL denies
                     log.error("no ack from ingest for long: is ingest running? After an upgrade, re-run `tepi mqtt setup` "
@@ -466,6 +498,7 @@ class Uplink:
                 log.warning("uplink publish not queued", extra={"rc": int(info.rc)})
                 return False
             # Queued in paho either way; it (re)sends until the broker acknowledges.
-            self._inflight.sent(SentMessage(msg, info.mid, [e.seq for e in group], len(payload)))
+            distress = group[0].priority == PRIORITY_DISTRESS  # events and calls travel alone
+            self._inflight.sent(SentMessage(msg, info.mid, [e.seq for e in group], len(payload), distress=distress))
             self.outbox.protected = frozenset(self._inflight.seqs)
         return True

@@ -33,6 +33,7 @@ class SentMessage:
     seqs: list[int]  # outbox rows it carries
     nbytes: int
     puback_at: float | None = None  # on the uplink's clock; None: the broker has not acknowledged it
+    distress: bool = False  # carries a distress call: waits `distress_timeout_s` for its ack, not the plain one
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +132,15 @@ class InFlight:
                 self._forget(message.msg)
         self.seqs -= gone
 
-    def expired(self, now: float, ack_timeout_s: float) -> list[SentMessage]:
-        """Release the messages the broker acknowledged at least `ack_timeout_s` ago and ingest
-        never did: their rows are to be sent again."""
-        late = [m for m in self._by_msg.values() if m.puback_at is not None and now - m.puback_at >= ack_timeout_s]
+    def expired(self, now: float, ack_timeout_s: float, distress_timeout_s: float | None = None) -> list[SentMessage]:
+        """Release the messages the broker acknowledged at least `ack_timeout_s` ago (those
+        carrying a distress call: `distress_timeout_s`, if shorter) and ingest never did: their
+        rows are to be sent again."""
+        urgent = ack_timeout_s if distress_timeout_s is None else min(ack_timeout_s, distress_timeout_s)
+        late = [
+            m for m in self._by_msg.values()
+            if m.puback_at is not None and now - m.puback_at >= (urgent if m.distress else ack_timeout_s)
+        ]
         for m in late:
             self._forget(m.msg)
         self._remember(late)

@@ -16,8 +16,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 from prometheus_client import CollectorRegistry
 
-from gateway.outbox import PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
-from gateway.uplink import EVENT_SLOTS, Uplink
+from gateway.outbox import PRIORITY_DISTRESS, PRIORITY_EVENT, PRIORITY_SUMMARY, Outbox
+from gateway.uplink import DISTRESS_ACK_TIMEOUT_S, EVENT_SLOTS, Uplink
 from gateway.uplink_inflight import InFlight, SentMessage
 from ingest.testing import summary
 from core.config import BrokerConfig
@@ -176,6 +176,40 @@ def test_with_ingest_silent_resends_back_off_and_an_ack_restores_the_timeout(
     put_summaries(uplink, "depok", 1)
     send_and_puback(uplink)
     assert waited_for_resend() == TIMEOUT_S
+
+
+def test_a_distress_call_unacknowledged_goes_again_within_seconds_without_backing_off(
+    uplink: Uplink, clock: Clock, registry: CollectorRegistry
+) -> None:
+    """A call PUBACKed by a central broker that then lost ingest's subscription (a restart)
+    must not wait the routine minute, nor half an hour once ingest seems silent. The uplink
+    reads only an entry's priority, so a stored body stands in for the call here."""
+    put_summaries(uplink, "katulampa", 1)
+    routine = send_and_puback(uplink)
+    stand_in = summary("depok", T0, 100.0, gateway=GW, first_seq=9)
+    uplink.outbox.put([(stand_in.id, PRIORITY_DISTRESS, outbox_body(stand_in, GW))])
+    calls = []
+    for _ in range(4):
+        calls.append(send_and_puback(uplink))
+        clock.now += DISTRESS_ACK_TIMEOUT_S - 1
+        uplink._commit_acks()
+        assert not uplink._send_some(), "not yet due"
+        clock.now += 1
+        uplink._commit_acks()
+    assert uplink._send_some(), "the call goes again every DISTRESS_ACK_TIMEOUT_S"
+    assert sample(registry, "tepi_gateway_uplink_resent_items_total") == 4
+    assert uplink._ack_wait == TIMEOUT_S, "distress resends do not stretch the routine wait"
+    assert routine not in calls and len(uplink._inflight) == 2, "the routine message still waits its minute"
+
+
+def test_an_unreachable_uplink_broker_is_logged_once_then_rarely_and_counted(
+    uplink: Uplink, registry: CollectorRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    for _ in range(5):
+        uplink._on_connect_fail(uplink._client, None)
+    unreachable = [r for r in caplog.records if "uplink broker unreachable" in r.getMessage()]
+    assert len(unreachable) == 1 and getattr(unreachable[0], "broker") == "127.0.0.1:1"
+    assert sample(registry, "tepi_gateway_uplink_connect_failures_total") == 5
 
 
 def test_a_reconnect_without_the_session_resends_what_ingest_has_not_acknowledged(uplink: Uplink, registry: CollectorRegistry) -> None:
