@@ -53,9 +53,10 @@ import numpy as np
 import pynmea2
 
 from gateway.errors import FrameRejected
+from kinds.fishfinder import nmea_common
 from kinds.fishfinder.nmea_fields import (
-    MAX_SENTENCE_BYTES, Encapsulated, bad, course, date_of, ddmmyy, depth_m, fmt, fmt_angle, fmt_time, number, position,
-    read_sentence, speed, time_of_day, uint,
+    FATHOM_M, FOOT_M, HEX_BYTE, KNOT_KMH, MAX_SENTENCE_BYTES, TALKER_LINE, TALKER_TYPES, Encapsulated, bad, checksum,
+    course, date_of, ddmmyy, depth_m, fmt, fmt_angle, fmt_time, number, position, read_sentence, speed, time_of_day, uint,
 )
 from kinds.fishfinder.values import Depth, Distress, DistressNature, Fix, InstrumentValue, Ping, WaterTemp
 
@@ -67,8 +68,6 @@ MAX_FRAGMENTS = 99
 SV_STEP_DB = 0.5
 SV_FLOOR_DB = -127.5
 NATURES: tuple[str, ...] = get_args(DistressNature)
-KNOT_KMH = 1.852  # km/h per knot (international nautical mile, 1,852 m)
-FOOT_M, FATHOM_M = 0.3048, 1.8288
 
 _UTC = timezone.utc
 _HALF_DAY = timedelta(hours=12)
@@ -157,6 +156,10 @@ def ping_wire_bytes(bins: int, seq: int = 123456) -> int:
 
 # -- decoding (gateway) -------------------------------------------------------------------
 
+def _splitting(read: Callable[[list[str], datetime], Outcome]) -> Callable[[str, datetime], Outcome]:
+    return lambda fields, rx: read(fields.split(","), rx)
+
+
 class _OpenPing:
     __slots__ = ("seq", "count", "next", "ts", "bin_mm", "start_mm", "bins", "chunks")
 
@@ -180,19 +183,29 @@ class InstrumentDecoder:
     ``water_temp``, ``ping``, ``distress``), a rejection reason, or ``ais``, ``unused``,
     ``absorbed`` (VTG, ZDA, a ping fragment before the last), ``blank``; and
     ``incomplete_ping`` for each ping dropped unfinished, which no line is rejected for.
+
+    Sentences in their usual shape are read the short way (`TALKER_LINE`, `nmea_common`), the
+    rest field by field, to the same values and reasons; ``common_shapes=False`` reads every
+    line field by field, the reference the tests hold the short way to.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, common_shapes: bool = True) -> None:
         self.counts: Counter[str] = Counter()
         self._gnss_ts: datetime | None = None  # latest GNSS time, and when it was received
         self._gnss_rx: datetime | None = None
         self._motion: tuple[datetime | None, float | None, float | None] | None = None  # VTG: epoch, sog, cog
         self._ping: _OpenPing | None = None
         self._lost_seq: int | None = None
-        self._talker: dict[str, Callable[[list[str], datetime], Outcome]] = {
+        by_fields: dict[str, Callable[[list[str], datetime], Outcome]] = {
             "RMC": self._rmc, "GGA": self._gga, "GLL": self._gll, "VTG": self._vtg, "ZDA": self._zda,
             "DBT": self._dbt, "DPT": self._dpt, "MTW": self._mtw,
         }
+        usual: dict[str, Callable[[str, datetime], Outcome]] = {
+            "RMC": self._usual_rmc, "GGA": self._usual_gga, "GLL": self._usual_gll, "VTG": self._usual_vtg,
+            "ZDA": self._usual_zda, "DBT": self._usual_dbt, "DPT": self._usual_dpt, "MTW": self._usual_mtw,
+        } if common_shapes else {name: _splitting(read) for name, read in by_fields.items()}
+        self._talker = usual  # sentence type -> reader of its fields' text
+        self._usual = {name.encode("ascii"): read for name, read in usual.items()} if common_shapes else None
 
     def decode(self, line: bytes, received_at: datetime) -> InstrumentValue | None:
         """One line as read from the port, with or without CR LF; `received_at` UTC-aware."""
@@ -215,13 +228,23 @@ class InstrumentDecoder:
 
     # -- sentences
     def _decode(self, line: bytes, rx: datetime) -> Outcome:
+        if self._usual is not None:  # the usual shape of a talker sentence: no time for read_sentence
+            framed = TALKER_LINE.fullmatch(line)
+            if framed is not None:
+                covered, sentence_type, fields_text, stated = framed.groups()
+                if checksum(covered) == HEX_BYTE[stated]:  # else read_sentence says why not
+                    reader = self._usual.get(sentence_type)
+                    if reader is not None:
+                        return reader(fields_text.decode("ascii"), rx)
+                    if sentence_type in TALKER_TYPES:
+                        return "unused"
         read = read_sentence(line)
         if read is None:
             return "blank"
         family, name, fields = read
         if family is pynmea2.TalkerSentence:
             decoder = self._talker.get(name)
-            return decoder(fields.split(","), rx) if decoder else "unused"
+            return decoder(fields, rx) if decoder else "unused"
         if family is pynmea2.ProprietarySentence and name == MANUFACTURER:
             data = fields.split(",")
             kind = data[0]
@@ -245,7 +268,12 @@ class InstrumentDecoder:
         self._gnss_ts, self._gnss_rx = ts, rx
 
     def _dated(self, tod: time, rx: datetime) -> datetime:
-        """A GNSS time of day on the date that puts it nearest to the time now known."""
+        """A GNSS time of day on the date that puts it nearest to the time now known. The time
+        of day of the latest GNSS time, received within half a day of it, is that time: the
+        RMC, GGA and GLL of one GNSS second, dated in a comparison instead of date arithmetic."""
+        gnss = self._gnss_ts
+        if gnss is not None and tod == gnss.timetz() and rx - self._gnss_rx < _HALF_DAY:  # type: ignore[operator]
+            return gnss
         ref = self._now(rx)
         ts = datetime.combine(ref.date(), tod)
         if ts - ref > _HALF_DAY:
@@ -253,6 +281,48 @@ class InstrumentDecoder:
         elif ref - ts > _HALF_DAY:
             ts += timedelta(days=1)
         return ts
+
+    # -- the usual shapes (nmea_common), else field by field
+    def _usual_rmc(self, fields: str, rx: datetime) -> Outcome:
+        fix = nmea_common.rmc(fields)
+        if fix is None:
+            return self._rmc(fields.split(","), rx)
+        self._set_clock(fix.ts, rx)
+        return fix
+
+    def _usual_gga(self, fields: str, rx: datetime) -> Outcome:
+        read = nmea_common.gga(fields)
+        return self._gga(fields.split(","), rx) if read is None else self._time_only_fix(*read, rx)
+
+    def _usual_gll(self, fields: str, rx: datetime) -> Outcome:
+        read = nmea_common.gll(fields)
+        return self._gll(fields.split(","), rx) if read is None else self._time_only_fix(*read, rx)
+
+    def _usual_vtg(self, fields: str, rx: datetime) -> Outcome:
+        motion = nmea_common.vtg(fields)
+        if motion is None:
+            return self._vtg(fields.split(","), rx)
+        self._motion = (self._gnss_ts, *motion)
+        return "absorbed"
+
+    def _usual_zda(self, fields: str, rx: datetime) -> Outcome:
+        ts = nmea_common.zda(fields)
+        if ts is None:
+            return self._zda(fields.split(","), rx)
+        self._set_clock(ts, rx)
+        return "absorbed"
+
+    def _usual_dbt(self, fields: str, rx: datetime) -> Outcome:
+        depth = nmea_common.dbt(fields)
+        return self._dbt(fields.split(","), rx) if depth is None else Depth(self._now(rx), depth)
+
+    def _usual_dpt(self, fields: str, rx: datetime) -> Outcome:
+        read = nmea_common.dpt(fields)
+        return self._dpt(fields.split(","), rx) if read is None else Depth(self._now(rx), *read)
+
+    def _usual_mtw(self, fields: str, rx: datetime) -> Outcome:
+        temp = nmea_common.mtw(fields)
+        return self._mtw(fields.split(","), rx) if temp is None else WaterTemp(self._now(rx), temp)
 
     # -- GNSS
     def _rmc(self, d: list[str], rx: datetime) -> Outcome:
@@ -272,17 +342,16 @@ class InstrumentDecoder:
         if d[5] in ("", "0"):
             raise FrameRejected("no_fix", "GGA quality 0")
         uint(d[5], "GGA quality")
-        return self._time_only_fix(d[0], d, 1, rx)
+        return self._time_only_fix(d[0], *position(d, 1), rx)
 
     def _gll(self, d: list[str], rx: datetime) -> Outcome:
         if len(d) < 4:
             raise bad(f"GLL has {len(d)} fields")
         if (len(d) > 5 and d[5] not in ("A", "")) or (len(d) > 6 and d[6] == "N"):
             raise FrameRejected("no_fix", f"GLL status {d[5][:2]!r}")
-        return self._time_only_fix(d[4] if len(d) > 4 else "", d, 0, rx)
+        return self._time_only_fix(d[4] if len(d) > 4 else "", *position(d, 0), rx)
 
-    def _time_only_fix(self, hms: str, d: list[str], at: int, rx: datetime) -> Fix:
-        lat, lon = position(d, at)
+    def _time_only_fix(self, hms: str, lat: float, lon: float, rx: datetime) -> Fix:
         if not hms:  # NMEA 2.0 GLL has no time
             return Fix(self._now(rx), lat, lon)
         ts = self._dated(time_of_day(hms), rx)
