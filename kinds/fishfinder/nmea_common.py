@@ -108,10 +108,10 @@ def zda(fields: str) -> datetime | None:
     return datetime.combine(date_of(int(day), int(month), int(year)), tod)
 
 
-def dbt(fields: str) -> float | None:
-    """Depth below the transducer in metres, given in metres."""
+def dbt(fields: str) -> tuple[float, None] | None:
+    """Depth below the transducer in metres, given in metres (no offset)."""
     m = _DBT.fullmatch(fields)
-    return None if m is None else depth_m(float(m[2]))
+    return None if m is None else (depth_m(float(m[2])), None)
 
 
 def dpt(fields: str) -> tuple[float, float | None] | None:

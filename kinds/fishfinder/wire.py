@@ -47,7 +47,7 @@ import base64
 import binascii
 from collections import Counter
 from datetime import datetime, time, timedelta, timezone
-from typing import Callable, get_args
+from typing import Any, Callable, get_args
 
 import numpy as np
 import pynmea2
@@ -156,8 +156,13 @@ def ping_wire_bytes(bins: int, seq: int = 123456) -> int:
 
 # -- decoding (gateway) -------------------------------------------------------------------
 
-def _splitting(read: Callable[[list[str], datetime], Outcome]) -> Callable[[str, datetime], Outcome]:
-    return lambda fields, rx: read(fields.split(","), rx)
+_Apply = Callable[[Any, datetime], "Outcome"]
+_KNOWN_LINES = 64  # a few seconds of a boat's lines (10 to 15 sentences a second and AIS)
+
+
+def _as_read(reading: str, rx: datetime) -> str:
+    """The reading is the outcome (``unused``, ``ais``)."""
+    return reading
 
 
 class _OpenPing:
@@ -184,9 +189,15 @@ class InstrumentDecoder:
     ``absorbed`` (VTG, ZDA, a ping fragment before the last), ``blank``; and
     ``incomplete_ping`` for each ping dropped unfinished, which no line is rejected for.
 
-    Sentences in their usual shape are read the short way (`TALKER_LINE`, `nmea_common`), the
-    rest field by field, to the same values and reasons; ``common_shapes=False`` reads every
-    line field by field, the reference the tests hold the short way to.
+    The short road, for speed (bench/nmea_parse.py): a talker sentence in its usual shape is
+    framed in one match (`TALKER_LINE`) and its fields read in another (`nmea_common`), into a
+    reading that the line alone decides (a position and time, a depth, "unused" ...), which is
+    then applied to the stream's state (the clock, the receive time). A line the same as one
+    read so shortly before is not read again: instruments repeat what has not changed (water
+    temperature, depth, satellites in view, Garmin's datum), a third of the recorded lines.
+    Anything else takes the plain road, `read_sentence` and the fields one by one, to the same
+    values and reasons; ``common_shapes=False`` takes it for every line, the reference the
+    tests hold the short road to.
     """
 
     def __init__(self, common_shapes: bool = True) -> None:
@@ -196,16 +207,19 @@ class InstrumentDecoder:
         self._motion: tuple[datetime | None, float | None, float | None] | None = None  # VTG: epoch, sog, cog
         self._ping: _OpenPing | None = None
         self._lost_seq: int | None = None
-        by_fields: dict[str, Callable[[list[str], datetime], Outcome]] = {
+        self._talker: dict[str, Callable[[list[str], datetime], Outcome]] = {  # the plain road, field by field
             "RMC": self._rmc, "GGA": self._gga, "GLL": self._gll, "VTG": self._vtg, "ZDA": self._zda,
             "DBT": self._dbt, "DPT": self._dpt, "MTW": self._mtw,
         }
-        usual: dict[str, Callable[[str, datetime], Outcome]] = {
-            "RMC": self._usual_rmc, "GGA": self._usual_gga, "GLL": self._usual_gll, "VTG": self._usual_vtg,
-            "ZDA": self._usual_zda, "DBT": self._usual_dbt, "DPT": self._usual_dpt, "MTW": self._usual_mtw,
-        } if common_shapes else {name: _splitting(read) for name, read in by_fields.items()}
-        self._talker = usual  # sentence type -> reader of its fields' text
-        self._usual = {name.encode("ascii"): read for name, read in usual.items()} if common_shapes else None
+        # The short road: a sentence type's usual shape, read to a reading, and how it is applied.
+        self._usual: dict[bytes, tuple[Callable[[str], object], _Apply, Callable[[list[str], datetime], Outcome]]] | None = {
+            name.encode("ascii"): (read, apply, self._talker[name]) for name, read, apply in (
+                ("RMC", nmea_common.rmc, self._apply_fix), ("GGA", nmea_common.gga, self._apply_time_only_fix),
+                ("GLL", nmea_common.gll, self._apply_time_only_fix), ("VTG", nmea_common.vtg, self._apply_motion),
+                ("ZDA", nmea_common.zda, self._apply_date), ("DBT", nmea_common.dbt, self._apply_depth),
+                ("DPT", nmea_common.dpt, self._apply_depth), ("MTW", nmea_common.mtw, self._apply_water_temp))
+        } if common_shapes else None
+        self._known: dict[bytes, tuple[_Apply, object]] = {}  # lines read the short way lately: their readings
 
     def decode(self, line: bytes, received_at: datetime) -> InstrumentValue | None:
         """One line as read from the port, with or without CR LF; `received_at` UTC-aware."""
@@ -228,23 +242,33 @@ class InstrumentDecoder:
 
     # -- sentences
     def _decode(self, line: bytes, rx: datetime) -> Outcome:
-        if self._usual is not None:  # the usual shape of a talker sentence: no time for read_sentence
+        if self._usual is not None:
+            known = self._known.get(line)
+            if known is not None:
+                apply, reading = known
+                return apply(reading, rx)
             framed = TALKER_LINE.fullmatch(line)
             if framed is not None:
                 covered, sentence_type, fields_text, stated = framed.groups()
                 if checksum(covered) == HEX_BYTE[stated]:  # else read_sentence says why not
-                    reader = self._usual.get(sentence_type)
-                    if reader is not None:
-                        return reader(fields_text.decode("ascii"), rx)
+                    usual = self._usual.get(sentence_type)
+                    if usual is not None:
+                        read, apply, by_fields = usual
+                        fields = fields_text.decode("ascii")
+                        reading = read(fields)
+                        if reading is None:  # not the usual shape
+                            return by_fields(fields.split(","), rx)
+                        self._remember(line, apply, reading)
+                        return apply(reading, rx)
                     if sentence_type in TALKER_TYPES:
-                        return "unused"
+                        return self._remember(line, _as_read, "unused")
         read = read_sentence(line)
         if read is None:
             return "blank"
         family, name, fields = read
         if family is pynmea2.TalkerSentence:
             decoder = self._talker.get(name)
-            return decoder(fields, rx) if decoder else "unused"
+            return decoder(fields.split(","), rx) if decoder else "unused"
         if family is pynmea2.ProprietarySentence and name == MANUFACTURER:
             data = fields.split(",")
             kind = data[0]
@@ -254,8 +278,17 @@ class InstrumentDecoder:
                 return self._distress(data, rx)
             raise FrameRejected("unknown", f"$P{MANUFACTURER}{kind[:4]} is not a sentence of this format")
         if family is Encapsulated:  # other vessels' AIS: checked and counted, not decoded
-            return "ais" if name in _AIS_TYPES else "unused"
-        return "unused"  # other makers' proprietary sentences, queries
+            return self._remember(line, _as_read, "ais" if name in _AIS_TYPES else "unused")
+        return self._remember(line, _as_read, "unused")  # other makers' proprietary sentences, queries
+
+    def _remember(self, line: bytes, apply: _Apply, reading: Any) -> Any:
+        """What `line` alone decides (its reading), for when the same line comes again. A few
+        seconds of lines: the repeats are of the second before."""
+        if self._usual is not None:
+            if len(self._known) >= _KNOWN_LINES:
+                self._known.clear()
+            self._known[line] = (apply, reading)
+        return reading
 
     # -- time
     def _now(self, rx: datetime) -> datetime:
@@ -282,47 +315,28 @@ class InstrumentDecoder:
             ts += timedelta(days=1)
         return ts
 
-    # -- the usual shapes (nmea_common), else field by field
-    def _usual_rmc(self, fields: str, rx: datetime) -> Outcome:
-        fix = nmea_common.rmc(fields)
-        if fix is None:
-            return self._rmc(fields.split(","), rx)
+    # -- readings of the short road (nmea_common) applied to the stream's state
+    def _apply_fix(self, fix: Fix, rx: datetime) -> Fix:
         self._set_clock(fix.ts, rx)
         return fix
 
-    def _usual_gga(self, fields: str, rx: datetime) -> Outcome:
-        read = nmea_common.gga(fields)
-        return self._gga(fields.split(","), rx) if read is None else self._time_only_fix(*read, rx)
+    def _apply_time_only_fix(self, reading: tuple[str, float, float], rx: datetime) -> Fix:
+        hms, lat, lon = reading
+        return self._time_only_fix(hms, lat, lon, rx)
 
-    def _usual_gll(self, fields: str, rx: datetime) -> Outcome:
-        read = nmea_common.gll(fields)
-        return self._gll(fields.split(","), rx) if read is None else self._time_only_fix(*read, rx)
-
-    def _usual_vtg(self, fields: str, rx: datetime) -> Outcome:
-        motion = nmea_common.vtg(fields)
-        if motion is None:
-            return self._vtg(fields.split(","), rx)
+    def _apply_motion(self, motion: tuple[float | None, float | None], rx: datetime) -> str:
         self._motion = (self._gnss_ts, *motion)
         return "absorbed"
 
-    def _usual_zda(self, fields: str, rx: datetime) -> Outcome:
-        ts = nmea_common.zda(fields)
-        if ts is None:
-            return self._zda(fields.split(","), rx)
+    def _apply_date(self, ts: datetime, rx: datetime) -> str:
         self._set_clock(ts, rx)
         return "absorbed"
 
-    def _usual_dbt(self, fields: str, rx: datetime) -> Outcome:
-        depth = nmea_common.dbt(fields)
-        return self._dbt(fields.split(","), rx) if depth is None else Depth(self._now(rx), depth)
+    def _apply_depth(self, depth: tuple[float, float | None], rx: datetime) -> Depth:
+        return Depth(self._now(rx), *depth)
 
-    def _usual_dpt(self, fields: str, rx: datetime) -> Outcome:
-        read = nmea_common.dpt(fields)
-        return self._dpt(fields.split(","), rx) if read is None else Depth(self._now(rx), *read)
-
-    def _usual_mtw(self, fields: str, rx: datetime) -> Outcome:
-        temp = nmea_common.mtw(fields)
-        return self._mtw(fields.split(","), rx) if temp is None else WaterTemp(self._now(rx), temp)
+    def _apply_water_temp(self, temp: float, rx: datetime) -> WaterTemp:
+        return WaterTemp(self._now(rx), temp)
 
     # -- GNSS
     def _rmc(self, d: list[str], rx: datetime) -> Outcome:
