@@ -211,13 +211,14 @@ class InstrumentDecoder:
             "RMC": self._rmc, "GGA": self._gga, "GLL": self._gll, "VTG": self._vtg, "ZDA": self._zda,
             "DBT": self._dbt, "DPT": self._dpt, "MTW": self._mtw,
         }
-        # The short road: a sentence type's usual shape, read to a reading, and how it is applied.
-        self._usual: dict[bytes, tuple[Callable[[str], object], _Apply, Callable[[list[str], datetime], Outcome]]] | None = {
-            name.encode("ascii"): (read, apply, self._talker[name]) for name, read, apply in (
-                ("RMC", nmea_common.rmc, self._apply_fix), ("GGA", nmea_common.gga, self._apply_time_only_fix),
-                ("GLL", nmea_common.gll, self._apply_time_only_fix), ("VTG", nmea_common.vtg, self._apply_motion),
-                ("ZDA", nmea_common.zda, self._apply_date), ("DBT", nmea_common.dbt, self._apply_depth),
-                ("DPT", nmea_common.dpt, self._apply_depth), ("MTW", nmea_common.mtw, self._apply_water_temp))
+        # The short road: a sentence type's usual shape read to a reading, how that is applied,
+        # and whether the same line may well come again (not with a GNSS time of day in it).
+        self._usual: dict[bytes, tuple[Callable[[str], Any], _Apply, Callable[[list[str], datetime], Outcome], bool]] | None = {
+            name.encode("ascii"): (read, apply, self._talker[name], repeats) for name, read, apply, repeats in (
+                ("RMC", nmea_common.rmc, self._apply_fix, False), ("GGA", nmea_common.gga, self._apply_time_only_fix, False),
+                ("GLL", nmea_common.gll, self._apply_time_only_fix, False), ("ZDA", nmea_common.zda, self._apply_date, False),
+                ("VTG", nmea_common.vtg, self._apply_motion, True), ("DBT", nmea_common.dbt, self._apply_depth, True),
+                ("DPT", nmea_common.dpt, self._apply_depth, True), ("MTW", nmea_common.mtw, self._apply_water_temp, True))
         } if common_shapes else None
         self._known: dict[bytes, tuple[_Apply, object]] = {}  # lines read the short way lately: their readings
 
@@ -226,7 +227,9 @@ class InstrumentDecoder:
         if received_at.tzinfo is None:
             raise ValueError("received_at must be timezone-aware")
         try:
-            outcome = self._decode(line, received_at)
+            outcome = self._short_road(line, received_at) if self._usual is not None else None
+            if outcome is None:
+                outcome = self._plain_road(line, received_at)
         except FrameRejected as exc:
             self.counts[exc.reason] += 1
             raise
@@ -241,27 +244,32 @@ class InstrumentDecoder:
         self._drop_open_ping()
 
     # -- sentences
-    def _decode(self, line: bytes, rx: datetime) -> Outcome:
-        if self._usual is not None:
-            known = self._known.get(line)
-            if known is not None:
-                apply, reading = known
-                return apply(reading, rx)
-            framed = TALKER_LINE.fullmatch(line)
-            if framed is not None:
-                covered, sentence_type, fields_text, stated = framed.groups()
-                if checksum(covered) == HEX_BYTE[stated]:  # else read_sentence says why not
-                    usual = self._usual.get(sentence_type)
-                    if usual is not None:
-                        read, apply, by_fields = usual
-                        fields = fields_text.decode("ascii")
-                        reading = read(fields)
-                        if reading is None:  # not the usual shape
-                            return by_fields(fields.split(","), rx)
-                        self._remember(line, apply, reading)
-                        return apply(reading, rx)
-                    if sentence_type in TALKER_TYPES:
-                        return self._remember(line, _as_read, "unused")
+    def _short_road(self, line: bytes, rx: datetime) -> Outcome | None:
+        """The outcome of a line read lately or of a talker sentence in its usual frame; None
+        for the plain road."""
+        known = self._known.get(line)
+        if known is not None:
+            apply, reading = known
+            return apply(reading, rx)
+        framed = TALKER_LINE.fullmatch(line)
+        if framed is None:
+            return None
+        covered, sentence_type, fields_text, stated = framed.groups()
+        if checksum(covered) != HEX_BYTE[stated]:
+            return None  # read_sentence says why not
+        usual = self._usual.get(sentence_type)  # type: ignore[union-attr]
+        if usual is None:
+            return self._remember(line, _as_read, "unused") if sentence_type in TALKER_TYPES else None
+        read, apply, by_fields, repeats = usual
+        fields = fields_text.decode("ascii")
+        reading = read(fields)
+        if reading is None:  # not the usual shape
+            return by_fields(fields.split(","), rx)
+        if repeats:
+            self._remember(line, apply, reading)
+        return apply(reading, rx)
+
+    def _plain_road(self, line: bytes, rx: datetime) -> Outcome:
         read = read_sentence(line)
         if read is None:
             return "blank"
