@@ -227,9 +227,14 @@ class InstrumentDecoder:
         if received_at.tzinfo is None:
             raise ValueError("received_at must be timezone-aware")
         try:
-            outcome = self._short_road(line, received_at) if self._usual is not None else None
-            if outcome is None:
-                outcome = self._plain_road(line, received_at)
+            known = self._known.get(line)  # the same line lately: what it alone decides, applied anew
+            if known is not None:
+                apply, reading = known
+                outcome = apply(reading, received_at)
+            else:
+                outcome = self._short_road(line, received_at) if self._usual is not None else None
+                if outcome is None:
+                    outcome = self._plain_road(line, received_at)
         except FrameRejected as exc:
             self.counts[exc.reason] += 1
             raise
@@ -245,12 +250,7 @@ class InstrumentDecoder:
 
     # -- sentences
     def _short_road(self, line: bytes, rx: datetime) -> Outcome | None:
-        """The outcome of a line read lately or of a talker sentence in its usual frame; None
-        for the plain road."""
-        known = self._known.get(line)
-        if known is not None:
-            apply, reading = known
-            return apply(reading, rx)
+        """The outcome of a talker sentence in its usual frame; None for the plain road."""
         framed = TALKER_LINE.fullmatch(line)
         if framed is None:
             return None
