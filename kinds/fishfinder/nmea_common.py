@@ -16,11 +16,12 @@ and generated line. An exception raised here is one the field-by-field reading r
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 
-from kinds.fishfinder.nmea_fields import KNOT_KMH, course, date_of, ddmmyy, depth_m, time_of_day
+from kinds.fishfinder.nmea_fields import KNOT_KMH, course, date_of, depth_m, time_of_day
 from kinds.fishfinder.values import Fix
 
+_UTC = timezone.utc
 _NUMBER = r"(\d+(?:\.\d*)?)"  # a plain unsigned decimal: `float` reads it as `number` does
 _SIGNED = r"([+-]?\d+(?:\.\d*)?)"
 _FIELD = r"([^,]*)"  # a field the shared `nmea_fields` code checks
@@ -36,9 +37,11 @@ def _sentence(*fields: str) -> re.Pattern[str]:
     return re.compile(",".join(fields))
 
 
-#: time, status A, position, knots, course, ddmmyy; magnetic variation and its side; the mode
-#: (N: no fix). The last three need not be there.
-_RMC = _sentence(_FIELD, "A", _POSITION, _NUMBER + "?", _NUMBER + "?", _FIELD + rf"(?:,{_SKIP}){{0,2}}(?:,{_FIELD}{_REST})?")
+#: time (the field, and its hh mm ss and fraction), status A, position, knots, course, date
+#: (dd mm yy); magnetic variation and its side, the mode (N: no fix), which need not be there.
+#: Time and date read as `nmea_fields.time_of_day` and `ddmmyy` read them, in one go.
+_RMC = _sentence(r"((\d\d)(\d\d)(\d\d)(?:\.(\d{1,6}))?)", "A", _POSITION, _NUMBER + "?", _NUMBER + "?",
+                 r"(\d\d)(\d\d)(\d\d)" + rf"(?:,{_SKIP}){{0,2}}(?:,{_FIELD}{_REST})?")
 _GGA = _sentence(_FIELD, _POSITION, r"[1-9]\d{0,8}" + _REST)  # time, position, quality from 1
 _GLL = _sentence(_POSITION, _FIELD, "A" + rf"(?:,{_FIELD}{_REST})?")  # position, time, status A, mode
 #: course true, T, course magnetic, M, knots, N, km/h, K, mode (N: no fix; need not be there).
@@ -60,15 +63,21 @@ def _degrees(whole: str, minutes: str, side: str, negative: str) -> float:
     return -value if side == negative else value
 
 
-def rmc(fields: str) -> Fix | None:
-    """An RMC with a fix."""
+def rmc(fields: str) -> tuple[Fix, str] | None:
+    """An RMC with a fix, and its time-of-day field."""
     m = _RMC.fullmatch(fields)
-    if m is None or m[11] == "N":
+    if m is None or m[17] == "N":
         return None
-    hms, lat, lat_min, ns, lon, lon_min, ew, knots, cog, dmy, _ = m.groups()
-    ts = datetime.combine(ddmmyy(dmy), time_of_day(hms))
-    return Fix(ts, _degrees(lat, lat_min, ns, "S"), _degrees(lon, lon_min, ew, "W"), _float(knots),
-               None if cog is None else course(float(cog)))
+    hms, hh, mm, ss, fraction, lat, lat_min, ns, lon, lon_min, ew, knots, cog, day, month, yy, _ = m.groups()
+    year = int(yy)
+    try:
+        ts = datetime(year + (1900 if year >= 80 else 2000), int(month), int(day), int(hh), int(mm), int(ss),
+                      int(fraction.ljust(6, "0")) if fraction else 0, _UTC)
+    except ValueError:
+        return None  # no such date or time: the plain road says which
+    fix = Fix(ts, _degrees(lat, lat_min, ns, "S"), _degrees(lon, lon_min, ew, "W"), _float(knots),
+              None if cog is None else course(float(cog)))
+    return fix, hms
 
 
 def gga(fields: str) -> tuple[str, float, float] | None:
@@ -99,13 +108,14 @@ def vtg(fields: str) -> tuple[float | None, float | None] | None:
     return sog, None if cog is None else course(float(cog))
 
 
-def zda(fields: str) -> datetime | None:
+def zda(fields: str) -> tuple[datetime, str] | None:
+    """The date and time of a ZDA, and its time-of-day field."""
     m = _ZDA.fullmatch(fields)
     if m is None:
         return None
     hms, day, month, year = m.groups()
     tod = time_of_day(hms)
-    return datetime.combine(date_of(int(day), int(month), int(year)), tod)
+    return datetime.combine(date_of(int(day), int(month), int(year)), tod), hms
 
 
 def dbt(fields: str) -> tuple[float, None] | None:

@@ -46,7 +46,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections import Counter
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, get_args
 
 import numpy as np
@@ -204,6 +204,7 @@ class InstrumentDecoder:
         self.counts: Counter[str] = Counter()
         self._gnss_ts: datetime | None = None  # latest GNSS time, and when it was received
         self._gnss_rx: datetime | None = None
+        self._gnss_hms: str | None = None  # the time-of-day field it was read from
         self._motion: tuple[datetime | None, float | None, float | None] | None = None  # VTG: epoch, sog, cog
         self._ping: _OpenPing | None = None
         self._lost_seq: int | None = None
@@ -305,16 +306,16 @@ class InstrumentDecoder:
             return rx.astimezone(_UTC)
         return self._gnss_ts + max(rx - self._gnss_rx, _NO_TIME)
 
-    def _set_clock(self, ts: datetime, rx: datetime) -> None:
-        self._gnss_ts, self._gnss_rx = ts, rx
+    def _set_clock(self, ts: datetime, rx: datetime, hms: str) -> None:
+        self._gnss_ts, self._gnss_rx, self._gnss_hms = ts, rx, hms
 
-    def _dated(self, tod: time, rx: datetime) -> datetime:
-        """A GNSS time of day on the date that puts it nearest to the time now known. The time
-        of day of the latest GNSS time, received within half a day of it, is that time: the
-        RMC, GGA and GLL of one GNSS second, dated in a comparison instead of date arithmetic."""
-        gnss = self._gnss_ts
-        if gnss is not None and tod == gnss.timetz() and rx - self._gnss_rx < _HALF_DAY:  # type: ignore[operator]
-            return gnss
+    def _dated(self, hms: str, rx: datetime) -> datetime:
+        """A GNSS time of day (its field) on the date that puts it nearest to the time now
+        known. The field the latest GNSS time was read from, received within half a day of it,
+        is that time: the RMC, GGA and GLL of one GNSS second, dated by comparing text."""
+        if hms == self._gnss_hms and rx - self._gnss_rx < _HALF_DAY:  # type: ignore[operator]
+            return self._gnss_ts  # type: ignore[return-value]
+        tod = time_of_day(hms)
         ref = self._now(rx)
         ts = datetime.combine(ref.date(), tod)
         if ts - ref > _HALF_DAY:
@@ -324,8 +325,9 @@ class InstrumentDecoder:
         return ts
 
     # -- readings of the short road (nmea_common) applied to the stream's state
-    def _apply_fix(self, fix: Fix, rx: datetime) -> Fix:
-        self._set_clock(fix.ts, rx)
+    def _apply_fix(self, reading: tuple[Fix, str], rx: datetime) -> Fix:
+        fix, hms = reading
+        self._set_clock(fix.ts, rx, hms)
         return fix
 
     def _apply_time_only_fix(self, reading: tuple[str, float, float], rx: datetime) -> Fix:
@@ -336,8 +338,9 @@ class InstrumentDecoder:
         self._motion = (self._gnss_ts, *motion)
         return "absorbed"
 
-    def _apply_date(self, ts: datetime, rx: datetime) -> str:
-        self._set_clock(ts, rx)
+    def _apply_date(self, reading: tuple[datetime, str], rx: datetime) -> str:
+        ts, hms = reading
+        self._set_clock(ts, rx, hms)
         return "absorbed"
 
     def _apply_depth(self, depth: tuple[float, float | None], rx: datetime) -> Depth:
@@ -355,7 +358,7 @@ class InstrumentDecoder:
         ts = datetime.combine(ddmmyy(d[8]), time_of_day(d[0]))
         lat, lon = position(d, 2)
         sog, cog = speed(number(d[6])), course(number(d[7]))
-        self._set_clock(ts, rx)
+        self._set_clock(ts, rx, d[0])
         return Fix(ts, lat, lon, sog, cog)
 
     def _gga(self, d: list[str], rx: datetime) -> Outcome:
@@ -376,11 +379,11 @@ class InstrumentDecoder:
     def _time_only_fix(self, hms: str, lat: float, lon: float, rx: datetime) -> Fix:
         if not hms:  # NMEA 2.0 GLL has no time
             return Fix(self._now(rx), lat, lon)
-        ts = self._dated(time_of_day(hms), rx)
+        ts = self._dated(hms, rx)
         sog = cog = None
         if self._motion is not None and self._motion[0] == ts:
             _, sog, cog = self._motion
-        self._set_clock(ts, rx)
+        self._set_clock(ts, rx, hms)
         return Fix(ts, lat, lon, sog, cog)
 
     def _vtg(self, d: list[str], rx: datetime) -> Outcome:
@@ -398,7 +401,7 @@ class InstrumentDecoder:
             raise bad(f"ZDA has {len(d)} fields")
         tod = time_of_day(d[0])
         day, month, year = (uint(d[i], "ZDA date") for i in (1, 2, 3))
-        self._set_clock(datetime.combine(date_of(day, month, year), tod), rx)
+        self._set_clock(datetime.combine(date_of(day, month, year), tod), rx, d[0])
         return "absorbed"
 
     # -- sounder

@@ -17,7 +17,7 @@ from __future__ import annotations
 import operator
 import re
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from functools import reduce
 from pathlib import Path
 
@@ -273,20 +273,25 @@ def test_recorded_lines_with_bytes_edited_decode_the_same_by_the_usual_shapes(li
 
 @settings(max_examples=300, deadline=None)
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(timezone.utc)),
-       st.integers(-10**8, 10**8), st.times())
-def test_a_time_of_day_is_dated_as_by_date_arithmetic(gnss, elapsed_ms, tod):
-    """`_dated`'s comparison for the time of day of the latest GNSS time, against the arithmetic."""
+       st.integers(-10**8, 10**8), st.times(), st.integers(0, 6))
+def test_a_time_of_day_is_dated_as_by_date_arithmetic(gnss, elapsed_ms, tod, digits):
+    """`_dated`'s comparison for the field of the latest GNSS time, against the arithmetic."""
+    def field(t: time) -> str:
+        return f"{t:%H%M%S}" + (f".{t.microsecond:06d}"[:digits + 1] if digits else "")
+
+    gnss = gnss.replace(microsecond=int(f"{gnss.microsecond:06d}"[:digits].ljust(6, "0")))  # what the field holds
+    tod = tod.replace(microsecond=int(f"{tod.microsecond:06d}"[:digits].ljust(6, "0")), tzinfo=timezone.utc)
     decoder, rx = InstrumentDecoder(), RX
-    decoder._set_clock(gnss, rx)
+    decoder._set_clock(gnss, rx, field(gnss))
     later = rx + timedelta(milliseconds=elapsed_ms)
-    for tod_utc in (tod.replace(tzinfo=timezone.utc), gnss.timetz()):
+    for tod_utc in (tod, gnss.timetz()):
         ref = gnss + max(later - rx, timedelta(0))
         expected = datetime.combine(ref.date(), tod_utc)
         if expected - ref > timedelta(hours=12):
             expected -= timedelta(days=1)
         elif ref - expected > timedelta(hours=12):
             expected += timedelta(days=1)
-        assert decoder._dated(tod_utc, later) == expected
+        assert decoder._dated(field(tod_utc), later) == expected
 
 
 @settings(max_examples=200, deadline=None)
