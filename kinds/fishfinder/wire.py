@@ -214,12 +214,18 @@ class InstrumentDecoder:
         }
         # The short road: a sentence type's usual shape read to a reading, how that is applied,
         # and whether the same line may well come again (not with a GNSS time of day in it).
+        usual = (
+            ("RMC", nmea_common.rmc, self._apply_fix, False),
+            ("GGA", nmea_common.gga, self._apply_time_only_fix, False),
+            ("GLL", nmea_common.gll, self._apply_time_only_fix, False),
+            ("ZDA", nmea_common.zda, self._apply_date, False),
+            ("VTG", nmea_common.vtg, self._apply_motion, True),
+            ("DBT", nmea_common.dbt, self._apply_depth, True),
+            ("DPT", nmea_common.dpt, self._apply_depth, True),
+            ("MTW", nmea_common.mtw, self._apply_water_temp, True),
+        )
         self._usual: dict[bytes, tuple[Callable[[str], Any], _Apply, Callable[[list[str], datetime], Outcome], bool]] | None = {
-            name.encode("ascii"): (read, apply, self._talker[name], repeats) for name, read, apply, repeats in (
-                ("RMC", nmea_common.rmc, self._apply_fix, False), ("GGA", nmea_common.gga, self._apply_time_only_fix, False),
-                ("GLL", nmea_common.gll, self._apply_time_only_fix, False), ("ZDA", nmea_common.zda, self._apply_date, False),
-                ("VTG", nmea_common.vtg, self._apply_motion, True), ("DBT", nmea_common.dbt, self._apply_depth, True),
-                ("DPT", nmea_common.dpt, self._apply_depth, True), ("MTW", nmea_common.mtw, self._apply_water_temp, True))
+            name.encode("ascii"): (read, apply, self._talker[name], repeats) for name, read, apply, repeats in usual
         } if common_shapes else None
         self._known: dict[bytes, tuple[_Apply, object]] = {}  # lines read the short way lately: their readings
 
