@@ -23,6 +23,8 @@ import pynmea2
 from gateway.errors import FrameRejected
 
 _UTC = timezone.utc
+KNOT_KMH = 1.852  # km/h per knot (international nautical mile, 1,852 m)
+FOOT_M, FATHOM_M = 0.3048, 1.8288
 _DECIMAL_CHARS = "0123456789.+-"
 _UINT = re.compile(r"\d{1,10}\Z")
 _TIME = re.compile(r"(\d\d)(\d\d)(\d\d)(?:\.(\d{1,6}))?\Z")
@@ -42,8 +44,16 @@ _PRINTABLE = bytes(range(0x20, 0x7F))
 #: The common case of `_refused`'s checks in one match: "$" or "!", printable characters but
 #: "$", "!" and "*", then "*hh"; at most 80 bytes in all.
 _WELL_FRAMED = re.compile(rb"[$!][ \x22\x23\x25-\x29\x2b-\x7e]{0,76}\*[0-9A-F]{2}")
-_HEX_BYTE = {f"{i:02X}".encode(): i for i in range(256)}  # a checksum's two upper-case hex digits, read
+HEX_BYTE = {f"{i:02X}".encode(): i for i in range(256)}  # a checksum's two upper-case hex digits, read
 _Sentence = tuple[type, str, str]  # the class family, sentence type or maker, fields text
+#: The usual shape of a talker sentence, for a reader that has no time for `read_sentence`: "$",
+#: a talker (two upper-case letters or digits, not starting with P, which would be proprietary),
+#: an upper-case type not ending in Q (a query), ",", fields (printable but "$", "!" and "*"),
+#: "*hh": at most 80 bytes, as `_WELL_FRAMED`; then CR LF or not. Groups: what the checksum
+#: covers, the type, the fields and the stated checksum. A line it matches whose checksum is
+#: right is what `read_sentence` reads as a sentence of that type (when in `TALKER_TYPES`)
+#: with those fields; any other line is left to `read_sentence`.
+TALKER_LINE = re.compile(rb"\$((?:[A-OQ-Z0-9][A-Z0-9])([A-Z]{2}[A-PR-Z]),([ \x22\x23\x25-\x29\x2b-\x7e]{0,70}))\*([0-9A-F]{2})[\r\n]*")
 
 
 class Encapsulated:
@@ -58,9 +68,9 @@ def read_sentence(line: bytes) -> _Sentence | None:
     raw = line.rstrip(b"\r\n")
     if not _WELL_FRAMED.fullmatch(raw):
         return _refused(raw)
-    stated = _HEX_BYTE[raw[-2:]]
+    stated = HEX_BYTE[raw[-2:]]
     if raw[0] == 0x21:  # "!"
-        if _checksum(raw[1:-3]) != stated:
+        if checksum(raw[1:-3]) != stated:
             raise FrameRejected("checksum", "checksum does not match")
         return Encapsulated, raw[3:6].decode("ascii") if raw[6:7] == b"," else "", raw[7:-3].decode("ascii")
     head = raw[1:7]
@@ -72,7 +82,7 @@ def read_sentence(line: bytes) -> _Sentence | None:
     if address is None:
         return _parsed(raw.decode("ascii"))
     family, name, start = address
-    computed = _checksum(raw[1:-3])
+    computed = checksum(raw[1:-3])
     if computed != stated:
         raise FrameRejected("checksum", f"checksum does not match: {stated:02X} != {computed:02X}")
     if family is None:
@@ -80,7 +90,7 @@ def read_sentence(line: bytes) -> _Sentence | None:
     fields = raw[start:-3].decode("ascii")
     if family is pynmea2.ProprietarySentence:
         cls = pynmea2.ProprietarySentence.sentence_types.get(name, pynmea2.ProprietarySentence)
-        if not _plain(cls, pynmea2.ProprietarySentence):
+        if name not in _BUILT_WITHOUT_FAIL and not _plain(cls, pynmea2.ProprietarySentence):
             _construct(cls, name, fields.split(","))
     return family, name, fields
 
@@ -104,14 +114,16 @@ def _refused(raw: bytes) -> None:
     raise FrameRejected("checksum", f"checksum {text[star + 1:]!r} is not two upper-case hex digits")
 
 
-def _checksum(body: bytes) -> int:
+def checksum(body: bytes) -> int:
     """The XOR of the bytes between ``$``/``!`` and ``*`` (NMEA 0183's checksum) of a framed
     sentence (at most 76 bytes; the folds cover 128). Reads them as one integer and folds it in
-    halves down to a byte: a few integer operations instead of one Python step per byte."""
+    halves down to a byte: a few integer operations instead of one Python step per byte, and
+    fewer for a short sentence (a depth, a temperature)."""
     x = int.from_bytes(body, "little")
-    x ^= x >> 512
-    x ^= x >> 256
-    x ^= x >> 128
+    if len(body) > 16:
+        x ^= x >> 512
+        x ^= x >> 256
+        x ^= x >> 128
     x ^= x >> 64
     x ^= x >> 32
     x ^= x >> 16
@@ -124,8 +136,15 @@ def _plain(cls: type, family: type) -> bool:
     return cls.__init__ is family.__init__ and cls.__new__ is object.__new__
 
 
+#: Makers whose pynmea2 class builds from any fields without fail, so is not built: Garmin's
+#: GRM picks its subclass by the first field, which a split always gives, and stores the
+#: fields (pynmea2/types/proprietary/grm.py). A Garmin receiver sends three a second.
+_BUILT_WITHOUT_FAIL = frozenset({"GRM"})
 _PLAIN_TALKER = frozenset(
     name for name, cls in pynmea2.TalkerSentence.sentence_types.items() if _plain(cls, pynmea2.TalkerSentence))
+#: The talker sentence types pynmea2 knows (and reads without ever failing), as `TALKER_LINE`
+#: gives them: what `read_sentence` reads as a `pynmea2.TalkerSentence` of that type.
+TALKER_TYPES = frozenset(name.encode("ascii") for name in _PLAIN_TALKER)
 _WORD = re.compile(r"\w+\Z")
 
 
@@ -211,11 +230,11 @@ def _angle(text: str, hemi: str, pattern: re.Pattern[str], limit: int, signs: st
 
 def position(d: list[str], i: int) -> tuple[float, float]:
     """Latitude and longitude from the four fields at `d[i:i+4]`."""
-    return _position(d[i], d[i + 1], d[i + 2], d[i + 3])
+    return lat_lon(d[i], d[i + 1], d[i + 2], d[i + 3])
 
 
 @lru_cache(maxsize=16)  # a GNSS receiver's RMC, GGA and GLL of one epoch repeat its position
-def _position(lat: str, ns: str, lon: str, ew: str) -> tuple[float, float]:
+def lat_lon(lat: str, ns: str, lon: str, ew: str) -> tuple[float, float]:
     return _angle(lat, ns, _LAT, 90, "NS"), _angle(lon, ew, _LON, 180, "EW")
 
 
