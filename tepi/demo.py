@@ -141,12 +141,13 @@ def run_demo(
     if until_sos_acknowledged and not boats:
         raise ValueError("until_sos_acknowledged waits for a boat's SOS: it needs the boats")
     console = console or Console(stderr=True)
-    # Claim the directory and the API port before touching anything: another demo may run there.
-    lock = claim_workdir(workdir)
+    # The API port and the directory are claimed before anything is touched: another demo may
+    # run there. A port in use leaves nothing behind; a directory in use only its lock file.
+    api_socket = bind_api_port(config.api.host, api_port)
     try:
-        api_socket = bind_api_port(config.api.host, api_port)
-    except DemoError:
-        lock.close()
+        lock = claim_workdir(workdir)
+    except BaseException:
+        api_socket.close()
         raise
     try:
         return _run_claimed(

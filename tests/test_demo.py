@@ -116,9 +116,11 @@ def test_a_demo_on_a_port_in_use_is_refused_before_touching_its_directory(tmp_pa
         result = _cli("--port", str(other.getsockname()[1]), "--duration", "5", "--workdir", str(workdir))
         with pytest.raises(DemoError, match="in use"):
             bind_api_port("127.0.0.1", other.getsockname()[1])
+        fresh = _cli("--port", str(other.getsockname()[1]), "--workdir", str(tmp_path / "fresh"))
     assert result.exit_code == 1, result.output
     assert "is in use" in result.output
     assert data.read_bytes() == b"the running demo's data"
+    assert fresh.exit_code == 1 and not (tmp_path / "fresh").exists(), "a refused demo leaves nothing behind"
 
 
 def test_the_demo_directory_is_cleared_but_for_its_lock(tmp_path: Path) -> None:
