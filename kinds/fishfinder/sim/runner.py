@@ -4,7 +4,8 @@ phone or router on board bridging the multiplexer to the gateway's broker).
 
 Time: a `firmware_sim.clock.SimClock` starts at ``start`` (default: the first departure) and
 runs ``speedup`` times faster than real time, never ahead of the real clock, so no value is
-stamped in the future. The default day is yesterday (UTC), whose trips are all over by now.
+stamped in the future. The default day is yesterday (UTC), whose trips are all over by now;
+`BoatSimulation.end_trips_now` moves them to end about now (the demo: recent values, still fast).
 Each boat's thread sends every second of its trip when the simulated clock reaches it: over a
 pty line by line (`firmware_sim.transports.PtySerialLink` drops whole lines when nobody reads),
 over MQTT one payload a second, its lines newline-separated, on
