@@ -142,7 +142,7 @@ def run_demo(
         raise ValueError("until_sos_acknowledged waits for a boat's SOS: it needs the boats")
     console = console or Console(stderr=True)
     # The API port and the directory are claimed before anything is touched: another demo may
-    # run there. A port in use leaves nothing behind; a directory in use only its lock file.
+    # run there, and a refused demo changes nothing (not even a directory for a busy port).
     api_socket = bind_api_port(config.api.host, api_port)
     try:
         lock = claim_workdir(workdir)
@@ -151,16 +151,19 @@ def run_demo(
         raise
     try:
         return _run_claimed(
-            config, api_socket, api_port, duration_s, speed, workdir, console, until_alert, boats, boat_speed, until_sos_acknowledged)
+            config, api_socket, api_port=api_port, duration_s=duration_s, speed=speed, workdir=workdir, console=console,
+            until_alert=until_alert, boats=boats, boat_speed=boat_speed, until_sos_acknowledged=until_sos_acknowledged,
+        )
     finally:
         api_socket.close()
         lock.close()  # releases the lock; the file stays
 
 
 def _run_claimed(
-    config: TepiConfig, api_socket: socket.socket, api_port: int, duration_s: float | None, speed: float, workdir: Path,
+    config: TepiConfig, api_socket: socket.socket, *, api_port: int, duration_s: float | None, speed: float, workdir: Path,
     console: Console, until_alert: bool, boats: bool, boat_speed: float, until_sos_acknowledged: bool,
 ) -> DemoReport:
+    """`run_demo` once its API port and directory are its own."""
     from api.main import create_app
     from api.settings import Settings, local_base_url
     from kinds.awlr.sim.runner import Simulator
