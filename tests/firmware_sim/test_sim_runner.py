@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,20 @@ def test_open_makes_the_ports_before_start_and_halt_keeps_them_until_stop(scenar
     finally:
         sim.stop()
     assert not link.exists()
+
+
+def test_a_port_that_is_not_there_still_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The demo's ordering silences only its own start and stop: a missing port is still said."""
+    from gateway.sources.serial_line import SerialLineSource
+
+    source = SerialLineSource("awlr-katulampa", str(tmp_path / "no-such-port"))
+    with caplog.at_level(logging.WARNING, logger="gateway.sources.serial_line"):
+        source.start(lambda frame: None)
+        try:
+            for _ in range(100):
+                if any("serial port unavailable" in r.getMessage() for r in caplog.records):
+                    break
+                time.sleep(0.05)
+        finally:
+            source.stop()
+    assert any("serial port unavailable" in r.getMessage() and getattr(r, "device", None) == "awlr-katulampa" for r in caplog.records)
