@@ -6,7 +6,7 @@ import logging
 import threading
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from pydantic import ValidationError
@@ -37,9 +37,16 @@ def _mount_subcommands() -> None:
 _mount_subcommands()
 log = logging.getLogger("tepi")
 
+def flag(names: str, help: str) -> Any:
+    """A boolean option shown as the flag it is: typer's rich help gives every bool a `<bool>`
+    column (typer 0.29), which reads as if it took a value (`--until-alert true` then fails
+    with "unexpected extra argument")."""
+    return typer.Option(names, help=help, metavar="")
+
+
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config (default: $TEPI_CONFIG or config/tepi.yaml).")]
 LogOpt = Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")]
-JsonOpt = Annotated[bool, typer.Option("--json-logs/--text-logs", help="One JSON object per log line.")]
+JsonOpt = Annotated[bool, flag("--json-logs/--text-logs", help="One JSON object per log line.")]
 
 
 @cache
@@ -75,23 +82,29 @@ def demo(
     duration: Annotated[Optional[float], typer.Option(help="Stop after this many seconds and print a summary.")] = None,
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second while the storm replays.")] = 600.0,
     workdir: Annotated[Path, typer.Option(help="Where the demo keeps its databases and outbox.")] = Path("var/demo"),
-    until_alert: Annotated[bool, typer.Option("--until-alert", help="Stop once the first Siaga alert is raised (a smoke check of this machine).")] = False,
-    boats: Annotated[bool, typer.Option("--boats/--no-boats", help="Fishing boats beside the rivers, each with its gateway on board.")] = True,
+    until_alert: Annotated[bool, flag("--until-alert", help="Stop once the first Siaga alert is raised (a smoke check of this machine).")] = False,
+    boats: Annotated[bool, flag("--boats/--no-boats", help="Fishing boats beside the rivers, each with its gateway on board.")] = True,
     boat_speed: Annotated[float, typer.Option(help="Simulated seconds per real second of the boats' trips.")] = 60.0,
-    until_sos_acknowledged: Annotated[bool, typer.Option(
+    until_sos_acknowledged: Annotated[bool, flag(
         "--until-sos-acknowledged", help="Stop once a boat's SOS was acknowledged and its gateway sounded it on board (a smoke check).")] = False,
     config: ConfigOpt = None,
     log_level: LogOpt = "WARNING",
     json_logs: JsonOpt = False,
 ) -> None:
     """Run everything on this machine: broker, simulators, gateway, ingest and API."""
-    from tepi.demo import run_demo
+    from tepi.demo import DemoError, run_demo
 
+    if until_sos_acknowledged and not boats:
+        raise typer.BadParameter("--until-sos-acknowledged waits for a boat's SOS: it cannot run with --no-boats", param_hint="--no-boats")
     configure_logging(log_level, json_logs)
-    report = run_demo(
-        _load(config), api_port=port, duration_s=duration, speed=speed, workdir=workdir, console=console(), until_alert=until_alert,
-        boats=boats, boat_speed=boat_speed, until_sos_acknowledged=until_sos_acknowledged,
-    )
+    try:
+        report = run_demo(
+            _load(config), api_port=port, duration_s=duration, speed=speed, workdir=workdir, console=console(), until_alert=until_alert,
+            boats=boats, boat_speed=boat_speed, until_sos_acknowledged=until_sos_acknowledged,
+        )
+    except DemoError as exc:
+        console().print(f"[red]demo cannot run[/red]: {exc}")
+        raise typer.Exit(1) from exc
     report.print(console())
     if until_alert and not report.alerts:
         console().print("[red]no Siaga alert was raised[/red]")
@@ -159,7 +172,7 @@ def ingest(
     config: ConfigOpt = None,
     worker: Annotated[Optional[int], typer.Option(help="Which ingest worker this is, 1..ingest.workers; each logs in as its own MQTT user ingest.N.")] = None,
     metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port (0: off).")] = 0,
-    retire: Annotated[bool, typer.Option(
+    retire: Annotated[bool, flag(
         "--retire", help="Take this worker's queued uplinks, leave the share group and exit: run it for the highest worker before lowering ingest.workers."
     )] = False,
     log_level: LogOpt = "INFO",

@@ -9,13 +9,15 @@ a school is found, a catch reported, an SOS pressed, acknowledged and sounded on
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import httpx
 from rich.console import Console
@@ -27,8 +29,22 @@ from core.config import TepiConfig, with_local_services
 from core.processes import EmbeddedBroker, Mosquitto
 
 if TYPE_CHECKING:
+    import uvicorn
+    from starlette.types import ASGIApp
+
     from api.settings import Settings
     from tepi.demo_boats import BoatStory, BoatSummary
+
+#: Held (`fcntl.flock`) by the demo running in a directory, for its whole life; never deleted,
+#: so a second demo finds the same file locked.
+LOCK_NAME = ".lock"
+#: How long the API may take to start before the demo gives up.
+API_START_S = 30.0
+
+
+class DemoError(Exception):
+    """The demo cannot run: its API port is taken, another demo runs in its directory, or its
+    API did not start. Said before anything of a running demo is touched."""
 
 
 @dataclass
@@ -118,9 +134,36 @@ def run_demo(
     """Run the demo until Ctrl-C, SIGTERM or `duration_s`; with `until_alert`, also stop once the
     first Siaga alert is in the API, with `until_sos_acknowledged` once the boat's gateway has
     sounded the acknowledgement of its SOS (smoke checks that the whole chain works here).
-    `boat_speed` is the boats' simulated seconds per real second (`demo_boats`)."""
-    import uvicorn
+    `boat_speed` is the boats' simulated seconds per real second (`demo_boats`).
 
+    Raises `DemoError` when another demo runs in `workdir` or something listens on `api_port`
+    (then nothing in `workdir` is touched), or when the API does not start."""
+    if until_sos_acknowledged and not boats:
+        raise ValueError("until_sos_acknowledged waits for a boat's SOS: it needs the boats")
+    console = console or Console(stderr=True)
+    # The API port and the directory are claimed before anything is touched: another demo may
+    # run there, and a refused demo changes nothing (not even a directory for a busy port).
+    api_socket = bind_api_port(config.api.host, api_port)
+    try:
+        lock = claim_workdir(workdir)
+    except BaseException:
+        api_socket.close()
+        raise
+    try:
+        return _run_claimed(
+            config, api_socket, api_port=api_port, duration_s=duration_s, speed=speed, workdir=workdir, console=console,
+            until_alert=until_alert, boats=boats, boat_speed=boat_speed, until_sos_acknowledged=until_sos_acknowledged,
+        )
+    finally:
+        api_socket.close()
+        lock.close()  # releases the lock; the file stays
+
+
+def _run_claimed(
+    config: TepiConfig, api_socket: socket.socket, *, api_port: int, duration_s: float | None, speed: float, workdir: Path,
+    console: Console, until_alert: bool, boats: bool, boat_speed: float, until_sos_acknowledged: bool,
+) -> DemoReport:
+    """`run_demo` once its API port and directory are its own."""
     from api.main import create_app
     from api.settings import Settings, local_base_url
     from kinds.awlr.sim.runner import Simulator
@@ -128,11 +171,9 @@ def run_demo(
     from ingest.consumer import IngestWorker
     from tepi.demo_boats import BoatFleet, BoatStory
 
-    console = console or Console(stderr=True)
     _stop_on_sigterm()
     # A demo starts from nothing: the simulated storm replays the same hours every run.
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
+    clear_workdir(workdir)
     report = DemoReport()
     broker = _broker(workdir)
     port, report.broker = broker.port, _broker_name(broker)
@@ -142,11 +183,13 @@ def run_demo(
     started = time.monotonic()
     sim = Simulator(cfg, speed, "127.0.0.1", port, link_dir=link_dir)
     gw = ingest = server = None
-    fleet = BoatFleet(cfg, workdir, port, boat_speed) if boats or until_sos_acknowledged else None
+    fleet = BoatFleet(cfg, workdir, port, boat_speed) if boats else None
     story: BoatStory | None = None
     api_thread: threading.Thread | None = None
     try:
-        # Receivers first: a reading published before anyone subscribed is gone.
+        # The simulated ports exist before the gateway opens them; nothing is sent until
+        # `sim.start`, after the receivers: a reading published before anyone subscribed is gone.
+        sim.open()
         ingest = IngestWorker(cfg.ingest, cfg)
         ingest.start()
         gw = EdgeGateway(cfg)
@@ -161,10 +204,7 @@ def run_demo(
             fleet.start()
             story = BoatStory(fleet, cfg.ingest.database_url, started)
         sim.start()
-        app = create_app(cfg, settings)
-        server = uvicorn.Server(uvicorn.Config(app, host=cfg.api.host, port=api_port, log_level="warning", timeout_graceful_shutdown=3, proxy_headers=False))
-        api_thread = threading.Thread(target=server.run, name="api", daemon=True)
-        api_thread.start()
+        server, api_thread = serve_api(create_app(cfg, settings), api_socket)
         base = f"http://{cfg.api.host}:{api_port}/api/v1"
         console.print(f"[bold]Tepi demo[/bold] on {report.broker}; API {base} (docs at http://{cfg.api.host}:{api_port}/docs); Ctrl-C stops.")
         for device, path in sim.serial_paths().items():
@@ -180,12 +220,13 @@ def run_demo(
     except KeyboardInterrupt:
         console.print("stopping…")
     finally:
-        sim.stop()
+        sim.halt()  # quiet, its ports still there: the gateway closes them without a warning
         if fleet is not None:
             fleet.stop()
         if gw is not None:
             gw.stop(flush_timeout=5)
             _collect_gateway(gw, report)
+        sim.stop()
         if ingest is not None:
             time.sleep(0.5)  # let the last acknowledged items land
             ingest.stop()
@@ -199,6 +240,72 @@ def run_demo(
         report.story = story.log if story is not None else []
     report.seconds = time.monotonic() - started
     return report
+
+
+def claim_workdir(workdir: Path) -> IO[str]:
+    """Lock `workdir` for this demo (the lock lasts while the returned file is open); a
+    `DemoError` when another demo holds it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / LOCK_NAME
+    lock = path.open("a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        lock.close()
+        raise DemoError(f"another demo is running in {workdir} (it holds {path}): stop it, or give this one its own --workdir") from exc
+    return lock
+
+
+def clear_workdir(workdir: Path) -> None:
+    """Everything in `workdir` but its lock: the databases, outboxes and brokers of the last run."""
+    for entry in workdir.iterdir():
+        if entry.name == LOCK_NAME:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def bind_api_port(host: str, port: int) -> socket.socket:
+    """The API's socket, listening now (bound as uvicorn binds, with SO_REUSEADDR): a port in
+    use is refused before the demo touches anything, and no one takes it between this check
+    and the API's start (connections wait in the backlog until then)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen()  # listening at once: SO_REUSEADDR would let another bind a port merely bound
+    except OSError as exc:
+        sock.close()
+        raise DemoError(f"the API port {host}:{port} is in use ({exc.strerror}): is a demo running? Choose another with --port") from exc
+    return sock
+
+
+def serve_api(app: ASGIApp, sock: socket.socket, timeout_s: float = API_START_S) -> tuple[uvicorn.Server, threading.Thread]:
+    """Serve `app` on `sock` in a thread, once it has started; a `DemoError` when it does not
+    (its startup failed: uvicorn logs why), so the demo never runs on without its API."""
+    import uvicorn
+
+    host, port = sock.getsockname()[:2]
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3, proxy_headers=False))
+
+    def run() -> None:
+        try:
+            server.run(sockets=[sock])
+        except SystemExit:  # uvicorn's way out of a failed startup; `started` stays False
+            pass
+
+    thread = threading.Thread(target=run, name="api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join(5)
+            raise DemoError(f"the API did not start on {host}:{port}")
+        thread.join(0.05)
+    return server, thread
 
 
 def _stop_on_sigterm() -> None:

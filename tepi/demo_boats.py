@@ -7,9 +7,12 @@ broker. One shared broker for all would put every boat of a tenant on every gate
 subscription (`tepi/<tenant>/dev/+/up`), which no boat at sea has. A Mosquitto per boat costs
 about a megabyte; without Mosquitto, an embedded amqtt per boat.
 
-Time: each boat replays yesterday's trip (`kinds.fishfinder.sim.runner`) from shortly before
-it reaches its fishing ground, `speed` times faster than real time, so schools come within
-seconds. Its values carry yesterday's GNSS times; the SOS repeats the gateway adds carry now.
+Time: each boat replays a day's trip (`kinds.fishfinder.sim.runner`) from shortly before it
+reaches its fishing ground, `speed` times faster than real time, so schools come within
+seconds; the trip is moved (`BoatSimulation.end_trips_now`) so that the boat comes home as
+the replay meets the real clock. Its values carry GNSS times of the last hours (at 60x, a
+six-hour trip is replayed in six minutes and stamped from six hours ago until now): the
+default last 24 h of a track show it. The SOS repeats the gateway adds carry now.
 
 The story (`BoatStory`): a school is found (ingest's state), the demo fisher of the first
 boat's tenant reports a catch (POST /catches), the SOS of that boat is pressed, the tenant's
@@ -187,7 +190,7 @@ class BoatFleet:
                 fleet=(day,), speedup=self.speed, transport="mqtt", broker_port=broker.port,
                 ping_budget_per_real_s=PING_BUDGET_PER_REAL_S,
             ))
-            sim.start_time = fishing_starts(sim.boats[day.boat_id].plan) - timedelta(minutes=3)
+            sim.end_trips_now(fishing_starts(sim.boats[day.boat_id].plan) - timedelta(minutes=3))
             boat.sim = sim.start()
 
     def press_sos(self, vessel: str) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
-from tepi.demo import alert_line
+import pytest
+
+from tepi.demo import LOCK_NAME, DemoError, alert_line, bind_api_port, claim_workdir, clear_workdir, serve_api
 from tepi.demo_boats import BoatSummary
 from core.processes import free_port
 
@@ -63,6 +66,8 @@ def test_demo_boat_sos_is_acknowledged_and_sounds_on_board_without_mosquitto(tmp
     positions, schools, catches, status, heard = line.groups()
     assert int(positions) > 0 and int(schools) > 0 and int(catches) == 1
     assert (status, heard) == ("acknowledged", "help acknowledged")
+    # Katulampa's pty exists before the gateway opens it and until the gateway closed it.
+    assert "serial port unavailable" not in err, err[-3000:]
 
 
 def test_a_boats_line_says_what_the_centre_holds_and_what_sounded_on_board() -> None:
@@ -70,3 +75,95 @@ def test_a_boats_line_says_what_the_centre_holds_and_what_sounded_on_board() -> 
     assert quiet.line() == "perahu-krs-01 (kab-indramayu): 3 positions, 0 schools, 0 catches, no SOS"
     sos = BoatSummary("jukung-kdg-01", "kab-badung", 9, 2, 1, ["SOS incident 5: acknowledged"], "help acknowledged")
     assert sos.line() == "jukung-kdg-01 (kab-badung): 9 positions, 2 schools, 1 catches, SOS incident 5: acknowledged (on board: help acknowledged)"
+
+
+def _cli(*args: str):  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from tepi.cli import app
+
+    return CliRunner().invoke(app, ["demo", *args], env={"COLUMNS": "200"})
+
+
+def _last_run(workdir: Path) -> Path:
+    """What a running demo has in its directory: its database, still open."""
+    workdir.mkdir(parents=True)
+    (workdir / "tepi.db").write_bytes(b"the running demo's data")
+    return workdir / "tepi.db"
+
+
+def test_a_second_demo_in_the_same_directory_is_refused_and_wipes_nothing(tmp_path: Path) -> None:
+    """A second `tepi demo` deleted the running one's database and outboxes, then ran on without
+    an API and exited 0."""
+    workdir = tmp_path / "demo"
+    data = _last_run(workdir)
+    running = claim_workdir(workdir)  # the first demo holds its directory while it runs
+    try:
+        result = _cli("--port", str(free_port()), "--duration", "5", "--workdir", str(workdir))
+    finally:
+        running.close()
+    assert result.exit_code == 1, result.output
+    assert "another demo is running" in result.output
+    assert data.read_bytes() == b"the running demo's data"
+
+
+def test_a_demo_on_a_port_in_use_is_refused_before_touching_its_directory(tmp_path: Path) -> None:
+    workdir = tmp_path / "demo"
+    data = _last_run(workdir)
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        result = _cli("--port", str(other.getsockname()[1]), "--duration", "5", "--workdir", str(workdir))
+        with pytest.raises(DemoError, match="in use"):
+            bind_api_port("127.0.0.1", other.getsockname()[1])
+        fresh = _cli("--port", str(other.getsockname()[1]), "--workdir", str(tmp_path / "fresh"))
+    assert result.exit_code == 1, result.output
+    assert "is in use" in result.output
+    assert data.read_bytes() == b"the running demo's data"
+    assert fresh.exit_code == 1 and not (tmp_path / "fresh").exists(), "a refused demo leaves nothing behind"
+
+
+def test_the_demo_directory_is_cleared_but_for_its_lock(tmp_path: Path) -> None:
+    workdir = tmp_path / "demo"
+    _last_run(workdir)
+    (workdir / "boats" / "b1").mkdir(parents=True)
+    lock = claim_workdir(workdir)
+    try:
+        clear_workdir(workdir)
+        assert [p.name for p in workdir.iterdir()] == [LOCK_NAME]
+        with pytest.raises(DemoError, match="another demo"):
+            claim_workdir(workdir)
+    finally:
+        lock.close()
+    claim_workdir(workdir).close()  # free again once the first demo is over
+
+
+def test_the_demo_stops_when_its_api_does_not_start() -> None:
+    async def failing(scope, receive, send):  # type: ignore[no-untyped-def]
+        assert scope["type"] == "lifespan"
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "no database"})
+
+    sock = bind_api_port("127.0.0.1", 0)
+    try:
+        with pytest.raises(DemoError, match="API did not start"):
+            serve_api(failing, sock)
+    finally:
+        sock.close()
+
+
+def test_until_sos_acknowledged_without_boats_is_refused(tmp_path: Path) -> None:
+    result = _cli("--no-boats", "--until-sos-acknowledged", "--workdir", str(tmp_path / "demo"))
+    assert result.exit_code == 2, result.output
+    assert "--no-boats" in result.output and "cannot run with --no-boats" in result.output
+    assert not (tmp_path / "demo").exists()
+
+
+def test_the_demos_flags_are_shown_as_flags() -> None:
+    """Help showed `--until-alert <bool>`, and `--until-alert true` failed."""
+    result = _cli("--help")
+    assert result.exit_code == 0, result.output
+    for name in ("--until-alert", "--boats", "--until-sos-acknowledged", "--json-logs"):
+        line = next(line for line in result.output.splitlines() if name in line)
+        assert "<bool>" not in line, line
+    assert "<int>" in next(line for line in result.output.splitlines() if "--port" in line)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import time
 from pathlib import Path
 
 import pytest
+import serial
 import yaml
 
 from firmware_sim.errors import ScenarioError, SimulatorError
@@ -62,3 +66,41 @@ def test_run_simulator_calls_back_with_the_started_simulator(scenario, tmp_path:
     )
     assert seen["awlr-katulampa"].startswith("/dev/pts/")
     assert counters.sent["awlr-katulampa"] > 0
+
+
+def test_open_makes_the_ports_before_start_and_halt_keeps_them_until_stop(scenario, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A gateway started between `open` and `start` finds its serial port, and one stopped
+    between `halt` and `stop` closes it on a quiet line: no 'port unavailable' warnings."""
+    sim = Simulator(scenario(devices=["awlr-katulampa"], lookback_h=0.1), speed=1000, link_dir=tmp_path)
+    link = tmp_path / "awlr-katulampa"
+    sim.open()
+    try:
+        assert link.is_symlink() and Path(os.readlink(link)) == Path(sim.serial_paths()["awlr-katulampa"])
+        with serial.Serial(str(link), timeout=0.2) as port:
+            assert port.read(1) == b"", "nothing is sent before start"
+            sim.start()
+            assert port.readline().startswith(b"$PTAWL,")
+            sim.halt()
+            assert link.is_symlink(), "halted, the port is still there"
+            port.reset_input_buffer()
+            assert port.read(64) == b"", "and quiet"
+    finally:
+        sim.stop()
+    assert not link.exists()
+
+
+def test_a_port_that_is_not_there_still_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The demo's ordering silences only its own start and stop: a missing port is still said."""
+    from gateway.sources.serial_line import SerialLineSource
+
+    source = SerialLineSource("awlr-katulampa", str(tmp_path / "no-such-port"))
+    with caplog.at_level(logging.WARNING, logger="gateway.sources.serial_line"):
+        source.start(lambda frame: None)
+        try:
+            for _ in range(100):
+                if any("serial port unavailable" in r.getMessage() for r in caplog.records):
+                    break
+                time.sleep(0.05)
+        finally:
+            source.stop()
+    assert any("serial port unavailable" in r.getMessage() and getattr(r, "device", None) == "awlr-katulampa" for r in caplog.records)

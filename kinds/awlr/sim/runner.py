@@ -109,6 +109,7 @@ class Simulator:
             scenario = self._simulation.stations[d.station]
             if d.transport == "serial" and not sentence_fits(d.station, scenario.peak_cm + self._plans[d.id].spike_cm[1]):
                 raise ScenarioError(f"device {d.id!r}: station id {d.station!r} makes sentences longer than NMEA allows")
+        self._links: dict[str, Link] = {}  # by device id, from `open`
         self._devices: list[_Device] = []
         self._clock: SimClock | None = None
         self._thread: threading.Thread | None = None
@@ -129,8 +130,22 @@ class Simulator:
         """The exception that ended the simulator thread, if one did."""
         return self._error
 
+    def open(self) -> "Simulator":
+        """Open every link without sending yet: a gateway started next finds its serial ports
+        there, rather than warning that they are missing until `start`. On a failure nothing
+        is left open. `start` opens them when this was not called."""
+        if self._links:
+            return self
+        try:
+            for device in self._awlr:
+                self._links[device.id] = self._open_link(device)
+        except BaseException:
+            self._close_links()
+            raise
+        return self
+
     def start(self) -> None:
-        """Open every link, then start sending; on a failure nothing is left open."""
+        """Open every link (unless `open` did), then start sending; on a failure nothing is left open."""
         if self._thread is not None:
             raise SimulatorError("simulator already started")
         sim = self._simulation
@@ -138,12 +153,11 @@ class Simulator:
             self._clock = SimClock.starting(sim.lookback_h, sim.interval_s, self._speed, self._now_fn)
         except ValueError as exc:
             raise SimulatorError(f"cannot start the simulated clock: {exc}") from exc
+        self.open()
         try:
-            for device in self._awlr:
-                self._devices.append(self._open_device(device, self._clock.epoch))
+            self._devices = [self._device(d, self._clock.epoch) for d in self._awlr]
         except BaseException:
             self._close_links()
-            self._devices.clear()
             raise
         self._thread = threading.Thread(target=self._run, name="firmware-sim", daemon=True)
         self._thread.start()
@@ -152,24 +166,24 @@ class Simulator:
             extra={"devices": len(self._devices), "speed": self._speed, "epoch": self._clock.epoch.isoformat()},
         )
 
-    def _open_device(self, device: DeviceConfig, epoch: datetime) -> _Device:
+    def _device(self, device: DeviceConfig, epoch: datetime) -> _Device:
         rng = np.random.default_rng([self._simulation.seed, zlib.crc32(device.id.encode())])
         recorder = AwlrRecorder(
             device, self._simulation, self._arrival[device.station], epoch, self._plans[device.id], rng
         )
-        link: Link
+        return _Device(device, recorder, self._links[device.id])
+
+    def _open_link(self, device: DeviceConfig) -> Link:
         if device.transport == "serial":
             path = self._link_dir / device.id if self._link_dir is not None else None
-            link = PtySerialLink(path).open()
-        else:
-            tenant = self._config.station(device.station).tenant
-            mqtt_link = MqttLink(*self._broker, topic=device_topic(tenant, device.id), client_id=f"tepi-sim-{device.id}")
-            link = mqtt_link.open()
-        return _Device(device, recorder, link)
+            return PtySerialLink(path).open()
+        tenant = self._config.station(device.station).tenant
+        mqtt_link = MqttLink(*self._broker, topic=device_topic(tenant, device.id), client_id=f"tepi-sim-{device.id}")
+        return mqtt_link.open()
 
     def serial_paths(self) -> dict[str, str]:
-        """Device id -> pty slave path of every serial device (empty before `start`)."""
-        return {d.config.id: d.link.path for d in self._devices if isinstance(d.link, PtySerialLink)}
+        """Device id -> pty slave path of every serial device (empty before `open` or `start`)."""
+        return {device: link.path for device, link in self._links.items() if isinstance(link, PtySerialLink)}
 
     def counters(self) -> SimulatorCounters:
         with self._lock:
@@ -186,23 +200,29 @@ class Simulator:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop sending, let MQTT acknowledge what is in flight, close every link."""
+    def halt(self, timeout: float = 5.0) -> None:
+        """Stop sending and keep the links open: a gateway stopped next closes its ports on a
+        quiet line instead of warning that they vanished. `stop` closes them."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 log.warning("simulator thread did not stop in time", extra={"timeout_s": timeout})
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop sending, let MQTT acknowledge what is in flight, close every link."""
+        self.halt(timeout)
         self._close_links()
         c = self.counters()
         log.info("simulator stopped", extra={"sent": c.sent, "dropped": c.dropped, "faults": c.faults})
 
     def _close_links(self) -> None:
-        for d in self._devices:
+        links, self._links = self._links, {}
+        for device, link in links.items():
             try:
-                d.link.close()
+                link.close()
             except (OSError, SimulatorError):
-                log.exception("closing link failed", extra={"device": d.config.id})
+                log.exception("closing link failed", extra={"device": device})
 
     def _run(self) -> None:
         clock = self.clock

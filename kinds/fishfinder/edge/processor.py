@@ -4,7 +4,8 @@ shore needs out (a thinned track, fish schools, sea summaries, SOS calls).
 Cadence, in instrument (GNSS) time, which is what the readings carry:
 - `Track`: the thinned fixes (`edge.track`, 20 m SED bound) since the last track, sent when a
   sea window closes (every `SEA_WINDOW_S`) or at `TRACK_MAX_POINTS`; while an SOS is active
-  every `SOS_TRACK_S`, at distress priority and marked `distress`, so a rescue sees the drift.
+  every `SOS_TRACK_S`, at distress priority and marked `distress`, so a rescue sees the drift;
+  only the fixes from the press on are so marked (those kept before it leave as a routine track).
   Each track ends with the newest fix (the thinner's `flush`), so the shore knows where the
   boat is, not where it last turned.
 - `SchoolSighting`: as `edge.schools.SchoolDetector` closes a school (an event).
@@ -335,12 +336,21 @@ class BoatProcessor:
         if not points:
             return []
         self._last_track_at = points[-1].ts
-        first_us = _us(points[0].ts)
-        return [Track(
-            id=track_id(self.gateway_id, self.vessel, first_us), vessel=self.vessel, device=self.device_id,
+        pressed = min((inc.pressed_at for inc in self.incidents.values() if inc.open), default=None)
+        if pressed is None:
+            return [self._track_of(points, distress=False)]
+        # Fixes kept before the press (up to a sea window of them) leave as a routine track: the
+        # boat was not in distress there, and a rescue reads the distress track as the drift.
+        before = [p for p in points if p.ts < pressed]
+        after = points[len(before):]
+        return [self._track_of(part, distress) for part, distress in ((before, False), (after, True)) if part]
+
+    def _track_of(self, points: list[Fix], distress: bool) -> Track:
+        return Track(
+            id=track_id(self.gateway_id, self.vessel, _us(points[0].ts)), vessel=self.vessel, device=self.device_id,
             points=[(_us(p.ts), p.lat, p.lon, _sog(p.sog_kn), _cog(p.cog_deg)) for p in points],
-            distress=self.sos_active,
-        )]
+            distress=distress,
+        )
 
     def _advance(self, ts: datetime) -> list[BoatItem]:
         """A reading of a later sea window closes the open one (track first, then the summary)."""

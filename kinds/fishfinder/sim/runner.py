@@ -4,7 +4,8 @@ phone or router on board bridging the multiplexer to the gateway's broker).
 
 Time: a `firmware_sim.clock.SimClock` starts at ``start`` (default: the first departure) and
 runs ``speedup`` times faster than real time, never ahead of the real clock, so no value is
-stamped in the future. The default day is yesterday (UTC), whose trips are all over by now.
+stamped in the future. The default day is yesterday (UTC), whose trips are all over by now;
+`BoatSimulation.end_trips_now` moves them to end about now (the demo: recent values, still fast).
 Each boat's thread sends every second of its trip when the simulated clock reaches it: over a
 pty line by line (`firmware_sim.transports.PtySerialLink` drops whole lines when nobody reads),
 over MQTT one payload a second, its lines newline-separated, on
@@ -26,7 +27,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal, Protocol
@@ -214,6 +215,28 @@ class BoatSimulation:
                     b.link.close()
                 except (OSError, LinkError):
                     log.exception("closing link failed", extra={"boat": boat_id})
+
+    def end_trips_now(self, start: datetime) -> timedelta:
+        """Move every trip (and `start_time` with it) so that, replayed from ``start`` at the
+        speed-up, the last boat comes home just as the simulated clock meets the real one: its
+        values are of the last hours (a track the default queries show, an SOS of today), never
+        in the future, and the replay runs accelerated to its end. ``start`` is a time of the
+        trips as planned; returns how far they moved. Call before `start`; presses configured
+        move with their trips."""
+        if self._clock is not None:
+            raise RuntimeError("the simulation is already started")
+        with self._lock:
+            arrival = max(b.instruments.plan.arrival for b in self._boats.values())
+            replay = max(arrival - start, timedelta(0))
+            # The clock runs from `new_start` at `speedup` until it meets the real one, replay/speedup later.
+            new_start = self._now_fn() - replay * (1.0 - 1.0 / self.config.speedup)
+            by = timedelta(seconds=math.floor((new_start - start).total_seconds()))
+            for b in self._boats.values():
+                ins = b.instruments
+                presses = tuple(replace(p, at=p.at + by, release=None if p.release is None else p.release + by) for p in ins.presses)
+                b.instruments = BoatInstruments(ins.plan.shifted(by), ins.seed, ins.sounder, presses, ins.decimation)
+            self.start_time = start + by
+        return by
 
     # -- for the demo and the CLI
     def serial_paths(self) -> dict[str, str]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 
 import numpy as np
@@ -151,6 +151,12 @@ class VoyagePlan:
     @property
     def arrival(self) -> datetime:
         return self.departure + timedelta(seconds=self.duration_s)
+
+    def shifted(self, by: timedelta) -> VoyagePlan:
+        """The same trip ``by`` later (earlier when negative): path, speeds and noise are
+        functions of the time since departure; only the water's afternoon warming follows the
+        new clock. The demo moves yesterday's trip to end about now."""
+        return replace(self, departure=self.departure + by)
 
     def sample(self, t_s: ArrayLike) -> TrackArrays:
         """Readings at ``t_s`` seconds after departure (any order, any spacing). Before the

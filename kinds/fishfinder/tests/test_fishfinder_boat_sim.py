@@ -266,3 +266,26 @@ def test_at_4800_baud_the_line_carries_nmea_and_distress_but_no_echogram():
     values, _ = decode_all([line.wire for line in lines], p.departure)
     assert Counter(type(v) for v in values) == {Fix: 60, Depth: 60, WaterTemp: 30, Distress: 3}
     assert sum(len(line.wire) for line in lines) / 30 < 480  # what 4,800 baud carries in a second
+
+
+def test_trips_moved_to_end_now_come_home_as_the_replay_meets_the_real_clock():
+    """The demo replayed yesterday: its boats were 33 hours in the past, so a track's default
+    last 24 h showed nothing. Moved, the last boat arrives as the accelerated clock meets the
+    real one: every value of the replay is recent and none in the future."""
+    now = datetime(2026, 12, 7, 9, 26, 0, 500000, tzinfo=timezone.utc)
+    press = SosPress(datetime.combine(DAY, datetime.min.time(), timezone.utc) + timedelta(hours=1), "sinking")
+    config = BoatSimulationConfig(fleet=(KRS, BNO), day=DAY, speedup=60.0, presses={"perahu-krs-01": (press,)})
+    sim = BoatSimulation(config, now_fn=lambda: now)
+    before = sim.boats
+    start = before["kapal-bno-01"].plan.departure + timedelta(hours=1)
+    by = sim.end_trips_now(start)
+    after = sim.boats
+    assert sim.start_time == start + by <= now
+    last_home = max(b.plan.arrival for b in after.values())
+    replay_s = (last_home - sim.start_time).total_seconds()
+    assert abs((last_home - now).total_seconds() - replay_s / 60.0) <= 1.0, "home as the clock meets real time"
+    assert (now - sim.start_time) < timedelta(hours=24)
+    for boat_id, b in after.items():
+        assert b.plan.departure == before[boat_id].plan.departure + by
+        assert b.seconds(600, 1)[0][0].lat == before[boat_id].seconds(600, 1)[0][0].lat, "the same trip, later"
+    assert after["perahu-krs-01"].presses == (SosPress(press.at + by, "sinking"),)

@@ -193,3 +193,23 @@ def test_a_cancel_repeated_after_a_window_closed_and_a_restart_is_no_new_sos() -
     gw.feed(press(pressed + timedelta(seconds=13), active=False))
     # A replay makes the calls again with their ids: the outbox keeps each once.
     assert {(c.press, c.repeat, c.pressed_at) for c in gw.calls} == {(1, 0, pressed), (1, 100_000, pressed)}, "one press, one cancel"
+
+
+def test_only_fixes_at_or_after_the_press_are_marked_distress() -> None:
+    """A press in the middle of a sea window: the fixes kept before it (minutes old) leave as a
+    routine track, those from the press on as the distress track, so the rescue's track does
+    not say the boat was in distress before the button was pressed."""
+    proc = processor()
+    window = datetime.fromtimestamp((T0.timestamp() // SEA_WINDOW_S + 1) * SEA_WINDOW_S, timezone.utc)
+    at = window + timedelta(seconds=416)  # fixes every second from the window's start
+    items = feed(proc, *_fixes(window, 417))  # the fix of the press's second comes first, as on the wire
+    assert not [i for i in items if isinstance(i, Track) and i.points[-1][0] >= window.timestamp() * 1e6]
+    items = feed(proc, press(at), *_fixes(at + timedelta(seconds=1), 40))
+    tracks = [i for i in items if isinstance(i, Track)]
+    before = [p for t in tracks for p in t.points if p[0] < at.timestamp() * 1e6]
+    assert before, "the fixes kept before the press are sent, not lost"
+    assert all(not t.distress for t in tracks if any(p[0] < at.timestamp() * 1e6 for p in t.points))
+    distress = [t for t in tracks if t.distress]
+    assert distress and all(p[0] >= at.timestamp() * 1e6 for t in distress for p in t.points)
+    assert all(t.distress for t in tracks for p in t.points if p[0] == round(at.timestamp() * 1e6)), "at the press: distress"
+    assert len({t.id for t in tracks}) == len(tracks)
