@@ -282,3 +282,34 @@ def test_re_running_mqtt_setup_after_enrolment_keeps_the_boat_s_users_and_passwo
                                            "--persistence-dir", str(tmp_path / "unused")])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert f"{GW}.uplink" not in central.credentials()
+
+
+def test_rotate_all_leaves_the_enrolled_boats_passwords_unless_named(
+    operator: CliRunner, central: MqttSecurityFiles, default_config: TepiConfig, tmp_path: Path
+) -> None:
+    """`--rotate-all` after a leak rotates the centre's own users; a boat at sea cannot be handed a
+    new password, so an enrolled boat's changes only when named with `--rotate`."""
+    from tepi.mqtt_security import mqtt_app
+
+    code, out = _admin(operator, "vessel", "add", "km-uji", "-t", BADUNG, "-n", "KM Uji", "--home-port", "benoa",
+                       "--mqtt-dir", str(central.directory))  # fmt: skip
+    assert code == 0, out
+    before = central.credentials()
+    central_yaml = tmp_path / "central.yaml"
+    central_yaml.write_text(default_config.model_dump_json(), encoding="utf-8")
+    setup = ["setup", "--out", str(central.directory), "-c", str(central_yaml), "--persistence-dir", str(tmp_path / "unused")]
+
+    result = CliRunner().invoke(mqtt_app, [*setup, "--rotate-all"])
+    assert result.exit_code == 0, result.output
+    assert "--rotate-all leaves a boat's alone" in result.output and "rotated enrolled" not in result.output
+    after = central.credentials()
+    boat = {f"{GW}.uplink", f"{GW}.devices", f"{GW}.alarms", "km-uji"}
+    assert {u: after[u].password for u in boat} == {u: before[u].password for u in boat}
+    assert all(after[u].password != c.password for u, c in before.items() if u not in boat), "everyone else rotated"
+
+    result = CliRunner().invoke(mqtt_app, [*setup, "--rotate-all", "--rotate", GW])
+    assert result.exit_code == 0, result.output
+    assert f"rotated enrolled {GW}:" in result.output
+    again = central.credentials()
+    assert again[f"{GW}.uplink"].password != after[f"{GW}.uplink"].password
+    assert again["km-uji"].password == after["km-uji"].password, "only what was named"
