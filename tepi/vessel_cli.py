@@ -18,8 +18,11 @@ registered otherwise (another gateway, tenant or figures) is refused, naming wha
 
 A fleet's CSV has a header row and one boat a row: `id`, `tenant`, `name`, `home_port`
 (required) and `home_lat`, `home_lon`, `gateway`, `owner`, `gt`, `speed_kn`, `fuel_l_per_h`,
-`wave_limit_m`. Every row is checked before anything is written; rejected rows are named by
-their line and nothing is registered. Passwords are never printed (`tepi mqtt show-credentials`
+`wave_limit_m`. Every row is checked before anything is written, the file's checks and the
+registration's (tenant, owner, gateway, broker users) in one pass; every rejected row is named
+by its line and nothing is registered. A boat needs a home position, given or its port's
+(`kinds.fishfinder.home_ports`): without one it is never counted at sea from its fixes, and no
+overdue alert could come. Passwords are never printed (`tepi mqtt show-credentials`
 shows one, as after `tepi mqtt setup`). A running Mosquitto re-reads passwd and acl on SIGHUP.
 """
 
@@ -323,7 +326,8 @@ def vessel_add(
     config: ConfigOpt = None,
 ) -> None:
     """Register a vessel of a tenant and give its on-board gateway its MQTT users and grants on
-    the central broker, in one step; running it again changes nothing."""
+    the central broker, in one step; running it again changes nothing. In production (the
+    default) it needs the API's TEPI_AUTH_PEPPER set, as every `tepi admin` command."""
     from tepi.admin_cli import _config, _session
     from tepi.mqtt_auth import MqttSecurityError
 
@@ -360,7 +364,8 @@ def vessel_import(
     config: ConfigOpt = None,
 ) -> None:
     """Enrol a fleet from a CSV file as `vessel add` enrols one boat: every row is checked first,
-    and a rejected row (named by its line) registers nothing; importing it again changes nothing."""
+    and a rejected row (named by its line) registers nothing; importing it again changes nothing.
+    In production (the default) it needs the API's TEPI_AUTH_PEPPER set, as every `tepi admin` command."""
     from tepi.admin_cli import _config, _session
     from tepi.boat_gateways import boat_users
     from tepi.mqtt_auth import MqttSecurityError
