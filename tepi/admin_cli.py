@@ -57,6 +57,8 @@ ConfigOpt = Annotated[
     Optional[Path], typer.Option("--config", "-c", help="YAML config (default: $TEPI_CONFIG or config/tepi.yaml).")
 ]
 TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Tenant id.")]
+#: Where `tepi demo` keeps its state with its default workdir (`var/demo`).
+DEMO_DATABASE_URL = "sqlite:///var/demo/tepi.db"
 
 
 @admin_app.callback()
@@ -335,12 +337,25 @@ def demo_key(
     role: Annotated[str, typer.Option("--role", "-r", help="admin, disaster_office, fisher, fisheries_office, staff_admin or viewer.")],
     config: ConfigOpt = None,
 ) -> None:
-    """Demo mode only: a fresh key of the tenant's `demo-<role>` user (earlier ones revoked), on stdout."""
+    """Demo mode only: a fresh key of the tenant's `demo-<role>` user (earlier ones revoked), on stdout.
+
+    The key is stored in the configured database (TEPI_DATABASE_URL, else the config's), not
+    necessarily the one a running `tepi demo` serves from: that one is `<workdir>/tepi.db`
+    (`sqlite:///var/demo/tepi.db` by default), and the demo's workdir is its own option, wiped at
+    each start, so there is no default to guess here; the command says where the key went."""
+    from sqlalchemy.engine import make_url
+
     from central.accounts import demo_key as fresh_demo_key
 
     settings = _settings()
     if settings.mode != "demo":
         raise _fail("demo keys exist only in demo mode (TEPI_MODE=demo); use `user create` and `key create`", 2)
-    with _session(_config(ctx, config)) as (session, _cfg):
+    with _session(_config(ctx, config)) as (session, cfg):
         key = fresh_demo_key(session, tenant, role, settings.pepper())
+    database = make_url(settings.effective_database_url(cfg)).render_as_string(hide_password=True)
+    typer.echo(
+        f"key stored in {database}; an API on another database answers 401 (a running `tepi demo` serves "
+        f"from its workdir's: TEPI_DATABASE_URL={DEMO_DATABASE_URL})",
+        err=True,
+    )
     typer.echo(key)

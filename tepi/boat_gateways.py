@@ -122,9 +122,8 @@ def grant_on_central_broker(directory: Path, boat: TepiConfig) -> BrokerGrant:
     files = MqttSecurityFiles(directory=directory)
     if not files.credentials_file.exists():
         raise MqttSecurityError(f"no {files.credentials_file}: set up the central broker first (`tepi mqtt setup --out {directory}`)")
-    users = [p for p in principals([boat]) if p.role != "ingest"]  # ingest's users are the centre's already
     existing = read_credentials(files.credentials_file)
-    _refuse_clashes(users, existing)
+    users = boat_users(existing, boat)
     issued = issue_credentials(users, existing)
     credentials = {**existing, **issued}
     changed = []
@@ -170,6 +169,16 @@ def merge_acl(acl: str, users: list[MqttPrincipal]) -> str:
 
 def _acl_user(chunk: str) -> str | None:
     return next((line.split(None, 1)[1] for line in chunk.splitlines() if line.startswith("user ")), None)
+
+
+def boat_users(existing: dict[str, MqttCredential], boat: TepiConfig) -> list[MqttPrincipal]:
+    """The boat's MQTT users on the central broker whose users are `existing` (ingest's are the
+    centre's already); `MqttSecurityError` when one of its usernames or password names is
+    already another role's or tenant's there. Nothing is written: a fleet's import checks every
+    boat with it before it grants any."""
+    users = [p for p in principals([boat]) if p.role != "ingest"]
+    _refuse_clashes(users, existing)
+    return users
 
 
 def _refuse_clashes(users: list[MqttPrincipal], existing: dict[str, MqttCredential]) -> None:

@@ -6,7 +6,9 @@ over another's session, whose queued QoS 1 messages Mosquitto would otherwise er
 
 - a field `device` is its registry id and writes its own topic, under the tenant of its
   platform (a river station's; a vessel's is its on-board gateway's: `device_tenant`);
-- a `gateway` has three connections, `<gw>.devices` (reads its tenant's devices),
+- a `gateway` has three connections, `<gw>.devices` (reads its own devices' topics, each
+  named: not the tenant's wildcard, which would let any boat, whose password is in its YAML,
+  follow every other boat of the tenant),
   `<gw>.uplink` (writes its uplink, reads its downlink: ingest's acks and, for a boat's
   gateway, the SOS status) and `<gw>.alarms` (writes its local alarms): dots never
   occur in registry ids, so these names collide with no device;
@@ -39,13 +41,13 @@ import os
 import secrets
 import tempfile
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from core.broker_drops import DROPPED_TOPIC
 from core.config import GATEWAY_LINKS, ConfigError, DeviceConfig, IngestConfig, TepiConfig
-from contract.topics import DOWNLINK_FILTER, UPLINK_FILTER, alarm_topic, device_subscription, device_topic, downlink_topic, uplink_topic
+from contract.topics import DOWNLINK_FILTER, UPLINK_FILTER, alarm_topic, device_topic, downlink_topic, uplink_topic
 
 Role = Literal["device", "gateway", "ingest"]
 
@@ -105,17 +107,21 @@ def principals(configs: Sequence[TepiConfig]) -> list[MqttPrincipal]:
         raise MqttSecurityError("no configuration given: nothing to derive MQTT users from")
     found: dict[str, MqttPrincipal] = {}
     for cfg in configs:
+        own_devices: list[str] = []
         for dev in cfg.devices:
             if dev.transport != "mqtt":
                 continue
             tenant, where = device_tenant(cfg, dev)
+            own_devices.append(device_topic(tenant, dev.id))
             _add(found, MqttPrincipal(
                 username=dev.id, role="device", tenant=tenant,
                 write=(device_topic(tenant, dev.id),), note=f"{dev.kind} {where}",
             ))
         gw = cfg.gateway
         grants: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-            "devices": ((device_subscription(gw.tenant), DROPPED_TOPIC), ()),
+            # Its own devices' topics, one by one, never the tenant's wildcard: every boat's
+            # password travels in its YAML, and another boat's fish-finder says where a person is.
+            "devices": ((*own_devices, DROPPED_TOPIC), ()),
             # Reads ingest's acks on its own downlink topic only: another gateway's acks would
             # make it delete items that were never stored.
             "uplink": ((downlink_topic(gw.tenant, gw.id),), (uplink_topic(gw.tenant, gw.id),)),
@@ -179,6 +185,14 @@ def _add(found: dict[str, MqttPrincipal], principal: MqttPrincipal) -> None:
             f"MQTT username {principal.username!r} would be both {seen.role} of {seen.tenant} "
             f"and {principal.role} of {principal.tenant}; rename one of them in the registry"
         )
+    else:  # a gateway named in two files serves the devices of both
+        found[principal.username] = replace(
+            seen, read=_union(seen.read, principal.read), write=_union(seen.write, principal.write)
+        )
+
+
+def _union(first: tuple[str, ...], then: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*first, *then)))
 
 
 def render_acl(users: Iterable[MqttPrincipal]) -> str:

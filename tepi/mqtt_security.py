@@ -13,7 +13,8 @@
   that never returns (a worker not retired) does not take its share of uplinks forever.
 
 Re-running it keeps existing passwords (and the CA), so adding a device does not lock the rest
-of the fleet out; `--rotate USER` or `--rotate-all` replaces passwords on purpose. Mosquitto
+of the fleet out; `--rotate USER` or `--rotate-all` replaces passwords on purpose, though
+`--rotate-all` leaves the boats enrolled under `boats/` alone (`rotation`). Mosquitto
 re-reads `passwd` and `acl` on SIGHUP, but clients already connected stay connected: a revoked
 or rotated user is cut off at its next CONNECT, so restart the broker to evict at once. A
 changed `mosquitto.conf` (an upgrade, new limits or listeners) needs a restart: listeners and
@@ -271,6 +272,25 @@ def enrolled_configs(out: Path) -> list[Path]:
     return sorted((out / ENROLLED_DIR).glob("*.yaml"))
 
 
+def enrolled_secrets(boats: Sequence[TepiConfig]) -> set[str]:
+    """The password names (`MqttPrincipal.secret_name`) of the enrolled boats: each one's gateway
+    and fish-finder; ingest's, derived from every configuration, are the centre's."""
+    return {p.secret_name for p in principals(boats) if p.role != "ingest"} if boats else set()
+
+
+def rotation(
+    configs: Sequence[TepiConfig], boats: Sequence[TepiConfig], named: Collection[str], *, everyone: bool
+) -> Collection[str] | Literal["all"]:
+    """What `setup_broker_security` rotates: the `named` users; with `everyone`, also every
+    password but the enrolled `boats`' (a boat at sea cannot be handed a new one), which only a
+    name rotates."""
+    if not everyone:
+        return named
+    if not boats:
+        return "all"
+    return {p.secret_name for p in principals(configs)} - enrolled_secrets(boats) | set(named)
+
+
 def _unique_paths(paths: list[Path | None]) -> list[Path | None]:
     """Each file once, even when also named with `-c` (as the README once advised)."""
     seen: set[Path | None] = set()
@@ -300,28 +320,35 @@ def setup_command(
     port: Annotated[int, typer.Option(help="Plain listener port.")] = 1883,
     bind: Annotated[str, typer.Option(help="Plain listener address; passwords cross it in clear.")] = "127.0.0.1",
     tls_port: Annotated[int, typer.Option(help="TLS listener port (all interfaces).")] = 8883,
-    rotate: Annotated[Optional[list[str]], typer.Option(help="Give this user a new password (repeatable).")] = None,
-    rotate_all: Annotated[bool, typer.Option(help="New passwords for everyone.")] = False,
+    rotate: Annotated[Optional[list[str]], typer.Option(help="Give this user a new password (repeatable); also an enrolled boat's gateway.")] = None,
+    rotate_all: Annotated[bool, typer.Option(help=(
+        f"New passwords for everyone but the gateways enrolled in OUT/{ENROLLED_DIR} (`tepi admin vessel add`), "
+        "whose boats may be at sea and cannot be handed one: name those with --rotate."))] = False,
     persistence_dir: Annotated[Path, typer.Option(help="Where the broker saves sessions and queued messages; writable by it.")] = DEFAULT_PERSISTENCE_DIR,
 ) -> None:
     """Write credentials, password file, ACL and mosquitto.conf; passwords are never printed."""
     given = list(config) if config else [None]
     enrolled = enrolled_configs(out)
     try:
-        configs = [load_config(p) for p in _unique_paths([*given, *enrolled])]
+        loaded = {p: load_config(p) for p in _unique_paths([*given, *enrolled])}
     except ConfigError as exc:
         _console().print(f"[red]configuration error[/red]: {exc}")
         raise typer.Exit(2) from exc
+    configs = list(loaded.values())
+    boats = [cfg for p, cfg in loaded.items() if p is not None and p.resolve() in {e.resolve() for e in enrolled}]
     try:
-        previous_conf = _read_if_there(MqttSecurityFiles(directory=out).conf_file)
+        previous = MqttSecurityFiles(directory=out)
+        previous_conf = _read_if_there(previous.conf_file)
+        before = previous.credentials() if previous.credentials_file.exists() else {}
         files = setup_broker_security(
             configs, out, tls=tls,
             hostnames=hostname if hostname is not None else ("localhost",),
             ip_addresses=ip if ip is not None else ("127.0.0.1",),
-            rotate="all" if rotate_all else (rotate or ()),
+            rotate=rotation(configs, boats, rotate or (), everyone=rotate_all),
             port=port, bind=bind, tls_port=tls_port, persistence_dir=persistence_dir,
         )
-        roles = Counter(c.role for c in files.credentials().values())
+        after = files.credentials()
+        roles = Counter(c.role for c in after.values())
         limits = size_queues(configs)
         conf_changed = previous_conf not in (None, _read_if_there(files.conf_file))
     except MqttSecurityError as exc:
@@ -330,7 +357,18 @@ def setup_command(
     counts = ", ".join(f"{n} {_ROLE_NAMES[role][n != 1]}" for role, n in sorted(roles.items()))
     _console().print(f"[green]ok[/green]: {sum(roles.values())} MQTT users ({counts}) in {out}")
     if enrolled:
-        _console().print(f"  enrolled     {len(enrolled)} gateways from {out / ENROLLED_DIR} (`tepi admin vessel add`) kept")
+        rotated = sorted({c.secret or u for u, c in after.items() if u in before and before[u].password != c.password}
+                         & enrolled_secrets(boats))  # fmt: skip
+        _console().print(
+            f"  enrolled     {len(enrolled)} gateways from {out / ENROLLED_DIR} (`tepi admin vessel add`) kept"
+            + (", with their passwords: --rotate-all leaves a boat's alone, as a boat at sea cannot be handed a new "
+               "one (name it with --rotate to rotate it)" if rotate_all else "")
+        )  # fmt: skip
+        if rotated:
+            _console().print(
+                f"[yellow]rotated enrolled[/yellow] {', '.join(rotated)}: each boat locked out until it runs its new "
+                "YAML (`tepi admin vessel add ... --gateway-config FILE` writes it)"
+            )
     _console().print(f"  credentials  {files.credentials_file} (0600; `tepi mqtt show-credentials --out {out} USER`)")
     _console().print(f"  password     {files.password_file}")
     _console().print(f"  acl          {files.acl_file}")

@@ -18,8 +18,11 @@ registered otherwise (another gateway, tenant or figures) is refused, naming wha
 
 A fleet's CSV has a header row and one boat a row: `id`, `tenant`, `name`, `home_port`
 (required) and `home_lat`, `home_lon`, `gateway`, `owner`, `gt`, `speed_kn`, `fuel_l_per_h`,
-`wave_limit_m`. Every row is checked before anything is written; rejected rows are named by
-their line and nothing is registered. Passwords are never printed (`tepi mqtt show-credentials`
+`wave_limit_m`. Every row is checked before anything is written, the file's checks and the
+registration's (tenant, owner, gateway, broker users) in one pass; every rejected row is named
+by its line and nothing is registered. A boat needs a home position, given or its port's
+(`kinds.fishfinder.home_ports`): without one it is never counted at sea from its fixes, and no
+overdue alert could come. Passwords are never printed (`tepi mqtt show-credentials`
 shows one, as after `tepi mqtt setup`). A running Mosquitto re-reads passwd and acl on SIGHUP.
 """
 
@@ -88,6 +91,15 @@ class Enrolment:
                 raise ValueError(f"{label} is empty")
         if self.home is not None and not (-90 <= self.home[0] <= 90 and -180 <= self.home[1] <= 180):
             raise ValueError(f"home position {self.home[0]!r}, {self.home[1]!r} is not on the globe (lat -90..90, lon -180..180)")
+        if self.home is None:
+            from kinds.fishfinder.home_ports import home_port_position, known_ports
+
+            if home_port_position(self.home_port) is None:
+                raise ValueError(
+                    f"no home position: {self.home_port!r} is not a port whose position Tepi knows ({known_ports()}), so "
+                    "give it (--home-lat/--home-lon; home_lat, home_lon in a fleet file). A vessel without one is never "
+                    "counted at sea from its fixes, so it would raise no overdue alert"
+                )
 
     @classmethod
     def from_row(cls, row: dict[str, str]) -> Enrolment:
@@ -149,7 +161,7 @@ def read_fleet(path: Path) -> tuple[list[tuple[str, Enrolment]], list[str]]:
                     f"missing columns {', '.join(absent)}" if absent else "",
                 ) if x)  # fmt: skip
                 return [], [f"{path}:1: {why} (columns: {', '.join(CSV_COLUMNS)})"]
-            boats, rejected, seen = [], [], {}
+            boats, rejected, seen, gateways = [], [], {}, {}
             for row in reader:
                 where = f"{path}:{reader.line_num}"
                 if None in row:
@@ -163,13 +175,22 @@ def read_fleet(path: Path) -> tuple[list[tuple[str, Enrolment]], list[str]]:
                 if boat.vessel in seen:
                     rejected.append(f"{where}: vessel {boat.vessel!r} again (first on line {seen[boat.vessel]})")
                     continue
-                seen[boat.vessel] = reader.line_num
+                if boat.gateway in gateways:  # one gateway's users and kept configuration serve one boat
+                    rejected.append(f"{where}: gateway {boat.gateway!r} again (first on line {gateways[boat.gateway]})")
+                    continue
+                seen[boat.vessel] = gateways[boat.gateway] = reader.line_num
                 boats.append((where, boat))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         return [], [f"{path}: cannot read it as CSV: {exc}"]
     if not boats and not rejected:
         rejected.append(f"{path}: no boats (a header row, then one boat a row)")
     return boats, rejected
+
+
+def _line_of(rejection: str, path: Path) -> int:
+    """The line a rejection of `path` names (`<path>:<line>...`), to list them in file order."""
+    found = re.match(r":(\d+)", rejection.removeprefix(str(path)))
+    return int(found.group(1)) if found else 0
 
 
 def _uplink(cfg: TepiConfig, host: str | None, port: int | None, ca: Path | None) -> BrokerConfig:
@@ -180,17 +201,22 @@ def _uplink(cfg: TepiConfig, host: str | None, port: int | None, ca: Path | None
 def _enrol(session: Session, cfg: TepiConfig, boat: Enrolment, uplink: BrokerConfig) -> tuple[str, TepiConfig]:
     """Register `boat` (or find it registered as asked) and build its gateway's configuration;
     `ValueError` saying why not."""
+    import sqlalchemy as sa
+
     from central.accounts import get_user
     from central.errors import UserNotFound
     from central.models import ROLE_FISHER, Tenant
     from contract.clock import utcnow
     from core.config import TenantConfig
-    from kinds.fishfinder.state import ensure_vessel
+    from kinds.fishfinder.state import Vessel, ensure_vessel
     from tepi.boat_gateways import boat_gateway_config
 
     tenant = session.get(Tenant, boat.tenant)
     if tenant is None:
         raise ValueError(f"tenant {boat.tenant!r} does not exist")
+    other = session.scalar(sa.select(Vessel.id).where(Vessel.gateway_id == boat.gateway, Vessel.id != boat.vessel).limit(1))
+    if other is not None:
+        raise ValueError(f"gateway {boat.gateway!r} is on board vessel {other!r} already: give this boat its own (gateway)")
     if boat.owner is not None:
         try:
             user = get_user(session, boat.owner, boat.tenant)
@@ -279,9 +305,13 @@ def vessel_add(
     vessel_id: Annotated[str, typer.Argument(metavar="ID", help="e.g. km-sinar-laut (lowercase, digits, - and _).")],
     tenant: Annotated[str, typer.Option("--tenant", "-t", help="Tenant id.")],
     name: Annotated[str, typer.Option("--name", "-n", help='As painted on the hull, e.g. "KM Sinar Laut".')],
-    home_port: Annotated[str, typer.Option("--home-port", help="e.g. Pelabuhan Benoa.")],
+    home_port: Annotated[str, typer.Option("--home-port", help=(
+        'e.g. "Pelabuhan Benoa": a port Tepi knows (kinds/fishfinder/home_ports.py; any case, with or without '
+        '"Pelabuhan", "PPN", "PPI") gives the home position; for any other, give --home-lat/--home-lon.'))],
     mqtt_dir: MqttDirOpt,
-    home_lat: Annotated[Optional[float], typer.Option(help="Home port latitude (WGS 84); default: the port's documented one, if known.")] = None,
+    home_lat: Annotated[Optional[float], typer.Option(help=(
+        "Home port latitude (WGS 84); default: the known port's. Required for another port: without a home "
+        "position a vessel is never counted at sea from its fixes (no overdue alert)."))] = None,
     home_lon: Annotated[Optional[float], typer.Option(help="Home port longitude (WGS 84).")] = None,
     gateway: Annotated[Optional[str], typer.Option("--gateway", "-g", help="Id of the gateway on board (default gw-<ID>).")] = None,
     owner: Annotated[Optional[int], typer.Option("--owner", help="User id of the owning fisher (sees track and catches).")] = None,
@@ -296,7 +326,8 @@ def vessel_add(
     config: ConfigOpt = None,
 ) -> None:
     """Register a vessel of a tenant and give its on-board gateway its MQTT users and grants on
-    the central broker, in one step; running it again changes nothing."""
+    the central broker, in one step; running it again changes nothing. In production (the
+    default) it needs the API's TEPI_AUTH_PEPPER set, as every `tepi admin` command."""
     from tepi.admin_cli import _config, _session
     from tepi.mqtt_auth import MqttSecurityError
 
@@ -333,23 +364,35 @@ def vessel_import(
     config: ConfigOpt = None,
 ) -> None:
     """Enrol a fleet from a CSV file as `vessel add` enrols one boat: every row is checked first,
-    and a rejected row (named by its line) registers nothing; importing it again changes nothing."""
+    and a rejected row (named by its line) registers nothing; importing it again changes nothing.
+    In production (the default) it needs the API's TEPI_AUTH_PEPPER set, as every `tepi admin` command."""
     from tepi.admin_cli import _config, _session
+    from tepi.boat_gateways import boat_users
     from tepi.mqtt_auth import MqttSecurityError
+    from tepi.mqtt_security import MqttSecurityFiles
 
     boats, rejected = read_fleet(fleet)
-    if rejected:
-        raise _reject(rejected, f"{len(rejected)} rows rejected: nothing registered", 1 if boats else 2)
+    if not boats:
+        raise _reject(rejected, f"{len(rejected)} rows rejected: nothing registered", 2)
     done: list[tuple[Enrolment, str, TepiConfig]] = []
     with _session(_config(ctx, config)) as (session, cfg):
         uplink = _uplink(cfg, uplink_host, uplink_port, uplink_ca)
+        try:
+            central = MqttSecurityFiles(directory=mqtt_dir).credentials()
+        except MqttSecurityError as exc:
+            raise _fail(f"{exc}: nothing registered (set up the central broker first: `tepi mqtt setup --out {mqtt_dir}`)") from exc
+        # The rows the file's own checks passed, now against the registry and the broker's users,
+        # in the same pass: every rejected row is named at once, whatever made it so.
         for where, boat in boats:
-            try:  # a ValueError comes before the row writes anything: the other rows are judged as they are
-                done.append((boat, *_enrol(session, cfg, boat, uplink)))
-            except ValueError as exc:
+            try:  # what a rejected row wrote, if anything, rolls back with the rest
+                status, boat_config = _enrol(session, cfg, boat, uplink)
+                boat_users(central, boat_config)
+            except (ValueError, MqttSecurityError) as exc:
                 rejected.append(f"{where} (vessel {boat.vessel!r}): {exc}")
-        if rejected:
-            raise _reject(rejected, f"{len(rejected)} of {len(boats)} boats rejected: nothing registered")
+                continue
+            done.append((boat, status, boat_config))
+        if rejected:  # the transaction rolls back: no vessel is registered
+            raise _reject(sorted(rejected, key=lambda r: _line_of(r, fleet)), f"{len(rejected)} rows rejected: nothing registered")
         try:
             grants = [_grant(mqtt_dir, boat_config) for _, _, boat_config in done]
             written = [

@@ -216,9 +216,15 @@ def test_users_acl_and_files_follow_the_registry(configs: list[TepiConfig], secu
     acl = security.acl_file.read_text()
     assert acl == render_acl(users[u] for u in sorted(users))
     assert (
-        "\nuser gw-badung.devices\ntopic read tepi/kab-badung/dev/+/up\n"
+        "\nuser gw-badung.devices\ntopic read tepi/kab-badung/dev/awlr-tukad-badung/up\n"
         "topic read $SYS/broker/publish/messages/dropped\n\n"
     ) in acl
+    assert (
+        "\nuser gw-jukung-kdg-01.devices\ntopic read tepi/kab-badung/dev/ff-kdg-01/up\n"
+        "topic read $SYS/broker/publish/messages/dropped\n\n"
+    ) in acl
+    # No gateway reads its tenant's devices wholesale: a boat's password is in the boat's YAML.
+    assert not any(ln.startswith("topic read") and "/dev/+" in ln for ln in acl.splitlines())
     assert (
         "\nuser gw-badung.uplink\ntopic read tepi/kab-badung/gw/gw-badung/down\n"
         "topic write tepi/kab-badung/gw/gw-badung/up\n\n"
@@ -352,6 +358,25 @@ def test_a_fish_finder_publishes_only_its_own_topic_to_its_boats_gateway(connect
         assert rc.value == NOT_AUTHORIZED, f"{forged}: {rc}"
     assert not finder.publish(own, b"$GPRMC").is_failure
     assert gateway.received_until(own, b"$GPRMC") == [(own, b"$GPRMC")]
+
+
+def test_a_boats_device_link_reads_its_own_fish_finder_and_no_other_boat_s(connect: Callable[..., Probe]) -> None:
+    """Every boat's YAML holds its gateway's password: with it, no other boat's positions (personal
+    data) may be read, whatever the filter; its own fish-finder still reaches it, as do the river
+    gateway's own devices."""
+    kdg, jbr, river = (connect(link(gw, "devices")) for gw in (GW_KDG, GW_JBR, GW_BADUNG))
+    for topic_filter in (device_subscription(BADUNG), device_topic(BADUNG, FF_JBR), "tepi/+/dev/+/up", "#"):
+        assert granted(kdg.subscribe(topic_filter)), "Mosquitto 2.0 grants the SUBACK and filters at delivery"
+        assert granted(river.subscribe(topic_filter))
+    assert granted(jbr.subscribe(device_subscription(BADUNG)))
+
+    other, own, tukad = device_topic(BADUNG, FF_JBR), device_topic(BADUNG, FF_KDG), device_topic(BADUNG, TUKAD)
+    assert not connect(FF_JBR).publish(other, b"$GPRMC,jbr").is_failure
+    assert jbr.received_until(other, b"$GPRMC,jbr") == [(other, b"$GPRMC,jbr")], "its own boat's device link reads it"
+    assert not connect(FF_KDG).publish(own, b"$GPRMC,kdg").is_failure
+    assert not connect(TUKAD).publish(tukad, b"river reading").is_failure
+    assert {m for m in kdg.received_until(own, b"$GPRMC,kdg")} == {(own, b"$GPRMC,kdg")}
+    assert {m for m in river.received_until(tukad, b"river reading")} == {(tukad, b"river reading")}
 
 
 def test_a_boats_gateway_hears_only_its_own_sos_answers(connect: Callable[..., Probe]) -> None:

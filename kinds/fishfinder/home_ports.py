@@ -13,6 +13,7 @@ Positions are WGS 84 decimal degrees, (lat, lon).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -45,11 +46,41 @@ HOME_PORTS: MappingProxyType[str, HomePort] = MappingProxyType(
 )
 
 
+#: Words a harbour's name is written with or without, longest first: "Pelabuhan" (port) and the
+#: four classes of Indonesian fishing ports, spelled out or abbreviated: PPS (Pelabuhan Perikanan
+#: Samudera), PPN (Nusantara), PPP (Pantai) and PPI (Pangkalan Pendaratan Ikan), Permen KP
+#: PER.16/MEN/2006 Pasal 16. "Pelabuhan Benoa", "PPN Benoa" and "benoa" name one port.
+PORT_PREFIXES = (
+    "pelabuhan perikanan samudera", "pelabuhan perikanan nusantara", "pelabuhan perikanan pantai",
+    "pangkalan pendaratan ikan", "pelabuhan perikanan", "pelabuhan", "pps", "ppn", "ppp", "ppi",
+)  # fmt: skip
+
+
+def port_key(name: str) -> str:
+    """What is left of a port's name to compare: case folded, a note in parentheses, punctuation
+    and the `PORT_PREFIXES` it starts with dropped, spaces collapsed ("Pelabuhan  Benoa" -> "benoa")."""
+    text = re.sub(r"\([^)]*\)", " ", name.casefold())
+    text = " ".join(re.sub(r"[^\w]+", " ", text).split())
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in PORT_PREFIXES:
+            if text.startswith(prefix + " "):
+                text, stripped = text[len(prefix) + 1 :], True
+    return text
+
+
 def home_port_position(home_port: str) -> LatLon | None:
-    """The documented position of the port `home_port` names (its key or name, any case and
-    surrounding spaces), None for a port not in `HOME_PORTS`."""
-    wanted = home_port.strip().casefold()
+    """The documented position of the port `home_port` names (its key or name, compared by
+    `port_key`: any case, with or without "Pelabuhan", "PPN", "PPI"...), None for a port not in
+    `HOME_PORTS`."""
+    wanted = port_key(home_port)
     for port in HOME_PORTS.values():
-        if wanted in (port.key.casefold(), port.name.casefold()):
+        if wanted and wanted in (port_key(port.key), port_key(port.name)):
             return port.position
     return None
+
+
+def known_ports() -> str:
+    """The ports with a documented position, for a message: `benoa (Pelabuhan Benoa (...))`."""
+    return ", ".join(f"{p.key} ({p.name})" for p in HOME_PORTS.values())

@@ -105,6 +105,8 @@ def test_mounted_as_tepi_admin_with_the_config_before_the_command(
     assert unset.exit_code == 2 and "TEPI_AUTH_PEPPER is required in production mode" in unset.output
     demo = runner.invoke(tepi, ask, env={"TEPI_MODE": "demo"})
     assert demo.exit_code == 0, demo.output
+    # Where the key went, and how to reach a running demo's database (its key would be a 401 elsewhere).
+    assert f"key stored in {database_url.split('://')[0]}" in demo.stderr and "TEPI_DATABASE_URL=sqlite:///var/demo/tepi.db" in demo.stderr
     key = demo.stdout.strip().splitlines()[-1]
     listed = runner.invoke(tepi, ["admin", "-c", str(path), "user", "list", "--tenant", "dki-jakarta"], env={"TEPI_MODE": "demo"})
     assert listed.exit_code == 0 and "viewer\tdemo-viewer" in listed.stdout

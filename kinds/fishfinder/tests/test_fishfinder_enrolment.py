@@ -158,20 +158,26 @@ def test_a_fleet_file_with_a_bad_row_registers_nothing_and_names_the_row(
     rows = [
         "id,tenant,name,home_port,home_lat,home_lon,gt,speed_kn",
         "jukung-01,kab-badung,Jukung Satu,Pantai Kedonganan,-8.757,115.169,1.5,6",
-        "jukung-02,kab-badung,Jukung Dua,benoa,,,2,7",
+        "jukung-02,kab-badung,Jukung Dua,Pelabuhan Benoa,,,2,7",
         "jukung-03,kab-badung,Jukung Tiga,Pantai Jimbaran,-8.77,,1,5",
-        "jukung-04,kab-nowhere,Jukung Empat,Pantai Jimbaran,,,1,5",
+        "jukung-04,kab-nowhere,Jukung Empat,Pantai Jimbaran,-8.77,115.165,1,5",
+        "jukung-05,kab-badung,Jukung Lima,Pantai Jimbaran,,,1,5",
     ]
     fleet.write_text("\n".join(rows) + "\n")
     files = {p.name: p.read_bytes() for p in central.directory.iterdir() if p.is_file()}
 
     code, out = _admin(operator, "vessel", "import", str(fleet), "--mqtt-dir", str(central.directory))
     assert code == 1
-    assert f"{fleet}:4 (vessel 'jukung-03'): give both home_lat and home_lon" in out
-    assert "1 rows rejected: nothing registered" in out
-    fleet.write_text("\n".join(rows[:3] + [rows[3].replace("-8.77,,", "-8.77,115.165,")] + rows[4:]) + "\n")
-    code, out = _admin(operator, "vessel", "import", str(fleet), "--mqtt-dir", str(central.directory))
-    assert code == 1 and f"{fleet}:5 (vessel 'jukung-04'): tenant 'kab-nowhere' does not exist" in out, out
+    named = [line for line in out.splitlines() if line.startswith("rejected ")]
+    assert named == [
+        f"rejected {fleet}:4 (vessel 'jukung-03'): give both home_lat and home_lon, or neither",
+        f"rejected {fleet}:5 (vessel 'jukung-04'): tenant 'kab-nowhere' does not exist",
+        f"rejected {fleet}:6 (vessel 'jukung-05'): no home position: 'Pantai Jimbaran' is not a port whose position "
+        "Tepi knows (benoa (Pelabuhan Benoa (fishing port, west side))), so give it (--home-lat/--home-lon; home_lat, "
+        "home_lon in a fleet file). A vessel without one is never counted at sea from its fixes, so it would raise no "
+        "overdue alert",
+    ], "every rejected row at once, a registration's own checks (the tenant) in the same pass as the file's"
+    assert "3 rows rejected: nothing registered" in out
     with Session(engine) as s:
         assert s.scalars(sa.select(Vessel.id)).all() == []
     assert {p.name: p.read_bytes() for p in central.directory.iterdir() if p.is_file()} == files
@@ -210,6 +216,10 @@ def test_a_fleet_file_with_a_bad_row_registers_nothing_and_names_the_row(
         ("id,tenant,name,home_port\nkm-a,kab-badung,A,Benoa,extra\n", ":2: more fields than the header has"),
         ("id,tenant,name,home_port,home_lat,home_lon\nkm-a,kab-badung,A,Benoa,nan,1\n", "home_lat 'nan' is not a finite number"),
         ("id,tenant,name,home_port\n", ": no boats"),
+        ("id,tenant,name,home_port,gateway\nkm-a,kab-badung,A,Benoa,gw-x\nkm-b,kab-badung,B,Benoa,gw-x\n",
+         ":3: gateway 'gw-x' again (first on line 2)"),
+        ("id,tenant,name,home_port\nkm-a,kab-badung,A,Pantai Jimbaran\n",
+         ":2 (vessel 'km-a'): no home position: 'Pantai Jimbaran' is not a port whose position Tepi knows (benoa ("),
     ],
 )
 def test_a_rejected_row_is_named_with_why(text: str, why: str, tmp_path: Path) -> None:
@@ -219,6 +229,38 @@ def test_a_rejected_row_is_named_with_why(text: str, why: str, tmp_path: Path) -
     fleet.write_text(text)
     boats, rejected = read_fleet(fleet)
     assert any(line.startswith(str(fleet)) and why in line for line in rejected), rejected
+
+
+def test_a_known_port_is_found_as_operators_write_it_and_any_other_needs_a_position(tmp_path: Path) -> None:
+    from kinds.fishfinder.home_ports import HOME_PORTS, home_port_position
+    from tepi.vessel_cli import read_fleet
+
+    fleet = tmp_path / "fleet.csv"
+    fleet.write_text("id,tenant,name,home_port\n" + "".join(
+        f"km-{i},kab-badung,KM {i},{port}\n" for i, port in enumerate(("Pelabuhan Benoa", "PPN  benoa", "PPI Benoa", "BENOA"))
+    ))  # fmt: skip
+    boats, rejected = read_fleet(fleet)
+    assert rejected == [] and len(boats) == 4
+    assert {home_port_position(boat.home_port) for _, boat in boats} == {HOME_PORTS["benoa"].position}
+    assert home_port_position("Pelabuhan") is None and home_port_position("Benoa Harbour") is None
+
+
+def test_vessel_add_takes_its_help_s_example_port_and_refuses_a_boat_without_a_home(
+    operator: CliRunner, central: MqttSecurityFiles, engine: Engine
+) -> None:
+    """Without a home position a vessel is never at sea by its fixes: no overdue alert would come."""
+    add = ["vessel", "add", "km-uji", "-t", BADUNG, "-n", "KM Uji", "--mqtt-dir", str(central.directory)]
+    code, out = _admin(operator, *add, "--home-port", "Pantai Jimbaran")
+    assert code == 2 and "no home position: 'Pantai Jimbaran' is not a port whose position Tepi knows (benoa (" in out, out
+    assert "--home-lat/--home-lon" in out and "overdue alert" in out
+    code, out = _admin(operator, *add, "--home-port", "Pelabuhan Benoa")  # as the help's example writes it
+    assert code == 0, out
+    with Session(engine) as s:
+        vessel = s.get(Vessel, "km-uji")
+        assert vessel is not None and (vessel.home_port, vessel.home_lat, vessel.home_lon) == ("Pelabuhan Benoa", -8.7394, 115.2083)
+    code, out = _admin(operator, "vessel", "add", "km-lain", "-t", BADUNG, "-n", "KM Lain", "--mqtt-dir", str(central.directory),
+                       "--home-port", "benoa", "--gateway", GW)  # fmt: skip
+    assert code == 1 and f"gateway '{GW}' is on board vessel 'km-uji' already" in out, out
 
 
 def test_the_boat_gets_exactly_the_users_and_grants_setup_derives_and_nobody_else_changes(
@@ -282,3 +324,34 @@ def test_re_running_mqtt_setup_after_enrolment_keeps_the_boat_s_users_and_passwo
                                            "--persistence-dir", str(tmp_path / "unused")])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert f"{GW}.uplink" not in central.credentials()
+
+
+def test_rotate_all_leaves_the_enrolled_boats_passwords_unless_named(
+    operator: CliRunner, central: MqttSecurityFiles, default_config: TepiConfig, tmp_path: Path
+) -> None:
+    """`--rotate-all` after a leak rotates the centre's own users; a boat at sea cannot be handed a
+    new password, so an enrolled boat's changes only when named with `--rotate`."""
+    from tepi.mqtt_security import mqtt_app
+
+    code, out = _admin(operator, "vessel", "add", "km-uji", "-t", BADUNG, "-n", "KM Uji", "--home-port", "benoa",
+                       "--mqtt-dir", str(central.directory))  # fmt: skip
+    assert code == 0, out
+    before = central.credentials()
+    central_yaml = tmp_path / "central.yaml"
+    central_yaml.write_text(default_config.model_dump_json(), encoding="utf-8")
+    setup = ["setup", "--out", str(central.directory), "-c", str(central_yaml), "--persistence-dir", str(tmp_path / "unused")]
+
+    result = CliRunner().invoke(mqtt_app, [*setup, "--rotate-all"])
+    assert result.exit_code == 0, result.output
+    assert "--rotate-all leaves a boat's alone" in result.output and "rotated enrolled" not in result.output
+    after = central.credentials()
+    boat = {f"{GW}.uplink", f"{GW}.devices", f"{GW}.alarms", "km-uji"}
+    assert {u: after[u].password for u in boat} == {u: before[u].password for u in boat}
+    assert all(after[u].password != c.password for u, c in before.items() if u not in boat), "everyone else rotated"
+
+    result = CliRunner().invoke(mqtt_app, [*setup, "--rotate-all", "--rotate", GW])
+    assert result.exit_code == 0, result.output
+    assert f"rotated enrolled {GW}:" in result.output
+    again = central.credentials()
+    assert again[f"{GW}.uplink"].password != after[f"{GW}.uplink"].password
+    assert again["km-uji"].password == after["km-uji"].password, "only what was named"
