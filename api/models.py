@@ -102,9 +102,16 @@ class AlertPublic(PublicModel):
         "incident (see /sos); overdue, a vessel past its return or silent too long; neither is ever public."
     )
     severity: Severity
-    siaga: int = Field(ge=1, le=4, description="Siaga level of the station at the latest update.")
-    siaga_label: str
-    peak_siaga: int = Field(ge=1, le=4, description="Worst Siaga level reached during the episode.")
+    siaga: int | None = Field(
+        ge=1,
+        le=4,
+        description="Siaga level of the station at the latest update; null for an alert about no station (a "
+        "vessel's SOS or overdue alert: Siaga levels are a river's).",
+    )
+    siaga_label: str | None = Field(description='The level as the kind writes it, e.g. "SIAGA II"; null with `siaga`.')
+    peak_siaga: int | None = Field(
+        ge=1, le=4, description="Worst Siaga level reached during the episode; null with `siaga`."
+    )
     rate_cm_per_h: float | None = Field(description="Rise rate at the latest update (rate_of_rise alerts).")
     status: AlertStatus
     revision: int = Field(description="Revision of the public (CAP) message of this alert.")

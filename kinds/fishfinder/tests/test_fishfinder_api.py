@@ -278,6 +278,20 @@ def test_a_fisher_follows_their_own_incident_and_no_one_else_s(sea: dict[str, An
     assert one.post(f"{path}/acknowledge").status_code == 403
 
 
+def test_an_sos_alert_has_no_siaga_level(sea: dict[str, Any], make_client: ClientFactory) -> None:
+    """Siaga levels are a river station's: a vessel's alert showed `siaga: 4`, "level 4"."""
+    incident = _as(make_client, FISHERS[0]).post("/api/v1/sos", json={"vessel": "boat-1", "lat": -6.11, "lon": 106.8}).json()
+    for reader in (make_client(level_store="sql"), _as(make_client, "Viewer DKI")):
+        listed = reader.get("/api/v1/alerts", params={"type": "sos"})
+        [alert] = listed.json()["data"]
+        one = reader.get(f"/api/v1/alerts/{incident['id']}")
+        events = reader.get(f"/api/v1/alerts/{incident['id']}/events")
+        for shown in (alert, one.json(), *(e["alert"] for e in events.json()["data"])):
+            assert (shown["kind"], shown["station"]) == ("fishfinder", None)
+            assert (shown["siaga"], shown["siaga_label"], shown["peak_siaga"]) == (None, None, None)
+        assert "level 4" not in listed.text + one.text + events.text
+
+
 def test_viewers_see_an_sos_alert_without_vessel_or_position(sea: dict[str, Any], make_client: ClientFactory) -> None:
     one = _as(make_client, FISHERS[0])
     incident = one.post("/api/v1/sos", json={"vessel": "boat-1", "lat": -6.11, "lon": 106.8}).json()
