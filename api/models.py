@@ -4,9 +4,10 @@ Every timestamp is timezone-aware and serialised in UTC (`...Z`); clients in WIB
 convert for display. A time a client sends (`RequestDatetime`, in a query or a body) must lie
 between `EARLIEST` and `LATEST`: Python's datetimes end at years 1 and 9999, so converting
 `0001-01-01T00:00:00+14:00` to UTC, or adding a week to `9999-12-31`, overflowed into a 500.
-Request bodies are `RequestBody`s: strict JSON types, no unknown fields. Database rows never leave the API directly: these models decide what is
-public. The shapes of a kind's own resources (a river station, its level history) are the
-kind's (`kinds/<name>/api/models.py`), built on `PublicModel` and `UtcDatetime` from here.
+Request bodies are `RequestBody`s: strict JSON types, no unknown fields. Database rows never
+leave the API directly: these models decide what is public. The shapes of a kind's own
+resources (a river station, its level history) are the kind's (`kinds/<name>/api/models.py`),
+built on `PublicModel`, `UtcDatetime`, `RequestDatetime` and `RequestBody` from here.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ def _to_utc(value: datetime) -> datetime:
 #: What the API shows: a stored time, in UTC.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
-#: Bounds of a time a client may send. Every stored time lies between them with room to spare
-#: for the windows built on a request (a week's widening, a day's default span), and both are
-#: far from Python's limits (years 1 and 9999) and from the Unix epoch the time-series store
-#: counts from, whatever the offset (at most +-14 h, RFC 3339 and the IANA zones).
+#: Bounds of a time a client may send: no gauge, boat or catch has data outside them, and the
+#: windows built on a request (a week's widening, a day's default span) stay far from Python's
+#: limits (years 1 and 9999) and after the Unix epoch the time-series store counts from,
+#: whatever the offset (at most +-14 h). The river's level history had these bounds already.
 EARLIEST = datetime(1970, 1, 2, tzinfo=timezone.utc)
 LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
 TIME_BOUNDS_MESSAGE = f"a time must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC)"
