@@ -19,7 +19,7 @@ from sqlalchemy.orm import sessionmaker
 
 import kinds
 from api.errors import StartupError, install_error_handlers
-from api.json_body import FiniteJsonMiddleware
+from api.json_body import StrictJsonMiddleware
 from api.limits import BodySizeLimitMiddleware, RateLimiter, TtlCache
 from api.metrics import ApiMetrics, RequestMetricsMiddleware
 from api.models import HealthPublic
@@ -98,8 +98,8 @@ def create_app(
     app.state.public_limiter = RateLimiter(settings.public_rate_per_s, settings.public_burst)
     app.state.public_cache = TtlCache[bytes](settings.public_cache_s)
     # Added last = outermost: metrics count the 413s of the body limit too, and the 422s of
-    # non-finite JSON numbers, which are checked only in bodies within the size limit.
-    app.add_middleware(FiniteJsonMiddleware)
+    # non-finite JSON numbers and fields named twice, checked only in bodies within the size limit.
+    app.add_middleware(StrictJsonMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, metrics=ApiMetrics.for_registry(registry))
     install_error_handlers(app)

@@ -1,9 +1,13 @@
 """Public request and response shapes of the HTTP API (what `/docs` shows).
 
 Every timestamp is timezone-aware and serialised in UTC (`...Z`); clients in WIB, WITA or WIT
-convert for display. Database rows never leave the API directly: these models decide what is
-public. The shapes of a kind's own resources (a river station, its level history) are the
-kind's (`kinds/<name>/api/models.py`), built on `PublicModel` and `UtcDatetime` from here.
+convert for display. A time a client sends (`RequestDatetime`, in a query or a body) must lie
+between `EARLIEST` and `LATEST`: Python's datetimes end at years 1 and 9999, so converting
+`0001-01-01T00:00:00+14:00` to UTC, or adding a week to `9999-12-31`, overflowed into a 500.
+Request bodies are `RequestBody`s: strict JSON types, no unknown fields. Database rows never
+leave the API directly: these models decide what is public. The shapes of a kind's own
+resources (a river station, its level history) are the kind's (`kinds/<name>/api/models.py`),
+built on `PublicModel`, `UtcDatetime`, `RequestDatetime` and `RequestBody` from here.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
 )
 
@@ -29,7 +34,29 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+#: What the API shows: a stored time, in UTC.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+#: Bounds of a time a client may send: no gauge, boat or catch has data outside them, and the
+#: windows built on a request (a week's widening, a day's default span) stay far from Python's
+#: limits (years 1 and 9999) and after the Unix epoch the time-series store counts from,
+#: whatever the offset (at most +-14 h). The river's level history had these bounds already.
+EARLIEST = datetime(1970, 1, 2, tzinfo=timezone.utc)
+LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+TIME_BOUNDS_MESSAGE = f"a time must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC)"
+
+
+def _within_bounds(value: datetime) -> datetime:
+    # Comparing aware datetimes subtracts their offsets as a timedelta: no overflow at the ends.
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(TIME_BOUNDS_MESSAGE)
+    return value
+
+
+#: A time a client sends, in a query or a body: with a UTC offset, within [EARLIEST, LATEST]
+#: (else 422 naming the field), converted to UTC. ISO 8601 strings stay accepted in a strict
+#: `RequestBody` (JSON has no datetime type).
+RequestDatetime = Annotated[AwareDatetime, Strict(False), AfterValidator(_within_bounds), AfterValidator(_to_utc)]
 
 AlertStatus = Literal["active", "acknowledged", "cleared", "closed"]
 AlertType = Literal["siaga", "rate_of_rise", "offline", "forecast", "gateway_health", "sos", "overdue"]
@@ -76,9 +103,16 @@ class AlertPublic(PublicModel):
         "incident (see /sos); overdue, a vessel past its return or silent too long; neither is ever public."
     )
     severity: Severity
-    siaga: int = Field(ge=1, le=4, description="Siaga level of the station at the latest update.")
-    siaga_label: str
-    peak_siaga: int = Field(ge=1, le=4, description="Worst Siaga level reached during the episode.")
+    siaga: int | None = Field(
+        ge=1,
+        le=4,
+        description="Siaga level of the station at the latest update; null for an alert about no station (a "
+        "vessel's SOS or overdue alert: Siaga levels are a river's).",
+    )
+    siaga_label: str | None = Field(description='The level as the kind writes it, e.g. "SIAGA II"; null with `siaga`.')
+    peak_siaga: int | None = Field(
+        ge=1, le=4, description="Worst Siaga level reached during the episode; null with `siaga`."
+    )
     rate_cm_per_h: float | None = Field(description="Rise rate at the latest update (rate_of_rise alerts).")
     status: AlertStatus
     revision: int = Field(description="Revision of the public (CAP) message of this alert.")
@@ -152,10 +186,17 @@ def _printable(value: str | None) -> str | None:
 Note = Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(_printable)]
 
 
-class ActionRequest(BaseModel):
-    """Body of acknowledging or closing; who acts is the authenticated user, never the body."""
+class RequestBody(BaseModel):
+    """A request body: no unknown fields, and JSON's own types only. FastAPI validates the
+    parsed Python values, so pydantic's lax mode would take `true` for the number 1.0, `"12"`
+    for 12 and `1` for true; strict mode refuses them (a JSON integer for a float field stays
+    fine). Times are `RequestDatetime`, which accepts ISO 8601 strings."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ActionRequest(RequestBody):
+    """Body of acknowledging or closing; who acts is the authenticated user, never the body."""
 
     note: Note = Field(default=None, description="Optional remark, kept in the alert's history (personal data).")
 
@@ -178,9 +219,7 @@ class MePublic(PublicModel):
     key_id: str
 
 
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserCreate(RequestBody):
     name: UserName = Field(
         description="Unique within the tenant, also against names that read the same (case, width, spacing); "
         "stored NFC-normalised; control and invisible formatting characters (Unicode Cc, Cf, Zl, Zp, Co, Cs, "

@@ -56,6 +56,9 @@ VESSEL_SKIPPERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_FISHER)
 SOS_CALLERS: tuple[str, ...] = (ROLE_FISHER,)
 #: SOS incidents with positions and the nearest vessels; acknowledging and resolving them.
 SOS_RESPONDERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
+#: One SOS incident: the rescue any of the tenant's; a fisher only their own vessel's (to see
+#: that help is coming), without the operators' names or the other vessels' positions.
+SOS_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER)
 
 #: (method, path) -> roles; "public" needs no credentials, "metrics" the metrics token.
 TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
@@ -92,7 +95,7 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("POST", "/api/v1/vessels/{vessel_id}/departure"): VESSEL_SKIPPERS,
     ("POST", "/api/v1/sos"): SOS_CALLERS,
     ("GET", "/api/v1/sos"): SOS_RESPONDERS,
-    ("GET", "/api/v1/sos/{incident_id}"): SOS_RESPONDERS,
+    ("GET", "/api/v1/sos/{incident_id}"): SOS_READERS,
     ("POST", "/api/v1/sos/{incident_id}/acknowledge"): SOS_RESPONDERS,
     ("POST", "/api/v1/sos/{incident_id}/resolve"): SOS_RESPONDERS,
 }
@@ -112,6 +115,7 @@ __all__ = [
     "ROLE_STAFF_ADMIN",
     "ROLE_VIEWER",
     "SOS_CALLERS",
+    "SOS_READERS",
     "SOS_RESPONDERS",
     "STATION_READERS",
     "TABLE",

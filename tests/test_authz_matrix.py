@@ -65,6 +65,8 @@ FISHER = {"fisher"}
 STATISTICIANS = {"admin", "fisheries_office"}
 VESSEL_READERS = {"admin", "disaster_office", "fisher"}
 RESPONDERS = {"admin", "disaster_office"}
+#: One incident: the rescue, and the fisher who owns the vessel (is help coming?).
+INCIDENT_READERS = RESPONDERS | FISHER
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ ENDPOINTS = [
     # The vessel is named in the body: another tenant's is a 404 as for a path's object.
     Endpoint("POST", "/api/v1/sos", FISHER, ok=201, scope="object"),
     Endpoint("GET", "/api/v1/sos", RESPONDERS),
-    Endpoint("GET", "/api/v1/sos/{incident_id}", RESPONDERS, scope="object"),
+    Endpoint("GET", "/api/v1/sos/{incident_id}", INCIDENT_READERS, scope="object"),
     Endpoint("POST", "/api/v1/sos/{incident_id}/acknowledge", RESPONDERS, scope="object"),
     Endpoint("POST", "/api/v1/sos/{incident_id}/resolve", RESPONDERS, scope="object"),
 ]

@@ -142,7 +142,9 @@ def alert_words(alert_type: str) -> AlertWords | None:
 
 
 def level_label(alert_type: str, level: int) -> str:
-    """The alert's level as its kind names it; "level <n>" for a type no kind words (a gateway's
-    health alert, filed under a station, carries the station's level but is no kind's)."""
+    """The level of an alert about a station as its kind names it; "level <n>" for a type no
+    kind words (a gateway's health alert, filed under a station, carries the station's level but
+    is no kind's). An alert about no station (a vessel's) has no level to name
+    (`api.services.alerts.public_from_values`)."""
     words = alert_words(alert_type)
     return words.level_label(level) if words is not None else f"level {level}"

@@ -25,6 +25,10 @@ def public_from_values(values: Mapping[str, Any]) -> AlertPublic:
     Snapshots hold the same names (datetimes as ISO strings, which the model parses), so an
     alert reads the same live, in its history and in the stream.
     """
+    station = values.get("station_id")
+    # Stored for every alert (a column without nulls), but a level only of a station's: a
+    # vessel's alert carries the default 4, which would read "level 4".
+    siaga = values["siaga"] if station is not None else None
     forecast = None
     if values.get("type") == "forecast" and values.get("upstream_station_id"):
         forecast = {
@@ -39,13 +43,13 @@ def public_from_values(values: Mapping[str, Any]) -> AlertPublic:
             "id": values["id"],
             "tenant": values["tenant_id"],
             "kind": values.get("kind") or "awlr",
-            "subject": values.get("subject") or values.get("station_id"),
-            "station": values.get("station_id"),
+            "subject": values.get("subject") or station,
+            "station": station,
             "type": values["type"],
             "severity": values["severity"],
-            "siaga": values["siaga"],
-            "siaga_label": level_label(values["type"], values["siaga"]),
-            "peak_siaga": values["peak_siaga"],
+            "siaga": siaga,
+            "siaga_label": level_label(values["type"], siaga) if siaga is not None else None,
+            "peak_siaga": values["peak_siaga"] if station is not None else None,
             "rate_cm_per_h": values.get("rate_cm_per_h"),
             "status": values["status"],
             "revision": values.get("revision", 1),

@@ -151,3 +151,83 @@ def test_any_body_with_a_non_finite_number_is_refused_and_others_never_fail(
     assert finite.status_code < 500, finite.text
     hostile = json.dumps([document, "<>"]).replace('"<>"', token)
     _assert_non_finite_refused(client.post(url, content=hostile, headers={"Content-Type": "application/json"}))
+
+
+def test_a_field_named_twice_is_422_and_nothing_happens(client: TestClient) -> None:
+    """Python keeps the last of two equal keys, other readers the first: refused, as the gateway does."""
+    alert = _open_alert(client)
+    before = client.get(f"/api/v1/alerts/{alert}/events").json()["data"]
+    for body in ('{"note": "a", "note": "b"}', '{"note": "a", "x": {"y": 1, "y": 2}}', '[{"note": 1, "note": 1}]'):
+        r = client.post(f"/api/v1/alerts/{alert}/ack", content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 422, (body, r.text)
+        assert (r.json()["code"], r.json()["detail"][0]["msg"]) == ("invalid_request", "a JSON object names a field more than once")
+    assert client.get(f"/api/v1/alerts/{alert}/events").json()["data"] == before
+    ok = client.post(f"/api/v1/alerts/{alert}/ack", content='{"note": "a"}', headers={"Content-Type": "application/json"})
+    assert ok.status_code == 200, ok.text
+
+
+#: Times at the ends of Python's datetimes, whose conversion to UTC or a week added overflowed
+#: (a 500), and times just outside the documented bounds.
+EXTREME_TIMES = [
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-14:00",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T00:00:00Z",
+    "1970-01-01T23:59:59Z",
+    "2200-01-01T00:00:01Z",
+]
+_ANY_ID = {"{station_id}": "katulampa", "{vessel_id}": "no-such-vessel"}
+
+
+def _is_time(schema: dict) -> bool:
+    return schema.get("format") == "date-time" or any(s.get("format") == "date-time" for s in schema.get("anyOf", []))
+
+
+def _time_parameters(client: TestClient) -> tuple[list[tuple[str, str, list[str]]], list[tuple[str, str, str]]]:
+    """([(path, name, the operation's other time parameters)] of every time query parameter of
+    a GET, [(path, body schema, field)] of every time field of a request body): all the app
+    documents, now or later."""
+    spec = client.app.openapi()  # type: ignore[attr-defined]
+    queries, bodies = [], []
+    for path, operations in spec["paths"].items():
+        times = [p["name"] for p in operations.get("get", {}).get("parameters", []) if p["in"] == "query" and _is_time(p["schema"])]
+        queries += [(path, name, [t for t in times if t != name]) for name in times]
+        for operation in operations.values():
+            ref = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            refs = [ref, *ref.get("anyOf", [])]
+            for r in (r["$ref"] for r in refs if "$ref" in r):
+                name = r.rsplit("/", 1)[1]
+                props = spec["components"]["schemas"][name]["properties"]
+                bodies += [(path, name, field) for field, schema in props.items() if _is_time(schema)]
+    return queries, bodies
+
+
+def _caller(make_client: ClientFactory, method: str, path: str) -> TestClient:
+    allowed = permissions.TABLE[(method, path)]
+    for role, name in (("disaster_office", "Petugas Pusdalops"), ("admin", "Admin DKI"), ("fisher", "Fisher DKI")):
+        if role in allowed:
+            return make_client(as_user=(DKI, name), level_store="sql")
+    raise AssertionError(f"no test user may call {method} {path}")
+
+
+@pytest.mark.parametrize("value", EXTREME_TIMES)
+def test_times_out_of_range_anywhere_are_422_naming_the_field(make_client: ClientFactory, value: str) -> None:
+    """Every time a client sends, in a query or a body, goes through `RequestDatetime`."""
+    queries, bodies = _time_parameters(make_client(level_store="sql"))
+    assert {name for _, name, _ in queries} >= {"since", "until", "start", "end"}
+    assert {field for _, _, field in bodies} >= {"caught_at", "expected_return_at"}
+    for path, name, others in queries:
+        url = path
+        for placeholder, value_ in _ANY_ID.items():
+            url = url.replace(placeholder, value_)
+        params = {other: "2025-01-20T00:00:00Z" for other in others} | {name: value}
+        r = _caller(make_client, "GET", path).get(url, params=params)
+        assert r.status_code == 422, (path, name, r.text)
+        assert any(e["loc"][-1] == name and "between 1970-01-02 and 2200-01-01" in e["msg"] for e in r.json()["detail"]), r.text
+    for path, _schema, field in bodies:
+        url = path
+        for placeholder, value_ in _ANY_ID.items():
+            url = url.replace(placeholder, value_)
+        r = _caller(make_client, "POST", path).post(url, json={field: value})
+        assert r.status_code == 422, (path, field, r.text)
+        assert any(e["loc"] == ["body", field] and "between 1970-01-02 and 2200-01-01" in e["msg"] for e in r.json()["detail"]), r.text

@@ -7,12 +7,12 @@ database rows, decide what is public.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, BaseModel, Field, model_validator
 
-from api.models import PublicModel, UtcDatetime
+from api.models import PublicModel, RequestDatetime, UtcDatetime
 
 Trend = Literal["rising", "falling", "steady"]
 
@@ -114,9 +114,6 @@ _LOST_PLUS = re.compile(r"^(\S+T\S+?) (\d{2}(:?\d{2})?)$")
 MIN_EVERY = timedelta(minutes=1)
 MAX_EVERY = timedelta(days=1)
 DEFAULT_SPAN = timedelta(hours=24)
-#: Bounds of query timestamps: beyond them arithmetic on defaults would overflow, and no gauge has data.
-EARLIEST = datetime(1970, 1, 2, tzinfo=timezone.utc)
-LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
 
 
 def _parse_every(value: object) -> object:
@@ -136,7 +133,9 @@ def _restore_plus(value: object) -> object:
     return value
 
 
-QueryDatetime = Annotated[UtcDatetime, BeforeValidator(_restore_plus)]
+#: Within `api.models.EARLIEST` and `LATEST` (else 422): beyond them arithmetic on defaults would
+#: overflow, and no gauge has data.
+QueryDatetime = Annotated[RequestDatetime, BeforeValidator(_restore_plus)]
 
 
 class LevelQuery(BaseModel):
@@ -155,9 +154,6 @@ class LevelQuery(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "LevelQuery":
-        for t in (self.start, self.end):
-            if t is not None and not EARLIEST <= t <= LATEST:
-                raise ValueError(f"start and end must lie between {EARLIEST.year} and {LATEST.year}")
         if not MIN_EVERY <= self.every <= MAX_EVERY:
             raise ValueError("every must be between 1 minute and 1 day")
         if self.every.microseconds:

@@ -9,6 +9,11 @@ https://doi.org/10.1142/S0218488502001648), with k = 3:
   equator), named by its south-west corner;
 * a group with catches of fewer than `K_ANONYMITY` distinct fishers is left out (counted in
   `suppressed_groups`, never shown), so no figure describes fewer than three fishers;
+* the same holds for each figure within a group: the mean price describes only the catches that
+  had a price, so it is shown only when at least `K_ANONYMITY` distinct fishers gave one (else
+  null); in a group of three where one fisher gave a price, the "mean" was that fisher's price.
+  The other figures (catches, total weight) describe every catch of the group, so all its
+  fishers;
 * no fisher, vessel or catch id, no exact position or time leaves this module;
 * the query window is widened to whole ISO weeks (Monday 00:00 UTC), so two overlapping
   windows never differ by part of a week, which would let their difference isolate one catch.
@@ -50,13 +55,15 @@ class CatchGroup:
     week: str
     catches: int
     total_kg: float
-    #: Weight-weighted mean price per kg of the catches that had a price; None when none had.
+    #: Weight-weighted mean price per kg of the catches that had a price; None when fewer than
+    #: k distinct fishers gave one.
     mean_price_idr_per_kg: float | None
 
 
 @dataclass(slots=True)
 class _Sums:
     fishers: set[int] = field(default_factory=set)
+    priced_fishers: set[int] = field(default_factory=set)
     catches: int = 0
     total_kg: float = 0.0
     priced_kg: float = 0.0
@@ -111,6 +118,7 @@ def aggregate(rows: Iterable[CatchRow], k: int = K_ANONYMITY) -> tuple[list[Catc
         s.catches += 1
         s.total_kg += r.weight_kg
         if r.price_idr_per_kg is not None:
+            s.priced_fishers.add(r.fisher_id)
             s.priced_kg += r.weight_kg
             s.value_idr += r.weight_kg * r.price_idr_per_kg
     groups = [
@@ -121,7 +129,7 @@ def aggregate(rows: Iterable[CatchRow], k: int = K_ANONYMITY) -> tuple[list[Catc
             week=week,
             catches=s.catches,
             total_kg=round(s.total_kg, 1),
-            mean_price_idr_per_kg=round(s.value_idr / s.priced_kg) if s.priced_kg > 0 else None,
+            mean_price_idr_per_kg=round(s.value_idr / s.priced_kg) if len(s.priced_fishers) >= k and s.priced_kg > 0 else None,
         )
         for (week, lat, lon, species), s in sorted(sums.items())
         if len(s.fishers) >= k

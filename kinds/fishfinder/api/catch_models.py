@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
-from api.models import PublicModel, UtcDatetime
+from api.models import PublicModel, RequestBody, RequestDatetime, UtcDatetime
 from kinds.fishfinder.catches import MAX_PRICE_IDR_PER_KG, MAX_WEIGHT_KG, SPECIES
 from kinds.fishfinder.api.catch_aggregates import CELL_DEG, K_ANONYMITY
 
@@ -28,14 +28,12 @@ Port = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 
 
-class CatchCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CatchCreate(RequestBody):
     species: Species = Field(description=_SPECIES_DOC)  # type: ignore[valid-type]
     weight_kg: float = Field(gt=0, le=MAX_WEIGHT_KG, description=f"Landed weight, over 0 and at most {MAX_WEIGHT_KG:g} kg.")
     lat: float = Field(ge=-90, le=90, description="Where it was caught (WGS 84).")
     lon: float = Field(ge=-180, le=180)
-    caught_at: UtcDatetime = Field(description="When (with a UTC offset); at most 5 min ahead, at most 60 days ago.")
+    caught_at: RequestDatetime = Field(description="When (with a UTC offset); at most 5 min ahead, at most 60 days ago.")
     price_idr_per_kg: int | None = Field(default=None, gt=0, le=MAX_PRICE_IDR_PER_KG, description="Asking or sold price, IDR per kg.")
     port: Port = Field(description="Port of landing.")
     for_sale: bool = Field(default=False, description="Offer it on the tenant's market (no name or position shown there).")
@@ -72,7 +70,10 @@ class CatchGroupPublic(PublicModel):
     week: str = Field(description='ISO 8601 week, UTC, e.g. "2025-W04".')
     catches: int
     total_kg: float
-    mean_price_idr_per_kg: float | None = Field(description="Weight-weighted, over the catches with a price.")
+    mean_price_idr_per_kg: float | None = Field(
+        description=f"Weight-weighted, over the catches with a price; null unless at least {K_ANONYMITY} distinct "
+        "fishers gave one (a mean of fewer would tell their prices)."
+    )
 
 
 class CatchAggregatesPublic(PublicModel):
@@ -107,9 +108,7 @@ Message = Annotated[
 ]
 
 
-class ContactCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ContactCreate(RequestBody):
     message: Message = Field(description="To the fisher; include how to reach you if you want an answer.")
 
 

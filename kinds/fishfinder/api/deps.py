@@ -17,6 +17,7 @@ MarketUser = Annotated[Principal, Depends(require_roles(*permissions.MARKET_USER
 VesselReader = Annotated[Principal, Depends(require_roles(*permissions.VESSEL_READERS))]
 VesselSkipper = Annotated[Principal, Depends(require_roles(*permissions.VESSEL_SKIPPERS))]
 SosCaller = Annotated[Principal, Depends(require_roles(*permissions.SOS_CALLERS))]
+SosReader = Annotated[Principal, Depends(require_roles(*permissions.SOS_READERS))]
 SosResponder = Annotated[Principal, Depends(require_roles(*permissions.SOS_RESPONDERS))]
 
 #: Serial ids are 32-bit on PostgreSQL: larger numbers are no id at all (422, not a database error).

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import PageLimit, PageOffset, SessionDep, WriteSessionDep
-from api.models import ErrorPublic, UtcDatetime
+from api.models import ErrorPublic, RequestDatetime
 from api.routes import AUTH_ERRORS, BODY_ERRORS
 from kinds.fishfinder.api import catch_service
 from kinds.fishfinder.api.catch_models import (
@@ -66,8 +66,8 @@ def read_contacts(session: SessionDep, principal: CatchRecorder, limit: PageLimi
 def read_catch_aggregates(
     session: SessionDep,
     principal: CatchStatistician,
-    since: Annotated[UtcDatetime, Query(description=_TIME)],
-    until: Annotated[UtcDatetime, Query(description=_TIME)],
+    since: Annotated[RequestDatetime, Query(description=_TIME)],
+    until: Annotated[RequestDatetime, Query(description=_TIME)],
 ) -> CatchAggregatesPublic:
     return catch_service.catch_aggregates(session, principal.tenant, since, until)
 

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 
 from api.deps import PageLimit, PageOffset, SessionDep, WriteSessionDep
-from api.models import ErrorPublic, UtcDatetime
+from api.models import ErrorPublic, RequestDatetime
 from api.routes import AUTH_ERRORS, BODY_ERRORS
 from kinds.fishfinder.api import sea_service
-from kinds.fishfinder.api.deps import SerialId, SosCaller, SosResponder, VesselId, VesselReader, VesselSkipper
+from kinds.fishfinder.api.deps import SerialId, SosCaller, SosReader, SosResponder, VesselId, VesselReader, VesselSkipper
 from kinds.fishfinder.api.sea_models import (
     DepartureCreate,
     SosAction,
@@ -27,6 +27,9 @@ router = APIRouter()
 
 _VESSEL_NOT_FOUND = {404: {"model": ErrorPublic, "description": "No such vessel of the caller (fisher) or tenant."}}
 _INCIDENT_NOT_FOUND = {404: {"model": ErrorPublic, "description": "No such SOS incident in the caller's tenant."}}
+_OWN_INCIDENT_NOT_FOUND = {
+    404: {"model": ErrorPublic, "description": "No such SOS incident in the caller's tenant (fisher: of the caller's vessels)."}
+}
 _ACTION_BODY = Annotated[SosAction | None, Body(description="Optional note; who acts is the caller.")]
 
 
@@ -52,7 +55,7 @@ def read_track(
     vessel_id: VesselId,
     session: SessionDep,
     principal: VesselReader,
-    since: Annotated[UtcDatetime | None, Query(description="With a UTC offset.")] = None,
+    since: Annotated[RequestDatetime | None, Query(description="With a UTC offset.")] = None,
     limit: Annotated[int, Query(ge=1, le=sea_service.MAX_TRACK)] = sea_service.MAX_TRACK,
 ) -> TrackPublic:
     return sea_service.vessel_track(session, principal, vessel_id, since, limit)
@@ -103,10 +106,12 @@ def read_incidents(
     response_model=SosIncidentDetail,
     tags=["sos"],
     summary="One SOS incident: status, the vessel's track since the call, the nearest other vessels",
-    responses={**AUTH_ERRORS, **_INCIDENT_NOT_FOUND},
+    description="The owner fisher of the vessel reads their own incident (is help coming?) without who took it "
+    "on and without `nearest` (null: other vessels' positions are not theirs); another fisher's is a 404.",
+    responses={**AUTH_ERRORS, **_OWN_INCIDENT_NOT_FOUND},
 )
-def read_incident(incident_id: SerialId, session: SessionDep, principal: SosResponder) -> SosIncidentDetail:
-    return sea_service.incident_detail(session, principal.tenant, incident_id)
+def read_incident(incident_id: SerialId, session: SessionDep, principal: SosReader) -> SosIncidentDetail:
+    return sea_service.incident_detail(session, principal, incident_id)
 
 
 @router.post(

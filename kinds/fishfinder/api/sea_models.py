@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from api.models import Note, PublicModel, UtcDatetime
+from api.models import Note, PublicModel, RequestBody, RequestDatetime, UtcDatetime
 from kinds.fishfinder.api.catch_models import Identifier
 from kinds.fishfinder.values import DistressNature
 
@@ -50,18 +50,14 @@ class TrackPublic(PublicModel):
     truncated: bool = Field(description="More fixes exist after the last one shown: ask again with a later `since`.")
 
 
-class DepartureCreate(BaseModel):
+class DepartureCreate(RequestBody):
     """A vessel sails: when it is due back (the overdue watch raises an alert after it)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    expected_return_at: UtcDatetime = Field(description="With a UTC offset; after now, at most 30 days ahead.")
+    expected_return_at: RequestDatetime = Field(description="With a UTC offset; after now, at most 30 days ahead.")
 
 
-class SosCreate(BaseModel):
+class SosCreate(RequestBody):
     """An SOS from the fisher's app (the phone's position), for a vessel of the caller's."""
-
-    model_config = ConfigDict(extra="forbid")
 
     vessel: Identifier
     lat: float = Field(ge=-90, le=90)
@@ -112,10 +108,11 @@ class SosIncidentsPublic(PublicModel):
 
 class SosIncidentDetail(SosIncidentPublic):
     track: list[FixPublic] = Field(description="The vessel's fixes since the SOS, oldest first (at most 2,000).")
-    nearest: list[NearbyVesselPublic] = Field(description="The tenant's other vessels by distance, nearest first.")
+    nearest: list[NearbyVesselPublic] | None = Field(
+        description="The tenant's other vessels by distance, nearest first; null for the vessel's own fisher "
+        "(other boats' positions are their owners' and the rescue's)."
+    )
 
 
-class SosAction(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SosAction(RequestBody):
     note: Note = Field(default=None, description="Optional remark, kept in the incident's history.")

@@ -220,6 +220,19 @@ def _incident(session: Session, tenant: str, incident_id: int) -> Alert:
     return alert
 
 
+def _visible_incident(session: Session, principal: Principal, incident_id: int) -> Alert:
+    """The incident if the caller may read it: a responder any of the tenant's, a fisher one
+    about a vessel they own (another's is `IncidentNotFound`, exactly as a missing one)."""
+    where = sa.and_(_incidents(principal.tenant), Alert.id == incident_id)
+    if principal.role == ROLE_FISHER:
+        owned = sa.select(Vessel.id).where(_vessel_scope(principal))
+        where = sa.and_(where, Alert.subject.in_(owned))
+    alert = session.scalars(sa.select(Alert).where(where)).one_or_none()
+    if alert is None:
+        raise IncidentNotFound(incident_id)
+    return alert
+
+
 def nearest_vessels(vessels: list[Vessel], lat: float, lon: float, n: int = NEAREST) -> list[NearbyVesselPublic]:
     """The `n` vessels nearest to (lat, lon) by their last position (none without one)."""
     out = []
@@ -242,15 +255,23 @@ def nearest_vessels(vessels: list[Vessel], lat: float, lon: float, n: int = NEAR
     return out[:n]
 
 
-def incident_detail(session: Session, tenant: str, incident_id: int) -> SosIncidentDetail:
-    alert = _incident(session, tenant, incident_id)
+def incident_detail(session: Session, principal: Principal, incident_id: int) -> SosIncidentDetail:
+    """The incident with its vessel's track since the call; for a responder also the nearest
+    other vessels. The owner fisher gets it as `raise_sos` answers them: no operator's name, and
+    `nearest` null (other boats' positions are not theirs)."""
+    alert = _visible_incident(session, principal, incident_id)
+    responder = principal.role != ROLE_FISHER
     vessel = session.get(Vessel, alert.subject)
-    summary = _incident_public(session, alert, vessel)
+    summary = _incident_public(session, alert, vessel, show_actors=responder)
     track, _ = _fixes(session, alert.subject, alert.opened_at, MAX_TRACK)
-    nearest: list[NearbyVesselPublic] = []
-    if summary.lat is not None and summary.lon is not None:
-        others = session.scalars(sa.select(Vessel).where(Vessel.tenant_id == tenant, Vessel.id != alert.subject)).all()
-        nearest = nearest_vessels(list(others), summary.lat, summary.lon)
+    nearest: list[NearbyVesselPublic] | None = None
+    if responder:
+        nearest = []
+        if summary.lat is not None and summary.lon is not None:
+            others = session.scalars(
+                sa.select(Vessel).where(Vessel.tenant_id == principal.tenant, Vessel.id != alert.subject)
+            ).all()
+            nearest = nearest_vessels(list(others), summary.lat, summary.lon)
     return SosIncidentDetail(**summary.model_dump(), track=track, nearest=nearest)
 
 

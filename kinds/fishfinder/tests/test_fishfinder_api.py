@@ -81,11 +81,66 @@ def test_a_fisher_reads_back_only_their_own_catches(sea: dict[str, Any], make_cl
         {"lat": 91},
         {"port": ""},
         {"fisher": 3},  # unknown field: the fisher is the caller, never the body
+        # JSON's own types only: no boolean or string for a number, no number for a boolean.
+        {"weight_kg": True},
+        {"weight_kg": "12"},
+        {"lat": True},
+        {"price_idr_per_kg": "28000"},
+        {"price_idr_per_kg": True},
+        {"price_idr_per_kg": 28000.5},
+        {"for_sale": 1},
+        {"for_sale": "true"},
+        {"port": 5},
+        # Beyond Python's datetimes once converted to UTC (a 500), or past the documented bounds.
+        {"caught_at": "0001-01-01T00:00:00+14:00"},
+        {"caught_at": "9999-12-31T23:59:59-14:00"},
     ],
 )
 def test_bad_catches_are_refused(sea: dict[str, Any], make_client: ClientFactory, change: dict[str, Any]) -> None:
     response = _as(make_client, FISHERS[0]).post("/api/v1/catches", json=_catch(**change))
     assert response.status_code == 422, response.text
+
+
+def test_a_json_integer_is_a_number_and_an_iso_time_a_time(sea: dict[str, Any], make_client: ClientFactory) -> None:
+    at = (utcnow() - timedelta(hours=2)).astimezone().isoformat()
+    created = _as(make_client, FISHERS[0]).post("/api/v1/catches", json=_catch(weight_kg=40, lat=-6, lon=107, caught_at=at))
+    assert created.status_code == 201, created.text
+    assert (created.json()["weight_kg"], created.json()["lat"], created.json()["caught_at"][-1]) == (40.0, -6.0, "Z")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"vessel": "boat-1", "lat": True, "lon": 106.8},
+        {"vessel": "boat-1", "lat": -6.1, "lon": "106.8"},
+        {"vessel": "boat-1", "lat": -6.1, "lon": 106.8, "nature": 1},
+    ],
+)
+def test_an_sos_with_a_wrong_type_is_refused_and_opens_nothing(
+    sea: dict[str, Any], make_client: ClientFactory, body: dict[str, Any]
+) -> None:
+    r = _as(make_client, FISHERS[0]).post("/api/v1/sos", json=body)
+    assert r.status_code == 422, r.text
+    assert make_client(level_store="sql").get("/api/v1/sos").json()["count"] == 0
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_times_beyond_the_bounds_are_422_on_every_sea_route(
+    sea: dict[str, Any], make_client: ClientFactory, value: str
+) -> None:
+    """Each used to be a 500 (OverflowError converting to UTC, or adding a week)."""
+    one = _as(make_client, FISHERS[0])
+    departure = one.post("/api/v1/vessels/boat-1/departure", json={"expected_return_at": value})
+    track = one.get("/api/v1/vessels/boat-1/track", params={"since": value})
+    office = _as(make_client, OFFICE)
+    since = office.get("/api/v1/catches/aggregates", params={"since": value, "until": "2025-01-20T00:00:00Z"})
+    until = office.get("/api/v1/catches/aggregates", params={"since": "2025-01-20T00:00:00Z", "until": value})
+    for r, field in ((departure, "expected_return_at"), (track, "since"), (since, "since"), (until, "until")):
+        assert r.status_code == 422, r.text
+        [error] = r.json()["detail"]
+        assert error["loc"][-1] == field and "between 1970-01-02 and 2200-01-01" in error["msg"], r.text
+    wide = office.get("/api/v1/catches/aggregates", params={"since": "0001-01-01T00:00:00Z", "until": "9999-12-31T00:00:00Z"})
+    assert wide.status_code == 422, wide.text
 
 
 def test_catch_times_in_the_future_are_refused(sea: dict[str, Any], make_client: ClientFactory) -> None:
@@ -193,6 +248,48 @@ def test_an_sos_from_the_app_is_an_incident_the_office_takes_on(sea: dict[str, A
     badung = _as(make_client, "Admin Badung", BADUNG_TENANT)
     assert badung.get(f"/api/v1/sos/{incident['id']}").status_code == 404
     assert badung.post(f"/api/v1/sos/{incident['id']}/acknowledge").status_code == 404
+
+
+def test_a_fisher_follows_their_own_incident_and_no_one_else_s(sea: dict[str, Any], make_client: ClientFactory) -> None:
+    """The fisher who called sees whether help is coming, but not who took it on (the operator's
+    personal data) nor where the other boats are; another fisher's incident does not exist."""
+    one, two = _as(make_client, FISHERS[0]), _as(make_client, FISHERS[1])
+    incident = one.post("/api/v1/sos", json={"vessel": "boat-1", "lat": -6.11, "lon": 106.8, "nature": "fire"}).json()
+    path = f"/api/v1/sos/{incident['id']}"
+    mine = one.get(path)
+    assert mine.status_code == 200, mine.text
+    shown = mine.json()
+    assert (shown["id"], shown["vessel"], shown["status"], shown["nature"]) == (incident["id"], "boat-1", "open", "fire")
+    assert shown["nearest"] is None and [(f["lat"], f["distress"]) for f in shown["track"]] == [(-6.11, True)]
+    assert "boat-2" not in mine.text and "KM Bahari 2" not in mine.text and "107.3" not in mine.text
+    officer = make_client(level_store="sql")
+    assert [n["id"] for n in officer.get(path).json()["nearest"]] == ["boat-2", "boat-3"]
+    assert officer.post(f"{path}/acknowledge").status_code == 200
+    acked = one.get(path)
+    assert acked.json()["status"] == "acknowledged" and acked.json()["acknowledged_at"] is not None
+    assert acked.json()["acknowledged_by"] is None and OFFICER not in acked.text
+    assert officer.post(f"{path}/resolve").status_code == 200
+    resolved = one.get(path).json()
+    assert (resolved["status"], resolved["resolved_by"]) == ("resolved", None) and resolved["resolved_at"] is not None
+    other, missing = two.get(path), two.get("/api/v1/sos/999999")
+    assert (other.status_code, other.json()["code"]) == (missing.status_code, missing.json()["code"]) == (404, "not_found")
+    # Reading is all: the list and the lifecycle stay the rescue's.
+    assert one.get("/api/v1/sos").status_code == 403
+    assert one.post(f"{path}/acknowledge").status_code == 403
+
+
+def test_an_sos_alert_has_no_siaga_level(sea: dict[str, Any], make_client: ClientFactory) -> None:
+    """Siaga levels are a river station's: a vessel's alert showed `siaga: 4`, "level 4"."""
+    incident = _as(make_client, FISHERS[0]).post("/api/v1/sos", json={"vessel": "boat-1", "lat": -6.11, "lon": 106.8}).json()
+    for reader in (make_client(level_store="sql"), _as(make_client, "Viewer DKI")):
+        listed = reader.get("/api/v1/alerts", params={"type": "sos"})
+        [alert] = listed.json()["data"]
+        one = reader.get(f"/api/v1/alerts/{incident['id']}")
+        events = reader.get(f"/api/v1/alerts/{incident['id']}/events")
+        for shown in (alert, one.json(), *(e["alert"] for e in events.json()["data"])):
+            assert (shown["kind"], shown["station"]) == ("fishfinder", None)
+            assert (shown["siaga"], shown["siaga_label"], shown["peak_siaga"]) == (None, None, None)
+        assert "level 4" not in listed.text + one.text + events.text
 
 
 def test_viewers_see_an_sos_alert_without_vessel_or_position(sea: dict[str, Any], make_client: ClientFactory) -> None:

@@ -49,11 +49,19 @@ def test_groups_split_by_cell_species_and_week() -> None:
 
 
 def test_mean_price_is_weighted_by_weight_over_priced_catches_only() -> None:
-    rows = [_row(1, kg=10, price=30_000), _row(2, kg=30, price=20_000), _row(3, kg=100, price=None)]
+    rows = [_row(1, kg=10, price=30_000), _row(2, kg=30, price=20_000), _row(3, kg=20, price=25_000), _row(4, kg=100)]
     [g] = aggregate(rows)[0]
-    assert g.mean_price_idr_per_kg == pytest.approx((10 * 30_000 + 30 * 20_000) / 40)
+    assert g.mean_price_idr_per_kg == round((10 * 30_000 + 30 * 20_000 + 20 * 25_000) / 60)
     [g] = aggregate([_row(f) for f in (1, 2, 3)])[0]
     assert g.mean_price_idr_per_kg is None
+
+
+@pytest.mark.parametrize("priced", [[1], [1, 1, 1], [1, 2], [2, 2, 3, 3]])
+def test_a_mean_price_of_fewer_than_three_fishers_is_never_shown(priced: list[int]) -> None:
+    """A group of k fishers where fewer than k gave a price: the mean would be their prices."""
+    rows = [_row(f) for f in (1, 2, 3, 4)] + [_row(f, kg=5.0 + i, price=20_000 + 1000 * f) for i, f in enumerate(priced)]
+    [g] = aggregate(rows)[0]
+    assert (g.catches, g.mean_price_idr_per_kg) == (4 + len(priced), None)
 
 
 def test_cells_are_named_by_their_south_west_corner() -> None:
