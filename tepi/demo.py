@@ -87,7 +87,10 @@ class DemoReport:
 
 
 def alert_line(alert: dict[str, object]) -> str:
-    """One alert of the closing table, e.g. `katulampa: SIAGA II (peak SIAGA I), cleared: level_normal`."""
+    """One alert of the closing table, e.g. `katulampa: SIAGA II (peak SIAGA I), cleared: level_normal`,
+    or for an alert about no station (a vessel's SOS) `jukung-kdg-01: sos, acknowledged`."""
+    if alert.get("siaga_label") is None:
+        return f"{alert.get('subject') or alert.get('station')}: {alert.get('type')}, {alert.get('status')}"
     line = f"{alert.get('station')}: {alert.get('siaga_label')}"
     peak, now = alert.get("peak_siaga"), alert.get("siaga")
     if isinstance(peak, int) and isinstance(now, int) and 1 <= peak < now:

@@ -43,6 +43,9 @@ def test_the_demo_table_shows_each_alerts_status_and_why_it_cleared() -> None:
     assert alert_line({**base, "status": "active"}) == "katulampa: SIAGA III, active"
     cleared = {**base, "siaga": 4, "siaga_label": "SIAGA IV", "peak_siaga": 1, "status": "cleared", "clear_reason": "level_normal"}
     assert alert_line(cleared) == "katulampa: SIAGA IV (peak SIAGA I), cleared: level_normal"
+    sos = {"kind": "fishfinder", "subject": "jukung-kdg-01", "station": None, "type": "sos", "siaga": None,
+           "siaga_label": None, "peak_siaga": None, "status": "acknowledged"}
+    assert alert_line(sos) == "jukung-kdg-01: sos, acknowledged", "no Siaga level for a vessel's alert"
 
 
 def test_demo_boat_sos_is_acknowledged_and_sounds_on_board_without_mosquitto(tmp_path: Path) -> None:
