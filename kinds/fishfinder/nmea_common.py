@@ -6,7 +6,7 @@ and in CPython a line costs what the steps taken for it cost. A sentence in its 
 (plain unsigned decimals, status ``A``, each field where NMEA 0183 puts it) is read here in one
 match, and its numbers by `float` alone, since the pattern already holds them to plain
 decimals. Each function gives the sentence's values, or None for any other shape, which
-`wire.InstrumentDecoder` then reads field by field, with every check and its rejection reason.
+`decoder.InstrumentDecoder` then reads field by field, with every check and its rejection reason.
 The values and reasons are the same whichever way a line goes: what the two share (times,
 dates, positions, range checks) is the same `nmea_fields` code called in the same order, and
 tests/test_fishfinder_wire_paths.py holds them to the same outcome on every recorded, simulated

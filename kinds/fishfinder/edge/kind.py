@@ -17,6 +17,7 @@ from gateway.errors import FrameRejected
 from gateway.model import Decoded, RawFrame
 from gateway.stored_item import StoredItem
 from kinds.fishfinder import wire
+from kinds.fishfinder.decoder import InstrumentDecoder
 from kinds.fishfinder.edge import reading as journal
 from kinds.fishfinder.edge.processor import CANCEL_REPEAT, BoatProcessor
 from kinds.fishfinder.edge.reading import BoatReading, reading_of
@@ -40,7 +41,7 @@ class FishfinderKind:
 
     def processor(self, config: TepiConfig, device: DeviceConfig) -> BoatProcessor:
         """One per device, holding its NMEA decoder (NMEA state: dates, open pings)."""
-        return BoatProcessor(config.gateway.id, device.platform, device.id, wire.InstrumentDecoder())
+        return BoatProcessor(config.gateway.id, device.platform, device.id, InstrumentDecoder())
 
     def decode(self, frame: RawFrame, device: DeviceConfig, processor: BoatProcessor, gateway: GatewayConfig) -> Decoded:
         """Every line of the frame through the device's decoder; a garbled line is a counted

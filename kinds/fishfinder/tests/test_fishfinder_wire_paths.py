@@ -30,7 +30,7 @@ from gateway.errors import FrameRejected
 from kinds.fishfinder import nmea_common, nmea_fields
 from kinds.fishfinder.nmea_fields import Encapsulated, read_sentence
 from kinds.fishfinder.sim import nmea_stream
-from kinds.fishfinder.wire import InstrumentDecoder
+from kinds.fishfinder.decoder import InstrumentDecoder
 
 DATA = Path(__file__).parent / "data"
 RX = datetime(2026, 3, 1, tzinfo=timezone.utc)
