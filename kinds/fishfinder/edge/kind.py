@@ -55,7 +55,7 @@ class FishfinderKind:
         for i, line in enumerate(lines):
             if frame.transport == "mqtt" and not line.strip():
                 continue
-            lost = decoder.counts["incomplete_ping"]
+            lost = decoder.counts.get("incomplete_ping", 0)
             # A payload is the lines of the second before it was sent: each line is taken as
             # received in its turn within that second, so two pings of one payload keep their
             # order and interval instead of sharing one time.
@@ -65,7 +65,7 @@ class FishfinderKind:
             except FrameRejected as rej:
                 out.rejected.append(rej)
                 value = None
-            if decoder.counts["incomplete_ping"] > lost:
+            if decoder.counts.get("incomplete_ping", 0) > lost:
                 out.rejected.append(FrameRejected("incomplete_ping", "an echogram ping lost fragments"))
             if value is None:
                 continue

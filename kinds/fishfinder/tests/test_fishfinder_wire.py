@@ -106,7 +106,7 @@ def test_ping_round_trips_within_half_a_quantisation_step(sv, seq, bin_mm, start
     assert round(ping.bin_m * 1000) == bin_mm and round(ping.range_start_m * 1000) == start_mm
     assert ping.sv_db.shape == sv.shape
     assert np.max(np.abs(ping.sv_db - sv)) <= wire.SV_STEP_DB / 2 + 1e-6
-    assert (decoder.counts["ping"], decoder.counts["absorbed"], sum(decoder.counts.values())) == (1, len(lines) - 1, len(lines))
+    assert (decoder.counts["ping"], decoder.counts.get("absorbed", 0), sum(decoder.counts.values())) == (1, len(lines) - 1, len(lines))
 
 
 def test_ping_values_outside_the_wire_range_are_clipped_and_nan_is_the_floor():
