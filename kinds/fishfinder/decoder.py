@@ -188,7 +188,8 @@ class InstrumentDecoder:
         """The latest GNSS time advanced by the receive time elapsed since; rx before any."""
         if self._gnss_ts is None or self._gnss_rx is None:
             return rx.astimezone(_UTC)
-        return self._gnss_ts + max(rx - self._gnss_rx, _NO_TIME)
+        elapsed = rx - self._gnss_rx
+        return self._gnss_ts + elapsed if elapsed > _NO_TIME else self._gnss_ts
 
     def _set_clock(self, ts: datetime, rx: datetime, hms: str) -> None:
         self._gnss_ts, self._gnss_rx, self._gnss_hms = ts, rx, hms
@@ -228,7 +229,7 @@ class InstrumentDecoder:
         return "absorbed"
 
     def _apply_depth(self, depth: tuple[float, float | None], rx: datetime) -> Depth:
-        return Depth(self._now(rx), *depth)
+        return Depth(self._now(rx), depth[0], depth[1])
 
     def _apply_water_temp(self, temp: float, rx: datetime) -> WaterTemp:
         return WaterTemp(self._now(rx), temp)
