@@ -19,17 +19,19 @@ _Value = TypeVar("_Value", bound=type)
 def _set_through_slots(cls: _Value) -> _Value:
     """Gives a frozen dataclass with slots an ``__init__`` that stores each field through its
     slot's descriptor, bound once, where the generated one calls ``object.__setattr__`` for
-    each (frozen dataclasses must get past their own ``__setattr__``): half the cost in CPython
-    3.11 (a `Fix` 0.56 to 0.33 µs), for the decoder makes one for every second line it reads
-    (bench/nmea_parse.py). Same parameters and defaults, same instance: equality, hash,
-    ``repr``, immutability and `dataclasses.replace` are the dataclass's own."""
+    each (a frozen dataclass must get past its own ``__setattr__``): a `Fix` 0.56 to 0.34 µs in
+    CPython 3.11, and the decoder makes a value of two lines in five (bench/nmea_parse.py).
+    Same parameters and defaults, same instance: equality, hash, ``repr``, immutability and
+    `dataclasses.replace` are the dataclass's own."""
+    if any(f.default_factory is not MISSING for f in fields(cls)):
+        raise TypeError(f"{cls.__name__}: a default factory is not supported here")
     params = [f.name if f.default is MISSING else f"{f.name}=_default_{f.name}" for f in fields(cls)]
     body = "".join(f"\n    _set_{f.name}(self, {f.name})" for f in fields(cls))
     scope = {f"_set_{f.name}": getattr(cls, f.name).__set__ for f in fields(cls)}
     scope.update({f"_default_{f.name}": f.default for f in fields(cls) if f.default is not MISSING})
     exec(f"def __init__(self, {', '.join(params)}) -> None:{body}", scope)
     init = scope["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__, init.__qualname__ = cls.__module__, f"{cls.__qualname__}.__init__"
     cls.__init__ = init  # type: ignore[misc]
     return cls
 

@@ -3,6 +3,7 @@ format's declared precision; bad lines are rejected with their reason, never wit
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -244,3 +245,17 @@ def test_before_any_date_a_gga_takes_the_receive_date():
 def test_a_naive_receive_time_is_a_programming_error():
     with pytest.raises(ValueError):
         InstrumentDecoder().decode(RMC, datetime(2026, 3, 1))
+
+
+def test_values_built_through_their_slots_behave_as_the_dataclasses_they_are():
+    """`values` gives the value types a faster ``__init__``; all else is the dataclass's."""
+    fix = Fix(RX, 1.5, 2.5)
+    assert (fix.sog_kn, fix.cog_deg) == (None, None) and fix == Fix(RX, 1.5, 2.5) and hash(fix) == hash(Fix(RX, 1.5, 2.5))
+    assert fix != Fix(RX, 1.5, 2.5, 3.0) and Depth(RX, 1.0) != WaterTemp(RX, 1.0)
+    assert dataclasses.replace(fix, sog_kn=3.0) == Fix(ts=RX, lat=1.5, lon=2.5, sog_kn=3.0)
+    assert Distress(RX, 1) == Distress(RX, 1, "undesignated", True, None, None)
+    assert Ping(RX, 1, 0.1, np.zeros(3)) == Ping(RX, 1, 0.1, np.ones(3))  # the bins are not compared
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fix.lat = 0.0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Fix(RX, 1.5)  # type: ignore[call-arg]
