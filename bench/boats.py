@@ -33,7 +33,7 @@ from bench.school_detection import one_cpu
 from core.config import DeviceConfig, parse_config
 from gateway.errors import FrameRejected
 from gateway.model import RawFrame
-from kinds.fishfinder import wire
+from kinds.fishfinder.decoder import InstrumentDecoder
 from kinds.fishfinder.edge import KIND
 from kinds.fishfinder.sim.boat import BoatInstruments
 from kinds.fishfinder.sim.voyage import DEFAULT_FLEET, PHASES, plan_fleet
@@ -136,7 +136,7 @@ def per_boat_schools(cfg: Any, streams: list) -> dict[str, int]:
 def decode_only(streams: list) -> float:
     t0 = time.perf_counter()
     for _dev, lines, _ in streams:
-        dec = wire.InstrumentDecoder()
+        dec = InstrumentDecoder()
         for payload, rx in lines:
             try:
                 dec.decode(payload, rx)

@@ -56,7 +56,7 @@ from pathlib import Path
 from bench.core import BENCH_DIR, REPO, Context, Figure, Result
 from gateway.errors import FrameRejected
 from kinds.fishfinder.sim import nmea_stream
-from kinds.fishfinder.wire import InstrumentDecoder
+from kinds.fishfinder.decoder import InstrumentDecoder
 
 DATA = REPO / "kinds" / "fishfinder" / "tests" / "data"
 NODE_DIR = BENCH_DIR / ".node-signalk"

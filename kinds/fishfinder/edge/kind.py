@@ -17,6 +17,7 @@ from gateway.errors import FrameRejected
 from gateway.model import Decoded, RawFrame
 from gateway.stored_item import StoredItem
 from kinds.fishfinder import wire
+from kinds.fishfinder.decoder import InstrumentDecoder
 from kinds.fishfinder.edge import reading as journal
 from kinds.fishfinder.edge.processor import CANCEL_REPEAT, BoatProcessor
 from kinds.fishfinder.edge.reading import BoatReading, reading_of
@@ -40,7 +41,7 @@ class FishfinderKind:
 
     def processor(self, config: TepiConfig, device: DeviceConfig) -> BoatProcessor:
         """One per device, holding its NMEA decoder (NMEA state: dates, open pings)."""
-        return BoatProcessor(config.gateway.id, device.platform, device.id, wire.InstrumentDecoder())
+        return BoatProcessor(config.gateway.id, device.platform, device.id, InstrumentDecoder())
 
     def decode(self, frame: RawFrame, device: DeviceConfig, processor: BoatProcessor, gateway: GatewayConfig) -> Decoded:
         """Every line of the frame through the device's decoder; a garbled line is a counted
@@ -54,7 +55,7 @@ class FishfinderKind:
         for i, line in enumerate(lines):
             if frame.transport == "mqtt" and not line.strip():
                 continue
-            lost = decoder.counts["incomplete_ping"]
+            lost = decoder.counts.get("incomplete_ping", 0)
             # A payload is the lines of the second before it was sent: each line is taken as
             # received in its turn within that second, so two pings of one payload keep their
             # order and interval instead of sharing one time.
@@ -64,7 +65,7 @@ class FishfinderKind:
             except FrameRejected as rej:
                 out.rejected.append(rej)
                 value = None
-            if decoder.counts["incomplete_ping"] > lost:
+            if decoder.counts.get("incomplete_ping", 0) > lost:
                 out.rejected.append(FrameRejected("incomplete_ping", "an echogram ping lost fragments"))
             if value is None:
                 continue

@@ -107,7 +107,7 @@ class Incident:
 class BoatProcessor:
     """Lifecycle as `gateway.devices.Processor`; `tick(now)` repeats unacknowledged SOS calls,
     `on_downlink(message)` takes the centre's `SosStatus`. `decoder` is this device's NMEA
-    state (`wire.InstrumentDecoder`), used by the kind's `decode`. No I/O, no clock."""
+    state (`decoder.InstrumentDecoder`), used by the kind's `decode`. No I/O, no clock."""
 
     def __init__(self, gateway_id: str, vessel: str, device_id: str, decoder: Any) -> None:
         self.gateway_id, self.vessel, self.device_id = gateway_id, vessel, device_id

@@ -23,7 +23,7 @@ from kinds.fishfinder.sim.boat import (
 from kinds.fishfinder.sim.runner import BoatSimulation, BoatSimulationConfig
 from kinds.fishfinder.sim.voyage import DEFAULT_FLEET, plan_fleet
 from kinds.fishfinder.values import Depth, Distress, Fix, Ping, WaterTemp
-from kinds.fishfinder.wire import InstrumentDecoder
+from kinds.fishfinder.decoder import InstrumentDecoder
 
 DAY = date(2026, 3, 1)
 FLEET = {b.boat_id: b for b in DEFAULT_FLEET}

@@ -13,7 +13,7 @@ import pytest
 
 from gateway.errors import FrameRejected
 from kinds.fishfinder.values import Depth, Fix, WaterTemp
-from kinds.fishfinder.wire import InstrumentDecoder
+from kinds.fishfinder.decoder import InstrumentDecoder
 
 DATA = Path(__file__).parent / "data"
 RECORDINGS = sorted(DATA.glob("*.nmea"))

@@ -16,7 +16,7 @@ from gateway.sources.serial_line import SerialLineSource
 from kinds.fishfinder.sim import serial_sim
 from kinds.fishfinder.sim.nmea_stream import StreamLine, steady_boat
 from kinds.fishfinder.values import Depth, Fix, Ping, WaterTemp
-from kinds.fishfinder.wire import InstrumentDecoder
+from kinds.fishfinder.decoder import InstrumentDecoder
 
 START = datetime(2026, 3, 1, 4, 0, 0, tzinfo=timezone.utc)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gateway.errors import FrameRejected
-from kinds.fishfinder import wire
+from kinds.fishfinder.decoder import InstrumentDecoder
 from kinds.fishfinder.sim import nmea_stream
 from kinds.fishfinder.values import Depth, Distress, Fix, Ping, WaterTemp
 
@@ -24,9 +24,9 @@ def voyage(seconds: int = 40) -> list[list]:
     return values
 
 
-def decode_stream(data: bytes) -> tuple[list, wire.InstrumentDecoder]:
+def decode_stream(data: bytes) -> tuple[list, InstrumentDecoder]:
     """As `SerialLineSource` splits the bytes: at each LF."""
-    decoder, values = wire.InstrumentDecoder(), []
+    decoder, values = InstrumentDecoder(), []
     for line in data.splitlines(keepends=True):
         try:
             value = decoder.decode(line, START)

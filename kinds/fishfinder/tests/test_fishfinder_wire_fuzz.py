@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from gateway.errors import FrameRejected
 from kinds.fishfinder import wire
+from kinds.fishfinder.decoder import InstrumentDecoder
 
 RX = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
@@ -47,7 +48,7 @@ def checksummed(address: str, data: list[str]) -> bytes:
     return f"${body}*{checksum:02X}\r\n".encode("ascii")
 
 
-def feed(decoder: wire.InstrumentDecoder, line: bytes, rx: datetime) -> None:
+def feed(decoder: InstrumentDecoder, line: bytes, rx: datetime) -> None:
     try:
         decoder.decode(line, rx)
     except FrameRejected:
@@ -57,7 +58,7 @@ def feed(decoder: wire.InstrumentDecoder, line: bytes, rx: datetime) -> None:
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.binary(max_size=100), max_size=20))
 def test_random_bytes_are_rejected_or_skipped(lines):
-    decoder = wire.InstrumentDecoder()
+    decoder = InstrumentDecoder()
     for line in lines:
         feed(decoder, line, RX)
 
@@ -65,7 +66,7 @@ def test_random_bytes_are_rejected_or_skipped(lines):
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.tuples(edited, st.integers(0, 10**6)), max_size=12))
 def test_checksummed_sentences_with_edited_fields_are_rejected_or_decoded(sentences):
-    decoder = wire.InstrumentDecoder()
+    decoder = InstrumentDecoder()
     for (address, edits, keep), ms in sentences:
         data = list(TEMPLATES[address])
         for at, text in edits:
@@ -90,4 +91,4 @@ def test_corrupted_valid_lines_are_rejected_or_decoded(pick, edits):
     line = bytearray(lines[pick % len(lines)])
     for at, byte in edits:
         line[at % len(line)] = byte
-    feed(wire.InstrumentDecoder(), bytes(line), RX)
+    feed(InstrumentDecoder(), bytes(line), RX)

@@ -30,7 +30,8 @@ from gateway.errors import FrameRejected
 from kinds.fishfinder import nmea_common, nmea_fields
 from kinds.fishfinder.nmea_fields import Encapsulated, read_sentence
 from kinds.fishfinder.sim import nmea_stream
-from kinds.fishfinder.wire import InstrumentDecoder
+from kinds.fishfinder.decoder import InstrumentDecoder
+from kinds.fishfinder.values import Fix
 
 DATA = Path(__file__).parent / "data"
 RX = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -243,6 +244,19 @@ def test_every_field_of_recorded_sentences_edited_to_each_edge_decodes_the_same_
                     lines.append(sentence(address, data if at == len(fields) else data[:-1]))
     assert len(lines) > 5000
     decoded_alike(lines, gaps_ms=[0, 0, 400, 3_600_000, 47_000_000])  # the last over half a day
+
+
+@pytest.mark.parametrize("date", ["070420", "311279", "010180", "291299", "010100", "290200", "290201"])
+def test_rmc_times_and_dates_read_in_one_go_decode_the_same_by_the_usual_shapes(date):
+    """`nmea_common.rmc` reads the date and time as ISO 8601: every fraction length NMEA sends,
+    both centuries, leap days and a day that is none."""
+    times = ["213950", "000000", "235959", "235959.9", "120000.05", "120000.125", "120000.5000", "120000.12345",
+             "120000.999999", "235960", "240000", "126000"]
+    lines = [sentence("GPRMC", [t, "A", "5250.53669", "N", "00542.34920", "E", "0.020", "", date, "", "", "A"]) for t in times]
+    real = date != "290201"
+    assert [isinstance(value, Fix) for value in decoded_alike(lines)] == [real] * 9 + [False] * 3
+    taken = [nmea_common.rmc(line[7:line.index(b"*")].decode()) is not None for line in lines]
+    assert taken == [real] * 9 + [False] * 3  # the usual shape's road, or the test compares the plain one with itself
 
 
 field_edit = st.tuples(st.integers(0, 15), st.sampled_from(EDGE_FIELDS) | st.text("0123456789.-+ANSEWVC", max_size=11))
