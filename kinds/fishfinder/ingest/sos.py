@@ -16,9 +16,9 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from central.alerts import AlertTransition
+from central.alerts import APP, AlertTransition
 from central.incidents import raise_subject_alert, resolve
-from central.models import ALERT_ACKNOWLEDGED, ALERT_ACTIVE, ALERT_TYPE_SOS, Alert
+from central.models import ALERT_ACKNOWLEDGED, ALERT_ACTIVE, ALERT_TYPE_SOS, Alert, AlertEvent
 from ingest.kind_interface import Downlink
 from kinds.fishfinder.items import KIND, DistressCall, SosStatus
 from kinds.fishfinder.state import SOS_ACKNOWLEDGED, SOS_RECEIVED, SOS_RESOLVED, SOS_STATUSES, SosCall, Vessel
@@ -116,7 +116,11 @@ def _presses_held(session: Session, alert_id: int, cancel: DistressCall) -> bool
     """Whether incident `alert_id` holds a press no cancel has reached yet, besides the one
     `cancel` cancels. Calls can arrive out of order (what a restarted broker takes before ingest
     subscribes again is sent again after the gateway's ack timeout): a press delivered late joins
-    whatever incident is open, and its cancel must not close another press's SOS."""
+    whatever incident is open, and its cancel must not close another press's SOS. An incident
+    someone also raised from the app (`central.alerts.APP`) is held as well: a cancel on board
+    says the button was a mistake, not that the app's call was."""
+    if session.scalar(sa.select(sa.exists().where(AlertEvent.alert_id == alert_id, AlertEvent.who == APP))):
+        return True  # raised from the app too (a man overboard seen from a phone): only an operator ends it
     calls = session.execute(sa.select(SosCall.item_id, SosCall.active).where(SosCall.alert_id == alert_id)).all()
     pressed = {_prefix(item_id) for item_id, active in calls if active}
     cancelled = {_prefix(item_id) for item_id, active in calls if not active} | {_prefix(cancel.id)}

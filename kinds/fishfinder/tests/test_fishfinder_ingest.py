@@ -202,3 +202,21 @@ def test_a_late_cancel_of_a_press_that_joined_an_open_incident_never_closes_a_pr
     assert [s.status for s in _statuses(done)] == ["resolved"]
     with Session(engine) as s:
         assert s.scalars(sa.select(Alert.status)).all() == ["closed"]
+
+
+def test_a_cancel_on_board_never_ends_an_sos_also_raised_from_the_app(engine: Engine) -> None:
+    """A crew member raises man overboard from the phone; the skipper presses the button, then
+    cancels it as a mistake. The app's call still stands: only an operator resolves it."""
+    from central.alerts import APP
+    from central.incidents import raise_subject_alert
+
+    with Session(writer(engine)) as s, s.begin():
+        raise_subject_alert(
+            s, tenant=TENANT, kind="fishfinder", subject="km-bahari", alert_type="sos", severity="critical",
+            at=T0, who=APP, detail={"source": "app", "nature": "mob"},
+        )
+    _apply(engine, _sos(1, 0), now=T0 + timedelta(minutes=1))
+    cancel, _ = _apply(engine, _sos(1, 1, active=False), now=T0 + timedelta(minutes=2))
+    assert [s.status for s in _statuses(cancel)] == ["received"], "the boat keeps its SOS: help has not answered"
+    with Session(engine) as s:
+        assert s.scalars(sa.select(Alert.status)).all() == ["active"]
