@@ -10,9 +10,10 @@ not listed here: the configuration has no stations.
 `grant_on_central_broker` adds the boat's MQTT users to the security files `tepi mqtt setup`
 wrote for the central broker, exactly as setup derives them from the boat's configuration
 (`tepi.mqtt_auth.principals`: its gateway's three connections sharing the gateway's password,
-its fish-finder), keeping every other user and password as they are. Setup itself regenerates
-the files from the configurations it is given and drops any user they do not name: re-run it
-with the boats' configurations too (`boat_gateway_yaml`), or the boats are locked out.
+its fish-finder), keeping every other user and password as they are, and keeps the boat's configuration
+without password in `DIR/boats/`, which every later setup includes (so a re-run never locks a
+boat out) and which marks those users as the boat's: a boat never takes over a user the
+deployment already has (a river gateway's or device's id).
 """
 
 from __future__ import annotations
@@ -123,7 +124,11 @@ def grant_on_central_broker(directory: Path, boat: TepiConfig) -> BrokerGrant:
     if not files.credentials_file.exists():
         raise MqttSecurityError(f"no {files.credentials_file}: set up the central broker first (`tepi mqtt setup --out {directory}`)")
     existing = read_credentials(files.credentials_file)
-    users = boat_users(existing, boat)
+    users = boat_users(existing, boat, enrolled_users(directory, boat.gateway.id))
+    # The boat's configuration without password first, kept for every later `tepi mqtt setup`
+    # and as the record that these users are this boat's: a failure after it is repaired by a
+    # re-run (its users are then its own), and setup alone would create them as well.
+    _keep_enrolled(directory, boat)
     issued = issue_credentials(users, existing)
     credentials = {**existing, **issued}
     changed = []
@@ -171,13 +176,47 @@ def _acl_user(chunk: str) -> str | None:
     return next((line.split(None, 1)[1] for line in chunk.splitlines() if line.startswith("user ")), None)
 
 
-def boat_users(existing: dict[str, MqttCredential], boat: TepiConfig) -> list[MqttPrincipal]:
+def _keep_enrolled(directory: Path, boat: TepiConfig) -> None:
+    from tepi.mqtt_security import ENROLLED_DIR
+
+    kept = directory / ENROLLED_DIR / f"{boat.gateway.id}.yaml"
+    text = boat_gateway_yaml(boat)
+    if _read_text(kept) != text:
+        write_private(kept, text)
+
+
+def enrolled_users(directory: Path, gateway: str) -> frozenset[str]:
+    """The MQTT users an earlier enrolment of gateway `gateway` gave it (its kept configuration
+    under `directory`): the only existing users enrolling that boat again may find there."""
+    from tepi.mqtt_security import ENROLLED_DIR
+
+    from core.config import ConfigError, load_config
+
+    kept = directory / ENROLLED_DIR / f"{gateway}.yaml"
+    if not kept.exists():
+        return frozenset()
+    try:
+        return frozenset(p.username for p in principals([load_config(kept)]) if p.role != "ingest")
+    except ConfigError as exc:
+        raise MqttSecurityError(f"cannot read the enrolled boat {kept}: {exc}") from exc
+
+
+def boat_users(existing: dict[str, MqttCredential], boat: TepiConfig, own: frozenset[str] = frozenset()) -> list[MqttPrincipal]:
     """The boat's MQTT users on the central broker whose users are `existing` (ingest's are the
     centre's already); `MqttSecurityError` when one of its usernames or password names is
-    already another role's or tenant's there. Nothing is written: a fleet's import checks every
-    boat with it before it grants any."""
+    already another role's or tenant's there, or when a username exists that is not one of
+    `own` (what this boat's earlier enrolment gave it, `enrolled_users`): a gateway or device id
+    the deployment already uses would otherwise have its grants replaced by the boat's (a river
+    gateway reading one fish-finder, its password in the boat's file). Nothing is written: a
+    fleet's import checks every boat with it before it grants any."""
     users = [p for p in principals([boat]) if p.role != "ingest"]
     _refuse_clashes(users, existing)
+    taken = sorted(p.username for p in users if p.username in existing and p.username not in own)
+    if taken:
+        raise MqttSecurityError(
+            f"MQTT user {taken[0]!r} exists on the central broker already (a gateway or device of the deployment): "
+            "choose another gateway or vessel id"
+        )
     return users
 
 

@@ -239,18 +239,11 @@ def _enrol(session: Session, cfg: TepiConfig, boat: Enrolment, uplink: BrokerCon
 
 
 def _grant(mqtt_dir: Path, boat: TepiConfig) -> BrokerGrant:
-    """The boat's users on the central broker, and its password-free configuration kept beside
-    them for the next `tepi mqtt setup`; `MqttSecurityError` on failure."""
-    from tepi.boat_gateways import boat_gateway_yaml, grant_on_central_broker
-    from tepi.mqtt_auth import write_private
-    from tepi.mqtt_security import ENROLLED_DIR
+    """The boat's users on the central broker, its password-free configuration kept beside them
+    for the next `tepi mqtt setup` (`grant_on_central_broker`); `MqttSecurityError` on failure."""
+    from tepi.boat_gateways import grant_on_central_broker
 
-    grant = grant_on_central_broker(mqtt_dir, boat)
-    kept = mqtt_dir / ENROLLED_DIR / f"{boat.gateway.id}.yaml"
-    text = boat_gateway_yaml(boat)
-    if not kept.exists() or kept.read_text(encoding="utf-8") != text:
-        write_private(kept, text)
-    return grant
+    return grant_on_central_broker(mqtt_dir, boat)
 
 
 def _write_gateway_config(path: Path, mqtt_dir: Path, boat: TepiConfig) -> bool:
@@ -367,7 +360,7 @@ def vessel_import(
     and a rejected row (named by its line) registers nothing; importing it again changes nothing.
     In production (the default) it needs the API's TEPI_AUTH_PEPPER set, as every `tepi admin` command."""
     from tepi.admin_cli import _config, _session
-    from tepi.boat_gateways import boat_users
+    from tepi.boat_gateways import boat_users, enrolled_users
     from tepi.mqtt_auth import MqttSecurityError
     from tepi.mqtt_security import MqttSecurityFiles
 
@@ -383,13 +376,18 @@ def vessel_import(
             raise _fail(f"{exc}: nothing registered (set up the central broker first: `tepi mqtt setup --out {mqtt_dir}`)") from exc
         # The rows the file's own checks passed, now against the registry and the broker's users,
         # in the same pass: every rejected row is named at once, whatever made it so.
+        claimed: dict[str, str] = {}  # MQTT username -> the vessel of the file that takes it
         for where, boat in boats:
             try:  # what a rejected row wrote, if anything, rolls back with the rest
                 status, boat_config = _enrol(session, cfg, boat, uplink)
-                boat_users(central, boat_config)
+                users = boat_users(central, boat_config, enrolled_users(mqtt_dir, boat_config.gateway.id))
+                clash = next((claimed[n] for p in users for n in (p.username, p.secret_name) if n in claimed), None)
+                if clash is not None:
+                    raise ValueError(f"its MQTT users clash with vessel {clash!r} of this file: give it another id or gateway")
             except (ValueError, MqttSecurityError) as exc:
                 rejected.append(f"{where} (vessel {boat.vessel!r}): {exc}")
                 continue
+            claimed.update((name, boat.vessel) for p in users for name in (p.username, p.secret_name))
             done.append((boat, status, boat_config))
         if rejected:  # the transaction rolls back: no vessel is registered
             raise _reject(sorted(rejected, key=lambda r: _line_of(r, fleet)), f"{len(rejected)} rows rejected: nothing registered")

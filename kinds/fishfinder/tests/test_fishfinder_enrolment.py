@@ -355,3 +355,36 @@ def test_rotate_all_leaves_the_enrolled_boats_passwords_unless_named(
     again = central.credentials()
     assert again[f"{GW}.uplink"].password != after[f"{GW}.uplink"].password
     assert again["km-uji"].password == after["km-uji"].password, "only what was named"
+
+
+@pytest.mark.parametrize(
+    ("vessel", "gateway", "taken"),
+    [("km-uji", "gw-ciliwung", "gw-ciliwung."), ("awlr-depok", "gw-km-uji", "awlr-depok")],
+    ids=["a-river-gateway-s-id", "a-river-device-s-id"],
+)
+def test_a_boat_never_takes_over_users_the_deployment_already_has(
+    operator: CliRunner, central: MqttSecurityFiles, vessel: str, gateway: str, taken: str
+) -> None:
+    """Enrolling a boat under the id of a river gateway or device of the same tenant would replace
+    that user's grants with the boat's (the river gateway then reads one fish-finder: no Siaga
+    alert) and hand its password to the boat's crew. Refused, and nothing changes."""
+    before = {f: f.read_bytes() for f in (central.credentials_file, central.password_file, central.acl_file)}
+    code, out = _admin(operator, "vessel", "add", vessel, "-t", "dki-jakarta", "-n", "KM Uji", "--home-port", "benoa",
+                       "--gateway", gateway, "--mqtt-dir", str(central.directory))  # fmt: skip
+    assert code != 0 and f"MQTT user '{taken}" in out and "exists on the central broker already" in out, out
+    assert {f: f.read_bytes() for f in before} == before
+    assert not (central.directory / "boats").exists() or not any((central.directory / "boats").iterdir())
+
+
+def test_a_fleet_file_whose_rows_clash_with_each_other_registers_nothing_and_writes_nothing(
+    operator: CliRunner, central: MqttSecurityFiles, tmp_path: Path
+) -> None:
+    """Row 2's gateway is named as row 1's vessel (whose fish-finder user carries that name):
+    both cannot have it. Checked before anything is written."""
+    fleet = tmp_path / "fleet.csv"
+    fleet.write_text("id,tenant,name,home_port,gateway\nkm-satu,kab-badung,KM Satu,benoa,gw-satu\n"
+                     "km-dua,kab-badung,KM Dua,benoa,km-satu\n", encoding="utf-8")  # fmt: skip
+    before = {f: f.read_bytes() for f in (central.credentials_file, central.password_file, central.acl_file)}
+    code, out = _admin(operator, "vessel", "import", str(fleet), "--mqtt-dir", str(central.directory))
+    assert code != 0 and "clash with vessel 'km-satu'" in out and "nothing registered" in out, out
+    assert {f: f.read_bytes() for f in before} == before
