@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -281,7 +281,7 @@ def enforce_retention(session: Session, now: datetime, policy: RetentionConfig |
         "sos_call_positions": _erase_positions(session, SosCall, SosCall.ts < cutoff),
         "vessel_last_fixes": _erase_positions(session, Vessel, Vessel.last_fix_at < cutoff, "last_lat", "last_lon"),
         "school_positions": _erase_positions(session, SchoolSighting, SchoolSighting.end < cutoff),
-        "catch_positions": _erase_positions(session, Catch, Catch.caught_at < cutoff),
+        "catch_positions": _erase_positions(session, Catch, Catch.caught_at < week_start(cutoff)),
         "alert_event_positions": _erase_event_positions(session, cutoff),
         "catch_contact_requests": _count(session.execute(
             sa.delete(CatchContactRequest)
@@ -292,6 +292,15 @@ def enforce_retention(session: Session, now: datetime, policy: RetentionConfig |
 
 
 _QUIET = {"synchronize_session": False}
+
+
+def week_start(at: datetime) -> datetime:
+    """00:00 UTC of the Monday on or before `at`. Catch positions are erased a whole ISO week at
+    a time: the fisheries office's aggregates count only catches with a position, in whole
+    weeks, and erasing them hour by hour would let hourly queries of the week at the cutoff
+    tell one fisher's catches apart (the difference between two answers)."""
+    day = at.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday())
 
 
 def _count(result: object) -> int:

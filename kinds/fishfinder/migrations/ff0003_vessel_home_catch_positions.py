@@ -7,8 +7,9 @@ Create Date: 2026-12-21
 * `vessels.home_lat`, `vessels.home_lon` (nullable): where the vessel's home port is, for the
   overdue check (`kinds.fishfinder.ingest.overdue`), which until now looked the port up by name
   in the simulator's harbour table. Vessels registered with a home port of that table get the
-  quay position the check used (`HOME_BEFORE_FF0003`, frozen here as it was), so their at-sea
-  tracking goes on as before; any other vessel has none (at sea only as its owner declares)
+  quay position the check used (`HOME_BEFORE_FF0003`, frozen here as it was). The check also
+  took a boat within 1 km of the simulator's offing as home; only the quay is kept, so a
+  Kedonganan boat (offing 1.35 km out) is home once it nears the quay. Any other vessel has none (at sea only as its owner declares)
   until an operator gives it (`tepi admin vessel add ... --home-lat --home-lon`).
 * `catches.lat`, `catches.lon` become nullable: retention erases a catch's position after
   `retention.position_days` and keeps the rest (`kinds.fishfinder.state.enforce_retention`).
