@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -25,6 +26,7 @@ _UTC = timezone.utc
 _HALF_DAY = timedelta(hours=12)
 _NO_TIME = timedelta(0)
 _AIS_TYPES = frozenset({"VDM", "VDO"})
+_HEX = {f"{i:02X}": i for i in range(256)}  # a checksum's two upper-case hex digits, read
 
 _Apply = Callable[[Any, datetime], "Outcome"]
 _KNOWN_LINES = 64  # a few seconds of a boat's lines (10 to 15 sentences a second and AIS)
@@ -61,7 +63,7 @@ class InstrumentDecoder:
     dict (a `Counter`'s ``+=`` cost 60 ns more a line): an outcome not seen yet is not in it.
 
     The short road, for speed (bench/nmea_parse.py): a talker sentence in its usual shape is
-    framed in one match (`TALKER_LINE`) and its fields read in another (`nmea_common`), into a
+    framed and its fields read in one match of the whole line (`nmea_common.LINES`), into a
     reading that the line alone decides (a position and time, a depth, "unused" ...), which is
     then applied to the stream's state (the clock, the receive time). A line the same as one
     read so shortly before is not read again: instruments repeat what has not changed (water
@@ -85,18 +87,17 @@ class InstrumentDecoder:
         }
         # The short road: a sentence type's usual shape read to a reading, how that is applied,
         # and whether the same line may well come again (not with a GNSS time of day in it).
-        usual = (
-            ("RMC", nmea_common.rmc, self._apply_fix, False),
-            ("GGA", nmea_common.gga, self._apply_time_only_fix, False),
-            ("GLL", nmea_common.gll, self._apply_time_only_fix, False),
-            ("ZDA", nmea_common.zda, self._apply_date, False),
-            ("VTG", nmea_common.vtg, self._apply_motion, True),
-            ("DBT", nmea_common.dbt, self._apply_depth, True),
-            ("DPT", nmea_common.dpt, self._apply_depth, True),
-            ("MTW", nmea_common.mtw, self._apply_water_temp, True),
-        )
-        self._usual: dict[bytes, tuple[Callable[[str], Any], _Apply, Callable[[list[str], datetime], Outcome], bool]] | None = {
-            name.encode("ascii"): (read, apply, self._talker[name], repeats) for name, read, apply, repeats in usual
+        repeats = {"RMC": False, "GGA": False, "GLL": False, "ZDA": False,
+                   "VTG": True, "DBT": True, "DPT": True, "MTW": True}
+        applies = {
+            "RMC": self._apply_fix, "GGA": self._apply_time_only_fix, "GLL": self._apply_time_only_fix,
+            "ZDA": self._apply_date, "VTG": self._apply_motion, "DBT": self._apply_depth,
+            "DPT": self._apply_depth, "MTW": self._apply_water_temp,
+        }
+        self._usual: dict[bytes, tuple[re.Pattern[str], Callable[[re.Match[str]], Any], _Apply,
+                                       Callable[[list[str], datetime], Outcome], bool]] | None = {
+            head: (whole, read, applies[head.decode()], self._talker[head.decode()], repeats[head.decode()])
+            for head, (whole, read) in nmea_common.LINES.items()
         } if common_shapes else None
         self._known: dict[bytes, tuple[_Apply, object]] = {}  # lines read the short way lately: their readings
 
@@ -135,24 +136,36 @@ class InstrumentDecoder:
 
     # -- sentences
     def _short_road(self, line: bytes, rx: datetime) -> Outcome | None:
-        """The outcome of a talker sentence in its usual frame; None for the plain road."""
+        """The outcome of a talker sentence in its usual frame; None for the plain road. A
+        sentence type read here is matched whole, fields and frame in one (`nmea_common.LINES`),
+        chosen by the type where ``$ttTTT`` has it."""
+        usual = self._usual.get(line[3:6])  # type: ignore[union-attr]
+        if usual is not None:
+            whole, read, apply, by_fields, repeats = usual
+            m = whole.fullmatch(line.decode("latin-1"))
+            if m is not None:
+                stated = m.start("stated")
+                if stated > 78:  # fields past TALKER_LINE's 70 characters
+                    return None
+                if checksum(line[1:stated - 1]) != _HEX[m["stated"]]:
+                    return None  # read_sentence says why not
+                reading = read(m)
+                if reading is None:  # not the usual values
+                    return by_fields(line[7:stated - 1].decode("ascii").split(","), rx)
+                if repeats:
+                    self._remember(line, apply, reading)
+                return apply(reading, rx)
         framed = TALKER_LINE.fullmatch(line)
         if framed is None:
             return None
-        covered, sentence_type, fields_text, stated = framed.groups()
-        if checksum(covered) != HEX_BYTE[stated]:
+        covered, sentence_type, fields_text, stated_hex = framed.groups()
+        if checksum(covered) != HEX_BYTE[stated_hex]:
             return None  # read_sentence says why not
-        usual = self._usual.get(sentence_type)  # type: ignore[union-attr]
-        if usual is None:
-            return self._remember(line, _as_read, "unused") if sentence_type in TALKER_TYPES else None
-        read, apply, by_fields, repeats = usual
-        fields = fields_text.decode("ascii")
-        reading = read(fields)
-        if reading is None:  # not the usual shape
-            return by_fields(fields.split(","), rx)
-        if repeats:
-            self._remember(line, apply, reading)
-        return apply(reading, rx)
+        if usual is not None:  # framed, but the fields not in their usual shape
+            return usual[3](fields_text.decode("ascii").split(","), rx)
+        if sentence_type in TALKER_TYPES:
+            return self._remember(line, _as_read, "unused")
+        return None
 
     def _plain_road(self, line: bytes, rx: datetime) -> Outcome:
         read = read_sentence(line)

@@ -315,3 +315,14 @@ def test_a_time_of_day_is_dated_as_by_date_arithmetic(gnss, elapsed_ms, tod, dig
 def test_garmins_sentences_build_from_any_fields(data):
     """Why `read_sentence` need not build a GRM (`_BUILT_WITHOUT_FAIL`)."""
     pynmea2.ProprietarySentence.sentence_types["GRM"]("GRM", data)
+
+
+@pytest.mark.parametrize("padding", [60, 70, 71, 72])
+@pytest.mark.parametrize("tail", ["", "\r\n", "\n\n"])
+def test_a_whole_line_in_its_usual_shape_keeps_the_frames_length_bound(padding, tail):
+    """`nmea_common.LINES` match a whole line, fields and frame in one: fields one past the 70
+    characters `TALKER_LINE` allows (too large a line) must end as the plain road ends them."""
+    for address, fields in RECORDED_SENTENCES:
+        body = ",".join([address, *fields])
+        body += "," + "0" * max(0, padding - (len(body) - 6) - 1)
+        decoded_alike([checksummed(body) + tail.encode()])
