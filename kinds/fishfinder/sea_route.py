@@ -12,10 +12,13 @@ Lengths are great-circle metres between cell centres; the shortest path is Dijks
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import shapely
 from scipy import ndimage, sparse
+from shapely.geometry.base import BaseGeometry
 from scipy.sparse import csgraph
 
 from kinds.fishfinder.sea_mask import SeaMask
@@ -46,9 +49,19 @@ def haversine_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.n
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-def plan_sea_route(mask: SeaMask, start: tuple[float, float], end: tuple[float, float], clearance_cells: int = 1) -> SeaRoute:
-    """The shortest sea route from `start` to `end` ((lat, lon) each) on `mask`; `NoSeaRoute`
-    when there is none, `ValueError` for a negative clearance."""
+def plan_sea_route(
+    mask: SeaMask,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    clearance_cells: int = 1,
+    hazards: Sequence[BaseGeometry] = (),
+) -> SeaRoute:
+    """The shortest sea route from `start` to `end` ((lat, lon) each) on `mask`, avoiding
+    `hazards` (shapely geometries in lon/lat: reefs, restricted zones, shipping lanes); `NoSeaRoute`
+    when there is none, `ValueError` for a negative clearance.
+
+    A cell is closed by a hazard that covers any part of it (its polygon is tested against the
+    cell's square, not its centre), so no lane between open cells' centres enters a hazard."""
     if clearance_cells < 0:
         raise ValueError(f"clearance_cells must not be negative, not {clearance_cells}")
     land = mask.land
@@ -66,6 +79,8 @@ def plan_sea_route(mask: SeaMask, start: tuple[float, float], end: tuple[float, 
         passable |= _shore_reach(sea, open_water, (r, c))
     lat_c = mask.lat_first + (mask.row0 + np.arange(rows) + 0.5) * mask.lat_step
     lon_c = mask.lon_first + (mask.col0 + np.arange(cols) + 0.5) * mask.lon_step
+    if hazards:
+        passable &= ~_hazard_cells(hazards, mask, lat_c, lon_c)
     graph = _graph(passable, lat_c, lon_c)
     index = [r * cols + c for r, c in ends]
     dist, pred = csgraph.dijkstra(graph, indices=index[0], return_predecessors=True)
@@ -79,6 +94,15 @@ def plan_sea_route(mask: SeaMask, start: tuple[float, float], end: tuple[float, 
     lat = np.array([p[0] for p in points])
     lon = np.array([p[1] for p in points])
     return SeaRoute(points=points, length_m=float(haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:]).sum()))
+
+
+def _hazard_cells(hazards: Sequence[BaseGeometry], mask: SeaMask, lat_c: np.ndarray, lon_c: np.ndarray) -> np.ndarray:
+    """Cells any hazard touches: each cell's square (centre ± half a step) against the hazards'
+    union, vectorised (shapely 2)."""
+    half_lat, half_lon = abs(mask.lat_step) / 2, abs(mask.lon_step) / 2
+    lon, lat = np.meshgrid(lon_c, lat_c)
+    squares = shapely.box(lon - half_lon, lat - half_lat, lon + half_lon, lat + half_lat)
+    return shapely.intersects(shapely.union_all(list(hazards)), squares)
 
 
 def _cell(mask: SeaMask, point: tuple[float, float]) -> tuple[int, int]:

@@ -69,3 +69,30 @@ def test_no_route_is_a_clear_refusal(bali: SeaMask) -> None:
         plan_sea_route(bali, BENOA, (-10.0, 115.0))
     with pytest.raises(ValueError, match="clearance"):
         plan_sea_route(bali, BENOA, SOUTH_OF_BUKIT, clearance_cells=-1)
+
+
+def test_a_hazard_across_the_lane_is_avoided(bali: SeaMask) -> None:
+    """A restricted zone laid across the first route's lane off Bukit's south coast: the new
+    route goes around it (no point every 100 m inside it), still by sea, a little longer."""
+    import shapely
+    from shapely.geometry import Polygon
+
+    first = plan_sea_route(bali, BENOA, SOUTH_OF_BUKIT)
+    lat, lon = (np.array(v) for v in zip(*first.points))
+    zone = Polygon([(115.15, -8.93), (115.20, -8.93), (115.20, -8.86), (115.15, -8.86)])  # (lon, lat)
+    la, lo = every_100_m(lat, lon)
+    assert shapely.contains_xy(zone, lo, la).any(), "the zone lies across the first route"
+    route = plan_sea_route(bali, BENOA, SOUTH_OF_BUKIT, hazards=[zone])
+    lat, lon = (np.array(v) for v in zip(*route.points))
+    la, lo = every_100_m(lat, lon)
+    assert not shapely.intersects_xy(zone, lo, la).any()
+    assert not is_land()(la, lo).any()
+    assert route.length_m > first.length_m
+
+
+def test_a_ground_inside_a_hazard_has_no_route(bali: SeaMask) -> None:
+    from shapely.geometry import Point
+
+    reserve = Point(SOUTH_OF_BUKIT[1], SOUTH_OF_BUKIT[0]).buffer(0.03)  # a closed zone around the ground
+    with pytest.raises(NoSeaRoute, match="no way by sea"):
+        plan_sea_route(bali, BENOA, SOUTH_OF_BUKIT, hazards=[reserve])
