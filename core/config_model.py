@@ -242,9 +242,63 @@ class BrokerQueueConfig(ConfigSection):
     autosave_interval_s: int = Field(default=30, ge=1, le=86_400, description="Seconds between saves of the broker's queues to disk (a crash loses at most this much).")
 
 
+class SeaRegion(ConfigSection):
+    """A tenant's waters as a latitude/longitude box (WGS 84, degrees): the part of the global
+    land mask the API keeps for routing, and the area its marine answers cover."""
+
+    south: float = Field(ge=-90, le=90)
+    north: float = Field(ge=-90, le=90)
+    west: float = Field(ge=-180, le=180)
+    east: float = Field(ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not (self.south < self.north and self.west < self.east):
+            raise ValueError("sea region: south must be below north and west below east")
+        if self.north - self.south > 10 or self.east - self.west > 10:
+            # A regency's waters span well under a degree or two; ten degrees of mask at 1/120
+            # degree is 1.4 million cells, still routed in well under a second.
+            raise ValueError("sea region: at most 10 degrees on a side")
+        return self
+
+
+class SeaConfig(ConfigSection):
+    """A coastal tenant's sea: where its boats go, the forecasts and hazards routes respect,
+    and the sea areas whose conditions raise `marine` alerts.
+
+    Paths are read relative to the working directory, as the other paths of the file."""
+
+    region: SeaRegion
+    forecast_file: Path | None = Field(
+        default=None,
+        description="GeoJSON sea-area forecast the deployment keeps updated (core.sea_forecast); "
+        "re-read when it changes. None: no forecast, so no route is ever 'go'.",
+    )
+    hazards_file: Path | None = Field(
+        default=None, description="GeoJSON polygons boats must keep out of: reefs, restricted zones, shipping lanes."
+    )
+    alert_areas: list[str] = Field(
+        default_factory=list,
+        description="Forecast sea-area ids whose conditions raise marine alerts; empty: every area "
+        "of the forecast that meets the region.",
+    )
+    small_boat_wave_m: float = Field(
+        default=1.25, gt=0, le=9, description="BMKG: waves above 1.25 m are dangerous for fishing boats."
+    )
+    small_boat_wind_kn: float = Field(
+        default=15.0, gt=0, le=100, description="BMKG: wind above 15 knots is dangerous for fishing boats."
+    )
+    share_grounds_with: list[Identifier] = Field(
+        default_factory=list,
+        description="Tenants whose fishing-ground answers may include this tenant's boats' sightings "
+        "(never their identities). Empty: this tenant's boats inform only its own grounds.",
+    )
+
+
 class TenantConfig(ConfigSection):
     id: Identifier
     name: str
+    sea: SeaConfig | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +340,10 @@ class CoreConfig(ConfigSection):
         unique_ids("device", [d.id for d in self.devices])
         # A device's platform is checked by its kind at gateway start (a station for awlr, a
         # vessel registered centrally for fishfinder): see `DeviceConfig`.
+        for tenant in self.tenants:
+            for other in tenant.sea.share_grounds_with if tenant.sea else []:
+                if other not in tenants or other == tenant.id:
+                    raise ValueError(f"tenant {tenant.id!r}: share_grounds_with names {other!r}, not another tenant")
         if self.gateway.tenant not in tenants:
             raise ValueError(f"gateway {self.gateway.id!r}: unknown tenant {self.gateway.tenant!r}")
         return self
