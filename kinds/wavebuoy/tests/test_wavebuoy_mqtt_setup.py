@@ -8,7 +8,6 @@ import queue
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
