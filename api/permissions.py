@@ -60,6 +60,10 @@ SOS_RESPONDERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
 #: that help is coming), without the operators' names or the other vessels' positions.
 SOS_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER)
 
+# The wave-buoy kind (kinds/wavebuoy/api). A moored buoy's sea state is no one's personal data.
+#: Buoys with their latest observation: every role of the tenant.
+BUOY_READERS: tuple[str, ...] = ROLES
+
 #: (method, path) -> roles; "public" needs no credentials, "metrics" the metrics token.
 TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/healthz"): "public",
@@ -98,6 +102,8 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/sos/{incident_id}"): SOS_READERS,
     ("POST", "/api/v1/sos/{incident_id}/acknowledge"): SOS_RESPONDERS,
     ("POST", "/api/v1/sos/{incident_id}/resolve"): SOS_RESPONDERS,
+    ("GET", "/api/v1/buoys"): BUOY_READERS,
+    ("GET", "/api/v1/buoys/{buoy_id}"): BUOY_READERS,
 }
 
 __all__ = [
@@ -105,6 +111,7 @@ __all__ = [
     "ALERT_ACTORS",
     "ALERT_READERS",
     "ALL_ROLES",
+    "BUOY_READERS",
     "CATCH_RECORDERS",
     "CATCH_STATISTICIANS",
     "MARKET_USERS",
