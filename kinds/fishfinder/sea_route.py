@@ -142,8 +142,10 @@ class SeaGrid:
         lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
         inside = (lat >= box.south) & (lat <= box.north) & (lon >= box.west) & (lon <= box.east)
         rows, cols = self.shape
-        r = np.clip(np.floor((lat - m.lat_first) / m.lat_step).astype(int) - m.row0, 0, rows - 1)
-        c = np.clip(np.floor((lon - m.lon_first) / m.lon_step).astype(int) - m.col0, 0, cols - 1)
+        r = np.floor((lat - m.lat_first) / m.lat_step).astype(np.intp) - m.row0
+        c = np.floor((lon - m.lon_first) / m.lon_step).astype(np.intp) - m.col0
+        np.clip(r, 0, rows - 1, out=r)
+        np.clip(c, 0, cols - 1, out=c)
         return r, c, inside
 
     def ends(self, start: tuple[float, float], end: tuple[float, float]) -> tuple[int, int]:
@@ -176,7 +178,9 @@ class SeaGrid:
         flat = passable.ravel()
         ok = flat[self.move_from] & flat[self.move_to] & flat[self.move_side_a] & flat[self.move_side_b]
         n = flat.size
-        graph = sparse.csr_matrix((self.move_m[ok], (self.move_from[ok], self.move_to[ok])), shape=(n, n))
+        # Moves are sorted by origin (`_moves`): the compressed rows are built as they are, unsorted work skipped.
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(self.move_from[ok], minlength=n))))
+        graph = sparse.csr_matrix((self.move_m[ok], self.move_to[ok], indptr), shape=(n, n))
         dist, pred = csgraph.dijkstra(graph, indices=start, return_predecessors=True)
         return dist, pred
 
@@ -265,4 +269,6 @@ def _moves(sea: np.ndarray, lat_c: np.ndarray, lon_c: np.ndarray) -> tuple[np.nd
         side_a.append(rb * cols + ca)  # a diagonal's cells beside it; a straight move's own end
         side_b.append(ra * cols + cb)
         length.append(haversine_m(lat_c[ra], lon_c[ca], lat_c[rb], lon_c[cb]))
-    return tuple(np.concatenate(a) for a in (src, dst, side_a, side_b, length))
+    moves = [np.concatenate(a) for a in (src, dst, side_a, side_b, length)]
+    order = np.argsort(moves[0], kind="stable")
+    return tuple(a[order] for a in moves)

@@ -36,7 +36,7 @@ KNOT_M_PER_S = 1852.0 / 3600.0
 MAX_ROUNDS = 5
 #: Step (m) at which a straightened segment is checked against the passable cells (cells are
 #: about 920 m; a corner clipped by less than this could go unseen).
-SIGHT_STEP_M = 25.0
+SIGHT_STEP_M = 50.0
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ one process (tests) crop once.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -19,9 +20,11 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import Depends, FastAPI, Request
 from shapely.geometry.base import BaseGeometry
 
@@ -30,12 +33,14 @@ from core.config import DEFAULT_CONFIG_PATH, TepiConfig
 from core.config_model import SeaConfig
 from core.sea_forecast import MAX_FILE_BYTES, SeaForecast, SeaForecastFile, sea_polygon
 from kinds.fishfinder.sea_mask import Box, SeaMask, SeaMaskError
-from kinds.fishfinder.sea_route import SeaGrid
-from kinds.fishfinder.sea_weather import ForecastGrid
+from kinds.fishfinder.sea_route import NoSeaRoute, SeaGrid
+from kinds.fishfinder.sea_weather import Boat, ForecastGrid, plan_weather_route
 
 log = logging.getLogger(__name__)
 #: Cells of coastal clearance a route keeps off the shore (about 1 km).
 CLEARANCE_CELLS = 1
+#: The boat of the start-up's warm-up plan (any figures do).
+WARM_UP_BOAT = Boat(speed_kn=6.0, wave_limit_m=1.25, wind_limit_kn=15.0)
 
 
 @dataclass(eq=False)
@@ -50,6 +55,18 @@ class RoutingRegion:
     forecast_file: SeaForecastFile
     _laid: tuple[SeaForecast, ForecastGrid] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def warm_up(self) -> None:
+        """Lay the forecast the file holds now on the grid and plan one short route across open
+        water, so the first request after start finds both ready (and the code paths loaded)."""
+        forecast = self.forecast_file.read().forecast
+        weather = self.forecast_grid(forecast) if forecast is not None else None
+        cells = np.flatnonzero(self.grid.open_water & ~self.grid.hazard)
+        if cells.size < 2:
+            return
+        (a, b) = self.grid.centres([int(cells[0]), int(cells[min(cells.size - 1, 50)])])
+        with contextlib.suppress(NoSeaRoute):
+            plan_weather_route(self.grid, a, b, datetime.now(timezone.utc), WARM_UP_BOAT, weather)
 
     def forecast_grid(self, forecast: SeaForecast) -> ForecastGrid:
         with self._lock:
@@ -116,7 +133,10 @@ def prepare_region(tenant: str, sea: SeaConfig) -> RoutingRegion:
 
 
 def prepare_regions(config: TepiConfig) -> dict[str, RoutingRegion]:
-    return {t.id: prepare_region(t.id, t.sea) for t in config.tenants if t.sea is not None}
+    regions = {t.id: prepare_region(t.id, t.sea) for t in config.tenants if t.sea is not None}
+    for region in regions.values():
+        region.warm_up()
+    return regions
 
 
 @asynccontextmanager
