@@ -52,6 +52,11 @@ VESSEL_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER
 #: Declaring a departure with its expected return (the overdue watch): the owner fisher of the
 #: vessel, or the tenant's admin (for a harbour master's register).
 VESSEL_SKIPPERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_FISHER)
+#: Planning a vessel's safe route (`/routes`): its owner fisher for their own vessel (another's
+#: is 404, as for tracks), the admin (a harbour master's register) and the disaster office (a
+#: rescue boat's way to a casualty). Not viewers, staff or the fisheries office: a route names a
+#: vessel and where it is going.
+ROUTE_PLANNERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER)
 #: Raising an SOS from the app for one's own vessel.
 SOS_CALLERS: tuple[str, ...] = (ROLE_FISHER,)
 #: SOS incidents with positions and the nearest vessels; acknowledging and resolving them.
@@ -97,6 +102,7 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/vessels"): VESSEL_READERS,
     ("GET", "/api/v1/vessels/{vessel_id}/track"): VESSEL_READERS,
     ("POST", "/api/v1/vessels/{vessel_id}/departure"): VESSEL_SKIPPERS,
+    ("GET", "/api/v1/routes"): ROUTE_PLANNERS,
     ("POST", "/api/v1/sos"): SOS_CALLERS,
     ("GET", "/api/v1/sos"): SOS_RESPONDERS,
     ("GET", "/api/v1/sos/{incident_id}"): SOS_READERS,
@@ -121,6 +127,7 @@ __all__ = [
     "ROLE_FISHERIES_OFFICE",
     "ROLE_STAFF_ADMIN",
     "ROLE_VIEWER",
+    "ROUTE_PLANNERS",
     "SOS_CALLERS",
     "SOS_READERS",
     "SOS_RESPONDERS",

@@ -33,6 +33,7 @@ BENCHMARKS = {
     "boat_uplink": "bench.boat_uplink",
     "sos_latency": "bench.sos_latency",
     "sos_loss": "bench.sos_loss",
+    "route_latency": "bench.route_latency",
 }
 
 

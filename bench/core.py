@@ -77,6 +77,8 @@ CLAIMS = {
     "rise_ramp": "rate-of-rise warning before Siaga 3 on a 240 cm/h ramp from 50 cm (1 reading/min, 1 cm noise)",
     "rise_katulampa": "rate-of-rise warning >= 15 min before Siaga 2 on the observed Katulampa series",
     "rise_false": "<= 1 false rate-of-rise warning per station-month in the simulated normal month",
+    # issue 20
+    "route_latency": "route p95 <= 200 ms (goal 50) for a 50 km trip on the 1 km grid, first query after start and warm",
 }
 
 

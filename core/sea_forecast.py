@@ -189,6 +189,23 @@ def _number(value: Any, where: str, high: float) -> float:
     return float(value)
 
 
+def sea_polygon(value: Any, where: str) -> BaseGeometry:
+    """A GeoJSON geometry that must be a valid, non-empty Polygon or MultiPolygon in lon/lat
+    degrees (a forecast area; a hazard zone); `SeaForecastError` saying what is wrong at `where`."""
+    try:
+        geometry = shape(value)
+    except Exception as e:  # shapely raises several types for malformed GeoJSON geometry
+        raise SeaForecastError(f"{where}: geometry is not valid GeoJSON: {e}") from e
+    if geometry.geom_type not in ("Polygon", "MultiPolygon") or geometry.is_empty:
+        raise SeaForecastError(f"{where}: geometry must be a Polygon or MultiPolygon")
+    if not geometry.is_valid:
+        raise SeaForecastError(f"{where}: polygon is invalid ({shapely.is_valid_reason(geometry)})")
+    west, south, east, north = geometry.bounds
+    if not (-180 <= west and east <= 180 and -90 <= south and north <= 90):
+        raise SeaForecastError(f"{where}: coordinates must be longitude, latitude in degrees")
+    return geometry
+
+
 def _area(feature: Any, n: int) -> SeaArea:
     where = f"features[{n}]"
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
@@ -203,17 +220,7 @@ def _area(feature: Any, n: int) -> SeaArea:
     name = props.get("name", area_id)
     if not isinstance(name, str) or not name.strip():
         raise SeaForecastError(f"{where}: name must be a non-empty string")
-    try:
-        geometry = shape(feature.get("geometry"))
-    except Exception as e:  # shapely raises several types for malformed GeoJSON geometry
-        raise SeaForecastError(f"{where}: geometry is not valid GeoJSON: {e}") from e
-    if geometry.geom_type not in ("Polygon", "MultiPolygon") or geometry.is_empty:
-        raise SeaForecastError(f"{where}: geometry must be a Polygon or MultiPolygon")
-    if not geometry.is_valid:
-        raise SeaForecastError(f"{where}: polygon is invalid ({shapely.is_valid_reason(geometry)})")
-    west, south, east, north = geometry.bounds
-    if not (-180 <= west and east <= 180 and -90 <= south and north <= 90):
-        raise SeaForecastError(f"{where}: coordinates must be longitude, latitude in degrees")
+    geometry = sea_polygon(feature.get("geometry"), where)
     hours = props.get("hours")
     if not isinstance(hours, list) or not hours:
         raise SeaForecastError(f"{where}: hours must be a non-empty list")

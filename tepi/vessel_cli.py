@@ -18,9 +18,9 @@ registered otherwise (another gateway, tenant or figures) is refused, naming wha
 
 A fleet's CSV has a header row and one boat a row: `id`, `tenant`, `name`, `home_port`
 (required) and `home_lat`, `home_lon`, `gateway`, `owner`, `gt`, `speed_kn`, `fuel_l_per_h`,
-`wave_limit_m`. Every row is checked before anything is written, the file's checks and the
-registration's (tenant, owner, gateway, broker users) in one pass; every rejected row is named
-by its line and nothing is registered. A boat needs a home position, given or its port's
+`wave_limit_m`, `wind_limit_kn` (empty: BMKG's small-boat limit, 15 kn). Every row is checked
+before anything is written, the file's checks and the registration's (tenant, owner, gateway,
+broker users) in one pass; every rejected row is named by its line and nothing is registered. A boat needs a home position, given or its port's
 (`kinds.fishfinder.home_ports`): without one it is never counted at sea from its fixes, and no
 overdue alert could come. Passwords are never printed (`tepi mqtt show-credentials`
 shows one, as after `tepi mqtt setup`). A running Mosquitto re-reads passwd and acl on SIGHUP.
@@ -49,9 +49,11 @@ vessel_app = typer.Typer(no_args_is_help=True, help="Vessels carrying a fish-fin
 _ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 #: The fleet file's columns; the first four are required.
 CSV_COLUMNS = ("id", "tenant", "name", "home_port", "home_lat", "home_lon", "gateway", "owner", "gt", "speed_kn",
-               "fuel_l_per_h", "wave_limit_m")  # fmt: skip
+               "fuel_l_per_h", "wave_limit_m", "wind_limit_kn")  # fmt: skip
 _REQUIRED = CSV_COLUMNS[:4]
 _FIGURES = ("gt", "speed_kn", "fuel_l_per_h", "wave_limit_m")
+#: BMKG's small-boat wind limit (knots): a vessel's wind limit unless registered otherwise.
+SMALL_BOAT_WIND_KN = 15.0
 RELOAD_HINT = (
     "reload the broker: SIGHUP makes a running Mosquitto re-read passwd and acl (`systemctl reload mosquitto`, "
     "whose Debian unit sends it, or `kill -HUP <pid>`); clients already connected stay connected"
@@ -81,6 +83,7 @@ class Enrolment:
     speed_kn: float = 0.0
     fuel_l_per_h: float = 0.0
     wave_limit_m: float = 0.0
+    wind_limit_kn: float = SMALL_BOAT_WIND_KN
 
     def __post_init__(self) -> None:
         for label, value in (("vessel id", self.vessel), ("gateway id", self.gateway), ("tenant", self.tenant)):
@@ -115,6 +118,7 @@ class Enrolment:
             home=_home(_number(value, "home_lat"), _number(value, "home_lon")),
             owner=_owner(_number(value, "owner", integer=True)),
             **{f: _number(value, f) or 0.0 for f in _FIGURES},
+            wind_limit_kn=_wind_limit(_number(value, "wind_limit_kn")),
         )
 
 
@@ -134,6 +138,16 @@ def _number(row: dict[str, str], column: str, integer: bool = False) -> float | 
         raise ValueError(f"{column} {text!r} is not {'a whole number' if integer else 'a number'}") from None
     if not math.isfinite(number):
         raise ValueError(f"{column} {text!r} is not a finite number")
+    return number
+
+
+def _wind_limit(number: float | None) -> float:
+    """A fleet file's wind limit: BMKG's small-boat limit when the cell is empty; 0 is no limit
+    a boat can sail under, so it is refused rather than read as "unknown"."""
+    if number is None:
+        return SMALL_BOAT_WIND_KN
+    if not number > 0:
+        raise ValueError(f"wind_limit_kn {number!r} must be more than 0 knots")
     return number
 
 
@@ -227,7 +241,7 @@ def _enrol(session: Session, cfg: TepiConfig, boat: Enrolment, uplink: BrokerCon
     _, status = ensure_vessel(
         session, vessel_id=boat.vessel, tenant=boat.tenant, name=boat.name, home_port=boat.home_port,
         gateway_id=boat.gateway, now=utcnow(), gt=boat.gt, speed_kn=boat.speed_kn, fuel_l_per_h=boat.fuel_l_per_h,
-        wave_limit_m=boat.wave_limit_m, owner_user=boat.owner, home=boat.home,
+        wave_limit_m=boat.wave_limit_m, wind_limit_kn=boat.wind_limit_kn, owner_user=boat.owner, home=boat.home,
     )
     base = cfg
     if all(t.id != boat.tenant for t in cfg.tenants):  # a tenant made with `tepi admin tenant create` only
@@ -312,6 +326,9 @@ def vessel_add(
     speed_kn: Annotated[float, typer.Option("--speed-kn", help="Cruising speed, knots.")] = 0.0,
     fuel_l_per_h: Annotated[float, typer.Option("--fuel-l-per-h", help="Fuel use at cruising speed, litres per hour.")] = 0.0,
     wave_limit_m: Annotated[float, typer.Option("--wave-limit-m", help="Highest waves the boat should go out in, m.")] = 0.0,
+    wind_limit_kn: Annotated[float, typer.Option("--wind-limit-kn", help=(
+        "Strongest wind the boat should go out in, knots (default BMKG's small-boat limit, 15); routes avoid "
+        "forecast wind above it."))] = SMALL_BOAT_WIND_KN,
     gateway_config: Annotated[Optional[Path], typer.Option(help="Also write the YAML the boat runs (`tepi gateway --config`), password included, 0600.")] = None,
     uplink_host: UplinkHostOpt = None,
     uplink_port: UplinkPortOpt = None,
@@ -328,7 +345,7 @@ def vessel_add(
         boat = Enrolment(
             vessel=vessel_id, tenant=tenant, name=name, home_port=home_port, gateway=gateway or _boat_gateway_id(vessel_id),
             home=_home(home_lat, home_lon), owner=owner, gt=gt, speed_kn=speed_kn, fuel_l_per_h=fuel_l_per_h,
-            wave_limit_m=wave_limit_m,
+            wave_limit_m=wave_limit_m, wind_limit_kn=_wind_limit(wind_limit_kn),
         )
     except ValueError as exc:
         raise _fail(str(exc), 2) from exc

@@ -8,6 +8,11 @@ sea cell first). Moves go to the 8 neighbouring cells, a diagonal only when both
 it are sea too, so the straight segment between two cell centres never cuts a corner of land.
 Lengths are great-circle metres between cell centres; the shortest path is Dijkstra's
 (`scipy.sparse.csgraph.dijkstra`) over that graph.
+
+`SeaGrid.prepare` does once what does not depend on the trip (the clearance band, the cells
+hazards touch, every move's length between sea cells): the API prepares each tenant's region at
+start, so a request only picks the moves its passable cells allow and runs Dijkstra.
+`plan_sea_route` prepares and plans in one call.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ EARTH_RADIUS_M = 6_371_008.8
 #: How far (cells, about 1 km each) from a start or end point a lane may come closer to the
 #: shore than the clearance: a harbour's approach channel (Benoa's is about 4 km long).
 APPROACH_CELLS = 8
+#: How far (cells) a point the mask calls land may be moved to the nearest sea cell: a harbour or
+#: a beach on the shore, not a place inland (its nearest sea may be another coast).
+SNAP_CELLS = 3
 #: Up, down, left, right and the diagonals, as (row, column) steps.
 _MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1))
 
@@ -62,38 +70,146 @@ def plan_sea_route(
 
     A cell is closed by a hazard that covers any part of it (its polygon is tested against the
     cell's square, not its centre), so no lane between open cells' centres enters a hazard."""
-    if clearance_cells < 0:
-        raise ValueError(f"clearance_cells must not be negative, not {clearance_cells}")
-    land = mask.land
-    rows, cols = land.shape
-    try:
-        cells = [_cell(mask, point) for point in (start, end)]
-    except ValueError as exc:
-        raise NoSeaRoute(str(exc)) from exc
-    sea = ~land
-    open_water = sea & ~ndimage.binary_dilation(land, iterations=clearance_cells) if clearance_cells else sea
-    # Each end is moved to its nearest sea cell, and joined to open water through sea cells only.
-    ends = [_nearest(sea, cell) for cell in cells]
-    passable = open_water.copy()
-    for r, c in ends:
-        passable |= _shore_reach(sea, open_water, (r, c))
-    lat_c = mask.lat_first + (mask.row0 + np.arange(rows) + 0.5) * mask.lat_step
-    lon_c = mask.lon_first + (mask.col0 + np.arange(cols) + 0.5) * mask.lon_step
-    if hazards:
-        passable &= ~_hazard_cells(hazards, mask, lat_c, lon_c)
-    graph = _graph(passable, lat_c, lon_c)
-    index = [r * cols + c for r, c in ends]
-    dist, pred = csgraph.dijkstra(graph, indices=index[0], return_predecessors=True)
-    if not np.isfinite(dist[index[1]]):
+    grid = SeaGrid.prepare(mask, clearance_cells, hazards)
+    ends = grid.ends(start, end)
+    passable = grid.passable(ends)
+    dist, pred = grid.distances(passable, ends[0])
+    path = grid.path(pred, ends[0], ends[1])
+    if path is None:
         raise NoSeaRoute(f"no way by sea from {start} to {end} within {mask.box}")
-    path = [index[1]]
-    while path[-1] != index[0]:
-        path.append(int(pred[path[-1]]))
-    path.reverse()
-    points = [start, *[(float(lat_c[i // cols]), float(lon_c[i % cols])) for i in path], end]
+    points = [start, *grid.centres(path), end]
+    return SeaRoute(points=points, length_m=polyline_m(points))
+
+
+def polyline_m(points: Sequence[tuple[float, float]]) -> float:
+    """Great-circle length (m) of a polyline of (lat, lon) points."""
     lat = np.array([p[0] for p in points])
     lon = np.array([p[1] for p in points])
-    return SeaRoute(points=points, length_m=float(haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:]).sum()))
+    return float(haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:]).sum())
+
+
+@dataclass(frozen=True, eq=False)
+class SeaGrid:
+    """A region's cells prepared for routing: which are sea, open water (the clearance off the
+    shore), touched by a hazard; each cell's centre; and every move between two sea cells with
+    its length and the cells beside it (`_moves`). Cells are numbered row-major (`r * cols + c`)."""
+
+    mask: SeaMask
+    sea: np.ndarray
+    open_water: np.ndarray
+    hazard: np.ndarray
+    lat_c: np.ndarray
+    lon_c: np.ndarray
+    approach_cells: int
+    #: Moves between sea cells: from, to, the two cells beside a diagonal (for
+    #: a straight move, its own two ends), length in metres; flat cell numbers.
+    move_from: np.ndarray
+    move_to: np.ndarray
+    move_side_a: np.ndarray
+    move_side_b: np.ndarray
+    move_m: np.ndarray
+
+    @classmethod
+    def prepare(
+        cls,
+        mask: SeaMask,
+        clearance_cells: int = 1,
+        hazards: Sequence[BaseGeometry] = (),
+        approach_cells: int = APPROACH_CELLS,
+    ) -> SeaGrid:
+        """`ValueError` for a negative clearance or approach."""
+        if clearance_cells < 0:
+            raise ValueError(f"clearance_cells must not be negative, not {clearance_cells}")
+        if approach_cells < 0:
+            raise ValueError(f"approach_cells must not be negative, not {approach_cells}")
+        land = mask.land
+        rows, cols = land.shape
+        sea = ~land
+        open_water = sea & ~ndimage.binary_dilation(land, iterations=clearance_cells) if clearance_cells else sea
+        lat_c = mask.lat_first + (mask.row0 + np.arange(rows) + 0.5) * mask.lat_step
+        lon_c = mask.lon_first + (mask.col0 + np.arange(cols) + 0.5) * mask.lon_step
+        hazard = _hazard_cells(hazards, mask, lat_c, lon_c) if hazards else np.zeros_like(sea)
+        moves = _moves(sea, lat_c, lon_c)
+        return cls(mask, sea, open_water, hazard, lat_c, lon_c, approach_cells, *moves)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.sea.shape  # type: ignore[return-value]
+
+    def cells_of(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Row, column and inside-the-box flag of each point (rows and columns clipped)."""
+        m, box = self.mask, self.mask.box
+        lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
+        inside = (lat >= box.south) & (lat <= box.north) & (lon >= box.west) & (lon <= box.east)
+        rows, cols = self.shape
+        r = np.floor((lat - m.lat_first) / m.lat_step).astype(np.intp) - m.row0
+        c = np.floor((lon - m.lon_first) / m.lon_step).astype(np.intp) - m.col0
+        np.clip(r, 0, rows - 1, out=r)
+        np.clip(c, 0, cols - 1, out=c)
+        return r, c, inside
+
+    def ends(self, start: tuple[float, float], end: tuple[float, float]) -> tuple[int, int]:
+        """The cells a trip leaves from and arrives at: each point's own, or the nearest sea
+        cell to a point the mask calls land (a harbour on the shore) within `SNAP_CELLS`;
+        `NoSeaRoute` for a point outside the region, inland, or a region without sea."""
+        out = []
+        for point in (start, end):
+            try:
+                cell = _cell(self.mask, point)
+            except ValueError as exc:
+                raise NoSeaRoute(str(exc)) from exc
+            r, c = _nearest(self.sea, cell)
+            if max(abs(r - cell[0]), abs(c - cell[1])) > SNAP_CELLS:
+                raise NoSeaRoute(f"{point} is on land, more than {SNAP_CELLS} cells (about {SNAP_CELLS} km) from the sea")
+            out.append(r * self.shape[1] + c)
+        return out[0], out[1]
+
+    def passable(self, ends: Sequence[int]) -> np.ndarray:
+        """Open water, and each end's approach through the shore band; never a hazard's cell."""
+        cols = self.shape[1]
+        passable = self.open_water.copy()
+        for flat in ends:
+            passable |= _shore_reach(self.sea, self.open_water, divmod(int(flat), cols), self.approach_cells)
+        return passable & ~self.hazard
+
+    def distances(self, passable: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+        """Metres from `start` to every cell over `passable` cells (inf: unreachable), and each
+        cell's predecessor on its shortest way."""
+        flat = passable.ravel()
+        ok = flat[self.move_from] & flat[self.move_to] & flat[self.move_side_a] & flat[self.move_side_b]
+        n = flat.size
+        # Moves are sorted by origin (`_moves`): the compressed rows are built as they are, unsorted work skipped.
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(self.move_from[ok], minlength=n))))
+        graph = sparse.csr_matrix((self.move_m[ok], self.move_to[ok], indptr), shape=(n, n))
+        dist, pred = csgraph.dijkstra(graph, indices=start, return_predecessors=True)
+        return dist, pred
+
+    @staticmethod
+    def path(pred: np.ndarray, start: int, end: int) -> list[int] | None:
+        """The cells from `start` to `end` along `pred`, or None when `end` is unreachable."""
+        if start == end:
+            return [start]
+        if pred[end] < 0:
+            return None
+        path = [end]
+        while path[-1] != start:
+            path.append(int(pred[path[-1]]))
+        path.reverse()
+        return path
+
+    def centres(self, cells: Sequence[int]) -> list[tuple[float, float]]:
+        cols = self.shape[1]
+        return [(float(self.lat_c[i // cols]), float(self.lon_c[i % cols])) for i in cells]
+
+    def upsampled(self, factor: int) -> SeaMask:
+        """The same mask with each cell split into `factor` x `factor` (for comparing routes
+        against a finer grid); `ValueError` for a factor below 1."""
+        if factor < 1:
+            raise ValueError(f"factor must be at least 1, not {factor}")
+        m = self.mask
+        land = np.repeat(np.repeat(m.land, factor, axis=0), factor, axis=1)
+        return SeaMask(m.box, land, m.row0 * factor, m.col0 * factor, m.lat_first, m.lat_step / factor,
+                       m.lon_first, m.lon_step / factor)  # fmt: skip
 
 
 def _hazard_cells(hazards: Sequence[BaseGeometry], mask: SeaMask, lat_c: np.ndarray, lon_c: np.ndarray) -> np.ndarray:
@@ -122,13 +238,13 @@ def _nearest(sea: np.ndarray, cell: tuple[int, int]) -> tuple[int, int]:
     return int(rows[cell]), int(cols[cell])
 
 
-def _shore_reach(sea: np.ndarray, open_water: np.ndarray, cell: tuple[int, int]) -> np.ndarray:
-    """The harbour's approach: sea cells of the clearance band within `APPROACH_CELLS` of
+def _shore_reach(sea: np.ndarray, open_water: np.ndarray, cell: tuple[int, int], reach: int) -> np.ndarray:
+    """The harbour's approach: sea cells of the clearance band within `reach` cells of
     `cell` and connected to it there. Nothing else of the shore, so a lane that leaves a
     harbour hugs the coast only until it reaches open water, not along the whole coast."""
     r, c = cell
     near = np.zeros_like(sea)
-    near[max(0, r - APPROACH_CELLS) : r + APPROACH_CELLS + 1, max(0, c - APPROACH_CELLS) : c + APPROACH_CELLS + 1] = True
+    near[max(0, r - reach) : r + reach + 1, max(0, c - reach) : c + reach + 1] = True
     band = sea & ~open_water & near
     if not band[cell]:
         return np.zeros_like(sea)
@@ -136,20 +252,23 @@ def _shore_reach(sea: np.ndarray, open_water: np.ndarray, cell: tuple[int, int])
     return labels == labels[cell]
 
 
-def _graph(passable: np.ndarray, lat_c: np.ndarray, lon_c: np.ndarray) -> sparse.csr_matrix:
-    rows, cols = passable.shape
-    r0, c0 = np.nonzero(passable)
-    src, dst, weight = [], [], []
+def _moves(sea: np.ndarray, lat_c: np.ndarray, lon_c: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Every move to one of the 8 neighbouring cells between two sea cells: from, to, the two
+    cells beside it (for a straight move, its own two ends), length in metres."""
+    rows, cols = sea.shape
+    r0, c0 = np.nonzero(sea)
+    src, dst, side_a, side_b, length = [], [], [], [], []
     for dr, dc in _MOVES:
         r1, c1 = r0 + dr, c0 + dc
         inside = (r1 >= 0) & (r1 < rows) & (c1 >= 0) & (c1 < cols)
         ra, ca, rb, cb = r0[inside], c0[inside], r1[inside], c1[inside]
-        ok = passable[rb, cb]
-        if dr and dc:  # a diagonal: both cells beside it must be sea too
-            ok &= passable[rb, ca] & passable[ra, cb]
+        ok = sea[rb, cb]
         ra, ca, rb, cb = ra[ok], ca[ok], rb[ok], cb[ok]
         src.append(ra * cols + ca)
         dst.append(rb * cols + cb)
-        weight.append(haversine_m(lat_c[ra], lon_c[ca], lat_c[rb], lon_c[cb]))
-    n = rows * cols
-    return sparse.csr_matrix((np.concatenate(weight), (np.concatenate(src), np.concatenate(dst))), shape=(n, n))
+        side_a.append(rb * cols + ca)  # a diagonal's cells beside it; a straight move's own end
+        side_b.append(ra * cols + cb)
+        length.append(haversine_m(lat_c[ra], lon_c[ca], lat_c[rb], lon_c[cb]))
+    moves = [np.concatenate(a) for a in (src, dst, side_a, side_b, length)]
+    order = np.argsort(moves[0], kind="stable")
+    return tuple(a[order] for a in moves)

@@ -66,6 +66,9 @@ class Vessel(Base):
     speed_kn: Mapped[float]
     fuel_l_per_h: Mapped[float]
     wave_limit_m: Mapped[float]
+    #: The strongest wind (knots) the boat should be out in (revision ff0004); default BMKG's
+    #: small-boat limit, `SMALL_BOAT_WIND_KN`.
+    wind_limit_kn: Mapped[float] = mapped_column(default=15.0, server_default=sa.text("15.0"))
     #: The gateway on board: where SOS replies go (`tepi/<tenant>/gw/<gateway>/down`).
     gateway_id: Mapped[str] = mapped_column(sa.String(64))
     expected_return_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -160,19 +163,20 @@ def register_vessel(
     speed_kn: float = 0.0,
     fuel_l_per_h: float = 0.0,
     wave_limit_m: float = 0.0,
+    wind_limit_kn: float = 15.0,
     owner_user: int | None = None,
     silent_limit_s: int = DEFAULT_SILENT_LIMIT_S,
     home: tuple[float, float] | None = None,
 ) -> Vessel:
     """Add a vessel to `tenant` (in the caller's transaction); `ValueError` for an id in use or
-    figures that cannot be (negative tonnage, speed, fuel use or wave limit; no silence limit;
+    figures that cannot be (negative tonnage, speed, fuel use, wave or wind limit; no silence limit;
     a home position off the globe). `home` is the home port's (lat, lon); without it, the
     documented position of a port `home_port` names (`home_ports.HOME_PORTS`), if any."""
     if home is None:
         home = home_port_position(home_port)
     else:
         check_position(*home)
-    for label, value in (("gt", gt), ("speed_kn", speed_kn), ("fuel_l_per_h", fuel_l_per_h), ("wave_limit_m", wave_limit_m)):
+    for label, value in (("gt", gt), ("speed_kn", speed_kn), ("fuel_l_per_h", fuel_l_per_h), ("wave_limit_m", wave_limit_m), ("wind_limit_kn", wind_limit_kn)):
         if not value >= 0:  # also NaN
             raise ValueError(f"{label} must be zero or more, not {value!r}")
     if silent_limit_s <= 0:
@@ -182,7 +186,7 @@ def register_vessel(
     vessel = Vessel(
         id=vessel_id, tenant_id=tenant, name=name, owner_user=owner_user, home_port=home_port,
         home_lat=home[0] if home else None, home_lon=home[1] if home else None, gt=gt,
-        speed_kn=speed_kn, fuel_l_per_h=fuel_l_per_h, wave_limit_m=wave_limit_m, gateway_id=gateway_id,
+        speed_kn=speed_kn, fuel_l_per_h=fuel_l_per_h, wave_limit_m=wave_limit_m, wind_limit_kn=wind_limit_kn, gateway_id=gateway_id,
         expected_return_at=None, silent_limit_s=silent_limit_s, at_sea=False, created_at=now,
     )
     session.add(vessel)
@@ -193,7 +197,7 @@ def register_vessel(
 #: What `ensure_vessel` found or did.
 REGISTERED, UNCHANGED, HOME_SET = "registered", "unchanged", "home set"
 #: A registration's figures that must agree when a vessel is enrolled again.
-_FIGURES = ("name", "home_port", "owner_user", "gt", "speed_kn", "fuel_l_per_h", "wave_limit_m", "silent_limit_s")
+_FIGURES = ("name", "home_port", "owner_user", "gt", "speed_kn", "fuel_l_per_h", "wave_limit_m", "wind_limit_kn", "silent_limit_s")
 
 
 def ensure_vessel(session: Session, **registration: Any) -> tuple[Vessel, str]:

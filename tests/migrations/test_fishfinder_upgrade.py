@@ -1,5 +1,6 @@
 """A state database at the fish-finder's ff0002 (vessels, tracks, schools, SOS calls, catches,
-contact requests) upgrades to ff0003 with every row intact, on SQLite and PostgreSQL.
+contact requests) upgrades to the kind's head (ff0003: home positions; ff0004: wind limits) with
+every row intact, on SQLite and PostgreSQL.
 
 The ff0002 database is made the way test_state_upgrade makes release 0002's: f93509f's
 database (tests/migrations/f93509f) upgraded by the revisions to ff0002, then the kind's rows
@@ -100,11 +101,14 @@ def test_an_ff0002_database_upgrades_keeping_every_row_and_gives_known_ports_the
 
     upgrade = upgrade_database(f93509f_state)
 
-    assert (upgrade.before, upgrade.after) == ("ff0002", "0003,ff0003,wb0001")
+    assert (upgrade.before, upgrade.after) == ("ff0002", "0003,ff0004,wb0001")
     assert table_contents(f93509f_state, tuple(FF0002_TABLES), FF0002_TABLES) == before
     with f93509f_state.connect() as conn:
         homes = {v: (lat, lon) for v, lat, lon in conn.execute(sa.text("SELECT id, home_lat, home_lon FROM vessels"))}
     assert homes == {vessel: home for vessel, _, home in VESSELS}
+    with f93509f_state.connect() as conn:  # ff0004: BMKG's small-boat wind limit until registered otherwise
+        winds = dict(conn.execute(sa.text("SELECT id, wind_limit_kn FROM vessels")).all())
+    assert winds == {vessel: 15.0 for vessel, _, _ in VESSELS}
     with f93509f_state.begin() as conn:  # a catch's position can now be erased
         conn.execute(sa.text("UPDATE catches SET lat = NULL, lon = NULL WHERE id = 1"))
     assert upgrade_database(f93509f_state).changed is False
@@ -124,3 +128,24 @@ def test_ff0003_goes_back_to_ff0002_while_no_catch_lost_its_position(f93509f_sta
         conn.execute(sa.text("UPDATE catches SET lat = NULL, lon = NULL WHERE id = 1"))
     with pytest.raises(RuntimeError, match="no position"), f93509f_state.begin() as conn:
         command.downgrade(alembic_config(MIGRATIONS, conn, kind_branches()), "ff0002")
+
+
+def test_ff0004_goes_back_to_ff0003_and_up_again_keeping_every_row(f93509f_state: Engine) -> None:
+    """A wind limit registered at ff0004 goes with the column; every ff0002 row stays through
+    down and up, and vessels get the small-boat limit again."""
+    from alembic import command
+
+    _ff0002_database(f93509f_state)
+    before = table_contents(f93509f_state, tuple(FF0002_TABLES), FF0002_TABLES)
+    upgrade_database(f93509f_state)
+    with f93509f_state.begin() as conn:
+        conn.execute(sa.text("UPDATE vessels SET wind_limit_kn = 20 WHERE id = 'km-benoa'"))
+        command.downgrade(alembic_config(MIGRATIONS, conn, kind_branches()), "ff0003")
+    with f93509f_state.connect() as conn:
+        assert schema_version(conn).current == "ff0003,wb0001"  # the other branches stay where they are
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("vessels")}
+    assert "wind_limit_kn" not in columns
+    assert table_contents(f93509f_state, tuple(FF0002_TABLES), FF0002_TABLES) == before
+    assert upgrade_database(f93509f_state).after == "0003,ff0004,wb0001"
+    with f93509f_state.connect() as conn:
+        assert set(conn.scalars(sa.text("SELECT wind_limit_kn FROM vessels"))) == {15.0}

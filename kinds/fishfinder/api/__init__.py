@@ -3,7 +3,9 @@
 * `/catches`, `/catches/aggregates`, `/catches/contacts`, `/market`: what fishers land, the
   fisheries office's anonymised statistics, and a market without names (`routes_catches`);
 * `/vessels`, `/vessels/{id}/track`, `/sos`: where the boats are, for their owners and the
-  rescue, and distress incidents (`routes_sea`).
+  rescue, and distress incidents (`routes_sea`);
+* `/routes`: a vessel's safe route by sea (`routes_route`), on each coastal tenant's region
+  prepared at start by the router's lifespan (`sea_regions`).
 
 Who may call what is in `api.permissions` (the fish-finder's block) and api/README.md.
 """
@@ -12,10 +14,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kinds.fishfinder.api import routes_catches, routes_sea
+from kinds.fishfinder.api import routes_catches, routes_route, routes_sea
+from kinds.fishfinder.api.sea_regions import routing_lifespan
 
-ROUTER = APIRouter()
+ROUTER = APIRouter(lifespan=routing_lifespan)
 ROUTER.include_router(routes_catches.router)
 ROUTER.include_router(routes_sea.router)
+ROUTER.include_router(routes_route.router)
 
 __all__ = ["ROUTER"]

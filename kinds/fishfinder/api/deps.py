@@ -18,6 +18,7 @@ VesselReader = Annotated[Principal, Depends(require_roles(*permissions.VESSEL_RE
 VesselSkipper = Annotated[Principal, Depends(require_roles(*permissions.VESSEL_SKIPPERS))]
 SosCaller = Annotated[Principal, Depends(require_roles(*permissions.SOS_CALLERS))]
 SosReader = Annotated[Principal, Depends(require_roles(*permissions.SOS_READERS))]
+RoutePlanner = Annotated[Principal, Depends(require_roles(*permissions.ROUTE_PLANNERS))]
 SosResponder = Annotated[Principal, Depends(require_roles(*permissions.SOS_RESPONDERS))]
 
 #: Serial ids are 32-bit on PostgreSQL: larger numbers are no id at all (422, not a database error).

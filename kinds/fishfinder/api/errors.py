@@ -24,3 +24,16 @@ class IncidentNotFound(HTTPException):
 class TooManyContacts(HTTPException):
     def __init__(self, limit: int) -> None:
         super().__init__(429, f"at most {limit} messages per catch; wait for the fisher's answer")
+
+
+class GroundNotFound(HTTPException):
+    def __init__(self, ground_id: str) -> None:
+        super().__init__(404, f"fishing ground {ground_id!r} does not exist")
+
+
+class NoRoute(HTTPException):
+    """422: no route can be planned, and why (no sea way, outside the region, no sea section,
+    a vessel without a cruising speed)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(422, why)

@@ -388,3 +388,28 @@ def test_a_fleet_file_whose_rows_clash_with_each_other_registers_nothing_and_wri
     code, out = _admin(operator, "vessel", "import", str(fleet), "--mqtt-dir", str(central.directory))
     assert code != 0 and "clash with vessel 'km-satu'" in out and "nothing registered" in out, out
     assert {f: f.read_bytes() for f in before} == before
+
+
+def test_a_vessel_s_wind_limit_is_registered_or_bmkg_s_small_boat_limit(
+    operator: CliRunner, central: MqttSecurityFiles, engine: Engine, tmp_path: Path
+) -> None:
+    """`--wind-limit-kn` and the fleet file's `wind_limit_kn` register the boat's limit (routes
+    avoid forecast wind above it); left out, a boat gets BMKG's 15 kn; 0 kn is refused."""
+    mqtt_dir = str(central.directory)
+    code, out = _admin(operator, "vessel", "add", "km-angin", "-t", BADUNG, "-n", "KM Angin", "--home-port", "benoa",
+                       "--mqtt-dir", mqtt_dir, "--wind-limit-kn", "18")  # fmt: skip
+    assert code == 0, out
+    fleet = tmp_path / "fleet.csv"
+    fleet.write_text(
+        "id,tenant,name,home_port,wind_limit_kn\n"
+        "jukung-11,kab-badung,Jukung Sebelas,Pelabuhan Benoa,12.5\n"
+        "jukung-12,kab-badung,Jukung Duabelas,Pelabuhan Benoa,\n"
+    )
+    code, out = _admin(operator, "vessel", "import", str(fleet), "--mqtt-dir", mqtt_dir)
+    assert code == 0, out
+    with Session(engine) as s:
+        winds = {v.id: v.wind_limit_kn for v in s.scalars(sa.select(Vessel))}
+    assert winds == {"km-angin": 18.0, "jukung-11": 12.5, "jukung-12": 15.0}
+    fleet.write_text("id,tenant,name,home_port,wind_limit_kn\njukung-13,kab-badung,Jukung Tigabelas,Pelabuhan Benoa,0\n")
+    code, out = _admin(operator, "vessel", "import", str(fleet), "--mqtt-dir", mqtt_dir)
+    assert code == 2 and "wind_limit_kn 0.0 must be more than 0 knots" in out, out

@@ -1,0 +1,259 @@
+"""`GET /api/v1/routes` on the real coast (global-land-mask cropped to Badung's region), over a
+real state store (SQLite and PostgreSQL), with forecast and hazards files as a deployment keeps
+them: around Bukit, around a hazard, around a storm cell or no-go, never "go" without a current
+forecast, 422s that say why, and who may plan for which vessel."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import shapely
+from api_people import BADUNG_TENANT, DKI, ClientFactory
+from shapely.geometry import Polygon
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from api.testing import TEST_PEPPER, issue_keys
+from central.db import writer
+from central.models import User
+from core.config import TepiConfig, load_config
+from kinds.fishfinder.api.sea_regions import cropped
+from kinds.fishfinder.sea_mask import Box
+from kinds.fishfinder.sea_weather import sample_line
+from kinds.fishfinder.state import register_vessel
+
+BENOA = (-8.7394, 115.2083)
+SOUTH_OF_BUKIT = (-8.95, 115.12)
+FISHER, OTHER_FISHER = "Nelayan Benoa", "Nelayan Lain"
+#: A restricted zone across the lane off Bukit's south coast (lon, lat).
+ZONE = Polygon([(115.15, -8.93), (115.20, -8.93), (115.20, -8.86), (115.15, -8.86)])
+#: A storm cell east and south of Bukit's tip, across the way from Benoa to the ground.
+STORM = Polygon([(115.17, -8.92), (115.32, -8.92), (115.32, -8.84), (115.17, -8.84)])
+DEPART = datetime(2026, 12, 7, 1, 0, tzinfo=timezone.utc)
+
+
+def _box(w: float, s: float, e: float, n: float) -> dict[str, Any]:
+    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+
+
+def forecast(path: Path, areas: list[tuple[str, dict[str, Any], float, float]], start: datetime = DEPART - timedelta(hours=1),
+             hours: int = 24) -> None:  # fmt: skip
+    """A forecast file of `areas` (id, geometry, wave m, wind kn), the same every hour from `start`."""
+    features = [
+        {"type": "Feature", "id": area_id, "geometry": geometry, "properties": {"name": area_id.replace("-", " ").title(), "hours": [
+            {"time": (start + timedelta(hours=h)).isoformat(), "wave_m": wave, "wind_kn": wind} for h in range(hours)]}}
+        for area_id, geometry, wave, wind in areas
+    ]  # fmt: skip
+    path.write_text(json.dumps({
+        "type": "FeatureCollection", "issued": start.isoformat(), "valid_from": start.isoformat(),
+        "valid_until": (start + timedelta(hours=hours)).isoformat(), "source": "test", "features": features,
+    }))  # fmt: skip
+
+
+CALM = ("selat-badung", _box(114.4, -9.2, 115.8, -8.0), 0.4, 8.0)
+
+
+@pytest.fixture
+def default_config(tmp_path: Path) -> TepiConfig:
+    """The shipped configuration, Badung's forecast and hazards in this test's directory."""
+    cfg = load_config()
+    hazards = tmp_path / "hazards.geojson"
+    hazards.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "test zone"}, "geometry": shapely.geometry.mapping(ZONE)}]}))  # fmt: skip
+    tenants = [
+        t.model_copy(update={"sea": t.sea.model_copy(update={"forecast_file": tmp_path / "forecast.geojson", "hazards_file": hazards})})
+        if t.id == BADUNG_TENANT and t.sea is not None else t
+        for t in cfg.tenants
+    ]  # fmt: skip
+    return cfg.model_copy(update={"tenants": tenants})
+
+
+@pytest.fixture
+def boats(engine: Engine, keys: dict[tuple[str, str], str]) -> dict[tuple[str, str], str]:
+    """Badung's fisher owns `km-benoa` (6 kn, 4 l/h, waves 2 m, wind 20 kn); another fisher owns `km-lain`."""
+    people = [(BADUNG_TENANT, "fisher", FISHER), (BADUNG_TENANT, "fisher", OTHER_FISHER), (DKI, "fisher", "Nelayan DKI")]
+    keys.update(issue_keys(engine, TEST_PEPPER, people))
+    with Session(writer(engine)) as s, s.begin():
+        ids = {name: s.query(User.id).filter(User.name == name).scalar() for _t, _r, name in people}
+        now = datetime.now(timezone.utc)
+        register_vessel(s, vessel_id="km-benoa", tenant=BADUNG_TENANT, name="KM Benoa", home_port="Benoa", gateway_id="gw-km-benoa",
+                        now=now, speed_kn=6.0, fuel_l_per_h=4.0, wave_limit_m=2.0, wind_limit_kn=20.0, owner_user=ids[FISHER])
+        register_vessel(s, vessel_id="km-lain", tenant=BADUNG_TENANT, name="KM Lain", home_port="Benoa", gateway_id="gw-km-lain",
+                        now=now, speed_kn=5.0, owner_user=ids[OTHER_FISHER])
+        register_vessel(s, vessel_id="km-dki", tenant=DKI, name="KM DKI", home_port="Muara Angke", gateway_id="gw-km-dki",
+                        now=now, speed_kn=5.0, owner_user=ids["Nelayan DKI"], home=(-6.10, 106.77))  # fmt: skip
+    return keys
+
+
+def _route(client: Any, to: tuple[float, float] | str = SOUTH_OF_BUKIT, vessel: str = "km-benoa", start: tuple[float, float] = BENOA) -> Any:
+    target = to if isinstance(to, str) else f"{to[0]},{to[1]}"
+    return client.get("/api/v1/routes", params={"from": f"{start[0]},{start[1]}", "to": target, "vessel": vessel,
+                                                "depart": DEPART.isoformat()})  # fmt: skip
+
+
+def _line(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    lonlat = np.array(answer["geometry"]["coordinates"])
+    return lonlat[:, 1], lonlat[:, 0]
+
+
+def _at_100_m(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    lat, lon = _line(answer)
+    la, lo, _ = sample_line(list(zip(lat, lon)), 100.0)
+    return la, lo
+
+
+def _badung(make_client: ClientFactory, name: str = FISHER) -> Any:
+    return make_client(as_user=(BADUNG_TENANT, name), level_store="sql")
+
+
+def test_benoa_to_south_of_bukit_goes_around_bukit_and_avoids_the_zone(
+    boats: dict[tuple[str, str], str], make_client: ClientFactory, default_config: TepiConfig
+) -> None:
+    forecast(default_config.tenants[1].sea.forecast_file, [CALM])  # type: ignore[union-attr]
+    answer = _route(_badung(make_client))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["type"] == "Feature" and body["geometry"]["type"] == "LineString"
+    lat, lon = _line(body)
+    assert (lat[0], lon[0]) == BENOA and (lat[-1], lon[-1]) == SOUTH_OF_BUKIT, "[lon, lat] order, the given ends"
+    assert (lon > 115.22).any() and (lat < -8.85).any(), "around Bukit's east cape and south of its cliffs"
+    la, lo = _at_100_m(body)
+    assert not cropped(Box(-9.2, -8.0, 114.4, 115.8)).is_land(la, lo).any(), "0 land crossings every 100 m"
+    assert not shapely.intersects_xy(ZONE, lo, la).any(), "the hazard polygon is avoided"
+    p = body["properties"]
+    assert (p["verdict"], p["reasons"]) == ("go", [])
+    assert p["forecast"]["valid_until"].startswith("2026-12-08T00:00:00")
+    assert p["distance_nm"] == pytest.approx(p["distance_km"] / 1.852, abs=1e-3)
+    assert p["duration_h"] == pytest.approx(p["distance_nm"] / 6.0, rel=1e-3)
+    eta = datetime.fromisoformat(p["eta"])
+    assert eta - DEPART == pytest.approx(timedelta(hours=p["duration_h"]), abs=timedelta(seconds=10))
+    assert p["fuel_l_without_reserve"] == pytest.approx(4.0 * p["duration_h"], abs=0.1)
+    assert p["fuel_l"] == pytest.approx(1.5 * 4.0 * p["duration_h"], abs=0.1)
+    assert p["start_snapped"] is None and p["limits"] == {"wave_m": 2.0, "wind_kn": 20.0}
+
+
+def test_a_storm_cell_across_the_way_is_gone_around_or_the_verdict_is_no_go(
+    boats: dict[tuple[str, str], str], make_client: ClientFactory, default_config: TepiConfig
+) -> None:
+    path = default_config.tenants[1].sea.forecast_file  # type: ignore[union-attr]
+    client = _badung(make_client)
+    forecast(path, [CALM])
+    calm = _route(client).json()
+    lat, lon = _line(calm)
+    la, lo, _ = sample_line(list(zip(lat, lon)), 100.0)
+    assert shapely.intersects_xy(STORM, lo, la).any(), "the storm cell lies across the calm day's route"
+
+    forecast(path, [CALM, ("badai", shapely.geometry.mapping(STORM), 3.5, 30.0)])
+    around = _route(client).json()
+    la, lo = _at_100_m(around)
+    assert not shapely.intersects_xy(STORM, lo, la).any(), "around the storm cell"
+    assert not cropped(Box(-9.2, -8.0, 114.4, 115.8)).is_land(la, lo).any()
+    p = around["properties"]
+    assert p["verdict"] == "caution" and [r["code"] for r in p["reasons"]] == ["detour_around_weather"]
+    assert p["distance_km"] > calm["properties"]["distance_km"]
+
+    # The storm over the ground itself: no way avoids it; the plain route, no-go, naming the area and hours.
+    over_ground = ("badai", _box(115.05, -9.0, 115.32, -8.84), 3.5, 30.0)
+    forecast(path, [CALM, over_ground])
+    p = _route(client).json()["properties"]
+    assert p["verdict"] == "no-go"
+    codes = [r["code"] for r in p["reasons"]]
+    assert codes[:2] == ["no_weather_free_route", "above_vessel_limits"] or set(codes) >= {"no_weather_free_route", "above_vessel_limits"}
+    text = next(r["text"] for r in p["reasons"] if r["code"] == "above_vessel_limits")
+    assert re.search(r"Badai 2026-12-07 0\d:00-0\d:00 UTC, waves up to 3.5 m, wind up to 30 kn", text), text
+
+
+def test_no_current_forecast_is_never_go(
+    boats: dict[tuple[str, str], str], make_client: ClientFactory, default_config: TepiConfig
+) -> None:
+    path = default_config.tenants[1].sea.forecast_file  # type: ignore[union-attr]
+    client = _badung(make_client)
+    p = _route(client).json()["properties"]  # no file at all
+    assert (p["verdict"], p["forecast"]) == ("caution", None)
+    assert p["reasons"][0]["code"] == "no_forecast" and "no current forecast" in p["reasons"][0]["text"]
+    forecast(path, [CALM], start=DEPART - timedelta(days=2))  # stale: over a day before departure
+    p = _route(client).json()["properties"]
+    assert p["verdict"] == "caution" and "no current forecast" in p["reasons"][0]["text"]
+    forecast(path, [CALM], start=DEPART - timedelta(minutes=30), hours=1)  # ends before the boat arrives
+    p = _route(client).json()["properties"]
+    assert p["verdict"] == "caution" and p["reasons"][0]["code"] == "no_forecast" and p["forecast"] is not None
+    forecast(path, [("bukit-timur", _box(115.15, -9.0, 115.35, -8.70), 0.4, 8.0)])  # covers only part of the way
+    p = _route(client).json()["properties"]
+    assert p["verdict"] == "caution" and p["reasons"][0]["code"] == "no_forecast"
+    forecast(path, [("selat-badung", CALM[1], 1.6, 12.0)])  # above BMKG's 1.25 m, within the boat's 2 m
+    p = _route(client).json()["properties"]
+    assert p["verdict"] == "caution" and [r["code"] for r in p["reasons"]] == ["above_small_boat_limits"]
+
+
+@pytest.mark.parametrize(
+    ("to", "start", "why"),
+    [
+        ((-8.30, 115.16), BENOA, "on land, more than 3 cells"),  # Bali's highlands (Bedugul)
+        ((-8.7458, 115.1958), SOUTH_OF_BUKIT, "no way by sea"),  # Benoa's inner bay, cut off by the clearance
+        ((-8.90, 115.175), BENOA, "no way by sea"),  # inside the restricted zone
+        ((-10.0, 115.0), BENOA, "outside the mask's box"),
+        ("-8.9,nowhere", BENOA, "not a position"),
+    ],
+    ids=["inland", "land-locked-water", "in-a-hazard", "outside-the-region", "malformed"],
+)
+def test_no_sea_route_is_a_422_that_says_why(
+    boats: dict[tuple[str, str], str], make_client: ClientFactory, to: Any, start: tuple[float, float], why: str
+) -> None:
+    answer = _route(_badung(make_client), to=to, start=start)
+    if why == "not a position":  # neither a position nor a ground id: no published ground of that name
+        assert answer.status_code == 404 and "fishing ground" in answer.json()["detail"]
+        return
+    assert answer.status_code == 422, answer.text
+    assert why in answer.json()["detail"]
+
+
+def test_vessels_and_tenants_that_cannot_be_routed(boats: dict[tuple[str, str], str], make_client: ClientFactory) -> None:
+    fisher = _badung(make_client)
+    lain = _route(fisher, vessel="km-lain")
+    missing = _route(fisher, vessel="km-nowhere")
+    foreign = _route(fisher, vessel="km-dki")
+    assert lain.status_code == missing.status_code == foreign.status_code == 404, "another fisher's, none, another tenant's"
+    assert lain.json()["detail"].replace("km-lain", "x") == missing.json()["detail"].replace("km-nowhere", "x")
+    admin = make_client(as_user=(BADUNG_TENANT, "Admin Badung"), level_store="sql")
+    assert _route(admin, vessel="km-lain").status_code == 200, "the admin plans for any of the tenant's vessels"
+    dki = make_client(as_user=(DKI, "Nelayan DKI"), level_store="sql")
+    answer = _route(dki, vessel="km-dki", start=(-6.05, 106.77), to=(-5.9, 106.8))
+    assert answer.status_code == 422 and "no sea section" in answer.json()["detail"]
+    viewer = make_client(as_user=(DKI, "Viewer DKI"), level_store="sql")
+    assert _route(viewer, vessel="km-dki").status_code == 403
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"type": "FeatureCollection", "features": [{"type": "Feature", '
+                                     '"geometry": {"type": "Point", "coordinates": [115.2, -8.9]}}]}'], ids=["not-json", "a-point"])  # fmt: skip
+def test_an_invalid_hazards_file_stops_the_start_naming_the_file(
+    database_url: str, engine: Engine, default_config: TepiConfig, content: str
+) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from api.errors import StartupError
+    from api.main import create_app
+    from api_people import app_settings
+    from fastapi.testclient import TestClient
+
+    hazards = default_config.tenants[1].sea.hazards_file  # type: ignore[union-attr]
+    hazards.write_text(content)
+    app = create_app(default_config, app_settings(database_url), registry=CollectorRegistry())
+    with pytest.raises(StartupError, match=rf"tenant kab-badung: hazards file {re.escape(str(hazards))}"):
+        with TestClient(app):
+            pass
+
+
+def test_the_sample_hazards_file_loads_and_cites_its_source() -> None:
+    from kinds.fishfinder.api.sea_regions import load_hazards
+
+    path = Path(__file__).resolve().parents[1] / "sample-hazards.geojson"
+    zones = load_hazards(path)
+    assert zones and all(z.is_valid for z in zones)
+    features = json.loads(path.read_text())["features"]
+    assert all("source" in f["properties"] and "http" in f["properties"]["source"] for f in features)
