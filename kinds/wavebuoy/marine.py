@@ -133,11 +133,6 @@ def worst(severities: Iterable[str | None]) -> str | None:
     return min(found, key=_ORDER.index) if found else None
 
 
-def worse(a: str, b: str) -> bool:
-    """Whether severity `a` is worse than `b`."""
-    return _ORDER.index(a) < _ORDER.index(b)
-
-
 def ring_lat_lon(area: SeaArea) -> list[tuple[float, float]]:
     """The area's outer boundary as (lat, lon) pairs, first = last, as CAP's `<polygon>` wants
     them; of a MultiPolygon, its largest part (CAP areas may carry several polygons, Tepi gives

@@ -48,7 +48,7 @@ from central.models import ALERT_TYPE_MARINE, AlertEvent
 from core.config import TepiConfig
 from core.config_model import SeaConfig
 from core.sea_forecast import SeaArea, SeaForecast, SeaForecastFile
-from kinds.wavebuoy.marine import Conditions, SmallBoatLimits, judge, ring_lat_lon, worse
+from kinds.wavebuoy.marine import Conditions, SmallBoatLimits, judge, ring_lat_lon
 
 log = logging.getLogger(__name__)
 
