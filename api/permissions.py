@@ -60,6 +60,10 @@ SOS_RESPONDERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
 #: that help is coming), without the operators' names or the other vessels' positions.
 SOS_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER)
 
+# The wave buoy kind (kinds/wavebuoy/api).
+#: Marine conditions (forecast areas, buoys, the small-boat verdict): public safety information, every role.
+MARINE_READERS: tuple[str, ...] = ROLES
+
 #: (method, path) -> roles; "public" needs no credentials, "metrics" the metrics token.
 TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/healthz"): "public",
@@ -98,6 +102,7 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/sos/{incident_id}"): SOS_READERS,
     ("POST", "/api/v1/sos/{incident_id}/acknowledge"): SOS_RESPONDERS,
     ("POST", "/api/v1/sos/{incident_id}/resolve"): SOS_RESPONDERS,
+    ("GET", "/api/v1/marine-conditions"): MARINE_READERS,
 }
 
 __all__ = [
@@ -107,6 +112,7 @@ __all__ = [
     "ALL_ROLES",
     "CATCH_RECORDERS",
     "CATCH_STATISTICIANS",
+    "MARINE_READERS",
     "MARKET_USERS",
     "ROLE_ADMIN",
     "ROLE_DISASTER_OFFICE",

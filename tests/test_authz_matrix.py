@@ -118,6 +118,8 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/sos/{incident_id}", INCIDENT_READERS, scope="object"),
     Endpoint("POST", "/api/v1/sos/{incident_id}/acknowledge", RESPONDERS, scope="object"),
     Endpoint("POST", "/api/v1/sos/{incident_id}/resolve", RESPONDERS, scope="object"),
+    # Sea conditions are public safety information: every role of the tenant (kinds/wavebuoy).
+    Endpoint("GET", "/api/v1/marine-conditions", EVERYONE),
 ]
 
 #: Path and body values naming nothing that exists: what another tenant's object must look like.

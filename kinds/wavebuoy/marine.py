@@ -27,11 +27,15 @@ margin and the limit an open alert stays as it is, and none opens.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from core.sea_forecast import AreaHour, SeaArea, SeaForecast, WaveCategory, wave_category
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 #: Clearing needs wave and wind at or below this fraction of their limits (hysteresis, see above).
 CLEAR_MARGIN = 0.9
@@ -98,6 +102,29 @@ def judge(wave_m: float, wind_kn: float | None, limits: SmallBoatLimits) -> Cond
         reasons.append(f"wind {wind_kn:g} kn above the small-boat limit of {limits.wind_kn:g} kn")
     eased = wave_m <= CLEAR_MARGIN * limits.wave_m and (wind_kn is None or wind_kn <= CLEAR_MARGIN * limits.wind_kn)
     return Conditions(wave_m, wind_kn, category, bool(reasons), tuple(reasons), eased)
+
+
+@dataclass(frozen=True, slots=True)
+class BuoyReading:
+    """A buoy's newest reading, as marine conditions need it (the buoy kind's state gives it)."""
+
+    buoy: str
+    lat: float
+    lon: float
+    observed_at: datetime
+    wave_m: float
+    wind_kn: float | None
+    name: str | None = None
+
+
+#: The newest reading of each of a tenant's buoys in a box (west, south, east, north), observed
+#: within an age before a time: (session, tenant, bbox, max_age, now).
+BuoySource = Callable[["Session", str, tuple[float, float, float, float], timedelta, datetime], Sequence[BuoyReading]]
+
+
+def no_buoys(session: Session, tenant: str, bbox: tuple[float, float, float, float], max_age: timedelta, now: datetime) -> list[BuoyReading]:
+    """A source without buoys."""
+    return []
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,7 @@ from central.models import ALERT_TYPE_MARINE, AlertEvent
 from core.config import TepiConfig
 from core.config_model import SeaConfig
 from core.sea_forecast import SeaArea, SeaForecast, SeaForecastFile
-from kinds.wavebuoy.marine import Conditions, SmallBoatLimits, judge, ring_lat_lon
+from kinds.wavebuoy.marine import BuoyReading, BuoySource, Conditions, SmallBoatLimits, judge, no_buoys, ring_lat_lon
 
 log = logging.getLogger(__name__)
 
@@ -59,26 +59,6 @@ BUOY_FRESH = timedelta(hours=2)
 #: `Alert.clear_reason` of a marine alert whose area's conditions fell below the limits.
 CONDITIONS_EASED = "conditions_eased"
 FORECAST, OBSERVED = "forecast", "observed"
-
-
-@dataclass(frozen=True, slots=True)
-class BuoyObservation:
-    """A buoy's newest reading, as the marine checks need it."""
-
-    buoy: str
-    lat: float
-    lon: float
-    observed_at: datetime
-    wave_m: float
-    wind_kn: float | None
-
-
-#: The newest reading of each of a tenant's buoys in a box: (session, tenant, south, west, north, east).
-BuoySource = Callable[[Session, str, float, float, float, float], Sequence[BuoyObservation]]
-
-
-def _no_buoys(session: Session, tenant: str, south: float, west: float, north: float, east: float) -> list[BuoyObservation]:
-    return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +152,7 @@ def check_area(
     return None
 
 
-def readings_for(area: SeaArea, forecast: SeaForecast | None, buoys: Sequence[BuoyObservation], limits: SmallBoatLimits, now: datetime) -> list[Reading]:
+def readings_for(area: SeaArea, forecast: SeaForecast | None, buoys: Sequence[BuoyReading], limits: SmallBoatLimits, now: datetime) -> list[Reading]:
     """The area's readings at `now`: its forecast hour (`forecast` current or None) and its fresh buoys."""
     out = []
     hour = area.hour_at(now) if forecast is not None else None
@@ -204,7 +184,7 @@ def check_tenant(
         min(a.geometry.bounds[0] for a in areas), min(a.geometry.bounds[1] for a in areas),
         max(a.geometry.bounds[2] for a in areas), max(a.geometry.bounds[3] for a in areas),
     )
-    observed = buoys(session, tenant, south, west, north, east)
+    observed = buoys(session, tenant, (west, south, east, north), BUOY_FRESH, now)
     limits = limits_of(sea)
     out: dict[str, str] = {}
     for area in areas:
@@ -221,7 +201,7 @@ class MarineWatch:
     forecast file (re-read when it changes) and where the buoys' readings come from."""
 
     def __init__(
-        self, seas: dict[str, SeaConfig], buoys: BuoySource = _no_buoys, every_s: float = CHECK_EVERY_S,
+        self, seas: dict[str, SeaConfig], buoys: BuoySource = no_buoys, every_s: float = CHECK_EVERY_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.seas = seas
@@ -232,7 +212,7 @@ class MarineWatch:
         self._next = 0.0
 
     @classmethod
-    def from_config(cls, config: TepiConfig | None, buoys: BuoySource = _no_buoys, **options: Any) -> MarineWatch:
+    def from_config(cls, config: TepiConfig | None, buoys: BuoySource = no_buoys, **options: Any) -> MarineWatch:
         seas = {t.id: t.sea for t in config.tenants if t.sea is not None} if config is not None else {}
         return cls(seas, buoys, **options)
 

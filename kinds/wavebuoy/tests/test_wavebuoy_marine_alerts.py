@@ -19,7 +19,8 @@ from central.alerts import acknowledge
 from central.db import create_engine, prepare_database, writer
 from central.models import Alert, AlertEvent
 from core.config import TepiConfig
-from kinds.wavebuoy.marine_alerts import BuoyObservation, MarineWatch
+from kinds.wavebuoy.marine import BuoyReading
+from kinds.wavebuoy.marine_alerts import MarineWatch
 
 NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
 CALM = {"selat-badung": (0.6, 8.0), "perairan-selatan-bali": (1.0, 12.0)}
@@ -132,13 +133,13 @@ def test_alert_areas_limit_what_is_watched(engine: Engine, badung: TepiConfig, t
 
 def test_a_buoy_above_the_limits_in_an_alert_area_raises_an_observed_alert(engine: Engine, badung: TepiConfig, tmp_path: Path) -> None:
     lat, lon = INSIDE["selat-badung"]
-    readings = [BuoyObservation("buoy-serangan", lat, lon, NOW - timedelta(minutes=20), 2.7, 21.0)]
+    readings = [BuoyReading("buoy-serangan", lat, lon, NOW - timedelta(minutes=20), 2.7, 21.0)]
     # A buoy in Indramayu's sea and a stale one are no reading of Badung's areas.
     readings += [
-        BuoyObservation("buoy-karangsong", *INSIDE["perairan-utara-indramayu"], NOW, 5.0, 30.0),
-        BuoyObservation("buoy-old", *INSIDE["perairan-selatan-bali"], NOW - timedelta(hours=3), 5.0, 30.0),
+        BuoyReading("buoy-karangsong", *INSIDE["perairan-utara-indramayu"], NOW, 5.0, 30.0),
+        BuoyReading("buoy-old", *INSIDE["perairan-selatan-bali"], NOW - timedelta(hours=3), 5.0, 30.0),
     ]
-    watch = MarineWatch.from_config(badung, buoys=lambda s, tenant, *box: readings if tenant == "kab-badung" else [])
+    watch = MarineWatch.from_config(badung, buoys=lambda s, tenant, box, age, now: readings if tenant == "kab-badung" else [])
     write_forecast(tmp_path / "kab-badung.geojson", forecast_doc(NOW, 24, CALM))
     assert _poll(engine, watch) == {"kab-badung/selat-badung": "opened"}
     with Session(engine) as s:
