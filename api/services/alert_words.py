@@ -126,6 +126,8 @@ class AlertWords(Protocol):
     # def subject_place(self, alert: AlertPublic, detail: Mapping[str, Any]) -> Place | None:
     #     """Where the revision is about, from what its event recorded (`detail`): the message is
     #     rebuilt from the event alone, so it reads the same after the kind's own files changed."""
+    #
+    # public_subject: bool  # the subject is a public place (a sea area), not a boat: viewers see it
 
 
 def subject_place(words: AlertWords, alert: AlertPublic, detail: Mapping[str, Any]) -> Place | None:

@@ -66,6 +66,8 @@ class MarineAlertWords:
     """Sea areas above small-boat limits, forecast or observed by a buoy."""
 
     alert_types = frozenset({"marine"})
+    #: A sea area is a public place: viewers see it and the events' detail (no person, no boat in it).
+    public_subject = True
 
     def level_label(self, level: int) -> str:
         return ""  # a sea area has no level: marine alerts carry none (no station)
