@@ -60,6 +60,9 @@ SOS_RESPONDERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
 #: that help is coming), without the operators' names or the other vessels' positions.
 SOS_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER)
 
+# The wave-buoy kind (kinds/wavebuoy/api). A moored buoy's sea state is no one's personal data.
+#: Buoys with their latest observation: every role of the tenant.
+BUOY_READERS: tuple[str, ...] = ROLES
 # The wave buoy kind (kinds/wavebuoy/api).
 #: Marine conditions (forecast areas, buoys, the small-boat verdict): public safety information, every role.
 MARINE_READERS: tuple[str, ...] = ROLES
@@ -102,6 +105,8 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/sos/{incident_id}"): SOS_READERS,
     ("POST", "/api/v1/sos/{incident_id}/acknowledge"): SOS_RESPONDERS,
     ("POST", "/api/v1/sos/{incident_id}/resolve"): SOS_RESPONDERS,
+    ("GET", "/api/v1/buoys"): BUOY_READERS,
+    ("GET", "/api/v1/buoys/{buoy_id}"): BUOY_READERS,
     ("GET", "/api/v1/marine-conditions"): MARINE_READERS,
 }
 
@@ -110,6 +115,7 @@ __all__ = [
     "ALERT_ACTORS",
     "ALERT_READERS",
     "ALL_ROLES",
+    "BUOY_READERS",
     "CATCH_RECORDERS",
     "CATCH_STATISTICIANS",
     "MARINE_READERS",

@@ -56,7 +56,7 @@ from central.models import (  # noqa: F401  (re-exported: callers import the tab
     User,
     UtcDateTime,
 )
-from central.schema import SchemaVersion, Upgrade, require_current, upgrade_schema
+from central.schema import SchemaVersion, Upgrade, kind_state_modules, require_current, upgrade_schema
 from core.config import TepiConfig
 
 #: Execution option that makes a SQLite transaction take the write lock when it begins.
@@ -162,6 +162,8 @@ def lock_event_log(session: Session) -> None:
 
 def sync_registry(session: Session, config: TepiConfig) -> None:
     """Insert or update tenants and stations from the configuration; state columns are kept.
+    A kind whose platforms its own section declares updates them with its `state` module's
+    `sync_registry(session, config)` (e.g. `kinds.wavebuoy.state`).
 
     Stations that left the configuration stay, with their history and alerts: removing a line
     from a YAML file must not delete years of records.
@@ -186,6 +188,10 @@ def sync_registry(session: Session, config: TepiConfig) -> None:
         station.siaga3_cm, station.siaga2_cm, station.siaga1_cm = s.bounds_cm
         station.thresholds_source = s.bounds_source
     session.flush()
+    for module in kind_state_modules():  # platforms a kind's own section declares (buoys, ...)
+        sync = getattr(module, "sync_registry", None)
+        if sync is not None:
+            sync(session, config)
 
 
 def prepare_database(engine: Engine, config: TepiConfig) -> Upgrade:

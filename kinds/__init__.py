@@ -33,6 +33,7 @@ from typing import Any
 KINDS: dict[str, str] = {
     "awlr": "kinds.awlr",
     "fishfinder": "kinds.fishfinder",
+    "wavebuoy": "kinds.wavebuoy",
 }
 
 

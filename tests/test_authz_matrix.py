@@ -37,6 +37,7 @@ from central.db import Alert, User, create_engine, prepare_database, writer
 from kinds.fishfinder.catches import Catch
 from kinds.fishfinder.state import VesselPosition, register_vessel
 from kinds.fishfinder.api.sea_service import APP_ACTOR, SOS_SEVERITY, SOS_TYPE
+from kinds.wavebuoy.state import WaveBuoy
 from central.incidents import raise_subject_alert
 from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import apply_batch
@@ -118,6 +119,9 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/sos/{incident_id}", INCIDENT_READERS, scope="object"),
     Endpoint("POST", "/api/v1/sos/{incident_id}/acknowledge", RESPONDERS, scope="object"),
     Endpoint("POST", "/api/v1/sos/{incident_id}/resolve", RESPONDERS, scope="object"),
+    # Wave buoys (kinds/wavebuoy): the sea state is everyone's of the tenant, viewers included.
+    Endpoint("GET", "/api/v1/buoys", EVERYONE),
+    Endpoint("GET", "/api/v1/buoys/{buoy_id}", EVERYONE, scope="object"),
     # Sea conditions are public safety information: every role of the tenant (kinds/wavebuoy).
     Endpoint("GET", "/api/v1/marine-conditions", EVERYONE),
 ]
@@ -131,6 +135,7 @@ MISSING = {
     "catch_id": 2**31 - 1,
     "vessel_id": "no-such-vessel",
     "incident_id": 2**31 - 1,
+    "buoy_id": "no-such-buoy",
 }
 
 #: Callers: (tenant, role) of a user, or one of these.
@@ -261,6 +266,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                     "cleared": alerts["cleared"],
                     "user_id": users["viewer"].id,
                     **_sea(s, tenant, users["fisher"].id),
+                    "buoy_id": _buoy(s, tenant),
                 }
             row, key = create_key(s, pepper, s.scalars(sa.select(User.id).where(User.name == "admin@dki-jakarta")).one())
             revoke_key(s, row.id)
@@ -302,6 +308,15 @@ def _sea(s: Session, tenant: str, fisher_id: int) -> dict[str, Any]:
     return {"catch_id": catch.id, "vessel_id": f"{tenant}-boat-1", **incidents}
 
 
+def _buoy(s: Session, tenant: str) -> str:
+    """A buoy of the tenant (as the configuration's `buoys:` would declare it), observed an hour ago."""
+    buoy = WaveBuoy(id=f"{tenant}-buoy", tenant_id=tenant, name="Buoy Matrix", lat=-8.8, lon=115.2,
+                    observed_at=datetime.now(timezone.utc) - timedelta(hours=1), hs_m=1.1, tp_s=9.0)
+    s.add(buoy)
+    s.flush()
+    return buoy.id
+
+
 def _throwaway_key(world: World, tenant: str) -> str:
     with Session(writer(world.engine)) as s, s.begin():
         row, _key = create_key(s, TEST_PEPPER.encode(), world.objects[tenant]["user_id"])
@@ -321,6 +336,7 @@ def _request(world: World, endpoint: Endpoint, caller: Caller, side: str) -> tup
         "catch_id": objects["catch_id"],
         "vessel_id": objects["vessel_id"],
         "incident_id": objects["resolve_incident" if endpoint.path.endswith("/resolve") else "ack_incident"],
+        "buoy_id": objects["buoy_id"],
     }
     params: dict[str, Any] = {}
     if endpoint.scope == "list" and side == "other":

@@ -100,7 +100,7 @@ def test_an_ff0002_database_upgrades_keeping_every_row_and_gives_known_ports_the
 
     upgrade = upgrade_database(f93509f_state)
 
-    assert (upgrade.before, upgrade.after) == ("ff0002", "0003,ff0003")
+    assert (upgrade.before, upgrade.after) == ("ff0002", "0003,ff0003,wb0001")
     assert table_contents(f93509f_state, tuple(FF0002_TABLES), FF0002_TABLES) == before
     with f93509f_state.connect() as conn:
         homes = {v: (lat, lon) for v, lat, lon in conn.execute(sa.text("SELECT id, home_lat, home_lon FROM vessels"))}

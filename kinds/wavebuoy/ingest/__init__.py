@@ -1,0 +1,108 @@
+"""The buoy's ingest side: `HANDLER` (`ingest.kind_interface.IngestKind`, with `OwnPlatforms`:
+its items are about buoys, which the configuration declares, not river stations).
+
+Ingest's generic layer keeps each item once (by id) and checks each item's buoy belongs to the
+sending tenant (`unknown_buoy`, `foreign_buoy` rejections). Here: sea-state summaries become TSDB
+points (`points`) and, with small-boat limit events, move the buoy's latest observation and
+limit state (`state.WaveBuoy`); an observation older than the one kept never replaces it (an
+outbox replaying a backlog after an outage sends old windows after new ones).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.orm import Session
+
+from contract.uplink_batch import RecordBlock
+from core.config import TepiConfig, TsdbConfig
+from ingest.kind_interface import ApplyContext, KindBatch, ScreenedPart
+from kinds.wavebuoy.ingest.points import sea_state_point, sink_factory
+from kinds.wavebuoy.items import KIND, BuoyItem, Observation, SeaStateSummary, SmallBoatLimit
+from kinds.wavebuoy.state import WaveBuoy, buoy_tenants
+
+_ITEMS: TypeAdapter[list[BuoyItem]] = TypeAdapter(list[BuoyItem])
+
+
+@dataclass
+class BuoyUplink:
+    """A batch's buoy items, each with its place; all are events (kept once by id)."""
+
+    events: list[tuple[int, Any]] = field(default_factory=list)
+
+    def stations(self) -> set[str]:
+        return set()
+
+    def platforms(self) -> set[str]:
+        return {item.buoy for _, item in self.events}
+
+
+class WavebuoyIngest:
+    name = KIND
+    platform_name = "buoy"
+
+    def runtime(self, config: TepiConfig | None, **_options: Any) -> None:
+        return None
+
+    def read(self, items: Sequence[dict[str, Any]], places: Sequence[int], blocks: Sequence[tuple[int, RecordBlock]], gateway: str) -> BuoyUplink:
+        if blocks:
+            raise ValueError(f"{KIND} sends no record blocks")
+        try:
+            models = _ITEMS.validate_python(list(items))
+        except ValidationError as exc:
+            raise ValueError(f"invalid {KIND} item: {exc.errors(include_url=False)[:3]}") from exc
+        return BuoyUplink(list(zip(places, models)))
+
+    def platform_tenants(self, session: Session, platforms: set[str]) -> dict[str, str]:
+        return buoy_tenants(session, platforms)
+
+    def screen(self, part: BuoyUplink, base: int, tenant: str, gateway: str, tenant_of: dict[str, str]) -> ScreenedPart:
+        """Summaries of the tenant's own buoys become points (a redelivered one is written again:
+        same series and time, which the TSDB keeps once); rejections are counted by ingest."""
+        points = [sea_state_point(tenant, i) for _, i in part.events if isinstance(i, SeaStateSummary) and tenant_of.get(i.buoy) == tenant]
+        # Ingest counts points by `len` of each element: one group per batch.
+        return ScreenedPart(points=[points] if points else [], series=None, stations=set(), rejected=Counter())
+
+    def apply(self, batches: Sequence[KindBatch], context: ApplyContext) -> None:
+        session = context.session
+        ids = sorted({i.buoy for b in batches for _, i in b.events})
+        buoys = {b.id: b for b in session.scalars(sa.select(WaveBuoy).where(WaveBuoy.id.in_(ids)))}
+        for batch in batches:
+            for _place, item in sorted(batch.events, key=lambda e: e[0]):
+                buoy = buoys[item.buoy]
+                if isinstance(item, SeaStateSummary):
+                    if item.last is not None:
+                        _observed(buoy, item.last, batch.gateway, context.now)
+                elif isinstance(item, SmallBoatLimit):
+                    _observed(buoy, item.observation, batch.gateway, context.now)
+                    at = item.observation.at
+                    if buoy.limit_changed_at is None or at >= buoy.limit_changed_at:
+                        buoy.limit_exceeded, buoy.limit_changed_at = item.exceeded, at
+        session.flush()
+
+    def point_sinks(self, tsdb: TsdbConfig | None) -> tuple[Callable[[Session], Any], Callable[[], None]]:
+        return sink_factory(tsdb)
+
+    def check_silence(self, session: Session, runtime: Any, now: datetime, since: datetime) -> list[str]:
+        return []
+
+    def overlapping(self, runtime: Any, points: Sequence[Any]) -> dict[str, int]:
+        return {}
+
+
+def _observed(buoy: WaveBuoy, obs: Observation, gateway: str, now: datetime) -> None:
+    """The buoy's latest observation becomes `obs` unless it already has a later one."""
+    if buoy.observed_at is not None and obs.at <= buoy.observed_at:
+        return
+    buoy.observed_at, buoy.hs_m, buoy.tp_s, buoy.wave_dir_deg = obs.at, obs.hs_m, obs.tp_s, obs.wave_dir_deg
+    buoy.wind_kn, buoy.wind_dir_deg, buoy.gust_kn = obs.wind_kn, obs.wind_dir_deg, obs.gust_kn
+    buoy.gateway, buoy.received_at = gateway, now
+
+
+HANDLER = WavebuoyIngest()
