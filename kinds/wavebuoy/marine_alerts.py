@@ -49,6 +49,7 @@ from core.config import TepiConfig
 from core.config_model import SeaConfig
 from core.sea_forecast import SeaArea, SeaForecast, SeaForecastFile
 from kinds.wavebuoy.marine import BuoyReading, BuoySource, Conditions, SmallBoatLimits, judge, no_buoys, ring_lat_lon
+from kinds.wavebuoy.state import latest_observations
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,17 @@ class Reading:
     #: The forecast hour's start, or the buoy's observation time.
     at: datetime
     buoy: str | None = None
+
+
+def buoy_readings(
+    session: Session, tenant: str, bbox: tuple[float, float, float, float], max_age: timedelta, now: datetime
+) -> list[BuoyReading]:
+    """The newest reading of each of the tenant's buoys in the box (the kind's state), as the
+    marine checks and answers read them."""
+    return [
+        BuoyReading(o.buoy, o.lat, o.lon, o.at, o.hs_m, o.wind_kn, o.name)
+        for o in latest_observations(session, tenant, bbox, max_age, now)
+    ]
 
 
 def limits_of(sea: SeaConfig) -> SmallBoatLimits:

@@ -23,13 +23,14 @@ from core.sea_forecast import SeaForecastFile
 from kinds.wavebuoy.api import marine_service
 from kinds.wavebuoy.api.alert_words import MARINE_ALERT_WORDS
 from kinds.wavebuoy.api.marine_models import MarineConditions
-from kinds.wavebuoy.marine import BuoySource, no_buoys
+from kinds.wavebuoy.marine import BuoySource
+from kinds.wavebuoy.marine_alerts import buoy_readings
 
 MarineReader = Annotated[Principal, Depends(require_roles(*permissions.MARINE_READERS))]
 
 
 #: Where buoy readings come from (the kind's state: the newest reading of each buoy in a box).
-BUOYS: BuoySource = no_buoys
+BUOYS: BuoySource = buoy_readings
 
 
 @asynccontextmanager

@@ -154,3 +154,33 @@ def test_two_workers_checking_together_make_one_alert(engine: Engine, badung: Te
     assert _poll(engine, first) == {"kab-badung/selat-badung": "opened"}
     assert _poll(engine, second) == {}
     assert len(_alerts(engine)) == 1
+
+
+def test_the_ingest_worker_poll_opens_a_marine_alert_from_a_buoy_and_counts_it(
+    engine: Engine, badung: TepiConfig, tmp_path: Path, database_url: str
+) -> None:
+    """Through ingest's own poll (`IngestWorker.poll_kinds`, the kind's `poll_alerts`): a buoy of
+    the kind's state moored in the Badung Strait, its newest reading above the limits."""
+    from prometheus_client import CollectorRegistry
+
+    from core.config_model import IngestConfig
+    from ingest.consumer import IngestWorker
+    from kinds.wavebuoy.state import WaveBuoy
+
+    lat, lon = INSIDE["selat-badung"]
+    with Session(writer(engine)) as s, s.begin():
+        s.add(WaveBuoy(id="buoy-selat-badung", tenant_id="kab-badung", name="Pelampung Selat Badung", lat=lat, lon=lon,
+                       observed_at=NOW - timedelta(minutes=30), hs_m=1.9, tp_s=8.0, wind_kn=17.0))
+    write_forecast(tmp_path / "kab-badung.geojson", forecast_doc(NOW - timedelta(hours=1), 24, CALM))
+    registry = CollectorRegistry()
+    worker = IngestWorker(
+        IngestConfig(database_url=database_url), badung, registry=registry, engine=engine, prepare_schema=False, clock=lambda: NOW,
+    )
+    worker.poll_kinds()
+    worker.poll_kinds()  # a second within the minute: not checked again
+    [alert] = _alerts(engine)
+    assert (alert.subject, alert.severity) == ("selat-badung", "minor")
+    with Session(engine) as s:
+        detail = s.scalars(sa.select(AlertEvent.payload)).one()["detail"]
+    assert (detail["source"], detail["buoy"], detail["wave_m"], detail["wind_kn"]) == ("observed", "buoy-selat-badung", 1.9, 17.0)
+    assert registry.get_sample_value("tepi_ingest_alert_transitions_total", {"transition": "opened"}) == 1.0

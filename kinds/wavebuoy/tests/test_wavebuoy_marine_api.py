@@ -165,3 +165,25 @@ def test_a_marine_alert_comes_with_cap_naming_the_sea_area_polygon(
     # The Atom index lists it, pointing at its current message.
     feed = sea_client.get("/api/v1/alerts/cap", params={"tenant": BADUNG_TENANT})
     assert feed.status_code == 200 and f"/alerts/{alert['id']}/cap" in feed.text
+
+
+def test_buoys_in_the_box_come_with_their_newest_reading(sea_client: TestClient, engine: Engine) -> None:
+    from kinds.wavebuoy.state import WaveBuoy
+
+    with Session(writer(engine)) as s, s.begin():
+        s.add(WaveBuoy(id="buoy-selat-badung", tenant_id=BADUNG_TENANT, name="Pelampung Selat Badung", lat=-8.72, lon=115.42,
+                       observed_at=NOW - timedelta(minutes=30), hs_m=2.6, tp_s=9.0, wind_kn=14.0))
+        s.add(WaveBuoy(id="buoy-karangsong", tenant_id="kab-indramayu", name="Pelampung Karangsong", lat=-6.05, lon=108.35,
+                       observed_at=NOW - timedelta(minutes=30), hs_m=0.4, tp_s=5.0, wind_kn=6.0))
+    body = sea_client.get(API, params={"at": NOW.isoformat()}).json()
+    buoy = _features(body)["buoy:buoy-selat-badung"]
+    assert buoy["geometry"] == {"type": "Point", "coordinates": [115.42, -8.72]}
+    props = buoy["properties"]
+    assert (props["name"], props["wave_m"], props["category"]["code"], props["above_small_boat_limits"], props["fresh"]) == (
+        "Pelampung Selat Badung", 2.6, "tinggi", True, True
+    )
+    assert props["observed_at"] == (NOW - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert "buoy:buoy-karangsong" not in _features(body)  # another tenant's buoy, even in a box holding it
+    assert "buoy:buoy-karangsong" not in _features(sea_client.get(API, params={"bbox": "108.0,-6.5,108.8,-5.5"}).json())
+    outside = sea_client.get(API, params={"bbox": "115.0,-9.4,115.3,-9.0"}).json()
+    assert "buoy:buoy-selat-badung" not in _features(outside)
