@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 
 from api import permissions
 from api.deps import ConfigDep, SessionDep, require_roles
-from api.models import ErrorPublic, RequestDatetime
+from api.models import RequestDatetime
 from api.routes import AUTH_ERRORS
 from api.services.alert_words import register_alert_words
 from central.accounts import Principal
@@ -54,7 +54,7 @@ register_alert_words(MARINE_ALERT_WORDS)
     response_model=MarineConditions,
     tags=["sea"],
     summary="Forecast sea areas and buoys in a box, with BMKG wave categories and the small-boat verdict",
-    responses={**AUTH_ERRORS, 422: {"model": ErrorPublic, "description": "A bad or too large bbox, or a bad time."}},
+    responses=AUTH_ERRORS,  # 422 (FastAPI's validation shape): a bad or too large bbox, or a bad time
 )
 def read_marine_conditions(
     session: SessionDep,
