@@ -63,7 +63,6 @@ SOS_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER)
 # The wave-buoy kind (kinds/wavebuoy/api). A moored buoy's sea state is no one's personal data.
 #: Buoys with their latest observation: every role of the tenant.
 BUOY_READERS: tuple[str, ...] = ROLES
-# The wave buoy kind (kinds/wavebuoy/api).
 #: Marine conditions (forecast areas, buoys, the small-boat verdict): public safety information, every role.
 MARINE_READERS: tuple[str, ...] = ROLES
 

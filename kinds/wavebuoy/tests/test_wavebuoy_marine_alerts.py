@@ -184,3 +184,34 @@ def test_the_ingest_worker_poll_opens_a_marine_alert_from_a_buoy_and_counts_it(
         detail = s.scalars(sa.select(AlertEvent.payload)).one()["detail"]
     assert (detail["source"], detail["buoy"], detail["wave_m"], detail["wind_kn"]) == ("observed", "buoy-selat-badung", 1.9, 17.0)
     assert registry.get_sample_value("tepi_ingest_alert_transitions_total", {"transition": "opened"}) == 1.0
+
+
+def test_two_workers_racing_make_one_alert(engine: Engine, badung: TepiConfig, tmp_path: Path) -> None:
+    """Two workers' checks at the same moment, each in its own transaction: one opens the alert,
+    the other finds it open (PostgreSQL: the event-log lock) or loses its write and retries
+    later (SQLite: one writer); never two alerts, never two 'opened' events."""
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+
+    write_forecast(tmp_path / "kab-badung.geojson", forecast_doc(NOW, 24, {**CALM, "perairan-selatan-bali": (3.0, 25.0)}))
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def run() -> None:
+        watch = MarineWatch.from_config(badung)
+        barrier.wait()
+        try:
+            outcomes.append(_poll(engine, watch))
+        except OperationalError:  # SQLite: the database was locked by the other writer
+            outcomes.append("locked")
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(outcomes) == 2 and {"kab-badung/perairan-selatan-bali": "opened"} in outcomes
+    assert len(_alerts(engine)) == 1
+    with Session(engine) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(AlertEvent).where(AlertEvent.kind == "opened")) == 1
