@@ -33,6 +33,7 @@ class BuoyConfig(ConfigSection):
     name: str = Field(min_length=1, max_length=200)
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
+    summary_every_s: int = Field(default=600, ge=1, le=86400, description="Length of the windows the gateway summarises.")
 
 
 class BuoyDeployment(CoreConfig):
@@ -68,6 +69,11 @@ class BuoyDeployment(CoreConfig):
             if t.id == tenant_id and t.sea is not None:
                 return t.sea.small_boat_wave_m, t.sea.small_boat_wind_kn
         return SMALL_BOAT_WAVE_M, SMALL_BOAT_WIND_KN
+
+
+    def with_summary_every(self, summary_every_s: int) -> Self:
+        buoys = [b.model_copy(update={"summary_every_s": min(b.summary_every_s, summary_every_s)}) for b in self.buoys]
+        return super().with_summary_every(summary_every_s).model_copy(update={"buoys": buoys})
 
 
 #: What the registry adds to the configuration model for this kind (`kinds.config_models`).
