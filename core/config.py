@@ -126,9 +126,10 @@ def load_config(path: Path | str | None = None) -> TepiConfig:
         raise ConfigError(f"{p}: {exc}") from exc
     del data, text  # gone before the configuration is built (see above)
     try:
-        return TepiConfig.model_validate_json(as_json)
+        config = TepiConfig.model_validate_json(as_json)
     except ValidationError as exc:
         raise ConfigError(f"{p}: {_invalid(exc)}") from exc
+    return config.with_files_under(p.resolve().parent)
 
 
 def _as_json(data: object) -> str:

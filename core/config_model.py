@@ -266,7 +266,9 @@ class SeaConfig(ConfigSection):
     """A coastal tenant's sea: where its boats go, the forecasts and hazards routes respect,
     and the sea areas whose conditions raise `marine` alerts.
 
-    Paths are read relative to the working directory, as the other paths of the file."""
+    A relative path is read from the folder of the configuration file that names it
+    (`core.config.load_config`): the hazards and forecast files travel with the deployment's
+    configuration, wherever a process is started from."""
 
     region: SeaRegion
     forecast_file: Path | None = Field(
@@ -297,6 +299,12 @@ class SeaConfig(ConfigSection):
         description="Tenants whose fishing-ground answers may include this tenant's boats' sightings "
         "(never their identities). Empty: this tenant's boats inform only its own grounds.",
     )
+
+
+    def with_files_under(self, folder: Path) -> Self:
+        """The same sea with relative file paths made relative to `folder`."""
+        files = {k: folder / v for k in ("forecast_file", "hazards_file") if (v := getattr(self, k)) is not None and not v.is_absolute()}
+        return self.model_copy(update=files) if files else self
 
 
 class TenantConfig(ConfigSection):
@@ -351,6 +359,12 @@ class CoreConfig(ConfigSection):
         if self.gateway.tenant not in tenants:
             raise ValueError(f"gateway {self.gateway.id!r}: unknown tenant {self.gateway.tenant!r}")
         return self
+
+    def with_files_under(self, folder: Path) -> Self:
+        """The same deployment with the relative paths of its tenants' sea files read from
+        `folder` (the configuration file's own)."""
+        tenants = [t.model_copy(update={"sea": t.sea.with_files_under(folder)}) if t.sea else t for t in self.tenants]
+        return self.model_copy(update={"tenants": tenants})
 
     def registry_stations(self) -> list[RegistryStation]:
         """The stations this configuration declares, for central's registry; none here."""

@@ -172,7 +172,9 @@ def _run_claimed(
     from kinds.awlr.sim.runner import Simulator
     from gateway.runtime import EdgeGateway
     from ingest.consumer import IngestWorker
+    from contract.clock import utcnow
     from tepi.demo_boats import BoatFleet, BoatStory
+    from tepi.demo_sea import with_demo_forecasts
 
     _stop_on_sigterm()
     # A demo starts from nothing: the simulated storm replays the same hours every run.
@@ -183,6 +185,7 @@ def _run_claimed(
     link_dir = workdir / "sim"
     serial = {d.id: str(link_dir / d.id) for d in config.devices if d.transport == "serial"}
     cfg = _demo_ingest(with_local_services(config, port, workdir, api_port=api_port, serial_ports=serial), broker)
+    cfg = with_demo_forecasts(cfg, workdir / "sea", utcnow())  # a current forecast, as a deployment's feed keeps it
     started = time.monotonic()
     sim = Simulator(cfg, speed, "127.0.0.1", port, link_dir=link_dir)
     gw = ingest = server = None

@@ -26,7 +26,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +54,10 @@ log = logging.getLogger("tepi.demo")
 
 #: Three boats of Badung and one of Indramayu (`kinds.fishfinder.sim.voyage.DEFAULT_FLEET`).
 DEMO_BOATS = ("jukung-kdg-01", "jukung-jbr-01", "kapal-bno-01", "perahu-krs-01")
+#: Where a demo boat fishes instead of its usual ground: the three Badung boats share the ground
+#: south of the Bukit, so the fishing grounds (published from three vessels on) have one to show,
+#: and the Benoa boat's way there goes around the peninsula as the route planner's does.
+DEMO_GROUNDS = {"kapal-bno-01": "selatan-bukit"}
 #: Pings a boat sends per real second: enough that a school burst comes every ~10 simulated
 #: minutes at 60x (`EchogramDecimation.for_speedup`), little enough for two cores.
 PING_BUDGET_PER_REAL_S = 24.0
@@ -138,7 +142,7 @@ class BoatFleet:
     def __init__(self, base: TepiConfig, workdir: Path, central_port: int, speed: float, boats: tuple[str, ...] = DEMO_BOATS) -> None:
         days = {b.boat_id: b for b in DEFAULT_FLEET}
         self.base, self.workdir, self.central_port, self.speed = base, workdir, central_port, speed
-        self.days = [days[b] for b in boats]
+        self.days = [replace(days[b], ground=DEMO_GROUNDS.get(b, days[b].ground)) for b in boats]
         self.boats: dict[str, _Boat] = {}
 
     def register(self, database_url: str) -> None:

@@ -163,3 +163,21 @@ def test_a_tenant_sea_is_checked_where_it_is_configured() -> None:
     ]:
         with pytest.raises(ValueError, match=message):
             TepiConfig.model_validate(_config(bad))
+
+
+def test_relative_sea_files_are_read_from_the_configuration_files_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.config import load_config
+
+    folder = tmp_path / "deployment"
+    folder.mkdir()
+    (folder / "tepi.yaml").write_text(
+        "tenants:\n  - id: kab-badung\n    name: Badung\n    sea:\n"
+        "      region: {south: -9.2, north: -8.0, west: 114.4, east: 115.8}\n"
+        "      forecast_file: sea/forecast.geojson\n      hazards_file: /srv/hazards.geojson\n"
+        "devices: []\nstations: []\ngateway: {id: gw, tenant: kab-badung}\n"
+    )
+    monkeypatch.chdir(tmp_path)  # started from elsewhere: the paths still point beside the file
+    sea = load_config(folder / "tepi.yaml").tenants[0].sea
+    assert sea is not None
+    assert sea.forecast_file == folder.resolve() / "sea" / "forecast.geojson"
+    assert sea.hazards_file == Path("/srv/hazards.geojson")

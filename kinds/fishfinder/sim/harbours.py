@@ -276,6 +276,8 @@ ROUTES: MappingProxyType[tuple[str, str], Route] = MappingProxyType(
         for r in (
             Route("benoa", "selat-badung", ((-8.7470, 115.2800),)),
             Route("benoa", "lepas-nusa-dua", ((-8.7900, 115.2600),)),
+            # South past Nusa Dua and around the Bukit's eastern end (the demo's third boat there).
+            Route("benoa", "selatan-bukit", ((-8.7900, 115.2600), (-8.8600, 115.2450), (-8.8950, 115.2000))),
             # West out of Jimbaran bay, then south around the Bukit's western tip (Uluwatu).
             Route("kedonganan", "selatan-bukit", _AROUND_ULUWATU),
             Route("kedonganan", "teluk-jimbaran", ((-8.7600, 115.1150),)),

@@ -7,7 +7,7 @@ the window's reports with the reports before it as context (`qc.report_flags`).
 
 Small-boat limits: the sea is `exceeded` once two reports in a row, each usable, are above a
 limit (waves above `wave_limit_m` or wind above `wind_limit_kn`), and back below once two usable
-reports in a row are above neither; a lone spike raises nothing, and the event leaves at once,
+reports in a row are below both by a margin (`CLEAR_MARGIN_M`, `CLEAR_MARGIN_KN`); a lone spike raises nothing, and the event leaves at once,
 at event priority, about one report after the crossing.
 """
 
@@ -30,6 +30,9 @@ from kinds.wavebuoy.items import Observation, SeaStateSummary, SmallBoatLimit, l
 CONTEXT = WAVE_QC.flat_fail_count + 1
 #: Consecutive usable reports that change the limit state.
 CONFIRM = 2
+#: Back below only this far under the limits (a Tepi choice: a sea hovering at the limit, its
+#: reports scattered by a few percent, must not flap between dangerous and safe).
+CLEAR_MARGIN_M, CLEAR_MARGIN_KN = 0.15, 2.0
 
 
 def _none(x: float) -> float | None:
@@ -115,9 +118,14 @@ class BuoyProcessor:
         overs = [
             over_limits(r.hs_m, r.wind_kn if w else math.nan, self.wave_limit_m, self.wind_limit_kn) for r, w in zip(last, wind_ok)
         ]
+        below = [
+            over_limits(r.hs_m, r.wind_kn if w else math.nan, max(self.wave_limit_m - CLEAR_MARGIN_M, self.wave_limit_m / 2),
+                        max(self.wind_limit_kn - CLEAR_MARGIN_KN, self.wind_limit_kn / 2))
+            for r, w in zip(last, wind_ok)
+        ]
         if not self.exceeded and all(overs):
             self.exceeded = True
-        elif self.exceeded and not any(overs):
+        elif self.exceeded and not any(below):
             self.exceeded = False
         else:
             return None
