@@ -59,14 +59,14 @@ def _within_bounds(value: datetime) -> datetime:
 RequestDatetime = Annotated[AwareDatetime, Strict(False), AfterValidator(_within_bounds), AfterValidator(_to_utc)]
 
 AlertStatus = Literal["active", "acknowledged", "cleared", "closed"]
-AlertType = Literal["siaga", "rate_of_rise", "offline", "forecast", "gateway_health", "sos", "overdue"]
+AlertType = Literal["siaga", "rate_of_rise", "offline", "forecast", "gateway_health", "sos", "overdue", "marine"]
 Severity = Literal["critical", "major", "minor", "warning"]
 #: `open` is active or acknowledged: everything not yet cleared.
 AlertStatusFilter = Literal["active", "acknowledged", "cleared", "closed", "open"]
 EventKind = Literal[
     "opened", "updated", "escalated", "acknowledged", "cleared", "closed", "forecast_refined", "cancelled"
 ]
-ClearReason = Literal["level_normal", "rise_over", "data_returned", "confirmed", "cancelled", "drops_stopped", "resolved"]
+ClearReason = Literal["level_normal", "rise_over", "data_returned", "confirmed", "cancelled", "drops_stopped", "resolved", "conditions_eased"]
 
 
 class PublicModel(BaseModel):
@@ -100,7 +100,8 @@ class AlertPublic(PublicModel):
         "station; forecast: water from upstream expected here; gateway_health: the gateway's site broker dropped "
         "device readings (filed under the gateway's first station; the gateway, counts and interval are in the "
         "events' detail); operational, never in the public CAP feed. Fish finder: sos, a boat's distress "
-        "incident (see /sos); overdue, a vessel past its return or silent too long; neither is ever public."
+        "incident (see /sos); overdue, a vessel past its return or silent too long; neither is ever public. Wave buoy: marine, a sea area's "
+        "waves or wind above small-boat limits (subject the area), public with a CAP message."
     )
     severity: Severity
     siaga: int | None = Field(

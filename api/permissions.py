@@ -68,6 +68,8 @@ SOS_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER)
 # The wave-buoy kind (kinds/wavebuoy/api). A moored buoy's sea state is no one's personal data.
 #: Buoys with their latest observation: every role of the tenant.
 BUOY_READERS: tuple[str, ...] = ROLES
+#: Marine conditions (forecast areas, buoys, the small-boat verdict): public safety information, every role.
+MARINE_READERS: tuple[str, ...] = ROLES
 
 #: (method, path) -> roles; "public" needs no credentials, "metrics" the metrics token.
 TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
@@ -110,6 +112,7 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("POST", "/api/v1/sos/{incident_id}/resolve"): SOS_RESPONDERS,
     ("GET", "/api/v1/buoys"): BUOY_READERS,
     ("GET", "/api/v1/buoys/{buoy_id}"): BUOY_READERS,
+    ("GET", "/api/v1/marine-conditions"): MARINE_READERS,
 }
 
 __all__ = [
@@ -120,6 +123,7 @@ __all__ = [
     "BUOY_READERS",
     "CATCH_RECORDERS",
     "CATCH_STATISTICIANS",
+    "MARINE_READERS",
     "MARKET_USERS",
     "ROLE_ADMIN",
     "ROLE_DISASTER_OFFICE",

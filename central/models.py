@@ -29,9 +29,11 @@ ALERT_TYPE_GATEWAY_HEALTH = "gateway_health"
 ALERT_TYPE_SOS = "sos"
 #: A vessel at sea past its expected return, or silent too long (kind fishfinder).
 ALERT_TYPE_OVERDUE = "overdue"
+#: A sea area's conditions above small-boat limits, forecast or observed (kind wavebuoy): subject the area.
+ALERT_TYPE_MARINE = "marine"
 ALERT_TYPES = (
     ALERT_TYPE_SIAGA, ALERT_TYPE_RATE_OF_RISE, ALERT_TYPE_OFFLINE, ALERT_TYPE_FORECAST, ALERT_TYPE_GATEWAY_HEALTH,
-    ALERT_TYPE_SOS, ALERT_TYPE_OVERDUE,
+    ALERT_TYPE_SOS, ALERT_TYPE_OVERDUE, ALERT_TYPE_MARINE,
 )
 #: The kind of an alert recorded before alerts had kinds (state revision 0003): the river's.
 DEFAULT_ALERT_KIND = "awlr"

@@ -290,6 +290,10 @@ class SeaConfig(ConfigSection):
     small_boat_wind_kn: float = Field(
         default=15.0, gt=0, le=100, description="BMKG: wind above 15 knots is dangerous for fishing boats."
     )
+    timezone: Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"] = Field(
+        default="Asia/Jakarta",
+        description="The zone (WIB, WITA, WIT) in which marine alerts tell local times: Bali's waters are WITA.",
+    )
     share_grounds_with: list[Identifier] = Field(
         default_factory=list,
         description="Tenants whose fishing-ground answers may include this tenant's boats' sightings "

@@ -42,6 +42,7 @@ import queue
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -410,16 +411,22 @@ class IngestWorker:
         """Run every kind's `poll` (if it has one) in one transaction, then publish the downlinks
         it decided; returns them. Never raises: the next turn tries again."""
         polls = [(name, h.poll) for name, h in self._handlers.items() if hasattr(h, "poll")]
-        if not polls:
+        alert_polls = [(name, h.poll_alerts) for name, h in self._handlers.items() if hasattr(h, "poll_alerts")]
+        if not polls and not alert_polls:
             return []
+        transitions: Counter[str] = Counter()
         try:
             with Session(writer(self._engine)) as session, session.begin():
                 now = self._clock()
                 downlinks = [d for name, poll in polls for d in poll(session, self.runtimes[name], now)]
+                for name, poll_alerts in alert_polls:
+                    transitions.update(poll_alerts(session, self.runtimes[name], now))
         except SQLAlchemyError as exc:
             self.metrics.store_errors.inc()
             self._errors.warning("kind-poll", "kind poll failed; next turn retries", error=type(exc).__name__)
             return []
+        for transition, n in transitions.items():
+            self.metrics.alerts.labels(transition=transition).inc(n)
         self._publish(downlinks)
         return downlinks
 

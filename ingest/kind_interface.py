@@ -105,7 +105,10 @@ class OwnPlatforms(Protocol):
     `foreign_<platform_name>`. Such a kind's `read` returns a part with `platforms()`, its
     `screen` gets `tenant_of` as platform -> tenant, and its events never touch stations.
     It may also have `poll(session, runtime, now) -> list[Downlink]`, run by the worker about
-    every second, whose downlinks are published after its transaction commits."""
+    every second, whose downlinks are published after its transaction commits, and
+    `poll_alerts(session, runtime, now) -> Mapping[str, int]`, run in the same transaction, for
+    periodic alert checks of its own (rate-limiting themselves): the alert transitions it made
+    (`opened`, `escalated`, ...), counted in `tepi_ingest_alert_transitions` after the commit."""
 
     platform_name: str
 

@@ -126,6 +126,8 @@ ENDPOINTS = [
     # Wave buoys (kinds/wavebuoy): the sea state is everyone's of the tenant, viewers included.
     Endpoint("GET", "/api/v1/buoys", EVERYONE),
     Endpoint("GET", "/api/v1/buoys/{buoy_id}", EVERYONE, scope="object"),
+    # Sea conditions are public safety information: every role of the tenant (kinds/wavebuoy).
+    Endpoint("GET", "/api/v1/marine-conditions", EVERYONE),
     # The vessel is named in the query: another tenant's is a 404 as for a path's object.
     Endpoint("GET", "/api/v1/routes", ROUTE_PLANNERS, scope="object", ok_in={"dki-jakarta": 422}),
 ]

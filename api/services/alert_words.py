@@ -15,7 +15,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Literal, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import kinds
 
@@ -48,15 +49,20 @@ DEFAULT_ZONE = ZONES["Asia/Jakarta"]
 
 @dataclass(frozen=True, slots=True)
 class Place:
-    """A station as a message names and locates it (its stored name, river, position and bounds)."""
+    """A station as a message names and locates it (its stored name, river, position and bounds),
+    or the subject of an alert about no station as its kind places it (`AlertWords.subject_place`:
+    a sea area, river and bounds empty). With a `polygon` the message's area is that polygon
+    instead of a circle around (lat, lon)."""
 
     id: str
     name: str
     river: str
     lat: float
     lon: float
-    bounds: tuple[float, float, float]
+    bounds: tuple[float, ...]
     zone: LocalZone = DEFAULT_ZONE
+    #: (lat, lon) pairs, first = last, at least four: CAP's `<polygon>` (WGS 84).
+    polygon: tuple[tuple[float, float], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +102,10 @@ class AlertWords(Protocol):
 
     def texts(self, alert: AlertPublic, place: Place, upstream: Place | None, lang: Language) -> Texts: ...
 
-    def grade(self, alert: AlertPublic) -> Grade:
+    def grade(self, alert: AlertPublic, place: Place) -> Grade:
         """Urgency, severity, certainty and response while the alert is open (the CAP code
-        makes an ended one Past / AllClear)."""
+        makes an ended one Past / AllClear); `place` is the revision's (its station, or the
+        subject's place with what the revision recorded)."""
         ...
 
     def category(self, alert: AlertPublic) -> str:
@@ -112,6 +119,21 @@ class AlertWords(Protocol):
     def parameters(self, alert: AlertPublic, place: Place) -> list[tuple[str, str]]:
         """Machine-readable values for receivers that act on numbers rather than words."""
         ...
+
+    # Optional, for alert types about no station (`Alert.station_id` null), which have a message
+    # only if their words have it:
+    #
+    # def subject_place(self, alert: AlertPublic, detail: Mapping[str, Any]) -> Place | None:
+    #     """Where the revision is about, from what its event recorded (`detail`): the message is
+    #     rebuilt from the event alone, so it reads the same after the kind's own files changed."""
+    #
+    # public_subject: bool  # the subject is a public place (a sea area), not a boat: viewers see it
+
+
+def subject_place(words: AlertWords, alert: AlertPublic, detail: Mapping[str, Any]) -> Place | None:
+    """The place of an alert about no station as its kind's words tell it; None when they do not."""
+    place_of = getattr(words, "subject_place", None)
+    return place_of(alert, detail) if place_of is not None else None
 
 
 _WORDS: dict[str, AlertWords] = {}

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from api.models import AlertEventPublic, AlertEventsPublic, AlertPublic, AlertsPublic, AlertStatusFilter, AlertType
-from api.services.alert_words import level_label
+from api.services.alert_words import alert_words, level_label
 from central import alerts as lifecycle
 from central.errors import AlertNotFound
 from central.models import OPEN_STATUSES, Alert, AlertEvent
@@ -78,14 +78,20 @@ _PERSON_KINDS = frozenset(k.value for k in lifecycle.PERSON_KINDS)
 
 
 #: The kind whose alert subjects are public places (river stations). Any other kind's subject
-#: (a vessel) names a boat and its crew: viewers, who see no names, do not get it.
+#: (a vessel) names a boat and its crew: viewers, who see no names, do not get it, unless the
+#: words of the alert's type say its subject is a public place (`public_subject`: a sea area).
 PUBLIC_SUBJECT_KIND = "awlr"
+
+
+def public_subject(alert: AlertPublic) -> bool:
+    """Whether the alert's subject (and its events' detail) is a public place, not a boat."""
+    return alert.kind == PUBLIC_SUBJECT_KIND or bool(getattr(alert_words(alert.type), "public_subject", False))
 
 
 def without_actors(alert: AlertPublic) -> AlertPublic:
     """The alert without the names of whoever acted on it (personal data: acknowledged, cleared
     or closed by), nor, for a kind whose subject is no public place (a vessel), its subject."""
-    private_subject = alert.kind != PUBLIC_SUBJECT_KIND and alert.subject is not None
+    private_subject = alert.subject is not None and not public_subject(alert)
     if alert.acknowledged_by is None and alert.closed_by is None and alert.cleared_by is None and not private_subject:
         return alert
     update: dict[str, Any] = {"acknowledged_by": None, "closed_by": None, "cleared_by": None}
@@ -98,7 +104,7 @@ def event_without_actors(event: AlertEventPublic) -> AlertEventPublic:
     """The event without people's names or notes; gateways and "system" stay. For a kind whose
     subject is no public place (a vessel's SOS), the detail (positions, nature, who raised it)
     and `who` (the boat's gateway) go too: viewers never see where a boat is or which it is."""
-    if event.alert.kind != PUBLIC_SUBJECT_KIND:
+    if not public_subject(event.alert):
         return event.model_copy(update={"who": None, "detail": {}, "alert": without_actors(event.alert)})
     person = event.kind in _PERSON_KINDS or lifecycle.is_person(event.who)
     return event.model_copy(

@@ -15,7 +15,8 @@ same revision always reads the same, and receivers can tell a new message from a
   Cancel is urgency Past, responseType AllClear. An alert type no kind words has no message.
 * `expires`: 6 h after `sent` (PetaBencana's default for flood reports), and for an open
   forecast no earlier than the end of its arrival window.
-* Area: the kind's `areaDesc`, a circle of `radius_km` around the station.
+* Area: the kind's `areaDesc`, and the place's polygon where it has one (a sea area), else a
+  circle of `radius_km` around the station.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ def words_of(alert: AlertPublic) -> AlertWords:
     return words
 
 
-def grade(alert: AlertPublic) -> Grade:
+def grade(alert: AlertPublic, place: Place) -> Grade:
     """The kind's grade of the revision; an ended alert is Past, AllClear."""
-    g = words_of(alert).grade(alert)
+    g = words_of(alert).grade(alert, place)
     if alert.status in ("cleared", "closed"):
         g = Grade("Past", g.severity, g.certainty, "AllClear")
     return g
@@ -118,7 +119,7 @@ def build_cap(
         )
         _sub(root, "references", " ".join(refs))
     _sub(root, "incidents", f"urn:tepi:{alert.tenant}:alert:{alert.id}")
-    g = grade(alert)
+    g = grade(alert, place)
     onset = alert.forecast.expected_from if alert.forecast is not None else alert.opened_at
     expires = sent + EXPIRES_AFTER
     if alert.forecast is not None and kind != "Cancel":
@@ -146,13 +147,17 @@ def build_cap(
             _sub(param, "value", value)
         area = _sub(info, "area")
         _sub(area, "areaDesc", words.area(place, lang))
-        _sub(area, "circle", f"{place.lat},{place.lon} {publisher.radius_km:g}")
+        if place.polygon is not None:
+            _sub(area, "polygon", " ".join(f"{lat:g},{lon:g}" for lat, lon in place.polygon))
+        else:
+            _sub(area, "circle", f"{place.lat},{place.lon} {publisher.radius_km:g}")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=CAP_NS)
 
 
 def _parameters(alert: AlertPublic, place: Place, words: AlertWords) -> list[tuple[str, str]]:
     """Machine-readable values for receivers that act on numbers rather than words."""
-    return [("TEPI_ALERT_TYPE", alert.type), ("STATION", place.id), *words.parameters(alert, place)]
+    about = [("STATION", place.id)] if alert.station is not None else []
+    return [("TEPI_ALERT_TYPE", alert.type), *about, *words.parameters(alert, place)]
 
 
 @dataclass(frozen=True, slots=True)

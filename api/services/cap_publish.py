@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api.errors import RevisionNotFound
 from api.models import AlertPublic
 from api.services.alerts import public_from_values, without_actors
-from api.services.alert_words import DEFAULT_ZONE, ZONES, Place, alert_words
+from api.services.alert_words import DEFAULT_ZONE, ZONES, AlertWords, Place, alert_words, subject_place
 from api.services.cap import FeedEntry, Publisher, build_cap, build_feed, identifier
 from api.settings import Settings
 from central.alerts import PUBLIC_KINDS
@@ -78,6 +78,13 @@ class _Context:
             self._places[station_id] = _place(station, self.config) if station is not None else None
         return self._places[station_id]
 
+    def place_of(self, snapshot: AlertPublic, event: AlertEvent, words: AlertWords) -> Place | None:
+        """The station of the revision, or for an alert about no station the place its kind's
+        words give from the event (None: the kind gives none, so the alert has no message)."""
+        if snapshot.station is not None:
+            return self.place(snapshot.station)
+        return subject_place(words, snapshot, event.payload.get("detail") or {})
+
     def publisher(self, tenant_id: str) -> Publisher:
         tenant = self.session.get(Tenant, tenant_id)
         return Publisher(
@@ -119,7 +126,8 @@ def cap_message(
     """The CAP message of one revision of an alert (default: its latest); an operational alert
     (a gateway's health) is no public warning and has none, nor has one no kind of this build words."""
     alert = session.get(Alert, alert_id)
-    if alert is None or alert.type in OPERATIONAL_ALERT_TYPES or alert_words(alert.type) is None:
+    words = alert_words(alert.type) if alert is not None else None
+    if alert is None or alert.type in OPERATIONAL_ALERT_TYPES or words is None:
         raise AlertNotFound(alert_id)
     revisions = _revisions(session, [alert_id])[alert_id]
     number = revision if revision is not None else len(revisions)
@@ -128,8 +136,9 @@ def cap_message(
     event = revisions[number - 1]
     snapshot = _snapshot(event)
     ctx = _Context(session, config, settings)
-    place = ctx.place(snapshot.station)
-    assert place is not None  # alerts reference stations by foreign key
+    place = ctx.place_of(snapshot, event, words)
+    if place is None:  # a station's is always there (a foreign key); a subject's kind may give none
+        raise AlertNotFound(alert_id)
     upstream = ctx.place(snapshot.forecast.upstream_station) if snapshot.forecast else None
     return build_cap(
         snapshot,
@@ -169,8 +178,9 @@ def cap_feed(
             continue
         event = revisions[alert.id][-1]
         snapshot = _snapshot(event)
-        place = ctx.place(snapshot.station)
-        assert place is not None
+        place = ctx.place_of(snapshot, event, words)
+        if place is None:
+            continue
         upstream = ctx.place(snapshot.forecast.upstream_station) if snapshot.forecast else None
         entries.append(
             FeedEntry(

@@ -214,7 +214,7 @@ class RiverAlertWords:
         builder = {"siaga": _siaga, "rate_of_rise": _rise, "offline": _offline, "forecast": _forecast}[alert.type]
         return builder(alert, place, upstream, lang, ended)
 
-    def grade(self, alert: AlertPublic) -> Grade:
+    def grade(self, alert: AlertPublic, place: Place) -> Grade:
         """Urgency, severity, certainty and response of an open revision (table in the module doc)."""
         if alert.type == "offline":
             return Grade("Unknown", "Unknown", "Unknown", "Monitor")

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kinds.wavebuoy.api import routes_buoys
+from kinds.wavebuoy.api import routes_buoys, routes_marine
 
 ROUTER = APIRouter()
 ROUTER.include_router(routes_buoys.router)
+ROUTER.include_router(routes_marine.router)
 
 __all__ = ["ROUTER"]

@@ -25,6 +25,7 @@ from core.config import TepiConfig, TsdbConfig
 from ingest.kind_interface import ApplyContext, KindBatch, ScreenedPart
 from kinds.wavebuoy.ingest.points import sea_state_point, sink_factory
 from kinds.wavebuoy.items import KIND, BuoyItem, Observation, SeaStateSummary, SmallBoatLimit
+from kinds.wavebuoy.marine_alerts import MarineWatch, buoy_readings
 from kinds.wavebuoy.state import WaveBuoy, buoy_tenants
 
 _ITEMS: TypeAdapter[list[BuoyItem]] = TypeAdapter(list[BuoyItem])
@@ -47,8 +48,8 @@ class WavebuoyIngest:
     name = KIND
     platform_name = "buoy"
 
-    def runtime(self, config: TepiConfig | None, **_options: Any) -> None:
-        return None
+    def runtime(self, config: TepiConfig | None, **_options: Any) -> MarineWatch:
+        return MarineWatch.from_config(config, buoys=buoy_readings)
 
     def read(self, items: Sequence[dict[str, Any]], places: Sequence[int], blocks: Sequence[tuple[int, RecordBlock]], gateway: str) -> BuoyUplink:
         if blocks:
@@ -91,6 +92,10 @@ class WavebuoyIngest:
 
     def check_silence(self, session: Session, runtime: Any, now: datetime, since: datetime) -> list[str]:
         return []
+
+    def poll_alerts(self, session: Session, runtime: MarineWatch, now: datetime) -> Counter[str]:
+        """Marine alerts of the tenants' sea areas, at most once a minute (`kinds.wavebuoy.marine_alerts`)."""
+        return Counter(runtime.poll(session, now).values())
 
     def overlapping(self, runtime: Any, points: Sequence[Any]) -> dict[str, int]:
         return {}
