@@ -59,6 +59,13 @@ SOS_RESPONDERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
 #: One SOS incident: the rescue any of the tenant's; a fisher only their own vessel's (to see
 #: that help is coming), without the operators' names or the other vessels' positions.
 SOS_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER)
+#: Fishing grounds (where at least 3 boats found fish lately; no vessel, owner or single
+#: observation): the fishers whose finds they are, the fisheries office that manages the
+#: fishery, and the admin. Not the viewer (a read-only account, e.g. a public screen: the
+#: fishers' shared knowledge of where the fish are is their livelihood, not public), nor the
+#: disaster office (the rescue sees the vessels themselves and the marine conditions; where the
+#: fish are is not its business), nor staff administration.
+GROUND_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_FISHER, ROLE_FISHERIES_OFFICE)
 
 #: (method, path) -> roles; "public" needs no credentials, "metrics" the metrics token.
 TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
@@ -98,6 +105,8 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/sos/{incident_id}"): SOS_READERS,
     ("POST", "/api/v1/sos/{incident_id}/acknowledge"): SOS_RESPONDERS,
     ("POST", "/api/v1/sos/{incident_id}/resolve"): SOS_RESPONDERS,
+    ("GET", "/api/v1/fishing-grounds"): GROUND_READERS,
+    ("GET", "/api/v1/fishing-grounds/{ground_id}"): GROUND_READERS,
 }
 
 __all__ = [
@@ -107,6 +116,7 @@ __all__ = [
     "ALL_ROLES",
     "CATCH_RECORDERS",
     "CATCH_STATISTICIANS",
+    "GROUND_READERS",
     "MARKET_USERS",
     "ROLE_ADMIN",
     "ROLE_DISASTER_OFFICE",

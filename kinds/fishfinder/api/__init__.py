@@ -3,7 +3,8 @@
 * `/catches`, `/catches/aggregates`, `/catches/contacts`, `/market`: what fishers land, the
   fisheries office's anonymised statistics, and a market without names (`routes_catches`);
 * `/vessels`, `/vessels/{id}/track`, `/sos`: where the boats are, for their owners and the
-  rescue, and distress incidents (`routes_sea`).
+  rescue, and distress incidents (`routes_sea`);
+* `/fishing-grounds`: where at least three boats found fish lately, as GeoJSON (`routes_grounds`).
 
 Who may call what is in `api.permissions` (the fish-finder's block) and api/README.md.
 """
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kinds.fishfinder.api import routes_catches, routes_sea
+from kinds.fishfinder.api import routes_catches, routes_grounds, routes_sea
 
 ROUTER = APIRouter()
 ROUTER.include_router(routes_catches.router)
 ROUTER.include_router(routes_sea.router)
+ROUTER.include_router(routes_grounds.router)
 
 __all__ = ["ROUTER"]

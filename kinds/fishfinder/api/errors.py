@@ -24,3 +24,8 @@ class IncidentNotFound(HTTPException):
 class TooManyContacts(HTTPException):
     def __init__(self, limit: int) -> None:
         super().__init__(429, f"at most {limit} messages per catch; wait for the fisher's answer")
+
+
+class GroundNotFound(HTTPException):
+    def __init__(self, ground_id: str) -> None:
+        super().__init__(404, f"no fishing ground {ground_id!r} is published now")
