@@ -35,7 +35,8 @@ from api.settings import Settings
 from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL, bearer
 from central.db import Alert, User, create_engine, prepare_database, writer
 from kinds.fishfinder.catches import Catch
-from kinds.fishfinder.state import VesselPosition, register_vessel
+from kinds.fishfinder.grounds import ground_id_at
+from kinds.fishfinder.state import SchoolSighting, VesselPosition, register_vessel
 from kinds.fishfinder.api.sea_service import APP_ACTOR, SOS_SEVERITY, SOS_TYPE
 from central.incidents import raise_subject_alert
 from kinds.awlr.ingest.points import SqlPointSink
@@ -67,6 +68,8 @@ VESSEL_READERS = {"admin", "disaster_office", "fisher"}
 RESPONDERS = {"admin", "disaster_office"}
 #: One incident: the rescue, and the fisher who owns the vessel (is help coming?).
 INCIDENT_READERS = RESPONDERS | FISHER
+#: Fishing grounds (anonymised, at least 3 boats): fishers, the fisheries office, the admin.
+GROUND_READERS = {"admin", "fisher", "fisheries_office"}
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,8 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/sos/{incident_id}", INCIDENT_READERS, scope="object"),
     Endpoint("POST", "/api/v1/sos/{incident_id}/acknowledge", RESPONDERS, scope="object"),
     Endpoint("POST", "/api/v1/sos/{incident_id}/resolve", RESPONDERS, scope="object"),
+    Endpoint("GET", "/api/v1/fishing-grounds", GROUND_READERS),
+    Endpoint("GET", "/api/v1/fishing-grounds/{ground_id}", GROUND_READERS, scope="object"),
 ]
 
 #: Path and body values naming nothing that exists: what another tenant's object must look like.
@@ -129,6 +134,7 @@ MISSING = {
     "catch_id": 2**31 - 1,
     "vessel_id": "no-such-vessel",
     "incident_id": 2**31 - 1,
+    "ground_id": "fg-n0000-e00000",
 }
 
 #: Callers: (tenant, role) of a user, or one of these.
@@ -297,7 +303,23 @@ def _sea(s: Session, tenant: str, fisher_id: int) -> dict[str, Any]:
     )
     s.add(catch)
     s.flush()
-    return {"catch_id": catch.id, "vessel_id": f"{tenant}-boat-1", **incidents}
+    return {"catch_id": catch.id, "vessel_id": f"{tenant}-boat-1", "ground_id": _ground(s, tenant, now), **incidents}
+
+
+#: Where each tenant's three boats saw schools: off Jakarta Bay, and south of Bali's Bukit.
+GROUND_SPOTS = {"dki-jakarta": (-5.955, 106.805), "kab-badung": (-8.905, 115.155)}
+
+
+def _ground(s: Session, tenant: str, now: datetime) -> str:
+    """Three boats of the tenant (no owner) each saw a school at its spot an hour ago: a ground."""
+    lat, lon = GROUND_SPOTS[tenant]
+    for n in range(3):
+        vessel = register_vessel(s, vessel_id=f"{tenant}-seiner-{n}", tenant=tenant, name=f"KM Seiner {n}",
+                                 home_port="Pelabuhan", gateway_id=f"gw-{tenant}-seiner-{n}", now=now)
+        at = now - timedelta(hours=1)
+        s.add(SchoolSighting(item_id=f"{tenant}-school-{n}", tenant_id=tenant, vessel_id=vessel.id, gateway=vessel.gateway_id,
+                             start=at, end=at, lat=lat + n / 1000, lon=lon, top_m=10.0, bottom_m=20.0, mean_sv_db=-60.0, pings=10))
+    return ground_id_at(lat, lon)
 
 
 def _throwaway_key(world: World, tenant: str) -> str:
@@ -319,6 +341,7 @@ def _request(world: World, endpoint: Endpoint, caller: Caller, side: str) -> tup
         "catch_id": objects["catch_id"],
         "vessel_id": objects["vessel_id"],
         "incident_id": objects["resolve_incident" if endpoint.path.endswith("/resolve") else "ack_incident"],
+        "ground_id": objects["ground_id"],
     }
     params: dict[str, Any] = {}
     if endpoint.scope == "list" and side == "other":
