@@ -9,10 +9,16 @@ How a ground is found:
 
 1. observations of the window `[now - window, now]` count; each weighs its weight times
    2^(-age / half_life) (exponential decay: fish move, an old sighting says less);
-2. each falls in a cell of `CELL_DEG` x `CELL_DEG`; cells holding observations and touching
-   (the 8 neighbours: sides and corners) join into one cluster (connected components of the
-   cells' graph, `scipy.sparse.csgraph`; only occupied cells are stored, so a region of any
-   size costs what its observations cost);
+2. each falls in a cell of `CELL_DEG` x `CELL_DEG`, and cells holding observations are
+   grouped around their peaks: a cell's density is the decayed weight of its 3 x 3 block (the
+   cell and its 8 neighbours, sides and corners), and each cell climbs to its densest
+   occupied neighbour until it reaches a peak (a cell denser than all its neighbours); the
+   cells of one peak form a cluster (hill climbing on the grid, as mean shift does on points:
+   Fukunaga & Hostetler 1975, https://doi.org/10.1109/TIT.1975.1055330). Plain connected
+   components (cells touching cells) would chain a fleet spread along a strait into one
+   ground tens of km long; this gives one ground per concentration, and a cluster still only
+   holds touching cells. Only occupied cells are stored (sorted keys, `np.searchsorted`), so a
+   region of any size costs what its observations cost;
 3. a cluster is published only when at least `MIN_VESSELS` distinct contributors are in it
    (k-anonymity with k = 3, as the catch statistics, `api.catch_aggregates`): a ground never
    shows where one or two boats fish. A species is listed for a ground under the same rule
@@ -24,8 +30,8 @@ How a ground is found:
    ground of the answer), how many contributors, when last seen, the depth range of the fish
    (the shallowest school top and the deepest school bottom seen) and the species.
 
-A ground's id names the cell holding most of its decayed weight (its peak), by the cell's
-south-west corner: `fg-s0885-e11516` is the cell from 8.85 °S to 8.84 °S and from 115.16 °E to
+A ground's id names its peak cell (ties between equally dense cells go to the one further
+north, then east), by the cell's south-west corner: `fg-s0885-e11516` is the cell from 8.85 °S to 8.84 °S and from 115.16 °E to
 115.17 °E. It comes from a place, never from a boat, and stays the same while the peak does, so
 a route query can name a ground (`/api/v1/routes?to=fg-...`). Two grounds of one answer never
 share an id: their cells are disjoint.
@@ -42,8 +48,9 @@ Choices (Tepi's, not published figures):
   noon, a quarter at dusk and a sixteenth the next dawn.
 * `DEFAULT_WINDOW` = 24 h: a day and a night, the one-day trip of the small boats Tepi serves;
   with the half-life above, older observations weigh under 1/16 and would mostly be noise.
-* `BUFFER_M` = 300 m: every member is at least that far inside the outline. Two clusters' cells
-  are at least one empty cell (about 1.1 km) apart, so two outlines (2 x 300 m) never overlap.
+* `BUFFER_M` = 300 m: every member is at least that far inside the outline. Clusters with at
+  least one empty cell (about 1.1 km) between them never have overlapping outlines (2 x 300 m);
+  two grounds on neighbouring peaks of one busy area may.
 """
 
 from __future__ import annotations
@@ -55,8 +62,6 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import shapely
-from scipy import sparse
-from scipy.sparse import csgraph
 from shapely.geometry import MultiPoint, Polygon
 from shapely.geometry.polygon import orient
 
@@ -172,15 +177,17 @@ def find_grounds(
     la, lo, t, who, top, bottom = la[keep], lo[keep], t[keep], who[keep].astype(np.int64), top[keep], bottom[keep]
     kinds = [kinds[i] for i in keep]
     decayed = w[keep] * np.exp2(-(now_s - t) / half_life.total_seconds())
-    cell_of_obs, cells, cluster_of_cell = _clusters(la, lo)
-    cluster = cluster_of_cell[cell_of_obs]
+    cell_of_obs, cells, src, dst = _cells(la, lo)
+    peak_of_cell = _peaks(np.bincount(cell_of_obs, weights=decayed, minlength=cells.shape[0]), src, dst)
+    cluster = peak_of_cell[cell_of_obs]
 
     found = []
     for c in np.unique(cluster):
         members = np.flatnonzero(cluster == c)
         if np.unique(who[members]).size < min_vessels:
             continue
-        found.append(_ground(members, la, lo, t, who, decayed, top, bottom, kinds, cells, cell_of_obs, min_vessels))
+        ground_id = cell_name(int(cells[c, 0]), int(cells[c, 1]))
+        found.append(_ground(ground_id, members, la, lo, t, who, decayed, top, bottom, kinds, min_vessels))
     if not found:
         return []
     best = max(raw for raw, _ in found)
@@ -203,8 +210,9 @@ def _check_positions(lat: np.ndarray, lon: np.ndarray) -> None:
         raise ValueError("positions must be WGS 84 degrees: lat -90..90, lon -180..180")
 
 
-def _clusters(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(each observation's cell number, the cells' (row, col) pairs, each cell's cluster)."""
+def _cells(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(each observation's cell number, the cells' (row, col) pairs, and the pairs of cell
+    numbers that are neighbours, both ways, as two arrays)."""
     row, col = cell_index(lat, lon)
     keys = row * _COLS + (col + _HALF)
     unique, cell_of_obs = np.unique(keys, return_inverse=True)
@@ -219,13 +227,30 @@ def _clusters(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray,
             hit = (at < unique.size) & (unique[np.minimum(at, unique.size - 1)] == wanted)
             src.append(np.flatnonzero(hit))
             dst.append(at[hit])
-    i, j = np.concatenate(src), np.concatenate(dst)
-    graph = sparse.coo_matrix((np.ones(i.size), (i, j)), shape=(unique.size, unique.size))
-    _n, cluster_of_cell = csgraph.connected_components(graph, directed=False)
-    return cell_of_obs.reshape(-1), np.column_stack([rows, cols]), cluster_of_cell
+    return cell_of_obs.reshape(-1), np.column_stack([rows, cols]), np.concatenate(src), np.concatenate(dst)
+
+
+def _peaks(weight: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Each cell's peak (a cell number): climb from cell to densest neighbour until none is
+    denser. Density is the 3 x 3 block's weight; cells are ranked by (density, cell number),
+    a strict order, so every climb ends and equal densities cannot loop."""
+    density = weight.copy()
+    np.add.at(density, src, weight[dst])
+    order = np.lexsort((np.arange(weight.size), density))
+    rank = np.empty(weight.size, dtype=np.int64)
+    rank[order] = np.arange(weight.size)
+    best = rank.copy()
+    np.maximum.at(best, src, rank[dst])
+    parent = order[best]  # the densest of each cell's block: itself at a peak
+    while True:  # pointer jumping: each pass halves the remaining climb
+        nxt = parent[parent]
+        if np.array_equal(nxt, parent):
+            return parent
+        parent = nxt
 
 
 def _ground(
+    ground_id: str,
     members: np.ndarray,
     lat: np.ndarray,
     lon: np.ndarray,
@@ -235,8 +260,6 @@ def _ground(
     top: np.ndarray,
     bottom: np.ndarray,
     kinds: list[str | None],
-    cells: np.ndarray,
-    cell_of_obs: np.ndarray,
     min_vessels: int,
 ) -> tuple[float, Ground]:
     """(raw decayed weight, the ground with score 0) of one publishable cluster."""
@@ -245,18 +268,13 @@ def _ground(
     weights = w if raw > 0 else None  # every weight underflowed: a plain mean
     c_lat = float(np.average(lat[members], weights=weights))
     c_lon = float(np.average(lon[members], weights=weights))
-    # The peak cell: most decayed weight; ties to the southern-, then western-most.
-    member_cells = cell_of_obs[members]
-    per_cell = np.bincount(member_cells, weights=w, minlength=cells.shape[0])
-    candidates = np.unique(member_cells)
-    peak = min(candidates, key=lambda k: (-per_cell[k], cells[k, 0], cells[k, 1]))
     depths_top, depths_bottom = top[members], bottom[members]
     reported: dict[str, set[int]] = {}
     for i in members:
         if kinds[i] is not None:
             reported.setdefault(kinds[i], set()).add(int(who[i]))
     ground = Ground(
-        ground_id=cell_name(int(cells[peak, 0]), int(cells[peak, 1])),
+        ground_id=ground_id,
         centre_lat=c_lat,
         centre_lon=c_lon,
         outline=_outline(lat[members], lon[members], c_lat, c_lon),

@@ -45,12 +45,13 @@ def _join(*parts: dict[str, Any]) -> dict[str, Any]:
     return {k: np.concatenate([p[k] for p in parts]) for k in keys}
 
 
-def _busiest_cell(obs: dict[str, Any]) -> str:
-    """The id of the cell holding most observations (all of equal weight and age here); a tie
-    goes to the southern-, then the western-most cell."""
+def _densest_cell(obs: dict[str, Any]) -> str:
+    """The id of the cell whose 3 x 3 block holds most observations (all of equal weight and age
+    here); a tie goes to the northern-, then the eastern-most cell."""
     rows, cols = cell_index(obs["lat"], obs["lon"])
     counts = Counter(zip(rows.tolist(), cols.tolist()))
-    row, col = min(counts, key=lambda cell: (-counts[cell], cell[0], cell[1]))
+    density = {(r, c): sum(counts.get((r + i, c + j), 0) for i in (-1, 0, 1) for j in (-1, 0, 1)) for r, c in counts}
+    row, col = max(density, key=lambda cell: (density[cell], cell[0], cell[1]))
     return cell_name(row, col)
 
 
@@ -65,7 +66,7 @@ def test_the_places_are_sea_on_the_real_coast() -> None:
 def test_three_boats_make_a_ground_fewer_do_not() -> None:
     [ground] = find_grounds(**_obs(BUKIT, [1, 2, 3]), now=NOW)
     assert ground.vessels == 3 and ground.score == 1.0
-    assert ground.ground_id == _busiest_cell(_obs(BUKIT, [1, 2, 3])) == "fg-s0890-e11514"
+    assert ground.ground_id == _densest_cell(_obs(BUKIT, [1, 2, 3])) == "fg-s0890-e11514"
     assert find_grounds(**_obs(BUKIT, [1, 2]), now=NOW) == []
     # Three sightings of one boat, or nine of two, are still one or two boats.
     assert find_grounds(**_obs(BUKIT, [7, 7, 7]), now=NOW) == []
@@ -117,7 +118,7 @@ def test_touching_cells_join_and_separate_places_stay_apart() -> None:
         "weight": np.array([1.0, 3.0, 1.0]),
     }
     [ground] = find_grounds(**diagonal, now=NOW)
-    assert ground.ground_id == ground_id_at(lat0 + CELL_DEG, lon0 + CELL_DEG), "named after its heaviest cell"
+    assert ground.ground_id == ground_id_at(lat0 + CELL_DEG, lon0 + CELL_DEG), "named after its densest cell"
     # A cell apart: no ground of a boat each.
     gap = {**diagonal, "lat": np.array([lat0, lat0 + 2 * CELL_DEG, lat0 + 4 * CELL_DEG])}
     assert find_grounds(**gap, now=NOW) == []
@@ -126,12 +127,31 @@ def test_touching_cells_join_and_separate_places_stay_apart() -> None:
     assert not both[0].outline.intersects(both[1].outline)
 
 
+def test_a_fleet_strung_along_the_coast_gives_a_ground_per_concentration() -> None:
+    """Nine touching cells eastward south of the Bukit: three boats work each end, a seventh
+    trolls along the line between. Cells touching cells would make one 10 km ground."""
+    west, east = (-8.905, 115.155), (-8.905, 115.155 + 8 * CELL_DEG)
+    line = {
+        "lat": np.full(7, west[0]),
+        "lon": west[1] + CELL_DEG * np.arange(1, 8),
+        "t_s": np.full(7, NOW.timestamp() - 600),
+        "contributor": np.full(7, 7),
+        "weight": np.ones(7),
+    }
+    grounds = find_grounds(**_join(_obs(west, [1, 2, 3] * 3), _obs(east, [4, 5, 6] * 3), line), now=NOW)
+    assert len(grounds) == 2
+    w, e = sorted(g.centre_lon for g in grounds)
+    # Each centre near its end (the trolling boat's sightings pull it a little towards the middle).
+    assert abs(w - west[1]) < 0.015 and abs(e - east[1]) < 0.015
+    assert all(g.vessels >= 3 for g in grounds)
+
+
 def test_the_id_is_a_place_and_no_boat_changes_it() -> None:
     obs = _obs(BUKIT, [1, 2, 3, 4])
     renamed = {**obs, "contributor": np.array([901, 17, 5, 42])}
     a, b = find_grounds(**obs, now=NOW), find_grounds(**renamed, now=NOW)
     assert a == b
-    assert a[0].ground_id == _busiest_cell(obs)
+    assert a[0].ground_id == _densest_cell(obs)
     assert ground_id_at(-8.885, 115.165) == "fg-s0889-e11516"
     assert ground_id_at(6.2, -77.03) == "fg-n0620-w07703"
 
