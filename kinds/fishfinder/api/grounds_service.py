@@ -39,6 +39,11 @@ from kinds.fishfinder.state import SchoolSighting, Vessel
 #: Furthest back a query may reach: 56 half-lives, where every weight is below 1e-16 of a fresh
 #: one; and a bound on the rows one request reads.
 MAX_WINDOW = timedelta(days=14)
+#: How much earlier than `since` a sighting that ends after it may have started, to bound the
+#: scan on the (tenant, start) index. A passing boat sees a school for minutes; one anchored at
+#: a FAD (rumpon) may see it for hours, and the detector has no longest school: a day bounds it,
+#: and a sighting over a day long that ends inside the window is the only one left out.
+LONGEST_SIGHTING = timedelta(days=1)
 #: Decimals of the coordinates shown: 5 is about 1 m, far finer than a ground.
 COORD_DECIMALS = 5
 _SV_THRESHOLD_DB = DetectionSettings().sv_threshold_db
@@ -77,7 +82,9 @@ def published_grounds(session: Session, config: TepiConfig, tenant: str, since: 
         sa.select(SchoolSighting.lat, SchoolSighting.lon, SchoolSighting.end, SchoolSighting.vessel_id, Vessel.owner_user,
                   SchoolSighting.mean_sv_db, SchoolSighting.top_m, SchoolSighting.bottom_m)
         .join(Vessel, Vessel.id == SchoolSighting.vessel_id)
-        .where(SchoolSighting.tenant_id.in_(tenants), SchoolSighting.end >= since, SchoolSighting.end <= now,
+        # `start` bounds the scan on the (tenant, start) index; a sighting counts by its `end`.
+        .where(SchoolSighting.tenant_id.in_(tenants), SchoolSighting.start >= since - LONGEST_SIGHTING,
+               SchoolSighting.start <= now, SchoolSighting.end >= since, SchoolSighting.end <= now,
                SchoolSighting.lat.is_not(None), SchoolSighting.lon.is_not(None))
     )
     for s_lat, s_lon, end, vessel, owner, sv, s_top, s_bottom in session.execute(sightings):
