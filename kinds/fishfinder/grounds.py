@@ -17,7 +17,9 @@ How a ground is found:
    Fukunaga & Hostetler 1975, https://doi.org/10.1109/TIT.1975.1055330). Plain connected
    components (cells touching cells) would chain a fleet spread along a strait into one
    ground tens of km long; this gives one ground per concentration, and a cluster still only
-   holds touching cells. Only occupied cells are stored (sorted keys, `np.searchsorted`), so a
+   holds touching cells. A cluster of fewer than `MIN_VESSELS` contributors joins the touching
+   cluster with the highest peak above its own, so a sparse ground (three boats trolling a
+   few km, a sighting here and there) is not cut into pieces too small to publish. Only occupied cells are stored (sorted keys, `np.searchsorted`), so a
    region of any size costs what its observations cost;
 3. a cluster is published only when at least `MIN_VESSELS` distinct contributors are in it
    (k-anonymity with k = 3, as the catch statistics, `api.catch_aggregates`): a ground never
@@ -178,7 +180,8 @@ def find_grounds(
     kinds = [kinds[i] for i in keep]
     decayed = w[keep] * np.exp2(-(now_s - t) / half_life.total_seconds())
     cell_of_obs, cells, src, dst = _cells(la, lo)
-    peak_of_cell = _peaks(np.bincount(cell_of_obs, weights=decayed, minlength=cells.shape[0]), src, dst)
+    peak_of_cell, rank = _peaks(np.bincount(cell_of_obs, weights=decayed, minlength=cells.shape[0]), src, dst)
+    peak_of_cell = _join_small(peak_of_cell, rank, src, dst, cell_of_obs, who, min_vessels)
     cluster = peak_of_cell[cell_of_obs]
 
     found = []
@@ -230,10 +233,10 @@ def _cells(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return cell_of_obs.reshape(-1), np.column_stack([rows, cols]), np.concatenate(src), np.concatenate(dst)
 
 
-def _peaks(weight: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Each cell's peak (a cell number): climb from cell to densest neighbour until none is
-    denser. Density is the 3 x 3 block's weight; cells are ranked by (density, cell number),
-    a strict order, so every climb ends and equal densities cannot loop."""
+def _peaks(weight: np.ndarray, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(each cell's peak, a cell number; each cell's rank): climb from cell to densest neighbour
+    until none is denser. Density is the 3 x 3 block's weight; cells are ranked by (density,
+    cell number), a strict order, so every climb ends and equal densities cannot loop."""
     density = weight.copy()
     np.add.at(density, src, weight[dst])
     order = np.lexsort((np.arange(weight.size), density))
@@ -245,8 +248,31 @@ def _peaks(weight: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     while True:  # pointer jumping: each pass halves the remaining climb
         nxt = parent[parent]
         if np.array_equal(nxt, parent):
-            return parent
+            return parent, rank
         parent = nxt
+
+
+def _join_small(peak: np.ndarray, rank: np.ndarray, src: np.ndarray, dst: np.ndarray, cell_of_obs: np.ndarray,
+                who: np.ndarray, k: int) -> np.ndarray:
+    """Each cell's cluster (a peak cell) once every cluster of fewer than `k` contributors has
+    joined the neighbouring cluster (cells touching) with the highest peak above its own: a
+    little peak of one or two boats on the flank of a ground is part of it, not lost. Peaks
+    only rise, so this ends; a cluster with no higher neighbour stays (and is suppressed if
+    still small)."""
+    order = np.argsort(rank)
+    while True:
+        pairs = np.unique(np.column_stack([peak[cell_of_obs], who]), axis=0)
+        small = np.bincount(pairs[:, 0], minlength=peak.size) < k
+        a, b = peak[src], peak[dst]
+        up = small[a] & (rank[b] > rank[a])
+        if not up.any():
+            return peak
+        best = np.full(peak.size, -1)
+        np.maximum.at(best, a[up], rank[b[up]])
+        target = np.arange(peak.size)
+        movers = np.flatnonzero(best >= 0)
+        target[movers] = order[best[movers]]
+        peak = target[peak]
 
 
 def _ground(

@@ -146,6 +146,22 @@ def test_a_fleet_strung_along_the_coast_gives_a_ground_per_concentration() -> No
     assert all(g.vessels >= 3 for g in grounds)
 
 
+def test_three_boats_scattered_over_one_ground_still_make_it() -> None:
+    """Three boats trolling a 2.5 km disc south of the Bukit (the simulator's `selatan-bukit`),
+    a few sightings each: the sparse cells have little peaks of one or two boats, which join
+    the neighbouring concentration uphill rather than vanish."""
+    rng = np.random.default_rng(2)  # a draw where, without joining, a peak of under three boats is cut off
+    n = 12
+    r, a = 2500 * np.sqrt(rng.uniform(0, 1, n)), rng.uniform(0, 2 * np.pi, n)
+    lat = -8.905 + r * np.sin(a) / M_PER_DEG
+    lon = 115.14 + r * np.cos(a) / (M_PER_DEG * np.cos(np.radians(8.905)))
+    obs = {"lat": lat, "lon": lon, "t_s": NOW.timestamp() - rng.uniform(0, 6 * 3600, n),
+           "contributor": np.repeat([1, 2, 3], 4), "weight": rng.uniform(1, 3, n)}
+    [ground] = find_grounds(**obs, now=NOW)
+    assert ground.vessels == 3
+    assert all(ground.outline.contains(Point(x, y)) for x, y in zip(lon, lat))
+
+
 def test_the_id_is_a_place_and_no_boat_changes_it() -> None:
     obs = _obs(BUKIT, [1, 2, 3, 4])
     renamed = {**obs, "contributor": np.array([901, 17, 5, 42])}
