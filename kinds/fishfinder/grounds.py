@@ -19,8 +19,9 @@ How a ground is found:
    ground tens of km long; this gives one ground per concentration, and a cluster still only
    holds touching cells. A cluster of fewer than `MIN_VESSELS` contributors joins the touching
    cluster with the highest peak above its own, so a sparse ground (three boats trolling a
-   few km, a sighting here and there) is not cut into pieces too small to publish. Only occupied cells are stored (sorted keys, `np.searchsorted`), so a
-   region of any size costs what its observations cost;
+   few km, a sighting here and there) is not cut into pieces too small to publish. Only
+   occupied cells are stored (sorted keys, `np.searchsorted`), so a region of any size costs
+   what its observations cost;
 3. a cluster is published only when at least `MIN_VESSELS` distinct contributors are in it
    (k-anonymity with k = 3, as the catch statistics, `api.catch_aggregates`): a ground never
    shows where one or two boats fish. A species is listed for a ground under the same rule
@@ -33,8 +34,8 @@ How a ground is found:
    (the shallowest school top and the deepest school bottom seen) and the species.
 
 A ground's id names its peak cell (ties between equally dense cells go to the one further
-north, then east), by the cell's south-west corner: `fg-s0885-e11516` is the cell from 8.85 °S to 8.84 °S and from 115.16 °E to
-115.17 °E. It comes from a place, never from a boat, and stays the same while the peak does, so
+north, then east), by the cell's south-west corner: `fg-s0885-e11516` is the cell from
+8.85 °S to 8.84 °S and from 115.16 °E to 115.17 °E. It comes from a place, never from a boat, and stays the same while the peak does, so
 a route query can name a ground (`/api/v1/routes?to=fg-...`). Two grounds of one answer never
 share an id: their cells are disjoint.
 
