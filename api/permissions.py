@@ -64,6 +64,13 @@ SOS_RESPONDERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
 #: One SOS incident: the rescue any of the tenant's; a fisher only their own vessel's (to see
 #: that help is coming), without the operators' names or the other vessels' positions.
 SOS_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER)
+#: Fishing grounds (where at least 3 boats found fish lately; no vessel, owner or single
+#: observation): the fishers whose finds they are, the fisheries office that manages the
+#: fishery, and the admin. Not the viewer (a read-only account, e.g. a public screen: the
+#: fishers' shared knowledge of where the fish are is their livelihood, not public), nor the
+#: disaster office (the rescue sees the vessels themselves and the marine conditions; where the
+#: fish are is not its business), nor staff administration.
+GROUND_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_FISHER, ROLE_FISHERIES_OFFICE)
 
 # The wave-buoy kind (kinds/wavebuoy/api). A moored buoy's sea state is no one's personal data.
 #: Buoys with their latest observation: every role of the tenant.
@@ -113,6 +120,8 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/buoys"): BUOY_READERS,
     ("GET", "/api/v1/buoys/{buoy_id}"): BUOY_READERS,
     ("GET", "/api/v1/marine-conditions"): MARINE_READERS,
+    ("GET", "/api/v1/fishing-grounds"): GROUND_READERS,
+    ("GET", "/api/v1/fishing-grounds/{ground_id}"): GROUND_READERS,
 }
 
 __all__ = [
@@ -124,6 +133,7 @@ __all__ = [
     "CATCH_RECORDERS",
     "CATCH_STATISTICIANS",
     "MARINE_READERS",
+    "GROUND_READERS",
     "MARKET_USERS",
     "ROLE_ADMIN",
     "ROLE_DISASTER_OFFICE",

@@ -35,7 +35,8 @@ from api.settings import Settings
 from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL, bearer
 from central.db import Alert, User, create_engine, prepare_database, writer
 from kinds.fishfinder.catches import Catch
-from kinds.fishfinder.state import VesselPosition, register_vessel
+from kinds.fishfinder.grounds import ground_id_at
+from kinds.fishfinder.state import SchoolSighting, VesselPosition, register_vessel
 from kinds.fishfinder.api.sea_service import APP_ACTOR, SOS_SEVERITY, SOS_TYPE
 from kinds.wavebuoy.state import WaveBuoy
 from central.incidents import raise_subject_alert
@@ -70,6 +71,8 @@ RESPONDERS = {"admin", "disaster_office"}
 INCIDENT_READERS = RESPONDERS | FISHER
 #: A vessel's safe route: its owner, the admin (harbour register) and the rescue.
 ROUTE_PLANNERS = {"admin", "disaster_office", "fisher"}
+#: Fishing grounds (anonymised, at least 3 boats): fishers, the fisheries office, the admin.
+GROUND_READERS = {"admin", "fisher", "fisheries_office"}
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/marine-conditions", EVERYONE),
     # The vessel is named in the query: another tenant's is a 404 as for a path's object.
     Endpoint("GET", "/api/v1/routes", ROUTE_PLANNERS, scope="object", ok_in={"dki-jakarta": 422}),
+    Endpoint("GET", "/api/v1/fishing-grounds", GROUND_READERS),
+    Endpoint("GET", "/api/v1/fishing-grounds/{ground_id}", GROUND_READERS, scope="object"),
 ]
 
 #: Path and body values naming nothing that exists: what another tenant's object must look like.
@@ -142,6 +147,7 @@ MISSING = {
     "vessel_id": "no-such-vessel",
     "incident_id": 2**31 - 1,
     "buoy_id": "no-such-buoy",
+    "ground_id": "fg-n0000-e00000",
 }
 
 #: Callers: (tenant, role) of a user, or one of these.
@@ -311,7 +317,23 @@ def _sea(s: Session, tenant: str, fisher_id: int) -> dict[str, Any]:
     )
     s.add(catch)
     s.flush()
-    return {"catch_id": catch.id, "vessel_id": f"{tenant}-boat-1", **incidents}
+    return {"catch_id": catch.id, "vessel_id": f"{tenant}-boat-1", "ground_id": _ground(s, tenant, now), **incidents}
+
+
+#: Where each tenant's three boats saw schools: off Jakarta Bay, and south of Bali's Bukit.
+GROUND_SPOTS = {"dki-jakarta": (-5.955, 106.805), "kab-badung": (-8.905, 115.155)}
+
+
+def _ground(s: Session, tenant: str, now: datetime) -> str:
+    """Three boats of the tenant (no owner) each saw a school at its spot an hour ago: a ground."""
+    lat, lon = GROUND_SPOTS[tenant]
+    for n in range(3):
+        vessel = register_vessel(s, vessel_id=f"{tenant}-seiner-{n}", tenant=tenant, name=f"KM Seiner {n}",
+                                 home_port="Pelabuhan", gateway_id=f"gw-{tenant}-seiner-{n}", now=now)
+        at = now - timedelta(hours=1)
+        s.add(SchoolSighting(item_id=f"{tenant}-school-{n}", tenant_id=tenant, vessel_id=vessel.id, gateway=vessel.gateway_id,
+                             start=at, end=at, lat=lat + n / 1000, lon=lon, top_m=10.0, bottom_m=20.0, mean_sv_db=-60.0, pings=10))
+    return ground_id_at(lat, lon)
 
 
 def _buoy(s: Session, tenant: str) -> str:
@@ -343,6 +365,7 @@ def _request(world: World, endpoint: Endpoint, caller: Caller, side: str) -> tup
         "vessel_id": objects["vessel_id"],
         "incident_id": objects["resolve_incident" if endpoint.path.endswith("/resolve") else "ack_incident"],
         "buoy_id": objects["buoy_id"],
+        "ground_id": objects["ground_id"],
     }
     params: dict[str, Any] = {}
     if endpoint.scope == "list" and side == "other":

@@ -20,7 +20,10 @@ SosCaller = Annotated[Principal, Depends(require_roles(*permissions.SOS_CALLERS)
 SosReader = Annotated[Principal, Depends(require_roles(*permissions.SOS_READERS))]
 RoutePlanner = Annotated[Principal, Depends(require_roles(*permissions.ROUTE_PLANNERS))]
 SosResponder = Annotated[Principal, Depends(require_roles(*permissions.SOS_RESPONDERS))]
+GroundReader = Annotated[Principal, Depends(require_roles(*permissions.GROUND_READERS))]
 
 #: Serial ids are 32-bit on PostgreSQL: larger numbers are no id at all (422, not a database error).
 SerialId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 VesselId = Annotated[str, Path(max_length=63, pattern=IDENTIFIER, examples=["km-sinar-laut"])]
+#: A fishing ground's id: the south-west corner of its peak cell (`kinds.fishfinder.grounds.cell_name`).
+GroundId = Annotated[str, Path(pattern=r"^fg-[ns][0-9]{4}-[ew][0-9]{5}$", examples=["fg-s0885-e11516"])]

@@ -28,7 +28,7 @@ class TooManyContacts(HTTPException):
 
 class GroundNotFound(HTTPException):
     def __init__(self, ground_id: str) -> None:
-        super().__init__(404, f"fishing ground {ground_id!r} does not exist")
+        super().__init__(404, f"no fishing ground {ground_id!r} is published now")
 
 
 class NoRoute(HTTPException):

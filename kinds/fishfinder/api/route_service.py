@@ -18,6 +18,7 @@ from central.accounts import Principal
 from contract.clock import utcnow
 from core.config import TepiConfig
 from kinds.fishfinder.api.errors import GroundNotFound, NoRoute
+from kinds.fishfinder.api.grounds_service import ground_position
 from kinds.fishfinder.api.geo import KM_PER_NM
 from kinds.fishfinder.api.route_models import (
     RouteFeature,
@@ -49,14 +50,6 @@ def parse_position(text: str) -> tuple[float, float] | None:
     return lat, lon
 
 
-def _ground(session: Session, config: TepiConfig, tenant: str, ground_id: str, now: datetime) -> tuple[float, float] | None:
-    try:
-        from kinds.fishfinder.api.grounds_service import ground_position
-    except ImportError:  # TODO(issue 20): grounds_service comes with branch h-grounds; drop this guard once merged
-        return None
-    return ground_position(session, config, tenant, ground_id, now)
-
-
 def plan_route(
     session: Session,
     principal: Principal,
@@ -79,7 +72,7 @@ def plan_route(
     if start is None:
         raise NoRoute(f"from={start_text!r} is not a position: give lat,lon in decimal degrees")
     if end is None:
-        end = _ground(session, config, principal.tenant, end_text, utcnow())
+        end = ground_position(session, config, principal.tenant, end_text, utcnow())
         if end is None:
             raise GroundNotFound(end_text)
     if not vessel.speed_kn > 0:
