@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import numpy as np
 import paho.mqtt.client as mqtt
 import sqlalchemy as sa
@@ -40,11 +41,11 @@ from contract.clock import utcnow
 from contract.topics import alarm_topic
 from core.config import BrokerConfig, TepiConfig
 from core.processes import EmbeddedBroker, Mosquitto
+from kinds.fishfinder.sim.harbours import HARBOURS
 from kinds.fishfinder.sim.voyage import DEFAULT_FLEET, PHASES, BoatDay, VoyagePlan
 from tepi.boat_gateways import boat_gateway_config
 
 if TYPE_CHECKING:
-    import httpx
     from rich.console import Console
 
     from gateway.runtime import EdgeGateway
@@ -61,6 +62,8 @@ DEMO_GROUNDS = {"kapal-bno-01": "selatan-bukit"}
 #: Pings a boat sends per real second: enough that a school burst comes every ~10 simulated
 #: minutes at 60x (`EchogramDecimation.for_speedup`), little enough for two cores.
 PING_BUDGET_PER_REAL_S = 24.0
+#: The story stops waiting for a fishing ground this long after the start.
+GROUNDS_WAIT_S = 150.0
 #: The story presses the SOS this long after the start if no school was found by then.
 SOS_AFTER_S = 40.0
 _FISHING = PHASES.index("fishing")
@@ -147,10 +150,8 @@ class BoatFleet:
 
     def register(self, database_url: str) -> None:
         """Register the boats in the state store (as `tepi admin vessel add` would), each owned by
-        its tenant's demo fisher, so that the fisher may report catches from it."""
+        a fisher (`_owner`): the tenant's demo fisher, whose key the demo prints, owns the first."""
         from central.db import create_engine, writer
-        from central.models import User
-        from kinds.fishfinder.sim.harbours import HARBOURS
         from kinds.fishfinder.state import register_vessel
         from tepi.boat_gateways import boat_gateway_id
 
@@ -158,15 +159,33 @@ class BoatFleet:
         try:
             with Session(writer(engine)) as s, s.begin():
                 for day in self.days:
-                    owner = s.scalar(sa.select(User.id).where(User.tenant_id == day.tenant, User.name == "demo-fisher"))
+                    owner = self._owner(s, day)
                     harbour = HARBOURS[day.harbour]
                     register_vessel(
                         s, vessel_id=day.boat_id, tenant=day.tenant, name=day.boat_id.replace("-", " ").upper(),
                         home_port=harbour.name, gateway_id=boat_gateway_id(day.boat_id),
+                        # A small outboard boat: its transit speed, ~4 l/h, BMKG's small-boat wave limit.
+                        speed_kn=sum(day.transit_kn) / 2, fuel_l_per_h=4.0, wave_limit_m=1.25,
                         now=utcnow(), owner_user=owner, home=harbour.offing,  # where its simulated trips end
                     )
         finally:
             engine.dispose()
+
+    def _owner(self, session: Session, day: BoatDay) -> int | None:
+        """The fisher who owns `day`'s boat: the tenant's demo fisher (whose key the demo prints)
+        for its first boat, a fisher of its own for each other one, as boats of one harbour
+        belong to different families (and fishing grounds count people, not boats)."""
+        from central.models import ROLE_FISHER, User
+
+        first = next(d for d in self.days if d.tenant == day.tenant)
+        name = "demo-fisher" if day is first else f"demo-fisher-{day.boat_id}"
+        owner = session.scalar(sa.select(User.id).where(User.tenant_id == day.tenant, User.name == name))
+        if owner is None:
+            user = User(tenant_id=day.tenant, name=name, role=ROLE_FISHER, created_at=utcnow())
+            session.add(user)
+            session.flush()
+            owner = user.id
+        return owner
 
     def start(self) -> None:
         from gateway.runtime import EdgeGateway
@@ -261,12 +280,19 @@ class BoatStory:
     school: tuple[float | None, float | None] | None = None
     log: list[str] = field(default_factory=list)
 
+    #: The sea part, beside the SOS story: "grounds" (waiting for a published ground), "route"
+    #: (the story boat's way there), "done".
+    sea_step: str = "grounds"
+    ground: dict[str, Any] | None = None
+    _next_grounds_at: float = 0.0
+
     @property
     def done(self) -> bool:
-        return self.step == "done"
+        return self.step == "done" and self.sea_step == "done"
 
     def advance(self, http: httpx.Client, base: str, keys: dict[str, str], console: Console) -> None:
         tenant = next(d.tenant for d in self.fleet.days if d.boat_id == self.vessel)
+        self._advance_sea(http, base, keys.get(f"{tenant}/fisher", ""), console)
         if self.step == "school":
             self.school = self._first_school()
             if self.school is not None or time.monotonic() - self.started > SOS_AFTER_S:
@@ -302,6 +328,46 @@ class BoatStory:
             if any(a.get("status") == "acknowledged" for a in self.fleet.heard(self.vessel)):
                 self._say(console, f"[green]{self.vessel}'s gateway sounds 'help acknowledged'[/green] on board")
                 self.step = "done"
+
+    def _advance_sea(self, http: httpx.Client, base: str, key: str, console: Console) -> None:
+        """The fisher asks where the fish are (published once three boats' sightings meet) and
+        the way there for the story boat: the route the planner gives, with its verdict."""
+        now = time.monotonic()
+        auth = {"Authorization": f"Bearer {key}"}
+        if self.sea_step == "grounds" and now >= self._next_grounds_at:
+            self._next_grounds_at = now + 2.0
+            try:
+                features = http.get(f"{base}/fishing-grounds", headers=auth).json().get("features") or []
+            except (httpx.HTTPError, ValueError, AttributeError):
+                return
+            if features:
+                self.ground = max(features, key=lambda f: f["properties"]["score"])
+                p = self.ground["properties"]
+                self._say(console, f"[cyan]fishing ground[/cyan] {p['ground_id']} published: {p['vessels']} boats' sightings, "
+                          f"centre {p['centre_lat']:.3f}, {p['centre_lon']:.3f} ({len(features)} ground(s); {base}/fishing-grounds)")
+                self.sea_step = "route"
+            elif now - self.started > GROUNDS_WAIT_S:
+                self._say(console, "no fishing ground published yet (fewer than three boats' sightings together)")
+                self.sea_step = "done"
+        elif self.sea_step == "route" and self.ground is not None:
+            day = next(d for d in self.fleet.days if d.boat_id == self.vessel)
+            lat, lon = HARBOURS[day.harbour].offing
+            params = {"from": f"{lat},{lon}", "to": self.ground["id"], "vessel": self.vessel}
+            try:
+                r = http.get(f"{base}/routes", params=params, headers=auth)
+                body = r.json()
+            except (httpx.HTTPError, ValueError):
+                return
+            if r.status_code == 200:
+                p = body["properties"]
+                why = "; ".join(reason["text"] for reason in p["reasons"]) or "within the boat's limits"
+                fuel = f", fuel {p['fuel_l']:.1f} l with reserve" if p.get("fuel_l") is not None else ""
+                self._say(console, f"[cyan]route[/cyan] for {self.vessel} from {HARBOURS[day.harbour].name} to {self.ground['id']}: "
+                          f"{p['distance_km']:.1f} km ({p['distance_nm']:.1f} nm), {p['duration_h']:.1f} h{fuel}; "
+                          f"[bold]{p['verdict']}[/bold]: {why}")
+            else:
+                self._say(console, f"route for {self.vessel}: HTTP {r.status_code} {body.get('detail', '')}")
+            self.sea_step = "done"
 
     def _first_school(self) -> tuple[float | None, float | None] | None:
         from central.db import create_engine

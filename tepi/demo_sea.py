@@ -4,9 +4,9 @@ from BMKG Maritim would keep it, so marine conditions and routes have a current 
 The areas follow BMKG's division of the sea around Bali and off Indramayu (names as its maritime
 forecasts use them; the polygons are simplified boxes). The values are a plausible December day
 in the west monsoon: calm to slight in the Badung Strait and the Java Sea, while the Indian Ocean
-south of Bali builds from moderate in the morning to rough (tinggi, above 2.5 m) in the
-afternoon, as it often does in the season. A morning route south of the Bukit is then "caution",
-an afternoon one "no-go".
+south of Bali, slight (rendah, 1 m) at night and in the early morning, builds to rough (tinggi,
+3 m) in the afternoon, as it often does in the season. A small boat's route south of the Bukit
+is then "go" before dawn and "no-go" in the afternoon.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ DEMO_AREAS: dict[str, list[tuple[str, str, dict[str, object], Callable[[datetime
     "kab-badung": [
         ("selat-badung", "Selat Badung", _box(115.20, -8.85, 115.80, -8.45), _afternoon(0.5, 1.0, _WITA), _afternoon(6, 12, _WITA)),
         ("selat-bali-selatan", "Selat Bali bagian selatan", _box(114.40, -8.85, 115.20, -8.30), _afternoon(0.8, 1.4, _WITA), _afternoon(8, 14, _WITA)),
-        ("samudra-hindia-selatan-bali", "Samudra Hindia selatan Bali", _box(114.40, -9.20, 115.80, -8.85), _afternoon(1.5, 3.0, _WITA), _afternoon(12, 22, _WITA)),
+        ("samudra-hindia-selatan-bali", "Samudra Hindia selatan Bali", _box(114.40, -9.20, 115.80, -8.85), _afternoon(1.0, 3.0, _WITA), _afternoon(12, 22, _WITA)),
     ],
     "kab-indramayu": [
         ("perairan-indramayu", "Perairan utara Indramayu", _box(107.60, -6.35, 108.90, -5.90), _afternoon(0.3, 0.9, _WIB), _afternoon(5, 11, _WIB)),

@@ -10,10 +10,10 @@ from core.config import load_config
 from core.sea_forecast import SeaForecastFile, parse_sea_forecast
 from tepi.demo_sea import FORECAST_HOURS, demo_forecast, with_demo_forecasts
 
-NOW = datetime(2026, 12, 7, 1, 30, tzinfo=timezone.utc)  # 09:30 WITA
+NOW = datetime(2026, 12, 6, 22, 0, tzinfo=timezone.utc)  # 06:00 WITA, when the boats go out
 
 
-def test_the_demo_forecast_is_current_from_the_start_and_builds_to_rough_seas_south_of_bali() -> None:
+def test_the_demo_forecast_is_current_from_the_start_and_south_of_bali_goes_from_slight_at_dawn_to_rough() -> None:
     fc = parse_sea_forecast(json.dumps(demo_forecast("kab-badung", NOW)))
     assert fc.is_current(NOW) and (fc.valid_until - fc.valid_from).total_seconds() == FORECAST_HOURS * 3600
     south = fc.area("samudra-hindia-selatan-bali")
@@ -22,7 +22,7 @@ def test_the_demo_forecast_is_current_from_the_start_and_builds_to_rough_seas_so
     morning = south.hour_at(NOW)
     afternoon = south.hour_at(datetime(2026, 12, 7, 7, 0, tzinfo=timezone.utc))  # 15:00 WITA
     assert morning is not None and afternoon is not None
-    assert morning.category.code == "sedang" and afternoon.category.code == "tinggi"
+    assert morning.category.code == "rendah" and afternoon.category.code == "tinggi"
     assert all(h.wave_m <= 1.25 and h.wind_kn <= 15 for h in strait.hours())
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from fastapi import HTTPException
 
+from api.errors import InvalidQuery
+
 
 class CatchNotFound(HTTPException):
     def __init__(self, catch_id: int) -> None:
@@ -31,9 +33,6 @@ class GroundNotFound(HTTPException):
         super().__init__(404, f"no fishing ground {ground_id!r} is published now")
 
 
-class NoRoute(HTTPException):
+class NoRoute(InvalidQuery):
     """422: no route can be planned, and why (no sea way, outside the region, no sea section,
-    a vessel without a cruising speed)."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(422, why)
+    a vessel without a cruising speed), in the shape of every other 422 (`api.errors`)."""

@@ -20,8 +20,8 @@ router = APIRouter()
 
 _ERRORS = {
     404: {"model": ErrorPublic, "description": "No such vessel of the caller (fisher) or tenant, or no such published fishing ground."},
-    422: {"model": ErrorPublic, "description": "No route: no way by sea, a point outside the tenant's region or in a hazard, "
-          "no sea section for the tenant, or a vessel without a cruising speed; the detail says which."},
+    422: {"description": "No route: no way by sea, a point outside the tenant's region or in a hazard, no sea section "
+          "for the tenant, or a vessel without a cruising speed; the detail's msg says which (code invalid_query)."},
 }  # fmt: skip
 
 

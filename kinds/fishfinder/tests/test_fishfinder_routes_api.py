@@ -210,7 +210,7 @@ def test_no_sea_route_is_a_422_that_says_why(
         assert answer.status_code == 404 and "fishing ground" in answer.json()["detail"]
         return
     assert answer.status_code == 422, answer.text
-    assert why in answer.json()["detail"]
+    assert answer.json()["code"] == "invalid_query" and why in answer.json()["detail"][0]["msg"]
 
 
 def test_vessels_and_tenants_that_cannot_be_routed(boats: dict[tuple[str, str], str], make_client: ClientFactory) -> None:
@@ -224,7 +224,7 @@ def test_vessels_and_tenants_that_cannot_be_routed(boats: dict[tuple[str, str], 
     assert _route(admin, vessel="km-lain").status_code == 200, "the admin plans for any of the tenant's vessels"
     dki = make_client(as_user=(DKI, "Nelayan DKI"), level_store="sql")
     answer = _route(dki, vessel="km-dki", start=(-6.05, 106.77), to=(-5.9, 106.8))
-    assert answer.status_code == 422 and "no sea section" in answer.json()["detail"]
+    assert answer.status_code == 422 and "no sea section" in answer.json()["detail"][0]["msg"]
     viewer = make_client(as_user=(DKI, "Viewer DKI"), level_store="sql")
     assert _route(viewer, vessel="km-dki").status_code == 403
 
