@@ -61,6 +61,12 @@ def test_demo_boat_sos_is_acknowledged_and_sounds_on_board_without_mosquitto(tmp
     assert "on embedded amqtt" in err
     assert "school found by jukung-kdg-01" in err and "catch reported by the demo fisher" in err and "(HTTP 201)" in err, err[-3000:]
     assert re.search(r"SOS incident \d+ acknowledged by the disaster office \(HTTP 200\)", err), err[-3000:]
+    # The three Badung boats fish south of the Bukit: a ground is published, and the way there planned.
+    ground = re.search(r"fishing\s+ground\s+(fg-\S+)\s+published:\s+(\d+)\s+boats'", err)
+    assert ground and int(ground.group(2)) >= 3, err[-3000:]
+    route = re.search(r"route\s+for\s+jukung-kdg-01\s+from\s+.+?\s+to\s+" + re.escape(ground.group(1)) +
+                      r":\s+([\d.]+)\s+km\s+\(([\d.]+)\s+nm\).+?;\s+(go|caution|no-go)", err, re.S)  # fmt: skip
+    assert route and float(route.group(1)) > 5, err[-3000:]
     # The closing table: every boat, and the SOS boat's incident acknowledged, ashore and on board.
     for boat in ("jukung-kdg-01 (kab-badung)", "jukung-jbr-01 (kab-badung)", "kapal-bno-01 (kab-badung)", "perahu-krs-01 (kab-indramayu)"):
         assert boat in err, err[-3000:]
