@@ -27,11 +27,16 @@ How a ground is found:
    shows where one or two boats fish. A species is listed for a ground under the same rule
    (at least `MIN_VESSELS` distinct contributors reported it there), so no species tells what
    one boat landed;
-4. a ground is: its centre (the decay-weighted mean of its members' positions, inside their
-   hull), an outline (the convex hull of its members buffered by `BUFFER_M`, so no member lies
-   on the edge), its score (its decayed weight over the strongest ground's: 1 is the best
-   ground of the answer), how many contributors, when last seen, the depth range of the fish
-   (the shallowest school top and the deepest school bottom seen) and the species.
+4. a ground is: its centre (the decay-weighted mean of its members' positions), an outline
+   (the union of its member cells' squares, each widened by `EDGE_DEG` so that cells touching
+   by a corner join and no member lies on the edge; straight runs merged into one edge, so the
+   outline tells which cells and nothing finer: no single sighting can be read from a corner of
+   it), its score (its decayed weight over the strongest ground's: 1 is the best ground of the
+   answer), how many contributors, when last seen (rounded down to the hour, so no single
+   observation's time is told either), the depth range of the fish (the shallowest school top
+   and the deepest school bottom seen) and the species. A centre in none of the member cells
+   (a cluster bent round an empty cell) adds its own cell to the outline, and should that
+   still not make one polygon around it, the outline is their convex hull.
 
 A ground's id names its peak cell (ties between equally dense cells go to the one further
 north, then east), by the cell's south-west corner: `fg-s0885-e11516` is the cell from
@@ -51,21 +56,22 @@ Choices (Tepi's, not published figures):
   noon, a quarter at dusk and a sixteenth the next dawn.
 * `DEFAULT_WINDOW` = 24 h: a day and a night, the one-day trip of the small boats Tepi serves;
   with the half-life above, older observations weigh under 1/16 and would mostly be noise.
-* `BUFFER_M` = 300 m: every member is at least that far inside the outline. Clusters with at
-  least one empty cell (about 1.1 km) between them never have overlapping outlines (2 x 300 m);
-  two grounds on neighbouring peaks of one busy area may.
+* `EDGE_DEG` = 0.0005° (about 55 m, a twentieth of a cell): every member is at least that far
+  inside the outline, and two cells touching by a corner overlap in a 110 m square, so a
+  cluster (8-connected) is one polygon. Clusters with an empty cell between them never have
+  overlapping outlines; two grounds on neighbouring peaks of one busy area share a strip
+  110 m wide along their common cells' edge.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPoint, Polygon
+from shapely.geometry import Point, Polygon
 from shapely.geometry.polygon import orient
 
 #: Fewest distinct contributors behind a published ground (and behind a listed species).
@@ -74,9 +80,8 @@ MIN_VESSELS = 3
 CELL_DEG = 0.01
 HALF_LIFE = timedelta(hours=6)
 DEFAULT_WINDOW = timedelta(hours=24)
-BUFFER_M = 300.0
-#: IUGG mean Earth radius (as `api.geo`), for the local metric plane of an outline.
-EARTH_RADIUS_M = 6_371_008.8
+#: How far (degrees) an outline reaches past its member cells' edges.
+EDGE_DEG = 0.0005
 #: A cell index's column range, to pack (row, column) into one integer key (columns offset by
 #: `_HALF` so that western longitudes pack too).
 _COLS = 1 << 20
@@ -90,11 +95,13 @@ class Ground:
     ground_id: str
     centre_lat: float
     centre_lon: float
-    #: WGS 84 lon/lat, exterior ring counter-clockwise (RFC 7946's right-hand rule).
+    #: WGS 84 lon/lat, the member cells' squares joined; exterior ring counter-clockwise (RFC
+    #: 7946's right-hand rule), no holes.
     outline: Polygon
     #: Decayed weight over the strongest ground's of the same answer, in (0, 1].
     score: float
     vessels: int
+    #: The newest observation's time rounded down to the hour.
     last_seen: datetime
     depth_min_m: float | None
     depth_max_m: float | None
@@ -191,7 +198,8 @@ def find_grounds(
         if np.unique(who[members]).size < min_vessels:
             continue
         ground_id = cell_name(int(cells[c, 0]), int(cells[c, 1]))
-        found.append(_ground(ground_id, members, la, lo, t, who, decayed, top, bottom, kinds, min_vessels))
+        member_cells = cells[np.flatnonzero(peak_of_cell == c)]
+        found.append(_ground(ground_id, members, member_cells, la, lo, t, who, decayed, top, bottom, kinds, min_vessels))
     if not found:
         return []
     best = max(raw for raw, _ in found)
@@ -279,6 +287,7 @@ def _join_small(peak: np.ndarray, rank: np.ndarray, src: np.ndarray, dst: np.nda
 def _ground(
     ground_id: str,
     members: np.ndarray,
+    member_cells: np.ndarray,
     lat: np.ndarray,
     lon: np.ndarray,
     t: np.ndarray,
@@ -304,10 +313,10 @@ def _ground(
         ground_id=ground_id,
         centre_lat=c_lat,
         centre_lon=c_lon,
-        outline=_outline(lat[members], lon[members], c_lat, c_lon),
+        outline=_outline(member_cells, c_lat, c_lon),
         score=0.0,
         vessels=int(np.unique(who[members]).size),
-        last_seen=datetime.fromtimestamp(float(t[members].max()), timezone.utc),
+        last_seen=datetime.fromtimestamp(float(t[members].max()), timezone.utc).replace(minute=0, second=0, microsecond=0),
         depth_min_m=float(np.nanmin(depths_top)) if np.any(np.isfinite(depths_top)) else None,
         depth_max_m=float(np.nanmax(depths_bottom)) if np.any(np.isfinite(depths_bottom)) else None,
         species=tuple(sorted(s for s, who_saw in reported.items() if len(who_saw) >= min_vessels)),
@@ -315,13 +324,18 @@ def _ground(
     return raw, ground
 
 
-def _outline(lat: np.ndarray, lon: np.ndarray, c_lat: float, c_lon: float) -> Polygon:
-    """The members' convex hull buffered by `BUFFER_M`, drawn in a local plane (metres east and
-    north of the centre; off by well under 1 % across a few km) and given back in lon/lat."""
-    k = math.radians(1) * EARTH_RADIUS_M
-    cos0 = math.cos(math.radians(c_lat))
-    x, y = (lon - c_lon) * k * cos0, (lat - c_lat) * k
-    hull = MultiPoint(np.column_stack([x, y])).convex_hull.buffer(BUFFER_M, quad_segs=8)
-    back = shapely.transform(hull, lambda xy: np.column_stack([c_lon + xy[:, 0] / (k * cos0), c_lat + xy[:, 1] / k]))
-    return orient(back, sign=1.0)
+def _outline(member_cells: np.ndarray, c_lat: float, c_lon: float) -> Polygon:
+    """The member cells' ((row, col) pairs) squares, widened by `EDGE_DEG`, joined into one
+    counter-clockwise polygon without holes that holds the centre (see the module's 4.)."""
+    def squares(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return shapely.box(cols * CELL_DEG - EDGE_DEG, rows * CELL_DEG - EDGE_DEG,
+                           (cols + 1) * CELL_DEG + EDGE_DEG, (rows + 1) * CELL_DEG + EDGE_DEG)
 
+    centre = Point(c_lon, c_lat)
+    shape = shapely.union_all(squares(member_cells[:, 0], member_cells[:, 1]))
+    if not shape.contains(centre):
+        shape = shapely.union(shape, squares(*(np.atleast_1d(i) for i in cell_index(c_lat, c_lon)))[0])
+    if not (isinstance(shape, Polygon) and shape.contains(centre)):
+        shape = shape.convex_hull
+    outline = shapely.simplify(Polygon(shape.exterior), 0.0)  # collinear corners of joined squares go
+    return orient(outline, sign=1.0)

@@ -30,8 +30,10 @@ class GroundProperties(PublicModel):
     centre_lat: float = Field(description="Centre (WGS 84): the decay-weighted mean of the observations; inside the polygon.")
     centre_lon: float
     score: float = Field(ge=0, le=1, description="Decayed weight over the strongest ground's of this answer (1 = the strongest).")
-    vessels: int = Field(ge=3, description="Distinct boats (or fishers) behind it: at least 3, or it is not published.")
-    last_seen: UtcDatetime = Field(description="Newest observation in it.")
+    vessels: int = Field(ge=3, description="Distinct contributors behind it (a fisher's boats and catches, and a boat's crew's "
+                         "catches, count as one): at least 3, or it is not published.")
+    last_seen: UtcDatetime = Field(description="Newest observation in it, rounded down to the hour (no single observation's "
+                                   "time is told).")
     depth_min_m: float | None = Field(description="Shallowest school top seen there (m below the surface); null: no sounder depth.")
     depth_max_m: float | None = Field(description="Deepest school bottom seen there.")
     species: list[str] = Field(description="Species caught there by at least 3 distinct fishers (codes of /catches).")
@@ -39,7 +41,8 @@ class GroundProperties(PublicModel):
 
 class PolygonGeometry(PublicModel):
     type: Literal["Polygon"] = "Polygon"
-    coordinates: list[list[list[float]]] = Field(description="One exterior ring of [lon, lat], closed, counter-clockwise.")
+    coordinates: list[list[list[float]]] = Field(description="One exterior ring of [lon, lat], closed, counter-clockwise: "
+                                                 "the ground's 0.01° cells joined (no single observation can be read from it).")
 
 
 class GroundFeature(PublicModel):

@@ -6,10 +6,11 @@ have a position (one retention erased has none, and is skipped), plus, only when
 tenant's `sea.share_grounds_with` lists this tenant, that tenant's too. A tenant's answers are
 never shaped by boats of tenants that did not share with it.
 
-Each observation's contributor is a person where there is one: a catch's fisher, a sighting's
-vessel owner (or the vessel, when it has no registered owner). So a fisher with two boats, or a
-boat's sighting and its owner's catch, count once towards the three of `grounds.MIN_VESSELS`.
-Codes are numbered per answer and never leave this module.
+Each observation's contributor is a group of linked boats and people (`contributor_groups`): a
+sighting links its vessel and the vessel's owner, a catch its fisher and the vessel it names. So
+a fisher with two boats, a boat's sighting and its owner's catch, or an ownerless boat's
+sighting and the catch its crew logged from it, count once towards the three of
+`grounds.MIN_VESSELS`. Codes are numbered per answer and never leave this module.
 
 Weights put sightings and catches on one scale, both logarithmic so that one dense school or
 one big catch does not outweigh several boats' finds (Tepi's choice):
@@ -73,7 +74,7 @@ def published_grounds(session: Session, config: TepiConfig, tenant: str, since: 
     lat: list[float] = []
     lon: list[float] = []
     t_s: list[float] = []
-    who: list[str] = []
+    who: list[tuple[str, ...]] = []
     weight: list[float] = []
     top: list[float] = []
     bottom: list[float] = []
@@ -89,23 +90,45 @@ def published_grounds(session: Session, config: TepiConfig, tenant: str, since: 
     )
     for s_lat, s_lon, end, vessel, owner, sv, s_top, s_bottom in session.execute(sightings):
         lat.append(s_lat), lon.append(s_lon), t_s.append(end.timestamp())
-        who.append(f"user:{owner}" if owner is not None else f"vessel:{vessel}")
+        who.append((f"vessel:{vessel}",) if owner is None else (f"vessel:{vessel}", f"user:{owner}"))
         weight.append(1.0 + min(max((sv - _SV_THRESHOLD_DB) / 10.0, 0.0), 2.0))
         top.append(s_top), bottom.append(s_bottom), species.append(None)
-    catches = sa.select(Catch.lat, Catch.lon, Catch.caught_at, Catch.fisher_id, Catch.weight_kg, Catch.species).where(
+    catches = sa.select(Catch.lat, Catch.lon, Catch.caught_at, Catch.fisher_id, Catch.vessel_id, Catch.weight_kg,
+                        Catch.species).where(
         Catch.tenant_id.in_(tenants), Catch.caught_at >= since, Catch.caught_at <= now,
         Catch.lat.is_not(None), Catch.lon.is_not(None),
     )
-    for c_lat, c_lon, caught_at, fisher, kg, kind in session.execute(catches):
+    for c_lat, c_lon, caught_at, fisher, vessel, kg, kind in session.execute(catches):
         lat.append(c_lat), lon.append(c_lon), t_s.append(caught_at.timestamp())
-        who.append(f"user:{fisher}")
+        who.append((f"user:{fisher}",) if vessel is None else (f"user:{fisher}", f"vessel:{vessel}"))
         weight.append(1.0 + min(max(float(np.log10(kg / 10.0)), 0.0), 2.0))
         top.append(np.nan), bottom.append(np.nan), species.append(kind)
-    codes = {name: i for i, name in enumerate(dict.fromkeys(who))}
     return find_grounds(
-        lat, lon, t_s, [codes[name] for name in who], weight, now,
+        lat, lon, t_s, contributor_groups(who), weight, now,
         depth_top_m=top, depth_bottom_m=bottom, species=species, window=now - since,
     )
+
+
+def contributor_groups(links: list[tuple[str, ...]]) -> list[int]:
+    """One code per observation: observations whose names (a vessel, a person) are linked,
+    directly or through others, share it. Each observation names one or more of them (a sighting
+    its vessel and owner, a catch its fisher and vessel); a small union-find over the names."""
+    parent: dict[str, str] = {}
+
+    def root(name: str) -> str:
+        parent.setdefault(name, name)
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]  # path halving
+            name = parent[name]
+        return name
+
+    for names in links:
+        first = root(names[0])
+        for other in names[1:]:
+            parent[root(other)] = first
+            first = root(first)
+    codes: dict[str, int] = {}
+    return [codes.setdefault(root(names[0]), len(codes)) for names in links]
 
 
 def ground_collection(session: Session, config: TepiConfig, tenant: str, since: datetime | None, species: str | None,

@@ -12,7 +12,7 @@ import pytest
 import shapely
 from shapely.geometry import Point
 
-from kinds.fishfinder.grounds import BUFFER_M, CELL_DEG, cell_index, cell_name, find_grounds, ground_id_at
+from kinds.fishfinder.grounds import CELL_DEG, EDGE_DEG, cell_index, cell_name, find_grounds, ground_id_at
 from kinds.fishfinder.sea_mask import Box, SeaMask
 
 NOW = datetime(2026, 3, 2, 4, 0, tzinfo=timezone.utc)  # 12:00 WITA
@@ -74,7 +74,7 @@ def test_three_boats_make_a_ground_fewer_do_not() -> None:
     assert find_grounds(**_obs(BUKIT, [1, 2, 3]), now=NOW, min_vessels=4) == []
 
 
-def test_the_outline_holds_every_member_well_inside_and_the_centre() -> None:
+def test_the_outline_holds_every_member_inside_and_the_centre_and_tells_only_cells() -> None:
     obs = _obs(KARANGSONG, [11, 12, 13, 14, 15])
     [ground] = find_grounds(**obs, now=NOW)
     outline = ground.outline
@@ -83,11 +83,28 @@ def test_the_outline_holds_every_member_well_inside_and_the_centre() -> None:
     edge = outline.exterior
     for lat, lon in zip(obs["lat"], obs["lon"]):
         p = Point(lon, lat)
-        assert outline.contains(p)
-        # Degrees to metres, roughly (longitude shrinks by cos(lat)): well off the edge.
-        d_deg = edge.distance(p)
-        assert d_deg * M_PER_DEG * np.cos(np.radians(lat)) > 0.9 * BUFFER_M
+        assert outline.contains(p) and edge.distance(p) >= EDGE_DEG * 0.999
     assert 6.19 < -ground.centre_lat < 6.21 and 108.41 < ground.centre_lon < 108.43
+    # Every corner lies EDGE_DEG off a cell corner of the 0.01° grid, with no corner on a straight run.
+    corners = np.array(edge.coords[:-1])
+    off_grid = np.abs(corners) / CELL_DEG
+    assert np.allclose(np.abs(off_grid - np.round(off_grid)) * CELL_DEG, EDGE_DEG, atol=1e-9)
+    assert len(corners) == len(shapely.simplify(outline, 0.0).exterior.coords) - 1
+    # Moving a sighting within its cell (here the one nearest the edge, to the cell's middle)
+    # changes nothing of the outline: no single observation can be read from it.
+    rows, cols = cell_index(obs["lat"], obs["lon"])
+    i = int(np.argmin([edge.distance(Point(x, y)) for x, y in zip(obs["lon"], obs["lat"])]))
+    moved = {**obs, "lat": obs["lat"].copy(), "lon": obs["lon"].copy()}
+    moved["lat"][i], moved["lon"][i] = (rows[i] + 0.5) * CELL_DEG, (cols[i] + 0.5) * CELL_DEG
+    [again] = find_grounds(**moved, now=NOW)
+    assert again.outline.equals(outline)
+
+
+def test_last_seen_is_told_to_the_hour_only() -> None:
+    obs = _obs(BUKIT, [1, 2, 3], hours_ago=0.0)
+    obs["t_s"] = obs["t_s"] - np.array([3 * 3600 + 10, 47 * 60 + 13, 2 * 3600])  # newest at 03:12:47
+    [ground] = find_grounds(**obs, now=NOW)
+    assert ground.last_seen == datetime(2026, 3, 2, 3, 0, tzinfo=timezone.utc)
 
 
 def test_an_old_hotspot_scores_below_a_fresh_one_and_beyond_the_window_it_is_gone() -> None:
@@ -119,6 +136,9 @@ def test_touching_cells_join_and_separate_places_stay_apart() -> None:
     }
     [ground] = find_grounds(**diagonal, now=NOW)
     assert ground.ground_id == ground_id_at(lat0 + CELL_DEG, lon0 + CELL_DEG), "named after its densest cell"
+    assert ground.outline.geom_type == "Polygon" and ground.outline.is_valid, "cells touching by a corner: one polygon"
+    assert all(ground.outline.contains(Point(x, y)) for x, y in zip(diagonal["lon"], diagonal["lat"]))
+    assert ground.outline.contains(Point(ground.centre_lon, ground.centre_lat))
     # A cell apart: no ground of a boat each.
     gap = {**diagonal, "lat": np.array([lat0, lat0 + 2 * CELL_DEG, lat0 + 4 * CELL_DEG])}
     assert find_grounds(**gap, now=NOW) == []
@@ -221,3 +241,21 @@ def test_bad_input_is_a_clear_value_error(change: dict[str, Any], message: str) 
 def test_no_observations_no_grounds() -> None:
     assert find_grounds([], [], [], [], [], now=NOW) == []
     assert shapely.__version__ >= "2"
+
+
+def test_a_ground_round_an_empty_cell_still_holds_its_centre() -> None:
+    """Boats on the eight cells round one they did not fish: the centre falls in the empty
+    cell, which the outline then takes in (a polygon without a hole, holding the centre)."""
+    lat0, lon0 = -8.905, 115.155
+    ring = [(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1) if (i, j) != (0, 0)]
+    obs = {
+        "lat": np.array([lat0 + i * CELL_DEG for i, _ in ring]),
+        "lon": np.array([lon0 + j * CELL_DEG for _, j in ring]),
+        "t_s": np.full(8, NOW.timestamp() - 60),
+        "contributor": np.arange(8) % 3,
+        "weight": np.ones(8),
+    }
+    [ground] = find_grounds(**obs, now=NOW)
+    assert ground.outline.geom_type == "Polygon" and not ground.outline.interiors
+    assert ground.outline.contains(Point(ground.centre_lon, ground.centre_lat))
+    assert ground.outline.exterior.is_ccw and len(ground.outline.exterior.coords) == 5  # one 3 x 3 square

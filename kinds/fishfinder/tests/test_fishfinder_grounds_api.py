@@ -84,9 +84,9 @@ class Sea:
                                  top_m=depth[0], bottom_m=depth[1], mean_sv_db=sv, pings=40))
 
     def catch(self, fisher: str, spot: tuple[float, float] | None, species: str = "tongkol", hours_ago: float = 2.0,
-              tenant: str = BADUNG_TENANT) -> None:
+              tenant: str = BADUNG_TENANT, vessel_id: str | None = None) -> None:
         with Session(writer(self.engine)) as s, s.begin():
-            s.add(Catch(tenant_id=tenant, fisher_id=self._user(s, fisher), vessel_id=None, species=species, weight_kg=35.0,
+            s.add(Catch(tenant_id=tenant, fisher_id=self._user(s, fisher), vessel_id=vessel_id, species=species, weight_kg=35.0,
                         lat=spot[0] if spot else None, lon=spot[1] if spot else None,
                         caught_at=self.now - timedelta(hours=hours_ago), price_idr_per_kg=None, port="Jimbaran",
                         for_sale=False, created_at=self.now))
@@ -197,6 +197,35 @@ def test_a_fisher_with_two_boats_counts_once(sea: Sea) -> None:
     sea.catch(BADUNG_FISHERS[2], BUKIT)
     [feature] = _grounds(office)["features"]
     assert feature["properties"]["vessels"] == 3
+
+
+def test_an_ownerless_boat_and_its_crews_catch_from_it_count_once(sea: Sea) -> None:
+    """Boat A has no registered owner; its crew (a fisher) logs a catch from it. Boat B is
+    another fisher's. Two boats: no ground. Linked through the catch's vessel, A's sighting,
+    the crew's catch and any other catch of theirs are one contributor."""
+    sea.sighting(sea.boat("jukung-a"), BUKIT)
+    sea.sighting(sea.boat("jukung-b", owner=BADUNG_FISHERS[0]), BUKIT)
+    sea.catch(BADUNG_FISHERS[1], BUKIT, vessel_id="jukung-a")
+    sea.catch(BADUNG_FISHERS[1], BUKIT, hours_ago=3.0)  # the same crew, no vessel named
+    office = sea.client(OFFICE)
+    assert _grounds(office)["features"] == [], "two boats, whatever their people log"
+    sea.catch(BADUNG_FISHERS[2], BUKIT)
+    [feature] = _grounds(office)["features"]
+    assert feature["properties"]["vessels"] == 3
+
+
+def test_the_outline_is_cells_and_last_seen_the_hour(sea: Sea) -> None:
+    for v in ("jukung-1", "jukung-2", "jukung-3"):
+        sea.sighting(sea.boat(v), BUKIT, hours_ago=1.3)
+    [feature] = _grounds(sea.client(OFFICE))["features"]
+    ring = feature["geometry"]["coordinates"][0]
+    # BUKIT's one cell, 55 m wider each way: four corners, nothing of where the boats were.
+    lat, lon = BUKIT[0] - 0.005, BUKIT[1] - 0.005  # its south-west corner
+    assert sorted(map(tuple, ring[:-1])) == sorted(
+        (round(x, 5), round(y, 5)) for x in (lon - 0.0005, lon + 0.0105) for y in (lat - 0.0005, lat + 0.0105))
+    last = datetime.fromisoformat(feature["properties"]["last_seen"])
+    assert (last.minute, last.second, last.microsecond) == (0, 0, 0)
+    assert sea.now - timedelta(hours=2.3) < last <= sea.now - timedelta(hours=1.3)
 
 
 def test_an_old_hotspot_scores_below_a_fresh_one_and_beyond_the_window_is_gone(sea: Sea) -> None:
