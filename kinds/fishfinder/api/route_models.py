@@ -31,8 +31,10 @@ class RouteForecast(PublicModel):
 
 
 class RouteLimits(PublicModel):
-    wave_m: float = Field(description="The boat's wave limit (BMKG's small-boat 1.25 m when none is registered).")
-    wind_kn: float
+    wave_m: float = Field(description="The boat's wave limit; when none is registered, the tenant's small-boat limit "
+                          "(BMKG's 1.25 m by default).")
+    wind_kn: float = Field(description="The boat's wind limit; when none is registered, the tenant's small-boat limit "
+                           "(BMKG's 15 kn by default).")
 
 
 class SnappedPosition(PublicModel):
@@ -47,10 +49,13 @@ class RouteProperties(PublicModel):
     depart: UtcDatetime
     eta: UtcDatetime = Field(description="depart + distance / the vessel's cruising speed.")
     duration_h: float
+    stay_h: float = Field(description="Hours at the destination after the ETA that the verdict judged too (the query's "
+                          "stay_h): weather above the boat's limits there within them is no-go.")
     fuel_l: float | None = Field(description="Fuel for the trip with a 1.5x reserve; null when the vessel's fuel use is not registered.")
     fuel_l_without_reserve: float | None
     verdict: Verdict
-    reasons: list[RouteReason] = Field(description="Most serious first; empty for go.")
+    reasons: list[RouteReason] = Field(description="Most serious first; empty for go. Times in their words are the "
+                                       "tenant's local time (WIB, WITA or WIT), named.")
     forecast: RouteForecast | None = Field(description="The forecast the verdict read; null: no current forecast.")
     limits: RouteLimits
     start_snapped: SnappedPosition | None = Field(description="Where a start on the land mask (a harbour) left from.")

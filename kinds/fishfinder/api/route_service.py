@@ -3,17 +3,19 @@
 Scoping as for tracks: the vessel must be the caller's tenant's, and a fisher's own (another's is
 `VesselNotFound`, as a missing one). The plan runs on the tenant's region prepared at start
 (`sea_regions`), with the forecast the tenant's file holds at departure; the vessel's registered
-speed, fuel use and limits (a wave limit of 0 is none registered: BMKG's small-boat limit).
+speed, fuel use and limits (a limit of 0 is none registered: the tenant's small-boat limit,
+`SeaConfig.small_boat_wave_m` / `small_boat_wind_kn`, BMKG's 1.25 m and 15 kn by default). The
+verdict's reasons tell times in the tenant's zone (`SeaConfig.timezone`: WIB, WITA or WIT).
 """
 
 from __future__ import annotations
 
-import math
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from api.services.alert_words import ZONES
 from central.accounts import Principal
 from contract.clock import utcnow
 from core.config import TepiConfig
@@ -31,21 +33,24 @@ from kinds.fishfinder.api.route_models import (
 )
 from kinds.fishfinder.api.sea_regions import RoutingRegion
 from kinds.fishfinder.api.sea_service import visible_vessel
-from kinds.fishfinder.route_verdict import estimate_trip, judge_route
+from kinds.fishfinder.route_verdict import DEFAULT_STAY, estimate_trip, judge_route
 from kinds.fishfinder.sea_route import NoSeaRoute
 from kinds.fishfinder.sea_weather import Boat, plan_weather_route
 
-#: "lat,lon" in decimal degrees.
-POSITION = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
+#: One coordinate of "lat,lon": a decimal number, a leading sign allowed ("+8.5", "-8.5", "1e-3").
+_NUMBER = re.compile(r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$")
 
 
 def parse_position(text: str) -> tuple[float, float] | None:
-    """(lat, lon) from "lat,lon", None for text of another shape; `ValueError` off the globe."""
-    found = POSITION.match(text)
-    if found is None:
+    """(lat, lon) from "lat,lon" in decimal degrees; None for text without a comma (a ground id);
+    `ValueError`, saying why, for text with a comma that is not a position on the globe."""
+    if "," not in text:
         return None
-    lat, lon = float(found.group(1)), float(found.group(2))
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180 and math.isfinite(lat) and math.isfinite(lon)):
+    parts = text.split(",")
+    if len(parts) != 2 or not all(_NUMBER.match(p) for p in parts):
+        raise ValueError(f"{text!r} is not a position: give lat,lon in decimal degrees, e.g. -8.95,115.12")
+    lat, lon = float(parts[0]), float(parts[1])
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ValueError(f"{text!r} is not a position (lat -90..90, lon -180..180)")
     return lat, lon
 
@@ -59,6 +64,7 @@ def plan_route(
     start_text: str,
     end_text: str,
     depart: datetime,
+    stay: timedelta = DEFAULT_STAY,
 ) -> RouteFeature:
     vessel = visible_vessel(session, principal, vessel_id)
     region = regions.get(principal.tenant)
@@ -78,14 +84,15 @@ def plan_route(
     if not vessel.speed_kn > 0:
         raise NoRoute(f"vessel {vessel.id!r} has no cruising speed registered: no time or fuel can be estimated")
     sea = region.sea
-    boat = Boat(vessel.speed_kn, vessel.wave_limit_m or sea.small_boat_wave_m, vessel.wind_limit_kn)
+    boat = Boat(vessel.speed_kn, vessel.wave_limit_m or sea.small_boat_wave_m, vessel.wind_limit_kn or sea.small_boat_wind_kn)
     forecast, problem = region.forecast_file.read().usable_at(depart)
     weather = region.forecast_grid(forecast) if forecast is not None else None
     try:
         route = plan_weather_route(region.grid, start, end, depart, boat, weather)
     except NoSeaRoute as exc:
         raise NoRoute(f"no sea route: {exc}") from None
-    verdict, reasons = judge_route(route, region.grid, weather, problem, depart, boat, (sea.small_boat_wave_m, sea.small_boat_wind_kn))
+    verdict, reasons = judge_route(route, region.grid, weather, problem, depart, boat, (sea.small_boat_wave_m, sea.small_boat_wind_kn),
+                                   stay=stay, zone=ZONES[sea.timezone].tz)
     trip = estimate_trip(route.length_m, vessel.speed_kn, vessel.fuel_l_per_h, depart)
     fuel_known = vessel.fuel_l_per_h > 0
     km = route.length_m / 1000.0
@@ -98,6 +105,7 @@ def plan_route(
             depart=depart,
             eta=trip.eta,
             duration_h=round(trip.duration_h, 3),
+            stay_h=round(stay.total_seconds() / 3600, 3),
             fuel_l=round(trip.fuel_l, 1) if fuel_known else None,
             fuel_l_without_reserve=round(trip.fuel_l_without_reserve, 1) if fuel_known else None,
             verdict=verdict,  # type: ignore[arg-type]

@@ -3,6 +3,7 @@ and verdict (`route_service`)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -15,12 +16,13 @@ from kinds.fishfinder.api import route_service
 from kinds.fishfinder.api.deps import RoutePlanner
 from kinds.fishfinder.api.route_models import RouteFeature
 from kinds.fishfinder.api.sea_regions import RegionsDep
+from kinds.fishfinder.route_verdict import DEFAULT_STAY
 
 router = APIRouter()
 
 _ERRORS = {
     404: {"model": ErrorPublic, "description": "No such vessel of the caller (fisher) or tenant, or no such published fishing ground."},
-    422: {"description": "No route: no way by sea, a point outside the tenant's region or in a hazard, no sea section "
+    422: {"description": "A `from` or `to` with a comma that is not a position on the globe; no route: no way by sea, a point outside the tenant's region or in a hazard, no sea section "
           "for the tenant, or a vessel without a cruising speed; the detail's msg says which (code invalid_query)."},
 }  # fmt: skip
 
@@ -44,5 +46,8 @@ def read_route(
     to: Annotated[str, Query(max_length=64, description="lat,lon, or a published fishing ground's id.", examples=["-8.95,115.12"])],
     vessel: Annotated[str, Query(max_length=63, pattern=IDENTIFIER)],
     depart: Annotated[RequestDatetime | None, Query(description="With a UTC offset; default now.")] = None,
+    stay_h: Annotated[float, Query(ge=0, le=24, description="Hours the boat stays at the destination after arriving; the "
+                                   "verdict judges the forecast there over them too.")] = DEFAULT_STAY.total_seconds() / 3600,
 ) -> RouteFeature:
-    return route_service.plan_route(session, principal, regions, config, vessel, start, to, depart or utcnow())
+    return route_service.plan_route(session, principal, regions, config, vessel, start, to, depart or utcnow(),
+                                    timedelta(hours=stay_h))

@@ -166,7 +166,9 @@ def test_a_storm_cell_across_the_way_is_gone_around_or_the_verdict_is_no_go(
     codes = [r["code"] for r in p["reasons"]]
     assert codes[:2] == ["no_weather_free_route", "above_vessel_limits"] or set(codes) >= {"no_weather_free_route", "above_vessel_limits"}
     text = next(r["text"] for r in p["reasons"] if r["code"] == "above_vessel_limits")
-    assert re.search(r"Badai 2026-12-07 0\d:00-0\d:00 UTC, waves up to 3.5 m, wind up to 30 kn", text), text
+    # Times as a fisher in Bali reads them (WITA, UTC+8); the answer's own times stay UTC.
+    assert re.search(r"Badai 2026-12-07 (09|1\d):00-(1\d):00 WITA, waves up to 3.5 m, wind up to 30 kn", text), text
+    assert "UTC" not in text and p["depart"].endswith(("Z", "+00:00"))
 
 
 def test_no_current_forecast_is_never_go(
@@ -199,18 +201,68 @@ def test_no_current_forecast_is_never_go(
         ((-8.90, 115.175), BENOA, "no way by sea"),  # inside the restricted zone
         ((-10.0, 115.0), BENOA, "outside the mask's box"),
         ("-8.9,nowhere", BENOA, "not a position"),
+        ("123,115", BENOA, "lat -90..90"),  # a comma: a position, or a 422 saying why, never a ground id
+        ("-8.9,115,2", BENOA, "not a position"),
+        ("nan,115", BENOA, "not a position"),
+        ("1e-3,115", BENOA, "outside the mask's box"),  # a number all the same: on the equator
+        ("+8.95,115.12", BENOA, "outside the mask's box"),  # north of the equator, not Bali's south
     ],
-    ids=["inland", "land-locked-water", "in-a-hazard", "outside-the-region", "malformed"],
+    ids=["inland", "land-locked-water", "in-a-hazard", "outside-the-region", "malformed", "three-digit-lat", "three-parts",
+         "nan", "exponent", "plus-sign"],
 )
 def test_no_sea_route_is_a_422_that_says_why(
     boats: dict[tuple[str, str], str], make_client: ClientFactory, to: Any, start: tuple[float, float], why: str
 ) -> None:
     answer = _route(_badung(make_client), to=to, start=start)
-    if why == "not a position":  # neither a position nor a ground id: no published ground of that name
-        assert answer.status_code == 404 and "fishing ground" in answer.json()["detail"]
-        return
     assert answer.status_code == 422, answer.text
     assert answer.json()["code"] == "invalid_query" and why in answer.json()["detail"][0]["msg"]
+
+
+def test_a_plus_sign_is_a_position_and_a_name_without_a_comma_a_ground(
+    boats: dict[tuple[str, str], str], make_client: ClientFactory
+) -> None:
+    client = _badung(make_client)
+    answer = _route(client, to="-8.95,+115.12")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["geometry"]["coordinates"][-1] == [115.12, -8.95]
+    answer = _route(client, to="fg-s0895-e11512")
+    assert answer.status_code == 404 and "fishing ground" in answer.json()["detail"]
+
+
+def _storm_over_the_ground_from(path: Path, start_utc: datetime) -> None:
+    """CALM everywhere; over the ground south of the Bukit, calm until `start_utc`, then 3.5 m and 30 kn."""
+    forecast(path, [CALM])
+    body = json.loads(path.read_text())
+    hours = [datetime.fromisoformat(h["time"]) for h in body["features"][0]["properties"]["hours"]]
+    body["features"].append({"type": "Feature", "id": "badai", "geometry": _box(115.05, -9.0, 115.16, -8.92), "properties": {
+        "name": "Badai", "hours": [{"time": h.isoformat(), "wave_m": 3.5 if h >= start_utc else 0.4,
+                                    "wind_kn": 30.0 if h >= start_utc else 8.0} for h in hours]}})  # fmt: skip
+    path.write_text(json.dumps(body))
+
+
+def test_a_storm_reaching_the_ground_after_arrival_is_no_go_within_the_stay(
+    boats: dict[tuple[str, str], str], make_client: ClientFactory, default_config: TepiConfig
+) -> None:
+    path = default_config.tenants[1].sea.forecast_file  # type: ignore[union-attr]
+    client = _badung(make_client)
+    forecast(path, [CALM])
+    calm = _route(client).json()["properties"]
+    eta = datetime.fromisoformat(calm["eta"])
+    assert (calm["verdict"], calm["stay_h"]) == ("go", 3.0)
+    storm = (eta + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)  # 1-2 h after arrival
+    _storm_over_the_ground_from(path, storm)
+    p = _route(client).json()["properties"]
+    assert p["verdict"] == "no-go" and [r["code"] for r in p["reasons"]] == ["above_vessel_limits"], p["reasons"]
+    assert p["eta"] == calm["eta"] and p["distance_km"] == calm["distance_km"], "the way itself is calm: the same route"
+    local = storm.astimezone(timezone(timedelta(hours=8)))
+    assert f"at the destination from {local:%H:%M}, within the 3 h stay: Badai {local:%Y-%m-%d %H:%M}-" in p["reasons"][0]["text"]
+    # Leaving the ground before the storm: go.
+    params = {"from": f"{BENOA[0]},{BENOA[1]}", "to": f"{SOUTH_OF_BUKIT[0]},{SOUTH_OF_BUKIT[1]}", "vessel": "km-benoa",
+              "depart": DEPART.isoformat()}
+    short = client.get("/api/v1/routes", params={**params, "stay_h": 0.5}).json()["properties"]
+    assert (short["verdict"], short["stay_h"]) == ("go", 0.5)
+    for bad in ("-1", "25", "lama"):
+        assert client.get("/api/v1/routes", params={**params, "stay_h": bad}).status_code == 422
 
 
 def test_vessels_and_tenants_that_cannot_be_routed(boats: dict[tuple[str, str], str], make_client: ClientFactory) -> None:
