@@ -18,7 +18,8 @@ registered otherwise (another gateway, tenant or figures) is refused, naming wha
 
 A fleet's CSV has a header row and one boat a row: `id`, `tenant`, `name`, `home_port`
 (required) and `home_lat`, `home_lon`, `gateway`, `owner`, `gt`, `speed_kn`, `fuel_l_per_h`,
-`wave_limit_m`, `wind_limit_kn` (empty: BMKG's small-boat limit, 15 kn). Every row is checked
+`wave_limit_m`, `wind_limit_kn` (empty or 0: none registered, routes take the tenant's
+small-boat limits, BMKG's 1.25 m and 15 kn by default). Every row is checked
 before anything is written, the file's checks and the registration's (tenant, owner, gateway,
 broker users) in one pass; every rejected row is named by its line and nothing is registered. A boat needs a home position, given or its port's
 (`kinds.fishfinder.home_ports`): without one it is never counted at sea from its fixes, and no
@@ -51,9 +52,7 @@ _ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 CSV_COLUMNS = ("id", "tenant", "name", "home_port", "home_lat", "home_lon", "gateway", "owner", "gt", "speed_kn",
                "fuel_l_per_h", "wave_limit_m", "wind_limit_kn")  # fmt: skip
 _REQUIRED = CSV_COLUMNS[:4]
-_FIGURES = ("gt", "speed_kn", "fuel_l_per_h", "wave_limit_m")
-#: BMKG's small-boat wind limit (knots): a vessel's wind limit unless registered otherwise.
-SMALL_BOAT_WIND_KN = 15.0
+_FIGURES = ("gt", "speed_kn", "fuel_l_per_h", "wave_limit_m", "wind_limit_kn")
 RELOAD_HINT = (
     "reload the broker: SIGHUP makes a running Mosquitto re-read passwd and acl (`systemctl reload mosquitto`, "
     "whose Debian unit sends it, or `kill -HUP <pid>`); clients already connected stay connected"
@@ -83,7 +82,7 @@ class Enrolment:
     speed_kn: float = 0.0
     fuel_l_per_h: float = 0.0
     wave_limit_m: float = 0.0
-    wind_limit_kn: float = SMALL_BOAT_WIND_KN
+    wind_limit_kn: float = 0.0
 
     def __post_init__(self) -> None:
         for label, value in (("vessel id", self.vessel), ("gateway id", self.gateway), ("tenant", self.tenant)):
@@ -118,7 +117,6 @@ class Enrolment:
             home=_home(_number(value, "home_lat"), _number(value, "home_lon")),
             owner=_owner(_number(value, "owner", integer=True)),
             **{f: _number(value, f) or 0.0 for f in _FIGURES},
-            wind_limit_kn=_wind_limit(_number(value, "wind_limit_kn")),
         )
 
 
@@ -138,16 +136,6 @@ def _number(row: dict[str, str], column: str, integer: bool = False) -> float | 
         raise ValueError(f"{column} {text!r} is not {'a whole number' if integer else 'a number'}") from None
     if not math.isfinite(number):
         raise ValueError(f"{column} {text!r} is not a finite number")
-    return number
-
-
-def _wind_limit(number: float | None) -> float:
-    """A fleet file's wind limit: BMKG's small-boat limit when the cell is empty; 0 is no limit
-    a boat can sail under, so it is refused rather than read as "unknown"."""
-    if number is None:
-        return SMALL_BOAT_WIND_KN
-    if not number > 0:
-        raise ValueError(f"wind_limit_kn {number!r} must be more than 0 knots")
     return number
 
 
@@ -325,10 +313,12 @@ def vessel_add(
     gt: Annotated[float, typer.Option("--gt", help="Gross tonnage.")] = 0.0,
     speed_kn: Annotated[float, typer.Option("--speed-kn", help="Cruising speed, knots.")] = 0.0,
     fuel_l_per_h: Annotated[float, typer.Option("--fuel-l-per-h", help="Fuel use at cruising speed, litres per hour.")] = 0.0,
-    wave_limit_m: Annotated[float, typer.Option("--wave-limit-m", help="Highest waves the boat should go out in, m.")] = 0.0,
+    wave_limit_m: Annotated[float, typer.Option("--wave-limit-m", help=(
+        "Highest waves the boat should go out in, m. 0 (the default): none registered, routes take the tenant's "
+        "small-boat limit (BMKG's 1.25 by default)."))] = 0.0,
     wind_limit_kn: Annotated[float, typer.Option("--wind-limit-kn", help=(
-        "Strongest wind the boat should go out in, knots (default BMKG's small-boat limit, 15); routes avoid "
-        "forecast wind above it."))] = SMALL_BOAT_WIND_KN,
+        "Strongest wind the boat should go out in, knots; routes avoid forecast wind above it. 0 (the default): "
+        "none registered, routes take the tenant's small-boat limit (BMKG's 15 by default)."))] = 0.0,
     gateway_config: Annotated[Optional[Path], typer.Option(help="Also write the YAML the boat runs (`tepi gateway --config`), password included, 0600.")] = None,
     uplink_host: UplinkHostOpt = None,
     uplink_port: UplinkPortOpt = None,
@@ -345,7 +335,7 @@ def vessel_add(
         boat = Enrolment(
             vessel=vessel_id, tenant=tenant, name=name, home_port=home_port, gateway=gateway or _boat_gateway_id(vessel_id),
             home=_home(home_lat, home_lon), owner=owner, gt=gt, speed_kn=speed_kn, fuel_l_per_h=fuel_l_per_h,
-            wave_limit_m=wave_limit_m, wind_limit_kn=_wind_limit(wind_limit_kn),
+            wave_limit_m=wave_limit_m, wind_limit_kn=wind_limit_kn,
         )
     except ValueError as exc:
         raise _fail(str(exc), 2) from exc

@@ -66,9 +66,10 @@ class Vessel(Base):
     speed_kn: Mapped[float]
     fuel_l_per_h: Mapped[float]
     wave_limit_m: Mapped[float]
-    #: The strongest wind (knots) the boat should be out in (revision ff0004); default BMKG's
-    #: small-boat limit, `SMALL_BOAT_WIND_KN`.
-    wind_limit_kn: Mapped[float] = mapped_column(default=15.0, server_default=sa.text("15.0"))
+    #: The strongest wind (knots) the boat should be out in (revision ff0004); 0: none registered,
+    #: routes take the tenant's small-boat limit, as for `wave_limit_m` (revision ff0005; the
+    #: server default stays ff0004's 15, every insert of Tepi's gives the value).
+    wind_limit_kn: Mapped[float] = mapped_column(default=0.0, server_default=sa.text("15.0"))
     #: The gateway on board: where SOS replies go (`tepi/<tenant>/gw/<gateway>/down`).
     gateway_id: Mapped[str] = mapped_column(sa.String(64))
     expected_return_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -163,7 +164,7 @@ def register_vessel(
     speed_kn: float = 0.0,
     fuel_l_per_h: float = 0.0,
     wave_limit_m: float = 0.0,
-    wind_limit_kn: float = 15.0,
+    wind_limit_kn: float = 0.0,
     owner_user: int | None = None,
     silent_limit_s: int = DEFAULT_SILENT_LIMIT_S,
     home: tuple[float, float] | None = None,

@@ -1,5 +1,6 @@
 """A state database at the fish-finder's ff0002 (vessels, tracks, schools, SOS calls, catches,
-contact requests) upgrades to the kind's head (ff0003: home positions; ff0004: wind limits) with
+contact requests) upgrades to the kind's head (ff0003: home positions; ff0004: wind limits; ff0005: a wind limit of
+0 is none registered) with
 every row intact, on SQLite and PostgreSQL.
 
 The ff0002 database is made the way test_state_upgrade makes release 0002's: f93509f's
@@ -101,14 +102,14 @@ def test_an_ff0002_database_upgrades_keeping_every_row_and_gives_known_ports_the
 
     upgrade = upgrade_database(f93509f_state)
 
-    assert (upgrade.before, upgrade.after) == ("ff0002", "0003,ff0004,wb0001")
+    assert (upgrade.before, upgrade.after) == ("ff0002", "0003,ff0005,wb0001")
     assert table_contents(f93509f_state, tuple(FF0002_TABLES), FF0002_TABLES) == before
     with f93509f_state.connect() as conn:
         homes = {v: (lat, lon) for v, lat, lon in conn.execute(sa.text("SELECT id, home_lat, home_lon FROM vessels"))}
     assert homes == {vessel: home for vessel, _, home in VESSELS}
-    with f93509f_state.connect() as conn:  # ff0004: BMKG's small-boat wind limit until registered otherwise
+    with f93509f_state.connect() as conn:  # ff0004's 15 kn stand-in is none registered (0) from ff0005
         winds = dict(conn.execute(sa.text("SELECT id, wind_limit_kn FROM vessels")).all())
-    assert winds == {vessel: 15.0 for vessel, _, _ in VESSELS}
+    assert winds == {vessel: 0.0 for vessel, _, _ in VESSELS}
     with f93509f_state.begin() as conn:  # a catch's position can now be erased
         conn.execute(sa.text("UPDATE catches SET lat = NULL, lon = NULL WHERE id = 1"))
     assert upgrade_database(f93509f_state).changed is False
@@ -132,7 +133,7 @@ def test_ff0003_goes_back_to_ff0002_while_no_catch_lost_its_position(f93509f_sta
 
 def test_ff0004_goes_back_to_ff0003_and_up_again_keeping_every_row(f93509f_state: Engine) -> None:
     """A wind limit registered at ff0004 goes with the column; every ff0002 row stays through
-    down and up, and vessels get the small-boat limit again."""
+    down and up, and vessels get none registered again."""
     from alembic import command
 
     _ff0002_database(f93509f_state)
@@ -146,6 +147,31 @@ def test_ff0004_goes_back_to_ff0003_and_up_again_keeping_every_row(f93509f_state
         columns = {c["name"] for c in sa.inspect(conn).get_columns("vessels")}
     assert "wind_limit_kn" not in columns
     assert table_contents(f93509f_state, tuple(FF0002_TABLES), FF0002_TABLES) == before
-    assert upgrade_database(f93509f_state).after == "0003,ff0004,wb0001"
+    assert upgrade_database(f93509f_state).after == "0003,ff0005,wb0001"
+    with f93509f_state.connect() as conn:  # ff0004's 15 kn, none registered from ff0005
+        assert set(conn.scalars(sa.text("SELECT wind_limit_kn FROM vessels"))) == {0.0}
+
+
+def test_ff0005_reads_ff0004_s_stand_in_as_none_registered_and_goes_back(f93509f_state: Engine) -> None:
+    """At ff0004 every vessel has 15 kn (its stand-in) unless registered otherwise: ff0005 makes
+    the stand-in 0 (none registered: routes take the tenant's small-boat limit) and keeps a
+    registered 20 kn; down again, the unregistered get 15 kn back."""
+    from alembic import command
+
+    _ff0002_database(f93509f_state)
+    upgrade_database(f93509f_state)
+    with f93509f_state.begin() as conn:
+        command.downgrade(alembic_config(MIGRATIONS, conn, kind_branches()), "ff0004")
+        conn.execute(sa.text("UPDATE vessels SET wind_limit_kn = 20 WHERE id = 'km-benoa'"))
     with f93509f_state.connect() as conn:
-        assert set(conn.scalars(sa.text("SELECT wind_limit_kn FROM vessels"))) == {15.0}
+        assert schema_version(conn).current == "ff0004,wb0001"
+        assert set(conn.scalars(sa.text("SELECT wind_limit_kn FROM vessels WHERE id != 'km-benoa'"))) == {15.0}
+    assert upgrade_database(f93509f_state).after == "0003,ff0005,wb0001"
+    with f93509f_state.connect() as conn:
+        winds = dict(conn.execute(sa.text("SELECT id, wind_limit_kn FROM vessels")).all())
+    assert winds == {vessel: 20.0 if vessel == "km-benoa" else 0.0 for vessel, _, _ in VESSELS}
+    with f93509f_state.begin() as conn:
+        command.downgrade(alembic_config(MIGRATIONS, conn, kind_branches()), "ff0004")
+    with f93509f_state.connect() as conn:
+        winds = dict(conn.execute(sa.text("SELECT id, wind_limit_kn FROM vessels")).all())
+    assert winds == {vessel: 20.0 if vessel == "km-benoa" else 15.0 for vessel, _, _ in VESSELS}

@@ -53,7 +53,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 PEPPER = "f93509f-fixture-pepper-not-a-secret-0123456789"  # make_fixture.PEPPER
-HEAD = "0003,ff0004,wb0001"
+HEAD = "0003,ff0005,wb0001"
 KEYS = json.loads((F93509F / "keys.json").read_text())
 kind_state_modules()  # the kinds' own tables join Base.metadata, as the revisions create them
 
@@ -277,7 +277,7 @@ def test_a_database_a_newer_tepi_upgraded_is_refused(database_url: str, default_
     try:
         prepare_database(engine, default_config)
         with engine.begin() as conn:
-            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099' WHERE version_num = 'ff0004'"))
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099' WHERE version_num = 'ff0005'"))
         for step in (lambda: prepare_database(engine, default_config), lambda: check_schema(engine)):
             with pytest.raises(SchemaUnrecognised, match="revision '0099', which this version of Tepi does not know"):
                 step()

@@ -390,11 +390,12 @@ def test_a_fleet_file_whose_rows_clash_with_each_other_registers_nothing_and_wri
     assert {f: f.read_bytes() for f in before} == before
 
 
-def test_a_vessel_s_wind_limit_is_registered_or_bmkg_s_small_boat_limit(
+def test_a_vessel_s_wind_limit_is_registered_or_none(
     operator: CliRunner, central: MqttSecurityFiles, engine: Engine, tmp_path: Path
 ) -> None:
     """`--wind-limit-kn` and the fleet file's `wind_limit_kn` register the boat's limit (routes
-    avoid forecast wind above it); left out, a boat gets BMKG's 15 kn; 0 kn is refused."""
+    avoid forecast wind above it); left out or 0, none is registered (0: routes take the tenant's
+    small-boat limit, as for the wave limit); a negative one is refused."""
     mqtt_dir = str(central.directory)
     code, out = _admin(operator, "vessel", "add", "km-angin", "-t", BADUNG, "-n", "KM Angin", "--home-port", "benoa",
                        "--mqtt-dir", mqtt_dir, "--wind-limit-kn", "18")  # fmt: skip
@@ -409,7 +410,7 @@ def test_a_vessel_s_wind_limit_is_registered_or_bmkg_s_small_boat_limit(
     assert code == 0, out
     with Session(engine) as s:
         winds = {v.id: v.wind_limit_kn for v in s.scalars(sa.select(Vessel))}
-    assert winds == {"km-angin": 18.0, "jukung-11": 12.5, "jukung-12": 15.0}
-    fleet.write_text("id,tenant,name,home_port,wind_limit_kn\njukung-13,kab-badung,Jukung Tigabelas,Pelabuhan Benoa,0\n")
+    assert winds == {"km-angin": 18.0, "jukung-11": 12.5, "jukung-12": 0.0}
+    fleet.write_text("id,tenant,name,home_port,wind_limit_kn\njukung-13,kab-badung,Jukung Tigabelas,Pelabuhan Benoa,-3\n")
     code, out = _admin(operator, "vessel", "import", str(fleet), "--mqtt-dir", mqtt_dir)
-    assert code == 2 and "wind_limit_kn 0.0 must be more than 0 knots" in out, out
+    assert code != 0 and "wind_limit_kn must be zero or more" in out and "nothing registered" in out, out

@@ -265,6 +265,32 @@ def test_a_storm_reaching_the_ground_after_arrival_is_no_go_within_the_stay(
         assert client.get("/api/v1/routes", params={**params, "stay_h": bad}).status_code == 422
 
 
+def test_a_vessel_without_registered_limits_gets_the_tenant_s_small_boat_limits(
+    boats: dict[tuple[str, str], str], database_url: str, default_config: TepiConfig
+) -> None:
+    """`km-lain` has no wave or wind limit registered (0): both are the tenant's small-boat
+    limits, BMKG's 1.25 m and 15 kn by default, or what the tenant's sea section says."""
+    from prometheus_client import CollectorRegistry
+
+    from api.main import create_app
+    from api.testing import bearer
+    from api_people import app_settings
+    from fastapi.testclient import TestClient
+
+    forecast(default_config.tenants[1].sea.forecast_file, [("selat-badung", CALM[1], 0.4, 13.0)])  # type: ignore[union-attr]
+    strict = default_config.model_copy(update={"tenants": [
+        t.model_copy(update={"sea": t.sea.model_copy(update={"small_boat_wave_m": 1.0, "small_boat_wind_kn": 12.0})})
+        if t.id == BADUNG_TENANT and t.sea is not None else t for t in default_config.tenants]})  # fmt: skip
+    limits = []
+    for config in (default_config, strict):
+        app = create_app(config, app_settings(database_url, level_store="sql"), registry=CollectorRegistry())
+        with TestClient(app, headers=bearer(boats[(BADUNG_TENANT, "Admin Badung")])) as admin:
+            p = _route(admin, vessel="km-lain").json()["properties"]
+        limits.append((p["limits"], p["verdict"]))
+    assert limits == [({"wave_m": 1.25, "wind_kn": 15.0}, "go"), ({"wave_m": 1.0, "wind_kn": 12.0}, "no-go")], \
+        "13 kn: within BMKG's 15, above the tenant's own 12"
+
+
 def test_vessels_and_tenants_that_cannot_be_routed(boats: dict[tuple[str, str], str], make_client: ClientFactory) -> None:
     fisher = _badung(make_client)
     lain = _route(fisher, vessel="km-lain")
