@@ -218,7 +218,7 @@ def api(
     """Serve the HTTP API (OpenAPI docs at /docs). Production unless TEPI_MODE=demo."""
     import uvicorn
 
-    from api.main import create_app
+    from api.main import build_routes, create_app
     from api.settings import ServingSettings, SettingsError, load_settings, local_base_url
 
     configure_logging(log_level, json_logs)
@@ -232,6 +232,7 @@ def api(
     except (SettingsError, ValueError) as exc:
         console().print(f"[red]api cannot start[/red]: {exc}")
         raise typer.Exit(2) from exc
+    build_routes(application)
     # Open SSE streams would otherwise hold a graceful shutdown; clients resume by Last-Event-ID.
     # Proxy headers are the app's business (TEPI_TRUSTED_PROXIES): uvicorn's own handling would
     # trust X-Forwarded-For from 127.0.0.1 by default.

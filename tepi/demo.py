@@ -167,7 +167,7 @@ def _run_claimed(
     console: Console, until_alert: bool, boats: bool, boat_speed: float, until_sos_acknowledged: bool,
 ) -> DemoReport:
     """`run_demo` once its API port and directory are its own."""
-    from api.main import create_app
+    from api.main import build_routes, create_app
     from api.settings import Settings, local_base_url
     from kinds.awlr.sim.runner import Simulator
     from gateway.runtime import EdgeGateway
@@ -210,7 +210,9 @@ def _run_claimed(
             fleet.start()
             story = BoatStory(fleet, cfg.ingest.database_url, started)
         sim.start()
-        server, api_thread = serve_api(create_app(cfg, settings), api_socket)
+        app = create_app(cfg, settings)
+        build_routes(app)
+        server, api_thread = serve_api(app, api_socket)
         base = f"http://{cfg.api.host}:{api_port}/api/v1"
         console.print(f"[bold]Tepi demo[/bold] on {report.broker}; API {base} (docs at http://{cfg.api.host}:{api_port}/docs); Ctrl-C stops.")
         for device, path in sim.serial_paths().items():

@@ -17,6 +17,8 @@ start, so a request only picks the moves its passable cells allow and runs Dijks
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -148,6 +150,17 @@ class SeaGrid:
         np.clip(c, 0, cols - 1, out=c)
         return r, c, inside
 
+    def segment_cells(self, a: tuple[float, float], b: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Rows and columns of every cell the straight segment a-b (lat, lon) touches, and
+        whether it stays inside the box (`cells_touched` in the grid's cell units)."""
+        m = self.mask
+        ya, yb = ((p[0] - m.lat_first) / m.lat_step - m.row0 for p in (a, b))
+        xa, xb = ((p[1] - m.lon_first) / m.lon_step - m.col0 for p in (a, b))
+        r, c = cells_touched(ya, xa, yb, xb)
+        rows, cols = self.shape
+        inside = bool(((r >= 0) & (r < rows) & (c >= 0) & (c < cols)).all())
+        return np.clip(r, 0, rows - 1), np.clip(c, 0, cols - 1), inside
+
     def ends(self, start: tuple[float, float], end: tuple[float, float]) -> tuple[int, int]:
         """The cells a trip leaves from and arrives at: each point's own, or the nearest sea
         cell to a point the mask calls land (a harbour on the shore) within `SNAP_CELLS`;
@@ -272,3 +285,39 @@ def _moves(sea: np.ndarray, lat_c: np.ndarray, lon_c: np.ndarray) -> tuple[np.nd
     moves = [np.concatenate(a) for a in (src, dst, side_a, side_b, length)]
     order = np.argsort(moves[0], kind="stable")
     return tuple(a[order] for a in moves)
+
+
+def cells_touched(y0: float, x0: float, y1: float, x1: float, eps: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
+    """Every unit cell (row = floor y, column = floor x) whose closed square the segment from
+    (y0, x0) to (y1, x1) meets: the cells it crosses, and also those it only grazes, at a corner
+    it passes exactly through or along an edge it follows. Why so strict: a straightened route
+    drawn from cell centre to cell centre at 45 degrees passes exactly through cell corners, and a
+    point sampled there belongs to the land cell on the other side. `ValueError` for a
+    non-finite coordinate."""
+    if not all(math.isfinite(v) for v in (y0, x0, y1, x1)):
+        raise ValueError("segment coordinates must be finite")
+    dy, dx = y1 - y0, x1 - x0
+    ts = [np.array([0.0, 1.0])]
+    for v0, dv in ((y0, dy), (x0, dx)):
+        if abs(dv) > eps:
+            lines = np.arange(math.ceil(min(v0, v0 + dv)), math.floor(max(v0, v0 + dv)) + 1, dtype=float)
+            ts.append((lines - v0) / dv)
+    t = np.unique(np.clip(np.concatenate(ts), 0.0, 1.0))
+    mid = (t[:-1] + t[1:]) / 2 if t.size > 1 else t
+    ym, xm = y0 + dy * mid, x0 + dx * mid
+    rows, cols = [np.floor(ym)], [np.floor(xm)]
+    # Along a grid line (a horizontal or vertical segment on a cell edge): both sides.
+    on_y, on_x = np.abs(ym - np.round(ym)) < eps, np.abs(xm - np.round(xm)) < eps
+    rows += [np.round(ym[on_y]) - 1]
+    cols += [np.floor(xm[on_y])]
+    rows += [np.floor(ym[on_x])]
+    cols += [np.round(xm[on_x]) - 1]
+    # Through a grid vertex (both lines crossed at once, or an end on one): its four cells.
+    yt, xt = y0 + dy * t, x0 + dx * t
+    at_vertex = (np.abs(yt - np.round(yt)) < eps) & (np.abs(xt - np.round(xt)) < eps)
+    for oy in (-1, 0):
+        for ox in (-1, 0):
+            rows.append(np.round(yt[at_vertex]) + oy)
+            cols.append(np.round(xt[at_vertex]) + ox)
+    cells = np.unique(np.stack([np.concatenate(rows), np.concatenate(cols)]).astype(np.intp), axis=1)
+    return cells[0], cells[1]

@@ -12,9 +12,9 @@ the others, so a few rounds settle). When no way avoids the weather, the plain s
 returned marked `weather_free=False`: the caller says "no-go" and why.
 
 A grid route zigzags between cell centres (8 directions). `straighten` joins each point to the
-farthest later point it sees in a straight line over passable cells (sampled every
-`SIGHT_STEP_M`), which removes the zigzag without leaving the cells the planner allowed (sea
-with the clearance, outside hazards and closed weather).
+farthest later point it sees in a straight line over passable cells (every cell the segment
+crosses or grazes, `sea_route.cells_touched`), which removes the zigzag without leaving the cells
+the planner allowed (sea with the clearance, outside hazards and closed weather).
 """
 
 from __future__ import annotations
@@ -34,9 +34,6 @@ from kinds.fishfinder.sea_route import NoSeaRoute, SeaGrid, haversine_m, polylin
 KNOT_M_PER_S = 1852.0 / 3600.0
 #: Re-plans at most: each round closes every reachable cell over the limits at its ETA.
 MAX_ROUNDS = 5
-#: Step (m) at which a straightened segment is checked against the passable cells (cells are
-#: about 920 m; a corner clipped by less than this could go unseen).
-SIGHT_STEP_M = 50.0
 
 
 @dataclass(frozen=True)
@@ -238,11 +235,10 @@ def straighten(grid: SeaGrid, passable: np.ndarray, points: Sequence[tuple[float
 
 
 def in_sight(grid: SeaGrid, passable: np.ndarray, a: tuple[float, float], b: tuple[float, float]) -> bool:
-    """Whether the straight segment a-b stays on passable cells (sampled every `SIGHT_STEP_M`)."""
-    n = max(2, int(math.ceil(float(haversine_m(a[0], a[1], b[0], b[1])) / SIGHT_STEP_M)) + 1)
-    lat, lon = np.linspace(a[0], b[0], n), np.linspace(a[1], b[1], n)
-    r, c, inside = grid.cells_of(lat, lon)
-    return bool(inside.all() and passable[r, c].all())
+    """Whether the straight segment a-b stays on passable cells: every cell it crosses or grazes
+    (`SeaGrid.segment_cells`), so no point of it, however finely sampled, is on another."""
+    r, c, inside = grid.segment_cells(a, b)
+    return bool(inside and passable[r, c].all())
 
 
 def sample_line(points: Sequence[tuple[float, float]], step_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

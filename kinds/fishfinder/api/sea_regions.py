@@ -16,6 +16,7 @@ import contextlib
 import functools
 import json
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -121,11 +122,39 @@ def prepare_region(tenant: str, sea: SeaConfig) -> RoutingRegion:
     return RoutingRegion(tenant, sea, grid, hazards, SeaForecastFile(sea.forecast_file))
 
 
-def prepare_regions(config: TepiConfig) -> dict[str, RoutingRegion]:
-    regions = {t.id: prepare_region(t.id, t.sea) for t in config.tenants if t.sea is not None}
-    for region in regions.values():
+#: Prepared and warmed regions by (tenant, its sea section, the hazards file's stamp), so apps
+#: built again in one process with the same sea (tests build hundreds) share one: a region is
+#: read-only but for the forecast laid on it, which is locked. A changed hazards file is read anew.
+_PREPARED: dict[tuple[str, str, tuple[int, int] | None], RoutingRegion] = {}
+_PREPARED_MAX = 16
+_prepared_lock = threading.Lock()
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path) if path is not None else None
+    except OSError:
+        return None  # prepare_region says what is wrong with it
+    return None if st is None else (st.st_mtime_ns, st.st_size)
+
+
+def prepared_region(tenant: str, sea: SeaConfig) -> RoutingRegion:
+    """`prepare_region`, warmed up, once per process for the same sea and hazards file."""
+    key = (tenant, sea.model_dump_json(), _stamp(sea.hazards_file))
+    with _prepared_lock:
+        region = _PREPARED.get(key)
+    if region is None:
+        region = prepare_region(tenant, sea)
         region.warm_up()
-    return regions
+        with _prepared_lock:
+            while len(_PREPARED) >= _PREPARED_MAX:
+                _PREPARED.pop(next(iter(_PREPARED)))
+            _PREPARED[key] = region
+    return region
+
+
+def prepare_regions(config: TepiConfig) -> dict[str, RoutingRegion]:
+    return {t.id: prepared_region(t.id, t.sea) for t in config.tenants if t.sea is not None}
 
 
 @asynccontextmanager
