@@ -78,7 +78,7 @@ def plan_sea_route(
     dist, pred = grid.distances(passable, ends[0])
     path = grid.path(pred, ends[0], ends[1])
     if path is None:
-        raise NoSeaRoute(f"no way by sea from {start} to {end} within {mask.box}")
+        raise grid.no_way(start, end, ends)
     points = [start, *grid.centres(path), end]
     return SeaRoute(points=points, length_m=polyline_m(points))
 
@@ -161,6 +161,17 @@ class SeaGrid:
         inside = bool(((r >= 0) & (r < rows) & (c >= 0) & (c < cols)).all())
         return np.clip(r, 0, rows - 1), np.clip(c, 0, cols - 1), inside
 
+    def no_way(self, start: tuple[float, float], end: tuple[float, float], ends: tuple[int, int]) -> NoSeaRoute:
+        """Why no path joins `ends`, in words: an end in a hazard zone, or no way by sea."""
+        for name, point, cell in (("start", start, ends[0]), ("destination", end, ends[1])):
+            if self.hazard.flat[cell]:
+                return NoSeaRoute(f"the {name} {_place(point)} is in a hazard zone of the tenant's hazards file: boats keep out of it")
+        b = self.mask.box
+        return NoSeaRoute(
+            f"no way by sea from {_place(start)} to {_place(end)} within the region (lat {b.south:g} to {b.north:g}, "
+            f"lon {b.west:g} to {b.east:g}) keeping clear of the shore and of hazard zones"
+        )
+
     def ends(self, start: tuple[float, float], end: tuple[float, float]) -> tuple[int, int]:
         """The cells a trip leaves from and arrives at: each point's own, or the nearest sea
         cell to a point the mask calls land (a harbour on the shore) within `SNAP_CELLS`;
@@ -173,7 +184,7 @@ class SeaGrid:
                 raise NoSeaRoute(str(exc)) from exc
             r, c = _nearest(self.sea, cell)
             if max(abs(r - cell[0]), abs(c - cell[1])) > SNAP_CELLS:
-                raise NoSeaRoute(f"{point} is on land, more than {SNAP_CELLS} cells (about {SNAP_CELLS} km) from the sea")
+                raise NoSeaRoute(f"{_place(point)} is on land, more than {SNAP_CELLS} cells (about {SNAP_CELLS} km) from the sea")
             out.append(r * self.shape[1] + c)
         return out[0], out[1]
 
@@ -321,3 +332,8 @@ def cells_touched(y0: float, x0: float, y1: float, x1: float, eps: float = 1e-9)
             cols.append(np.round(xt[at_vertex]) + ox)
     cells = np.unique(np.stack([np.concatenate(rows), np.concatenate(cols)]).astype(np.intp), axis=1)
     return cells[0], cells[1]
+
+
+def _place(point: tuple[float, float]) -> str:
+    """A position as people write it: "-8.7450, 115.2150"."""
+    return f"{point[0]:.4f}, {point[1]:.4f}"

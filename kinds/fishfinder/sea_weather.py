@@ -28,7 +28,7 @@ import numpy as np
 import shapely
 
 from core.sea_forecast import SeaForecast
-from kinds.fishfinder.sea_route import NoSeaRoute, SeaGrid, haversine_m, polyline_m
+from kinds.fishfinder.sea_route import SeaGrid, haversine_m, polyline_m
 
 #: 1 knot = 1852 m per hour (BIPM SI Brochure, 9th ed., Table 8).
 KNOT_M_PER_S = 1852.0 / 3600.0
@@ -189,7 +189,7 @@ def plan_weather_route(
         closed[over] = True
         detour = True
     if plain is None:
-        raise NoSeaRoute(f"no way by sea from {start} to {end} within {grid.mask.box}")
+        raise grid.no_way(start, end, ends)
     path, passable = found or plain
     points, start_snapped, end_snapped = _line(grid, passable, start, end, path, ends)
     return WeatherRoute(

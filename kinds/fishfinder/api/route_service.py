@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from api.errors import Forbidden
+from api.permissions import GROUND_READERS
 from api.services.alert_words import ZONES
 from central.accounts import Principal
 from contract.clock import utcnow
@@ -78,6 +80,10 @@ def plan_route(
     if start is None:
         raise NoRoute(f"from={start_text!r} is not a position: give lat,lon in decimal degrees")
     if end is None:
+        if principal.role not in GROUND_READERS:
+            # Where the fish are is not this role's to know (api/permissions.py): naming a ground
+            # must not reveal it either, published or not.
+            raise Forbidden(f"role {principal.role} may not read fishing grounds: give the destination as lat,lon")
         end = ground_position(session, config, principal.tenant, end_text, utcnow())
         if end is None:
             raise GroundNotFound(end_text)

@@ -198,7 +198,7 @@ def test_no_current_forecast_is_never_go(
     [
         ((-8.30, 115.16), BENOA, "on land, more than 3 cells"),  # Bali's highlands (Bedugul)
         ((-8.7458, 115.1958), SOUTH_OF_BUKIT, "no way by sea"),  # Benoa's inner bay, cut off by the clearance
-        ((-8.90, 115.175), BENOA, "no way by sea"),  # inside the restricted zone
+        ((-8.90, 115.175), BENOA, "destination -8.9000, 115.1750 is in a hazard zone"),  # inside the restricted zone
         ((-10.0, 115.0), BENOA, "outside the mask's box"),
         ("-8.9,nowhere", BENOA, "not a position"),
         ("123,115", BENOA, "lat -90..90"),  # a comma: a position, or a 422 saying why, never a ground id
@@ -335,3 +335,13 @@ def test_the_sample_hazards_file_loads_and_cites_its_source() -> None:
     assert zones and all(z.is_valid for z in zones)
     features = json.loads(path.read_text())["features"]
     assert all("source" in f["properties"] and "http" in f["properties"]["source"] for f in features)
+
+
+def test_a_role_that_may_not_read_grounds_cannot_route_to_one(boats: dict[tuple[str, str], str], make_client: ClientFactory) -> None:
+    """The disaster office plans routes (a rescue) but does not know where the fish are: naming a
+    ground, published or not, is a 403 that says to give a position, never the ground's place."""
+    bpbd = make_client(as_user=(BADUNG_TENANT, "Petugas BPBD Badung"), level_store="sql")
+    for ground in ("fg-s0895-e11512", "fg-n0000-e00000"):
+        answer = _route(bpbd, to=ground)
+        assert answer.status_code == 403 and "give the destination as lat,lon" in answer.json()["detail"], answer.text
+    assert _route(bpbd).status_code == 200, "a position is fine"

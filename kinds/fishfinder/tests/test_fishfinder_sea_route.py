@@ -94,5 +94,5 @@ def test_a_ground_inside_a_hazard_has_no_route(bali: SeaMask) -> None:
     from shapely.geometry import Point
 
     reserve = Point(SOUTH_OF_BUKIT[1], SOUTH_OF_BUKIT[0]).buffer(0.03)  # a closed zone around the ground
-    with pytest.raises(NoSeaRoute, match="no way by sea"):
+    with pytest.raises(NoSeaRoute, match="the destination -8.9500, 115.1200 is in a hazard zone"):
         plan_sea_route(bali, BENOA, SOUTH_OF_BUKIT, hazards=[reserve])
