@@ -66,7 +66,7 @@ AlertStatusFilter = Literal["active", "acknowledged", "cleared", "closed", "open
 EventKind = Literal[
     "opened", "updated", "escalated", "acknowledged", "cleared", "closed", "forecast_refined", "cancelled"
 ]
-ClearReason = Literal["level_normal", "rise_over", "data_returned", "confirmed", "cancelled", "drops_stopped", "resolved", "conditions_eased"]
+ClearReason = Literal["level_normal", "rise_over", "data_returned", "confirmed", "cancelled", "drops_stopped", "resolved", "conditions_eased", "area_unwatched"]
 
 
 class PublicModel(BaseModel):

@@ -125,11 +125,17 @@ def open_alert(session: Session, station_id: str, alert_type: str = ALERT_TYPE_S
     return session.scalars(stmt).one_or_none()
 
 
-def open_subject_alert(session: Session, kind: str, subject: str, alert_type: str) -> Alert | None:
-    """The one open alert of this kind, subject (platform) and type, if any: the rule for alerts
-    that have no station (a vessel's SOS incident, an overdue vessel)."""
+def open_subject_alert(session: Session, kind: str, subject: str, alert_type: str, *, tenant: str) -> Alert | None:
+    """The one open alert of this tenant, kind, subject and type, if any: the rule for alerts
+    that have no station (a vessel's SOS incident, an overdue vessel, a sea area).
+
+    Scoped by tenant because a subject id need not be unique across tenants: neighbouring
+    regencies watch the same forecast sea area (e.g. BMKG's Selat Badung), each with its own
+    alert and limits (the one-open index `uq_alerts_one_open_per_subject_type` has the tenant
+    too, revision 0004)."""
     stmt = sa.select(Alert).where(
-        Alert.kind == kind, Alert.subject == subject, Alert.type == alert_type, Alert.status.in_(OPEN_STATUSES)
+        Alert.tenant_id == tenant, Alert.kind == kind, Alert.subject == subject, Alert.type == alert_type,
+        Alert.status.in_(OPEN_STATUSES),
     )
     return session.scalars(stmt).one_or_none()
 

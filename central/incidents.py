@@ -43,7 +43,7 @@ def raise_subject_alert(
     who: str | None,
     detail: dict[str, Any] | None = None,
 ) -> tuple[Alert, AlertTransition]:
-    """Open the alert of (kind, subject, type), or update the open one: for alerts of a platform
+    """Open the alert of (tenant, kind, subject, type), or update the open one: for alerts of a platform
     that is no river station (a vessel's SOS incident, an overdue vessel).
 
     `siaga` has no meaning there and is stored as 4 (normal), so the river's views and CAP
@@ -52,7 +52,7 @@ def raise_subject_alert(
     if severity not in SEVERITIES:
         raise ValueError(f"severity {severity!r} is not one of {SEVERITIES}")
     lock_event_log(session)
-    alert = open_subject_alert(session, kind, subject, alert_type)
+    alert = open_subject_alert(session, kind, subject, alert_type, tenant=tenant)
     if alert is None:
         alert = Alert(
             tenant_id=tenant, kind=kind, subject=subject, station_id=None, type=alert_type, severity=severity,

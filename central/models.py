@@ -144,6 +144,7 @@ class Alert(Base):
     __table_args__ = (
         sa.Index(
             "uq_alerts_one_open_per_subject_type",
+            "tenant_id",
             "kind",
             "subject",
             "type",

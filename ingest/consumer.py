@@ -42,7 +42,6 @@ import queue
 import signal
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -408,27 +407,35 @@ class IngestWorker:
         return opened
 
     def poll_kinds(self) -> list[Downlink]:
-        """Run every kind's `poll` (if it has one) in one transaction, then publish the downlinks
-        it decided; returns them. Never raises: the next turn tries again."""
+        """Run every kind's `poll` (if it has one), then every kind's `poll_alerts`, each in a
+        transaction of its own, publishing a poll's downlinks after its commit; returns them.
+
+        Apart, so that one kind's failure (a marine check's database error) never rolls back
+        another's work, least of all the boats' SOS answers. Never raises: a failed poll is
+        counted and logged, and the next turn tries it again."""
         polls = [(name, h.poll) for name, h in self._handlers.items() if hasattr(h, "poll")]
         alert_polls = [(name, h.poll_alerts) for name, h in self._handlers.items() if hasattr(h, "poll_alerts")]
-        if not polls and not alert_polls:
-            return []
-        transitions: Counter[str] = Counter()
+        sent: list[Downlink] = []
+        for name, poll in polls:
+            downlinks = self._poll_one(name, lambda s, now, poll=poll, name=name: poll(s, self.runtimes[name], now))
+            if downlinks:
+                self._publish(downlinks)
+                sent.extend(downlinks)
+        for name, poll_alerts in alert_polls:
+            transitions = self._poll_one(name, lambda s, now, p=poll_alerts, name=name: p(s, self.runtimes[name], now))
+            for transition, n in (transitions or {}).items():
+                self.metrics.alerts.labels(transition=transition).inc(n)
+        return sent
+
+    def _poll_one(self, name: str, run: Callable[[Session, datetime], Any]) -> Any:
+        """`run` in its own transaction; None if it failed (counted, logged per kind)."""
         try:
             with Session(writer(self._engine)) as session, session.begin():
-                now = self._clock()
-                downlinks = [d for name, poll in polls for d in poll(session, self.runtimes[name], now)]
-                for name, poll_alerts in alert_polls:
-                    transitions.update(poll_alerts(session, self.runtimes[name], now))
+                return run(session, self._clock())
         except SQLAlchemyError as exc:
             self.metrics.store_errors.inc()
-            self._errors.warning("kind-poll", "kind poll failed; next turn retries", error=type(exc).__name__)
-            return []
-        for transition, n in transitions.items():
-            self.metrics.alerts.labels(transition=transition).inc(n)
-        self._publish(downlinks)
-        return downlinks
+            self._errors.warning(f"kind-poll-{name}", "kind poll failed; next turn retries", kind=name, error=type(exc).__name__)
+            return None
 
     def _publish(self, downlinks: Sequence[Downlink]) -> None:
         """Kinds' answers to gateways, after the commit that decided them: QoS 1 on each gateway's

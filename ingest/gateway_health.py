@@ -53,9 +53,9 @@ def apply_platform_report(
 
     return _apply(
         session, report, gateway, tenant, platform,
-        lambda: open_subject_alert(session, kind, platform, ALERT_TYPE_GATEWAY_HEALTH),
+        lambda: open_subject_alert(session, kind, platform, ALERT_TYPE_GATEWAY_HEALTH, tenant=tenant),
         raise_,
-        sa.and_(AlertEvent.alert_kind == kind, AlertEvent.subject == platform),
+        sa.and_(AlertEvent.tenant_id == tenant, AlertEvent.alert_kind == kind, AlertEvent.subject == platform),
     )
 
 

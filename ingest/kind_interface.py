@@ -105,8 +105,8 @@ class OwnPlatforms(Protocol):
     `foreign_<platform_name>`. Such a kind's `read` returns a part with `platforms()`, its
     `screen` gets `tenant_of` as platform -> tenant, and its events never touch stations.
     It may also have `poll(session, runtime, now) -> list[Downlink]`, run by the worker about
-    every second, whose downlinks are published after its transaction commits, and
-    `poll_alerts(session, runtime, now) -> Mapping[str, int]`, run in the same transaction, for
+    every second in a transaction of its own, whose downlinks are published after it commits, and
+    `poll_alerts(session, runtime, now) -> Mapping[str, int]`, run in a transaction of its own, for
     periodic alert checks of its own (rate-limiting themselves): the alert transitions it made
     (`opened`, `escalated`, ...), counted in `tepi_ingest_alert_transitions` after the commit."""
 

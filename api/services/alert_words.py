@@ -51,8 +51,8 @@ DEFAULT_ZONE = ZONES["Asia/Jakarta"]
 class Place:
     """A station as a message names and locates it (its stored name, river, position and bounds),
     or the subject of an alert about no station as its kind places it (`AlertWords.subject_place`:
-    a sea area, river and bounds empty). With a `polygon` the message's area is that polygon
-    instead of a circle around (lat, lon)."""
+    a sea area, river and bounds empty). With `polygons` the message's area is those polygons
+    (one `<polygon>` each: the parts of a MultiPolygon) instead of a circle around (lat, lon)."""
 
     id: str
     name: str
@@ -61,8 +61,8 @@ class Place:
     lon: float
     bounds: tuple[float, ...]
     zone: LocalZone = DEFAULT_ZONE
-    #: (lat, lon) pairs, first = last, at least four: CAP's `<polygon>` (WGS 84).
-    polygon: tuple[tuple[float, float], ...] | None = None
+    #: Rings of (lat, lon) pairs, first = last, at least four each: CAP's `<polygon>`s (WGS 84).
+    polygons: tuple[tuple[tuple[float, float], ...], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

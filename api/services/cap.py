@@ -15,8 +15,9 @@ same revision always reads the same, and receivers can tell a new message from a
   Cancel is urgency Past, responseType AllClear. An alert type no kind words has no message.
 * `expires`: 6 h after `sent` (PetaBencana's default for flood reports), and for an open
   forecast no earlier than the end of its arrival window.
-* Area: the kind's `areaDesc`, and the place's polygon where it has one (a sea area), else a
-  circle of `radius_km` around the station.
+* Area: the kind's `areaDesc`, and the place's polygons where it has them (a sea area: one
+  `<polygon>` per part, coordinates with 5 decimals, about 1 m), else a circle of `radius_km`
+  around the station.
 """
 
 from __future__ import annotations
@@ -147,11 +148,18 @@ def build_cap(
             _sub(param, "value", value)
         area = _sub(info, "area")
         _sub(area, "areaDesc", words.area(place, lang))
-        if place.polygon is not None:
-            _sub(area, "polygon", " ".join(f"{lat:g},{lon:g}" for lat, lon in place.polygon))
+        if place.polygons:
+            for ring in place.polygons:
+                _sub(area, "polygon", polygon_text(ring))
         else:
             _sub(area, "circle", f"{place.lat},{place.lon} {publisher.radius_km:g}")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=CAP_NS)
+
+
+def polygon_text(ring: Sequence[tuple[float, float]]) -> str:
+    """A CAP `<polygon>`: "lat,lon" pairs with 5 fixed decimals (about 1 m; `:g`'s 6 significant
+    digits would move 115.12345 to 115.123, about 140 m)."""
+    return " ".join(f"{lat:.5f},{lon:.5f}" for lat, lon in ring)
 
 
 def _parameters(alert: AlertPublic, place: Place, words: AlertWords) -> list[tuple[str, str]]:

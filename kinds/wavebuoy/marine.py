@@ -22,6 +22,16 @@ Clearing (`eased`) needs both values at least `CLEAR_MARGIN` below the limits (1
 significant wave height varies from one record to the next; without the margin each wobble
 would clear the alert and open a new one, each a public CAP Cancel and Alert. Between the
 margin and the limit an open alert stays as it is, and none opens.
+
+Stepping down (`change`): an alert escalates at once (a worse severity or a higher category is
+published at the next check), but a lower category or severity, or the same danger told by
+another source (forecast / observed), is only published once it is clearly lower (the wave at
+or below `STEP_DOWN_MARGIN` of the published category's lower bound, e.g. 2.25 m for tinggi's
+2.5 m) or once it has held for a while (`kinds.wavebuoy.marine_alerts.STEP_DOWN_HOLD`). Each
+published change is a public CAP Update: a buoy wobbling around 1.25 m while the forecast is
+above the limits would otherwise switch the alert's source at every reading, and waves around
+2.5 m would move it between sedang (minor) and tinggi (major) at every forecast hour or
+reading. Moving down late errs on the safe side, as the clear margin does.
 """
 
 from __future__ import annotations
@@ -32,7 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from core.sea_forecast import AreaHour, SeaArea, SeaForecast, WaveCategory, wave_category
+from core.sea_forecast import WAVE_CATEGORIES, AreaHour, SeaArea, SeaForecast, WaveCategory, wave_category
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -50,6 +60,11 @@ _SEVERITY = {
 }
 #: ThingsBoard's severities, worst first (as `central.models.SEVERITIES`).
 _ORDER = ("critical", "major", "minor", "warning")
+#: A lower category is clearly lower (published at once) at or below this fraction of the
+#: published category's lower bound (see the module doc).
+STEP_DOWN_MARGIN = 0.9
+#: What `change` says of a new state against the published one.
+SAME, UP, DOWN, CLEARLY_DOWN = "same", "up", "down", "clearly_down"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +169,29 @@ def area_conditions(
     return out
 
 
+def change(published: tuple[str, str | None, str | None], conditions: Conditions, source: str) -> str:
+    """How new conditions above the limits, told by `source`, compare with the published state
+    (severity, category code, source; a code not known counts as the lowest): `UP` (worse
+    severity or higher category: publish at once), `SAME`, `CLEARLY_DOWN` (a lower category with
+    the wave at or below `STEP_DOWN_MARGIN` of the published category's lower bound: publish at
+    once) or `DOWN` (lower but not clearly, or only another source: publish once it has held).
+    `ValueError` for conditions below the limits or an unknown published severity."""
+    old_severity, old_code, old_source = published
+    severity = conditions.severity
+    if severity is None or old_severity not in _ORDER:
+        raise ValueError(f"change needs conditions above the limits and a known severity, not {severity!r}, {old_severity!r}")
+    codes = [c.code for c in WAVE_CATEGORIES]
+    old_rank = codes.index(old_code) if old_code in codes else -1
+    new_rank = codes.index(conditions.category.code)
+    if _ORDER.index(severity) < _ORDER.index(old_severity) or new_rank > old_rank:
+        return UP
+    if (severity, conditions.category.code, source) == (old_severity, old_code, old_source):
+        return SAME
+    if new_rank < old_rank and conditions.wave_m <= STEP_DOWN_MARGIN * WAVE_CATEGORIES[old_rank].low_m:
+        return CLEARLY_DOWN
+    return DOWN
+
+
 def worst(severities: Iterable[str | None]) -> str | None:
     """The worst of some severities (None: not above the limits); None when all are."""
     found = [s for s in severities if s is not None]
@@ -162,12 +200,20 @@ def worst(severities: Iterable[str | None]) -> str | None:
 
 def ring_lat_lon(area: SeaArea) -> list[tuple[float, float]]:
     """The area's outer boundary as (lat, lon) pairs, first = last, as CAP's `<polygon>` wants
-    them; of a MultiPolygon, its largest part (CAP areas may carry several polygons, Tepi gives
-    the one that holds most of the area)."""
+    them; of a MultiPolygon, its largest part (`rings_lat_lon` gives every part)."""
+    return rings_lat_lon(area)[0]
+
+
+def rings_lat_lon(area: SeaArea) -> list[list[tuple[float, float]]]:
+    """The outer boundary of each part of the area (one for a Polygon), largest first, as (lat,
+    lon) pairs rounded to 5 decimals (about 1 m), first = last: CAP 1.2 gives an area one
+    `<polygon>` per part (the element may repeat)."""
     geom = area.geometry
-    if geom.geom_type == "MultiPolygon":
-        geom = max(geom.geoms, key=lambda g: g.area)
-    coords = [(round(lat, 5), round(lon, 5)) for lon, lat in geom.exterior.coords]
-    if coords[0] != coords[-1]:
-        coords.append(coords[0])
-    return coords
+    parts = sorted(geom.geoms, key=lambda g: -g.area) if geom.geom_type == "MultiPolygon" else [geom]
+    out = []
+    for part in parts:
+        coords = [(round(lat, 5), round(lon, 5)) for lon, lat in part.exterior.coords]
+        if coords[0] != coords[-1]:
+            coords.append(coords[0])
+        out.append(coords)
+    return out

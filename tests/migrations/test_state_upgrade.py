@@ -53,7 +53,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 PEPPER = "f93509f-fixture-pepper-not-a-secret-0123456789"  # make_fixture.PEPPER
-HEAD = "0003,ff0005,wb0001"
+HEAD = "0004,ff0005,wb0001"
 KEYS = json.loads((F93509F / "keys.json").read_text())
 kind_state_modules()  # the kinds' own tables join Base.metadata, as the revisions create them
 
@@ -347,3 +347,43 @@ def test_a_0002_database_upgrades_to_alerts_of_any_kind_with_every_row_kept(f935
         session.flush()
         newest = session.scalar(sa.select(sa.func.max(AlertEvent.seq)))
     assert newest is not None and newest > max_seq, "a new event never takes an old event's sequence number"
+
+
+def test_a_0003_database_upgrades_to_one_open_alert_per_tenant_with_every_row_kept(f93509f_state: Engine) -> None:
+    """0004: the one-open index gains the tenant. Every alert stays; two tenants may then each
+    have an open alert of the same kind, subject and type (a sea area both watch), one tenant
+    still only one."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from central.schema import MIGRATIONS, kind_branches
+    from core.migrations import alembic_config
+
+    with f93509f_state.begin() as conn:  # the database as release 0003 left it
+        config = alembic_config(MIGRATIONS, conn, kind_branches())
+        command.stamp(config, "0001")
+        command.upgrade(config, "0003")
+    before = table_contents(f93509f_state, columns=F93509F_TABLES)
+
+    def open_marine(tenant: str) -> None:
+        with f93509f_state.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO alerts (tenant_id, kind, subject, type, severity, siaga, peak_siaga, status, revision, "
+                "opened_at, updated_at) VALUES (:t, 'wavebuoy', 'selat-badung', 'marine', 'minor', 4, 4, 'active', 1, :at, :at)"
+            ), {"t": tenant, "at": datetime(2026, 12, 7, 3, 0, tzinfo=timezone.utc)})
+
+    open_marine("dki-jakarta")
+    with pytest.raises(IntegrityError):  # 0003: one open alert per subject, whatever the tenant
+        open_marine("kab-badung")
+
+    upgrade = upgrade_database(f93509f_state)
+
+    assert (upgrade.before, upgrade.after) == ("0003", HEAD)
+    after = table_contents(f93509f_state, columns=F93509F_TABLES)
+    assert {t: rows for t, rows in after.items() if t != "alerts"} == {t: rows for t, rows in before.items() if t != "alerts"}
+    assert set(before["alerts"]) < set(after["alerts"]) and len(after["alerts"]) == len(before["alerts"]) + 1
+    open_marine("kab-badung")  # 0004: the neighbour's own alert of the same sea area
+    with pytest.raises(IntegrityError):
+        open_marine("kab-badung")
+    with f93509f_state.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM alerts WHERE subject = 'selat-badung'")) == 2

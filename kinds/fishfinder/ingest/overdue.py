@@ -120,7 +120,7 @@ def check_overdue(session: Session, now: datetime, since: datetime) -> list[str]
             at_sea=vessel.at_sea, expected_return_at=vessel.expected_return_at, last_fix_at=vessel.last_fix_at,
             silent_limit_s=vessel.silent_limit_s, watching_since=since, now=now,
         )
-        alert = open_subject_alert(session, KIND, vessel.id, ALERT_TYPE_OVERDUE)
+        alert = open_subject_alert(session, KIND, vessel.id, ALERT_TYPE_OVERDUE, tenant=vessel.tenant_id)
         if reason is not None and alert is None:
             raise_subject_alert(
                 session, tenant=vessel.tenant_id, kind=KIND, subject=vessel.id, alert_type=ALERT_TYPE_OVERDUE,

@@ -73,11 +73,12 @@ class MarineAlertWords:
         return ""  # a sea area has no level: marine alerts carry none (no station)
 
     def subject_place(self, alert: AlertPublic, detail: Mapping[str, Any]) -> Place | None:
-        ring = detail.get("polygon")
-        if not ring or not detail.get("area"):
+        # Every part of the area (events before `polygons` existed carry the largest, `polygon`).
+        rings = detail.get("polygons") or ([detail["polygon"]] if detail.get("polygon") else [])
+        if not rings or not detail.get("area"):
             return None
-        polygon = tuple((float(lat), float(lon)) for lat, lon in ring)
-        corners = polygon[:-1]
+        polygons = tuple(tuple((float(lat), float(lon)) for lat, lon in ring) for ring in rings)
+        corners = polygons[0][:-1]
         return SeaAreaPlace(
             id=str(detail["area"]),
             name=str(detail.get("area_name") or detail["area"]),
@@ -86,7 +87,7 @@ class MarineAlertWords:
             lon=sum(p[1] for p in corners) / len(corners),
             bounds=(),
             zone=ZONES.get(str(detail.get("timezone")), DEFAULT_ZONE),
-            polygon=polygon,
+            polygons=polygons,
             reading=dict(detail),
         )
 
@@ -100,6 +101,20 @@ class MarineAlertWords:
         cat = _category(r.get("category"), lang)
         observed = r.get("source") == "observed"
         ended = alert.status in ("cleared", "closed")
+        if ended and alert.clear_reason == "area_unwatched":  # kinds.wavebuoy.marine_alerts.AREA_UNWATCHED
+            if lang == "id-ID":
+                return Texts(
+                    "Gelombang Tinggi",
+                    f"Berakhir: {place.name} tidak lagi dipantau",
+                    f"Peringatan untuk {place.name} diakhiri karena wilayah ini tidak lagi dipantau (dihapus dari wilayah "
+                    "peringatan atau dari prakiraan), bukan karena laut sudah tenang. Ikuti prakiraan maritim BMKG.",
+                )
+            return Texts(
+                "High waves",
+                f"Ended: {place.name} no longer watched",
+                f"The warning for {place.name} ends because this area is no longer watched (removed from the alert "
+                "areas or from the forecast), not because the sea is calm. Follow BMKG's maritime forecast.",
+            )
         if lang == "id-ID":
             source = f"Pelampung gelombang {r.get('buoy')} mengukur" if observed else "Prakiraan untuk jam mulai"
             if ended:

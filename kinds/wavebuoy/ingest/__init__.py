@@ -6,6 +6,13 @@ sending tenant (`unknown_buoy`, `foreign_buoy` rejections). Here: sea-state summ
 points (`points`) and, with small-boat limit events, move the buoy's latest observation and
 limit state (`state.WaveBuoy`); an observation older than the one kept never replaces it (an
 outbox replaying a backlog after an outage sends old windows after new ones).
+
+An item dated more than `FUTURE_SLACK` after its arrival (a buoy or gateway clock running
+ahead) is refused, counted as `future_timestamp`: kept as the latest observation it would stay
+there for good, as every correct reading after it is older, and the marine checks and answers
+(which take no observation from the future) would lose the buoy. Its point is not written
+either (judged against the wall clock in `screen`, which ingest's arrival time is). A future
+observation kept before this rule is replaced by the next reading that arrives.
 """
 
 from __future__ import annotations
@@ -13,13 +20,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
+from contract.clock import utcnow
 from contract.uplink_batch import RecordBlock
 from core.config import TepiConfig, TsdbConfig
 from ingest.kind_interface import ApplyContext, KindBatch, ScreenedPart
@@ -29,6 +37,21 @@ from kinds.wavebuoy.marine_alerts import MarineWatch, buoy_readings
 from kinds.wavebuoy.state import WaveBuoy, buoy_tenants
 
 _ITEMS: TypeAdapter[list[BuoyItem]] = TypeAdapter(list[BuoyItem])
+#: How far after its arrival an item's time may be (clocks a little apart): later is refused.
+FUTURE_SLACK = timedelta(minutes=5)
+FUTURE_TIMESTAMP = "future_timestamp"
+
+
+def item_time(item: BuoyItem) -> datetime:
+    """The newest time an item tells of: a summary's window end (or its last observation, if
+    later), a limit event's observation."""
+    if isinstance(item, SeaStateSummary):
+        return max(item.window_end, item.last.at) if item.last is not None else item.window_end
+    return item.observation.at
+
+
+def from_future(item: BuoyItem, now: datetime) -> bool:
+    return item_time(item) > now + FUTURE_SLACK
 
 
 @dataclass
@@ -66,7 +89,11 @@ class WavebuoyIngest:
     def screen(self, part: BuoyUplink, base: int, tenant: str, gateway: str, tenant_of: dict[str, str]) -> ScreenedPart:
         """Summaries of the tenant's own buoys become points (a redelivered one is written again:
         same series and time, which the TSDB keeps once); rejections are counted by ingest."""
-        points = [sea_state_point(tenant, i) for _, i in part.events if isinstance(i, SeaStateSummary) and tenant_of.get(i.buoy) == tenant]
+        now = utcnow()
+        points = [
+            sea_state_point(tenant, i) for _, i in part.events
+            if isinstance(i, SeaStateSummary) and tenant_of.get(i.buoy) == tenant and not from_future(i, now)
+        ]
         # Ingest counts points by `len` of each element: one group per batch.
         return ScreenedPart(points=[points] if points else [], series=None, stations=set(), rejected=Counter())
 
@@ -77,13 +104,20 @@ class WavebuoyIngest:
         for batch in batches:
             for _place, item in sorted(batch.events, key=lambda e: e[0]):
                 buoy = buoys[item.buoy]
+                if from_future(item, context.now):
+                    result = context.result
+                    result.rejected[FUTURE_TIMESTAMP] += 1
+                    result.stored -= 1
+                    result.stored_by_type[item.type] -= 1
+                    continue
                 if isinstance(item, SeaStateSummary):
                     if item.last is not None:
                         _observed(buoy, item.last, batch.gateway, context.now)
                 elif isinstance(item, SmallBoatLimit):
                     _observed(buoy, item.observation, batch.gateway, context.now)
                     at = item.observation.at
-                    if buoy.limit_changed_at is None or at >= buoy.limit_changed_at:
+                    kept = buoy.limit_changed_at
+                    if kept is None or at >= kept or kept > context.now + FUTURE_SLACK:
                         buoy.limit_exceeded, buoy.limit_changed_at = item.exceeded, at
         session.flush()
 
@@ -102,8 +136,11 @@ class WavebuoyIngest:
 
 
 def _observed(buoy: WaveBuoy, obs: Observation, gateway: str, now: datetime) -> None:
-    """The buoy's latest observation becomes `obs` unless it already has a later one."""
-    if buoy.observed_at is not None and obs.at <= buoy.observed_at:
+    """The buoy's latest observation becomes `obs` unless it already has a later one; a kept one
+    dated after its arrival (more than `FUTURE_SLACK`) is no later one: `obs` replaces it."""
+    kept = buoy.observed_at
+    kept_from_future = kept is not None and buoy.received_at is not None and kept > buoy.received_at + FUTURE_SLACK
+    if kept is not None and obs.at <= kept and not kept_from_future:
         return
     buoy.observed_at, buoy.hs_m, buoy.tp_s, buoy.wave_dir_deg = obs.at, obs.hs_m, obs.tp_s, obs.wave_dir_deg
     buoy.wind_kn, buoy.wind_dir_deg, buoy.gust_kn = obs.wind_kn, obs.wind_dir_deg, obs.gust_kn

@@ -215,3 +215,144 @@ def test_two_workers_racing_make_one_alert(engine: Engine, badung: TepiConfig, t
     assert len(_alerts(engine)) == 1
     with Session(engine) as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(AlertEvent).where(AlertEvent.kind == "opened")) == 1
+
+
+def _check(engine: Engine, watch: MarineWatch, at: datetime = NOW) -> dict[str, str]:
+    """One check at `at`, without the poll's once-a-minute rate."""
+    with Session(writer(engine)) as s, s.begin():
+        return watch.check(s, at)
+
+
+def _with_sea(config: TepiConfig, tenant: str, **sea: object) -> TepiConfig:
+    tenants = [t.model_copy(update={"sea": t.sea.model_copy(update=sea)}) if t.id == tenant else t for t in config.tenants]
+    return config.model_copy(update={"tenants": tenants})
+
+
+def test_two_tenants_watching_one_sea_area_each_have_their_own_alert(engine: Engine, badung: TepiConfig, tmp_path: Path) -> None:
+    """Badung (BMKG's 1.25 m) and a neighbour with a 2 m limit both watch Selat Badung, each
+    with its own copy of the forecast: each check touches only its own tenant's alert."""
+    config = _with_sea(badung, "kab-badung", alert_areas=["selat-badung"])
+    config = _with_sea(config, "kab-indramayu", alert_areas=["selat-badung"], small_boat_wave_m=2.0,
+                       small_boat_wind_kn=25.0, forecast_file=tmp_path / "kab-indramayu.geojson")
+    watch = MarineWatch.from_config(config)
+    for tenant in ("kab-badung", "kab-indramayu"):
+        write_forecast(tmp_path / f"{tenant}.geojson", forecast_doc(NOW, 24, {"selat-badung": (1.6, 12.0)}))
+    assert _check(engine, watch) == {"kab-badung/selat-badung": "opened"}  # above 1.25 m, eased for 2 m
+    for minutes in (1, 2, 3):
+        assert _check(engine, watch, NOW + timedelta(minutes=minutes)) == {}  # the neighbour clears nothing
+    for tenant in ("kab-badung", "kab-indramayu"):
+        write_forecast(tmp_path / f"{tenant}.geojson", forecast_doc(NOW, 24, {"selat-badung": (2.6, 12.0)}))
+    assert _check(engine, watch, NOW + timedelta(minutes=4)) == {
+        "kab-badung/selat-badung": "escalated", "kab-indramayu/selat-badung": "opened",
+    }
+    alerts = _alerts(engine)
+    assert [(a.tenant_id, a.subject, a.status, a.severity, a.revision) for a in alerts] == [
+        ("kab-badung", "selat-badung", "active", "major", 2), ("kab-indramayu", "selat-badung", "active", "major", 1),
+    ]
+    with Session(engine) as s:
+        events = s.execute(sa.select(AlertEvent.tenant_id, AlertEvent.kind).order_by(AlertEvent.seq)).all()
+    assert [tuple(e) for e in events] == [("kab-badung", "opened"), ("kab-badung", "escalated"), ("kab-indramayu", "opened")]
+
+
+def test_a_lower_category_is_published_only_once_it_holds_or_is_clearly_lower(engine: Engine, badung: TepiConfig, tmp_path: Path) -> None:
+    """Waves hovering around 2.5 m (sedang/tinggi) make no Update at each wobble; the lower
+    category is told once it held an hour over three checks, or at once when clearly lower."""
+    path = tmp_path / "kab-badung.geojson"
+    watch = MarineWatch.from_config(_with_sea(badung, "kab-badung", alert_areas=["selat-badung"]))
+
+    def sea(wave: float) -> None:
+        write_forecast(path, forecast_doc(NOW - timedelta(hours=1), 30, {"selat-badung": (wave, 12.0)}))
+
+    sea(2.6)
+    assert _check(engine, watch) == {"kab-badung/selat-badung": "opened"}
+    t = NOW
+    for wave in (2.4, 2.6, 2.4, 2.6, 2.4, 2.6):  # a wobble every 20 minutes for two hours
+        t += timedelta(minutes=20)
+        sea(wave)
+        assert _check(engine, watch, t) == {}
+    for _ in range(3):  # 2.4 m seen at 0, 20 and 40 minutes: not yet
+        t += timedelta(minutes=20)
+        sea(2.4)
+        assert _check(engine, watch, t) == {}
+    t += timedelta(minutes=20)  # an hour of it: sedang is told
+    assert _check(engine, watch, t) == {"kab-badung/selat-badung": "updated"}
+    assert [(a.severity, a.revision) for a in _alerts(engine)] == [("minor", 2)]
+    sea(2.7)
+    assert _check(engine, watch, t + timedelta(minutes=1)) == {"kab-badung/selat-badung": "escalated"}  # up: at once
+    sea(1.9)  # sedang, well below tinggi's 2.5 m (under 2.25 m): at once
+    assert _check(engine, watch, t + timedelta(minutes=2)) == {"kab-badung/selat-badung": "updated"}
+    assert [(a.severity, a.revision) for a in _alerts(engine)] == [("minor", 4)]
+
+
+def test_a_buoy_wobbling_at_the_limit_does_not_flip_the_alerts_source(engine: Engine, badung: TepiConfig, tmp_path: Path) -> None:
+    """The forecast is above the limits (sedang) and a buoy reads 1.3, 1.2, 1.3 m: the alert
+    keeps telling the buoy until the buoy has been below the limit for an hour."""
+    lat, lon = INSIDE["selat-badung"]
+    readings: list[BuoyReading] = []
+    watch = MarineWatch.from_config(_with_sea(badung, "kab-badung", alert_areas=["selat-badung"]), buoys=lambda *_: readings)
+    write_forecast(tmp_path / "kab-badung.geojson", forecast_doc(NOW - timedelta(hours=1), 30, {"selat-badung": (1.8, 12.0)}))
+    t = NOW
+    readings[:] = [BuoyReading("buoy-serangan", lat, lon, t, 1.3, 10.0)]
+    assert _check(engine, watch, t) == {"kab-badung/selat-badung": "opened"}
+    for wave in (1.2, 1.3, 1.2, 1.3, 1.2, 1.3):
+        t += timedelta(minutes=10)
+        readings[:] = [BuoyReading("buoy-serangan", lat, lon, t, wave, 10.0)]
+        assert _check(engine, watch, t) == {}
+    for _ in range(6):
+        t += timedelta(minutes=10)
+        readings[:] = [BuoyReading("buoy-serangan", lat, lon, t, 1.2, 10.0)]
+        assert _check(engine, watch, t) == {}
+    t += timedelta(minutes=10)
+    readings[:] = [BuoyReading("buoy-serangan", lat, lon, t, 1.2, 10.0)]
+    assert _check(engine, watch, t) == {"kab-badung/selat-badung": "updated"}
+    with Session(engine) as s:
+        sources = [p["detail"]["source"] for p in s.scalars(sa.select(AlertEvent.payload).order_by(AlertEvent.seq))]
+    assert sources == ["observed", "forecast"]
+
+
+def test_an_alert_of_an_area_no_longer_watched_clears_but_not_for_a_missing_forecast(
+    engine: Engine, badung: TepiConfig, tmp_path: Path
+) -> None:
+    path = tmp_path / "kab-badung.geojson"
+    write_forecast(path, forecast_doc(NOW, 24, {**CALM, "selat-badung": (2.0, 20.0)}))
+    assert _check(engine, MarineWatch.from_config(badung)) == {"kab-badung/selat-badung": "opened"}
+    # The forecast goes missing: nothing says the area is gone, nor that the sea is calm.
+    path.unlink()
+    watch = MarineWatch.from_config(_with_sea(badung, "kab-badung", alert_areas=["perairan-selatan-bali"]))
+    assert _check(engine, watch, NOW + timedelta(minutes=1)) == {}
+    assert _check(engine, watch, NOW + timedelta(minutes=2)) == {}
+    assert [a.status for a in _alerts(engine)] == ["active"] and watch.unjudged["kab-badung"] == 2
+    # A current forecast again, and the deployment watches only the south of Bali now.
+    write_forecast(path, forecast_doc(NOW, 24, {**CALM, "selat-badung": (2.0, 20.0)}))
+    assert _check(engine, watch, NOW + timedelta(minutes=3)) == {"kab-badung/selat-badung": "cleared"}
+    [alert] = _alerts(engine)
+    assert (alert.status, alert.clear_reason) == ("cleared", "area_unwatched")
+    # An area the forecast no longer has clears the same way.
+    write_forecast(path, forecast_doc(NOW, 24, {"selat-badung": (2.0, 20.0), "perairan-selatan-bali": (2.0, 20.0)}))
+    every = MarineWatch.from_config(badung)
+    assert _check(engine, every, NOW + timedelta(minutes=4)) == {
+        "kab-badung/selat-badung": "opened", "kab-badung/perairan-selatan-bali": "opened",
+    }
+    write_forecast(path, forecast_doc(NOW, 24, {"selat-badung": (2.0, 20.0)}))
+    assert _check(engine, every, NOW + timedelta(minutes=5)) == {"kab-badung/perairan-selatan-bali": "cleared"}
+
+
+def test_the_forecast_is_read_and_judged_before_the_event_log_lock_is_taken(
+    engine: Engine, badung: TepiConfig, tmp_path: Path, database_url: str
+) -> None:
+    """PostgreSQL: while the check reads its files and buoys, another transaction can still take
+    the lock every alert writer waits for (SQLite has no such lock: one writer at a time)."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("the event-log lock is PostgreSQL's (a no-op on SQLite)")
+    from central.db import _EVENT_LOG_LOCK
+
+    free: list[bool] = []
+
+    def buoys(session: Session, *_: object) -> list[BuoyReading]:
+        with engine.connect() as other, other.begin():
+            free.append(bool(other.scalar(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _EVENT_LOG_LOCK})))
+        return []
+
+    write_forecast(tmp_path / "kab-badung.geojson", forecast_doc(NOW, 24, {**CALM, "selat-badung": (2.0, 20.0)}))
+    assert _check(engine, MarineWatch.from_config(badung, buoys=buoys)) == {"kab-badung/selat-badung": "opened"}
+    assert free == [True]

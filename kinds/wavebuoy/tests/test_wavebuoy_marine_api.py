@@ -149,7 +149,7 @@ def test_a_marine_alert_comes_with_cap_naming_the_sea_area_polygon(
     assert (text(first, "info/urgency"), text(first, "info/severity"), text(first, "info/responseType")) == ("Expected", "Moderate", "Avoid")
     assert text(first, "info/area/areaDesc") == "Perairan Selatan Bali"
     polygon = text(first, "info/area/polygon").split(" ")
-    assert polygon[0] == polygon[-1] == "-9.4,114.9" and len(polygon) == 5
+    assert polygon[0] == polygon[-1] == "-9.40000,114.90000" and len(polygon) == 5
     assert first.find(f"{CAP}info/{CAP}area/{CAP}circle") is None
     infos = first.findall(f"{CAP}info")
     assert [i.findtext(f"{CAP}language") for i in infos] == ["id-ID", "en-US"]
@@ -187,3 +187,35 @@ def test_buoys_in_the_box_come_with_their_newest_reading(sea_client: TestClient,
     assert "buoy:buoy-karangsong" not in _features(sea_client.get(API, params={"bbox": "108.0,-6.5,108.8,-5.5"}).json())
     outside = sea_client.get(API, params={"bbox": "115.0,-9.4,115.3,-9.0"}).json()
     assert "buoy:buoy-selat-badung" not in _features(outside)
+
+
+def test_cap_gives_every_part_of_a_multipolygon_area_to_five_decimals_and_says_when_an_area_is_no_longer_watched(
+    sea_client: TestClient, engine: Engine, sea_config: TepiConfig, forecast_path: Path
+) -> None:
+    """South of Bali as two parts (off the Bukit and off Nusa Penida), corners not on round
+    degrees: one `<polygon>` per part, each corner as the forecast gave it (5 decimals, ~1 m)."""
+    bukit = [[115.12345, -9.40321], [115.80987, -9.40321], [115.80987, -8.90111], [115.12345, -8.90111], [115.12345, -9.40321]]
+    west = [[114.90123, -9.30456], [115.05678, -9.30456], [115.05678, -9.10789], [114.90123, -9.10789], [114.90123, -9.30456]]
+    doc = forecast_doc(NOW - timedelta(hours=1), 24, {**SEAS, "perairan-selatan-bali": (3.1, 24.0)})
+    [south] = [f for f in doc["features"] if f["id"] == "perairan-selatan-bali"]
+    south["geometry"] = {"type": "MultiPolygon", "coordinates": [[west], [bukit]]}
+    write_forecast(forecast_path, doc)
+    watch = MarineWatch.from_config(sea_config, every_s=0)
+    with Session(writer(engine)) as s, s.begin():
+        watch.poll(s, NOW)
+    [alert] = [a for a in sea_client.get("/api/v1/alerts", params={"limit": 100}).json()["data"] if a["type"] == "marine"]
+    first = validate_cap(_cap(sea_client, alert["id"], 1))
+    for info in first.findall(f"{CAP}info"):
+        polygons = [p.text for p in info.findall(f"{CAP}area/{CAP}polygon")]
+        assert polygons == [
+            " ".join(f"{lat:.5f},{lon:.5f}" for lon, lat in ring) for ring in (bukit, west)  # largest first
+        ]
+        assert "-9.40321,115.12345" in polygons[0] and "-9.30456,114.90123" in polygons[1]
+    # The deployment drops the area from its forecast: the alert ends, and says why.
+    write_forecast(forecast_path, forecast_doc(NOW - timedelta(hours=1), 24, {"selat-badung": (0.8, 10.0)}))
+    with Session(writer(engine)) as s, s.begin():
+        watch.poll(s, NOW + timedelta(minutes=1))
+    cancel = validate_cap(_cap(sea_client, alert["id"], 2))
+    assert text(cancel, "msgType") == "Cancel" and "area_unwatched" in text(cancel, "note")
+    assert text(cancel, "info/headline") == "Berakhir: Perairan Selatan Bali tidak lagi dipantau"
+    assert len(cancel.findall(f"{CAP}info/{CAP}area/{CAP}polygon")) == 4  # both parts, in both languages
