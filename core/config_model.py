@@ -41,7 +41,8 @@ class DeviceConfig(ConfigSection):
     `platform` is what the device is mounted on: a river station (awlr) or a vessel
     (fishfinder). Which it must be is the kind's business: the gateway asks the kind to check
     the binding at start (`DeviceKind.processor`), since vessels are registered centrally, not
-    in this file. YAML may still say `station:` (the name before devices were mounted on
+    in this file. A platform the file declares with its tenant (a station, a buoy:
+    `CoreConfig.platform_tenant`) must be the gateway's tenant's. YAML may still say `station:` (the name before devices were mounted on
     boats); giving both is refused as an unknown field."""
 
     id: Identifier
@@ -351,7 +352,19 @@ class CoreConfig(ConfigSection):
         unique_ids("tenant", [t.id for t in self.tenants])
         unique_ids("device", [d.id for d in self.devices])
         # A device's platform is checked by its kind at gateway start (a station for awlr, a
-        # vessel registered centrally for fishfinder): see `DeviceConfig`.
+        # vessel registered centrally for fishfinder): see `DeviceConfig`. One the file declares
+        # with its tenant must be the gateway's tenant's: the gateway writes every device's data
+        # under its own tenant (`tepi mqtt setup` grants the device that tenant's topic), and
+        # ingest refuses another tenant's platform from it. (A platform of an unknown tenant is
+        # its kind's validator's to name.)
+        for d in self.devices:
+            owner = self.platform_tenant(d.platform)
+            if owner is not None and owner in tenants and owner != self.gateway.tenant:
+                raise ValueError(
+                    f"device {d.id!r}: platform {d.platform!r} belongs to tenant {owner!r}, but gateway "
+                    f"{self.gateway.id!r} serves {self.gateway.tenant!r}: a gateway reads only its own tenant's "
+                    "devices (give the device to a gateway of that tenant)"
+                )
         for tenant in self.tenants:
             for other in tenant.sea.share_grounds_with if tenant.sea else []:
                 if other not in tenants or other == tenant.id:
@@ -369,6 +382,11 @@ class CoreConfig(ConfigSection):
     def registry_stations(self) -> list[RegistryStation]:
         """The stations this configuration declares, for central's registry; none here."""
         return []
+
+    def platform_tenant(self, platform: str) -> str | None:
+        """The tenant a platform the configuration declares belongs to (a river station, a
+        buoy); None when the file declares no such platform (a vessel is registered centrally)."""
+        return None
 
     def platform_timezone(self, platform: str) -> str | None:
         """The IANA zone a platform's local times are told in when the configuration says one

@@ -1,7 +1,7 @@
 """Sea-area forecasts: the GeoJSON file a deployment keeps updated, read and checked, and BMKG's
 wave categories.
 
-Why here: two kinds read it. The fish-finder's routes keep boats out of forecast weather above
+Why here: two kinds read it (and `tepi config check`, with the hazards files: `load_hazards`). The fish-finder's routes keep boats out of forecast weather above
 their limits; the wave buoy's marine conditions label each area and raise `marine` alerts. A kind
 never imports another, so the forecast sits below both, with no I/O but reading its own file.
 
@@ -264,6 +264,32 @@ def parse_sea_forecast(raw: bytes | str) -> SeaForecast:
             raise SeaForecastError(f"area {a.id!r} appears twice")
         seen.add(a.id)
     return SeaForecast(issued, valid_from, valid_until, source, areas)
+
+
+def load_hazards(path: Path) -> list[BaseGeometry]:
+    """The polygons of a hazards file (a GeoJSON FeatureCollection of Polygon or MultiPolygon
+    features, lon/lat: reefs, restricted zones, shipping lanes routes keep out of); `ValueError`
+    naming the file and what is wrong. Read by the routes when the API starts and by `tepi
+    config check`, so a file the API would refuse is refused before it starts."""
+    try:
+        raw = path.read_bytes() if path.stat().st_size <= MAX_FILE_BYTES else None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
+    if raw is None:
+        raise ValueError(f"{path}: over {MAX_FILE_BYTES} bytes")
+    try:
+        data: Any = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"{path}: not JSON: {exc}") from exc
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(data.get("features"), list):
+        raise ValueError(f"{path}: not a GeoJSON FeatureCollection")
+    out = []
+    for n, feature in enumerate(data["features"]):
+        where = f"{path}: features[{n}]"
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            raise ValueError(f"{where}: not a GeoJSON Feature")
+        out.append(sea_polygon(feature.get("geometry"), where))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ import typer
 
 from core.config import ConfigError, TepiConfig, load_config
 from tepi.vessel_cli import vessel_app
+from tepi.vessel_set_cli import vessel_set
 
 if TYPE_CHECKING:  # SQLAlchemy loads when a command runs, not with every `tepi` (the gateway's memory)
     from sqlalchemy import Engine
@@ -52,6 +53,7 @@ admin_app.add_typer(key_app, name="key")
 admin_app.add_typer(retention_app, name="retention")
 admin_app.add_typer(db_app, name="db")
 admin_app.add_typer(vessel_app, name="vessel")
+vessel_app.command("set")(vessel_set)
 
 ConfigOpt = Annotated[
     Optional[Path], typer.Option("--config", "-c", help="YAML config (default: $TEPI_CONFIG or config/tepi.yaml).")

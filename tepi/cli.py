@@ -68,8 +68,20 @@ def _load(path: Path | None) -> TepiConfig:
 
 @config_app.command("check")
 def config_check(config: ConfigOpt = None) -> None:
-    """Validate a configuration file and say what it defines."""
+    """Validate a configuration file and say what it defines: what the processes would refuse
+    at start is an error (exit 2), such as a device on a platform its kind cannot bind or an
+    invalid hazards or forecast file; a forecast file not written yet or expired is a warning."""
+    from tepi.config_check import deployment_findings
+
     cfg = _load(config)
+    findings = deployment_findings(cfg)
+    for f in findings:
+        colour = "red" if f.severity == "error" else "yellow"
+        console().print(f"[{colour}]{f.severity}[/{colour}]: {f.message}", highlight=False, soft_wrap=True)
+    errors = sum(f.severity == "error" for f in findings)
+    if errors:
+        console().print(f"[red]{errors} error{'s' if errors > 1 else ''}[/red]: fix the configuration before starting")
+        raise typer.Exit(2)
     console().print(
         f"[green]ok[/green]: {len(cfg.tenants)} tenants, {len(cfg.stations)} stations, "
         f"{len(cfg.devices)} devices, gateway {cfg.gateway.id}"

@@ -48,6 +48,8 @@ def run_gateway(opts: GatewayOptions) -> int:
 
     try:
         gw = EdgeGateway(config)
+    except ConfigError as exc:  # a device's kind cannot bind its platform (`DeviceKind.processor`)
+        return _fail(f"[red]configuration error[/red]: {exc}", 2)
     except GatewayError as exc:
         return _fail(f"[red]gateway cannot start[/red]: {exc}", 1)
     del config  # the gateway holds what it needs

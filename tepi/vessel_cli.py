@@ -19,7 +19,8 @@ registered otherwise (another gateway, tenant or figures) is refused, naming wha
 A fleet's CSV has a header row and one boat a row: `id`, `tenant`, `name`, `home_port`
 (required) and `home_lat`, `home_lon`, `gateway`, `owner`, `gt`, `speed_kn`, `fuel_l_per_h`,
 `wave_limit_m`, `wind_limit_kn` (empty or 0: none registered, routes take the tenant's
-small-boat limits, BMKG's 1.25 m and 15 kn by default). Every row is checked
+small-boat limits, BMKG's 1.25 m and 15 kn by default); the figures within
+`kinds.fishfinder.sailing_figures.FIGURE_BOUNDS` (speed 60 kn, fuel 2000 l/h, waves 9 m, wind 64 kn). Every row is checked
 before anything is written, the file's checks and the registration's (tenant, owner, gateway,
 broker users) in one pass; every rejected row is named by its line and nothing is registered. A boat needs a home position, given or its port's
 (`kinds.fishfinder.home_ports`): without one it is never counted at sea from its fixes, and no
@@ -53,6 +54,18 @@ CSV_COLUMNS = ("id", "tenant", "name", "home_port", "home_lat", "home_lon", "gat
                "fuel_l_per_h", "wave_limit_m", "wind_limit_kn")  # fmt: skip
 _REQUIRED = CSV_COLUMNS[:4]
 _FIGURES = ("gt", "speed_kn", "fuel_l_per_h", "wave_limit_m", "wind_limit_kn")
+#: The sailing figures' help, shared by `vessel add` and `vessel set` (bounds:
+#: `kinds.fishfinder.sailing_figures.FIGURE_BOUNDS`).
+SPEED_HELP = "Cruising speed, knots (0..60)."
+FUEL_HELP = "Fuel use at cruising speed, litres per hour (0..2000)."
+WAVE_LIMIT_HELP = (
+    "Highest waves the boat should go out in, m (0..9: BMKG's \"ekstrem\" ends at 9 m). 0: none registered, routes take "
+    "the tenant's small-boat limit (sea.small_boat_wave_m, BMKG's 1.25 m by default)."
+)
+WIND_LIMIT_HELP = (
+    "Strongest wind the boat should go out in, knots (0..64: hurricane force). 0: none registered, routes take the "
+    "tenant's small-boat limit (sea.small_boat_wind_kn, BMKG's 15 kn by default)."
+)
 RELOAD_HINT = (
     "reload the broker: SIGHUP makes a running Mosquitto re-read passwd and acl (`systemctl reload mosquitto`, "
     "whose Debian unit sends it, or `kill -HUP <pid>`); clients already connected stay connected"
@@ -91,6 +104,10 @@ class Enrolment:
         for label, value in (("name", self.name), ("home_port", self.home_port)):
             if not value.strip():
                 raise ValueError(f"{label} is empty")
+        from kinds.fishfinder.sailing_figures import check_figures
+
+        check_figures(gt=self.gt, speed_kn=self.speed_kn, fuel_l_per_h=self.fuel_l_per_h,
+                      wave_limit_m=self.wave_limit_m, wind_limit_kn=self.wind_limit_kn)  # fmt: skip
         if self.home is not None and not (-90 <= self.home[0] <= 90 and -180 <= self.home[1] <= 180):
             raise ValueError(f"home position {self.home[0]!r}, {self.home[1]!r} is not on the globe (lat -90..90, lon -180..180)")
         if self.home is None:
@@ -118,6 +135,12 @@ class Enrolment:
             owner=_owner(_number(value, "owner", integer=True)),
             **{f: _number(value, f) or 0.0 for f in _FIGURES},
         )
+
+
+def as_options(message: str) -> str:
+    """A message naming the sailing figures as fields (`wave_limit_m`, the fleet file's columns)
+    with the command's options instead (`--wave-limit-m`)."""
+    return re.sub(r"\b(gt|speed_kn|fuel_l_per_h|wave_limit_m|wind_limit_kn)\b", lambda m: "--" + m[1].replace("_", "-"), message)
 
 
 def _boat_gateway_id(vessel: str) -> str:
@@ -311,14 +334,10 @@ def vessel_add(
     gateway: Annotated[Optional[str], typer.Option("--gateway", "-g", help="Id of the gateway on board (default gw-<ID>).")] = None,
     owner: Annotated[Optional[int], typer.Option("--owner", help="User id of the owning fisher (sees track and catches).")] = None,
     gt: Annotated[float, typer.Option("--gt", help="Gross tonnage.")] = 0.0,
-    speed_kn: Annotated[float, typer.Option("--speed-kn", help="Cruising speed, knots.")] = 0.0,
-    fuel_l_per_h: Annotated[float, typer.Option("--fuel-l-per-h", help="Fuel use at cruising speed, litres per hour.")] = 0.0,
-    wave_limit_m: Annotated[float, typer.Option("--wave-limit-m", help=(
-        "Highest waves the boat should go out in, m. 0 (the default): none registered, routes take the tenant's "
-        "small-boat limit (BMKG's 1.25 by default)."))] = 0.0,
-    wind_limit_kn: Annotated[float, typer.Option("--wind-limit-kn", help=(
-        "Strongest wind the boat should go out in, knots; routes avoid forecast wind above it. 0 (the default): "
-        "none registered, routes take the tenant's small-boat limit (BMKG's 15 by default)."))] = 0.0,
+    speed_kn: Annotated[float, typer.Option("--speed-kn", help=SPEED_HELP)] = 0.0,
+    fuel_l_per_h: Annotated[float, typer.Option("--fuel-l-per-h", help=FUEL_HELP)] = 0.0,
+    wave_limit_m: Annotated[float, typer.Option("--wave-limit-m", help=WAVE_LIMIT_HELP)] = 0.0,
+    wind_limit_kn: Annotated[float, typer.Option("--wind-limit-kn", help=WIND_LIMIT_HELP)] = 0.0,
     gateway_config: Annotated[Optional[Path], typer.Option(help="Also write the YAML the boat runs (`tepi gateway --config`), password included, 0600.")] = None,
     uplink_host: UplinkHostOpt = None,
     uplink_port: UplinkPortOpt = None,
@@ -338,7 +357,7 @@ def vessel_add(
             wave_limit_m=wave_limit_m, wind_limit_kn=wind_limit_kn,
         )
     except ValueError as exc:
-        raise _fail(str(exc), 2) from exc
+        raise _fail(as_options(str(exc)), 2) from exc
     with _session(_config(ctx, config)) as (session, cfg):
         try:
             status, boat_config = _enrol(session, cfg, boat, _uplink(cfg, uplink_host, uplink_port, uplink_ca))

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import kinds
-from core.config import DeviceConfig, GatewayConfig, TepiConfig
+from core.config import ConfigError, DeviceConfig, GatewayConfig, TepiConfig
 from gateway.errors import GatewayError
 from gateway.model import Decoded, RawFrame, Reading
 from gateway.stored_item import GATEWAY_KIND, StoredItem
@@ -129,3 +129,19 @@ def device_kind(name: str) -> DeviceKind:
     except kinds.UnknownKind as exc:
         raise UnknownDeviceKind(str(exc)) from None
     return kind
+
+
+def binding_problems(config: TepiConfig) -> list[str]:
+    """What would stop the gateway at start, a line per device: a kind this build lacks, or a
+    platform its kind cannot bind (`DeviceKind.processor`: an AWLR's station, a buoy the file
+    does not declare). The same checks as `gateway.runtime.EdgeGateway`, without opening
+    anything: `tepi config check` runs them."""
+    problems = []
+    for d in config.devices:
+        try:
+            device_kind(d.kind).processor(config, d)
+        except UnknownDeviceKind as exc:
+            problems.append(f"device {d.id!r}: {exc}")
+        except ConfigError as exc:
+            problems.append(str(exc))
+    return problems

@@ -189,6 +189,12 @@ class RiverConfig(CoreConfig):
             ),
         ]
 
+    def platform_tenant(self, platform: str) -> str | None:
+        try:
+            return self.station(platform).tenant
+        except KeyError:
+            return super().platform_tenant(platform)
+
     def platform_timezone(self, platform: str) -> str | None:
         try:
             return self.station(platform).timezone

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -30,6 +31,7 @@ from core.config import RetentionConfig
 from kinds.fishfinder.catches import Catch, CatchContactRequest
 from kinds.fishfinder.home_ports import home_port_position
 from kinds.fishfinder.items import KIND
+from kinds.fishfinder.sailing_figures import check_figures
 
 #: The statuses an SOS reply carries, in the order an incident goes through them.
 SOS_RECEIVED = "received"
@@ -43,6 +45,7 @@ DEFAULT_SILENT_LIMIT_S = 6 * 3600
 #: reviews), not a legal figure; positions are personal data and go after it.
 POSITION_RETENTION_DAYS = 180
 
+log = logging.getLogger(__name__)
 _BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
@@ -170,16 +173,14 @@ def register_vessel(
     home: tuple[float, float] | None = None,
 ) -> Vessel:
     """Add a vessel to `tenant` (in the caller's transaction); `ValueError` for an id in use or
-    figures that cannot be (negative tonnage, speed, fuel use, wave or wind limit; no silence limit;
-    a home position off the globe). `home` is the home port's (lat, lon); without it, the
+    figures that cannot be (negative tonnage; speed, fuel use, wave or wind limit outside
+    `FIGURE_BOUNDS`; no silence limit; a home position off the globe). `home` is the home port's (lat, lon); without it, the
     documented position of a port `home_port` names (`home_ports.HOME_PORTS`), if any."""
     if home is None:
         home = home_port_position(home_port)
     else:
         check_position(*home)
-    for label, value in (("gt", gt), ("speed_kn", speed_kn), ("fuel_l_per_h", fuel_l_per_h), ("wave_limit_m", wave_limit_m), ("wind_limit_kn", wind_limit_kn)):
-        if not value >= 0:  # also NaN
-            raise ValueError(f"{label} must be zero or more, not {value!r}")
+    check_figures(gt=gt, speed_kn=speed_kn, fuel_l_per_h=fuel_l_per_h, wave_limit_m=wave_limit_m, wind_limit_kn=wind_limit_kn)
     if silent_limit_s <= 0:
         raise ValueError(f"silent_limit_s must be positive, not {silent_limit_s!r}")
     if session.get(Vessel, vessel_id) is not None:
@@ -234,6 +235,34 @@ def ensure_vessel(session: Session, **registration: Any) -> tuple[Vessel, str]:
         vessel.home_lat, vessel.home_lon = home
         return vessel, HOME_SET
     return vessel, UNCHANGED
+
+
+#: The figures `set_sailing_figures` may change on a registered vessel: what routes and verdicts
+#: use, nothing of who owns it, which gateway is on board or where its home is.
+SAILING_FIGURES = ("speed_kn", "fuel_l_per_h", "wave_limit_m", "wind_limit_kn")
+
+
+def set_sailing_figures(session: Session, vessel_id: str, **figures: float) -> dict[str, tuple[float, float]]:
+    """Change a registered vessel's `SAILING_FIGURES` (in the caller's transaction): returns
+    what changed, figure -> (before, after). `ValueError`, nothing changed, for a vessel not
+    registered, a figure not among them, or a value outside `FIGURE_BOUNDS` (a limit of 0 is
+    none registered: routes take the tenant's small-boat limit).
+    Logged at INFO without the vessel (personal data): its tenant and which figures changed."""
+    unknown = sorted(set(figures) - set(SAILING_FIGURES))
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: not a figure that can be changed ({', '.join(SAILING_FIGURES)})")
+    check_figures(**figures)
+    vessel = session.get(Vessel, vessel_id)
+    if vessel is None:
+        raise ValueError(f"vessel {vessel_id!r} is not registered")
+    changed = {f: (getattr(vessel, f), float(v)) for f, v in figures.items() if getattr(vessel, f) != v}
+    for f, (_, after) in changed.items():
+        setattr(vessel, f, after)
+    if changed:
+        session.flush()
+        log.info("vessel sailing figures changed", extra={"tenant": vessel.tenant_id, "figures": sorted(changed)})
+        log.debug("vessel sailing figures changed", extra={"vessel": vessel_id, "changes": changed})
+    return changed
 
 
 def check_position(lat: float, lon: float) -> None:

@@ -63,6 +63,12 @@ class BuoyDeployment(CoreConfig):
         except KeyError:
             raise ConfigError(f"device {device.id!r} ({device.kind}): platform {device.platform!r} is no configured buoy") from None
 
+    def platform_tenant(self, platform: str) -> str | None:
+        try:
+            return self.buoy(platform).tenant
+        except KeyError:
+            return super().platform_tenant(platform)
+
     def small_boat_limits(self, tenant_id: str) -> tuple[float, float]:
         """(wave m, wind kn) above which the sea is dangerous for the tenant's fishing boats."""
         for t in self.tenants:

@@ -29,6 +29,7 @@ from core.config import TepiConfig
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
 
 
 def _test_client() -> type[TestClient]:
@@ -110,3 +111,18 @@ def live_api(database_url: str, default_config: TepiConfig, engine: Engine) -> I
 def officer(keys: dict[tuple[str, str], str]) -> dict[str, str]:
     """Headers of DKI Jakarta's duty officer."""
     return bearer(keys[(DKI, OFFICER)])
+
+
+@pytest.fixture
+def operator(database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The platform operator at `tepi admin` on `engine`'s database: production mode with the
+    API's pepper (what every admin command needs) and no other TEPI_ setting of the environment."""
+    import os
+
+    from typer.testing import CliRunner
+
+    for name in [n for n in os.environ if n.startswith("TEPI_")]:
+        monkeypatch.delenv(name)
+    for name, value in {"TEPI_DATABASE_URL": database_url, "TEPI_AUTH_PEPPER": TEST_PEPPER, "TEPI_MODE": "production"}.items():
+        monkeypatch.setenv(name, value)
+    return CliRunner()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import os
 import threading
@@ -23,7 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 from fastapi import Depends, FastAPI, Request
@@ -32,7 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from api.errors import StartupError
 from core.config import TepiConfig
 from core.config_model import SeaConfig
-from core.sea_forecast import MAX_FILE_BYTES, SeaForecast, SeaForecastFile, sea_polygon
+from core.sea_forecast import SeaForecast, SeaForecastFile, load_hazards
 from kinds.fishfinder.sea_mask import Box, SeaMask, SeaMaskError
 from kinds.fishfinder.sea_route import NoSeaRoute, SeaGrid
 from kinds.fishfinder.sea_weather import Boat, ForecastGrid, plan_weather_route
@@ -82,30 +81,6 @@ def cropped(box: Box) -> SeaMask:
     mask = SeaMask.crop(box)
     mask.land.flags.writeable = False
     return mask
-
-
-def load_hazards(path: Path) -> list[BaseGeometry]:
-    """The polygons of a hazards file (a GeoJSON FeatureCollection of Polygon or MultiPolygon
-    features, lon/lat); `ValueError` naming the file and what is wrong."""
-    try:
-        raw = path.read_bytes() if path.stat().st_size <= MAX_FILE_BYTES else None
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
-    if raw is None:
-        raise ValueError(f"{path}: over {MAX_FILE_BYTES} bytes")
-    try:
-        data: Any = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise ValueError(f"{path}: not JSON: {exc}") from exc
-    if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(data.get("features"), list):
-        raise ValueError(f"{path}: not a GeoJSON FeatureCollection")
-    out = []
-    for n, feature in enumerate(data["features"]):
-        where = f"{path}: features[{n}]"
-        if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            raise ValueError(f"{where}: not a GeoJSON Feature")
-        out.append(sea_polygon(feature.get("geometry"), where))
-    return out
 
 
 def prepare_region(tenant: str, sea: SeaConfig) -> RoutingRegion:

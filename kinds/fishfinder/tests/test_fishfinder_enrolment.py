@@ -4,7 +4,6 @@ YAML the boat runs, and `tepi admin vessel import` enrols a fleet's CSV, naming 
 
 from __future__ import annotations
 
-import os
 import queue
 import signal
 import stat
@@ -20,7 +19,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from api.testing import TEST_PEPPER
 from contract.topics import downlink_topic, uplink_topic
 from core.config import TepiConfig, load_config
 from core.processes import Mosquitto
@@ -32,15 +30,6 @@ BADUNG = "kab-badung"
 GW = "gw-km-uji"
 NOT_AUTHORIZED = 0x87
 TIMEOUT = 10.0
-
-
-@pytest.fixture
-def operator(database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name in [n for n in os.environ if n.startswith("TEPI_")]:
-        monkeypatch.delenv(name)
-    for name, value in {"TEPI_DATABASE_URL": database_url, "TEPI_AUTH_PEPPER": TEST_PEPPER, "TEPI_MODE": "production"}.items():
-        monkeypatch.setenv(name, value)
-    return CliRunner()
 
 
 @pytest.fixture
