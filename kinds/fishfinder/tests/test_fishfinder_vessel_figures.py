@@ -78,7 +78,7 @@ def test_a_fleet_file_row_with_absurd_limits_is_rejected_by_its_line(tmp_path: P
     assert [b.vessel for _, b in boats] == ["km-a"]
     assert rejected == [
         f"{fleet}:3 (vessel 'km-b'): wave_limit_m 50.0 is beyond 9 m: BMKG's \"ekstrem\" waves end at 9 m; 0 means the tenant's small-boat limit",
-        f"{fleet}:4 (vessel 'km-c'): wind_limit_kn 500.0 is beyond 64 kn: hurricane force (Beaufort 12) begins at 64 kn",
+        f"{fleet}:4 (vessel 'km-c'): wind_limit_kn 500.0 is beyond 64 kn: hurricane force (Beaufort 12) begins at 64 kn; 0 means the tenant's small-boat limit",
         f"{fleet}:5 (vessel 'km-d'): speed_kn 600.0 is beyond 60 kn: no small fishing boat cruises faster (a Tepi bound)",
     ]
 
@@ -90,7 +90,7 @@ def test_vessel_set_changes_only_the_figures_given_within_bounds_and_logs_no_ves
         register_vessel(s, vessel_id="km-ubah", tenant="kab-badung", name="KM Ubah", home_port="benoa", gateway_id="gw-km-ubah",
                         now=NOW, speed_kn=6, fuel_l_per_h=10, wave_limit_m=1.25, wind_limit_kn=15)  # fmt: skip
     code, out = _admin(operator, "vessel", "add", "km-ubah", "-t", "kab-badung", "-n", "KM Ubah", "--home-port", "benoa",
-                       "--mqtt-dir", "unused", "--speed-kn", "6", "--fuel-l-per-h", "10", "--wave-limit-m", "2")  # fmt: skip
+                       "--mqtt-dir", "unused", "--speed-kn", "6", "--fuel-l-per-h", "10", "--wave-limit-m", "2", "--wind-limit-kn", "15")  # fmt: skip
     assert code == 1 and "registered already with another wave_limit_m: nothing changed" in out, out  # why `set` exists
     with caplog.at_level(logging.DEBUG, logger="kinds.fishfinder.state"):
         code, out = _admin(operator, "vessel", "set", "km-ubah", "--wave-limit-m", "2", "--wind-limit-kn", "18")
