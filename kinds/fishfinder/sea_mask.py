@@ -16,6 +16,7 @@ import importlib.util
 import os
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -99,6 +100,33 @@ class SeaMask:
         band = band.reshape(rows[1] - rows[0] + 1, shape[1])
         land = ~band[:, cols[0] : cols[1] + 1]  # the file marks the ocean (`globe.is_ocean`)
         return cls(box, land, rows[0], cols[0], lat_first, lat_step, lon_first, lon_step)
+
+    @classmethod
+    def cached_crop(cls, box: Box, cache_dir: Path) -> SeaMask:
+        """`crop`, kept in `cache_dir` as a small file per box (tens of kB) named by the box and
+        the library file's size and time, so a process started again reads it in milliseconds
+        instead of inflating half the global mask (about a second per box). A cache that cannot
+        be read or written is skipped, never an error."""
+        source = _mask_file()
+        st = os.stat(source)
+        name = f"{box.south:g}_{box.north:g}_{box.west:g}_{box.east:g}-{st.st_size}-{st.st_mtime_ns}.npz"
+        path = cache_dir / name
+        try:
+            with np.load(path) as npz:
+                land, meta = npz["land"], npz["meta"]
+            return cls(box, land.astype(np.bool_), int(meta[0]), int(meta[1]), *map(float, meta[2:6]))
+        except (OSError, KeyError, ValueError, IndexError):
+            pass
+        mask = cls.crop(box, source)
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+            meta = np.array([mask.row0, mask.col0, mask.lat_first, mask.lat_step, mask.lon_first, mask.lon_step], dtype=np.float64)
+            np.savez_compressed(tmp, land=mask.land, meta=meta)
+            os.replace(tmp, path)  # whole or not at all, for a process reading it at once
+        except OSError:
+            pass
+        return mask
 
     def is_land(self, lat: np.ndarray | float, lon: np.ndarray | float) -> np.ndarray:
         """Land (True) or sea for each point, as `global_land_mask.globe.is_land` answers;

@@ -75,10 +75,18 @@ class RoutingRegion:
             return self._laid[1]
 
 
+def mask_cache_dir() -> Path:
+    """Where cropped masks are kept between runs: `$TEPI_CACHE_DIR`, else the user's cache
+    (`$XDG_CACHE_HOME/tepi`, `~/.cache/tepi`), `sea-mask/` in it."""
+    base = os.environ.get("TEPI_CACHE_DIR") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tepi")
+    return Path(base) / "sea-mask"
+
+
 @functools.lru_cache(maxsize=16)
 def cropped(box: Box) -> SeaMask:
-    """The land mask of `box`, cropped once per process (read-only)."""
-    mask = SeaMask.crop(box)
+    """The land mask of `box`, cropped once per process (read-only) and kept on disk for the
+    next start (`SeaMask.cached_crop`)."""
+    mask = SeaMask.cached_crop(box, mask_cache_dir())
     mask.land.flags.writeable = False
     return mask
 

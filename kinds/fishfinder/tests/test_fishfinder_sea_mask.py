@@ -73,3 +73,20 @@ def test_cropping_never_loads_the_globe() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout.split()[-1]) < 300_000, "peak RSS (kB, VmHWM: this process's own, not the forking parent's) far below the globe's"
+
+
+def test_a_crop_kept_on_disk_is_the_same_mask_and_a_bad_cache_is_cropped_again(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    box = Box(south=-8.80, north=-8.70, west=115.15, east=115.25)
+    fresh = SeaMask.crop(box)
+    first = SeaMask.cached_crop(box, tmp_path)
+    (kept,) = list(tmp_path.iterdir())
+    again = SeaMask.cached_crop(box, tmp_path)  # read from the file
+    for mask in (first, again):
+        assert np.array_equal(mask.land, fresh.land) and mask.land.dtype == np.bool_
+        assert (mask.row0, mask.col0, mask.lat_first, mask.lat_step, mask.lon_first, mask.lon_step) == (
+            fresh.row0, fresh.col0, fresh.lat_first, fresh.lat_step, fresh.lon_first, fresh.lon_step)
+    kept.write_bytes(b"not a mask")
+    assert np.array_equal(SeaMask.cached_crop(box, tmp_path).land, fresh.land), "a broken file is cropped again"
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    assert np.array_equal(SeaMask.cached_crop(box, blocked / "cache").land, fresh.land), "an unusable cache is skipped"
