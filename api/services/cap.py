@@ -189,7 +189,7 @@ def build_feed(entries: Sequence[FeedEntry], self_url: str, feed_id: str, update
     """
     root = ET.Element("feed", {"xmlns": ATOM_NS})
     ET.SubElement(root, "id").text = feed_id
-    ET.SubElement(root, "title").text = "Tepi: peringatan banjir / flood alerts (CAP 1.2)"
+    ET.SubElement(root, "title").text = "Tepi: peringatan dini / early warnings (CAP 1.2)"
     ET.SubElement(root, "updated").text = updated.replace(microsecond=0).isoformat()
     ET.SubElement(ET.SubElement(root, "author"), "name").text = "Tepi"
     ET.SubElement(root, "link", {"rel": "self", "href": self_url, "type": ATOM_MEDIA_TYPE})

@@ -147,7 +147,8 @@ def cap_message(
         place,
         upstream,
         ctx.publisher(snapshot.tenant),
-        links.web(snapshot.tenant),
+        # The public view is of river stations: an alert about no station (a sea area) links none.
+        links.web(snapshot.tenant) if snapshot.station else None,
     )
 
 

@@ -156,6 +156,7 @@ def test_a_marine_alert_comes_with_cap_naming_the_sea_area_polygon(
     infos = first.findall(f"{CAP}info")
     assert [i.findtext(f"{CAP}language") for i in infos] == ["id-ID", "en-US"]
     assert infos[1].findtext(f"{CAP}event") == "High waves"
+    assert all(i.find(f"{CAP}web") is None for i in infos), "no link to the river stations' public page"
     params = {p.findtext(f"{CAP}valueName"): p.findtext(f"{CAP}value") for p in infos[0].findall(f"{CAP}parameter")}
     assert params == {
         "TEPI_ALERT_TYPE": "marine", "SEA_AREA": "perairan-selatan-bali", "SOURCE": "forecast",
