@@ -202,11 +202,17 @@ def _time_parameters(client: TestClient) -> tuple[list[tuple[str, str, list[str]
     return queries, bodies
 
 
-def _caller(make_client: ClientFactory, method: str, path: str) -> TestClient:
+def _caller(make_client: ClientFactory, method: str, path: str, clients: dict[str, TestClient] | None = None) -> TestClient:
+    """A client of a DKI user allowed to call `path`; one per user in `clients` (an app is
+    costly to build, and every endpoint with a time parameter is called)."""
     allowed = permissions.TABLE[(method, path)]
     for role, name in (("disaster_office", "Petugas Pusdalops"), ("admin", "Admin DKI"), ("fisher", "Fisher DKI")):
         if role in allowed:
-            return make_client(as_user=(DKI, name), level_store="sql")
+            if clients is None:
+                return make_client(as_user=(DKI, name), level_store="sql")
+            if name not in clients:
+                clients[name] = make_client(as_user=(DKI, name), level_store="sql")
+            return clients[name]
     raise AssertionError(f"no test user may call {method} {path}")
 
 
@@ -216,18 +222,19 @@ def test_times_out_of_range_anywhere_are_422_naming_the_field(make_client: Clien
     queries, bodies = _time_parameters(make_client(level_store="sql"))
     assert {name for _, name, _ in queries} >= {"since", "until", "start", "end"}
     assert {field for _, _, field in bodies} >= {"caught_at", "expected_return_at"}
+    clients: dict[str, TestClient] = {}
     for path, name, others in queries:
         url = path
         for placeholder, value_ in _ANY_ID.items():
             url = url.replace(placeholder, value_)
         params = {other: "2025-01-20T00:00:00Z" for other in others} | {name: value}
-        r = _caller(make_client, "GET", path).get(url, params=params)
+        r = _caller(make_client, "GET", path, clients).get(url, params=params)
         assert r.status_code == 422, (path, name, r.text)
         assert any(e["loc"][-1] == name and "between 1970-01-02 and 2200-01-01" in e["msg"] for e in r.json()["detail"]), r.text
     for path, _schema, field in bodies:
         url = path
         for placeholder, value_ in _ANY_ID.items():
             url = url.replace(placeholder, value_)
-        r = _caller(make_client, "POST", path).post(url, json={field: value})
+        r = _caller(make_client, "POST", path, clients).post(url, json={field: value})
         assert r.status_code == 422, (path, field, r.text)
         assert any(e["loc"] == ["body", field] and "between 1970-01-02 and 2200-01-01" in e["msg"] for e in r.json()["detail"]), r.text
