@@ -48,6 +48,20 @@ class KindUplink(Protocol):
 
 
 @dataclass
+class PlatformUplink:
+    """What an `OwnPlatforms` kind read from a batch: its items, each with its place, all events
+    (kept once by id), each naming its platform (`.platform`: a vessel, a buoy), none a station."""
+
+    events: list[tuple[int, Any]] = field(default_factory=list)
+
+    def stations(self) -> set[str]:
+        return set()
+
+    def platforms(self) -> set[str]:
+        return {item.platform for _, item in self.events}
+
+
+@dataclass
 class ScreenedPart:
     """A kind's series of one batch after tenancy screening: the points to store (handed to the
     kind's point sink before the state is applied), what `apply` takes, and what was refused,

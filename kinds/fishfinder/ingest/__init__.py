@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from contract.uplink_batch import RecordBlock
 from core.config import TepiConfig, TsdbConfig
-from ingest.kind_interface import ApplyContext, Downlink, KindBatch, ScreenedPart
+from ingest.kind_interface import ApplyContext, Downlink, KindBatch, PlatformUplink, ScreenedPart
 from kinds.fishfinder.ingest import overdue, sos
 from kinds.fishfinder.ingest.points import sea_point, sink_factory
 from kinds.fishfinder.items import KIND, BoatItem, DistressCall, SchoolSighting, SeaSummary, Track
@@ -33,19 +32,6 @@ from kinds.fishfinder.state import Vessel, VesselPosition, vessel_tenants
 _ITEMS: TypeAdapter[list[BoatItem]] = TypeAdapter(list[BoatItem])
 
 
-@dataclass
-class BoatUplink:
-    """A batch's boat items, each with its place; all are events (kept once by id)."""
-
-    events: list[tuple[int, Any]] = field(default_factory=list)
-
-    def stations(self) -> set[str]:
-        return set()
-
-    def platforms(self) -> set[str]:
-        return {item.vessel for _, item in self.events}
-
-
 class FishfinderIngest:
     name = KIND
     platform_name = "vessel"
@@ -53,19 +39,19 @@ class FishfinderIngest:
     def runtime(self, config: TepiConfig | None, **_options: Any) -> None:
         return None
 
-    def read(self, items: Sequence[dict[str, Any]], places: Sequence[int], blocks: Sequence[tuple[int, RecordBlock]], gateway: str) -> BoatUplink:
+    def read(self, items: Sequence[dict[str, Any]], places: Sequence[int], blocks: Sequence[tuple[int, RecordBlock]], gateway: str) -> PlatformUplink:
         if blocks:
             raise ValueError(f"{KIND} sends no record blocks")
         try:
             models = _ITEMS.validate_python(list(items))
         except ValidationError as exc:
             raise ValueError(f"invalid {KIND} item: {exc.errors(include_url=False)[:3]}") from exc
-        return BoatUplink(list(zip(places, models)))
+        return PlatformUplink(list(zip(places, models)))
 
     def platform_tenants(self, session: Session, platforms: set[str]) -> dict[str, str]:
         return vessel_tenants(session, platforms)
 
-    def screen(self, part: BoatUplink, base: int, tenant: str, gateway: str, tenant_of: dict[str, str]) -> ScreenedPart:
+    def screen(self, part: PlatformUplink, base: int, tenant: str, gateway: str, tenant_of: dict[str, str]) -> ScreenedPart:
         """Sea summaries of the tenant's own vessels become points (a redelivered one is written
         again: same series and time, which the TSDB keeps once); rejections are counted by
         ingest with the events."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +29,7 @@ from sqlalchemy.orm import Session
 from contract.clock import utcnow
 from contract.uplink_batch import RecordBlock
 from core.config import TepiConfig, TsdbConfig
-from ingest.kind_interface import ApplyContext, KindBatch, ScreenedPart
+from ingest.kind_interface import ApplyContext, KindBatch, PlatformUplink, ScreenedPart
 from kinds.wavebuoy.ingest.points import sea_state_point, sink_factory
 from kinds.wavebuoy.items import KIND, BuoyItem, Observation, SeaStateSummary, SmallBoatLimit
 from kinds.wavebuoy.marine_alerts import MarineWatch, buoy_readings
@@ -54,19 +53,6 @@ def from_future(item: BuoyItem, now: datetime) -> bool:
     return item_time(item) > now + FUTURE_SLACK
 
 
-@dataclass
-class BuoyUplink:
-    """A batch's buoy items, each with its place; all are events (kept once by id)."""
-
-    events: list[tuple[int, Any]] = field(default_factory=list)
-
-    def stations(self) -> set[str]:
-        return set()
-
-    def platforms(self) -> set[str]:
-        return {item.buoy for _, item in self.events}
-
-
 class WavebuoyIngest:
     name = KIND
     platform_name = "buoy"
@@ -74,19 +60,19 @@ class WavebuoyIngest:
     def runtime(self, config: TepiConfig | None, **_options: Any) -> MarineWatch:
         return MarineWatch.from_config(config, buoys=buoy_readings)
 
-    def read(self, items: Sequence[dict[str, Any]], places: Sequence[int], blocks: Sequence[tuple[int, RecordBlock]], gateway: str) -> BuoyUplink:
+    def read(self, items: Sequence[dict[str, Any]], places: Sequence[int], blocks: Sequence[tuple[int, RecordBlock]], gateway: str) -> PlatformUplink:
         if blocks:
             raise ValueError(f"{KIND} sends no record blocks")
         try:
             models = _ITEMS.validate_python(list(items))
         except ValidationError as exc:
             raise ValueError(f"invalid {KIND} item: {exc.errors(include_url=False)[:3]}") from exc
-        return BuoyUplink(list(zip(places, models)))
+        return PlatformUplink(list(zip(places, models)))
 
     def platform_tenants(self, session: Session, platforms: set[str]) -> dict[str, str]:
         return buoy_tenants(session, platforms)
 
-    def screen(self, part: BuoyUplink, base: int, tenant: str, gateway: str, tenant_of: dict[str, str]) -> ScreenedPart:
+    def screen(self, part: PlatformUplink, base: int, tenant: str, gateway: str, tenant_of: dict[str, str]) -> ScreenedPart:
         """Summaries of the tenant's own buoys become points (a redelivered one is written again:
         same series and time, which the TSDB keeps once); rejections are counted by ingest."""
         now = utcnow()
