@@ -140,15 +140,18 @@ class OfficeFloor:
 
 def office_floor(
     office: str, scanners: list[str], *, x0: float = 0.0, y0: float = 0.0, width: float = 24.0, depth: float = 12.0,
-    desks: int = 40, desk_pitch_m: float = 2.0,
+    desks: int | None = 40, desk_pitch_m: float = 2.0,
 ) -> OfficeFloor:
-    """An office floor with `desks` desks in rows `desk_pitch_m` apart (from 1 m off the walls)
-    and its scanners spread in a grid over the floor, in the order of `scanners`. Desks are
-    placed row by row from the north wall; more than the floor holds is a `ValueError`."""
+    """An office floor with `desks` desks (None: as many as it holds) in rows `desk_pitch_m`
+    apart (from 1 m off the walls) and its scanners spread in a grid over the floor, in the
+    order of `scanners`. Desks are placed row by row from the north wall; more than the floor
+    holds is a `ValueError`."""
     if not scanners:
         raise ValueError(f"office {office!r} needs at least one scanner")
     cols = max(1, int((width - 2.0) // desk_pitch_m) + 1)
     rows = max(1, int((depth - 3.0) // desk_pitch_m) + 1)  # the south metre and a half is the door's aisle
+    if desks is None:
+        desks = cols * rows
     if desks > cols * rows:
         raise ValueError(f"office {office!r}: {desks} desks do not fit {width} x {depth} m at {desk_pitch_m} m")
     spots = [(x0 + 1.0 + c * desk_pitch_m, y0 + depth - 1.0 - r * desk_pitch_m) for r in range(rows) for c in range(cols)]
@@ -206,6 +209,11 @@ class Site:
 
 
 def adjacent_floors(offices: list[tuple[str, list[str], int]], *, width: float = 24.0, depth: float = 12.0) -> list[OfficeFloor]:
-    """Floors of (office, scanners, desks) in a row along x, each sharing its east wall with
-    the next one's west wall: two agencies next door to each other in one building."""
-    return [office_floor(o, s, x0=i * width, width=width, depth=depth, desks=n) for i, (o, s, n) in enumerate(offices)]
+    """Floors of (office, scanners, staff) in a row along x, each sharing its east wall with
+    the next one's west wall: two agencies next door to each other in one building. Each floor
+    is laid with as many desks as it holds (staff sit where the caller seats them)."""
+    floors = [office_floor(o, s, x0=i * width, width=width, depth=depth, desks=None) for i, (o, s, _) in enumerate(offices)]
+    for (o, _, n), f in zip(offices, floors):
+        if n > len(f.desks):
+            raise ValueError(f"office {o!r}: {n} staff do not fit {len(f.desks)} desks")
+    return floors
