@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kinds.badge.attendance_rules import (
     RECAP_CSV_HEADER,
@@ -305,3 +307,28 @@ def test_recap_csv_parses_back() -> None:
 def test_recap_csv_refuses_a_bad_nip() -> None:
     with pytest.raises(ValueError, match="18 digits"):
         recap_csv_rows([RecapLine(nip="1985-0330", name="x", office="y", recap=monthly_recap([]))])
+
+
+@given(
+    st.lists(st.tuples(st.integers(-600, 2000), st.integers(0, 900), st.booleans()), max_size=6),
+    st.integers(0, 3000),
+)
+def test_any_stays_give_a_consistent_record(stays: list[tuple[int, int, bool]], now_min: int) -> None:
+    """Whatever the stays (minutes from Monday's local midnight; some open) and whenever asked:
+    hours fit between first in and last out, and nobody is absent before the day is over."""
+    midnight = at(MONDAY, "00:00")
+    now = midnight + timedelta(minutes=now_min)
+    pairs = [
+        (midnight + timedelta(minutes=s), None if is_open else midnight + timedelta(minutes=s + length))
+        for s, length, is_open in stays
+        if s < 1440 and (is_open or s >= 0 or s + length > 0)
+    ]
+    r = record(pairs, now=now)
+    assert 0 <= r.worked_min <= 1440
+    if r.first_in is not None and r.last_out is not None:
+        assert r.first_in <= r.last_out
+        assert r.worked_min <= (r.last_out - r.first_in).total_seconds() // 60
+    if now < midnight + timedelta(days=1):
+        assert r.status != "absent"
+    if r.status == "absent":
+        assert r.first_in is None
