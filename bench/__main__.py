@@ -34,6 +34,8 @@ BENCHMARKS = {
     "sos_latency": "bench.sos_latency",
     "sos_loss": "bench.sos_loss",
     "route_latency": "bench.route_latency",
+    "badge_throughput": "bench.badge_throughput",
+    "badge_accuracy": "bench.badge_accuracy",
 }
 
 

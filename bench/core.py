@@ -79,6 +79,10 @@ CLAIMS = {
     "rise_false": "<= 1 false rate-of-rise warning per station-month in the simulated normal month",
     # issue 20
     "route_latency": "route p95 <= 200 ms (goal 50) for a 50 km trip on the 1 km grid, first query after start and warm",
+    # issue 21
+    "badge_throughput": "office gateway >= 20,000 advertisements/s (goal 50,000) in batched scanner messages (2,000 badges x 10 scanners x 1 Hz)",
+    "badge_check_in": ">= 99 % of simulated check-ins decided within 2 minutes of the true arrival",
+    "badge_spoofing": "over a simulated month: 0 missed spoofing scenarios, 0 false alarms on honest badges",
 }
 
 

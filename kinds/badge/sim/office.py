@@ -186,7 +186,10 @@ class ScanStream:
             b = w.badges[spoof.badge]
             site = w.site_of(spoof.office)
             floor = w.sites[site].floor(spoof.office)
-            spot = self.spots[site][(spoof.office, "desk", k % len(floor.desks))]
+            # A phone left on a desk in the middle of the floor (not by a wall next door).
+            cx, cy = floor.x0 + floor.width / 2, floor.y0 + floor.depth / 2
+            middle = sorted(range(len(floor.desks)), key=lambda i: (floor.desks[i][0] - cx) ** 2 + (floor.desks[i][1] - cy) ** 2)
+            spot = self.spots[site][(spoof.office, "desk", middle[k % 4])]
             phone = _mac(f"spoof-{k}".encode()) if spoof.kind == "static_clone" else None
             sig = float(self.model.badge_sigmas(np.random.default_rng(k), 1)[0])
             yield _Segment(_unix(spoof.start), _unix(spoof.end), site, spot, b, spoof.shift_s, phone, sig)
@@ -205,7 +208,8 @@ class ScanStream:
     def reports(self, start: datetime, end: datetime, *, idle_step_s: int | None = None) -> Iterator[list[ScanReport]]:
         """Per scan interval from `start` to `end`, every scanner's report (empty ones too). With
         `idle_step_s`, while nothing advertises anywhere the reports come that far apart (all
-        empty): a month then runs in minutes, and the gateway's clock still moves on."""
+        empty), and the scanners of a site where nothing advertises report that far apart too:
+        a month then runs in minutes, and the gateway's clock still moves on."""
         t0, t1 = _unix(start), _unix(end)
         pending = iter(self.segments)
         nxt = next(pending, None)
@@ -220,13 +224,15 @@ class ScanStream:
                 nxt = next(pending, None)
             while active and active[0][0] <= t:
                 heapq.heappop(active)
-            yield self.interval(t, [a[2] for a in active])
+            yield self.interval(t, [a[2] for a in active], idle_step_s)
             step = self.scan_s
             if idle_step_s and not active:
                 step = max(step, min(idle_step_s, (nxt.start - t) if nxt is not None else idle_step_s))
             t += step
 
-    def interval(self, t: int, active: Iterable[_Segment]) -> list[ScanReport]:
+    def interval(self, t: int, active: Iterable[_Segment], idle_step_s: int | None = None) -> list[ScanReport]:
+        """Every scanner's report for the interval at Unix second `t`; with `idle_step_s`, the
+        scanners of a site where nothing advertises report only every `idle_step_s` seconds."""
         at = datetime.fromtimestamp(t, timezone.utc)
         by_site: dict[int, list[_Segment]] = {}
         for seg in active:
@@ -234,15 +240,19 @@ class ScanStream:
         out: list[ScanReport] = []
         for site, scanners in enumerate(self.scanners):
             segs = by_site.get(site)
+            if not segs:
+                if not by_site or not idle_step_s or t % idle_step_s == 0:
+                    out.extend(ScanReport(sc, at, ()) for sc in scanners)
+                continue
             heard: list[list[Heard]] = [[] for _ in scanners]
-            if segs:
-                mean = self.mean0[site][[s.spot for s in segs]] + np.array([s.badge.tx_power_1m for s in segs], dtype=float)[:, None]
-                rssi = self.model.sample(self.rng, mean, np.array([s.sigma for s in segs]))
-                rows, cols = np.nonzero(~np.isnan(rssi))
-                for i, j in zip(rows.tolist(), cols.tolist()):
-                    seg = segs[i]
-                    data, mac = seg.badge.advert(t - seg.shift_s)
-                    heard[j].append(Heard(seg.mac or mac, int(rssi[i, j]), data))
+            mean = self.mean0[site][[s.spot for s in segs]] + np.array([s.badge.tx_power_1m for s in segs], dtype=float)[:, None]
+            rssi = self.model.sample(self.rng, mean, np.array([s.sigma for s in segs]))
+            for seg, row in zip(segs, rssi.tolist()):
+                data, mac = seg.badge.advert(t - seg.shift_s)
+                mac = seg.mac or mac
+                for j, x in enumerate(row):
+                    if x == x:  # not NaN: heard
+                        heard[j].append(Heard(mac, int(x), data))
             out.extend(ScanReport(sc, at, tuple(h)) for sc, h in zip(scanners, heard))
         return out
 

@@ -77,7 +77,7 @@ def plan_spoofs(
                 target = eid_offices[int(rng.integers(0, len(eid_offices)))]
                 if day not in open_days[target]:
                     continue
-                start = _local(day, time(7 + int(rng.integers(0, 10)), int(rng.integers(0, 60))), office[target].utc_offset_h)
+                start = _local(day, time(6 + int(rng.integers(0, 13)), int(rng.integers(0, 60))), office[target].utc_offset_h)
                 end = start + timedelta(minutes=int(rng.integers(20, 61)))
                 if _overlaps(by_badge[badge], start - timedelta(minutes=10), end + timedelta(minutes=10)) or not free(badge, start, end):
                     continue

@@ -8,10 +8,10 @@ truth of their days (`staff_days`) and the spoofing attempts planned on it (`sce
   Eddystone-UID), so it does not require EIDs; its badges' clones are what turns up elsewhere.
 
 Positions are approximate (for the simulation; offices of a real deployment come from its
-configuration). Scanners: `scanners` per office on the ceiling (`radio.office_floor`); the
-simulated offices' `enter_dbm` is -80 and `exit_dbm` -90, since every desk reads at least about
--75 dBm (mean) from its nearest scanner on these floors, and a desk next door at most about
--85 dBm through the wall (an installer sets them so from a walk-through).
+configuration). Floors of 16 x 12 m with 40 desks and `scanners` (4) on the ceiling
+(`radio.office_floor`). The simulated offices' `enter_dbm` is -80 and `exit_dbm` -90: every desk
+reads at least about -75 dBm (mean) from its nearest scanner on these floors, and a desk next
+door at most about -86 dBm through the wall (an installer sets them so from a walk-through).
 """
 
 from __future__ import annotations
@@ -88,8 +88,8 @@ def _floors(staff: dict[str, int], scanners: int) -> list[Site]:
         sites.setdefault(o.site, []).append(o)
     out = []
     for site, places in sites.items():
-        # Floors of 24 x 12 m: 60 desks each (more staff is a ValueError).
-        floors = adjacent_floors([(o.id, [scanner_id(o.id, k) for k in range(scanners)], staff.get(o.id, 0)) for o in places])
+        # Floors of 16 x 12 m: 40 desks each (more staff is a ValueError).
+        floors = adjacent_floors([(o.id, [scanner_id(o.id, k) for k in range(scanners)], staff.get(o.id, 0)) for o in places], width=16.0)
         out.append(Site(site, tuple(floors)))
     return out
 
@@ -108,7 +108,7 @@ def _wall_desks(site: Site, floor: OfficeFloor) -> list[int]:
 
 
 def build_world(
-    employees: int, start: date, days: int, *, seed: int = 21, scanners: int = 6, holidays: Iterable[date] = (),
+    employees: int, start: date, days: int, *, seed: int = 21, scanners: int = 4, holidays: Iterable[date] = (),
     spoofs_per_kind: int = 4, wall_badges_per_office: int = 2,
 ) -> SimWorld:
     """`employees` spread over the four offices (the complex's two get the most), their days from

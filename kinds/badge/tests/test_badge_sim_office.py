@@ -48,10 +48,10 @@ def test_a_cloned_static_id_is_heard_at_the_eid_office_from_a_phone_while_its_ba
     b = sim.world.badges[clone.badge]
     assert b.format in ("ibeacon", "uid") and clone.office in {o.id for o in sim.offices if o.require_eid}
     own_mac = b.advert(0)[1]
-    for at, reports in _window(sim, clone.start, 30):
-        heard = [(r.scanner, h) for r in reports for h in r.heard if h.data == b.advert(0)[0]]
-        assert max(heard, key=lambda x: x[1].rssi)[0] in {s for s, o in sim.scanners.items() if o == clone.office}
-        assert all(h.mac != own_mac for _, h in heard), "a phone, not the badge"
+    heard = [(at, r.scanner, h) for at, reports in _window(sim, clone.start, 30) for r in reports for h in r.heard if h.data == b.advert(0)[0]]
+    assert len({at for at, s, _ in heard if sim.scanners[s] == clone.office}) >= 28, "its office hears it nearly every second"
+    assert sim.scanners[max(heard, key=lambda x: x[2].rssi)[1]] == clone.office
+    assert all(h.mac != own_mac for _, _, h in heard), "a phone, not the badge"
     before = list(_window(sim, clone.start - timedelta(seconds=20), 10))
     assert not any(h.data == b.advert(0)[0] for _, reps in before for r in reps for h in r.heard)
 
