@@ -214,7 +214,7 @@ def user_create(
     ctx: typer.Context,
     tenant: TenantOpt,
     name: Annotated[str, typer.Option("--name", "-n", help="Unique within the tenant; recorded on alert actions.")],
-    role: Annotated[str, typer.Option("--role", "-r", help="admin, disaster_office, fisher, fisheries_office, staff_admin or viewer.")],
+    role: Annotated[str, typer.Option("--role", "-r", help="admin, disaster_office, employee, fisher, fisheries_office, staff_admin or viewer.")],
     config: ConfigOpt = None,
 ) -> None:
     """Create a user of a tenant; prints the user's id (for `key create --user`)."""
@@ -336,7 +336,7 @@ def retention_run(
 def demo_key(
     ctx: typer.Context,
     tenant: TenantOpt,
-    role: Annotated[str, typer.Option("--role", "-r", help="admin, disaster_office, fisher, fisheries_office, staff_admin or viewer.")],
+    role: Annotated[str, typer.Option("--role", "-r", help="admin, disaster_office, employee, fisher, fisheries_office, staff_admin or viewer.")],
     config: ConfigOpt = None,
 ) -> None:
     """Demo mode only: a fresh key of the tenant's `demo-<role>` user (earlier ones revoked), on stdout.
