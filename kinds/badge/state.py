@@ -12,7 +12,7 @@ with what it came from.
 Tenancy: every row says its tenant (`tenant_id`), as every query of the API filters by it.
 Personal data (UU 27/2022 on personal data protection): attendance says where a person was and
 when. Presence and security events and the view audit are deleted after the tenant's
-`attendance.retention_days` (`kinds.badge.records.enforce_retention`, run by ingest); names and
+`attendance.retention_days` (`enforce_retention`, run by ingest's retention pass); names and
 NIPs are never logged at INFO.
 
 Offices are declared in the configuration (`offices:`, `kinds.badge.config`); `sync_registry`
@@ -22,7 +22,7 @@ their employee here only: the gateways know badges by id, never who carries them
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -71,15 +71,19 @@ class Office(Base):
     roster_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
-class RosterVersion(Base):
-    """A tenant's roster version: grows with every badge issued or revoked (and every employee
-    who leaves), so that each gateway can say which roster it holds (`OfficeHealth`)."""
+class AttendanceTenant(Base):
+    """A tenant's attendance bookkeeping: its roster version, which grows with every badge issued
+    or revoked (and every employee who leaves), so that each gateway can say which roster it
+    holds (`OfficeHealth`); and how many days its presence and security events and view audits
+    are kept (`attendance.retention_days` of the configuration, written by `sync_registry`, so
+    that retention runs without the configuration file, as `tepi admin retention run` does)."""
 
-    __tablename__ = "badge_roster_versions"
+    __tablename__ = "attendance_tenants"
 
     tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id"), primary_key=True)
-    version: Mapped[int]
-    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    roster_version: Mapped[int] = mapped_column(default=0)
+    roster_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    retention_days: Mapped[int]
 
 
 class Employee(Base):
@@ -305,12 +309,38 @@ class RecordView(Base):
 
 
 def sync_registry(session: Session, config: Any) -> None:
-    """Insert or update the configuration's offices (`config.offices`); what gateways reported
-    is kept, and an office that left the file keeps its row (its history stays)."""
-    for o in getattr(config, "offices", []):
+    """Insert or update the configuration's offices (`config.offices`) and each of their
+    tenants' retention; what gateways reported is kept, and an office that left the file keeps
+    its row (its history stays)."""
+    offices = getattr(config, "offices", [])
+    for o in offices:
         row = session.get(Office, o.id)
         if row is None:
             row = Office(id=o.id)
             session.add(row)
         row.tenant_id, row.name, row.lat, row.lon, row.require_eid = o.tenant, o.name, o.lat, o.lon, o.require_eid
     session.flush()
+    tenants = {o.tenant for o in offices} | {a.tenant for a in getattr(config, "attendance", [])}
+    for tenant in sorted(tenants):
+        days = config.tenant_attendance(tenant).retention_days
+        row = session.get(AttendanceTenant, tenant)
+        if row is None:
+            session.add(AttendanceTenant(tenant_id=tenant, roster_version=0, retention_days=days))
+        else:
+            row.retention_days = days
+    session.flush()
+
+
+def enforce_retention(session: Session, now: datetime, policy: Any = None) -> dict[str, int]:
+    """Delete each tenant's presence events, security events and record views dated more than
+    its `retention_days` before `now` (run with the central retention, `central.retention`;
+    `policy`, the central one, says nothing of attendance). Returns rows deleted by table."""
+    counts = {"presence_events": 0, "security_events": 0, "record_views": 0}
+    for tenant, days in session.execute(sa.select(AttendanceTenant.tenant_id, AttendanceTenant.retention_days)).all():
+        cutoff = now - timedelta(days=days)
+        for table, model in (("presence_events", PresenceEvent), ("security_events", SecurityEventRecord), ("record_views", RecordView)):
+            res = session.execute(
+                sa.delete(model).where(model.tenant_id == tenant, model.at < cutoff).execution_options(synchronize_session=False)
+            )
+            counts[table] += int(res.rowcount or 0)  # type: ignore[attr-defined]
+    return counts

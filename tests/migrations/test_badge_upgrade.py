@@ -21,7 +21,7 @@ from core.migrations import alembic_config
 
 T0 = datetime(2027, 1, 4, 1, 0, tzinfo=timezone.utc)
 BADGE_TABLES = (
-    "offices", "badge_roster_versions", "employees", "badges", "presence_events", "security_events",
+    "offices", "attendance_tenants", "employees", "badges", "presence_events", "security_events",
     "leave_requests", "attendance_corrections", "activities", "record_views",
 )  # fmt: skip
 HEAD = "0005,bg0001,ff0005,wb0001"

@@ -1,5 +1,5 @@
 """The badge kind's tables: offices, employees, badges, presence and security events, leave
-requests, attendance corrections, activities, record views and the tenants' roster versions.
+requests, attendance corrections, activities, record views and the tenants' roster versions and retention.
 
 Revision ID: bg0001
 Revises: (base of branch 'badge')
@@ -46,10 +46,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_offices_tenant_id", "offices", ["tenant_id"])
     op.create_table(
-        "badge_roster_versions",
+        "attendance_tenants",
         sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), primary_key=True),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("changed_at", TIMESTAMP, nullable=False),
+        sa.Column("roster_version", sa.Integer(), nullable=False),
+        sa.Column("roster_changed_at", TIMESTAMP, nullable=True),
+        sa.Column("retention_days", sa.Integer(), nullable=False),
     )
     op.create_table(
         "employees",
@@ -206,6 +207,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in (
         "record_views", "activities", "attendance_corrections", "leave_requests", "security_events",
-        "presence_events", "badges", "employees", "badge_roster_versions", "offices",
+        "presence_events", "badges", "employees", "attendance_tenants", "offices",
     ):
         op.drop_table(table)  # their indexes go with them
