@@ -32,6 +32,7 @@ from typing import Any
 #: uplink item say.
 KINDS: dict[str, str] = {
     "awlr": "kinds.awlr",
+    "badge": "kinds.badge",
     "fishfinder": "kinds.fishfinder",
     "wavebuoy": "kinds.wavebuoy",
 }
