@@ -6,9 +6,11 @@ has, whose they are, where they stand and whether they require rotating identifi
 `core.config.TepiConfig` through the registry (`kinds.config_models`). A scanner is a device of
 kind `badge` whose `platform` is an office of this section.
 
-Working hours default to the Indonesian civil service's 37.5 hours over five days (Perpres
-21/2023 on ASN working days and hours: Monday to Thursday 07:30-16:00, Friday 07:30-16:30,
-each with a break), which a tenant's `attendance:` entry may change.
+Working hours default to the Indonesian civil service's 37.5 hours over five days: Perpres
+21/2023 on ASN working days and hours sets Monday to Friday, 37 h 30 min a week without breaks,
+from 07:30 local time, with a 60-minute break (Friday 90), and leaves the detail to each agency;
+Monday to Thursday 07:30-16:00 and Friday 07:30-16:30 is what that makes. A tenant's
+`attendance:` entry may change them (e.g. Ramadan's 32 h 30 min from 08:00).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class WorkSchedule(ConfigSection):
         return None if span is None else parse_span(span)
 
 
-#: Perpres 21/2023: 37.5 hours a week over five working days.
+#: Perpres 21/2023: 37.5 hours a week over five working days, breaks (60 min, Friday 90) not counted.
 CIVIL_SERVICE_SCHEDULE = WorkSchedule(
     id="pns-5-hari",
     days={"mon": "07:30-16:00", "tue": "07:30-16:00", "wed": "07:30-16:00", "thu": "07:30-16:00", "fri": "07:30-16:30"},
