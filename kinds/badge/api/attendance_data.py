@@ -15,6 +15,7 @@ day they left) have no record: an employee imported mid-month was not absent bef
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from central.models import User
 from kinds.badge.attendance_rules import Correction, DailyRecord, Stay, daily_record
 from kinds.badge.config import TenantAttendance
 from kinds.badge.state import LEAVE_APPROVED, AttendanceCorrection, Employee, LeaveRequest, PresenceEvent
+
+log = logging.getLogger(__name__)
 
 #: Ids per IN (...) list: well within SQLite's and PostgreSQL's bound-parameter limits.
 _CHUNK = 500
@@ -171,9 +174,18 @@ def is_working_day(rules: TenantAttendance, employee: Employee, day: date) -> bo
 
 
 def records(
-    session: Session, rules: TenantAttendance, employees: Sequence[Employee], first: date, last: date, now: datetime
+    session: Session,
+    rules: TenantAttendance,
+    employees: Sequence[Employee],
+    first: date,
+    last: date,
+    now: datetime,
+    *,
+    strict: bool = False,
 ) -> dict[int, list[Day]]:
-    """Each employee's records of the local days `first`..`last` they were employed on, in day order."""
+    """Each employee's records of the local days `first`..`last` they were employed on, in day
+    order. `strict`: a correction the rules cannot apply is a `ValueError` (when one is made),
+    not a day read without it (every later read)."""
     tz = zone(rules)
     ids = [e.id for e in employees]
     since, until = day_start(first - timedelta(days=1), tz), day_start(last + timedelta(days=1), tz)
@@ -188,17 +200,19 @@ def records(
         mine: list[Day] = []
         for d in employed_days(e, days, tz):
             fix, note = fixes.get((e.id, d), (None, None))
-            record = daily_record(
-                d,
-                hours_of(rules, e, d),
-                holiday=d in holidays,
-                tz=tz,
-                stays=stays_on(stays, d, tz),
-                leave=leave.get((e.id, d)),  # type: ignore[arg-type]
-                correction=fix,
-                late_grace_min=rules.late_grace_min,
-                now=now,
-            )
+            args: dict[str, Any] = {
+                "holiday": d in holidays, "tz": tz, "stays": stays_on(stays, d, tz), "leave": leave.get((e.id, d)),
+                "late_grace_min": rules.late_grace_min, "now": now,
+            }
+            try:
+                record = daily_record(d, hours_of(rules, e, d), correction=fix, **args)
+            except ValueError:
+                if strict or fix is None:
+                    raise
+                # Checked when it was made, a correction can still clash with events that arrived
+                # later (a gateway's backlog): the day reads as measured, and says so in the log.
+                log.warning("correction not applicable", extra={"tenant": rules.tenant, "day": d.isoformat()})
+                record, note = daily_record(d, hours_of(rules, e, d), **args), None
             mine.append(Day(employee=e, record=record, correction=note))
         out[e.id] = mine
     return out

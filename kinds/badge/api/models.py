@@ -27,8 +27,9 @@ def _printable(value: str) -> str:
     return value
 
 
-def _within(value: dt.date) -> dt.date:
-    if not EARLIEST.date() <= value < LATEST.date():
+def within_bounds(value: dt.date | None) -> dt.date | None:
+    """A day within the API's time bounds (`api.models.EARLIEST`, `LATEST`), else `ValueError` (422)."""
+    if value is not None and not EARLIEST.date() <= value < LATEST.date():
         raise ValueError(f"a day must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
     return value
 
@@ -38,7 +39,7 @@ def _clock(value: str) -> dt.time:
 
 
 #: A local day of the tenant's zone, `YYYY-MM-DD` (a string in JSON, hence not strict).
-LocalDay = Annotated[dt.date, Strict(False), AfterValidator(_within)]
+LocalDay = Annotated[dt.date, Strict(False), AfterValidator(within_bounds)]
 #: A local time of day, `HH:MM` (24 h), in the tenant's zone.
 LocalTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["07:30"]), AfterValidator(_clock)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(_printable)]
