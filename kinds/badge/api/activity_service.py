@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from central.errors import InvalidInput
-from contract.clock import utcnow
 from kinds.badge.api import attendance_data as data
 from kinds.badge.api.attendance_service import MAX_SPAN_DAYS, activity_counts, record_public
 from kinds.badge.api.caller import Caller, audit_views, employee_in_reach
@@ -54,7 +53,7 @@ def _linked(
 
 
 def record_activity(session: Session, who: Caller, config: Any, body: ActivityCreate) -> ActivityPublic:
-    rules, now = data.tenant_rules(config, who.tenant), utcnow()
+    rules, now = data.tenant_rules(config, who.tenant), data.now()
     tz = data.zone(rules)
     today = data.local_day(now, tz)
     with session.begin():
@@ -86,7 +85,7 @@ def list_activities(
     session: Session, who: Caller, config: Any, nip: str | None, first: date | None, last: date | None, limit: int, offset: int
 ) -> ActivitiesPublic:
     """Entries in the caller's reach (one employee's with `nip`), newest day first."""
-    rules, now = data.tenant_rules(config, who.tenant), utcnow()
+    rules, now = data.tenant_rules(config, who.tenant), data.now()
     today = data.local_day(now, data.zone(rules))
     last = last or today
     first = first or last - timedelta(days=30)

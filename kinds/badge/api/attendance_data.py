@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from central.models import User
+from contract.clock import utcnow
 from kinds.badge.attendance_rules import Correction, DailyRecord, Stay, daily_record
 from kinds.badge.config import TenantAttendance
 from kinds.badge.state import LEAVE_APPROVED, AttendanceCorrection, Employee, LeaveRequest, PresenceEvent
@@ -35,6 +36,11 @@ log = logging.getLogger(__name__)
 
 #: Ids per IN (...) list: well within SQLite's and PostgreSQL's bound-parameter limits.
 _CHUNK = 500
+
+
+def now() -> datetime:
+    """The one clock read of the badge API (contract.clock), so that its answers' "today" is one."""
+    return utcnow()
 
 
 def tenant_rules(config: Any, tenant: str) -> TenantAttendance:

@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from central.errors import InvalidInput
-from contract.clock import utcnow
 from kinds.badge.api import attendance_data as data
 from kinds.badge.api.caller import Caller, audit_views, employee_in_reach, office_in_reach
 from kinds.badge.api.errors import BadDay, OwnRecord
@@ -107,7 +106,7 @@ def _month(rules: TenantAttendance, month: str, now: datetime) -> tuple[date, da
 def employee_days(
     session: Session, who: Caller, config: Any, nip: str, first: date | None, last: date | None
 ) -> EmployeeDaysPublic:
-    rules, now = data.tenant_rules(config, who.tenant), utcnow()
+    rules, now = data.tenant_rules(config, who.tenant), data.now()
     first, last = _span(rules, first, last, now)
     with session.begin():
         employee = employee_in_reach(session, who, nip)
@@ -130,7 +129,7 @@ def _recap_public(recap: MonthlyRecap) -> dict[str, Any]:
 
 
 def employee_monthly(session: Session, who: Caller, config: Any, nip: str, month: str) -> EmployeeMonthlyPublic:
-    rules, now = data.tenant_rules(config, who.tenant), utcnow()
+    rules, now = data.tenant_rules(config, who.tenant), data.now()
     first, last = _month(rules, month, now)
     with session.begin():
         employee = employee_in_reach(session, who, nip)
@@ -156,7 +155,7 @@ def _staff(session: Session, who: Caller, office: str | None, first: date, last:
 
 
 def daily_board(session: Session, who: Caller, config: Any, day: date | None, office: str | None, limit: int, offset: int) -> DailyBoardPublic:
-    rules, now = data.tenant_rules(config, who.tenant), utcnow()
+    rules, now = data.tenant_rules(config, who.tenant), data.now()
     day = day or _today(rules, now)
     with session.begin():
         scope = office_in_reach(session, who, office)
@@ -178,7 +177,7 @@ def daily_board(session: Session, who: Caller, config: Any, day: date | None, of
 
 
 def _recap_lines(session: Session, who: Caller, config: Any, month: str, office: str | None) -> tuple[TenantAttendance, date | None, list[tuple[Employee, MonthlyRecap]]]:
-    rules, now = data.tenant_rules(config, who.tenant), utcnow()
+    rules, now = data.tenant_rules(config, who.tenant), data.now()
     first, last = _month(rules, month, now)
     scope = office_in_reach(session, who, office)
     if last is None:
@@ -192,7 +191,7 @@ def monthly(session: Session, who: Caller, config: Any, month: str, office: str 
     with session.begin():
         rules, last, lines = _recap_lines(session, who, config, month, office)
         shown = lines[offset : offset + limit]
-        audit_views(session, who, [e for e, _ in shown], "monthly_recap", utcnow())
+        audit_views(session, who, [e for e, _ in shown], "monthly_recap", data.now())
     rows = [RecapRowPublic(nip=e.nip, name=e.name, office=e.office_id, **_recap_public(recap)) for e, recap in shown]
     scope = office if office is not None else who.managed_office
     return MonthlyPublic(
@@ -205,13 +204,13 @@ def monthly_csv(session: Session, who: Caller, config: Any, month: str, office: 
     """The month's recap of every employee in scope as CSV (`attendance_rules.recap_csv`)."""
     with session.begin():
         _rules, _last, lines = _recap_lines(session, who, config, month, office)
-        audit_views(session, who, [e for e, _ in lines], "monthly_csv", utcnow())
+        audit_views(session, who, [e for e, _ in lines], "monthly_csv", data.now())
     return recap_csv(RecapLine(nip=e.nip, name=e.name, office=e.office_id, recap=recap) for e, recap in lines)
 
 
 def correct(session: Session, who: Caller, config: Any, body: CorrectionCreate) -> CorrectionPublic:
     """Add a correction of one employee's day (staff_admin: of their office; never one's own)."""
-    rules, now = data.tenant_rules(config, who.tenant), utcnow()
+    rules, now = data.tenant_rules(config, who.tenant), data.now()
     tz = data.zone(rules)
 
     def instant(at: Any) -> datetime | None:

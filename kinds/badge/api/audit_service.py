@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from central.models import User
-from contract.clock import utcnow
 from kinds.badge.api import attendance_data as data
 from kinds.badge.api.caller import Caller, audit_views, employee_in_reach, office_in_reach
 from kinds.badge.api.errors import EmployeeNotFound
@@ -29,7 +28,7 @@ DEFAULT_SECURITY_WINDOW = timedelta(days=7)
 def security_events(
     session: Session, who: Caller, config: Any, office: str | None, since: datetime | None, limit: int, offset: int
 ) -> SecurityEventsPublic:
-    rules, now = data.tenant_rules(config, who.tenant), utcnow()
+    rules, now = data.tenant_rules(config, who.tenant), data.now()
     since = since or now - DEFAULT_SECURITY_WINDOW
     with session.begin():
         scope = office_in_reach(session, who, office)

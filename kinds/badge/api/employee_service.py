@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from api.deps import MAX_PAGE
-from contract.clock import utcnow
+from kinds.badge.api import attendance_data as data
 from kinds.badge.api.attendance_data import tenant_rules
 from kinds.badge.api.caller import Caller, employee_in_reach, office_in_reach
 from kinds.badge.api.errors import rejected_rows
@@ -100,7 +100,7 @@ def import_employees(session: Session, who: Caller, config: Any, body: bytes) ->
     schedules = [s.id for s in tenant_rules(config, who.tenant).schedules]
     added: list[str] = []
     unchanged: list[str] = []
-    now = utcnow()
+    now = data.now()
     with session.begin():
         for line, person in people:
             if who.managed_office is not None and person.office != who.managed_office:

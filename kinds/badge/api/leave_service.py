@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, aliased
 
 from central.errors import InvalidInput
 from central.models import User
-from contract.clock import utcnow
 from kinds.badge.api import attendance_data as data
 from kinds.badge.api.caller import Caller, audit_views, employee_in_reach
 from kinds.badge.api.errors import LeaveDecided, LeaveNotFound, LeaveOverlaps, OwnRecord
@@ -43,7 +42,7 @@ def _public(r: LeaveRequest, e: Employee, decided_by: str | None) -> LeavePublic
 
 
 def request_leave(session: Session, who: Caller, config: Any, body: LeaveCreate) -> LeavePublic:
-    rules, now = data.tenant_rules(config, who.tenant), utcnow()
+    rules, now = data.tenant_rules(config, who.tenant), data.now()
     today = data.local_day(now, data.zone(rules))
     if body.last_day < body.first_day:
         raise InvalidInput("the last day is before the first")
@@ -78,7 +77,7 @@ def decide_leave(session: Session, who: Caller, leave_id: int, approve: bool, bo
     note = body.note if body is not None else None
     if not approve and note is None:
         raise InvalidInput("a rejection says why (`note`)")
-    now = utcnow()
+    now = data.now()
     with session.begin():
         found = session.execute(
             sa.select(LeaveRequest, Employee)
@@ -117,5 +116,5 @@ def list_leave(
         )
         total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
         rows = session.execute(base.order_by(LeaveRequest.requested_at.desc(), LeaveRequest.id.desc()).limit(limit).offset(offset)).all()
-        audit_views(session, who, [e for _, e, _ in rows], "leave", utcnow())
+        audit_views(session, who, [e for _, e, _ in rows], "leave", data.now())
     return LeavesPublic(data=[_public(r, e, d) for r, e, d in rows], count=int(total), limit=limit, offset=offset)
