@@ -112,14 +112,14 @@ def employed_days(employee: Employee, days: Sequence[date], tz: ZoneInfo) -> lis
     return [d for d in days if d >= first and (last is None or d <= last)]
 
 
-def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
+def chunks(ids: Sequence[int]) -> Iterator[list[int]]:
     for i in range(0, len(ids), _CHUNK):
         yield list(ids[i : i + _CHUNK])
 
 
 def _events(session: Session, ids: Sequence[int], since: datetime, until: datetime) -> dict[int, list[tuple[str, str, datetime]]]:
     out: dict[int, list[tuple[str, str, datetime]]] = defaultdict(list)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         stmt = sa.select(PresenceEvent.employee_id, PresenceEvent.office_id, PresenceEvent.event, PresenceEvent.at).where(
             PresenceEvent.employee_id.in_(chunk), PresenceEvent.at >= since, PresenceEvent.at < until
         )
@@ -130,7 +130,7 @@ def _events(session: Session, ids: Sequence[int], since: datetime, until: dateti
 
 def _leave(session: Session, ids: Sequence[int], first: date, last: date) -> dict[tuple[int, date], str]:
     out: dict[tuple[int, date], str] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         stmt = (
             sa.select(LeaveRequest.employee_id, LeaveRequest.kind, LeaveRequest.first_day, LeaveRequest.last_day)
             .where(
@@ -152,7 +152,7 @@ def _corrections(
 ) -> dict[tuple[int, date], tuple[Correction, CorrectionNote]]:
     """The newest correction of each (employee, day): corrections are only ever added."""
     out: dict[tuple[int, date], tuple[Correction, CorrectionNote]] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         stmt = (
             sa.select(AttendanceCorrection, User.name)
             .join(User, User.id == AttendanceCorrection.by_user)

@@ -48,7 +48,7 @@ def _hours(rules: TenantAttendance, employee: Employee, day: date) -> str | None
 
 def activity_counts(session: Session, ids: Sequence[int], first: date, last: date) -> dict[tuple[int, date], int]:
     out: dict[tuple[int, date], int] = defaultdict(int)
-    for chunk in data._chunks(ids):
+    for chunk in data.chunks(ids):
         stmt = (
             sa.select(Activity.employee_id, Activity.day, sa.func.count())
             .where(Activity.employee_id.in_(chunk), Activity.day >= first, Activity.day <= last)
