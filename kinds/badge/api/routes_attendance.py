@@ -26,7 +26,7 @@ router = APIRouter(prefix="/attendance", tags=["attendance"])
 
 _EMPLOYEE_NOT_FOUND = {404: {"model": ErrorPublic, "description": "No such employee in the caller's reach (as for a NIP that does not exist)."}}
 _OFFICE_NOT_FOUND = {404: {"model": ErrorPublic, "description": "No such office of the tenant (staff_admin: other than their own)."}}
-_BAD_QUERY = {422: {"model": ErrorPublic, "description": "A malformed query, a reversed span or one too long."}}
+_BAD_QUERY = {422: {"description": "A malformed query, a reversed span or one too long."}}
 _RECAP_CSV = {
     200: {
         "content": {"text/csv": {"schema": {"type": "string"}}},

@@ -55,7 +55,7 @@ def read_employees(
     "names each rejected line. A row registered exactly so already is `unchanged`; a NIP registered otherwise is "
     "rejected. A staff_admin imports into their own office only.",
     openapi_extra={"requestBody": _CSV_BODY},
-    responses={**AUTH_ERRORS, **BODY_ERRORS},
+    responses={**AUTH_ERRORS, **BODY_ERRORS, 422: {"description": "Rejected rows: `detail` names each line and why."}},
 )
 async def import_employees(request: Request, session: WriteSessionDep, who: AttendanceAdmin, config: ConfigDep) -> ImportedPublic:
     body = await request.body()
