@@ -1,6 +1,6 @@
 """Every endpoint x every caller x own/other tenant: 200/201/204, 401, 403 or 404 as designed.
 
-Callers: each of the six roles in each of two tenants (DKI Jakarta, Kabupaten Badung), nobody,
+Callers: each of the seven roles in each of two tenants (DKI Jakarta, Kabupaten Badung), nobody,
 a well-formed but unknown key, a revoked key, and the metrics token. Sides: the caller's own
 tenant's object, or the other tenant's. Expected answers come from the table below, written
 from the design (not from `api.permissions`, which `test_the_table_is_the_apps` compares):
