@@ -176,6 +176,9 @@ class EdgeGateway:
             self._alarms[kind.name] = kind.alarm
             self.processors[d.id] = kind.processor(config, d)  # the kind checks the device's platform
             self._routes[d.id] = _Route(d, kind, TokenBucket(gw.device_rate_per_s, gw.device_burst), self.processors[d.id])
+        # A kind's own counts (a processor's `collector`), registered once however many devices share one.
+        for collector in {id(c): c for p in self.processors.values() if (c := getattr(p, "collector", None)) is not None}.values():
+            self.registry.register(collector)
         #: Processors with timers of their own (`tick(now)`), told the wall-clock time each `TICK_S`.
         self._ticking = {dev: p for dev, p in self.processors.items() if callable(getattr(p, "tick", None))}
         self._next_tick = 0.0

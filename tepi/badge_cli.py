@@ -170,16 +170,16 @@ def badge_issue(
         except ValueError as exc:
             raise _fail(str(exc)) from exc
         b = issued.badge
-        lines = [f"badge\t{b.id}", f"format\t{b.format}"]
+        badge_id, lines = b.id, [f"badge\t{b.id}", f"format\t{b.format}"]
         if issued.identity_key is not None:
             lines += [f"identity_key\t{issued.identity_key.hex()}", f"k\t{b.k}", f"epoch\t{b.epoch}"]
         elif b.format == "ibeacon":
             lines += [f"uuid\t{b.uuid}", f"major\t{b.major}", f"minor\t{b.minor}"]
         else:
             lines += [f"namespace\t{b.namespace}", f"instance\t{b.instance}"]
-    typer.echo("\n".join(lines))
+    typer.echo("\n".join(lines))  # only once the transaction committed: a badge programmed is a badge stored
     shown = "its identity key is shown this once: program the badge now" if issued.identity_key else "static ids: any phone can clone them"
-    typer.echo(f"badge {b.id} of employee {employee.strip()} in {tenant}; {shown}", err=True)
+    typer.echo(f"badge {badge_id} of employee {employee.strip()} in {tenant}; {shown}", err=True)
 
 
 @badge_app.command("revoke")

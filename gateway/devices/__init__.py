@@ -49,6 +49,8 @@ class Processor(Protocol):
     After a restart, `resume` is told where the device's summarised windows end (the outbox
     keeps it) before the journal is replayed, so no window is summarised twice.
     `open_window_s` is how long the gateway waits for a silent device before `due`.
+    A processor may expose `collector`, a prometheus `Collector` of its kind's own counts: the
+    gateway registers each distinct one in its registry (devices may share one).
     """
 
     def accept(self, reading: Any) -> None: ...

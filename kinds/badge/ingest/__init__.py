@@ -4,8 +4,9 @@
 Ingest's generic layer keeps each item once (by id) and checks each item's office belongs to
 the sending tenant (`unknown_office`, `foreign_office` rejections). Here, items name badges,
 which must be the tenant's too: a badge no one issued is counted as `unknown_badge`, another
-tenant's as `foreign_badge`, and a presence dated after its badge was revoked as
-`revoked_badge` (a gateway that had not yet received the roster without it); none is stored.
+tenant's as `foreign_badge`, a presence dated after its badge was revoked as `revoked_badge` (a
+gateway that had not yet received the roster without it), and a static badge's presence at an
+office that requires EID as `static_badge_at_eid_office`; none is stored.
 
 - `Presence` becomes a `presence_events` row with the badge's holder, then the centre's
   `two_offices` check across gateways (`two_offices`);
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 
 _ITEMS: TypeAdapter[list[BadgeItem]] = TypeAdapter(list[BadgeItem])
 UNKNOWN_BADGE, FOREIGN_BADGE, REVOKED_BADGE = "unknown_badge", "foreign_badge", "revoked_badge"
+#: A presence of a static badge at an office that requires EID: the gateway grants none (any
+#: phone clones a static id), so one arriving is a gateway not following its configuration.
+STATIC_AT_EID_OFFICE = "static_badge_at_eid_office"
 
 
 @dataclass
@@ -101,7 +105,7 @@ class BadgeIngest:
                         self._answer(context, office, item, batch.gateway, answered)
                     continue
                 badge = badges.get(item.badge)
-                reason = _refusal(badge, item, batch.tenant)
+                reason = _refusal(badge, item, batch.tenant, offices[item.office])
                 if reason is not None:
                     _refuse(context, item, reason)
                     continue
@@ -143,13 +147,16 @@ class _NoPoints:
         return None
 
 
-def _refusal(badge: Badge | None, item: Presence | SecurityEvent, tenant: str) -> str | None:
+def _refusal(badge: Badge | None, item: Presence | SecurityEvent, tenant: str, office: Office) -> str | None:
     if badge is None:
         return UNKNOWN_BADGE
     if badge.tenant_id != tenant:
         return FOREIGN_BADGE
-    if isinstance(item, Presence) and badge.revoked_at is not None and item.at >= badge.revoked_at:
-        return REVOKED_BADGE
+    if isinstance(item, Presence):
+        if badge.revoked_at is not None and item.at >= badge.revoked_at:
+            return REVOKED_BADGE
+        if office.require_eid and badge.format != "eid":
+            return STATIC_AT_EID_OFFICE
     return None
 
 

@@ -29,24 +29,28 @@ SEAL = KeySeal("a-test-secret-for-badge-identity-keys-0123456789")
 T0 = datetime(2027, 1, 4, 0, 30, tzinfo=timezone.utc)  # Monday 07:30 WIB
 
 
+#: The configuration, as a YAML file holds it.
+WORLD: dict[str, Any] = {
+    "tenants": [{"id": INDRAMAYU, "name": "Pemerintah Kabupaten Indramayu"}, {"id": BADUNG, "name": "Pemerintah Kabupaten Badung"}],
+    "stations": [], "devices": [],
+    "gateway": {"id": GW_KANTOR, "tenant": INDRAMAYU},
+    "offices": [
+        {"id": KANTOR, "tenant": INDRAMAYU, "name": "BKPSDM Indramayu", "lat": -6.3273, "lon": 108.3249},
+        {"id": HAURGEULIS, "tenant": INDRAMAYU, "name": "Kecamatan Haurgeulis", "lat": -6.4547, "lon": 107.9404},
+        {"id": MANGUPURA, "tenant": BADUNG, "name": "BPBD Badung", "lat": -8.5853, "lon": 115.1742, "require_eid": False},
+    ],
+    "attendance": [
+        {"tenant": INDRAMAYU, "retention_days": 30, "schedules": [
+            {"id": "pns-5-hari", "days": {"mon": "07:30-16:00", "tue": "07:30-16:00", "wed": "07:30-16:00",
+                                         "thu": "07:30-16:00", "fri": "07:30-16:30"}},
+            {"id": "shift-pagi", "days": {"mon": "06:00-14:00", "sat": "06:00-12:00"}},
+        ]},
+    ],
+}  # fmt: skip
+
+
 def world_config() -> TepiConfig:
-    return parse_config({
-        "tenants": [{"id": INDRAMAYU, "name": "Pemerintah Kabupaten Indramayu"}, {"id": BADUNG, "name": "Pemerintah Kabupaten Badung"}],
-        "stations": [], "devices": [],
-        "gateway": {"id": GW_KANTOR, "tenant": INDRAMAYU},
-        "offices": [
-            {"id": KANTOR, "tenant": INDRAMAYU, "name": "BKPSDM Indramayu", "lat": -6.3273, "lon": 108.3249},
-            {"id": HAURGEULIS, "tenant": INDRAMAYU, "name": "Kecamatan Haurgeulis", "lat": -6.4547, "lon": 107.9404},
-            {"id": MANGUPURA, "tenant": BADUNG, "name": "BPBD Badung", "lat": -8.5853, "lon": 115.1742, "require_eid": False},
-        ],
-        "attendance": [
-            {"tenant": INDRAMAYU, "retention_days": 30, "schedules": [
-                {"id": "pns-5-hari", "days": {"mon": "07:30-16:00", "tue": "07:30-16:00", "wed": "07:30-16:00",
-                                             "thu": "07:30-16:00", "fri": "07:30-16:30"}},
-                {"id": "shift-pagi", "days": {"mon": "06:00-14:00", "sat": "06:00-12:00"}},
-            ]},
-        ],
-    })  # fmt: skip
+    return parse_config(WORLD)
 
 
 def prepared(engine: Engine, config: TepiConfig | None = None) -> TepiConfig:

@@ -83,6 +83,16 @@ def test_unknown_foreign_and_revoked_badges_and_foreign_offices_are_counted_not_
     assert send(engine, [presence(MANGUPURA, GW_BADUNG, wayan.id, "check_in", T0)], tenant=BADUNG).stored == 1
 
 
+def test_a_static_badge_s_presence_at_an_office_requiring_eid_is_refused(engine: Engine) -> None:
+    with Session(writer(engine)) as s, s.begin():
+        from kinds.badge.staff import NewEmployee, add_employee
+
+        add_employee(s, "kab-indramayu", NewEmployee(nip=NIP_DINI, name="Dini", office=KANTOR), T0, [])
+        static = issue_badge(s, "kab-indramayu", NIP_DINI, T0, SEAL, fmt="ibeacon").badge.id
+    result = send(engine, [presence(KANTOR, GW_KANTOR, static, "check_in", T0 + timedelta(hours=1))])
+    assert dict(result.rejected) == {"static_badge_at_eid_office": 1} and _rows(engine, PresenceEvent) == []
+
+
 def test_a_gateway_s_security_event_is_stored_with_the_badge_s_holder(engine: Engine, badges: dict[str, IssuedBadge]) -> None:
     dini = badges[NIP_DINI].badge
     result = send(engine, [security(KANTOR, GW_KANTOR, dini.id, "eid_replayed", T0)] * 2)

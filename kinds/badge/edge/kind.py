@@ -1,0 +1,148 @@
+"""Badge scanners at the office gateway: scanner messages in (`wire.decode_message`: Tepi's
+batch of everything heard in a scan interval, or one message per advertisement as Theengs
+Gateway and ESPresense send them), presence, security events and office health out
+(`edge.office`). A scanner is a device of kind `badge` whose `platform` is an office of the
+configuration's `offices:` section; a scanner on an undeclared office stops the gateway at
+start.
+
+Decoding resolves each advertisement at once (`edge.resolver`, the payload cache first) and
+classifies it against the reading's time, so the journal holds badges, not radio bytes.
+
+Rejections (counted by reason, `gateway.errors.REJECTION_REASONS`): what `wire` refuses for
+the message (`too_large`, `not_json`, `duplicate_key`, `malformed`, `wrong_type`,
+`out_of_range`, `truncated`, `station_mismatch` for a batch naming another scanner) and for
+single entries of a batch (each counted, the rest kept); a message ahead of the gateway clock
+(`future_timestamp`); the processor's `out_of_order` and `late`. An advertisement that is no
+badge of the roster is not a rejection: it is counted by the kind
+(`tepi_gateway_badge_adverts_total{result}`).
+
+Sizes: Tepi's batch holds at most `wire.MAX_ENTRIES` (5,000) advertisements, about 90 bytes
+each as JSON for a badge's 30-byte payload: ~450 kB, and up to ~770 kB for 5,000 legacy
+advertisements with scan responses (62 bytes). The gateway refuses any payload above
+`gateway.max_payload_bytes` before a kind sees it (default 4,096 bytes, at most 1 MiB), so a
+gateway with batch scanners must raise it (`max_payload_bytes: 1048576`); Theengs and
+ESPresense messages (a few hundred bytes each) fit the default, but come one per
+advertisement: `device_rate_per_s` must then allow what a scanner hears (2,000 badges at one
+advertisement a second: 2,000 frames a second per scanner).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from contract.items import PRIORITY_EVENT, PRIORITY_ROUTINE
+from core.config import ConfigError, DeviceConfig, GatewayConfig, TepiConfig
+from gateway.errors import FrameRejected
+from gateway.model import Decoded, RawFrame
+from gateway.stored_item import StoredItem
+from kinds.badge import wire
+from kinds.badge.edge import reading as journal
+from kinds.badge.edge import roster_store
+from kinds.badge.edge.processor import ScannerProcessor
+from kinds.badge.edge.reading import AHEAD, OK, REPLAYED, STATIC_REFUSED, ScanReading, Sighting
+from kinds.badge.edge.resolver import DRIFT_PERIODS, MALFORMED, NOT_BADGE, STATIC, UNKNOWN
+from kinds.badge.edge.site import Site
+from kinds.badge.items import KIND as KIND_NAME
+from kinds.badge.items import OfficeHealth, Presence, SecurityEvent
+
+log = logging.getLogger(__name__)
+
+#: JSON bytes of one batch entry for a badge's ~30-byte advertisement.
+ENTRY_BYTES = 90
+#: The largest payload the gateway can be configured to take (`GatewayConfig.max_payload_bytes`).
+GATEWAY_PAYLOAD_CEILING = 1_048_576
+
+
+class BadgeKind:
+    name = KIND_NAME
+    #: One batch per scan interval (1 s) per scanner.
+    readings_per_s = 1.0
+    #: A batch from a scanner hearing the design's 2,000 badges.
+    typical_payload_bytes = 2_000 * ENTRY_BYTES
+    #: A full batch of legacy advertisements fits below the gateway's ceiling; larger ones
+    #: (extended advertisements) the gateway never accepts anyway.
+    max_payload_bytes = min(wire.MAX_MESSAGE_BYTES, GATEWAY_PAYLOAD_CEILING)
+
+    def __init__(self) -> None:
+        self._sites: dict[str, Site] = {}
+
+    def processor(self, config: TepiConfig, device: DeviceConfig) -> ScannerProcessor:
+        office_config = config.device_office(device)  # type: ignore[attr-defined]
+        gw = config.gateway
+        site = self._sites.get(gw.id)
+        if site is None or device.id in site.bound:  # a new gateway (or one built again): fresh state
+            site = self._sites[gw.id] = Site(config, roster_store.roster_path(gw.outbox.path, gw.id))
+            if gw.max_payload_bytes < 64 * ENTRY_BYTES:
+                log.warning(
+                    "gateway.max_payload_bytes refuses batch scanner messages of more than a few badges",
+                    extra={"max_payload_bytes": gw.max_payload_bytes, "batch_of_2000_badges": 2_000 * ENTRY_BYTES},
+                )
+        if device.transport != "mqtt":
+            raise ConfigError(f"device {device.id!r} (badge): scanners publish over MQTT, not {device.transport}")
+        site.bound.add(device.id)
+        return ScannerProcessor(site, site.office(office_config), device.id)
+
+    def decode(self, frame: RawFrame, device: DeviceConfig, processor: ScannerProcessor, gateway: GatewayConfig) -> Decoded:
+        """The message's advertisements resolved to badges; its bad entries counted as
+        rejections of their own."""
+        report = wire.decode_message(frame.payload, device.id, frame.received_at)
+        if report.at > frame.received_at + timedelta(seconds=gateway.max_future_skew_s):
+            raise FrameRejected("future_timestamp", f"{report.at.isoformat()} is ahead of the gateway clock")
+        t = report.at.timestamp()
+        site = processor.site
+        resolver = site.resolver
+        resolver.advance(t)
+        cache_get, resolve = resolver.cache.get, resolver.resolve
+        require_eid = processor.office.require_eid
+        ti = int(t)
+        sightings: list[Sighting] = []
+        append = sightings.append
+        unknown = not_badges = malformed = 0
+        for h in report.heard:
+            data = h.data
+            found = cache_get(data)
+            if found is None:
+                found = resolve(data)
+            entry, period, tx = found
+            if entry is None:
+                if period == UNKNOWN:
+                    unknown += 1
+                elif period == NOT_BADGE:
+                    not_badges += 1
+                else:
+                    malformed += 1
+                continue
+            if period == STATIC:
+                append((entry.badge, entry.raw, h.rssi, tx, STATIC_REFUSED if require_eid else OK, 0))
+                continue
+            off = period - ((ti - entry.epoch) >> entry.k)
+            if -DRIFT_PERIODS <= off <= DRIFT_PERIODS:
+                append((entry.badge, entry.raw, h.rssi, tx, OK, 0))
+            else:
+                append((entry.badge, entry.raw, h.rssi, tx, REPLAYED if off < 0 else AHEAD, off))
+        processor.seq += 1
+        out = Decoded([ScanReading(device.id, processor.seq, report.at, t, sightings, unknown, not_badges, malformed)])
+        for reason, count in report.rejected:
+            out.rejected.extend(FrameRejected(reason, f"{count} bad entries in a scanner message") for _ in range(count))
+        return out
+
+    journal_body = staticmethod(journal.journal_body)
+    from_journal = staticmethod(journal.from_journal)
+
+    @staticmethod
+    def stored(item: Presence | SecurityEvent | OfficeHealth, gateway_id: str) -> StoredItem:
+        """Presence and security events leave at once (a check-in is the record an allowance
+        depends on); a health summary is routine and closes its scanner's journal window."""
+        body = item.model_dump_json().encode()
+        if isinstance(item, OfficeHealth):
+            return StoredItem(item.id, PRIORITY_ROUTINE, KIND_NAME, item.type, item.office, item.window_start.timestamp(), body, item.summarised)
+        return StoredItem(item.id, PRIORITY_EVENT, KIND_NAME, item.type, f"{item.office}/{item.badge}", item.at.timestamp(), body)
+
+    @staticmethod
+    def alarm(item: object) -> bytes | None:
+        """Attendance sounds no siren."""
+        return None
+
+
+KIND = BadgeKind()

@@ -1,0 +1,313 @@
+"""One office at its gateway: every scanner's readings in time order, a track per badge heard
+(smoothed RSSI per scanner, the presence machine), the security checks that keep spoofed
+sightings away from presence, and the office's health window.
+
+All of an office's scanners feed one `Office`: presence combines them (the office's level of a
+badge is its strongest scanner's fresh estimate), which one processor per device could not.
+The gateway's processors of an office's scanners share it (`edge.processor`), and the
+offices of one gateway share a `edge.site.Site` (the roster, which office holds a badge, where
+each badge was last heard). No I/O, no clock: time is the readings' (`Office.clock`, the
+newest reading time seen), or what the gateway passes to `tick`.
+
+Per sighting, in order:
+
+1. flagged at decode (a static id where the office requires EID, an EID of a past or future
+   period): a security event (rate-limited), nothing else;
+2. heard at another office of the gateway so recently that no one could have travelled
+   between them (`travel.impossible_travel`; neighbours never): `two_offices`, and this
+   sighting is refused. The office where the badge was established keeps it: a relay that
+   starts while its owner sits in office A raises events at B and never checks anyone in
+   there, nor out of A;
+3. otherwise it updates the badge's filter for this scanner, the office's level, and the
+   presence machine; a check-in here while another office holds the badge needs that office's
+   level beaten by `margin_db` and checks it out there.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
+
+from kinds.badge.config import OfficeConfig
+from kinds.badge.edge.presence import CHECK_IN, DWELL, IN, OUT, BadgePresence, PresenceSettings, Transition
+from kinds.badge.edge.reading import AHEAD, REPLAYED, ScanReading
+from kinds.badge.edge.rssi import RssiFilter, distance_m
+from kinds.badge.items import OfficeHealth, Presence, ScannerHealth, health_id, presence_id
+
+if TYPE_CHECKING:
+    from kinds.badge.edge.site import Site
+
+#: How often (office time) badges not heard are checked for absence.
+SWEEP_S = 1.0
+#: A badge out and unheard this long is forgotten (its filters and machine).
+TRACK_TTL_S = 3600.0
+_FLAG_REASON = {1: "static_id_where_eid_required", REPLAYED: "eid_replayed", AHEAD: "eid_ahead"}
+_BY_T = attrgetter("t")
+
+
+def utc(t: float) -> datetime:
+    return datetime.fromtimestamp(t, timezone.utc)
+
+
+def dbm(x: float) -> float:
+    """An RSSI within the items' bounds (-130..20 dBm), rounded to 0.1 dB."""
+    return round(min(20.0, max(-130.0, x)), 1)
+
+
+class BadgeTrack:
+    """One badge at one office: its filter per scanner, the office's level of it (the
+    strongest fresh scanner's), the presence machine, and the scanners heard in the dwell."""
+
+    __slots__ = ("badge", "office", "presence", "filters", "level", "best", "tx", "scanners", "dwell_mark")
+
+    def __init__(self, badge: str, office: "Office") -> None:
+        self.badge = badge
+        self.office = office
+        self.presence = BadgePresence()
+        self.filters: dict[str, RssiFilter] = {}
+        self.level = -200.0
+        self.best = ""
+        self.tx = 0
+        self.scanners: set[str] = set()
+        self.dwell_mark = math.nan
+
+
+class ScannerStats:
+    __slots__ = ("messages", "adverts", "last")
+
+    def __init__(self) -> None:
+        self.messages = 0
+        self.adverts = 0
+        self.last: float | None = None
+
+
+class Office:
+    def __init__(self, site: "Site", config: OfficeConfig, scanners: list[str], settings: PresenceSettings) -> None:
+        self.site = site
+        self.id = config.id
+        self.config = config
+        self.require_eid = config.require_eid
+        self.every = config.summary_every_s
+        self.settings = settings
+        self.scanners = sorted(scanners)
+        self.pending: list[ScanReading] = []
+        self.tracks: dict[str, BadgeTrack] = {}
+        self.active: set[BadgeTrack] = set()  # tracks not OUT: what the absence sweep visits
+        self.clock = -math.inf
+        self.next_sweep = -math.inf
+        self.window_start: float | None = None
+        self.closed_end = -math.inf  # where the last health window closed (or a restart resumed)
+        self.stats = {d: ScannerStats() for d in self.scanners}
+        self.heard: set[str] = set()
+        self.not_badges = 0
+        self.reporting: set[str] = set()  # scanners that sent since the office last went silent
+        self.silent: set[str] = set()
+        counts = site.counts
+        self._count = {r: (self.id, r) for r in ("badge", "spoofed", "unknown", "not_badge", "malformed")}
+        counts.add_office(self.id)
+
+    # -- the processors' calls
+    def process(self) -> list[Any]:
+        pending, self.pending = self.pending, []
+        if not pending:
+            return []
+        pending.sort(key=_BY_T)  # scanners of the office interleaved; a journal replays device by device
+        out: list[Any] = []
+        for r in pending:
+            self._reading(r, out)
+        return out
+
+    def device_silent(self, device: str) -> list[Any]:
+        """The gateway found `device` silent for `open_window_s`. Once every scanner that
+        reported is silent (a power cut, the network to the scanners down), the office's time
+        moves on by the absence timeout: badges are checked out at their last time heard,
+        instead of staying in until the scanners come back."""
+        self.silent.add(device)
+        if not self.reporting or not self.reporting <= self.silent or self.clock == -math.inf:
+            return []
+        self.reporting.clear()
+        self.silent.clear()
+        out: list[Any] = []
+        self._advance(self.clock + self.settings.absence_s, out)
+        return out
+
+    def tick(self, now: float) -> list[Any]:
+        """Wall-clock time `now`: an office whose scanners are silent (or were never heard)
+        still sends its health summary, a window late, so the centre sees the silence and
+        the roster version (a new gateway gets its roster this way)."""
+        if self.window_start is None:
+            self.window_start = max(math.floor(now / self.every) * self.every, self.closed_end)
+            return []
+        end = self.window_start + self.every
+        late = 0.0 if self.clock == -math.inf else self.every
+        if now < end + late:
+            return []
+        return self._close_window(now)
+
+    # -- inside
+    def _advance(self, t: float, out: list[Any]) -> None:
+        self.clock = t
+        if self.window_start is not None and t >= self.window_start + self.every:
+            out += self._close_window(t)
+        if t >= self.next_sweep:
+            self._sweep(t, out)
+            self.next_sweep = t + SWEEP_S
+
+    def _reading(self, r: ScanReading, out: list[Any]) -> None:
+        t, device = r.t, r.device
+        if t > self.clock:
+            self._advance(t, out)
+        if self.window_start is None:
+            self.window_start = max(math.floor(t / self.every) * self.every, self.closed_end)
+        self.reporting.add(device)
+        self.silent.discard(device)
+        stats = self.stats.get(device)
+        if stats is not None:
+            stats.messages += 1
+            stats.adverts += r.adverts
+            if stats.last is None or t > stats.last:
+                stats.last = t
+        site = self.site
+        counts, key = site.counts.adverts, self._count
+        others = r.unknown + r.not_badges + r.malformed
+        if others:
+            self.not_badges += others
+            counts[key["unknown"]] += r.unknown
+            counts[key["not_badge"]] += r.not_badges
+            counts[key["malformed"]] += r.malformed
+        s = self.settings
+        tracks, heard, anchor = self.tracks, self.heard, site.anchor
+        stale = t - s.stale_s
+        good = spoofed = 0
+        for badge, _, rssi, tx, flag, off in r.sightings:
+            if flag:
+                spoofed += 1
+                event = site.security(self, badge, _FLAG_REASON[flag], t, rssi, device, eid_period_offset=off if flag >= REPLAYED else None)
+                if event is not None:
+                    out.append(event)
+                continue
+            seen = anchor.get(badge)
+            if seen is None:
+                anchor[badge] = [self, t]
+            elif seen[0] is self:
+                if t > seen[1]:
+                    seen[1] = t
+            else:
+                conflict = site.conflict(seen, self, t)
+                if conflict is not None:
+                    spoofed += 1
+                    event = site.security(self, badge, "two_offices", t, rssi, device, other=seen, distance_km=conflict)
+                    if event is not None:
+                        out.append(event)
+                    continue
+                seen[0], seen[1] = self, t
+            good += 1
+            heard.add(badge)
+            tr = tracks.get(badge)
+            if tr is None:
+                tr = tracks[badge] = BadgeTrack(badge, self)
+            filters = tr.filters
+            f = filters.get(device)
+            if f is None:
+                filters[device] = f = RssiFilter(t, rssi)
+            else:
+                f.update(t, rssi)
+            if len(filters) == 1:
+                level, best = f.level, device
+            else:
+                level, best = -1e9, device
+                for d, fl in filters.items():
+                    if fl.last_t >= stale and fl.level > level:
+                        level, best = fl.level, d
+            tr.level, tr.best, tr.tx = level, best, tx
+            pr = tr.presence
+            if pr.state == IN:
+                change = pr.heard(t, level, True, s)
+            else:
+                may = level >= s.enter_dbm and site.may_enter(tr, level, t)
+                change = pr.heard(t, level, may, s)
+                if pr.state == DWELL:
+                    if pr.dwell_start != tr.dwell_mark:
+                        tr.dwell_mark = pr.dwell_start
+                        tr.scanners = set()
+                    tr.scanners.add(device)
+                    self.active.add(tr)
+            if change is not None:
+                self._changed(tr, change, t, device, out)
+        if good:
+            counts[key["badge"]] += good
+        if spoofed:
+            counts[key["spoofed"]] += spoofed
+
+    def _changed(self, tr: BadgeTrack, change: Transition, t: float, device: str, out: list[Any]) -> None:
+        site = self.site
+        if change.event == CHECK_IN:
+            self.active.add(tr)
+            held = site.holder.get(tr.badge)
+            if held is not None and held is not tr:
+                other = held.presence.leave(change.at)
+                held.office.active.discard(held)
+                if other is not None:
+                    out.append(held.office.presence_item(held, other, t, held.best or held.office.scanners[0]))
+            site.holder[tr.badge] = tr
+        else:
+            self.active.discard(tr)
+            if site.holder.get(tr.badge) is tr:
+                del site.holder[tr.badge]
+        out.append(self.presence_item(tr, change, t, device))
+
+    def presence_item(self, tr: BadgeTrack, change: Transition, decided: float, device: str) -> Presence:
+        at = utc(change.at)
+        level = tr.level if tr.level > -130 else -130.0
+        return Presence(
+            id=presence_id(self.site.gateway, self.id, tr.badge, change.event, at), office=self.id, device=device,
+            badge=tr.badge, event=change.event, at=at, decided_at=utc(max(decided, change.at)), rssi_dbm=dbm(level),
+            distance_m=round(distance_m(level, tr.tx, self.site.path_loss_exponent), 2), scanners=max(1, min(1000, len(tr.scanners))),
+        )
+
+    def _sweep(self, t: float, out: list[Any]) -> None:
+        s, site = self.settings, self.site
+        for tr in list(self.active):
+            pr = tr.presence
+            change = pr.silent(t, s)
+            if change is not None:
+                if site.holder.get(tr.badge) is tr:
+                    del site.holder[tr.badge]
+                out.append(self.presence_item(tr, change, t, tr.best or self.scanners[0]))
+            if pr.state == OUT:
+                self.active.discard(tr)
+
+    def _close_window(self, now: float) -> list[Any]:
+        start = self.window_start
+        assert start is not None
+        end = start + self.every
+        item = OfficeHealth(
+            id=health_id(self.site.gateway, self.id, utc(start)), office=self.id, device=self.scanners[0],
+            window_start=utc(start), window_end=utc(end),
+            scanners=[ScannerHealth(device=d, messages=st.messages, adverts=st.adverts, last_heard=None if st.last is None else utc(st.last)) for d, st in self.stats.items()],
+            badges_heard=len(self.heard), present=sum(1 for tr in self.active if tr.presence.state == IN),
+            not_badges=self.not_badges, roster_version=self.site.resolver.version,
+        )
+        self.stats = {d: ScannerStats() for d in self.scanners}
+        self.heard = set()
+        self.not_badges = 0
+        self.closed_end = end
+        self.window_start = max(end, math.floor(now / self.every) * self.every)
+        self._forget(now)
+        # One copy per scanner, each closing that scanner's journal up to the window's end: the
+        # outbox stores the first (same id) and trims every scanner's journal.
+        copies = []
+        for d in self.scanners:
+            c = item.model_copy()
+            c.closes(d, float(end))
+            copies.append(c)
+        return copies
+
+    def _forget(self, now: float) -> None:
+        """Badges out and unheard for `TRACK_TTL_S`: their filters and machines go."""
+        cutoff = now - TRACK_TTL_S
+        gone = [b for b, tr in self.tracks.items() if tr.presence.state == OUT and tr.presence.last_heard < cutoff]
+        for b in gone:
+            del self.tracks[b]

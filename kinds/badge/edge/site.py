@@ -1,0 +1,186 @@
+"""Everything one gateway knows about its offices together: the roster and its resolver, which
+office holds each badge, where each badge was last heard (impossible travel between offices),
+the security events' rate limit and the kind's counts.
+
+Lifecycle: the gateway makes one processor per scanner (`BadgeKind.processor`, at start, in
+configuration order) and uses them all from its one loop thread: `accept`, `process`, `due`,
+`tick` and `on_downlink` (`gateway.runtime`: "One loop thread runs the MQTT device client,
+parses, processes and commits"; the journal replay at start runs before that thread, alone).
+So a `Site` and its `Office`s are shared by a gateway's processors without locks. The kind
+keeps one `Site` per gateway id; a gateway built again with the same id in one process (a
+test's restart) asks for its first scanner's processor again, which starts a fresh `Site`.
+
+The roster comes from the centre (`on_downlink`: a `BadgeRoster`, validated, newer than the
+one held, stored atomically beside the outbox with mode 0600) and is loaded from that file at
+start; without one every badge is unknown (counted) and health summaries say version 0, which
+makes the centre send it. Every processor of the kind receives each downlink message; the
+first applies it, the others see the same message and do nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from contract.downlink import KindDownlink
+from core.config import TepiConfig
+from kinds.badge import travel
+from kinds.badge.config import OfficeConfig
+from kinds.badge.edge import roster_store
+from kinds.badge.edge.counts import BadgeCounts
+from kinds.badge.edge.office import BadgeTrack, Office, dbm, utc
+from kinds.badge.edge.presence import PresenceSettings
+from kinds.badge.edge.resolver import Resolver
+from kinds.badge.edge.rssi import PATH_LOSS_EXPONENT
+from kinds.badge.items import BadgeRoster, SecurityEvent, security_id
+
+log = logging.getLogger(__name__)
+
+#: At most one security event per badge, office and reason this often (every sighting is
+#: counted regardless): a replay loop must not flood a cellular uplink.
+SECURITY_EVERY_S = 600.0
+ROSTER_TYPE = "badge_roster"
+
+
+class Site:
+    def __init__(self, config: TepiConfig, roster_file: Path | None) -> None:
+        self.gateway = config.gateway.id
+        self.config = config
+        self.roster_file = roster_file
+        self.offices: dict[str, Office] = {}
+        self.bound: set[str] = set()  # devices whose processor this site made
+        self.counts = BadgeCounts([])
+        self.holder: dict[str, BadgeTrack] = {}  # badge -> the track of the office it is in
+        self.anchor: dict[str, list[Any]] = {}  # badge -> [office, time] of its last usable sighting
+        self.limits: dict[tuple[str, str, str], float] = {}
+        self.path_loss_exponent = PATH_LOSS_EXPONENT
+        self.max_kmh, self.near_km = travel.MAX_KMH, travel.NEAR_KM
+        self._near: dict[tuple[str, str], bool] = {}
+        self._last_downlink: KindDownlink | None = None
+        self._last_tick: datetime | None = None
+        self.resolver = Resolver.from_roster(self._load())
+        self.counts.roster_version = self.resolver.version
+
+    def _load(self) -> BadgeRoster | None:
+        if self.roster_file is None:
+            return None
+        try:
+            roster = roster_store.load(self.roster_file)
+            if roster is not None:
+                Resolver.from_roster(roster)  # the checks a downlink passes
+        except ValueError as exc:
+            log.error("stored badge roster not usable; starting without, until the centre sends it", extra={"error": str(exc)[:300]})
+            return None
+        if roster is not None:
+            log.info("badge roster loaded", extra={"version": roster.version, "badges": len(roster.badges)})
+        return roster
+
+    def office(self, config: OfficeConfig) -> Office:
+        office = self.offices.get(config.id)
+        if office is None:
+            scanners = [d.id for d in self.config.devices if d.kind == "badge" and d.platform == config.id]
+            settings = PresenceSettings(enter_dbm=config.enter_dbm, exit_dbm=config.exit_dbm)
+            office = self.offices[config.id] = Office(self, config, scanners, settings)
+        return office
+
+    # -- shared decisions (the offices' calls)
+    def may_enter(self, track: BadgeTrack, level: float, t: float) -> bool:
+        """May `track`'s office take its badge at `level`? Yes unless another office holds it
+        and is not beaten by the margin (its level counts while fresh)."""
+        held = self.holder.get(track.badge)
+        if held is None or held is track:
+            return True
+        s = track.office.settings
+        if held.presence.last_heard < t - s.stale_s:
+            return True
+        return level >= held.level + s.margin_db
+
+    def conflict(self, seen: list[Any], office: Office, t: float) -> float | None:
+        """km between `office` and the office of the badge's last usable sighting `seen`
+        ([office, time]) when no one could have travelled between them in the time; None
+        for neighbours and possible journeys."""
+        other: Office = seen[0]
+        pair = (other.id, office.id)
+        near = self._near.get(pair)
+        if near is None:
+            a, b = other.config, office.config
+            near = self._near[pair] = travel.distance_km(a.lat, a.lon, b.lat, b.lon) <= self.near_km
+        if near:
+            return None
+        a, b = other.config, office.config
+        return travel.impossible_travel(a.lat, a.lon, utc(seen[1]), b.lat, b.lon, utc(t), max_kmh=self.max_kmh, near_km=self.near_km)
+
+    def security(
+        self, office: Office, badge: str, reason: str, t: float, rssi: int, device: str, *,
+        eid_period_offset: int | None = None, other: list[Any] | None = None, distance_km: float | None = None,
+    ) -> SecurityEvent | None:
+        """Count a spoofed sighting; the event, unless one went for this badge, office and
+        reason within `SECURITY_EVERY_S`."""
+        key = (office.id, reason)
+        counts = self.counts
+        counts.security_sightings[key] = counts.security_sightings.get(key, 0) + 1
+        limit = (badge, office.id, reason)
+        last = self.limits.get(limit)
+        if last is not None and last <= t < last + SECURITY_EVERY_S:
+            return None
+        self.limits[limit] = t
+        counts.security_events[key] = counts.security_events.get(key, 0) + 1
+        at = utc(t)
+        return SecurityEvent(
+            id=security_id(self.gateway, office.id, badge, reason, at), office=office.id, device=device, badge=badge,
+            reason=reason, at=at, rssi_dbm=dbm(rssi), eid_period_offset=eid_period_offset,
+            other_office=None if other is None else other[0].id, other_at=None if other is None else utc(other[1]),
+            distance_km=None if distance_km is None else round(distance_km, 3),
+        )
+
+    # -- timers
+    def tick(self, now: datetime) -> list[Any]:
+        """Wall-clock time for the offices' health windows; once per `now` however many
+        processors pass it on. Old rate-limit entries are forgotten here too."""
+        if self._last_tick is not None and now <= self._last_tick:
+            return []
+        self._last_tick = now
+        t = now.timestamp()
+        out: list[Any] = []
+        for office in self.offices.values():
+            out += office.tick(t)
+        if len(self.limits) > 1000:
+            clock = max((o.clock for o in self.offices.values()), default=t)
+            self.limits = {k: v for k, v in self.limits.items() if v + SECURITY_EVERY_S > clock}
+        return out
+
+    # -- the roster
+    def on_downlink(self, message: KindDownlink) -> list[Any]:
+        if message is self._last_downlink or message.type != ROSTER_TYPE:
+            return []  # another scanner's processor applied it already, or not ours
+        self._last_downlink = message
+        counts = self.counts
+        try:
+            roster = BadgeRoster.model_validate_json(message.body)
+            resolver = Resolver.from_roster(roster)
+        except ValidationError as exc:
+            counts.roster_updates["invalid"] += 1
+            log.error("badge roster refused", extra={"error": roster_store.validation_summary(exc)})
+            return []
+        except ValueError as exc:
+            counts.roster_updates["invalid"] += 1
+            log.error("badge roster refused", extra={"error": str(exc)[:300]})
+            return []
+        if roster.version <= self.resolver.version:
+            counts.roster_updates["stale"] += 1
+            log.info("badge roster not newer than the one held; ignored", extra={"version": roster.version, "held": self.resolver.version})
+            return []
+        if self.roster_file is not None:
+            try:
+                roster_store.save(self.roster_file, roster)
+            except OSError as exc:  # keep deciding with it; the centre sends it again after a restart
+                log.error("badge roster not stored", extra={"file": str(self.roster_file), "error": exc.strerror})
+        self.resolver = resolver
+        counts.roster_updates["applied"] += 1
+        counts.roster_version = roster.version
+        log.info("badge roster applied", extra={"version": roster.version, "badges": len(roster.badges)})
+        return []
