@@ -99,7 +99,8 @@ def list_activities(
             where.append(Activity.employee_id == employee_in_reach(session, who, nip).id)
         base = sa.select(Activity, Employee).join(Employee, Employee.id == Activity.employee_id).where(*where)
         total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
-        rows = [(a, e) for a, e in session.execute(base.order_by(Activity.day.desc(), Activity.started_at.desc(), Activity.id.desc()).limit(limit).offset(offset))]
+        newest = base.order_by(Activity.day.desc(), Activity.started_at.desc(), Activity.id.desc())
+        rows = [(a, e) for a, e in session.execute(newest.limit(limit).offset(offset))]
         out = _linked(session, rules, rows, now)
         audit_views(session, who, [e for _, e in rows], "activities", now)
     return ActivitiesPublic(timezone=rules.timezone, data=out, count=int(total), limit=limit, offset=offset)  # type: ignore[arg-type]

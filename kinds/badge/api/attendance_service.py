@@ -176,7 +176,9 @@ def daily_board(session: Session, who: Caller, config: Any, day: date | None, of
     )
 
 
-def _recap_lines(session: Session, who: Caller, config: Any, month: str, office: str | None) -> tuple[TenantAttendance, date | None, list[tuple[Employee, MonthlyRecap]]]:
+def _recap_lines(
+    session: Session, who: Caller, config: Any, month: str, office: str | None
+) -> tuple[TenantAttendance, date | None, list[tuple[Employee, MonthlyRecap]]]:
     rules, now = data.tenant_rules(config, who.tenant), data.now()
     first, last = _month(rules, month, now)
     scope = office_in_reach(session, who, office)
