@@ -13,7 +13,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from contract.topics import device_topic, downlink_topic, uplink_topic
+from contract.topics import device_topic, device_topic_filter, downlink_topic, uplink_topic
 from core.config import TepiConfig, parse_config
 from core.processes import Mosquitto
 from kinds.badge.items import BadgeRoster, RosterBadge
@@ -91,7 +91,7 @@ def test_every_scanner_has_its_own_user_under_its_office_gateway_s_tenant(
     _, security = secured
     users = {p.username: p for p in principals(_configs(tmp_path))}
     for scanner, tenant in (("scn-bkpsdm-lobby", INDRAMAYU), ("scn-bkpsdm-hall", INDRAMAYU), ("scn-bpbd-lobby", BADUNG)):
-        assert (users[scanner].role, users[scanner].write, users[scanner].read) == ("device", (device_topic(tenant, scanner),), ())
+        assert (users[scanner].role, users[scanner].write, users[scanner].read) == ("device", (device_topic_filter(tenant, scanner),), ())
     passwords = {s: security.credential(s).password for s in ("scn-bkpsdm-lobby", "scn-bkpsdm-hall", "scn-bpbd-lobby")}
     assert len(set(passwords.values())) == 3, "no scanner shares another's password"
 
