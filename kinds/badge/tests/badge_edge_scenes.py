@@ -93,6 +93,8 @@ class Gate:
     procs: dict[str, ScannerProcessor] = field(default_factory=dict)
     items: list[Any] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    #: What the gateway would have journalled: (device, ts, seq, body) per accepted reading.
+    journal: list[tuple[str, float, int, bytes]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.procs = {d.id: KIND.processor(self.cfg, d) for d in self.cfg.devices}
@@ -113,6 +115,8 @@ class Gate:
                 proc.accept(r)
             except FrameRejected as rej:
                 self.rejected.append(rej.reason)
+                continue
+            self.journal.append((r.device, r.ts.timestamp(), r.seq, KIND.journal_body(r)))
         got = proc.process()
         self.items += got
         return got
