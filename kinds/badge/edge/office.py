@@ -98,12 +98,17 @@ class Office:
         self.clock = -math.inf
         self.next_sweep = -math.inf
         self.window_start: float | None = None
-        self.closed_end = -math.inf  # where the last health window closed (or a restart resumed)
+        #: Where the office's summarised windows ended before a restart (`resume`): no window
+        #: starts before it, so none is summarised twice under one id.
+        self.resumed_until = -math.inf
         self.stats = {d: ScannerStats() for d in self.scanners}
         self.heard: set[str] = set()
         self.not_badges = 0
         self.reporting: set[str] = set()  # scanners that sent since the office last went silent
         self.silent: set[str] = set()
+        self._provisional = False  # the open window was opened by the wall clock, no reading yet
+        self._clock_seen = self.clock
+        self._quiet_since: float | None = None
         counts = site.counts
         self._count = {r: (self.id, r) for r in ("badge", "spoofed", "unknown", "not_badge", "malformed")}
         counts.add_office(self.id)
@@ -134,17 +139,25 @@ class Office:
         return out
 
     def tick(self, now: float) -> list[Any]:
-        """Wall-clock time `now`: an office whose scanners are silent (or were never heard)
-        still sends its health summary, a window late, so the centre sees the silence and
-        the roster version (a new gateway gets its roster this way)."""
+        """Wall-clock time `now`. An office whose scanners are silent (or were never heard)
+        still sends its health summary, so the centre sees the silence and the roster
+        version (a new gateway gets its roster this way): once the office's time has not
+        moved for a whole window of wall-clock time, windows close by the wall clock. While
+        readings flow, their time alone closes windows (scanner clocks, a backlog replayed
+        hours late), and a window opened by the wall clock takes the first reading's time."""
+        if self.clock != self._clock_seen:
+            self._clock_seen = self.clock
+            self._quiet_since = now
+            return []
+        if self._quiet_since is None:
+            self._quiet_since = now
         if self.window_start is None:
-            self.window_start = max(math.floor(now / self.every) * self.every, self.closed_end)
+            self.window_start = max(math.floor(now / self.every) * self.every, self.resumed_until)
+            self._provisional = True
             return []
-        end = self.window_start + self.every
-        late = 0.0 if self.clock == -math.inf else self.every
-        if now < end + late:
+        if now - self._quiet_since < self.every or now < self.window_start + self.every:
             return []
-        return self._close_window(now)
+        return self._close_window(now, provisional=True)
 
     # -- inside
     def _advance(self, t: float, out: list[Any]) -> None:
@@ -159,8 +172,9 @@ class Office:
         t, device = r.t, r.device
         if t > self.clock:
             self._advance(t, out)
-        if self.window_start is None:
-            self.window_start = max(math.floor(t / self.every) * self.every, self.closed_end)
+        if self.window_start is None or self._provisional:
+            self.window_start = max(math.floor(t / self.every) * self.every, self.resumed_until)
+            self._provisional = False
         self.reporting.add(device)
         self.silent.discard(device)
         stats = self.stats.get(device)
@@ -279,7 +293,11 @@ class Office:
             if pr.state == OUT:
                 self.active.discard(tr)
 
-    def _close_window(self, now: float) -> list[Any]:
+    def _close_window(self, now: float, provisional: bool = False) -> list[Any]:
+        """The health summary of the open window; the next opens at `now`'s window (reading
+        time, or the wall clock's for a `provisional` one, which the first reading re-aligns:
+        a scanner whose clock lags may then summarise a span again under an id the outbox
+        already holds, and that repeat is dropped)."""
         start = self.window_start
         assert start is not None
         end = start + self.every
@@ -293,15 +311,20 @@ class Office:
         self.stats = {d: ScannerStats() for d in self.scanners}
         self.heard = set()
         self.not_badges = 0
-        self.closed_end = end
         self.window_start = max(end, math.floor(now / self.every) * self.every)
-        self._forget(now)
-        # One copy per scanner, each closing that scanner's journal up to the window's end: the
+        self._provisional = provisional
+        if self.clock == -math.inf:
+            return [item]  # nothing heard, nothing journalled
+        self._forget(self.clock)
+        # One copy per scanner, each closing that scanner's journal up to the window's end (or
+        # the newest reading, for a window the wall clock closed: every reading before it is
+        # processed, and a restart then refuses only what the office had already seen): the
         # outbox stores the first (same id) and trims every scanner's journal.
+        until = float(min(end, self.clock))
         copies = []
         for d in self.scanners:
             c = item.model_copy()
-            c.closes(d, float(end))
+            c.closes(d, until)
             copies.append(c)
         return copies
 

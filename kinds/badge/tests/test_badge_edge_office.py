@@ -201,3 +201,20 @@ def test_security_events_repeat_at_most_every_ten_minutes(tmp_path: Path, staff:
         gate.send("sc-bkpsdm-1", at, [(staff[-1].advert(at), -60)])
     assert [(e.at - T0).total_seconds() for e in gate.security()] == [0, 600, 1200]
     assert all(isinstance(e, SecurityEvent) for e in gate.security())
+
+
+def test_an_office_never_heard_reports_its_health_by_the_wall_clock(tmp_path: Path) -> None:
+    """A new gateway whose scanners are not up yet still tells the centre it holds no roster."""
+    gate = Gate(config(tmp_path, summary_every_s=60))
+    proc = gate.procs["sc-dishub-1"]
+    for s in range(0, 200):
+        gate.items += proc.tick(T0 + timedelta(seconds=s))
+    health = gate.health("dishub")
+    assert [(h.window_start - T0).total_seconds() for h in health] == [0, 60, 120]
+    assert all(h.roster_version == 0 and h.scanners[0].messages == 0 for h in health)
+    # the scanners come up with clocks behind the gateway's: the reading time takes over
+    behind = T0 - timedelta(hours=1)
+    for at in seconds(behind, 61):
+        gate.send("sc-dishub-1", at, [])
+        gate.items += proc.tick(T0 + timedelta(seconds=200) + (at - behind))
+    assert [(h.window_start - behind).total_seconds() for h in gate.health("dishub")[3:]] == [0]
