@@ -16,9 +16,9 @@ single entries of a batch (each counted, the rest kept); a message ahead of the 
 badge of the roster is not a rejection: it is counted by the kind
 (`tepi_gateway_badge_adverts_total{result}`).
 
-Sizes: Tepi's batch holds at most `wire.MAX_ENTRIES` (5,000) advertisements, about 90 bytes
-each as JSON for a badge's 30-byte payload: ~450 kB, and up to ~770 kB for 5,000 legacy
-advertisements with scan responses (62 bytes). The gateway refuses any payload above
+Sizes: Tepi's batch holds at most `wire.MAX_ENTRIES` (5,000) advertisements, 70 to 80 bytes
+each as JSON for a badge's payload (71 measured for Eddystone-EID: 142 kB for 2,000 badges):
+~400 kB, and up to ~770 kB for 5,000 legacy advertisements with scan responses (62 bytes). The gateway refuses any payload above
 `gateway.max_payload_bytes` before a kind sees it (default 4,096 bytes, at most 1 MiB), so a
 gateway with batch scanners must raise it (`max_payload_bytes: 1048576`); Theengs and
 ESPresense messages (a few hundred bytes each) fit the default, but come one per
@@ -48,8 +48,8 @@ from kinds.badge.items import OfficeHealth, Presence, SecurityEvent
 
 log = logging.getLogger(__name__)
 
-#: JSON bytes of one batch entry for a badge's ~30-byte advertisement.
-ENTRY_BYTES = 90
+#: JSON bytes of one batch entry for a badge's advertisement (71 measured for Eddystone-EID).
+ENTRY_BYTES = 72
 #: The largest payload the gateway can be configured to take (`GatewayConfig.max_payload_bytes`).
 GATEWAY_PAYLOAD_CEILING = 1_048_576
 

@@ -56,6 +56,15 @@ def dbm(x: float) -> float:
     return round(min(20.0, max(-130.0, x)), 1)
 
 
+def _strongest(filters: dict[str, RssiFilter], fresh_from: float) -> tuple[float, str]:
+    """(level, scanner) of the strongest estimate newer than `fresh_from`."""
+    level, best = -1e9, ""
+    for d, f in filters.items():
+        if f.last_t >= fresh_from and f.level > level:
+            level, best = f.level, d
+    return level, best
+
+
 class BadgeTrack:
     """One badge at one office: its filter per scanner, the office's level of it (the
     strongest fresh scanner's), the presence machine, and the scanners heard in the dwell."""
@@ -228,13 +237,20 @@ class Office:
                 filters[device] = f = RssiFilter(t, rssi)
             else:
                 f.update(t, rssi)
-            if len(filters) == 1:
-                level, best = f.level, device
+            # The office's level: the strongest fresh scanner's. Kept with the scanner it is
+            # from; all scanners are looked at again only when that one weakens or goes stale.
+            level, best = f.level, tr.best
+            if best == device:
+                if level < tr.level and len(filters) > 1:
+                    level, best = _strongest(filters, stale)
+            elif level > tr.level:
+                best = device
             else:
-                level, best = -1e9, device
-                for d, fl in filters.items():
-                    if fl.last_t >= stale and fl.level > level:
-                        level, best = fl.level, d
+                held = filters.get(best)
+                if held is None or held.last_t < stale:
+                    level, best = _strongest(filters, stale)
+                else:
+                    level = tr.level
             tr.level, tr.best, tr.tx = level, best, tx
             pr = tr.presence
             if pr.state == IN:

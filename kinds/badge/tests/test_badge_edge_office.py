@@ -218,3 +218,20 @@ def test_an_office_never_heard_reports_its_health_by_the_wall_clock(tmp_path: Pa
         gate.send("sc-dishub-1", at, [])
         gate.items += proc.tick(T0 + timedelta(seconds=200) + (at - behind))
     assert [(h.window_start - behind).total_seconds() for h in gate.health("dishub")[3:]] == [0]
+
+
+def test_the_office_level_is_always_its_strongest_fresh_scanners(tmp_path: Path, staff: list[Badge]) -> None:
+    """The level is kept incrementally (the hot path); it must equal a full look every time."""
+    gate = Gate(config(tmp_path))
+    gate.downlink(roster(1, staff))
+    office = gate.procs["sc-bkpsdm-1"].office
+    rng = random.Random(2)
+    at = T0
+    for _ in range(3000):
+        at += timedelta(seconds=rng.choice([0.1, 0.5, 2.0, 8.0, 25.0]))
+        scanner = rng.choice(["sc-bkpsdm-1", "sc-bkpsdm-2"])
+        gate.send(scanner, at, [(staff[0].advert(at), rng.randint(-95, -50))])
+        track = office.tracks[staff[0].id]
+        t = at.timestamp()
+        fresh = [f.level for f in track.filters.values() if f.last_t >= t - office.settings.stale_s]
+        assert track.level == max(fresh)
