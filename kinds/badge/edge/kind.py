@@ -122,7 +122,11 @@ class BadgeKind:
             else:
                 append((entry.badge, entry.raw, h.rssi, tx, REPLAYED if off < 0 else AHEAD, off))
         processor.seq += 1
-        out = Decoded([ScanReading(device.id, processor.seq, report.at, t, sightings, unknown, not_badges, malformed)])
+        office = processor.office
+        snapshot = b""
+        if office.snapshot and t >= office.snapshot_until:  # the badges in at the last close, into the journal
+            snapshot, office.snapshot = office.snapshot, b""
+        out = Decoded([ScanReading(device.id, processor.seq, report.at, t, sightings, unknown, not_badges, malformed, snapshot)])
         for reason, count in report.rejected:
             out.rejected.extend(FrameRejected(reason, f"{count} bad entries in a scanner message") for _ in range(count))
         return out

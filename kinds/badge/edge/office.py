@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from kinds.badge.config import OfficeConfig
 from kinds.badge.edge.presence import CHECK_IN, DWELL, IN, OUT, BadgePresence, PresenceSettings, Transition
-from kinds.badge.edge.reading import AHEAD, REPLAYED, ScanReading
+from kinds.badge.edge.reading import AHEAD, REPLAYED, ScanReading, pack_present, unpack_present
 from kinds.badge.edge.rssi import RssiFilter, distance_m
 from kinds.badge.items import OfficeHealth, Presence, ScannerHealth, health_id, presence_id
 
@@ -116,6 +116,13 @@ class Office:
         self.reporting: set[str] = set()  # scanners that sent since the office last went silent
         self.silent: set[str] = set()
         self._provisional = False  # the open window was opened by the wall clock, no reading yet
+        #: Badges in at the last health close, for the first reading after it to carry into
+        #: the journal (`reading.ScanReading.snapshot`), from reading time `snapshot_until` on.
+        self.snapshot = b""
+        self.snapshot_until = math.inf
+        #: After a restart (`resume`), until the journal's replay is processed: restore the
+        #: badges in from the snapshot the journal carries.
+        self.restoring = False
         self._clock_seen = self.clock
         self._quiet_since: float | None = None
         counts = site.counts
@@ -131,6 +138,7 @@ class Office:
         out: list[Any] = []
         for r in pending:
             self._reading(r, out)
+        self.restoring = False  # the replay of the journal is the first thing processed after a restart
         return out
 
     def device_silent(self, device: str) -> list[Any]:
@@ -184,6 +192,8 @@ class Office:
         if self.window_start is None or self._provisional:
             self.window_start = max(math.floor(t / self.every) * self.every, self.resumed_until)
             self._provisional = False
+        if r.snapshot and self.restoring:
+            self._restore(r.snapshot, t)
         self.reporting.add(device)
         self.silent.discard(device)
         stats = self.stats.get(device)
@@ -332,6 +342,11 @@ class Office:
         if self.clock == -math.inf:
             return [item]  # nothing heard, nothing journalled
         self._forget(self.clock)
+        self.snapshot = pack_present([
+            (tr.badge, bytes.fromhex(tr.badge[1:]), tr.presence.last_inside, tr.presence.last_heard, tr.level, tr.tx)
+            for tr in self.active if tr.presence.state == IN
+        ])
+        self.snapshot_until = min(end, self.clock)
         # One copy per scanner, each closing that scanner's journal up to the window's end (or
         # the newest reading, for a window the wall clock closed: every reading before it is
         # processed, and a restart then refuses only what the office had already seen): the
@@ -343,6 +358,27 @@ class Office:
             c.closes(d, until)
             copies.append(c)
         return copies
+
+    def _restore(self, snapshot: bytes, t: float) -> None:
+        """A restarted office takes the badges that were in at the last health close back in,
+        without checking them in again (their check-in went out before the restart); a badge
+        another office holds by now stays there."""
+        site = self.site
+        for badge, _, inside, heard, level, tx in unpack_present(snapshot):
+            held = site.holder.get(badge)
+            tr = self.tracks.get(badge)
+            if (held is not None and held is not tr) or (tr is not None and tr.presence.state == IN):
+                continue
+            if tr is None:
+                tr = self.tracks[badge] = BadgeTrack(badge, self)
+                tr.level, tr.tx = level, tx
+            pr = tr.presence
+            pr.state = IN
+            pr.last_inside = max(pr.last_inside, inside)
+            pr.last_heard = max(pr.last_heard, heard)
+            pr.below_since = None
+            self.active.add(tr)
+            site.holder[badge] = tr
 
     def _forget(self, now: float) -> None:
         """Badges out and unheard for `TRACK_TTL_S`: their filters and machines go."""

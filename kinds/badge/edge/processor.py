@@ -57,6 +57,7 @@ class ScannerProcessor:
         t = summarised_until.timestamp()
         self._closed_until = max(self._closed_until, t)
         self.office.resumed_until = max(self.office.resumed_until, t)
+        self.office.restoring = True
 
     @property
     def open_window_s(self) -> float | None:

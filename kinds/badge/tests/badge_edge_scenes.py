@@ -93,8 +93,10 @@ class Gate:
     procs: dict[str, ScannerProcessor] = field(default_factory=dict)
     items: list[Any] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
-    #: What the gateway would have journalled: (device, ts, seq, body) per accepted reading.
+    #: What the gateway's journal would hold: (device, ts, seq, body) per accepted reading,
+    #: trimmed as items close devices' windows; and where each device's windows end.
     journal: list[tuple[str, float, int, bytes]] = field(default_factory=list)
+    summarised: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.procs = {d.id: KIND.processor(self.cfg, d) for d in self.cfg.devices}
@@ -118,11 +120,36 @@ class Gate:
                 continue
             self.journal.append((r.device, r.ts.timestamp(), r.seq, KIND.journal_body(r)))
         got = proc.process()
-        self.items += got
+        self._commit(got)
         return got
 
+    def _commit(self, got: list[Any]) -> None:
+        """As the outbox commits items: each closing a device's window trims its journal."""
+        self.items += got
+        for item in got:
+            closes = getattr(item, "summarised", None)
+            if closes is not None:
+                dev, until = closes
+                self.journal = [row for row in self.journal if not (row[0] == dev and row[1] < until)]
+                self.summarised[dev] = max(self.summarised.get(dev, until), until)
+
+    def restarted(self) -> "Gate":
+        """The gateway started again on the same outbox: fresh processors told where their
+        windows end, then the journal replayed device by device (`EdgeGateway._recover`)."""
+        again = Gate(self.cfg)
+        again.journal, again.summarised = list(self.journal), dict(self.summarised)
+        for dev, until in self.summarised.items():
+            again.procs[dev].resume(datetime.fromtimestamp(until, timezone.utc))
+        for device, ts, seq, body in sorted(self.journal, key=lambda row: (row[0], row[1], row[2])):
+            try:
+                again.procs[device].accept(KIND.from_journal(device, seq, datetime.fromtimestamp(ts, timezone.utc), body))
+            except FrameRejected:
+                continue
+        again._commit([i for p in again.procs.values() for i in p.process()])
+        return again
+
     def silent(self, device: str) -> None:
-        self.items += self.procs[device].due(datetime.max.replace(tzinfo=timezone.utc))
+        self._commit(self.procs[device].due(datetime.max.replace(tzinfo=timezone.utc)))
 
     def downlink(self, roster_: BadgeRoster | bytes) -> None:
         from contract.downlink import KindDownlink

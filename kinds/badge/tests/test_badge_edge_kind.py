@@ -14,7 +14,7 @@ from core.config import ConfigError, DeviceConfig
 from gateway.model import RawFrame
 from kinds.badge import wire
 from kinds.badge.edge import KIND
-from kinds.badge.edge.reading import REPLAYED, STATIC_REFUSED, ScanReading, from_journal, journal_body
+from kinds.badge.edge.reading import REPLAYED, STATIC_REFUSED, ScanReading, from_journal, journal_body, pack_present
 from kinds.badge.items import OfficeHealth, Presence, SecurityEvent
 from kinds.badge.tests.badge_edge_scenes import T0, Gate, badges, config, roster, seconds
 
@@ -58,9 +58,10 @@ def test_the_journal_body_round_trips_and_refuses_what_it_did_not_write() -> Non
         [("b0000000000ab", bytes.fromhex("0000000000ab"), -61, -59, 0, 0), ("b0000000000cd", bytes.fromhex("0000000000cd"), -127, -169, REPLAYED, -84),
          ("b0000000000ef", bytes.fromhex("0000000000ef"), 20, 86, STATIC_REFUSED, 0)],
         unknown=3, not_badges=40, malformed=1,
+        snapshot=pack_present([("b0000000000ab", bytes.fromhex("0000000000ab"), ts.timestamp() - 5, ts.timestamp(), -62.5, -59)]),
     )
     body = journal_body(r)
-    assert len(body) == 18 + 3 * 10 + 4
+    assert len(body) == 22 + 3 * 10 + 4 + 28
     assert from_journal("sc-1", 7, ts, body) == r
     for bad in (b"", b"W" + body[1:], body[:-1], body + b"\0"):
         with pytest.raises(ValueError):
@@ -109,3 +110,22 @@ def test_a_full_batch_fits_the_kinds_limits() -> None:
     assert size <= KIND.max_payload_bytes <= 1_048_576
     typical = wire.ScanReport("sc-bkpsdm-1", T0, tuple(wire.Heard("aa:bb:cc:dd:ee:ff", -67, badges(1)[0].advert(T0)) for _ in range(2000)))
     assert abs(len(wire.encode_scan(typical)) - KIND.typical_payload_bytes) / KIND.typical_payload_bytes < 0.25
+
+
+def test_a_restarted_gateway_keeps_the_staff_who_are_in_without_checking_them_in_again(tmp_path: Path) -> None:
+    """The journal holds only the readings since the last health close; the badges in at that
+    close come back from the snapshot the first reading after it carried."""
+    staff = badges(3)
+    gate = Gate(config(tmp_path, summary_every_s=60))
+    gate.downlink(roster(1, staff))
+    at = T0
+    for at in seconds(T0, 150):
+        gate.send("sc-bkpsdm-1", at, [(b.advert(at), -60) for b in staff])
+    assert sorted(p.event for p in gate.presence()) == ["check_in"] * 3
+    assert gate.journal and min(row[1] for row in gate.journal) >= (T0 + timedelta(seconds=120)).timestamp()
+    again = gate.restarted()
+    assert again.presence() == []  # nobody checked in twice
+    for at in seconds(T0 + timedelta(seconds=150), 400):  # staff[2] went home during the restart
+        again.send("sc-bkpsdm-1", at, [(b.advert(at), -60) for b in staff[:2]])
+    assert [(p.badge, p.event) for p in again.presence()] == [(staff[2].id, "check_out")]
+    assert again.presence()[0].at <= T0 + timedelta(seconds=150)
