@@ -122,6 +122,12 @@ def test_an_office_gets_its_roster_checks_staff_in_and_keeps_it_across_a_restart
         assert {p["badge"] for p in centre.of_type("presence")} == {b.id for b in staff}
         assert all(p["event"] == "check_in" for p in centre.of_type("presence"))
         wait_until(lambda: [s["reason"] for s in centre.of_type("security")] == ["eid_replayed"], what="the replay event")
+        second = (start + timedelta(seconds=60)).isoformat().replace("+00:00", "Z")
+        wait_until(lambda: any(h["window_start"] == second for h in centre.of_type("office_health")), what="the second health window")
+        heard = gateway.metrics.readings._counts[OFFICE]
+        scanners.scan(at, [(b.advert(at), -60) for b in staff])  # carries who is in into the journal
+        at += timedelta(seconds=1)
+        wait_until(lambda: gateway.metrics.readings._counts[OFFICE] == heard + 2, what="the last scan taken in")
     finally:
         gateway.stop(flush_timeout=5)
 
@@ -139,6 +145,7 @@ def test_an_office_gets_its_roster_checks_staff_in_and_keeps_it_across_a_restart
         wait_until(lambda: counts[(OFFICE, "badge")] >= 2 * 3 * 120, what="badges resolved after the restart")
         assert counts[(OFFICE, "unknown")] == 0
         assert centre.rosters_sent == 1
+        assert len(centre.of_type("presence")) == 3  # the staff inside were not checked in again
     finally:
         restarted.stop(flush_timeout=5)
         scanners.close()
