@@ -23,7 +23,10 @@ each as JSON for a badge's payload (71 measured for Eddystone-EID: 142 kB for 2,
 gateway with batch scanners must raise it (`max_payload_bytes: 1048576`); Theengs and
 ESPresense messages (a few hundred bytes each) fit the default, but come one per
 advertisement: `device_rate_per_s` must then allow what a scanner hears (2,000 badges at one
-advertisement a second: 2,000 frames a second per scanner).
+advertisement a second: 2,000 frames a second per scanner). `tepi mqtt setup` sizes the site
+broker's queues from `broker_queue.peak_readings_per_s` at this kind's largest payload: a
+badge reading is a whole scan message, so a gateway of batch scanners sets it to its scanners'
+messages a second (ten scanners: 10, with a margin 20), not to advertisements a second.
 """
 
 from __future__ import annotations

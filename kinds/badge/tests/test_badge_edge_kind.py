@@ -129,3 +129,15 @@ def test_a_restarted_gateway_keeps_the_staff_who_are_in_without_checking_them_in
         again.send("sc-bkpsdm-1", at, [(b.advert(at), -60) for b in staff[:2]])
     assert [(p.badge, p.event) for p in again.presence()] == [(staff[2].id, "check_out")]
     assert again.presence()[0].at <= T0 + timedelta(seconds=150)
+
+
+def test_a_bad_entry_of_a_batch_is_a_rejection_of_its_own_and_costs_nothing_else(tmp_path: Path) -> None:
+    staff = badges(2)
+    gate = Gate(config(tmp_path))
+    gate.downlink(roster(1, staff))
+    good = [["aa:bb:cc:dd:ee:0" + str(i), -60, b.advert(T0).hex()] for i, b in enumerate(staff)]
+    payload = ('{"v":1,"scanner":"sc-bkpsdm-1","t":%f,"adv":%s}' % (T0.timestamp(), str(good + [["aa:bb:cc:dd:ee:09", "-60", "00"]]).replace("'", '"'))).encode()
+    dev = next(d for d in gate.cfg.devices if d.id == "sc-bkpsdm-1")
+    decoded = KIND.decode(RawFrame("mqtt", payload, "sc-bkpsdm-1", T0), dev, gate.procs["sc-bkpsdm-1"], gate.cfg.gateway)
+    assert [r.reason for r in decoded.rejected] == ["wrong_type"]  # type: ignore[attr-defined]
+    assert [s[0] for s in decoded.readings[0].sightings] == [b.id for b in staff]  # type: ignore[attr-defined]
