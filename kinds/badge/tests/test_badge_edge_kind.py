@@ -141,3 +141,18 @@ def test_a_bad_entry_of_a_batch_is_a_rejection_of_its_own_and_costs_nothing_else
     decoded = KIND.decode(RawFrame("mqtt", payload, "sc-bkpsdm-1", T0), dev, gate.procs["sc-bkpsdm-1"], gate.cfg.gateway)
     assert [r.reason for r in decoded.rejected] == ["wrong_type"]  # type: ignore[attr-defined]
     assert [s[0] for s in decoded.readings[0].sightings] == [b.id for b in staff]  # type: ignore[attr-defined]
+
+
+def test_theengs_messages_one_per_advertisement_resolve_and_may_share_a_time(tmp_path: Path) -> None:
+    staff = badges(2)
+    gate = Gate(config(tmp_path))
+    gate.downlink(roster(1, staff))
+    dev = next(d for d in gate.cfg.devices if d.id == "sc-bkpsdm-1")
+    proc = gate.procs["sc-bkpsdm-1"]
+    for i, b in enumerate(staff):
+        service = b.advert(T0)[-10:].hex()  # the Eddystone-EID frame: type, power, EID
+        body = f'{{"id": "AA:BB:CC:DD:EE:0{i}", "rssi": -61, "servicedatauuid": "0xfeaa", "servicedata": "{service}"}}'
+        for r in KIND.decode(RawFrame("mqtt", body.encode(), dev.id, T0), dev, proc, gate.cfg.gateway).readings:
+            proc.accept(r)  # both stamped with the gateway's receive time
+    proc.process()
+    assert proc.collector.adverts[("bkpsdm", "badge")] == 2
