@@ -18,10 +18,10 @@ badge of the roster is not a rejection: it is counted by the kind
 
 Sizes: Tepi's batch holds at most `wire.MAX_ENTRIES` (5,000) advertisements, 70 to 80 bytes
 each as JSON for a badge's payload (71 measured for Eddystone-EID: 142 kB for 2,000 badges):
-~400 kB, and up to ~770 kB for 5,000 legacy advertisements with scan responses (62 bytes). The gateway refuses any payload above
-`gateway.max_payload_bytes` before a kind sees it (default 4,096 bytes, at most 1 MiB), so a
-gateway with batch scanners must raise it (`max_payload_bytes: 1048576`); Theengs and
-ESPresense messages (a few hundred bytes each) fit the default, but come one per
+~400 kB, and up to ~770 kB for 5,000 legacy advertisements with scan responses (62 bytes). The gateway refuses a payload above
+`gateway.payload_limit(max_payload_bytes)` before a kind sees it: by default this kind's
+largest message (`max_payload_bytes`, under the gateway's 1 MiB ceiling), or what the file's
+`gateway.max_payload_bytes` sets; Theengs and ESPresense messages (a few hundred bytes each) fit the default, but come one per
 advertisement: `device_rate_per_s` must then allow what a scanner hears (2,000 badges at one
 advertisement a second: 2,000 frames a second per scanner). `tepi mqtt setup` sizes the site
 broker's queues from `broker_queue.peak_readings_per_s` at this kind's largest payload: a
@@ -76,7 +76,7 @@ class BadgeKind:
         site = self._sites.get(gw.id)
         if site is None or device.id in site.bound:  # a new gateway (or one built again): fresh state
             site = self._sites[gw.id] = Site(config, roster_store.roster_path(gw.outbox.path, gw.id))
-            if gw.max_payload_bytes < 64 * ENTRY_BYTES:
+            if gw.payload_limit(self.max_payload_bytes) < 64 * ENTRY_BYTES:
                 log.warning(
                     "gateway.max_payload_bytes refuses batch scanner messages of more than a few badges",
                     extra={"max_payload_bytes": gw.max_payload_bytes, "batch_of_2000_badges": 2_000 * ENTRY_BYTES},

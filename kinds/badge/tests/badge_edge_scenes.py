@@ -40,7 +40,7 @@ def config(tmp_path: Path, require_eid: bool = True, summary_every_s: int = 300)
         "devices": [
             {"id": d, "kind": "badge", "platform": office, "transport": "mqtt"} for office, ds in SCANNERS.items() for d in ds
         ],
-        "gateway": {"id": GW, "tenant": TENANT, "max_payload_bytes": 1048576, "outbox": {"path": str(tmp_path / "outbox.db")}},
+        "gateway": {"id": GW, "tenant": TENANT, "outbox": {"path": str(tmp_path / "outbox.db")}},
         "offices": [
             {"id": o, "tenant": TENANT, "name": o.upper(), "lat": lat, "lon": lon, "require_eid": require_eid, "summary_every_s": summary_every_s}
             for o, (lat, lon) in OFFICES.items()

@@ -33,7 +33,7 @@ def _config(tmp_path: Path, port: int):  # type: ignore[no-untyped-def]
     cfg = parse_config({
         "tenants": [{"id": TENANT, "name": "Kabupaten Indramayu"}], "stations": [],
         "devices": [{"id": s, "kind": "badge", "platform": OFFICE, "transport": "mqtt"} for s in SCANNERS],
-        "gateway": {"id": GW, "tenant": TENANT, "summary_linger_s": 0, "max_payload_bytes": 1_048_576},
+        "gateway": {"id": GW, "tenant": TENANT, "summary_linger_s": 0},
         "offices": [{"id": OFFICE, "tenant": TENANT, "name": "BKPSDM", "lat": -6.33, "lon": 108.32, "summary_every_s": 60}],
     })
     return with_local_services(cfg, port, tmp_path)
