@@ -160,8 +160,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_r: Request, exc: StarletteHTTPException) -> JSONResponse:
-        # Unknown paths (404), wrong methods (405): the same {detail, code} as everything else.
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
+        # Unknown paths (404), wrong methods (405): the same {detail, code} as everything else. A
+        # kind's own HTTPException may name its code (`code` attribute, e.g. leave_decided).
+        code = getattr(exc, "code", None) or {404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, f"http_{exc.status_code}"
+        )
         response = _json(exc.status_code, code, str(exc.detail))
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value

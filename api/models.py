@@ -205,7 +205,7 @@ class ActionRequest(RequestBody):
 #: Acknowledging and closing take the same body.
 ActorRequest = AckRequest = ActionRequest
 
-Role = Literal["admin", "disaster_office", "fisher", "fisheries_office", "staff_admin", "viewer"]
+Role = Literal["admin", "disaster_office", "employee", "fisher", "fisheries_office", "staff_admin", "viewer"]
 #: Stripped, NFC, no control or invisible formatting characters (`central.names`): 422 saying which.
 UserName = Annotated[str, AfterValidator(canonical_name)]
 

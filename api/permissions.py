@@ -17,6 +17,7 @@ from __future__ import annotations
 from central.models import (
     ROLE_ADMIN,
     ROLE_DISASTER_OFFICE,
+    ROLE_EMPLOYEE,
     ROLE_FISHER,
     ROLE_FISHERIES_OFFICE,
     ROLE_STAFF_ADMIN,
@@ -78,6 +79,25 @@ BUOY_READERS: tuple[str, ...] = ROLES
 #: Marine conditions (forecast areas, buoys, the small-boat verdict): public safety information, every role.
 MARINE_READERS: tuple[str, ...] = ROLES
 
+# The badge kind (kinds/badge/api). Attendance is personal data (UU 27/2022): an employee reads
+# only their own records, a staff_admin (linked to an employee row) their office's, the admin the
+# tenant's. Another employee's NIP answers an employee 404, as a NIP that does not exist, so NIPs
+# cannot be probed; every read of another person's records is written to the view audit.
+#: The staff list (names, NIPs, offices, badges): staff administration (staff_admin: own office).
+EMPLOYEE_LISTERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_STAFF_ADMIN)
+#: One employee, one employee's days, month and activities, and who viewed whose records:
+#: the employee themself, their office's staff_admin, the admin.
+ATTENDANCE_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_EMPLOYEE, ROLE_STAFF_ADMIN)
+#: Importing staff from CSV, an office's daily board and monthly recap (and its CSV export for the
+#: performance allowance), corrections with a reason, deciding leave (never one's own), and the
+#: spoofing attempts with the names of the badges' holders: staff administration.
+ATTENDANCE_ADMINS: tuple[str, ...] = (ROLE_ADMIN, ROLE_STAFF_ADMIN)
+#: Recording one's own daily activities and requesting one's own leave: a user linked to an
+#: employee (an employee, or a staff_admin as a member of staff). The admin is linked to none.
+ATTENDANCE_SELF_SERVICE: tuple[str, ...] = (ROLE_EMPLOYEE, ROLE_STAFF_ADMIN)
+#: Leave requests: one's own (employee), the office's (staff_admin), the tenant's (admin).
+LEAVE_READERS: tuple[str, ...] = ATTENDANCE_READERS
+
 #: (method, path) -> roles; "public" needs no credentials, "metrics" the metrics token.
 TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/healthz"): "public",
@@ -122,6 +142,22 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/marine-conditions"): MARINE_READERS,
     ("GET", "/api/v1/fishing-grounds"): GROUND_READERS,
     ("GET", "/api/v1/fishing-grounds/{ground_id}"): GROUND_READERS,
+    ("GET", "/api/v1/employees"): EMPLOYEE_LISTERS,
+    ("POST", "/api/v1/employees/import"): ATTENDANCE_ADMINS,
+    ("GET", "/api/v1/employees/{nip}"): ATTENDANCE_READERS,
+    ("GET", "/api/v1/attendance/daily"): ATTENDANCE_ADMINS,
+    ("GET", "/api/v1/attendance/monthly"): ATTENDANCE_ADMINS,
+    ("GET", "/api/v1/attendance/employees/{nip}/days"): ATTENDANCE_READERS,
+    ("GET", "/api/v1/attendance/employees/{nip}/monthly"): ATTENDANCE_READERS,
+    ("POST", "/api/v1/attendance/corrections"): ATTENDANCE_ADMINS,
+    ("GET", "/api/v1/attendance/views"): ATTENDANCE_READERS,
+    ("POST", "/api/v1/activities"): ATTENDANCE_SELF_SERVICE,
+    ("GET", "/api/v1/activities"): ATTENDANCE_READERS,
+    ("POST", "/api/v1/leave"): ATTENDANCE_SELF_SERVICE,
+    ("GET", "/api/v1/leave"): LEAVE_READERS,
+    ("POST", "/api/v1/leave/{leave_id}/approve"): ATTENDANCE_ADMINS,
+    ("POST", "/api/v1/leave/{leave_id}/reject"): ATTENDANCE_ADMINS,
+    ("GET", "/api/v1/security-events"): ATTENDANCE_ADMINS,
 }
 
 __all__ = [
@@ -129,14 +165,20 @@ __all__ = [
     "ALERT_ACTORS",
     "ALERT_READERS",
     "ALL_ROLES",
+    "ATTENDANCE_ADMINS",
+    "ATTENDANCE_READERS",
+    "ATTENDANCE_SELF_SERVICE",
     "BUOY_READERS",
     "CATCH_RECORDERS",
     "CATCH_STATISTICIANS",
+    "EMPLOYEE_LISTERS",
+    "LEAVE_READERS",
     "MARINE_READERS",
     "GROUND_READERS",
     "MARKET_USERS",
     "ROLE_ADMIN",
     "ROLE_DISASTER_OFFICE",
+    "ROLE_EMPLOYEE",
     "ROLE_FISHER",
     "ROLE_FISHERIES_OFFICE",
     "ROLE_STAFF_ADMIN",

@@ -56,12 +56,15 @@ _OPEN_SQL = "status IN ('active', 'acknowledged')"
 #: Roles of API users; every user has exactly one, within exactly one tenant (see api/README.md).
 ROLE_ADMIN = "admin"
 ROLE_DISASTER_OFFICE = "disaster_office"
+#: A member of staff (kinds/badge): linked to one employee row, sees only their own attendance
+#: records (state revision 0005).
+ROLE_EMPLOYEE = "employee"
 ROLE_FISHER = "fisher"
 #: Sees catches only as anonymised aggregates by area, species and week (kinds/fishfinder).
 ROLE_FISHERIES_OFFICE = "fisheries_office"
 ROLE_STAFF_ADMIN = "staff_admin"
 ROLE_VIEWER = "viewer"
-ROLES = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_FISHER, ROLE_FISHERIES_OFFICE, ROLE_STAFF_ADMIN, ROLE_VIEWER)
+ROLES = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_EMPLOYEE, ROLE_FISHER, ROLE_FISHERIES_OFFICE, ROLE_STAFF_ADMIN, ROLE_VIEWER)
 
 
 class UtcDateTime(sa.types.TypeDecorator[datetime]):

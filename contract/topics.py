@@ -32,17 +32,28 @@ def uplink_subscription(share_group: str | None) -> str:
 
 
 def device_topic(tenant: str, device: str) -> str:
-    """Where a field device publishes its readings on the gateway's local broker."""
+    """Where a field device publishes its readings on the gateway's local broker.
+
+    A device may also publish below it (`.../up/<anything>`): third-party BLE scanners
+    (Theengs Gateway, OpenMQTTGateway) publish one message per device heard at
+    `<their publish topic>/<MAC>`, so set to `device_topic` their messages land under it. The
+    device is always the topic's fourth level, whatever follows `up`."""
     return f"tepi/{tenant}/dev/{device}/up"
 
 
+def device_topic_filter(tenant: str, device: str) -> str:
+    """The device's topic and every topic below it (`device_topic`): what its ACL grants."""
+    return f"{device_topic(tenant, device)}/#"
+
+
 def device_subscription(tenant: str) -> str:
-    return f"tepi/{tenant}/dev/+/up"
+    # `.../up/#` matches `.../up` itself too (MQTT 3.1.1 section 4.7.1.2).
+    return f"tepi/{tenant}/dev/+/up/#"
 
 
 def device_from_topic(topic: str) -> str | None:
-    parts = topic.split("/")
-    if len(parts) == 5 and parts[0] == "tepi" and parts[2] == "dev" and parts[4] == "up":
+    parts = topic.split("/", 5)
+    if len(parts) >= 5 and parts[0] == "tepi" and parts[2] == "dev" and parts[4] == "up" and parts[3]:
         return parts[3]
     return None
 

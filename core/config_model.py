@@ -95,11 +95,20 @@ def _no_username(where: str, broker: BrokerConfig, users: str) -> None:
         raise ValueError(f"{where}.username must not be set: these connections log in as {users} (set only the password)")
 
 
+#: Ceiling of any device payload the gateway takes, whatever the kind or the file says.
+MAX_DEVICE_PAYLOAD_BYTES = 1_048_576
+DEFAULT_DEVICE_PAYLOAD_BYTES = 4096
+
+
 class GatewayConfig(ConfigSection):
     id: Identifier
     tenant: Identifier
     max_future_skew_s: float = Field(default=300.0, ge=0, description="Reject readings this far ahead of the gateway clock.")
-    max_payload_bytes: int = Field(default=4096, ge=128, le=1_048_576)
+    max_payload_bytes: int | None = Field(
+        default=None, ge=128, le=MAX_DEVICE_PAYLOAD_BYTES,
+        description="Largest payload taken from a device. Default: 4096 bytes, or what a device's kind may "
+        "legitimately send when that is more (a BLE scanner's batch of everything it heard in a second).",
+    )
     device_rate_per_s: float = Field(default=100.0, gt=0, description="Average frames per second one device may send; excess is dropped and counted.")
     device_burst: float = Field(default=1000.0, ge=1, description="Frames a device may send at once above its rate.")
     local_broker: BrokerConfig = BrokerConfig()
@@ -122,6 +131,13 @@ class GatewayConfig(ConfigSection):
         default_factory=dict, description="device id -> serial port path (pty in the simulator)."
     )
     serial_baud: int = 9600
+
+    def payload_limit(self, kind_max_bytes: int) -> int:
+        """The largest payload taken from a device of a kind that may send `kind_max_bytes`:
+        `max_payload_bytes` when the file sets it, else the default raised to the kind's."""
+        if self.max_payload_bytes is not None:
+            return self.max_payload_bytes
+        return min(max(DEFAULT_DEVICE_PAYLOAD_BYTES, kind_max_bytes), MAX_DEVICE_PAYLOAD_BYTES)
 
     @model_validator(mode="after")
     def _own_users(self) -> "GatewayConfig":

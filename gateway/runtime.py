@@ -112,6 +112,8 @@ class _Route:
     kind: DeviceKind
     bucket: TokenBucket
     processor: Processor
+    #: The largest payload taken from this device (`GatewayConfig.payload_limit`).
+    max_payload_bytes: int
 
 
 class Deferral:
@@ -175,7 +177,9 @@ class EdgeGateway:
             self._storing[kind.name] = kind.stored
             self._alarms[kind.name] = kind.alarm
             self.processors[d.id] = kind.processor(config, d)  # the kind checks the device's platform
-            self._routes[d.id] = _Route(d, kind, TokenBucket(gw.device_rate_per_s, gw.device_burst), self.processors[d.id])
+            self._routes[d.id] = _Route(
+                d, kind, TokenBucket(gw.device_rate_per_s, gw.device_burst), self.processors[d.id], gw.payload_limit(kind.max_payload_bytes)
+            )
         # A kind's own counts (a processor's `collector`), registered once however many devices share one.
         for collector in {id(c): c for p in self.processors.values() if (c := getattr(p, "collector", None)) is not None}.values():
             self.registry.register(collector)
@@ -509,8 +513,8 @@ class EdgeGateway:
                 raise FrameRejected("wrong_transport", f"device {device.id} is configured for {device.transport}")
             if not route.bucket.allow(now):
                 raise FrameRejected("rate_limited", f"device {device.id} exceeds {gw.device_rate_per_s}/s")
-            if len(frame.payload) > gw.max_payload_bytes:
-                raise FrameRejected("too_large", f"{len(frame.payload)} bytes")
+            if len(frame.payload) > route.max_payload_bytes:
+                raise FrameRejected("too_large", f"{len(frame.payload)} bytes, at most {route.max_payload_bytes}")
             decoded = route.kind.decode(frame, device, route.processor, gw)
             if type(decoded) is not Decoded:
                 if decoded is None:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from core.config import ConfigError, TepiConfig, load_config
+from tepi.badge_cli import badge_app, employee_app
 from tepi.vessel_cli import vessel_app
 from tepi.vessel_set_cli import vessel_set
 
@@ -53,6 +54,8 @@ admin_app.add_typer(key_app, name="key")
 admin_app.add_typer(retention_app, name="retention")
 admin_app.add_typer(db_app, name="db")
 admin_app.add_typer(vessel_app, name="vessel")
+admin_app.add_typer(employee_app, name="employee")
+admin_app.add_typer(badge_app, name="badge")
 vessel_app.command("set")(vessel_set)
 
 ConfigOpt = Annotated[
@@ -214,7 +217,7 @@ def user_create(
     ctx: typer.Context,
     tenant: TenantOpt,
     name: Annotated[str, typer.Option("--name", "-n", help="Unique within the tenant; recorded on alert actions.")],
-    role: Annotated[str, typer.Option("--role", "-r", help="admin, disaster_office, fisher, fisheries_office, staff_admin or viewer.")],
+    role: Annotated[str, typer.Option("--role", "-r", help="admin, disaster_office, employee, fisher, fisheries_office, staff_admin or viewer.")],
     config: ConfigOpt = None,
 ) -> None:
     """Create a user of a tenant; prints the user's id (for `key create --user`)."""
@@ -336,7 +339,7 @@ def retention_run(
 def demo_key(
     ctx: typer.Context,
     tenant: TenantOpt,
-    role: Annotated[str, typer.Option("--role", "-r", help="admin, disaster_office, fisher, fisheries_office, staff_admin or viewer.")],
+    role: Annotated[str, typer.Option("--role", "-r", help="admin, disaster_office, employee, fisher, fisheries_office, staff_admin or viewer.")],
     config: ConfigOpt = None,
 ) -> None:
     """Demo mode only: a fresh key of the tenant's `demo-<role>` user (earlier ones revoked), on stdout.

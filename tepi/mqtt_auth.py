@@ -47,7 +47,7 @@ from typing import Literal
 
 from core.broker_drops import DROPPED_TOPIC
 from core.config import GATEWAY_LINKS, ConfigError, DeviceConfig, IngestConfig, TepiConfig
-from contract.topics import DOWNLINK_FILTER, UPLINK_FILTER, alarm_topic, device_topic, downlink_topic, uplink_topic
+from contract.topics import DOWNLINK_FILTER, UPLINK_FILTER, alarm_topic, device_topic_filter, downlink_topic, uplink_topic
 
 Role = Literal["device", "gateway", "ingest"]
 
@@ -112,10 +112,10 @@ def principals(configs: Sequence[TepiConfig]) -> list[MqttPrincipal]:
             if dev.transport != "mqtt":
                 continue
             tenant, where = device_tenant(cfg, dev)
-            own_devices.append(device_topic(tenant, dev.id))
+            own_devices.append(device_topic_filter(tenant, dev.id))
             _add(found, MqttPrincipal(
                 username=dev.id, role="device", tenant=tenant,
-                write=(device_topic(tenant, dev.id),), note=f"{dev.kind} {where}",
+                write=(device_topic_filter(tenant, dev.id),), note=f"{dev.kind} {where}",
             ))
         gw = cfg.gateway
         grants: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

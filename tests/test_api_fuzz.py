@@ -41,6 +41,7 @@ from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, rate_of_rise, siaga_change, summary
 from core.config import load_config
+from badge_matrix import badge_objects
 
 POSTGRES_URL = os.environ.get("TEPI_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MAX_EXAMPLES = 25
@@ -66,8 +67,8 @@ SEEN: dict[str, Counter[int]] = {}
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, dict[str, str]]]]:
-    """(base URL, headers with a key by role: DKI Jakarta's admin, and a fisher for what only fishers
-    may call) of a server over PostgreSQL with both tenants' data."""
+    """(base URL, headers with a key by role: DKI Jakarta's admin, and a fisher or an employee for
+    what only fishers or staff may call) of a server over PostgreSQL with both tenants' data."""
     schema = f"f_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(POSTGRES_URL)
     with admin.begin() as conn:
@@ -90,10 +91,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[st
                 ),
             ]:
                 apply_batch(s, b, SqlPointSink(s))
-            keys = {
-                role: create_key(s, TEST_PEPPER.encode(), create_user(s, "dki-jakarta", f"Fuzz {role}", role).id)[1]
-                for role in ("admin", "fisher")
-            }
+            users = {role: create_user(s, "dki-jakarta", f"Fuzz {role}", role) for role in ("admin", "fisher", "employee", "staff_admin")}
+            keys = {role: create_key(s, TEST_PEPPER.encode(), user.id)[1] for role, user in users.items()}
+            badge_objects(s, "dki-jakarta", users)  # an office, its staff linked to the users
         settings = Settings(
             database_url=url,
             auth_pepper=TEST_PEPPER,  # type: ignore[arg-type]
@@ -124,7 +124,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[st
 def test_api_conforms_to_its_schema(case: schemathesis.Case, api: tuple[str, dict[str, dict[str, str]]]) -> None:
     base, keys = api
     allowed = permissions.TABLE.get((case.operation.method.upper(), case.operation.path), ())
-    headers = keys["admin"] if isinstance(allowed, str) or "admin" in allowed else keys["fisher"]
+    # The admin, or who else may: an employee (their own records), else a fisher.
+    role = "admin" if isinstance(allowed, str) or "admin" in allowed else "employee" if "employee" in allowed else "fisher"
+    headers = keys[role]
     if case.path.endswith("/metrics"):
         headers = bearer(METRICS_TOKEN)
     response = case.call_and_validate(base_url=base, headers=headers, checks=CHECKS, timeout=10)

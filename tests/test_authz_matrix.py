@@ -1,6 +1,6 @@
 """Every endpoint x every caller x own/other tenant: 200/201/204, 401, 403 or 404 as designed.
 
-Callers: each of the six roles in each of two tenants (DKI Jakarta, Kabupaten Badung), nobody,
+Callers: each of the seven roles in each of two tenants (DKI Jakarta, Kabupaten Badung), nobody,
 a well-formed but unknown key, a revoked key, and the metrics token. Sides: the caller's own
 tenant's object, or the other tenant's. Expected answers come from the table below, written
 from the design (not from `api.permissions`, which `test_the_table_is_the_apps` compares):
@@ -44,6 +44,7 @@ from kinds.awlr.ingest.points import SqlPointSink
 from ingest.service import apply_batch
 from ingest.testing import batch, rate_of_rise, siaga_change, summary
 from core.config import TepiConfig, load_config
+from badge_matrix import MISSING_NIP, badge_objects, badge_request, throwaway_leave
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -53,10 +54,11 @@ POSTGRES_URL = os.environ.get("TEPI_TEST_POSTGRES", "postgresql+psycopg://postgr
 METRICS_TOKEN = "matrix-metrics-token-0123456789abcdefghij"
 T0 = datetime(2025, 1, 20, tzinfo=timezone.utc)
 TENANTS = ("dki-jakarta", "kab-badung")
-ROLES = ("admin", "disaster_office", "fisher", "fisheries_office", "staff_admin", "viewer")
+ROLES = ("admin", "disaster_office", "employee", "fisher", "fisheries_office", "staff_admin", "viewer")
 OTHER = {"dki-jakarta": "kab-badung", "kab-badung": "dki-jakarta"}
 
 PUBLIC, METRICS = "public", "metrics"
+BADGE_PATHS = ("/api/v1/employees", "/api/v1/attendance", "/api/v1/activities", "/api/v1/leave", "/api/v1/security-events")
 ALERT_READERS = {"admin", "disaster_office", "viewer"}
 ALERT_ACTORS = {"admin", "disaster_office"}
 EVERYONE = set(ROLES)
@@ -73,6 +75,11 @@ INCIDENT_READERS = RESPONDERS | FISHER
 ROUTE_PLANNERS = {"admin", "disaster_office", "fisher"}
 #: Fishing grounds (anonymised, at least 3 boats): fishers, the fisheries office, the admin.
 GROUND_READERS = {"admin", "fisher", "fisheries_office"}
+# Attendance (kinds/badge): an employee their own records, a staff_admin their office's, the
+# admin the tenant's; recording activities and asking leave for oneself (a linked user).
+STAFF_ADMINS = {"admin", "staff_admin"}
+ATTENDANCE_READERS = {"admin", "employee", "staff_admin"}
+SELF_SERVICE = {"employee", "staff_admin"}
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,9 @@ class Endpoint:
     allowed: str | set[str]
     ok: int = 200
     #: "object": the path names one object (other tenant's: 404); "list": data of the caller's
-    #: tenant only, whatever `?tenant=` says; "single": no other side.
+    #: tenant only, whatever `?tenant=` says; "single": no other side; "person": an object that
+    #: is a person's records, with a third side, "colleague": another employee of the caller's
+    #: own office (an employee gets 404 there, as for a NIP that does not exist).
     scope: str = "list"
     #: Another success answer in some tenants: DKI Jakarta has no sea section, so no route (422).
     ok_in: dict[str, int] = field(default_factory=dict)
@@ -135,6 +144,23 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/routes", ROUTE_PLANNERS, scope="object", ok_in={"dki-jakarta": 422}),
     Endpoint("GET", "/api/v1/fishing-grounds", GROUND_READERS),
     Endpoint("GET", "/api/v1/fishing-grounds/{ground_id}", GROUND_READERS, scope="object"),
+    # Attendance (kinds/badge). A NIP in the body or query is an object as one in the path.
+    Endpoint("GET", "/api/v1/employees", STAFF_ADMINS),
+    Endpoint("POST", "/api/v1/employees/import", STAFF_ADMINS, scope="single"),
+    Endpoint("GET", "/api/v1/employees/{nip}", ATTENDANCE_READERS, scope="person"),
+    Endpoint("GET", "/api/v1/attendance/daily", STAFF_ADMINS),
+    Endpoint("GET", "/api/v1/attendance/monthly", STAFF_ADMINS),
+    Endpoint("GET", "/api/v1/attendance/employees/{nip}/days", ATTENDANCE_READERS, scope="person"),
+    Endpoint("GET", "/api/v1/attendance/employees/{nip}/monthly", ATTENDANCE_READERS, scope="person"),
+    Endpoint("POST", "/api/v1/attendance/corrections", STAFF_ADMINS, ok=201, scope="object"),
+    Endpoint("GET", "/api/v1/attendance/views", ATTENDANCE_READERS),
+    Endpoint("POST", "/api/v1/activities", SELF_SERVICE, ok=201, scope="single"),
+    Endpoint("GET", "/api/v1/activities", ATTENDANCE_READERS),
+    Endpoint("POST", "/api/v1/leave", SELF_SERVICE, ok=201, scope="single"),
+    Endpoint("GET", "/api/v1/leave", ATTENDANCE_READERS),
+    Endpoint("POST", "/api/v1/leave/{leave_id}/approve", STAFF_ADMINS, scope="object"),
+    Endpoint("POST", "/api/v1/leave/{leave_id}/reject", STAFF_ADMINS, scope="object"),
+    Endpoint("GET", "/api/v1/security-events", STAFF_ADMINS),
 ]
 
 #: Path and body values naming nothing that exists: what another tenant's object must look like.
@@ -148,6 +174,8 @@ MISSING = {
     "incident_id": 2**31 - 1,
     "buoy_id": "no-such-buoy",
     "ground_id": "fg-n0000-e00000",
+    "nip": MISSING_NIP,
+    "leave_id": 2**31 - 1,
 }
 
 #: Callers: (tenant, role) of a user, or one of these.
@@ -163,6 +191,8 @@ CALLERS: list[Caller] = [
 
 
 def sides(endpoint: Endpoint) -> tuple[str, ...]:
+    if endpoint.scope == "person":
+        return ("own", "other", "colleague")
     return ("own",) if endpoint.scope == "single" else ("own", "other")
 
 
@@ -175,7 +205,9 @@ def expected(endpoint: Endpoint, caller: Caller, side: str) -> int:
         return 401
     if caller[1] not in endpoint.allowed:
         return 403
-    if side == "other" and endpoint.scope == "object":
+    if side == "other" and endpoint.scope in ("object", "person"):
+        return 404
+    if side == "colleague" and caller[1] == "employee":
         return 404
     return endpoint.ok_in.get(caller[0], endpoint.ok)
 
@@ -279,6 +311,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                     "user_id": users["viewer"].id,
                     **_sea(s, tenant, users["fisher"].id),
                     "buoy_id": _buoy(s, tenant),
+                    **badge_objects(s, tenant, users),
                 }
             row, key = create_key(s, pepper, s.scalars(sa.select(User.id).where(User.name == "admin@dki-jakarta")).one())
             revoke_key(s, row.id)
@@ -354,7 +387,7 @@ def _throwaway_key(world: World, tenant: str) -> str:
 def _request(world: World, endpoint: Endpoint, caller: Caller, side: str) -> tuple[Any, str]:
     """(response, the tenant whose object or data was asked for)."""
     own = caller[0] if isinstance(caller, tuple) else "dki-jakarta"
-    target = own if side == "own" else OTHER[own]
+    target = OTHER[own] if side == "other" else own
     objects = world.objects[target]
     values = {
         "alert_id": objects["cleared" if endpoint.path.endswith("/close") else "active"],
@@ -366,6 +399,9 @@ def _request(world: World, endpoint: Endpoint, caller: Caller, side: str) -> tup
         "incident_id": objects["resolve_incident" if endpoint.path.endswith("/resolve") else "ack_incident"],
         "buoy_id": objects["buoy_id"],
         "ground_id": objects["ground_id"],
+        "nip": objects["colleague_nip" if side == "colleague" else "nip"],
+        "leave_id": throwaway_leave(world.engine, objects["employee_id"], target) if "{leave_id}" in endpoint.path else 0,
+        "office": objects["office"],
     }
     params: dict[str, Any] = {}
     if endpoint.scope == "list" and side == "other":
@@ -382,6 +418,9 @@ def _request(world: World, endpoint: Endpoint, caller: Caller, side: str) -> tup
 def _send(world: World, endpoint: Endpoint, values: dict[str, Any], params: dict[str, Any], headers: dict[str, str]) -> Any:
     """`endpoint` with `values` in its path (and its body, where the body names the object)."""
     body: dict[str, Any] | None = None
+    if endpoint.path.startswith(BADGE_PATHS):
+        params, extra = badge_request(endpoint.path, {**values, "method": endpoint.method}, params)
+        return world.client.request(endpoint.method, endpoint.path.format(**values), params=params, headers={**headers, **extra.pop("headers", {})}, **extra)
     if endpoint.path == "/api/v1/users":
         body = {"name": f"user {uuid.uuid4().hex[:8]}", "role": "viewer"}
     elif endpoint.path == "/api/v1/catches":

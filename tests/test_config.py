@@ -56,3 +56,15 @@ def test_a_river_gauge_on_no_configured_station_stops_the_gateway_at_start(defau
     config = default_config.model_copy(update={"devices": [device]})
     with pytest.raises(ConfigError, match="nowhere.*no configured station"):
         EdgeGateway(config, outbox_path=tmp_path / "o.db", with_uplink=False, local_alarms=False)
+
+
+def test_a_device_payload_limit_follows_its_kind_unless_the_file_sets_one() -> None:
+    """A BLE scanner's batch (hundreds of kB) is taken by default; a river recorder's line still
+    stops at 4 kB; the file's `max_payload_bytes` wins over both."""
+    from core.config_model import GatewayConfig
+
+    gw = GatewayConfig(id="gw-x", tenant="t")
+    assert gw.payload_limit(82) == 4096
+    assert gw.payload_limit(400_000) == 400_000
+    assert gw.payload_limit(5_000_000) == 1_048_576
+    assert GatewayConfig(id="gw-x", tenant="t", max_payload_bytes=2048).payload_limit(400_000) == 2048

@@ -123,7 +123,15 @@ def test_mutated_sentences_never_pass_with_a_wrong_checksum(data: st.DataObject)
 @given(st.text(max_size=100))
 def test_topic_parsing_never_raises(topic: str) -> None:
     dev = device_from_topic(topic)
-    assert dev is None or topic == f"tepi/{topic.split('/')[1]}/dev/{dev}/up"
+    parts = topic.split("/")
+    assert dev is None or (parts[:3] == ["tepi", parts[1], "dev"] and parts[3] == dev and parts[4] == "up")
+
+
+def test_a_device_topic_and_topics_below_it_name_the_device() -> None:
+    assert device_from_topic("tepi/kab-indramayu/dev/scn-1/up") == "scn-1"
+    assert device_from_topic("tepi/kab-indramayu/dev/scn-1/up/AA:BB:CC:DD:EE:FF") == "scn-1"
+    for other in ("tepi/kab-indramayu/dev/scn-1/down", "tepi/kab-indramayu/dev//up", "tepi/kab-indramayu/gw/g/up", "x/t/dev/d/up"):
+        assert device_from_topic(other) is None, other
 
 
 def test_compressed_batches_decode_and_bombs_do_not() -> None:

@@ -211,16 +211,16 @@ def test_users_acl_and_files_follow_the_registry(configs: list[TepiConfig], secu
     assert set(users) == {DEPOK, MANGGARAI, TUKAD, FF_KDG, FF_JBR, INGEST_1, INGEST_2} | gateways
     assert (users[TUKAD].role, users[TUKAD].tenant) == ("device", BADUNG)
     # A fish-finder's platform is a vessel, no configured station: the tenant of its boat's gateway.
-    assert (users[FF_KDG].role, users[FF_KDG].tenant, users[FF_KDG].write) == ("device", BADUNG, (device_topic(BADUNG, FF_KDG),))
+    assert (users[FF_KDG].role, users[FF_KDG].tenant, users[FF_KDG].write) == ("device", BADUNG, (f"{device_topic(BADUNG, FF_KDG)}/#",))
 
     acl = security.acl_file.read_text()
     assert acl == render_acl(users[u] for u in sorted(users))
     assert (
-        "\nuser gw-badung.devices\ntopic read tepi/kab-badung/dev/awlr-tukad-badung/up\n"
+        "\nuser gw-badung.devices\ntopic read tepi/kab-badung/dev/awlr-tukad-badung/up/#\n"
         "topic read $SYS/broker/publish/messages/dropped\n\n"
     ) in acl
     assert (
-        "\nuser gw-jukung-kdg-01.devices\ntopic read tepi/kab-badung/dev/ff-kdg-01/up\n"
+        "\nuser gw-jukung-kdg-01.devices\ntopic read tepi/kab-badung/dev/ff-kdg-01/up/#\n"
         "topic read $SYS/broker/publish/messages/dropped\n\n"
     ) in acl
     # No gateway reads its tenant's devices wholesale: a boat's password is in the boat's YAML.
@@ -230,8 +230,8 @@ def test_users_acl_and_files_follow_the_registry(configs: list[TepiConfig], secu
         "topic write tepi/kab-badung/gw/gw-badung/up\n\n"
     ) in acl
     assert "\nuser gw-badung.alarms\ntopic write tepi/kab-badung/gw/gw-badung/alarm/+/+\n\n" in acl
-    assert "\nuser awlr-depok\ntopic write tepi/dki-jakarta/dev/awlr-depok/up\n" in acl
-    assert "\nuser ff-kdg-01\ntopic write tepi/kab-badung/dev/ff-kdg-01/up\n" in acl
+    assert "\nuser awlr-depok\ntopic write tepi/dki-jakarta/dev/awlr-depok/up/#\n" in acl
+    assert "\nuser ff-kdg-01\ntopic write tepi/kab-badung/dev/ff-kdg-01/up/#\n" in acl
     assert "\nuser gw-jukung-kdg-01.uplink\ntopic read tepi/kab-badung/gw/gw-jukung-kdg-01/down\n" in acl
     assert (
         "\nuser ingest.2\ntopic read tepi/+/gw/+/up\ntopic read $SYS/broker/publish/messages/dropped\n"
@@ -345,6 +345,20 @@ def test_device_reaches_its_gateway_only_on_its_own_topic(connect: Callable[...,
     assert not rc.is_failure, rc
 
     assert gateway.received_until(own, b"reading") == [(own, b"reading")]
+
+
+def test_a_device_may_publish_below_its_own_topic_and_no_other(connect: Callable[..., Probe]) -> None:
+    """A third-party BLE scanner (Theengs Gateway) publishes one message per device heard at
+    `<its topic>/<MAC>`: below its own topic it reaches its gateway; below another's it is refused."""
+    gateway = connect(link(GW_JAKARTA, "devices"))
+    assert granted(gateway.subscribe(device_subscription(JAKARTA)))
+    depok = connect(DEPOK)
+    below = f"{device_topic(JAKARTA, DEPOK)}/AA:BB:CC:DD:EE:FF"
+    for forged in (f"{device_topic(JAKARTA, MANGGARAI)}/AA:BB:CC:DD:EE:FF", f"{device_topic(BADUNG, DEPOK)}/x"):
+        rc = depok.publish(forged, b"forged")
+        assert rc.value == NOT_AUTHORIZED, f"{forged}: {rc}"
+    assert not depok.publish(below, b"one device heard").is_failure
+    assert gateway.received_until(below, b"one device heard") == [(below, b"one device heard")]
 
 
 def test_a_fish_finder_publishes_only_its_own_topic_to_its_boats_gateway(connect: Callable[..., Probe]) -> None:

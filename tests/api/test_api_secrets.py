@@ -192,7 +192,7 @@ def test_demo_keys_one_per_role_and_tenant(
 ) -> None:
     with Session(writer(engine)) as s, s.begin():
         keys = create_demo_keys(s, default_config, Settings(mode="demo"))
-    roles = ("admin", "disaster_office", "fisher", "fisheries_office", "staff_admin", "viewer")
+    roles = ("admin", "disaster_office", "employee", "fisher", "fisheries_office", "staff_admin", "viewer")
     assert set(keys) == {f"{t.id}/{r}" for t in default_config.tenants for r in roles}
     api = make_client(as_user=None, mode="demo", auth_pepper=None)  # demo mode's pepper, as the demo runs it
     for name, key in keys.items():

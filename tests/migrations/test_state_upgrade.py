@@ -53,7 +53,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 PEPPER = "f93509f-fixture-pepper-not-a-secret-0123456789"  # make_fixture.PEPPER
-HEAD = "0004,ff0005,wb0001"
+HEAD = "0005,bg0001,ff0005,wb0001"
 KEYS = json.loads((F93509F / "keys.json").read_text())
 kind_state_modules()  # the kinds' own tables join Base.metadata, as the revisions create them
 

@@ -16,14 +16,17 @@ single entries of a batch (each counted, the rest kept); a message ahead of the 
 badge of the roster is not a rejection: it is counted by the kind
 (`tepi_gateway_badge_adverts_total{result}`).
 
-Sizes: Tepi's batch holds at most `wire.MAX_ENTRIES` (5,000) advertisements, about 90 bytes
-each as JSON for a badge's 30-byte payload: ~450 kB, and up to ~770 kB for 5,000 legacy
-advertisements with scan responses (62 bytes). The gateway refuses any payload above
-`gateway.max_payload_bytes` before a kind sees it (default 4,096 bytes, at most 1 MiB), so a
-gateway with batch scanners must raise it (`max_payload_bytes: 1048576`); Theengs and
-ESPresense messages (a few hundred bytes each) fit the default, but come one per
+Sizes: Tepi's batch holds at most `wire.MAX_ENTRIES` (5,000) advertisements, 70 to 80 bytes
+each as JSON for a badge's payload (71 measured for Eddystone-EID: 142 kB for 2,000 badges):
+~400 kB, and up to ~770 kB for 5,000 legacy advertisements with scan responses (62 bytes). The gateway refuses a payload above
+`gateway.payload_limit(max_payload_bytes)` before a kind sees it: by default this kind's
+largest message (`max_payload_bytes`, under the gateway's 1 MiB ceiling), or what the file's
+`gateway.max_payload_bytes` sets; Theengs and ESPresense messages (a few hundred bytes each) fit the default, but come one per
 advertisement: `device_rate_per_s` must then allow what a scanner hears (2,000 badges at one
-advertisement a second: 2,000 frames a second per scanner).
+advertisement a second: 2,000 frames a second per scanner). `tepi mqtt setup` sizes the site
+broker's queues from `broker_queue.peak_readings_per_s` at this kind's largest payload: a
+badge reading is a whole scan message, so a gateway of batch scanners sets it to its scanners'
+messages a second (ten scanners: 10, with a margin 20), not to advertisements a second.
 """
 
 from __future__ import annotations
@@ -48,8 +51,8 @@ from kinds.badge.items import OfficeHealth, Presence, SecurityEvent
 
 log = logging.getLogger(__name__)
 
-#: JSON bytes of one batch entry for a badge's ~30-byte advertisement.
-ENTRY_BYTES = 90
+#: JSON bytes of one batch entry for a badge's advertisement (71 measured for Eddystone-EID).
+ENTRY_BYTES = 72
 #: The largest payload the gateway can be configured to take (`GatewayConfig.max_payload_bytes`).
 GATEWAY_PAYLOAD_CEILING = 1_048_576
 
@@ -73,7 +76,7 @@ class BadgeKind:
         site = self._sites.get(gw.id)
         if site is None or device.id in site.bound:  # a new gateway (or one built again): fresh state
             site = self._sites[gw.id] = Site(config, roster_store.roster_path(gw.outbox.path, gw.id))
-            if gw.max_payload_bytes < 64 * ENTRY_BYTES:
+            if gw.payload_limit(self.max_payload_bytes) < 64 * ENTRY_BYTES:
                 log.warning(
                     "gateway.max_payload_bytes refuses batch scanner messages of more than a few badges",
                     extra={"max_payload_bytes": gw.max_payload_bytes, "batch_of_2000_badges": 2_000 * ENTRY_BYTES},
@@ -122,7 +125,11 @@ class BadgeKind:
             else:
                 append((entry.badge, entry.raw, h.rssi, tx, REPLAYED if off < 0 else AHEAD, off))
         processor.seq += 1
-        out = Decoded([ScanReading(device.id, processor.seq, report.at, t, sightings, unknown, not_badges, malformed)])
+        office = processor.office
+        snapshot = b""
+        if office.snapshot and t >= office.snapshot_until:  # the badges in at the last close, into the journal
+            snapshot, office.snapshot = office.snapshot, b""
+        out = Decoded([ScanReading(device.id, processor.seq, report.at, t, sightings, unknown, not_badges, malformed, snapshot)])
         for reason, count in report.rejected:
             out.rejected.extend(FrameRejected(reason, f"{count} bad entries in a scanner message") for _ in range(count))
         return out

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from kinds.badge.config import OfficeConfig
 from kinds.badge.edge.presence import CHECK_IN, DWELL, IN, OUT, BadgePresence, PresenceSettings, Transition
-from kinds.badge.edge.reading import AHEAD, REPLAYED, ScanReading
+from kinds.badge.edge.reading import AHEAD, REPLAYED, ScanReading, pack_present, unpack_present
 from kinds.badge.edge.rssi import RssiFilter, distance_m
 from kinds.badge.items import OfficeHealth, Presence, ScannerHealth, health_id, presence_id
 
@@ -54,6 +54,15 @@ def utc(t: float) -> datetime:
 def dbm(x: float) -> float:
     """An RSSI within the items' bounds (-130..20 dBm), rounded to 0.1 dB."""
     return round(min(20.0, max(-130.0, x)), 1)
+
+
+def _strongest(filters: dict[str, RssiFilter], fresh_from: float) -> tuple[float, str]:
+    """(level, scanner) of the strongest estimate newer than `fresh_from`."""
+    level, best = -1e9, ""
+    for d, f in filters.items():
+        if f.last_t >= fresh_from and f.level > level:
+            level, best = f.level, d
+    return level, best
 
 
 class BadgeTrack:
@@ -98,12 +107,24 @@ class Office:
         self.clock = -math.inf
         self.next_sweep = -math.inf
         self.window_start: float | None = None
-        self.closed_end = -math.inf  # where the last health window closed (or a restart resumed)
+        #: Where the office's summarised windows ended before a restart (`resume`): no window
+        #: starts before it, so none is summarised twice under one id.
+        self.resumed_until = -math.inf
         self.stats = {d: ScannerStats() for d in self.scanners}
         self.heard: set[str] = set()
         self.not_badges = 0
         self.reporting: set[str] = set()  # scanners that sent since the office last went silent
         self.silent: set[str] = set()
+        self._provisional = False  # the open window was opened by the wall clock, no reading yet
+        #: Badges in at the last health close, for the first reading after it to carry into
+        #: the journal (`reading.ScanReading.snapshot`), from reading time `snapshot_until` on.
+        self.snapshot = b""
+        self.snapshot_until = math.inf
+        #: After a restart (`resume`), until the journal's replay is processed: restore the
+        #: badges in from the snapshot the journal carries.
+        self.restoring = False
+        self._clock_seen = self.clock
+        self._quiet_since: float | None = None
         counts = site.counts
         self._count = {r: (self.id, r) for r in ("badge", "spoofed", "unknown", "not_badge", "malformed")}
         counts.add_office(self.id)
@@ -117,6 +138,7 @@ class Office:
         out: list[Any] = []
         for r in pending:
             self._reading(r, out)
+        self.restoring = False  # the replay of the journal is the first thing processed after a restart
         return out
 
     def device_silent(self, device: str) -> list[Any]:
@@ -134,17 +156,25 @@ class Office:
         return out
 
     def tick(self, now: float) -> list[Any]:
-        """Wall-clock time `now`: an office whose scanners are silent (or were never heard)
-        still sends its health summary, a window late, so the centre sees the silence and
-        the roster version (a new gateway gets its roster this way)."""
+        """Wall-clock time `now`. An office whose scanners are silent (or were never heard)
+        still sends its health summary, so the centre sees the silence and the roster
+        version (a new gateway gets its roster this way): once the office's time has not
+        moved for a whole window of wall-clock time, windows close by the wall clock. While
+        readings flow, their time alone closes windows (scanner clocks, a backlog replayed
+        hours late), and a window opened by the wall clock takes the first reading's time."""
+        if self.clock != self._clock_seen:
+            self._clock_seen = self.clock
+            self._quiet_since = now
+            return []
+        if self._quiet_since is None:
+            self._quiet_since = now
         if self.window_start is None:
-            self.window_start = max(math.floor(now / self.every) * self.every, self.closed_end)
+            self.window_start = max(math.floor(now / self.every) * self.every, self.resumed_until)
+            self._provisional = True
             return []
-        end = self.window_start + self.every
-        late = 0.0 if self.clock == -math.inf else self.every
-        if now < end + late:
+        if now - self._quiet_since < self.every or now < self.window_start + self.every:
             return []
-        return self._close_window(now)
+        return self._close_window(now, provisional=True)
 
     # -- inside
     def _advance(self, t: float, out: list[Any]) -> None:
@@ -159,8 +189,11 @@ class Office:
         t, device = r.t, r.device
         if t > self.clock:
             self._advance(t, out)
-        if self.window_start is None:
-            self.window_start = max(math.floor(t / self.every) * self.every, self.closed_end)
+        if self.window_start is None or self._provisional:
+            self.window_start = max(math.floor(t / self.every) * self.every, self.resumed_until)
+            self._provisional = False
+        if r.snapshot and self.restoring:
+            self._restore(r.snapshot, t)
         self.reporting.add(device)
         self.silent.discard(device)
         stats = self.stats.get(device)
@@ -214,13 +247,20 @@ class Office:
                 filters[device] = f = RssiFilter(t, rssi)
             else:
                 f.update(t, rssi)
-            if len(filters) == 1:
-                level, best = f.level, device
+            # The office's level: the strongest fresh scanner's. Kept with the scanner it is
+            # from; all scanners are looked at again only when that one weakens or goes stale.
+            level, best = f.level, tr.best
+            if best == device:
+                if level < tr.level and len(filters) > 1:
+                    level, best = _strongest(filters, stale)
+            elif level > tr.level:
+                best = device
             else:
-                level, best = -1e9, device
-                for d, fl in filters.items():
-                    if fl.last_t >= stale and fl.level > level:
-                        level, best = fl.level, d
+                held = filters.get(best)
+                if held is None or held.last_t < stale:
+                    level, best = _strongest(filters, stale)
+                else:
+                    level = tr.level
             tr.level, tr.best, tr.tx = level, best, tx
             pr = tr.presence
             if pr.state == IN:
@@ -279,7 +319,11 @@ class Office:
             if pr.state == OUT:
                 self.active.discard(tr)
 
-    def _close_window(self, now: float) -> list[Any]:
+    def _close_window(self, now: float, provisional: bool = False) -> list[Any]:
+        """The health summary of the open window; the next opens at `now`'s window (reading
+        time, or the wall clock's for a `provisional` one, which the first reading re-aligns:
+        a scanner whose clock lags may then summarise a span again under an id the outbox
+        already holds, and that repeat is dropped)."""
         start = self.window_start
         assert start is not None
         end = start + self.every
@@ -293,17 +337,48 @@ class Office:
         self.stats = {d: ScannerStats() for d in self.scanners}
         self.heard = set()
         self.not_badges = 0
-        self.closed_end = end
         self.window_start = max(end, math.floor(now / self.every) * self.every)
-        self._forget(now)
-        # One copy per scanner, each closing that scanner's journal up to the window's end: the
+        self._provisional = provisional
+        if self.clock == -math.inf:
+            return [item]  # nothing heard, nothing journalled
+        self._forget(self.clock)
+        self.snapshot = pack_present([
+            (tr.badge, bytes.fromhex(tr.badge[1:]), tr.presence.last_inside, tr.presence.last_heard, tr.level, tr.tx)
+            for tr in self.active if tr.presence.state == IN
+        ])
+        self.snapshot_until = min(end, self.clock)
+        # One copy per scanner, each closing that scanner's journal up to the window's end (or
+        # the newest reading, for a window the wall clock closed: every reading before it is
+        # processed, and a restart then refuses only what the office had already seen): the
         # outbox stores the first (same id) and trims every scanner's journal.
+        until = float(min(end, self.clock))
         copies = []
         for d in self.scanners:
             c = item.model_copy()
-            c.closes(d, float(end))
+            c.closes(d, until)
             copies.append(c)
         return copies
+
+    def _restore(self, snapshot: bytes, t: float) -> None:
+        """A restarted office takes the badges that were in at the last health close back in,
+        without checking them in again (their check-in went out before the restart); a badge
+        another office holds by now stays there."""
+        site = self.site
+        for badge, _, inside, heard, level, tx in unpack_present(snapshot):
+            held = site.holder.get(badge)
+            tr = self.tracks.get(badge)
+            if (held is not None and held is not tr) or (tr is not None and tr.presence.state == IN):
+                continue
+            if tr is None:
+                tr = self.tracks[badge] = BadgeTrack(badge, self)
+                tr.level, tr.tx = level, tx
+            pr = tr.presence
+            pr.state = IN
+            pr.last_inside = max(pr.last_inside, inside)
+            pr.last_heard = max(pr.last_heard, heard)
+            pr.below_since = None
+            self.active.add(tr)
+            site.holder[badge] = tr
 
     def _forget(self, now: float) -> None:
         """Badges out and unheard for `TRACK_TTL_S`: their filters and machines go."""

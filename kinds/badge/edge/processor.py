@@ -56,7 +56,8 @@ class ScannerProcessor:
     def resume(self, summarised_until: datetime) -> None:
         t = summarised_until.timestamp()
         self._closed_until = max(self._closed_until, t)
-        self.office.closed_end = max(self.office.closed_end, t)
+        self.office.resumed_until = max(self.office.resumed_until, t)
+        self.office.restoring = True
 
     @property
     def open_window_s(self) -> float | None:

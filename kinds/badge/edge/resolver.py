@@ -179,7 +179,7 @@ class Resolver:
         self._spans: list[tuple[int, np.ndarray]] = [(0, np.empty(0, dtype="<u8")) for _ in self._eid_badges]
         self._sorted = np.empty(0, dtype="<u8")
         self._slot = np.empty(0, dtype=np.int32)
-        self._period = np.empty(0, dtype=np.int64)
+        self._period = np.empty(0, dtype=np.uint32)
         self._until = -math.inf  # reading time up to which the table is current
         self.table_size = 0
         short = sum(1 for e in self._eid_badges if math.ceil(HISTORY_S / (1 << e.k)) > MAX_HISTORY_PERIODS)
@@ -226,7 +226,7 @@ class Resolver:
             self._spans[i] = (lo, eids)
             chunks.append(eids)
             slots.append(np.full(eids.size, i, dtype=np.int32))
-            periods.append(np.arange(lo, lo + eids.size, dtype=np.int64))
+            periods.append(np.arange(lo, lo + eids.size, dtype=np.uint32))
         if chunks:
             all_eids = np.concatenate(chunks)
             order = np.argsort(all_eids, kind="stable")

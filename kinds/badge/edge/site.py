@@ -89,15 +89,20 @@ class Site:
 
     # -- shared decisions (the offices' calls)
     def may_enter(self, track: BadgeTrack, level: float, t: float) -> bool:
-        """May `track`'s office take its badge at `level`? Yes unless another office holds it
-        and is not beaten by the margin (its level counts while fresh)."""
-        held = self.holder.get(track.badge)
-        if held is None or held is track:
-            return True
+        """May `track`'s office take its badge at `level`? Not while another office holds it
+        and is not beaten by `margin_db`, nor while another office hears it stronger (its
+        level counts while fresh): a badge is in at most one office, the strongest."""
         s = track.office.settings
-        if held.presence.last_heard < t - s.stale_s:
-            return True
-        return level >= held.level + s.margin_db
+        fresh = t - s.stale_s
+        held = self.holder.get(track.badge)
+        if held is not None and held is not track and held.presence.last_heard >= fresh:
+            return level >= held.level + s.margin_db
+        if len(self.offices) > 1:
+            for office in self.offices.values():
+                other = office.tracks.get(track.badge)
+                if other is not None and other is not track and other.presence.last_heard >= fresh and other.level > level:
+                    return False
+        return True
 
     def conflict(self, seen: list[Any], office: Office, t: float) -> float | None:
         """km between `office` and the office of the badge's last usable sighting `seen`

@@ -1,0 +1,167 @@
+"""Badges issued, revoked and listed (`tepi admin badge`), and the roster the office gateways
+resolve them with (`items.BadgeRoster`).
+
+Why the roster is the tenant's, not an office's: a badge is heard wherever its holder goes
+(a meeting at another office of the regency, duty travel), and a gateway can only tell a
+relayed or replayed EID (`two_offices`, `eid_replayed`) for a badge it knows. Every issue and
+revocation grows the tenant's roster version (`state.AttendanceTenant.roster_version`); a
+gateway reporting an older version is sent the whole current roster (`ingest.roster`), which
+replaces its own, so a revoked badge is gone from every gateway at its next health summary.
+
+An EID badge's identity key is made here from the OS's CSPRNG, shown once (to program the
+badge) and stored sealed (`keys.KeySeal`). Its counter starts at issue (`epoch`, Unix s), with
+rotation exponent `k` (the EID changes every 2^k s; Google's Eddystone-EID specification allows
+0..15, and 10 (about 17 min) is a common choice). A static badge gets random identifiers:
+iBeacon (16-byte UUID, major, minor) or Eddystone-UID (10-byte namespace, 6-byte instance).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from kinds.badge.items import BadgeRoster, RosterBadge
+from kinds.badge.keys import KeySeal, new_identity_key
+from kinds.badge.state import BADGE_FORMATS, AttendanceTenant, Badge, Employee
+
+log = logging.getLogger(__name__)
+
+DEFAULT_K = 10
+MAX_K = 15
+
+
+@dataclass(frozen=True)
+class IssuedBadge:
+    """A badge as issued: the row, and what programs the badge, shown this once (the EID
+    badge's identity key in the clear; None for a static badge, whose ids are on the row)."""
+
+    badge: Badge
+    identity_key: bytes | None
+
+    def __repr__(self) -> str:  # never a key in a log or a traceback
+        return f"IssuedBadge({self.badge.id}, {self.badge.format})"
+
+
+def new_badge_id() -> str:
+    return "b" + secrets.token_hex(6)
+
+
+def tenant_bookkeeping(session: Session, tenant: str) -> AttendanceTenant:
+    """The tenant's attendance row (made, with the default retention, for a tenant no
+    configuration has synced), locked for update where the database can."""
+    row = session.get(AttendanceTenant, tenant, with_for_update=True)
+    if row is None:
+        from kinds.badge.config import TenantAttendance
+
+        row = AttendanceTenant(tenant_id=tenant, roster_version=0, retention_days=TenantAttendance(tenant=tenant).retention_days)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def roster_version(session: Session, tenant: str) -> int:
+    version = session.scalar(sa.select(AttendanceTenant.roster_version).where(AttendanceTenant.tenant_id == tenant))
+    return int(version or 0)
+
+
+def bump_roster(session: Session, tenant: str, now: datetime) -> int:
+    """Grow the tenant's roster version (a badge issued or revoked): every gateway behind it
+    gets the new roster at its next health summary."""
+    row = tenant_bookkeeping(session, tenant)
+    row.roster_version += 1
+    row.roster_changed_at = now
+    session.flush()
+    return row.roster_version
+
+
+def find_employee(session: Session, tenant: str, nip: str) -> Employee:
+    employee = session.scalar(sa.select(Employee).where(Employee.tenant_id == tenant, Employee.nip == nip.strip()))
+    if employee is None:
+        raise ValueError(f"no employee with NIP {nip.strip()!r} in {tenant}")
+    return employee
+
+
+def active_badge(session: Session, employee_id: int) -> Badge | None:
+    return session.scalar(sa.select(Badge).where(Badge.employee_id == employee_id, Badge.revoked_at.is_(None)))
+
+
+def issue_badge(
+    session: Session, tenant: str, nip: str, now: datetime, seal: KeySeal, *, fmt: str = "eid", k: int = DEFAULT_K
+) -> IssuedBadge:
+    """A new badge for the employee of NIP `nip` (`ValueError` for an unknown NIP, an employee
+    who left or has a badge in use: revoke it first, an unknown format, `k` outside 0..15)."""
+    if fmt not in BADGE_FORMATS:
+        raise ValueError(f"badge format {fmt!r} is none of {', '.join(BADGE_FORMATS)}")
+    if not 0 <= k <= MAX_K:
+        raise ValueError(f"k (the EID rotates every 2^k s) must be 0..{MAX_K}, not {k}")
+    employee = find_employee(session, tenant, nip)
+    if employee.left_at is not None:
+        raise ValueError(f"employee {employee.nip} left on {employee.left_at:%Y-%m-%d}: no badge")
+    current = active_badge(session, employee.id)
+    if current is not None:
+        raise ValueError(f"employee {employee.nip} has badge {current.id} in use: revoke it first (`tepi admin badge revoke`)")
+    badge = Badge(id=new_badge_id(), tenant_id=tenant, employee_id=employee.id, format=fmt, issued_at=now)
+    key = None
+    if fmt == "eid":
+        key = new_identity_key()
+        badge.identity_key_enc, badge.k, badge.epoch = seal.seal(key, badge.id), k, int(now.timestamp())
+    elif fmt == "ibeacon":
+        badge.uuid, badge.major, badge.minor = secrets.token_hex(16), secrets.randbelow(65536), secrets.randbelow(65536)
+    else:
+        badge.namespace, badge.instance = secrets.token_hex(10), secrets.token_hex(6)
+    session.add(badge)
+    session.flush()
+    bump_roster(session, tenant, now)
+    log.info("badge issued", extra={"tenant": tenant, "badge": badge.id, "format": fmt})
+    return IssuedBadge(badge, key)
+
+
+def revoke_badge(session: Session, tenant: str, badge_id: str, now: datetime) -> Badge:
+    """Revoke a badge of `tenant` (`ValueError` for one it does not have, or revoked already)."""
+    badge = session.get(Badge, badge_id)
+    if badge is None or badge.tenant_id != tenant:
+        raise ValueError(f"no badge {badge_id!r} in {tenant}")
+    if badge.revoked_at is not None:
+        raise ValueError(f"badge {badge_id} was revoked on {badge.revoked_at:%Y-%m-%d %H:%M} UTC already")
+    badge.revoked_at = now
+    session.flush()
+    bump_roster(session, tenant, now)
+    log.info("badge revoked", extra={"tenant": tenant, "badge": badge.id})
+    return badge
+
+
+def badges_of(session: Session, tenant: str, *, include_revoked: bool = False) -> list[tuple[Badge, Employee]]:
+    """The tenant's badges with their holders, by holder's NIP then issue time."""
+    query = sa.select(Badge, Employee).join(Employee, Employee.id == Badge.employee_id).where(Badge.tenant_id == tenant)
+    if not include_revoked:
+        query = query.where(Badge.revoked_at.is_(None))
+    return [(b, e) for b, e in session.execute(query.order_by(Employee.nip, Badge.issued_at)).all()]
+
+
+def build_roster(session: Session, tenant: str, seal: KeySeal) -> BadgeRoster | None:
+    """The tenant's current roster: every badge not revoked of an employee who has not left,
+    EID keys opened. None while the tenant has issued nothing (version 0)."""
+    version = roster_version(session, tenant)
+    if version == 0:
+        return None
+    rows = session.scalars(
+        sa.select(Badge).join(Employee, Employee.id == Badge.employee_id)
+        .where(Badge.tenant_id == tenant, Badge.revoked_at.is_(None), Employee.left_at.is_(None))
+        .order_by(Badge.id)
+    )
+    badges = []
+    for b in rows:
+        if b.format == "eid":
+            assert b.identity_key_enc is not None
+            key = seal.open(b.identity_key_enc, b.id).hex()
+            badges.append(RosterBadge(badge=b.id, format="eid", identity_key=key, k=b.k, epoch=b.epoch))
+        elif b.format == "ibeacon":
+            badges.append(RosterBadge(badge=b.id, format="ibeacon", uuid=b.uuid, major=b.major, minor=b.minor))
+        else:
+            badges.append(RosterBadge(badge=b.id, format="uid", namespace=b.namespace, instance=b.instance))
+    return BadgeRoster(version=version, badges=badges)
