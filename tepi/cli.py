@@ -99,6 +99,7 @@ def demo(
     boat_speed: Annotated[float, typer.Option(help="Simulated seconds per real second of the boats' trips.")] = 60.0,
     until_sos_acknowledged: Annotated[bool, flag(
         "--until-sos-acknowledged", help="Stop once a boat's SOS was acknowledged and its gateway sounded it on board (a smoke check).")] = False,
+    office: Annotated[bool, flag("--office/--no-office", help="An office whose staff carry attendance badges (Indramayu's BKPSDM).")] = True,
     config: ConfigOpt = None,
     log_level: LogOpt = "WARNING",
     json_logs: JsonOpt = False,
@@ -112,7 +113,7 @@ def demo(
     try:
         report = run_demo(
             _load(config), api_port=port, duration_s=duration, speed=speed, workdir=workdir, console=console(), until_alert=until_alert,
-            boats=boats, boat_speed=boat_speed, until_sos_acknowledged=until_sos_acknowledged,
+            boats=boats, boat_speed=boat_speed, until_sos_acknowledged=until_sos_acknowledged, office=office,
         )
     except DemoError as exc:
         console().print(f"[red]demo cannot run[/red]: {exc}")

@@ -4,7 +4,9 @@ Broker (Mosquitto if installed, else the embedded amqtt), the simulated Ciliwung
 both transports (a pty for Katulampa, MQTT for the others), gateway, ingest (SQLite) and the
 API. The storm replays accelerated so that a Siaga alert shows within seconds. Beside the
 rivers, fishing boats of Badung and Indramayu, each with its gateway on board (`demo_boats`):
-a school is found, a catch reported, an SOS pressed, acknowledged and sounded on board.
+a school is found, a catch reported, an SOS pressed, acknowledged and sounded on board. And an
+office of Indramayu whose staff carry attendance badges (`demo_office`): its morning checked
+in, a late arrival and a replayed badge caught.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
     from api.settings import Settings
     from tepi.demo_boats import BoatStory, BoatSummary
+    from tepi.demo_office import OfficeStory
 
 #: Held (`fcntl.flock`) by the demo running in a directory, for its whole life; never deleted,
 #: so a second demo finds the same file locked.
@@ -63,6 +66,7 @@ class DemoReport:
     first_alert_after_s: float | None = None
     boats: list[BoatSummary] = field(default_factory=list)
     story: list[str] = field(default_factory=list)
+    office: str = ""
 
     def print(self, console: Console) -> None:
         t = Table(title=f"Tepi demo: {self.seconds:.0f} s on {self.broker}", show_header=False)
@@ -83,6 +87,8 @@ class DemoReport:
             t.add_row("boats (positions received, schools, catches, SOS)", f"{len(self.boats)}")
             for b in self.boats:
                 t.add_row("", Text(b.line()))
+        if self.office:
+            t.add_row("attendance (badges)", Text(self.office))
         console.print(t)
 
 
@@ -133,11 +139,13 @@ def run_demo(
     boats: bool = True,
     boat_speed: float = 60.0,
     until_sos_acknowledged: bool = False,
+    office: bool = True,
 ) -> DemoReport:
     """Run the demo until Ctrl-C, SIGTERM or `duration_s`; with `until_alert`, also stop once the
     first Siaga alert is in the API, with `until_sos_acknowledged` once the boat's gateway has
     sounded the acknowledgement of its SOS (smoke checks that the whole chain works here).
-    `boat_speed` is the boats' simulated seconds per real second (`demo_boats`).
+    `boat_speed` is the boats' simulated seconds per real second (`demo_boats`). With `office`,
+    the badge office runs too (`demo_office`), and `until_sos_acknowledged` waits for its story.
 
     Raises `DemoError` when another demo runs in `workdir` or something listens on `api_port`
     (then nothing in `workdir` is touched), or when the API does not start."""
@@ -155,7 +163,7 @@ def run_demo(
     try:
         return _run_claimed(
             config, api_socket, api_port=api_port, duration_s=duration_s, speed=speed, workdir=workdir, console=console,
-            until_alert=until_alert, boats=boats, boat_speed=boat_speed, until_sos_acknowledged=until_sos_acknowledged,
+            until_alert=until_alert, boats=boats, boat_speed=boat_speed, until_sos_acknowledged=until_sos_acknowledged, office=office,
         )
     finally:
         api_socket.close()
@@ -164,7 +172,7 @@ def run_demo(
 
 def _run_claimed(
     config: TepiConfig, api_socket: socket.socket, *, api_port: int, duration_s: float | None, speed: float, workdir: Path,
-    console: Console, until_alert: bool, boats: bool, boat_speed: float, until_sos_acknowledged: bool,
+    console: Console, until_alert: bool, boats: bool, boat_speed: float, until_sos_acknowledged: bool, office: bool,
 ) -> DemoReport:
     """`run_demo` once its API port and directory are its own."""
     from api.main import build_routes, create_app
@@ -174,6 +182,7 @@ def _run_claimed(
     from ingest.consumer import IngestWorker
     from contract.clock import utcnow
     from tepi.demo_boats import BoatFleet, BoatStory
+    from tepi.demo_office import DemoOffice, OfficeStory, with_demo_office
     from tepi.demo_sea import with_demo_forecasts
 
     _stop_on_sigterm()
@@ -186,11 +195,14 @@ def _run_claimed(
     serial = {d.id: str(link_dir / d.id) for d in config.devices if d.transport == "serial"}
     cfg = _demo_ingest(with_local_services(config, port, workdir, api_port=api_port, serial_ports=serial), broker)
     cfg = with_demo_forecasts(cfg, workdir / "sea", utcnow())  # a current forecast, as a deployment's feed keeps it
+    cfg = with_demo_office(cfg) if office else cfg
     started = time.monotonic()
     sim = Simulator(cfg, speed, "127.0.0.1", port, link_dir=link_dir)
     gw = ingest = server = None
     fleet = BoatFleet(cfg, workdir, port, boat_speed) if boats else None
     story: BoatStory | None = None
+    bureau = DemoOffice(cfg, workdir, port) if office and any(o.id == "bkpsdm" for o in getattr(cfg, "offices", [])) else None
+    office_story: OfficeStory | None = None
     api_thread: threading.Thread | None = None
     try:
         # The simulated ports exist before the gateway opens them; nothing is sent until
@@ -209,6 +221,10 @@ def _run_claimed(
             fleet.register(cfg.ingest.database_url)  # before any boat uplinks: its items name its vessel
             fleet.start()
             story = BoatStory(fleet, cfg.ingest.database_url, started)
+        if bureau is not None:
+            bureau.register(cfg.ingest.database_url, utcnow())  # before its gateway reports: the roster is ready
+            bureau.start()
+            office_story = OfficeStory(bureau)
         sim.start()
         app = create_app(cfg, settings)
         build_routes(app)
@@ -224,13 +240,17 @@ def _run_claimed(
         watch_key = keys.get(f"{cfg.gateway.tenant}/disaster_office", "")
         for boat_id, boat in (fleet.boats.items() if fleet else ()):
             console.print(f"  boat {boat_id}: gateway {boat.cfg.gateway.id} on board, its broker :{boat.broker.port}")
-        _watch(base, started, duration_s, report, console, watch_key, until_alert, story, keys, until_sos_acknowledged)
+        if bureau is not None:
+            console.print(f"  {bureau.intro()}")
+        _watch(base, started, duration_s, report, console, watch_key, until_alert, story, keys, until_sos_acknowledged, office_story)
     except KeyboardInterrupt:
         console.print("stopping…")
     finally:
         sim.halt()  # quiet, its ports still there: the gateway closes them without a warning
         if fleet is not None:
             fleet.stop()
+        if bureau is not None:
+            bureau.stop()
         if gw is not None:
             gw.stop(flush_timeout=5)
             _collect_gateway(gw, report)
@@ -246,6 +266,7 @@ def _run_claimed(
     if fleet is not None:
         report.boats = fleet.summaries(cfg.ingest.database_url)
         report.story = story.log if story is not None else []
+    report.office = office_story.line if office_story is not None else ""
     report.seconds = time.monotonic() - started
     return report
 
@@ -344,18 +365,22 @@ def _demo_keys(cfg: TepiConfig, settings: Settings) -> dict[str, str]:
 def _watch(
     base: str, started: float, duration_s: float | None, report: DemoReport, console: Console, key: str, until_alert: bool,
     story: BoatStory | None = None, keys: dict[str, str] | None = None, until_sos_acknowledged: bool = False,
+    office: OfficeStory | None = None,
 ) -> None:
     deadline = None if duration_s is None else started + duration_s
 
     def finished() -> bool:
+        # The SOS smoke check waits for the office's story too (it takes longer than the office's).
         return (not until_alert or bool(report.alerts)) and (not until_sos_acknowledged or (story is not None and story.done)) and (
-            until_alert or until_sos_acknowledged)
+            not until_sos_acknowledged or office is None or office.done) and (until_alert or until_sos_acknowledged)
 
     with httpx.Client(timeout=2.0, headers={"Authorization": f"Bearer {key}"}) as http:
         while (deadline is None or time.monotonic() < deadline) and not finished():
             time.sleep(0.5)
             if story is not None and not story.done:
                 story.advance(http, base, keys or {}, console)
+            if office is not None and not office.done:
+                office.advance(http, base, keys or {}, console)
             try:
                 alerts = http.get(f"{base}/alerts", params={"limit": 100, "type": "siaga"}).json()
             except (httpx.HTTPError, ValueError):

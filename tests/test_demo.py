@@ -14,6 +14,7 @@ import pytest
 
 from tepi.demo import LOCK_NAME, DemoError, alert_line, bind_api_port, claim_workdir, clear_workdir, serve_api
 from tepi.demo_boats import BoatSummary
+from tepi.demo_office import demo_day, office_line, sample_attendance
 from core.processes import free_port
 
 
@@ -77,6 +78,8 @@ def test_demo_boat_sos_is_acknowledged_and_sounds_on_board_without_mosquitto(tmp
     assert (status, heard) == ("acknowledged", "help acknowledged")
     # Katulampa's pty exists before the gateway opens it and until the gateway closed it.
     assert "serial port unavailable" not in err, err[-3000:]
+    # The badge office: the centre's board of the replayed morning, and the replayed badge caught.
+    assert re.search(r"office bkpsdm: 12 present, 1 late, 1 spoofing attempt \(EID replayed\) caught", err), err[-3000:]
 
 
 def test_a_boats_line_says_what_the_centre_holds_and_what_sounded_on_board() -> None:
@@ -84,6 +87,24 @@ def test_a_boats_line_says_what_the_centre_holds_and_what_sounded_on_board() -> 
     assert quiet.line() == "perahu-krs-01 (kab-indramayu): 3 positions, 0 schools, 0 catches, no SOS"
     sos = BoatSummary("jukung-kdg-01", "kab-badung", 9, 2, 1, ["SOS incident 5: acknowledged"], "help acknowledged")
     assert sos.line() == "jukung-kdg-01 (kab-badung): 9 positions, 2 schools, 1 catches, SOS incident 5: acknowledged (on board: help acknowledged)"
+
+
+def test_the_office_line_says_who_came_and_what_was_caught() -> None:
+    assert office_line("bkpsdm", {"present": 12, "late": 1, "absent": 1}, ["eid_replayed"]) == (
+        "office bkpsdm: 12 present, 1 late, 1 spoofing attempt (EID replayed) caught")
+    assert office_line("bkpsdm", {}, []) == "office bkpsdm: 0 present, 0 late, 0 spoofing attempts caught"
+
+
+def test_the_office_replays_the_last_working_morning_that_is_over() -> None:
+    """The morning must be in the past (no scanner message from the future) and a working day
+    (or nobody is late): a weekend, a holiday or a morning not over yet goes back a day."""
+    from datetime import UTC, date, datetime
+
+    rules = sample_attendance()
+    assert demo_day(datetime(2026, 3, 4, 2, 0, tzinfo=UTC), rules) == date(2026, 3, 4)  # Wednesday 09:00 WIB
+    assert demo_day(datetime(2026, 3, 4, 0, 0, tzinfo=UTC), rules) == date(2026, 3, 3)  # 07:00 WIB: not over yet
+    assert demo_day(datetime(2026, 3, 8, 5, 0, tzinfo=UTC), rules) == date(2026, 3, 6)  # Sunday: Friday's
+    assert demo_day(datetime(2026, 3, 24, 5, 0, tzinfo=UTC), rules) == date(2026, 3, 17)  # Nyepi and Idul Fitri: the Tuesday before
 
 
 def _cli(*args: str):  # type: ignore[no-untyped-def]

@@ -42,6 +42,7 @@ class ScannerPublisher:
     adverts: int = 0
     _clients: dict[str, mqtt.Client] = field(default_factory=dict, init=False, repr=False)
     _topics: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _last: dict[str, mqtt.MQTTMessageInfo] = field(default_factory=dict, init=False, repr=False)
 
     def connect(self, timeout_s: float = 10.0) -> ScannerPublisher:
         for scanner in self.scanners:
@@ -49,6 +50,7 @@ class ScannerPublisher:
             login = (self.logins or {}).get(scanner)
             if login is not None:
                 client.username_pw_set(*login)
+            client.max_inflight_messages_set(100)
             ready = threading.Event()
             client.on_connect = lambda c, u, f, rc, p, ready=ready: ready.set() if not rc.is_failure else None
             try:
@@ -68,11 +70,23 @@ class ScannerPublisher:
             client = self._clients.get(r.scanner)
             if client is None:
                 continue  # a scanner this publisher does not run (another gateway's)
-            client.publish(self._topics[r.scanner], encode_scan(r), qos=self.qos)
+            self._last[r.scanner] = client.publish(self._topics[r.scanner], encode_scan(r), qos=self.qos)
             self.sent += 1
             self.adverts += len(r.heard)
 
+    def flush(self, timeout_s: float = 30.0) -> bool:
+        """Wait until every message handed to paho has left (QoS 1: acknowledged by the broker);
+        paho queues them in memory, and a disconnect drops what is still queued."""
+        deadline = time.monotonic() + timeout_s
+        for info in self._last.values():
+            try:
+                info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            except (RuntimeError, ValueError):  # not connected, or the queue refused it
+                return False
+        return all(info.is_published() for info in self._last.values())
+
     def close(self) -> None:
+        self.flush()
         for client in self._clients.values():
             client.disconnect()
             client.loop_stop()
