@@ -43,9 +43,8 @@ WALK_S = 15
 
 @dataclass(frozen=True)
 class SimBadge:
-    """A badge as it advertises. EID badges rotate their Bluetooth address with their EID (the
-    Eddystone-EID specification asks for it, or the address would give the badge away); static
-    badges keep theirs."""
+    """A badge as it advertises. EID badges rotate their Bluetooth address with their EID (a fixed
+    address would give the badge away, whatever its EID); static badges keep theirs."""
 
     badge: str
     format: Literal["eid", "ibeacon", "uid"]
@@ -193,17 +192,6 @@ class ScanStream:
             phone = _mac(f"spoof-{k}".encode()) if spoof.kind == "static_clone" else None
             sig = float(self.model.badge_sigmas(np.random.default_rng(k), 1)[0])
             yield _Segment(_unix(spoof.start), _unix(spoof.end), site, spot, b, spoof.shift_s, phone, sig)
-
-    def busy(self) -> list[tuple[int, int]]:
-        """Merged Unix-second spans when anything advertises anywhere: a month's driver may skip
-        the rest, where every report would be empty."""
-        out: list[tuple[int, int]] = []
-        for seg in self.segments:
-            if out and seg.start <= out[-1][1]:
-                out[-1] = (out[-1][0], max(out[-1][1], seg.end))
-            else:
-                out.append((seg.start, seg.end))
-        return out
 
     def reports(self, start: datetime, end: datetime, *, idle_step_s: int | None = None) -> Iterator[list[ScanReport]]:
         """Per scan interval from `start` to `end`, every scanner's report (empty ones too). With
