@@ -70,7 +70,7 @@ from kinds.badge.edge import reading as journal
 from kinds.badge.edge import roster_store
 from kinds.badge.edge.processor import ScannerProcessor
 from kinds.badge.edge.reading import AHEAD, OK, REPLAYED, STATIC_REFUSED, ScanReading, Sighting
-from kinds.badge.edge.resolver import DRIFT_PERIODS, MALFORMED, NOT_BADGE, STATIC, UNKNOWN
+from kinds.badge.edge.resolver import DRIFT_PERIODS, NOT_BADGE, STATIC, UNKNOWN
 from kinds.badge.edge.site import Site
 from kinds.badge.items import KIND as KIND_NAME
 from kinds.badge.items import OfficeHealth, Presence, SecurityEvent
