@@ -23,8 +23,19 @@ Public rules behind it:
 
 Decisions (Tepi's own, since no rule above settles them):
 - Days and hours are counted in the tenant's zone (WIB, WITA or WIT): the same UTC instant is 07:45
-  in Jakarta and 08:45 in Makassar. A stay across local midnight is split there; its part in the
-  day is what counts, and it makes the first in or the last out of the day the midnight itself.
+  in Jakarta and 08:45 in Makassar.
+- A stay ends at the end of its check-in's local day at the latest. The office gateway checks a
+  badge out minutes after it was last heard, so a stay with no check-out by local midnight is a
+  badge left in the office (or a lost check-out), not someone who stayed the night: the schedules
+  have no night shifts (`WorkSchedule`: hours within one day). Such a day is `unclosed`: its stay
+  counts as measured until midnight, it has no last out (so no early leave is judged) and staff
+  administration corrects it (a corrected last out or status settles it). A stay carried over
+  from an earlier day counts nothing on a later one: local midnight is never a first in, and a
+  badge in a drawer from Monday to Friday makes Tuesday to Thursday absent, not present.
+- A day whose presence events are no longer kept (deleted after the tenant's `retention_days`)
+  is `unavailable` where presence would decide it: nobody can tell present from absent any more,
+  and a deleted event must not make anyone absent. What is kept decides as before: holidays,
+  days off, approved leave and corrections.
 - Minutes are whole minutes, rounded down: presence is decided from radio with seconds of
   uncertainty, and a fraction of a minute makes no one late.
 - `late_min` counts from the start plus the tenant's grace (`late_grace_min`): the grace is a
@@ -32,7 +43,7 @@ Decisions (Tepi's own, since no rule above settles them):
 - A day not over (before the next local midnight) with nobody in is `pending`, never `absent`.
   Early leave is judged only once the working hours have ended (the person may come back).
 - An open stay (no check-out yet) counts until `now`; while the day lasts its person is inside
-  and the day has no last out yet. After the day, the open stay ends at midnight like any other.
+  and the day has no last out yet. After the day, it is cut at midnight (above).
 - Presence on a holiday or a day off is recorded (first in, last out, hours) and its hours are
   counted, but the day stays `holiday` / `day_off` and nobody is late on it.
 - Approved leave and presence on the same day: the leave decides the status (`leave`, `sick`,
@@ -56,7 +67,9 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
-Status = Literal["present", "late", "absent", "leave", "sick", "duty_travel", "holiday", "day_off", "pending"]
+Status = Literal[
+    "present", "late", "absent", "leave", "sick", "duty_travel", "holiday", "day_off", "pending", "unavailable"
+]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 #: Approved leave: annual leave, sick leave, duty travel.
 LeaveKind = Literal["cuti", "sakit", "dinas_luar"]
@@ -89,7 +102,7 @@ class Correction:
                 _aware(value, f"corrected {name}")
         if self.first_in is not None and self.last_out is not None and self.last_out < self.first_in:
             raise ValueError("a corrected last out is before the corrected first in")
-        if self.status is not None and (self.status not in STATUSES or self.status == "pending"):
+        if self.status is not None and (self.status not in STATUSES or self.status in ("pending", "unavailable")):
             raise ValueError(f"a correction cannot set status {self.status!r}")
 
 
@@ -106,6 +119,9 @@ class DailyRecord:
     early_leave_min: int
     corrected: bool = False
     correction_reason: str | None = None
+    #: A stay of the day had no check-out by the day's end (cut at midnight; module docstring)
+    #: and no correction has set the day's last out or status yet: staff administration's to do.
+    unclosed: bool = False
 
 
 def _aware(value: object, what: str) -> datetime:
@@ -143,10 +159,11 @@ def _check_inputs(day: object, hours: object, tz: object, leave: object, late_gr
 
 def _clipped_stays(
     stays: Iterable[Stay], day_start: datetime, day_end: datetime, now: datetime
-) -> tuple[list[tuple[datetime, datetime]], bool]:
-    """The stays' parts within the day and before now, and whether one is open at now (inside)."""
+) -> tuple[list[tuple[datetime, datetime]], bool, bool]:
+    """The parts within the day and before now of the stays that began on the day, whether one
+    is open at now (inside), and whether one was cut at the day's end (no check-out on the day)."""
     parts: list[tuple[datetime, datetime]] = []
-    inside = False
+    inside = cut = False
     for stay in stays:
         if not (isinstance(stay, tuple) and len(stay) == 2):
             raise ValueError(f"a stay is (check_in, check_out), not {stay!r}")
@@ -157,15 +174,19 @@ def _clipped_stays(
         # On the day: from [day_start, day_end), or a moment at its very start.
         if check_in >= day_end or (check_out is not None and check_out <= day_start and check_in < day_start):
             raise ValueError(f"a stay from {check_in.isoformat()} is not on the day (wrong day or zone?)")
-        # What lies after now has not happened: a gateway clock slightly ahead of the centre's.
-        end = min(now if check_out is None else check_out, now, day_end)
-        start = max(check_in, day_start)
-        if start > end:
-            continue
-        if check_out is None and now < day_end:
-            inside = True
-        parts.append((start, end))
-    return sorted(parts), inside
+        if check_in < day_start:
+            continue  # carried over: it ended at its own day's end
+        if check_in > now:
+            continue  # has not happened: a gateway clock slightly ahead of the centre's
+        if check_out is not None and check_out <= day_end:
+            parts.append((check_in, min(check_out, now)))
+        elif now < day_end:
+            inside = True  # no check-out yet, and the day lasts
+            parts.append((check_in, now))
+        else:
+            cut = True
+            parts.append((check_in, day_end))
+    return sorted(parts), inside, cut
 
 
 def _union_minutes(parts: list[tuple[datetime, datetime]]) -> int:
@@ -194,23 +215,31 @@ def daily_record(
     leave: LeaveKind | None = None,
     correction: Correction | None = None,
     late_grace_min: int = 0,
+    presence_kept: bool = True,
     now: datetime,
 ) -> DailyRecord:
     """The record of local `day` (see the module's decisions).
 
     `hours` is the employee's (start, end) that weekday (`WorkSchedule.hours`), None on a day off;
-    `holiday` whether the day is among the tenant's holidays; `stays` the presence stays touching
-    the day (a stay wholly on another day is a `ValueError`: a wrong zone upstream); `leave` the
-    kind of approved leave covering the day."""
+    `holiday` whether the day is among the tenant's holidays; `stays` the presence stays that
+    began on the day (one carried over from an earlier day counts nothing; one wholly on another
+    day is a `ValueError`: a wrong zone upstream); `leave` the kind of approved leave covering the
+    day; `presence_kept` False when the day's presence events were deleted (retention): then
+    `stays` must be empty and presence decides nothing (`unavailable`)."""
     _check_inputs(day, hours, tz, leave, late_grace_min)
     if correction is not None and not isinstance(correction, Correction):
         raise ValueError(f"correction must be a Correction or None, not {correction!r}")
+    if not isinstance(presence_kept, bool):
+        raise ValueError(f"presence_kept must be True or False, not {presence_kept!r}")
+    stays = list(stays)
+    if not presence_kept and stays:
+        raise ValueError("a day whose presence events are no longer kept has no stays")
     now = _aware(now, "now")
     day_start, day_end = _local(day, time(0), tz), _local(day + timedelta(days=1), time(0), tz)
-    parts, inside = _clipped_stays(stays, day_start, day_end, now)
+    parts, inside, cut = _clipped_stays(stays, day_start, day_end, now)
     worked = _union_minutes(parts)
     first_in = parts[0][0] if parts else None
-    last_out = None if inside or not parts else max(end for _, end in parts)
+    last_out = None if inside or cut or not parts else max(end for _, end in parts)
 
     if correction is not None and (correction.first_in is not None or correction.last_out is not None):
         for bound in (correction.first_in, correction.last_out):
@@ -236,6 +265,8 @@ def daily_record(
         status = LEAVE_STATUS[leave]
     elif first_in is not None:
         status = "present"  # or late, below
+    elif not presence_kept:
+        status = "unavailable"
     elif now >= day_end:
         status = "absent"
     else:
@@ -261,6 +292,7 @@ def daily_record(
         early_leave_min=early_min,
         corrected=correction is not None,
         correction_reason=None if correction is None else correction.reason.strip(),
+        unclosed=cut and (correction is None or (correction.last_out is None and correction.status is None)),
     )
 
 
@@ -279,8 +311,12 @@ class MonthlyRecap:
 
     `working_days` are the days the employee was due (neither holiday nor day off), whatever
     became of them; `on_time` + `late` + `absent` + `leave` + `sick` + `duty_travel` + `pending`
-    make them. Hours count every day, holidays and days off included. `tl1`..`tl4` and
-    `psw1`..`psw4` count the days in each late-arrival and early-leave band (module docstring)."""
+    + `unavailable` make them. Hours count every day, holidays and days off included. `tl1`..`tl4`
+    and `psw1`..`psw4` count the days in each late-arrival and early-leave band (module docstring).
+    `unavailable` days (presence events deleted by retention) are neither absent nor present: an
+    allowance must not be cut for them, nor paid on them unseen. `unclosed_days` count the days
+    with a check-in and no check-out still uncorrected (no early leave judged on them yet).
+    The last two come last so that the CSV's earlier columns keep their places."""
 
     working_days: int
     on_time: int
@@ -303,13 +339,15 @@ class MonthlyRecap:
     psw2: int
     psw3: int
     psw4: int
+    unavailable: int
+    unclosed_days: int
 
 
 def monthly_recap(records: Iterable[DailyRecord]) -> MonthlyRecap:
     """The recap of `records` (one per day, usually a calendar month's); `ValueError` on a day twice."""
     counts = dict.fromkeys(STATUSES, 0)
     seen: set[date] = set()
-    worked = late_total = early_total = early_days = 0
+    worked = late_total = early_total = early_days = unclosed = 0
     tl = [0, 0, 0, 0, 0]
     psw = [0, 0, 0, 0, 0]
     for r in records:
@@ -323,6 +361,7 @@ def monthly_recap(records: Iterable[DailyRecord]) -> MonthlyRecap:
         late_total += r.late_min
         early_total += r.early_leave_min
         early_days += r.early_leave_min > 0
+        unclosed += r.unclosed
         tl[band(r.late_min)] += 1
         psw[band(r.early_leave_min)] += 1
     return MonthlyRecap(
@@ -341,6 +380,8 @@ def monthly_recap(records: Iterable[DailyRecord]) -> MonthlyRecap:
         early_leave_minutes_total=early_total,
         tl1=tl[1], tl2=tl[2], tl3=tl[3], tl4=tl[4],
         psw1=psw[1], psw2=psw[2], psw3=psw[3], psw4=psw[4],
+        unavailable=counts["unavailable"],
+        unclosed_days=unclosed,
     )
 
 

@@ -77,6 +77,7 @@ def record_public(rules: TenantAttendance, day: data.Day, activities: int) -> di
         "corrected_by": day.correction.by if day.correction else None,
         "corrected_at": day.correction.at if day.correction else None,
         "activities": activities,
+        "unclosed": r.unclosed,
     }
 
 
