@@ -26,13 +26,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from kinds.badge.items import BadgeRoster, RosterBadge
-from kinds.badge.keys import KeySeal, new_identity_key
+from kinds.badge.keys import BadgeKeyError, KeySeal, new_identity_key
 from kinds.badge.state import BADGE_FORMATS, AttendanceTenant, Badge, Employee
 
 log = logging.getLogger(__name__)
 
 DEFAULT_K = 10
 MAX_K = 15
+#: `attendance_tenants.roster_version` is a 32-bit SQL integer.
+MAX_ROSTER_VERSION = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,26 @@ def bump_roster(session: Session, tenant: str, now: datetime) -> int:
     gets the new roster at its next health summary."""
     row = tenant_bookkeeping(session, tenant)
     row.roster_version += 1
+    row.roster_changed_at = now
+    session.flush()
+    return row.roster_version
+
+
+def roster_above(session: Session, tenant: str, heard: int, now: datetime) -> int | None:
+    """Raise the tenant's roster version to `heard` + 1, the version a gateway reported holding
+    above the tenant's own; the new version, or None when `heard` + 1 would not fit the column.
+
+    Why: a gateway takes only a roster newer than the one it holds (a late or replayed downlink
+    must never roll it back), so after the state database is restored from a backup, whose
+    version is lower than what the gateways were sent since, no roster would ever reach them
+    again and revocations made after the restore would never arrive. Jumping above what any
+    gateway holds makes the current roster the newest everywhere."""
+    if heard + 1 > MAX_ROSTER_VERSION:
+        return None
+    row = tenant_bookkeeping(session, tenant)
+    if row.roster_version > heard:  # another worker raised it meanwhile
+        return row.roster_version
+    row.roster_version = heard + 1
     row.roster_changed_at = now
     session.flush()
     return row.roster_version
@@ -143,9 +165,27 @@ def badges_of(session: Session, tenant: str, *, include_revoked: bool = False) -
     return [(b, e) for b, e in session.execute(query.order_by(Employee.nip, Badge.issued_at)).all()]
 
 
-def build_roster(session: Session, tenant: str, seal: KeySeal) -> BadgeRoster | None:
+@dataclass(frozen=True)
+class BuiltRoster:
+    """A roster as built, and the badges left out of it because their row could not be made a
+    roster entry (`unopened`: id -> why, never a key): an EID key sealed under another
+    `TEPI_BADGE_KEY_SECRET` (a database restored or copied from another installation, a secret
+    rotated without resealing), or a row altered."""
+
+    roster: BadgeRoster
+    unopened: dict[str, str]
+
+
+def build_roster(session: Session, tenant: str, seal: KeySeal) -> BuiltRoster | None:
     """The tenant's current roster: every badge not revoked of an employee who has not left,
-    EID keys opened. None while the tenant has issued nothing (version 0)."""
+    EID keys opened. None while the tenant has issued nothing (version 0).
+
+    Why a badge whose key does not open is left out rather than failing the roster: the roster
+    is built while ingest applies an uplink batch, so raising would roll back every gateway's
+    items of that batch and the broker would redeliver it forever; and every other badge of the
+    tenant would never reach a gateway either (revocations included). Left out, that one badge
+    is not recognised at the gateways until it is issued again (or the right secret is back and
+    the roster changes); the caller counts and logs it."""
     version = roster_version(session, tenant)
     if version == 0:
         return None
@@ -155,13 +195,23 @@ def build_roster(session: Session, tenant: str, seal: KeySeal) -> BadgeRoster | 
         .order_by(Badge.id)
     )
     badges = []
+    unopened: dict[str, str] = {}
     for b in rows:
-        if b.format == "eid":
-            assert b.identity_key_enc is not None
-            key = seal.open(b.identity_key_enc, b.id).hex()
-            badges.append(RosterBadge(badge=b.id, format="eid", identity_key=key, k=b.k, epoch=b.epoch))
-        elif b.format == "ibeacon":
-            badges.append(RosterBadge(badge=b.id, format="ibeacon", uuid=b.uuid, major=b.major, minor=b.minor))
-        else:
-            badges.append(RosterBadge(badge=b.id, format="uid", namespace=b.namespace, instance=b.instance))
-    return BadgeRoster(version=version, badges=badges)
+        try:
+            badges.append(_roster_badge(b, seal))
+        except BadgeKeyError:
+            unopened[b.id] = "key_not_opened"
+        except ValueError:  # pydantic's ValidationError is one: a row no gateway could use
+            unopened[b.id] = "invalid_row"
+    return BuiltRoster(BadgeRoster(version=version, badges=badges), unopened)
+
+
+def _roster_badge(b: Badge, seal: KeySeal) -> RosterBadge:
+    if b.format == "eid":
+        if b.identity_key_enc is None:
+            raise ValueError(f"EID badge {b.id} has no sealed key")
+        key = seal.open(b.identity_key_enc, b.id).hex()
+        return RosterBadge(badge=b.id, format="eid", identity_key=key, k=b.k, epoch=b.epoch)
+    if b.format == "ibeacon":
+        return RosterBadge(badge=b.id, format="ibeacon", uuid=b.uuid, major=b.major, minor=b.minor)
+    return RosterBadge(badge=b.id, format="uid", namespace=b.namespace, instance=b.instance)
