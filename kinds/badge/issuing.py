@@ -5,14 +5,27 @@ Why the roster is the tenant's, not an office's: a badge is heard wherever its h
 (a meeting at another office of the regency, duty travel), and a gateway can only tell a
 relayed or replayed EID (`two_offices`, `eid_replayed`) for a badge it knows. Every issue and
 revocation grows the tenant's roster version (`state.AttendanceTenant.roster_version`); a
-gateway reporting an older version is sent the whole current roster (`ingest.roster`), which
+gateway reporting another version is sent the whole current roster (`ingest.roster`), which
 replaces its own, so a revoked badge is gone from every gateway at its next health summary.
 
 An EID badge's identity key is made here from the OS's CSPRNG, shown once (to program the
 badge) and stored sealed (`keys.KeySeal`). Its counter starts at issue (`epoch`, Unix s), with
-rotation exponent `k` (the EID changes every 2^k s; Google's Eddystone-EID specification allows
-0..15, and 10 (about 17 min) is a common choice). A static badge gets random identifiers:
-iBeacon (16-byte UUID, major, minor) or Eddystone-UID (10-byte namespace, 6-byte instance).
+rotation exponent `k` (the EID changes every 2^k s). Google's Eddystone-EID specification
+allows 0..15; Tepi issues only `MIN_K`..`MAX_K` (8..12, default 10, about 17 min), because the
+gateway's resolver (`edge.resolver`) depends on it both ways:
+
+- it accepts an EID of the badge's current period ±1 (clock drift), so a recorded EID replays
+  successfully for up to two periods after it was sent. At k = 12 that is under 2.3 h, within
+  the working day; at k = 15 (9.1 h periods) yesterday afternoon's EID recorded at the door
+  still opens the next morning's check-in;
+- it tells a replay (`eid_replayed`) from an unknown id by holding each badge's past 48 h of
+  EIDs, at most 1,024 periods a badge (`edge.resolver.MAX_HISTORY_PERIODS`): its 49 h are
+  690 periods at k = 8 (256 s) but 1,379 at k = 7, so below k = 8 an older replay is only "unknown".
+
+Badges issued before this limit keep their `k`: the roster model (`items.RosterBadge`) still
+takes 0..15 and the `badges` table has no constraint on it, so the limit is checked here only.
+A static badge gets random identifiers: iBeacon (16-byte UUID, major, minor) or Eddystone-UID
+(10-byte namespace, 6-byte instance).
 """
 
 from __future__ import annotations
@@ -31,8 +44,8 @@ from kinds.badge.state import BADGE_FORMATS, AttendanceTenant, Badge, Employee
 
 log = logging.getLogger(__name__)
 
-DEFAULT_K = 10
-MAX_K = 15
+#: The rotation exponents Tepi issues (see the module for why not Eddystone's whole 0..15).
+MIN_K, DEFAULT_K, MAX_K = 8, 10, 12
 #: `attendance_tenants.roster_version` is a 32-bit SQL integer.
 MAX_ROSTER_VERSION = 2**31 - 1
 
@@ -112,15 +125,26 @@ def active_badge(session: Session, employee_id: int) -> Badge | None:
     return session.scalar(sa.select(Badge).where(Badge.employee_id == employee_id, Badge.revoked_at.is_(None)))
 
 
+def check_k(k: int) -> int:
+    """`k` when Tepi issues EID badges with it; `ValueError` saying why not otherwise."""
+    if not MIN_K <= k <= MAX_K:
+        raise ValueError(
+            f"k {k} is outside {MIN_K}..{MAX_K} (the EID rotates every 2^k s, {1 << MIN_K} s..{(1 << MAX_K) / 3600:.1f} h): "
+            f"a larger k lets a recorded EID replay for hours (the gateway accepts ±1 period of clock drift), a smaller "
+            f"one rotates too fast for the gateway to hold 48 h of past EIDs to recognise a replay; {DEFAULT_K} is the default"
+        )
+    return k
+
+
 def issue_badge(
     session: Session, tenant: str, nip: str, now: datetime, seal: KeySeal, *, fmt: str = "eid", k: int = DEFAULT_K
 ) -> IssuedBadge:
     """A new badge for the employee of NIP `nip` (`ValueError` for an unknown NIP, an employee
-    who left or has a badge in use: revoke it first, an unknown format, `k` outside 0..15)."""
+    who left or has a badge in use: revoke it first, an unknown format, `k` outside
+    `MIN_K`..`MAX_K`: `check_k`)."""
     if fmt not in BADGE_FORMATS:
         raise ValueError(f"badge format {fmt!r} is none of {', '.join(BADGE_FORMATS)}")
-    if not 0 <= k <= MAX_K:
-        raise ValueError(f"k (the EID rotates every 2^k s) must be 0..{MAX_K}, not {k}")
+    check_k(k)
     employee = find_employee(session, tenant, nip)
     if employee.left_at is not None:
         raise ValueError(f"employee {employee.nip} left on {employee.left_at:%Y-%m-%d}: no badge")

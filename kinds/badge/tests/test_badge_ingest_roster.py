@@ -2,7 +2,7 @@
 PostgreSQL: a badge whose key does not open with the worker's secret is left out (counted,
 logged without its key) while the batch is stored and the rest of the roster goes; a gateway
 holding a newer version than its tenant's (a restored database) gets one above it; and no repr
-of a roster downlink shows an identity key."""
+of a roster downlink shows an identity key; and `issue_badge` takes only k 8..12."""
 
 from __future__ import annotations
 
@@ -125,3 +125,12 @@ def test_no_repr_of_a_roster_downlink_shows_an_identity_key(engine: Engine, badg
     assert isinstance(received, KindDownlink) and received.type == "badge_roster"
     for shown in (repr(downlink), str(downlink), repr(received), str(received), repr(_roster(downlink))):
         assert key.hex() not in shown, shown
+
+
+def test_issue_badge_takes_k_8_to_12_only(engine: Engine) -> None:
+    with Session(writer(engine)) as s, s.begin():
+        add_employee(s, INDRAMAYU, NewEmployee(nip=NIP_FITRI, name="Fitri Handayani", office=KANTOR), T0, [])
+        for k in (7, 13, 15):
+            with pytest.raises(ValueError, match=f"k {k} is outside 8..12"):
+                issue_badge(s, INDRAMAYU, NIP_FITRI, T0, SEAL, k=k)
+        assert issue_badge(s, INDRAMAYU, NIP_FITRI, T0, SEAL, k=8).badge.k == 8
