@@ -56,6 +56,12 @@ Decisions (Tepi's own, since no rule above settles them):
   corrected bounds restate the day's presence as one span from first in to last out (a day is
   corrected when the badge failed: forgotten, flat, lost; the measured stays are not to be
   trusted then).
+- A stay around a `two_offices` security event of its badge (heard at two far offices at once:
+  one of them is a relayed EID) is disputed and counts nothing (`kinds.badge.attendance_disputes`:
+  the rule, its margin and why). Its day is `disputed` (so is a day with a dispute moment and no
+  stay) and `pending` unless leave, a holiday or a day off decides it: neither credited nor late,
+  early or absent until staff administration decides. A correction is that decision: it clears
+  `disputed`, and the day is judged as corrected (disputed stays still count nothing).
 """
 
 from __future__ import annotations
@@ -66,6 +72,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
+
+from kinds.badge.attendance_disputes import Dispute, is_disputed, on_day
 
 Status = Literal[
     "present", "late", "absent", "leave", "sick", "duty_travel", "holiday", "day_off", "pending", "unavailable"
@@ -122,6 +130,9 @@ class DailyRecord:
     #: A stay of the day had no check-out by the day's end (cut at midnight; module docstring)
     #: and no correction has set the day's last out or status yet: staff administration's to do.
     unclosed: bool = False
+    #: A stay of the day was in dispute (`two_offices`, module docstring), or the badge was, and
+    #: no correction has decided the day yet: staff administration's to do.
+    disputed: bool = False
 
 
 def _aware(value: object, what: str) -> datetime:
@@ -157,13 +168,14 @@ def _check_inputs(day: object, hours: object, tz: object, leave: object, late_gr
         raise ValueError(f"late_grace_min must be a whole number of minutes >= 0, not {late_grace_min!r}")
 
 
-def _clipped_stays(
-    stays: Iterable[Stay], day_start: datetime, day_end: datetime, now: datetime
-) -> tuple[list[tuple[datetime, datetime]], bool, bool]:
-    """The parts within the day and before now of the stays that began on the day, whether one
-    is open at now (inside), and whether one was cut at the day's end (no check-out on the day)."""
-    parts: list[tuple[datetime, datetime]] = []
-    inside = cut = False
+#: How a part of a stay within the day ends: checked out, open at now (inside), or cut at the
+#: day's end (no check-out on the day).
+_Ending = Literal["out", "inside", "cut"]
+
+
+def _clipped_stays(stays: Iterable[Stay], day_start: datetime, day_end: datetime, now: datetime) -> list[tuple[datetime, datetime, _Ending]]:
+    """The parts within the day and before now of the stays that began on the day, and how each ends."""
+    parts: list[tuple[datetime, datetime, _Ending]] = []
     for stay in stays:
         if not (isinstance(stay, tuple) and len(stay) == 2):
             raise ValueError(f"a stay is (check_in, check_out), not {stay!r}")
@@ -179,14 +191,12 @@ def _clipped_stays(
         if check_in > now:
             continue  # has not happened: a gateway clock slightly ahead of the centre's
         if check_out is not None and check_out <= day_end:
-            parts.append((check_in, min(check_out, now)))
+            parts.append((check_in, min(check_out, now), "out"))
         elif now < day_end:
-            inside = True  # no check-out yet, and the day lasts
-            parts.append((check_in, now))
+            parts.append((check_in, now, "inside"))  # no check-out yet, and the day lasts
         else:
-            cut = True
-            parts.append((check_in, day_end))
-    return sorted(parts), inside, cut
+            parts.append((check_in, day_end, "cut"))
+    return sorted(parts)
 
 
 def _union_minutes(parts: list[tuple[datetime, datetime]]) -> int:
@@ -216,6 +226,7 @@ def daily_record(
     correction: Correction | None = None,
     late_grace_min: int = 0,
     presence_kept: bool = True,
+    disputes: Iterable[Dispute] = (),
     now: datetime,
 ) -> DailyRecord:
     """The record of local `day` (see the module's decisions).
@@ -225,18 +236,27 @@ def daily_record(
     began on the day (one carried over from an earlier day counts nothing; one wholly on another
     day is a `ValueError`: a wrong zone upstream); `leave` the kind of approved leave covering the
     day; `presence_kept` False when the day's presence events were deleted (retention): then
-    `stays` must be empty and presence decides nothing (`unavailable`)."""
+    `stays` must be empty and presence decides nothing (`unavailable`); `disputes` the dispute
+    moments of the employee's badge (`attendance_disputes.disputes_of` of its `two_offices`
+    events; any around the day, the others are ignored)."""
     _check_inputs(day, hours, tz, leave, late_grace_min)
     if correction is not None and not isinstance(correction, Correction):
         raise ValueError(f"correction must be a Correction or None, not {correction!r}")
     if not isinstance(presence_kept, bool):
         raise ValueError(f"presence_kept must be True or False, not {presence_kept!r}")
-    stays = list(stays)
-    if not presence_kept and stays:
-        raise ValueError("a day whose presence events are no longer kept has no stays")
+    stays, disputes = list(stays), list(disputes)
+    if not all(isinstance(d, Dispute) for d in disputes):
+        raise ValueError(f"disputes must be Dispute moments, not {disputes!r}")
+    if not presence_kept and (stays or disputes):
+        raise ValueError("a day whose presence events are no longer kept has no stays and no disputes")
     now = _aware(now, "now")
     day_start, day_end = _local(day, time(0), tz), _local(day + timedelta(days=1), time(0), tz)
-    parts, inside, cut = _clipped_stays(stays, day_start, day_end, now)
+    clipped = _clipped_stays(stays, day_start, day_end, now)
+    kept = [p for p in clipped if not is_disputed(p[0], p[1], disputes)]
+    disputed = len(kept) < len(clipped) or on_day(disputes, day_start, day_end)
+    inside = any(ending == "inside" for *_, ending in kept)
+    cut = any(ending == "cut" for *_, ending in kept)
+    parts = [(start, end) for start, end, _ in kept]
     worked = _union_minutes(parts)
     first_in = parts[0][0] if parts else None
     last_out = None if inside or cut or not parts else max(end for _, end in parts)
@@ -263,6 +283,8 @@ def daily_record(
         status = "day_off"
     elif leave is not None:
         status = LEAVE_STATUS[leave]
+    elif disputed and correction is None:
+        status = "pending"  # held for staff administration's decision (module docstring)
     elif first_in is not None:
         status = "present"  # or late, below
     elif not presence_kept:
@@ -293,6 +315,7 @@ def daily_record(
         corrected=correction is not None,
         correction_reason=None if correction is None else correction.reason.strip(),
         unclosed=cut and (correction is None or (correction.last_out is None and correction.status is None)),
+        disputed=disputed and correction is None,
     )
 
 
@@ -315,8 +338,10 @@ class MonthlyRecap:
     and `psw1`..`psw4` count the days in each late-arrival and early-leave band (module docstring).
     `unavailable` days (presence events deleted by retention) are neither absent nor present: an
     allowance must not be cut for them, nor paid on them unseen. `unclosed_days` count the days
-    with a check-in and no check-out still uncorrected (no early leave judged on them yet).
-    The last two come last so that the CSV's earlier columns keep their places."""
+    with a check-in and no check-out still uncorrected (no early leave judged on them yet);
+    `disputed_days` the days held over a `two_offices` dispute, still uncorrected (counted
+    `pending` when due, whatever their badge measured). The last three come last so that the
+    CSV's earlier columns keep their places."""
 
     working_days: int
     on_time: int
@@ -341,13 +366,14 @@ class MonthlyRecap:
     psw4: int
     unavailable: int
     unclosed_days: int
+    disputed_days: int
 
 
 def monthly_recap(records: Iterable[DailyRecord]) -> MonthlyRecap:
     """The recap of `records` (one per day, usually a calendar month's); `ValueError` on a day twice."""
     counts = dict.fromkeys(STATUSES, 0)
     seen: set[date] = set()
-    worked = late_total = early_total = early_days = unclosed = 0
+    worked = late_total = early_total = early_days = unclosed = disputed = 0
     tl = [0, 0, 0, 0, 0]
     psw = [0, 0, 0, 0, 0]
     for r in records:
@@ -362,6 +388,7 @@ def monthly_recap(records: Iterable[DailyRecord]) -> MonthlyRecap:
         early_total += r.early_leave_min
         early_days += r.early_leave_min > 0
         unclosed += r.unclosed
+        disputed += r.disputed
         tl[band(r.late_min)] += 1
         psw[band(r.early_leave_min)] += 1
     return MonthlyRecap(
@@ -382,6 +409,7 @@ def monthly_recap(records: Iterable[DailyRecord]) -> MonthlyRecap:
         psw1=psw[1], psw2=psw[2], psw3=psw[3], psw4=psw[4],
         unavailable=counts["unavailable"],
         unclosed_days=unclosed,
+        disputed_days=disputed,
     )
 
 

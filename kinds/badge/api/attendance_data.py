@@ -14,6 +14,12 @@ Retention (`kinds.badge.state.enforce_retention`) deletes presence events after 
 `retention_days`: a day that began before the retention's cutoff may have lost some and reads
 `unavailable` where presence would decide it, never `absent` (`retention_cutoff`).
 
+Disputes: the `two_offices` security events of the employee's badge (`employee_id` is its
+holder), whether a gateway or ingest raised them, are read for the span and a day either side
+(`attendance_disputes.MAX_MARGIN`) and handed to the rules as dispute moments, which hold the
+stays around them (`attendance_disputes`): the centre stores them apart from presence, and a
+relayed EID's stay must not count as its holder's attendance.
+
 Days outside an employee's employment (before the local day of their registration, after the
 day they left) have no record: an employee imported mid-month was not absent before.
 """
@@ -33,9 +39,19 @@ from sqlalchemy.orm import Session
 
 from central.models import User
 from contract.clock import utcnow
+from kinds.badge import attendance_disputes
+from kinds.badge.attendance_disputes import Dispute, disputes_of
 from kinds.badge.attendance_rules import Correction, DailyRecord, Stay, daily_record
 from kinds.badge.config import TenantAttendance
-from kinds.badge.state import LEAVE_APPROVED, AttendanceCorrection, AttendanceTenant, Employee, LeaveRequest, PresenceEvent
+from kinds.badge.state import (
+    LEAVE_APPROVED,
+    AttendanceCorrection,
+    AttendanceTenant,
+    Employee,
+    LeaveRequest,
+    PresenceEvent,
+    SecurityEventRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +160,27 @@ def _events(session: Session, ids: Sequence[int], since: datetime, until: dateti
     return out
 
 
+def _disputes(session: Session, ids: Sequence[int], since: datetime, until: datetime) -> dict[int, list[Dispute]]:
+    """Each employee's dispute moments near [`since`, `until`): those of their badge's
+    `two_offices` events (at or other_at within a margin's reach)."""
+    since, until = since - attendance_disputes.MAX_MARGIN, until + attendance_disputes.MAX_MARGIN
+    out: dict[int, list[Dispute]] = defaultdict(list)
+    for chunk in chunks(ids):
+        stmt = sa.select(
+            SecurityEventRecord.employee_id, SecurityEventRecord.at, SecurityEventRecord.other_at, SecurityEventRecord.distance_km
+        ).where(
+            SecurityEventRecord.employee_id.in_(chunk),
+            SecurityEventRecord.reason == attendance_disputes.REASON,
+            sa.or_(
+                sa.and_(SecurityEventRecord.at >= since, SecurityEventRecord.at < until),
+                sa.and_(SecurityEventRecord.other_at >= since, SecurityEventRecord.other_at < until),
+            ),
+        )
+        for employee_id, at, other_at, distance_km in session.execute(stmt):
+            out[employee_id].extend(disputes_of(at, other_at, distance_km))
+    return out
+
+
 def _leave(session: Session, ids: Sequence[int], first: date, last: date) -> dict[tuple[int, date], str]:
     out: dict[tuple[int, date], str] = {}
     for chunk in chunks(ids):
@@ -213,6 +250,7 @@ def records(
     cutoff = retention_cutoff(session, rules, now)
     # Each day's own events only (module docstring): the same day reads the same in any span.
     events = _events(session, ids, day_start(first, tz), day_start(last + timedelta(days=1), tz))
+    disputes = _disputes(session, ids, day_start(first, tz), day_start(last + timedelta(days=1), tz))
     leave = _leave(session, ids, first, last)
     fixes = _corrections(session, ids, first, last)
     holidays = set(rules.holidays)
@@ -227,6 +265,7 @@ def records(
             args: dict[str, Any] = {
                 "holiday": d in holidays, "tz": tz, "stays": stays_on(stays, d, tz) if kept else [], "leave": leave.get((e.id, d)),
                 "late_grace_min": rules.late_grace_min, "presence_kept": kept, "now": now,
+                "disputes": disputes.get(e.id, []) if kept else [],
             }
             try:
                 record = daily_record(d, hours_of(rules, e, d), correction=fix, **args)

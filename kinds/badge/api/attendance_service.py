@@ -78,6 +78,7 @@ def record_public(rules: TenantAttendance, day: data.Day, activities: int) -> di
         "corrected_at": day.correction.at if day.correction else None,
         "activities": activities,
         "unclosed": r.unclosed,
+        "disputed": r.disputed,
     }
 
 

@@ -92,7 +92,7 @@ class DailyRecordPublic(PublicModel):
     date: dt.date = Field(description="The local day.")
     status: Status = Field(
         description="present, late, absent, leave (cuti), sick (sakit), duty_travel (dinas luar), holiday, day_off, "
-        "pending (a day not over on which nobody came in yet), or unavailable (a day before the tenant's "
+        "pending (a day not over on which nobody came in yet, or a disputed day), or unavailable (a day before the tenant's "
         "retention_days: its presence events are deleted, so neither present nor absent can be told)."
     )
     hours: str | None = Field(description='The working hours of the day, local ("07:30-16:00"); null on a day off.')
@@ -111,6 +111,10 @@ class DailyRecordPublic(PublicModel):
     unclosed: bool = Field(
         description="No check-out on the day (a badge left in the office, a lost check-out): its stay is cut at "
         "midnight, it has no last out and no early leave is judged, until a correction sets the last out or the status."
+    )
+    disputed: bool = Field(
+        description="The badge was heard at two far offices at once (a two_offices security event: one side a relayed "
+        "EID): its stays around that count nothing, and the day is pending, for staff administration to decide by a correction."
     )
 
 
@@ -169,6 +173,7 @@ class RecapPublic(PublicModel):
         description="Days due before the tenant's retention_days, whose presence events are deleted: neither absent nor present."
     )
     unclosed_days: int = Field(description="Days with a check-in and no check-out, not yet corrected.")
+    disputed_days: int = Field(description="Days held over a two_offices dispute (counted pending when due), not yet corrected.")
 
 
 class RecapRowPublic(RecapPublic):

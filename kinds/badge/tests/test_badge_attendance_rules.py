@@ -361,7 +361,7 @@ def test_monthly_recap_counts_unavailable_days_apart_from_absence_and_unclosed_d
     assert (recap.working_days, recap.unavailable, recap.absent, recap.on_time, recap.unclosed_days) == (5, 2, 1, 2, 1)
     row = next(csv.DictReader(io.StringIO(recap_csv([RecapLine(nip="198503302010011002", name="Siti", office="bkpsdm", recap=recap)]))))
     assert (row["unavailable"], row["absent"], row["unclosed_days"]) == ("2", "1", "1")
-    assert RECAP_CSV_HEADER[-2:] == ("unavailable", "unclosed_days")  # the earlier columns keep their places
+    assert RECAP_CSV_HEADER[-3:] == ("unavailable", "unclosed_days", "disputed_days")  # the earlier columns keep their places
 
 
 def test_monthly_recap_refuses_a_day_twice() -> None:
