@@ -33,7 +33,8 @@ from kinds.badge.api.models import (
     RecapPublic,
     RecapRowPublic,
 )
-from kinds.badge.attendance_rules import Correction, MonthlyRecap, RecapLine, band, monthly_recap, recap_csv
+from kinds.badge.attendance_recap import MonthlyRecap, RecapLine, band, monthly_recap, recap_csv
+from kinds.badge.attendance_rules import Correction
 from kinds.badge.config import TenantAttendance
 from kinds.badge.state import Activity, AttendanceCorrection, Employee
 
@@ -205,7 +206,7 @@ def monthly(session: Session, who: Caller, config: Any, month: str, office: str 
 
 
 def monthly_csv(session: Session, who: Caller, config: Any, month: str, office: str | None) -> str:
-    """The month's recap of every employee in scope as CSV (`attendance_rules.recap_csv`)."""
+    """The month's recap of every employee in scope as CSV (`attendance_recap.recap_csv`)."""
     with session.begin():
         _rules, _last, lines = _recap_lines(session, who, config, month, office)
         audit_views(session, who, [e for e, _ in lines], "monthly_csv", data.now())

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from kinds.badge import travel
 from kinds.badge.attendance_disputes import EVENT_REPEAT, MAX_MARGIN, SLACK, Dispute, dispute_margin, disputes_of, is_disputed
-from kinds.badge.attendance_rules import RECAP_CSV_HEADER, Correction, DailyRecord, RecapLine, daily_record, monthly_recap, recap_csv
+from kinds.badge.attendance_recap import RECAP_CSV_HEADER, RecapLine, monthly_recap, recap_csv
+from kinds.badge.attendance_rules import Correction, DailyRecord, daily_record
 from kinds.badge.config import CIVIL_SERVICE_SCHEDULE
 from kinds.badge.edge.site import SECURITY_EVERY_S
 

@@ -13,17 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kinds.badge.attendance_rules import (
-    RECAP_CSV_HEADER,
-    Correction,
-    DailyRecord,
-    RecapLine,
-    band,
-    daily_record,
-    monthly_recap,
-    recap_csv,
-    recap_csv_rows,
-)
+from kinds.badge.attendance_recap import RECAP_CSV_HEADER, RecapLine, band, monthly_recap, recap_csv, recap_csv_rows
+from kinds.badge.attendance_rules import Correction, DailyRecord, daily_record
 from kinds.badge.config import CIVIL_SERVICE_SCHEDULE
 
 WIB, WITA, WIT = ZoneInfo("Asia/Jakarta"), ZoneInfo("Asia/Makassar"), ZoneInfo("Asia/Jayapura")
