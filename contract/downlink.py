@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,11 +52,13 @@ def encode_ack(ack: UplinkAck) -> bytes:
 class KindDownlink:
     """A downlink message for a device kind's edge side (`kind`, `type`, the rest its own): the
     generic gateway hands `body` to that kind, which validates it with its own model. Kept as
-    bytes so that `contract` never imports a kind."""
+    bytes so that `contract` never imports a kind. `body` is left out of the repr: a kind's
+    message may carry secrets (the badge roster's identity keys), and a repr ends up in logs
+    and tracebacks."""
 
     kind: str
     type: str
-    body: bytes
+    body: bytes = field(repr=False)
 
 
 def decode_downlink(payload: bytes) -> UplinkAck | KindDownlink:

@@ -32,6 +32,7 @@ REJECTION_REASONS: dict[str, str] = {
     "unknown": "a well-formed NMEA sentence of a type the device's wire format does not know",
     "no_fix": "an instrument saying it has no valid reading: GNSS without a fix, a sounder without bottom",
     "incomplete_ping": "an echogram ping of which fragments were lost (counted once per ping)",
+    "decoder_error": "a frame the device kind's decoder failed on unexpectedly: a defect of Tepi's, logged, costing only that frame",
 }
 
 

@@ -515,7 +515,12 @@ class EdgeGateway:
                 raise FrameRejected("rate_limited", f"device {device.id} exceeds {gw.device_rate_per_s}/s")
             if len(frame.payload) > route.max_payload_bytes:
                 raise FrameRejected("too_large", f"{len(frame.payload)} bytes, at most {route.max_payload_bytes}")
-            decoded = route.kind.decode(frame, device, route.processor, gw)
+            try:
+                decoded = route.kind.decode(frame, device, route.processor, gw)
+            except FrameRejected:
+                raise
+            except Exception as exc:  # a decoder's defect must cost its frame only, never the loop
+                raise FrameRejected("decoder_error", f"{type(exc).__name__} in the {route.kind.name} decoder: {exc}") from exc
             if type(decoded) is not Decoded:
                 if decoded is None:
                     return None

@@ -105,11 +105,12 @@ class ApplyContext:
 class Downlink:
     """A message a kind answers a gateway with (e.g. the boat's SOS status): ingest publishes it
     on the gateway's downlink topic (`contract.topics.downlink_topic`) after the transaction that
-    decided it committed, QoS 1. `payload` is the JSON body."""
+    decided it committed, QoS 1. `payload` is the JSON body, left out of the repr (a kind's
+    message may carry secrets, as the badge roster's identity keys; a repr ends up in logs)."""
 
     tenant: str
     gateway: str
-    payload: bytes
+    payload: bytes = field(repr=False)
 
 
 class OwnPlatforms(Protocol):

@@ -151,15 +151,19 @@ def badge_issue(
     tenant: TenantOpt,
     employee: Annotated[str, typer.Option("--employee", "-e", help="The holder's NIP.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="eid (rotating Eddystone-EID, the default), ibeacon or uid (static: cloneable).")] = "eid",
-    k: Annotated[int, typer.Option("--k", help="EID rotation exponent: the EID changes every 2^k seconds (0..15).")] = 10,
+    k: Annotated[int, typer.Option("--k", help="EID rotation exponent: the EID changes every 2^k seconds (8..12; 10: about 17 min).")] = 10,
     config: ConfigOpt = None,
 ) -> None:
     """Issue a badge: its id and, this once, what programs it (the EID identity key) on stdout."""
     from contract.clock import utcnow
-    from kinds.badge.issuing import issue_badge
+    from kinds.badge.issuing import check_k, issue_badge
     from kinds.badge.keys import BadgeKeyError, KeySeal
     from tepi.admin_cli import _config, _session
 
+    try:
+        check_k(k)
+    except ValueError as exc:
+        raise _fail(f"--k: {exc}", 2) from exc
     try:
         seal = KeySeal.from_environment()
     except BadgeKeyError as exc:

@@ -1,30 +1,32 @@
-"""An employee's attendance day and month, from presence stays, the schedule, holidays, approved
+"""An employee's attendance day, from presence stays, the schedule, holidays, approved
 leave and staff administration's corrections: the record a performance allowance (TPP) is paid on.
 
 Pure: no database, no clock (`now` is a parameter), `ValueError` on bad input. Central computes
 records on read (`kinds/badge/api`), so a late correction or a leave approved afterwards changes
 the record without rewriting any stored event.
 
-Public rules behind it:
+Public rules behind it (the month's, TL/PSW bands: `kinds.badge.attendance_recap`):
 - Working days and hours: Peraturan Presiden No. 21 Tahun 2023 tentang Hari Kerja dan Jam Kerja
   Instansi Pemerintah dan Pegawai ASN: five days (Monday to Friday), 37 h 30 min a week not counting
   breaks, starting at 07:30 local time (Ramadan: 32 h 30 min from 08:00), breaks of 60 min (Friday
   90 min); the head of each agency (PPK) sets the detail
   (https://setneg.go.id/baca/index/pemerintah_terbitkan_aturan_flexible_working_arrangement_bagi_asn).
   The hours themselves are the tenant's schedule (`kinds.badge.config.WorkSchedule`).
-- Late arrival (TL, *terlambat*) and early leave (PSW, *pulang sebelum waktunya*) bands, counted
-  per day: 1-30, 31-60, 61-90 and 91 minutes or more (TL1-TL4, PSW1-PSW4), each with its own
-  deduction from the allowance. Source: Peraturan Menteri Pertanian No. 68 Tahun 2012 (a ministry's
-  tunjangan kinerja), as published by the ministry at
-  http://banten.litbang.pertanian.go.id/new/index.php/profil/kepegawaian/561-pengurangan-tunjangan-kinerja-setiap-bulan
-  (0.5, 1, 1.5 and 2 % per occurrence there). Regencies' TPP regulations (Peraturan Bupati) use the
-  same codes with percentages of their own, so the recap counts the bands and leaves the
-  percentages to the allowance office of each regency.
-
 Decisions (Tepi's own, since no rule above settles them):
 - Days and hours are counted in the tenant's zone (WIB, WITA or WIT): the same UTC instant is 07:45
-  in Jakarta and 08:45 in Makassar. A stay across local midnight is split there; its part in the
-  day is what counts, and it makes the first in or the last out of the day the midnight itself.
+  in Jakarta and 08:45 in Makassar.
+- A stay ends at the end of its check-in's local day at the latest. The office gateway checks a
+  badge out minutes after it was last heard, so a stay with no check-out by local midnight is a
+  badge left in the office (or a lost check-out), not someone who stayed the night: the schedules
+  have no night shifts (`WorkSchedule`: hours within one day). Such a day is `unclosed`: its stay
+  counts as measured until midnight, it has no last out (so no early leave is judged) and staff
+  administration corrects it (a corrected last out or status settles it). A stay carried over
+  from an earlier day counts nothing on a later one: local midnight is never a first in, and a
+  badge in a drawer from Monday to Friday makes Tuesday to Thursday absent, not present.
+- A day whose presence events are no longer kept (deleted after the tenant's `retention_days`)
+  is `unavailable` where presence would decide it: nobody can tell present from absent any more,
+  and a deleted event must not make anyone absent. What is kept decides as before: holidays,
+  days off, approved leave and corrections.
 - Minutes are whole minutes, rounded down: presence is decided from radio with seconds of
   uncertainty, and a fraction of a minute makes no one late.
 - `late_min` counts from the start plus the tenant's grace (`late_grace_min`): the grace is a
@@ -32,7 +34,7 @@ Decisions (Tepi's own, since no rule above settles them):
 - A day not over (before the next local midnight) with nobody in is `pending`, never `absent`.
   Early leave is judged only once the working hours have ended (the person may come back).
 - An open stay (no check-out yet) counts until `now`; while the day lasts its person is inside
-  and the day has no last out yet. After the day, the open stay ends at midnight like any other.
+  and the day has no last out yet. After the day, it is cut at midnight (above).
 - Presence on a holiday or a day off is recorded (first in, last out, hours) and its hours are
   counted, but the day stays `holiday` / `day_off` and nobody is late on it.
 - Approved leave and presence on the same day: the leave decides the status (`leave`, `sick`,
@@ -45,25 +47,32 @@ Decisions (Tepi's own, since no rule above settles them):
   corrected bounds restate the day's presence as one span from first in to last out (a day is
   corrected when the badge failed: forgotten, flat, lost; the measured stays are not to be
   trusted then).
+- A stay around a `two_offices` security event of its badge (heard at two far offices at once:
+  one of them is a relayed EID) is disputed and counts nothing (`kinds.badge.attendance_disputes`:
+  the rule, its margin and why). Its day is `disputed` (so is a day with a dispute moment and no
+  stay) and `pending` unless leave, a holiday or a day off decides it: neither credited nor late,
+  early or absent until staff administration decides. A correction is that decision: it clears
+  `disputed`, and the day is judged as corrected (disputed stays still count nothing).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
-Status = Literal["present", "late", "absent", "leave", "sick", "duty_travel", "holiday", "day_off", "pending"]
+from kinds.badge.attendance_disputes import Dispute, is_disputed, on_day
+
+Status = Literal[
+    "present", "late", "absent", "leave", "sick", "duty_travel", "holiday", "day_off", "pending", "unavailable"
+]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 #: Approved leave: annual leave, sick leave, duty travel.
 LeaveKind = Literal["cuti", "sakit", "dinas_luar"]
 LEAVE_KINDS: tuple[str, ...] = LeaveKind.__args__  # type: ignore[attr-defined]
 LEAVE_STATUS: dict[str, Status] = {"cuti": "leave", "sakit": "sick", "dinas_luar": "duty_travel"}
 #: The upper bound (minutes, inclusive) of bands 1-3; band 4 is everything above.
-BAND_UPPER_MIN: tuple[int, int, int] = (30, 60, 90)
 
 #: (check_in, check_out) of one stay in the office, timezone-aware; check_out None while open.
 Stay = tuple[datetime, datetime | None]
@@ -89,7 +98,7 @@ class Correction:
                 _aware(value, f"corrected {name}")
         if self.first_in is not None and self.last_out is not None and self.last_out < self.first_in:
             raise ValueError("a corrected last out is before the corrected first in")
-        if self.status is not None and (self.status not in STATUSES or self.status == "pending"):
+        if self.status is not None and (self.status not in STATUSES or self.status in ("pending", "unavailable")):
             raise ValueError(f"a correction cannot set status {self.status!r}")
 
 
@@ -106,6 +115,12 @@ class DailyRecord:
     early_leave_min: int
     corrected: bool = False
     correction_reason: str | None = None
+    #: A stay of the day had no check-out by the day's end (cut at midnight; module docstring)
+    #: and no correction has set the day's last out or status yet: staff administration's to do.
+    unclosed: bool = False
+    #: A stay of the day was in dispute (`two_offices`, module docstring), or the badge was, and
+    #: no correction has decided the day yet: staff administration's to do.
+    disputed: bool = False
 
 
 def _aware(value: object, what: str) -> datetime:
@@ -141,12 +156,14 @@ def _check_inputs(day: object, hours: object, tz: object, leave: object, late_gr
         raise ValueError(f"late_grace_min must be a whole number of minutes >= 0, not {late_grace_min!r}")
 
 
-def _clipped_stays(
-    stays: Iterable[Stay], day_start: datetime, day_end: datetime, now: datetime
-) -> tuple[list[tuple[datetime, datetime]], bool]:
-    """The stays' parts within the day and before now, and whether one is open at now (inside)."""
-    parts: list[tuple[datetime, datetime]] = []
-    inside = False
+#: How a part of a stay within the day ends: checked out, open at now (inside), or cut at the
+#: day's end (no check-out on the day).
+_Ending = Literal["out", "inside", "cut"]
+
+
+def _clipped_stays(stays: Iterable[Stay], day_start: datetime, day_end: datetime, now: datetime) -> list[tuple[datetime, datetime, _Ending]]:
+    """The parts within the day and before now of the stays that began on the day, and how each ends."""
+    parts: list[tuple[datetime, datetime, _Ending]] = []
     for stay in stays:
         if not (isinstance(stay, tuple) and len(stay) == 2):
             raise ValueError(f"a stay is (check_in, check_out), not {stay!r}")
@@ -157,15 +174,17 @@ def _clipped_stays(
         # On the day: from [day_start, day_end), or a moment at its very start.
         if check_in >= day_end or (check_out is not None and check_out <= day_start and check_in < day_start):
             raise ValueError(f"a stay from {check_in.isoformat()} is not on the day (wrong day or zone?)")
-        # What lies after now has not happened: a gateway clock slightly ahead of the centre's.
-        end = min(now if check_out is None else check_out, now, day_end)
-        start = max(check_in, day_start)
-        if start > end:
-            continue
-        if check_out is None and now < day_end:
-            inside = True
-        parts.append((start, end))
-    return sorted(parts), inside
+        if check_in < day_start:
+            continue  # carried over: it ended at its own day's end
+        if check_in > now:
+            continue  # has not happened: a gateway clock slightly ahead of the centre's
+        if check_out is not None and check_out <= day_end:
+            parts.append((check_in, min(check_out, now), "out"))
+        elif now < day_end:
+            parts.append((check_in, now, "inside"))  # no check-out yet, and the day lasts
+        else:
+            parts.append((check_in, day_end, "cut"))
+    return sorted(parts)
 
 
 def _union_minutes(parts: list[tuple[datetime, datetime]]) -> int:
@@ -194,23 +213,41 @@ def daily_record(
     leave: LeaveKind | None = None,
     correction: Correction | None = None,
     late_grace_min: int = 0,
+    presence_kept: bool = True,
+    disputes: Iterable[Dispute] = (),
     now: datetime,
 ) -> DailyRecord:
     """The record of local `day` (see the module's decisions).
 
     `hours` is the employee's (start, end) that weekday (`WorkSchedule.hours`), None on a day off;
-    `holiday` whether the day is among the tenant's holidays; `stays` the presence stays touching
-    the day (a stay wholly on another day is a `ValueError`: a wrong zone upstream); `leave` the
-    kind of approved leave covering the day."""
+    `holiday` whether the day is among the tenant's holidays; `stays` the presence stays that
+    began on the day (one carried over from an earlier day counts nothing; one wholly on another
+    day is a `ValueError`: a wrong zone upstream); `leave` the kind of approved leave covering the
+    day; `presence_kept` False when the day's presence events were deleted (retention): then
+    `stays` must be empty and presence decides nothing (`unavailable`); `disputes` the dispute
+    moments of the employee's badge (`attendance_disputes.disputes_of` of its `two_offices`
+    events; any around the day, the others are ignored)."""
     _check_inputs(day, hours, tz, leave, late_grace_min)
     if correction is not None and not isinstance(correction, Correction):
         raise ValueError(f"correction must be a Correction or None, not {correction!r}")
+    if not isinstance(presence_kept, bool):
+        raise ValueError(f"presence_kept must be True or False, not {presence_kept!r}")
+    stays, disputes = list(stays), list(disputes)
+    if not all(isinstance(d, Dispute) for d in disputes):
+        raise ValueError(f"disputes must be Dispute moments, not {disputes!r}")
+    if not presence_kept and (stays or disputes):
+        raise ValueError("a day whose presence events are no longer kept has no stays and no disputes")
     now = _aware(now, "now")
     day_start, day_end = _local(day, time(0), tz), _local(day + timedelta(days=1), time(0), tz)
-    parts, inside = _clipped_stays(stays, day_start, day_end, now)
+    clipped = _clipped_stays(stays, day_start, day_end, now)
+    kept = [p for p in clipped if not is_disputed(p[0], p[1], disputes)]
+    disputed = len(kept) < len(clipped) or on_day(disputes, day_start, day_end)
+    inside = any(ending == "inside" for *_, ending in kept)
+    cut = any(ending == "cut" for *_, ending in kept)
+    parts = [(start, end) for start, end, _ in kept]
     worked = _union_minutes(parts)
     first_in = parts[0][0] if parts else None
-    last_out = None if inside or not parts else max(end for _, end in parts)
+    last_out = None if inside or cut or not parts else max(end for _, end in parts)
 
     if correction is not None and (correction.first_in is not None or correction.last_out is not None):
         for bound in (correction.first_in, correction.last_out):
@@ -234,8 +271,12 @@ def daily_record(
         status = "day_off"
     elif leave is not None:
         status = LEAVE_STATUS[leave]
+    elif disputed and correction is None:
+        status = "pending"  # held for staff administration's decision (module docstring)
     elif first_in is not None:
         status = "present"  # or late, below
+    elif not presence_kept:
+        status = "unavailable"
     elif now >= day_end:
         status = "absent"
     else:
@@ -261,123 +302,6 @@ def daily_record(
         early_leave_min=early_min,
         corrected=correction is not None,
         correction_reason=None if correction is None else correction.reason.strip(),
+        unclosed=cut and (correction is None or (correction.last_out is None and correction.status is None)),
+        disputed=disputed and correction is None,
     )
-
-
-def band(minutes: int) -> int:
-    """The TL/PSW band (1-4) of `minutes` late or early, 0 for none."""
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 0:
-        raise ValueError(f"minutes must be a whole number >= 0, not {minutes!r}")
-    if minutes == 0:
-        return 0
-    return 1 + sum(minutes > upper for upper in BAND_UPPER_MIN)
-
-
-@dataclass(frozen=True, slots=True)
-class MonthlyRecap:
-    """An employee's month: the counts a performance allowance is computed from.
-
-    `working_days` are the days the employee was due (neither holiday nor day off), whatever
-    became of them; `on_time` + `late` + `absent` + `leave` + `sick` + `duty_travel` + `pending`
-    make them. Hours count every day, holidays and days off included. `tl1`..`tl4` and
-    `psw1`..`psw4` count the days in each late-arrival and early-leave band (module docstring)."""
-
-    working_days: int
-    on_time: int
-    late: int
-    absent: int
-    leave: int
-    sick: int
-    duty_travel: int
-    pending: int
-    worked_minutes: int
-    worked_hours: float
-    late_minutes_total: int
-    early_leave_days: int
-    early_leave_minutes_total: int
-    tl1: int
-    tl2: int
-    tl3: int
-    tl4: int
-    psw1: int
-    psw2: int
-    psw3: int
-    psw4: int
-
-
-def monthly_recap(records: Iterable[DailyRecord]) -> MonthlyRecap:
-    """The recap of `records` (one per day, usually a calendar month's); `ValueError` on a day twice."""
-    counts = dict.fromkeys(STATUSES, 0)
-    seen: set[date] = set()
-    worked = late_total = early_total = early_days = 0
-    tl = [0, 0, 0, 0, 0]
-    psw = [0, 0, 0, 0, 0]
-    for r in records:
-        if not isinstance(r, DailyRecord):
-            raise ValueError(f"not a daily record: {r!r}")
-        if r.day in seen:
-            raise ValueError(f"two records of {r.day.isoformat()}")
-        seen.add(r.day)
-        counts[r.status] += 1
-        worked += r.worked_min
-        late_total += r.late_min
-        early_total += r.early_leave_min
-        early_days += r.early_leave_min > 0
-        tl[band(r.late_min)] += 1
-        psw[band(r.early_leave_min)] += 1
-    return MonthlyRecap(
-        working_days=len(seen) - counts["holiday"] - counts["day_off"],
-        on_time=counts["present"],
-        late=counts["late"],
-        absent=counts["absent"],
-        leave=counts["leave"],
-        sick=counts["sick"],
-        duty_travel=counts["duty_travel"],
-        pending=counts["pending"],
-        worked_minutes=worked,
-        worked_hours=round(worked / 60, 2),
-        late_minutes_total=late_total,
-        early_leave_days=early_days,
-        early_leave_minutes_total=early_total,
-        tl1=tl[1], tl2=tl[2], tl3=tl[3], tl4=tl[4],
-        psw1=psw[1], psw2=psw[2], psw3=psw[3], psw4=psw[4],
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class RecapLine:
-    """One employee's line of the monthly CSV."""
-
-    nip: str
-    name: str
-    office: str
-    recap: MonthlyRecap
-
-
-_RECAP_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(MonthlyRecap) if f.name != "worked_minutes")
-RECAP_CSV_HEADER: tuple[str, ...] = ("nip", "name", "office", *_RECAP_FIELDS)
-
-
-def _cell(text: str) -> str:
-    """A text cell that a spreadsheet will not run: a leading =, +, -, @ (or tab, return) would
-    make a name a formula (OWASP, CSV injection), so it gets a leading apostrophe."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def recap_csv_rows(lines: Iterable[RecapLine]) -> list[list[str]]:
-    """The header and one row per employee, for `csv.writer` (`recap_csv` writes them). A NIP is
-    the 18 digits of the civil servant's number (Nomor Induk Pegawai); anything else is a `ValueError`."""
-    rows = [list(RECAP_CSV_HEADER)]
-    for line in lines:
-        if not (isinstance(line.nip, str) and len(line.nip) == 18 and line.nip.isascii() and line.nip.isdigit()):
-            raise ValueError(f"a NIP is 18 digits, not {line.nip!r}")
-        values = [getattr(line.recap, name) for name in _RECAP_FIELDS]
-        rows.append([line.nip, _cell(line.name), _cell(line.office), *(f"{v:.2f}" if isinstance(v, float) else str(v) for v in values)])
-    return rows
-
-
-def recap_csv(lines: Iterable[RecapLine]) -> str:
-    """The monthly recap as CSV text (comma-separated, CRLF line ends as RFC 4180 has them)."""
-    out = io.StringIO()
-    csv.writer(out).writerows(recap_csv_rows(lines))
-    return out.getvalue()

@@ -7,7 +7,8 @@ not decoded. It is unique within a tenant. A staff list comes as CSV with a head
 person a row (`nip`, `name`, `office`, optional `schedule`): every row is checked before
 anything is written, each rejected one named by its line, and nothing is registered while any
 is rejected. Importing the same file again changes nothing; a NIP registered otherwise (another
-name, office or schedule) is rejected, naming what differs.
+name, office or schedule) is rejected, naming what differs, except to a caller who may see one
+office only (a staff_admin over the API), who is told only that it is registered elsewhere.
 """
 
 from __future__ import annotations
@@ -67,10 +68,17 @@ class NewEmployee:
         return cls(nip=row["nip"], name=row["name"], office=row["office"], schedule=row.get("schedule"))
 
 
-def add_employee(session: Session, tenant: str, person: NewEmployee, now: datetime, schedules: Collection[str]) -> tuple[Employee, str]:
+def add_employee(
+    session: Session, tenant: str, person: NewEmployee, now: datetime, schedules: Collection[str], *, within_office: str | None = None
+) -> tuple[Employee, str]:
     """Register `person` in `tenant` (`ADDED`), or find them registered exactly so (`UNCHANGED`);
     `ValueError` for an office that is not the tenant's, a schedule not among `schedules` (the
-    tenant's, `config.TenantAttendance`), or a NIP registered otherwise."""
+    tenant's, `config.TenantAttendance`), or a NIP registered otherwise.
+
+    `within_office`: the one office the caller may see (a staff_admin's, over the API). A NIP
+    registered at another office is then refused as "registered elsewhere", without its name,
+    office or schedule: the import must not tell a staff_admin who works where outside their
+    office. The admin CLI and the tenant's admin (None) get what differs."""
     office = session.get(Office, person.office)
     if office is None or office.tenant_id != tenant:
         raise ValueError(f"office {person.office!r} is not an office of {tenant} (offices: of the configuration)")
@@ -78,6 +86,8 @@ def add_employee(session: Session, tenant: str, person: NewEmployee, now: dateti
         raise ValueError(f"schedule {person.schedule!r} is none of {tenant}'s ({', '.join(sorted(schedules))})")
     known = session.scalar(sa.select(Employee).where(Employee.tenant_id == tenant, Employee.nip == person.nip))
     if known is not None:
+        if within_office is not None and known.office_id != within_office:
+            raise ValueError(f"NIP {person.nip} is registered elsewhere in {tenant}")
         differs = [
             f"{what} {have!r}, not {want!r}" for what, have, want in (
                 ("name", known.name, person.name), ("office", known.office_id, person.office),

@@ -55,7 +55,6 @@ returned and the bad ones counted by reason in `ScanReport.rejected`.
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -88,6 +87,7 @@ _MAX_UNIX_S = 253402300799.0  # 9999-12-31T23:59:59Z, datetime's last second
 _MAC = re.compile(r"[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}\Z")
 _MAC12 = re.compile(r"[0-9a-fA-F]{12}\Z")
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})*\Z")
+_DIGITS = re.compile(r"[0-9]{1,5}\Z")
 _BLE_BASE_UUID_TAIL = "-0000-1000-8000-00805f9b34fb"
 
 
@@ -146,9 +146,19 @@ def encode_scan(report: ScanReport) -> bytes:
 
 def decode_message(payload: bytes, scanner: str, received_at: datetime) -> ScanReport:
     """The advertisements of one MQTT message from device `scanner`, received at `received_at`
-    (timezone-aware; the time of per-device messages, which carry none)."""
+    (timezone-aware; the time of per-device messages, which carry none). Whatever the bytes,
+    the only exception out of it is `WireError`."""
     if received_at.tzinfo is None:
         raise ValueError("received_at must be timezone-aware")
+    try:
+        return _decode(payload, scanner, received_at)
+    except WireError:
+        raise
+    except (ValueError, OverflowError, TypeError, RecursionError) as exc:  # a check this module missed
+        raise WireError("malformed", f"{type(exc).__name__}: {str(exc)[:120]}") from exc
+
+
+def _decode(payload: bytes, scanner: str, received_at: datetime) -> ScanReport:
     if not isinstance(payload, (bytes, bytearray)):
         raise WireError("garbage", f"payload is {type(payload).__name__}, not bytes")
     if len(payload) > MAX_MESSAGE_BYTES:
@@ -211,7 +221,7 @@ def _batch(obj: dict[str, Any], scanner: str) -> ScanReport:
         raise WireError("station_mismatch", f"message names scanner {claimed[:64]!r}, sent by device {scanner!r}")
     if type(t) is not float and type(t) is not int:
         raise WireError("wrong_type", f"t is a JSON {type(t).__name__}, not a number")
-    if not (math.isfinite(t) and 0 <= t <= _MAX_UNIX_S):
+    if not 0 <= t <= _MAX_UNIX_S:  # before any float conversion: a 400-digit integer overflows one; NaN fails it
         raise WireError("out_of_range", f"t {t!r:.30} is not a time (Unix seconds 0..{_MAX_UNIX_S:.0f})")
     if type(adv) is not list:
         raise WireError("wrong_type", f"adv is a JSON {type(adv).__name__}, not an array")
@@ -289,7 +299,7 @@ def _rssi(obj: dict[str, Any], *, rounding: bool = False) -> int:
     rssi = obj["rssi"]
     if type(rssi) is not int and not (rounding and type(rssi) is float):
         raise WireError("wrong_type", f"rssi is a JSON {type(rssi).__name__}, not {'a number' if rounding else 'an integer'}")
-    if not (math.isfinite(rssi) and RSSI_SPAN_DBM[0] <= rssi <= RSSI_SPAN_DBM[1]):
+    if not RSSI_SPAN_DBM[0] <= rssi <= RSSI_SPAN_DBM[1]:  # NaN and Infinity fail it too, huge integers do not overflow
         raise WireError("out_of_range", f"rssi {rssi!r:.20} dBm outside {RSSI_SPAN_DBM}")
     return round(rssi)
 
@@ -390,7 +400,7 @@ def _espresense(obj: dict[str, Any], ident: str) -> Heard:
 
 def _espresense_ibeacon(obj: dict[str, Any], rest: str) -> bytes:
     parts = rest.rsplit("-", 2)
-    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+    if len(parts) != 3 or not _DIGITS.match(parts[1]) or not _DIGITS.match(parts[2]):  # str.isdigit takes "²"
         raise WireError("malformed", f"ESPresense id iBeacon:{rest[:60]!r} is not <uuid>-<major>-<minor>")
     try:
         uuid = UUID(parts[0])

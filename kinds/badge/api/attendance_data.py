@@ -3,11 +3,22 @@ days (presence events, approved leave, the newest correction of each day), hande
 rules (`kinds.badge.attendance_rules.daily_record`) with the tenant's schedule, holidays and zone.
 
 Stays from events: the office gateway decides check-ins and check-outs per badge and office, so
-events are paired per office, in time order; a check-out with no check-in before it in the window
-read (one day before the first day asked) starts no stay. A stay with no check-out is open: its
-holder is inside, until the end of the local day it began on. The gateway checks a badge out
-after minutes unheard, so a stay still open past its own day means a lost check-out, not someone
-who stayed the night; it must not make every later day a present one.
+events are paired per office and per local day, in time order. A stay ends on the day it began
+(the rules' decision): a check-in with no check-out on its day is an open stay, which the rules
+cut at midnight once the day is over and flag (`unclosed`); a check-out with no check-in before
+it on its day (a stay begun the day before) starts nothing. So a day's record depends on that
+day's events only, and the board of a day, an employee's days and the monthly recap, which all
+read through `records`, say the same of every day whatever span they read.
+
+Retention (`kinds.badge.state.enforce_retention`) deletes presence events after the tenant's
+`retention_days`: a day that began before the retention's cutoff may have lost some and reads
+`unavailable` where presence would decide it, never `absent` (`retention_cutoff`).
+
+Disputes: the `two_offices` security events of the employee's badge (`employee_id` is its
+holder), whether a gateway or ingest raised them, are read for the span and a day either side
+(`attendance_disputes.MAX_MARGIN`) and handed to the rules as dispute moments, which hold the
+stays around them (`attendance_disputes`): the centre stores them apart from presence, and a
+relayed EID's stay must not count as its holder's attendance.
 
 Days outside an employee's employment (before the local day of their registration, after the
 day they left) have no record: an employee imported mid-month was not absent before.
@@ -28,9 +39,19 @@ from sqlalchemy.orm import Session
 
 from central.models import User
 from contract.clock import utcnow
+from kinds.badge import attendance_disputes
+from kinds.badge.attendance_disputes import Dispute, disputes_of
 from kinds.badge.attendance_rules import Correction, DailyRecord, Stay, daily_record
 from kinds.badge.config import TenantAttendance
-from kinds.badge.state import LEAVE_APPROVED, AttendanceCorrection, Employee, LeaveRequest, PresenceEvent
+from kinds.badge.state import (
+    LEAVE_APPROVED,
+    AttendanceCorrection,
+    AttendanceTenant,
+    Employee,
+    LeaveRequest,
+    PresenceEvent,
+    SecurityEventRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,27 +87,38 @@ def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def pair_stays(events: Iterable[tuple[str, str, datetime]], tz: ZoneInfo, now: datetime) -> list[Stay]:
-    """Stays from (office, event, at) presence events (see the module docstring). Pure."""
-    open_since: dict[str, datetime] = {}
+def pair_stays(events: Iterable[tuple[str, str, datetime]], tz: ZoneInfo) -> list[Stay]:
+    """Stays from (office, event, at) presence events, paired per office within each local day
+    (see the module docstring); a check-in with no check-out on its day gives an open stay
+    (check_out None). Pure."""
+    open_since: dict[tuple[str, date], datetime] = {}
     stays: list[Stay] = []
     for office, event, at in sorted(events, key=lambda e: e[2]):
+        key = (office, local_day(at, tz))
         if event == "check_in":
-            open_since.setdefault(office, at)
+            open_since.setdefault(key, at)
             continue
-        start = open_since.pop(office, None)
+        start = open_since.pop(key, None)
         if start is not None:
             stays.append((start, at))
-    for start in open_since.values():
-        ends = day_start(local_day(start, tz) + timedelta(days=1), tz)
-        stays.append((start, None) if now < ends else (start, ends))
+    stays.extend((start, None) for start in open_since.values())
     return sorted(stays, key=lambda s: s[0])
 
 
 def stays_on(stays: Sequence[Stay], day: date, tz: ZoneInfo) -> list[Stay]:
-    """The stays touching local `day` (what `daily_record` takes)."""
+    """The stays that began on local `day` (what `daily_record` takes)."""
     start, end = day_start(day, tz), day_start(day + timedelta(days=1), tz)
-    return [s for s in stays if s[0] < end and (s[1] is None or s[1] > start or s[0] >= start)]
+    return [s for s in stays if start <= s[0] < end]
+
+
+def retention_cutoff(session: Session, rules: TenantAttendance, now: datetime) -> datetime:
+    """The instant before which the tenant's presence events may be deleted: `now` less its
+    retention days, the configuration's or, if shorter, the ones the retention pass last ran with
+    (`AttendanceTenant.retention_days`). Read at `now`, it is never earlier than the cutoff of a
+    pass run before `now`, so a day that begins at or after it has every one of its events."""
+    kept = session.scalar(sa.select(AttendanceTenant.retention_days).where(AttendanceTenant.tenant_id == rules.tenant))
+    days = rules.retention_days if kept is None else min(rules.retention_days, kept)
+    return now - timedelta(days=days)
 
 
 @dataclass(frozen=True)
@@ -125,6 +157,27 @@ def _events(session: Session, ids: Sequence[int], since: datetime, until: dateti
         )
         for employee_id, office, event, at in session.execute(stmt):
             out[employee_id].append((office, event, at))
+    return out
+
+
+def _disputes(session: Session, ids: Sequence[int], since: datetime, until: datetime) -> dict[int, list[Dispute]]:
+    """Each employee's dispute moments near [`since`, `until`): those of their badge's
+    `two_offices` events (at or other_at within a margin's reach)."""
+    since, until = since - attendance_disputes.MAX_MARGIN, until + attendance_disputes.MAX_MARGIN
+    out: dict[int, list[Dispute]] = defaultdict(list)
+    for chunk in chunks(ids):
+        stmt = sa.select(
+            SecurityEventRecord.employee_id, SecurityEventRecord.at, SecurityEventRecord.other_at, SecurityEventRecord.distance_km
+        ).where(
+            SecurityEventRecord.employee_id.in_(chunk),
+            SecurityEventRecord.reason == attendance_disputes.REASON,
+            sa.or_(
+                sa.and_(SecurityEventRecord.at >= since, SecurityEventRecord.at < until),
+                sa.and_(SecurityEventRecord.other_at >= since, SecurityEventRecord.other_at < until),
+            ),
+        )
+        for employee_id, at, other_at, distance_km in session.execute(stmt):
+            out[employee_id].extend(disputes_of(at, other_at, distance_km))
     return out
 
 
@@ -194,21 +247,25 @@ def records(
     not a day read without it (every later read)."""
     tz = zone(rules)
     ids = [e.id for e in employees]
-    since, until = day_start(first - timedelta(days=1), tz), day_start(last + timedelta(days=1), tz)
-    events = _events(session, ids, since, until)
+    cutoff = retention_cutoff(session, rules, now)
+    # Each day's own events only (module docstring): the same day reads the same in any span.
+    events = _events(session, ids, day_start(first, tz), day_start(last + timedelta(days=1), tz))
+    disputes = _disputes(session, ids, day_start(first, tz), day_start(last + timedelta(days=1), tz))
     leave = _leave(session, ids, first, last)
     fixes = _corrections(session, ids, first, last)
     holidays = set(rules.holidays)
     days = days_between(first, last)
     out: dict[int, list[Day]] = {}
     for e in employees:
-        stays = pair_stays(events.get(e.id, ()), tz, now)
+        stays = pair_stays(events.get(e.id, ()), tz)
         mine: list[Day] = []
         for d in employed_days(e, days, tz):
             fix, note = fixes.get((e.id, d), (None, None))
+            kept = day_start(d, tz) >= cutoff
             args: dict[str, Any] = {
-                "holiday": d in holidays, "tz": tz, "stays": stays_on(stays, d, tz), "leave": leave.get((e.id, d)),
-                "late_grace_min": rules.late_grace_min, "now": now,
+                "holiday": d in holidays, "tz": tz, "stays": stays_on(stays, d, tz) if kept else [], "leave": leave.get((e.id, d)),
+                "late_grace_min": rules.late_grace_min, "presence_kept": kept, "now": now,
+                "disputes": disputes.get(e.id, []) if kept else [],
             }
             try:
                 record = daily_record(d, hours_of(rules, e, d), correction=fix, **args)

@@ -33,7 +33,8 @@ from kinds.badge.api.models import (
     RecapPublic,
     RecapRowPublic,
 )
-from kinds.badge.attendance_rules import Correction, MonthlyRecap, RecapLine, band, monthly_recap, recap_csv
+from kinds.badge.attendance_recap import MonthlyRecap, RecapLine, band, monthly_recap, recap_csv
+from kinds.badge.attendance_rules import Correction
 from kinds.badge.config import TenantAttendance
 from kinds.badge.state import Activity, AttendanceCorrection, Employee
 
@@ -77,6 +78,8 @@ def record_public(rules: TenantAttendance, day: data.Day, activities: int) -> di
         "corrected_by": day.correction.by if day.correction else None,
         "corrected_at": day.correction.at if day.correction else None,
         "activities": activities,
+        "unclosed": r.unclosed,
+        "disputed": r.disputed,
     }
 
 
@@ -203,7 +206,7 @@ def monthly(session: Session, who: Caller, config: Any, month: str, office: str 
 
 
 def monthly_csv(session: Session, who: Caller, config: Any, month: str, office: str | None) -> str:
-    """The month's recap of every employee in scope as CSV (`attendance_rules.recap_csv`)."""
+    """The month's recap of every employee in scope as CSV (`attendance_recap.recap_csv`)."""
     with session.begin():
         _rules, _last, lines = _recap_lines(session, who, config, month, office)
         audit_views(session, who, [e for e, _ in lines], "monthly_csv", data.now())

@@ -5,6 +5,12 @@
   (themself included); a staff_admin linked to none reaches no one;
 * `employee`: only the employee row their user is linked to.
 
+Someone whose employee row has left (`Employee.left_at`) manages no office any more: a
+staff_admin who left reaches only their own row, as an employee does (the user may outlive the
+job until an admin disables it, and must not keep reading a whole office's attendance). Their own
+records stay readable to them: they are still that person's personal data, which they may see
+(UU 27/2022 on personal data protection gives the data subject access to it).
+
 Anything out of reach is `EmployeeNotFound` / `OfficeNotFound` (404), word for word what a NIP or
 office that does not exist gets: an employee asking for a colleague's NIP learns nothing, not
 even that the NIP is registered (a 403 would tell them). Reads of another person's records are
@@ -22,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from central.accounts import Principal
 from central.models import ROLE_ADMIN, ROLE_STAFF_ADMIN
-from kinds.badge.api.errors import EmployeeNotFound, NotLinked, OfficeNotFound
+from kinds.badge.api.errors import EmployeeNotFound, LeftStaff, NotLinked, OfficeNotFound
 from kinds.badge.state import Employee, Office, RecordView
 
 
@@ -43,10 +49,16 @@ class Caller:
 
     @property
     def managed_office(self) -> str | None:
-        """The office a staff_admin manages (their own employee row's); None for anyone else."""
-        if self.principal.role == ROLE_STAFF_ADMIN and self.me is not None:
+        """The office a staff_admin manages (their own employee row's, while they have not
+        left); None for anyone else."""
+        if self.principal.role == ROLE_STAFF_ADMIN and self.me is not None and self.me.left_at is None:
             return self.me.office_id
         return None
+
+    @property
+    def left_staff_admin(self) -> bool:
+        """A staff_admin whose employee row has left: no office, their own records only."""
+        return self.principal.role == ROLE_STAFF_ADMIN and self.me is not None and self.me.left_at is not None
 
     def linked(self) -> Employee:
         """The caller's own employee row; `NotLinked` (403) when their user is linked to none."""
@@ -90,9 +102,10 @@ def employee_in_reach(session: Session, who: Caller, nip: str) -> Employee:
 def office_in_reach(session: Session, who: Caller, office: str | None) -> str | None:
     """The office a board, recap or list is about: the one asked for (404 unless the tenant's
     and, for a staff_admin, their own), or without one a staff_admin's own and the admin's
-    whole tenant (None). A staff_admin linked to no employee manages no office: `NotLinked`."""
+    whole tenant (None). A staff_admin linked to no employee manages no office: `NotLinked`;
+    nor does one whose employee left: `LeftStaff`."""
     if not who.is_admin and who.managed_office is None:
-        raise NotLinked()
+        raise LeftStaff() if who.left_staff_admin else NotLinked()
     if office is None:
         return who.managed_office
     row = session.get(Office, office)

@@ -4,7 +4,8 @@ The import is the CLI's (`kinds.badge.staff`: the same columns, checks and words
 employee import`), all or nothing: every row is checked and registered in one transaction, and
 while any row is rejected the transaction is rolled back and the answer (422) names every
 rejected line. A staff_admin imports only into their own office: a row of another office is
-rejected like a row of an office that does not exist.
+rejected like a row of an office that does not exist, and a row whose NIP is registered at
+another office is "registered elsewhere" (not who, nor where: `staff.add_employee`).
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def import_employees(session: Session, who: Caller, config: Any, body: bytes) ->
                 rejected.append(f"{_UPLOAD}:{line}: office {person.office!r} is not {who.tenant}'s office {who.managed_office!r} you manage")
                 continue
             try:
-                _employee, result = add_employee(session, who.tenant, person, now, schedules)
+                _employee, result = add_employee(session, who.tenant, person, now, schedules, within_office=who.managed_office)
             except ValueError as exc:
                 rejected.append(f"{_UPLOAD}:{line}: {exc}")
                 continue

@@ -58,6 +58,13 @@ class NotLinked(Forbidden):
         super().__init__("this user is linked to no employee (tepi admin employee link)")
 
 
+class LeftStaff(Forbidden):
+    """A staff_admin whose employee row has left manages no office: only their own records."""
+
+    def __init__(self) -> None:
+        super().__init__("this user's employee has left: a staff_admin who left manages no office (their own records stay readable)")
+
+
 class OwnRecord(Forbidden):
     """No one decides their own leave or corrects their own attendance: another staff_admin of the
     office, or the admin, does."""

@@ -92,11 +92,12 @@ class DailyRecordPublic(PublicModel):
     date: dt.date = Field(description="The local day.")
     status: Status = Field(
         description="present, late, absent, leave (cuti), sick (sakit), duty_travel (dinas luar), holiday, day_off, "
-        "or pending (a day not over on which nobody came in yet)."
+        "pending (a day not over on which nobody came in yet, or a disputed day), or unavailable (a day before the tenant's "
+        "retention_days: its presence events are deleted, so neither present nor absent can be told)."
     )
     hours: str | None = Field(description='The working hours of the day, local ("07:30-16:00"); null on a day off.')
     first_in: UtcDatetime | None
-    last_out: UtcDatetime | None = Field(description="Null while the person is inside.")
+    last_out: UtcDatetime | None = Field(description="Null while the person is inside, and on an unclosed day.")
     worked_min: int
     late_min: int = Field(description="Minutes after the start plus the tenant's grace (TL).")
     early_leave_min: int = Field(description="Minutes left before the end (PSW), judged once the hours are over.")
@@ -107,6 +108,14 @@ class DailyRecordPublic(PublicModel):
     corrected_by: str | None = Field(description="Who corrected it (a user's name).")
     corrected_at: UtcDatetime | None
     activities: int = Field(description="Activity entries of the employee on the day (`GET /activities`).")
+    unclosed: bool = Field(
+        description="No check-out on the day (a badge left in the office, a lost check-out): its stay is cut at "
+        "midnight, it has no last out and no early leave is judged, until a correction sets the last out or the status."
+    )
+    disputed: bool = Field(
+        description="The badge was heard at two far offices at once (a two_offices security event: one side a relayed "
+        "EID): its stays around that count nothing, and the day is pending, for staff administration to decide by a correction."
+    )
 
 
 class BoardRowPublic(DailyRecordPublic):
@@ -139,7 +148,7 @@ class EmployeeDaysPublic(PublicModel):
 class RecapPublic(PublicModel):
     """A month's counts, as the performance allowance (TPP) is computed from them."""
 
-    working_days: int = Field(description="Days due (neither holiday nor day off) counted so far.")
+    working_days: int = Field(description="Days due (neither holiday nor day off) counted so far, unavailable ones included.")
     on_time: int
     late: int
     absent: int
@@ -160,6 +169,11 @@ class RecapPublic(PublicModel):
     psw2: int
     psw3: int
     psw4: int
+    unavailable: int = Field(
+        description="Days due before the tenant's retention_days, whose presence events are deleted: neither absent nor present."
+    )
+    unclosed_days: int = Field(description="Days with a check-in and no check-out, not yet corrected.")
+    disputed_days: int = Field(description="Days held over a two_offices dispute (counted pending when due), not yet corrected.")
 
 
 class RecapRowPublic(RecapPublic):

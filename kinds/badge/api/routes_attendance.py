@@ -30,7 +30,9 @@ _BAD_QUERY = {422: {"description": "A malformed query, a reversed span or one to
 _RECAP_CSV = {
     200: {
         "content": {"text/csv": {"schema": {"type": "string"}}},
-        "description": "With `format=csv`: one line per employee (nip, name, office, then the recap's counts).",
+        "description": "With `format=csv`: one line per employee (nip, name, office, then the recap's counts; "
+        "`unavailable`: days before the tenant's retention, not counted as absent; `unclosed_days`: days with no check-out; "
+        "`disputed_days`: days held over a two_offices dispute).",
     }
 }
 

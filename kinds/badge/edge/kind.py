@@ -6,7 +6,33 @@ configuration's `offices:` section; a scanner on an undeclared office stops the 
 start.
 
 Decoding resolves each advertisement at once (`edge.resolver`, the payload cache first) and
-classifies it against the reading's time, so the journal holds badges, not radio bytes.
+classifies it, so the journal holds badges, not radio bytes, and a replay after a restart
+decides as the live run did.
+
+Which time an EID is judged by. An EID is valid within `resolver.DRIFT_PERIODS` of the badge's
+period when it was heard. The scanner's time says when; the gateway's receive time only
+bounds it from above: a message may be late (MQTT QoS 1 redelivers the broker's backlog when
+a gateway comes back after an outage, hours after the scan) but nothing is heard after the
+gateway received it. One message alone cannot tell a late message from a scanner whose clock
+is behind (both show a scanner time well before the receive time), so:
+
+- `eid_replayed`: a period before the scanner time's window. A redelivered backlog, stamped
+  correctly by its scanner, stays valid however late; judging by the receive time would call
+  every honest EID of it replayed.
+- `eid_ahead`: a period beyond the window of the later of the scanner time and the receive
+  time. An EID ahead of the scanner's clock but not of the receive time is what a scanner
+  whose clock is behind by more than a period hears from every honest badge: valid, not an
+  alarm. Only an EID ahead of when the gateway got it proves a clock set forward or a key
+  used in advance.
+
+Refusing messages far behind the receive time would refuse the legitimate backlog, and a
+per-scanner clock-offset estimate (the least lag of its recent messages) knows nothing right
+after a gateway restart, which is when the backlog comes. What the rule costs: in a late message,
+or from a scanner whose clock is behind, an EID ahead of the scanner's time by up to that
+lag is not flagged `eid_ahead` (a badge clock run forward; EIDs computed from a stolen key,
+whose holder can send the current ones anyway). And a scanner whose clock is behind takes an
+EID recorded up to its lag earlier for a current one, as it did before; its check-ins are
+dated by its clock too (nothing here corrects scanner time): scanners must keep NTP time.
 
 Rejections (counted by reason, `gateway.errors.REJECTION_REASONS`): what `wire` refuses for
 the message (`too_large`, `not_json`, `duplicate_key`, `malformed`, `wrong_type`,
@@ -44,7 +70,7 @@ from kinds.badge.edge import reading as journal
 from kinds.badge.edge import roster_store
 from kinds.badge.edge.processor import ScannerProcessor
 from kinds.badge.edge.reading import AHEAD, OK, REPLAYED, STATIC_REFUSED, ScanReading, Sighting
-from kinds.badge.edge.resolver import DRIFT_PERIODS, MALFORMED, NOT_BADGE, STATIC, UNKNOWN
+from kinds.badge.edge.resolver import DRIFT_PERIODS, NOT_BADGE, STATIC, UNKNOWN
 from kinds.badge.edge.site import Site
 from kinds.badge.items import KIND as KIND_NAME
 from kinds.badge.items import OfficeHealth, Presence, SecurityEvent
@@ -93,12 +119,13 @@ class BadgeKind:
         if report.at > frame.received_at + timedelta(seconds=gateway.max_future_skew_s):
             raise FrameRejected("future_timestamp", f"{report.at.isoformat()} is ahead of the gateway clock")
         t = report.at.timestamp()
+        latest = max(t, frame.received_at.timestamp())  # when it was heard, at the latest (module)
         site = processor.site
         resolver = site.resolver
-        resolver.advance(t)
+        resolver.advance(latest)
         cache_get, resolve = resolver.cache.get, resolver.resolve
         require_eid = processor.office.require_eid
-        ti = int(t)
+        ti, tl = int(t), int(latest)
         sightings: list[Sighting] = []
         append = sightings.append
         unknown = not_badges = malformed = 0
@@ -122,8 +149,14 @@ class BadgeKind:
             off = period - ((ti - entry.epoch) >> entry.k)
             if -DRIFT_PERIODS <= off <= DRIFT_PERIODS:
                 append((entry.badge, entry.raw, h.rssi, tx, OK, 0))
+            elif off < 0:
+                append((entry.badge, entry.raw, h.rssi, tx, REPLAYED, off))
             else:
-                append((entry.badge, entry.raw, h.rssi, tx, REPLAYED if off < 0 else AHEAD, off))
+                off = period - ((tl - entry.epoch) >> entry.k)
+                if off <= DRIFT_PERIODS:  # ahead of the scanner's clock only: the clock is behind
+                    append((entry.badge, entry.raw, h.rssi, tx, OK, 0))
+                else:
+                    append((entry.badge, entry.raw, h.rssi, tx, AHEAD, off))
         processor.seq += 1
         office = processor.office
         snapshot = b""

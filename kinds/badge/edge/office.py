@@ -14,10 +14,12 @@ Per sighting, in order:
 1. flagged at decode (a static id where the office requires EID, an EID of a past or future
    period): a security event (rate-limited), nothing else;
 2. heard at another office of the gateway so recently that no one could have travelled
-   between them (`travel.impossible_travel`; neighbours never): `two_offices`, and this
-   sighting is refused. The office where the badge was established keeps it: a relay that
-   starts while its owner sits in office A raises events at B and never checks anyone in
-   there, nor out of A;
+   between them (`travel.impossible_travel`; neighbours never): the badge is in dispute
+   (`edge.site`, "Two offices at once"). Which side is the relay is unknown, so neither
+   wins: `two_offices` at both offices, the badge checked out where it was in (at its last
+   time heard inside), no presence anywhere until every far side has been silent longer than
+   the travel time; then the side still heard starts afresh, its check-in dated at the start
+   of its dwell. A relay never keeps a check-in against its owner, whichever started first;
 3. otherwise it updates the badge's filter for this scanner, the office's level, and the
    presence machine; a check-in here while another office holds the badge needs that office's
    level beaten by `margin_db` and checks it out there.
@@ -227,15 +229,9 @@ class Office:
             elif seen[0] is self:
                 if t > seen[1]:
                     seen[1] = t
-            else:
-                conflict = site.conflict(seen, self, t)
-                if conflict is not None:
-                    spoofed += 1
-                    event = site.security(self, badge, "two_offices", t, rssi, device, other=seen, distance_km=conflict)
-                    if event is not None:
-                        out.append(event)
-                    continue
-                seen[0], seen[1] = self, t
+            elif not site.heard_elsewhere(badge, seen, self, t, rssi, device, out):
+                spoofed += 1
+                continue
             good += 1
             heard.add(badge)
             tr = tracks.get(badge)

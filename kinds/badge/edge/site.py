@@ -1,6 +1,28 @@
 """Everything one gateway knows about its offices together: the roster and its resolver, which
-office holds each badge, where each badge was last heard (impossible travel between offices),
-the security events' rate limit and the kind's counts.
+office holds each badge, where each badge was last heard (impossible travel between offices)
+and the badges in dispute between far offices, the security events' rate limit and the
+kind's counts.
+
+Two offices at once (`heard_elsewhere`). A badge heard at an office far from the one of its
+last usable sighting, sooner than anyone could travel between them (`travel.impossible_travel`;
+offices within `travel.NEAR_KM` never), is in dispute: one of the two is a live relay, and the
+gateway cannot tell which. Keeping the first office would let a relay that starts before its
+owner arrives keep the check-in, and refuse the owner at their own office; keeping the newer
+would let a relay take a badge from its owner. So neither side is believed:
+
+- a `two_offices` event at both offices (each naming the other), then at every office where
+  the badge is heard during the dispute (rate-limited like every security event);
+- the badge is checked out where it was in, dated at its last time heard inside before the
+  dispute (its last honest time), and every dwell towards a check-in is dropped;
+- while the dispute lasts no sighting of it counts for presence anywhere (counted `spoofed`);
+- it ends at the first sighting at an office from which every far office of the dispute has
+  been silent longer than the travel time (at `travel.MAX_KMH`: 72 s for offices 6 km apart):
+  that sighting is usable, the badge's presence there starts afresh, and a check-in is dated
+  at the start of its dwell, never before the dispute ended.
+
+A relay that outlasts its owner's day (the owner goes home, the relay runs on) then gets the
+badge back, as a relay running while its owner is at home always does: only the security
+events tell the centre, which should not count the stays around them without a review.
 
 Lifecycle: the gateway makes one processor per scanner (`BadgeKind.processor`, at start, in
 configuration order) and uses them all from its one loop thread: `accept`, `process`, `due`,
@@ -20,6 +42,7 @@ first applies it, the others see the same message and do nothing.
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,7 +78,10 @@ class Site:
         self.bound: set[str] = set()  # devices whose processor this site made
         self.counts = BadgeCounts([])
         self.holder: dict[str, BadgeTrack] = {}  # badge -> the track of the office it is in
-        self.anchor: dict[str, list[Any]] = {}  # badge -> [office, time] of its last usable sighting
+        #: badge -> [office, time] of its last usable sighting; [None, time] while in dispute.
+        self.anchor: dict[str, list[Any]] = {}
+        #: badge in dispute -> {office: time} of its newest sighting at each office since.
+        self.disputes: dict[str, dict[Office, float]] = {}
         self.limits: dict[tuple[str, str, str], float] = {}
         self.path_loss_exponent = PATH_LOSS_EXPONENT
         self.max_kmh, self.near_km = travel.MAX_KMH, travel.NEAR_KM
@@ -104,11 +130,62 @@ class Site:
                     return False
         return True
 
-    def conflict(self, seen: list[Any], office: Office, t: float) -> float | None:
-        """km between `office` and the office of the badge's last usable sighting `seen`
-        ([office, time]) when no one could have travelled between them in the time; None
-        for neighbours and possible journeys."""
-        other: Office = seen[0]
+    def heard_elsewhere(self, badge: str, seen: list[Any], office: Office, t: float, rssi: int, device: str, out: list[Any]) -> bool:
+        """May a sighting of `badge` at `office` at `t` count for presence, its last usable
+        sighting `seen` ([office, time]) being at another office or in dispute ([None, time])?
+        Opens, keeps or ends the badge's dispute (see the module); events and check-outs go to
+        `out`."""
+        sides = self.disputes.get(badge)
+        if sides is None:
+            other, other_t = seen[0], seen[1]
+            km = self.conflict(other, other_t, office, t)
+            if km is None:
+                seen[0], seen[1] = office, t
+                return True
+            sides = self.disputes[badge] = {other: other_t}
+            seen[0] = None
+            held = other.tracks.get(badge)
+            level = held.level if held is not None and held.level > -130 else rssi
+            event = self.security(
+                other, badge, "two_offices", other_t, round(level), (held.best if held is not None else "") or other.scanners[0],
+                other=(office, t), distance_km=km,
+            )
+            if event is not None:
+                out.append(event)
+            self._release(badge, t, out)
+        last = sides.get(office)
+        if last is None or t > last:
+            sides[office] = t
+        for other, other_t in sides.items():
+            if other is office:
+                continue
+            km = self.conflict(other, other_t, office, t)
+            if km is not None:
+                event = self.security(office, badge, "two_offices", t, rssi, device, other=(other, other_t), distance_km=km)
+                if event is not None:
+                    out.append(event)
+                return False
+        del self.disputes[badge]
+        seen[0], seen[1] = office, t
+        return True
+
+    def _release(self, badge: str, t: float, out: list[Any]) -> None:
+        """A dispute opened at `t`: `badge` checked out wherever it is in (at its last time
+        heard inside), its dwells anywhere dropped."""
+        for office in self.offices.values():
+            tr = office.tracks.get(badge)
+            if tr is None:
+                continue
+            change = tr.presence.leave(math.inf)
+            office.active.discard(tr)
+            if change is not None:
+                out.append(office.presence_item(tr, change, t, tr.best or office.scanners[0]))
+        self.holder.pop(badge, None)
+
+    def conflict(self, other: Office, other_t: float, office: Office, t: float) -> float | None:
+        """km between `office` (a sighting at `t`) and `other` (one at `other_t`) when no one
+        could have travelled between them in the time; None for neighbours and possible
+        journeys."""
         pair = (other.id, office.id)
         near = self._near.get(pair)
         if near is None:
@@ -117,22 +194,27 @@ class Site:
         if near:
             return None
         a, b = other.config, office.config
-        return travel.impossible_travel(a.lat, a.lon, utc(seen[1]), b.lat, b.lon, utc(t), max_kmh=self.max_kmh, near_km=self.near_km)
+        return travel.impossible_travel(a.lat, a.lon, utc(other_t), b.lat, b.lon, utc(t), max_kmh=self.max_kmh, near_km=self.near_km)
 
     def security(
         self, office: Office, badge: str, reason: str, t: float, rssi: int, device: str, *,
-        eid_period_offset: int | None = None, other: list[Any] | None = None, distance_km: float | None = None,
+        eid_period_offset: int | None = None, other: tuple[Office, float] | None = None, distance_km: float | None = None,
     ) -> SecurityEvent | None:
         """Count a spoofed sighting; the event, unless one went for this badge, office and
-        reason within `SECURITY_EVERY_S`."""
+        reason within `SECURITY_EVERY_S` of `t`, before or after: the scanners of an office
+        are processed in time order one message at a time, so a second scanner's reading may
+        be a little older than the one that raised the last event."""
         key = (office.id, reason)
         counts = self.counts
         counts.security_sightings[key] = counts.security_sightings.get(key, 0) + 1
         limit = (badge, office.id, reason)
         last = self.limits.get(limit)
-        if last is not None and last <= t < last + SECURITY_EVERY_S:
-            return None
-        self.limits[limit] = t
+        if last is not None:
+            if abs(t - last) < SECURITY_EVERY_S:
+                return None
+            self.limits[limit] = max(t, last)
+        else:
+            self.limits[limit] = t
         counts.security_events[key] = counts.security_events.get(key, 0) + 1
         at = utc(t)
         return SecurityEvent(

@@ -11,8 +11,10 @@ office that requires EID as `static_badge_at_eid_office`; none is stored.
 - `Presence` becomes a `presence_events` row with the badge's holder, then the centre's
   `two_offices` check across gateways (`two_offices`);
 - `SecurityEvent` becomes a `security_events` row (source `gateway`);
-- `OfficeHealth` keeps the office's latest summary and, when the gateway holds an older roster
-  than its tenant's, answers it with the current one (`roster`).
+- `OfficeHealth` keeps the office's latest summary and, when the gateway holds another roster
+  version than its tenant's, answers it with the current one (`roster`; a badge whose key does
+  not open is left out of it, counted and logged: nothing of the roster raises out of `apply`,
+  which would roll back and redeliver every gateway's batch forever).
 
 Opening EID keys for a roster needs `TEPI_BADGE_KEY_SECRET` (`kinds.badge.keys`): a worker whose
 configuration declares offices refuses to start without it.

@@ -6,6 +6,7 @@ time, and a gate that drives the kind's gateway side exactly as `gateway.runtime
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -176,3 +177,18 @@ class Gate:
 
 def seconds(start: datetime, duration_s: int, step_s: float = 1.0) -> list[datetime]:
     return [start + timedelta(seconds=i * step_s) for i in range(int(duration_s / step_s))]
+
+
+#: (badge, mean RSSI, EID periods off) heard by a scanner at a time.
+Heard = list[tuple[Badge, float, int]]
+
+
+def run(gate: Gate, start: datetime, duration_s: int, who: Callable[[datetime, str], Heard], seed: int = 5, sigma: float = 2.5) -> None:
+    """Every scanner sends what it hears each second (`who`), with noisy RSSI and up to 200 ms
+    of jitter in its time, so scanners' messages reach an office a little out of time order."""
+    rng = random.Random(seed)
+    for at in seconds(start, duration_s):
+        for scanners in SCANNERS.values():
+            for scanner in scanners:
+                heard = [(b.advert(at, off), max(-127, min(20, round(rng.gauss(mean, sigma))))) for b, mean, off in who(at, scanner)]
+                gate.send(scanner, at + timedelta(milliseconds=rng.randint(0, 200)), heard)

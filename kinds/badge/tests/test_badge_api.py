@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from badge_api_world import HAURGEULIS, KANTOR, NIP, UNKNOWN_NIP, World, build_world, views_of
 
-from kinds.badge.attendance_rules import RECAP_CSV_HEADER
+from kinds.badge.attendance_recap import RECAP_CSV_HEADER
 
 DINI, EKO, SARI = NIP["Dini Kartika"], NIP["Eko Prasetyo"], NIP["Sari Staf"]
 FEB = {"from": "2026-02-01", "to": "2026-02-28"}

@@ -1,5 +1,6 @@
 """The daily record and monthly recap an allowance is paid on: late, early leave, holidays, leave,
-corrections, zones, and the CSV the allowance office opens."""
+corrections, zones, days with no check-out, days past retention, and the CSV the allowance
+office opens."""
 
 from __future__ import annotations
 
@@ -12,17 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kinds.badge.attendance_rules import (
-    RECAP_CSV_HEADER,
-    Correction,
-    DailyRecord,
-    RecapLine,
-    band,
-    daily_record,
-    monthly_recap,
-    recap_csv,
-    recap_csv_rows,
-)
+from kinds.badge.attendance_recap import RECAP_CSV_HEADER, RecapLine, band, monthly_recap, recap_csv, recap_csv_rows
+from kinds.badge.attendance_rules import Correction, DailyRecord, daily_record
 from kinds.badge.config import CIVIL_SERVICE_SCHEDULE
 
 WIB, WITA, WIT = ZoneInfo("Asia/Jakarta"), ZoneInfo("Asia/Makassar"), ZoneInfo("Asia/Jayapura")
@@ -105,22 +97,86 @@ def test_open_stay_counts_until_now_and_has_no_last_out_yet() -> None:
     assert (r.status, r.last_out, r.worked_min, r.early_leave_min) == ("present", None, 152, 0)
 
 
-def test_open_stay_after_the_day_ends_at_midnight() -> None:
-    r = record([(at(MONDAY, "07:28"), None)])
-    assert r.last_out == at(MONDAY + timedelta(days=1), "00:00")
-    assert r.worked_min == 16 * 60 + 32 and r.early_leave_min == 0
+def test_a_stay_with_no_check_out_by_midnight_is_cut_there_and_flagged() -> None:
+    """Checked in, never checked out that day: the stay counts until midnight as measured, but the
+    day has no last out (so no early leave is judged) and is flagged for staff administration."""
+    for stay in [(at(MONDAY, "07:28"), None), (at(MONDAY, "07:28"), at(FRIDAY, "10:05"))]:
+        r = record([stay])
+        assert (r.status, r.first_in, r.last_out, r.unclosed) == ("present", at(MONDAY, "07:28"), None, True)
+        assert r.worked_min == 16 * 60 + 32 and r.early_leave_min == 0
+    # While the day lasts, an open stay is someone inside, not an unclosed day.
+    assert record([(at(MONDAY, "07:28"), None)], now=at(MONDAY, "23:59")).unclosed is False
 
 
-def test_stay_across_midnight_is_split_at_local_midnight() -> None:
+def test_a_badge_left_in_the_office_all_week_is_not_present_all_week() -> None:
+    """In Monday 07:30, the badge in a drawer until Friday 10:05 (its check-out: last heard). The
+    stay ends Monday at midnight: Tuesday to Thursday nobody came in, and Friday's check-out is
+    no first in. Midnight is never anyone's first in."""
+    drawer = (at(MONDAY, "07:30"), at(FRIDAY, "10:05"))
+    monday = record([drawer])
+    assert (monday.status, monday.first_in, monday.unclosed) == ("present", at(MONDAY, "07:30"), True)
+    for n in (1, 2, 3, 4):
+        day = MONDAY + timedelta(days=n)
+        r = record([drawer], day=day, hours=CIVIL_SERVICE_SCHEDULE.hours(day.weekday()))
+        assert (r.status, r.first_in, r.worked_min, r.late_min, r.unclosed) == ("absent", None, 0, 0, False), day
+    # Still open (no check-out read yet) and read on Thursday: the same.
+    thursday = MONDAY + timedelta(days=3)
+    assert record([(drawer[0], None)], day=thursday, now=at(thursday, "10:00")).status == "pending"
+    assert record([(drawer[0], None)], day=thursday).status == "absent"
+
+
+def test_a_night_across_midnight_ends_at_midnight_and_the_next_day_starts_with_its_own_first_in() -> None:
     tuesday = MONDAY + timedelta(days=1)
     night = (at(MONDAY, "20:00"), at(tuesday, "02:00"))
     monday = record([(at(MONDAY, "07:30"), at(MONDAY, "16:00")), night])
-    assert monday.last_out == at(tuesday, "00:00")
+    assert (monday.last_out, monday.unclosed) == (None, True)
     assert monday.worked_min == 8 * 60 + 30 + 4 * 60
     tue = record([night, (at(tuesday, "07:29"), at(tuesday, "16:00"))], day=tuesday)
-    assert tue.first_in == at(tuesday, "00:00")
-    assert tue.worked_min == 2 * 60 + 8 * 60 + 31
-    assert tue.status == "present" and tue.late_min == 0
+    assert (tue.first_in, tue.worked_min, tue.status, tue.late_min, tue.unclosed) == (at(tuesday, "07:29"), 8 * 60 + 31, "present", 0, False)
+
+
+@pytest.mark.parametrize(
+    ("correction", "unclosed"),
+    [
+        (Correction(reason="lupa tap pulang", last_out=at(MONDAY, "16:05")), False),
+        (Correction(reason="kartu tertinggal di laci", status="present"), False),
+        (Correction(reason="jam masuk dari CCTV", first_in=at(MONDAY, "07:20")), True),  # the check-out is still missing
+    ],
+)
+def test_a_correction_of_the_last_out_or_status_settles_an_unclosed_day(correction: Correction, unclosed: bool) -> None:
+    r = record([(at(MONDAY, "07:28"), None)], correction=correction)
+    assert (r.unclosed, r.corrected) == (unclosed, True)
+    if correction.last_out is not None:
+        assert (r.last_out, r.worked_min, r.early_leave_min) == (at(MONDAY, "16:05"), 8 * 60 + 37, 0)
+
+
+def test_a_day_whose_events_are_deleted_is_unavailable_not_absent() -> None:
+    """Past the tenant's retention_days: presence can't be told, so the day is neither absent nor
+    present; what is kept (holiday, day off, leave, a correction) still decides."""
+    gone = {"presence_kept": False}
+    assert record(**gone).status == "unavailable"
+    assert record(holiday=True, **gone).status == "holiday"
+    assert record(hours=None, **gone).status == "day_off"
+    assert record(leave="cuti", **gone).status == "leave"
+    assert record(correction=Correction(reason="surat tugas", status="duty_travel"), **gone).status == "duty_travel"
+    bounds = Correction(reason="kartu rusak", first_in=at(MONDAY, "07:40"), last_out=at(MONDAY, "16:00"))
+    assert (record(correction=bounds, **gone).status, record(correction=bounds, **gone).late_min) == ("late", 10)
+    with pytest.raises(ValueError, match="no stays"):
+        record([(at(MONDAY, "07:28"), at(MONDAY, "16:00"))], **gone)
+    with pytest.raises(ValueError, match="cannot set status"):
+        Correction(reason="x", status="unavailable")
+
+
+def test_today_in_wit_is_pending_until_its_own_midnight_late_in_the_utc_day() -> None:
+    """Jayapura is UTC+9: its Tuesday begins at 15:00 UTC on Monday and ends at 15:00 UTC on Tuesday."""
+    tuesday = MONDAY + timedelta(days=1)
+    hours = CIVIL_SERVICE_SCHEDULE.hours(tuesday.weekday())
+    for now in (datetime(2026, 3, 2, 15, 0, tzinfo=UTC), datetime(2026, 3, 2, 23, 59, tzinfo=UTC), datetime(2026, 3, 3, 14, 59, tzinfo=UTC)):
+        assert record(day=tuesday, hours=hours, tz=WIT, now=now).status == "pending", now
+    assert record(day=tuesday, hours=hours, tz=WIT, now=datetime(2026, 3, 3, 15, 0, tzinfo=UTC)).status == "absent"
+    # In at 07:20 WIT (22:20 UTC on Monday), asked at 23:00 UTC: present, inside, no last out yet.
+    inside = record([(at(tuesday, "07:20", WIT), None)], day=tuesday, hours=hours, tz=WIT, now=datetime(2026, 3, 2, 23, 0, tzinfo=UTC))
+    assert (inside.status, inside.last_out, inside.worked_min, inside.unclosed) == ("present", None, 40, False)
 
 
 def test_absent_only_once_the_day_is_over() -> None:
@@ -283,6 +339,22 @@ def test_monthly_recap_counts() -> None:
     assert recap.worked_hours == round(recap.worked_minutes / 60, 2)
 
 
+def test_monthly_recap_counts_unavailable_days_apart_from_absence_and_unclosed_days() -> None:
+    days = [MONDAY + timedelta(days=n) for n in range(5)]
+    records = [
+        record(day=days[0], presence_kept=False),
+        record(day=days[1], hours=CIVIL_SERVICE_SCHEDULE.hours(1), presence_kept=False),
+        record([(at(days[2], "07:25"), None)], day=days[2], hours=CIVIL_SERVICE_SCHEDULE.hours(2)),
+        record(day=days[3], hours=CIVIL_SERVICE_SCHEDULE.hours(3)),
+        record([(at(days[4], "07:25"), at(days[4], "16:30"))], day=days[4], hours=CIVIL_SERVICE_SCHEDULE.hours(4)),
+    ]
+    recap = monthly_recap(records)
+    assert (recap.working_days, recap.unavailable, recap.absent, recap.on_time, recap.unclosed_days) == (5, 2, 1, 2, 1)
+    row = next(csv.DictReader(io.StringIO(recap_csv([RecapLine(nip="198503302010011002", name="Siti", office="bkpsdm", recap=recap)]))))
+    assert (row["unavailable"], row["absent"], row["unclosed_days"]) == ("2", "1", "1")
+    assert RECAP_CSV_HEADER[-3:] == ("unavailable", "unclosed_days", "disputed_days")  # the earlier columns keep their places
+
+
 def test_monthly_recap_refuses_a_day_twice() -> None:
     r = record()
     with pytest.raises(ValueError, match="two records"):
@@ -332,3 +404,6 @@ def test_any_stays_give_a_consistent_record(stays: list[tuple[int, int, bool]], 
         assert r.status != "absent"
     if r.status == "absent":
         assert r.first_in is None
+    # Midnight is never a first in for a stay carried over from Sunday; a cut day has no last out.
+    assert r.first_in is None or (r.first_in >= midnight and r.first_in in {check_in for check_in, _ in pairs})
+    assert not r.unclosed or (r.last_out is None and now >= midnight + timedelta(days=1))

@@ -117,3 +117,13 @@ def test_issuing_needs_the_key_secret_and_refuses_the_demo_one_in_production(adm
     code, _, err = admin("badge", "issue", "--tenant", INDRAMAYU, "--employee", NIP_DINI, TEPI_BADGE_KEY_SECRET=DEMO_SECRET)
     assert code == 2 and "public demo value" in err
     assert admin("badge", "list", "--tenant", INDRAMAYU)[1] == "", "nothing issued"
+
+
+@pytest.mark.parametrize("k", ["7", "15"])
+def test_issuing_refuses_a_rotation_exponent_outside_8_to_12_saying_why(admin: Run, k: str) -> None:
+    admin("employee", "add", "--tenant", INDRAMAYU, "--nip", NIP_DINI, "--name", "Dini Kartika", "--office", KANTOR)
+    code, out, err = admin("badge", "issue", "--tenant", INDRAMAYU, "--employee", NIP_DINI, "--k", k)
+    assert (code, out) == (2, "") and f"k {k} is outside 8..12" in err and "replay" in err
+    assert admin("badge", "list", "--tenant", INDRAMAYU)[1] == "", "nothing issued"
+    code, out, err = admin("badge", "issue", "--tenant", INDRAMAYU, "--employee", NIP_DINI, "--k", "12")
+    assert code == 0 and "k\t12" in out.splitlines(), err

@@ -139,7 +139,7 @@ def test_one_badge_in_use_per_employee_keys_only_sealed_and_every_change_a_roste
         assert issued.identity_key is not None and issued.identity_key.hex() not in repr(issued)
         with pytest.raises(ValueError, match=f"has badge {first} in use: revoke it first"):
             issue_badge(s, INDRAMAYU, NIP_DINI, T0, SEAL, fmt="ibeacon")
-        for kwargs, why in (({"fmt": "nfc"}, "none of eid, ibeacon, uid"), ({"k": 16}, "0..15")):
+        for kwargs, why in (({"fmt": "nfc"}, "none of eid, ibeacon, uid"), ({"k": 16}, "outside 8..12")):
             with pytest.raises(ValueError, match=why):
                 issue_badge(s, INDRAMAYU, NIP_DINI, T0, SEAL, **kwargs)  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="no employee with NIP"):
@@ -153,8 +153,9 @@ def test_one_badge_in_use_per_employee_keys_only_sealed_and_every_change_a_roste
         assert roster_version(s, INDRAMAYU) == 3 and roster_version(s, BADUNG) == 0
         assert [b.id for b, _ in badges_of(s, INDRAMAYU)] == [second]
         assert [b.id for b, _ in badges_of(s, INDRAMAYU, include_revoked=True)] == [first, second]
-        roster = build_roster(s, INDRAMAYU, SEAL)
-        assert roster is not None and [(b.badge, b.format) for b in roster.badges] == [(second, "ibeacon")]
+        built = build_roster(s, INDRAMAYU, SEAL)
+        assert built is not None and built.unopened == {}
+        assert [(b.badge, b.format) for b in built.roster.badges] == [(second, "ibeacon")]
         stored = s.get(Badge, first)
         assert stored is not None and stored.identity_key_enc is not None
         assert issued.identity_key not in stored.identity_key_enc and SEAL.open(stored.identity_key_enc, first) == issued.identity_key

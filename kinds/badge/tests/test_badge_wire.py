@@ -176,10 +176,23 @@ def test_addresses_are_stored_lower_case():
         (b'{"v":1,"scanner":"scan-1","t":1,"adv":{}}', "wrong_type"),
         (b"[" * 100_000 + b"]" * 100_000, "not_json"),
         (b" " * (3 * 2**20 + 1), "too_large"),
+        # Integers too large for a float: once an OverflowError that stopped the gateway's loop.
+        (b'{"v":1,"scanner":"scan-1","t":1' + b"0" * 400 + b',"adv":[]}', "out_of_range"),
+        (b'{"id":"AA:BB:CC:DD:EE:FF","rssi":1' + b"0" * 400 + b"}", "out_of_range"),
+        (b'{"mac":"aabbccddeeff","id":"x","rssi":-1' + b"0" * 400 + b"}", "out_of_range"),
+        # "\u00b2" (superscript two) passes str.isdigit() but is no number int() reads.
+        ('{"mac":"aabbccddeeff","id":"iBeacon:e2c56db5-dffb-48d2-b060-d0f5a71096e0-\u00b2-1","rssi":-60,"rssi@1m":-59}'.encode(), "malformed"),
     ],
 )
 def test_a_bad_message_has_a_counted_reason(payload, why):
     assert reason(payload) == why
+
+
+def test_a_huge_rssi_inside_a_batch_costs_only_its_entry():
+    payload = b'{"v":1,"scanner":"scan-1","t":1,"adv":[["aa:bb:cc:dd:ee:ff",1' + b"0" * 400 + b',"02"],["aa:bb:cc:dd:ee:f0",-60,"0201"]]}'
+    report = decode_message(payload, "scan-1", datetime.now(timezone.utc))
+    assert [h.mac for h in report.heard] == ["aa:bb:cc:dd:ee:f0"]
+    assert dict(report.rejected) == {"out_of_range": 1}
 
 
 def test_wire_error_is_the_gateways_rejection():
