@@ -6,10 +6,15 @@
   arrival (the gateway rightly kept the badge in); one after an absence within a minute of the
   timeout is ambiguous and not scored (counted apart).
 * Spoofing: each attempt wants a security event of its reason on its badge during the attempt
-  (or within `late_s` after it). A miss is one without.
+  (or within `late_s` after it, plus `after_s(attempt)`: a relay's dispute lasts until the far
+  office has been silent for the travel time between the two, and its events with it). A miss
+  is one without.
 * False alarms: security events that belong to no attempt (an honest badge accused).
 * Spoofed presences: check-ins of a spoofed badge at the attempt's office while it was being
   spoofed there and its holder was not there.
+* Check-ins after a dispute: a relayed badge is checked out of its holder's office while the
+  gateway cannot tell which side is the relay, and checked in there again once the relay is
+  silent long enough; such a check-in is counted apart, not as spurious.
 * Spurious check-ins: check-ins that match no true arrival and no spoofing (a badge checked in
   at the office next door through the wall, say).
 
@@ -19,7 +24,7 @@ Pure.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -46,6 +51,7 @@ class Score:
     false_alarms: list[SecurityEvent] = field(default_factory=list)
     spoofed_presences: list[Presence] = field(default_factory=list)
     spurious_check_ins: list[Presence] = field(default_factory=list)
+    after_disputes: list[Presence] = field(default_factory=list)
     decide_s: list[float] = field(default_factory=list)  # decision delay of every matched check-in
 
     @property
@@ -62,7 +68,7 @@ class Score:
             "decision_delay_s": {"p50": pct(0.5), "p99": pct(0.99), "max": delays[-1] if delays else None},
             "spoofing_attempts": self.spoofs, "spoofing_missed": len(self.missed),
             "false_alarms": len(self.false_alarms), "spoofed_presences": len(self.spoofed_presences),
-            "spurious_check_ins": len(self.spurious_check_ins),
+            "spurious_check_ins": len(self.spurious_check_ins), "check_ins_after_disputes": len(self.after_disputes),
         }
 
 
@@ -88,7 +94,7 @@ def arrivals(stays: Iterable[Stay], absence_s: float) -> tuple[list[Arrival], in
 
 def score(
     stays: Sequence[Stay], spoofs: Sequence[Spoof], items: Iterable[object], *, absence_s: float = 300.0,
-    within_s: float = 120.0, late_s: float = 120.0,
+    within_s: float = 120.0, late_s: float = 120.0, after_s: Callable[[Spoof], float] | None = None,
 ) -> Score:
     presences = [i for i in items if isinstance(i, Presence | SecurityEvent)]
     check_ins = [p for p in presences if isinstance(p, Presence) and p.event == "check_in"]
@@ -129,14 +135,21 @@ def score(
     for s in spoofs:
         sc.spoofs[s.kind] = sc.spoofs.get(s.kind, 0) + 1
     matched: set[int] = set()
+    redecided: list[Presence] = []
     for s in spoofs:
+        until = s.end + timedelta(seconds=late_s + (after_s(s) if after_s is not None else 0.0))
         hit = False
         for e in events:
-            if e.badge == s.badge and e.reason == s.expected_reason and s.start - timedelta(seconds=5) <= e.at <= s.end + timedelta(seconds=late_s):
+            if e.badge == s.badge and e.reason == s.expected_reason and s.start - timedelta(seconds=5) <= e.at <= until:
                 matched.add(id(e))
                 hit = True
         if not hit:
             sc.missed.append(s)
+        if s.kind == "eid_relay":
+            redecided += [
+                p for p in check_ins
+                if p.badge == s.badge and p.office == s.source_office and s.start <= p.decided_at <= until + timedelta(seconds=absence_s)
+            ]
         truly_there = [st for st in stays if st.badge == s.badge and st.office == s.office and st.start < s.end and s.start < st.end]
         if not truly_there:
             sc.spoofed_presences += [
@@ -145,5 +158,7 @@ def score(
             ]
     sc.false_alarms = [e for e in events if id(e) not in matched]
     spoofed = {id(p) for p in sc.spoofed_presences}
-    sc.spurious_check_ins = [p for p in check_ins if id(p) not in used and id(p) not in spoofed]
+    sc.after_disputes = [p for p in redecided if id(p) not in used and id(p) not in spoofed]
+    apart = spoofed | {id(p) for p in sc.after_disputes}
+    sc.spurious_check_ins = [p for p in check_ins if id(p) not in used and id(p) not in apart]
     return sc

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from kinds.badge.config import CIVIL_SERVICE_SCHEDULE, OfficeConfig
+from kinds.badge.travel import MAX_KMH, distance_km
 from kinds.badge.sim.office import OfficeWorld, SimBadge
 from kinds.badge.sim.radio import OfficeFloor, Site, adjacent_floors
 from kinds.badge.sim.scenarios import SimOffice, plan_spoofs
@@ -75,6 +76,16 @@ class SimWorld:
     @property
     def spoofs(self) -> list[Spoof]:
         return self.world.spoofs
+
+    def dispute_s(self, spoof: Spoof) -> float:
+        """How long after a relay ends its events may still come: the gateway keeps the badge
+        in dispute until the far office has been silent for the travel time between the two
+        (`edge.site`), at `travel.MAX_KMH`; 0 for the other scenarios."""
+        if spoof.kind != "eid_relay" or spoof.source_office is None:
+            return 0.0
+        place = {o.id: o for o in self.office_configs}
+        a, b = place[spoof.source_office], place[spoof.office]
+        return 3600.0 * distance_km(a.lat, a.lon, b.lat, b.lon) / MAX_KMH
 
 
 def scanner_id(office: str, k: int) -> str:
