@@ -24,10 +24,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from api.testing import TEST_PEPPER, bearer, issue_keys, serve
-from central.db import create_engine, prepare_database, writer
+from central.db import prepare_database, writer
 from core.config import TepiConfig
 
 if TYPE_CHECKING:
+    from conftest import StateTemplates
     from fastapi.testclient import TestClient
     from typer.testing import CliRunner
 
@@ -40,19 +41,24 @@ def _test_client() -> type[TestClient]:
 
 
 @pytest.fixture
-def engine(database_url: str, default_config: TepiConfig) -> Iterator[Engine]:
-    from river_story import alert_story, badung_story, depok_history, manggarai_history
+def engine(database_url: str, default_config: TepiConfig, state_templates: StateTemplates) -> Iterator[Engine]:
+    """The test's own state store with the river story: a copy of the one built once per session
+    for this configuration (see `StateTemplates`)."""
 
-    from ingest.service import apply_batch
-    from kinds.awlr.ingest.points import SqlPointSink
+    def build(eng: Engine) -> None:
+        from river_story import alert_story, badung_story, depok_history, manggarai_history
 
-    eng = create_engine(database_url)
-    prepare_database(eng, default_config)
-    with Session(writer(eng)) as s, s.begin():
-        for b in [*alert_story(), depok_history(), manggarai_history(), badung_story()]:
-            apply_batch(s, b, SqlPointSink(s))
+        from ingest.service import apply_batch
+        from kinds.awlr.ingest.points import SqlPointSink
+
+        prepare_database(eng, default_config)
+        with Session(writer(eng)) as s, s.begin():
+            for b in [*alert_story(), depok_history(), manggarai_history(), badung_story()]:
+                apply_batch(s, b, SqlPointSink(s))
+
+    eng = state_templates.engine(database_url, ("river story", default_config.model_dump_json()), build)
     yield eng
-    eng.dispose()
+    state_templates.release(eng)
 
 
 @pytest.fixture
