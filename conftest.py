@@ -90,6 +90,8 @@ class _PostgresTemplate:
     rows: dict[str, list[dict[str, Any]]]
     sequences: dict[str, tuple[int, bool]]
     structure: list[tuple[Any, ...]]
+    #: What the build returned (e.g. the API keys it issued): the copies hold the same.
+    result: object = None
     #: Schemas holding exactly the built state, under names of their own, ready for a test.
     spares: list[str] = field(default_factory=list)
 
@@ -115,40 +117,45 @@ class StateTemplates:
 
     def __init__(self, workdir: Path) -> None:
         self._workdir = workdir
-        self._files: dict[Hashable, tuple[Path, float]] = {}
+        self._files: dict[Hashable, tuple[Path, float, object]] = {}
         self._postgres: dict[Hashable, _PostgresTemplate | None] = {}
         self._lent: dict[int, tuple[Hashable, _PostgresTemplate | None, str]] = {}
         self._admin: Engine | None = None
         self._seen: set[tuple[str, Hashable]] = set()
+        self._results: dict[int, object] = {}
 
-    def engine(self, url: str, key: Hashable, build: Callable[[Engine], None]) -> Engine:
+    def engine(self, url: str, key: Hashable, build: Callable[[Engine], object]) -> Engine:
         """An engine on `url` (a new, empty database), whose database is in the state `build`
         (which populates an empty database through the engine it is given) makes; `key` names
-        that state, config included. Hand it back with `release`."""
+        that state, config included. What `build` returned is `result(engine)`. Hand the engine
+        back with `release`."""
         import sqlalchemy as sa
 
         from central.db import create_engine
 
         backend = sa.make_url(url).get_backend_name()
-        if (backend, key) not in self._seen:  # perhaps the only test with this state: no template
+        path = Path(sa.make_url(url).database or "") if backend == "sqlite" else None
+        if (backend, key) in self._seen and path is not None and not path.exists():
+            template, _built_at, result = self._sqlite_template(key, build)
+            shutil.copyfile(template, path)
+            eng = create_engine(url)
+        elif (backend, key) in self._seen and backend == "postgresql":
+            eng, result = self._postgres_engine(url, key, build)
+        else:  # perhaps the only test with this state: no template
             self._seen.add((backend, key))
             eng = create_engine(url)
-            build(eng)
-            return eng
-        if backend == "sqlite":
-            path = Path(sa.make_url(url).database or "")
-            if not path.exists():
-                shutil.copyfile(self._sqlite_template(key, build), path)
-                return create_engine(url)
-        elif backend == "postgresql":
-            return self._postgres_engine(url, key, build)
-        eng = create_engine(url)
-        build(eng)
+            result = build(eng)
+        self._results[id(eng)] = result
         return eng
+
+    def result(self, eng: Engine) -> object:
+        """What the build of `eng`'s state returned."""
+        return self._results[id(eng)]
 
     def release(self, eng: Engine) -> None:
         """Dispose of an engine of `engine`; a PostgreSQL copy is put back as built, for the next test."""
         eng.dispose()
+        self._results.pop(id(eng), None)
         lent = self._lent.pop(id(eng), None)
         if lent is None:
             return
@@ -178,20 +185,20 @@ class StateTemplates:
     def _fresh(self, built_at: float) -> bool:
         return time.monotonic() - built_at < self.MAX_AGE_S
 
-    def _sqlite_template(self, key: Hashable, build: Callable[[Engine], None]) -> Path:
+    def _sqlite_template(self, key: Hashable, build: Callable[[Engine], object]) -> tuple[Path, float, object]:
         from central.db import create_engine
 
         known = self._files.get(key)
         if known is not None and self._fresh(known[1]):
-            return known[0]
+            return known
         path = self._workdir / f"state-{uuid.uuid4().hex[:12]}.db"
         eng = create_engine(f"sqlite:///{path}")
-        build(eng)
+        result = build(eng)
         eng.dispose()
         with sqlite3.connect(path) as db:  # everything in the file itself, none in the WAL
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self._files[key] = (path, time.monotonic())
-        return path
+        self._files[key] = (path, time.monotonic(), result)
+        return self._files[key]
 
     def _admin_engine(self) -> Engine:
         if self._admin is None:
@@ -200,7 +207,7 @@ class StateTemplates:
             self._admin = sa.create_engine(POSTGRES_URL)
         return self._admin
 
-    def _postgres_engine(self, url: str, key: Hashable, build: Callable[[Engine], None]) -> Engine:
+    def _postgres_engine(self, url: str, key: Hashable, build: Callable[[Engine], object]) -> tuple[Engine, object]:
         import sqlalchemy as sa
 
         from central.db import create_engine
@@ -217,15 +224,15 @@ class StateTemplates:
                 conn.execute(sa.text(f'ALTER SCHEMA "{spare}" RENAME TO "{schema}"'))
             eng = create_engine(url)
             self._lent[id(eng)] = (key, template, schema)
-            return eng
+            return eng, template.result
         eng = create_engine(url)
-        build(eng)
+        result = build(eng)
         if template is None or not self._fresh(template.built_at):
-            template = self._postgres[key] = self._capture(eng, schema)
+            template = self._postgres[key] = self._capture(eng, schema, result)
         self._lent[id(eng)] = (key, template, schema)
-        return eng
+        return eng, result
 
-    def _capture(self, eng: Engine, schema: str) -> _PostgresTemplate | None:
+    def _capture(self, eng: Engine, schema: str, result: object) -> _PostgresTemplate | None:
         import sqlalchemy as sa
 
         with eng.connect() as conn:
@@ -239,7 +246,7 @@ class StateTemplates:
             sequences = {n: tuple(conn.execute(sa.text(f'SELECT last_value, is_called FROM "{n}"')).one()) for n in names}
         with self._admin_engine().connect() as conn:
             structure = _postgres_structure(conn, schema)
-        return _PostgresTemplate(time.monotonic(), tables, rows, sequences, structure)  # type: ignore[arg-type]
+        return _PostgresTemplate(time.monotonic(), tables, rows, sequences, structure, result)  # type: ignore[arg-type]
 
     def _restore(self, template: _PostgresTemplate, schema: str) -> str:
         """Empty the used copy `schema`, refill it as built, rename it a spare (one transaction)."""

@@ -41,11 +41,14 @@ def _test_client() -> type[TestClient]:
 
 
 @pytest.fixture
-def engine(database_url: str, default_config: TepiConfig, state_templates: StateTemplates) -> Iterator[Engine]:
-    """The test's own state store with the river story: a copy of the one built once per session
-    for this configuration (see `StateTemplates`)."""
+def engine(
+    request: pytest.FixtureRequest, database_url: str, default_config: TepiConfig, state_templates: StateTemplates
+) -> Iterator[Engine]:
+    """The test's own state store with the river story, and `PEOPLE` with their keys when the test
+    uses `keys`: a copy of the one built once per session for this configuration (`StateTemplates`)."""
+    with_people = "keys" in request.fixturenames
 
-    def build(eng: Engine) -> None:
+    def build(eng: Engine) -> dict[tuple[str, str], str] | None:
         from river_story import alert_story, badung_story, depok_history, manggarai_history
 
         from ingest.service import apply_batch
@@ -55,16 +58,18 @@ def engine(database_url: str, default_config: TepiConfig, state_templates: State
         with Session(writer(eng)) as s, s.begin():
             for b in [*alert_story(), depok_history(), manggarai_history(), badung_story()]:
                 apply_batch(s, b, SqlPointSink(s))
+        return issue_keys(eng, TEST_PEPPER, PEOPLE) if with_people else None
 
-    eng = state_templates.engine(database_url, ("river story", default_config.model_dump_json()), build)
+    state = "river story and people" if with_people else "river story"
+    eng = state_templates.engine(database_url, (state, default_config.model_dump_json()), build)
     yield eng
     state_templates.release(eng)
 
 
 @pytest.fixture
-def keys(engine: Engine) -> dict[tuple[str, str], str]:
-    """{(tenant, user name): API key} of `PEOPLE`."""
-    return issue_keys(engine, TEST_PEPPER, PEOPLE)
+def keys(engine: Engine, state_templates: StateTemplates) -> dict[tuple[str, str], str]:
+    """{(tenant, user name): API key} of `PEOPLE` (issued with the story: see `engine`)."""
+    return dict(state_templates.result(engine))  # type: ignore[call-overload]
 
 
 @pytest.fixture
