@@ -193,6 +193,7 @@ def test_no_current_forecast_is_never_go(
     assert p["verdict"] == "caution" and [r["code"] for r in p["reasons"]] == ["above_small_boat_limits"]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no way by sea whatever the database: one is enough
 @pytest.mark.parametrize(
     ("to", "start", "why"),
     [
