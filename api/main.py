@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import FastAPI, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -110,13 +110,11 @@ def create_app(
     app.add_middleware(RequestMetricsMiddleware, metrics=ApiMetrics.for_registry(registry))
     install_error_handlers(app)
 
-    v1 = APIRouter(prefix=API_PREFIX)
-    for name in kinds.kind_names():
-        v1.include_router(kinds.api_router(name))
-    v1.include_router(alerts.router)
-    v1.include_router(users.router)
-    v1.include_router(health.router)
-    app.include_router(v1)
+    # Each router straight into the app under the prefix, not into one `/api/v1` router without
+    # one: FastAPI (0.165) builds every route of a router included without a prefix on the spot,
+    # to check that no path is empty, and builds them again for the app at the first request.
+    for router in [*(kinds.api_router(name) for name in kinds.kind_names()), alerts.router, users.router, health.router]:
+        app.include_router(router, prefix=API_PREFIX)
     # Probes and scrapers conventionally look at the root; same handlers, not in the schema.
     app.add_api_route("/healthz", health.healthz, response_model=HealthPublic, include_in_schema=False)
     app.add_api_route("/metrics", health.metrics, response_class=Response, include_in_schema=False)

@@ -24,10 +24,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from api.testing import TEST_PEPPER, bearer, issue_keys, serve
-from central.db import create_engine, prepare_database, writer
+from central.db import prepare_database, writer
 from core.config import TepiConfig
 
 if TYPE_CHECKING:
+    from conftest import StateTemplates
     from fastapi.testclient import TestClient
     from typer.testing import CliRunner
 
@@ -40,25 +41,35 @@ def _test_client() -> type[TestClient]:
 
 
 @pytest.fixture
-def engine(database_url: str, default_config: TepiConfig) -> Iterator[Engine]:
-    from river_story import alert_story, badung_story, depok_history, manggarai_history
+def engine(
+    request: pytest.FixtureRequest, database_url: str, default_config: TepiConfig, state_templates: StateTemplates
+) -> Iterator[Engine]:
+    """The test's own state store with the river story, and `PEOPLE` with their keys when the test
+    uses `keys`: a copy of the one built once per session for this configuration (`StateTemplates`)."""
+    with_people = "keys" in request.fixturenames
 
-    from ingest.service import apply_batch
-    from kinds.awlr.ingest.points import SqlPointSink
+    def build(eng: Engine) -> dict[tuple[str, str], str] | None:
+        from river_story import alert_story, badung_story, depok_history, manggarai_history
 
-    eng = create_engine(database_url)
-    prepare_database(eng, default_config)
-    with Session(writer(eng)) as s, s.begin():
-        for b in [*alert_story(), depok_history(), manggarai_history(), badung_story()]:
-            apply_batch(s, b, SqlPointSink(s))
+        from ingest.service import apply_batch
+        from kinds.awlr.ingest.points import SqlPointSink
+
+        prepare_database(eng, default_config)
+        with Session(writer(eng)) as s, s.begin():
+            for b in [*alert_story(), depok_history(), manggarai_history(), badung_story()]:
+                apply_batch(s, b, SqlPointSink(s))
+        return issue_keys(eng, TEST_PEPPER, PEOPLE) if with_people else None
+
+    state = "river story and people" if with_people else "river story"
+    eng = state_templates.engine(database_url, (state, default_config.model_dump_json()), build)
     yield eng
-    eng.dispose()
+    state_templates.release(eng)
 
 
 @pytest.fixture
-def keys(engine: Engine) -> dict[tuple[str, str], str]:
-    """{(tenant, user name): API key} of `PEOPLE`."""
-    return issue_keys(engine, TEST_PEPPER, PEOPLE)
+def keys(engine: Engine, state_templates: StateTemplates) -> dict[tuple[str, str], str]:
+    """{(tenant, user name): API key} of `PEOPLE` (issued with the story: see `engine`)."""
+    return dict(state_templates.result(engine))  # type: ignore[call-overload]
 
 
 @pytest.fixture
@@ -68,22 +79,30 @@ def make_client(
     """Starts an app (lifespan included) over the populated database with the given settings.
 
     `as_user=(tenant, name)` picks whose key the client sends (default: DKI's duty officer);
-    `as_user=None` sends none.
+    `as_user=None` sends none. Clients asked for with the same settings are users of one app, as
+    in a deployment (an app takes ~0.2 s to build and serve its first request): each sends its own
+    key, through the event loop of the first, which runs the app's lifespan.
     """
     from api.main import create_app
 
     test_client = _test_client()
-    clients: list[TestClient] = []
+    running: dict[str, TestClient] = {}
 
     def make(as_user: tuple[str, str] | None = (DKI, OFFICER), **settings: object) -> TestClient:
+        headers = bearer(keys[as_user]) if as_user is not None else None
+        same = repr(sorted(settings.items()))
+        if same in running:
+            client = test_client(running[same].app, headers=headers)
+            client.portal = running[same].portal
+            return client
         app = create_app(default_config, app_settings(database_url, **settings), registry=CollectorRegistry())
-        client = test_client(app, headers=bearer(keys[as_user]) if as_user is not None else None)
+        client = test_client(app, headers=headers)
         client.__enter__()
-        clients.append(client)
+        running[same] = client
         return client
 
     yield make
-    for c in clients:
+    for c in running.values():
         c.__exit__(None, None, None)
 
 

@@ -34,6 +34,8 @@ def names(engine: Engine) -> list[str]:
         return list(s.scalars(sa.select(User.name).where(User.tenant_id == DKI).order_by(User.id)))
 
 
+# Refused before any query: on the embedded database only (storing and comparing names, below, on both).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize(
     ("name", "refused"),
     [

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from central.db import create_engine, prepare_database
+from central.db import prepare_database
 from core.config import TepiConfig
+
+if TYPE_CHECKING:
+    from conftest import StateTemplates
 
 
 @pytest.fixture
-def engine(database_url: str, default_config: TepiConfig) -> Iterator[Engine]:
-    eng = create_engine(database_url)
-    prepare_database(eng, default_config)
+def engine(database_url: str, default_config: TepiConfig, state_templates: StateTemplates) -> Iterator[Engine]:
+    """The test's own state store, prepared (schema and registry): a copy of one prepared once."""
+    eng = state_templates.engine(
+        database_url, ("prepared", default_config.model_dump_json()), lambda e: prepare_database(e, default_config)
+    )
     yield eng
-    eng.dispose()
+    state_templates.release(eng)

@@ -70,6 +70,7 @@ def test_unaligned_start_and_empty_buckets(client: TestClient) -> None:
     assert body["end"] == "2025-01-20T04:05:00Z"
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # refused before any query: one database is enough
 @pytest.mark.parametrize(
     "params",
     [

@@ -70,6 +70,7 @@ def test_a_fisher_reads_back_only_their_own_catches(sea: dict[str, Any], make_cl
     assert two.post("/api/v1/catches", json=_catch(vessel="boat-1")).status_code == 404
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # refused before any query: one database is enough
 @pytest.mark.parametrize(
     "change",
     [
@@ -108,6 +109,7 @@ def test_a_json_integer_is_a_number_and_an_iso_time_a_time(sea: dict[str, Any], 
     assert (created.json()["weight_kg"], created.json()["lat"], created.json()["caught_at"][-1]) == (40.0, -6.0, "Z")
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # refused before any query: one database is enough
 @pytest.mark.parametrize(
     "body",
     [
@@ -124,6 +126,7 @@ def test_an_sos_with_a_wrong_type_is_refused_and_opens_nothing(
     assert make_client(level_store="sql").get("/api/v1/sos").json()["count"] == 0
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # refused before any query: one database is enough
 @pytest.mark.parametrize("value", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
 def test_times_beyond_the_bounds_are_422_on_every_sea_route(
     sea: dict[str, Any], make_client: ClientFactory, value: str

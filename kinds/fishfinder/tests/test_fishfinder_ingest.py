@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from central.alerts import acknowledge
-from central.db import create_engine, prepare_database, writer
+from central.db import prepare_database, writer
 from central.models import Alert, AlertEvent
 from contract.envelope import encode_uplink
 from contract.uplink_batch import decode_batch
@@ -39,14 +39,18 @@ class Points:
 
 
 @pytest.fixture
-def engine(database_url: str, default_config: TepiConfig) -> Iterator[Engine]:
-    eng = create_engine(database_url)
-    prepare_database(eng, default_config)
-    with Session(writer(eng)) as s, s.begin():
-        register_vessel(s, vessel_id="km-bahari", tenant=TENANT, name="KM Bahari", home_port="Muara Angke", gateway_id=GW, now=T0)
-        register_vessel(s, vessel_id="km-badung", tenant=OTHER, name="KM Badung", home_port="Benoa", gateway_id="gw-b", now=T0)
+def engine(database_url: str, default_config: TepiConfig, state_templates: Any) -> Iterator[Engine]:
+    """A prepared state store with two vessels (a copy of one built once: `StateTemplates`)."""
+
+    def build(eng: Engine) -> None:
+        prepare_database(eng, default_config)
+        with Session(writer(eng)) as s, s.begin():
+            register_vessel(s, vessel_id="km-bahari", tenant=TENANT, name="KM Bahari", home_port="Muara Angke", gateway_id=GW, now=T0)
+            register_vessel(s, vessel_id="km-badung", tenant=OTHER, name="KM Badung", home_port="Benoa", gateway_id="gw-b", now=T0)
+
+    eng = state_templates.engine(database_url, ("fishfinder ingest", default_config.model_dump_json()), build)
     yield eng
-    eng.dispose()
+    state_templates.release(eng)
 
 
 def _apply(engine: Engine, *items: Any, now: datetime = T0, gateway: str = GW) -> tuple[Any, Points]:

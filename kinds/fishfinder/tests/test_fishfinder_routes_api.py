@@ -59,15 +59,28 @@ def forecast(path: Path, areas: list[tuple[str, dict[str, Any], float, float]], 
 CALM = ("selat-badung", _box(114.4, -9.2, 115.8, -8.0), 0.4, 8.0)
 
 
-@pytest.fixture
-def default_config(tmp_path: Path) -> TepiConfig:
-    """The shipped configuration, Badung's forecast and hazards in this test's directory."""
-    cfg = load_config()
-    hazards = tmp_path / "hazards.geojson"
-    hazards.write_text(json.dumps({"type": "FeatureCollection", "features": [
+@pytest.fixture(scope="module")
+def sea_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of Badung's forecast and hazards files: one for the module, so that every test
+    has the same configuration, and with it a copy of the same state store (`StateTemplates`)."""
+    return tmp_path_factory.mktemp("badung-sea")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sea_files(sea_files: Path) -> None:
+    """Each test starts with the hazards file of `ZONE` and no forecast, as in a folder of its own."""
+    (sea_files / "hazards.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"name": "test zone"}, "geometry": shapely.geometry.mapping(ZONE)}]}))  # fmt: skip
+    (sea_files / "forecast.geojson").unlink(missing_ok=True)
+
+
+@pytest.fixture
+def default_config(sea_files: Path) -> TepiConfig:
+    """The shipped configuration, Badung's forecast and hazards in `sea_files`."""
+    cfg = load_config()
     tenants = [
-        t.model_copy(update={"sea": t.sea.model_copy(update={"forecast_file": tmp_path / "forecast.geojson", "hazards_file": hazards})})
+        t.model_copy(update={"sea": t.sea.model_copy(update={"forecast_file": sea_files / "forecast.geojson",
+                                                              "hazards_file": sea_files / "hazards.geojson"})})
         if t.id == BADUNG_TENANT and t.sea is not None else t
         for t in cfg.tenants
     ]  # fmt: skip
@@ -193,6 +206,7 @@ def test_no_current_forecast_is_never_go(
     assert p["verdict"] == "caution" and [r["code"] for r in p["reasons"]] == ["above_small_boat_limits"]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no way by sea whatever the database: one is enough
 @pytest.mark.parametrize(
     ("to", "start", "why"),
     [

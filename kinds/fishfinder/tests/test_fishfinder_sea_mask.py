@@ -5,6 +5,8 @@ the voyage tests load it)."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,13 @@ from kinds.fishfinder.tests.test_fishfinder_voyage import is_land
 
 BALI_SOUTH = Box(south=-9.2, north=-8.0, west=114.4, east=115.8)
 INDRAMAYU = Box(south=-6.6, north=-5.8, west=107.9, east=108.8)
+OFF_BENOA = Box(south=-8.80, north=-8.70, west=115.15, east=115.25)
+
+
+@functools.cache
+def off_benoa() -> SeaMask:
+    """The small box's crop, made once for the tests that only read it (a crop takes about a second)."""
+    return SeaMask.crop(OFF_BENOA)
 
 
 @pytest.mark.parametrize("box", [BALI_SOUTH, INDRAMAYU], ids=["bali-south", "indramayu"])
@@ -30,8 +39,8 @@ def test_inside_its_box_the_cropped_mask_answers_as_the_library(box: Box) -> Non
 
 
 def test_every_cell_and_its_edges_agree_in_a_small_box_off_benoa() -> None:
-    box = Box(south=-8.80, north=-8.70, west=115.15, east=115.25)
-    mask = SeaMask.crop(box)
+    box = OFF_BENOA
+    mask = off_benoa()
     step = 1 / 120
     lat = np.arange(box.south, box.north, step / 4)
     lon = np.arange(box.west, box.east, step / 4)
@@ -41,7 +50,7 @@ def test_every_cell_and_its_edges_agree_in_a_small_box_off_benoa() -> None:
 
 
 def test_a_point_outside_the_box_or_a_bad_box_is_refused() -> None:
-    mask = SeaMask.crop(Box(south=-8.80, north=-8.70, west=115.15, east=115.25))
+    mask = off_benoa()
     with pytest.raises(SeaMaskError, match="outside the mask's box"):
         mask.is_land([-8.75, -8.60], [115.2, 115.2])
     with pytest.raises(SeaMaskError, match="south < north"):
@@ -76,8 +85,8 @@ def test_cropping_never_loads_the_globe() -> None:
 
 
 def test_a_crop_kept_on_disk_is_the_same_mask_and_a_bad_cache_is_cropped_again(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    box = Box(south=-8.80, north=-8.70, west=115.15, east=115.25)
-    fresh = SeaMask.crop(box)
+    box = OFF_BENOA
+    fresh = off_benoa()
     first = SeaMask.cached_crop(box, tmp_path)
     (kept,) = list(tmp_path.iterdir())
     again = SeaMask.cached_crop(box, tmp_path)  # read from the file

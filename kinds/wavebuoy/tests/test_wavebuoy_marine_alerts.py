@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from wavebuoy_marine_seas import INSIDE, forecast_doc, write_forecast
 
 from central.alerts import acknowledge
-from central.db import create_engine, prepare_database, writer
+from central.db import prepare_database, writer
 from central.models import Alert, AlertEvent
 from core.config import TepiConfig
 from kinds.wavebuoy.marine import BuoyReading
@@ -35,11 +36,11 @@ class Clock:
 
 
 @pytest.fixture
-def engine(database_url: str, default_config: TepiConfig) -> Iterator[Engine]:
-    eng = create_engine(database_url)
-    prepare_database(eng, default_config)
+def engine(database_url: str, default_config: TepiConfig, state_templates: Any) -> Iterator[Engine]:
+    """A prepared state store (a copy of one prepared once: `StateTemplates`)."""
+    eng = state_templates.engine(database_url, ("prepared", default_config.model_dump_json()), lambda e: prepare_database(e, default_config))
     yield eng
-    eng.dispose()
+    state_templates.release(eng)
 
 
 @pytest.fixture

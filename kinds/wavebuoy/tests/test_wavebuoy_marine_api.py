@@ -109,6 +109,7 @@ def test_a_tenant_without_a_sea_section_is_told_so(make_client) -> None:
     assert "no sea section" in body["forecast"]["problem"] and body["small_boat_limits"] is None
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # refused before any query: one database is enough
 @pytest.mark.parametrize(
     "bbox",
     ["115,-9,116", "a,b,c,d", "116,-9,115,-8", "115,-8,116,-9", "100,-9,115,-8", "115,-95,116,-8", "nan,-9,116,-8", "1e999,-9,116,-8"],
@@ -119,6 +120,7 @@ def test_a_bad_or_huge_bbox_is_422(sea_client: TestClient, bbox: str) -> None:
     assert r.json()["code"] == "invalid_query" and "bbox" in r.json()["detail"][0]["msg"]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # refused before any query: one database is enough
 @pytest.mark.parametrize("at", ["0001-01-01T00:00:00+14:00", "2026-12-07T00:00:00"])
 def test_a_bad_time_is_422(sea_client: TestClient, at: str) -> None:
     assert sea_client.get(API, params={"at": at}).status_code == 422
