@@ -115,8 +115,11 @@ class Office:
         self.stats = {d: ScannerStats() for d in self.scanners}
         self.heard: set[str] = set()
         self.not_badges = 0
-        self.reporting: set[str] = set()  # scanners that sent since the office last went silent
-        self.silent: set[str] = set()
+        #: Messages its scanners' processors received (accepted or refused): the office's
+        #: sign of life in receive time (`_silence`), whatever times the messages carry.
+        self.received = 0
+        self._received_seen = -1
+        self._heard_at: float | None = None  # gateway time when `received` was last seen to move
         self._provisional = False  # the open window was opened by the wall clock, no reading yet
         #: Badges in at the last health close, for the first reading after it to carry into
         #: the journal (`reading.ScanReading.snapshot`), from reading time `snapshot_until` on.
@@ -143,40 +146,69 @@ class Office:
         self.restoring = False  # the replay of the journal is the first thing processed after a restart
         return out
 
-    def device_silent(self, device: str) -> list[Any]:
-        """The gateway found `device` silent for `open_window_s`. Once every scanner that
-        reported is silent (a power cut, the network to the scanners down), the office's time
-        moves on by the absence timeout: badges are checked out at their last time heard,
-        instead of staying in until the scanners come back."""
-        self.silent.add(device)
-        if not self.reporting or not self.reporting <= self.silent or self.clock == -math.inf:
-            return []
-        self.reporting.clear()
-        self.silent.clear()
-        out: list[Any] = []
-        self._advance(self.clock + self.settings.absence_s, out)
-        return out
-
     def tick(self, now: float) -> list[Any]:
         """Wall-clock time `now`. An office whose scanners are silent (or were never heard)
         still sends its health summary, so the centre sees the silence and the roster
         version (a new gateway gets its roster this way): once the office's time has not
         moved for a whole window of wall-clock time, windows close by the wall clock. While
         readings flow, their time alone closes windows (scanner clocks, a backlog replayed
-        hours late), and a window opened by the wall clock takes the first reading's time."""
+        hours late), and a window opened by the wall clock takes the first reading's time.
+
+        Scanners silent: see `_silence`."""
+        out = self._silence(now)
         if self.clock != self._clock_seen:
             self._clock_seen = self.clock
             self._quiet_since = now
-            return []
+            return out
         if self._quiet_since is None:
             self._quiet_since = now
         if self.window_start is None:
             self.window_start = max(math.floor(now / self.every) * self.every, self.resumed_until)
             self._provisional = True
-            return []
+            return out
         if now - self._quiet_since < self.every or now < self.window_start + self.every:
+            return out
+        return out + self._close_window(now, provisional=True)
+
+    def _silence(self, now: float) -> list[Any]:
+        """No message from any scanner of the office for `absence_s` of gateway time `now`
+        (the scanners' power, their switch or the gateway's network to them failed; a demo's
+        replay ended): every badge in is checked out at its last time heard inside, as an
+        absence check-out is, and counted `scanners_silent`. Without it nothing moves the
+        office's time (which is the readings' own) and every badge stays in until the
+        scanners come back, the next morning for a power cut at night: the day record would
+        count the whole night worked, into the pay export. An inflated stay is worse than a
+        split one: if the scanners come back while people are still inside, their badges
+        check in again normally (after the dwell), first in and last out of the day stay
+        right and the worked minutes may come out a little under.
+
+        Silence is measured in receive time: the gateway's clock since the office last
+        received a message (`received`, counted by its scanners' processors on every
+        message, accepted or refused), never by comparing scanner times with the clock: a
+        redelivered backlog, a replay or a scanner whose clock lags carries times long past
+        while the scanners are alive and sending. A gateway (re)started counts from its first
+        tick, so badges restored after a restart go out too if no scanner ever reports."""
+        if self.received != self._received_seen or self._heard_at is None:
+            self._received_seen = self.received
+            self._heard_at = now
             return []
-        return self._close_window(now, provisional=True)
+        if not self.active or now - self._heard_at < self.settings.absence_s:
+            return []
+        out: list[Any] = []
+        site, forced = self.site, 0
+        for tr in sorted(self.active, key=attrgetter("badge")):
+            change = tr.presence.leave(math.inf)
+            if change is None:
+                continue  # a dwell, dropped
+            forced += 1
+            if site.holder.get(tr.badge) is tr:
+                del site.holder[tr.badge]
+            out.append(self.presence_item(tr, change, self.clock, tr.best or self.scanners[0]))
+        self.active.clear()
+        self.snapshot = b""  # nobody in: the next reading must not carry the old snapshot
+        counts = site.counts.forced_check_outs
+        counts[(self.id, "scanners_silent")] += forced
+        return out
 
     # -- inside
     def _advance(self, t: float, out: list[Any]) -> None:
@@ -196,8 +228,6 @@ class Office:
             self._provisional = False
         if r.snapshot and self.restoring:
             self._restore(r.snapshot, t)
-        self.reporting.add(device)
-        self.silent.discard(device)
         stats = self.stats.get(device)
         if stats is not None:
             stats.messages += 1

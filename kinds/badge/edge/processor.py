@@ -6,8 +6,11 @@ equal times pass, as scanners that send one message per advertisement stamp them
 gateway's receive time) and, after a restart, nothing before where the office's last health
 window closed (`late`: the journal replay must not count a reading twice). Accepted readings
 go to the office; `process` on any scanner of the office processes all of them in time order
-(the other scanners' `process` then finds nothing left), `due` tells the office the scanner
-went silent, `tick` passes the wall clock on to the site, `on_downlink` the centre's roster.
+(the other scanners' `process` then finds nothing left), `tick` passes the wall clock on to
+the site, `on_downlink` the centre's roster. Every message the gateway hands it, accepted or
+refused, counts as the office's sign of life (`Office.received`): an office whose scanners all
+went silent for the absence timeout of gateway time has its badges checked out
+(`Office._silence`). `due` has nothing to do: health windows close by readings and `tick`.
 No I/O but the roster file, no clock.
 """
 
@@ -43,6 +46,7 @@ class ScannerProcessor:
     # -- Processor
     def accept(self, reading: ScanReading) -> None:
         t = reading.t
+        self.office.received += 1
         if t < self._closed_until:
             raise FrameRejected("late", f"{reading.ts.isoformat()} is before the office's last summarised window")
         if t < self._last:
@@ -52,6 +56,7 @@ class ScannerProcessor:
 
     def note_rejected(self) -> None:
         self.rejected += 1
+        self.office.received += 1
 
     def resume(self, summarised_until: datetime) -> None:
         t = summarised_until.timestamp()
@@ -61,13 +66,13 @@ class ScannerProcessor:
 
     @property
     def open_window_s(self) -> float | None:
-        return self.office.settings.absence_s if self.office.window_start is not None else None
+        return None  # nothing waits for `due`: silence is the office's, measured in `tick`
 
     def process(self) -> list[Any]:
         return self.office.process()
 
     def due(self, now: datetime) -> list[Any]:
-        return self.office.device_silent(self.device)
+        return []
 
     def tick(self, now: datetime) -> list[Any]:
         return self.site.tick(now)

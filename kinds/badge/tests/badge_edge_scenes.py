@@ -149,8 +149,11 @@ class Gate:
         again._commit([i for p in again.procs.values() for i in p.process()])
         return again
 
-    def silent(self, device: str) -> None:
-        self._commit(self.procs[device].due(datetime.max.replace(tzinfo=timezone.utc)))
+    def tick(self, now: datetime) -> None:
+        """The gateway's wall clock `now`, passed to every processor as `gateway.runtime` does
+        each second (the site acts once per `now`)."""
+        for p in self.procs.values():
+            self._commit(p.tick(now))
 
     def downlink(self, roster_: BadgeRoster | bytes) -> None:
         from contract.downlink import KindDownlink
