@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from badge_central_world import (
-    BADUNG, GW_KANTOR, INDRAMAYU, KANTOR, MANGUPURA, NIP_DINI, SEAL, T0, prepared, presence, security, send, staff,
-    world_config,
+    BADUNG, GW_KANTOR, INDRAMAYU, KANTOR, MANGUPURA, NIP_DINI, SEAL, T0, issued_before_eid_required, prepared, presence,
+    security, send, staff, world_config,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -149,7 +149,9 @@ def test_one_badge_in_use_per_employee_keys_only_sealed_and_every_change_a_roste
             revoke_badge(s, INDRAMAYU, first, T0 + timedelta(days=1))
         with pytest.raises(ValueError, match="no badge"):
             revoke_badge(s, BADUNG, first, T0)
-        second = issue_badge(s, INDRAMAYU, NIP_DINI, T0 + timedelta(days=1), SEAL, fmt="ibeacon").badge.id
+        with pytest.raises(ValueError, match=f"office {KANTOR} requires EID badges"):
+            issue_badge(s, INDRAMAYU, NIP_DINI, T0 + timedelta(days=1), SEAL, fmt="ibeacon")
+        second = issued_before_eid_required(s, KANTOR, lambda: issue_badge(s, INDRAMAYU, NIP_DINI, T0 + timedelta(days=1), SEAL, fmt="ibeacon"))
         assert roster_version(s, INDRAMAYU) == 3 and roster_version(s, BADUNG) == 0
         assert [b.id for b, _ in badges_of(s, INDRAMAYU)] == [second]
         assert [b.id for b, _ in badges_of(s, INDRAMAYU, include_revoked=True)] == [first, second]
