@@ -82,9 +82,11 @@ def config_check(config: ConfigOpt = None) -> None:
     if errors:
         console().print(f"[red]{errors} error{'s' if errors > 1 else ''}[/red]: fix the configuration before starting")
         raise typer.Exit(2)
+    offices = getattr(cfg, "offices", [])  # a kind's section (badges), only when it declares any
     console().print(
         f"[green]ok[/green]: {len(cfg.tenants)} tenants, {len(cfg.stations)} stations, "
-        f"{len(cfg.devices)} devices, gateway {cfg.gateway.id}"
+        + (f"{len(offices)} offices, " if offices else "")
+        + f"{len(cfg.devices)} devices, gateway {cfg.gateway.id}"
     )
 
 

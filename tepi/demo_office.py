@@ -68,6 +68,8 @@ STAFF: tuple[tuple[str, str, str | None], ...] = (
     ("198905112013031007", "Iwan Kurniawan", "07:44"),
     ("199010102016042007", "Dina Anggraini", None),
 )
+#: Whom the demo's `demo-staff_admin` and `demo-employee` users of the tenant are (`link_demo_users`).
+DEMO_LOGINS = {"staff_admin": STAFF[0][0], "employee": STAFF[1][0]}
 REPLAY = (clock(7, 35), clock(7, 52))  # when the recorder plays yesterday's EIDs at the office
 MORNING = (clock(7, 0), clock(8, 0))
 READY_AFTER = clock(8, 15)
@@ -161,6 +163,25 @@ def office_world(day: date, zone: ZoneInfo, badges: list[Any]) -> OfficeWorld:
     return OfficeWorld([Site("bkpsdm", (floor,))], {b.badge: b for b in badges}, desks, stays, [replay])
 
 
+def link_demo_users(session: Any, now: datetime) -> None:
+    """The tenant's `demo-<role>` users (`central.accounts.demo_key`) of the roles that act as a
+    person, linked to the staff of `DEMO_LOGINS`, as `tepi admin employee link` links them: the
+    demo's printed staff_admin and employee keys then answer for BKPSDM and for one person. A
+    user not made yet (keys come later) is made here; `demo_key` finds it."""
+    import sqlalchemy as sa
+
+    from central.accounts import create_user
+    from central.models import User
+    from kinds.badge.staff import link_user
+
+    for role, nip in DEMO_LOGINS.items():
+        name = f"demo-{role}"
+        user = session.scalar(sa.select(User).where(User.tenant_id == TENANT, User.name == name))
+        if user is None:
+            user = create_user(session, TENANT, name, role, now)
+        link_user(session, TENANT, user, nip)
+
+
 @dataclass
 class DemoOffice:
     """The office's staff registered, its gateway and scanners: `register`, `start`, `stop`."""
@@ -215,6 +236,7 @@ class DemoOffice:
                     assert got.identity_key is not None and b.k is not None and b.epoch is not None
                     entry = RosterBadge(badge=b.id, format="eid", identity_key=got.identity_key.hex(), k=b.k, epoch=b.epoch)
                     self.badges.append(SimBadge.from_roster(entry))
+                link_demo_users(s, hired)
         finally:
             engine.dispose()
 
@@ -290,7 +312,8 @@ class OfficeStory:
             return
         if self._since is None:
             self._since = time.monotonic()
-        auth = {"Authorization": f"Bearer {keys.get(f'{TENANT}/admin', '')}"}
+        # The office's staff_admin asks, as BKPSDM would: the printed key works (`link_demo_users`).
+        auth = {"Authorization": f"Bearer {keys.get(f'{TENANT}/staff_admin', '')}"}
         try:
             board = http.get(f"{base}/attendance/daily", params={"date": str(self.office.day), "office": OFFICE}, headers=auth).json()
             since = datetime.combine(self.office.day or date.today(), clock(0), tzinfo=ZoneInfo(self.office.attendance.timezone))

@@ -140,3 +140,14 @@ def test_the_gateway_refuses_an_unbound_device_with_a_message_not_a_traceback(de
     assert "configuration error: device 'awlr-x' (awlr): platform 'nowhere' is no configured station" in result.output
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
     assert load_config(path).devices[-1].platform == "nowhere"  # the file itself is valid YAML and model
+
+
+def test_an_attendance_only_deployment_needs_no_stations_and_its_offices_are_counted(tmp_path: Path) -> None:
+    """A regency's BKPSDM runs badges and no river: no `stations:` section, its offices in the ok line."""
+    code, out = check(write_config(tmp_path, {
+        "tenants": [{"id": "kab-indramayu", "name": "Pemerintah Kabupaten Indramayu"}], "devices": [],
+        "gateway": {"id": "gw-bkpsdm", "tenant": "kab-indramayu"},
+        "offices": [{"id": "bkpsdm", "tenant": "kab-indramayu", "name": "BKPSDM Kabupaten Indramayu", "lat": -6.3273, "lon": 108.3235}],
+    }))  # fmt: skip
+    assert code == 0, out
+    assert "ok: 1 tenants, 0 stations, 1 offices, 0 devices, gateway gw-bkpsdm" in out, out

@@ -78,7 +78,8 @@ def test_demo_boat_sos_is_acknowledged_and_sounds_on_board_without_mosquitto(tmp
     assert (status, heard) == ("acknowledged", "help acknowledged")
     # Katulampa's pty exists before the gateway opens it and until the gateway closed it.
     assert "serial port unavailable" not in err, err[-3000:]
-    # The badge office: the centre's board of the replayed morning, and the replayed badge caught.
+    # The badge office: the centre's board of the replayed morning (asked with the printed staff_admin
+    # key, linked to a demo employee), and the replayed badge caught.
     assert re.search(r"office bkpsdm: 12 present, 1 late, 1 spoofing attempt \(EID replayed\) caught", err), err[-3000:]
 
 

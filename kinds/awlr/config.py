@@ -138,10 +138,10 @@ class SimulationConfig(ConfigSection):
 
 
 class RiverConfig(CoreConfig):
-    """The configuration with the river's sections: `stations` (required, as it always was) and
-    `simulation` (for `tepi sim` and the demo)."""
+    """The configuration with the river's sections: `stations` (none when left out: a deployment
+    of other kinds only, such as attendance, has no river) and `simulation` (for `tepi sim` and the demo)."""
 
-    stations: list[StationConfig]
+    stations: list[StationConfig] = Field(default_factory=list)
     simulation: SimulationConfig | None = None
 
     @model_validator(mode="after")

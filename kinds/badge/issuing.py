@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from kinds.badge.items import BadgeRoster, RosterBadge
 from kinds.badge.keys import BadgeKeyError, KeySeal, new_identity_key
-from kinds.badge.state import BADGE_FORMATS, AttendanceTenant, Badge, Employee
+from kinds.badge.state import BADGE_FORMATS, AttendanceTenant, Badge, Employee, Office
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +140,8 @@ def issue_badge(
     session: Session, tenant: str, nip: str, now: datetime, seal: KeySeal, *, fmt: str = "eid", k: int = DEFAULT_K
 ) -> IssuedBadge:
     """A new badge for the employee of NIP `nip` (`ValueError` for an unknown NIP, an employee
-    who left or has a badge in use: revoke it first, an unknown format, `k` outside
-    `MIN_K`..`MAX_K`: `check_k`)."""
+    who left or has a badge in use: revoke it first, an unknown format, a static format (ibeacon,
+    uid) for an employee whose office requires EID, `k` outside `MIN_K`..`MAX_K`: `check_k`)."""
     if fmt not in BADGE_FORMATS:
         raise ValueError(f"badge format {fmt!r} is none of {', '.join(BADGE_FORMATS)}")
     check_k(k)
@@ -151,6 +151,13 @@ def issue_badge(
     current = active_badge(session, employee.id)
     if current is not None:
         raise ValueError(f"employee {employee.nip} has badge {current.id} in use: revoke it first (`tepi admin badge revoke`)")
+    office = session.get(Office, employee.office_id)
+    if fmt != "eid" and office is not None and office.require_eid:
+        # Its gateway and ingest refuse a static id there (`static_badge_at_eid_office`): the badge would never count.
+        raise ValueError(
+            f"office {office.id} requires EID badges (require_eid: true): a {fmt} badge would never give "
+            f"employee {employee.nip} presence there; issue --format eid"
+        )
     badge = Badge(id=new_badge_id(), tenant_id=tenant, employee_id=employee.id, format=fmt, issued_at=now)
     key = None
     if fmt == "eid":

@@ -81,7 +81,8 @@ def add_employee(
     office. The admin CLI and the tenant's admin (None) get what differs."""
     office = session.get(Office, person.office)
     if office is None or office.tenant_id != tenant:
-        raise ValueError(f"office {person.office!r} is not an office of {tenant} (offices: of the configuration)")
+        offices = session.scalars(sa.select(Office.id).where(Office.tenant_id == tenant).order_by(Office.id))
+        raise ValueError(f"office {person.office!r} is none of {tenant}'s ({', '.join(offices) or 'none configured'})")
     if person.schedule is not None and person.schedule not in schedules:
         raise ValueError(f"schedule {person.schedule!r} is none of {tenant}'s ({', '.join(sorted(schedules))})")
     known = session.scalar(sa.select(Employee).where(Employee.tenant_id == tenant, Employee.nip == person.nip))

@@ -228,3 +228,20 @@ def test_today_in_wit_late_in_the_utc_day_is_jayapura_s_day(world: World, monkey
     monthly = _ok(world.get("Markus Staf", "/api/v1/attendance/monthly", month="2026-03"))
     assert monthly["counted_until"] == "2026-03-11"
     assert {r["nip"]: r["pending"] for r in monthly["data"]} == {NIP["Markus Staf"]: 1, YOHANA: 1, AGUS: 0}
+
+
+def test_days_before_registration_are_not_absent(world: World) -> None:
+    """Registered on Wednesday 4 March (a mid-month rollout): Monday 2 and Tuesday 3 March are no
+    day of hers, on her days, the boards and the recap the allowance is paid on; from the 4th on
+    the days are judged."""
+    nip = "199505052020122005"
+    with Session(writer(world.engine)) as s, s.begin():
+        add_employee(s, JAYAPURA, NewEmployee(nip=nip, name="Ribka Rollout", office=KANTOR), wit(3, 4, "10:00"), ["pns-5-hari"])
+    days = _days(world, nip, "2026-03-02", "2026-03-06")
+    assert {d: r["status"] for d, r in days.items()} == dict.fromkeys(["2026-03-04", "2026-03-05", "2026-03-06"], "absent")
+    for day in ("2026-03-02", "2026-03-03"):
+        board = _ok(world.get("Markus Staf", "/api/v1/attendance/daily", date=day))
+        assert nip not in {r["nip"] for r in board["data"]} and board["count"] == sum(board["totals"].values()) == 3, day
+    recap, csv_row = _recap_row(world, "2026-03", nip)
+    assert (recap["working_days"], recap["absent"], recap["pending"], recap["unavailable"]) == (5, 4, 1, 0)
+    assert csv_row["absent"] == "4"

@@ -101,8 +101,12 @@ def test_a_badge_s_key_is_shown_once_stored_sealed_and_the_badge_revoked(admin: 
     code, _, err = admin("badge", "issue", "--tenant", INDRAMAYU, "--employee", NIP_DINI, "--format", "ibeacon")
     assert code == 1 and f"has badge {badge} in use" in err
     assert admin("badge", "revoke", badge, "--tenant", INDRAMAYU)[:2] == (0, f"revoked badge {badge}\n")
-    code, out, _ = admin("badge", "issue", "--tenant", INDRAMAYU, "--employee", NIP_DINI, "--format", "ibeacon")
-    assert code == 0 and {line.split("\t")[0] for line in out.splitlines()} == {"badge", "format", "uuid", "major", "minor"}
+    # Her office requires EID: a static badge would never give her presence there, so none is issued.
+    for fmt in ("ibeacon", "uid"):
+        code, _, err = admin("badge", "issue", "--tenant", INDRAMAYU, "--employee", NIP_DINI, "--format", fmt)
+        assert code == 1 and f"office {KANTOR} requires EID badges" in err and "issue --format eid" in err, err
+    code, out, _ = admin("badge", "issue", "--tenant", INDRAMAYU, "--employee", NIP_DINI)
+    assert code == 0 and {line.split("\t")[0] for line in out.splitlines()} == {"badge", "format", "identity_key", "k", "epoch"}
     assert admin("badge", "list", "--tenant", INDRAMAYU)[1].count("\n") == 1
     assert "revoked" in admin("badge", "list", "--tenant", INDRAMAYU, "--all")[1]
 

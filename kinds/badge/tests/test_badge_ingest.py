@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from badge_central_world import (
     BADUNG, GW_BADUNG, GW_HAURGEULIS, GW_KANTOR, HAURGEULIS, KANTOR, MANGUPURA, NIP_DINI, NIP_EKO, NIP_WAYAN, SEAL, T0,
-    health, prepared, presence, security, send, staff,
+    health, issued_before_eid_required, prepared, presence, security, send, staff,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -88,7 +88,7 @@ def test_a_static_badge_s_presence_at_an_office_requiring_eid_is_refused(engine:
         from kinds.badge.staff import NewEmployee, add_employee
 
         add_employee(s, "kab-indramayu", NewEmployee(nip=NIP_DINI, name="Dini", office=KANTOR), T0, [])
-        static = issue_badge(s, "kab-indramayu", NIP_DINI, T0, SEAL, fmt="ibeacon").badge.id
+        static = issued_before_eid_required(s, KANTOR, lambda: issue_badge(s, "kab-indramayu", NIP_DINI, T0, SEAL, fmt="ibeacon"))
     result = send(engine, [presence(KANTOR, GW_KANTOR, static, "check_in", T0 + timedelta(hours=1))])
     assert dict(result.rejected) == {"static_badge_at_eid_office": 1} and _rows(engine, PresenceEvent) == []
 
@@ -163,7 +163,7 @@ def test_no_roster_before_any_badge_is_issued(database_url: str) -> None:
             from kinds.badge.staff import NewEmployee, add_employee
 
             add_employee(s, "kab-indramayu", NewEmployee(nip=NIP_DINI, name="Dini", office=KANTOR), T0, [])
-            issue_badge(s, "kab-indramayu", NIP_DINI, T0, SEAL, fmt="uid")
+            issued_before_eid_required(s, KANTOR, lambda: issue_badge(s, "kab-indramayu", NIP_DINI, T0, SEAL, fmt="uid"))
         [(_, roster)] = _rosters(send(eng, [health(KANTOR, GW_KANTOR, T0 + timedelta(minutes=5), 0)], now=T0 + timedelta(minutes=5)))
         assert [(b.format, b.identity_key, len(b.namespace or ""), len(b.instance or "")) for b in roster.badges] == [("uid", None, 20, 12)]
     finally:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from badge_central_world import (
-    BADUNG, GW_KANTOR, INDRAMAYU, KANTOR, MANGUPURA, NIP_DINI, SEAL, T0, prepared, presence, security, send, staff,
-    world_config,
+    BADUNG, GW_KANTOR, INDRAMAYU, KANTOR, MANGUPURA, NIP_DINI, SEAL, T0, issued_before_eid_required, prepared, presence,
+    security, send, staff, world_config,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -57,7 +57,7 @@ def test_an_employee_is_registered_once_and_a_nip_registered_otherwise_is_refuse
         assert add_employee(s, INDRAMAYU, dini, T0, SCHEDULES)[1] == UNCHANGED
         with pytest.raises(ValueError, match="registered with office 'bkpsdm-indramayu', not 'kec-haurgeulis'"):
             add_employee(s, INDRAMAYU, NewEmployee(nip=NIP_DINI, name="Dini Kartika", office="kec-haurgeulis", schedule="shift-pagi"), T0, SCHEDULES)
-        with pytest.raises(ValueError, match="not an office of kab-indramayu"):
+        with pytest.raises(ValueError, match="office 'bpbd-badung' is none of kab-indramayu's \\(bkpsdm-indramayu, kec-haurgeulis\\)"):
             add_employee(s, INDRAMAYU, NewEmployee(nip="199001012015031002", name="Eko", office=MANGUPURA), T0, SCHEDULES)
         with pytest.raises(ValueError, match="schedule 'malam' is none of"):
             add_employee(s, INDRAMAYU, NewEmployee(nip="199001012015031002", name="Eko", office=KANTOR, schedule="malam"), T0, SCHEDULES)
@@ -93,7 +93,7 @@ def test_a_staff_csv_with_a_bad_row_imports_nothing_and_names_every_bad_line(eng
         s.rollback()  # what the CLI does on any rejection
     assert len(done) == 2
     assert [r.split(": ", 1)[0].rsplit(":", 1)[1] for r in rejected] == ["4", "5", "6", "7", "8"]
-    assert "not 18 digits" in rejected[0] and "not an office of kab-indramayu" in rejected[1]
+    assert "not 18 digits" in rejected[0] and "is none of kab-indramayu's (bkpsdm-indramayu, kec-haurgeulis)" in rejected[1]
     assert "again (first on line 2)" in rejected[2] and "no name" in rejected[3] and "schedule 'malam'" in rejected[4]
     with Session(engine) as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Employee)) == 0
@@ -149,7 +149,9 @@ def test_one_badge_in_use_per_employee_keys_only_sealed_and_every_change_a_roste
             revoke_badge(s, INDRAMAYU, first, T0 + timedelta(days=1))
         with pytest.raises(ValueError, match="no badge"):
             revoke_badge(s, BADUNG, first, T0)
-        second = issue_badge(s, INDRAMAYU, NIP_DINI, T0 + timedelta(days=1), SEAL, fmt="ibeacon").badge.id
+        with pytest.raises(ValueError, match=f"office {KANTOR} requires EID badges"):
+            issue_badge(s, INDRAMAYU, NIP_DINI, T0 + timedelta(days=1), SEAL, fmt="ibeacon")
+        second = issued_before_eid_required(s, KANTOR, lambda: issue_badge(s, INDRAMAYU, NIP_DINI, T0 + timedelta(days=1), SEAL, fmt="ibeacon"))
         assert roster_version(s, INDRAMAYU) == 3 and roster_version(s, BADUNG) == 0
         assert [b.id for b, _ in badges_of(s, INDRAMAYU)] == [second]
         assert [b.id for b, _ in badges_of(s, INDRAMAYU, include_revoked=True)] == [first, second]
