@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 #: Where an item waits in the gateway's outbox and uplink: a property of the item, given by its
 #: kind. Lower leaves first. Distress (an SOS) goes ahead of everything; events (alerts, state
@@ -27,3 +27,25 @@ class _Item(BaseModel):
         """Where the device is mounted: a river item's station (the generic gateway files alarms
         and counts by it; a boat's items say their vessel)."""
         return self.station
+
+
+class ClosingItem(BaseModel):
+    """Base of a kind's uplink item that may close its device's window at the gateway (a
+    summary): `closes(device, until)` marks it, and storing it lets the gateway drop the
+    device's journal before `until` (`gateway.stored_item`, `StoredItem.summarised`). The mark
+    never crosses the wire, so equality is what does."""
+
+    #: (device, Unix s), or None for an item that closes nothing.
+    _closes: tuple[str, float] | None = PrivateAttr(default=None)
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.__dict__ == other.__dict__  # type: ignore[union-attr]
+
+    __hash__ = BaseModel.__hash__
+
+    def closes(self, device: str, until: float) -> None:
+        self._closes = (device, until)
+
+    @property
+    def summarised(self) -> tuple[str, float] | None:
+        return self._closes

@@ -20,7 +20,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Union
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from contract.items import ClosingItem
 
 KIND = "badge"
 
@@ -43,7 +45,7 @@ SecurityReason = Literal["eid_replayed", "eid_ahead", "two_offices", "static_id_
 SECURITY_REASONS: tuple[str, ...] = SecurityReason.__args__  # type: ignore[attr-defined]
 
 
-class _OfficeItem(BaseModel):
+class _OfficeItem(ClosingItem):
     model_config = ConfigDict(extra="forbid", frozen=True, ser_json_inf_nan="constants")
 
     id: str = Field(min_length=8, max_length=200)
@@ -51,22 +53,6 @@ class _OfficeItem(BaseModel):
     office: _Name
     #: The scanner (device) whose message closed the decision, or the office's first scanner.
     device: _Name
-    #: Not on the wire: (device, Unix s) when this item closes its device's window at the
-    #: gateway, whose journal before that time it then covers (`gateway.stored_item`).
-    _closes: tuple[str, float] | None = PrivateAttr(default=None)
-
-    def __eq__(self, other: object) -> bool:  # what crosses the wire
-        return type(self) is type(other) and self.__dict__ == other.__dict__  # type: ignore[union-attr]
-
-    __hash__ = BaseModel.__hash__
-
-    def closes(self, device: str, until: float) -> None:
-        self._closes = (device, until)
-
-    @property
-    def summarised(self) -> tuple[str, float] | None:
-        return self._closes
-
     @property
     def platform(self) -> str:
         return self.office

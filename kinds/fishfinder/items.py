@@ -15,8 +15,9 @@ import math
 from datetime import datetime
 from typing import Annotated, Literal, Union
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from contract.items import ClosingItem
 from kinds.fishfinder.values import DistressNature
 
 KIND = "fishfinder"
@@ -26,7 +27,7 @@ _Lat = Annotated[float, Field(ge=-90, le=90)]
 _Lon = Annotated[float, Field(ge=-180, le=180)]
 
 
-class _BoatItem(BaseModel):
+class _BoatItem(ClosingItem):
     # NaN and Infinity are written as such, so that ingest counts and refuses them.
     model_config = ConfigDict(extra="forbid", frozen=True, ser_json_inf_nan="constants")
 
@@ -34,22 +35,6 @@ class _BoatItem(BaseModel):
     kind: Literal["fishfinder"] = KIND
     vessel: _Name
     device: _Name
-    #: Not on the wire: (device, Unix s) when this item closes its device's window at the
-    #: gateway, whose journal before that time it then covers (`gateway.stored_item`).
-    _closes: tuple[str, float] | None = PrivateAttr(default=None)
-
-    def __eq__(self, other: object) -> bool:  # what crosses the wire, not where the gateway trims
-        return type(self) is type(other) and self.__dict__ == other.__dict__  # type: ignore[union-attr]
-
-    __hash__ = BaseModel.__hash__
-
-    def closes(self, device: str, until: float) -> None:
-        self._closes = (device, until)
-
-    @property
-    def summarised(self) -> tuple[str, float] | None:
-        return self._closes
-
     @property
     def platform(self) -> str:
         """Where the device is mounted: the generic gateway files alarms and counts by it."""

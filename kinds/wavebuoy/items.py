@@ -12,7 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Union
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from contract.items import ClosingItem
 
 KIND = "wavebuoy"
 
@@ -23,7 +25,7 @@ _Degrees = Annotated[float, Field(ge=0, lt=360)]
 _Knots = Annotated[float, Field(ge=0, le=200)]
 
 
-class _BuoyItem(BaseModel):
+class _BuoyItem(ClosingItem):
     # NaN and Infinity are written as such, so that ingest refuses them.
     model_config = ConfigDict(extra="forbid", frozen=True, ser_json_inf_nan="constants")
 
@@ -31,22 +33,6 @@ class _BuoyItem(BaseModel):
     kind: Literal["wavebuoy"] = KIND
     buoy: _Name
     device: _Name
-    #: Not on the wire: (device, Unix s) when this item closes its device's window at the
-    #: gateway, whose journal before that time it then covers (`gateway.stored_item`).
-    _closes: tuple[str, float] | None = PrivateAttr(default=None)
-
-    def __eq__(self, other: object) -> bool:  # what crosses the wire
-        return type(self) is type(other) and self.__dict__ == other.__dict__  # type: ignore[union-attr]
-
-    __hash__ = BaseModel.__hash__
-
-    def closes(self, device: str, until: float) -> None:
-        self._closes = (device, until)
-
-    @property
-    def summarised(self) -> tuple[str, float] | None:
-        return self._closes
-
     @property
     def platform(self) -> str:
         return self.buoy
