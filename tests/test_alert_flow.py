@@ -8,7 +8,6 @@ refinement; every alert must be published as valid CAP 1.2.
 from __future__ import annotations
 
 import importlib.util
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -114,10 +113,8 @@ def test_upstream_wave_reaches_the_screen_as_alert_then_forecasts(
     with httpx.Client(timeout=10, headers=officer) as http, http.stream("GET", f"{api}/alerts/stream") as stream:
         messages = parse_sse(stream.iter_lines())
         assert next(messages).retry is not None  # subscribed: nothing published from now on is missed
-        sent_at = time.monotonic()
         publish(gateway, rising)
         first = data_events(messages, 3)
-        latency = time.monotonic() - sent_at
         publish(gateway, worse)
         second = data_events(messages, 3)
 
@@ -138,7 +135,6 @@ def test_upstream_wave_reaches_the_screen_as_alert_then_forecasts(
         assert second[2]["alert"]["forecast"]["upstream_siaga"] == 2
         seqs = [e["seq"] for e in first + second]
         assert seqs == sorted(seqs)
-        assert latency < 2.0, f"publish to SSE took {latency:.3f} s"
 
         schema = cap_schema()
         alerts = http.get(f"{api}/alerts", params={"status": "open"}).json()["data"]

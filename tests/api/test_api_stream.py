@@ -82,14 +82,11 @@ def test_replay_from_the_start_then_live_in_order(live_api: str, engine: Engine)
     assert first["seq"] == ids[0] and first["who"] == "gateway:gw-ciliwung"
     assert first["alert"]["status"] == "active"  # the alert as it was then, not as it is now
 
-    started = time.monotonic()
     store(engine, rate_of_rise("depok", T0 + timedelta(hours=6), True, 260.0, rate_cm_per_h=175.0, seq=9))
     (live,) = take(stream, 1)
-    latency = time.monotonic() - started
     body = live.json()
     assert (body["kind"], body["alert"]["type"], body["alert"]["rate_cm_per_h"]) == ("opened", "rate_of_rise", 175.0)
     assert int(live.id or 0) > ids[-1]
-    assert latency < 1.0, f"live event took {latency:.3f} s"
     stream.close()
 
 
