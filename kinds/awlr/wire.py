@@ -21,11 +21,12 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable
 
 from pydantic_core import from_json
 
 from gateway.errors import FrameRejected
+from gateway.strict_json import strict_json
 
 MANUFACTURER = "TAW"
 SENTENCE = "L"
@@ -216,7 +217,7 @@ def decode_json(payload: bytes) -> AwlrFrame:
         and type(obj["station"]) is str and type(obj["ts"]) is str
     ):
         return _plain(obj) or _build(obj, text=False)
-    obj = _strict_json(payload)  # pydantic-core keeps the last of duplicate keys without a word
+    obj = strict_json(payload)  # pydantic-core keeps the last of duplicate keys without a word
     if not isinstance(obj, dict):
         raise FrameRejected("malformed", "payload is not a JSON object")
     missing = _JSON_NAMES - obj.keys()
@@ -226,30 +227,6 @@ def decode_json(payload: bytes) -> AwlrFrame:
     if extra:
         raise FrameRejected("malformed", f"unknown fields {sorted(extra)[:5]}")
     return _build(obj, text=False)
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise FrameRejected("duplicate_key", f"field {key[:40]!r} appears more than once")
-            seen.add(key)
-    return obj
-
-
-def _non_finite(name: str) -> NoReturn:
-    raise FrameRejected("out_of_range", f"{name} is not a finite number")
-
-
-def _strict_json(payload: bytes) -> Any:
-    """The payload parsed again by the standard library, which lets us see every key (to refuse
-    duplicates) and every NaN or Infinity; only frames off the fast path pay for it."""
-    try:
-        return json.loads(payload, object_pairs_hook=_unique_keys, parse_constant=_non_finite)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
-        raise FrameRejected("not_json", str(exc)[:200]) from exc
 
 
 def _plain(obj: dict[str, Any]) -> AwlrFrame | None:

@@ -59,10 +59,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, NoReturn
+from typing import Any
 from uuid import UUID
 
 from gateway.errors import FrameRejected
+from gateway.strict_json import strict_json
 from kinds.badge.adverts import (
     AD_MANUFACTURER_DATA,
     AD_SERVICE_DATA_16BIT,
@@ -179,28 +180,11 @@ def _decode(payload: bytes, scanner: str, received_at: datetime) -> ScanReport:
     raise WireError("malformed", "neither Tepi's batch, a Theengs/OpenMQTTGateway BTtoMQTT nor an ESPresense message")
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise WireError("duplicate_key", f"field {key[:40]!r} appears more than once")
-            seen.add(key)
-    return obj
-
-
-def _non_finite(name: str) -> NoReturn:
-    raise WireError("out_of_range", f"{name} is not a finite number")
-
-
 def _parse_json(payload: bytes) -> Any:
     try:
-        return json.loads(payload, object_pairs_hook=_unique_keys, parse_constant=_non_finite)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
-        if isinstance(exc, WireError):
-            raise
-        raise WireError("not_json", str(exc)[:200]) from exc
+        return strict_json(payload)
+    except FrameRejected as exc:
+        raise WireError(exc.reason, exc.detail) from exc
 
 
 def _batch(obj: dict[str, Any], scanner: str) -> ScanReport:
