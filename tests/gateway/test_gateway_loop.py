@@ -13,6 +13,7 @@ from gateway.errors import FrameRejected
 from gateway.model import RawFrame
 from kinds.awlr.edge.reading import LevelReading as Reading
 from gateway.runtime import Deferral
+from gateway.strict_json import strict_json
 from gateway.sources.buffer import FrameBuffer
 from gateway.sources.mqtt_devices import puback_packets
 
@@ -80,7 +81,7 @@ def test_deferral_is_due_by_age_or_count() -> None:
 def test_the_json_fast_path_decides_as_the_general_decoder(payload: bytes) -> None:
     def general() -> object:
         try:
-            return wire._build(wire._strict_json(payload), text=False)
+            return wire._build(strict_json(payload), text=False)
         except FrameRejected as rej:
             return rej.reason
 
