@@ -114,6 +114,7 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/alerts/{alert_id}/events", ALERT_READERS, scope="object"),
     Endpoint("POST", "/api/v1/alerts/{alert_id}/ack", ALERT_ACTORS, scope="object"),
     Endpoint("POST", "/api/v1/alerts/{alert_id}/close", ALERT_ACTORS, scope="object"),
+    Endpoint("GET", "/api/v1/gateways", ALERT_READERS),
     Endpoint("GET", "/api/v1/users", ADMINS),
     Endpoint("POST", "/api/v1/users", ADMINS, ok=201, scope="single"),
     Endpoint("GET", "/api/v1/users/{user_id}/keys", ADMINS, scope="object"),
