@@ -1,9 +1,10 @@
 """The HTTP API: `create_app(config)` builds a FastAPI app over the state store.
 
-Generic resources (alerts and their CAP messages, users and keys, health) are the API's own;
-each registered kind's router (`kinds.api_router`) is mounted beside them under `/api/v1`,
-with its lifespan (e.g. the river's level store). Start-up (lifespan) connects to the database;
-nothing connects at import or at `create_app`, so building an app is cheap and side-effect free.
+Generic resources (alerts and their CAP messages, users and keys, health, the gateways' health
+reports) are the API's own; each registered kind's router (`kinds.api_router`) is mounted beside
+them under `/api/v1`, with its lifespan (e.g. the river's level store). Start-up (lifespan)
+connects to the database; nothing connects at import or at `create_app`, so building an app is
+cheap and side-effect free.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from api.json_body import StrictJsonMiddleware
 from api.limits import BodySizeLimitMiddleware, RateLimiter, TtlCache
 from api.metrics import ApiMetrics, RequestMetricsMiddleware
 from api.models import HealthPublic
-from api.routes import alerts, basemap, health, users
+from api.routes import alerts, gateways, health, users
 from api.services.stream import EventHub
 from api.settings import ServingSettings, Settings, load_settings
 from central.db import check_schema, create_engine, prepare_database
@@ -97,6 +98,10 @@ def create_app(
         # Swagger UI would otherwise show a badge image from the public swagger.io validator.
         swagger_ui_parameters={"validatorUrl": None},
     )
+    # The first middleware, so the innermost: it compresses what the routes answer (JSON lists,
+    # the basemap); the console's own files come gzipped already, and Server-Sent Events are
+    # never buffered (Starlette's GZip leaves text/event-stream alone).
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.state.config = config
     app.state.settings = settings
     app.state.public_base_url = public_base_url
@@ -105,10 +110,6 @@ def create_app(
     app.state.event_hub = EventHub(sessions, poll_s=settings.stream_poll_s)
     app.state.public_limiter = RateLimiter(settings.public_rate_per_s, settings.public_burst)
     app.state.public_cache = TtlCache[bytes](settings.public_cache_s)
-    # Innermost: compresses what the routes answer (JSON lists, the basemap); the console's own
-    # files come gzipped already, and Server-Sent Events are never buffered (Starlette excludes
-    # text/event-stream).
-    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     # Added last = outermost: metrics count the 413s of the body limit too, and the 422s of
     # non-finite JSON numbers and fields named twice, checked only in bodies within the size limit.
     app.add_middleware(StrictJsonMiddleware)
@@ -119,13 +120,12 @@ def create_app(
     # Each router straight into the app under the prefix, not into one `/api/v1` router without
     # one: FastAPI (0.165) builds every route of a router included without a prefix on the spot,
     # to check that no path is empty, and builds them again for the app at the first request.
-    generic = [alerts.router, users.router, health.router, basemap.router]
-    for router in [*(kinds.api_router(name) for name in kinds.kind_names()), *generic]:
+    for router in [*(kinds.api_router(name) for name in kinds.kind_names()), alerts.router, gateways.router, users.router, health.router]:
         app.include_router(router, prefix=API_PREFIX)
     # Probes and scrapers conventionally look at the root; same handlers, not in the schema.
     app.add_api_route("/healthz", health.healthz, response_model=HealthPublic, include_in_schema=False)
     app.add_api_route("/metrics", health.metrics, response_class=Response, include_in_schema=False)
-    mount_console(app)  # `/` and `/console/...`: the operator console (api/console)
+    mount_console(app, API_PREFIX)  # `/`, `/console/...` and the maps' `/basemap`: the operator console
     return app
 
 

@@ -38,6 +38,9 @@ ALERT_ACTORS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
 ACTOR_NAME_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
 #: Users and API keys of the tenant.
 USER_ADMINS: tuple[str, ...] = (ROLE_ADMIN,)
+#: How the tenant's gateways and devices are doing (last seen, battery, frames refused, outbox):
+#: those who watch alerts, whose data depends on them. No personal data: gateway and device ids.
+HEALTH_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_VIEWER)
 
 # The fish-finder kind (kinds/fishfinder/api). Where a fisher fishes and what they land is
 # their livelihood: only they read their catches and their vessel's track back.
@@ -103,12 +106,13 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/healthz"): "public",
     ("GET", "/api/v1/healthz"): "public",
     ("GET", "/api/v1/public/stations"): "public",
-    ("GET", "/api/v1/public/basemap"): "public",
     ("GET", "/api/v1/alerts/cap"): "public",
     ("GET", "/api/v1/alerts/{alert_id}/cap"): "public",
     ("GET", "/metrics"): "metrics",
     ("GET", "/api/v1/metrics"): "metrics",
     ("GET", "/api/v1/me"): ALL_ROLES,
+    # The console's maps: the land of a tenant's region (public geography, no tenant's data).
+    ("GET", "/api/v1/public/basemap"): "public",
     ("GET", "/api/v1/basemap"): ALL_ROLES,
     ("GET", "/api/v1/stations"): STATION_READERS,
     ("GET", "/api/v1/stations/{station_id}/levels"): STATION_READERS,
@@ -118,6 +122,7 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/alerts/{alert_id}/events"): ALERT_READERS,
     ("POST", "/api/v1/alerts/{alert_id}/ack"): ALERT_ACTORS,
     ("POST", "/api/v1/alerts/{alert_id}/close"): ALERT_ACTORS,
+    ("GET", "/api/v1/gateways"): HEALTH_READERS,
     ("GET", "/api/v1/users"): USER_ADMINS,
     ("POST", "/api/v1/users"): USER_ADMINS,
     ("GET", "/api/v1/users/{user_id}/keys"): USER_ADMINS,
@@ -177,6 +182,7 @@ __all__ = [
     "LEAVE_READERS",
     "MARINE_READERS",
     "GROUND_READERS",
+    "HEALTH_READERS",
     "MARKET_USERS",
     "ROLE_ADMIN",
     "ROLE_DISASTER_OFFICE",

@@ -101,9 +101,13 @@ async def manifest(request: Request) -> Response:
     return Response(body, media_type="application/json", headers=headers)
 
 
-def mount_console(app: FastAPI) -> None:
-    """Serve the console from `app`; the files are read once per process, at the first call."""
+def mount_console(app: FastAPI, api_prefix: str) -> None:
+    """Serve the console from `app`, and its maps' land under `api_prefix` (`/basemap`); the
+    files are read once per process, at the first call."""
+    from api.console.basemap_routes import router
+
     console_files()
+    app.include_router(router, prefix=api_prefix)
     methods = ["GET", "HEAD"]
     app.add_route("/", index, methods=methods, name="console_index", include_in_schema=False)
     app.add_route("/console/manifest.json", manifest, methods=methods, name="console_manifest", include_in_schema=False)

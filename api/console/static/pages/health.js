@@ -68,6 +68,13 @@ function battery(device) {
   return parts.join(' · ') || '–';
 }
 
+/** '12 (garbage 10, checksum 2)': the count, and by reason when there are any. */
+export function rejected(gateway) {
+  const total = gateway.rejected_frames ?? 0;
+  const reasons = Object.entries(gateway.rejected_by_reason || {}).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  return reasons.length ? `${total} (${reasons.map(([reason, n]) => `${reason} ${n}`).join(', ')})` : String(total);
+}
+
 function stateOf(gateway) {
   if (gateway.stale) return 'stale';
   return gateway.link_up === false ? 'link_down' : 'ok';
@@ -110,7 +117,7 @@ async function render(el, ctx) {
       h('td', {}, ctx.fmtTime(g.last_seen_at)),
       h('td', {}, duration(g.uptime_s)),
       h('td', {}, t('outbox.value', {items: g.outbox_items ?? '–', size: bytes(g.outbox_bytes)})),
-      h('td', {}, String(g.rejected_frames ?? 0)),
+      h('td', {}, rejected(g)),
     ),
   );
   el.append(table(h, t('heading'), [t('gateway'), t('state'), t('last_seen'), t('uptime'), t('outbox'), t('rejected')], rows));
@@ -133,5 +140,4 @@ async function render(el, ctx) {
   }
 }
 
-// Who reads gateway health: the alert readers (admin, disaster office, viewer), as /gateways allows.
-export default [{id: 'health', nav: true, order: 80, title: {id: 'Kesehatan perangkat', en: 'Device health'}, roles: 'ALERT_READERS', strings, render}];
+export default [{id: 'health', nav: true, order: 80, title: {id: 'Kesehatan perangkat', en: 'Device health'}, roles: 'HEALTH_READERS', strings, render}];

@@ -182,4 +182,5 @@ async function render(el, ctx) {
   el.append(list, status, form);
 }
 
-export default [{id: 'subscriptions', nav: true, order: 90, title: {id: 'Langganan', en: 'Subscriptions'}, roles: 'ALL_ROLES', strings, render}];
+// Subscriptions are for those who read alerts (api.permissions: /subscriptions takes ALERT_READERS).
+export default [{id: 'subscriptions', nav: true, order: 90, title: {id: 'Langganan', en: 'Subscriptions'}, roles: 'ALERT_READERS', strings, render}];

@@ -1,4 +1,4 @@
-"""`/basemap` and `/public/basemap`: the land of a tenant's region for the console's maps.
+"""`/basemap` and `/public/basemap` (under `/api/v1`): the land of a tenant's region for the console's maps.
 
 Land polygons are public-domain geography, no tenant's data: the public variant names any
 tenant (or none: all of Indonesia), and a signed-in caller gets their own tenant's region.
