@@ -8,7 +8,7 @@ store's backends are the API tests' business, not the page's.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -163,3 +163,25 @@ def test_the_stream_resumes_after_the_server_ends_it(
             assert resumed.value.header_value("last-event-id") == str(seq)
         finally:
             context.close()
+
+
+def test_device_health_shows_each_gateway_and_its_devices(console_page: ConsolePageFactory, engine: Engine) -> None:
+    from central.reach_models import GatewayHealth
+
+    now = datetime.now(timezone.utc)
+    with Session(writer(engine)) as s, s.begin():
+        for tenant, gateway, heard in ((DKI, "gw-ciliwung", now), (DKI, "gw-silent", now - timedelta(hours=2)), ("kab-badung", "gw-badung", now)):
+            s.add(GatewayHealth(
+                tenant_id=tenant, gateway=gateway, report_id=f"{gateway}-1", reported_at=heard, received_at=heard,
+                uptime_s=7200.0, outbox_items=3, outbox_bytes=2048, rejected_frames=5, rejected_by_reason={"checksum": 5},
+                link_up=True, report_every_s=300.0,
+                devices=[{"device": f"{gateway}-awlr", "kind": "awlr", "platform": "depok", "battery_v": 12.6, "rejected_frames": 5}],
+            ))
+    page = console_page(as_user=(DKI, VIEWER)).open("health")
+    rows = page.locator("[data-testid=gateway-row]")
+    expect(rows).to_have_count(2)  # not Badung's
+    expect(page.locator('[data-gateway="gw-ciliwung"]')).to_have_attribute("data-state", "ok")
+    expect(page.locator('[data-gateway="gw-silent"]')).to_have_attribute("data-state", "stale")
+    expect(page.locator('[data-gateway="gw-silent"]')).to_contain_text("Tidak terdengar")
+    expect(page.locator('[data-gateway="gw-ciliwung"]')).to_contain_text("5 (checksum 5)")
+    expect(page.locator('[data-testid=device-row][data-device="gw-ciliwung-awlr"]')).to_contain_text("12.6 V")
