@@ -2,9 +2,9 @@
 raised through the lifecycle itself, a clock tests move, and notifiers wired to a real SMTP
 server and a real webhook receiver (`central.notify.testing`).
 
-Events are recorded at the wall clock (`central.alerts.record_event`), so the test clock starts
-at the wall clock and is moved forward from there: escalation counts from when an event was
-recorded.
+The lifecycle records events at its own clock read (`central.alerts.record_event`); `World.hold`
+makes that the test's clock, so escalation, which counts from when an event was recorded, moves
+with the test.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
@@ -77,6 +78,11 @@ class World:
     clock: Clock = field(default_factory=Clock)
     users: dict[str, int] = field(default_factory=dict)
 
+    def hold(self, monkeypatch: pytest.MonkeyPatch) -> World:
+        """Record alert events at the test's clock."""
+        monkeypatch.setattr(lifecycle, "utcnow", self.clock)
+        return self
+
     def notifier(self, config: TepiConfig | None = None, **settings: Any) -> Notifier:
         return Notifier(
             self.engine, config or self.config, settings_for(self.inbox, **settings), registry=CollectorRegistry(), clock=self.clock
@@ -96,26 +102,26 @@ class World:
             user_id = self.users[name]
             tenant = s.get(User, user_id).tenant_id  # type: ignore[union-attr]
             sub = Subscription(tenant_id=tenant, user_id=user_id, channel=channel, target=target,
-                               alert_types=alert_types or [], subjects=subjects or [], created_at=utcnow())
+                               alert_types=alert_types or [], subjects=subjects or [], created_at=self.clock())
             s.add(sub)
             s.flush()
             return sub.id
 
     def siaga(self, station: str, level: int, level_cm: float = 200.0) -> int:
         with Session(writer(self.engine)) as s, s.begin():
-            lifecycle.raise_siaga(s, s.get(Station, station), level, level_cm, utcnow(), who="gateway:gw-test")
+            lifecycle.raise_siaga(s, s.get(Station, station), level, level_cm, self.clock(), who="gateway:gw-test")
             return lifecycle.open_alert(s, station).id  # type: ignore[union-attr]
 
     def sos(self, tenant: str, vessel: str) -> int:
         with Session(writer(self.engine)) as s, s.begin():
             alert, _ = raise_subject_alert(s, tenant=tenant, kind="fishfinder", subject=vessel, alert_type="sos",
-                                           severity="critical", at=utcnow(), who="app", detail={"nature": "adrift"})
+                                           severity="critical", at=self.clock(), who="app", detail={"nature": "adrift"})
             s.flush()
             return alert.id
 
     def acknowledge(self, alert_id: int, by: str = "Petugas Pusdalops") -> None:
         with Session(writer(self.engine)) as s, s.begin():
-            lifecycle.acknowledge(s, alert_id, by, utcnow())
+            lifecycle.acknowledge(s, alert_id, by, self.clock())
 
     def deliveries(self) -> list[NotificationDelivery]:
         with Session(self.engine) as s:

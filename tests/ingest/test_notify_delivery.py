@@ -30,9 +30,9 @@ OFFICER, VIEWER, BADUNG_OFFICER = "Petugas Pusdalops", "Pemantau DKI", "Petugas 
 
 
 @pytest.fixture
-def world(engine: Engine, default_config: TepiConfig) -> Iterator[World]:
+def world(engine: Engine, default_config: TepiConfig, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with SmtpInbox() as inbox, WebhookReceiver() as hooks:
-        w = World(engine, default_config, inbox, hooks)
+        w = World(engine, default_config, inbox, hooks).hold(monkeypatch)
         w.person(DKI, OFFICER, "disaster_office", "petugas@bpbd.jakarta.go.id")
         w.person(DKI, VIEWER, "viewer", "pemantau@jakarta.go.id")
         w.person(BADUNG, BADUNG_OFFICER, "disaster_office", "petugas@bpbd.badungkab.go.id")
@@ -98,6 +98,8 @@ def test_filters_roles_and_tenants(world: World) -> None:
         ("petugas@bpbd.badungkab.go.id", "[Tepi] SIAGA III — Pos Tukad Mati Kuta"),
         ("petugas@bpbd.jakarta.go.id", "[Tepi] SIAGA III — Pos Depok (Panus)"),
     ]
+    # Nothing else was even owed (the check before sending is a second line, not the first).
+    assert [d.status for d in world.deliveries()] == ["sent"] * 4
 
 
 def test_the_role_is_checked_again_before_sending(world: World) -> None:
