@@ -13,7 +13,7 @@ import hmac
 import json
 
 import pytest
-from api_people import BADUNG_TENANT, DKI, HEAD, OFFICER, ClientFactory
+from api_people import BADUNG_TENANT, DKI, HEAD, ClientFactory
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
