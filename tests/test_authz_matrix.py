@@ -114,6 +114,7 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/alerts/{alert_id}/events", ALERT_READERS, scope="object"),
     Endpoint("POST", "/api/v1/alerts/{alert_id}/ack", ALERT_ACTORS, scope="object"),
     Endpoint("POST", "/api/v1/alerts/{alert_id}/close", ALERT_ACTORS, scope="object"),
+    Endpoint("GET", "/api/v1/gateways", ALERT_READERS),
     # A user's own subscriptions: another's (of either tenant) is 404.
     Endpoint("GET", "/api/v1/subscriptions", ALERT_READERS),
     Endpoint("POST", "/api/v1/subscriptions", ALERT_READERS, ok=201, scope="single"),
