@@ -185,3 +185,26 @@ def test_device_health_shows_each_gateway_and_its_devices(console_page: ConsoleP
     expect(page.locator('[data-gateway="gw-silent"]')).to_contain_text("Tidak terdengar")
     expect(page.locator('[data-gateway="gw-ciliwung"]')).to_contain_text("5 (checksum 5)")
     expect(page.locator('[data-testid=device-row][data-device="gw-ciliwung-awlr"]')).to_contain_text("12.6 V")
+
+
+def test_an_officer_subscribes_by_email_and_webhook_and_unsubscribes(console_page: ConsolePageFactory) -> None:
+    page = console_page().open("subscriptions")
+    rows = page.locator("[data-testid=subscription-row]")
+    expect(rows).to_have_count(0)
+    page.locator("#sub-target").fill("piket@bpbd.jakarta.go.id")
+    page.get_by_label("Siaga", exact=True).check()
+    page.locator("#sub-subjects").fill("katulampa, depok")
+    page.locator("[data-testid=subscription-add]").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("piket@bpbd.jakarta.go.id")
+    expect(rows.first).to_contain_text("katulampa, depok")
+    page.locator("#sub-channel").select_option("webhook")
+    page.locator("#sub-target").fill("https://wa-gateway.bpbd.example/tepi")
+    page.locator("[data-testid=subscription-add]").click()
+    expect(rows).to_have_count(2)
+    expect(page.locator("[data-testid=signing-secret]")).not_to_be_empty()  # shown once, now
+    rows.first.get_by_role("button").click()
+    expect(rows).to_have_count(1)
+    again = console_page().open("subscriptions")  # a new page of the same user: what the server kept
+    expect(again.locator("[data-testid=subscription-row]")).to_have_count(1)
+    expect(again.locator("[data-testid=subscription-row]")).to_contain_text("wa-gateway.bpbd.example")
