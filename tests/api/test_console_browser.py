@@ -20,6 +20,7 @@ from river_story import T0
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from api.console.land import tenant_region
 from api.main import create_app
 from api.testing import bearer, serve
 from central.db import Alert, writer
@@ -208,3 +209,33 @@ def test_an_officer_subscribes_by_email_and_webhook_and_unsubscribes(console_pag
     again = console_page().open("subscriptions")  # a new page of the same user: what the server kept
     expect(again.locator("[data-testid=subscription-row]")).to_have_count(1)
     expect(again.locator("[data-testid=subscription-row]")).to_contain_text("wa-gateway.bpbd.example")
+
+
+def test_maps_draw_the_tenants_land_without_tiles_and_charts_fit_their_box(
+    console_page: ConsolePageFactory, default_config: TepiConfig
+) -> None:
+    """The shell's `ctx.map` and `ctx.chart` (shell/visual.js), as a kind's page calls them."""
+    console = console_page()
+    page = console.open("alerts")
+    drawn = page.evaluate(
+        """async () => {
+          const {makeMap, makeChart} = await import('/console/assets/shell/visual.js');
+          const {makeApi} = await import('/console/assets/shell/api.js');
+          const box = (w) => Object.assign(document.body.appendChild(document.createElement('div')), {style: `width:${w}px;height:300px`});
+          const env = {api: makeApi({csrf: null}, () => {}), t: (k) => k, onCleanup: () => {}};
+          const mapEl = box(400);
+          const map = await makeMap(mapEl, {}, env);
+          const b = map.getBounds();
+          const one = await makeMap(box(400), {bbox: [106.8375, -6.6336, 106.8375, -6.6336]}, env);
+          const chartEl = box(333);
+          const chart = makeChart(chartEl, {series: [{}, {label: 'cm'}]}, [[1, 2, 3], [10, 20, 15]], env);
+          return {land: mapEl.querySelectorAll('path.tepi-land').length, bounds: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()],
+                  loneZoom: one.getZoom(), chartWidth: chart.width, canvas: chartEl.querySelectorAll('canvas').length};
+        }"""
+    )
+    assert drawn["land"] == 1 and drawn["canvas"] == 1 and drawn["chartWidth"] == 333
+    region = tenant_region(default_config, DKI)
+    west, south, east, north = drawn["bounds"]  # fitted to the tenant's region (the map's aspect may widen it)
+    assert west <= region.west + 0.2 and east >= region.east - 0.2 and south <= region.south + 0.2 and north >= region.north - 0.2
+    assert drawn["loneZoom"] < 15  # a lone station is shown with its surroundings
+    assert console.outside_requests() == [] and console.console_errors == []

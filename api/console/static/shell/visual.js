@@ -1,7 +1,7 @@
 // Maps (Leaflet, global `L`) on the offline land basemap, and charts (uPlot, global `uPlot`).
 // Both libraries are classic scripts of index.html, loaded before any module runs.
 
-const LAND_STYLE = {color: '#8c8a83', weight: 0.6, fillColor: '#e4e1d6', fillOpacity: 1, interactive: false};
+const LAND_STYLE = {color: '#8c8a83', weight: 0.6, fillColor: '#e4e1d6', fillOpacity: 1, className: 'tepi-land'};
 const basemaps = new Map();
 
 /** The land GeoJSON of the signed-in tenant (`tenant` undefined) or, public, of `tenant` (null: Indonesia). */
@@ -35,9 +35,18 @@ export async function makeMap(el, {bbox, public: isPublic = false, tenant} = {},
   onCleanup(() => map.remove());
   map.attributionControl.setPrefix('Leaflet');
   L.geoJSON(land, {style: LAND_STYLE, interactive: false, attribution: t('map.attribution')}).addTo(map);
-  const [west, south, east, north] = bbox || land.bbox;
-  map.fitBounds([[south, west], [north, east]]);
+  const [west, south, east, north] = usableBbox(bbox) ? bbox : land.bbox;
+  // A lone station's box has no size: show a few kilometres around it rather than zoom 18.
+  const pad = (span) => Math.max(0, MIN_SPAN_DEG - span) / 2;
+  const [padLon, padLat] = [pad(east - west), pad(north - south)];
+  map.fitBounds([[south - padLat, west - padLon], [north + padLat, east + padLon]]);
   return map;
+}
+
+const MIN_SPAN_DEG = 0.05;
+
+function usableBbox(bbox) {
+  return Array.isArray(bbox) && bbox.length === 4 && bbox.every(Number.isFinite) && bbox[0] <= bbox[2] && bbox[1] <= bbox[3];
 }
 
 /** A uPlot chart as wide as `el`, following its width (window resizes, the menu opening). */
