@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -25,6 +25,9 @@ STATIC = Path(__file__).parent / "static"
 INDEX = "index.html"
 #: Replaced by the build hash in the files of these types, except the vendored libraries.
 BUILD_MARKER = "{{build}}"
+#: Replaced, in the index, by a `modulepreload` link per page module (the shell imports them all
+#: at start): the browser fetches them with the shell instead of after it.
+PRELOAD_MARKER = "{{preload}}"
 TEMPLATED = {".html", ".js"}
 VENDOR = "assets/vendor/"
 
@@ -76,6 +79,28 @@ class ConsoleFiles:
     def get(self, url_path: str) -> ConsoleFile | None:
         return self.files.get(url_path)
 
+    @property
+    def generic_pages(self) -> list[str]:
+        return generic_pages(self.files, self.build)
+
+    @property
+    def kind_modules(self) -> dict[str, str]:
+        return kind_modules(self.kinds, self.build)
+
+
+def generic_pages(url_paths: Iterable[str], build: str) -> list[str]:
+    """URLs of the shell's own page modules (`pages/*.js`), naming the build."""
+    return [f"/console/{p}?v={build}" for p in sorted(url_paths) if p.startswith("assets/pages/") and p.endswith(".js")]
+
+
+def kind_modules(kind_names: Iterable[str], build: str) -> dict[str, str]:
+    """Kind -> URL of its page module, naming the build."""
+    return {kind: f"/console/kinds/{kind}/pages.js?v={build}" for kind in kind_names}
+
+
+def preload_links(modules: Iterable[str]) -> str:
+    return "\n".join(f'<link rel="modulepreload" href="{url}">' for url in modules)
+
 
 def servable(folder: Path) -> Iterator[tuple[str, Path]]:
     """(path relative to `folder`, file) of the files below it that may be served: a known
@@ -105,11 +130,14 @@ def read_console_files(static: Path, kind_dirs: dict[str, Path]) -> ConsoleFiles
         for rel, path in servable(folder):
             raw[f"kinds/{kind}/{rel}"] = path.read_bytes()
     build = build_hash(raw)
+    modules = [*generic_pages(raw, build), *kind_modules(kind_dirs, build).values()]
     files = {}
     for url_path, body in raw.items():
         suffix = Path(url_path).suffix
         if suffix in TEMPLATED and not url_path.startswith(VENDOR):
             body = body.replace(BUILD_MARKER.encode(), build.encode())
+        if url_path == f"assets/{INDEX}":
+            body = body.replace(PRELOAD_MARKER.encode(), preload_links(modules).encode())
         files[url_path] = ConsoleFile(body, MEDIA_TYPES[suffix], suffix in COMPRESSIBLE)
     return ConsoleFiles(files, build, tuple(kind_dirs))
 

@@ -50,12 +50,10 @@ def role_constants() -> dict[str, list[str]]:
 def manifest_json() -> bytes:
     """What the shell loads first: the build, the kinds' page modules, the generic pages and the roles."""
     files = console_files()
-    versioned = f"?v={files.build}"
-    pages = sorted(p for p in files.files if p.startswith("assets/pages/") and p.endswith(".js"))
     body = {
         "build": files.build,
-        "kinds": [{"kind": kind, "module": f"/console/kinds/{kind}/pages.js{versioned}"} for kind in files.kinds],
-        "pages": [f"/console/{p}{versioned}" for p in pages],
+        "kinds": [{"kind": kind, "module": module} for kind, module in files.kind_modules.items()],
+        "pages": files.generic_pages,
         "roles": role_constants(),
     }
     return json.dumps(body, separators=(",", ":")).encode()

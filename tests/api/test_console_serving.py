@@ -81,7 +81,10 @@ def test_the_page_at_the_root_is_the_console_with_its_security_headers(console: 
     scripts = [a["src"] for t, a in page.tags if t == "script"]
     assert f"/console/assets/app.js?v={build}" in scripts
     assert all(src and src.startswith("/console/assets/") and src.endswith(f"?v={build}") for src in scripts)
-    assert "{{build}}" not in r.text
+    assert "{{" not in r.text
+    # Every page module the manifest names is fetched with the shell, not after it.
+    preloaded = {a["href"] for t, a in page.tags if t == "link" and a.get("rel") == "modulepreload"}
+    assert set(console.get("/console/manifest.json").json()["pages"]) <= preloaded
 
 
 @pytest.mark.parametrize(
@@ -187,7 +190,9 @@ def test_the_build_changes_with_any_byte_and_marks_the_shells_files(tmp_path: Pa
     static, pages = tmp_path / "static", tmp_path / "awlr"
     for folder in (static / "vendor", static / ".git", static / "__pycache__", pages):
         folder.mkdir(parents=True)
-    (static / "index.html").write_text('<script src="/console/assets/app.js?v={{build}}"></script>')
+    (static / "index.html").write_text('<script src="/console/assets/app.js?v={{build}}"></script>{{preload}}')
+    (static / "pages").mkdir()
+    (static / "pages" / "alerts.js").write_text("export default [];")
     (static / "app.js").write_text("import './x.js?v={{build}}';")
     (static / "vendor" / "lib.js").write_text("'{{build}}'")
     (static / "notes.md").write_text("not served")
@@ -195,8 +200,12 @@ def test_the_build_changes_with_any_byte_and_marks_the_shells_files(tmp_path: Pa
     (static / "__pycache__" / "x.js").write_text("")
     (pages / "pages.js").write_text("export default [];")
     files = read_console_files(static, {"awlr": pages})
-    assert set(files.files) == {"assets/index.html", "assets/app.js", "assets/vendor/lib.js", "kinds/awlr/pages.js"}
-    assert files.get("assets/index.html").body.decode() == f'<script src="/console/assets/app.js?v={files.build}"></script>'
+    assert set(files.files) == {"assets/index.html", "assets/app.js", "assets/pages/alerts.js", "assets/vendor/lib.js", "kinds/awlr/pages.js"}
+    assert files.get("assets/index.html").body.decode() == (
+        f'<script src="/console/assets/app.js?v={files.build}"></script>'
+        f'<link rel="modulepreload" href="/console/assets/pages/alerts.js?v={files.build}">\n'
+        f'<link rel="modulepreload" href="/console/kinds/awlr/pages.js?v={files.build}">'
+    )
     assert files.get("assets/app.js").body.decode() == f"import './x.js?v={files.build}';"
     assert files.get("assets/vendor/lib.js").body == b"'{{build}}'"  # vendored files are never rewritten
     (pages / "pages.js").write_text("export default [ ];")

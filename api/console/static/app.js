@@ -340,9 +340,19 @@ async function loadPages(manifest) {
 }
 
 async function start() {
-  const response = await fetch('/console/manifest.json', {credentials: 'same-origin'});
+  // Who is signed in is asked at once, beside the manifest (preloaded by index.html): the page's
+  // first render waits for both, one round trip after the shell's modules.
+  const me = api('/me').then(
+    (answer) => answer,
+    (err) => (err instanceof ApiError && err.status === 401 ? null : Promise.reject(err)),
+  );
+  const response = await fetch('/console/manifest.json'); // as preloaded: cors mode, same-origin credentials
   state.manifest = await response.json();
-  await Promise.all([loadPages(state.manifest), refreshUser().catch((err) => console.error('who am I?', err))]);
+  const signIn = me.then(
+    (answer) => setUser(answer ? userFrom(answer) : null, answer?.csrf_token ?? null),
+    (err) => console.error('who am I?', err),
+  );
+  await Promise.all([loadPages(state.manifest), signIn]);
   els.lang.addEventListener('click', () => {
     state.lang = LANGS[(LANGS.indexOf(state.lang) + 1) % LANGS.length];
     saveLang(state.lang);
