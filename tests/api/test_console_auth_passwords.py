@@ -13,8 +13,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import central.passwords as passwords
-from central.accounts import find_user, set_password, sign_in, verify_password
+from central.accounts import demo_logins, find_user, set_password, sign_in, store_demo_logins, verify_password
 from central.db import User, writer
+from central.models import ROLES
 from central.errors import InvalidInput
 from central.reach_models import WebSession
 from central.web_sessions import (
@@ -25,6 +26,7 @@ from central.web_sessions import (
     revoke_session,
     session_id,
 )
+from core.config import TepiConfig
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 LIMITS = SessionLimits(idle=timedelta(hours=12), absolute=timedelta(days=7))
@@ -161,3 +163,19 @@ def test_the_csrf_token_belongs_to_its_session_and_pepper() -> None:
     assert not csrf_matches(pepper, "b" * 64, token)
     assert not csrf_matches(b"another-pepper-of-at-least-32-characters", "a" * 64, token)
     assert not csrf_matches(pepper, "a" * 64, None) and not csrf_matches(pepper, "a" * 64, "")
+
+
+def test_demo_users_sign_in_with_the_passwords_the_demo_prints(engine: Engine, default_config: TepiConfig) -> None:
+    config = default_config.model_copy(update={"tenants": default_config.tenants[:1]})
+    logins = demo_logins(config)
+    assert {login.name for login in logins} == {f"demo-{role}" for role in ROLES}
+    with Session(writer(engine)) as s, s.begin():
+        store_demo_logins(s, logins, T0)
+    for login in logins[:2]:
+        assert passwords.password_problem(login.password, login.name) is None
+        signed = sign_in(engine, login.tenant, login.name, login.password, T0, LIMITS)
+        assert signed is not None and signed.principal.role == login.name.removeprefix("demo-")
+    # The next start's passwords replace them, and end the sessions of the last run.
+    with Session(writer(engine)) as s, s.begin():
+        store_demo_logins(s, demo_logins(config)[:1], T0 + timedelta(hours=1))
+    assert sign_in(engine, logins[0].tenant, logins[0].name, logins[0].password, T0, LIMITS) is None
