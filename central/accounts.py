@@ -336,10 +336,10 @@ def sign_in(engine: Engine, tenant: str, name: str, password: str, now: datetime
     is replaced on the way. Every sign-in makes a new token (no session fixation)."""
     with Session(engine) as session:
         user = _sign_in_user(session, tenant, name)
-        user_id = user.id if user is not None else None
-        stored = user.password_hash if user is not None else None
-        if not verify_password(user, password) or user_id is None or stored is None:
-            return None
+    # Closed before the slow part: the row's loaded attributes stay readable.
+    if not verify_password(user, password) or user is None or user.password_hash is None:
+        return None
+    user_id, stored = user.id, user.password_hash
     fresh = hash_password(password) if needs_rehash(stored) else None
     with Session(writer(engine)) as session, session.begin():
         current = session.get(User, user_id)

@@ -102,7 +102,7 @@ def _session(config: Path | None) -> Iterator[tuple[Session, TepiConfig]]:
         settings = load_settings()
     except (ConfigError, SettingsError) as exc:
         raise _fail(str(exc), 2) from exc
-    engine = create_engine(settings.effective_database_url(cfg))
+    engine = create_engine(settings.effective_database_url(cfg), hide_parameters=True)  # names, password hashes
     try:
         prepare_database(engine, cfg)
         with Session(writer(engine)) as session, session.begin():
