@@ -9,8 +9,9 @@ Every user belongs to exactly one tenant and has exactly one role. Authorisation
 Public endpoints (no credentials) publish what a disaster office publishes anyway: the CAP
 messages and their Atom index, the current level of each river station and the tenants' names,
 without any personal data; signing in to the console is public too (it is how one gets
-credentials). A console session (cookie) has its user's role exactly as an API key does. `/metrics` is the platform operator's, not a tenant's: its labels span tenants,
-so it takes a separate metrics token and no API key.
+credentials). A console session (cookie) has its user's role exactly as an API key does.
+`/metrics` is the platform operator's, not a tenant's: its labels span tenants, so it takes a
+separate metrics token and no API key.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ ALERT_ACTORS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
 ACTOR_NAME_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
 #: Users and API keys of the tenant.
 USER_ADMINS: tuple[str, ...] = (ROLE_ADMIN,)
+#: How the tenant's gateways and devices are doing (last seen, battery, frames refused, outbox):
+#: those who watch alerts, whose data depends on them. No personal data: gateway and device ids.
+HEALTH_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_VIEWER)
 
 # The fish-finder kind (kinds/fishfinder/api). Where a fisher fishes and what they land is
 # their livelihood: only they read their catches and their vessel's track back.
@@ -121,6 +125,11 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/alerts/{alert_id}/events"): ALERT_READERS,
     ("POST", "/api/v1/alerts/{alert_id}/ack"): ALERT_ACTORS,
     ("POST", "/api/v1/alerts/{alert_id}/close"): ALERT_ACTORS,
+    ("GET", "/api/v1/gateways"): HEALTH_READERS,
+    # A user's own subscriptions (another's: 404); each type only if the role reads it (SOS: responders).
+    ("GET", "/api/v1/subscriptions"): ALERT_READERS,
+    ("POST", "/api/v1/subscriptions"): ALERT_READERS,
+    ("DELETE", "/api/v1/subscriptions/{subscription_id}"): ALERT_READERS,
     ("GET", "/api/v1/users"): USER_ADMINS,
     ("POST", "/api/v1/users"): USER_ADMINS,
     ("GET", "/api/v1/users/{user_id}/keys"): USER_ADMINS,
@@ -180,6 +189,7 @@ __all__ = [
     "LEAVE_READERS",
     "MARINE_READERS",
     "GROUND_READERS",
+    "HEALTH_READERS",
     "MARKET_USERS",
     "ROLE_ADMIN",
     "ROLE_DISASTER_OFFICE",
