@@ -27,11 +27,12 @@ from api.json_body import StrictJsonMiddleware
 from api.limits import BodySizeLimitMiddleware, RateLimiter, TtlCache
 from api.metrics import ApiMetrics, RequestMetricsMiddleware
 from api.models import HealthPublic
-from api.routes import alerts, gateways, health, subscriptions, users
+from api.routes import alerts, gateways, health, session, subscriptions, users
 from api.services.stream import EventHub
 from api.settings import ServingSettings, Settings, load_settings
 from central.db import check_schema, create_engine, prepare_database
 from central.errors import SchemaError
+from contract.clock import utcnow
 from core.config import TepiConfig
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,8 @@ def create_app(
     app.state.event_hub = EventHub(sessions, poll_s=settings.stream_poll_s)
     app.state.public_limiter = RateLimiter(settings.public_rate_per_s, settings.public_burst)
     app.state.public_cache = TtlCache[bytes](settings.public_cache_s)
+    app.state.sign_in_guard = session.SignInGuard.from_settings(settings)
+    app.state.clock = utcnow  # sessions' idle and absolute limits; tests set their own
     # Added last = outermost: metrics count the 413s of the body limit too, and the 422s of
     # non-finite JSON numbers and fields named twice, checked only in bodies within the size limit.
     app.add_middleware(StrictJsonMiddleware)
@@ -120,7 +123,8 @@ def create_app(
     # Each router straight into the app under the prefix, not into one `/api/v1` router without
     # one: FastAPI (0.165) builds every route of a router included without a prefix on the spot,
     # to check that no path is empty, and builds them again for the app at the first request.
-    for router in [*(kinds.api_router(name) for name in kinds.kind_names()), alerts.router, gateways.router, users.router, health.router, subscriptions.router]:
+    routers = [alerts.router, gateways.router, users.router, session.router, health.router, subscriptions.router]
+    for router in [*(kinds.api_router(name) for name in kinds.kind_names()), *routers]:
         app.include_router(router, prefix=API_PREFIX)
     # Probes and scrapers conventionally look at the root; same handlers, not in the schema.
     app.add_api_route("/healthz", health.healthz, response_model=HealthPublic, include_in_schema=False)
