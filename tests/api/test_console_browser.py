@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from api.console.land import tenant_region
 from api.main import create_app
 from api.testing import bearer, serve
-from central.db import Alert, writer
+from central.accounts import set_password
+from central.db import Alert, User, writer
 from core.config import TepiConfig
 from ingest.service import apply_batch
 from ingest.testing import batch, siaga_change
@@ -239,3 +240,38 @@ def test_maps_draw_the_tenants_land_without_tiles_and_charts_fit_their_box(
     assert west <= region.west + 0.2 and east >= region.east - 0.2 and south <= region.south + 0.2 and north >= region.north - 0.2
     assert drawn["loneZoom"] < 15  # a lone station is shown with its surroundings
     assert console.outside_requests() == [] and console.console_errors == []
+
+
+def test_a_person_signs_in_with_a_password_lands_where_they_were_going_and_signs_out(
+    console_page: ConsolePageFactory, engine: Engine
+) -> None:
+    """The cookie session end to end: the sign-in form (tenants listed), a wrong password, the
+    page asked for before signing in, acknowledging with the CSRF token, signing out for good."""
+    password = "sungai ciliwung meluap 2025"
+    with Session(writer(engine)) as s, s.begin():
+        set_password(s, s.scalars(sa.select(User).where(User.name == OFFICER)).one(), password, datetime.now(timezone.utc))
+    console = console_page(as_user=None)
+    page = console.page
+    page.goto(f"{console.base_url}/#/alerts")
+    console.wait_ready("login")
+    expect(page.locator("#login-tenant option")).to_contain_text(["Pilih instansi", "BPBD Provinsi DKI Jakarta"])
+    page.locator("#login-tenant").select_option(DKI)
+    page.locator("#login-name").fill(OFFICER)
+    page.locator("#login-password").fill("not the password at all")
+    page.locator("[data-testid=login-submit]").click()
+    expect(page.locator("[data-testid=login-error]")).to_have_text("Instansi, nama atau kata sandi salah.")
+    page.locator("#login-password").fill(password)
+    page.locator("[data-testid=login-submit]").click()
+    console.wait_ready("alerts")
+    expect(page.locator("[data-testid=who]")).to_contain_text(OFFICER)
+    expect(page.locator("[data-testid=live-status]")).to_have_attribute("data-state", "live")
+    row = page.locator(f'{ROW}[data-status="active"]').first
+    row.locator("[data-testid=alert-ack]").click()
+    page.locator("[data-testid=alert-note-submit]").click()  # no note: it is optional
+    expect(page.locator(f'{ROW}[data-status="acknowledged"]')).to_have_count(1)
+    page.locator("[data-testid=signout]").click()
+    page.wait_for_function("!document.querySelector('[data-testid=who]').textContent")
+    page.goto(f"{console.base_url}/#/alerts")
+    page.reload()
+    console.wait_ready("login")
+    expect(page.locator("[data-testid=live-status]")).to_be_hidden()
