@@ -103,6 +103,7 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/healthz"): "public",
     ("GET", "/api/v1/healthz"): "public",
     ("GET", "/api/v1/public/stations"): "public",
+    ("GET", "/api/v1/public/warnings"): "public",
     ("GET", "/api/v1/alerts/cap"): "public",
     ("GET", "/api/v1/alerts/{alert_id}/cap"): "public",
     ("GET", "/metrics"): "metrics",

@@ -101,6 +101,7 @@ ENDPOINTS = [
     Endpoint("GET", "/healthz", PUBLIC, scope="single"),
     Endpoint("GET", "/api/v1/healthz", PUBLIC, scope="single"),
     Endpoint("GET", "/api/v1/public/stations", PUBLIC),
+    Endpoint("GET", "/api/v1/public/warnings", PUBLIC),
     Endpoint("GET", "/api/v1/alerts/cap", PUBLIC),
     Endpoint("GET", "/api/v1/alerts/{alert_id}/cap", PUBLIC, scope="public-object"),
     Endpoint("GET", "/metrics", METRICS, scope="single"),
