@@ -110,6 +110,7 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/metrics"): "metrics",
     ("GET", "/api/v1/me"): ALL_ROLES,
     ("GET", "/api/v1/stations"): STATION_READERS,
+    ("GET", "/api/v1/stations/{station_id}"): STATION_READERS,
     ("GET", "/api/v1/stations/{station_id}/levels"): STATION_READERS,
     ("GET", "/api/v1/alerts"): ALERT_READERS,
     ("GET", "/api/v1/alerts/stream"): ALERT_READERS,

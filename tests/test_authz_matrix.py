@@ -108,6 +108,7 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/metrics", METRICS, scope="single"),
     Endpoint("GET", "/api/v1/me", EVERYONE, scope="single"),
     Endpoint("GET", "/api/v1/stations", EVERYONE),
+    Endpoint("GET", "/api/v1/stations/{station_id}", EVERYONE, scope="object"),
     Endpoint("GET", "/api/v1/stations/{station_id}/levels", EVERYONE, scope="object"),
     Endpoint("GET", "/api/v1/alerts", ALERT_READERS),
     Endpoint("GET", "/api/v1/alerts/stream", ALERT_READERS),

@@ -91,6 +91,8 @@ class PublicStation(PublicModel):
     station: str
     name: str
     river: str
+    lat: float = Field(description="Where the gauge is (WGS 84), as its CAP messages' area says anyway: for a map.")
+    lon: float
     level_cm: float | None = Field(description="Newest level received; null before the first.")
     siaga: int | None = Field(ge=1, le=4, description="4 normal .. 1 awas.")
     siaga_label: str | None = Field(description='e.g. "SIAGA IV".')
