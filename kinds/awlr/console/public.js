@@ -58,7 +58,8 @@ function warningItem(ctx, w, tz) {
 
 export default {
   id: 'public',
-  nav: false,
+  nav: true, // listed for whoever is not signed in (the shell lists public pages only to them)
+  order: 1,
   title: {id: 'Info publik', en: 'Public information'},
   roles: 'public',
   async render(el, ctx, params) {
