@@ -70,7 +70,10 @@ export default {
     let range = RANGES['24h'];
     const buttons = Object.entries(RANGES).map(([key, r]) => ctx.h('button', {
       type: 'button', class: 'awlr-range', 'data-range': key, 'aria-pressed': String(r === range),
-      'on:click': () => { range = r; update(); },
+      'on:click': () => {
+        range = r;
+        update().catch((err) => { note.textContent = err.detail || err.message; });
+      },
     }, ctx.t(r.label)));
     const chartEl = ctx.h('div', {class: 'awlr-chart', role: 'img', 'aria-label': ctx.t('station.chart', {name: station.name})});
     const note = ctx.h('p', {class: 'awlr-note', 'aria-live': 'polite'});
