@@ -118,7 +118,7 @@ export default {
       qc.dataset.suspect = String(totals.suspect);
       qc.dataset.fail = String(totals.fail);
       if (details.open) tableBox.replaceChildren(dataTable(ctx, series));
-      el.dataset.range = Object.keys(RANGES).find((k) => RANGES[k] === range);
+      el.dataset.shownRange = Object.keys(RANGES).find((k) => RANGES[k] === range); // once its data are on the chart
     };
     details.addEventListener('toggle', () => {
       if (details.open && current) tableBox.replaceChildren(dataTable(ctx, current.series));

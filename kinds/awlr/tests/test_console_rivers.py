@@ -63,9 +63,10 @@ def test_a_stations_chart_shows_its_thresholds_qc_and_local_times(console_page: 
     page.locator("details summary").click()
     first_time = page.locator("details tbody th").first
     expect(first_time).to_have_text(re.compile(r"^\d\d/\d\d \d\d:\d\d WIB$"))  # the tenant's zone, WIB
-    page.locator('[data-range="7d"]').click()
-    expect(page.locator('[data-range="7d"]')).to_have_attribute("aria-pressed", "true")
-    expect(page.locator("section.page")).to_have_attribute("data-range", "7d")
+    week = page.locator('button[data-range="7d"]')
+    week.click()
+    expect(week).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("section.page")).to_have_attribute("data-shown-range", "7d")
     assert console.console_errors == [] and console.page_errors == []
 
 
