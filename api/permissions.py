@@ -112,6 +112,7 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     # Signing in and out of the console: anyone may try (rate limited); sign-out ends the cookie's session.
     ("POST", "/api/v1/session"): "public",
     ("DELETE", "/api/v1/session"): "public",
+    ("GET", "/api/v1/public/warnings"): "public",
     ("GET", "/api/v1/public/basemap"): "public",
     ("GET", "/api/v1/alerts/cap"): "public",
     ("GET", "/api/v1/alerts/{alert_id}/cap"): "public",
@@ -120,6 +121,7 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/me"): ALL_ROLES,
     ("GET", "/api/v1/basemap"): ALL_ROLES,
     ("GET", "/api/v1/stations"): STATION_READERS,
+    ("GET", "/api/v1/stations/{station_id}"): STATION_READERS,
     ("GET", "/api/v1/stations/{station_id}/levels"): STATION_READERS,
     ("GET", "/api/v1/alerts"): ALERT_READERS,
     ("GET", "/api/v1/alerts/stream"): ALERT_READERS,

@@ -108,6 +108,7 @@ ENDPOINTS = [
     # without a session cookie just clears it.
     Endpoint("POST", "/api/v1/session", PUBLIC, scope="single"),
     Endpoint("DELETE", "/api/v1/session", PUBLIC, ok=204, scope="single"),
+    Endpoint("GET", "/api/v1/public/warnings", PUBLIC),
     Endpoint("GET", "/api/v1/public/basemap", PUBLIC),
     Endpoint("GET", "/api/v1/alerts/cap", PUBLIC),
     Endpoint("GET", "/api/v1/alerts/{alert_id}/cap", PUBLIC, scope="public-object"),
@@ -116,6 +117,7 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/me", EVERYONE, scope="single"),
     Endpoint("GET", "/api/v1/basemap", EVERYONE),
     Endpoint("GET", "/api/v1/stations", EVERYONE),
+    Endpoint("GET", "/api/v1/stations/{station_id}", EVERYONE, scope="object"),
     Endpoint("GET", "/api/v1/stations/{station_id}/levels", EVERYONE, scope="object"),
     Endpoint("GET", "/api/v1/alerts", ALERT_READERS),
     Endpoint("GET", "/api/v1/alerts/stream", ALERT_READERS),
