@@ -112,7 +112,7 @@ class World:
         return self.client.post(path, json=body, headers=bearer(self.keys[who]), **kwargs)
 
 
-def _event(employee_id: int, office: str, event: str, at: datetime, n: int) -> PresenceEvent:
+def presence_event(employee_id: int, office: str, event: str, at: datetime, n: int) -> PresenceEvent:
     return PresenceEvent(
         item_id=f"gw-{office}:{office}:b{employee_id:012x}:{event}:{n}", tenant_id=INDRAMAYU if office != MANGUPURA else BADUNG,
         office_id=office, badge_id=f"b{employee_id:012x}", employee_id=employee_id, event=event, at=at,
@@ -132,7 +132,7 @@ def story(s: Session, ids: dict[str, int]) -> None:
     for who, office, check_in, check_out in stays:
         for event, at in (("check_in", check_in), ("check_out", check_out)):
             n += 1
-            s.add(_event(ids[who], office, event, at, n))
+            s.add(presence_event(ids[who], office, event, at, n))
     s.add(LeaveRequest(
         tenant_id=INDRAMAYU, employee_id=ids["Dini Kartika"], kind="cuti", first_day=date(2026, 2, 5), last_day=date(2026, 2, 5),
         reason="Keperluan keluarga", status=LEAVE_APPROVED, requested_at=wib(2, "08:00"), decided_at=wib(2, "09:00"),
