@@ -114,26 +114,34 @@ function nearestTable(ctx, nearest) {
   return table(ctx, ['sos.vessel', 'sos.distance', 'sos.bearing_to', 'sos.last_seen'], rows, ctx.t('sos.nearest'));
 }
 
-/** The responder's note and buttons: acknowledge while open, resolve until resolved. */
-function actions(ctx, incident, act) {
+/** The responder's note and buttons: made once per page, so that a redraw (the boat repeating
+ * its call, another operator acting) keeps what is being typed; `show(incident)` sets the buttons:
+ * acknowledge while open, resolve until resolved, none once resolved. */
+function actions(ctx, act) {
   const note = ctx.h('textarea', {id: 'sos-note', 'data-testid': 'sos-note', rows: '2', maxlength: '1000'});
   const error = ctx.h('p', {class: 'error', 'data-testid': 'sos-error', role: 'alert'});
+  const buttons = ctx.h('div', {class: 'actions'});
   const button = (name) => ctx.h('button', {
     type: 'button', class: name === 'resolve' ? 'secondary' : '', 'data-testid': `sos-${name}`,
     'on:click': async (event) => {
-      event.currentTarget.disabled = true;
+      const target = event.currentTarget;
+      target.disabled = true;
+      error.textContent = '';
       try {
         await act(name, note.value.trim());
+        note.value = '';
       } catch (e) {
         error.textContent = ctx.t('sos.action_failed', {detail: errorText(e)});
-        event.currentTarget.disabled = false;
+        target.disabled = false;
       }
     },
   }, ctx.t(`sos.${name}`));
-  return ctx.h('div', {class: 'card sea-actions'},
-    ctx.h('label', {for: 'sos-note'}, ctx.t('sos.note')), note,
-    ctx.h('div', {class: 'actions'}, ...(incident.status === 'open' ? [button('acknowledge')] : []), button('resolve')),
-    error);
+  const box = ctx.h('div', {class: 'card sea-actions'}, ctx.h('label', {for: 'sos-note'}, ctx.t('sos.note')), note, buttons, error);
+  function show(incident) {
+    box.hidden = incident.status === 'resolved';
+    buttons.replaceChildren(...(incident.status === 'open' ? [button('acknowledge')] : []), ...(box.hidden ? [] : [button('resolve')]));
+  }
+  return {box, show};
 }
 
 async function renderIncident(el, ctx, id) {
@@ -141,8 +149,12 @@ async function renderIncident(el, ctx, id) {
   const heading = ctx.h('h1', {}, ctx.t('sos.title'));
   const summary = ctx.h('div', {class: 'sea-summary'});
   const mapEl = mapRegion(ctx, ctx.t('sos.title'));
-  const rest = ctx.h('div', {});
-  el.append(...(responder ? [ctx.h('p', {}, ctx.h('a', {href: '#/sos'}, `← ${ctx.t('sos.back')}`))] : []), heading, summary, mapEl, rest);
+  const trackEl = ctx.h('p', {'data-testid': 'sos-track'});
+  const lifecycleEl = ctx.h('div', {});
+  const nearestEl = ctx.h('div', {});
+  const responding = responder ? actions(ctx, (name, note) => act(name, note)) : null;
+  el.append(...(responder ? [ctx.h('p', {}, ctx.h('a', {href: '#/sos'}, `← ${ctx.t('sos.back')}`))] : []), heading, summary, mapEl,
+    trackEl, ctx.h('h2', {}, ctx.t('sos.lifecycle')), lifecycleEl, ...(responding ? [responding.box] : []), nearestEl);
   const load = () => Promise.all([ctx.api(`/sos/${encodeURIComponent(id)}`), notesOf(ctx, id)]);
   const [map, first] = await Promise.all([ctx.map(mapEl, {}), load()]);
   const layers = L.layerGroup().addTo(map);
@@ -176,11 +188,10 @@ async function renderIncident(el, ctx, id) {
     fitTo(map, points);
     ctx.mark('map-drawn:sos');
 
-    const parts = [ctx.h('p', {'data-testid': 'sos-track'}, ctx.t('sos.track', {n: incident.track.length})),
-      ctx.h('h2', {}, ctx.t('sos.lifecycle')), lifecycle(ctx, incident, notes)];
-    if (responder && incident.status !== 'resolved') parts.push(actions(ctx, incident, act));
-    if (incident.nearest) parts.push(ctx.h('h2', {}, ctx.t('sos.nearest')), nearestTable(ctx, incident.nearest));
-    rest.replaceChildren(...parts);
+    trackEl.textContent = ctx.t('sos.track', {n: incident.track.length});
+    lifecycleEl.replaceChildren(lifecycle(ctx, incident, notes));
+    if (responding) responding.show(incident);
+    nearestEl.replaceChildren(...(incident.nearest ? [ctx.h('h2', {}, ctx.t('sos.nearest')), nearestTable(ctx, incident.nearest)] : []));
   }
 
   async function reload() {

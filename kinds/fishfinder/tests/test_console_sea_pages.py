@@ -142,6 +142,11 @@ def test_an_sos_is_acknowledged_by_the_rescue_and_its_fisher_sees_help_coming(
     acknowledged = fisher.locator('[data-testid=sos-lifecycle] li[data-step="acknowledged"]')
     expect(acknowledged).not_to_contain_text(OFFICER)  # operators' names and notes are theirs
     expect(acknowledged).not_to_contain_text("Basarnas")
+
+    officer.get_by_test_id("sos-resolve").click()
+    expect(officer.get_by_test_id("sos-status")).to_have_text("Selesai")
+    expect(officer.locator('[data-testid=sos-lifecycle] li[data-step="resolved"]')).to_contain_text(f"oleh {OFFICER}")
+    expect(officer.get_by_test_id("sos-resolve")).to_have_count(0)
     _no_errors(fishing, rescue)
 
 
