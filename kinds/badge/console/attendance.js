@@ -4,7 +4,7 @@
 // Attendance is personal data (UU 27/2022): nothing is kept in localStorage or between pages,
 // and each read is one the API writes to its view audit.
 
-const STYLESHEET = new URL('./pages.css', import.meta.url).pathname;
+const STYLESHEET = new URL('./pages.css?v={{build}}', import.meta.url).href;
 const PAGE = 100;
 
 function ensureStyles() {

@@ -2,7 +2,7 @@
 // ground and a vessel, and the API's safe route appears with its distance, ETA, fuel and verdict
 // (go / caution / no-go) with the reasons it gives. Grounds name no vessel or owner (API rule).
 
-import {distance, ensureStyles, errorText, field, fitTo, mapRegion, num, position} from './sea_common.js';
+import {distance, ensureStyles, errorText, field, fitTo, mapRegion, num, position} from './sea_common.js?v={{build}}';
 
 /** Strongest ground first (the API's score, 1 = the strongest of the answer). */
 export function groundOrder(features) {

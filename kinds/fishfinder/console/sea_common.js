@@ -1,7 +1,7 @@
 // What the sea pages share: their stylesheet, numbers in the reader's language, vessel markers
 // and tracks on a Leaflet map, and the words of an API error. No data is kept between pages.
 
-const STYLESHEET = new URL('./pages.css', import.meta.url).pathname;
+const STYLESHEET = new URL('./pages.css?v={{build}}', import.meta.url).href;
 
 /** Adds the kind's stylesheet once (a <link>, allowed by the console's CSP; no inline styles). */
 export function ensureStyles() {

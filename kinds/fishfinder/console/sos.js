@@ -2,7 +2,7 @@
 // vessels and its lifecycle; the owner fisher opens their own incident (#/sos/<id>) to see
 // whether help is coming, without operators' names or other boats (the API leaves them out).
 
-import {destination, distance, ensureStyles, errorText, field, fitTo, mapRegion, num, position, table, trackLine, vesselMarker} from './sea_common.js';
+import {destination, distance, ensureStyles, errorText, field, fitTo, mapRegion, num, position, table, trackLine, vesselMarker} from './sea_common.js?v={{build}}';
 
 const STATUS_RANK = {open: 0, acknowledged: 1, resolved: 2};
 

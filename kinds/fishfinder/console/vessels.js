@@ -2,7 +2,7 @@
 // colour (the API's `overdue`, the overdue watch's own decision); a vessel's 24 h track on demand.
 // A fisher sees only their own vessels: the API scopes the list.
 
-import {ensureStyles, errorText, fitTo, mapRegion, position, table, trackLine, vesselMarker} from './sea_common.js';
+import {ensureStyles, errorText, fitTo, mapRegion, position, table, trackLine, vesselMarker} from './sea_common.js?v={{build}}';
 
 /** Overdue vessels first (longest overdue first), then the others by name. */
 export function vesselOrder(vessels) {
