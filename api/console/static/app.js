@@ -165,8 +165,16 @@ function setMenuOpen(open) {
 
 // ---- routing ----------------------------------------------------------------------------
 
+function decode(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part; // a stray '%': the text as typed
+  }
+}
+
 function parseHash(hash) {
-  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decode);
   return {id: parts[0] || null, params: parts.slice(1)};
 }
 
@@ -181,9 +189,16 @@ function startPage() {
   return state.pages.has('public') && !state.user ? 'public' : 'login';
 }
 
-function makeCtx(page, cleanups) {
+/** Run `fn` when the page rendered as `token` is left; at once if it has been left already
+ * (a render still awaiting when the user moved on must not leave a map or a listener behind). */
+function cleanupOn(token, cleanups, fn) {
+  if (state.current?.token === token) cleanups.push(fn);
+  else runCleanup(fn);
+}
+
+function makeCtx(page, token, cleanups) {
   const t = (key, vars) => translate(state.lang, key, vars, page.strings, SHELL_STRINGS);
-  const onCleanup = (fn) => cleanups.push(fn);
+  const onCleanup = (fn) => cleanupOn(token, cleanups, fn);
   const tz = () => state.user?.timezone ?? DEFAULT_TZ;
   return {
     api,
@@ -260,6 +275,7 @@ async function route() {
   els.main.removeAttribute('data-page-error');
   const section = h('section', {class: 'page', 'data-page': id});
   els.main.replaceChildren(section);
+  if (previous && previous.page?.id !== id) els.main.focus({preventScroll: true}); // screen readers start at the new page
   markCurrentLink();
   renderChrome();
   if (!page) {
@@ -273,8 +289,8 @@ async function route() {
     return finish(token, id);
   }
   try {
-    const cleanup = await page.render(section, makeCtx(page, cleanups), params);
-    if (typeof cleanup === 'function') cleanups.push(cleanup);
+    const cleanup = await page.render(section, makeCtx(page, token, cleanups), params);
+    if (typeof cleanup === 'function') cleanupOn(token, cleanups, cleanup);
   } catch (err) {
     if (token !== state.renderToken) return;
     if (err instanceof ApiError && err.status === 401 && !isPublic(page)) return; // the sign-in page is shown
@@ -287,10 +303,7 @@ async function route() {
 }
 
 function finish(token, id) {
-  if (token !== state.renderToken) {
-    // Navigated away meanwhile: the newer page owns the screen; undo what this one set up.
-    return;
-  }
+  if (token !== state.renderToken) return; // navigated away meanwhile: the newer page owns the screen
   els.main.dataset.pageReady = id;
   performance.mark(`page-ready:${id}`);
 }
