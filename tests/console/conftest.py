@@ -1,0 +1,208 @@
+"""Browser tests of the operator console: Debian's Chromium driven by Playwright against a live
+deployment (`console_live`), with a local SMTP server receiving what the notifier sends.
+
+Expensive things are per test session: one browser, one deployment, one mail server. Each test
+gets fresh browser contexts (their own cookies and storage), signed in through the form once per
+person and session: login attempts are rate limited per client address, and every test here
+comes from 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from bench.console_browser import DESKTOP, chromium_missing, launch, sign_in
+from console_live import LiveConsole, Person, live_console
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Response
+
+
+# --- mail ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Mail:
+    """One message the SMTP server accepted: its envelope and the parsed message."""
+
+    sender: str
+    recipients: list[str]
+    message: Message
+
+    @property
+    def text(self) -> str:
+        """Subject and every text part, for asserting on what a person reads."""
+        parts = [str(self.message.get("Subject", ""))]
+        for part in self.message.walk():
+            if part.get_content_maintype() == "text":
+                parts.append(part.get_content())
+        return "\n".join(parts)
+
+
+@dataclass
+class MailSink:
+    """aiosmtpd handler keeping every message delivered to it."""
+
+    messages: list[Mail] = field(default_factory=list)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+        mail = Mail(envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=default_policy))
+        with self.arrived:
+            self.messages.append(mail)
+            self.arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, match: Callable[[Mail], bool], timeout: float, what: str) -> Mail:
+        with self.arrived:
+            if not self.arrived.wait_for(lambda: any(match(m) for m in self.messages), timeout):
+                got = [(m.recipients, m.message.get("Subject")) for m in self.messages]
+                raise AssertionError(f"no mail {what} within {timeout:.0f} s; received: {got}")
+            return next(m for m in self.messages if match(m))
+
+
+class LoopbackSmtp(Controller):
+    """aiosmtpd's threaded server on a port the kernel picks (port 0): the controller's own
+    readiness probe connects to `self.port`, so it learns the bound port first."""
+
+    def _trigger_server(self) -> None:
+        assert self.server is not None
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[tuple[LoopbackSmtp, MailSink]]:
+    sink = MailSink()
+    server = LoopbackSmtp(sink, hostname="127.0.0.1", port=0)
+    server.start()
+    yield server, sink
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mailbox(smtp: tuple[LoopbackSmtp, MailSink]) -> MailSink:
+    return smtp[1]
+
+
+# --- the deployment -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[LoopbackSmtp, MailSink]) -> Iterator[LiveConsole]:
+    from core.processes import Mosquitto
+
+    if not Mosquitto.available():
+        pytest.fail("mosquitto is not installed: run `make test`, which installs it")
+    with live_console(tmp_path_factory.mktemp("console"), smtp[0].port) as deployment:
+        yield deployment
+
+
+# --- the browser --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    missing = chromium_missing()
+    if missing is not None:
+        if os.geteuid() != 0:
+            pytest.skip(f"{missing}; not root, so nothing here installs it")
+        pytest.fail(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    b = launch(playwright)
+    yield b
+    b.close()
+
+
+@dataclass
+class PageWatch:
+    """What a page did: the JSON answers it fetched, console errors (CSP violations are
+    reported there) and uncaught exceptions."""
+
+    responses: list[Response] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    def attach(self, page: Page) -> None:
+        page.on("response", self._response)
+        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+
+    def _response(self, response: Response) -> None:
+        if "json" in response.headers.get("content-type", ""):
+            self.responses.append(response)
+
+    def json_bodies(self) -> list[tuple[str, str]]:
+        """(url, body) of every JSON answer so far (read once the page has them all)."""
+        out = [(r.url, r.text()) for r in self.responses]
+        return out
+
+
+class Browsing:
+    """New browser contexts for one test: signed in as a person (through the form the first time
+    in the session, then from the saved cookies and storage), or anonymous."""
+
+    def __init__(self, browser: Browser, live: LiveConsole, states: dict[Person, dict[str, Any]], artefacts: Path) -> None:
+        self.browser, self.live, self.states, self.artefacts = browser, live, states, artefacts
+        self.opened: list[tuple[BrowserContext, Page, PageWatch]] = []
+
+    def anonymous(self, viewport: dict[str, int] = DESKTOP) -> tuple[Page, PageWatch]:
+        return self._open(None, viewport)
+
+    def signed_in(self, person: Person, viewport: dict[str, int] = DESKTOP) -> tuple[Page, PageWatch]:
+        if person not in self.states:
+            page, watch = self._open(None, viewport)
+            sign_in(page, self.live.base_url, person.tenant, person.name, person.password)
+            self.states[person] = page.context.storage_state()
+            return page, watch
+        return self._open(self.states[person], viewport)
+
+    def _open(self, state: dict[str, Any] | None, viewport: dict[str, int]) -> tuple[Page, PageWatch]:
+        context = self.browser.new_context(viewport=viewport, storage_state=state, locale="id-ID")  # type: ignore[arg-type]
+        page = context.new_page()
+        watch = PageWatch()
+        watch.attach(page)
+        self.opened.append((context, page, watch))
+        return page, watch
+
+    def close(self, failed: bool) -> None:
+        for i, (context, page, _watch) in enumerate(self.opened):
+            if failed:
+                page.screenshot(path=str(self.artefacts / f"page-{i}.png"), full_page=True)
+            context.close()
+
+
+@pytest.fixture(scope="session")
+def saved_sign_ins() -> dict[Person, dict[str, Any]]:
+    return {}
+
+
+@pytest.fixture
+def browsing(
+    browser: Browser, live: LiveConsole, saved_sign_ins: dict[Person, dict[str, Any]], request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Browsing]:
+    b = Browsing(browser, live, saved_sign_ins, tmp_path)
+    yield b
+    report = getattr(request.node, "rep_call", None)
+    failed = report is not None and report.failed
+    b.close(failed)
+    if failed:
+        print(f"screenshots in {tmp_path}\n{live.processes.tails()}")
