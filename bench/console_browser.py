@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,6 +93,23 @@ def every_page(page: Page, base_url: str, extra: tuple[str, ...] = ()) -> Iterat
     for route in [*nav_pages(page), *extra]:
         open_page(page, base_url, route)
         yield route
+
+
+def settle(page: Page, quiet_s: float = 0.5, limit_s: float = 5.0) -> int:
+    """Until no resource has finished loading for `quiet_s` (at most `limit_s`): a page's data
+    and basemap are in once its render resolved, but a late request may still be in flight.
+    (Playwright's "networkidle" never comes while the alert stream is open.) Returns how many
+    resources the page loaded."""
+    count_js = "performance.getEntriesByType('resource').length"
+    deadline = time.monotonic() + limit_s
+    last = page.evaluate(count_js)
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        now = page.evaluate(count_js)
+        if now == last:
+            break
+        last = now
+    return int(last)
 
 
 def marks(page: Page, prefix: str = "") -> dict[str, float]:
