@@ -56,15 +56,22 @@ def wait_ready(page: Page, page_id: str, timeout_ms: int = READY_TIMEOUT_MS) -> 
     page.wait_for_selector(f'main#main[data-page-ready="{page_id}"]', state="attached", timeout=timeout_ms)
 
 
-def open_page(page: Page, base_url: str, route: str, page_id: str | None = None) -> None:
+def open_page(page: Page, base_url: str, route: str, page_id: str | None = None, *, allow_error: bool = False) -> None:
     """Go to `#/<route>` of the console and wait for its render. A hash change within the app
-    keeps the page (its EventSource, its session); a first visit loads the shell."""
-    target = f"{base_url}/#/{route}"
+    keeps the page (its EventSource, its session); a first visit loads the shell. A page whose
+    render failed (the shell marks `data-page-error`) is an `AssertionError` unless `allow_error`."""
     if page.url.startswith(base_url + "/") and "#" in page.url:
-        page.evaluate("hash => { location.hash = hash }", f"#/{route}")
+        # The shell re-renders on `hashchange`; until it does, the last page's mark would still be up.
+        page.evaluate(
+            """hash => { if (location.hash !== hash) {
+                document.querySelector('main#main').removeAttribute('data-page-ready'); location.hash = hash; } }""",
+            f"#/{route}",
+        )
     else:
-        page.goto(target)
+        page.goto(f"{base_url}/#/{route}")
     wait_ready(page, page_id or route.split("/")[0])
+    if not allow_error and page.get_attribute("main#main", "data-page-error") is not None:
+        raise AssertionError(f"#/{route} failed to render: {page.inner_text('main#main')[:500]}")
 
 
 def sign_in(page: Page, base_url: str, tenant: str, name: str, password: str) -> None:

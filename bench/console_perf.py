@@ -97,7 +97,7 @@ def _seed(cfg: TepiConfig) -> None:
                 items.append(siaga_change(f"pos-{i:03d}", t0 + timedelta(minutes=55), 3, 205.0, siaga_from=4, seq=1, gateway=GATEWAY))
         apply_batch(s, batch(items, tenant=TENANT, gateway=GATEWAY), SqlPointSink(s))
         user = accounts.create_user(s, TENANT, PERSON[0], "disaster_office")
-        accounts.set_password(s, user, PERSON[1])
+        accounts.set_password(s, user, PERSON[1], utcnow())
     engine.dispose()
 
 

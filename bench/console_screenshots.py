@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from bench.console_browser import DESKTOP, PHONE, launch, nav_pages, open_page, settle, sign_in, wait_ready
+from contract.clock import utcnow
 from core.processes import free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,7 +35,7 @@ DKI, BADUNG, INDRAMAYU = "dki-jakarta", "kab-badung", "kab-indramayu"
 KIND_TENANT = {"awlr": DKI, "fishfinder": BADUNG, "wavebuoy": BADUNG, "badge": INDRAMAYU}
 #: Pages with a parameter, which the navigation does not list: route -> tenant.
 EXTRA = {"station/katulampa": DKI}
-PASSWORD = "Tangkapan-Layar-Demo-1"
+PASSWORD = "Gambar-Layar-Konsol-24"
 ADMIN = "Admin Demo {tenant}"
 
 _PAGE_KINDS_JS = """async () => {
@@ -60,7 +61,7 @@ def _admins(database_url: str, tenants: list[str]) -> None:
         with Session(writer(engine)) as s, s.begin():
             for tenant in tenants:
                 user = accounts.create_user(s, tenant, ADMIN.format(tenant=tenant), "admin")
-                accounts.set_password(s, user, PASSWORD)
+                accounts.set_password(s, user, PASSWORD, utcnow())
     finally:
         engine.dispose()
 

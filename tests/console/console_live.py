@@ -64,7 +64,7 @@ class Person:
 OFFICER = Person(DKI, "disaster_office", "Petugas Pusdalops", "Banjir-Katulampa-80cm", "petugas.pusdalops@bpbd.example.go.id")
 SUPERVISOR = Person(DKI, "disaster_office", "Kepala Pusdalops", "Siaga-Dua-Manggarai!", "kepala.pusdalops@bpbd.example.go.id")
 ADMIN = Person(DKI, "admin", "Admin BPBD DKI", "Pintu-Air-Depok-2025", "admin@bpbd.example.go.id")
-VIEWER = Person(DKI, "viewer", "Layar Ruang Rapat", "Layar-Tanpa-Tombol-1", "layar@bpbd.example.go.id")
+VIEWER = Person(DKI, "viewer", "Layar Ruang Rapat", "Hanya-Melihat-Peta-7", "layar@bpbd.example.go.id")
 BADUNG_OFFICER = Person(BADUNG, "disaster_office", "Petugas BPBD Badung", "Tukad-Mati-Kuta-150", "pusdalops@bpbd.badungkab.example.go.id")
 PEOPLE = (OFFICER, SUPERVISOR, ADMIN, VIEWER, BADUNG_OFFICER)
 #: DKI's escalation: an open Siaga alert nobody acknowledged goes to the next person of the chain.
@@ -205,8 +205,8 @@ def _create_people(database_url: str, people: tuple[Person, ...]) -> None:
         with Session(writer(engine)) as s, s.begin():
             for p in people:
                 user = accounts.create_user(s, p.tenant, p.name, p.role)
-                accounts.set_password(s, user, p.password)
-                user.email = p.email
+                accounts.set_password(s, user, p.password, utcnow())
+                accounts.set_email(s, user, p.email)
     finally:
         engine.dispose()
 

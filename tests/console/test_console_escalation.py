@@ -1,10 +1,10 @@
-"""An alert nobody acknowledges does not stay on an unwatched screen: after the tenant's
-`escalation.after_min` the notifier (in ingest) mails the next person of its escalation chain,
-and the local SMTP server receives it.
+"""An alert nobody acknowledges does not stay on an unwatched screen: the notifier (in ingest)
+mails the first person of the tenant's escalation chain after `escalation.after_min`, then the
+next person after as long again, and the local SMTP server receives both.
 
 Depok's Siaga alert opened when the deployment was seeded and nobody acknowledges it (the viewer
 test leaves it as it was); DKI Jakarta's chain is the duty officer, then the head of Pusdalops,
-after a minute."""
+a minute apart."""
 
 from __future__ import annotations
 
@@ -14,24 +14,31 @@ from console_live import ESCALATION_AFTER_MIN, ESCALATION_CHAIN, PEOPLE, SMTP_FR
 from core.config_model import TenantConfig
 
 pytestmark = pytest.mark.integration
+DEPOK = "Pos Depok (Panus)"
 
 
-def test_an_unacknowledged_alert_escalates_by_email_to_the_next_person(live: LiveConsole, mailbox) -> None:  # type: ignore[no-untyped-def]
+def test_an_unacknowledged_alert_escalates_by_email_along_the_chain(live: LiveConsole, mailbox) -> None:  # type: ignore[no-untyped-def]
     assert "escalation" in TenantConfig.model_fields, "tenants[].escalation is not in the configuration yet"
     depok = live.open_alert("depok")
     assert depok is not None and depok["status"] == "active"
     address = {p.name: p.email for p in PEOPLE}
-    chain = [address[name] for name in ESCALATION_CHAIN]
+    first, then = (address[name] for name in ESCALATION_CHAIN)
 
-    mail = mailbox.wait_for(
-        lambda m: any(r in chain for r in m.recipients) and "Depok" in m.text,
-        timeout=ESCALATION_AFTER_MIN * 60 * len(chain) + 120,
-        what="escalating Depok's alert to the chain",
-    )
+    def about_depok(to: str):  # type: ignore[no-untyped-def]
+        return lambda m: m.recipients == [to] and DEPOK in m.text
 
-    assert mail.sender == SMTP_FROM
-    assert "Pos Depok" in mail.text and ("SIAGA" in mail.text.upper())
-    escalated_to = {r for m in mailbox.messages if "Depok" in m.text for r in m.recipients}
-    assert escalated_to <= set(chain), "only the chain hears of it"
+    wait = ESCALATION_AFTER_MIN * 60 * len(ESCALATION_CHAIN) + 120
+    to_first = mailbox.wait_for(about_depok(first), wait, f"to {first} about Depok")
+    to_next = mailbox.wait_for(about_depok(then), wait, f"to the next person, {then}, about Depok")
+
+    for step, mail in enumerate((to_first, to_next), start=1):
+        assert mail.sender == SMTP_FROM and mail.message["From"] == SMTP_FROM
+        assert "Belum ditanggapi" in str(mail.message["Subject"])  # "not yet acknowledged"
+        assert f"orang ke-{step}" in mail.text, "which person of the chain"
+        assert "SIAGA III" in mail.text and "WIB" in mail.text
+        assert f"{live.base_url}/" in mail.text, "a link to the console"
+    assert mailbox.messages.index(to_first) < mailbox.messages.index(to_next)
+    told = {r for m in mailbox.messages if DEPOK in m.text for r in m.recipients}
+    assert told == {first, then}, "only the chain hears of it, each once per step"
     after = live.open_alert("depok")
-    assert after is not None and after["status"] == "active", "mail acknowledges nothing"
+    assert after is not None and after["status"] == "active", "a mail acknowledges nothing"
