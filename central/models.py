@@ -303,6 +303,11 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     #: A disabled user's keys stop working at once; the row stays, as alert history names it.
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: Argon2id hash (PHC string) of the console password; null: the user signs in with keys only.
+    password_hash: Mapped[str | None] = mapped_column(sa.String(200))
+    password_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: Where escalations reach this person by email (personal data, never logged at INFO).
+    email: Mapped[str | None] = mapped_column(sa.String(320))
 
 
 class ApiKey(Base):
@@ -320,3 +325,10 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+# Sessions, subscriptions, deliveries and gateway health (revision 0006): a module of their own,
+# on this metadata.
+from central.reach_models import (  # noqa: E402,F401  (re-exported)
+    GatewayHealth, NotificationDelivery, Subscription, WebSession,
+)

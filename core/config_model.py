@@ -324,9 +324,29 @@ class SeaConfig(ConfigSection):
         return self.model_copy(update=files) if files else self
 
 
+#: Indonesia's three zones, WIB, WITA and WIT (Keppres 41/1987).
+TenantZone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
+
+
+class EscalationConfig(ConfigSection):
+    """Who is told, in turn, when an alert stays unacknowledged: the first person of `chain` after
+    `after_min` minutes, the next after as many more, and so on until someone acknowledges."""
+
+    after_min: float = Field(default=15.0, gt=0, le=1440, description="Minutes an alert may stay unacknowledged before the next person is told.")
+    alert_types: list[str] = Field(
+        default_factory=lambda: ["siaga", "rate_of_rise", "forecast", "sos", "overdue", "marine"],
+        description="Alert types that escalate (operational gateway_health alerts do not by default).",
+    )
+    chain: list[str] = Field(min_length=1, description="User names of the tenant, in the order they are reached.")
+
+
 class TenantConfig(ConfigSection):
     id: Identifier
     name: str
+    timezone: TenantZone = Field(
+        default="Asia/Jakarta", description="The zone (WIB, WITA, WIT) the console shows the tenant's times in."
+    )
+    escalation: EscalationConfig | None = None
     sea: SeaConfig | None = None
 
 

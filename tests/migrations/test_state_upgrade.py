@@ -53,7 +53,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 PEPPER = "f93509f-fixture-pepper-not-a-secret-0123456789"  # make_fixture.PEPPER
-HEAD = "0005,bg0001,ff0005,wb0001"
+HEAD = "0006,bg0001,ff0005,wb0001"
 KEYS = json.loads((F93509F / "keys.json").read_text())
 kind_state_modules()  # the kinds' own tables join Base.metadata, as the revisions create them
 
@@ -387,3 +387,37 @@ def test_a_0003_database_upgrades_to_one_open_alert_per_tenant_with_every_row_ke
         open_marine("kab-badung")
     with f93509f_state.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM alerts WHERE subject = 'selat-badung'")) == 2
+
+
+def test_a_0005_database_upgrades_to_console_sign_in_and_reach_with_every_row_kept_and_goes_back(
+    f93509f_state: Engine,
+) -> None:
+    """0006: users gain a password hash and an email (null: keys only, as before), and the console's
+    tables arrive empty. Every row stays; downgrading drops only what 0006 added."""
+    from alembic import command
+
+    from central.schema import MIGRATIONS, kind_branches
+    from core.migrations import alembic_config
+
+    with f93509f_state.begin() as conn:  # the database as release 0005 left it
+        config = alembic_config(MIGRATIONS, conn, kind_branches())
+        command.stamp(config, "0001")
+        command.upgrade(config, "0005")
+    before = table_contents(f93509f_state, columns=F93509F_TABLES)
+
+    upgrade = upgrade_database(f93509f_state)
+
+    assert (upgrade.before, upgrade.after) == ("0005", HEAD)
+    assert table_contents(f93509f_state, columns=F93509F_TABLES) == before
+    with f93509f_state.connect() as conn:
+        users = conn.execute(sa.text("SELECT password_hash, email FROM users")).all()
+        assert users and all(row == (None, None) for row in users)
+        for table in ("web_sessions", "subscriptions", "notification_deliveries", "gateway_health"):
+            assert conn.scalar(sa.text(f"SELECT count(*) FROM {table}")) == 0
+
+    with f93509f_state.begin() as conn:
+        command.downgrade(alembic_config(MIGRATIONS, conn, kind_branches()), "0005")
+    assert table_contents(f93509f_state, columns=F93509F_TABLES) == before
+    with f93509f_state.connect() as conn:
+        assert "web_sessions" not in sa.inspect(conn).get_table_names()
+        assert "password_hash" not in {c["name"] for c in sa.inspect(conn).get_columns("users")}
