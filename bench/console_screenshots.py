@@ -25,7 +25,7 @@ import httpx
 
 from bench.console_browser import DESKTOP, PHONE, launch, nav_pages, open_page, settle, sign_in, wait_ready
 from contract.clock import utcnow
-from core.processes import free_port, wait_for_port
+from core.processes import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
@@ -36,7 +36,8 @@ KIND_TENANT = {"awlr": DKI, "fishfinder": BADUNG, "wavebuoy": BADUNG, "badge": I
 #: Pages with a parameter, which the navigation does not list: route -> tenant.
 EXTRA = {"station/katulampa": DKI}
 PASSWORD = "Gambar-Layar-Konsol-24"
-ADMIN = "Admin Demo {tenant}"
+#: Who signs in to each tenant for the pictures (an admin: every page of the tenant is theirs).
+ADMINS = {DKI: "Operator Pusdalops DKI", BADUNG: "Operator BPBD Badung", INDRAMAYU: "Operator Indramayu"}
 
 _PAGE_KINDS_JS = """async () => {
   const manifest = await (await fetch('/console/manifest.json')).json();
@@ -60,10 +61,26 @@ def _admins(database_url: str, tenants: list[str]) -> None:
     try:
         with Session(writer(engine)) as s, s.begin():
             for tenant in tenants:
-                user = accounts.create_user(s, tenant, ADMIN.format(tenant=tenant), "admin")
+                user = accounts.create_user(s, tenant, ADMINS[tenant], "admin")
                 accounts.set_password(s, user, PASSWORD, utcnow())
     finally:
         engine.dispose()
+
+
+def _wait_for_api(base: str, demo: subprocess.Popen[bytes], timeout_s: float = 120.0) -> None:
+    """Until the demo's API answers (it holds its port from the start, before its database exists)."""
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=2) as http:
+        while time.monotonic() < deadline:
+            if demo.poll() is not None:
+                raise RuntimeError(f"tepi demo exited with {demo.returncode}")
+            try:
+                if http.get(f"{base}/api/v1/healthz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+    raise RuntimeError(f"the demo's API did not answer within {timeout_s:.0f} s")
 
 
 def _wait_for_story(base: str, timeout_s: float) -> None:
@@ -85,7 +102,7 @@ def _wait_for_story(base: str, timeout_s: float) -> None:
 def _shoot(page: Any, path: Path) -> None:
     settle(page)
     page.screenshot(path=str(path))
-    print(f"wrote {path.relative_to(REPO)}")
+    print(f"wrote {path}")
 
 
 def take(out: Path, story_s: float) -> list[Path]:
@@ -101,8 +118,8 @@ def take(out: Path, story_s: float) -> list[Path]:
                             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
     written: list[Path] = []
     try:
-        wait_for_port(port, timeout=120, proc=demo)
-        _admins(f"sqlite:///{work / 'demo' / 'tepi.db'}", [DKI, BADUNG, INDRAMAYU])
+        _wait_for_api(base, demo)
+        _admins(f"sqlite:///{work / 'demo' / 'tepi.db'}", list(ADMINS))
         _wait_for_story(base, story_s)
         time.sleep(min(story_s, 30.0))  # the boats' SOS and the office's morning, as far as they get
         with sync_playwright() as p:
@@ -118,9 +135,9 @@ def take(out: Path, story_s: float) -> list[Path]:
             anonymous.context.close()
 
             pages: dict[str, Any] = {}
-            for tenant in (DKI, BADUNG, INDRAMAYU):
+            for tenant in ADMINS:
                 page = browser.new_page(viewport=DESKTOP)  # type: ignore[arg-type]
-                sign_in(page, base, tenant, ADMIN.format(tenant=tenant), PASSWORD)
+                sign_in(page, base, tenant, ADMINS[tenant], PASSWORD)
                 pages[tenant] = page
             kinds: dict[str, str] = pages[DKI].evaluate(_PAGE_KINDS_JS)
             routes = {r: KIND_TENANT.get(kinds.get(r, ""), DKI) for r in nav_pages(pages[DKI])} | EXTRA
