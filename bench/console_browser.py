@@ -119,6 +119,24 @@ def settle(page: Page, quiet_s: float = 0.5, limit_s: float = 5.0) -> int:
     return int(last)
 
 
+_DECLARED_PAGES_JS = """async () => {
+  const manifest = await (await fetch('/console/manifest.json')).json();
+  const modules = [...(manifest.pages || []).map(url => ['', url]), ...manifest.kinds.map(k => [k.kind, k.module])];
+  const out = {};
+  for (const [kind, url] of modules) {
+    for (const p of (await import(url)).default) out[p.id] = {kind, roles: p.roles, nav: !!p.nav};
+  }
+  return out;
+}"""
+
+
+def declared_pages(page: Page) -> dict[str, dict[str, Any]]:
+    """Every page the console's modules declare (the shell's and each kind's, as its manifest
+    lists them): id -> {kind ('' for the shell's own), roles, nav}."""
+    found: dict[str, dict[str, Any]] = page.evaluate(_DECLARED_PAGES_JS)
+    return found
+
+
 def marks(page: Page, prefix: str = "") -> dict[str, float]:
     """The page's `performance.mark`s whose names start with `prefix`: name -> startTime (ms)."""
     found: dict[str, float] = page.evaluate(

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from bench.console_browser import DESKTOP, PHONE, launch, nav_pages, open_page, settle, sign_in, wait_ready
+from bench.console_browser import DESKTOP, PHONE, declared_pages, launch, nav_pages, open_page, settle, sign_in, wait_ready
 from contract.clock import utcnow
 from core.processes import free_port
 
@@ -38,16 +38,6 @@ EXTRA = {"station/katulampa": DKI}
 PASSWORD = "Gambar-Layar-Konsol-24"
 #: Who signs in to each tenant for the pictures (an admin: every page of the tenant is theirs).
 ADMINS = {DKI: "Operator Pusdalops DKI", BADUNG: "Operator BPBD Badung", INDRAMAYU: "Operator Indramayu"}
-
-_PAGE_KINDS_JS = """async () => {
-  const manifest = await (await fetch('/console/manifest.json')).json();
-  const out = {};
-  for (const k of manifest.kinds) {
-    const pages = (await import(k.module)).default;
-    for (const p of pages) out[p.id] = k.kind;
-  }
-  return out;
-}"""
 
 
 def _admins(database_url: str, tenants: list[str]) -> None:
@@ -139,8 +129,8 @@ def take(out: Path, story_s: float) -> list[Path]:
                 page = browser.new_page(viewport=DESKTOP)  # type: ignore[arg-type]
                 sign_in(page, base, tenant, ADMINS[tenant], PASSWORD)
                 pages[tenant] = page
-            kinds: dict[str, str] = pages[DKI].evaluate(_PAGE_KINDS_JS)
-            routes = {r: KIND_TENANT.get(kinds.get(r, ""), DKI) for r in nav_pages(pages[DKI])} | EXTRA
+            declared = declared_pages(pages[DKI])
+            routes = {r: KIND_TENANT.get(declared.get(r, {}).get("kind", ""), DKI) for r in nav_pages(pages[DKI])} | EXTRA
             for route, tenant in routes.items():
                 page = pages[tenant]
                 open_page(page, base, route)
