@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 _API_TEST_SUPPORT = str(Path(__file__).parent / "tests" / "api")
 if _API_TEST_SUPPORT not in sys.path:
     sys.path.insert(0, _API_TEST_SUPPORT)
-pytest_plugins = ["api_fixtures"]
+pytest_plugins = ["api_fixtures", "console_fixtures"]
 
 POSTGRES_URL = os.environ.get("TEPI_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

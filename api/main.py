@@ -17,14 +17,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 from prometheus_client import REGISTRY, CollectorRegistry
 from sqlalchemy.orm import sessionmaker
+from starlette.middleware.gzip import GZipMiddleware
 
 import kinds
+from api.console import mount_console
 from api.errors import StartupError, install_error_handlers
 from api.json_body import StrictJsonMiddleware
 from api.limits import BodySizeLimitMiddleware, RateLimiter, TtlCache
 from api.metrics import ApiMetrics, RequestMetricsMiddleware
 from api.models import HealthPublic
-from api.routes import alerts, health, users
+from api.routes import alerts, basemap, health, users
 from api.services.stream import EventHub
 from api.settings import ServingSettings, Settings, load_settings
 from central.db import check_schema, create_engine, prepare_database
@@ -103,6 +105,10 @@ def create_app(
     app.state.event_hub = EventHub(sessions, poll_s=settings.stream_poll_s)
     app.state.public_limiter = RateLimiter(settings.public_rate_per_s, settings.public_burst)
     app.state.public_cache = TtlCache[bytes](settings.public_cache_s)
+    # Innermost: compresses what the routes answer (JSON lists, the basemap); the console's own
+    # files come gzipped already, and Server-Sent Events are never buffered (Starlette excludes
+    # text/event-stream).
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     # Added last = outermost: metrics count the 413s of the body limit too, and the 422s of
     # non-finite JSON numbers and fields named twice, checked only in bodies within the size limit.
     app.add_middleware(StrictJsonMiddleware)
@@ -113,11 +119,13 @@ def create_app(
     # Each router straight into the app under the prefix, not into one `/api/v1` router without
     # one: FastAPI (0.165) builds every route of a router included without a prefix on the spot,
     # to check that no path is empty, and builds them again for the app at the first request.
-    for router in [*(kinds.api_router(name) for name in kinds.kind_names()), alerts.router, users.router, health.router]:
+    generic = [alerts.router, users.router, health.router, basemap.router]
+    for router in [*(kinds.api_router(name) for name in kinds.kind_names()), *generic]:
         app.include_router(router, prefix=API_PREFIX)
     # Probes and scrapers conventionally look at the root; same handlers, not in the schema.
     app.add_api_route("/healthz", health.healthz, response_model=HealthPublic, include_in_schema=False)
     app.add_api_route("/metrics", health.metrics, response_class=Response, include_in_schema=False)
+    mount_console(app)  # `/` and `/console/...`: the operator console (api/console)
     return app
 
 

@@ -429,6 +429,11 @@ class CoreConfig(ConfigSection):
         (e.g. `Asia/Makassar`); None when it does not, or knows no such platform."""
         return None
 
+    def platform_positions(self, tenant: str) -> list[tuple[float, float]]:
+        """(lat, lon) of the tenant's platforms the configuration places (river stations, buoys,
+        offices): where the console's basemap must reach (`api.console.basemap`). None here."""
+        return []
+
     def with_summary_every(self, summary_every_s: int) -> Self:
         """The same deployment with its devices reporting a summary at least every
         `summary_every_s` (demo and tests that cannot wait ten minutes); unchanged here."""

@@ -85,3 +85,17 @@ def unregistered_kinds() -> dict[str, Path]:
     here = Path(__file__).resolve().parent
     registered = {package.rsplit(".", 1)[-1] for package in KINDS.values()}
     return {p.name: p for p in sorted(here.iterdir()) if (p / "__init__.py").is_file() and p.name not in registered}
+
+
+def console_dir(name: str) -> Path | None:
+    """The folder of kind `name`'s console pages (`kinds/<name>/console/`), if it has a `pages.js`;
+    None for a kind without pages. Found without importing the kind (the API serves the files)."""
+    try:
+        package = KINDS[name]
+    except KeyError:
+        raise UnknownKind(f"unknown device kind {name!r}; known: {kind_names()}") from None
+    spec = find_spec(package)
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).resolve().parent / "console"
+    return folder if (folder / "pages.js").is_file() else None

@@ -201,6 +201,9 @@ class RiverConfig(CoreConfig):
         except KeyError:
             return super().platform_timezone(platform)
 
+    def platform_positions(self, tenant: str) -> list[tuple[float, float]]:
+        return [*super().platform_positions(tenant), *((s.lat, s.lon) for s in self.stations if s.tenant == tenant)]
+
     def with_summary_every(self, summary_every_s: int) -> Self:
         stations = [
             s.model_copy(update={"alerting": s.alerting.model_copy(update={

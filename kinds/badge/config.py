@@ -173,6 +173,9 @@ class BadgeDeployment(CoreConfig):
             return super().platform_timezone(platform)
         return self.tenant_attendance(office.tenant).timezone
 
+    def platform_positions(self, tenant: str) -> list[tuple[float, float]]:
+        return [*super().platform_positions(tenant), *((o.lat, o.lon) for o in self.offices if o.tenant == tenant)]
+
     def with_summary_every(self, summary_every_s: int) -> Self:
         offices = [o.model_copy(update={"summary_every_s": max(10, min(o.summary_every_s, summary_every_s))}) for o in self.offices]
         return super().with_summary_every(summary_every_s).model_copy(update={"offices": offices})

@@ -69,6 +69,9 @@ class BuoyDeployment(CoreConfig):
         except KeyError:
             return super().platform_tenant(platform)
 
+    def platform_positions(self, tenant: str) -> list[tuple[float, float]]:
+        return [*super().platform_positions(tenant), *((b.lat, b.lon) for b in self.buoys if b.tenant == tenant)]
+
     def small_boat_limits(self, tenant_id: str) -> tuple[float, float]:
         """(wave m, wind kn) above which the sea is dangerous for the tenant's fishing boats."""
         for t in self.tenants:
