@@ -26,11 +26,12 @@ from api.json_body import StrictJsonMiddleware
 from api.limits import BodySizeLimitMiddleware, RateLimiter, TtlCache
 from api.metrics import ApiMetrics, RequestMetricsMiddleware
 from api.models import HealthPublic
-from api.routes import alerts, basemap, health, users
+from api.routes import alerts, basemap, health, session, users
 from api.services.stream import EventHub
 from api.settings import ServingSettings, Settings, load_settings
 from central.db import check_schema, create_engine, prepare_database
 from central.errors import SchemaError
+from contract.clock import utcnow
 from core.config import TepiConfig
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,8 @@ def create_app(
     # files come gzipped already, and Server-Sent Events are never buffered (Starlette excludes
     # text/event-stream).
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    app.state.sign_in_guard = session.SignInGuard.from_settings(settings)
+    app.state.clock = utcnow  # sessions' idle and absolute limits; tests set their own
     # Added last = outermost: metrics count the 413s of the body limit too, and the 422s of
     # non-finite JSON numbers and fields named twice, checked only in bodies within the size limit.
     app.add_middleware(StrictJsonMiddleware)
@@ -119,7 +122,7 @@ def create_app(
     # Each router straight into the app under the prefix, not into one `/api/v1` router without
     # one: FastAPI (0.165) builds every route of a router included without a prefix on the spot,
     # to check that no path is empty, and builds them again for the app at the first request.
-    generic = [alerts.router, users.router, health.router, basemap.router]
+    generic = [alerts.router, users.router, session.router, health.router, basemap.router]
     for router in [*(kinds.api_router(name) for name in kinds.kind_names()), *generic]:
         app.include_router(router, prefix=API_PREFIX)
     # Probes and scrapers conventionally look at the root; same handlers, not in the schema.

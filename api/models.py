@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from central.names import canonical_name
+from core.config_model import TenantZone
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -216,8 +217,45 @@ class MePublic(PublicModel):
     user_id: int
     name: str
     tenant: str
+    tenant_name: str
+    timezone: TenantZone = Field(description="IANA zone the tenant's times are shown in (WIB, WITA or WIT).")
     role: Role
-    key_id: str
+    email: str | None = Field(description="Where escalations reach this user by email (personal data).")
+    key_id: str | None = Field(description="The API key used; null when signed in to the console.")
+    csrf_token: str | None = Field(
+        description="With the console's session cookie: the token to send as `X-CSRF-Token` on POST, PUT, PATCH "
+        "and DELETE. Null for API keys, which need none."
+    )
+
+
+class SignInRequest(RequestBody):
+    """A person signing in to the console."""
+
+    tenant: str = Field(max_length=63, description="The tenant's id, e.g. dki-jakarta (`GET /public/tenants`).")
+    name: str = Field(max_length=200, description="The user's name, as the tenant's admin created it.")
+    password: str = Field(max_length=1024)
+
+
+class SessionUser(PublicModel):
+    id: int
+    name: str
+    role: Role
+    tenant: str
+
+
+class SessionPublic(PublicModel):
+    """A signed-in console session: the cookie carries it; the CSRF token goes in `X-CSRF-Token`."""
+
+    user: SessionUser
+    csrf_token: str
+
+
+class TenantPublic(PublicModel):
+    """A tenant as the sign-in form and the public page list it."""
+
+    id: str
+    name: str
+    timezone: TenantZone
 
 
 class UserCreate(RequestBody):

@@ -7,8 +7,9 @@ Every user belongs to exactly one tenant and has exactly one role. Authorisation
    alert answers 404 exactly like one that does not exist, so its existence does not leak.
 
 Public endpoints (no credentials) publish what a disaster office publishes anyway: the CAP
-messages and their Atom index, and the current level of each river station, without any
-personal data. `/metrics` is the platform operator's, not a tenant's: its labels span tenants,
+messages and their Atom index, the current level of each river station and the tenants' names,
+without any personal data; signing in to the console is public too (it is how one gets
+credentials). A console session (cookie) has its user's role exactly as an API key does. `/metrics` is the platform operator's, not a tenant's: its labels span tenants,
 so it takes a separate metrics token and no API key.
 """
 
@@ -104,6 +105,10 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/healthz"): "public",
     ("GET", "/api/v1/public/stations"): "public",
     ("GET", "/api/v1/public/basemap"): "public",
+    ("GET", "/api/v1/public/tenants"): "public",
+    # Signing in and out of the console: anyone may try (rate limited); sign-out ends the cookie's session.
+    ("POST", "/api/v1/session"): "public",
+    ("DELETE", "/api/v1/session"): "public",
     ("GET", "/api/v1/alerts/cap"): "public",
     ("GET", "/api/v1/alerts/{alert_id}/cap"): "public",
     ("GET", "/metrics"): "metrics",

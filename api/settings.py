@@ -117,6 +117,38 @@ class Settings(DatabaseSettings):
         default=10.0, ge=0, le=3600, description="How long the server reuses a computed public station list (0: never)."
     )
 
+    # The console's sign-in (api/routes/session.py, central/web_sessions.py).
+    session_cookie: str = Field(
+        default="tepi_session",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Name of the console's session cookie (HttpOnly, SameSite=Strict, Path=/; Secure unless the "
+        "public base URL is http://). An https deployment may name it __Host-tepi_session.",
+    )
+    session_idle_s: int = Field(
+        default=12 * 3600, ge=60, le=30 * 86400, description="A console session unused this long ends."
+    )
+    session_max_s: int = Field(
+        default=7 * 86400, ge=60, le=90 * 86400, description="A console session ends this long after sign-in, used or not."
+    )
+    login_ip_burst: int = Field(
+        default=20, ge=1, le=100_000, description="Failed sign-ins one client IP may make before it must wait."
+    )
+    login_ip_per_min: float = Field(
+        default=10.0, gt=0, le=100_000, description="Failed sign-ins a minute a client IP regains after its burst."
+    )
+    login_user_burst: int = Field(
+        default=5, ge=1, le=100_000, description="Failed sign-ins as one (tenant, name) before it must wait."
+    )
+    login_user_per_min: float = Field(
+        default=1.0, gt=0, le=100_000, description="Failed sign-ins a minute one (tenant, name) regains after its burst."
+    )
+    login_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Password verifications at once (each takes 64 MiB and about 0.14 s of a core); more wait.",
+    )
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _proxy_list(cls, value: object) -> object:

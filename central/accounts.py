@@ -13,6 +13,10 @@ test guesses, because the pepper (TEPI_AUTH_PEPPER) lives only in the API's envi
 public `<id>` finds the row; the digests are compared in constant time.
 
 Keys are shown once, at creation; lost keys are revoked and replaced, never recovered.
+
+People sign in to the console with a password instead (`central.passwords`: Argon2id, since a
+password, unlike a key, can be guessed) and then carry a session cookie (`central.web_sessions`).
+A key and a session give the same `Principal`: the same role and tenant scoping for both.
 """
 
 from __future__ import annotations
@@ -26,29 +30,39 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from central.db import writer
 from central.errors import InvalidInput, KeyNotFound, TenantExists, TenantNotFound, UserExists, UserNotFound
 from central.models import ROLES, ApiKey, Tenant, User
 from central.names import canonical_name, lookalike_key
+from central.passwords import check_password, hash_password, needs_rehash, verify_hash
+from central.web_sessions import SessionLimits, open_session, revoke_user_sessions
+from central.web_sessions import session_id as session_id_of
 from contract.clock import utcnow
 from core.config import TepiConfig
 
 KEY_PREFIX = "tepi"
 _KEY = re.compile(r"^tepi_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+#: An address to send to, not a full RFC 5322 parser: one @, a dot in the domain, no spaces.
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f.]+(\.[^@\s\x00-\x1f\x7f.]+)+$")
+MAX_EMAIL_CHARS = 320
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a user of one tenant with one role, through one key."""
+    """Who is calling: a user of one tenant with one role, through one key or one console session."""
 
     user_id: int
     name: str
     tenant: str
     role: str
-    key_id: str
+    key_id: str | None = None
+    #: The web session (`web_sessions.id`) when the caller came with the console's cookie.
+    session_id: str | None = None
 
 
 def key_digest(pepper: bytes, key: str) -> str:
@@ -220,3 +234,101 @@ def demo_key(session: Session, tenant: str, role: str, pepper: bytes) -> str:
         .execution_options(synchronize_session=False)
     )
     return create_key(session, pepper, user.id, now)[1]
+
+
+def check_email(email: str) -> str:
+    """An email address as stored (trimmed), or `InvalidInput` saying why not."""
+    email = email.strip()
+    if len(email) > MAX_EMAIL_CHARS or not _EMAIL.match(email):
+        raise InvalidInput("not an email address (name@example.go.id)")
+    return email
+
+
+def set_email(session: Session, user: User, email: str | None) -> None:
+    """Where escalations reach the user by email; None removes it."""
+    user.email = check_email(email) if email is not None else None
+    session.flush()
+
+
+def set_password(session: Session, user: User, password: str, now: datetime) -> None:
+    """Give `user` a console password (`InvalidInput` when `central.passwords` refuses it) and end
+    every session of theirs: whoever signed in with the old password must sign in again.
+    Hashing takes about 0.14 s and 64 MiB: call it off the event loop."""
+    check_password(password, user.name)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = now
+    revoke_user_sessions(session, user.id, now)
+    session.flush()
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Whether `password` signs `user` in: the user exists, is enabled, has a password and this is
+    it. One Argon2id verification in every case (a dummy hash when there is nothing to compare),
+    so the time taken does not tell an unknown or disabled user from a wrong password."""
+    stored = user.password_hash if user is not None else None
+    matched = verify_hash(stored, password)
+    return matched and user is not None and user.disabled_at is None
+
+
+def disable_user(session: Session, user_id: int, now: datetime) -> User:
+    """Disable a user: their keys and sessions stop working at once; the row stays, as alert
+    history names it. Disabling twice keeps the first time."""
+    user = get_user(session, user_id)
+    if user.disabled_at is None:
+        user.disabled_at = now
+    revoke_user_sessions(session, user.id, now)
+    session.flush()
+    return user
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A successful sign-in: who, and the new session's token for the cookie (shown once)."""
+
+    principal: Principal
+    token: str
+
+
+def sign_in(engine: Engine, tenant: str, name: str, password: str, now: datetime, limits: SessionLimits) -> SignedIn | None:
+    """A new console session for the user `name` of `tenant` if `password` is theirs; None for
+    every failure alike (unknown tenant or user, disabled, no password, wrong password).
+
+    Two short transactions around the slow part: the user is read, the password verified with
+    no transaction open (SQLite's write lock is not held for 0.14 s of hashing), then the session
+    is written, if the user and their hash are still as read. A hash made with older parameters
+    is replaced on the way. Every sign-in makes a new token (no session fixation)."""
+    with Session(engine) as session:
+        user = _sign_in_user(session, tenant, name)
+        user_id = user.id if user is not None else None
+        stored = user.password_hash if user is not None else None
+        if not verify_password(user, password) or user_id is None or stored is None:
+            return None
+    fresh = hash_password(password) if needs_rehash(stored) else None
+    with Session(writer(engine)) as session, session.begin():
+        current = session.get(User, user_id)
+        if current is None or current.disabled_at is not None or current.password_hash != stored:
+            return None  # changed while the password was being checked
+        if fresh is not None:
+            current.password_hash = fresh
+        token = open_session(session, current, now, limits)
+        principal = Principal(
+            user_id=current.id, name=current.name, tenant=current.tenant_id, role=current.role,
+            session_id=session_id_of(token),
+        )
+    return SignedIn(principal=principal, token=token)
+
+
+def _sign_in_user(session: Session, tenant: str, name: str) -> User | None:
+    """The user a sign-in names: exactly (as typed or NFC), else the one whose name differs only
+    in case (a phone capitalises the first letter); None when none, or several, match."""
+    typed = name.strip()
+    exact = {typed, unicodedata.normalize("NFC", typed)}
+    rows = session.scalars(
+        sa.select(User)
+        .where(User.tenant_id == tenant, sa.or_(User.name.in_(exact), sa.func.lower(User.name) == typed.lower()))
+        .limit(5)
+    ).all()
+    for user in rows:
+        if user.name in exact:
+            return user
+    return rows[0] if len(rows) == 1 else None

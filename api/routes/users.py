@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from api.deps import AnyRole, PageLimit, PageOffset, SessionDep, SettingsDep, TenantAdmin, WriteSessionDep
+from api.deps import AnyRole, ConfigDep, PageLimit, PageOffset, SessionDep, SettingsDep, TenantAdmin, WriteSessionDep
 from api.models import (
     ApiKeyCreated,
     ApiKeyPublic,
@@ -22,7 +22,10 @@ from api.models import (
     UsersPublic,
 )
 from api.routes import AUTH_ERRORS, BODY_ERRORS
+from api.routes.session import tenant_timezone
 from central import accounts as auth
+from central.models import Tenant
+from central.web_sessions import csrf_token
 
 router = APIRouter(tags=["users"])
 
@@ -32,13 +35,22 @@ _USER_NOT_FOUND = {404: {"model": ErrorPublic, "description": "No such user in t
 
 
 @router.get("/me", response_model=MePublic, summary="The authenticated caller", responses=AUTH_ERRORS)
-def read_me(principal: AnyRole) -> MePublic:
+def read_me(session: SessionDep, config: ConfigDep, settings: SettingsDep, principal: AnyRole) -> MePublic:
+    """Who is signed in, with what the console shows and needs: the tenant's name and time zone,
+    and, for a session cookie, the CSRF token (the console reads it again after a reload)."""
+    user = auth.get_user(session, principal.user_id, principal.tenant)
+    tenant = session.get(Tenant, principal.tenant)
+    csrf = csrf_token(settings.pepper(), principal.session_id) if principal.session_id is not None else None
     return MePublic(
         user_id=principal.user_id,
         name=principal.name,
         tenant=principal.tenant,
+        tenant_name=tenant.name if tenant is not None else principal.tenant,
+        timezone=tenant_timezone(config, principal.tenant),
         role=principal.role,  # type: ignore[arg-type]  # checked by the table constraint
+        email=user.email,
         key_id=principal.key_id,
+        csrf_token=csrf,
     )
 
 
