@@ -123,6 +123,10 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/alerts/{alert_id}/events"): ALERT_READERS,
     ("POST", "/api/v1/alerts/{alert_id}/ack"): ALERT_ACTORS,
     ("POST", "/api/v1/alerts/{alert_id}/close"): ALERT_ACTORS,
+    # A user's own subscriptions (another's: 404); each type only if the role reads it (SOS: responders).
+    ("GET", "/api/v1/subscriptions"): ALERT_READERS,
+    ("POST", "/api/v1/subscriptions"): ALERT_READERS,
+    ("DELETE", "/api/v1/subscriptions/{subscription_id}"): ALERT_READERS,
     ("GET", "/api/v1/users"): USER_ADMINS,
     ("POST", "/api/v1/users"): USER_ADMINS,
     ("GET", "/api/v1/users/{user_id}/keys"): USER_ADMINS,

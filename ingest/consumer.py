@@ -32,6 +32,8 @@ item id, a kind's series by series and time: e.g. `kinds.awlr.ingest.summaries`)
 Between batches the same thread checks, every `offline_check_s`, which stations fell silent
 (each kind's `check_silence`, `ingest.kind_interface`), and every `retention.check_every_s` of the configuration enforces the
 retention policy (`central.retention`); the clock is injectable so tests can move time on.
+The notifier (`central.notify`: subscriptions, escalation, email and webhooks) runs beside them
+in a thread of its own, so a slow mail server never holds up a batch.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ from central.db import create_engine, prepare_database, writer
 from ingest.errors import BrokerError, PointWriteError, StoreError
 from ingest.kind_interface import Downlink
 from ingest.metrics import IngestMetrics
+from central.notify.notifier import Notifier, NotifierThread
+from central.notify.settings import NotifySettings, load_notify_settings
 from central.retention import enforce_retention
 from ingest.service import UNKNOWN_KIND, ApplyResult, ReadBatch, Screening, apply_screened, handler_of, read_batch, runtimes_for
 from kinds import kind_names
@@ -157,6 +161,7 @@ class IngestWorker:
         offline_check_s: float = 15.0,
         retention_first_s: float = 60.0,
         poll_s: float = 1.0,
+        notify_settings: NotifySettings | None = None,
     ) -> None:
         self.config = config
         self.tepi_config = tepi_config
@@ -205,6 +210,13 @@ class IngestWorker:
         self._thread: threading.Thread | None = None
         self._errors = RateLimitedLog(log, interval_s=10.0)
         self._client = self._make_client()
+        #: Reaching people (`TEPI_SMTP_*`, `TEPI_NOTIFY_EVERY_S`, ... from the environment unless given).
+        notify = notify_settings if notify_settings is not None else load_notify_settings()
+        self.notifier = (
+            NotifierThread(Notifier(self._engine, tepi_config, notify, registry=self.registry, clock=clock), notify.notify_every_s)
+            if notify.notify_every_s > 0
+            else None
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -220,6 +232,8 @@ class IngestWorker:
         self._next_retention = time.monotonic() + self._retention_first_s
         self._thread = threading.Thread(target=self._process_loop, name="ingest-batches", daemon=True)
         self._thread.start()
+        if self.notifier is not None:
+            self.notifier.start()
         broker = self.config.broker
         self._client.connect_async(broker.host, broker.port, keepalive=broker.keepalive_s)
         self._client.loop_start()
@@ -243,6 +257,8 @@ class IngestWorker:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 log.warning("ingest batches still running at stop; unacknowledged messages will be redelivered")
+        if self.notifier is not None:
+            self.notifier.stop()
         self._client.disconnect()
         self._client.loop_stop()
         for close in self._closers:
