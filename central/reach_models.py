@@ -103,7 +103,8 @@ class NotificationDelivery(Base):
 class GatewayHealth(Base):
     """The latest health report of a gateway (kind "gateway" uplink item `gateway_health`), one
     row per gateway: what the console's device-health page shows. `devices` lists per device
-    `{device, kind, platform, last_seen_at, battery_v, battery_pct, frames, rejected_frames}`."""
+    `{device, kind, platform, last_seen_at, battery_v, battery_pct, frames, rejected_frames}`.
+    Written by ingest (`ingest.gateway_health.apply_health_reports`)."""
 
     __tablename__ = "gateway_health"
 
@@ -115,9 +116,14 @@ class GatewayHealth(Base):
     reported_at: Mapped[datetime] = mapped_column(UtcDateTime())
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     uptime_s: Mapped[float | None] = mapped_column(sa.Float())
-    outbox_items: Mapped[int] = mapped_column(default=0)
-    outbox_bytes: Mapped[int] = mapped_column(default=0)
+    #: Counts are 64-bit (revision 0007): an outbox may be configured past 2 GiB.
+    outbox_items: Mapped[int] = mapped_column(sa.BigInteger(), default=0)
+    outbox_bytes: Mapped[int] = mapped_column(sa.BigInteger(), default=0)
     #: Frames refused since the gateway started, and by reason.
-    rejected_frames: Mapped[int] = mapped_column(default=0)
+    rejected_frames: Mapped[int] = mapped_column(sa.BigInteger(), default=0)
     rejected_by_reason: Mapped[dict[str, int]] = mapped_column(sa.JSON(), default=dict)
     devices: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON(), default=list)
+    #: Whether the gateway's uplink was connected when it built the report (revision 0007).
+    link_up: Mapped[bool | None] = mapped_column(sa.Boolean())
+    #: How often the gateway reports: three intervals without a report make it stale (revision 0007).
+    report_every_s: Mapped[float | None] = mapped_column(sa.Float())

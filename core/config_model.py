@@ -126,6 +126,12 @@ class GatewayConfig(ConfigSection):
             "and never backs off (gateway.uplink.DISTRESS_ACK_TIMEOUT_S)."
         ),
     )
+    health_every_s: float = Field(
+        default=300.0, ge=1, le=86_400,
+        description="How often the gateway tells the centre how it is doing (a `gateway_health` item: uptime, "
+        "outbox depth, uplink, frames refused, each device's last frame and battery). The console calls a gateway "
+        "stale after three intervals without a report.",
+    )
     outbox: OutboxConfig = OutboxConfig()
     serial_ports: dict[Identifier, str] = Field(
         default_factory=dict, description="device id -> serial port path (pty in the simulator)."

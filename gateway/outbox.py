@@ -83,7 +83,8 @@ class Outbox:
 
     Bounded by `max_bytes` of stored item bodies: when a commit goes over, the oldest routine
     items are evicted (events and alerts never are) and the eviction is remembered per series
-    (kind, type, origin) until `take_dropped()` hands it to the uplink to report centrally.
+    (kind, type, origin) until `take_dropped()` hands it to the uplink to report centrally. A
+    latest-only item (a health report) replaces the unsent one before it instead of queueing.
     """
 
     def __init__(
@@ -151,11 +152,14 @@ class Outbox:
         now = time.time()
         rows = []
         summarised = []
+        superseding: list[tuple[int, str, str, str, str]] = []
         for item in items:
             if type(item) is StoredItem:
                 rows.append((item.item_id, item.priority, item.body, now, item.kind, item.type, item.origin, item.at))
                 if item.summarised is not None:
                     summarised.append(item.summarised)
+                if item.latest_only:
+                    superseding.append((item.priority, item.kind, item.type, item.origin, item.item_id))
             else:
                 item_id, priority, body = item  # type: ignore[misc]
                 rows.append((item_id, priority, body, now, "", "", "", now))
@@ -164,6 +168,7 @@ class Outbox:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
+                superseded, shrunk = self._supersede(superseding)
                 added = grown = 0
                 for row in rows:
                     if self._db.execute(_INSERT_ITEM, row).rowcount:
@@ -172,13 +177,13 @@ class Outbox:
                 self._db.executemany(_INSERT_READING, readings)
                 self._db.executemany("DELETE FROM journal WHERE device = ? AND ts < ?", summarised)
                 self._db.executemany(_SUMMARISED, summarised)
-                evicted, freed = self._evict(self._bytes + grown)
+                evicted, freed = self._evict(self._bytes + grown - shrunk)
                 self._db.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 self._rollback()
                 raise OutboxError(f"outbox write failed: {exc}") from exc
-            self._bytes += grown - freed
-            self._count += added - evicted
+            self._bytes += grown - freed - shrunk
+            self._count += added - evicted - superseded
             self._has_dropped = self._has_dropped or evicted > 0
             self.evicted += evicted
             if evicted and self._on_evict is not None:
@@ -186,6 +191,25 @@ class Outbox:
         if added and self.on_items is not None:
             self.on_items()
         return added
+
+    def _supersede(self, newer: list[tuple[int, str, str, str, str]]) -> tuple[int, int]:
+        """Inside the caller's transaction: delete the unsent items that newer latest-only items
+        replace (same priority, kind, type and origin; `StoredItem.latest_only`). Returns (items,
+        bytes) deleted. Found through the (priority, seq) index: latest-only items wait among
+        the events, which are few, never among a backlog of summaries. Rows in flight stay: the
+        uplink counts them as waiting until their ack, which deletes them."""
+        gone: list[tuple[int]] = []
+        freed = 0
+        for priority, kind, item_type, origin, item_id in newer:
+            for seq, length in self._db.execute(
+                "SELECT seq, length(body) FROM outbox WHERE priority = ? AND kind = ? AND type = ? AND origin = ? AND item_id != ?",
+                (priority, kind, item_type, origin, item_id),
+            ).fetchall():
+                if seq not in self.protected:
+                    gone.append((seq,))
+                    freed += length
+        self._db.executemany("DELETE FROM outbox WHERE seq = ?", gone)
+        return len(gone), freed
 
     def _evict(self, size: int) -> tuple[int, int]:
         """Inside the caller's transaction: drop the oldest routine items until `size` fits,

@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 from gateway.broker_health import DropReports
 from gateway.devices import DeviceKind, Processor, UplinkItem, device_kind
 from gateway.errors import REJECTION_REASONS, FrameRejected, OutboxError
+from gateway.health_report import DeviceCounts, HealthSchedule, ReportedDevice, build_report, reason_counts
 from gateway.local_alarms import LocalAlarmChannel
 from gateway.model import Decoded, RawFrame, Reading
 from gateway.ratelimit import TokenBucket
@@ -39,7 +40,7 @@ from core.broker_drops import BrokerDropWatch
 from contract.downlink import KindDownlink
 from core.config import DeviceConfig, TepiConfig
 from core.logs import RateLimitedLog
-from contract.gateway_items import BrokerDrops
+from contract.gateway_items import BrokerDrops, GatewayHealth
 from gateway.stored_item import GATEWAY_KIND, StoredItem, stored_gateway_item
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,8 @@ class _Route:
     processor: Processor
     #: The largest payload taken from this device (`GatewayConfig.payload_limit`).
     max_payload_bytes: int
+    #: What its health report says of it (`gateway.health_report`).
+    counts: DeviceCounts
 
 
 class Deferral:
@@ -178,7 +181,8 @@ class EdgeGateway:
             self._alarms[kind.name] = kind.alarm
             self.processors[d.id] = kind.processor(config, d)  # the kind checks the device's platform
             self._routes[d.id] = _Route(
-                d, kind, TokenBucket(gw.device_rate_per_s, gw.device_burst), self.processors[d.id], gw.payload_limit(kind.max_payload_bytes)
+                d, kind, TokenBucket(gw.device_rate_per_s, gw.device_burst), self.processors[d.id], gw.payload_limit(kind.max_payload_bytes),
+                DeviceCounts(),
             )
         # A kind's own counts (a processor's `collector`), registered once however many devices share one.
         for collector in {id(c): c for p in self.processors.values() if (c := getattr(p, "collector", None)) is not None}.values():
@@ -201,6 +205,7 @@ class EdgeGateway:
             log.warning("serial devices without a port are not read", extra={"devices": missing})
         self.site_drops = BrokerDropWatch("tepi_gateway", "site", self.registry, log)
         self.drop_reports = DropReports(started_at=datetime.now(timezone.utc))
+        self.health_schedule = HealthSchedule(gw.health_every_s)
         mqtt_platforms = sorted({d.platform for d in config.devices if d.transport == "mqtt"})
         #: Where ingest files this gateway's health alert: its first platform with MQTT devices.
         self.health_platform = mqtt_platforms[0] if mqtt_platforms else None
@@ -369,7 +374,7 @@ class EdgeGateway:
         devices = sorted(self._deferral.take())
         for start in range(0, len(devices), SETTLE_DEVICES):
             self._commit(self._process(devices[start : start + SETTLE_DEVICES]), [])
-        self._commit([*self._close_due_windows(), *self._broker_drop_reports(), *self._tick()], [])
+        self._commit([*self._close_due_windows(), *self._broker_drop_reports(), *self._tick(), *self._health_report()], [])
 
     def take_downlink(self, message: KindDownlink) -> None:
         """Called by the uplink (paho's thread): queue a kind's downlink message for the loop."""
@@ -438,6 +443,25 @@ class EdgeGateway:
                 since=report.since, until=report.until,
             )
         ]
+
+    def _health_report(self) -> list[GatewayHealth]:
+        """The gateway's health report when one is due (`gateway.health_every_s`)."""
+        now = self.clock()
+        if not self.health_schedule.due(now):
+            return []
+        try:
+            for route in self._routes.values():
+                route.counts.sample_battery()
+            return [build_report(
+                gateway=self.config.gateway.id, at=self.wall_clock(), every_s=self.health_schedule.every_s,
+                uptime_s=self.health_schedule.uptime_s(now), outbox_items=self.outbox.depth(), outbox_bytes=self.outbox.stored_bytes,
+                link_up=self.uplink is not None and self.uplink.connected, rejected_by_reason=reason_counts(self.metrics.rejected),
+                devices=[ReportedDevice(r.device.id, r.kind.name, r.device.platform, r.counts) for r in self._routes.values()],
+            )]
+        except Exception:  # a report is not worth the loop: counted and logged, the next one is tried
+            self.metrics.internal_errors.labels("health").inc()
+            log.exception("health report failed")
+            return []
 
     def _process(self, devices: Iterable[str]) -> list[UplinkItem]:
         items: list[UplinkItem] = []
@@ -527,6 +551,7 @@ class EdgeGateway:
                 route.processor.accept(decoded)
                 tally[("readings", device.platform)] += 1
                 self._last_arrival[decoded.device] = now  # type: ignore[union-attr]
+                route.counts.seen(frame.received_at, decoded)
                 return [decoded], route.kind  # type: ignore[list-item]
         except FrameRejected as rej:
             self._rejected(rej, route, frame)
@@ -544,12 +569,14 @@ class EdgeGateway:
         if accepted:
             tally[("readings", device.platform)] += len(accepted)
             self._last_arrival[device.id] = now
+            route.counts.seen(frame.received_at, accepted[-1])
         return accepted, route.kind
 
     def _rejected(self, rej: FrameRejected, route: _Route | None, frame: RawFrame) -> None:
         self.metrics.rejected.labels(rej.reason).inc()
         if route is not None:
             route.processor.note_rejected()
+            route.counts.rejected += 1
         # One sampled line per reason and configured device; senders the configuration does
         # not list share one per reason, so no name they choose is ever remembered (the
         # detail quotes it, escaped and cut, as it does any other value from the wire).
@@ -589,7 +616,7 @@ class EdgeGateway:
                 del self._last_arrival[dev_id]
         return items
 
-    def _commit(self, items: Sequence[UplinkItem | BrokerDrops], journal: list[JournalRow]) -> None:
+    def _commit(self, items: Sequence[UplinkItem | BrokerDrops | GatewayHealth], journal: list[JournalRow]) -> None:
         """Store items, journal and summarised ranges in one transaction; retry until the disk
         takes them: a failing disk stalls intake (frames wait, unacknowledged) rather than
         dropping what was accepted. Each item is stored as its kind says."""

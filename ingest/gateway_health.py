@@ -1,4 +1,17 @@
-"""Gateway health alerts from `BrokerDrops` reports: device readings lost at a site broker.
+"""A gateway's own reports about its health: `GatewayHealth` snapshots, and `BrokerDrops`.
+
+Health reports (`apply_health_reports`) keep one row per gateway in `gateway_health`, the
+newest by the gateway's clock; a report older than the stored one (delivered late, or twice)
+changes nothing. The uplink topic, which the broker's ACL gives each gateway for itself alone,
+names the batch's tenant and gateway (ingest refuses a payload that claims others); so a report
+about another gateway than its batch's is refused (`gateway_mismatch`), and so is one of a
+gateway id that already reports for another tenant (`foreign_gateway`: gateway ids are MQTT
+user names, one per deployment, so two tenants naming one gateway is a misconfiguration to
+see, not a row to hand over). Ingest keeps no register of gateways: a gateway's first report
+makes its row. A report stamped more than `MAX_REPORT_AHEAD` ahead of ingest's clock is refused
+(`future_report`): stored, it would hide every correct report after it until that time came.
+
+Broker drops: device readings lost at a site broker.
 
 A gateway reads its site broker's dropped-message count (`core.broker_drops`) and reports
 increases (`gateway.broker_health`); here each report opens or updates the gateway's one open
@@ -12,10 +25,13 @@ gateway itself is named in every event's detail and `who`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from central.alerts import (
@@ -24,9 +40,101 @@ from central.alerts import (
 from central.db import lock_event_log
 from central.incidents import raise_subject_alert
 from central.models import ALERT_TYPE_GATEWAY_HEALTH, Alert, AlertEvent, Station
-from contract.gateway_items import BrokerDrops
+from central.reach_models import GatewayHealth as GatewayHealthRow
+from contract.gateway_items import BrokerDrops, GatewayHealth
 
 log = logging.getLogger(__name__)
+
+#: Rejection reasons of health reports (metric label values).
+GATEWAY_MISMATCH = "gateway_mismatch"
+FOREIGN_GATEWAY = "foreign_gateway"
+FUTURE_REPORT = "future_report"
+#: How far a report's time may be ahead of ingest's clock: the skew a gateway allows its own
+#: devices by default (`gateway.max_future_skew_s`).
+MAX_REPORT_AHEAD = timedelta(minutes=5)
+
+_HEALTH: sa.Table = GatewayHealthRow.__table__  # type: ignore[assignment]
+
+
+@dataclass
+class HealthApplied:
+    """What `apply_health_reports` did: reports stored, reports older than what was stored
+    (or than another of the same call), and the refused ones by their index in the call."""
+
+    stored: int = 0
+    superseded: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+def apply_health_reports(
+    session: Session, reports: Sequence[tuple[str, str, GatewayHealth]], now: datetime
+) -> HealthApplied:
+    """Keep each gateway's newest report, in the caller's transaction. `reports` are (tenant,
+    gateway) of the batch that carried each, and the report; `now` is the arrival time."""
+    done = HealthApplied()
+    stored = _stored(session, {gateway for _t, gateway, _r in reports})
+    newest: dict[tuple[str, str], GatewayHealth] = {}
+    for index, (tenant, gateway, report) in enumerate(reports):
+        reason = _refusal(tenant, gateway, report, stored, now)
+        if reason is not None:
+            done.rejected.append((index, reason))
+            continue
+        known = newest.get((tenant, gateway))
+        if known is None or report.at > known.at:
+            newest[(tenant, gateway)] = report
+        if known is not None:
+            done.superseded += 1
+    for (tenant, gateway), report in sorted(newest.items()):
+        at = stored.get(gateway)
+        if at is not None and at[0] == tenant and report.at <= at[1]:
+            done.superseded += 1
+            continue
+        _upsert(session, tenant, report, now)
+        done.stored += 1
+    return done
+
+
+def _refusal(
+    tenant: str, gateway: str, report: GatewayHealth, stored: dict[str, tuple[str, datetime]], now: datetime
+) -> str | None:
+    if report.gateway != gateway:
+        return GATEWAY_MISMATCH
+    owner = stored.get(gateway)
+    if owner is not None and owner[0] != tenant:
+        return FOREIGN_GATEWAY
+    if report.at > now + MAX_REPORT_AHEAD:
+        return FUTURE_REPORT
+    return None
+
+
+def _stored(session: Session, gateways: set[str]) -> dict[str, tuple[str, datetime]]:
+    """gateway -> (tenant, time of its stored report); a gateway id stored under two tenants
+    (possible only by hand) answers with one of them, which refuses the other's reports."""
+    rows = session.execute(
+        sa.select(_HEALTH.c.gateway, _HEALTH.c.tenant_id, _HEALTH.c.reported_at).where(_HEALTH.c.gateway.in_(sorted(gateways)))
+    )
+    return {gateway: (tenant, at) for gateway, tenant, at in rows}
+
+
+def _upsert(session: Session, tenant: str, report: GatewayHealth, now: datetime) -> None:
+    """One row per gateway; ON CONFLICT so that two workers storing reports of one gateway at
+    once neither fail nor let the older win (the WHERE keeps the newer report)."""
+    values = {
+        "tenant_id": tenant, "gateway": report.gateway, "report_id": report.id, "reported_at": report.at, "received_at": now,
+        "uptime_s": report.uptime_s, "outbox_items": report.outbox_items, "outbox_bytes": report.outbox_bytes,
+        "rejected_frames": report.rejected_frames, "rejected_by_reason": dict(report.rejected_by_reason),
+        "devices": [d.model_dump(mode="json") for d in report.devices], "link_up": report.link_up,
+        "report_every_s": report.every_s,
+    }
+    dialect = session.connection().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"gateway health on {dialect}")
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_HEALTH).values(values)
+    session.execute(insert.on_conflict_do_update(
+        index_elements=[_HEALTH.c.tenant_id, _HEALTH.c.gateway],
+        set_={column: insert.excluded[column] for column in values if column not in ("tenant_id", "gateway")},
+        where=_HEALTH.c.reported_at < insert.excluded.reported_at,
+    ))
 
 
 def apply_report(session: Session, station: Station, report: BrokerDrops, gateway: str) -> tuple[AlertTransition | None, int]:

@@ -10,7 +10,7 @@ kind this build lacks is a counted rejection (`unknown_kind`). Events are applie
 item id (`processed_messages`); an item of a station unknown or of another tenant is rejected
 alone, so one misconfigured station does not silence a gateway's others; a batch of an unknown
 tenant is rejected whole. The gateway's own items (kind `gateway`: evicted summaries, site
-broker drops) are applied here (`ingest.gateway_health`). What a kind's items mean (state,
+broker drops, health reports) are applied here (`ingest.gateway_health`). What a kind's items mean (state,
 alerts, time series) is its handler's.
 """
 
@@ -25,14 +25,14 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from central.db import lock_event_log
 from central.models import ProcessedMessage, Station, Tenant
 from contract.clock import utcnow
-from contract.gateway_items import BrokerDrops, SummariesDropped
+from contract.gateway_items import GATEWAY_ITEMS, BrokerDrops, GatewayHealth, SummariesDropped
 from contract.uplink_batch import MessageError, RecordBlock, UplinkBatch
 from core.logs import RateLimitedLog
 from ingest import gateway_health
@@ -56,7 +56,6 @@ GATEWAY_KIND = "gateway"
 
 _isfinite = math.isfinite
 _PROCESSED: sa.Table = ProcessedMessage.__table__  # type: ignore[assignment]
-_GATEWAY_ITEMS: TypeAdapter[list[SummariesDropped | BrokerDrops]] = TypeAdapter(list[SummariesDropped | BrokerDrops])
 _GATEWAY_MODELS_NAME_KIND = "kind" in SummariesDropped.model_fields
 
 
@@ -113,13 +112,15 @@ def handler_of(kind: str) -> IngestKind | None:
 @dataclass(frozen=True, slots=True)
 class ReadBatch:
     """A batch read by the handlers of its kinds: `parts` by kind, the gateway's own items with
-    their places, how many items (and records) were of unknown kinds, and its size in places."""
+    their places (its health reports apart: snapshots, not events), how many items (and
+    records) were of unknown kinds, and its size in places."""
 
     batch: UplinkBatch
     parts: dict[str, KindUplink]
     gateway_items: list[tuple[int, SummariesDropped | BrokerDrops]]
     unknown_kind: int
     size: int
+    health: list[GatewayHealth] = field(default_factory=list)
 
 
 def read_batch(batch: UplinkBatch) -> ReadBatch:
@@ -137,12 +138,17 @@ def read_batch(batch: UplinkBatch) -> ReadBatch:
         at += block.n
     parts: dict[str, KindUplink] = {}
     gateway_items: list[tuple[int, SummariesDropped | BrokerDrops]] = []
+    health: list[GatewayHealth] = []
     unknown = 0
     try:
         for kind in dict.fromkeys([*items, *blocks]):
             kind_items, places = items.get(kind, ([], []))
             if kind == GATEWAY_KIND:
-                gateway_items = list(zip(places, _gateway_items(kind_items)))
+                for place, item in zip(places, _gateway_items(kind_items)):
+                    if isinstance(item, GatewayHealth):
+                        health.append(item)
+                    else:
+                        gateway_items.append((place, item))
                 continue
             handler = handler_of(kind)
             if handler is None:
@@ -151,14 +157,14 @@ def read_batch(batch: UplinkBatch) -> ReadBatch:
             parts[kind] = handler.read(kind_items, places, blocks.get(kind, []), batch.gateway)
     except ValueError as exc:
         raise MessageError(f"invalid uplink batch: {exc}") from exc
-    return ReadBatch(batch, parts, gateway_items, unknown, at)
+    return ReadBatch(batch, parts, gateway_items, unknown, at, health)
 
 
-def _gateway_items(items: list[dict[str, Any]]) -> list[SummariesDropped | BrokerDrops]:
+def _gateway_items(items: list[dict[str, Any]]) -> list[SummariesDropped | BrokerDrops | GatewayHealth]:
     if not _GATEWAY_MODELS_NAME_KIND:
         items = [{k: v for k, v in i.items() if k != "kind"} for i in items]
     try:
-        return _GATEWAY_ITEMS.validate_python(items)
+        return GATEWAY_ITEMS.validate_python(items)
     except ValidationError as exc:
         raise ValueError(f"invalid gateway item: {exc.errors(include_url=False)[:3]}") from exc
 
@@ -338,6 +344,7 @@ def _apply(session: Session, result: ApplyResult, screened: Sequence[ScreenedBat
     newest: dict[str, datetime] = {}  # station -> its newest reading in the call, as generic items tell
     # (until, arrival, station or (kind, tenant, platform), report, gateway)
     health: list[tuple[datetime, int, Station | tuple[str, str, str], BrokerDrops, str]] = []
+    snapshots: list[tuple[UplinkBatch, GatewayHealth]] = []  # health reports, with the batch that carried each
     stored_by_type: Counter[str] = Counter()
     for checked, evs in zip(screened, events):
         batch, base = checked.batch, checked.base
@@ -348,6 +355,7 @@ def _apply(session: Session, result: ApplyResult, screened: Sequence[ScreenedBat
             _reject(result, UNKNOWN_TENANT, known, batch)
             continue
         tenant, gateway = batch.tenant, batch.gateway
+        snapshots.extend((batch, report) for report in checked.read.health)
         accepted: dict[str, list[tuple[int, Any]]] = {kind: [] for kind in checked.parts}
         for kind, part in checked.parts.items():
             for reason, n in part.rejected.items():
@@ -442,6 +450,17 @@ def _apply(session: Session, result: ApplyResult, screened: Sequence[ScreenedBat
         if transition is not None:
             result.alerts[transition.value] += 1
             log.info("alert %s", transition.value, extra={"type": report.type, "tenant": tenant, "station": platform})
+    if snapshots:  # last: a row lock taken after every station's, in every worker alike
+        _apply_snapshots(session, result, snapshots, now)
+
+
+def _apply_snapshots(session: Session, result: ApplyResult, snapshots: list[tuple[UplinkBatch, GatewayHealth]], now: datetime) -> None:
+    done = gateway_health.apply_health_reports(session, [(b.tenant, b.gateway, r) for b, r in snapshots], now)
+    for index, reason in done.rejected:
+        _reject(result, reason, 1, snapshots[index][0])
+    result.stored += done.stored
+    result.stored_by_type["gateway_health"] += done.stored
+    result.duplicates += done.superseded
 
 
 def _dropped_at_edge(result: ApplyResult, item: SummariesDropped, tenant: str, gateway: str) -> None:

@@ -24,7 +24,7 @@ BADGE_TABLES = (
     "offices", "attendance_tenants", "employees", "badges", "presence_events", "security_events",
     "leave_requests", "attendance_corrections", "activities", "record_views",
 )  # fmt: skip
-HEAD = "0006,bg0001,ff0005,wb0001"
+HEAD = "0007,bg0001,ff0005,wb0001"
 
 
 def _alembic(engine: Engine, step: str, target: str) -> None:

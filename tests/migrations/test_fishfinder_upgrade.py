@@ -102,7 +102,7 @@ def test_an_ff0002_database_upgrades_keeping_every_row_and_gives_known_ports_the
 
     upgrade = upgrade_database(f93509f_state)
 
-    assert (upgrade.before, upgrade.after) == ("ff0002", "0006,bg0001,ff0005,wb0001")
+    assert (upgrade.before, upgrade.after) == ("ff0002", "0007,bg0001,ff0005,wb0001")
     assert table_contents(f93509f_state, tuple(FF0002_TABLES), FF0002_TABLES) == before
     with f93509f_state.connect() as conn:
         homes = {v: (lat, lon) for v, lat, lon in conn.execute(sa.text("SELECT id, home_lat, home_lon FROM vessels"))}
@@ -143,11 +143,11 @@ def test_ff0004_goes_back_to_ff0003_and_up_again_keeping_every_row(f93509f_state
         conn.execute(sa.text("UPDATE vessels SET wind_limit_kn = 20 WHERE id = 'km-benoa'"))
         command.downgrade(alembic_config(MIGRATIONS, conn, kind_branches()), "ff0003")
     with f93509f_state.connect() as conn:
-        assert schema_version(conn).current == "0006,bg0001,ff0003,wb0001"  # the other branches stay where they are
+        assert schema_version(conn).current == "0007,bg0001,ff0003,wb0001"  # the other branches stay where they are
         columns = {c["name"] for c in sa.inspect(conn).get_columns("vessels")}
     assert "wind_limit_kn" not in columns
     assert table_contents(f93509f_state, tuple(FF0002_TABLES), FF0002_TABLES) == before
-    assert upgrade_database(f93509f_state).after == "0006,bg0001,ff0005,wb0001"
+    assert upgrade_database(f93509f_state).after == "0007,bg0001,ff0005,wb0001"
     with f93509f_state.connect() as conn:  # ff0004's 15 kn, none registered from ff0005
         assert set(conn.scalars(sa.text("SELECT wind_limit_kn FROM vessels"))) == {0.0}
 
@@ -164,9 +164,9 @@ def test_ff0005_reads_ff0004_s_stand_in_as_none_registered_and_goes_back(f93509f
         command.downgrade(alembic_config(MIGRATIONS, conn, kind_branches()), "ff0004")
         conn.execute(sa.text("UPDATE vessels SET wind_limit_kn = 20 WHERE id = 'km-benoa'"))
     with f93509f_state.connect() as conn:
-        assert schema_version(conn).current == "0006,bg0001,ff0004,wb0001"
+        assert schema_version(conn).current == "0007,bg0001,ff0004,wb0001"
         assert set(conn.scalars(sa.text("SELECT wind_limit_kn FROM vessels WHERE id != 'km-benoa'"))) == {15.0}
-    assert upgrade_database(f93509f_state).after == "0006,bg0001,ff0005,wb0001"
+    assert upgrade_database(f93509f_state).after == "0007,bg0001,ff0005,wb0001"
     with f93509f_state.connect() as conn:
         winds = dict(conn.execute(sa.text("SELECT id, wind_limit_kn FROM vessels")).all())
     assert winds == {vessel: 20.0 if vessel == "km-benoa" else 0.0 for vessel, _, _ in VESSELS}

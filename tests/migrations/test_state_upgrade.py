@@ -53,7 +53,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 PEPPER = "f93509f-fixture-pepper-not-a-secret-0123456789"  # make_fixture.PEPPER
-HEAD = "0006,bg0001,ff0005,wb0001"
+HEAD = "0007,bg0001,ff0005,wb0001"
 KEYS = json.loads((F93509F / "keys.json").read_text())
 kind_state_modules()  # the kinds' own tables join Base.metadata, as the revisions create them
 
@@ -421,3 +421,39 @@ def test_a_0005_database_upgrades_to_console_sign_in_and_reach_with_every_row_ke
     with f93509f_state.connect() as conn:
         assert "web_sessions" not in sa.inspect(conn).get_table_names()
         assert "password_hash" not in {c["name"] for c in sa.inspect(conn).get_columns("users")}
+
+
+def test_a_0006_gateway_health_row_upgrades_to_link_state_and_64_bit_counts_and_goes_back(f93509f_state: Engine) -> None:
+    """0007: `gateway_health` gains `link_up` and `report_every_s` (null for a report stored
+    before: unknown), and its counts take values past 2^31. The row stays through up and down."""
+    from alembic import command
+
+    from central.schema import MIGRATIONS, kind_branches
+    from core.migrations import alembic_config
+
+    columns = {"gateway_health": ("tenant_id", "gateway", "report_id", "reported_at", "outbox_items", "outbox_bytes",
+                                  "rejected_frames", "rejected_by_reason", "devices")}
+    with f93509f_state.begin() as conn:  # the database as 0006 left it, with one gateway's report
+        config = alembic_config(MIGRATIONS, conn, kind_branches())
+        command.stamp(config, "0001")
+        command.upgrade(config, "0006")
+        conn.execute(sa.text(
+            "INSERT INTO gateway_health (tenant_id, gateway, report_id, reported_at, received_at, uptime_s, outbox_items, "
+            "outbox_bytes, rejected_frames, rejected_by_reason, devices) VALUES ('dki-jakarta', 'gw-ciliwung', "
+            "'gw-ciliwung:gateway_health:1', :at, :at, 60.0, 3, 4096, 2, '{\"garbage\": 2}', '[]')"
+        ), {"at": datetime(2026, 12, 7, tzinfo=timezone.utc)})
+    before = table_contents(f93509f_state, ("gateway_health",), columns)
+
+    assert upgrade_database(f93509f_state).after == HEAD
+    assert table_contents(f93509f_state, ("gateway_health",), columns) == before
+    with f93509f_state.begin() as conn:
+        assert conn.execute(sa.text("SELECT link_up, report_every_s FROM gateway_health")).all() == [(None, None)]
+        conn.execute(sa.text("UPDATE gateway_health SET outbox_bytes = :big, rejected_frames = :big"), {"big": 3 * 2**31})
+        assert conn.scalar(sa.text("SELECT outbox_bytes FROM gateway_health")) == 3 * 2**31
+        conn.execute(sa.text("UPDATE gateway_health SET outbox_bytes = 4096, rejected_frames = 2"))
+
+    with f93509f_state.begin() as conn:
+        command.downgrade(alembic_config(MIGRATIONS, conn, kind_branches()), "0006")
+    assert table_contents(f93509f_state, ("gateway_health",), columns) == before
+    with f93509f_state.connect() as conn:
+        assert not {"link_up", "report_every_s"} & {c["name"] for c in sa.inspect(conn).get_columns("gateway_health")}

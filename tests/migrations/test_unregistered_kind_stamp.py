@@ -51,7 +51,7 @@ def test_a_database_with_revisions_of_an_unregistered_kind_is_refused_naming_the
     assert any(r.startswith("ff") for r in stamped), stamped
 
     request.getfixturevalue("fishfinder_unregistered")
-    assert central.schema.heads() == "0006,bg0001,wb0001"  # this build knows none of the kind's revisions
+    assert central.schema.heads() == "0007,bg0001,wb0001"  # this build knows none of the kind's revisions
     for step in (
         lambda: prepare_database(state, default_config),
         lambda: upgrade_database(state),
@@ -87,6 +87,6 @@ def test_without_the_kinds_folder_the_error_gives_both_causes(
         upgrade_database(state)
     message = str(refused.value)
     ff_head = next(r for r in _stamp(state) if r.startswith("ff"))
-    assert f"revision '{ff_head}', which this version of Tepi does not know (its newest is '0006,bg0001,wb0001')" in message
+    assert f"revision '{ff_head}', which this version of Tepi does not know (its newest is '0007,bg0001,wb0001')" in message
     assert "a newer Tepi or of a device kind this build does not register (its kinds: awlr, badge, wavebuoy)" in message
     assert "register the kind again" in message

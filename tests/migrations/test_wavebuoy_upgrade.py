@@ -49,7 +49,7 @@ def test_a_database_before_buoys_gains_their_table_with_every_row_intact_and_los
 
     upgrade = upgrade_database(f93509f_state)
 
-    assert (upgrade.before, upgrade.after) == ("ff0003", "0006,bg0001,ff0005,wb0001")
+    assert (upgrade.before, upgrade.after) == ("ff0003", "0007,bg0001,ff0005,wb0001")
     assert table_contents(f93509f_state, tuple(KEPT), KEPT) == before
     config = parse_config({
         "tenants": [{"id": "dki-jakarta", "name": "BPBD Provinsi DKI Jakarta"}], "stations": [], "devices": [],
@@ -66,6 +66,6 @@ def test_a_database_before_buoys_gains_their_table_with_every_row_intact_and_los
     with f93509f_state.begin() as conn:
         command.downgrade(alembic_config(MIGRATIONS, conn, kind_branches()), "wavebuoy@base")
     with f93509f_state.connect() as conn:
-        assert schema_version(conn).current == "0006,bg0001,ff0005"  # 0006 and bg0001 depend on 0005; ff0005 on 0003 (through ff0004), not on 0004
+        assert schema_version(conn).current == "0007,bg0001,ff0005"  # 0007 (after 0006) and bg0001 depend on 0005; ff0005 on 0003 (through ff0004), not on 0004
         assert "wave_buoys" not in sa.inspect(conn).get_table_names()
     assert table_contents(f93509f_state, tuple(KEPT), KEPT) == before

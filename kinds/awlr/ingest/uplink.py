@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field, TypeAdapter, ValidationError
 
-from contract.gateway_items import BrokerDrops, SummariesDropped
+from contract.gateway_items import GatewayItem
 from contract.uplink_batch import RecordBlock, UplinkBatch
 from ingest.kind_interface import ScreenedPart
 from kinds.awlr.ingest.summaries import StationIndex, SummaryPoints, screen
@@ -170,7 +170,7 @@ def batch_summaries(batch: UplinkBatch, part: AwlrUplink | None = None) -> Summa
 
 def every_item(batch: UplinkBatch) -> list[Any]:
     """A batch's river items as objects, events then every summary, and then the gateway's own
-    reports (outbox full, broker drops) that travel beside them (tests, tools)."""
+    reports (outbox full, broker drops, health) that travel beside them (tests, tools)."""
     part = batch_parts(batch)
     reports = [_GATEWAY_ITEM.validate_python(i) for i in batch.items if i.get("kind") == "gateway"]
     return [
@@ -180,9 +180,7 @@ def every_item(batch: UplinkBatch) -> list[Any]:
     ]
 
 
-_GATEWAY_ITEM: TypeAdapter[SummariesDropped | BrokerDrops] = TypeAdapter(
-    Annotated[Union[SummariesDropped, BrokerDrops], Field(discriminator="type")]
-)
+_GATEWAY_ITEM: TypeAdapter[GatewayItem] = TypeAdapter(GatewayItem)
 
 
 @dataclass
