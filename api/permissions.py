@@ -104,6 +104,7 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/healthz"): "public",
     ("GET", "/api/v1/healthz"): "public",
     ("GET", "/api/v1/public/stations"): "public",
+    ("GET", "/api/v1/public/warnings"): "public",
     ("GET", "/api/v1/public/basemap"): "public",
     ("GET", "/api/v1/public/tenants"): "public",
     # Signing in and out of the console: anyone may try (rate limited); sign-out ends the cookie's session.
@@ -116,6 +117,7 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/me"): ALL_ROLES,
     ("GET", "/api/v1/basemap"): ALL_ROLES,
     ("GET", "/api/v1/stations"): STATION_READERS,
+    ("GET", "/api/v1/stations/{station_id}"): STATION_READERS,
     ("GET", "/api/v1/stations/{station_id}/levels"): STATION_READERS,
     ("GET", "/api/v1/alerts"): ALERT_READERS,
     ("GET", "/api/v1/alerts/stream"): ALERT_READERS,

@@ -91,6 +91,8 @@ class PublicStation(PublicModel):
     station: str
     name: str
     river: str
+    lat: float = Field(description="Where the gauge is (WGS 84), as its CAP messages' area says anyway: for a map.")
+    lon: float
     level_cm: float | None = Field(description="Newest level received; null before the first.")
     siaga: int | None = Field(ge=1, le=4, description="4 normal .. 1 awas.")
     siaga_label: str | None = Field(description='e.g. "SIAGA IV".')
@@ -104,6 +106,30 @@ class PublicStations(PublicModel):
     count: int
     limit: int
     offset: int
+
+
+class PublicWarning(PublicModel):
+    """A public warning in force, as its CAP message tells it (`kinds.awlr.api.public_warnings`)."""
+
+    id: int = Field(description="The alert's id, as in its CAP message's URL.")
+    tenant: str
+    type: str = Field(description="siaga, rate_of_rise, forecast, offline (rivers); marine (sea areas); ...")
+    severity: str = Field(description="critical, major, minor or warning (CAP: Extreme, Severe, Moderate, Minor).")
+    station: str | None = Field(description="The river station; null for a warning about no station (a sea area).")
+    area: str | None = Field(description="The sea area (or other public place) of a warning about no station.")
+    place: str = Field(description="The station's or area's name.")
+    siaga: int | None = Field(ge=1, le=4, description="Siaga level at the revision; null for a warning about no station.")
+    siaga_label: str | None = Field(description='e.g. "SIAGA II"; null with `siaga`.')
+    headline_id: str = Field(description="The CAP message's headline in Indonesian.")
+    headline_en: str = Field(description="The CAP message's headline in English.")
+    since: UtcDatetime = Field(description="When the warning was first issued.")
+    updated_at: UtcDatetime = Field(description="When its current revision was issued.")
+    cap_url: str = Field(description="Its CAP 1.2 message (public).")
+
+
+class PublicWarnings(PublicModel):
+    data: list[PublicWarning] = Field(description="Newest revision first.")
+    count: int
 
 
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}

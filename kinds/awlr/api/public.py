@@ -1,7 +1,8 @@
 """The public transparency view: every river station's level, Siaga label and trend, for anyone.
 
-What it shows is what a BPBD publishes anyway (as PetaBencana.id's flood gauges do): station,
-level, alert level, trend and time. Nothing about people, alerts' handling or thresholds'
+What it shows is what a BPBD publishes anyway (as PetaBencana.id's flood gauges do): station and
+where it is (the public page's map; its CAP messages give the position too), level, alert level,
+trend and time. Nothing about people, alerts' handling or thresholds'
 provenance; a new field here is a publication decision, so the model (`PublicStation`) lists
 exactly what goes out.
 
@@ -29,6 +30,8 @@ def public_station(session: Session, store: LevelStore, station: Station) -> Pub
         station=station.id,
         name=station.name,
         river=station.river,
+        lat=station.lat,
+        lon=station.lon,
         level_cm=station.last_level_cm,
         siaga=int(siaga) if siaga else None,
         siaga_label=siaga.label if siaga else None,

@@ -59,6 +59,14 @@ def list_stations(
     return StationsPublic(data=data, count=int(total), limit=limit, offset=offset)
 
 
+def one_station(session: Session, store: LevelStore, tenant: str, station_id: str) -> StationPublic:
+    """The tenant's station with its trend; `StationNotFound` for another tenant's, as for none."""
+    from kinds.awlr.api.station_trend import station_trend  # as in list_stations
+
+    station = tenant_station(session, tenant, station_id)
+    return station_public(station, station_trend(session, store, station))
+
+
 def tenant_station(session: Session, tenant: str, station_id: str) -> Station:
     """The station if it is the tenant's; `StationNotFound` otherwise (another tenant's does not exist)."""
     station = session.get(Station, station_id)

@@ -21,7 +21,7 @@ ALERTS = "/api/v1/alerts"
 ATOM = "{http://www.w3.org/2005/Atom}"
 #: Everything a public station shows; anything more is a publication decision, made in the model.
 PUBLIC_FIELDS = {
-    "tenant", "station", "name", "river", "level_cm", "siaga", "siaga_label", "trend", "trend_cm_per_h", "updated_at",
+    "tenant", "station", "name", "river", "lat", "lon", "level_cm", "siaga", "siaga_label", "trend", "trend_cm_per_h", "updated_at",
 }  # fmt: skip
 
 
@@ -56,6 +56,8 @@ def test_public_stations_need_no_key_and_show_nothing_personal(
         "station": "depok",
         "name": "Pos Depok (Panus)",
         "river": "Ciliwung",
+        "lat": -6.3967,
+        "lon": 106.8317,
         "level_cm": 148.0,
         "siaga": 4,
         "siaga_label": "SIAGA IV",

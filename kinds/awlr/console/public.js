@@ -1,0 +1,139 @@
+// The public page, like PetaBencana.id's: anyone, signed in or not, picks a region and sees its
+// river levels on a map and in a list, and the warnings in force. It calls public endpoints only
+// (/public/tenants, /public/stations, /public/warnings, /public/basemap through ctx.map), so it
+// works, and is cacheable, without credentials; nothing on it is personal data.
+
+import {allPages, bySeverity, legend, levelText, loadStyles, siagaBadge, siagaText, stationMarkers, trendCell, trendWords} from './marks.js';
+import {bboxOf} from './rivers.js';
+
+const REFRESH_MS = 60_000; // the public answers' max-age
+const SAVED = 'tepi.publicTenant';
+const SEVERITY_ORDER = {critical: 0, major: 1, minor: 2, warning: 3};
+
+/** Regions to choose from: /public/tenants, or (where that is not served) the tenants the stations name. */
+async function tenants(ctx) {
+  try {
+    return await ctx.api('/public/tenants');
+  } catch (err) {
+    if (!(err instanceof ctx.ApiError) || err.status !== 404) throw err;
+  }
+  const ids = [...new Set((await allPages(ctx, '/public/stations')).map((s) => s.tenant))];
+  return ids.map((id) => ({id, name: id, timezone: 'Asia/Jakarta'}));
+}
+
+function remembered() {
+  try {
+    return localStorage.getItem(SAVED);
+  } catch {
+    return null; // storage refused (private mode): the first region
+  }
+}
+
+function remember(tenant) {
+  try {
+    localStorage.setItem(SAVED, tenant);
+  } catch {
+    // the choice lasts this page only
+  }
+}
+
+/** A time in the region's own zone with its abbreviation (WIB, WITA, WIT): a citizen reads local time. */
+function zoneTime(ctx, iso, tz) {
+  return ctx.fmtTime(iso, {date: true, tz});
+}
+
+function warningItem(ctx, w, tz) {
+  const headline = ctx.lang === 'en' ? w.headline_en : w.headline_id;
+  return ctx.h('li', {'data-testid': 'public-warning', 'data-type': w.type, 'data-severity': w.severity,
+    'data-station': w.station || '', 'data-area': w.area || '', class: `awlr-warning awlr-sev-${w.severity}`},
+    ...(w.siaga ? [siagaBadge(ctx, w.siaga)] : []),
+    ctx.h('p', {class: 'awlr-headline'}, headline),
+    ctx.h('p', {class: 'awlr-when'},
+      ctx.t('public.since', {time: zoneTime(ctx, w.since, tz)}), ' · ',
+      ctx.t('public.updated', {time: zoneTime(ctx, w.updated_at, tz)}), ' · ',
+      ctx.h('a', {href: w.cap_url, rel: 'external'}, ctx.t('public.cap'))));
+}
+
+function stationRow(ctx, s, tz) {
+  return ctx.h('tr', {'data-testid': 'public-station', 'data-station-id': s.station, 'data-siaga': String(s.siaga ?? '')},
+    ctx.h('th', {scope: 'row'}, s.name),
+    ctx.h('td', {}, s.river),
+    ctx.h('td', {class: 'awlr-num'}, levelText(ctx, s.level_cm)),
+    ctx.h('td', {}, siagaBadge(ctx, s.siaga)),
+    ctx.h('td', {}, trendCell(ctx, s.trend, s.trend_cm_per_h)),
+    ctx.h('td', {}, s.updated_at ? zoneTime(ctx, s.updated_at, tz) : '–'));
+}
+
+export default {
+  id: 'public',
+  nav: false,
+  title: {id: 'Info publik', en: 'Public information'},
+  roles: 'public',
+  async render(el, ctx, params) {
+    await loadStyles();
+    ctx.setTitle(ctx.t('public.heading'));
+    const regions = await tenants(ctx);
+    const wanted = params[0] || remembered();
+    const region = regions.find((t) => t.id === wanted) || regions[0];
+
+    const select = ctx.h('select', {id: 'public-tenant'},
+      ...regions.map((t) => ctx.h('option', {value: t.id}, t.name)));
+    const warningsList = ctx.h('ul', {class: 'awlr-warnings', 'aria-live': 'polite'});
+    const mapBox = ctx.h('div', {class: 'awlr-map-col'});
+    const body = ctx.h('tbody', {});
+    const heads = ['col.station', 'col.river', 'col.level', 'col.siaga', 'col.trend', 'col.updated'].map((k) => ctx.h('th', {scope: 'col'}, ctx.t(k)));
+    const stationsNote = ctx.h('p', {class: 'awlr-count'});
+    el.append(
+      ctx.h('h1', {}, ctx.t('public.heading')),
+      ctx.h('p', {}, ctx.t('public.intro'),
+        ...(ctx.user ? [] : [' ', ctx.h('a', {href: '#/login', 'data-testid': 'signin-link'}, ctx.t('public.signin'))])),
+      ctx.h('div', {class: 'awlr-filter'}, ctx.h('label', {for: 'public-tenant'}, ctx.t('public.tenant')), select),
+      ctx.h('section', {'aria-labelledby': 'public-warnings-h'},
+        ctx.h('h2', {id: 'public-warnings-h'}, ctx.t('public.warnings')), warningsList),
+      ctx.h('section', {'aria-labelledby': 'public-stations-h'},
+        ctx.h('h2', {id: 'public-stations-h'}, ctx.t('public.stations')),
+        ctx.h('div', {class: 'awlr-layout'}, mapBox,
+          ctx.h('div', {class: 'awlr-list-col'}, stationsNote,
+            ctx.h('div', {class: 'awlr-table-wrap'}, ctx.h('table', {class: 'awlr-table'},
+              ctx.h('thead', {}, ctx.h('tr', {}, ...heads)), body))))));
+
+    let markers = null;
+    const mapEl = ctx.h('div', {class: 'awlr-map', role: 'region', 'aria-label': ctx.t('public.map'), 'data-station-count': '0'});
+    mapBox.replaceChildren(mapEl, legend(ctx));
+    const load = async (fresh) => {
+      const query = {tenant: region.id};
+      const [stations, warnings] = await Promise.all([
+        allPages(ctx, '/public/stations', query),
+        ctx.api('/public/warnings', {query}),
+      ]);
+      if (fresh) {
+        const map = await ctx.map(mapEl, {public: true, tenant: region.id, bbox: bboxOf(stations)});
+        markers = stationMarkers(ctx, map, {
+          describe: (s) => `${s.name} (${s.river}): ${levelText(ctx, s.level_cm)}, ${siagaText(ctx, s.siaga)}, ${trendWords(ctx, s.trend, s.trend_cm_per_h)}`,
+        });
+      }
+      const tz = region.timezone;
+      const shown = stations.map((s) => ({...s, id: s.station, last_level_cm: s.level_cm}));
+      mapEl.dataset.stationCount = String(markers.setStations(shown));
+      body.replaceChildren(...shown.sort(bySeverity).map((s) => stationRow(ctx, s, tz)));
+      stationsNote.textContent = stations.length ? '' : ctx.t('public.noStations');
+      const sorted = [...warnings.data].sort((a, b) => (a.siaga || 9) - (b.siaga || 9)
+        || SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || b.updated_at.localeCompare(a.updated_at));
+      warningsList.replaceChildren(...(sorted.length ? sorted.map((w) => warningItem(ctx, w, tz))
+        : [ctx.h('li', {class: 'awlr-none'}, ctx.t('public.noWarnings'))]));
+      el.dataset.tenant = region.id;
+      if (fresh) requestAnimationFrame(() => ctx.mark('map-drawn:public'));
+    };
+
+    // Another region is another page (#/public/<tenant>): a link to it shows that region.
+    select.addEventListener('change', () => {
+      remember(select.value);
+      ctx.navigate(`#/public/${encodeURIComponent(select.value)}`);
+    });
+    if (!region) return undefined;
+    select.value = region.id;
+    await load(true);
+    const timer = setInterval(() => load(false).catch(() => {}), REFRESH_MS);
+    return () => clearInterval(timer);
+  },
+};
