@@ -93,8 +93,9 @@ ATTENDANCE_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_EMPLOYEE, ROLE_STAFF_ADM
 #: performance allowance), corrections with a reason, deciding leave (never one's own), and the
 #: spoofing attempts with the names of the badges' holders: staff administration.
 ATTENDANCE_ADMINS: tuple[str, ...] = (ROLE_ADMIN, ROLE_STAFF_ADMIN)
-#: Recording one's own daily activities and requesting one's own leave: a user linked to an
-#: employee (an employee, or a staff_admin as a member of staff). The admin is linked to none.
+#: Reading one's own employee record, recording one's own daily activities and requesting one's
+#: own leave: a user linked to an employee (an employee, or a staff_admin as a member of staff).
+#: The admin is linked to none.
 ATTENDANCE_SELF_SERVICE: tuple[str, ...] = (ROLE_EMPLOYEE, ROLE_STAFF_ADMIN)
 #: Leave requests: one's own (employee), the office's (staff_admin), the tenant's (admin).
 LEAVE_READERS: tuple[str, ...] = ATTENDANCE_READERS
@@ -157,6 +158,7 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/fishing-grounds/{ground_id}"): GROUND_READERS,
     ("GET", "/api/v1/employees"): EMPLOYEE_LISTERS,
     ("POST", "/api/v1/employees/import"): ATTENDANCE_ADMINS,
+    ("GET", "/api/v1/employees/me"): ATTENDANCE_SELF_SERVICE,
     ("GET", "/api/v1/employees/{nip}"): ATTENDANCE_READERS,
     ("GET", "/api/v1/attendance/daily"): ATTENDANCE_ADMINS,
     ("GET", "/api/v1/attendance/monthly"): ATTENDANCE_ADMINS,

@@ -151,6 +151,7 @@ ENDPOINTS = [
     # Attendance (kinds/badge). A NIP in the body or query is an object as one in the path.
     Endpoint("GET", "/api/v1/employees", STAFF_ADMINS),
     Endpoint("POST", "/api/v1/employees/import", STAFF_ADMINS, scope="single"),
+    Endpoint("GET", "/api/v1/employees/me", SELF_SERVICE, scope="single"),
     Endpoint("GET", "/api/v1/employees/{nip}", ATTENDANCE_READERS, scope="person"),
     Endpoint("GET", "/api/v1/attendance/daily", STAFF_ADMINS),
     Endpoint("GET", "/api/v1/attendance/monthly", STAFF_ADMINS),

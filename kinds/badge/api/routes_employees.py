@@ -1,4 +1,4 @@
-"""`/employees`: the staff list, one employee, and the CSV import."""
+"""`/employees`: the staff list, one employee, the caller's own employee record, and the CSV import."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from api.deps import ConfigDep, PageLimit, PageOffset, SessionDep, WriteSessionD
 from api.models import ErrorPublic
 from api.routes import AUTH_ERRORS, BODY_ERRORS
 from kinds.badge.api import employee_service
-from kinds.badge.api.deps import AttendanceAdmin, AttendanceReader, EmployeeLister, Nip, OfficeQuery
+from kinds.badge.api.deps import AttendanceAdmin, AttendanceReader, EmployeeLister, Nip, OfficeQuery, SelfService
 from kinds.badge.api.models import EmployeePublic, EmployeesPublic, ImportedPublic
 
 router = APIRouter(tags=["employees"])
@@ -60,6 +60,19 @@ def read_employees(
 async def import_employees(request: Request, session: WriteSessionDep, who: AttendanceAdmin, config: ConfigDep) -> ImportedPublic:
     body = await request.body()
     return await run_in_threadpool(employee_service.import_employees, session, who, config, body)
+
+
+@router.get(
+    "/employees/me",
+    response_model=EmployeePublic,
+    summary="The caller's own employee record (a user linked to an employee): how the console finds its NIP",
+    description="An employee (or a staff_admin as a member of staff) reads their own days and months by NIP; this "
+    "tells the NIP without asking the person to type it. Declared before `/employees/{nip}`, which would take `me` "
+    "as a malformed NIP.",
+    responses={**AUTH_ERRORS, 403: {"model": ErrorPublic, "description": "The role may not, or the user is linked to no employee."}},
+)
+def read_own_employee(session: SessionDep, who: SelfService) -> EmployeePublic:
+    return employee_service.read_employee(session, who, who.linked().nip)
 
 
 @router.get(

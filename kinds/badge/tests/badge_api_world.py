@@ -112,7 +112,7 @@ class World:
         return self.client.post(path, json=body, headers=bearer(self.keys[who]), **kwargs)
 
 
-def _event(employee_id: int, office: str, event: str, at: datetime, n: int) -> PresenceEvent:
+def presence_event(employee_id: int, office: str, event: str, at: datetime, n: int) -> PresenceEvent:
     return PresenceEvent(
         item_id=f"gw-{office}:{office}:b{employee_id:012x}:{event}:{n}", tenant_id=INDRAMAYU if office != MANGUPURA else BADUNG,
         office_id=office, badge_id=f"b{employee_id:012x}", employee_id=employee_id, event=event, at=at,
@@ -132,7 +132,7 @@ def story(s: Session, ids: dict[str, int]) -> None:
     for who, office, check_in, check_out in stays:
         for event, at in (("check_in", check_in), ("check_out", check_out)):
             n += 1
-            s.add(_event(ids[who], office, event, at, n))
+            s.add(presence_event(ids[who], office, event, at, n))
     s.add(LeaveRequest(
         tenant_id=INDRAMAYU, employee_id=ids["Dini Kartika"], kind="cuti", first_day=date(2026, 2, 5), last_day=date(2026, 2, 5),
         reason="Keperluan keluarga", status=LEAVE_APPROVED, requested_at=wib(2, "08:00"), decided_at=wib(2, "09:00"),
@@ -146,6 +146,28 @@ def story(s: Session, ids: dict[str, int]) -> None:
         ))  # fmt: skip
 
 
+def fill_world(engine: Engine, config: TepiConfig) -> tuple[dict[str, str], dict[str, int]]:
+    """The world's users with their keys, employees and story in an empty store: (keys by name,
+    employee ids by name)."""
+    prepare_database(engine, config)
+    keys: dict[str, str] = {}
+    ids: dict[str, int] = {}
+    with Session(writer(engine)) as s, s.begin():
+        for name, (tenant, role, nip, office) in PEOPLE.items():
+            user = create_user(s, tenant, name, role)
+            keys[name] = create_key(s, TEST_PEPPER.encode(), user.id)[1]
+            if nip is not None:
+                employee, _ = add_employee(s, tenant, NewEmployee(nip=nip, name=name, office=office or ""), HIRED, ["pns-5-hari"])
+                link_user(s, tenant, user, nip)
+                ids[name] = employee.id
+        story(s, ids)
+    return keys, ids
+
+
+def world_settings(url: str) -> Settings:
+    return Settings(database_url=url, auth_pepper=TEST_PEPPER, public_base_url=TEST_PUBLIC_BASE_URL)  # type: ignore[arg-type]
+
+
 def build_world(tmp: Path) -> Iterator[World]:
     """The world's app and data; the badge API's clock fixed at `NOW` while it lasts."""
     import pytest
@@ -156,22 +178,8 @@ def build_world(tmp: Path) -> Iterator[World]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(attendance_data, "utcnow", lambda: NOW)
         try:
-            prepare_database(engine, config)
-            keys: dict[str, str] = {}
-            ids: dict[str, int] = {}
-            with Session(writer(engine)) as s, s.begin():
-                for name, (tenant, role, nip, office) in PEOPLE.items():
-                    user = create_user(s, tenant, name, role)
-                    keys[name] = create_key(s, TEST_PEPPER.encode(), user.id)[1]
-                    if nip is not None:
-                        employee, _ = add_employee(s, tenant, NewEmployee(nip=nip, name=name, office=office or ""), HIRED, ["pns-5-hari"])
-                        link_user(s, tenant, user, nip)
-                        ids[name] = employee.id
-                story(s, ids)
-            settings = Settings(
-                database_url=url, auth_pepper=TEST_PEPPER, public_base_url=TEST_PUBLIC_BASE_URL,  # type: ignore[arg-type]
-            )
-            with TestClient(create_app(config, settings, registry=CollectorRegistry())) as client:
+            keys, ids = fill_world(engine, config)
+            with TestClient(create_app(config, world_settings(url), registry=CollectorRegistry())) as client:
                 yield World(client=client, engine=engine, keys=keys, employee_ids=ids)
         finally:
             engine.dispose()

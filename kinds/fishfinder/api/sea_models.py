@@ -6,13 +6,27 @@ only; viewers never get these shapes (403 on every route that returns them).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 
 from api.models import Note, PublicModel, RequestBody, RequestDatetime, UtcDatetime
 from kinds.fishfinder.api.catch_models import Identifier
 from kinds.fishfinder.values import DistressNature
+
+
+OverdueReason = Literal["past_expected_return", "silent"]
+OVERDUE_REASONS: tuple[str, ...] = get_args(OverdueReason)
+
+
+class VesselOverduePublic(PublicModel):
+    """Why and since when the vessel is overdue: its open 'overdue' alert (ingest's overdue watch
+    decides, with the vessel's silence limit, which only the server knows)."""
+
+    reason: OverdueReason | None = Field(
+        description="past_expected_return: at sea after its declared return; silent: no fix for longer than its limit."
+    )
+    since: UtcDatetime = Field(description="When the overdue alert opened.")
 
 
 class VesselPublic(PublicModel):
@@ -25,6 +39,9 @@ class VesselPublic(PublicModel):
     last_lat: float | None = Field(description="Last known position (WGS 84); null before the first fix.")
     last_lon: float | None
     last_seen_at: UtcDatetime | None = Field(description="Time of that fix (the boat's GPS time).")
+    overdue: VesselOverduePublic | None = Field(
+        default=None, description="Set while the vessel's overdue alert is open (it clears when the vessel is back or reports)."
+    )
 
 
 class VesselsPublic(PublicModel):

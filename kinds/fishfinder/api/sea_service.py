@@ -20,7 +20,15 @@ from central import alerts as lifecycle
 from central import incidents
 from central.accounts import Principal
 from central.errors import InvalidInput
-from central.models import ALERT_ACKNOWLEDGED, ALERT_ACTIVE, ROLE_FISHER, Alert, AlertEvent
+from central.models import (
+    ALERT_ACKNOWLEDGED,
+    ALERT_ACTIVE,
+    ALERT_TYPE_OVERDUE,
+    OPEN_STATUSES,
+    ROLE_FISHER,
+    Alert,
+    AlertEvent,
+)
 from contract.clock import utcnow
 from kinds.fishfinder.api.errors import IncidentNotFound, VesselNotFound
 from kinds.fishfinder.api.geo import KM_PER_NM, bearing_deg, distance_km
@@ -32,7 +40,9 @@ from kinds.fishfinder.api.sea_models import (
     SosIncidentDetail,
     SosIncidentPublic,
     SosIncidentsPublic,
+    OVERDUE_REASONS,
     TrackPublic,
+    VesselOverduePublic,
     VesselPublic,
     VesselsPublic,
 )
@@ -65,7 +75,33 @@ def visible_vessel(session: Session, principal: Principal, vessel_id: str) -> Ve
     return vessel
 
 
-def _vessel_public(v: Vessel) -> VesselPublic:
+def overdue_of(session: Session, tenant: str, vessel_ids: list[str]) -> dict[str, VesselOverduePublic]:
+    """The open overdue alerts of these vessels, by vessel: since when, and the reason the
+    overdue watch opened it with (the detail of its first event). The watch alone decides (a
+    vessel's silence limit is the server's), so the console shows what the alert list shows,
+    not a guess from `expected_return_at`."""
+    if not vessel_ids:
+        return {}
+    alerts = session.execute(
+        sa.select(Alert.id, Alert.subject, Alert.opened_at).where(
+            Alert.tenant_id == tenant,
+            Alert.kind == KIND,
+            Alert.type == ALERT_TYPE_OVERDUE,
+            Alert.status.in_(OPEN_STATUSES),
+            Alert.subject.in_(vessel_ids),
+        )
+    ).all()
+    reasons: dict[int, str | None] = {}
+    if alerts:
+        events = sa.select(AlertEvent.alert_id, AlertEvent.payload).where(AlertEvent.alert_id.in_([a.id for a in alerts]))
+        for alert_id, payload in session.execute(events.order_by(AlertEvent.seq.desc())):  # the first event last: it wins
+            detail = payload.get("detail") if isinstance(payload, dict) else None
+            reason = detail.get("reason") if isinstance(detail, dict) else None
+            reasons[alert_id] = reason if reason in OVERDUE_REASONS else None
+    return {a.subject: VesselOverduePublic(reason=reasons.get(a.id), since=a.opened_at) for a in alerts}
+
+
+def _vessel_public(v: Vessel, overdue: VesselOverduePublic | None = None) -> VesselPublic:
     return VesselPublic(
         id=v.id,
         name=v.name,
@@ -76,14 +112,17 @@ def _vessel_public(v: Vessel) -> VesselPublic:
         last_lat=v.last_lat,
         last_lon=v.last_lon,
         last_seen_at=v.last_fix_at,
+        overdue=overdue,
     )
 
 
 def list_vessels(session: Session, principal: Principal, limit: int, offset: int) -> VesselsPublic:
     where = _vessel_scope(principal)
     total = session.scalar(sa.select(sa.func.count()).select_from(Vessel).where(where)) or 0
-    rows = session.scalars(sa.select(Vessel).where(where).order_by(Vessel.id).limit(limit).offset(offset))
-    return VesselsPublic(data=[_vessel_public(v) for v in rows], count=int(total), limit=limit, offset=offset)
+    rows = session.scalars(sa.select(Vessel).where(where).order_by(Vessel.id).limit(limit).offset(offset)).all()
+    overdue = overdue_of(session, principal.tenant, [v.id for v in rows])
+    data = [_vessel_public(v, overdue.get(v.id)) for v in rows]
+    return VesselsPublic(data=data, count=int(total), limit=limit, offset=offset)
 
 
 def _fixes(session: Session, vessel_id: str, since: datetime, limit: int) -> tuple[list[FixPublic], bool]:
@@ -118,7 +157,7 @@ def depart(session: Session, principal: Principal, vessel_id: str, body: Departu
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
         session.flush()
-        return _vessel_public(vessel)
+        return _vessel_public(vessel, overdue_of(session, principal.tenant, [vessel.id]).get(vessel.id))
 
 
 def raise_sos(session: Session, principal: Principal, body: SosCreate) -> SosIncidentPublic:

@@ -1,0 +1,217 @@
+// Attendance: the office's board of a day and the monthly recap (with the CSV export the
+// performance allowance is computed from) for staff administration; an employee's own days and
+// month for everyone else linked to an employee. Times in the tenant's zone (ctx.fmtTime).
+// Attendance is personal data (UU 27/2022): nothing is kept in localStorage or between pages,
+// and each read is one the API writes to its view audit.
+
+const STYLESHEET = new URL('./pages.css', import.meta.url).pathname;
+const PAGE = 100;
+
+function ensureStyles() {
+  if (document.querySelector('link[data-kind-css="badge"]')) return;
+  const link = document.createElement('link');
+  link.rel = 'stylesheet';
+  link.href = STYLESHEET;
+  link.dataset.kindCss = 'badge';
+  document.head.append(link);
+}
+
+function statusChip(ctx, status) {
+  return ctx.h('span', {class: `att-chip att-${status}`, 'data-testid': 'attendance-status'}, ctx.t(`status.${status}`));
+}
+
+/** Minutes with their TL/PSW band ("22 mnt (TL1)"), or a dash for none. */
+function minutes(ctx, n, band, prefix) {
+  return n > 0 ? `${ctx.t('att.minutes', {n})}${band ? ` (${prefix}${band})` : ''}` : '–';
+}
+
+function clock(ctx, iso) {
+  return iso ? ctx.fmtTime(iso, {date: false}) : '–';
+}
+
+/** A day's remarks: a correction with who and why, no check-out, a dispute. */
+function notes(ctx, record) {
+  const out = [];
+  if (record.corrected) out.push(ctx.t('att.corrected', {by: record.corrected_by || '?', reason: record.correction_reason || ''}));
+  if (record.unclosed) out.push(ctx.t('att.unclosed'));
+  if (record.disputed) out.push(ctx.t('att.disputed'));
+  return out.join(' · ');
+}
+
+function lastOut(ctx, record) {
+  if (record.last_out) return clock(ctx, record.last_out);
+  return record.first_in && !record.unclosed ? ctx.t('att.still_in') : '–';
+}
+
+function table(ctx, columns, rows) {
+  const head = ctx.h('tr', {}, ...columns.map((key) => ctx.h('th', {scope: 'col'}, ctx.t(key))));
+  return ctx.h('div', {class: 'table-wrap'}, ctx.h('table', {class: 'att-table'}, ctx.h('thead', {}, head), ctx.h('tbody', {}, ...rows)));
+}
+
+function labelled(ctx, id, label, control) {
+  return ctx.h('div', {class: 'att-control'}, ctx.h('label', {for: id}, label), control);
+}
+
+function boardRow(ctx, r, withOffice) {
+  return ctx.h('tr', {'data-testid': 'attendance-row', 'data-nip': r.nip, 'data-status': r.status},
+    ctx.h('th', {scope: 'row'}, r.name), ctx.h('td', {}, r.nip),
+    ...(withOffice ? [ctx.h('td', {}, r.office)] : []),
+    ctx.h('td', {}, statusChip(ctx, r.status)),
+    ctx.h('td', {}, clock(ctx, r.first_in)), ctx.h('td', {}, lastOut(ctx, r)),
+    ctx.h('td', {}, minutes(ctx, r.late_min, r.late_band, 'TL')),
+    ctx.h('td', {}, minutes(ctx, r.early_leave_min, r.early_leave_band, 'PSW')),
+    ctx.h('td', {}, notes(ctx, r)));
+}
+
+function bands(r, prefix) {
+  return [1, 2, 3, 4].map((n) => r[`${prefix}${n}`]).join('/');
+}
+
+function recapCells(ctx, r) {
+  return [r.working_days, r.on_time, r.late, r.absent, r.leave, r.sick, r.duty_travel]
+    .map((n) => ctx.h('td', {}, String(n)))
+    .concat([ctx.h('td', {}, String(r.worked_hours)), ctx.h('td', {}, bands(r, 'tl')), ctx.h('td', {}, bands(r, 'psw'))]);
+}
+
+const RECAP_COLUMNS = ['att.working_days', 'att.on_time', 'status.late', 'status.absent', 'status.leave', 'status.sick',
+  'status.duty_travel', 'att.hours', 'att.tl', 'att.psw'];
+
+/** Pages of a list endpoint: the first, then "load more" appending the next until all are shown. */
+function paged(ctx, load, drawRows, note) {
+  const more = ctx.h('button', {type: 'button', class: 'secondary', 'data-testid': 'attendance-more'}, ctx.t('att.more'));
+  let shown = 0;
+  async function next(first) {
+    const answer = await load(first ? 0 : shown);
+    shown = (first ? 0 : shown) + answer.data.length;
+    drawRows(answer, first);
+    note.textContent = ctx.t('att.shown', {shown, count: answer.count});
+    more.hidden = shown >= answer.count;
+    return answer;
+  }
+  more.addEventListener('click', () => next(false));
+  return {more, next};
+}
+
+async function officeView(el, ctx) {
+  const boardHeading = ctx.h('h2', {id: 'att-board'}, ctx.t('att.board'));
+  const date = ctx.h('input', {id: 'attendance-date', type: 'date'});
+  const totals = ctx.h('p', {class: 'att-totals', 'data-testid': 'attendance-totals', 'aria-live': 'polite'});
+  const boardBody = ctx.h('div', {});
+  const boardNote = ctx.h('p', {class: 'muted'});
+  const month = ctx.h('input', {id: 'attendance-month', type: 'month'});
+  const csv = ctx.h('a', {class: 'button', 'data-testid': 'recap-csv', download: ''}, ctx.t('att.csv'));
+  const recapBody = ctx.h('div', {});
+  const recapNote = ctx.h('p', {class: 'muted'});
+  let today = null;
+
+  let boardRows = null;
+  const board = paged(ctx, (offset) => ctx.api('/attendance/daily', {query: {...(date.value ? {date: date.value} : {}), limit: PAGE, offset}}), (answer, first) => {
+    if (first) {
+      today = today || answer.date;
+      date.value = answer.date;
+      boardHeading.textContent = answer.date === today ? ctx.t('att.board') : ctx.t('att.board_of', {date: answer.date});
+      totals.replaceChildren(...Object.entries(answer.totals).map(([status, n]) => ctx.h('span', {class: 'att-total', 'data-status': status},
+        statusChip(ctx, status), ` ${n}`)));
+      const columns = ['att.name', 'att.nip', ...(answer.office === null ? ['att.office'] : []), 'att.status', 'att.in', 'att.out',
+        'att.late', 'att.early', 'att.notes'];
+      const wrap = table(ctx, columns, []);
+      boardRows = wrap.querySelector('tbody');
+      boardBody.replaceChildren(answer.count ? wrap : ctx.h('p', {class: 'empty'}, ctx.t('att.none')));
+    }
+    boardRows.append(...answer.data.map((r) => boardRow(ctx, r, answer.office === null)));
+  }, boardNote);
+
+  let recapRows = null;
+  const recap = paged(ctx, (offset) => ctx.api('/attendance/monthly', {query: {month: month.value, limit: PAGE, offset}}), (answer, first) => {
+    if (first) {
+      const query = new URLSearchParams({month: answer.month, format: 'csv'});
+      if (answer.office) query.set('office', answer.office);
+      csv.href = `/api/v1/attendance/monthly?${query}`;
+      const wrap = table(ctx, ['att.name', 'att.nip', ...RECAP_COLUMNS], []);
+      recapRows = wrap.querySelector('tbody');
+      recapBody.replaceChildren(
+        ctx.h('p', {}, answer.counted_until ? ctx.t('att.recap_until', {date: answer.counted_until}) : ctx.t('att.recap_none')),
+        ...(answer.count ? [wrap] : []));
+    }
+    recapRows.append(...answer.data.map((r) => ctx.h('tr', {'data-testid': 'recap-row', 'data-nip': r.nip},
+      ctx.h('th', {scope: 'row'}, r.name), ctx.h('td', {}, r.nip), ...recapCells(ctx, r))));
+  }, recapNote);
+
+  el.append(
+    ctx.h('section', {'aria-labelledby': 'att-board'}, boardHeading,
+      ctx.h('div', {class: 'att-controls'}, labelled(ctx, 'attendance-date', ctx.t('att.date'), date)),
+      ctx.h('p', {class: 'muted'}, ctx.t('att.zone', {zone: ctx.tzLabel || ctx.tz})),
+      totals, boardBody, boardNote, board.more),
+    ctx.h('section', {'aria-labelledby': 'att-recap'}, ctx.h('h2', {id: 'att-recap'}, ctx.t('att.recap')),
+      ctx.h('div', {class: 'att-controls'}, labelled(ctx, 'attendance-month', ctx.t('att.month'), month), csv),
+      recapBody, recapNote, recap.more));
+
+  const first = await board.next(true); // today in the tenant's zone is the server's to say
+  month.value = first.date.slice(0, 7);
+  await recap.next(true);
+  date.addEventListener('change', () => board.next(true));
+  month.addEventListener('change', () => { if (month.value) recap.next(true); });
+}
+
+function dayRows(ctx, days) {
+  return days.map((d) => ctx.h('tr', {'data-testid': 'attendance-day', 'data-date': d.date, 'data-status': d.status},
+    ctx.h('th', {scope: 'row'}, d.date), ctx.h('td', {}, statusChip(ctx, d.status)),
+    ctx.h('td', {}, clock(ctx, d.first_in)), ctx.h('td', {}, lastOut(ctx, d)),
+    ctx.h('td', {}, minutes(ctx, d.late_min, d.late_band, 'TL')),
+    ctx.h('td', {}, minutes(ctx, d.early_leave_min, d.early_leave_band, 'PSW')),
+    ctx.h('td', {}, notes(ctx, d))));
+}
+
+async function ownView(el, ctx) {
+  let me;
+  try {
+    me = await ctx.api('/employees/me');
+  } catch (e) {
+    if (e.status !== 403) throw e;
+    el.append(ctx.h('p', {'data-testid': 'attendance-not-linked'}, ctx.t('att.not_linked')));
+    return;
+  }
+  const nip = encodeURIComponent(me.nip);
+  const todayEl = ctx.h('div', {});
+  const month = ctx.h('input', {id: 'attendance-month', type: 'month'});
+  const recapEl = ctx.h('div', {});
+  el.append(ctx.h('h2', {}, `${ctx.t('att.mine')}: ${me.name} (${me.nip})`), ctx.h('p', {class: 'muted'}, ctx.t('att.zone', {zone: ctx.tzLabel || ctx.tz})),
+    ctx.h('section', {'aria-labelledby': 'att-today'}, ctx.h('h3', {id: 'att-today'}, ctx.t('att.today')), todayEl),
+    ctx.h('section', {'aria-labelledby': 'att-recap'}, ctx.h('h3', {id: 'att-recap'}, ctx.t('att.recap')),
+      ctx.h('div', {class: 'att-controls'}, labelled(ctx, 'attendance-month', ctx.t('att.month'), month)), recapEl));
+  const dayColumns = ['att.day', 'att.status', 'att.in', 'att.out', 'att.late', 'att.early', 'att.notes'];
+
+  async function showMonth() {
+    const answer = await ctx.api(`/attendance/employees/${nip}/monthly`, {query: {month: month.value}});
+    const head = ctx.h('tr', {}, ...RECAP_COLUMNS.map((key) => ctx.h('th', {scope: 'col'}, ctx.t(key))));
+    recapEl.replaceChildren(
+      ctx.h('div', {class: 'table-wrap'}, ctx.h('table', {class: 'att-table', 'data-testid': 'recap-own'}, ctx.h('thead', {}, head),
+        ctx.h('tbody', {}, ctx.h('tr', {}, ...recapCells(ctx, answer.recap))))),
+      table(ctx, dayColumns, dayRows(ctx, [...answer.days].reverse())));
+  }
+
+  // This month's days up to today (the API's default span): the last one is today, in the tenant's zone.
+  const days = await ctx.api(`/attendance/employees/${nip}/days`);
+  const today = days.data.filter((d) => d.date === days.last_day);
+  todayEl.replaceChildren(today.length ? table(ctx, dayColumns, dayRows(ctx, today)) : ctx.h('p', {}, '–'));
+  month.value = days.last_day.slice(0, 7);
+  await showMonth();
+  month.addEventListener('change', () => { if (month.value) showMonth(); });
+}
+
+async function render(el, ctx) {
+  ensureStyles();
+  ctx.setTitle(ctx.t('att.title'));
+  el.append(ctx.h('h1', {}, ctx.t('att.title')));
+  if (ctx.can('ATTENDANCE_ADMINS')) await officeView(el, ctx);
+  else await ownView(el, ctx);
+}
+
+export default {
+  id: 'attendance',
+  nav: true,
+  order: 60,
+  title: {id: 'Kehadiran', en: 'Attendance'},
+  roles: 'ATTENDANCE_READERS',
+  render,
+};

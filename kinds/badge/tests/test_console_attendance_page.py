@@ -1,0 +1,103 @@
+"""The attendance page of the console in Chromium, over the badge test world served by uvicorn
+(clock at Tuesday 3 March 2026, 10:00 WIB): the office's board of today lists its staff with
+their status and local times, the recap of a chosen month links its CSV export; an employee sees
+their own day; a viewer gets no attendance page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+import pytest
+from badge_api_world import KANTOR, NIP, NOW, presence_event, fill_world, wib, world_config, world_settings
+from playwright.sync_api import Browser, Page, expect
+from prometheus_client import CollectorRegistry
+from sqlalchemy.orm import Session
+
+from api.main import create_app
+from api.testing import bearer, serve
+from central.db import create_engine, writer
+from kinds.badge.api import attendance_data
+
+
+@dataclass
+class Office:
+    url: str
+    keys: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
+    """The world, and Dini in at 07:52 WIB today (22 minutes late); nobody else in yet."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('console-attendance') / 'state.db'}"
+    config = world_config()
+    engine = create_engine(url)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(attendance_data, "utcnow", lambda: NOW)
+        try:
+            keys, ids = fill_world(engine, config)
+            with Session(writer(engine)) as s, s.begin():
+                s.add(presence_event(ids["Dini Kartika"], KANTOR, "check_in", wib(3, "07:52", month=3), 1000))
+            with serve(create_app(config, world_settings(url), registry=CollectorRegistry())) as base:
+                yield Office(base, keys)
+        finally:
+            engine.dispose()
+
+
+def _open(browser: Browser, office: Office, who: str) -> Page:
+    context = browser.new_context(extra_http_headers=bearer(office.keys[who]))
+    page = context.new_page()
+    page.goto(f"{office.url}/#/attendance")
+    return page
+
+
+def _ready(page: Page) -> None:
+    expect(page.locator('main#main[data-page-ready="attendance"]')).to_be_attached()
+    expect(page.locator("main#main[data-page-error]")).to_have_count(0)
+
+
+@pytest.fixture
+def pages() -> Iterator[list[Page]]:
+    opened: list[Page] = []
+    yield opened
+    for page in opened:
+        page.context.close()
+
+
+def test_the_board_lists_the_office_and_the_recap_links_its_csv(office: Office, browser: Browser, pages: list[Page]) -> None:
+    staff = _open(browser, office, "Sari Staf")
+    pages.append(staff)
+    _ready(staff)
+    expect(staff.locator("#attendance-date")).to_have_value("2026-03-03")
+    dini = staff.locator(f'[data-testid=attendance-row][data-nip="{NIP["Dini Kartika"]}"]')
+    expect(dini).to_have_attribute("data-status", "late")
+    expect(dini).to_contain_text("Terlambat")
+    expect(dini).to_contain_text("07:52 WIB")
+    expect(dini).to_contain_text("22 mnt (TL1)")
+    eko = staff.locator(f'[data-testid=attendance-row][data-nip="{NIP["Eko Prasetyo"]}"]')
+    expect(eko).to_contain_text("Eko Prasetyo")
+    expect(eko).to_have_attribute("data-status", "pending")
+    expect(staff.locator(f'[data-testid=attendance-row][data-nip="{NIP["Hadi Susanto"]}"]')).to_have_count(0)  # another office
+
+    expect(staff.locator("#attendance-month")).to_have_value("2026-03")
+    staff.locator("#attendance-month").fill("2026-02")
+    recap = staff.locator(f'[data-testid=recap-row][data-nip="{NIP["Dini Kartika"]}"]')
+    expect(recap).to_be_visible()
+    expect(staff.get_by_test_id("recap-csv")).to_have_attribute("href", "/api/v1/attendance/monthly?month=2026-02&format=csv&office=bkpsdm-indramayu")
+    assert staff.evaluate("() => Object.keys(localStorage).filter((k) => k !== 'tepi.lang')") == []
+
+
+def test_an_employee_sees_their_own_day_and_a_viewer_no_attendance(office: Office, browser: Browser, pages: list[Page]) -> None:
+    dini = _open(browser, office, "Dini Kartika")
+    pages.append(dini)
+    _ready(dini)
+    expect(dini.locator("h2").first).to_contain_text(f"Dini Kartika ({NIP['Dini Kartika']})")
+    today = dini.locator('[data-testid=attendance-day][data-date="2026-03-03"]').first
+    expect(today).to_have_attribute("data-status", "late")
+    expect(today).to_contain_text("07:52 WIB")
+    expect(dini.get_by_test_id("attendance-row")).to_have_count(0)  # no office board
+
+    viewer = _open(browser, office, "Viewer Indramayu")
+    pages.append(viewer)
+    expect(viewer.locator("main#main[data-page-ready]")).to_be_attached()
+    expect(viewer.locator('nav a[data-page="attendance"]')).to_have_count(0)
+    expect(viewer.get_by_test_id("attendance-row")).to_have_count(0)

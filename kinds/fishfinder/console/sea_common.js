@@ -1,0 +1,95 @@
+// What the sea pages share: their stylesheet, numbers in the reader's language, vessel markers
+// and tracks on a Leaflet map, and the words of an API error. No data is kept between pages.
+
+const STYLESHEET = new URL('./pages.css', import.meta.url).pathname;
+
+/** Adds the kind's stylesheet once (a <link>, allowed by the console's CSP; no inline styles). */
+export function ensureStyles() {
+  if (document.querySelector(`link[data-kind-css="fishfinder"]`)) return;
+  const link = document.createElement('link');
+  link.rel = 'stylesheet';
+  link.href = STYLESHEET;
+  link.dataset.kindCss = 'fishfinder';
+  document.head.append(link);
+}
+
+/** A number with `digits` decimals in the reader's language (1.234,5 in Indonesian). */
+export function num(ctx, value, digits = 1) {
+  if (value === null || value === undefined) return '–';
+  const locale = ctx.lang === 'en' ? 'en-GB' : 'id-ID';
+  return new Intl.NumberFormat(locale, {minimumFractionDigits: digits, maximumFractionDigits: digits}).format(value);
+}
+
+/** "12,3 nmi (22,8 km)": sea distances in nautical miles first, as fishers and the rescue use. */
+export function distance(ctx, nm, km) {
+  return `${num(ctx, nm)} nmi (${num(ctx, km)} km)`;
+}
+
+/** A position as a GPS shows it ("-8.7394, 115.2083"): decimal degrees with a point in every language. */
+export function position(lat, lon) {
+  return `${lat.toFixed(4)}, ${lon.toFixed(4)}`;
+}
+
+/** The readable part of an API error (`ctx.ApiError` carries FastAPI's `detail`). */
+export function errorText(error) {
+  const detail = error && error.detail;
+  if (Array.isArray(detail)) return detail.map((d) => d.msg || String(d)).join('; ');
+  if (typeof detail === 'string') return detail;
+  return (error && error.message) || String(error);
+}
+
+/**
+ * A vessel's marker: a divIcon whose element is built with ctx.h (no HTML strings from data),
+ * carrying data-testid, the vessel id and whether it is overdue, and its name for screen readers.
+ */
+export function vesselMarker(ctx, lat, lon, {id, name, kind = 'vessel', overdue = false}) {
+  const dot = ctx.h('span', {
+    class: `sea-marker sea-marker-${kind}${overdue ? ' sea-marker-overdue' : ''}`,
+    'data-testid': `${kind}-marker`,
+    'data-vessel-id': id,
+    'data-overdue': overdue ? 'true' : 'false',
+    role: 'img',
+    'aria-label': name,
+  });
+  const icon = L.divIcon({html: dot, className: 'sea-marker-icon', iconSize: [22, 22], iconAnchor: [11, 11]});
+  return L.marker([lat, lon], {icon, title: name, keyboard: true, alt: name});
+}
+
+/** A track as a polyline (fixes oldest first), in the class the stylesheet colours. */
+export function trackLine(fixes, className = 'sea-track') {
+  return L.polyline(fixes.map((f) => [f.lat, f.lon]), {className, weight: 3});
+}
+
+const EARTH_KM = 6371.0088;
+
+/** The point `km` from (lat, lon) on the initial bearing `bearingDeg` (great circle, spherical Earth). */
+export function destination(lat, lon, bearingDeg, km) {
+  const rad = Math.PI / 180;
+  const d = km / EARTH_KM;
+  const b = bearingDeg * rad;
+  const p1 = lat * rad;
+  const p2 = Math.asin(Math.sin(p1) * Math.cos(d) + Math.cos(p1) * Math.sin(d) * Math.cos(b));
+  const l2 = lon * rad + Math.atan2(Math.sin(b) * Math.sin(d) * Math.cos(p1), Math.cos(d) - Math.sin(p1) * Math.sin(p2));
+  return [p2 / rad, ((l2 / rad + 540) % 360) - 180];
+}
+
+/** Fits the map to these [lat, lon] points (with a margin); leaves it alone without any. */
+export function fitTo(map, points) {
+  if (!points.length) return;
+  if (points.length === 1) {
+    map.setView(points[0], Math.max(map.getZoom() || 0, 10));
+    return;
+  }
+  map.fitBounds(L.latLngBounds(points).pad(0.2));
+}
+
+/** A labelled value of a `dl.facts` (the shell's definition list): [dt, dd]. */
+export function field(ctx, label, value, testid) {
+  return [ctx.h('dt', {}, label), ctx.h('dd', testid ? {'data-testid': testid} : {}, value)];
+}
+
+/** A table in the shell's scrolling frame (wide tables scroll on a phone, the page does not). */
+export function table(ctx, columns, rows) {
+  const head = ctx.h('tr', {}, ...columns.map((key) => ctx.h('th', {scope: 'col'}, ctx.t(key))));
+  return ctx.h('div', {class: 'table-wrap'}, ctx.h('table', {}, ctx.h('thead', {}, head), ctx.h('tbody', {}, ...rows)));
+}
