@@ -1,7 +1,8 @@
 """Browser tests of the operator console: Debian's Chromium driven by Playwright against a live
 deployment (`console_live`), with a local SMTP server receiving what the notifier sends.
 
-Expensive things are per test session: one browser, one deployment, one mail server. Each test
+Expensive things are per test session: one browser (shared with the other console tests), one
+deployment, one mail server. Each test
 gets fresh browser contexts (their own cookies and storage), signed in through the form once per
 person and session: login attempts are rate limited per client address, and every test here
 comes from 127.0.0.1.
@@ -22,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from bench.console_browser import DESKTOP, chromium_missing, launch, sign_in
+from bench.console_browser import DESKTOP, chromium_missing, sign_in
 from console_live import LiveConsole, Person, live_console
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Response
+    from playwright.sync_api import Browser, BrowserContext, Page, Response
 
 
 # --- mail ---------------------------------------------------------------------------------------
@@ -113,23 +114,15 @@ def live(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[LoopbackSmtp, Mai
 
 
 @pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
+def browser(request: pytest.FixtureRequest) -> Browser:
+    """The session's one Chromium (`console_browser` of `tests/api/console_fixtures.py`: Playwright's
+    sync API runs one instance per process). Without Chromium a non-root run skips; as root (CI,
+    where `make system-deps` installs it) a missing browser fails."""
     missing = chromium_missing()
-    if missing is not None:
-        if os.geteuid() != 0:
-            pytest.skip(f"{missing}; not root, so nothing here installs it")
-        pytest.fail(missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    b = launch(playwright)
-    yield b
-    b.close()
+    if missing is not None and os.geteuid() != 0:
+        pytest.skip(f"{missing}; not root, so nothing here installs it")
+    browser: Browser = request.getfixturevalue("console_browser")
+    return browser
 
 
 @dataclass
