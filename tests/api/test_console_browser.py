@@ -12,14 +12,18 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from api_people import DKI, OFFICER
+from api_people import DKI, OFFICER, app_settings
 from console_fixtures import PHONE, ConsolePageFactory
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
+from prometheus_client import CollectorRegistry
 from river_story import T0
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from api.main import create_app
+from api.testing import bearer, serve
 from central.db import Alert, writer
+from core.config import TepiConfig
 from ingest.service import apply_batch
 from ingest.testing import batch, siaga_change
 from kinds.awlr.ingest.points import SqlPointSink
@@ -131,3 +135,31 @@ def test_nobody_signed_in_gets_the_sign_in_form(console_page: ConsolePageFactory
     page.goto(f"{console.base_url}/#/alerts")  # a page that needs a user: the sign-in form instead
     console.wait_ready("login")
     expect(page.locator("h1")).to_have_text("Masuk")
+
+
+
+def test_the_stream_resumes_after_the_server_ends_it(
+    console_browser: Browser, database_url: str, default_config: TepiConfig, engine: Engine, keys: dict[tuple[str, str], str]
+) -> None:
+    """The server ends each stream after `stream_max_s` (as a restart or a proxy would drop it):
+    the browser reconnects, naming the last event it saw, and new alerts keep appearing."""
+    settings = app_settings(database_url, level_store="sql", stream_poll_s=0.05, stream_max_s=0.3, stream_heartbeat_s=0.1)
+    with serve(create_app(default_config, settings, registry=CollectorRegistry())) as url:
+        context = console_browser.new_context(extra_http_headers=bearer(keys[(DKI, OFFICER)]))
+        try:
+            page = context.new_page()
+            page.goto(f"{url}/#/alerts")
+            page.wait_for_selector('main#main[data-page-ready="alerts"]', state="attached")
+            with page.expect_request(lambda r: "/api/v1/alerts/stream" in r.url):
+                pass  # the first stream has ended and the browser came back
+            before = all_alert_ids(engine, DKI)
+            with Session(writer(engine)) as s, s.begin():
+                apply_batch(s, batch([siaga_change("depok", T0 + timedelta(hours=6), 3, 210.0, siaga_from=4, seq=6)]), SqlPointSink(s))
+            (new,) = all_alert_ids(engine, DKI) - before
+            expect(page.locator(f'{ROW}[data-alert-id="{new}"]')).to_have_attribute("data-status", "active")
+            seq = max(int(m.split(":")[1]) for m in page.evaluate("performance.getEntriesByType('mark').map(m => m.name)") if m.startswith("sse-event:"))
+            with page.expect_request(lambda r: "/api/v1/alerts/stream" in r.url) as resumed:
+                pass
+            assert resumed.value.header_value("last-event-id") == str(seq)
+        finally:
+            context.close()

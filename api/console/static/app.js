@@ -260,6 +260,7 @@ async function route() {
   els.main.removeAttribute('data-page-error');
   const section = h('section', {class: 'page', 'data-page': id});
   els.main.replaceChildren(section);
+  if (previous && previous.page?.id !== id) els.main.focus({preventScroll: true}); // screen readers start at the new page
   markCurrentLink();
   renderChrome();
   if (!page) {

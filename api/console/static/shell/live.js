@@ -82,7 +82,13 @@ export class AlertStream {
     clearTimeout(this.timer);
     this.timer = setTimeout(async () => {
       if (!this.running) return;
-      if (!(await this.stillSignedIn())) return; // the shell has signed out, which stops us
+      let signedIn = true; // the server unreachable: keep trying
+      try {
+        signedIn = await this.stillSignedIn();
+      } catch {
+        // as above
+      }
+      if (!signedIn) return; // the shell has signed out, which stops us
       if (this.running && this.source === null) this.open();
     }, this.backoffMs);
     this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
