@@ -26,6 +26,7 @@ import hmac
 import re
 import secrets
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,7 +39,7 @@ from central.db import writer
 from central.errors import InvalidInput, KeyNotFound, TenantExists, TenantNotFound, UserExists, UserNotFound
 from central.models import ROLES, ApiKey, Tenant, User
 from central.names import canonical_name, lookalike_key
-from central.passwords import check_password, hash_password, needs_rehash, verify_hash
+from central.passwords import check_password, hash_password, needs_rehash, password_problem, verify_hash
 from central.web_sessions import SessionLimits, open_session, revoke_user_sessions
 from central.web_sessions import session_id as session_id_of
 from contract.clock import utcnow
@@ -217,6 +218,42 @@ def demo_keys(session: Session, config: TepiConfig, pepper: bytes) -> dict[str, 
         for role in ROLES:
             keys[f"{t.id}/{role}"] = demo_key(session, t.id, role, pepper)
     return keys
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLogin:
+    """A demo user's console sign-in, printed at the demo's start (demo data, never production's)."""
+
+    tenant: str
+    name: str
+    password: str
+    password_hash: str
+
+
+def demo_logins(config: TepiConfig) -> list[DemoLogin]:
+    """A fresh random password for the `demo-<role>` user of every role and configured tenant,
+    hashed here, before any transaction: 21 hashes take about 2 s, while the demo's ingest writes."""
+    wanted = [(t.id, f"demo-{role}") for t in config.tenants for role in ROLES]
+    passwords = []
+    for _tenant, name in wanted:
+        password = secrets.token_urlsafe(12)
+        while password_problem(password, name) is not None:  # a random 16 characters: hardly ever
+            password = secrets.token_urlsafe(12)
+        passwords.append(password)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # Argon2 releases the GIL
+        hashes = list(pool.map(hash_password, passwords))
+    return [DemoLogin(t, n, p, h) for (t, n), p, h in zip(wanted, passwords, hashes, strict=True)]
+
+
+def store_demo_logins(session: Session, logins: list[DemoLogin], now: datetime) -> None:
+    """Give the demo users (made if missing) their passwords; sessions of an earlier run end."""
+    for login in logins:
+        user = session.scalar(sa.select(User).where(User.tenant_id == login.tenant, User.name == login.name))
+        if user is None:
+            user = create_user(session, login.tenant, login.name, login.name.removeprefix("demo-"), now)
+        user.password_hash, user.password_changed_at = login.password_hash, now
+        revoke_user_sessions(session, user.id, now)
+    session.flush()
 
 
 def demo_key(session: Session, tenant: str, role: str, pepper: bytes) -> str:

@@ -6,6 +6,7 @@ compromised API key can never create or reach another regency. A new regency is 
     tepi admin tenant create kab-sumedang "Kabupaten Sumedang"
     tepi admin user create --tenant kab-sumedang --name "Admin Sumedang" --role admin
     tepi admin key create --user 7            # prints the key once; hand it over securely
+    tepi admin user password kab-sumedang "Admin Sumedang"   # for the console; asked, never an argument
 
 after which that admin manages the tenant's users and keys through the API (`/api/v1/users`).
 
@@ -31,6 +32,7 @@ import typer
 
 from core.config import ConfigError, TepiConfig, load_config
 from tepi.badge_cli import badge_app, employee_app
+from tepi.console_cli import user_email, user_password
 from tepi.vessel_cli import vessel_app
 from tepi.vessel_set_cli import vessel_set
 
@@ -57,6 +59,8 @@ admin_app.add_typer(vessel_app, name="vessel")
 admin_app.add_typer(employee_app, name="employee")
 admin_app.add_typer(badge_app, name="badge")
 vessel_app.command("set")(vessel_set)
+user_app.command("password")(user_password)
+user_app.command("email")(user_email)
 
 ConfigOpt = Annotated[
     Optional[Path], typer.Option("--config", "-c", help="YAML config (default: $TEPI_CONFIG or config/tepi.yaml).")
@@ -218,13 +222,17 @@ def user_create(
     tenant: TenantOpt,
     name: Annotated[str, typer.Option("--name", "-n", help="Unique within the tenant; recorded on alert actions.")],
     role: Annotated[str, typer.Option("--role", "-r", help="admin, disaster_office, employee, fisher, fisheries_office, staff_admin or viewer.")],
+    email: Annotated[Optional[str], typer.Option("--email", help="Where escalations reach this person.")] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Create a user of a tenant; prints the user's id (for `key create --user`)."""
-    from central.accounts import create_user
+    """Create a user of a tenant; prints the user's id (for `key create --user`). Give them a
+    console password with `user password`."""
+    from central.accounts import create_user, set_email
 
     with _session(_config(ctx, config)) as (session, _cfg):
         user = create_user(session, tenant, name, role)
+        if email is not None:
+            set_email(session, user, email)
         user_id = user.id
     typer.echo(user_id)
     typer.echo(f"created user {user_id} ({role}) in {tenant}", err=True)
@@ -246,15 +254,15 @@ def user_list(ctx: typer.Context, tenant: TenantOpt, config: ConfigOpt = None) -
 def user_disable(
     ctx: typer.Context, user_id: Annotated[int, typer.Argument(metavar="USER_ID")], config: ConfigOpt = None
 ) -> None:
-    """Disable a user: every key of theirs stops working at once; their name stays in alert history."""
-    from central.accounts import get_user
+    """Disable a user: every key and console session of theirs stops working at once; their name
+    stays in alert history."""
+    from central.accounts import disable_user
     from contract.clock import utcnow
 
     with _session(_config(ctx, config)) as (session, _cfg):
-        user = get_user(session, user_id)
-        if user.disabled_at is None:
-            user.disabled_at = utcnow()
+        disable_user(session, user_id, utcnow())
     typer.echo(f"disabled user {user_id}")
+
 
 
 @key_app.command("create")

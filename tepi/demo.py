@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
     from api.settings import Settings
+    from central.accounts import DemoLogin
     from tepi.demo_boats import BoatStory, BoatSummary
     from tepi.demo_office import OfficeStory
 
@@ -216,7 +217,7 @@ def _run_claimed(
         ingest.wait_subscribed()
         # The demo's secrets are public and its links point at itself; only the demo runs this way.
         settings = Settings(mode="demo", public_base_url=local_base_url(cfg.api.host, api_port))
-        keys = _demo_keys(cfg, settings)
+        keys, logins = _demo_keys(cfg, settings)
         if fleet is not None:
             fleet.register(cfg.ingest.database_url)  # before any boat uplinks: its items name its vessel
             fleet.start()
@@ -230,13 +231,18 @@ def _run_claimed(
         build_routes(app)
         server, api_thread = serve_api(app, api_socket)
         base = f"http://{cfg.api.host}:{api_port}/api/v1"
-        console.print(f"[bold]Tepi demo[/bold] on {report.broker}; API {base} (docs at http://{cfg.api.host}:{api_port}/docs); Ctrl-C stops.")
+        site = local_base_url(cfg.api.host, api_port)
+        console.print(f"[bold]Tepi demo[/bold]: the console at [bold]{site}/[/bold]; Ctrl-C stops.")
+        console.print(f"  {report.broker}; API {base} (docs at {site}/docs)")
         for device, path in sim.serial_paths().items():
             console.print(f"  serial device {device} on {path}")
         console.print("  demo API keys (send as 'Authorization: Bearer <key>'; shown once):")
         for who, key in sorted(keys.items()):
             console.print(f"    {who:<32} {key}", soft_wrap=True)
         console.print(f"  public river status, no key: {base}/public/stations")
+        console.print(f"  console sign-in at {site}/ (tenant, name, password; new at each start):")
+        for login in logins:
+            console.print(f"    {login.tenant:<14} {login.name:<24} {login.password}", soft_wrap=True, markup=False)
         watch_key = keys.get(f"{cfg.gateway.tenant}/disaster_office", "")
         for boat_id, boat in (fleet.boats.items() if fleet else ()):
             console.print(f"  boat {boat_id}: gateway {boat.cfg.gateway.id} on board, its broker :{boat.broker.port}")
@@ -347,17 +353,22 @@ def _stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, interrupt)
 
 
-def _demo_keys(cfg: TepiConfig, settings: Settings) -> dict[str, str]:
-    """Keys for one user of each role in each tenant; only demo mode hands them out."""
+def _demo_keys(cfg: TepiConfig, settings: Settings) -> tuple[dict[str, str], list[DemoLogin]]:
+    """Keys and console passwords for one user of each role in each tenant; only demo mode hands them out."""
     from sqlalchemy.orm import Session
 
     from api.services.auth import create_demo_keys
+    from central.accounts import demo_logins, store_demo_logins
     from central.db import create_engine, writer
+    from contract.clock import utcnow
 
+    logins = demo_logins(cfg)  # hashed before the transaction: SQLite's write lock is not held meanwhile
     engine = create_engine(cfg.ingest.database_url)
     try:
         with Session(writer(engine)) as s, s.begin():
-            return create_demo_keys(s, cfg, settings)
+            keys = create_demo_keys(s, cfg, settings)
+            store_demo_logins(s, logins, utcnow())
+            return keys, logins
     finally:
         engine.dispose()
 

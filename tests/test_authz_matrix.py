@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from api import permissions
 from api.main import create_app
-from central.accounts import create_key, create_user, revoke_key
+from central.accounts import create_key, create_user, revoke_key, set_password
 from api.settings import Settings
 from api.testing import TEST_PEPPER, TEST_PUBLIC_BASE_URL, bearer
 from central.db import Alert, User, create_engine, prepare_database, writer
@@ -52,6 +52,8 @@ with warnings.catch_warnings():
 
 POSTGRES_URL = os.environ.get("TEPI_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 METRICS_TOKEN = "matrix-metrics-token-0123456789abcdefghij"
+#: The DKI viewer's console password: signing in is public, whoever else the caller is.
+CONSOLE_PASSWORD = "matrix console password"
 T0 = datetime(2025, 1, 20, tzinfo=timezone.utc)
 TENANTS = ("dki-jakarta", "kab-badung")
 ROLES = ("admin", "disaster_office", "employee", "fisher", "fisheries_office", "staff_admin", "viewer")
@@ -103,6 +105,11 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/public/stations", PUBLIC),
     Endpoint("GET", "/api/v1/public/warnings", PUBLIC),
     Endpoint("GET", "/api/v1/public/basemap", PUBLIC),
+    Endpoint("GET", "/api/v1/public/tenants", PUBLIC),
+    # Signing in to the console: anyone with the password, whatever key comes along; signing out
+    # without a session cookie just clears it.
+    Endpoint("POST", "/api/v1/session", PUBLIC, scope="single"),
+    Endpoint("DELETE", "/api/v1/session", PUBLIC, ok=204, scope="single"),
     Endpoint("GET", "/api/v1/alerts/cap", PUBLIC),
     Endpoint("GET", "/api/v1/alerts/{alert_id}/cap", PUBLIC, scope="public-object"),
     Endpoint("GET", "/metrics", METRICS, scope="single"),
@@ -294,6 +301,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             metrics_token=METRICS_TOKEN,  # type: ignore[arg-type]
             public_burst=100_000,
             public_cache_s=0,
+            login_ip_burst=100_000,
             stream_max_s=0.05,
             stream_heartbeat_s=0.05,
             level_store="sql",
@@ -318,6 +326,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                     "buoy_id": _buoy(s, tenant),
                     **badge_objects(s, tenant, users),
                 }
+            set_password(s, s.scalars(sa.select(User).where(User.name == "viewer@dki-jakarta")).one(), CONSOLE_PASSWORD, T0)
             row, key = create_key(s, pepper, s.scalars(sa.select(User.id).where(User.name == "admin@dki-jakarta")).one())
             revoke_key(s, row.id)
         w.keys[REVOKED_KEY] = key
@@ -439,7 +448,11 @@ def _send(world: World, endpoint: Endpoint, values: dict[str, Any], params: dict
         body = {"message": "Masih ada?"}
     elif endpoint.path == "/api/v1/routes":  # Benoa to a ground south of Bukit (Badung's sea)
         params = {**params, "from": "-8.7394,115.2083", "to": "-8.95,115.12", "vessel": values["vessel_id"]}
-    return world.client.request(endpoint.method, endpoint.path.format(**values), params=params, headers=headers, json=body)
+    elif endpoint.path == "/api/v1/session" and endpoint.method == "POST":
+        body = {"tenant": "dki-jakarta", "name": "viewer@dki-jakarta", "password": CONSOLE_PASSWORD}
+    response = world.client.request(endpoint.method, endpoint.path.format(**values), params=params, headers=headers, json=body)
+    world.client.cookies.clear()  # every caller of the matrix is who its key says, never a session
+    return response
 
 
 @pytest.mark.parametrize(("endpoint", "caller", "side"), CASES, ids=CASE_IDS)

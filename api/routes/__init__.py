@@ -23,10 +23,14 @@ DB_ERRORS: dict[int | str, dict[str, Any]] = {
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {
         "model": ErrorPublic,
-        "description": "No API key, or one that is unknown or revoked.",
+        "description": "No API key or console session, or one that is unknown, revoked or expired.",
         "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Bearer realm="tepi"'}},
     },
-    403: {"model": ErrorPublic, "description": "The caller's role may not do this."},
+    403: {
+        "model": ErrorPublic,
+        "description": "The caller's role may not do this; or a change by session cookie without its CSRF token, "
+        "or from another origin.",
+    },
     **DB_ERRORS,
 }
 PUBLIC_ERRORS: dict[int | str, dict[str, Any]] = {

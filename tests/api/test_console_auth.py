@@ -321,3 +321,18 @@ def test_no_hash_password_or_name_in_the_logs(browser: TestClient, engine: Engin
     assert any(r.getMessage() == "signed in" and isinstance(r.__dict__.get("user_id"), int) for r in infos)
     assert not any(OFFICER in str(r.__dict__) for r in infos)
 
+
+
+def test_the_cookie_is_not_secure_only_when_the_site_is_plain_http(make_client: ClientFactory, engine: Engine, keys: dict) -> None:
+    """The demo on loopback is http: a Secure cookie would never come back there."""
+    give_password(engine, OFFICER)
+    demo = make_client(as_user=None, level_store="sql", public_base_url="http://127.0.0.1:8000")
+    signed = sign_in(demo)
+    assert signed.status_code == 200
+    assert "secure" not in signed.headers["set-cookie"].lower() and "httponly" in signed.headers["set-cookie"].lower()
+    token = signed.json()["csrf_token"]
+    ack = f"/api/v1/alerts/{active_alert(demo)}/ack"
+    # The demo's own origin, or the host the browser used, is the console's.
+    assert demo.post(ack, headers={"X-CSRF-Token": token, "Origin": "http://testserver"}).status_code == 200
+    assert demo.post(ack, headers={"X-CSRF-Token": token, "Origin": "http://127.0.0.1:8000"}).status_code == 200
+    assert demo.post(ack, headers={"X-CSRF-Token": token, "Origin": "http://127.0.0.1:9999"}).status_code == 403
