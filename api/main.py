@@ -1,9 +1,10 @@
 """The HTTP API: `create_app(config)` builds a FastAPI app over the state store.
 
-Generic resources (alerts and their CAP messages, users and keys, health) are the API's own;
-each registered kind's router (`kinds.api_router`) is mounted beside them under `/api/v1`,
-with its lifespan (e.g. the river's level store). Start-up (lifespan) connects to the database;
-nothing connects at import or at `create_app`, so building an app is cheap and side-effect free.
+Generic resources (alerts and their CAP messages, users and keys, health, the gateways' health
+reports) are the API's own; each registered kind's router (`kinds.api_router`) is mounted beside
+them under `/api/v1`, with its lifespan (e.g. the river's level store). Start-up (lifespan)
+connects to the database; nothing connects at import or at `create_app`, so building an app is
+cheap and side-effect free.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from api.json_body import StrictJsonMiddleware
 from api.limits import BodySizeLimitMiddleware, RateLimiter, TtlCache
 from api.metrics import ApiMetrics, RequestMetricsMiddleware
 from api.models import HealthPublic
-from api.routes import alerts, basemap, health, session, subscriptions, users
+from api.routes import alerts, basemap, gateways, health, session, subscriptions, users
 from api.services.stream import EventHub
 from api.settings import ServingSettings, Settings, load_settings
 from central.db import check_schema, create_engine, prepare_database
@@ -122,7 +123,7 @@ def create_app(
     # Each router straight into the app under the prefix, not into one `/api/v1` router without
     # one: FastAPI (0.165) builds every route of a router included without a prefix on the spot,
     # to check that no path is empty, and builds them again for the app at the first request.
-    generic = [alerts.router, users.router, session.router, health.router, basemap.router, subscriptions.router]
+    generic = [alerts.router, gateways.router, users.router, session.router, health.router, basemap.router, subscriptions.router]
     for router in [*(kinds.api_router(name) for name in kinds.kind_names()), *generic]:
         app.include_router(router, prefix=API_PREFIX)
     # Probes and scrapers conventionally look at the root; same handlers, not in the schema.

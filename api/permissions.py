@@ -39,6 +39,9 @@ ALERT_ACTORS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
 ACTOR_NAME_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE)
 #: Users and API keys of the tenant.
 USER_ADMINS: tuple[str, ...] = (ROLE_ADMIN,)
+#: How the tenant's gateways and devices are doing (last seen, battery, frames refused, outbox):
+#: those who watch alerts, whose data depends on them. No personal data: gateway and device ids.
+HEALTH_READERS: tuple[str, ...] = (ROLE_ADMIN, ROLE_DISASTER_OFFICE, ROLE_VIEWER)
 
 # The fish-finder kind (kinds/fishfinder/api). Where a fisher fishes and what they land is
 # their livelihood: only they read their catches and their vessel's track back.
@@ -126,6 +129,7 @@ TABLE: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/alerts/{alert_id}/events"): ALERT_READERS,
     ("POST", "/api/v1/alerts/{alert_id}/ack"): ALERT_ACTORS,
     ("POST", "/api/v1/alerts/{alert_id}/close"): ALERT_ACTORS,
+    ("GET", "/api/v1/gateways"): HEALTH_READERS,
     # A user's own subscriptions (another's: 404); each type only if the role reads it (SOS: responders).
     ("GET", "/api/v1/subscriptions"): ALERT_READERS,
     ("POST", "/api/v1/subscriptions"): ALERT_READERS,
@@ -190,6 +194,7 @@ __all__ = [
     "LEAVE_READERS",
     "MARINE_READERS",
     "GROUND_READERS",
+    "HEALTH_READERS",
     "MARKET_USERS",
     "ROLE_ADMIN",
     "ROLE_DISASTER_OFFICE",

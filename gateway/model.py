@@ -31,7 +31,11 @@ class Reading(Protocol):
     """One accepted reading of any kind, as far as the generic gateway looks into it: whose it
     is, its number and its time (the journal is keyed and trimmed by them). What it measured is
     the kind's business: a kind's `decode` returns its own reading type, and the journal stores
-    it as the kind's opaque `journal_body`."""
+    it as the kind's opaque `journal_body`.
+
+    Optional: `battery_v` (volts) and `battery_pct` (percent), where the device tells them; the
+    gateway's health report reads them from a device's last accepted reading
+    (`gateway.health_report`)."""
 
     @property
     def device(self) -> str: ...

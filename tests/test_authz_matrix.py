@@ -125,6 +125,11 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/alerts/{alert_id}/events", ALERT_READERS, scope="object"),
     Endpoint("POST", "/api/v1/alerts/{alert_id}/ack", ALERT_ACTORS, scope="object"),
     Endpoint("POST", "/api/v1/alerts/{alert_id}/close", ALERT_ACTORS, scope="object"),
+    Endpoint("GET", "/api/v1/gateways", ALERT_READERS),
+    # A user's own subscriptions: another's (of either tenant) is 404.
+    Endpoint("GET", "/api/v1/subscriptions", ALERT_READERS),
+    Endpoint("POST", "/api/v1/subscriptions", ALERT_READERS, ok=201, scope="single"),
+    Endpoint("DELETE", "/api/v1/subscriptions/{subscription_id}", ALERT_READERS, ok=204, scope="object"),
     Endpoint("GET", "/api/v1/users", ADMINS),
     Endpoint("POST", "/api/v1/users", ADMINS, ok=201, scope="single"),
     Endpoint("GET", "/api/v1/users/{user_id}/keys", ADMINS, scope="object"),
@@ -188,6 +193,7 @@ MISSING = {
     "ground_id": "fg-n0000-e00000",
     "nip": MISSING_NIP,
     "leave_id": 2**31 - 1,
+    "subscription_id": 2**31 - 1,
 }
 
 #: Callers: (tenant, role) of a user, or one of these.
@@ -322,6 +328,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                     "active": alerts["active"],
                     "cleared": alerts["cleared"],
                     "user_id": users["viewer"].id,
+                    "user_ids": {role: user.id for role, user in users.items()},
                     **_sea(s, tenant, users["fisher"].id),
                     "buoy_id": _buoy(s, tenant),
                     **badge_objects(s, tenant, users),
@@ -398,6 +405,17 @@ def _throwaway_key(world: World, tenant: str) -> str:
         return row.id
 
 
+def _throwaway_subscription(world: World, tenant: str, role: str) -> int:
+    from central.reach_models import Subscription
+
+    with Session(writer(world.engine)) as s, s.begin():
+        sub = Subscription(tenant_id=tenant, user_id=world.objects[tenant]["user_ids"][role], channel="email",
+                           target="matrix@example.go.id", alert_types=[], subjects=[], created_at=datetime.now(timezone.utc))
+        s.add(sub)
+        s.flush()
+        return sub.id
+
+
 def _request(world: World, endpoint: Endpoint, caller: Caller, side: str) -> tuple[Any, str]:
     """(response, the tenant whose object or data was asked for)."""
     own = caller[0] if isinstance(caller, tuple) else "dki-jakarta"
@@ -416,6 +434,8 @@ def _request(world: World, endpoint: Endpoint, caller: Caller, side: str) -> tup
         "nip": objects["colleague_nip" if side == "colleague" else "nip"],
         "leave_id": throwaway_leave(world.engine, objects["employee_id"], target) if "{leave_id}" in endpoint.path else 0,
         "office": objects["office"],
+        "subscription_id": _throwaway_subscription(world, target, caller[1] if isinstance(caller, tuple) else "viewer")
+        if "{subscription_id}" in endpoint.path else 0,
     }
     params: dict[str, Any] = {}
     if endpoint.scope == "list" and side == "other":
@@ -444,6 +464,8 @@ def _send(world: World, endpoint: Endpoint, values: dict[str, Any], params: dict
         body = {"vessel": values["vessel_id"], "lat": -8.71, "lon": 115.21, "nature": "adrift"}
     elif endpoint.path.endswith("/departure"):
         body = {"expected_return_at": (datetime.now(timezone.utc) + timedelta(hours=6)).isoformat()}
+    elif endpoint.path == "/api/v1/subscriptions":
+        body = {"channel": "email", "target": "matrix@example.go.id"}
     elif endpoint.path.endswith("/contact"):
         body = {"message": "Masih ada?"}
     elif endpoint.path == "/api/v1/routes":  # Benoa to a ground south of Bukit (Badung's sea)

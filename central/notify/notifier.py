@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 DEFAULT_ZONE = "Asia/Jakarta"
 #: Why a message was withheld rather than sent (metric label values).
 WITHHELD_REASONS = ("not_allowed", "answered", "target_refused", "gone")
+#: Claims one pass makes at most: a storm's backlog is sent over several passes, between which new
+#: events are matched and escalations owed.
+MAX_CLAIMS_PER_PASS = 20
 
 
 class NotifyMetrics:
@@ -94,7 +98,7 @@ class Notifier:
         email: EmailChannel | None = None,
         webhooks: WebhookChannel | None = None,
         batch: int = 200,
-        lease: timedelta = timedelta(minutes=5),
+        sends_per_claim: int = 10,
         catch_up: timedelta = rules.GIVE_UP_AFTER,
     ) -> None:
         self._engine = engine
@@ -105,7 +109,12 @@ class Notifier:
         self._email = email or EmailChannel(settings)
         self._webhooks = webhooks or WebhookChannel(settings)
         self._batch = batch
-        self._lease = lease
+        self._sends = sends_per_claim
+        # Long enough for every claimed message to take its full timeouts (connect and each SMTP
+        # command), so no other notifier takes a row while this one still sends it; rows not
+        # reached within half of it are left to the next claim (see `send_due`).
+        slowest = max(settings.smtp_timeout_s, settings.webhook_timeout_s)
+        self._lease = max(timedelta(minutes=5), timedelta(seconds=sends_per_claim * 4 * slowest))
         self._catch_up = catch_up
         self._cursor: int | None = None
         #: Escalation steps whose shortfall was counted and logged already: (alert, step token).
@@ -202,19 +211,27 @@ class Notifier:
     # -- sending ----------------------------------------------------------------------------------
 
     def send_due(self, now: datetime) -> tuple[int, int]:
-        """Send what is due now; returns (sent, failed for good)."""
+        """Send what is due now, a claim of `sends_per_claim` rows at a time (at most
+        `MAX_CLAIMS_PER_PASS` claims); returns (sent, failed for good)."""
         with Session(writer(self._engine)) as session, session.begin():
             stale = store.give_up_stale(session, now, rules.GIVE_UP_AFTER)
-            claimed = store.claim_due(session, now, self.channels, self._batch, self._lease)
         for channel, n in stale.items():
             self.metrics.failed.labels(channel=channel).inc(n)
         sent, failed = 0, sum(stale.values())
-        for delivery in claimed:
-            outcome = self._attempt(delivery, now)
-            if outcome.sent:
-                sent += 1
-            else:
-                failed += int(self._record_failure(delivery, outcome, now))
+        for _ in range(MAX_CLAIMS_PER_PASS):
+            with Session(writer(self._engine)) as session, session.begin():
+                claimed = store.claim_due(session, now, self.channels, self._sends, self._lease)
+            claimed_at = time.monotonic()
+            for delivery in claimed:
+                if time.monotonic() - claimed_at > self._lease.total_seconds() / 2:
+                    return sent, failed  # slow targets: the rest wait for their lease to end, then go
+                outcome = self._attempt(delivery, now)
+                if outcome.sent:
+                    sent += 1
+                else:
+                    failed += int(self._record_failure(delivery, outcome, now))
+            if len(claimed) < self._sends:
+                break
         return sent, failed
 
     def _attempt(self, d: NotificationDelivery, now: datetime) -> Outcome:
