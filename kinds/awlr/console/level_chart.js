@@ -135,7 +135,24 @@ function thresholdPainter(ctx, current) {
   };
 }
 
-/** uPlot options; `current()` gives the series on the chart (thresholds are drawn from it). */
+/** Time-axis labels in the tenant's zone, 24-hour: "14:00", the date under the first and each midnight, dates alone for days. */
+export function timeLabels(tz) {
+  const clock = new Intl.DateTimeFormat('en-GB', {timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23'});
+  const day = new Intl.DateTimeFormat('en-GB', {timeZone: tz, day: '2-digit', month: '2-digit'});
+  return (u, splits, axisIdx, space, incr) => {
+    let lastDay = null;
+    return splits.map((ts) => {
+      const at = new Date(ts * 1000);
+      const date = day.format(at);
+      if (incr >= 86400) return date;
+      const label = date !== lastDay ? `${clock.format(at)}\n${date}` : clock.format(at);
+      lastDay = date;
+      return label;
+    });
+  };
+}
+
+/** uPlot options; `current()` gives the series on the chart (thresholds are drawn from it) and the range asked for. */
 export function chartOptions(ctx, current) {
   const cm = (u, v) => (v == null ? '–' : `${Math.round(v * 10) / 10} cm`);
   const flag = (u, v) => (v == null ? '–' : '●');
@@ -143,8 +160,12 @@ export function chartOptions(ctx, current) {
   return {
     height: 320,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), ctx.tz),
-    scales: {x: {time: true}, y: {range: (u, min, max) => yRange(min, max, current().series.thresholds)}},
-    axes: [{}, {label: 'cm', size: 60}],
+    scales: {
+      // The whole range asked for, so a station's silence shows as empty time, not as a zoom.
+      x: {time: true, range: () => [Date.parse(current().series.start) / 1000, Date.parse(current().series.end) / 1000]},
+      y: {range: (u, min, max) => yRange(min, max, current().series.thresholds)},
+    },
+    axes: [{values: timeLabels(ctx.tz), size: 52}, {label: 'cm', size: 60}],
     series: [
       {label: ctx.t('station.time'), value: (u, ts) => (ts == null ? '–' : ctx.fmtTime(new Date(ts * 1000).toISOString(), {date: true}))},
       {label: ctx.t('station.level'), stroke: LINE, width: 2, value: cm},

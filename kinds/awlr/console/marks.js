@@ -126,12 +126,17 @@ function markerClass() {
 }
 
 /**
- * Station markers on one canvas layer group; `stations` are {id, name, lat, lon, siaga, trend}.
+ * Station markers on one canvas layer group; `stations` are {id, name, river, lat, lon, last_level_cm, siaga,
+ * trend, trend_cm_per_h}; hovering one shows all that in words.
  * Returns {group, setStations(list)}: the markers are replaced as a whole on refresh (cheap on a canvas).
  */
-export function stationMarkers(ctx, map, {onClick, describe}) {
+export function stationMarkers(ctx, map, {onClick} = {}) {
+  const describe = (s) => `${s.name} (${s.river}): ${levelText(ctx, s.last_level_cm)}, ${siagaText(ctx, s.siaga)}, ${trendWords(ctx, s.trend, s.trend_cm_per_h)}`;
   const Marker = markerClass();
-  const renderer = L.canvas({padding: 0.3});
+  // A pane of their own above the overlay pane: Leaflet's CSS puts SVG (the land) above canvases in one pane.
+  const pane = map.getPane('awlr-stations') || map.createPane('awlr-stations');
+  pane.style.zIndex = '450';
+  const renderer = L.canvas({padding: 0.3, pane: 'awlr-stations'});
   const group = L.featureGroup().addTo(map);
   const tip = L.tooltip({direction: 'top', offset: [0, -10]});
   group.on('mouseover', (e) => {
@@ -152,7 +157,7 @@ export function stationMarkers(ctx, map, {onClick, describe}) {
         group.addLayer(new Marker([s.lat, s.lon], {
           renderer, radius: 10, weight: 1.5, color: '#1a1a1a', fillColor: fill, fillOpacity: 1,
           numeral: s.siaga ? ROMAN[s.siaga] : '–', arrow: ARROW[s.trend] || '', ink: inkOn(fill),
-          station: s, bubblingMouseEvents: true,
+          pane: 'awlr-stations', station: s, bubblingMouseEvents: true,
         }));
       }
       return ordered.length;
@@ -170,4 +175,31 @@ export function legend(ctx) {
 /** Worst Siaga first (no data last), then by name: what needs eyes comes first. */
 export function bySeverity(a, b) {
   return (a.siaga || 9) - (b.siaga || 9) || a.name.localeCompare(b.name);
+}
+
+const COLUMNS = ['col.station', 'col.level', 'col.siaga', 'col.trend', 'col.updated'];
+
+/**
+ * The stations table (rivers and public pages): name with its river, level, Siaga label, trend,
+ * time of the latest data. Each cell carries its column's name (`data-label`), which a phone's
+ * card layout shows beside the value. `s` is {id, name, river, last_level_cm, siaga, trend,
+ * trend_cm_per_h, last_seen_at}; `link(s)` the href of its name, if any; `testid` the row's.
+ */
+export function stationsTable(ctx, caption) {
+  const body = ctx.h('tbody', {});
+  const el = ctx.h('table', {class: 'awlr-table awlr-stations'},
+    ctx.h('caption', {class: 'awlr-visually-hidden'}, caption),
+    ctx.h('thead', {}, ctx.h('tr', {}, ...COLUMNS.map((k) => ctx.h('th', {scope: 'col'}, ctx.t(k))))), body);
+  return {el, body};
+}
+
+export function stationRow(ctx, s, {testid, link, tz}) {
+  const [, level, siaga, trend, updated] = COLUMNS.map((k) => ctx.t(k));
+  const name = link ? ctx.h('a', {href: link(s)}, s.name) : s.name;
+  return ctx.h('tr', {'data-testid': testid, 'data-station-id': s.id, 'data-siaga': String(s.siaga ?? '')},
+    ctx.h('th', {scope: 'row'}, name, ctx.h('span', {class: 'awlr-sub'}, s.river)),
+    ctx.h('td', {class: 'awlr-num', 'data-label': level}, levelText(ctx, s.last_level_cm)),
+    ctx.h('td', {'data-label': siaga}, siagaBadge(ctx, s.siaga)),
+    ctx.h('td', {'data-label': trend}, trendCell(ctx, s.trend, s.trend_cm_per_h)),
+    ctx.h('td', {'data-label': updated}, s.last_seen_at ? ctx.fmtTime(s.last_seen_at, {date: true, ...(tz ? {tz} : {})}) : '–'));
 }

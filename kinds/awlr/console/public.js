@@ -3,8 +3,10 @@
 // (/public/tenants, /public/stations, /public/warnings, /public/basemap through ctx.map), so it
 // works, and is cacheable, without credentials; nothing on it is personal data.
 
-import {allPages, bySeverity, legend, levelText, loadStyles, siagaBadge, siagaText, stationMarkers, trendCell, trendWords} from './marks.js';
-import {bboxOf} from './rivers.js';
+import {
+  allPages, bySeverity, legend, loadStyles, siagaBadge, stationMarkers, stationRow, stationsTable,
+} from './marks.js?v={{build}}';
+import {bboxOf} from './rivers.js?v={{build}}';
 
 const REFRESH_MS = 60_000; // the public answers' max-age
 const SAVED = 'tepi.publicTenant';
@@ -54,16 +56,6 @@ function warningItem(ctx, w, tz) {
       ctx.h('a', {href: w.cap_url, rel: 'external'}, ctx.t('public.cap'))));
 }
 
-function stationRow(ctx, s, tz) {
-  return ctx.h('tr', {'data-testid': 'public-station', 'data-station-id': s.station, 'data-siaga': String(s.siaga ?? '')},
-    ctx.h('th', {scope: 'row'}, s.name),
-    ctx.h('td', {}, s.river),
-    ctx.h('td', {class: 'awlr-num'}, levelText(ctx, s.level_cm)),
-    ctx.h('td', {}, siagaBadge(ctx, s.siaga)),
-    ctx.h('td', {}, trendCell(ctx, s.trend, s.trend_cm_per_h)),
-    ctx.h('td', {}, s.updated_at ? zoneTime(ctx, s.updated_at, tz) : '–'));
-}
-
 export default {
   id: 'public',
   nav: false,
@@ -80,8 +72,7 @@ export default {
       ...regions.map((t) => ctx.h('option', {value: t.id}, t.name)));
     const warningsList = ctx.h('ul', {class: 'awlr-warnings', 'aria-live': 'polite'});
     const mapBox = ctx.h('div', {class: 'awlr-map-col'});
-    const body = ctx.h('tbody', {});
-    const heads = ['col.station', 'col.river', 'col.level', 'col.siaga', 'col.trend', 'col.updated'].map((k) => ctx.h('th', {scope: 'col'}, ctx.t(k)));
+    const list = stationsTable(ctx, ctx.t('public.stations'));
     const stationsNote = ctx.h('p', {class: 'awlr-count'});
     el.append(
       ctx.h('h1', {}, ctx.t('public.heading')),
@@ -94,8 +85,7 @@ export default {
         ctx.h('h2', {id: 'public-stations-h'}, ctx.t('public.stations')),
         ctx.h('div', {class: 'awlr-layout'}, mapBox,
           ctx.h('div', {class: 'awlr-list-col'}, stationsNote,
-            ctx.h('div', {class: 'awlr-table-wrap'}, ctx.h('table', {class: 'awlr-table'},
-              ctx.h('thead', {}, ctx.h('tr', {}, ...heads)), body))))));
+            ctx.h('div', {class: 'awlr-table-wrap', tabindex: 0, role: 'region', 'aria-label': ctx.t('public.list')}, list.el)))));
 
     let markers = null;
     const mapEl = ctx.h('div', {class: 'awlr-map', role: 'region', 'aria-label': ctx.t('public.map'), 'data-station-count': '0'});
@@ -108,14 +98,12 @@ export default {
       ]);
       if (fresh) {
         const map = await ctx.map(mapEl, {public: true, tenant: region.id, bbox: bboxOf(stations)});
-        markers = stationMarkers(ctx, map, {
-          describe: (s) => `${s.name} (${s.river}): ${levelText(ctx, s.level_cm)}, ${siagaText(ctx, s.siaga)}, ${trendWords(ctx, s.trend, s.trend_cm_per_h)}`,
-        });
+        markers = stationMarkers(ctx, map);
       }
       const tz = region.timezone;
-      const shown = stations.map((s) => ({...s, id: s.station, last_level_cm: s.level_cm}));
+      const shown = stations.map((s) => ({...s, id: s.station, last_level_cm: s.level_cm, last_seen_at: s.updated_at}));
       mapEl.dataset.stationCount = String(markers.setStations(shown));
-      body.replaceChildren(...shown.sort(bySeverity).map((s) => stationRow(ctx, s, tz)));
+      list.body.replaceChildren(...shown.sort(bySeverity).map((s) => stationRow(ctx, s, {testid: 'public-station', tz})));
       stationsNote.textContent = stations.length ? '' : ctx.t('public.noStations');
       const sorted = [...warnings.data].sort((a, b) => (a.siaga || 9) - (b.siaga || 9)
         || SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || b.updated_at.localeCompare(a.updated_at));

@@ -3,32 +3,11 @@
 // map; below it on a phone). A row or a marker opens the station's page.
 
 import {
-  allPages, bySeverity, legend, levelText, loadStyles, siagaBadge, siagaText, stationMarkers, trendCell, trendWords,
-} from './marks.js';
+  allPages, bySeverity, legend, loadStyles, stationMarkers, stationRow, stationsTable,
+} from './marks.js?v={{build}}';
 
 /** Refresh this often while the page is open; an alert about a station refreshes at once. */
 const REFRESH_MS = 60_000;
-
-function row(ctx, s) {
-  const link = ctx.h('a', {href: `#/station/${encodeURIComponent(s.id)}`}, s.name);
-  return ctx.h('tr', {'data-testid': 'station-row', 'data-station-id': s.id, 'data-siaga': String(s.siaga ?? '')},
-    ctx.h('th', {scope: 'row'}, link),
-    ctx.h('td', {}, s.river),
-    ctx.h('td', {class: 'awlr-num'}, levelText(ctx, s.last_level_cm)),
-    ctx.h('td', {}, siagaBadge(ctx, s.siaga)),
-    ctx.h('td', {}, trendCell(ctx, s.trend, s.trend_cm_per_h)),
-    ctx.h('td', {}, s.last_seen_at ? ctx.fmtTime(s.last_seen_at, {date: true}) : '–'));
-}
-
-function table(ctx) {
-  const body = ctx.h('tbody', {});
-  const head = ['col.station', 'col.river', 'col.level', 'col.siaga', 'col.trend', 'col.updated']
-    .map((k) => ctx.h('th', {scope: 'col'}, ctx.t(k)));
-  const el = ctx.h('table', {class: 'awlr-table'},
-    ctx.h('caption', {class: 'awlr-visually-hidden'}, ctx.t('rivers.caption')),
-    ctx.h('thead', {}, ctx.h('tr', {}, ...head)), body);
-  return {el, body};
-}
 
 export default {
   id: 'rivers',
@@ -42,26 +21,26 @@ export default {
     const mapEl = ctx.h('div', {class: 'awlr-map', role: 'region', 'aria-label': ctx.t('rivers.map'), 'data-station-count': '0'});
     const filter = ctx.h('input', {id: 'rivers-filter', type: 'search', autocomplete: 'off'});
     const count = ctx.h('p', {class: 'awlr-count', 'aria-live': 'polite'});
-    const list = table(ctx);
+    const list = stationsTable(ctx, ctx.t('rivers.caption'));
     el.append(
       ctx.h('h1', {}, ctx.t('rivers.heading')),
       ctx.h('div', {class: 'awlr-layout'},
         ctx.h('div', {class: 'awlr-map-col'}, mapEl, legend(ctx)),
         ctx.h('div', {class: 'awlr-list-col'},
           ctx.h('div', {class: 'awlr-filter'}, ctx.h('label', {for: 'rivers-filter'}, ctx.t('rivers.filter')), filter),
-          count, ctx.h('div', {class: 'awlr-table-wrap'}, list.el))));
+          count, ctx.h('div', {class: 'awlr-table-wrap', tabindex: 0, role: 'region', 'aria-label': ctx.t('rivers.caption')}, list.el))));
 
     let stations = await allPages(ctx, '/stations');
     const map = await ctx.map(mapEl, {bbox: bboxOf(stations)});
     const markers = stationMarkers(ctx, map, {
       onClick: (s) => ctx.navigate(`#/station/${encodeURIComponent(s.id)}`),
-      describe: (s) => `${s.name} (${s.river}): ${levelText(ctx, s.last_level_cm)}, ${siagaText(ctx, s.siaga)}, ${trendWords(ctx, s.trend, s.trend_cm_per_h)}`,
     });
 
     const show = () => {
       const q = filter.value.trim().toLowerCase();
       const shown = stations.filter((s) => !q || s.name.toLowerCase().includes(q) || s.river.toLowerCase().includes(q) || s.id.includes(q));
-      list.body.replaceChildren(...shown.sort(bySeverity).map((s) => row(ctx, s)));
+      const link = (s) => `#/station/${encodeURIComponent(s.id)}`;
+      list.body.replaceChildren(...shown.sort(bySeverity).map((s) => stationRow(ctx, s, {testid: 'station-row', link})));
       count.textContent = stations.length ? ctx.t('rivers.count', {shown: shown.length, total: stations.length}) : ctx.t('rivers.empty');
     };
     const draw = () => {
@@ -101,6 +80,7 @@ export function bboxOf(points) {
   if (!placed.length) return undefined;
   const lats = placed.map((p) => p.lat);
   const lons = placed.map((p) => p.lon);
-  const pad = 0.05;
-  return [Math.min(...lons) - pad, Math.min(...lats) - pad, Math.max(...lons) + pad, Math.max(...lats) + pad];
+  const [west, east, south, north] = [Math.min(...lons), Math.max(...lons), Math.min(...lats), Math.max(...lats)];
+  const pad = Math.max(0.1, 0.15 * Math.max(east - west, north - south)); // some land and sea around them
+  return [west - pad, south - pad, east + pad, north + pad];
 }

@@ -3,8 +3,8 @@
 // times on the axis in the tenant's zone, and the same numbers as a table for those who do not
 // read charts.
 
-import {levelText, loadStyles, siagaBadge, trendCell} from './marks.js';
-import {chartOptions, levelData, qcTotals} from './level_chart.js';
+import {levelText, loadStyles, siagaBadge, trendCell} from './marks.js?v={{build}}';
+import {chartOptions, levelData, qcTotals} from './level_chart.js?v={{build}}';
 
 /** Ranges: span and bucket width (at most a few hundred buckets each, far under the API's limit). */
 export const RANGES = {
@@ -75,7 +75,7 @@ export default {
     const chartEl = ctx.h('div', {class: 'awlr-chart', role: 'img', 'aria-label': ctx.t('station.chart', {name: station.name})});
     const note = ctx.h('p', {class: 'awlr-note', 'aria-live': 'polite'});
     const qc = ctx.h('p', {class: 'awlr-qc', 'data-testid': 'qc-summary'});
-    const tableBox = ctx.h('div', {class: 'awlr-table-wrap'});
+    const tableBox = ctx.h('div', {class: 'awlr-table-wrap', tabindex: 0, role: 'region', 'aria-label': ctx.t('station.table')});
     const details = ctx.h('details', {}, ctx.h('summary', {}, ctx.t('station.table')), tableBox);
 
     el.append(

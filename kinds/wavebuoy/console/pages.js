@@ -4,7 +4,7 @@
 // latest observation. Without a current forecast the page says the sea state is unknown: an
 // empty map must never read as a calm sea (as `/marine-conditions` itself never does).
 
-import strings from './strings.js';
+import strings from './strings.js?v={{build}}';
 
 const HOUR_MS = 3600_000;
 const REFRESH_MS = 5 * 60_000;
@@ -50,31 +50,42 @@ function verdict(ctx, above) {
 
 const num = (v, unit) => (v == null ? '–' : `${Math.round(v * 10) / 10} ${unit}`);
 
+const AREA_COLUMNS = ['col.area', 'col.category', 'col.wave', 'col.wind', 'col.boats'];
+const BUOY_COLUMNS = ['col.buoy', 'col.category', 'col.hs', 'col.tp', 'col.wind', 'col.observed'];
+
+/** A row: a header cell, then cells that carry their column's name (a narrow table's cards show it). */
+function row(ctx, attrs, columns, head, ...cells) {
+  return ctx.h('tr', attrs, ctx.h('th', {scope: 'row'}, head),
+    ...cells.map(([cls, ...content], i) => ctx.h('td', {class: cls, 'data-label': ctx.t(columns[i + 1])}, ...content)));
+}
+
 function areaRow(ctx, f) {
   const p = f.properties;
-  return ctx.h('tr', {'data-testid': 'marine-area', 'data-area-id': p.id, 'data-category': p.category?.code ?? ''},
-    ctx.h('th', {scope: 'row'}, p.name),
-    ctx.h('td', {}, categoryBadge(ctx, p.category)),
-    ctx.h('td', {class: 'wb-num'}, num(p.wave_m, 'm')),
-    ctx.h('td', {class: 'wb-num'}, num(p.wind_kn, ctx.t('kn'))),
-    ctx.h('td', {}, verdict(ctx, p.above_small_boat_limits)));
+  return row(ctx, {'data-testid': 'marine-area', 'data-area-id': p.id, 'data-category': p.category?.code ?? ''}, AREA_COLUMNS, p.name,
+    [null, categoryBadge(ctx, p.category)],
+    ['wb-num', num(p.wave_m, 'm')],
+    ['wb-num', num(p.wind_kn, ctx.t('kn'))],
+    [null, verdict(ctx, p.above_small_boat_limits)]);
 }
 
 function buoyRow(ctx, b, judged) {
   const p = judged?.properties;
-  return ctx.h('tr', {'data-testid': 'buoy-row', 'data-buoy-id': b.id},
-    ctx.h('th', {scope: 'row'}, b.name),
-    ctx.h('td', {}, p ? categoryBadge(ctx, p.category) : '–'),
-    ctx.h('td', {class: 'wb-num'}, num(b.hs_m, 'm')),
-    ctx.h('td', {class: 'wb-num'}, num(b.tp_s, 's')),
-    ctx.h('td', {class: 'wb-num'}, num(b.wind_kn, ctx.t('kn')), b.wind_dir_deg == null ? '' : ` (${Math.round(b.wind_dir_deg)}°)`),
-    ctx.h('td', {}, b.observed_at ? ctx.fmtTime(b.observed_at, {date: true}) : '–',
-      p && p.fresh === false ? ` (${ctx.t('old')})` : ''));
+  return row(ctx, {'data-testid': 'buoy-row', 'data-buoy-id': b.id}, BUOY_COLUMNS, b.name,
+    [null, p ? categoryBadge(ctx, p.category) : '–'],
+    ['wb-num', num(b.hs_m, 'm')],
+    ['wb-num', num(b.tp_s, 's')],
+    ['wb-num', num(b.wind_kn, ctx.t('kn')), b.wind_dir_deg == null ? '' : ` (${Math.round(b.wind_dir_deg)}°)`],
+    [null, b.observed_at ? ctx.fmtTime(b.observed_at, {date: true}) : '–', p && p.fresh === false ? ` (${ctx.t('old')})` : '']);
 }
 
-function table(ctx, heads, body) {
+function table(ctx, columns, body) {
   return ctx.h('div', {class: 'wb-table-wrap'}, ctx.h('table', {class: 'wb-table'},
-    ctx.h('thead', {}, ctx.h('tr', {}, ...heads.map((k) => ctx.h('th', {scope: 'col'}, ctx.t(k))))), body));
+    ctx.h('thead', {}, ctx.h('tr', {}, ...columns.map((k) => ctx.h('th', {scope: 'col'}, ctx.t(k))))), body));
+}
+
+/** An area's label on the map: its name, then the category in words and the wave height. */
+function areaLabel(ctx, p) {
+  return ctx.h('span', {}, ctx.h('strong', {}, p.name), ctx.h('br'), `${categoryText(ctx, p.category)}, ${num(p.wave_m, 'm')}`);
 }
 
 function legend(ctx) {
@@ -114,6 +125,7 @@ const marine = {
     const status = ctx.h('div', {class: 'wb-status', role: 'status'});
     const mapEl = ctx.h('div', {class: 'wb-map', role: 'region', 'aria-label': ctx.t('map'), 'data-area-count': '0'});
     const areaBody = ctx.h('tbody', {});
+    const noAreas = ctx.h('p', {hidden: true}, ctx.t('noAreas'));
     const slider = ctx.h('input', {id: 'marine-hour', type: 'range', min: 0, max: Math.max(0, hours.length - 1), step: 1, value: 0});
     const hourLabel = ctx.h('output', {for: 'marine-hour', 'data-testid': 'marine-hour-label'});
     const buoyBody = ctx.h('tbody', {});
@@ -124,9 +136,9 @@ const marine = {
       ctx.h('div', {class: 'wb-layout'},
         ctx.h('div', {}, mapEl, legend(ctx)),
         ctx.h('section', {'aria-labelledby': 'wb-areas-h'}, ctx.h('h2', {id: 'wb-areas-h'}, ctx.t('areas')),
-          table(ctx, ['col.area', 'col.category', 'col.wave', 'col.wind', 'col.boats'], areaBody))),
+          noAreas, table(ctx, AREA_COLUMNS, areaBody))),
       ctx.h('section', {'aria-labelledby': 'wb-buoys-h'}, ctx.h('h2', {id: 'wb-buoys-h'}, ctx.t('buoys')),
-        buoys.data.length ? table(ctx, ['col.buoy', 'col.category', 'col.hs', 'col.tp', 'col.wind', 'col.observed'], buoyBody)
+        buoys.data.length ? table(ctx, BUOY_COLUMNS, buoyBody)
           : ctx.h('p', {}, ctx.t('noBuoys'))));
 
     const f = first.forecast;
@@ -141,9 +153,11 @@ const marine = {
     const areas = L.featureGroup().addTo(map);
     const judgedBuoys = new Map(first.features.filter((x) => x.properties.kind === 'buoy').map((x) => [x.properties.id, x]));
     const buoyLayer = L.featureGroup().addTo(map);
+    map.createPane('wb-buoys').style.zIndex = '660'; // above the areas' labels (tooltips, 650): a buoy is never hidden
     for (const b of buoys.data) {
       const p = judgedBuoys.get(b.id)?.properties;
-      L.circleMarker([b.lat, b.lon], {radius: 7, weight: 2, color: '#102a43', fillColor: colourOf(p?.category?.code), fillOpacity: 1, className: 'wb-buoy'})
+      L.circleMarker([b.lat, b.lon], {radius: 7, weight: 2, color: '#102a43', fillColor: colourOf(p?.category?.code), fillOpacity: 1,
+        className: 'wb-buoy', pane: 'wb-buoys'})
         .bindTooltip(`${b.name}: ${num(b.hs_m, 'm')}, ${num(b.wind_kn, ctx.t('kn'))}, ${b.observed_at ? ctx.fmtTime(b.observed_at, {date: true}) : '–'}`)
         .addTo(buoyLayer);
     }
@@ -159,14 +173,17 @@ const marine = {
       for (const a of shown) {
         const p = a.properties;
         L.geoJSON(a, {style: {color: '#102a43', weight: 1.5, fillColor: colourOf(p.category?.code), fillOpacity: 0.6, className: 'wb-area'}})
-          .bindTooltip(`${p.name}: ${categoryText(ctx, p.category)}, ${num(p.wave_m, 'm')}`, {permanent: true, direction: 'center', className: 'wb-area-label'})
+          .bindTooltip(areaLabel(ctx, p), {permanent: true, direction: 'center', className: 'wb-area-label'})
           .addTo(areas);
       }
       areaBody.replaceChildren(...shown.map((a) => areaRow(ctx, a)));
+      noAreas.hidden = shown.length > 0;
       mapEl.dataset.areaCount = String(shown.length);
       mapEl.dataset.hour = at ?? '';
     };
     draw(first, hours.length ? new Date(hours[0]).toISOString() : null);
+    // The whole of each area in view (an area may reach beyond the tenant's region), once.
+    if (areas.getLayers().length) map.fitBounds(areas.getBounds().extend(map.getBounds()), {padding: [8, 8]});
     requestAnimationFrame(() => ctx.mark('map-drawn:marine'));
 
     let asked = 0;
