@@ -43,18 +43,26 @@ function lastOut(ctx, record) {
   return record.first_in && !record.unclosed ? ctx.t('att.still_in') : '–';
 }
 
-function table(ctx, columns, rows) {
+/** A table in the shell's scrolling frame; the frame takes the keyboard focus (wide tables scroll
+ * sideways on a phone, and a keyboard user must be able to scroll them too). */
+function table(ctx, columns, rows, label) {
   const head = ctx.h('tr', {}, ...columns.map((key) => ctx.h('th', {scope: 'col'}, ctx.t(key))));
-  return ctx.h('div', {class: 'table-wrap'}, ctx.h('table', {class: 'att-table'}, ctx.h('thead', {}, head), ctx.h('tbody', {}, ...rows)));
+  return ctx.h('div', {class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': ctx.t('att.table', {what: label})},
+    ctx.h('table', {class: 'att-table'}, ctx.h('thead', {}, head), ctx.h('tbody', {}, ...rows)));
 }
 
 function labelled(ctx, id, label, control) {
   return ctx.h('div', {class: 'att-control'}, ctx.h('label', {for: id}, label), control);
 }
 
+/** A person's row header: the name, and the NIP under it (one column: the status stays in view on a phone). */
+function person(ctx, r) {
+  return ctx.h('th', {scope: 'row'}, r.name, ctx.h('br', {}), ctx.h('small', {class: 'att-nip'}, r.nip));
+}
+
 function boardRow(ctx, r, withOffice) {
   return ctx.h('tr', {'data-testid': 'attendance-row', 'data-nip': r.nip, 'data-status': r.status},
-    ctx.h('th', {scope: 'row'}, r.name), ctx.h('td', {}, r.nip),
+    person(ctx, r),
     ...(withOffice ? [ctx.h('td', {}, r.office)] : []),
     ctx.h('td', {}, statusChip(ctx, r.status)),
     ctx.h('td', {}, clock(ctx, r.first_in)), ctx.h('td', {}, lastOut(ctx, r)),
@@ -67,10 +75,14 @@ function bands(r, prefix) {
   return [1, 2, 3, 4].map((n) => r[`${prefix}${n}`]).join('/');
 }
 
+function hours(ctx, value) {
+  return new Intl.NumberFormat(ctx.lang === 'en' ? 'en-GB' : 'id-ID', {maximumFractionDigits: 2}).format(value);
+}
+
 function recapCells(ctx, r) {
   return [r.working_days, r.on_time, r.late, r.absent, r.leave, r.sick, r.duty_travel]
     .map((n) => ctx.h('td', {}, String(n)))
-    .concat([ctx.h('td', {}, String(r.worked_hours)), ctx.h('td', {}, bands(r, 'tl')), ctx.h('td', {}, bands(r, 'psw'))]);
+    .concat([ctx.h('td', {}, hours(ctx, r.worked_hours)), ctx.h('td', {}, bands(r, 'tl')), ctx.h('td', {}, bands(r, 'psw'))]);
 }
 
 const RECAP_COLUMNS = ['att.working_days', 'att.on_time', 'status.late', 'status.absent', 'status.leave', 'status.sick',
@@ -112,9 +124,9 @@ async function officeView(el, ctx) {
       boardHeading.textContent = answer.date === today ? ctx.t('att.board') : ctx.t('att.board_of', {date: answer.date});
       totals.replaceChildren(...Object.entries(answer.totals).map(([status, n]) => ctx.h('span', {class: 'att-total', 'data-status': status},
         statusChip(ctx, status), ` ${n}`)));
-      const columns = ['att.name', 'att.nip', ...(answer.office === null ? ['att.office'] : []), 'att.status', 'att.in', 'att.out',
+      const columns = ['att.name', ...(answer.office === null ? ['att.office'] : []), 'att.status', 'att.in', 'att.out',
         'att.late', 'att.early', 'att.notes'];
-      const wrap = table(ctx, columns, []);
+      const wrap = table(ctx, columns, [], boardHeading.textContent);
       boardRows = wrap.querySelector('tbody');
       boardBody.replaceChildren(answer.count ? wrap : ctx.h('p', {class: 'empty'}, ctx.t('att.none')));
     }
@@ -127,14 +139,14 @@ async function officeView(el, ctx) {
       const query = new URLSearchParams({month: answer.month, format: 'csv'});
       if (answer.office) query.set('office', answer.office);
       csv.href = `/api/v1/attendance/monthly?${query}`;
-      const wrap = table(ctx, ['att.name', 'att.nip', ...RECAP_COLUMNS], []);
+      const wrap = table(ctx, ['att.name', ...RECAP_COLUMNS], [], ctx.t('att.recap'));
       recapRows = wrap.querySelector('tbody');
       recapBody.replaceChildren(
         ctx.h('p', {}, answer.counted_until ? ctx.t('att.recap_until', {date: answer.counted_until}) : ctx.t('att.recap_none')),
         ...(answer.count ? [wrap] : []));
     }
     recapRows.append(...answer.data.map((r) => ctx.h('tr', {'data-testid': 'recap-row', 'data-nip': r.nip},
-      ctx.h('th', {scope: 'row'}, r.name), ctx.h('td', {}, r.nip), ...recapCells(ctx, r))));
+      person(ctx, r), ...recapCells(ctx, r))));
   }, recapNote);
 
   el.append(
@@ -185,15 +197,16 @@ async function ownView(el, ctx) {
     const answer = await ctx.api(`/attendance/employees/${nip}/monthly`, {query: {month: month.value}});
     const head = ctx.h('tr', {}, ...RECAP_COLUMNS.map((key) => ctx.h('th', {scope: 'col'}, ctx.t(key))));
     recapEl.replaceChildren(
-      ctx.h('div', {class: 'table-wrap'}, ctx.h('table', {class: 'att-table', 'data-testid': 'recap-own'}, ctx.h('thead', {}, head),
+      ctx.h('div', {class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': ctx.t('att.table', {what: answer.month})},
+        ctx.h('table', {class: 'att-table', 'data-testid': 'recap-own'}, ctx.h('thead', {}, head),
         ctx.h('tbody', {}, ctx.h('tr', {}, ...recapCells(ctx, answer.recap))))),
-      table(ctx, dayColumns, dayRows(ctx, [...answer.days].reverse())));
+      table(ctx, dayColumns, dayRows(ctx, [...answer.days].reverse()), `${ctx.t('att.recap')} ${answer.month}`));
   }
 
   // This month's days up to today (the API's default span): the last one is today, in the tenant's zone.
   const days = await ctx.api(`/attendance/employees/${nip}/days`);
   const today = days.data.filter((d) => d.date === days.last_day);
-  todayEl.replaceChildren(today.length ? table(ctx, dayColumns, dayRows(ctx, today)) : ctx.h('p', {}, '–'));
+  todayEl.replaceChildren(today.length ? table(ctx, dayColumns, dayRows(ctx, today), ctx.t('att.today')) : ctx.h('p', {}, '–'));
   month.value = days.last_day.slice(0, 7);
   await showMonth();
   month.addEventListener('change', () => { if (month.value) showMonth(); });

@@ -2,6 +2,7 @@
 // are the API's (`kinds/badge/attendance_rules.py` Status).
 export default {
   id: {
+    'att.table': 'Tabel: {what}',
     'att.title': 'Kehadiran',
     'att.board': 'Papan hari ini',
     'att.board_of': 'Papan {date}',
@@ -15,8 +16,7 @@ export default {
     'att.more': 'Muat lagi',
     'att.shown': '{shown} dari {count} pegawai',
     'att.zone': 'Jam dalam {zone}',
-    'att.name': 'Nama',
-    'att.nip': 'NIP',
+    'att.name': 'Nama (NIP)',
     'att.office': 'Kantor',
     'att.status': 'Status',
     'att.in': 'Masuk',
@@ -50,6 +50,7 @@ export default {
     'status.unavailable': 'Tidak tersedia',
   },
   en: {
+    'att.table': 'Table: {what}',
     'att.title': 'Attendance',
     'att.board': 'Today\'s board',
     'att.board_of': 'Board of {date}',
@@ -63,8 +64,7 @@ export default {
     'att.more': 'Load more',
     'att.shown': '{shown} of {count} employees',
     'att.zone': 'Times in {zone}',
-    'att.name': 'Name',
-    'att.nip': 'NIP',
+    'att.name': 'Name (NIP)',
     'att.office': 'Office',
     'att.status': 'Status',
     'att.in': 'In',

@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 import pytest
-from badge_api_world import KANTOR, NIP, NOW, presence_event, fill_world, wib, world_config, world_settings
-from playwright.sync_api import Browser, Page, expect
+from badge_api_world import KANTOR, NIP, NOW, PEOPLE, fill_world, presence_event, wib, world_config, world_settings
+from console_fixtures import ConsolePage, ConsolePageFactory
+from playwright.sync_api import Page, expect
 from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session
 
 from api.main import create_app
-from api.testing import bearer, serve
+from api.testing import serve
 from central.db import create_engine, writer
 from kinds.badge.api import attendance_data
 
@@ -22,7 +23,7 @@ from kinds.badge.api import attendance_data
 @dataclass
 class Office:
     url: str
-    keys: dict[str, str]
+    keys: dict[tuple[str, str], str]
 
 
 @pytest.fixture(scope="module")
@@ -38,35 +39,31 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
             with Session(writer(engine)) as s, s.begin():
                 s.add(presence_event(ids["Dini Kartika"], KANTOR, "check_in", wib(3, "07:52", month=3), 1000))
             with serve(create_app(config, world_settings(url), registry=CollectorRegistry())) as base:
-                yield Office(base, keys)
+                yield Office(base, {(PEOPLE[name][0], name): key for name, key in keys.items()})
         finally:
             engine.dispose()
 
 
-def _open(browser: Browser, office: Office, who: str) -> Page:
-    context = browser.new_context(extra_http_headers=bearer(office.keys[who]))
-    page = context.new_page()
-    page.goto(f"{office.url}/#/attendance")
-    return page
-
-
-def _ready(page: Page) -> None:
-    expect(page.locator('main#main[data-page-ready="attendance"]')).to_be_attached()
-    expect(page.locator("main#main[data-page-error]")).to_have_count(0)
+@pytest.fixture
+def console_url(office: Office) -> str:
+    """The world's console, for `console_page` (console_fixtures)."""
+    return office.url
 
 
 @pytest.fixture
-def pages() -> Iterator[list[Page]]:
-    opened: list[Page] = []
-    yield opened
-    for page in opened:
-        page.context.close()
+def keys(office: Office) -> dict[tuple[str, str], str]:
+    return office.keys
 
 
-def test_the_board_lists_the_office_and_the_recap_links_its_csv(office: Office, browser: Browser, pages: list[Page]) -> None:
-    staff = _open(browser, office, "Sari Staf")
-    pages.append(staff)
-    _ready(staff)
+def _open(console_page: ConsolePageFactory, who: str) -> tuple[ConsolePage, Page]:
+    console = console_page(as_user=(PEOPLE[who][0], who))
+    page = console.open("attendance")
+    expect(page.locator("main#main[data-page-error]")).to_have_count(0)
+    return console, page
+
+
+def test_the_board_lists_the_office_and_the_recap_links_its_csv(console_page: ConsolePageFactory) -> None:
+    console, staff = _open(console_page, "Sari Staf")
     expect(staff.locator("#attendance-date")).to_have_value("2026-03-03")
     dini = staff.locator(f'[data-testid=attendance-row][data-nip="{NIP["Dini Kartika"]}"]')
     expect(dini).to_have_attribute("data-status", "late")
@@ -84,20 +81,18 @@ def test_the_board_lists_the_office_and_the_recap_links_its_csv(office: Office, 
     expect(recap).to_be_visible()
     expect(staff.get_by_test_id("recap-csv")).to_have_attribute("href", "/api/v1/attendance/monthly?month=2026-02&format=csv&office=bkpsdm-indramayu")
     assert staff.evaluate("() => Object.keys(localStorage).filter((k) => k !== 'tepi.lang')") == []
+    assert (console.console_errors, console.page_errors) == ([], [])
 
 
-def test_an_employee_sees_their_own_day_and_a_viewer_no_attendance(office: Office, browser: Browser, pages: list[Page]) -> None:
-    dini = _open(browser, office, "Dini Kartika")
-    pages.append(dini)
-    _ready(dini)
+def test_an_employee_sees_their_own_day_and_a_viewer_no_attendance(console_page: ConsolePageFactory) -> None:
+    console, dini = _open(console_page, "Dini Kartika")
     expect(dini.locator("h2").first).to_contain_text(f"Dini Kartika ({NIP['Dini Kartika']})")
     today = dini.locator('[data-testid=attendance-day][data-date="2026-03-03"]').first
     expect(today).to_have_attribute("data-status", "late")
     expect(today).to_contain_text("07:52 WIB")
     expect(dini.get_by_test_id("attendance-row")).to_have_count(0)  # no office board
 
-    viewer = _open(browser, office, "Viewer Indramayu")
-    pages.append(viewer)
-    expect(viewer.locator("main#main[data-page-ready]")).to_be_attached()
+    assert (console.console_errors, console.page_errors) == ([], [])
+    viewer = console_page(as_user=(PEOPLE["Viewer Indramayu"][0], "Viewer Indramayu")).open("attendance")
     expect(viewer.locator('nav a[data-page="attendance"]')).to_have_count(0)
     expect(viewer.get_by_test_id("attendance-row")).to_have_count(0)

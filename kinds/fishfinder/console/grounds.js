@@ -2,7 +2,7 @@
 // ground and a vessel, and the API's safe route appears with its distance, ETA, fuel and verdict
 // (go / caution / no-go) with the reasons it gives. Grounds name no vessel or owner (API rule).
 
-import {distance, ensureStyles, errorText, field, fitTo, num, position} from './sea_common.js';
+import {distance, ensureStyles, errorText, field, fitTo, mapRegion, num, position} from './sea_common.js';
 
 /** Strongest ground first (the API's score, 1 = the strongest of the answer). */
 export function groundOrder(features) {
@@ -117,7 +117,7 @@ async function render(el, ctx) {
   ensureStyles();
   ctx.setTitle(ctx.t('grounds.title'));
   const planning = ctx.can('ROUTE_PLANNERS');
-  const mapEl = ctx.h('div', {class: 'sea-map', role: 'region', 'aria-label': ctx.t('grounds.title')});
+  const mapEl = mapRegion(ctx, ctx.t('grounds.title'));
   const listEl = ctx.h('div', {});
   el.append(ctx.h('h1', {}, ctx.t('grounds.title')), mapEl);
   const [map, collection, vesselAnswer] = await Promise.all([

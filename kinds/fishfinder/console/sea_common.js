@@ -73,14 +73,14 @@ export function destination(lat, lon, bearingDeg, km) {
   return [p2 / rad, ((l2 / rad + 540) % 360) - 180];
 }
 
-/** Fits the map to these [lat, lon] points (with a margin); leaves it alone without any. */
+/** Fits the map to these [lat, lon] points with a margin, never closer than a harbour's scale
+ * (a single fix, or a few metres of track, would zoom to the maximum); leaves it alone without any. */
 export function fitTo(map, points) {
   if (!points.length) return;
-  if (points.length === 1) {
-    map.setView(points[0], Math.max(map.getZoom() || 0, 10));
-    return;
-  }
-  map.fitBounds(L.latLngBounds(points).pad(0.2));
+  const bounds = L.latLngBounds(points);
+  // No animation: a page left while the map still glides would have Leaflet move a removed pane.
+  if (bounds.getNorthEast().distanceTo(bounds.getSouthWest()) < 500) map.setView(bounds.getCenter(), 12, {animate: false});
+  else map.fitBounds(bounds.pad(0.2), {maxZoom: 13, animate: false});
 }
 
 /** A labelled value of a `dl.facts` (the shell's definition list): [dt, dd]. */
@@ -88,8 +88,15 @@ export function field(ctx, label, value, testid) {
   return [ctx.h('dt', {}, label), ctx.h('dd', testid ? {'data-testid': testid} : {}, value)];
 }
 
-/** A table in the shell's scrolling frame (wide tables scroll on a phone, the page does not). */
-export function table(ctx, columns, rows) {
+/** A table in the shell's scrolling frame (wide tables scroll sideways on a phone, the page does
+ * not); the frame takes the keyboard focus, so a keyboard can scroll it too. */
+export function table(ctx, columns, rows, label) {
   const head = ctx.h('tr', {}, ...columns.map((key) => ctx.h('th', {scope: 'col'}, ctx.t(key))));
-  return ctx.h('div', {class: 'table-wrap'}, ctx.h('table', {}, ctx.h('thead', {}, head), ctx.h('tbody', {}, ...rows)));
+  return ctx.h('div', {class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': ctx.t('sea.table', {what: label})},
+    ctx.h('table', {}, ctx.h('thead', {}, head), ctx.h('tbody', {}, ...rows)));
+}
+
+/** The element a map is drawn in: a landmark named as the map of `what`. */
+export function mapRegion(ctx, what) {
+  return ctx.h('div', {class: 'sea-map', role: 'region', 'aria-label': ctx.t('sea.map', {what})});
 }

@@ -2,7 +2,7 @@
 // vessels and its lifecycle; the owner fisher opens their own incident (#/sos/<id>) to see
 // whether help is coming, without operators' names or other boats (the API leaves them out).
 
-import {destination, distance, ensureStyles, errorText, field, fitTo, num, position, table, trackLine, vesselMarker} from './sea_common.js';
+import {destination, distance, ensureStyles, errorText, field, fitTo, mapRegion, num, position, table, trackLine, vesselMarker} from './sea_common.js';
 
 const STATUS_RANK = {open: 0, acknowledged: 1, resolved: 2};
 
@@ -38,7 +38,7 @@ async function renderList(el, ctx) {
     el.append(ctx.h('p', {}, ctx.t('sos.list_for_rescue')));
     return undefined;
   }
-  const mapEl = ctx.h('div', {class: 'sea-map', role: 'region', 'aria-label': ctx.t('sos.title')});
+  const mapEl = mapRegion(ctx, ctx.t('sos.title'));
   const listEl = ctx.h('div', {});
   el.append(mapEl, listEl);
   const map = await ctx.map(mapEl, {});
@@ -76,14 +76,28 @@ function incidentTable(ctx, incidents) {
   ctx.h('td', {}, ctx.fmtTime(incident.opened_at, {date: true})),
   ctx.h('td', {}, incident.lat === null ? ctx.t('sos.position_none')
     : `${position(incident.lat, incident.lon)} · ${ctx.fmtTime(incident.position_at, {date: true})}`)));
-  return table(ctx, ['sos.vessel', 'sos.nature', 'sos.status', 'sos.opened', 'sos.position'], rows);
+  return table(ctx, ['sos.vessel', 'sos.nature', 'sos.status', 'sos.opened', 'sos.position'], rows, ctx.t('sos.title'));
 }
 
-function lifecycle(ctx, incident) {
+/** The operators' notes by lifecycle step, from the incident's alert history (alert readers only). */
+async function notesOf(ctx, id) {
+  if (!ctx.can('ALERT_READERS')) return {};
+  const answer = await ctx.api(`/alerts/${encodeURIComponent(id)}/events`, {query: {limit: 500}});
+  const steps = {acknowledged: 'acknowledged', cleared: 'resolved', closed: 'resolved'};
+  const notes = {};
+  for (const event of answer.data) {
+    const note = event.detail && event.detail.note;
+    if (note && steps[event.kind]) notes[steps[event.kind]] = note;
+  }
+  return notes;
+}
+
+function lifecycle(ctx, incident, notes) {
   const step = (name, at, who) => ctx.h('li', {'data-step': name, class: at ? 'sea-step-done' : 'sea-step-pending'},
     ctx.h('strong', {}, ctx.t(`sos.${name}`)), ' ',
     at ? ctx.fmtTime(at, {date: true}) : ctx.t('sos.pending'),
-    who ? ` ${ctx.t('sos.by', {who})}` : '');
+    who ? ` ${ctx.t('sos.by', {who})}` : '',
+    notes[name] ? [' — ', ctx.h('q', {}, notes[name])] : '');
   return ctx.h('ol', {class: 'sea-lifecycle', 'data-testid': 'sos-lifecycle'},
     step('raised', incident.opened_at, null),
     step('acknowledged', incident.acknowledged_at, incident.acknowledged_by),
@@ -97,42 +111,55 @@ function nearestTable(ctx, nearest) {
     ctx.h('td', {}, distance(ctx, v.distance_nm, v.distance_km)),
     ctx.h('td', {}, `${num(ctx, v.bearing_to_casualty_deg, 0)}°`),
     ctx.h('td', {}, ctx.fmtTime(v.last_seen_at, {date: true}))));
-  return table(ctx, ['sos.vessel', 'sos.distance', 'sos.bearing_to', 'sos.last_seen'], rows);
+  return table(ctx, ['sos.vessel', 'sos.distance', 'sos.bearing_to', 'sos.last_seen'], rows, ctx.t('sos.nearest'));
 }
 
-/** The responder's note and buttons: acknowledge while open, resolve until resolved. */
-function actions(ctx, incident, act) {
+/** The responder's note and buttons: made once per page, so that a redraw (the boat repeating
+ * its call, another operator acting) keeps what is being typed; `show(incident)` sets the buttons:
+ * acknowledge while open, resolve until resolved, none once resolved. */
+function actions(ctx, act) {
   const note = ctx.h('textarea', {id: 'sos-note', 'data-testid': 'sos-note', rows: '2', maxlength: '1000'});
   const error = ctx.h('p', {class: 'error', 'data-testid': 'sos-error', role: 'alert'});
+  const buttons = ctx.h('div', {class: 'actions'});
   const button = (name) => ctx.h('button', {
     type: 'button', class: name === 'resolve' ? 'secondary' : '', 'data-testid': `sos-${name}`,
     'on:click': async (event) => {
-      event.currentTarget.disabled = true;
+      const target = event.currentTarget;
+      target.disabled = true;
+      error.textContent = '';
       try {
         await act(name, note.value.trim());
+        note.value = '';
       } catch (e) {
         error.textContent = ctx.t('sos.action_failed', {detail: errorText(e)});
-        event.currentTarget.disabled = false;
+        target.disabled = false;
       }
     },
   }, ctx.t(`sos.${name}`));
-  return ctx.h('div', {class: 'card sea-actions'},
-    ctx.h('label', {for: 'sos-note'}, ctx.t('sos.note')), note,
-    ctx.h('div', {class: 'actions'}, ...(incident.status === 'open' ? [button('acknowledge')] : []), button('resolve')),
-    error);
+  const box = ctx.h('div', {class: 'card sea-actions'}, ctx.h('label', {for: 'sos-note'}, ctx.t('sos.note')), note, buttons, error);
+  function show(incident) {
+    box.hidden = incident.status === 'resolved';
+    buttons.replaceChildren(...(incident.status === 'open' ? [button('acknowledge')] : []), ...(box.hidden ? [] : [button('resolve')]));
+  }
+  return {box, show};
 }
 
 async function renderIncident(el, ctx, id) {
   const responder = ctx.can('SOS_RESPONDERS');
   const heading = ctx.h('h1', {}, ctx.t('sos.title'));
   const summary = ctx.h('div', {class: 'sea-summary'});
-  const mapEl = ctx.h('div', {class: 'sea-map', role: 'region', 'aria-label': ctx.t('sos.title')});
-  const rest = ctx.h('div', {});
-  el.append(...(responder ? [ctx.h('p', {}, ctx.h('a', {href: '#/sos'}, `← ${ctx.t('sos.back')}`))] : []), heading, summary, mapEl, rest);
-  const [map, first] = await Promise.all([ctx.map(mapEl, {}), ctx.api(`/sos/${encodeURIComponent(id)}`)]);
+  const mapEl = mapRegion(ctx, ctx.t('sos.title'));
+  const trackEl = ctx.h('p', {'data-testid': 'sos-track'});
+  const lifecycleEl = ctx.h('div', {});
+  const nearestEl = ctx.h('div', {});
+  const responding = responder ? actions(ctx, (name, note) => act(name, note)) : null;
+  el.append(...(responder ? [ctx.h('p', {}, ctx.h('a', {href: '#/sos'}, `← ${ctx.t('sos.back')}`))] : []), heading, summary, mapEl,
+    trackEl, ctx.h('h2', {}, ctx.t('sos.lifecycle')), lifecycleEl, ...(responding ? [responding.box] : []), nearestEl);
+  const load = () => Promise.all([ctx.api(`/sos/${encodeURIComponent(id)}`), notesOf(ctx, id)]);
+  const [map, first] = await Promise.all([ctx.map(mapEl, {}), load()]);
   const layers = L.layerGroup().addTo(map);
 
-  function draw(incident) {
+  function draw([incident, notes]) {
     const title = ctx.t('sos.incident', {vessel: incident.vessel_name});
     heading.textContent = title;
     ctx.setTitle(title);
@@ -161,15 +188,14 @@ async function renderIncident(el, ctx, id) {
     fitTo(map, points);
     ctx.mark('map-drawn:sos');
 
-    const parts = [ctx.h('p', {'data-testid': 'sos-track'}, ctx.t('sos.track', {n: incident.track.length})),
-      ctx.h('h2', {}, ctx.t('sos.lifecycle')), lifecycle(ctx, incident)];
-    if (responder && incident.status !== 'resolved') parts.push(actions(ctx, incident, act));
-    if (incident.nearest) parts.push(ctx.h('h2', {}, ctx.t('sos.nearest')), nearestTable(ctx, incident.nearest));
-    rest.replaceChildren(...parts);
+    trackEl.textContent = ctx.t('sos.track', {n: incident.track.length});
+    lifecycleEl.replaceChildren(lifecycle(ctx, incident, notes));
+    if (responding) responding.show(incident);
+    nearestEl.replaceChildren(...(incident.nearest ? [ctx.h('h2', {}, ctx.t('sos.nearest')), nearestTable(ctx, incident.nearest)] : []));
   }
 
   async function reload() {
-    draw(await ctx.api(`/sos/${encodeURIComponent(id)}`));
+    draw(await load());
   }
 
   async function act(name, note) {

@@ -2,6 +2,8 @@
 // Indonesian first (the default), English second; ctx.t looks here before the shell's strings.
 export default {
   id: {
+    'sea.map': 'Peta: {what}',
+    'sea.table': 'Tabel: {what}',
     'sos.title': 'Insiden SOS',
     'sos.incident': 'SOS: {vessel}',
     'sos.none': 'Tidak ada insiden SOS.',
@@ -56,7 +58,7 @@ export default {
     'vessels.overdue.past_expected_return': 'lewat waktu kembali',
     'vessels.overdue.silent': 'tidak ada kabar',
     'vessels.overdue_since': 'sejak {time}',
-    'vessels.overdue_count': '{n} kapal terlambat',
+    'vessels.overdue_count': 'Kapal terlambat: {n}',
     'vessels.show_track': 'Lintasan',
     'vessels.track': 'Lintasan {vessel} 24 jam terakhir: {n} titik',
     'vessels.track_empty': 'Tidak ada posisi {vessel} dalam 24 jam terakhir.',
@@ -100,6 +102,8 @@ export default {
     'route.failed': 'Rute tidak dapat direncanakan: {detail}',
   },
   en: {
+    'sea.map': 'Map: {what}',
+    'sea.table': 'Table: {what}',
     'sos.title': 'SOS incidents',
     'sos.incident': 'SOS: {vessel}',
     'sos.none': 'No SOS incidents.',
@@ -154,7 +158,7 @@ export default {
     'vessels.overdue.past_expected_return': 'past its expected return',
     'vessels.overdue.silent': 'silent',
     'vessels.overdue_since': 'since {time}',
-    'vessels.overdue_count': '{n} vessels overdue',
+    'vessels.overdue_count': 'Overdue vessels: {n}',
     'vessels.show_track': 'Track',
     'vessels.track': 'Track of {vessel}, last 24 h: {n} fixes',
     'vessels.track_empty': 'No position of {vessel} in the last 24 h.',

@@ -2,7 +2,7 @@
 // colour (the API's `overdue`, the overdue watch's own decision); a vessel's 24 h track on demand.
 // A fisher sees only their own vessels: the API scopes the list.
 
-import {ensureStyles, errorText, fitTo, position, table, trackLine, vesselMarker} from './sea_common.js';
+import {ensureStyles, errorText, fitTo, mapRegion, position, table, trackLine, vesselMarker} from './sea_common.js';
 
 /** Overdue vessels first (longest overdue first), then the others by name. */
 export function vesselOrder(vessels) {
@@ -40,7 +40,7 @@ async function render(el, ctx) {
   ensureStyles();
   ctx.setTitle(ctx.t('vessels.title'));
   const summary = ctx.h('p', {'data-testid': 'vessels-summary', 'aria-live': 'polite'});
-  const mapEl = ctx.h('div', {class: 'sea-map', role: 'region', 'aria-label': ctx.t('vessels.title')});
+  const mapEl = mapRegion(ctx, ctx.t('vessels.title'));
   const trackInfo = ctx.h('p', {'data-testid': 'track-info', 'aria-live': 'polite'});
   const listEl = ctx.h('div', {});
   el.append(ctx.h('h1', {}, ctx.t('vessels.title')), summary, mapEl, trackInfo, listEl);
@@ -86,7 +86,7 @@ async function render(el, ctx) {
     return;
   }
   const columns = ['vessels.name', 'vessels.home_port', 'vessels.where', 'vessels.expected_return', 'vessels.last_seen', 'vessels.show_track'];
-  listEl.append(table(ctx, columns, vessels.map((v) => vesselRow(ctx, v, show))));
+  listEl.append(table(ctx, columns, vessels.map((v) => vesselRow(ctx, v, show)), ctx.t('vessels.title')));
 }
 
 export default {

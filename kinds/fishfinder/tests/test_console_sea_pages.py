@@ -5,7 +5,6 @@ a fishing ground; and no sea page in a viewer's navigation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from api_people import BADUNG_TENANT
-from playwright.sync_api import Browser, Page, expect
+from console_fixtures import ConsolePage, ConsolePageFactory
+from playwright.sync_api import Page, expect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -87,46 +87,39 @@ def sea(engine: Engine, keys: dict[tuple[str, str], str]) -> dict[tuple[str, str
     return keys
 
 
-def _open(browser: Browser, url: str, key: str, hash_: str) -> Page:
-    """A page of a new browser context that sends the user's API key, at `hash_`, once rendered."""
-    context = browser.new_context(extra_http_headers=bearer(key), locale="id-ID")
-    page = context.new_page()
-    page.goto(f"{url}/{hash_}")
-    _ready(page, hash_.split("/")[1])
-    return page
-
-
 def _ready(page: Page, page_id: str) -> None:
     expect(page.locator(f'main#main[data-page-ready="{page_id}"]')).to_be_attached()
     expect(page.locator("main#main[data-page-error]")).to_have_count(0)
 
 
-@pytest.fixture
-def pages(browser: Browser) -> Iterator[list[Page]]:
-    opened: list[Page] = []
-    yield opened
-    for page in opened:
-        page.context.close()
+def _open(console_page: ConsolePageFactory, who: str, route: str) -> tuple[ConsolePage, Page]:
+    console = console_page(as_user=(BADUNG_TENANT, who))
+    page = console.open(route)
+    expect(page.locator("main#main[data-page-error]")).to_have_count(0)
+    return console, page
+
+
+def _no_errors(*consoles: ConsolePage) -> None:
+    for console in consoles:
+        assert (console.console_errors, console.page_errors) == ([], [])
 
 
 def test_an_sos_is_acknowledged_by_the_rescue_and_its_fisher_sees_help_coming(
-    sea: dict[tuple[str, str], str], live_api: str, browser: Browser, pages: list[Page]
+    sea: dict[tuple[str, str], str], console_url: str, console_page: ConsolePageFactory
 ) -> None:
-    raised = httpx.post(f"{live_api}/api/v1/sos", headers=bearer(sea[(BADUNG_TENANT, FISHER)]),
+    raised = httpx.post(f"{console_url}/api/v1/sos", headers=bearer(sea[(BADUNG_TENANT, FISHER)]),
                         json={"vessel": "km-benoa", "lat": DISTRESS[0], "lon": DISTRESS[1], "nature": "sinking"})  # fmt: skip
     assert raised.status_code == 201, raised.text
     incident = raised.json()["id"]
 
-    fisher = _open(browser, live_api, sea[(BADUNG_TENANT, FISHER)], f"#/sos/{incident}")
-    pages.append(fisher)
+    fishing, fisher = _open(console_page, FISHER, f"sos/{incident}")
     expect(fisher.locator("h1")).to_have_text("SOS: KM Benoa")
     expect(fisher.get_by_test_id("sos-help")).to_have_text("Menunggu tanggapan tim penyelamat.")
     expect(fisher.get_by_test_id("sos-acknowledge")).to_have_count(0)
     expect(fisher.get_by_test_id("sos-resolve")).to_have_count(0)
     expect(fisher.get_by_test_id("sos-nearest")).to_have_count(0)  # other boats' positions are not theirs
 
-    officer = _open(browser, live_api, sea[(BADUNG_TENANT, OFFICER)], "#/sos")
-    pages.append(officer)
+    rescue, officer = _open(console_page, OFFICER, "sos")
     row = officer.locator(f'[data-testid=sos-row][data-incident-id="{incident}"]')
     expect(row).to_have_attribute("data-status", "open")
     expect(row).to_contain_text("KM Benoa (km-benoa)")
@@ -138,7 +131,7 @@ def test_an_sos_is_acknowledged_by_the_rescue_and_its_fisher_sees_help_coming(
     officer.get_by_label("Catatan").fill("Basarnas Denpasar berangkat")
     officer.get_by_test_id("sos-acknowledge").click()
     acknowledged = officer.locator('[data-testid=sos-lifecycle] li[data-step="acknowledged"]')
-    expect(acknowledged).to_contain_text(OFFICER)
+    expect(acknowledged).to_contain_text(f"oleh {OFFICER} — Basarnas Denpasar berangkat")
     expect(officer.get_by_test_id("sos-status")).to_have_text("Ditanggapi")
     expect(officer.get_by_test_id("sos-acknowledge")).to_have_count(0)
     expect(officer.get_by_test_id("sos-resolve")).to_be_visible()
@@ -146,14 +139,21 @@ def test_an_sos_is_acknowledged_by_the_rescue_and_its_fisher_sees_help_coming(
     fisher.reload()
     _ready(fisher, "sos")
     expect(fisher.get_by_test_id("sos-help")).to_have_text("Tim penyelamat sudah menanggapi: bantuan sedang menuju.")
-    expect(fisher.locator('[data-testid=sos-lifecycle] li[data-step="acknowledged"]')).not_to_contain_text(OFFICER)
+    acknowledged = fisher.locator('[data-testid=sos-lifecycle] li[data-step="acknowledged"]')
+    expect(acknowledged).not_to_contain_text(OFFICER)  # operators' names and notes are theirs
+    expect(acknowledged).not_to_contain_text("Basarnas")
+
+    officer.get_by_test_id("sos-resolve").click()
+    expect(officer.get_by_test_id("sos-status")).to_have_text("Selesai")
+    expect(officer.locator('[data-testid=sos-lifecycle] li[data-step="resolved"]')).to_contain_text(f"oleh {OFFICER}")
+    expect(officer.get_by_test_id("sos-resolve")).to_have_count(0)
+    _no_errors(fishing, rescue)
 
 
 def test_an_overdue_vessel_is_marked_and_a_viewer_gets_no_sea_page(
-    sea: dict[tuple[str, str], str], live_api: str, browser: Browser, pages: list[Page]
+    sea: dict[tuple[str, str], str], console_page: ConsolePageFactory
 ) -> None:
-    officer = _open(browser, live_api, sea[(BADUNG_TENANT, OFFICER)], "#/vessels")
-    pages.append(officer)
+    rescue, officer = _open(console_page, OFFICER, "vessels")
     late = officer.locator('[data-testid=vessel-row][data-vessel-id="km-telat"]')
     expect(late).to_have_attribute("data-overdue", "true")
     expect(late.get_by_test_id("overdue-badge")).to_contain_text("Terlambat: lewat waktu kembali")
@@ -163,19 +163,18 @@ def test_an_overdue_vessel_is_marked_and_a_viewer_gets_no_sea_page(
     late.get_by_test_id("vessel-track").click()
     expect(officer.get_by_test_id("track-info")).to_have_text("Lintasan KM Telat 24 jam terakhir: 1 titik")
 
-    viewer = _open(browser, live_api, sea[(BADUNG_TENANT, VIEWER)], "#/alerts")
-    pages.append(viewer)
+    watching, viewer = _open(console_page, VIEWER, "alerts")
     expect(viewer.locator("nav a[data-page]").first).to_be_attached()
     for page_id in ("sos", "vessels", "grounds"):
         expect(viewer.locator(f'nav a[data-page="{page_id}"]')).to_have_count(0)
     expect(officer.locator('nav a[data-page="vessels"]')).to_have_count(1)
+    _no_errors(rescue, watching)
 
 
 def test_picking_a_ground_plans_the_route_with_its_verdict_and_distance(
-    sea: dict[tuple[str, str], str], live_api: str, browser: Browser, pages: list[Page]
+    sea: dict[tuple[str, str], str], console_page: ConsolePageFactory
 ) -> None:
-    fisher = _open(browser, live_api, sea[(BADUNG_TENANT, FISHER)], "#/grounds")
-    pages.append(fisher)
+    fishing, fisher = _open(console_page, FISHER, "grounds")
     expect(fisher.locator("#route-vessel")).to_have_value("km-benoa")
     expect(fisher.locator("#route-from")).to_have_value("-8.73940,115.20830")
     ground = fisher.get_by_test_id("ground-row")
@@ -189,3 +188,4 @@ def test_picking_a_ground_plans_the_route_with_its_verdict_and_distance(
     expect(fisher.locator('[data-testid=route-reason][data-code="no_forecast"]')).to_contain_text("Tidak ada prakiraan terkini")
     expect(fisher.get_by_test_id("route-fuel")).to_contain_text("L")
     expect(fisher.locator("path.sea-route")).to_have_count(1)
+    _no_errors(fishing)
