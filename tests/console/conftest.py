@@ -2,28 +2,24 @@
 deployment (`console_live`), with a local SMTP server receiving what the notifier sends.
 
 Expensive things are per test session: one browser (shared with the other console tests), one
-deployment, one mail server. Each test
-gets fresh browser contexts (their own cookies and storage), signed in through the form once per
-person and session: login attempts are rate limited per client address, and every test here
-comes from 127.0.0.1.
+deployment, one mail server (`central.notify.testing.SmtpInbox`). Each test gets fresh browser
+contexts (their own cookies and storage), signed in through the form once per person and
+session: sign-in attempts are rate limited per client address, and every test here comes from
+127.0.0.1.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
-from email.policy import default as default_policy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from bench.console_browser import DESKTOP, chromium_missing, sign_in
+from central.notify.testing import SmtpInbox
 from console_live import LiveConsole, Person, live_console
 
 if TYPE_CHECKING:
@@ -33,80 +29,23 @@ if TYPE_CHECKING:
 # --- mail ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class Mail:
-    """One message the SMTP server accepted: its envelope and the parsed message."""
-
-    sender: str
-    recipients: list[str]
-    message: Message
-
-    @property
-    def text(self) -> str:
-        """Subject and every text part, for asserting on what a person reads."""
-        parts = [str(self.message.get("Subject", ""))]
-        for part in self.message.walk():
-            if part.get_content_maintype() == "text":
-                parts.append(part.get_content())
-        return "\n".join(parts)
-
-
-@dataclass
-class MailSink:
-    """aiosmtpd handler keeping every message delivered to it."""
-
-    messages: list[Mail] = field(default_factory=list)
-    arrived: threading.Condition = field(default_factory=threading.Condition)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
-        mail = Mail(envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=default_policy))
-        with self.arrived:
-            self.messages.append(mail)
-            self.arrived.notify_all()
-        return "250 Message accepted for delivery"
-
-    def wait_for(self, match: Callable[[Mail], bool], timeout: float, what: str) -> Mail:
-        with self.arrived:
-            if not self.arrived.wait_for(lambda: any(match(m) for m in self.messages), timeout):
-                got = [(m.recipients, m.message.get("Subject")) for m in self.messages]
-                raise AssertionError(f"no mail {what} within {timeout:.0f} s; received: {got}")
-            return next(m for m in self.messages if match(m))
-
-
-class LoopbackSmtp(Controller):
-    """aiosmtpd's threaded server on a port the kernel picks (port 0): the controller's own
-    readiness probe connects to `self.port`, so it learns the bound port first."""
-
-    def _trigger_server(self) -> None:
-        assert self.server is not None
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
-
-
 @pytest.fixture(scope="session")
-def smtp() -> Iterator[tuple[LoopbackSmtp, MailSink]]:
-    sink = MailSink()
-    server = LoopbackSmtp(sink, hostname="127.0.0.1", port=0)
-    server.start()
-    yield server, sink
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def mailbox(smtp: tuple[LoopbackSmtp, MailSink]) -> MailSink:
-    return smtp[1]
+def mailbox() -> Iterator[SmtpInbox]:
+    """The local SMTP server the notifier (in ingest) sends to: aiosmtpd on a port of its own."""
+    with SmtpInbox() as inbox:
+        yield inbox
 
 
 # --- the deployment -----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[LoopbackSmtp, MailSink]) -> Iterator[LiveConsole]:
+def live(tmp_path_factory: pytest.TempPathFactory, mailbox: SmtpInbox) -> Iterator[LiveConsole]:
     from core.processes import Mosquitto
 
     if not Mosquitto.available():
         pytest.fail("mosquitto is not installed: run `make test`, which installs it")
-    with live_console(tmp_path_factory.mktemp("console"), smtp[0].port) as deployment:
+    with live_console(tmp_path_factory.mktemp("console"), mailbox.port) as deployment:
         yield deployment
 
 
