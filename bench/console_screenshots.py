@@ -90,6 +90,7 @@ def _wait_for_story(base: str, timeout_s: float) -> None:
 
 
 def _shoot(page: Any, path: Path) -> None:
+    page.mouse.move(0, 0)  # no hover left where the last click was (the sign-in button lies over a nav link)
     settle(page)
     page.screenshot(path=str(path))
     print(f"wrote {path}")
