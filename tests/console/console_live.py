@@ -109,10 +109,16 @@ class Device:
         self._client.connect("127.0.0.1", broker.port)
         self._client.loop_start()
 
-    def send(self, levels_cm: list[float], start: datetime | None = None) -> datetime:
-        """Publish `levels_cm` a minute apart (device time), from `start` or a minute after the
-        last reading; returns the time of the last one."""
-        at = start if start is not None else (self.last_at or utcnow()) + timedelta(minutes=1)
+    def send(self, levels_cm: list[float], start: datetime | None = None) -> None:
+        """Publish `levels_cm` a minute apart (device time) from `start`, else ending now if the
+        last reading allows (a minute after it at the earliest). The gateway refuses readings
+        more than `max_future_skew_s` (5 min) ahead of its clock: a few readings at a time."""
+        if start is None:
+            now = utcnow().replace(microsecond=0)
+            start = max(now - timedelta(minutes=len(levels_cm) - 1), (self.last_at or now) + timedelta(minutes=1))
+        ahead = start + timedelta(minutes=len(levels_cm) - 1) - utcnow()
+        assert ahead < timedelta(seconds=285), f"device time {ahead} ahead of the gateway's clock: it would refuse the readings"
+        at = start
         for level in levels_cm:
             frame = wire.AwlrFrame(self.station, self.seq, at.replace(microsecond=0), round(level, 1), 12.6)
             info = self._client.publish(self.topic, wire.encode_json(frame), qos=1)
@@ -120,8 +126,6 @@ class Device:
             assert info.is_published(), f"{self.topic}: reading {self.seq} not published"
             self.seq, self.last_at = self.seq + 1, at
             at += timedelta(minutes=1)
-        assert self.last_at is not None
-        return self.last_at
 
     def close(self) -> None:
         self._client.disconnect()
@@ -136,9 +140,9 @@ class Processes:
     env: dict[str, str]
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         log = open(self.work / f"{name}.log", "wb")  # noqa: SIM115 - the process writes it until stopped
-        proc = subprocess.Popen([sys.executable, "-m", "tepi.cli", *args], stdout=log, stderr=subprocess.STDOUT, env=self.env | (env or {}), cwd=self.work)
+        proc = subprocess.Popen([sys.executable, "-m", "tepi.cli", *args], stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.work)
         self.procs[name] = proc
         return proc
 
