@@ -84,8 +84,7 @@ class PageWatch:
 
     def json_bodies(self) -> list[tuple[str, str]]:
         """(url, body) of every JSON answer so far (read once the page has them all)."""
-        out = [(r.url, r.text()) for r in self.responses]
-        return out
+        return [(r.url, r.text()) for r in self.responses]
 
 
 class Browsing:
