@@ -17,12 +17,18 @@ $(STAMP): pyproject.toml Makefile
 
 venv: $(STAMP)
 
-# Mosquitto and VictoriaMetrics from Debian when missing (needs root, as on CI);
+# Mosquitto, VictoriaMetrics and Chromium (the console's browser tests: Playwright drives
+# Debian's, never a browser of its own) from Debian when missing (needs root, as on CI);
+# without root a missing Chromium only skips the browser tests.
 # PostgreSQL is started if it is installed but not running.
 system-deps:
 	@missing=""; \
 	command -v mosquitto >/dev/null 2>&1 || missing="$$missing mosquitto"; \
 	command -v victoria-metrics >/dev/null 2>&1 || missing="$$missing victoria-metrics"; \
+	if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then missing="$$missing chromium"; \
+		else echo "no /usr/bin/chromium: the console's browser tests are skipped (sudo apt-get install chromium)"; fi; \
+	fi; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo "installing:$$missing"; \

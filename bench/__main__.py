@@ -36,6 +36,7 @@ BENCHMARKS = {
     "route_latency": "bench.route_latency",
     "badge_throughput": "bench.badge_throughput",
     "badge_accuracy": "bench.badge_accuracy",
+    "console_perf": "bench.console_perf",
 }
 
 

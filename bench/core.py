@@ -83,6 +83,11 @@ CLAIMS = {
     "badge_throughput": "office gateway >= 20,000 advertisements/s (goal 50,000) in batched scanner messages (2,000 badges x 10 scanners x 1 Hz)",
     "badge_check_in": ">= 99 % of simulated check-ins decided within 2 minutes of the true arrival",
     "badge_spoofing": "over a simulated month: 0 missed spoofing scenarios, 0 false alarms on honest badges",
+    # issue 22
+    "console_first_load": "console first load <= 1 MB transferred (cold cache, alerts and rivers pages, 500-station tenant)",
+    "console_interactive": "console interactive (page-ready) within 1 s of navigation on loopback",
+    "console_map_500": "a map of 500 stations drawn within 1 s",
+    "console_alert_shown": "an alert shown in the open page within 1 s of its SSE event",
 }
 
 
