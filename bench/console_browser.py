@@ -51,6 +51,27 @@ def launch(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS, headless=True)
 
 
+def wait_until(page: Page, expression: str, arg: Any = None, timeout_ms: int = READY_TIMEOUT_MS) -> Any:
+    """Poll `expression` (a JS function of `arg`) until it returns something truthy, and return it.
+
+    Not Playwright's `wait_for_function`: its predicate is compiled inside the page, which the
+    console's Content-Security-Policy (no 'unsafe-eval') refuses; `evaluate` runs through the
+    DevTools protocol. Marks carry their own timestamps, so the poll interval costs no precision."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        value = page.evaluate(expression, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout_ms} ms: {expression}")
+        time.sleep(0.02)
+
+
+def wait_for_mark(page: Page, name: str, timeout_ms: int = READY_TIMEOUT_MS) -> None:
+    """Until the console has made the performance mark `name` (e.g. `map-drawn:rivers`)."""
+    wait_until(page, "m => performance.getEntriesByName(m).length > 0", name, timeout_ms)
+
+
 def wait_ready(page: Page, page_id: str, timeout_ms: int = READY_TIMEOUT_MS) -> None:
     """Until the shell says page `page_id` has rendered (`main#main[data-page-ready=<id>]`)."""
     page.wait_for_selector(f'main#main[data-page-ready="{page_id}"]', state="attached", timeout=timeout_ms)

@@ -35,7 +35,7 @@ import httpx
 import yaml
 
 from api.testing import TEST_PEPPER
-from bench.console_browser import launch, settle, sign_in, wait_ready
+from bench.console_browser import launch, settle, sign_in, wait_for_mark, wait_ready, wait_until
 from bench.core import Context, Figure, Result, stop_processes
 from contract.clock import utcnow
 from core.config import TepiConfig, load_config, parse_config, with_local_services
@@ -132,7 +132,7 @@ def _first_load(browser: Any, state: dict[str, Any], base: str, route: str, mark
     try:
         page = context.new_page()
         page.goto(f"{base}/#/{route}")
-        page.wait_for_function("m => performance.getEntriesByName(m).length > 0", arg=mark, timeout=30_000)
+        wait_for_mark(page, mark, 30_000)
         settle(page)
         t = page.evaluate(_TIMINGS_JS)
         data = [r for r in t["resources"] if r["type"] in ("fetch", "xmlhttprequest") and "/alerts/stream" not in r["name"]]
@@ -176,9 +176,7 @@ def _alert_latencies(browser: Any, state: dict[str, Any], base: str, database_ur
         page.wait_for_selector("[data-testid=live-status][data-state=live]", state="attached")
         for k in range(n):
             committed, seqs = _raise_alert(database_url, f"pos-{IN_SIAGA + k:03d}")
-            page.wait_for_function(
-                "seqs => seqs.some(s => performance.getEntriesByName('alert-shown:' + s).length)", arg=sorted(seqs), timeout=30_000
-            )
+            wait_until(page, "seqs => seqs.some(s => performance.getEntriesByName('alert-shown:' + s).length)", sorted(seqs), 30_000)
             t = page.evaluate(_TIMINGS_JS)
             seq = next(s for s in sorted(seqs) if f"alert-shown:{s}" in t["marks"])
             shown.append(t["marks"][f"alert-shown:{seq}"] - t["marks"][f"sse-event:{seq}"])

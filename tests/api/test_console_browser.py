@@ -270,7 +270,7 @@ def test_a_person_signs_in_with_a_password_lands_where_they_were_going_and_signs
     page.locator("[data-testid=alert-note-submit]").click()  # no note: it is optional
     expect(page.locator(f'{ROW}[data-status="acknowledged"]')).to_have_count(1)
     page.locator("[data-testid=signout]").click()
-    page.wait_for_function("!document.querySelector('[data-testid=who]').textContent")
+    expect(page.locator("[data-testid=who]")).to_have_text("")
     page.goto(f"{console.base_url}/#/alerts")
     page.reload()
     console.wait_ready("login")

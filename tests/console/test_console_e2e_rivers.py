@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.console_browser import open_page
+from bench.console_browser import open_page, wait_for_mark
 from console_live import OFFICER, LiveConsole
 
 pytestmark = pytest.mark.integration
@@ -16,7 +16,7 @@ def test_the_rivers_page_shows_every_station_with_its_siaga_level_in_words(brows
         stations = http.get("/stations").json()["data"]
     page, _watch = browsing.signed_in(OFFICER)
     open_page(page, live.base_url, "rivers")
-    page.wait_for_function("performance.getEntriesByName('map-drawn:rivers').length > 0")
+    wait_for_mark(page, "map-drawn:rivers")
 
     # Markers are drawn on one canvas (500 DOM markers would be slow); the map says how many.
     assert page.get_attribute(".leaflet-container", "data-station-count") == str(len(stations)) == "3"
