@@ -60,6 +60,14 @@ def test_email_on_create_set_and_removed(operator: CliRunner, engine: Engine, ke
     assert operator.invoke(admin_app, ["user", "email", DKI, OFFICER, "pusdalops@jakarta.go.id"]).exit_code == 0
     bad = operator.invoke(admin_app, ["user", "email", DKI, OFFICER, "not an address"])
     assert bad.exit_code == 1 and "not an email address" in bad.output
+    # What the notifier would refuse is refused here too, or escalations would never reach them.
+    for refused in ("pusdalops@bpbd_jakarta.go.id", "pusdalöps@jakarta.go.id", "a" * 65 + "@jakarta.go.id"):
+        answer = operator.invoke(admin_app, ["user", "email", DKI, OFFICER, refused])
+        assert answer.exit_code == 1 and "email address" in answer.output, refused
+    created = operator.invoke(
+        admin_app, ["user", "create", "--tenant", DKI, "--name", "Operator Pluit", "--role", "viewer", "--email", "pluit@jakarta_go.id"]
+    )
+    assert created.exit_code == 1 and "email address" in created.output
     with Session(engine) as s:
         assert find_user(s, DKI, OFFICER).email == "pusdalops@jakarta.go.id"
     assert operator.invoke(admin_app, ["user", "email", DKI, OFFICER]).exit_code == 0

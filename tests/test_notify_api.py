@@ -85,8 +85,14 @@ def test_roles(make_client: ClientFactory) -> None:
         ({"channel": "email", "target": "petugas"}, "not an email address"),
         ({"channel": "email", "target": "a@b.go.id\r\nBcc: x@y.id"}, "not an email address"),
         ({"channel": "webhook", "target": "http://sms.example.go.id/h"}, "must be https"),
-        ({"channel": "webhook", "target": "http://127.0.0.1:9000/h"}, "must be https"),
+        ({"channel": "webhook", "target": "http://127.0.0.1:9000/h"}, "TEPI_WEBHOOK_ALLOW_PRIVATE"),
+        ({"channel": "webhook", "target": "https://127.0.0.1:8000/"}, "TEPI_WEBHOOK_ALLOW_PRIVATE"),
+        ({"channel": "webhook", "target": "https://10.0.0.5/"}, "TEPI_WEBHOOK_ALLOW_PRIVATE"),
+        ({"channel": "webhook", "target": "https://localhost/h"}, "TEPI_WEBHOOK_ALLOW_PRIVATE"),
         ({"channel": "webhook", "target": "https://169.254.169.254/latest"}, "link-local"),
+        ({"channel": "webhook", "target": "https://[::ffff:169.254.169.254]/"}, "link-local"),
+        ({"channel": "webhook", "target": "https://xn--zz.com/h"}, "not a valid host name"),
+        ({"channel": "webhook", "target": "https://☃.net/"}, "not a valid host name"),
         ({"channel": "webhook", "target": "https://u:p@sms.example.go.id/h"}, "credentials"),
         ({"channel": "sms", "target": "+628123"}, "channel"),
         ({**EMAIL, "alert_types": ["flood"]}, "alert_types"),
@@ -104,8 +110,14 @@ def test_invalid_subscriptions_are_422(client: TestClient, body: dict[str, objec
     assert client.get("/api/v1/subscriptions").json()["count"] == 0
 
 
-def test_http_webhooks_to_private_addresses_when_allowed(client: TestClient) -> None:
-    client.app.state.notify_settings = NotifySettings(webhook_allow_http=True)  # type: ignore[attr-defined]
+def test_webhooks_to_private_addresses_when_allowed(client: TestClient) -> None:
+    """A deployment whose SMS gateway is on its own network allows private targets, and maybe
+    plain http to them; plain http to a public address never."""
+    client.app.state.notify_settings = NotifySettings(webhook_allow_private=True)  # type: ignore[attr-defined]
+    assert client.post("/api/v1/subscriptions", json={"channel": "webhook", "target": "https://10.0.0.5:8443/sms"}).status_code == 201
+    plain = client.post("/api/v1/subscriptions", json={"channel": "webhook", "target": "http://10.0.0.5:8080/sms"})
+    assert plain.status_code == 422 and "must be https" in json.dumps(plain.json())
+    client.app.state.notify_settings = NotifySettings(webhook_allow_private=True, webhook_allow_http=True)  # type: ignore[attr-defined]
     assert client.post("/api/v1/subscriptions", json={"channel": "webhook", "target": "http://10.0.0.5:8080/sms"}).status_code == 201
     public = client.post("/api/v1/subscriptions", json={"channel": "webhook", "target": "http://1.1.1.1/sms"})
     assert public.status_code == 422 and "loopback or private" in json.dumps(public.json())
@@ -125,14 +137,16 @@ def test_at_most_fifty_each(make_client: ClientFactory) -> None:
 def test_a_webhook_verifies_with_the_secret_the_api_gave(
     client: TestClient, engine: Engine, default_config: TepiConfig
 ) -> None:
-    client.app.state.notify_settings = NotifySettings(webhook_allow_http=True)  # type: ignore[attr-defined]
+    client.app.state.notify_settings = NotifySettings(webhook_allow_http=True, webhook_allow_private=True)  # type: ignore[attr-defined]
     with WebhookReceiver() as hooks:
         made = client.post("/api/v1/subscriptions", json={"channel": "webhook", "target": hooks.url, "alert_types": ["sos"]}).json()
         assert made["signing_secret"] == signing_secret(TEST_PEPPER.encode(), made["id"])
         with Session(writer(engine)) as s, s.begin():
             raise_subject_alert(s, tenant=DKI, kind="fishfinder", subject="km-uji", alert_type="sos", severity="critical",
                                 at=utcnow(), who="app", detail={"nature": "fire"})
-        settings = NotifySettings(auth_pepper=TEST_PEPPER, webhook_allow_http=True, public_base_url=TEST_PUBLIC_BASE_URL)  # type: ignore[arg-type]
+        settings = NotifySettings(  # type: ignore[arg-type]
+            auth_pepper=TEST_PEPPER, webhook_allow_http=True, webhook_allow_private=True, public_base_url=TEST_PUBLIC_BASE_URL
+        )
         notifier = Notifier(engine, default_config, settings, registry=CollectorRegistry())
         assert notifier.run_pass().sent == 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -14,7 +15,7 @@ from api import permissions
 from central.models import ALERT_TYPES
 from central.notify import rules
 from central.notify.messages import AlertFacts, Occasion, email_subject, email_text, signature, signing_secret, siaga_label, webhook_body
-from central.notify.targets import TargetError, check_email, check_webhook_url
+from central.notify.targets import TargetError, check_address, check_email, check_webhook_url
 from kinds.awlr.siaga import SiagaLevel
 
 T0 = datetime(2025, 12, 7, 7, 5, tzinfo=timezone.utc)  # 14:05 WIB
@@ -151,17 +152,24 @@ def test_email_addresses_refused(address: str) -> None:
 
 
 def test_webhook_urls() -> None:
-    assert check_webhook_url("https://sms.example.go.id/tepi?x=1", allow_http=False)
-    assert check_webhook_url("https://10.0.0.5:8443/h", allow_http=False)
+    assert check_webhook_url("https://sms.example.go.id/tepi?x=1", allow_http=False, allow_private=False)
+    assert check_webhook_url("https://bücher.example/h", allow_http=False, allow_private=False)  # IDNA
+    assert check_webhook_url("https://10.0.0.5:8443/h", allow_http=False, allow_private=True)
     for url in ("http://127.0.0.1:9000/h", "http://10.1.2.3/h", "http://192.168.1.9/h", "http://[::1]:8000/h", "http://localhost/h"):
-        assert check_webhook_url(url, allow_http=True) == url
+        assert check_webhook_url(url, allow_http=True, allow_private=True) == url
         with pytest.raises(TargetError, match="https"):
-            check_webhook_url(url, allow_http=False)
+            check_webhook_url(url, allow_http=False, allow_private=True)
+        with pytest.raises(TargetError, match="TEPI_WEBHOOK_ALLOW_PRIVATE"):  # plain http goes nowhere but private
+            check_webhook_url(url, allow_http=True, allow_private=False)
     refused = [
         ("http://sms.example.go.id/h", "loopback or private"),  # a name could resolve anywhere
         ("http://8.8.8.8/h", "loopback or private"),
         ("https://169.254.169.254/latest", "link-local"),
         ("http://169.254.169.254/latest", "link-local"),
+        ("https://[::ffff:169.254.169.254]/latest", "link-local"),  # the same address, written for IPv6
+        ("https://[fe80::1]/h", "link-local"),
+        ("https://224.0.0.1/h", "multicast"),
+        ("https://0.0.0.0:8000/h", "unspecified"),
         ("https://user:pw@sms.example.go.id/h", "credentials"),
         ("ftp://x.go.id/h", "https"),
         ("https:///h", "https"),
@@ -169,10 +177,62 @@ def test_webhook_urls() -> None:
         ("https://x.go.id/h#frag", "fragment"),
         ("https://x.go.id/a b", "URL"),
         ("https://x.go.id/" + "a" * 2000, "URL"),
+        # Hosts no HTTP client can reach: refused when subscribing, not at every send.
+        ("https://xn--zz.com/h", "host name"),
+        ("https://☃.net/", "host name"),
+        ("https://a..b/h", "host name"),
+        ("https://" + "a" * 64 + ".go.id/h", "host name"),
     ]
     for url, why in refused:
         with pytest.raises(TargetError, match=why):
-            check_webhook_url(url, allow_http=True)
+            check_webhook_url(url, allow_http=True, allow_private=True)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://127.0.0.1:8000/", "https://10.0.0.5/", "https://[::1]/h", "https://[::ffff:10.0.0.5]/h", "https://[fd00::5]/h",
+     "https://100.64.0.1/h", "https://localhost/h", "https://sms.localhost/h"],
+)
+def test_webhooks_to_loopback_or_private_addresses_only_where_allowed(url: str) -> None:
+    with pytest.raises(TargetError, match="TEPI_WEBHOOK_ALLOW_PRIVATE"):
+        check_webhook_url(url, allow_http=False, allow_private=False)
+    assert check_webhook_url(url, allow_http=False, allow_private=True) == url
+
+
+@pytest.mark.parametrize(
+    ("address", "public", "private"),
+    [
+        ("8.8.8.8", True, True),
+        ("2001:4860:4860::8888", True, True),
+        ("::ffff:8.8.8.8", True, True),
+        ("127.0.0.1", False, True),
+        ("::1", False, True),
+        ("10.0.0.5", False, True),
+        ("192.168.1.9", False, True),
+        ("100.64.0.1", False, True),  # carrier-grade NAT
+        ("fd00::5", False, True),
+        ("::ffff:10.0.0.5", False, True),  # IPv4-mapped: judged as the IPv4 address
+        ("64:ff9b::a00:5", False, True),  # NAT64 of 10.0.0.5
+        ("2002:a00:5::1", False, True),  # 6to4 of 10.0.0.5
+        ("169.254.169.254", False, False),
+        ("::ffff:169.254.169.254", False, False),
+        ("64:ff9b::a9fe:a9fe", False, False),
+        ("fe80::1", False, False),
+        ("224.0.0.1", False, False),
+        ("0.0.0.0", False, False),
+        ("0.1.2.3", False, False),
+        ("255.255.255.255", False, False),
+        ("240.0.0.1", False, False),
+        ("::a00:5", False, False),  # IPv4-compatible, deprecated and reserved
+    ],
+)
+def test_which_addresses_a_webhook_may_connect_to(address: str, public: bool, private: bool) -> None:
+    for allow_private, allowed in ((False, public), (True, private)):
+        if allowed:
+            check_address(ipaddress.ip_address(address), allow_private=allow_private)
+        else:
+            with pytest.raises(TargetError):
+                check_address(ipaddress.ip_address(address), allow_private=allow_private)
 
 
 def _facts(**changes: object) -> AlertFacts:

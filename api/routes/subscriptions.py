@@ -59,8 +59,9 @@ class SubscriptionCreate(RequestBody):
     target: str = Field(
         min_length=3,
         max_length=2000,
-        description="An email address, or a webhook URL: https, or http to a loopback or private address where "
-        "the deployment allows it (TEPI_WEBHOOK_ALLOW_HTTP). No credentials in the URL.",
+        description="An email address, or a webhook URL: https to a public address; to a loopback or private one "
+        "where the deployment allows it (TEPI_WEBHOOK_ALLOW_PRIVATE), and then plain http too if it allows that "
+        "(TEPI_WEBHOOK_ALLOW_HTTP). No credentials in the URL.",
     )
     alert_types: list[AlertType] = Field(
         default_factory=list, max_length=len(ALERT_TYPES), description="Alert types to hear of; empty: every type the role may read."
@@ -103,7 +104,7 @@ def _public(sub: Subscription) -> SubscriptionPublic:
 
 
 def _notify_settings(request: Request) -> NotifySettings:
-    """The notifier's settings (TEPI_WEBHOOK_ALLOW_HTTP), read from the environment at first use."""
+    """The notifier's settings (TEPI_WEBHOOK_ALLOW_PRIVATE, _HTTP), read from the environment at first use."""
     settings: NotifySettings | None = getattr(request.app.state, "notify_settings", None)
     if settings is None:
         settings = request.app.state.notify_settings = load_notify_settings()
@@ -144,7 +145,8 @@ def create_subscription(
         )
     try:
         if body.channel == CHANNEL_WEBHOOK:
-            target = check_webhook_url(body.target, allow_http=_notify_settings(request).webhook_allow_http)
+            notify = _notify_settings(request)
+            target = check_webhook_url(body.target, allow_http=notify.webhook_allow_http, allow_private=notify.webhook_allow_private)
         else:
             target = check_email(body.target)
     except TargetError as exc:

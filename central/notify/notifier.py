@@ -10,6 +10,10 @@ Before anything is sent the person is checked again, as the API would check them
 not disabled and still of the alert's tenant, their role allowed to read the alert's type, the
 subscription not deleted, the target still acceptable; an escalation's alert still active.
 Otherwise the message is withheld (`failed`, counted as withheld, never sent).
+
+One message never holds up the others: whatever sending it raises (a target no library can
+use, a bug) is recorded as its failure, and the pass goes on to the next person. Only the
+database failing ends a pass.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import httpx
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -225,7 +230,7 @@ class Notifier:
             for delivery in claimed:
                 if time.monotonic() - claimed_at > self._lease.total_seconds() / 2:
                     return sent, failed  # slow targets: the rest wait for their lease to end, then go
-                outcome = self._attempt(delivery, now)
+                outcome = self._attempt_alone(delivery, now)
                 if outcome.sent:
                     sent += 1
                 else:
@@ -233,6 +238,21 @@ class Notifier:
             if len(claimed) < self._sends:
                 break
         return sent, failed
+
+    def _attempt_alone(self, d: NotificationDelivery, now: datetime) -> Outcome:
+        """`_attempt`, with anything it raises but a database error made the message's failure:
+        permanent for a target or text no library accepts (`ValueError`s such as IDNAError,
+        httpx's InvalidURL), retried otherwise. Logged by type only: the text may hold the target."""
+        try:
+            return self._attempt(d, now)
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one message must not stop everyone else's
+            log.error(
+                "notification attempt failed unexpectedly",
+                extra={"delivery": d.id, "channel": d.channel, "alert": d.alert_id, "error": type(exc).__name__},
+            )
+            return Outcome(False, permanent=isinstance(exc, (ValueError, httpx.InvalidURL)), error=f"{d.channel} {type(exc).__name__}")
 
     def _attempt(self, d: NotificationDelivery, now: datetime) -> Outcome:
         with Session(self._engine) as session:
@@ -244,7 +264,12 @@ class Notifier:
         withheld = self._withheld(d, context)
         if withheld is not None:
             self.metrics.withheld.labels(reason=withheld).inc()
-            log.info("notification withheld", extra={"delivery": d.id, "channel": d.channel, "alert": d.alert_id, "reason": withheld})
+            # An escalation held back for its person or target leaves an alert nobody was told of.
+            unheard = d.reason == rules.REASON_ESCALATION and withheld in ("not_allowed", "target_refused")
+            level = logging.WARNING if unheard else logging.INFO
+            log.log(level, "notification withheld", extra={
+                "delivery": d.id, "channel": d.channel, "alert": d.alert_id, "reason": withheld, "kind": d.reason, "user_id": d.user_id,
+            })
             return Outcome(False, permanent=True, error=f"withheld: {withheld}")
         assert context is not None
         facts = self._facts(d, context, since)
@@ -283,7 +308,7 @@ class Notifier:
             if d.channel == CHANNEL_EMAIL:
                 check_email(d.target)
             else:
-                check_webhook_url(d.target, allow_http=self._settings.webhook_allow_http)
+                check_webhook_url(d.target, allow_http=self._settings.webhook_allow_http, allow_private=self._settings.webhook_allow_private)
         except TargetError:
             return "target_refused"
         return None

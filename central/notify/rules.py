@@ -20,6 +20,7 @@ from central.models import (
     ROLE_DISASTER_OFFICE,
     ROLE_VIEWER,
 )
+from central.notify.targets import TargetError, check_email
 from central.reach_models import CHANNEL_EMAIL, CHANNEL_WEBHOOK
 
 #: Who reads alerts, their history and stream (`api.permissions.ALERT_READERS`).
@@ -213,7 +214,9 @@ UNKNOWN_USER = "unknown_user"
 DISABLED_USER = "disabled_user"
 ROLE_MAY_NOT_READ = "role_may_not_read"
 NO_EMAIL = "no_email"
-UNREACHABLE_REASONS = (UNKNOWN_USER, DISABLED_USER, ROLE_MAY_NOT_READ, NO_EMAIL)
+#: An address stored before accounts checked it as sending does (or by hand): no mail could go.
+INVALID_EMAIL = "invalid_email"
+UNREACHABLE_REASONS = (UNKNOWN_USER, DISABLED_USER, ROLE_MAY_NOT_READ, NO_EMAIL, INVALID_EMAIL)
 
 
 def escalation_owed(
@@ -221,7 +224,7 @@ def escalation_owed(
 ) -> tuple[list[Owed], str | None]:
     """The messages of one step to its person: an email to their address and a message to each
     of their webhooks; and why the step falls short (an unknown name, a disabled user, a role
-    that may not read the alert, no email address), or None."""
+    that may not read the alert, no email address or one no mail can go to), or None."""
     if person is None:
         return [], UNKNOWN_USER
     if person.disabled:
@@ -236,6 +239,10 @@ def escalation_owed(
     ]
     if person.email is None:
         return owed, NO_EMAIL
+    try:
+        check_email(person.email)
+    except TargetError:
+        return owed, INVALID_EMAIL
     owed.insert(0, Owed(escalation_key(alert_id, token, person.user_id, CHANNEL_EMAIL), tenant, alert_id,
                         REASON_ESCALATION, CHANNEL_EMAIL, person.email, person.user_id, None, None, step))
     return owed, None

@@ -29,10 +29,16 @@ class NotifySettings(BaseSettings):
     smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS (certificate verified).")
     smtp_timeout_s: float = Field(default=10.0, gt=0, le=120, description="Per SMTP connection and command.")
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=120, description="Per webhook request.")
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow webhooks to loopback and private addresses (an SMS or WhatsApp gateway in the "
+        "deployment's own network); public addresses only otherwise, checked on every send after resolving the "
+        "host. Read by the API (subscribing) and ingest (sending).",
+    )
     webhook_allow_http: bool = Field(
         default=False,
-        description="Allow plain-http webhooks to loopback and private addresses (an SMS gateway in the same "
-        "network); https only otherwise. Read by the API (subscribing) and ingest (sending).",
+        description="Allow plain-http webhooks to loopback and private addresses written as such (needs "
+        "webhook_allow_private too); https only otherwise. Read by the API (subscribing) and ingest (sending).",
     )
     public_base_url: str | None = Field(
         default=None,

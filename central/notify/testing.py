@@ -96,9 +96,10 @@ class ReceivedHook:
 
 class WebhookReceiver:
     """`with WebhookReceiver() as hooks:` an HTTP server at `hooks.url`; answers 200 unless told
-    otherwise (`answer_next`)."""
+    otherwise (`answer_next`). `host`: the loopback address it listens on (127.0.0.2 shows where
+    a sender connected, when a name is resolved for it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.received: list[ReceivedHook] = []
         self._answers: list[int] = []
         self._lock = threading.Lock()
@@ -117,12 +118,16 @@ class WebhookReceiver:
             def log_message(self, *_args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True)
 
     @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        return f"http://{self._server.server_address[0]}:{self.port}/hook"
 
     def answer_next(self, *statuses: int) -> None:
         with self._lock:

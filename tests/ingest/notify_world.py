@@ -24,6 +24,7 @@ from central import alerts as lifecycle
 from central.accounts import create_user
 from central.db import Station, User, writer
 from central.incidents import raise_subject_alert
+from central.notify.channels import Resolver, WebhookChannel
 from central.notify.notifier import Notifier
 from central.notify.settings import NotifySettings
 from central.notify.testing import SmtpInbox, WebhookReceiver
@@ -61,7 +62,8 @@ def settings_for(inbox: SmtpInbox | None, **changes: Any) -> NotifySettings:
         "smtp_port": inbox.port if inbox else 25,
         "smtp_from": "tepi@bpbd.example.go.id",
         "auth_pepper": TEST_PEPPER,
-        "webhook_allow_http": True,
+        "webhook_allow_http": True,  # the receiver is plain http on loopback
+        "webhook_allow_private": True,
         "public_base_url": TEST_PUBLIC_BASE_URL,
         "smtp_timeout_s": 5,
         "webhook_timeout_s": 5,
@@ -83,10 +85,11 @@ class World:
         monkeypatch.setattr(lifecycle, "utcnow", self.clock)
         return self
 
-    def notifier(self, config: TepiConfig | None = None, **settings: Any) -> Notifier:
-        return Notifier(
-            self.engine, config or self.config, settings_for(self.inbox, **settings), registry=CollectorRegistry(), clock=self.clock
-        )
+    def notifier(self, config: TepiConfig | None = None, resolver: Resolver | None = None, **settings: Any) -> Notifier:
+        """A notifier of this world; `resolver` answers for DNS (the system's otherwise)."""
+        values = settings_for(self.inbox, **settings)
+        webhooks = WebhookChannel(values, resolver=resolver) if resolver is not None else None
+        return Notifier(self.engine, config or self.config, values, registry=CollectorRegistry(), clock=self.clock, webhooks=webhooks)
 
     def person(self, tenant: str, name: str, role: str, email: str | None = None) -> int:
         with Session(writer(self.engine)) as s, s.begin():

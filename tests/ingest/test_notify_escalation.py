@@ -145,6 +145,46 @@ def test_unknown_names_and_missing_emails_are_counted_not_fatal(world: World, ca
     assert "Nama Yang Tidak Ada" not in logged and OFFICER not in logged and "@" not in logged
 
 
+def test_an_address_no_mail_can_go_to_is_counted_and_the_chain_goes_on(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """Stored before `tepi admin user email` checked addresses as sending does: the step is
+    reported like a missing address (WARNING, the user id only), and the next person is told."""
+    config = with_escalation(world.config, DKI, [OFFICER, HEAD], after_min=10)
+    with Session(writer(world.engine)) as s, s.begin():
+        s.get(User, world.users[OFFICER]).email = "petugas@bpbd_jakarta.go.id"  # type: ignore[union-attr]
+    world.siaga("katulampa", 2)
+    notifier = world.notifier(config)
+    caplog.set_level(logging.WARNING, logger="central.notify.notifier")
+
+    for _ in range(2):
+        world.clock.advance(minutes=10)
+        notifier.run_pass()
+
+    assert _recipients(world) == [HEAD_MAIL]
+    assert metric(notifier, "unreachable", reason="invalid_email") == 1
+    [warning] = [r for r in caplog.records if r.getMessage() == "escalation step cannot reach its person"]
+    assert (warning.reason, warning.user_id) == ("invalid_email", world.users[OFFICER])  # type: ignore[attr-defined]
+    assert "bpbd_jakarta" not in " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+
+
+def test_an_escalation_held_back_at_sending_is_a_warning(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """Owed, then the person's role changed to one that may not read alerts: withheld, and said
+    so above INFO, since this step told nobody of the alert."""
+    world.siaga("katulampa", 2)
+    notifier = world.notifier()
+    world.clock.advance(minutes=16)
+    assert notifier.escalate(world.clock()) == 1
+    with Session(writer(world.engine)) as s, s.begin():
+        s.get(User, world.users[HEAD]).role = "fisher"  # type: ignore[union-attr]
+    caplog.set_level(logging.INFO, logger="central.notify.notifier")
+
+    notifier.send_due(world.clock())
+
+    assert world.inbox.messages == []
+    [held] = [r for r in caplog.records if r.getMessage() == "notification withheld"]
+    assert (held.levelno, held.reason, held.user_id) == (logging.WARNING, "not_allowed", world.users[HEAD])  # type: ignore[attr-defined]
+    assert HEAD_MAIL not in str(held.__dict__)
+
+
 def test_a_viewer_in_the_chain_hears_nothing_of_an_sos(world: World) -> None:
     viewer = "Pemantau DKI"
     world.person(DKI, viewer, "viewer", "pemantau@jakarta.go.id")
