@@ -158,7 +158,7 @@ class RateLimiter:
 
     def wait(self, key: str) -> float:
         """Seconds until `key` has a token, spending none: 0.0 when one is there now (the sign-in
-        spends only on failures, so it looks before it tries)."""
+        looks at several buckets before it spends from any)."""
         now = self._clock()
         with self._lock:
             tokens, at = self._buckets.get(key, (self.burst, now))
@@ -180,6 +180,16 @@ class RateLimiter:
             while len(self._buckets) > self.max_clients:
                 self._buckets.popitem(last=False)  # least recently seen
             return wait
+
+    def refund(self, key: str) -> None:
+        """Give back a token `take` spent (a sign-in that turned out right), up to `burst`."""
+        now = self._clock()
+        with self._lock:
+            held = self._buckets.get(key)
+            if held is None:
+                return  # forgotten meanwhile: it is full again anyway
+            tokens, at = held
+            self._buckets[key] = (min(self.burst, tokens + (now - at) * self.rate + 1.0), now)
 
 
 class TtlCache(Generic[T]):

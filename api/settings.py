@@ -137,16 +137,33 @@ class Settings(DatabaseSettings):
         default=10.0, gt=0, le=100_000, description="Failed sign-ins a minute a client IP regains after its burst."
     )
     login_user_burst: int = Field(
-        default=5, ge=1, le=100_000, description="Failed sign-ins as one (tenant, name) before it must wait."
+        default=5, ge=1, le=100_000, description="Failed sign-ins as one (tenant, name) from one client IP before it must wait."
     )
     login_user_per_min: float = Field(
-        default=1.0, gt=0, le=100_000, description="Failed sign-ins a minute one (tenant, name) regains after its burst."
+        default=1.0, gt=0, le=100_000,
+        description="Failed sign-ins a minute one (tenant, name) regains at one client IP after its burst.",
+    )
+    login_user_total_burst: int = Field(
+        default=100, ge=1, le=100_000,
+        description="Failed sign-ins as one (tenant, name) from all clients together before every client must wait: "
+        "bounds guessing from many addresses, and is high so that a stranger cannot lock the person out from a few.",
+    )
+    login_user_total_per_min: float = Field(
+        default=30.0, gt=0, le=100_000,
+        description="Failed sign-ins a minute one (tenant, name) regains, all clients together, after its burst.",
     )
     login_concurrency: int = Field(
         default=2,
         ge=1,
         le=64,
         description="Password verifications at once (each takes 64 MiB and about 0.14 s of a core); more wait.",
+    )
+    login_waiting: int = Field(
+        default=8,
+        ge=0,
+        le=10_000,
+        description="Sign-ins that may wait for a verification; more are answered 503 at once, so a flood "
+        "cannot queue real sign-ins behind it for long.",
     )
 
     @field_validator("trusted_proxies", mode="before")

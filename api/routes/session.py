@@ -5,18 +5,19 @@ get a session cookie (`central.web_sessions`). api/README.md tells why cookie, S
 CSRF token and Origin check. Every failure of a sign-in answers the same 401, so the answer
 does not tell which tenants or names exist, and takes the same time (`central.accounts.sign_in`
 verifies against a dummy hash when there is nothing to verify). Failed sign-ins are limited
-per client IP and per (tenant, name): a guesser is slowed, and must wait `Retry-After`.
+(`SignInGuard`): a guesser is slowed, and must wait `Retry-After`.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import anyio
 import sqlalchemy as sa
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
@@ -55,33 +56,91 @@ DEFAULT_TIMEZONE: TenantZone = "Asia/Jakarta"
 _TENANT_LIST = TypeAdapter(list[TenantPublic])
 
 
-@dataclass(frozen=True, slots=True)
-class SignInGuard:
-    """What stands between a guesser and the password hashes: failed sign-ins counted per client
-    IP and per (tenant, name), and a bound on verifications at once (each takes 64 MiB: forty at
-    once on the thread pool would take 2.5 GiB)."""
+class SignInBusy(HTTPException):
+    """Too many sign-ins already wait for a verification: try again in a moment (503)."""
 
-    by_ip: RateLimiter
-    by_user: RateLimiter
-    hashing: anyio.CapacityLimiter
+    code = "sign_in_busy"
+
+    def __init__(self) -> None:
+        super().__init__(503, "too many sign-ins at once; try again in a moment", headers={"Retry-After": "1"})
+
+
+@dataclass(frozen=True, slots=True)
+class SignInTry:
+    """A sign-in holding its tries (see `SignInGuard.begin`)."""
+
+    ip: str
+    who: str
+
+
+class SignInGuard:
+    """What stands between a guesser and the password hashes.
+
+    Tries are counted per client IP, per (tenant, name) from one client IP, and per (tenant,
+    name) from all clients together, the last with a much higher ceiling: a guesser from one
+    address is slowed at once, guessing from many is bounded, and a stranger cannot lock a
+    person out by failing as them from a few addresses. A correct password does not pass an
+    exhausted limit: its 429 would otherwise tell a guesser which guess was right.
+
+    Each try is spent before its password is verified, and given back once it turns out right
+    (`end`): counting failures only after their 0.14 s verification let thirty guesses sent at
+    once all be verified. Verifications run a bounded number at once (each takes 64 MiB: forty
+    at once would take 2.5 GiB); beyond `waiting` more in line, 503 at once rather than a queue
+    a flood could keep real sign-ins in."""
+
+    def __init__(
+        self, by_ip: RateLimiter, by_user_ip: RateLimiter, by_user: RateLimiter, concurrency: int, waiting: int
+    ) -> None:
+        self.by_ip = by_ip
+        self.by_user_ip = by_user_ip
+        self.by_user = by_user
+        self.hashing = anyio.CapacityLimiter(concurrency)
+        self._most = concurrency + waiting
+        self._lock = threading.Lock()
+        self._in_flight = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SignInGuard:
         return cls(
             by_ip=RateLimiter(settings.login_ip_per_min / 60, settings.login_ip_burst),
-            by_user=RateLimiter(settings.login_user_per_min / 60, settings.login_user_burst),
-            hashing=anyio.CapacityLimiter(settings.login_concurrency),
+            by_user_ip=RateLimiter(settings.login_user_per_min / 60, settings.login_user_burst),
+            by_user=RateLimiter(settings.login_user_total_per_min / 60, settings.login_user_total_burst),
+            concurrency=settings.login_concurrency,
+            waiting=settings.login_waiting,
         )
 
-    def check(self, ip: str, who: str) -> None:
-        """429 (`RateLimited`) when the client or the name has no failures left to spend."""
-        wait = max(self.by_ip.wait(ip), self.by_user.wait(who))
-        if wait > 0:
-            raise RateLimited(wait)
+    @property
+    def in_flight(self) -> int:
+        """Sign-ins holding their tries now: verifying, or waiting for a verification."""
+        return self._in_flight
 
-    def failed(self, ip: str, who: str) -> None:
-        self.by_ip.take(ip)
-        self.by_user.take(who)
+    def _buckets(self, attempt: SignInTry) -> tuple[tuple[RateLimiter, str], ...]:
+        return ((self.by_ip, attempt.ip), (self.by_user_ip, f"{attempt.ip}\x00{attempt.who}"), (self.by_user, attempt.who))
+
+    def begin(self, ip: str, who: str) -> SignInTry:
+        """Spend a try of each limit, all or none: 429 (`RateLimited`) when one has none left,
+        503 (`SignInBusy`) when too many sign-ins are in line already (nothing spent)."""
+        attempt = SignInTry(ip, who)
+        buckets = self._buckets(attempt)
+        with self._lock:
+            wait = max(limiter.wait(key) for limiter, key in buckets)
+            if wait > 0:
+                raise RateLimited(wait)
+            if self._in_flight >= self._most:
+                raise SignInBusy()
+            for limiter, key in buckets:
+                limiter.take(key)
+            self._in_flight += 1
+        return attempt
+
+    def end(self, attempt: SignInTry, *, failed: bool) -> None:
+        """The try is over: a failed one stays spent; one that succeeded (or never got to
+        verify, the database down) is given back."""
+        with self._lock:
+            self._in_flight -= 1
+            if not failed:
+                for limiter, key in self._buckets(attempt):
+                    limiter.refund(key)
 
 
 def _who(tenant: str, name: str) -> str:
@@ -110,7 +169,8 @@ def tenant_timezone(config: TepiConfig, tenant: str) -> TenantZone:
     summary="Sign in to the console: a session cookie and its CSRF token",
     description="For people in a browser; machines use API keys. Sets the HttpOnly, SameSite=Strict session "
     "cookie; send the `csrf_token` as `X-CSRF-Token` on every POST, PUT, PATCH and DELETE. Any failure answers "
-    "the same 401; repeated failures from a client or for a name answer 429 with `Retry-After`.",
+    "the same 401; repeated failures from a client, for a name from a client, or for a name from all clients "
+    "answer 429 with `Retry-After`; too many sign-ins at once, 503 with `Retry-After`.",
     responses={
         **BODY_ERRORS,
         401: {"model": ErrorPublic, "description": "Wrong tenant, name or password (which one is not said)."},
@@ -122,20 +182,23 @@ def tenant_timezone(config: TepiConfig, tenant: str) -> TenantZone:
 async def create_session(body: SignInRequest, request: Request, response: Response, settings: SettingsDep) -> SessionPublic:
     check_origin(request)  # no signing a victim's browser in to the attacker's account from another site
     guard: SignInGuard = request.app.state.sign_in_guard
-    ip, who = client_ip(request), _who(body.tenant, body.name)
-    guard.check(ip, who)
-    signed_in = await anyio.to_thread.run_sync(
-        sign_in,
-        request.app.state.engine,
-        body.tenant,
-        body.name,
-        body.password,
-        request_time(request),
-        session_limits(settings),
-        limiter=guard.hashing,  # off the event loop, and a bounded number at once
-    )
+    attempt = guard.begin(client_ip(request), _who(body.tenant, body.name))
+    try:
+        signed_in = await anyio.to_thread.run_sync(
+            sign_in,
+            request.app.state.engine,
+            body.tenant,
+            body.name,
+            body.password,
+            request_time(request),
+            session_limits(settings),
+            limiter=guard.hashing,  # off the event loop, and a bounded number at once
+        )
+    except BaseException:
+        guard.end(attempt, failed=False)  # no verdict (the database down, the client gone): nothing spent
+        raise
+    guard.end(attempt, failed=signed_in is None)
     if signed_in is None:
-        guard.failed(ip, who)
         log.info("sign-in refused")  # no name: who tried is personal data, and guesses are noise
         raise NotAuthenticated(SIGN_IN_FAILED)
     user = signed_in.principal

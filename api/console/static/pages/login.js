@@ -12,6 +12,7 @@ const strings = {
     'submit': 'Masuk',
     'error.credentials': 'Instansi, nama atau kata sandi salah.',
     'error.rate': 'Terlalu banyak percobaan. Coba lagi dalam beberapa menit.',
+    'error.busy': 'Server sedang sibuk. Coba lagi sebentar lagi.',
     'error.unavailable': 'Server ini belum menerima masuk dengan kata sandi.',
     'error.other': 'Tidak dapat masuk: {detail}',
     'signed_in': 'Anda sudah masuk sebagai {name} ({tenant}).',
@@ -28,6 +29,7 @@ const strings = {
     'submit': 'Sign in',
     'error.credentials': 'Agency, name or password is wrong.',
     'error.rate': 'Too many attempts. Try again in a few minutes.',
+    'error.busy': 'The server is busy. Try again in a moment.',
     'error.unavailable': 'This server does not take password sign-in yet.',
     'error.other': 'Could not sign in: {detail}',
     'signed_in': 'You are signed in as {name} ({tenant}).',
@@ -63,6 +65,7 @@ function errorText(ctx, err) {
   if (!(err instanceof ctx.ApiError)) return ctx.t('error.other', {detail: err.message});
   if (err.status === 401) return ctx.t('error.credentials');
   if (err.status === 429) return ctx.t('error.rate');
+  if (err.status === 503) return ctx.t('error.busy');
   if (err.status === 404 || err.status === 405) return ctx.t('error.unavailable');
   if (err.status === 0) return ctx.t('error.network');
   return ctx.t('error.other', {detail: err.message});
