@@ -87,8 +87,8 @@ class GatewayHealth(BaseModel):
 
     Counts run from the gateway's start (a restart starts them at 0 again, and `uptime_s` says
     so). The report is a snapshot, not an event: a newer one replaces it, at the gateway's outbox
-    (only the latest unsent report is kept) and centrally (ingest keeps each gateway's newest,
-    by `at`). `link_up` is the uplink as it was when the report was built: one built during an
+    (only the latest unsent report is kept) and centrally (ingest keeps each gateway's newest:
+    by `uptime_s` within a run, whatever its clock did; by arrival across a restart). `link_up` is the uplink as it was when the report was built: one built during an
     outage arrives after it, saying so, with the backlog in `outbox_items`.
     """
 

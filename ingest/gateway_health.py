@@ -1,8 +1,11 @@
 """A gateway's own reports about its health: `GatewayHealth` snapshots, and `BrokerDrops`.
 
 Health reports (`apply_health_reports`) keep one row per gateway in `gateway_health`, the
-newest by the gateway's clock; a report older than the stored one (delivered late, or twice)
-changes nothing. The uplink topic, which the broker's ACL gives each gateway for itself alone,
+newest (`supersedes`); a report older than the stored one (delivered late, or twice) changes
+nothing. Newest by uptime while the gateway runs: its clock may step (set at last by NTP, or
+back after a restart with a flat RTC battery), its uptime only grows. A report from another run
+of the gateway (its start, by its clock, elsewhere) is taken as it arrives: a restarted gateway
+with its clock behind would otherwise look silent while it reports, until its clock caught up. The uplink topic, which the broker's ACL gives each gateway for itself alone,
 names the batch's tenant and gateway (ingest refuses a payload that claims others); so a report
 about another gateway than its batch's is refused (`gateway_mismatch`), and so is one of a
 gateway id that already reports for another tenant (`foreign_gateway`: gateway ids are MQTT
@@ -54,6 +57,33 @@ FUTURE_REPORT = "future_report"
 MAX_REPORT_AHEAD = timedelta(minutes=5)
 
 _HEALTH: sa.Table = GatewayHealthRow.__table__  # type: ignore[assignment]
+#: How far apart two reports' start instants (`at - uptime_s`) may lie and still be one run of
+#: the gateway: its wall clock and uptime drift apart a little while it runs (NTP slewing is at
+#: most 500 ppm, hence the part of the uptime).
+SAME_RUN_SLACK = timedelta(minutes=1)
+SAME_RUN_DRIFT = 0.001
+
+
+@dataclass(frozen=True, slots=True)
+class Reported:
+    """What ordering needs of a report: the gateway's clock and uptime when it was built."""
+
+    at: datetime
+    uptime_s: float | None  # None: a row stored without one (by hand)
+
+
+def supersedes(new: Reported, old: Reported) -> bool:
+    """Whether report `new`, arriving after `old`, replaces it. In one run of the gateway the
+    larger uptime is the later report, whatever the clock did; a report of another run (or
+    after the clock stepped) is the later one because it arrived later."""
+    if new.uptime_s is None or old.uptime_s is None:
+        return new.at > old.at
+    started_new = new.at - timedelta(seconds=new.uptime_s)
+    started_old = old.at - timedelta(seconds=old.uptime_s)
+    slack = SAME_RUN_SLACK + timedelta(seconds=SAME_RUN_DRIFT * max(new.uptime_s, old.uptime_s))
+    if abs(started_new - started_old) <= slack:
+        return new.uptime_s > old.uptime_s
+    return True
 
 
 @dataclass
@@ -74,51 +104,63 @@ def apply_health_reports(
     done = HealthApplied()
     stored = _stored(session, {gateway for _t, gateway, _r in reports})
     newest: dict[tuple[str, str], GatewayHealth] = {}
-    for index, (tenant, gateway, report) in enumerate(reports):
+    for index, (tenant, gateway, report) in enumerate(reports):  # in the order they arrived
         reason = _refusal(tenant, gateway, report, stored, now)
         if reason is not None:
             done.rejected.append((index, reason))
             continue
         known = newest.get((tenant, gateway))
-        if known is None or report.at > known.at:
+        if known is None or supersedes(_reported(report), _reported(known)):
             newest[(tenant, gateway)] = report
         if known is not None:
             done.superseded += 1
     for (tenant, gateway), report in sorted(newest.items()):
-        at = stored.get(gateway)
-        if at is not None and at[0] == tenant and report.at <= at[1]:
+        row = stored.get(gateway)
+        if row is not None and row.tenant == tenant and not supersedes(_reported(report), row.reported):
             done.superseded += 1
             continue
-        _upsert(session, tenant, report, now)
+        _upsert(session, tenant, report, now, row.report_id if row is not None else None)
         done.stored += 1
     return done
 
 
-def _refusal(
-    tenant: str, gateway: str, report: GatewayHealth, stored: dict[str, tuple[str, datetime]], now: datetime
-) -> str | None:
+def _reported(report: GatewayHealth) -> Reported:
+    return Reported(report.at, report.uptime_s)
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredRow:
+    tenant: str
+    report_id: str
+    reported: Reported
+
+
+def _refusal(tenant: str, gateway: str, report: GatewayHealth, stored: dict[str, _StoredRow], now: datetime) -> str | None:
     if report.gateway != gateway:
         return GATEWAY_MISMATCH
     owner = stored.get(gateway)
-    if owner is not None and owner[0] != tenant:
+    if owner is not None and owner.tenant != tenant:
         return FOREIGN_GATEWAY
     if report.at > now + MAX_REPORT_AHEAD:
         return FUTURE_REPORT
     return None
 
 
-def _stored(session: Session, gateways: set[str]) -> dict[str, tuple[str, datetime]]:
-    """gateway -> (tenant, time of its stored report); a gateway id stored under two tenants
-    (possible only by hand) answers with one of them, which refuses the other's reports."""
+def _stored(session: Session, gateways: set[str]) -> dict[str, _StoredRow]:
+    """gateway -> its stored report; a gateway id stored under two tenants (possible only by
+    hand) answers with one of them, which refuses the other's reports."""
     rows = session.execute(
-        sa.select(_HEALTH.c.gateway, _HEALTH.c.tenant_id, _HEALTH.c.reported_at).where(_HEALTH.c.gateway.in_(sorted(gateways)))
+        sa.select(_HEALTH.c.gateway, _HEALTH.c.tenant_id, _HEALTH.c.report_id, _HEALTH.c.reported_at, _HEALTH.c.uptime_s)
+        .where(_HEALTH.c.gateway.in_(sorted(gateways)))
     )
-    return {gateway: (tenant, at) for gateway, tenant, at in rows}
+    return {gateway: _StoredRow(tenant, report_id, Reported(at, uptime)) for gateway, tenant, report_id, at, uptime in rows}
 
 
-def _upsert(session: Session, tenant: str, report: GatewayHealth, now: datetime) -> None:
+def _upsert(session: Session, tenant: str, report: GatewayHealth, now: datetime, replaces: str | None) -> None:
     """One row per gateway; ON CONFLICT so that two workers storing reports of one gateway at
-    once neither fail nor let the older win (the WHERE keeps the newer report)."""
+    once neither fail nor let the older win: the row is replaced if it still holds the report
+    this one was judged against (`replaces`), else (another worker stored one meanwhile) only by
+    a report newer by the gateway's clock."""
     values = {
         "tenant_id": tenant, "gateway": report.gateway, "report_id": report.id, "reported_at": report.at, "received_at": now,
         "uptime_s": report.uptime_s, "outbox_items": report.outbox_items, "outbox_bytes": report.outbox_bytes,
@@ -133,7 +175,8 @@ def _upsert(session: Session, tenant: str, report: GatewayHealth, now: datetime)
     session.execute(insert.on_conflict_do_update(
         index_elements=[_HEALTH.c.tenant_id, _HEALTH.c.gateway],
         set_={column: insert.excluded[column] for column in values if column not in ("tenant_id", "gateway")},
-        where=_HEALTH.c.reported_at < insert.excluded.reported_at,
+        where=sa.or_(_HEALTH.c.report_id == replaces, _HEALTH.c.reported_at < insert.excluded.reported_at)
+        if replaces is not None else _HEALTH.c.reported_at < insert.excluded.reported_at,
     ))
 
 

@@ -1,4 +1,5 @@
-"""Gateways' health reports at ingest: one row per gateway, the newest by the gateway's clock;
+"""Gateways' health reports at ingest: one row per gateway, the newest (by uptime within a run of
+the gateway, by arrival across a restart or a clock step);
 reports about another gateway, of another tenant's gateway, or from the future are refused and
 counted. On SQLite and PostgreSQL."""
 
@@ -86,6 +87,59 @@ def test_an_older_report_does_not_overwrite_one_another_worker_stored_meanwhile(
     apply(engine, batch([report(5, outbox_items=99)]))
     (row,) = rows(engine)
     assert (row.reported_at, row.outbox_items) == (T0 + timedelta(minutes=10), 7)
+
+
+def test_a_restarted_gateway_with_its_clock_behind_is_heard(engine: Engine) -> None:
+    """Restarted with its clock two hours behind (a flat RTC battery, NTP not yet answered): its
+    reports are older by its clock than the one stored, yet the newest; the row follows them, so
+    the gateway does not look silent while it reports. Later reports of the same run follow by
+    uptime, and a late one of that run is still refused."""
+    apply(engine, batch([report(10)]))
+    later = NOW + timedelta(minutes=3)
+    restarted = apply(engine, batch([report(-110, uptime_s=40.0, outbox_items=0)]), now=later)
+    assert restarted.stored == 1
+    (row,) = rows(engine)
+    assert (row.reported_at, row.received_at, row.uptime_s, row.outbox_items) == (T0 - timedelta(minutes=110), later, 40.0, 0)
+
+    next_one = apply(engine, batch([report(-105, uptime_s=340.0)]), now=later + timedelta(minutes=5))
+    late_one = apply(engine, batch([report(-108, uptime_s=160.0)]), now=later + timedelta(minutes=6))
+    assert (next_one.stored, late_one.stored, late_one.duplicates) == (1, 0, 1)
+    (row,) = rows(engine)
+    assert (row.reported_at, row.uptime_s) == (T0 - timedelta(minutes=105), 340.0)
+
+
+def test_a_clock_stepped_back_while_running_does_not_silence_the_gateway(engine: Engine) -> None:
+    """NTP sets a fast clock back by ten minutes: uptime, not the clock, says what is newer."""
+    apply(engine, batch([report(10)]))
+    stepped = report(15, at=T0 + timedelta(minutes=5))  # five minutes on, uptime 1500 s, clock 10 min back
+    assert apply(engine, batch([stepped])).stored == 1
+    (row,) = rows(engine)
+    assert (row.reported_at, row.uptime_s) == (T0 + timedelta(minutes=5), 1500.0)
+
+
+def test_in_one_call_a_restarts_report_after_the_last_of_the_run_before_wins(engine: Engine) -> None:
+    result = apply(engine, batch([report(10)]), batch([report(-110, uptime_s=40.0)]))
+    assert (result.stored, result.duplicates) == (1, 1)
+    assert rows(engine)[0].uptime_s == 40.0
+
+
+@pytest.mark.parametrize(
+    ("new", "old", "replaces"),
+    [
+        ((10, 1200.0), (5, 900.0), True),  # one run, later
+        ((5, 900.0), (10, 1200.0), False),  # one run, delivered late
+        ((10, 1200.0), (10, 1200.0), False),  # the same report again
+        ((5, 1500.0), (10, 1200.0), True),  # one run, the clock stepped back 10 min
+        ((-110, 40.0), (10, 1200.0), True),  # another run, its clock behind
+        ((12, 30.0), (10, 1200.0), True),  # another run, its clock right
+        ((10.5, 1230.0), (10, 1200.0), True),  # one run, 30 s on
+    ],
+)
+def test_which_report_is_newest(new: tuple[float, float], old: tuple[float, float], replaces: bool) -> None:
+    def at(minute: float, uptime: float) -> gateway_health.Reported:
+        return gateway_health.Reported(T0 + timedelta(minutes=minute), uptime)
+
+    assert gateway_health.supersedes(at(*new), at(*old)) is replaces
 
 
 def test_reports_about_another_gateway_or_of_another_tenants_gateway_or_from_the_future_are_refused(engine: Engine) -> None:
