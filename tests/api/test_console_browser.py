@@ -90,6 +90,26 @@ def test_an_officer_acknowledges_with_a_note(console_page: ConsolePageFactory, e
         assert alert is not None and (alert.status, alert.acknowledged_by) == ("acknowledged", OFFICER)
 
 
+def test_an_acknowledged_alert_that_gets_worse_is_active_again_live(console_page: ConsolePageFactory, engine: Engine) -> None:
+    """Acknowledged at Siaga III, then Manggarai reaches Siaga II: the stream's event makes the
+    row active again, with its acknowledge button (newest by the event's order, not by status)."""
+    page = console_page().open("alerts")
+    expect(page.locator("[data-testid=live-status]")).to_have_attribute("data-state", "live")
+    with Session(engine) as s:
+        alert_id = s.scalars(sa.select(Alert.id).where(Alert.station_id == "manggarai", Alert.status == "active")).one()
+    row = page.locator(f'{ROW}[data-alert-id="{alert_id}"]')
+    row.locator("[data-testid=alert-ack]").click()
+    page.locator("[data-testid=alert-note-submit]").click()
+    expect(row).to_have_attribute("data-status", "acknowledged")
+    with Session(writer(engine)) as s, s.begin():
+        apply_batch(s, batch([siaga_change("manggarai", T0 + timedelta(hours=6), 2, 820.0, siaga_from=3, seq=7)]), SqlPointSink(s))
+    with Session(engine) as s:
+        assert s.get(Alert, alert_id).status == "active"  # type: ignore[union-attr]
+    expect(row).to_have_attribute("data-status", "active")
+    expect(row).to_contain_text("Siaga II (Siaga)")
+    expect(row.locator("[data-testid=alert-ack]")).to_have_count(1)
+
+
 def test_a_viewer_gets_no_acknowledge_or_close_button(console_page: ConsolePageFactory) -> None:
     page = console_page(as_user=(DKI, VIEWER)).open("alerts")
     expect(page.locator(f'{ROW}[data-status="active"]')).to_have_count(2)

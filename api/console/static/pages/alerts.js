@@ -84,12 +84,18 @@ const strings = {
   },
 };
 
-/** Whether `next` is not older than `shown`: statuses only move forward, and then by update time. */
+/**
+ * Whether `next` should replace `shown`. Both from the live stream (they carry its `seq`): the
+ * later event. Otherwise (a list, an acknowledgement's answer) the later `updated_at`, and at the
+ * same one the status further along, since acknowledging and closing leave `updated_at` as it
+ * was. Never status alone: an acknowledged alert that got worse is active again.
+ */
 export function isNewer(next, shown) {
   if (!shown) return true;
-  const rank = STATUS_RANK[next.status] - STATUS_RANK[shown.status];
-  if (rank !== 0) return rank > 0;
-  return Date.parse(next.updated_at) >= Date.parse(shown.updated_at);
+  if (next.seq != null && shown.seq != null) return next.seq > shown.seq;
+  const later = Date.parse(next.updated_at) - Date.parse(shown.updated_at);
+  if (later !== 0) return later > 0;
+  return STATUS_RANK[next.status] >= STATUS_RANK[shown.status];
 }
 
 function openOrder(a, b) {
@@ -255,7 +261,7 @@ async function render(el, ctx) {
   }
 
   function apply(event) {
-    if (event.alert && upsert(event.alert)) ctx.mark(`alert-shown:${event.seq}`);
+    if (event.alert && upsert({...event.alert, seq: event.seq})) ctx.mark(`alert-shown:${event.seq}`);
   }
 
   function draw() {
