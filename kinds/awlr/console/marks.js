@@ -140,7 +140,8 @@ export function stationMarkers(ctx, map, {onClick} = {}) {
   const group = L.featureGroup().addTo(map);
   const tip = L.tooltip({direction: 'top', offset: [0, -10]});
   group.on('mouseover', (e) => {
-    tip.setLatLng(e.layer.getLatLng()).setContent(describe(e.layer.options.station));
+    // An element, not a string: Leaflet puts a string in as HTML, and names come from data.
+    tip.setLatLng(e.layer.getLatLng()).setContent(ctx.h('span', {}, describe(e.layer.options.station)));
     map.openTooltip(tip);
   });
   group.on('mouseout', () => map.closeTooltip(tip));

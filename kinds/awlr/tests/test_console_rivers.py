@@ -15,6 +15,10 @@ from api_people import DKI, OFFICER
 from console_fixtures import PHONE, ConsolePageFactory
 from playwright.sync_api import Request, expect
 from river_story import BADUNG
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from central.db import Station, writer
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -100,3 +104,39 @@ def test_the_public_page_needs_no_sign_in_and_asks_nothing_that_needs_one(consol
     needs_sign_in = [r.url for r in api if "/api/v1/public/" not in r.url and not r.url.endswith("/api/v1/me")]
     assert needs_sign_in == []  # the shell asks who is signed in (/me); the page asks public things only
     assert console.page_errors == [] and console.outside_requests() == []
+
+
+#: Keeps every Leaflet map the page makes in `window.__maps` (run before the page's scripts), so a
+#: test can find where a canvas marker is drawn: canvas marks are no elements to hover.
+KEEP_MAPS = """
+(() => {
+  let leaflet;
+  Object.defineProperty(window, 'L', {configurable: true, get: () => leaflet, set(value) {
+    leaflet = value;
+    value.Map.addInitHook(function () { (window.__maps = window.__maps || []).push(this); });
+  }});
+})();
+"""
+
+
+def test_a_stations_name_is_shown_as_text_never_as_markup(console_page: ConsolePageFactory, engine: Engine) -> None:
+    """A name holding markup (data from a configuration file or an import) shows as written in
+    the marker's tooltip: Leaflet would put a string in as HTML."""
+    with Session(writer(engine)) as s, s.begin():
+        s.get(Station, "depok").name = '<img src="/x" data-injected="1">Pos Depok'  # type: ignore[union-attr]
+    console = console_page()
+    console.page.add_init_script(KEEP_MAPS)
+    page = console.open("rivers")
+    x, y = page.evaluate("""() => {
+      const map = window.__maps[window.__maps.length - 1];
+      let spot = null;
+      map.eachLayer((layer) => {
+        if (layer.options.station?.id === 'depok') spot = map.latLngToContainerPoint(layer.getLatLng());
+      });
+      const box = map.getContainer().getBoundingClientRect();
+      return [box.left + spot.x, box.top + spot.y];
+    }""")
+    page.mouse.move(x, y)
+    tip = page.locator(".leaflet-tooltip")
+    expect(tip).to_contain_text('<img src="/x" data-injected="1">Pos Depok (')
+    expect(page.locator("[data-injected]")).to_have_count(0)

@@ -158,7 +158,8 @@ const marine = {
       const p = judgedBuoys.get(b.id)?.properties;
       L.circleMarker([b.lat, b.lon], {radius: 7, weight: 2, color: '#102a43', fillColor: colourOf(p?.category?.code), fillOpacity: 1,
         className: 'wb-buoy', pane: 'wb-buoys'})
-        .bindTooltip(`${b.name}: ${num(b.hs_m, 'm')}, ${num(b.wind_kn, ctx.t('kn'))}, ${b.observed_at ? ctx.fmtTime(b.observed_at, {date: true}) : '–'}`)
+        // An element, not a string: Leaflet puts a string in as HTML, and a buoy's name is data.
+        .bindTooltip(ctx.h('span', {}, `${b.name}: ${num(b.hs_m, 'm')}, ${num(b.wind_kn, ctx.t('kn'))}, ${b.observed_at ? ctx.fmtTime(b.observed_at, {date: true}) : '–'}`))
         .addTo(buoyLayer);
     }
     buoyBody.replaceChildren(...buoys.data.map((b) => buoyRow(ctx, b, judgedBuoys.get(b.id))));

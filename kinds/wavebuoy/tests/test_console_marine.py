@@ -114,3 +114,14 @@ def test_without_a_current_forecast_the_page_never_shows_a_calm_sea(console_page
     expect(page.locator("[data-testid=marine-no-forecast]")).to_contain_text("bukan berarti laut tenang")
     expect(page.locator("#marine-hour")).to_have_count(0)
     expect(page.locator(AREA)).to_have_count(0)
+
+
+def test_a_buoys_name_is_shown_as_text_never_as_markup(console_page: ConsolePageFactory, engine: Engine) -> None:
+    """A name holding markup shows as written in the buoy's tooltip: Leaflet would put a string in as HTML."""
+    with Session(writer(engine)) as s, s.begin():
+        s.get(WaveBuoy, "buoy-selat-badung").name = '<img src="/x" data-injected="1">Pelampung Selat Badung'  # type: ignore[union-attr]
+    page = console_page(as_user=BADUNG_OFFICER).open("marine")
+    page.locator(".wb-map path.wb-buoy").hover()
+    tip = page.locator(".leaflet-tooltip:not(.wb-area-label)")
+    expect(tip).to_contain_text('<img src="/x" data-injected="1">Pelampung Selat Badung: 0.7 m')
+    expect(page.locator("[data-injected]")).to_have_count(0)
