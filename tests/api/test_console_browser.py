@@ -232,6 +232,17 @@ def test_an_officer_subscribes_by_email_and_webhook_and_unsubscribes(console_pag
     expect(again.locator("[data-testid=subscription-row]")).to_contain_text("wa-gateway.bpbd.example")
 
 
+def test_a_viewer_is_offered_only_the_alert_types_it_may_read(console_page: ConsolePageFactory) -> None:
+    """SOS and overdue vessels name a boat and its crew: the API refuses a viewer's subscription
+    to them, so the form does not offer them; an officer's does."""
+    offered = "els => els.map(e => e.value)"
+    viewer = console_page(as_user=(DKI, VIEWER)).open("subscriptions")
+    types = viewer.locator("input[name=alert_types]").evaluate_all(offered)
+    assert "siaga" in types and "marine" in types and not {"sos", "overdue"} & set(types)
+    officer = console_page().open("subscriptions")
+    assert {"sos", "overdue"} <= set(officer.locator("input[name=alert_types]").evaluate_all(offered))
+
+
 def test_maps_draw_the_tenants_land_without_tiles_and_charts_fit_their_box(
     console_page: ConsolePageFactory, default_config: TepiConfig
 ) -> None:

@@ -2,6 +2,9 @@
 // (GET/POST /api/v1/subscriptions, DELETE /api/v1/subscriptions/{id}).
 
 const ALERT_TYPES = ['siaga', 'rate_of_rise', 'offline', 'forecast', 'gateway_health', 'sos', 'overdue', 'marine'];
+/** Types only some roles may read (a vessel's distress or lateness names a boat and its crew): the
+ * API refuses the others' subscriptions to them, so they are not offered. */
+const TYPE_READERS = {sos: 'SOS_RESPONDERS', overdue: 'SOS_RESPONDERS'};
 
 const strings = {
   id: {
@@ -132,7 +135,7 @@ async function render(el, ctx) {
     target.autocomplete = channel.value === 'email' ? 'email' : 'url';
   });
   if (ctx.user?.email) target.value = ctx.user.email;
-  const types = ALERT_TYPES.map((type) => h('label', {class: 'inline'}, h('input', {type: 'checkbox', name: 'alert_types', value: type}), t(`type.${type}`)));
+  const types = ALERT_TYPES.filter((type) => !TYPE_READERS[type] || ctx.can(TYPE_READERS[type])).map((type) => h('label', {class: 'inline'}, h('input', {type: 'checkbox', name: 'alert_types', value: type}), t(`type.${type}`)));
   const subjects = h('input', {id: 'sub-subjects', name: 'subjects', 'aria-describedby': 'sub-subjects-hint'});
   const submit = h('button', {type: 'submit', 'data-testid': 'subscription-add'}, t('add'));
   const form = h(
