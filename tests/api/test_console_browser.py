@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from api_people import DKI, OFFICER, app_settings
 from console_fixtures import PHONE, ConsolePageFactory
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Route, expect
 from prometheus_client import CollectorRegistry
 from river_story import T0
 from sqlalchemy.engine import Engine
@@ -306,3 +306,38 @@ def test_a_person_signs_in_with_a_password_lands_where_they_were_going_and_signs
     page.reload()
     console.wait_ready("login")
     expect(page.locator("[data-testid=live-status]")).to_be_hidden()
+
+
+def test_a_refused_sign_out_says_so_and_stays_signed_in(console_page: ConsolePageFactory, engine: Engine) -> None:
+    """The server refuses the sign-out (a wrong CSRF token, 403): the session is still valid, so
+    the console says it could not sign out instead of showing the person signed out."""
+    password = "sungai ciliwung meluap 2025"
+    with Session(writer(engine)) as s, s.begin():
+        set_password(s, s.scalars(sa.select(User).where(User.name == OFFICER)).one(), password, datetime.now(timezone.utc))
+    console = console_page(as_user=None)
+    page = console.page
+    page.goto(f"{console.base_url}/#/alerts")
+    console.wait_ready("login")
+    page.locator("#login-tenant").select_option(DKI)
+    page.locator("#login-name").fill(OFFICER)
+    page.locator("#login-password").fill(password)
+    page.locator("[data-testid=login-submit]").click()
+    console.wait_ready("alerts")
+
+    def wrong_token(route: Route) -> None:
+        if route.request.method == "DELETE":
+            route.continue_(headers={**route.request.headers, "x-csrf-token": "not-the-token"})
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/session", wrong_token)
+    page.locator("[data-testid=signout]").click()
+    expect(page.locator("[data-testid=signout-error]")).to_contain_text("Anda masih masuk")
+    expect(page.locator("[data-testid=who]")).to_contain_text(OFFICER)
+    expect(page.locator("[data-testid=signout]")).to_be_visible()
+    assert page.evaluate("fetch('/api/v1/me').then(r => r.status)") == 200  # the session is indeed valid
+
+    page.unroute("**/api/v1/session")
+    page.locator("[data-testid=signout]").click()
+    expect(page.locator("[data-testid=who]")).to_have_text("")
+    assert page.evaluate("fetch('/api/v1/me').then(r => r.status)") == 401

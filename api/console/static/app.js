@@ -100,7 +100,14 @@ async function signOut() {
   try {
     await api('/session', {method: 'DELETE'});
   } catch (err) {
-    if (!(err instanceof ApiError)) throw err; // no session endpoint, or already gone: signed out anyway
+    // Already gone (401) or no session endpoint (404): signed out anyway. Anything else (a refused
+    // CSRF token or Origin, the server down) leaves the session valid: saying "signed out" then
+    // would leave a shared computer signed in.
+    if (!(err instanceof ApiError) || (err.status !== 401 && err.status !== 404)) {
+      els.main.querySelector('[data-testid=signout-error]')?.remove();
+      els.main.prepend(h('p', {class: 'error', role: 'alert', 'data-testid': 'signout-error'}, shellT('signout.failed', {detail: err.message})));
+      return;
+    }
   }
   setUser(null, null);
   navigate('#/');
