@@ -23,12 +23,17 @@ from wavebuoy_marine_seas import AREAS, write_forecast
 from api.testing import serve
 from central.db import writer
 from core.config import TepiConfig
+from kinds.wavebuoy.api.routes_marine import request_time
 from kinds.wavebuoy.state import WaveBuoy
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 BADUNG_OFFICER = (BADUNG_TENANT, "Petugas BPBD Badung")
-NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+#: The API's clock in these tests (`request_time` overridden), half past a fixed hour long gone:
+#: the page must take "now" from the API's answer, never from the browser's or the test's clock,
+#: so no hour can turn between the forecast written and the page drawn.
+NOW = datetime(2026, 3, 14, 5, 0, tzinfo=timezone.utc)
+API_TIME = NOW + timedelta(minutes=30)
 AREA = "[data-testid=marine-area]"
 
 
@@ -72,7 +77,9 @@ def console_url(database_url: str, default_config: TepiConfig, engine: Engine, t
     with Session(writer(engine)) as s, s.begin():
         s.add(WaveBuoy(id="buoy-selat-badung", tenant_id=BADUNG_TENANT, name="Pelampung Selat Badung", lat=-8.72, lon=115.42,
                        observed_at=NOW - timedelta(minutes=20), hs_m=0.7, tp_s=8.0, wind_kn=9.0, wind_dir_deg=140.0))
-    with serve(create_app(config, app_settings(database_url, level_store="sql"), registry=CollectorRegistry())) as url:
+    app = create_app(config, app_settings(database_url, level_store="sql"), registry=CollectorRegistry())
+    app.dependency_overrides[request_time] = lambda: API_TIME
+    with serve(app) as url:
         yield url
 
 
