@@ -173,6 +173,9 @@ def test_an_overdue_vessel_is_marked_and_a_viewer_gets_no_sea_page(
     for page_id in ("sos", "vessels", "grounds"):
         expect(viewer.locator(f'nav a[data-page="{page_id}"]')).to_have_count(0)
     expect(officer.locator('nav a[data-page="vessels"]')).to_have_count(1)
+    # On the alerts page the overdue alert names the boat, not its id.
+    rescue.open("alerts")
+    expect(officer.locator('[data-testid=alert-row][data-type="overdue"] h3')).to_have_text("Kapal terlambat · KM Telat")
     _no_errors(rescue, watching)
 
 
