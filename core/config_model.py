@@ -222,7 +222,8 @@ class RetentionConfig(ConfigSection):
 
     Who acknowledged or closed an alert is personal data (UU 27/2022): after `alert_actor_days`
     the name is erased from the alert and its event history (the times stay). A vessel's
-    positions (where a person was) go after `position_days`.
+    positions (where a person was) go after `position_days`, the record of a message sent to
+    someone (their address) after `notification_days`.
     """
 
     alert_actor_days: int = Field(default=365, ge=1, le=36500, description="Days to keep who acted on an alert.")
@@ -246,6 +247,13 @@ class RetentionConfig(ConfigSection):
         ge=1,
         le=36500,
         description="Days to keep a buyer's contact request to a fisher (the message and who sent it): personal data.",
+    )
+    notification_days: int = Field(
+        default=90,
+        ge=1,
+        le=36500,
+        description="Days to keep a record of a message sent or given up: its target is an email address or "
+        "webhook URL (personal data).",
     )
     check_every_s: float = Field(default=3600.0, ge=1, description="How often the ingest worker enforces it.")
 
