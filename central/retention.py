@@ -8,9 +8,16 @@ SOS; `central.alerts.is_person`), and the copies of the alert inside every later
 times stay, so the history still shows *that* and *when* someone acted, no longer *who*.
 CAP messages never carry actors, so erasing changes no published message.
 
+Who was told of an alert, and where (`notification_deliveries.target`: an email address or a
+webhook URL), is personal data too: a delivery's row goes `notification_days` after it was owed,
+once its alert is no longer active. An active alert's rows are the notifier's memory of the
+escalation steps it has taken (gone, every step would be sent again), so only their target is
+erased.
+
 Bookkeeping rows go entirely: idempotency keys after `processed_messages_days` (keep them
-longer than any outage a gateway outbox can bridge), and, if configured, the embedded level
-series after `level_points_days`.
+longer than any outage a gateway outbox can bridge), the console's sessions a day after they
+ended (signed out, or past their absolute end), and, if configured, the embedded level series
+after `level_points_days`.
 
 A kind's own tables of personal data are its to prune: each registered kind's `state` module's
 `enforce_retention(session, now, policy)`, if it has one, runs here too (`kinds.fishfinder.state`:
@@ -34,7 +41,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from central.alerts import APP, DEVICE, PERSON_KINDS, SYSTEM, AlertTransition, is_person
 from central.db import lock_event_log
-from central.models import Alert, AlertEvent, LevelPoint, ProcessedMessage
+from central.models import ALERT_ACTIVE, Alert, AlertEvent, LevelPoint, ProcessedMessage
+from central.reach_models import NotificationDelivery, WebSession
 from central.schema import kind_state_modules
 from core.config import RetentionConfig
 
@@ -44,6 +52,10 @@ _PERSON = sorted(k.value for k in PERSON_KINDS)
 _ACTOR_FIELDS = (("acknowledged_by", "acknowledged_at"), ("cleared_by", "cleared_at"), ("closed_by", "closed_at"))
 _CLEARED = AlertTransition.CLEARED.value
 _CHUNK = 500
+#: What an erased delivery target reads (the column is not nullable).
+ERASED = ""
+#: How long an ended console session stays (sign-in prunes a user's own ended sessions at once).
+ENDED_SESSION_KEPT = timedelta(days=1)
 
 
 def enforce_retention(session: Session, now: datetime, policy: RetentionConfig) -> dict[str, int]:
@@ -51,16 +63,19 @@ def enforce_retention(session: Session, now: datetime, policy: RetentionConfig) 
 
     * `alert_actors`: actor fields erased on alert rows;
     * `alert_events`: events whose `who`, note or snapshot actors were erased;
-    * `processed_messages`, `level_points`: rows deleted.
+    * `notification_deliveries`: delivery rows deleted, or their target erased (active alerts);
+    * `processed_messages`, `web_sessions`, `level_points`: rows deleted.
     """
     lock_event_log(session)  # same lock order as every other writer of alerts
     actor_cutoff = now - timedelta(days=policy.alert_actor_days)
     counts = {
         "alert_actors": _erase_alert_actors(session, actor_cutoff),
         "alert_events": _erase_event_actors(session, actor_cutoff),
+        "notification_deliveries": _expire_deliveries(session, now - timedelta(days=policy.notification_days)),
         "processed_messages": _delete_before(
             session, ProcessedMessage.processed_at, now - timedelta(days=policy.processed_messages_days)
         ),
+        "web_sessions": _delete_ended_sessions(session, now - ENDED_SESSION_KEPT),
         "level_points": 0,
     }
     if policy.level_points_days is not None:
@@ -75,6 +90,34 @@ def enforce_retention(session: Session, now: datetime, policy: RetentionConfig) 
     if any(counts.values()):
         log.info("retention enforced", extra=counts)  # counts only, never whose data
     return counts
+
+
+def _expire_deliveries(session: Session, cutoff: datetime) -> int:
+    """Delete deliveries owed before `cutoff` whose alert is no longer active; erase the target of
+    those whose alert still is (the notifier reads an active alert's rows to know which escalation
+    steps it took)."""
+    old = NotificationDelivery.created_at < cutoff
+    active = sa.select(Alert.id).where(Alert.status == ALERT_ACTIVE).scalar_subquery()
+    erased = session.execute(
+        sa.update(NotificationDelivery)
+        .where(old, NotificationDelivery.alert_id.in_(active), NotificationDelivery.target != ERASED)
+        .values(target=ERASED)
+        .execution_options(synchronize_session=False)
+    )
+    deleted = session.execute(
+        sa.delete(NotificationDelivery).where(old, NotificationDelivery.alert_id.not_in(active)).execution_options(synchronize_session=False)
+    )
+    return int(getattr(erased, "rowcount", 0) or 0) + int(getattr(deleted, "rowcount", 0) or 0)
+
+
+def _delete_ended_sessions(session: Session, ended_before: datetime) -> int:
+    """Delete console sessions signed out, or past their absolute end, before `ended_before`."""
+    res = session.execute(
+        sa.delete(WebSession)
+        .where(sa.or_(WebSession.revoked_at < ended_before, WebSession.expires_at < ended_before))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(res, "rowcount", 0) or 0)
 
 
 def _person(who: InstrumentedAttribute[str | None]) -> sa.ColumnElement[bool]:

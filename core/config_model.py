@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
@@ -222,7 +222,8 @@ class RetentionConfig(ConfigSection):
 
     Who acknowledged or closed an alert is personal data (UU 27/2022): after `alert_actor_days`
     the name is erased from the alert and its event history (the times stay). A vessel's
-    positions (where a person was) go after `position_days`.
+    positions (where a person was) go after `position_days`, the record of a message sent to
+    someone (their address) after `notification_days`.
     """
 
     alert_actor_days: int = Field(default=365, ge=1, le=36500, description="Days to keep who acted on an alert.")
@@ -246,6 +247,13 @@ class RetentionConfig(ConfigSection):
         ge=1,
         le=36500,
         description="Days to keep a buyer's contact request to a fisher (the message and who sent it): personal data.",
+    )
+    notification_days: int = Field(
+        default=90,
+        ge=1,
+        le=36500,
+        description="Days to keep a record of a message sent or given up: its target is an email address or "
+        "webhook URL (personal data).",
     )
     check_every_s: float = Field(default=3600.0, ge=1, description="How often the ingest worker enforces it.")
 
@@ -315,7 +323,8 @@ class SeaConfig(ConfigSection):
     )
     timezone: Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"] = Field(
         default="Asia/Jakarta",
-        description="The zone (WIB, WITA, WIT) in which marine alerts tell local times: Bali's waters are WITA.",
+        description="The zone (WIB, WITA, WIT) in which marine alerts and routes tell local times; in a "
+        "tenant, its own `timezone` unless set, and if set it must be the same (one tenant, one zone).",
     )
     share_grounds_with: list[Identifier] = Field(
         default_factory=list,
@@ -332,6 +341,7 @@ class SeaConfig(ConfigSection):
 
 #: Indonesia's three zones, WIB, WITA and WIT (Keppres 41/1987).
 TenantZone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
+DEFAULT_TENANT_ZONE: TenantZone = "Asia/Jakarta"
 
 
 class EscalationConfig(ConfigSection):
@@ -350,10 +360,36 @@ class TenantConfig(ConfigSection):
     id: Identifier
     name: str
     timezone: TenantZone = Field(
-        default="Asia/Jakarta", description="The zone (WIB, WITA, WIT) the console shows the tenant's times in."
+        default=DEFAULT_TENANT_ZONE,
+        description="The zone (WIB, WITA, WIT) of the tenant: the console shows its times in it, and its sea's.",
     )
     escalation: EscalationConfig | None = None
     sea: SeaConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sea_in_the_tenants_zone(cls, data: Any) -> Any:
+        """A sea section that names no zone is told in the tenant's (WITA for Badung without
+        saying it twice)."""
+        if not isinstance(data, dict) or data.get("sea") is None:
+            return data
+        sea, zone = data["sea"], data.get("timezone", DEFAULT_TENANT_ZONE)
+        if isinstance(sea, dict) and "timezone" not in sea:
+            return {**data, "sea": {**sea, "timezone": zone}}
+        if isinstance(sea, SeaConfig) and "timezone" not in sea.model_fields_set:
+            return {**data, "sea": sea.model_copy(update={"timezone": zone})}
+        return data
+
+    @model_validator(mode="after")
+    def _one_zone(self) -> Self:
+        """One tenant, one zone: a regency or province lies in one of WIB, WITA, WIT, so marine
+        alerts in one zone and the console in another could only be a mistake in the file."""
+        if self.sea is not None and self.sea.timezone != self.timezone:
+            raise ValueError(
+                f"tenant {self.id!r}: sea.timezone {self.sea.timezone} differs from the tenant's timezone "
+                f"{self.timezone}: a tenant has one zone (set tenants[].timezone; sea.timezone may be left out)"
+            )
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,6 +198,7 @@ def ingest(
 
     from ingest.consumer import IngestWorker
     from central.errors import SchemaError
+    from central.notify.settings import NotifySettingsError, load_notify_settings
 
     configure_logging(log_level, json_logs)
     cfg = _load(config)
@@ -205,7 +206,12 @@ def ingest(
         icfg = cfg.ingest if worker is None else IngestConfig.model_validate(cfg.ingest.model_dump() | {"worker": worker})
     except ValidationError as exc:
         raise typer.BadParameter(exc.errors()[0]["msg"], param_hint="--worker") from exc
-    worker = IngestWorker(icfg, cfg)
+    try:
+        notify = load_notify_settings()  # TEPI_SMTP_*, TEPI_NOTIFY_EVERY_S, ...: said like the API's settings
+    except NotifySettingsError as exc:
+        console().print(f"[red]ingest cannot start[/red]: {exc}")
+        raise typer.Exit(2) from exc
+    worker = IngestWorker(icfg, cfg, notify_settings=notify)
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1", registry=worker.registry)
     tune_garbage_collector()

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from api.settings import Settings
     from central.accounts import DemoLogin
+    from central.notify.settings import NotifySettings
     from tepi.demo_boats import BoatStory, BoatSummary
     from tepi.demo_office import OfficeStory
 
@@ -44,11 +45,15 @@ if TYPE_CHECKING:
 LOCK_NAME = ".lock"
 #: How long the API may take to start before the demo gives up.
 API_START_S = 30.0
+#: How often the demo's gateways report their health (a deployment's default is 300 s): the
+#: console's device health page fills within half a minute of the start, not five.
+DEMO_HEALTH_EVERY_S = 30.0
 
 
 class DemoError(Exception):
-    """The demo cannot run: its API port is taken, another demo runs in its directory, or its
-    API did not start. Said before anything of a running demo is touched."""
+    """The demo cannot run: its API port is taken, another demo runs in its directory, the
+    notifier's settings in the environment are invalid, or its API did not start. Said before
+    anything of a running demo is touched."""
 
 
 @dataclass
@@ -129,6 +134,27 @@ def _demo_ingest(config: TepiConfig, broker: Mosquitto | EmbeddedBroker) -> Tepi
     return config.model_copy(update={"ingest": ingest})
 
 
+def with_demo_health(config: TepiConfig) -> TepiConfig:
+    """`config` with its gateway reporting its health every `DEMO_HEALTH_EVERY_S` (the boats'
+    gateways are given it too; the office's takes it from the demo's, `office_gateway_config`)."""
+    return config.model_copy(update={"gateway": config.gateway.model_copy(update={"health_every_s": DEMO_HEALTH_EVERY_S})})
+
+
+def demo_notify_settings(settings: Settings) -> NotifySettings:
+    """The notifier's settings from the environment (TEPI_SMTP_* reach a mail server from the demo
+    too), with the demo API's pepper, so that webhooks subscribed in its console are signed and
+    sent, and links to the demo's console. `NotifySettingsError` naming invalid variables."""
+    from pydantic import SecretStr
+
+    from central.notify.settings import load_notify_settings
+
+    notify = load_notify_settings()
+    return notify.model_copy(update={
+        "auth_pepper": SecretStr(settings.pepper().decode()),
+        "public_base_url": notify.public_base_url or settings.public_base_url,
+    })
+
+
 def run_demo(
     config: TepiConfig,
     api_port: int = 8000,
@@ -185,7 +211,14 @@ def _run_claimed(
     from tepi.demo_boats import BoatFleet, BoatStory
     from tepi.demo_office import DemoOffice, OfficeStory, with_demo_office
     from tepi.demo_sea import with_demo_forecasts
+    from central.notify.settings import NotifySettingsError
 
+    # The demo's secrets are public and its links point at itself; only the demo runs this way.
+    settings = Settings(mode="demo", public_base_url=local_base_url(config.api.host, api_port))
+    try:
+        notify = demo_notify_settings(settings)
+    except NotifySettingsError as exc:
+        raise DemoError(str(exc)) from None
     _stop_on_sigterm()
     # A demo starts from nothing: the simulated storm replays the same hours every run.
     clear_workdir(workdir)
@@ -194,7 +227,7 @@ def _run_claimed(
     port, report.broker = broker.port, _broker_name(broker)
     link_dir = workdir / "sim"
     serial = {d.id: str(link_dir / d.id) for d in config.devices if d.transport == "serial"}
-    cfg = _demo_ingest(with_local_services(config, port, workdir, api_port=api_port, serial_ports=serial), broker)
+    cfg = _demo_ingest(with_local_services(with_demo_health(config), port, workdir, api_port=api_port, serial_ports=serial), broker)
     cfg = with_demo_forecasts(cfg, workdir / "sea", utcnow())  # a current forecast, as a deployment's feed keeps it
     cfg = with_demo_office(cfg) if office else cfg
     started = time.monotonic()
@@ -209,14 +242,12 @@ def _run_claimed(
         # The simulated ports exist before the gateway opens them; nothing is sent until
         # `sim.start`, after the receivers: a reading published before anyone subscribed is gone.
         sim.open()
-        ingest = IngestWorker(cfg.ingest, cfg)
+        ingest = IngestWorker(cfg.ingest, cfg, notify_settings=notify)
         ingest.start()
         gw = EdgeGateway(cfg)
         gw.start()
         gw.wait_ready()
         ingest.wait_subscribed()
-        # The demo's secrets are public and its links point at itself; only the demo runs this way.
-        settings = Settings(mode="demo", public_base_url=local_base_url(cfg.api.host, api_port))
         keys, logins = _demo_keys(cfg, settings)
         if fleet is not None:
             fleet.register(cfg.ingest.database_url)  # before any boat uplinks: its items name its vessel

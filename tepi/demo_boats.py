@@ -190,6 +190,7 @@ class BoatFleet:
     def start(self) -> None:
         from gateway.runtime import EdgeGateway
         from kinds.fishfinder.sim.runner import BoatSimulation, BoatSimulationConfig
+        from tepi.demo import with_demo_health
 
         central = BrokerConfig(host="127.0.0.1", port=self.central_port)
         for day in self.days:
@@ -200,10 +201,10 @@ class BoatFleet:
                 broker = Mosquitto(workdir=root / "mosquitto", persistence=False, sized_for=[sized]).start()
             else:
                 broker = EmbeddedBroker().start()
-            cfg = boat_gateway_config(
+            cfg = with_demo_health(boat_gateway_config(
                 self.base, day.boat_id, day.tenant, local_broker=BrokerConfig(host="127.0.0.1", port=broker.port),
                 uplink_broker=central, outbox=root / "outbox.db",
-            )
+            ))
             boat = self.boats[day.boat_id] = _Boat(day, cfg, broker)
             boat.gateway = EdgeGateway(cfg)
             boat.gateway.start()

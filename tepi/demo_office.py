@@ -117,7 +117,7 @@ def office_gateway_config(base: TepiConfig, broker_port: int, outbox: Path) -> T
     broker = BrokerConfig(host="127.0.0.1", port=broker_port)
     gateway = GatewayConfig(
         id=GATEWAY, tenant=TENANT, local_broker=broker, uplink_broker=broker, outbox=OutboxConfig(path=outbox),
-        summary_linger_s=base.gateway.summary_linger_s,
+        summary_linger_s=base.gateway.summary_linger_s, health_every_s=base.gateway.health_every_s,
         device_rate_per_s=1000.0,  # the replay sends `speed` scan intervals a second per scanner
     )
     return TepiConfig.model_validate({

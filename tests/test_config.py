@@ -68,3 +68,19 @@ def test_a_device_payload_limit_follows_its_kind_unless_the_file_sets_one() -> N
     assert gw.payload_limit(400_000) == 400_000
     assert gw.payload_limit(5_000_000) == 1_048_576
     assert GatewayConfig(id="gw-x", tenant="t", max_payload_bytes=2048).payload_limit(400_000) == 2048
+
+
+def test_a_tenant_has_one_zone_and_its_sea_is_told_in_it() -> None:
+    """Badung is WITA: said once, on the tenant, its sea (marine alerts, routes) is WITA too; a sea
+    section naming another zone than its tenant's is refused, not silently half WIB."""
+    data = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+    badung = next(t for t in parse_config(data).tenants if t.id == "kab-badung")
+    assert (badung.timezone, badung.sea.timezone) == ("Asia/Makassar", "Asia/Makassar")
+    indramayu = next(t for t in parse_config(data).tenants if t.id == "kab-indramayu")
+    assert (indramayu.timezone, indramayu.sea.timezone) == ("Asia/Jakarta", "Asia/Jakarta")
+    tenant = next(t for t in data["tenants"] if t["id"] == "kab-badung")
+    tenant["sea"]["timezone"] = "Asia/Makassar"  # the same zone said twice is fine
+    assert parse_config(data)
+    tenant["sea"]["timezone"] = "Asia/Jakarta"
+    with pytest.raises(ConfigError, match="kab-badung.*sea.timezone Asia/Jakarta differs from the tenant's timezone Asia/Makassar"):
+        parse_config(data)

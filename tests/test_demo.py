@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from tepi.demo import LOCK_NAME, DemoError, alert_line, bind_api_port, claim_workdir, clear_workdir, serve_api
+from tepi.demo import (
+    DEMO_HEALTH_EVERY_S, LOCK_NAME, DemoError, alert_line, bind_api_port, claim_workdir, clear_workdir, demo_notify_settings,
+    serve_api, with_demo_health,
+)
 from tepi.demo_boats import BoatSummary
-from tepi.demo_office import demo_day, office_line, sample_attendance
+from tepi.demo_office import demo_day, office_gateway_config, office_line, sample_attendance, with_demo_office
 from core.processes import free_port
 
 
@@ -198,3 +201,41 @@ def test_the_demos_flags_are_shown_as_flags() -> None:
         line = next(line for line in result.output.splitlines() if name in line)
         assert "<bool>" not in line, line
     assert "<int>" in next(line for line in result.output.splitlines() if "--port" in line)
+
+
+def test_the_demos_gateways_report_their_health_every_half_minute(tmp_path: Path) -> None:
+    """Every 300 s, a deployment's default, left the console's device health page empty for the
+    demo's first five minutes."""
+    from core.config import load_config
+
+    demo = with_demo_health(load_config())
+    assert DEMO_HEALTH_EVERY_S == demo.gateway.health_every_s == 30
+    office = office_gateway_config(with_demo_office(demo), free_port(), tmp_path / "outbox.db")
+    assert office.gateway.health_every_s == 30
+
+
+def test_the_demos_notifier_signs_webhooks_with_the_demos_pepper(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the pepper, ingest kept webhook deliveries waiting (and gave them up after a day)."""
+    from api.settings import DEMO_PEPPER, Settings
+
+    monkeypatch.delenv("TEPI_AUTH_PEPPER", raising=False)
+    monkeypatch.setenv("TEPI_SMTP_HOST", "mail.example.go.id")  # the environment still reaches a mail server
+    notify = demo_notify_settings(Settings(mode="demo", public_base_url="http://127.0.0.1:8000"))
+    assert notify.pepper() == DEMO_PEPPER.encode()
+    assert (notify.smtp_host, notify.public_base_url) == ("mail.example.go.id", "http://127.0.0.1:8000")
+
+
+def test_invalid_notifier_settings_stop_the_demo_with_a_message_before_touching_its_directory(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tepi.cli import app
+
+    workdir = tmp_path / "demo"
+    data = _last_run(workdir)
+    result = CliRunner().invoke(
+        app, ["demo", "--port", str(free_port()), "--workdir", str(workdir)], env={"COLUMNS": "200", "TEPI_SMTP_PORT": "smtp"}
+    )
+    assert result.exit_code == 1, result.output
+    assert "demo cannot run" in result.output and "TEPI_SMTP_PORT" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # no traceback
+    assert data.read_bytes() == b"the running demo's data"

@@ -154,7 +154,9 @@ def test_cookie_changes_need_the_csrf_token(browser: TestClient, engine: Engine)
     alert = active_alert(browser)
     ack = f"/api/v1/alerts/{alert}/ack"
     missing = browser.post(ack, json={"note": "menuju lokasi"})
-    wrong = browser.post(ack, json={"note": "menuju lokasi"}, headers={"X-CSRF-Token": token[:-1] + "0"})
+    # The last character is replaced by a different one, so the wrong token never equals the right one.
+    wrong_token = token[:-1] + ("1" if token.endswith("0") else "0")
+    wrong = browser.post(ack, json={"note": "menuju lokasi"}, headers={"X-CSRF-Token": wrong_token})
     for r in (missing, wrong):
         assert (r.status_code, r.json()["detail"]) == (403, "CSRF token missing or wrong")
     assert browser.get(f"/api/v1/alerts/{alert}").json()["status"] == "active"

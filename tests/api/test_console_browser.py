@@ -60,6 +60,19 @@ def test_the_shell_loads_the_alerts_with_no_error_and_nothing_from_outside(
     assert console.outside_requests() == []
 
 
+def test_alert_rows_name_their_stations(console_page: ConsolePageFactory, engine: Engine) -> None:
+    """People read "Pos Depok (Panus)", not the id "depok"; the acknowledge dialog names it too."""
+    page = console_page().open("alerts")
+    with Session(engine) as s:
+        ids = {a.id: a.station_id for a in s.scalars(sa.select(Alert).where(Alert.tenant_id == DKI))}
+    names = {"depok": "Pos Depok (Panus)", "katulampa": "Bendung Katulampa", "manggarai": "Pintu Air Manggarai"}
+    for alert_id, station in ids.items():
+        expect(page.locator(f'{ROW}[data-alert-id="{alert_id}"] h3')).to_have_text(f"Siaga · {names[station]}")
+    katulampa = next(i for i, station in ids.items() if station == "katulampa")
+    page.locator(f'{ROW}[data-alert-id="{katulampa}"] [data-testid=alert-ack]').click()
+    expect(page.locator("#alert-dialog-title")).to_have_text("Tanggapi peringatan · Bendung Katulampa")
+
+
 def test_a_new_alert_appears_live_and_is_marked(console_page: ConsolePageFactory, engine: Engine) -> None:
     console = console_page()
     page = console.open("alerts")

@@ -58,3 +58,16 @@ def test_the_notifier_can_be_turned_off(engine: Engine, database_url: str, defau
         default_config, registry=CollectorRegistry(), engine=engine, prepare_schema=False,
     )
     assert worker.notifier is None
+
+
+@pytest.mark.parametrize(("name", "value"), [("TEPI_SMTP_PORT", "smtp"), ("TEPI_NOTIFY_EVERY_S", "-1"), ("TEPI_SMTP_STARTTLS", "perhaps")])
+def test_tepi_ingest_with_invalid_notifier_settings_says_which_and_stops(name: str, value: str) -> None:
+    """As `tepi api` says its settings' errors: the variable named, exit 2, no traceback."""
+    from typer.testing import CliRunner
+
+    from tepi.cli import app
+
+    result = CliRunner().invoke(app, ["ingest", "--text-logs"], env={"COLUMNS": "200", name: value})
+    assert result.exit_code == 2, result.output
+    assert "ingest cannot start" in result.output and name in result.output, result.output
+    assert isinstance(result.exception, SystemExit), result.exception

@@ -106,7 +106,9 @@ def test_idempotency_keys_and_level_points_expire(engine: Engine) -> None:
     assert run(engine, DAY0 + 33 * D, keep_a_month) == {
         "alert_actors": 0,
         "alert_events": 0,
+        "notification_deliveries": 0,
         "processed_messages": 2,
+        "web_sessions": 0,
         "level_points": 2,
     }
     assert (rows(ProcessedMessage), rows(LevelPoint)) == (0, 1)

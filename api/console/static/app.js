@@ -120,9 +120,10 @@ function goToLogin() {
 
 // ---- header, navigation, live status ----------------------------------------------------
 
+/** Listed for this user: `navRoles` (if any) narrows who sees the link; `roles` still decides who may open it. */
 function visibleInNav(page) {
   if (!page.nav) return false;
-  return state.user ? !isPublic(page) && can(page.roles) : isPublic(page);
+  return state.user ? !isPublic(page) && can(page.roles) && can(page.navRoles ?? page.roles) : isPublic(page);
 }
 
 function renderChrome() {

@@ -212,7 +212,8 @@ export default {
   nav: true,
   order: 40,
   title: {id: 'SOS', en: 'SOS'},
-  roles: 'SOS_READERS',
+  roles: 'SOS_READERS', // a fisher opens their own boat's incident (#/sos/<id>)...
+  navRoles: 'SOS_RESPONDERS', // ...but the list of every incident, in the navigation, is the rescue's
   async render(el, ctx, params) {
     ensureStyles();
     return params && params.length ? renderIncident(el, ctx, params[0]) : renderList(el, ctx);

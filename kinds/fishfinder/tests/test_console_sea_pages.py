@@ -1,7 +1,8 @@
 """The sea pages of the console in Chromium, over a real API (uvicorn) and Badung's real coast:
 an SOS incident listed with its vessel and acknowledged by the disaster office, never by the
-fisher whose vessel it is; an overdue vessel marked; a route's verdict and distance after picking
-a fishing ground; and no sea page in a viewer's navigation."""
+fisher whose vessel it is (who opens it, with no list of incidents in their navigation); an
+overdue vessel marked; a route's verdict and distance after picking a fishing ground; and no sea
+page in a viewer's navigation."""
 
 from __future__ import annotations
 
@@ -118,8 +119,12 @@ def test_an_sos_is_acknowledged_by_the_rescue_and_its_fisher_sees_help_coming(
     expect(fisher.get_by_test_id("sos-acknowledge")).to_have_count(0)
     expect(fisher.get_by_test_id("sos-resolve")).to_have_count(0)
     expect(fisher.get_by_test_id("sos-nearest")).to_have_count(0)  # other boats' positions are not theirs
+    # Their incident opens by its address, but the list of every incident is not in their navigation.
+    expect(fisher.locator('nav a[data-page="grounds"]')).to_have_count(1)
+    expect(fisher.locator('nav a[data-page="sos"]')).to_have_count(0)
 
     rescue, officer = _open(console_page, OFFICER, "sos")
+    expect(officer.locator('nav a[data-page="sos"]')).to_have_count(1)
     row = officer.locator(f'[data-testid=sos-row][data-incident-id="{incident}"]')
     expect(row).to_have_attribute("data-status", "open")
     expect(row).to_contain_text("KM Benoa (km-benoa)")
@@ -168,6 +173,9 @@ def test_an_overdue_vessel_is_marked_and_a_viewer_gets_no_sea_page(
     for page_id in ("sos", "vessels", "grounds"):
         expect(viewer.locator(f'nav a[data-page="{page_id}"]')).to_have_count(0)
     expect(officer.locator('nav a[data-page="vessels"]')).to_have_count(1)
+    # On the alerts page the overdue alert names the boat, not its id.
+    rescue.open("alerts")
+    expect(officer.locator('[data-testid=alert-row][data-type="overdue"] h3')).to_have_text("Kapal terlambat · KM Telat")
     _no_errors(rescue, watching)
 
 

@@ -45,6 +45,12 @@ def get_forecast_files(request: Request) -> dict[str, SeaForecastFile]:
     return files
 
 
+def request_time() -> datetime:
+    """The time a request without `at` is answered for: now. A dependency, so a test can set the
+    clock (`app.dependency_overrides`) instead of racing the hour."""
+    return datetime.now(timezone.utc)
+
+
 router = APIRouter(lifespan=forecast_files_lifespan)
 register_alert_words(MARINE_ALERT_WORDS)
 
@@ -60,6 +66,7 @@ def read_marine_conditions(
     session: SessionDep,
     config: ConfigDep,
     principal: MarineReader,
+    now: Annotated[datetime, Depends(request_time)],
     files: Annotated[dict[str, SeaForecastFile], Depends(get_forecast_files)],
     bbox: Annotated[
         str | None,
@@ -74,5 +81,5 @@ def read_marine_conditions(
 ) -> MarineConditions:
     tenant = next((t for t in config.tenants if t.id == principal.tenant), None)
     sea = tenant.sea if tenant is not None else None
-    when = at if at is not None else datetime.now(timezone.utc)
+    when = at if at is not None else now
     return marine_service.marine_conditions(session, principal.tenant, sea, files, BUOYS, bbox, when)

@@ -120,7 +120,10 @@ const marine = {
     await loadStyles();
     ctx.setTitle(ctx.t('heading'));
     const [first, buoys] = await Promise.all([ctx.api('/marine-conditions'), ctx.api('/buoys', {query: {limit: 500}})]);
-    const hours = forecastHours(first.forecast, Date.now());
+    // The hours ahead count from the time the server answered for (`at`), not the browser's
+    // clock: the slider's first hour is then the hour the first map was judged at, even when the
+    // hour turns between the two or the device's clock is off.
+    const hours = forecastHours(first.forecast, Date.parse(first.at));
 
     const status = ctx.h('div', {class: 'wb-status', role: 'status'});
     const mapEl = ctx.h('div', {class: 'wb-map', role: 'region', 'aria-label': ctx.t('map'), 'data-area-count': '0'});

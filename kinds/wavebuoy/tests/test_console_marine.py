@@ -1,6 +1,7 @@
 """The marine conditions page in a real browser (headless Chromium, `console_fixtures`): Badung's
 sea areas drawn in BMKG's categories with the category's name beside the colour, the forecast
-hour chosen on a slider (with the keyboard), and a buoy with its latest observation.
+hour chosen on a slider (with the keyboard), and a buoy with its latest observation; a marine
+alert names its sea area on the alerts page.
 
 SQLite only: the stores' backends are the API tests' business, not the page's.
 """
@@ -23,12 +24,18 @@ from wavebuoy_marine_seas import AREAS, write_forecast
 from api.testing import serve
 from central.db import writer
 from core.config import TepiConfig
+from kinds.wavebuoy.api.routes_marine import request_time
+from kinds.wavebuoy.marine_alerts import MarineWatch
 from kinds.wavebuoy.state import WaveBuoy
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 BADUNG_OFFICER = (BADUNG_TENANT, "Petugas BPBD Badung")
-NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+#: The API's clock in these tests (`request_time` overridden), half past a fixed hour long gone:
+#: the page must take "now" from the API's answer, never from the browser's or the test's clock,
+#: so no hour can turn between the forecast written and the page drawn.
+NOW = datetime(2026, 3, 14, 5, 0, tzinfo=timezone.utc)
+API_TIME = NOW + timedelta(minutes=30)
 AREA = "[data-testid=marine-area]"
 
 
@@ -59,20 +66,28 @@ def rising_sea(start: datetime, hours: int) -> dict:
 
 
 @pytest.fixture
-def console_url(database_url: str, default_config: TepiConfig, engine: Engine, tmp_path: Path) -> Iterator[str]:
-    """The console over the river story, Badung's forecast file this test's, and a buoy in the Badung Strait."""
-    from api.main import create_app
-
+def rising_config(default_config: TepiConfig, tmp_path: Path) -> TepiConfig:
+    """The default deployment with Badung's forecast file this test's: the rising sea."""
     path = write_forecast(tmp_path / "kab-badung.geojson", rising_sea(NOW, 6))
     tenants = [
         t.model_copy(update={"sea": t.sea.model_copy(update={"forecast_file": path})}) if t.id == BADUNG_TENANT else t
         for t in default_config.tenants
     ]
-    config = default_config.model_copy(update={"tenants": tenants})
+    return default_config.model_copy(update={"tenants": tenants})
+
+
+@pytest.fixture
+def console_url(database_url: str, rising_config: TepiConfig, engine: Engine) -> Iterator[str]:
+    """The console over the river story, the rising sea off Badung, and a buoy in the Badung Strait."""
+    from api.main import create_app
+
+    config = rising_config
     with Session(writer(engine)) as s, s.begin():
         s.add(WaveBuoy(id="buoy-selat-badung", tenant_id=BADUNG_TENANT, name="Pelampung Selat Badung", lat=-8.72, lon=115.42,
                        observed_at=NOW - timedelta(minutes=20), hs_m=0.7, tp_s=8.0, wind_kn=9.0, wind_dir_deg=140.0))
-    with serve(create_app(config, app_settings(database_url, level_store="sql"), registry=CollectorRegistry())) as url:
+    app = create_app(config, app_settings(database_url, level_store="sql"), registry=CollectorRegistry())
+    app.dependency_overrides[request_time] = lambda: API_TIME
+    with serve(app) as url:
         yield url
 
 
@@ -114,6 +129,17 @@ def test_without_a_current_forecast_the_page_never_shows_a_calm_sea(console_page
     expect(page.locator("[data-testid=marine-no-forecast]")).to_contain_text("bukan berarti laut tenang")
     expect(page.locator("#marine-hour")).to_have_count(0)
     expect(page.locator(AREA)).to_have_count(0)
+
+
+def test_a_marine_alert_on_the_alerts_page_names_its_sea_area(
+    console_page: ConsolePageFactory, rising_config: TepiConfig, engine: Engine
+) -> None:
+    with Session(writer(engine)) as s, s.begin():  # two hours on, south of Bali is rough: 2.6 m
+        assert MarineWatch.from_config(rising_config).check(s, NOW + timedelta(hours=2)) == {
+            f"{BADUNG_TENANT}/perairan-selatan-bali": "opened"
+        }
+    page = console_page(as_user=BADUNG_OFFICER).open("alerts")
+    expect(page.locator('[data-testid=alert-row][data-type="marine"] h3')).to_have_text("Cuaca laut · Perairan Selatan Bali")
 
 
 def test_a_buoys_name_is_shown_as_text_never_as_markup(console_page: ConsolePageFactory, engine: Engine) -> None:

@@ -111,11 +111,75 @@ function endedOrder(a, b) {
   return ended(b) - ended(a);
 }
 
-function subjectOf(alert) {
-  return alert.station ?? alert.subject ?? '';
+// ---- names of what alerts are about ------------------------------------------------------
+// An alert names its subject by id ("depok", a vessel's or a sea area's id); people read names.
+// Each source's names come from the list its own pages read, asked once and only when an alert
+// needs it and the user may read that list; an id not listed (or a list refused) stays the id.
+
+const NAME_SOURCES = {
+  station: {roles: 'STATION_READERS', load: (ctx) => everyPage(ctx, '/stations')},
+  vessel: {roles: 'VESSEL_READERS', load: (ctx) => everyPage(ctx, '/vessels')},
+  area: {
+    roles: 'MARINE_READERS',
+    load: async (ctx) => (await ctx.api('/marine-conditions')).features
+      .filter((f) => f.properties.kind === 'forecast_area').map((f) => f.properties),
+  },
+};
+const MAX_NAME_PAGES = 10;
+
+async function everyPage(ctx, path) {
+  const items = [];
+  for (let page = 0; page < MAX_NAME_PAGES; page++) {
+    const answer = await ctx.api(path, {query: {limit: 500, offset: items.length}});
+    items.push(...answer.data);
+    if (!answer.data.length || items.length >= answer.count) break;
+  }
+  return items;
 }
 
-function row(alert, ctx, openDialog) {
+/** The [source, id] pairs an alert shows: its subject (a station, a vessel, a sea area) and a forecast's upstream station. */
+export function subjectsOf(alert) {
+  const found = [];
+  if (alert.station) found.push(['station', alert.station]);
+  else if (alert.subject && alert.kind === 'fishfinder') found.push(['vessel', alert.subject]);
+  else if (alert.subject && alert.kind === 'wavebuoy') found.push(['area', alert.subject]);
+  if (alert.forecast?.upstream_station) found.push(['station', alert.forecast.upstream_station]);
+  return found;
+}
+
+function subjectNames(ctx) {
+  const names = new Map(); // 'source:id' -> name
+  const asked = new Set();
+  const nameOf = (source, id) => names.get(`${source}:${id}`) ?? id;
+  return {
+    nameOf,
+    /** What the alert is about, by name where known. */
+    subject(alert) {
+      const [first] = subjectsOf(alert);
+      return first ? nameOf(...first) : alert.subject ?? '';
+    },
+    /** Ask for the lists these alerts need and that were not asked yet; true when a name was learnt. */
+    async learn(alerts) {
+      const wanted = new Set(alerts.flatMap(subjectsOf).map(([source]) => source));
+      const sources = [...wanted].filter((s) => !asked.has(s) && ctx.can(NAME_SOURCES[s].roles));
+      sources.forEach((s) => asked.add(s));
+      const lists = await Promise.all(sources.map((s) => NAME_SOURCES[s].load(ctx).then((items) => [s, items], (err) => {
+        if (!(err instanceof ctx.ApiError)) throw err;
+        return [s, []]; // not this user's, or not this deployment's kind: the ids stay
+      })));
+      let learnt = false;
+      for (const [source, items] of lists) {
+        for (const item of items) {
+          if (item.id && item.name) names.set(`${source}:${item.id}`, item.name);
+          learnt ||= Boolean(item.name);
+        }
+      }
+      return learnt;
+    },
+  };
+}
+
+function row(alert, ctx, openDialog, names) {
   const {h, t} = ctx;
   const facts = [[t('opened'), ctx.fmtTime(alert.opened_at)]];
   if (alert.last_level_cm !== null && alert.last_level_cm !== undefined) {
@@ -144,7 +208,7 @@ function row(alert, ctx, openDialog) {
     h(
       'div',
       {class: 'head'},
-      h('h3', {class: 'title'}, `${t(`type.${alert.type}`)} · ${subjectOf(alert)}`),
+      h('h3', {class: 'title'}, `${t(`type.${alert.type}`)} · ${names.subject(alert)}`),
       h('span', {class: `status status-${alert.status}`}, t(`status.${alert.status}`)),
       alert.siaga ? ctx.siagaBadge(alert.siaga) : null,
     ),
@@ -153,13 +217,13 @@ function row(alert, ctx, openDialog) {
           'p',
           {class: 'forecast', 'data-testid': 'forecast-window'},
           t('forecast.window', {
-            station: subjectOf(alert),
+            station: names.subject(alert),
             from: ctx.fmtTime(forecast.expected_from),
             until: ctx.fmtTime(forecast.expected_until),
           }),
           h('br'),
           t('forecast.cause', {
-            upstream: forecast.upstream_station,
+            upstream: names.nameOf('station', forecast.upstream_station),
             level: ['', 'I', 'II', 'III'][forecast.upstream_siaga] ?? forecast.upstream_siaga,
             cm: forecast.upstream_level_cm === null ? '' : `, ${forecast.upstream_level_cm} cm`,
           }),
@@ -175,7 +239,7 @@ function row(alert, ctx, openDialog) {
   );
 }
 
-function noteDialog(ctx, onDone) {
+function noteDialog(ctx, names, onDone) {
   const {h, t} = ctx;
   const title = h('h2', {id: 'alert-dialog-title'});
   const note = h('textarea', {id: 'alert-note', 'data-testid': 'alert-note', maxlength: 1000, 'aria-describedby': 'alert-note-hint'});
@@ -217,7 +281,7 @@ function noteDialog(ctx, onDone) {
     element: dialog,
     open(alert, action) {
       target = {alert, action};
-      title.textContent = t(`${action}.title`) + ` · ${subjectOf(alert)}`;
+      title.textContent = t(`${action}.title`) + ` · ${names.subject(alert)}`;
       submit.textContent = t(action);
       note.value = '';
       error.hidden = true;
@@ -237,7 +301,8 @@ async function render(el, ctx) {
   const summary = h('p', {class: 'muted', 'data-testid': 'alert-summary'});
   const openList = h('ul', {class: 'alert-list', 'data-testid': 'open-alerts'});
   const recentList = h('ul', {class: 'alert-list', 'data-testid': 'recent-alerts'});
-  const dialog = noteDialog(ctx, (updated) => upsert(updated));
+  const names = subjectNames(ctx);
+  const dialog = noteDialog(ctx, names, (updated) => upsert(updated));
   el.append(
     h('h1', {}, t('heading')),
     summary,
@@ -261,15 +326,21 @@ async function render(el, ctx) {
   }
 
   function apply(event) {
-    if (event.alert && upsert({...event.alert, seq: event.seq})) ctx.mark(`alert-shown:${event.seq}`);
+    if (!event.alert || !upsert({...event.alert, seq: event.seq})) return;
+    ctx.mark(`alert-shown:${event.seq}`);
+    learnNames([event.alert]).catch((err) => console.error(err)); // e.g. the first vessel's alert
+  }
+
+  async function learnNames(some) {
+    if (await names.learn(some)) draw();
   }
 
   function draw() {
     const all = [...alerts.values()];
     const open = all.filter((a) => OPEN.has(a.status)).sort(openOrder);
     const ended = all.filter((a) => !OPEN.has(a.status)).sort(endedOrder).slice(0, RECENT_LIMIT);
-    openList.replaceChildren(...(open.length ? open.map((a) => row(a, ctx, dialog.open)) : [h('li', {class: 'empty'}, t('none.open'))]));
-    recentList.replaceChildren(...(ended.length ? ended.map((a) => row(a, ctx, dialog.open)) : [h('li', {class: 'empty'}, t('none.recent'))]));
+    openList.replaceChildren(...(open.length ? open.map((a) => row(a, ctx, dialog.open, names)) : [h('li', {class: 'empty'}, t('none.open'))]));
+    recentList.replaceChildren(...(ended.length ? ended.map((a) => row(a, ctx, dialog.open, names)) : [h('li', {class: 'empty'}, t('none.recent'))]));
     summary.textContent = t('count.open', {n: open.length});
   }
 
@@ -279,8 +350,9 @@ async function render(el, ctx) {
   ]);
   for (const alert of [...open.data, ...recent.data]) remember(alert);
   loaded = true;
-  draw();
+  draw(); // at once, by ids; by name as soon as the lists answer (the page is ready then)
   pending.splice(0).forEach(apply);
+  await learnNames([...alerts.values()]);
 }
 
 export default [
