@@ -54,7 +54,10 @@ class RevisionNotFound(ApiError):
 
 
 class InvalidQuery(ApiError):
-    """A query that is well-formed but not answerable (e.g. too many points)."""
+    """A query that is well-formed but not answerable (e.g. too many points). A subclass or an
+    instance may name a more telling `code` (a route's `on_land`), so a client can word it."""
+
+    code = "invalid_query"
 
 
 class LevelStoreUnavailable(ApiError):
@@ -75,7 +78,10 @@ class NotAuthenticated(ApiError):
 
 
 class Forbidden(ApiError):
-    """Authenticated, but the role may not do this: 403 (independent of any object, so nothing leaks)."""
+    """Authenticated, but the role may not do this: 403 (independent of any object, so nothing leaks).
+    A subclass may name a more telling `code` (the badge kind's `not_linked`)."""
+
+    code = "forbidden"
 
 
 class RateLimited(ApiError):
@@ -123,8 +129,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidQuery)
     async def _invalid_query(_r: Request, exc: InvalidQuery) -> JSONResponse:
         # The same shape as a request validation error, so every 422 reads alike.
-        detail = [{"loc": ["query"], "msg": str(exc), "type": "invalid_query"}]
-        return JSONResponse(status_code=422, content={"detail": detail, "code": "invalid_query"})
+        detail = [{"loc": ["query"], "msg": str(exc), "type": exc.code}]
+        return JSONResponse(status_code=422, content={"detail": detail, "code": exc.code})
 
     @app.exception_handler(InvalidInput)
     async def _invalid_input(_r: Request, exc: InvalidInput) -> JSONResponse:
@@ -139,7 +145,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Forbidden)
     async def _forbidden(_r: Request, exc: Forbidden) -> JSONResponse:
-        return _json(403, "forbidden", str(exc))
+        return _json(403, exc.code, str(exc))
 
     @app.exception_handler(RateLimited)
     async def _rate_limited(_r: Request, exc: RateLimited) -> JSONResponse:

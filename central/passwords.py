@@ -14,7 +14,8 @@ What is refused (NIST SP 800-63B, 5.1.1.2, asks for a length floor and a block l
 composition rules): fewer than 12 characters; fewer than 5 distinct ones; digits only (a phone
 number or a date, guessed first); a stretch of a keyboard row or of the alphabet; a password
 built on one of a short list of the words that top every leaked-password list (and Indonesian
-ones), whatever digits and symbols decorate it; one containing the user's name. A longer block
+ones), whatever digits and symbols decorate it, alone, repeated or joined to another of them
+("passwordpassword", "admin2026admin", "sayangku123!"); one containing the user's name. A longer block
 list (the 100,000 of NCSC's list) would bring a data file for little: at 12 characters and
 more, few of its entries remain, and those are what the rules above catch.
 
@@ -81,11 +82,26 @@ def password_problem(password: str, user_name: str) -> str | None:
     if password.isdigit():  # Indonesian mobile numbers have 11 to 13 digits
         return "a password of digits only (a phone number, a date) is among the first guesses; use words"
     folded = password.casefold()
-    if _bare(password) in COMMON_WORDS or any(folded in run or folded[::-1] in run for run in RUNS):
+    if built_on_common_words(_bare(password)) or any(folded in run or folded[::-1] in run for run in RUNS):
         return "that password is among the most common ones; choose another"
     if any(part in _bare(password) for part in _name_parts(user_name)):
         return "a password must not contain the user's name"
     return None
+
+
+def built_on_common_words(letters: str) -> bool:
+    """Whether `letters` is nothing but `COMMON_WORDS` one after another: one word
+    ("password"), one repeated ("passwordpassword") or several joined ("adminpassword"). A
+    guesser tries exactly these before anything else; a word among other words is not refused
+    ("kopi tubruk admin enak" stays a passphrase)."""
+    if not letters:
+        return False
+    longest = max(map(len, COMMON_WORDS))
+    # ends[i]: letters[:i] is common words end to end (word break, O(len × longest word)).
+    ends = [True] + [False] * len(letters)
+    for i in range(1, len(letters) + 1):
+        ends[i] = any(ends[j] and letters[j:i] in COMMON_WORDS for j in range(max(0, i - longest), i))
+    return ends[-1]
 
 
 def _name_parts(user_name: str) -> list[str]:

@@ -294,10 +294,13 @@ def load_hazards(path: Path) -> list[BaseGeometry]:
 
 @dataclass(frozen=True, slots=True)
 class ForecastRead:
-    """What a forecast file gave: the forecast, or why there is none (`problem`, for answers)."""
+    """What a forecast file gave: the forecast, or why there is none (`problem`, for answers, and
+    `code`, the same stably for a client to word in its reader's language: not_configured,
+    file_missing, file_too_large, file_unreadable, file_invalid)."""
 
     forecast: SeaForecast | None
     problem: str | None
+    code: str | None = None
 
     def usable_at(self, at: datetime) -> tuple[SeaForecast | None, str | None]:
         """The forecast if it holds at `at`, else None and why, in words a fisher reads."""
@@ -311,6 +314,13 @@ class ForecastRead:
             )
         return self.forecast, None
 
+    def problem_code_at(self, at: datetime) -> str | None:
+        """`usable_at`'s problem as a code: the read's own, `not_current` for a forecast that does
+        not hold at `at`, None when it does."""
+        if self.forecast is None:
+            return self.code or "no_forecast"
+        return None if self.forecast.is_current(at) else "not_current"
+
 
 class SeaForecastFile:
     """The forecast file of one tenant, read again whenever it changes on disk (the deployment
@@ -323,7 +333,7 @@ class SeaForecastFile:
         self.path = path
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
-        self._read = ForecastRead(None, "no current forecast: this deployment has no sea forecast configured")
+        self._read = ForecastRead(None, "no current forecast: this deployment has no sea forecast configured", "not_configured")
 
     def read(self) -> ForecastRead:
         if self.path is None:
@@ -331,7 +341,7 @@ class SeaForecastFile:
         try:
             st = os.stat(self.path)
         except OSError:
-            return ForecastRead(None, "no current forecast: the forecast file is missing")
+            return ForecastRead(None, "no current forecast: the forecast file is missing", "file_missing")
         stamp = (st.st_mtime_ns, st.st_size)
         with self._lock:
             if stamp != self._stamp:
@@ -341,11 +351,11 @@ class SeaForecastFile:
 
     def _load(self, size: int) -> ForecastRead:
         if size > MAX_FILE_BYTES:
-            return ForecastRead(None, f"no current forecast: the forecast file is over {MAX_FILE_BYTES} bytes")
+            return ForecastRead(None, f"no current forecast: the forecast file is over {MAX_FILE_BYTES} bytes", "file_too_large")
         try:
             assert self.path is not None
             return ForecastRead(parse_sea_forecast(self.path.read_bytes()), None)
         except OSError:
-            return ForecastRead(None, "no current forecast: the forecast file is unreadable")
+            return ForecastRead(None, "no current forecast: the forecast file is unreadable", "file_unreadable")
         except SeaForecastError as e:
-            return ForecastRead(None, f"no current forecast: the forecast file is invalid ({e})")
+            return ForecastRead(None, f"no current forecast: the forecast file is invalid ({e})", "file_invalid")

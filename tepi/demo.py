@@ -72,6 +72,7 @@ class DemoReport:
     first_alert_after_s: float | None = None
     boats: list[BoatSummary] = field(default_factory=list)
     story: list[str] = field(default_factory=list)
+    #: The office's verdict, printed once as it happened (`OfficeStory`), kept for callers, not reprinted.
     office: str = ""
 
     def print(self, console: Console) -> None:
@@ -93,8 +94,6 @@ class DemoReport:
             t.add_row("boats (positions received, schools, catches, SOS)", f"{len(self.boats)}")
             for b in self.boats:
                 t.add_row("", Text(b.line()))
-        if self.office:
-            t.add_row("attendance (badges)", Text(self.office))
         console.print(t)
 
 
@@ -263,22 +262,22 @@ def _run_claimed(
         server, api_thread = serve_api(app, api_socket)
         base = f"http://{cfg.api.host}:{api_port}/api/v1"
         site = local_base_url(cfg.api.host, api_port)
-        console.print(f"[bold]Tepi demo[/bold]: the console at [bold]{site}/[/bold]; Ctrl-C stops.")
-        console.print(f"  {report.broker}; API {base} (docs at {site}/docs)")
+        console.print(f"[bold]Tepi demo[/bold]: the console at [bold]{site}/[/bold]; Ctrl-C stops.", soft_wrap=True)
+        console.print(f"  {report.broker}; API {base} (docs at {site}/docs)", soft_wrap=True)
         for device, path in sim.serial_paths().items():
-            console.print(f"  serial device {device} on {path}")
+            console.print(f"  serial device {device} on {path}", soft_wrap=True)
         console.print("  demo API keys (send as 'Authorization: Bearer <key>'; shown once):")
         for who, key in sorted(keys.items()):
             console.print(f"    {who:<32} {key}", soft_wrap=True)
-        console.print(f"  public river status, no key: {base}/public/stations")
-        console.print(f"  console sign-in at {site}/ (tenant, name, password; new at each start):")
+        console.print(f"  public river status, no key: {base}/public/stations", soft_wrap=True)
+        console.print(f"  console sign-in at {site}/ (tenant, name, password; new at each start):", soft_wrap=True)
         for login in logins:
             console.print(f"    {login.tenant:<14} {login.name:<24} {login.password}", soft_wrap=True, markup=False)
         watch_key = keys.get(f"{cfg.gateway.tenant}/disaster_office", "")
         for boat_id, boat in (fleet.boats.items() if fleet else ()):
-            console.print(f"  boat {boat_id}: gateway {boat.cfg.gateway.id} on board, its broker :{boat.broker.port}")
+            console.print(f"  boat {boat_id}: gateway {boat.cfg.gateway.id} on board, its broker :{boat.broker.port}", soft_wrap=True)
         if bureau is not None:
-            console.print(f"  {bureau.intro()}")
+            console.print(f"  {bureau.intro()}", soft_wrap=True)
         _watch(base, started, duration_s, report, console, watch_key, until_alert, story, keys, until_sos_acknowledged, office_story)
     except KeyboardInterrupt:
         console.print("stopping…")
@@ -433,7 +432,8 @@ def _watch(
                 a = items[0]
                 console.print(
                     f"[red]Siaga alert[/red] at {a.get('station')} ({a.get('siaga_label')}) "
-                    f"{report.first_alert_after_s:.1f} s after start: {base}/alerts"
+                    f"{report.first_alert_after_s:.1f} s after start: {base}/alerts",
+                    soft_wrap=True,
                 )
             report.alerts = items or []
 

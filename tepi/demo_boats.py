@@ -384,7 +384,7 @@ class BoatStory:
 
     def _say(self, console: Console, text: str) -> None:
         self.log.append(text)
-        console.print(f"  {time.monotonic() - self.started:5.1f} s  {text}")
+        console.print(f"  {time.monotonic() - self.started:5.1f} s  {text}", soft_wrap=True)
 
 
 def _post(http: httpx.Client, url: str, key: str, body: dict[str, Any]) -> str:

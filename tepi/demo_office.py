@@ -330,7 +330,7 @@ class OfficeStory:
     def _say(self, console: Console, text: str) -> None:
         self.line = text
         self.log.append(text)
-        console.print(f"[cyan]{text}[/cyan]")
+        console.print(f"[cyan]{text}[/cyan]", soft_wrap=True)  # once, as it happens (not again in the closing table)
 
 
 def office_line(office: str, totals: dict[str, int], reasons: list[str]) -> str:

@@ -30,7 +30,7 @@ def _without_mosquitto() -> dict[str, str]:
 def test_demo_without_mosquitto_raises_a_siaga_alert(tmp_path: Path) -> None:
     """amqtt has no shared subscriptions: a `$share/...` ingest subscription matched nothing
     there, and the demo forwarded every item but raised no alert."""
-    env = _without_mosquitto()
+    env = {**_without_mosquitto(), "COLUMNS": "80"}
     proc = subprocess.run(
         [sys.executable, "-m", "tepi.cli", "demo", "--until-alert", "--no-boats", "--duration", "300",
          "--port", str(free_port()), "--workdir", str(tmp_path / "demo")],
@@ -38,6 +38,8 @@ def test_demo_without_mosquitto_raises_a_siaga_alert(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "on embedded amqtt" in proc.stderr
+    # Addresses whole on one line, wider than the terminal or not (COLUMNS 80): they are copied.
+    assert re.search(r"API http://127\.0\.0\.1:\d+/api/v1 \(docs at http://127\.0\.0\.1:\d+/docs\)", proc.stderr), proc.stderr[:2000]
     # The closing table lists the alert with its status.
     assert re.search(r"katulampa: SIAGA I+\b.*, active", proc.stderr), proc.stderr[-3000:]
 
@@ -84,6 +86,7 @@ def test_demo_boat_sos_is_acknowledged_and_sounds_on_board_without_mosquitto(tmp
     # The badge office: the centre's board of the replayed morning (asked with the printed staff_admin
     # key, linked to a demo employee), and the replayed badge caught.
     assert re.search(r"office bkpsdm: 12 present, 1 late, 1 spoofing attempt \(EID replayed\) caught", err), err[-3000:]
+    assert err.count("office bkpsdm:") == 1, "the office's verdict is printed once, as it happens"
 
 
 def test_a_boats_line_says_what_the_centre_holds_and_what_sounded_on_board() -> None:

@@ -42,7 +42,12 @@ _MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1))
 
 
 class NoSeaRoute(ValueError):
-    """No way by sea joins the two points within the mask (or one of them is outside it)."""
+    """No way by sea joins the two points within the mask (or one of them is outside it). `code`
+    says which, stably, for a client to word: outside_region, on_land, in_hazard, no_sea_way."""
+
+    def __init__(self, message: str, code: str = "no_sea_way") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,7 @@ class SeaGrid:
         """Why no path joins `ends`, in words: an end in a hazard zone, or no way by sea."""
         for name, point, cell in (("start", start, ends[0]), ("destination", end, ends[1])):
             if self.hazard.flat[cell]:
-                return NoSeaRoute(f"the {name} {_place(point)} is in a hazard zone of the tenant's hazards file: boats keep out of it")
+                return NoSeaRoute(f"the {name} {_place(point)} is in a hazard zone of the tenant's hazards file: boats keep out of it", "in_hazard")
         b = self.mask.box
         return NoSeaRoute(
             f"no way by sea from {_place(start)} to {_place(end)} within the region (lat {b.south:g} to {b.north:g}, "
@@ -181,10 +186,10 @@ class SeaGrid:
             try:
                 cell = _cell(self.mask, point)
             except ValueError as exc:
-                raise NoSeaRoute(str(exc)) from exc
+                raise NoSeaRoute(str(exc), "outside_region") from exc
             r, c = _nearest(self.sea, cell)
             if max(abs(r - cell[0]), abs(c - cell[1])) > SNAP_CELLS:
-                raise NoSeaRoute(f"{_place(point)} is on land, more than {SNAP_CELLS} cells (about {SNAP_CELLS} km) from the sea")
+                raise NoSeaRoute(f"{_place(point)} is on land, more than {SNAP_CELLS} cells (about {SNAP_CELLS} km) from the sea", "on_land")
             out.append(r * self.shape[1] + c)
         return out[0], out[1]
 

@@ -44,6 +44,12 @@ PASSWORD = "banjir kiriman dari bogor"
         ("Password123!", "most common"),
         ("P@ssw0rd2026!", None),  # leetspeak is not in the short list: the length does the work
         ("Bismillah2026!", "most common"),
+        ("passwordpassword", "most common"),  # a common word repeated
+        ("Password2026Password!", "most common"),
+        ("sayang sayang 123", "most common"),
+        ("admin2026password", "most common"),  # common words joined, digits between
+        ("kopi tubruk admin enak", None),  # a common word among others: a passphrase
+        ("passwordnya bocor", None),
         ("qwertyuiopas", "most common"),
         ("lkjhgfdsapoiu", "most common"),
         ("petugaspusdalops1", "user's name"),

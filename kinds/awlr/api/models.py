@@ -108,6 +108,14 @@ class PublicStations(PublicModel):
     offset: int
 
 
+class WarningCategory(PublicModel):
+    """BMKG's wave category a sea area's warning tells (core.sea_forecast.WAVE_CATEGORIES)."""
+
+    code: str = Field(examples=["sangat_tinggi"])
+    label_id: str = Field(examples=["Sangat Tinggi"])
+    label_en: str = Field(examples=["Very rough"])
+
+
 class PublicWarning(PublicModel):
     """A public warning in force, as its CAP message tells it (`kinds.awlr.api.public_warnings`)."""
 
@@ -120,6 +128,9 @@ class PublicWarning(PublicModel):
     place: str = Field(description="The station's or area's name.")
     siaga: int | None = Field(ge=1, le=4, description="Siaga level at the revision; null for a warning about no station.")
     siaga_label: str | None = Field(description='e.g. "SIAGA II"; null with `siaga`.')
+    category: WarningCategory | None = Field(
+        default=None, description="A sea area's warning (marine): BMKG's wave category at the revision; null for others."
+    )
     headline_id: str = Field(description="The CAP message's headline in Indonesian.")
     headline_en: str = Field(description="The CAP message's headline in English.")
     since: UtcDatetime = Field(description="When the warning was first issued.")

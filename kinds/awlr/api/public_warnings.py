@@ -27,11 +27,13 @@ from api.services.alerts import public_from_values, public_subject, without_acto
 from central.alerts import PUBLIC_KINDS
 from central.models import OPEN_STATUSES, OPERATIONAL_ALERT_TYPES, Alert, AlertEvent, Station
 from core.config import TepiConfig
-from kinds.awlr.api.models import PublicWarning, PublicWarnings
+from core.sea_forecast import WAVE_CATEGORIES
+from kinds.awlr.api.models import PublicWarning, PublicWarnings, WarningCategory
 
 #: Most warnings one answer lists, newest first (the CAP index's limit: a season has tens open).
 WARNINGS_MAX = 500
 _PUBLIC_EVENTS = sorted(k.value for k in PUBLIC_KINDS)
+_WAVE_CATEGORIES = {c.code: WarningCategory(code=c.code, label_id=c.label_id, label_en=c.label_en) for c in WAVE_CATEGORIES}
 
 
 def station_place(station: Station, config: TepiConfig) -> Place:
@@ -112,6 +114,8 @@ def public_warnings(
                 place=place.name,
                 siaga=told.siaga,
                 siaga_label=told.siaga_label,
+                # A sea area's revision records the wave category it tells (kinds.wavebuoy.marine_alerts).
+                category=_WAVE_CATEGORIES.get(str((event.payload.get("detail") or {}).get("category"))) if told.station is None else None,
                 headline_id=words.texts(told, place, upstream, "id-ID").headline,
                 headline_en=words.texts(told, place, upstream, "en-US").headline,
                 since=told.opened_at,

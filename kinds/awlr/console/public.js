@@ -4,7 +4,7 @@
 // works, and is cacheable, without credentials; nothing on it is personal data.
 
 import {
-  allPages, bySeverity, legend, loadStyles, siagaBadge, stationMarkers, stationRow, stationsTable,
+  allPages, bySeverity, inkOn, legend, loadStyles, siagaBadge, stationMarkers, stationRow, stationsTable,
 } from './marks.js?v={{build}}';
 import {bboxOf} from './rivers.js?v={{build}}';
 
@@ -44,11 +44,39 @@ function zoneTime(ctx, iso, tz) {
   return ctx.fmtTime(iso, {date: true, tz});
 }
 
+/** Badges of the warnings that are not a Siaga level: a sign in the swatch (colour never alone) and
+ * the colour of their kind, never the station's level: a rate-of-rise warning comes while the river
+ * is still "Normal", and a green "Siaga IV (Normal)" on a warning read as all clear. */
+const TYPE_BADGES = {
+  rate_of_rise: {sign: '↑', colour: '#ef6c00'},
+  forecast: {sign: '→', colour: '#6a1b9a'},
+};
+const SEVERITY_COLOURS = {critical: '#b00020', major: '#d35400', minor: '#f9c80e', warning: '#8a8f98'};
+
+/** What kind of warning this is, as a badge: the Siaga level of a Siaga warning (I to III), the
+ * warning's type for a rate of rise or a forecast, BMKG's wave category for a sea area's. */
+export function warningBadge(ctx, w) {
+  if (w.type === 'siaga' && w.siaga >= 1 && w.siaga <= 3) return siagaBadge(ctx, w.siaga);
+  let sign = '!';
+  let colour = SEVERITY_COLOURS[w.severity] || SEVERITY_COLOURS.warning;
+  let text = ctx.t('public.badge.other');
+  if (w.category) {
+    sign = '≈';
+    text = ctx.t('public.badge.marine', {category: ctx.lang === 'en' ? w.category.label_en : w.category.label_id});
+  } else if (TYPE_BADGES[w.type]) {
+    ({sign, colour} = TYPE_BADGES[w.type]);
+    text = ctx.t(`public.badge.${w.type}`);
+  }
+  return ctx.h('span', {class: 'awlr-siaga', 'data-testid': 'warning-badge', 'data-warning-type': w.type},
+    ctx.h('span', {class: 'awlr-swatch', 'aria-hidden': 'true', style: `background:${colour};color:${inkOn(colour)}`}, sign),
+    text);
+}
+
 function warningItem(ctx, w, tz) {
   const headline = ctx.lang === 'en' ? w.headline_en : w.headline_id;
   return ctx.h('li', {'data-testid': 'public-warning', 'data-type': w.type, 'data-severity': w.severity,
     'data-station': w.station || '', 'data-area': w.area || '', class: `awlr-warning awlr-sev-${w.severity}`},
-    ...(w.siaga ? [siagaBadge(ctx, w.siaga)] : []),
+    warningBadge(ctx, w),
     ctx.h('p', {class: 'awlr-headline'}, headline),
     ctx.h('p', {class: 'awlr-when'},
       ctx.t('public.since', {time: zoneTime(ctx, w.since, tz)}), ' · ',

@@ -58,6 +58,10 @@ const id = {
   'public.cap': 'Pesan CAP',
   'public.noStations': 'Belum ada stasiun di wilayah ini.',
   'public.signin': 'Petugas: masuk',
+  'public.badge.rate_of_rise': 'Kenaikan cepat',
+  'public.badge.forecast': 'Perkiraan',
+  'public.badge.marine': 'Gelombang {category}',
+  'public.badge.other': 'Peringatan',
 };
 
 const en = {
@@ -117,6 +121,10 @@ const en = {
   'public.cap': 'CAP message',
   'public.noStations': 'No stations in this region yet.',
   'public.signin': 'Staff: sign in',
+  'public.badge.rate_of_rise': 'Rapid rise',
+  'public.badge.forecast': 'Forecast',
+  'public.badge.marine': 'Waves: {category}',
+  'public.badge.other': 'Warning',
 };
 
 export default {id, en};

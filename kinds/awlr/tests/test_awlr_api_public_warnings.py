@@ -14,7 +14,7 @@ ALERTS = "/api/v1/alerts"
 ATOM = "{http://www.w3.org/2005/Atom}"
 FIELDS = {
     "id", "tenant", "type", "severity", "station", "area", "place", "siaga", "siaga_label", "headline_id",
-    "headline_en", "since", "updated_at", "cap_url",
+    "headline_en", "since", "updated_at", "cap_url", "category",
 }  # fmt: skip
 
 

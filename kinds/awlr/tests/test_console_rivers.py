@@ -9,16 +9,20 @@ SQLite only: the stores' backends are the API tests' business, not the pages'.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from api_people import DKI, OFFICER
 from console_fixtures import PHONE, ConsolePageFactory
 from playwright.sync_api import Request, expect
-from river_story import BADUNG
+from river_story import BADUNG, T0
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from central.db import Station, writer
+from ingest.service import apply_batch
+from ingest.testing import batch, rate_of_rise
+from kinds.awlr.ingest.points import SqlPointSink
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -74,7 +78,10 @@ def test_a_stations_chart_shows_its_thresholds_qc_and_local_times(console_page: 
     assert console.console_errors == [] and console.page_errors == []
 
 
-def test_the_public_page_needs_no_sign_in_and_asks_nothing_that_needs_one(console_page: ConsolePageFactory) -> None:
+def test_the_public_page_needs_no_sign_in_and_asks_nothing_that_needs_one(console_page: ConsolePageFactory, engine: Engine) -> None:
+    # Depok, back to normal, rises fast again: a rate-of-rise warning while its level is still Siaga IV.
+    with Session(writer(engine)) as s, s.begin():
+        apply_batch(s, batch([rate_of_rise("depok", T0 + timedelta(hours=6), True, 180.0, rate_cm_per_h=112.0, seq=9)]), SqlPointSink(s))
     console = console_page(as_user=None, viewport=PHONE)
     page = console.page
     asked: list[Request] = []
@@ -86,8 +93,12 @@ def test_the_public_page_needs_no_sign_in_and_asks_nothing_that_needs_one(consol
     expect(stations).to_have_count(3)
     expect(stations.first).to_contain_text("Siaga II (Siaga)")
     warnings = page.locator("[data-testid=public-warning]")
-    expect(warnings).to_have_count(2)  # Katulampa and Manggarai; Depok's ended
+    expect(warnings).to_have_count(3)  # Katulampa and Manggarai; Depok's Siaga ended, its fast rise is on
     expect(warnings.first).to_contain_text("SIAGA II (Siaga) di Bendung Katulampa")
+    expect(warnings.first.locator(".awlr-siaga")).to_have_text("IISiaga II (Siaga)")
+    rising = page.locator('[data-testid=public-warning][data-type="rate_of_rise"]')
+    expect(rising.locator(".awlr-siaga")).to_have_text("↑Kenaikan cepat")  # its own badge, never a green "Normal"
+    expect(rising).not_to_contain_text("Normal")
     expect(page.locator("[data-testid=signin-link]")).to_be_visible()
     for word in (OFFICER, "acknowledged", "Tanggapi"):
         expect(page.locator("main")).not_to_contain_text(word)

@@ -232,6 +232,27 @@ def is_working_day(rules: TenantAttendance, employee: Employee, day: date) -> bo
     return day not in set(rules.holidays) and hours_of(rules, employee, day) is not None
 
 
+#: How far back `previous_working_day` looks (a month: Lebaran's collective leave is two weeks at most).
+WORKING_DAY_LOOKBACK = 31
+
+
+def work_starts(rules: TenantAttendance, employees: Sequence[Employee], day: date) -> datetime | None:
+    """When work starts on `day` for any of `employees` (the earliest start of their hours, in the
+    tenant's zone); None when none of them works that day (a holiday, a day off, nobody)."""
+    starts = [hours[0] for e in employees if is_working_day(rules, e, day) and (hours := hours_of(rules, e, day)) is not None]
+    return datetime.combine(day, min(starts), tzinfo=zone(rules)) if starts else None
+
+
+def previous_working_day(rules: TenantAttendance, employees: Sequence[Employee], day: date) -> date | None:
+    """The last day before `day` on which any of `employees` works (holidays and days off
+    skipped), within `WORKING_DAY_LOOKBACK` days; None without one."""
+    for back in range(1, WORKING_DAY_LOOKBACK + 1):
+        earlier = day - timedelta(days=back)
+        if any(is_working_day(rules, e, earlier) for e in employees):
+            return earlier
+    return None
+
+
 def records(
     session: Session,
     rules: TenantAttendance,

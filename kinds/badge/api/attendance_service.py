@@ -173,9 +173,12 @@ def daily_board(session: Session, who: Caller, config: Any, day: date | None, of
         for e in shown
         for d in days[e.id]
     ]
+    starts = data.work_starts(rules, staff, day)
     return DailyBoardPublic(
         date=day, timezone=rules.timezone, office=scope, totals=dict(sorted(totals.items())),  # type: ignore[arg-type]
         data=rows, count=len(staff), limit=limit, offset=offset,
+        work_starts=starts, before_start=starts is not None and now < starts and day == _today(rules, now),
+        previous_working_day=data.previous_working_day(rules, staff, day),
     )
 
 

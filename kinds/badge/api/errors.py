@@ -54,12 +54,16 @@ class NotLinked(Forbidden):
     """The role may do this for its own employee record, but the caller's user is linked to none
     (`tepi admin employee link`)."""
 
+    code = "not_linked"
+
     def __init__(self) -> None:
         super().__init__("this user is linked to no employee (tepi admin employee link)")
 
 
 class LeftStaff(Forbidden):
     """A staff_admin whose employee row has left manages no office: only their own records."""
+
+    code = "left_staff"
 
     def __init__(self) -> None:
         super().__init__("this user's employee has left: a staff_admin who left manages no office (their own records stay readable)")

@@ -133,6 +133,15 @@ class DailyBoardPublic(PublicModel):
     count: int
     limit: int
     offset: int
+    work_starts: UtcDatetime | None = Field(
+        default=None, description="When work starts that day: the earliest start of the board's staff's hours; null when none of them works."
+    )
+    before_start: bool = Field(
+        default=False, description="The board is of today and its work has not started yet (the server's clock): an empty board is no absence."
+    )
+    previous_working_day: dt.date | None = Field(
+        default=None, description="The last day before `date` on which someone of the board works (holidays and days off skipped)."
+    )
 
 
 class EmployeeDaysPublic(PublicModel):

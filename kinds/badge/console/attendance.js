@@ -16,6 +16,42 @@ function ensureStyles() {
   document.head.append(link);
 }
 
+const locale = (ctx) => (ctx.lang === 'en' ? 'en-GB' : 'id-ID');
+
+/** A count or hours in the reader's number format (7,5 in Indonesian, 7.5 in English). */
+function number(ctx, value, maxDigits = 0) {
+  return new Intl.NumberFormat(locale(ctx), {maximumFractionDigits: maxDigits}).format(value);
+}
+
+/** A local day of the API ('2026-03-03', already the tenant's day: no zone to convert) as the
+ * console writes dates (day/month, as ctx.fmtTime's '03/03 07:52 WIB'): 'Selasa, 03/03/2026'. */
+export function dayText(ctx, day, {weekday = true} = {}) {
+  const [y, m, d] = String(day).split('-');
+  if (!y || !m || !d) return '–';
+  const name = new Intl.DateTimeFormat(locale(ctx), {weekday: 'long', timeZone: 'UTC'}).format(Date.UTC(+y, +m - 1, +d));
+  return `${weekday ? `${name}, ` : ''}${d}/${m}/${y}`;
+}
+
+/** A month of the API ('2026-03') in words: 'Maret 2026', 'March 2026'. */
+function monthText(ctx, month) {
+  const [y, m] = String(month).split('-');
+  return new Intl.DateTimeFormat(locale(ctx), {month: 'long', year: 'numeric', timeZone: 'UTC'}).format(Date.UTC(+y, +m - 1, 1));
+}
+
+/** A 403 the API explains by code: the user is linked to no employee, or their employee left. */
+const LINK_PROBLEMS = new Set(['not_linked', 'left_staff']);
+
+/** What to do when the user's account is not (or no longer) linked to an employee record, in
+ * the reader's language, instead of the API's English words on an error page. */
+function linkProblem(ctx, code) {
+  const user = ctx.user || {};
+  return ctx.h('div', {class: 'notice att-notice', role: 'status', 'data-testid': 'attendance-not-linked', 'data-code': code},
+    ctx.h('p', {}, ctx.h('strong', {}, ctx.t(`att.${code}.title`))),
+    ctx.h('p', {}, ctx.t(`att.${code}.text`)),
+    ...(code === 'not_linked' ? [ctx.h('pre', {class: 'att-command'},
+      `tepi admin employee link --tenant ${user.tenant ?? '<tenant>'} --user "${user.name ?? '<nama>'}" --nip <NIP>`)] : []));
+}
+
 function statusChip(ctx, status) {
   return ctx.h('span', {class: `att-chip att-${status}`, 'data-testid': 'attendance-status'}, ctx.t(`status.${status}`));
 }
@@ -75,14 +111,10 @@ function bands(r, prefix) {
   return [1, 2, 3, 4].map((n) => r[`${prefix}${n}`]).join('/');
 }
 
-function hours(ctx, value) {
-  return new Intl.NumberFormat(ctx.lang === 'en' ? 'en-GB' : 'id-ID', {maximumFractionDigits: 2}).format(value);
-}
-
 function recapCells(ctx, r) {
   return [r.working_days, r.on_time, r.late, r.absent, r.leave, r.sick, r.duty_travel]
-    .map((n) => ctx.h('td', {}, String(n)))
-    .concat([ctx.h('td', {}, hours(ctx, r.worked_hours)), ctx.h('td', {}, bands(r, 'tl')), ctx.h('td', {}, bands(r, 'psw'))]);
+    .map((n) => ctx.h('td', {}, number(ctx, n)))
+    .concat([ctx.h('td', {}, number(ctx, r.worked_hours, 2)), ctx.h('td', {}, bands(r, 'tl')), ctx.h('td', {}, bands(r, 'psw'))]);
 }
 
 const RECAP_COLUMNS = ['att.working_days', 'att.on_time', 'status.late', 'status.absent', 'status.leave', 'status.sick',
@@ -104,9 +136,21 @@ function paged(ctx, load, drawRows, note) {
   return {more, next};
 }
 
+/** Nobody has come in today and work has not started (the API says both): an empty board is no
+ * absence; say so, and offer the last working day's board with one click. */
+function beforeStart(ctx, answer, show) {
+  const arrived = (answer.totals.present || 0) + (answer.totals.late || 0);
+  if (!answer.before_start || arrived > 0) return [];
+  const previous = answer.previous_working_day;
+  return [ctx.h('p', {}, ctx.t('att.before_start', {time: ctx.fmtTime(answer.work_starts, {date: false})})),
+    ...(previous ? [ctx.h('button', {type: 'button', class: 'secondary', 'data-testid': 'attendance-previous-day', 'on:click': () => show(previous)},
+      ctx.t('att.show_previous', {date: dayText(ctx, previous)}))] : [])];
+}
+
 async function officeView(el, ctx) {
   const boardHeading = ctx.h('h2', {id: 'att-board'}, ctx.t('att.board'));
   const date = ctx.h('input', {id: 'attendance-date', type: 'date'});
+  const early = ctx.h('div', {class: 'notice att-notice', 'data-testid': 'attendance-before-start', 'aria-live': 'polite', hidden: true});
   const totals = ctx.h('p', {class: 'att-totals', 'data-testid': 'attendance-totals', 'aria-live': 'polite'});
   const boardBody = ctx.h('div', {});
   const boardNote = ctx.h('p', {class: 'muted'});
@@ -121,7 +165,9 @@ async function officeView(el, ctx) {
     if (first) {
       today = today || answer.date;
       date.value = answer.date;
-      boardHeading.textContent = answer.date === today ? ctx.t('att.board') : ctx.t('att.board_of', {date: answer.date});
+      boardHeading.textContent = ctx.t(answer.date === today ? 'att.board' : 'att.board_of', {date: dayText(ctx, answer.date)});
+      early.replaceChildren(...beforeStart(ctx, answer, (day) => { date.value = day; board.next(true); }));
+      early.hidden = !early.childElementCount;
       totals.replaceChildren(...Object.entries(answer.totals).map(([status, n]) => ctx.h('span', {class: 'att-total', 'data-status': status},
         statusChip(ctx, status), ` ${n}`)));
       const columns = ['att.name', ...(answer.office === null ? ['att.office'] : []), 'att.status', 'att.in', 'att.out',
@@ -142,23 +188,29 @@ async function officeView(el, ctx) {
       const wrap = table(ctx, ['att.name', ...RECAP_COLUMNS], [], ctx.t('att.recap'));
       recapRows = wrap.querySelector('tbody');
       recapBody.replaceChildren(
-        ctx.h('p', {}, answer.counted_until ? ctx.t('att.recap_until', {date: answer.counted_until}) : ctx.t('att.recap_none')),
+        ctx.h('p', {}, answer.counted_until ? ctx.t('att.recap_until', {date: dayText(ctx, answer.counted_until)}) : ctx.t('att.recap_none')),
         ...(answer.count ? [wrap] : []));
     }
     recapRows.append(...answer.data.map((r) => ctx.h('tr', {'data-testid': 'recap-row', 'data-nip': r.nip},
       person(ctx, r), ...recapCells(ctx, r))));
   }, recapNote);
 
+  let first;
+  try {
+    first = await board.next(true); // today in the tenant's zone is the server's to say
+  } catch (e) {
+    if (!(e instanceof ctx.ApiError) || e.status !== 403 || !LINK_PROBLEMS.has(e.code)) throw e;
+    el.append(linkProblem(ctx, e.code)); // a staff_admin manages the office of their employee record
+    return;
+  }
   el.append(
     ctx.h('section', {'aria-labelledby': 'att-board'}, boardHeading,
       ctx.h('div', {class: 'att-controls'}, labelled(ctx, 'attendance-date', ctx.t('att.date'), date)),
       ctx.h('p', {class: 'muted'}, ctx.t('att.zone', {zone: ctx.tzLabel || ctx.tz})),
-      totals, boardBody, boardNote, board.more),
+      early, totals, boardBody, boardNote, board.more),
     ctx.h('section', {'aria-labelledby': 'att-recap'}, ctx.h('h2', {id: 'att-recap'}, ctx.t('att.recap')),
       ctx.h('div', {class: 'att-controls'}, labelled(ctx, 'attendance-month', ctx.t('att.month'), month), csv),
       recapBody, recapNote, recap.more));
-
-  const first = await board.next(true); // today in the tenant's zone is the server's to say
   month.value = first.date.slice(0, 7);
   await recap.next(true);
   date.addEventListener('change', () => board.next(true));
@@ -167,7 +219,7 @@ async function officeView(el, ctx) {
 
 function dayRows(ctx, days) {
   return days.map((d) => ctx.h('tr', {'data-testid': 'attendance-day', 'data-date': d.date, 'data-status': d.status},
-    ctx.h('th', {scope: 'row'}, d.date), ctx.h('td', {}, statusChip(ctx, d.status)),
+    ctx.h('th', {scope: 'row'}, dayText(ctx, d.date)), ctx.h('td', {}, statusChip(ctx, d.status)),
     ctx.h('td', {}, clock(ctx, d.first_in)), ctx.h('td', {}, lastOut(ctx, d)),
     ctx.h('td', {}, minutes(ctx, d.late_min, d.late_band, 'TL')),
     ctx.h('td', {}, minutes(ctx, d.early_leave_min, d.early_leave_band, 'PSW')),
@@ -179,8 +231,8 @@ async function ownView(el, ctx) {
   try {
     me = await ctx.api('/employees/me');
   } catch (e) {
-    if (e.status !== 403) throw e;
-    el.append(ctx.h('p', {'data-testid': 'attendance-not-linked'}, ctx.t('att.not_linked')));
+    if (!(e instanceof ctx.ApiError) || e.status !== 403) throw e;
+    el.append(linkProblem(ctx, LINK_PROBLEMS.has(e.code) ? e.code : 'not_linked'));
     return;
   }
   const nip = encodeURIComponent(me.nip);
@@ -197,10 +249,10 @@ async function ownView(el, ctx) {
     const answer = await ctx.api(`/attendance/employees/${nip}/monthly`, {query: {month: month.value}});
     const head = ctx.h('tr', {}, ...RECAP_COLUMNS.map((key) => ctx.h('th', {scope: 'col'}, ctx.t(key))));
     recapEl.replaceChildren(
-      ctx.h('div', {class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': ctx.t('att.table', {what: answer.month})},
+      ctx.h('div', {class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': ctx.t('att.table', {what: monthText(ctx, answer.month)})},
         ctx.h('table', {class: 'att-table', 'data-testid': 'recap-own'}, ctx.h('thead', {}, head),
         ctx.h('tbody', {}, ctx.h('tr', {}, ...recapCells(ctx, answer.recap))))),
-      table(ctx, dayColumns, dayRows(ctx, [...answer.days].reverse()), `${ctx.t('att.recap')} ${answer.month}`));
+      table(ctx, dayColumns, dayRows(ctx, [...answer.days].reverse()), `${ctx.t('att.recap')} ${monthText(ctx, answer.month)}`));
   }
 
   // This month's days up to today (the API's default span): the last one is today, in the tenant's zone.

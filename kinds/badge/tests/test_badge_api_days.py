@@ -230,6 +230,20 @@ def test_today_in_wit_late_in_the_utc_day_is_jayapura_s_day(world: World, monkey
     assert {r["nip"]: r["pending"] for r in monthly["data"]} == {NIP["Markus Staf"]: 1, YOHANA: 1, AGUS: 0}
 
 
+def test_before_work_starts_the_board_says_so_and_names_the_last_working_day(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Monday 9 March at 06:30 WIT nobody is in yet, and nobody is late: the board says work
+    starts at 07:30 WIT and that Friday the 6th was the last working day (the weekend skipped),
+    for the console to offer; at 08:00 it has started. A Sunday's board has no start."""
+    monkeypatch.setattr(attendance_data, "utcnow", lambda: wit(3, 9, "06:30"))
+    early = _ok(world.get("Markus Staf", "/api/v1/attendance/daily"))
+    assert (early["date"], early["before_start"], early["previous_working_day"]) == ("2026-03-09", True, "2026-03-06")
+    assert datetime.fromisoformat(early["work_starts"]) == wit(3, 9, "07:30")
+    monkeypatch.setattr(attendance_data, "utcnow", lambda: wit(3, 9, "08:00"))
+    assert _ok(world.get("Markus Staf", "/api/v1/attendance/daily"))["before_start"] is False
+    sunday = _ok(world.get("Markus Staf", "/api/v1/attendance/daily", date="2026-03-08"))
+    assert (sunday["work_starts"], sunday["before_start"], sunday["previous_working_day"]) == (None, False, "2026-03-06")
+
+
 def test_days_before_registration_are_not_absent(world: World) -> None:
     """Registered on Wednesday 4 March (a mid-month rollout): Monday 2 and Tuesday 3 March are no
     day of hers, on her days, the boards and the recap the allowance is paid on; from the 4th on

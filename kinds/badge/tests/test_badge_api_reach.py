@@ -13,6 +13,8 @@ import pytest
 from badge_api_world import HAURGEULIS, INDRAMAYU, KANTOR, NIP, NOW, World, build_world
 from sqlalchemy.orm import Session
 
+from api.testing import TEST_PEPPER
+from central.accounts import create_key, create_user
 from central.db import writer
 from kinds.badge.state import Employee
 
@@ -65,8 +67,21 @@ def test_a_staff_admin_who_left_manages_no_office_and_still_reads_their_own_reco
                          ("/api/v1/attendance/monthly", {"month": "2026-02"}), ("/api/v1/security-events", {})):  # fmt: skip
         refused = world.get("Budi Staf", path, **params)
         assert refused.status_code == 403 and "left" in refused.text, (path, refused.text)
+        assert refused.json()["code"] == "left_staff", "a code the console words in its reader's language"
     assert _import(world, "Budi Staf", f"nip,name,office\n199804042023041004,Indra Wijaya,{HAURGEULIS}\n").status_code == 403
     # His own records: still his to read.
     own = world.get("Budi Staf", f"/api/v1/employees/{BUDI}")
     assert own.status_code == 200 and own.json()["active"] is False
     assert world.get("Budi Staf", f"/api/v1/attendance/employees/{BUDI}/days", **FEB).status_code == 200
+
+
+def test_a_staff_admin_linked_to_no_employee_is_told_so_by_code(world: World) -> None:
+    """A staff_admin is made before `tepi admin employee link` is run for them: no office is theirs
+    to manage yet, and the 403 says why with a code (the console explains what to do)."""
+    with Session(writer(world.engine)) as s, s.begin():
+        user = create_user(s, INDRAMAYU, "Staf Baru", "staff_admin")
+        world.keys["Staf Baru"] = create_key(s, TEST_PEPPER.encode(), user.id)[1]
+    refused = world.get("Staf Baru", "/api/v1/attendance/daily")
+    assert (refused.status_code, refused.json()["code"]) == (403, "not_linked")
+    assert "tepi admin employee link" in refused.json()["detail"]
+

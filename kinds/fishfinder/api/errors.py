@@ -35,4 +35,10 @@ class GroundNotFound(HTTPException):
 
 class NoRoute(InvalidQuery):
     """422: no route can be planned, and why (no sea way, outside the region, no sea section,
-    a vessel without a cruising speed), in the shape of every other 422 (`api.errors`)."""
+    a vessel without a cruising speed), in the shape of every other 422 (`api.errors`), with a
+    `code` per reason that a client words in its reader's language: not_a_position,
+    no_sea_section, no_cruising_speed, outside_region, on_land, in_hazard, no_sea_way."""
+
+    def __init__(self, detail: str, code: str) -> None:
+        super().__init__(detail)
+        self.code = code

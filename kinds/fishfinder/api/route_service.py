@@ -71,14 +71,14 @@ def plan_route(
     vessel = visible_vessel(session, principal, vessel_id)
     region = regions.get(principal.tenant)
     if region is None:
-        raise NoRoute(f"tenant {principal.tenant} has no sea section in the configuration: no routes are planned for it")
+        raise NoRoute(f"tenant {principal.tenant} has no sea section in the configuration: no routes are planned for it", "no_sea_section")
     try:
         start = parse_position(start_text)
         end = parse_position(end_text)
     except ValueError as exc:
-        raise NoRoute(str(exc)) from None
+        raise NoRoute(str(exc), "not_a_position") from None
     if start is None:
-        raise NoRoute(f"from={start_text!r} is not a position: give lat,lon in decimal degrees")
+        raise NoRoute(f"from={start_text!r} is not a position: give lat,lon in decimal degrees", "not_a_position")
     if end is None:
         if principal.role not in GROUND_READERS:
             # Where the fish are is not this role's to know (api/permissions.py): naming a ground
@@ -88,7 +88,7 @@ def plan_route(
         if end is None:
             raise GroundNotFound(end_text)
     if not vessel.speed_kn > 0:
-        raise NoRoute(f"vessel {vessel.id!r} has no cruising speed registered: no time or fuel can be estimated")
+        raise NoRoute(f"vessel {vessel.id!r} has no cruising speed registered: no time or fuel can be estimated", "no_cruising_speed")
     sea = region.sea
     boat = Boat(vessel.speed_kn, vessel.wave_limit_m or sea.small_boat_wave_m, vessel.wind_limit_kn or sea.small_boat_wind_kn)
     forecast, problem = region.forecast_file.read().usable_at(depart)
@@ -96,7 +96,7 @@ def plan_route(
     try:
         route = plan_weather_route(region.grid, start, end, depart, boat, weather)
     except NoSeaRoute as exc:
-        raise NoRoute(f"no sea route: {exc}") from None
+        raise NoRoute(f"no sea route: {exc}", exc.code) from None
     verdict, reasons = judge_route(route, region.grid, weather, problem, depart, boat, (sea.small_boat_wave_m, sea.small_boat_wind_kn),
                                    stay=stay, zone=ZONES[sea.timezone].tz)
     trip = estimate_trip(route.length_m, vessel.speed_kn, vessel.fuel_l_per_h, depart)

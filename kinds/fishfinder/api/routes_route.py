@@ -23,7 +23,8 @@ router = APIRouter()
 _ERRORS = {
     404: {"model": ErrorPublic, "description": "No such vessel of the caller (fisher) or tenant, or no such published fishing ground."},
     422: {"description": "A `from` or `to` with a comma that is not a position on the globe; no route: no way by sea, a point outside the tenant's region or in a hazard, no sea section "
-          "for the tenant, or a vessel without a cruising speed; the detail's msg says which (code invalid_query)."},
+          "for the tenant, or a vessel without a cruising speed; the detail's msg says which in words, `code` stably: not_a_position, "
+          "outside_region, on_land, in_hazard, no_sea_way, no_sea_section, no_cruising_speed (invalid_query: a malformed query)."},
 }  # fmt: skip
 
 

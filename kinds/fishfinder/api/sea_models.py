@@ -33,6 +33,8 @@ class VesselPublic(PublicModel):
     id: str
     name: str
     home_port: str
+    home_lat: float | None = Field(default=None, description="Where the home port is (WGS 84), where known; a map shows it beside the vessel.")
+    home_lon: float | None = None
     gateway_id: str
     at_sea: bool
     expected_return_at: UtcDatetime | None

@@ -2,7 +2,7 @@
 // ground and a vessel, and the API's safe route appears with its distance, ETA, fuel and verdict
 // (go / caution / no-go) with the reasons it gives. Grounds name no vessel or owner (API rule).
 
-import {distance, ensureStyles, errorText, field, fitTo, mapRegion, num, position} from './sea_common.js?v={{build}}';
+import {distance, ensureStyles, errorView, field, fitTo, legend, mapRegion, num, position} from './sea_common.js?v={{build}}';
 
 /** Strongest ground first (the API's score, 1 = the strongest of the answer). */
 export function groundOrder(features) {
@@ -28,9 +28,10 @@ function verdictChip(ctx, verdict) {
 
 function routeResult(ctx, p) {
   const fuel = p.fuel_l === null ? ctx.t('route.fuel_unknown') : `${num(ctx, p.fuel_l)} L`;
+  // The reason in the reader's language; the API's own words (English, with the times and values) small under it.
   const reasons = p.reasons.map((r) => ctx.h('li', {'data-testid': 'route-reason', 'data-code': r.code},
     ctx.h('span', {class: `sea-chip sea-verdict-${r.verdict}`}, ctx.t(`route.verdict.${r.verdict}`)), ' ',
-    ctx.h('strong', {}, ctx.t(`route.reason.${r.code}`)), `: ${r.text}`));
+    ctx.h('strong', {}, ctx.t(`route.reason.${r.code}`)), ctx.h('br', {}), ctx.h('small', {class: 'sea-error-detail', lang: 'en'}, r.text)));
   return ctx.h('div', {'data-testid': 'route-result'},
     ctx.h('p', {}, verdictChip(ctx, p.verdict)),
     ctx.h('dl', {class: 'facts'},
@@ -86,7 +87,8 @@ function planner(ctx, map, grounds, vessels) {
       result.replaceChildren(routeResult(ctx, route.properties));
     } catch (e) {
       if (ask !== asked) return;
-      result.replaceChildren(ctx.h('p', {class: 'error', 'data-testid': 'route-error', role: 'alert'}, ctx.t('route.failed', {detail: errorText(e)})));
+      result.replaceChildren(ctx.h('p', {class: 'error', 'data-testid': 'route-error', 'data-code': e.code || '', role: 'alert'},
+        ...errorView(ctx, e, 'route.error')));
     }
   }
 
@@ -119,7 +121,7 @@ async function render(el, ctx) {
   const planning = ctx.can('ROUTE_PLANNERS');
   const mapEl = mapRegion(ctx, ctx.t('grounds.title'));
   const listEl = ctx.h('div', {});
-  el.append(ctx.h('h1', {}, ctx.t('grounds.title')), mapEl);
+  el.append(ctx.h('h1', {}, ctx.t('grounds.title')), mapEl, legend(ctx, planning ? ['ground', 'land', 'route'] : ['ground', 'land']));
   const [map, collection, vesselAnswer] = await Promise.all([
     ctx.map(mapEl, {}),
     ctx.api('/fishing-grounds'),
@@ -128,16 +130,23 @@ async function render(el, ctx) {
   const grounds = groundOrder(collection.features);
   const vessels = vesselAnswer.data;
   const tools = planning ? planner(ctx, map, grounds, vessels) : null;
+  const drawn = new Map(); // ground id -> its layer
   const pick = (groundId) => {
     for (const row of listEl.querySelectorAll('[data-testid=ground-row]')) {
       row.setAttribute('aria-pressed', row.dataset.groundId === groundId ? 'true' : 'false');
     }
+    for (const [id, layer] of drawn) layer.getElement()?.classList.toggle('sea-ground-picked', id === groundId);
     if (tools) tools.pick(groundId);
   };
 
+  // Water, not land: a dashed teal outline over a light tint (the stylesheet's .sea-ground), never
+  // the land's fill, with its number from the list beside it (a small ground stays in view).
   L.geoJSON(grounds, {
-    style: () => ({className: 'sea-ground', weight: 2}),
+    style: () => ({className: 'sea-ground', weight: 2.5}),
     onEachFeature: (feature, layer) => {
+      drawn.set(feature.id, layer);
+      layer.bindTooltip(ctx.t('grounds.ground', {n: grounds.indexOf(feature) + 1}),
+        {permanent: true, direction: 'right', offset: [14, 0], className: 'sea-ground-label'});
       layer.on('click', (event) => {
         L.DomEvent.stopPropagation(event); // a ground's click picks it, not a start position
         pick(feature.id);

@@ -13,7 +13,7 @@ export function ensureStyles() {
   document.head.append(link);
 }
 
-/** A number with `digits` decimals in the reader's language (1.234,5 in Indonesian). */
+/** A number with `digits` decimals in the reader's language (1.234,5 in Indonesian; en-GB's 1,234.5 in English). */
 export function num(ctx, value, digits = 1) {
   if (value === null || value === undefined) return '–';
   const locale = ctx.lang === 'en' ? 'en-GB' : 'id-ID';
@@ -39,6 +39,22 @@ export function errorText(error) {
 }
 
 /**
+ * An API error in the reader's language: `<prefix>.<code>` of the page's strings when the API's
+ * stable `code` (or, without one, the status: `<prefix>.http_<status>`) is a situation the page
+ * knows, else `<prefix>.other`; the API's own words (English) follow, small, for whoever reports it.
+ * Returns the children of the element that shows it.
+ */
+export function errorView(ctx, error, prefix) {
+  const known = (key) => (ctx.t(key) === key ? null : ctx.t(key));
+  const status = error && error.status;
+  const said = (error && error.code && known(`${prefix}.${error.code}`))
+    || (status !== undefined && known(`${prefix}.http_${status}`))
+    || ctx.t(`${prefix}.other`);
+  const detail = status === 0 ? '' : errorText(error);
+  return [said, ...(detail ? [' ', ctx.h('small', {class: 'sea-error-detail', lang: 'en'}, `(${detail})`)] : [])];
+}
+
+/**
  * A vessel's marker: a divIcon whose element is built with ctx.h (no HTML strings from data),
  * carrying data-testid, the vessel id and whether it is overdue, and its name for screen readers.
  */
@@ -53,6 +69,21 @@ export function vesselMarker(ctx, lat, lon, {id, name, kind = 'vessel', overdue 
   });
   const icon = L.divIcon({html: dot, className: 'sea-marker-icon', iconSize: [22, 22], iconAnchor: [11, 11]});
   return L.marker([lat, lon], {icon, title: name, keyboard: true, alt: name});
+}
+
+/** A home port's marker: a small square (a quay), named for screen readers and on hover. */
+export function portMarker(ctx, lat, lon, name) {
+  const label = ctx.t('sea.port', {name});
+  const mark = ctx.h('span', {class: 'sea-marker sea-marker-port', 'data-testid': 'port-marker', role: 'img', 'aria-label': label});
+  const icon = L.divIcon({html: mark, className: 'sea-marker-icon', iconSize: [16, 16], iconAnchor: [8, 8]});
+  return L.marker([lat, lon], {icon, title: label, alt: label, keyboard: false, zIndexOffset: -100});
+}
+
+/** The map's key: what each mark is, in words beside its swatch (`kinds`: legend keys of the
+ * page's strings, each drawn as `.sea-key-<kind>`). */
+export function legend(ctx, kinds) {
+  return ctx.h('ul', {class: 'sea-legend', 'aria-label': ctx.t('sea.legend')},
+    ...kinds.map((kind) => ctx.h('li', {}, ctx.h('span', {class: `sea-key sea-key-${kind}`, 'aria-hidden': 'true'}), ctx.t(`sea.key.${kind}`))));
 }
 
 /** A track as a polyline (fixes oldest first), in the class the stylesheet colours. */
@@ -73,14 +104,18 @@ export function destination(lat, lon, bearingDeg, km) {
   return [p2 / rad, ((l2 / rad + 540) % 360) - 180];
 }
 
-/** Fits the map to these [lat, lon] points with a margin, never closer than a harbour's scale
- * (a single fix, or a few metres of track, would zoom to the maximum); leaves it alone without any. */
-export function fitTo(map, points) {
+/** Closest zoom a fitted map goes to: about 20 km across, so a coast is in view to tell where the
+ * boats are (at 13 one harbour's basin filled the map, and the sea looked like nothing). */
+export const FIT_MAX_ZOOM = 11;
+
+/** Fits the map to these [lat, lon] points with a margin, never closer than `FIT_MAX_ZOOM` (a
+ * single fix, or a few metres of track, would zoom to the maximum); leaves it alone without any. */
+export function fitTo(map, points, maxZoom = FIT_MAX_ZOOM) {
   if (!points.length) return;
   const bounds = L.latLngBounds(points);
   // No animation: a page left while the map still glides would have Leaflet move a removed pane.
-  if (bounds.getNorthEast().distanceTo(bounds.getSouthWest()) < 500) map.setView(bounds.getCenter(), 12, {animate: false});
-  else map.fitBounds(bounds.pad(0.2), {maxZoom: 13, animate: false});
+  if (bounds.getNorthEast().distanceTo(bounds.getSouthWest()) < 500) map.setView(bounds.getCenter(), maxZoom, {animate: false});
+  else map.fitBounds(bounds, {padding: [32, 32], maxZoom, animate: false});
 }
 
 /** A labelled value of a `dl.facts` (the shell's definition list): [dt, dd]. */

@@ -2,7 +2,20 @@
 // colour (the API's `overdue`, the overdue watch's own decision); a vessel's 24 h track on demand.
 // A fisher sees only their own vessels: the API scopes the list.
 
-import {ensureStyles, errorText, fitTo, mapRegion, position, table, trackLine, vesselMarker} from './sea_common.js?v={{build}}';
+import {
+  ensureStyles, errorText, fitTo, legend, mapRegion, portMarker, position, table, trackLine, vesselMarker,
+} from './sea_common.js?v={{build}}';
+
+/** The home ports the vessels name, each once, where the API knows its position. */
+export function homePorts(vessels) {
+  const ports = new Map();
+  for (const v of vessels) {
+    if (v.home_lat == null || v.home_lon == null) continue;
+    const key = `${v.home_lat},${v.home_lon}`;
+    if (!ports.has(key)) ports.set(key, {name: v.home_port, lat: v.home_lat, lon: v.home_lon});
+  }
+  return [...ports.values()];
+}
 
 /** Overdue vessels first (longest overdue first), then the others by name. */
 export function vesselOrder(vessels) {
@@ -43,7 +56,7 @@ async function render(el, ctx) {
   const mapEl = mapRegion(ctx, ctx.t('vessels.title'));
   const trackInfo = ctx.h('p', {'data-testid': 'track-info', 'aria-live': 'polite'});
   const listEl = ctx.h('div', {});
-  el.append(ctx.h('h1', {}, ctx.t('vessels.title')), summary, mapEl, trackInfo, listEl);
+  el.append(ctx.h('h1', {}, ctx.t('vessels.title')), summary, mapEl, legend(ctx, ['vessel', 'overdue', 'port', 'track']), trackInfo, listEl);
   const [map, answer] = await Promise.all([ctx.map(mapEl, {}), ctx.api('/vessels', {query: {limit: 500}})]);
   const vessels = vesselOrder(answer.data);
   const markers = L.layerGroup().addTo(map);
@@ -75,7 +88,13 @@ async function render(el, ctx) {
     markers.addLayer(marker);
     points.push([v.last_lat, v.last_lon]);
   }
+  // The home ports too: the coast the boats sail from is in view, and where they are reads against it.
+  for (const port of homePorts(vessels)) {
+    markers.addLayer(portMarker(ctx, port.lat, port.lon, port.name));
+    points.push([port.lat, port.lon]);
+  }
   fitTo(map, points);
+  mapEl.dataset.zoom = String(map.getZoom()); // how close the fit went (tests, the bench)
   ctx.mark('map-drawn:vessels');
 
   const overdue = vessels.filter((v) => v.overdue).length;

@@ -165,6 +165,10 @@ def test_an_overdue_vessel_is_marked_and_a_viewer_gets_no_sea_page(
     expect(officer.locator('[data-testid=vessel-row][data-vessel-id="km-benoa"] [data-testid=overdue-badge]')).to_have_count(0)
     expect(officer.locator("[data-testid=vessel-row]").first).to_have_attribute("data-vessel-id", "km-telat")
     expect(officer.locator('[data-testid=vessel-marker][data-vessel-id="km-telat"]')).to_have_attribute("data-overdue", "true")
+    # The map shows the coast the boats sail from: Benoa's port among them, and no closer than zoom 11.
+    expect(officer.get_by_test_id("port-marker")).to_have_attribute("aria-label", "Pelabuhan asal: Benoa")
+    assert float(officer.locator(".sea-map").get_attribute("data-zoom") or "99") <= 11
+    expect(officer.locator(".sea-legend")).to_contain_text("Pelabuhan asal")
     late.get_by_test_id("vessel-track").click()
     expect(officer.get_by_test_id("track-info")).to_have_text("Lintasan KM Telat 24 jam terakhir: 1 titik")
 
@@ -196,4 +200,18 @@ def test_picking_a_ground_plans_the_route_with_its_verdict_and_distance(
     expect(fisher.locator('[data-testid=route-reason][data-code="no_forecast"]')).to_contain_text("Tidak ada prakiraan terkini")
     expect(fisher.get_by_test_id("route-fuel")).to_contain_text("L")
     expect(fisher.locator("path.sea-route")).to_have_count(1)
-    _no_errors(fishing)
+    # The ground is drawn as water (its own dashed style, in the key beside the land), never as land.
+    expect(fisher.locator("path.sea-ground.sea-ground-picked")).to_have_count(1)
+    expect(fisher.locator(".sea-legend")).to_contain_text("Daerah penangkapan ikan")
+    expect(fisher.locator(".sea-legend")).to_contain_text("Daratan")
+
+    # A start on land, then one that is no position: said in Indonesian, the API's English small beside.
+    error = fisher.get_by_test_id("route-error")
+    for start, code, words in (("-8.30,115.16", "on_land", "ada di darat"), ("abc", "not_a_position", "bukan posisi")):
+        fisher.locator("#route-from").fill(start)
+        fisher.get_by_test_id("route-plan").click()
+        expect(error).to_have_attribute("data-code", code)
+        expect(error).to_contain_text(words)
+        expect(error.locator("small[lang=en]")).to_contain_text("not a position" if code == "not_a_position" else "is on land")
+    refused = "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
+    assert (fishing.console_errors, fishing.page_errors) == ([refused, refused], []), "the browser's own notes of the two 422s only"

@@ -210,6 +210,9 @@ def test_vessels_a_fisher_their_own_the_office_all_a_viewer_none(sea: dict[str, 
     mine = _as(make_client, FISHERS[0]).get("/api/v1/vessels").json()["data"]
     assert [v["id"] for v in mine] == ["boat-1"]
     assert mine[0]["last_lat"] == HOME[0] and mine[0]["last_seen_at"] is not None
+    assert (mine[0]["home_lat"], mine[0]["home_lon"]) == (None, None), "Muara Angke's quay is not documented (home_ports.py)"
+    [tukad] = _as(make_client, BADUNG_FISHER, BADUNG_TENANT).get("/api/v1/vessels").json()["data"]
+    assert (tukad["home_lat"], tukad["home_lon"]) == (-8.7394, 115.2083), "Benoa's is: the map shows the port"
     officer = make_client(level_store="sql")
     assert [v["id"] for v in officer.get("/api/v1/vessels").json()["data"]] == ["boat-1", "boat-2", "boat-3"]
     assert _as(make_client, "Viewer DKI").get("/api/v1/vessels").status_code == 403

@@ -208,28 +208,29 @@ def test_no_current_forecast_is_never_go(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no way by sea whatever the database: one is enough
 @pytest.mark.parametrize(
-    ("to", "start", "why"),
+    ("to", "start", "why", "code"),
     [
-        ((-8.30, 115.16), BENOA, "on land, more than 3 cells"),  # Bali's highlands (Bedugul)
-        ((-8.7458, 115.1958), SOUTH_OF_BUKIT, "no way by sea"),  # Benoa's inner bay, cut off by the clearance
-        ((-8.90, 115.175), BENOA, "destination -8.9000, 115.1750 is in a hazard zone"),  # inside the restricted zone
-        ((-10.0, 115.0), BENOA, "outside the mask's box"),
-        ("-8.9,nowhere", BENOA, "not a position"),
-        ("123,115", BENOA, "lat -90..90"),  # a comma: a position, or a 422 saying why, never a ground id
-        ("-8.9,115,2", BENOA, "not a position"),
-        ("nan,115", BENOA, "not a position"),
-        ("1e-3,115", BENOA, "outside the mask's box"),  # a number all the same: on the equator
-        ("+8.95,115.12", BENOA, "outside the mask's box"),  # north of the equator, not Bali's south
+        ((-8.30, 115.16), BENOA, "on land, more than 3 cells", "on_land"),  # Bali's highlands (Bedugul)
+        ((-8.7458, 115.1958), SOUTH_OF_BUKIT, "no way by sea", "no_sea_way"),  # Benoa's inner bay, cut off by the clearance
+        ((-8.90, 115.175), BENOA, "destination -8.9000, 115.1750 is in a hazard zone", "in_hazard"),  # inside the restricted zone
+        ((-10.0, 115.0), BENOA, "outside the mask's box", "outside_region"),
+        ("-8.9,nowhere", BENOA, "not a position", "not_a_position"),
+        ("123,115", BENOA, "lat -90..90", "not_a_position"),  # a comma: a position, or a 422 saying why, never a ground id
+        ("-8.9,115,2", BENOA, "not a position", "not_a_position"),
+        ("nan,115", BENOA, "not a position", "not_a_position"),
+        ("1e-3,115", BENOA, "outside the mask's box", "outside_region"),  # a number all the same: on the equator
+        ("+8.95,115.12", BENOA, "outside the mask's box", "outside_region"),  # north of the equator, not Bali's south
     ],
     ids=["inland", "land-locked-water", "in-a-hazard", "outside-the-region", "malformed", "three-digit-lat", "three-parts",
          "nan", "exponent", "plus-sign"],
 )
 def test_no_sea_route_is_a_422_that_says_why(
-    boats: dict[tuple[str, str], str], make_client: ClientFactory, to: Any, start: tuple[float, float], why: str
+    boats: dict[tuple[str, str], str], make_client: ClientFactory, to: Any, start: tuple[float, float], why: str, code: str
 ) -> None:
+    """Why in words (`msg`) and as a stable `code` the console words in its reader's language."""
     answer = _route(_badung(make_client), to=to, start=start)
     assert answer.status_code == 422, answer.text
-    assert answer.json()["code"] == "invalid_query" and why in answer.json()["detail"][0]["msg"]
+    assert answer.json()["code"] == code and why in answer.json()["detail"][0]["msg"]
 
 
 def test_a_plus_sign_is_a_position_and_a_name_without_a_comma_a_ground(
@@ -317,6 +318,7 @@ def test_vessels_and_tenants_that_cannot_be_routed(boats: dict[tuple[str, str], 
     dki = make_client(as_user=(DKI, "Nelayan DKI"), level_store="sql")
     answer = _route(dki, vessel="km-dki", start=(-6.05, 106.77), to=(-5.9, 106.8))
     assert answer.status_code == 422 and "no sea section" in answer.json()["detail"][0]["msg"]
+    assert answer.json()["code"] == "no_sea_section"
     viewer = make_client(as_user=(DKI, "Viewer DKI"), level_store="sql")
     assert _route(viewer, vessel="km-dki").status_code == 403
 

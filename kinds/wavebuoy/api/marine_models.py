@@ -44,6 +44,11 @@ class ConditionsFeature(PublicModel):
 class ForecastStatus(PublicModel):
     current: bool = Field(description="Whether a forecast holds at `at`; false: no area is judged, never calm sea.")
     problem: str | None = Field(description='Why there is none, e.g. "no current forecast: the forecast file is missing".')
+    problem_code: str | None = Field(
+        default=None,
+        description="The problem as a stable code, for a client to word: no_sea_section, not_configured, file_missing, "
+        "file_too_large, file_unreadable, file_invalid, not_current; null with no problem.",
+    )
     issued: UtcDatetime | None = None
     valid_from: UtcDatetime | None = None
     valid_until: UtcDatetime | None = None

@@ -96,12 +96,13 @@ def marine_conditions(
     box = parse_bbox(bbox, sea)
     if sea is None or box is None:
         return MarineConditions(
-            at=at, bbox=list(box or ()), forecast=ForecastStatus(current=False, problem=NO_SEA),
+            at=at, bbox=list(box or ()), forecast=ForecastStatus(current=False, problem=NO_SEA, problem_code="no_sea_section"),
             small_boat_limits=None, features=[],
         )
     west, south, east, north = box
     limits = SmallBoatLimits(sea.small_boat_wave_m, sea.small_boat_wind_kn)
-    forecast, problem = files[tenant].read().usable_at(at)
+    read = files[tenant].read()
+    forecast, problem = read.usable_at(at)
     features: list[ConditionsFeature] = []
     if forecast is not None:
         status = ForecastStatus(
@@ -113,7 +114,7 @@ def marine_conditions(
             props.hour_start = a.hour.start if a.hour is not None else None
             features.append(ConditionsFeature(id=f"area:{a.area.id}", geometry=dict(mapping(a.area.geometry)), properties=props))
     else:
-        status = ForecastStatus(current=False, problem=problem)
+        status = ForecastStatus(current=False, problem=problem, problem_code=read.problem_code_at(at))
     for b in buoys(session, tenant, (west, south, east, north), BUOYS_SHOWN, at):
         try:
             c = judge(b.wave_m, b.wind_kn, limits)

@@ -48,7 +48,30 @@ function verdict(ctx, above) {
   return ctx.h('span', {class: above ? 'wb-verdict wb-danger' : 'wb-verdict'}, ctx.t(above ? 'danger' : 'safe'));
 }
 
-const num = (v, unit) => (v == null ? '–' : `${Math.round(v * 10) / 10} ${unit}`);
+/** Decimals by unit: wave heights to the centimetre, as limits are set (BMKG's 1.25 m) and the API
+ * gives them, so a height is never rounded onto the other side of its limit ("1.3 m" beside a 1.25 m
+ * limit read "below"); periods and winds to a tenth, dropping a trailing zero. */
+const DIGITS = {m: [2, 2]};
+let locale = 'id-ID'; // the reader's (ctx.lang), set as each render starts
+const formats = new Map();
+
+function numberFormat(digits) {
+  const key = `${locale}|${digits}`;
+  if (!formats.has(key)) {
+    formats.set(key, new Intl.NumberFormat(locale, {minimumFractionDigits: digits[0], maximumFractionDigits: digits[1]}));
+  }
+  return formats.get(key);
+}
+
+/** A value and its unit in the reader's language: '1,25 m' in Indonesian, '1.25 m' in English. */
+const num = (v, unit) => (v == null ? '–' : `${numberFormat(DIGITS[unit] ?? [0, 1]).format(v)} ${unit}`);
+
+/** Why there is no current forecast, in the reader's language (`forecast.problem_code`); the page
+ * shows the API's English words under it, small, for whoever looks after the forecast file. */
+function problemText(ctx, f) {
+  const known = ['no_sea_section', 'not_configured', 'file_missing', 'file_too_large', 'file_unreadable', 'file_invalid', 'not_current'];
+  return known.includes(f.problem_code) ? ctx.t(`problem.${f.problem_code}`) : '';
+}
 
 const AREA_COLUMNS = ['col.area', 'col.category', 'col.wave', 'col.wind', 'col.boats'];
 const BUOY_COLUMNS = ['col.buoy', 'col.category', 'col.hs', 'col.tp', 'col.wind', 'col.observed'];
@@ -118,6 +141,7 @@ const marine = {
   strings,
   async render(el, ctx) {
     await loadStyles();
+    locale = ctx.lang === 'en' ? 'en-GB' : 'id-ID';
     ctx.setTitle(ctx.t('heading'));
     const [first, buoys] = await Promise.all([ctx.api('/marine-conditions'), ctx.api('/buoys', {query: {limit: 500}})]);
     // The hours ahead count from the time the server answered for (`at`), not the browser's
@@ -149,8 +173,10 @@ const marine = {
     status.append(...(f.current
       ? [ctx.h('p', {}, ctx.t('issued', {time: ctx.fmtTime(f.issued, {date: true}), until: ctx.fmtTime(f.valid_until, {date: true})}),
         f.source ? ` ${ctx.t('source', {source: f.source})}` : '')]
-      : [ctx.h('p', {class: 'wb-warning', 'data-testid': 'marine-no-forecast'}, ctx.t('noForecast')), ctx.h('p', {class: 'wb-detail'}, f.problem || '')]),
-    ...(limits ? [ctx.h('p', {}, ctx.t('limits', {wave: limits.wave_m, wind: limits.wind_kn}))] : []));
+      : [ctx.h('p', {class: 'wb-warning', 'data-testid': 'marine-no-forecast'}, ctx.t('noForecast')),
+        ctx.h('p', {'data-testid': 'marine-problem', 'data-code': f.problem_code ?? ''}, problemText(ctx, f)),
+        ctx.h('p', {class: 'wb-detail', lang: 'en'}, ctx.h('small', {}, f.problem || ''))]),
+    ...(limits ? [ctx.h('p', {}, ctx.t('limits', {wave: num(limits.wave_m, 'm'), wind: num(limits.wind_kn, ctx.t('kn'))}))] : []));
 
     const map = await ctx.map(mapEl, {bbox: first.bbox.length === 4 ? first.bbox : undefined});
     const areas = L.featureGroup().addTo(map);

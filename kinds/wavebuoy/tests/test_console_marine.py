@@ -8,6 +8,8 @@ SQLite only: the stores' backends are the API tests' business, not the page's.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -101,7 +103,7 @@ def test_sea_areas_in_bmkg_categories_and_the_slider_chooses_the_hour(console_pa
     south = page.locator(f'{AREA}[data-area-id="perairan-selatan-bali"]')
     expect(south).to_have_attribute("data-category", "rendah")
     expect(south).to_contain_text("Rendah")  # the category's name, not its colour alone
-    expect(page.locator(".wb-area-label", has_text="Perairan Selatan Bali")).to_contain_text("Rendah, 0.8 m")  # on the map too
+    expect(page.locator(".wb-area-label", has_text="Perairan Selatan Bali")).to_contain_text("Rendah, 0,80 m")  # on the map too
     label = page.locator("[data-testid=marine-hour-label]")
     expect(label).to_contain_text("sekarang")
     first_hour = the_map.get_attribute("data-hour")
@@ -120,13 +122,15 @@ def test_sea_areas_in_bmkg_categories_and_the_slider_chooses_the_hour(console_pa
     buoy = page.locator("[data-testid=buoy-row]")
     expect(buoy).to_have_count(1)
     expect(buoy).to_contain_text("Pelampung Selat Badung")
-    expect(buoy).to_contain_text("0.7 m")
+    expect(buoy).to_contain_text("0,70 m")  # centimetres, as limits are set, in Indonesian
     assert console.console_errors == [] and console.page_errors == [] and console.outside_requests() == []
 
 
 def test_without_a_current_forecast_the_page_never_shows_a_calm_sea(console_page: ConsolePageFactory) -> None:
     page = console_page().open("marine")  # DKI Jakarta's duty officer: no sea section
     expect(page.locator("[data-testid=marine-no-forecast]")).to_contain_text("bukan berarti laut tenang")
+    # Why, in the reader's language; the API's English words only small beneath.
+    expect(page.locator("[data-testid=marine-problem]")).to_have_text(re.compile(r"^Wilayah ini belum punya bagian laut"))
     expect(page.locator("#marine-hour")).to_have_count(0)
     expect(page.locator(AREA)).to_have_count(0)
 

@@ -95,10 +95,11 @@ def test_a_stale_or_missing_forecast_says_so_and_shows_no_area(sea_client: TestC
     body = sea_client.get(API, params={"at": later}).json()
     assert body["features"] == []
     assert body["forecast"]["current"] is False and body["forecast"]["problem"].startswith("no current forecast")
+    assert body["forecast"]["problem_code"] == "not_current"  # for a client to word in its reader's language
     forecast_path.unlink()
     body = sea_client.get(API).json()
     assert body["features"] == [] and body["forecast"] == {
-        "current": False, "problem": "no current forecast: the forecast file is missing",
+        "current": False, "problem": "no current forecast: the forecast file is missing", "problem_code": "file_missing",
         "issued": None, "valid_from": None, "valid_until": None, "source": None,
     }
 
@@ -107,6 +108,7 @@ def test_a_tenant_without_a_sea_section_is_told_so(make_client) -> None:
     body = make_client(level_store="sql").get(API).json()  # DKI Jakarta's duty officer
     assert body["features"] == [] and body["forecast"]["current"] is False
     assert "no sea section" in body["forecast"]["problem"] and body["small_boat_limits"] is None
+    assert body["forecast"]["problem_code"] == "no_sea_section"
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # refused before any query: one database is enough

@@ -34,6 +34,7 @@ def test_a_sea_area_warning_is_listed_while_in_force(
     assert (sea["station"], sea["area"], sea["place"], sea["siaga"], sea["severity"]) == (
         None, "perairan-selatan-bali", "Perairan Selatan Bali", None, "critical"
     )  # fmt: skip
+    assert sea["category"] == {"code": "sangat_tinggi", "label_id": "Sangat Tinggi", "label_en": "Very rough"}  # the page's badge
     assert sea["headline_id"].startswith("Gelombang tinggi di Perairan Selatan Bali: 4.5 m (Sangat Tinggi)")
     assert sea["headline_en"].startswith("High waves in Perairan Selatan Bali")
 
