@@ -57,7 +57,7 @@ demo-deps:
 	fi
 
 test: system-deps venv
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q --durations=30 $(PYTEST_ARGS)
 
 demo: demo-deps venv
 	$(VENV)/bin/tepi demo
