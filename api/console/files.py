@@ -25,9 +25,17 @@ STATIC = Path(__file__).parent / "static"
 INDEX = "index.html"
 #: Replaced by the build hash in the files of these types, except the vendored libraries.
 BUILD_MARKER = "{{build}}"
-#: Replaced, in the index, by a `modulepreload` link per page module (the shell imports them all
-#: at start): the browser fetches them with the shell instead of after it.
+#: Replaced, in the index, by a `modulepreload` link per module of the console (the shell imports
+#: every page module at start, and they import their neighbours): the browser fetches them all
+#: at once, with the shell, instead of one round of imports after another.
 PRELOAD_MARKER = "{{preload}}"
+#: Replaced, in the index, by a stylesheet link per kind's stylesheet, marked as each kind's pages
+#: look for theirs before adding it (`link[data-kind-css="<kind>"]`) and as loaded (`data-loaded`):
+#: no module runs before the head's stylesheets are in, so a page that draws at once (a map needs
+#: its height) no longer waits for its stylesheet after its module.
+STYLES_MARKER = "{{styles}}"
+#: The shell's entry: index.html loads it with a script tag of its own.
+ENTRY = "assets/app.js"
 TEMPLATED = {".html", ".js"}
 VENDOR = "assets/vendor/"
 
@@ -98,8 +106,33 @@ def kind_modules(kind_names: Iterable[str], build: str) -> dict[str, str]:
     return {kind: f"/console/kinds/{kind}/pages.js?v={build}" for kind in kind_names}
 
 
+def preloaded_modules(url_paths: Iterable[str], build: str) -> list[str]:
+    """URLs of every module the shell's entry imports, directly or not, naming the build as the
+    imports do. Vendored libraries are classic scripts, not modules."""
+    modules = [p for p in url_paths if p.endswith(".js") and p != ENTRY and not p.startswith(VENDOR)]
+    return [f"/console/{p}?v={build}" for p in sorted(modules, key=_load_order)]
+
+
+def _load_order(url_path: str) -> tuple[int, str]:
+    """The shell's own modules first (the entry runs once they are in), then the generic pages,
+    then the kinds' modules."""
+    for rank, folder in enumerate(("assets/shell/", "assets/pages/")):
+        if url_path.startswith(folder):
+            return rank, url_path
+    return 2, url_path
+
+
 def preload_links(modules: Iterable[str]) -> str:
     return "\n".join(f'<link rel="modulepreload" href="{url}">' for url in modules)
+
+
+def kind_stylesheet_links(url_paths: Iterable[str], build: str) -> str:
+    """A stylesheet link per `kinds/<kind>/....css`, marked as the kind's (`STYLES_MARKER`)."""
+    return "\n".join(
+        f'<link rel="stylesheet" href="/console/{p}?v={build}" data-kind-css="{p.split("/")[1]}" data-loaded="1">'
+        for p in sorted(url_paths)
+        if p.startswith("kinds/") and p.endswith(".css")
+    )
 
 
 def servable(folder: Path) -> Iterator[tuple[str, Path]]:
@@ -130,7 +163,7 @@ def read_console_files(static: Path, kind_dirs: dict[str, Path]) -> ConsoleFiles
         for rel, path in servable(folder):
             raw[f"kinds/{kind}/{rel}"] = path.read_bytes()
     build = build_hash(raw)
-    modules = [*generic_pages(raw, build), *kind_modules(kind_dirs, build).values()]
+    modules = preloaded_modules(raw, build)
     files = {}
     for url_path, body in raw.items():
         suffix = Path(url_path).suffix
@@ -138,6 +171,7 @@ def read_console_files(static: Path, kind_dirs: dict[str, Path]) -> ConsoleFiles
             body = body.replace(BUILD_MARKER.encode(), build.encode())
         if url_path == f"assets/{INDEX}":
             body = body.replace(PRELOAD_MARKER.encode(), preload_links(modules).encode())
+            body = body.replace(STYLES_MARKER.encode(), kind_stylesheet_links(raw, build).encode())
         files[url_path] = ConsoleFile(body, MEDIA_TYPES[suffix], suffix in COMPRESSIBLE)
     return ConsoleFiles(files, build, tuple(kind_dirs))
 

@@ -128,6 +128,61 @@ def test_the_shell_imports_its_modules_by_the_build(console: TestClient, build: 
     assert imports and all(i.endswith(f"?v={build}") for i in imports)
 
 
+#: A static import's specifier (`import x from '...'`, `import {\n...} from '...'`, `import '...'`).
+_IMPORT = re.compile(r"^import\s+(?:[^'\";]*?\sfrom\s*)?'([^']+)'", re.MULTILINE)
+
+
+def test_every_module_the_console_imports_is_fetched_with_the_shell_by_its_build(
+    console: TestClient, build: str
+) -> None:
+    """One round of fetches instead of one per level of imports: the page preloads every module
+    that the shell and the page modules of the manifest import, each under the URL its importer
+    names (naming the build, so it is cached for good), and nothing else."""
+    page = _Tags()
+    page.feed(console.get("/").text)
+    preloaded = {a["href"] for t, a in page.tags if t == "link" and a.get("rel") == "modulepreload"}
+    manifest = console.get("/console/manifest.json").json()
+    todo = [f"/console/assets/app.js?v={build}", *manifest["pages"], *(k["module"] for k in manifest["kinds"])]
+    imported: set[str] = set(todo[1:])
+    while todo:
+        url = todo.pop()
+        r = console.get(url)
+        assert r.status_code == 200, url
+        for spec in _IMPORT.findall(r.text):
+            assert spec.startswith("./") and spec.endswith(f"?v={build}"), f"{url} imports {spec}"
+            target = str(httpx.URL(url).join(spec))
+            if target not in imported:
+                imported.add(target)
+                todo.append(target)
+    assert preloaded == imported
+
+
+def test_each_kinds_stylesheet_comes_with_the_page_marked_as_its_pages_look_for_it(
+    console: TestClient, build: str
+) -> None:
+    """A kind's page adds its stylesheet unless `link[data-kind-css=<kind>]` is there already:
+    linked by the page, it is in before the page's module runs, not fetched after it."""
+    page = _Tags()
+    page.feed(console.get("/").text)
+    links = [a for t, a in page.tags if t == "link" and a.get("rel") == "stylesheet"]
+    linked = {a["href"]: a["data-kind-css"] for a in links if "data-kind-css" in a}
+    shipped = {
+        f"/console/kinds/{kind}/{css.name}?v={build}": kind
+        for kind in kinds.kind_names()
+        if (folder := kinds.console_dir(kind)) is not None
+        for css in folder.glob("*.css")
+    }
+    assert shipped and linked == shipped
+    assert all(console.get(str(href)).headers["content-type"].startswith("text/css") for href in linked)
+
+
+def test_who_is_signed_in_and_the_manifest_are_asked_for_by_the_page_itself(console: TestClient) -> None:
+    page = _Tags()
+    page.feed(console.get("/").text)
+    fetched = {a["href"] for t, a in page.tags if t == "link" and a.get("rel") == "preload" and a.get("as") == "fetch"}
+    assert fetched == {"/api/v1/me", "/console/manifest.json"}
+
+
 def test_text_assets_come_gzipped_and_images_do_not(console: TestClient) -> None:
     path = "vendor/leaflet/leaflet.js"
     with console.stream("GET", f"/console/assets/{path}", headers={"Accept-Encoding": "gzip, deflate, br"}) as r:

@@ -7,7 +7,7 @@ import {h} from './shell/dom.js?v={{build}}';
 import {DEFAULT_TZ, fmtTime, siagaColour, siagaLabel, tzLabel} from './shell/format.js?v={{build}}';
 import {LANGS, SHELL_STRINGS, saveLang, savedLang, titleIn, translate} from './shell/i18n.js?v={{build}}';
 import {AlertStream} from './shell/live.js?v={{build}}';
-import {forgetBasemaps, makeChart, makeMap} from './shell/visual.js?v={{build}}';
+import {forgetBasemaps, makeChart, makeMap, warmBasemap} from './shell/visual.js?v={{build}}';
 
 const state = {
   manifest: null,
@@ -75,6 +75,7 @@ function setUser(user, csrf) {
   state.user = user;
   state.session.csrf = csrf;
   if (changed) forgetBasemaps();
+  if (user) warmBasemap(api); // most pages draw a map: its land arrives while they fetch their data
   if (user && can('ALERT_READERS')) stream.start();
   else stream.stop();
   renderChrome();
@@ -347,14 +348,20 @@ async function loadPages(manifest) {
   });
 }
 
+/** Who is signed in (null: nobody), as index.html preloaded it: a fetch as plain as the preload
+ * (cors mode, same-origin credentials, no headers of its own) takes the preloaded answer. */
+async function preloadedMe() {
+  const response = await fetch('/api/v1/me');
+  if (response.status === 401) return null;
+  if (!response.ok) throw new ApiError(response.status, response.statusText);
+  return response.json();
+}
+
 async function start() {
-  // Who is signed in is asked at once, beside the manifest (preloaded by index.html): the page's
-  // first render waits for both, one round trip after the shell's modules.
-  const me = api('/me').then(
-    (answer) => answer,
-    (err) => (err instanceof ApiError && err.status === 401 ? null : Promise.reject(err)),
-  );
-  const response = await fetch('/console/manifest.json'); // as preloaded: cors mode, same-origin credentials
+  // Who is signed in and the manifest were asked for by index.html, beside the modules: the
+  // page's first render waits for the three, which arrive together.
+  const me = preloadedMe();
+  const response = await fetch('/console/manifest.json'); // as preloaded
   state.manifest = await response.json();
   const signIn = me.then(
     (answer) => setUser(answer ? userFrom(answer) : null, answer?.csrf_token ?? null),

@@ -107,6 +107,17 @@ def plan_buckets(
     return BucketPlan(start=start, every=query.every, n=n)
 
 
+@dataclass(frozen=True, slots=True)
+class BucketMean:
+    """A bucket's count-weighted mean of the readings QC passed, and their number (at least one):
+    what a trend is fitted to."""
+
+    start: datetime
+    end: datetime
+    mean_cm: float
+    count: int
+
+
 class LevelStore(Protocol):
     """Answers level history; `source` names the store in responses ("sql" or "tsdb")."""
 
@@ -194,6 +205,10 @@ class SqlLevelStore:
         pass
 
 
+def _mean(plan: BucketPlan, k: int, level_sum: float, count: int) -> BucketMean:
+    return BucketMean(plan.bucket_start(k), plan.bucket_start(k + 1), level_sum / count, count)
+
+
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
@@ -219,6 +234,12 @@ class PromLevelStore:
         "fail": "sum(sum_over_time(awlr_qc_fail{{{sel}}}[{w}s]))",
         "missing": "sum(sum_over_time(awlr_qc_missing{{{sel}}}[{w}s]))",
     }
+    #: `bucket_means` in one query for all of a tenant's stations: each station's level sum and
+    #: count, as two series told apart by a `field` label.
+    _MEANS = (
+        'label_replace(sum by (station) (sum_over_time(awlr_level_sum{{{sel}}}[{w}s])), "field", "level_sum", "", "")'
+        ' or label_replace(sum by (station) (sum_over_time(awlr_count{{{sel}}}[{w}s])), "field", "count", "", "")'
+    )
 
     def __init__(self, query_url: str, timeout_s: float = 10.0, client: httpx.Client | None = None) -> None:
         self._url = query_url.rstrip("/") + "/api/v1/query_range"
@@ -228,13 +249,7 @@ class PromLevelStore:
     def levels(self, tenant: str, station: str, plan: BucketPlan) -> list[LevelBucket]:
         every_s = int(plan.every.total_seconds())
         selector = f'tenant="{_label(tenant)}",station="{_label(station)}"'
-        first_eval = plan.start.timestamp() + every_s - 1
-        params = {
-            "start": f"{first_eval:.3f}",
-            "end": f"{first_eval + (plan.n - 1) * every_s:.3f}",
-            "step": f"{every_s}s",
-            "nocache": "1",
-        }
+        params = self._range(plan)
         futures = {
             name: self._pool.submit(self._query, template.format(sel=selector, w=every_s), params)
             for name, template in self._QUERIES.items()
@@ -243,7 +258,7 @@ class PromLevelStore:
         buckets: list[LevelBucket] = []
         # Every stored window has a count (0 when nothing passed QC), so its times are all times.
         for t, count in sorted(col["count"].items()):
-            k = round((t + 1 - plan.start.timestamp()) / every_s) - 1
+            k = self._bucket_index(plan, t)
             fold = _Fold(
                 level_sum=col["level_sum"].get(t, 0.0),
                 count=int(count),
@@ -256,8 +271,49 @@ class PromLevelStore:
             buckets.append(fold.bucket(plan, k))
         return buckets
 
+    def bucket_means(self, tenant: str, plan: BucketPlan) -> dict[str, list[BucketMean]]:
+        """Station -> the buckets of `plan` with good readings, oldest first, for every station of
+        the tenant in one query: the means and counts `levels` gives, for a page of stations."""
+        every_s = int(plan.every.total_seconds())
+        promql = self._MEANS.format(sel=f'tenant="{_label(tenant)}"', w=every_s)
+        col: dict[tuple[str, str], dict[float, float]] = {}
+        for labels, values in self._series(promql, self._range(plan)):
+            col[labels.get("station", ""), labels.get("field", "")] = values
+        out: dict[str, list[BucketMean]] = {}
+        for (station, field), counts in sorted(col.items()):
+            if field != "count":
+                continue
+            sums = col.get((station, "level_sum"), {})
+            # As `levels` folds them: a count without its sum would be a mean of 0 there too.
+            index = self._bucket_index
+            means = [_mean(plan, index(plan, t), sums.get(t, 0.0), int(n)) for t, n in sorted(counts.items()) if n > 0]
+            if means:
+                out[station] = means
+        return out
+
+    @staticmethod
+    def _range(plan: BucketPlan) -> dict[str, str]:
+        """Range query parameters evaluating each bucket at its last second (class docstring)."""
+        every_s = int(plan.every.total_seconds())
+        first_eval = plan.start.timestamp() + every_s - 1
+        return {
+            "start": f"{first_eval:.3f}",
+            "end": f"{first_eval + (plan.n - 1) * every_s:.3f}",
+            "step": f"{every_s}s",
+            "nocache": "1",
+        }
+
+    @staticmethod
+    def _bucket_index(plan: BucketPlan, t: float) -> int:
+        return round((t + 1 - plan.start.timestamp()) / plan.every.total_seconds()) - 1
+
     def _query(self, promql: str, params: dict[str, str]) -> dict[float, float]:
-        """{evaluation time: value} of a query that yields at most one series."""
+        """{evaluation time: value} of a query that yields at most one series (aggregated without `by`)."""
+        series = self._series(promql, params)
+        return series[0][1] if series else {}
+
+    def _series(self, promql: str, params: dict[str, str]) -> list[tuple[dict[str, str], dict[float, float]]]:
+        """(labels, {evaluation time: value}) of each series a range query yields."""
         try:
             r = self._client.get(self._url, params={**params, "query": promql})
         except httpx.HTTPError as exc:
@@ -269,12 +325,14 @@ class PromLevelStore:
             series: Sequence[dict[str, Any]] = body["data"]["result"]
         except (ValueError, KeyError, TypeError) as exc:
             raise LevelStoreUnavailable(f"unexpected answer from {self._url}") from exc
-        out: dict[float, float] = {}
-        for s in series[:1]:  # aggregated without `by`: a single series or none
+        out: list[tuple[dict[str, str], dict[float, float]]] = []
+        for s in series:
+            values: dict[float, float] = {}
             for t, v in s.get("values", []):
                 value = float(v)
                 if math.isfinite(value):
-                    out[round(float(t), 3)] = value
+                    values[round(float(t), 3)] = value
+            out.append((dict(s.get("metric", {})), values))
         return out
 
     def close(self) -> None:

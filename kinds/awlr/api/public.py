@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session
 
 from kinds.awlr.api.models import PublicStation, PublicStations
 from kinds.awlr.api.levels import LevelStore
-from kinds.awlr.api.station_trend import station_trend
+from kinds.awlr.api.station_trend import station_trends
+from kinds.awlr.api.trend import LevelTrend
 from kinds.awlr.siaga import SiagaLevel
 from central.models import Station
 
 
-def public_station(session: Session, store: LevelStore, station: Station) -> PublicStation:
+def public_station(station: Station, trend: LevelTrend | None) -> PublicStation:
     siaga = SiagaLevel(station.last_siaga) if station.last_siaga else None
-    trend = station_trend(session, store, station)
     return PublicStation(
         tenant=station.tenant_id,
         station=station.id,
@@ -49,7 +49,7 @@ def public_stations(
     total = session.scalar(sa.select(sa.func.count()).select_from(Station).where(*conditions)) or 0
     page = session.scalars(
         sa.select(Station).where(*conditions).order_by(Station.tenant_id, Station.id).limit(limit).offset(offset)
-    )
-    return PublicStations(
-        data=[public_station(session, store, s) for s in page], count=int(total), limit=limit, offset=offset
-    )
+    ).all()
+    trends = station_trends(session, store, page)
+    data = [public_station(s, trends[s.id]) for s in page]
+    return PublicStations(data=data, count=int(total), limit=limit, offset=offset)

@@ -50,12 +50,13 @@ def list_stations(
 ) -> StationsPublic:
     """One page of the tenant's stations, ordered by id, with the total count and each one's trend."""
     # Here, not at the top: the trend reads the level stores, whose module needs this one's helpers.
-    from kinds.awlr.api.station_trend import station_trend
+    from kinds.awlr.api.station_trend import station_trends
 
     where = Station.tenant_id == tenant
     total = session.scalar(sa.select(sa.func.count()).select_from(Station).where(where)) or 0
-    page = session.scalars(sa.select(Station).where(where).order_by(Station.id).limit(limit).offset(offset))
-    data = [station_public(s, station_trend(session, store, s)) for s in page]
+    page = session.scalars(sa.select(Station).where(where).order_by(Station.id).limit(limit).offset(offset)).all()
+    trends = station_trends(session, store, page)
+    data = [station_public(s, trends[s.id]) for s in page]
     return StationsPublic(data=data, count=int(total), limit=limit, offset=offset)
 
 

@@ -17,6 +17,12 @@ function basemap(api, isPublic, tenant) {
   return basemaps.get(key);
 }
 
+/** Start fetching the signed-in tenant's land now, for the map a page draws once its own data
+ * are in: `makeMap` then finds it fetched (or on its way) instead of asking only then. */
+export function warmBasemap(api) {
+  basemap(api, false).catch(() => {}); // a failure is forgotten; the map asks again
+}
+
 /** Forget cached basemaps (another user signed in). */
 export function forgetBasemaps() {
   basemaps.clear();
