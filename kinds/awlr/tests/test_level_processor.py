@@ -205,7 +205,7 @@ def test_state_stops_growing_and_a_stuck_sensor_fails_at_one_reading_a_second(ka
     # Only what the processor's own code holds: in a whole test run other threads (a browser's
     # driver, servers of earlier tests winding down) allocate in the same process meanwhile.
     own = [tracemalloc.Filter(True, f"*{os.sep}kinds{os.sep}awlr{os.sep}*", all_frames=True)]
-    tracemalloc.start(6)
+    tracemalloc.start(2)
     for i in range(stuck_from + 10_000):
         p.accept(reading(i))
         if i % 50 == 49:

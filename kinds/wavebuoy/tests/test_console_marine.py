@@ -153,5 +153,5 @@ def test_a_buoys_name_is_shown_as_text_never_as_markup(console_page: ConsolePage
     page = console_page(as_user=BADUNG_OFFICER).open("marine")
     page.locator(".wb-map path.wb-buoy").hover()
     tip = page.locator(".leaflet-tooltip:not(.wb-area-label)")
-    expect(tip).to_contain_text('<img src="/x" data-injected="1">Pelampung Selat Badung: 0.7 m')
+    expect(tip).to_contain_text('<img src="/x" data-injected="1">Pelampung Selat Badung: 0,70 m')
     expect(page.locator("[data-injected]")).to_have_count(0)
