@@ -19,6 +19,7 @@ import pytest
 
 from api_people import DKI, OFFICER, app_settings
 from api.testing import bearer, serve
+from bench.console_browser import DESKTOP, PHONE, chromium_missing, launch  # noqa: F401  (PHONE, DESKTOP re-exported to the page tests)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request
@@ -26,18 +27,6 @@ if TYPE_CHECKING:
 
     from core.config import TepiConfig
 
-CHROMIUM = os.environ.get("TEPI_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
 
 
 @pytest.fixture(scope="session")
@@ -45,14 +34,14 @@ def console_browser() -> Iterator[Browser]:
     """Headless Chromium, once per test session (starting one takes about half a second)."""
     from playwright.sync_api import sync_playwright
 
-    if not os.path.exists(CHROMIUM):
+    missing = chromium_missing()
+    if missing is not None:
         # As root `make test` installs it (`make system-deps`), so missing there is a failure.
-        missing = f"Chromium is not installed at {CHROMIUM} (sudo apt-get install chromium)"
         if os.geteuid() != 0:
             pytest.skip(missing)
         pytest.fail(missing)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright)  # the flags and binary the bench and the live tests use too
         yield browser
         browser.close()
 
